@@ -1,0 +1,548 @@
+"""Solving core: matrices in, routes out (no geography, no ids).
+
+This is the layer both :func:`routing.solve` and the benchmarks use, so the
+benchmarks measure exactly the configuration the product runs:
+
+* **Single route, no time windows, capacity not binding, symmetric costs**:
+  fast-tsp (Or-opt/2-opt/Or-3opt local search with perturbation, exact for
+  <= 20 nodes), stopping on convergence. An open route (no return) is solved
+  with a dummy node: cost 0 from the dummy to the start, a prohibitive
+  ``M > max(cost)`` to every other node, so every local optimum puts the dummy
+  next to the start and the rest of the tour is the optimal open path.
+* **Everything else**: PyVRP (iterated local search) with a deadline. With
+  ``workers > 1`` independent runs with seeds ``seed, seed+1, ...`` run in
+  parallel (worker 0 in the calling process, so the progress callback sees
+  its best cost; the others in a ``ProcessPoolExecutor``) and the best
+  feasible result wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "INF_TIME",
+    "CoreClient",
+    "CoreInstance",
+    "CoreResult",
+    "CoreRoute",
+    "CoreVehicleType",
+    "ProgressCallback",
+    "route_cost",
+    "solve_core",
+]
+
+logger = logging.getLogger(__name__)
+
+#: "No limit" time value (PyVRP's default ``tw_late``).
+INF_TIME = int(np.iinfo(np.int64).max)
+_TSP_MAX_ENTRY = 65_535  # fast-tsp stores distances as uint16
+_TSP_SCALE_TARGET = 32_000
+
+IntMatrix = npt.NDArray[np.int64]
+
+#: ``progress(best_cost, elapsed_s)``: called from the calling process while
+#: the search runs (at most ~4 times a second, and on each improvement);
+#: ``best_cost`` is ``math.inf`` until a feasible solution is known. Its unit
+#: is the objective's (metres or seconds; for problems with optional stops it
+#: includes the prizes of unserved stops).
+ProgressCallback = Callable[[float, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreClient:
+    """A client (stop) of the core problem.
+
+    Parameters
+    ----------
+    location
+        Row/column of the client in the matrices.
+    demand
+        Demand per load dimension (same length as every vehicle capacity).
+    service_s
+        Service duration.
+    tw_early, tw_late
+        Window for the start of service.
+    required
+        If ``False`` the solver may leave the client out, paying ``prize``.
+    prize
+        Cost of leaving an optional client out (objective units).
+    """
+
+    location: int
+    demand: tuple[int, ...] = ()
+    service_s: int = 0
+    tw_early: int = 0
+    tw_late: int = INF_TIME
+    required: bool = True
+    prize: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CoreVehicleType:
+    """A group of identical vehicles.
+
+    Parameters
+    ----------
+    start
+        Matrix index of the start location.
+    end
+        Matrix index of the end location, or ``None`` for an open route that
+        ends at its last client.
+    capacity
+        Capacity per load dimension.
+    tw_early, tw_late
+        Shift: leave ``start`` no earlier than ``tw_early``; reach ``end`` (or
+        finish the last client, for open routes) no later than ``tw_late``.
+    count
+        Number of such vehicles.
+    profile
+        Index of the matrix pair (``CoreInstance.distances[profile]``) used.
+    """
+
+    start: int
+    end: int | None
+    capacity: tuple[int, ...] = ()
+    tw_early: int = 0
+    tw_late: int = INF_TIME
+    count: int = 1
+    profile: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CoreInstance:
+    """A complete core problem.
+
+    Parameters
+    ----------
+    distances, durations
+        One ``(n, n)`` int64 matrix pair per profile.
+    clients
+        The clients.
+    vehicle_types
+        The vehicle types.
+    objective
+        ``"distance"`` or ``"duration"`` (travel time incl. waiting and
+        service, as PyVRP counts route duration).
+    """
+
+    distances: tuple[IntMatrix, ...]
+    durations: tuple[IntMatrix, ...]
+    clients: tuple[CoreClient, ...]
+    vehicle_types: tuple[CoreVehicleType, ...]
+    objective: Literal["distance", "duration"] = "distance"
+
+    def __post_init__(self) -> None:
+        if not self.distances or len(self.distances) != len(self.durations):
+            raise ValueError("need one distance and one duration matrix per profile")
+        n = self.distances[0].shape[0]
+        for m in (*self.distances, *self.durations):
+            if m.shape != (n, n):
+                raise ValueError("all matrices must have the same square shape")
+        dims = {len(vt.capacity) for vt in self.vehicle_types} | {
+            len(c.demand) for c in self.clients
+        }
+        if len(dims) > 1:
+            raise ValueError("demand and capacity dimensions differ")
+        for c in self.clients:
+            if not 0 <= c.location < n:
+                raise ValueError(f"client location {c.location} out of range")
+        for vt in self.vehicle_types:
+            if not 0 <= vt.start < n or (vt.end is not None and not 0 <= vt.end < n):
+                raise ValueError("vehicle start/end out of range")
+            if not 0 <= vt.profile < len(self.distances):
+                raise ValueError("vehicle profile out of range")
+
+    @property
+    def num_locations(self) -> int:
+        """Matrix size."""
+        return int(self.distances[0].shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class CoreRoute:
+    """A route: vehicle type and the client indices in visiting order."""
+
+    vehicle_type: int
+    visits: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreResult:
+    """Outcome of :func:`solve_core`.
+
+    Attributes
+    ----------
+    routes
+        Non-empty routes.
+    cost
+        Objective value recomputed from the matrices (travel only, no prizes).
+    feasible
+        Whether the solver reported a feasible solution (all required clients
+        served, capacities and time windows respected).
+    method
+        ``"fast-tsp"``, ``"pyvrp"`` or ``"empty"``.
+    runtime_s
+        Wall-clock time.
+    seeds_costs
+        PyVRP objective of each parallel run (``inf`` if infeasible).
+    """
+
+    routes: tuple[CoreRoute, ...]
+    cost: int
+    feasible: bool
+    method: str
+    runtime_s: float
+    seeds_costs: tuple[float, ...] = field(default_factory=tuple)
+
+
+def route_cost(inst: CoreInstance, route: CoreRoute, *, kind: str | None = None) -> int:
+    """Travel cost of one route (distance or duration per ``kind``).
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    route
+        The route.
+    kind
+        ``"distance"`` or ``"duration"``; default: the instance objective
+        (for ``"duration"`` only travel time is counted here).
+
+    Returns
+    -------
+    int
+        Sum of arc values, start -> visits -> end (no end arc if open).
+    """
+    vt = inst.vehicle_types[route.vehicle_type]
+    k = kind or inst.objective
+    mat = inst.distances[vt.profile] if k == "distance" else inst.durations[vt.profile]
+    locs = [vt.start, *(inst.clients[c].location for c in route.visits)]
+    if vt.end is not None:
+        locs.append(vt.end)
+    idx = np.asarray(locs, dtype=np.intp)
+    return int(mat[idx[:-1], idx[1:]].sum()) if len(idx) > 1 else 0
+
+
+# --------------------------------------------------------------------------- PyVRP
+
+
+def _build_data(inst: CoreInstance) -> object:
+    """Build ``pyvrp.ProblemData`` (typed ``object`` to keep pyvrp out of the API)."""
+    from pyvrp import Client, Depot, Location, ProblemData, VehicleType
+
+    n = inst.num_locations
+    has_open = any(vt.end is None for vt in inst.vehicle_types)
+    size = n + 1 if has_open else n
+    dummy = n
+
+    def ext(m: IntMatrix) -> IntMatrix:
+        if not has_open:
+            return np.ascontiguousarray(m, dtype=np.int64)
+        out = np.zeros((size, size), dtype=np.int64)
+        out[:n, :n] = m
+        return out  # dummy row and column are 0: arriving there is free
+
+    dists = [ext(m) for m in inst.distances]
+    durs = [ext(m) for m in inst.durations]
+    locations = [Location(0.0, 0.0) for _ in range(size)]
+
+    depot_of: dict[int, int] = {}
+    depots: list[Depot] = []
+    for vt in inst.vehicle_types:
+        for loc in (vt.start, dummy if vt.end is None else vt.end):
+            if loc not in depot_of:
+                depot_of[loc] = len(depots)
+                depots.append(Depot(location=loc))
+
+    by_dist = inst.objective == "distance"
+    vtypes = [
+        VehicleType(
+            num_available=vt.count,
+            capacity=list(vt.capacity),
+            start_depot=depot_of[vt.start],
+            end_depot=depot_of[dummy if vt.end is None else vt.end],
+            tw_early=vt.tw_early,
+            tw_late=vt.tw_late,
+            unit_distance_cost=1 if by_dist else 0,
+            unit_duration_cost=0 if by_dist else 1,
+            profile=vt.profile,
+        )
+        for vt in inst.vehicle_types
+    ]
+    clients = [
+        Client(
+            location=c.location,
+            delivery=list(c.demand),
+            service_duration=c.service_s,
+            tw_early=c.tw_early,
+            tw_late=c.tw_late,
+            prize=c.prize,
+            required=c.required,
+        )
+        for c in inst.clients
+    ]
+    mats: list[Any] = [*dists, *durs]
+    k = len(dists)
+    return ProblemData(locations, clients, depots, vtypes, mats[:k], mats[k:])
+
+
+class _DeadlineStop:
+    """PyVRP stopping criterion: wall-clock deadline + optional progress hook."""
+
+    def __init__(self, deadline: float, progress: ProgressCallback | None, t0: float) -> None:
+        self.deadline = deadline
+        self.progress = progress
+        self.t0 = t0
+        self.best = math.inf
+        self.last_report = -1.0
+        self.iterations = 0
+
+    def __call__(self, best_cost: float) -> bool:
+        now = time.monotonic()
+        self.iterations += 1
+        if self.progress is not None:
+            improved = best_cost < self.best
+            if improved or now - self.last_report >= 0.25:
+                self.best = min(self.best, best_cost)
+                self.last_report = now
+                try:
+                    self.progress(float(self.best), now - self.t0)
+                except Exception:  # a broken callback must not kill the solve
+                    logger.exception("progress callback failed")
+                    self.progress = None
+        return now >= self.deadline
+
+
+_RunOutput = tuple[float, bool, list[tuple[int, list[int]]], int]
+
+
+def _run_pyvrp(
+    data: object,
+    deadline: float,
+    seed: int,
+    initial: Sequence[tuple[int, Sequence[int]]] | None,
+    progress: ProgressCallback | None = None,
+    t0: float | None = None,
+) -> _RunOutput:
+    """One PyVRP run (also the process-pool task). Returns picklable output."""
+    from pyvrp import ProblemData, Route, Solution, solve
+
+    assert isinstance(data, ProblemData)
+    stop = _DeadlineStop(deadline, progress, time.monotonic() if t0 is None else t0)
+    init = None
+    if initial:
+        try:
+            init = Solution(data, [Route(data, list(v), vt) for vt, v in initial if v])
+        except (ValueError, RuntimeError, IndexError) as exc:
+            logger.warning("ignoring unusable initial solution: %s", exc)
+    res = solve(
+        data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=init
+    )
+    best = res.best
+    routes = [
+        (r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in best.routes()
+    ]
+    return float(res.cost()), bool(best.is_feasible()), routes, stop.iterations
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    # fork: no re-import of numpy/pyvrp in the workers (~0.5 s saved per
+    # solve); it is safe here because the worker only runs PyVRP's C++ code.
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _solve_pyvrp(
+    inst: CoreInstance,
+    time_limit_s: float,
+    seed: int,
+    workers: int,
+    progress: ProgressCallback | None,
+    initial: Sequence[tuple[int, Sequence[int]]] | None,
+    t0: float,
+) -> tuple[list[CoreRoute], bool, tuple[float, ...]]:
+    data = _build_data(inst)
+    deadline = t0 + time_limit_s
+    outputs: list[_RunOutput] = []
+    if workers <= 1:
+        outputs.append(_run_pyvrp(data, deadline, seed, initial, progress, t0))
+    else:
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context()) as pool:
+            futures: list[Future[_RunOutput]] = [
+                pool.submit(_run_pyvrp, data, deadline, seed + k, initial)
+                for k in range(1, workers)
+            ]
+            outputs.append(_run_pyvrp(data, deadline, seed, initial, progress, t0))
+            for fut in futures:
+                try:
+                    outputs.append(fut.result())
+                except Exception:  # a crashed worker must not lose the main result
+                    logger.exception("parallel PyVRP worker failed")
+    costs = tuple(o[0] for o in outputs)
+    logger.debug("pyvrp runs: costs=%s iterations=%s", costs, [o[3] for o in outputs])
+    best = min(outputs, key=lambda o: (not o[1], o[0]))
+    routes = [CoreRoute(vt, tuple(v)) for vt, v in best[2] if v]
+    return routes, best[1], costs
+
+
+# --------------------------------------------------------------------------- fast-tsp
+
+
+def _tsp_applicable(inst: CoreInstance) -> bool:
+    if sum(vt.count for vt in inst.vehicle_types) != 1 or len(inst.distances) != 1:
+        return False
+    vt = next(v for v in inst.vehicle_types if v.count > 0)
+    if vt.end is not None and vt.end != vt.start:
+        return False
+    for c in inst.clients:
+        # optional clients are fine: if the tour fits the shift all are served
+        if c.tw_early > vt.tw_early or c.tw_late < vt.tw_late:
+            return False
+    total = np.zeros(len(vt.capacity), dtype=np.int64)
+    for c in inst.clients:
+        total += np.asarray(c.demand, dtype=np.int64)
+    if np.any(total > np.asarray(vt.capacity, dtype=np.int64)):
+        return False
+    mat = inst.distances[0] if inst.objective == "distance" else inst.durations[0]
+    nodes = np.asarray([vt.start, *(c.location for c in inst.clients)], dtype=np.intp)
+    sub = mat[np.ix_(nodes, nodes)]
+    return bool(np.array_equal(sub, sub.T))
+
+
+def _schedule_end(inst: CoreInstance, route: CoreRoute) -> int:
+    """Time the route ends when leaving at ``tw_early`` (no waiting possible)."""
+    vt = inst.vehicle_types[route.vehicle_type]
+    dur = inst.durations[vt.profile]
+    t = vt.tw_early
+    prev = vt.start
+    for ci in route.visits:
+        c = inst.clients[ci]
+        t = max(t + int(dur[prev, c.location]), c.tw_early) + c.service_s
+        prev = c.location
+    if vt.end is not None:
+        t += int(dur[prev, vt.end])
+    return t
+
+
+def _solve_tsp(inst: CoreInstance, time_limit_s: float, workers: int) -> CoreRoute | None:
+    import fast_tsp
+
+    vt_idx = next(i for i, v in enumerate(inst.vehicle_types) if v.count > 0)
+    vt = inst.vehicle_types[vt_idx]
+    k = len(inst.clients)
+    if k == 0:
+        return CoreRoute(vt_idx, ())
+    mat = inst.distances[0] if inst.objective == "distance" else inst.durations[0]
+    nodes = np.asarray([vt.start, *(c.location for c in inst.clients)], dtype=np.intp)
+    sub = mat[np.ix_(nodes, nodes)].astype(np.float64)
+    top = float(sub.max())
+    if top > _TSP_SCALE_TARGET:
+        sub *= _TSP_SCALE_TARGET / top
+    isub = np.rint(sub).astype(np.int64)
+    open_route = vt.end is None
+    if open_route:
+        m = len(nodes)
+        big = np.full((m + 1, m + 1), _TSP_MAX_ENTRY, dtype=np.int64)
+        big[:m, :m] = isub
+        big[m, m] = 0
+        big[0, m] = big[m, 0] = 0
+        isub = big
+    if isub.shape[0] <= 2:
+        tour = list(range(isub.shape[0]))
+    else:
+        tour = fast_tsp.find_tour(
+            isub,
+            duration_seconds=max(0.05, time_limit_s),
+            max_threads=workers,
+            stop_when_converged=True,
+        )
+    r = tour.index(0)
+    tour = tour[r:] + tour[:r]
+    if open_route:
+        dummy = len(nodes)
+        if tour[1] == dummy:
+            tour = [0, *reversed(tour[1:])]
+        if tour[-1] != dummy:
+            logger.info("fast-tsp open route did not settle the dummy node; using PyVRP")
+            return None
+        tour = tour[:-1]
+    return CoreRoute(vt_idx, tuple(i - 1 for i in tour[1:]))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def solve_core(
+    inst: CoreInstance,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    workers: int = 2,
+    use_tsp_fast_path: bool = True,
+    progress: ProgressCallback | None = None,
+    initial: Sequence[tuple[int, Sequence[int]]] | None = None,
+) -> CoreResult:
+    """Solve a core instance within a wall-clock budget.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    time_limit_s
+        Budget (wall clock, including model building). Positive.
+    seed
+        Base seed; parallel run ``k`` uses ``seed + k``.
+    workers
+        Number of parallel independent PyVRP runs (processes).
+    use_tsp_fast_path
+        Allow fast-tsp when the instance is a plain single route.
+    progress
+        Optional ``progress(best_cost, elapsed_s)`` hook (PyVRP path only).
+    initial
+        Optional warm start: ``(vehicle_type, client visits)`` pairs.
+
+    Returns
+    -------
+    CoreResult
+        Routes, recomputed cost and feasibility.
+    """
+    if not time_limit_s > 0:
+        raise ValueError("time_limit_s must be positive")
+    t0 = time.monotonic()
+    if not inst.clients or not any(vt.count > 0 for vt in inst.vehicle_types):
+        return CoreResult((), 0, not any(c.required for c in inst.clients), "empty", 0.0)
+
+    if use_tsp_fast_path and _tsp_applicable(inst):
+        route = _solve_tsp(inst, time_limit_s, workers)
+        if route is not None:
+            vt = inst.vehicle_types[route.vehicle_type]
+            if _schedule_end(inst, route) <= vt.tw_late:
+                cost = route_cost(inst, route)
+                if progress is not None:
+                    progress(float(cost), time.monotonic() - t0)
+                return CoreResult(
+                    (route,) if route.visits else (),
+                    cost,
+                    True,
+                    "fast-tsp",
+                    time.monotonic() - t0,
+                )
+            logger.info("fast-tsp tour overruns the shift; falling back to PyVRP")
+        remaining = time_limit_s - (time.monotonic() - t0)
+        time_limit_s = max(remaining, min(0.2, time_limit_s))
+        t0 = time.monotonic()
+
+    routes, feasible, costs = _solve_pyvrp(inst, time_limit_s, seed, workers, progress, initial, t0)
+    cost = sum(route_cost(inst, r) for r in routes)
+    return CoreResult(tuple(routes), cost, feasible, "pyvrp", time.monotonic() - t0, costs)

@@ -1,0 +1,648 @@
+"""Public solving API: :func:`solve` and :func:`reoptimize`.
+
+Pipeline
+--------
+1. Validate (the dataclasses already did) and build the point list: office,
+   couriers' GPS starts, stops.
+2. Build one travel matrix per speed profile with the
+   :class:`~routing.matrix.MatrixProvider` (default: haversine x circuity).
+3. Pre-check every stop alone against every eligible courier (capacity,
+   window vs shifts, direct reachability); failures become unassigned stops
+   with a precise reason.
+4. Send the rest to :func:`routing.core.solve_core` as *optional* clients
+   whose prize dominates any detour (so the solver only drops stops it cannot
+   fit; high priority = 10x the prize per level). Stops pinned to a courier are
+   made unreachable (prohibitive travel time) for the others through PyVRP
+   routing profiles.
+5. Re-simulate every route on the unpenalised matrices to produce ETAs; if
+   the solver ran out of time with an infeasible schedule, greedily drop the
+   offending stops (reported ``no_time_left`` / ``no_capacity_left``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from routing.core import (
+    INF_TIME,
+    CoreClient,
+    CoreInstance,
+    CoreVehicleType,
+    ProgressCallback,
+    solve_core,
+)
+from routing.errors import InfeasibleProblemError, InvalidProblemError
+from routing.matrix import UNREACHABLE, HaversineProvider, MatrixProvider, TravelMatrix
+from routing.model import (
+    MAX_TIME_S,
+    Courier,
+    LatLon,
+    Problem,
+    SolverParams,
+    SpeedProfile,
+    Stop,
+    TimeWindow,
+)
+from routing.plan import CourierRoute, Plan, Unassigned, UnassignedReason, Visit
+
+__all__ = ["reoptimize", "solve"]
+
+logger = logging.getLogger(__name__)
+
+#: Travel value that makes an arc unusable (> any shift length).
+_FORBIDDEN = UNREACHABLE
+#: Prize multiplier per priority level.
+_PRIORITY_FACTOR = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Matrix index layout of a problem."""
+
+    points: list[LatLon]
+    courier_start: list[int]  # per courier
+    stop_loc: list[int]  # per stop
+
+
+def _layout(problem: Problem) -> _Layout:
+    points = [problem.office.location]
+    courier_start: list[int] = []
+    for c in problem.couriers:
+        if c.start is None:
+            courier_start.append(0)
+        else:
+            courier_start.append(len(points))
+            points.append(c.start)
+    stop_loc = []
+    for s in problem.stops:
+        stop_loc.append(len(points))
+        points.append(s.location)
+    return _Layout(points, courier_start, stop_loc)
+
+
+def _fits(stop: Stop, courier: Courier) -> bool:
+    return (
+        stop.demand.parcels <= courier.capacity.parcels
+        and stop.demand.weight_g <= courier.capacity.weight_g
+    )
+
+
+def _reachable(stop: Stop, loc: int, courier: Courier, start: int, dur: np.ndarray) -> bool:
+    arrival = courier.shift.open_s + int(dur[start, loc])
+    begin = arrival if stop.window is None else max(arrival, stop.window.open_s)
+    if stop.window is not None and begin > stop.window.close_s:
+        return False
+    end = begin + stop.service_s + (int(dur[loc, 0]) if courier.return_to_office else 0)
+    return end <= courier.shift.close_s
+
+
+def _precheck(
+    stop: Stop,
+    loc: int,
+    eligible: Sequence[int],
+    problem: Problem,
+    layout: _Layout,
+    durs: Sequence[np.ndarray],
+) -> UnassignedReason | None:
+    couriers = [problem.couriers[i] for i in eligible]
+    if not any(_fits(stop, c) for c in couriers):
+        return UnassignedReason.DEMAND_EXCEEDS_CAPACITY
+    if stop.window is not None:
+        if stop.window.close_s < min(c.shift.open_s for c in couriers):
+            return UnassignedReason.WINDOW_BEFORE_SHIFTS
+        if stop.window.open_s > max(c.shift.close_s for c in couriers):
+            return UnassignedReason.WINDOW_AFTER_SHIFTS
+    for i in eligible:
+        c = problem.couriers[i]
+        if _fits(stop, c) and _reachable(stop, loc, c, layout.courier_start[i], durs[i]):
+            return None
+    return UnassignedReason.NOT_REACHABLE
+
+
+def _simulate(
+    courier: Courier,
+    start_loc: int,
+    stops: Sequence[tuple[Stop, int]],
+    mat: TravelMatrix,
+) -> CourierRoute:
+    """Compute ETAs for a fixed visiting order, leaving at shift open."""
+    dist, dur = mat.distance_m, mat.duration_s
+    parcels = sum(s.demand.parcels for s, _ in stops)
+    weight = sum(s.demand.weight_g for s, _ in stops)
+    t = courier.shift.open_s
+    prev = start_loc
+    total_d = total_t = late = 0
+    on_parcels, on_weight = parcels, weight
+    visits: list[Visit] = []
+    for stop, loc in stops:
+        leg_d, leg_t = int(dist[prev, loc]), int(dur[prev, loc])
+        arrival = t + leg_t
+        begin = arrival if stop.window is None else max(arrival, stop.window.open_s)
+        lateness = 0 if stop.window is None else max(0, begin - stop.window.close_s)
+        on_parcels -= stop.demand.parcels
+        on_weight -= stop.demand.weight_g
+        t = begin + stop.service_s
+        visits.append(
+            Visit(
+                stop_id=stop.id,
+                arrival_s=arrival,
+                start_s=begin,
+                departure_s=t,
+                wait_s=begin - arrival,
+                lateness_s=lateness,
+                travel_distance_m=leg_d,
+                travel_duration_s=leg_t,
+                load_parcels=on_parcels,
+                load_weight_g=on_weight,
+            )
+        )
+        total_d += leg_d
+        total_t += leg_t
+        late += lateness
+        prev = loc
+    if courier.return_to_office:
+        total_d += int(dist[prev, 0])
+        total_t += int(dur[prev, 0])
+        t += int(dur[prev, 0])
+    late += max(0, t - courier.shift.close_s)
+    return CourierRoute(
+        courier_id=courier.id,
+        visits=tuple(visits),
+        start_s=courier.shift.open_s,
+        end_s=t,
+        distance_m=total_d,
+        duration_s=t - courier.shift.open_s,
+        travel_s=total_t,
+        parcels=parcels,
+        weight_g=weight,
+        lateness_s=late,
+        returns_to_office=courier.return_to_office,
+    )
+
+
+def _repair(
+    courier: Courier,
+    start_loc: int,
+    stops: list[tuple[Stop, int]],
+    mat: TravelMatrix,
+) -> tuple[CourierRoute, list[tuple[Stop, UnassignedReason]]]:
+    """Drop stops until the route is feasible (only used after a timeout)."""
+    dropped: list[tuple[Stop, UnassignedReason]] = []
+    stops = list(stops)
+    # capacity: drop the lowest-priority, largest stops first
+    while stops and (
+        sum(s.demand.parcels for s, _ in stops) > courier.capacity.parcels
+        or sum(s.demand.weight_g for s, _ in stops) > courier.capacity.weight_g
+    ):
+        k = min(
+            range(len(stops)), key=lambda i: (stops[i][0].priority, -stops[i][0].demand.parcels)
+        )
+        dropped.append((stops.pop(k)[0], UnassignedReason.NO_CAPACITY_LEFT))
+    route = _simulate(courier, start_loc, stops, mat)
+    while route.lateness_s > 0 and stops:
+        late = [i for i, v in enumerate(route.visits) if v.lateness_s > 0]
+        k = late[0] if late else len(stops) - 1
+        dropped.append((stops.pop(k)[0], UnassignedReason.NO_TIME_LEFT))
+        route = _simulate(courier, start_loc, stops, mat)
+    return route, dropped
+
+
+def _prize_base(mats: Sequence[TravelMatrix], problem: Problem, objective: str) -> int:
+    worst = 1
+    for m in mats:
+        a = m.distance_m if objective == "distance" else m.duration_s
+        ok = a[a < UNREACHABLE]
+        if ok.size:
+            worst = max(worst, int(ok.max()))
+    base = 2 * worst + 1
+    if objective == "duration":
+        # route duration counts service and waiting: dropping a stop saves
+        # its service time and possibly a wait up to a whole shift
+        base += max((s.service_s for s in problem.stops), default=0)
+        base += max((c.shift.close_s - c.shift.open_s for c in problem.couriers), default=0)
+    return base
+
+
+def _plan(
+    problem: Problem,
+    params: SolverParams,
+    provider: MatrixProvider,
+    progress: ProgressCallback | None,
+    initial: Mapping[str, Sequence[str]] | None,
+    t_start: float,
+) -> Plan:
+    if not problem.couriers:
+        raise InfeasibleProblemError("the problem has no couriers")
+    layout = _layout(problem)
+    n_stops = len(problem.stops)
+
+    # ---- matrices, one per speed profile
+    t_mat = time.monotonic()
+    speeds: list[SpeedProfile] = []
+    for c in problem.couriers:
+        if c.speed not in speeds:
+            speeds.append(c.speed)
+    base = [provider.matrix(layout.points, sp) for sp in speeds]
+    matrix_s = time.monotonic() - t_mat
+    speed_of = [speeds.index(c.speed) for c in problem.couriers]
+    cmat = [base[k] for k in speed_of]
+
+    # ---- eligibility and pre-check
+    cidx = {c.id: i for i, c in enumerate(problem.couriers)}
+    everyone = list(range(len(problem.couriers)))
+    unassigned: list[Unassigned] = []
+    candidates: list[int] = []  # stop indices sent to the solver
+    for si, stop in enumerate(problem.stops):
+        eligible = [cidx[stop.courier_id]] if stop.courier_id is not None else everyone
+        reason = _precheck(
+            stop, layout.stop_loc[si], eligible, problem, layout, [m.duration_s for m in cmat]
+        )
+        if reason is None:
+            candidates.append(si)
+        else:
+            unassigned.append(Unassigned(stop.id, reason, reason.message))
+
+    # ---- profiles: (speed, owner of pinned stops it may serve)
+    pinned_to: dict[str, list[int]] = {}
+    for si in candidates:
+        owner = problem.stops[si].courier_id
+        if owner is not None:
+            pinned_to.setdefault(owner, []).append(layout.stop_loc[si])
+    all_pinned = [loc for locs in pinned_to.values() for loc in locs]
+    profile_keys: list[tuple[int, str | None]] = []
+    courier_profile: list[int] = []
+    for i, c in enumerate(problem.couriers):
+        key = (speed_of[i], c.id if c.id in pinned_to else None)
+        if key not in profile_keys:
+            profile_keys.append(key)
+        courier_profile.append(profile_keys.index(key))
+    dists, durs = [], []
+    for sp, owner in profile_keys:
+        forbid = [loc for loc in all_pinned if loc not in pinned_to.get(owner or "", [])]
+        d, t = base[sp].distance_m, base[sp].duration_s
+        if forbid:
+            d, t = d.copy(), t.copy()
+            d[:, forbid] = _FORBIDDEN
+            t[:, forbid] = _FORBIDDEN
+        dists.append(d)
+        durs.append(t)
+    if len(profile_keys) > 1:
+        logger.debug("using %d routing profiles for pinned stops", len(profile_keys))
+
+    # ---- core instance
+    prize = _prize_base(base, problem, params.objective)
+    clients = []
+    for si in candidates:
+        s = problem.stops[si]
+        w = s.window
+        clients.append(
+            CoreClient(
+                location=layout.stop_loc[si],
+                demand=(s.demand.parcels, s.demand.weight_g),
+                service_s=s.service_s,
+                tw_early=0 if w is None else w.open_s,
+                tw_late=INF_TIME if w is None else w.close_s,
+                required=False,
+                prize=prize * _PRIORITY_FACTOR**s.priority,
+            )
+        )
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, c in enumerate(problem.couriers):
+        gkey = (
+            layout.courier_start[i],
+            c.return_to_office,
+            c.shift,
+            c.capacity,
+            courier_profile[i],
+        )
+        groups.setdefault(gkey, []).append(i)
+    group_list = list(groups.values())
+    vtypes = []
+    for members in group_list:
+        c = problem.couriers[members[0]]
+        vtypes.append(
+            CoreVehicleType(
+                start=layout.courier_start[members[0]],
+                end=0 if c.return_to_office else None,
+                capacity=(c.capacity.parcels, c.capacity.weight_g),
+                tw_early=c.shift.open_s,
+                tw_late=c.shift.close_s,
+                count=len(members),
+                profile=courier_profile[members[0]],
+            )
+        )
+    inst = CoreInstance(
+        distances=tuple(dists),
+        durations=tuple(durs),
+        clients=tuple(clients),
+        vehicle_types=tuple(vtypes),
+        objective=params.objective,
+    )
+
+    warm: list[tuple[int, list[int]]] | None = None
+    if initial is not None:
+        client_of = {problem.stops[si].id: k for k, si in enumerate(candidates)}
+        warm = []
+        for cid, stop_ids in initial.items():
+            if cid not in cidx:
+                continue
+            vt = next(g for g, m in enumerate(group_list) if cidx[cid] in m)
+            visits = [client_of[sid] for sid in stop_ids if sid in client_of]
+            if visits:
+                warm.append((vt, visits))
+
+    remaining = params.time_limit_s - (time.monotonic() - t_start)
+    res = solve_core(
+        inst,
+        time_limit_s=max(remaining, 0.05),
+        seed=params.seed,
+        workers=params.workers,
+        use_tsp_fast_path=params.use_tsp_fast_path,
+        progress=progress,
+        initial=warm,
+    )
+
+    # ---- routes with ETAs
+    used: dict[int, int] = {}
+    routes: list[CourierRoute] = []
+    served: set[str] = set()
+    loads: dict[int, tuple[int, int]] = {}
+    for cr in res.routes:
+        k = used.get(cr.vehicle_type, 0)
+        used[cr.vehicle_type] = k + 1
+        ci = group_list[cr.vehicle_type][k]
+        courier = problem.couriers[ci]
+        order = [(problem.stops[candidates[v]], layout.stop_loc[candidates[v]]) for v in cr.visits]
+        route, dropped = _repair(courier, layout.courier_start[ci], order, cmat[ci])
+        for stop, reason in dropped:
+            unassigned.append(Unassigned(stop.id, reason, reason.message))
+        if route.visits:
+            routes.append(route)
+        served.update(problem.stops[candidates[v]].id for v in cr.visits)
+        loads[ci] = (route.parcels, route.weight_g)
+    dropped_ids = {u.stop_id for u in unassigned}
+    for si in candidates:
+        s = problem.stops[si]
+        if s.id in served or s.id in dropped_ids:
+            continue
+        eligible = [cidx[s.courier_id]] if s.courier_id is not None else everyone
+        no_room = all(
+            loads.get(i, (0, 0))[0] + s.demand.parcels > problem.couriers[i].capacity.parcels
+            or loads.get(i, (0, 0))[1] + s.demand.weight_g > problem.couriers[i].capacity.weight_g
+            for i in eligible
+        )
+        reason = UnassignedReason.NO_CAPACITY_LEFT if no_room else UnassignedReason.NO_TIME_LEFT
+        unassigned.append(Unassigned(s.id, reason, reason.message))
+
+    order_of = {c.id: i for i, c in enumerate(problem.couriers)}
+    routes.sort(key=lambda r: order_of[r.courier_id])
+    stop_order = {s.id: i for i, s in enumerate(problem.stops)}
+    unassigned.sort(key=lambda u: stop_order[u.stop_id])
+    logger.info(
+        "planned %d/%d stops on %d routes by %s in %.2fs",
+        n_stops - len(unassigned),
+        n_stops,
+        len(routes),
+        res.method,
+        time.monotonic() - t_start,
+    )
+    return Plan(
+        routes=tuple(routes),
+        unassigned=tuple(unassigned),
+        distance_m=sum(r.distance_m for r in routes),
+        travel_s=sum(r.travel_s for r in routes),
+        feasible=all(r.lateness_s == 0 for r in routes),
+        method=res.method,
+        runtime_s=time.monotonic() - t_start,
+        matrix_s=matrix_s,
+    )
+
+
+def solve(
+    problem: Problem,
+    params: SolverParams | None = None,
+    *,
+    provider: MatrixProvider | None = None,
+    progress: ProgressCallback | None = None,
+    initial: Plan | Mapping[str, Sequence[str]] | None = None,
+) -> Plan:
+    """Plan routes for every courier of ``problem``.
+
+    A single-courier route (open or closed) is simply a problem with one
+    courier.
+
+    Parameters
+    ----------
+    problem
+        The validated problem.
+    params
+        Solver parameters (default :class:`SolverParams()`: 1 s, seed 0, two
+        parallel runs, duration objective).
+    provider
+        Travel-matrix provider; default :class:`~routing.HaversineProvider`.
+    progress
+        Optional ``progress(best_cost, elapsed_s)`` hook, called in the
+        calling thread during the search (see
+        :data:`routing.core.ProgressCallback`).
+    initial
+        Optional warm start: a previous plan, or ``{courier_id: [stop_id,
+        ...]}`` (unknown ids are ignored).
+
+    Returns
+    -------
+    Plan
+        Routes with ETAs and unassigned stops with reasons.
+
+    Raises
+    ------
+    InfeasibleProblemError
+        If the problem has no couriers.
+    MatrixProviderError
+        If the matrix provider fails.
+    """
+    t0 = time.monotonic()
+    params = params or SolverParams()
+    provider = provider or HaversineProvider()
+    if not problem.stops:
+        if not problem.couriers:
+            raise InfeasibleProblemError("the problem has no couriers")
+        return Plan((), (), 0, 0, True, "empty", time.monotonic() - t0, 0.0)
+    warm: Mapping[str, Sequence[str]] | None
+    if isinstance(initial, Plan):
+        warm = {r.courier_id: r.stop_ids for r in initial.routes}
+    else:
+        warm = initial
+    return _plan(problem, params, provider, progress, warm, t0)
+
+
+def reoptimize(
+    problem: Problem,
+    courier_id: str,
+    position: LatLon,
+    done_stop_ids: Collection[str],
+    *,
+    now_s: int,
+    keep_next: str | None = None,
+    params: SolverParams | None = None,
+    provider: MatrixProvider | None = None,
+    current_order: Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """Re-plan the rest of one courier's route from where they are now.
+
+    The stops considered are those of ``problem`` that are not done and are
+    either unpinned or pinned to this courier (pass the courier's current
+    route, plus any stops to add). Capacity is not reduced: the remaining
+    parcels are already on board.
+
+    Parameters
+    ----------
+    problem
+        Problem holding the courier and the stops of its route.
+    courier_id
+        The courier being re-planned.
+    position
+        The courier's current GPS position.
+    done_stop_ids
+        Stops already served (left out of the new plan).
+    now_s
+        Current time (seconds since day start); the new route starts then.
+    keep_next
+        Stop the courier is already heading to: it stays first.
+    params
+        Solver parameters.
+    provider
+        Travel-matrix provider.
+    current_order
+        The remaining stops in the currently planned order, used as a warm
+        start so the new route is never worse than the old one when that one
+        is still feasible.
+    progress
+        Optional progress hook.
+
+    Returns
+    -------
+    Plan
+        A plan with at most one route (``courier_id``'s); its ``start_s`` is
+        ``now_s`` and its first visit is ``keep_next`` when given.
+
+    Raises
+    ------
+    InvalidProblemError
+        Unknown courier or stop ids, ``keep_next`` already done, bad ``now_s``.
+    """
+    t0 = time.monotonic()
+    params = params or SolverParams()
+    provider = provider or HaversineProvider()
+    try:
+        courier = problem.courier(courier_id)
+    except KeyError:
+        raise InvalidProblemError("courier_id", f"unknown courier {courier_id!r}") from None
+    if not isinstance(position, LatLon):
+        raise InvalidProblemError("position", "must be a LatLon")
+    if isinstance(now_s, bool) or not isinstance(now_s, int) or not 0 <= now_s <= MAX_TIME_S:
+        raise InvalidProblemError("now_s", f"must be an integer in [0, {MAX_TIME_S}]")
+    ids = {s.id for s in problem.stops}
+    done = set(done_stop_ids)
+    unknown = sorted(done - ids)
+    if unknown:
+        raise InvalidProblemError("done_stop_ids", f"unknown stop ids {unknown[:5]}")
+    if keep_next is not None:
+        if keep_next not in ids:
+            raise InvalidProblemError("keep_next", f"unknown stop id {keep_next!r}")
+        if keep_next in done:
+            raise InvalidProblemError("keep_next", f"stop {keep_next!r} is already done")
+    rest = [
+        dataclasses.replace(s, courier_id=None)
+        for s in problem.stops
+        if s.id not in done and s.courier_id in (None, courier_id)
+    ]
+    shift_open = min(max(courier.shift.open_s, now_s), courier.shift.close_s)
+    head: Visit | None = None
+    head_stop: Stop | None = None
+    lead_d = lead_t = 0
+    start = position
+    if keep_next is not None:
+        head_stop = next(s for s in rest if s.id == keep_next)
+        rest = [s for s in rest if s.id != keep_next]
+        legs = provider.matrix(
+            [position, head_stop.location, problem.office.location], courier.speed
+        )
+        lead_d, lead_t = int(legs.distance_m[0, 1]), int(legs.duration_s[0, 1])
+        arrival = now_s + lead_t
+        w = head_stop.window
+        begin = arrival if w is None else max(arrival, w.open_s)
+        late = 0 if w is None else max(0, begin - w.close_s)
+        total_p = head_stop.demand.parcels + sum(s.demand.parcels for s in rest)
+        total_w = head_stop.demand.weight_g + sum(s.demand.weight_g for s in rest)
+        head = Visit(
+            stop_id=head_stop.id,
+            arrival_s=arrival,
+            start_s=begin,
+            departure_s=begin + head_stop.service_s,
+            wait_s=begin - arrival,
+            lateness_s=late,
+            travel_distance_m=lead_d,
+            travel_duration_s=lead_t,
+            load_parcels=total_p - head_stop.demand.parcels,
+            load_weight_g=total_w - head_stop.demand.weight_g,
+        )
+        start = head_stop.location
+        shift_open = min(max(shift_open, head.departure_s), courier.shift.close_s)
+    sub_courier = dataclasses.replace(
+        courier, start=start, shift=TimeWindow(shift_open, courier.shift.close_s)
+    )
+    sub = Problem(office=problem.office, stops=tuple(rest), couriers=(sub_courier,))
+    initial: dict[str, Sequence[str]] | None = None
+    if current_order is not None:
+        initial = {courier_id: list(current_order)}
+    plan = solve(sub, params, provider=provider, progress=progress, initial=initial)
+    if head is None or head_stop is None:
+        return dataclasses.replace(plan, runtime_s=time.monotonic() - t0)
+
+    route = plan.route_of(courier_id)
+    if route is None:  # nothing after the kept stop
+        back_d = int(legs.distance_m[1, 2]) if courier.return_to_office else 0
+        back_t = int(legs.duration_s[1, 2]) if courier.return_to_office else 0
+        end = head.departure_s + back_t
+        route = CourierRoute(
+            courier_id=courier_id,
+            visits=(head,),
+            start_s=now_s,
+            end_s=end,
+            distance_m=lead_d + back_d,
+            duration_s=end - now_s,
+            travel_s=lead_t + back_t,
+            parcels=head_stop.demand.parcels,
+            weight_g=head_stop.demand.weight_g,
+            lateness_s=head.lateness_s + max(0, end - courier.shift.close_s),
+            returns_to_office=courier.return_to_office,
+        )
+    else:
+        route = CourierRoute(
+            courier_id=courier_id,
+            visits=(head, *route.visits),
+            start_s=now_s,
+            end_s=route.end_s,
+            distance_m=lead_d + route.distance_m,
+            duration_s=route.end_s - now_s,
+            travel_s=lead_t + route.travel_s,
+            parcels=route.parcels + head_stop.demand.parcels,
+            weight_g=route.weight_g + head_stop.demand.weight_g,
+            lateness_s=route.lateness_s + head.lateness_s,
+            returns_to_office=courier.return_to_office,
+        )
+    return dataclasses.replace(
+        plan,
+        routes=(route,),
+        distance_m=route.distance_m,
+        travel_s=route.travel_s,
+        feasible=route.lateness_s == 0,
+        runtime_s=time.monotonic() - t0,
+    )
