@@ -1,0 +1,82 @@
+"""Flask application factory. It only wires: no migrations, seeding or waiting here
+(the entrypoint and the CLI do those)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from models import db, utcnow
+
+from .config import DEV_SECRET_KEY, Defaults
+from .extensions import api, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("POSTAL")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("REDIS_URL"):
+        app.config["REDIS_URL"] = os.environ["REDIS_URL"]
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("CLOCK", utcnow)
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "postal.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+    if (app.config["SECRET_KEY"] == DEV_SECRET_KEY and not app.config.get("DEMO_MODE")
+            and not app.testing and not app.debug):
+        raise RuntimeError(
+            "Refusing to start with the development SECRET_KEY: set POSTAL_SECRET_KEY "
+            "(or POSTAL_DEMO_MODE=true for a demo)."
+        )
+
+    db.init_app(app)
+    _sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..",
+                                                     "migrations"),
+                     render_as_batch=True, compare_type=True)
+    api.init_app(app)
+
+    from . import apidocs, errors, health, items, tokens, tracking
+    from .cli import register_cli
+
+    api.register_blueprint(tokens.blp)
+    api.register_blueprint(items.blp)
+    api.register_blueprint(tracking.api_blp)
+    app.register_blueprint(tracking.page_bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(apidocs.bp)
+    errors.register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """WAL and a busy timeout so several gunicorn workers can share the SQLite file."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=5000")
+            if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()

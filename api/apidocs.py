@@ -1,0 +1,47 @@
+"""Swagger UI assets served from the installed ``swagger-ui-bundle`` package, so the
+API docs page works without internet; and a description of each problem type."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, send_from_directory
+
+from .errors import NotFound
+
+bp = Blueprint("apidocs", __name__)
+
+PROBLEM_TYPES = {
+    "validation-error": "Some fields are invalid; `errors` lists a pointer and a message "
+                        "for each.",
+    "illegal-transition": "The event cannot follow the item's current status; "
+                          "`current_status` and `allowed_events` say what can.",
+    "idempotency-key-reused": "The client_event_id was already used for a different event.",
+    "not-assigned": "The item must be assigned to a courier first.",
+    "duplicate-item": "An item with this identifier exists.",
+    "invalid-identifier": "Not a valid S10 number (check digit) nor a carrier code.",
+    "invalid-credentials": "Wrong username or password.",
+    "unauthorized": "No valid bearer token.",
+    "forbidden": "Your role may not do this.",
+    "not-found": "No such resource that you can see.",
+    "item-not-found": "No item with this number.",
+    "item-closed": "The item is delivered or returned.",
+    "csv-header": "The CSV header has missing or unknown columns.",
+    "csv-malformed": "The file is not valid CSV.",
+    "csv-encoding": "The CSV is not UTF-8.",
+    "csv-missing": "No CSV was sent.",
+    "csv-too-many-rows": "Too many rows in one import.",
+}
+
+
+@bp.get("/api/v1/docs/assets/<path:filename>")
+def swagger_assets(filename: str) -> Response:
+    import swagger_ui_bundle
+
+    resp = send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+    return resp
+
+
+@bp.get("/problems/<slug>")
+def problem_type_doc(slug: str) -> tuple[Response, int]:
+    if slug not in PROBLEM_TYPES:
+        raise NotFound(f"No problem type {slug}.")
+    return jsonify(type=f"/problems/{slug}", description=PROBLEM_TYPES[slug]), 200

@@ -1,0 +1,65 @@
+"""Command-line tools: ``flask --app api demo load``, ``flask --app api users create``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from models import Office, Role, User, db
+
+
+def register_cli(app: Flask) -> None:
+    demo = click.Group("demo", help="Demo data.")
+
+    @demo.command("load")
+    @click.option("--items", "n_items", default=300, show_default=True, type=click.IntRange(1,
+                                                                                      5000))
+    @click.option("--seed", default=42, show_default=True)
+    def load(n_items: int, seed: int) -> None:
+        """Load the Nha Trang demo office, users and items (demo mode only)."""
+        from .demo import load_demo
+
+        if not current_app.config.get("DEMO_MODE"):
+            raise click.ClickException("Demo data has well-known passwords: set "
+                                       "POSTAL_DEMO_MODE=true to load it.")
+        try:
+            summary = load_demo(db.session, now=current_app.config["CLOCK"](),
+                                n_items=n_items, seed=seed,
+                                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+        except ValueError as exc:
+            click.echo(f"Skipped: {exc}")
+            return
+        db.session.commit()
+        click.echo(f"Loaded office {summary.office}, {summary.items} items, users: "
+                   f"{', '.join(summary.users)} (password: demo)")
+
+    users = click.Group("users", help="Staff accounts.")
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+    @click.option("--full-name", default="")
+    @click.option("--office", "office_code", default=None, help="Office code")
+    @click.password_option()
+    def create(username: str, role: str, full_name: str, office_code: str | None,
+               password: str) -> None:
+        """Create a staff account."""
+        office = None
+        if office_code:
+            office = db.session.execute(db.select(Office).where(Office.code == office_code)
+                                        ).scalar_one_or_none()
+            if office is None:
+                raise click.ClickException(f"No office {office_code}.")
+        if Role(role) is not Role.ADMIN and office is None:
+            raise click.ClickException("Couriers and dispatchers need --office.")
+        if db.session.execute(db.select(User).where(User.username == username)).scalar():
+            raise click.ClickException(f"User {username} exists.")
+        user = User(username=username, role=Role(role), full_name=full_name or username,
+                    office_id=office.id if office else None)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"Created {role} {username}.")
+
+    app.cli.add_command(demo)
+    app.cli.add_command(users)

@@ -1,0 +1,54 @@
+"""Default settings. Every key can be overridden from the environment as
+``POSTAL_<KEY>`` (values parsed as JSON where they can be), and ``DATABASE_URL`` /
+``REDIS_URL`` are read under their usual names."""
+
+from __future__ import annotations
+
+DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused outside demo/testing
+
+
+class Defaults:
+    SECRET_KEY = DEV_SECRET_KEY
+    # Demo mode: the demo-data command may create accounts with the password "demo",
+    # and the development secret key is tolerated.
+    DEMO_MODE = False
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    REDIS_URL: str | None = None
+
+    # Request bodies: 12 MB covers a 10 MB photo plus form fields; CSV imports
+    # have their own row limit.
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    IMPORT_MAX_ROWS = 5000
+
+    TOKEN_TTL_HOURS = 12  # one shift
+    MAX_DELIVERY_ATTEMPTS = 3
+    LIST_MAX_PAGE_SIZE = 200
+
+    # Other carriers' codes accepted as external identifiers: name -> regex.
+    CARRIER_PATTERNS: dict[str, str] = {
+        "GHN": r"^G[A-Z0-9]{7,11}$",
+        "GHTK": r"^S\d{6,9}\.[A-Z0-9]{2,6}\.\d{6,12}$",
+        "VTP": r"^\d{9,13}$",
+    }
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Postal last-mile API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"  # served locally: no internet needed
+    JSON_SORT_KEYS = False
+    API_SPEC_OPTIONS = {
+        "security": [{"bearerAuth": []}],
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "Token from POST /api/v1/auth/token"}
+            }
+        },
+        "info": {"description": "Items, tracking events, public tracking. Errors are "
+                                "RFC 9457 problem details (application/problem+json)."},
+    }

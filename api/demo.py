@@ -1,0 +1,158 @@
+"""Demo data: one post office in Nha Trang, a dispatcher, ten couriers and about 300
+items spread over the lifecycle. Built through the same services as the API, so demo
+items obey every rule real ones do."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import EventCode, FailureAction, FailureReason, Office, Product, Role, User
+from scanning.s10 import s10_check_digit
+
+from .items import service as items
+
+VN = timezone(timedelta(hours=7))
+HUB = (12.2450, 109.1940)
+
+# Approximate ward centres of Nha Trang, inland of the beach road; jitter stays in town.
+WARDS = [
+    ("Lộc Thọ", 12.2380, 109.1920), ("Tân Lập", 12.2440, 109.1880),
+    ("Vạn Thạnh", 12.2510, 109.1900), ("Xương Huân", 12.2580, 109.1920),
+    ("Phương Sài", 12.2530, 109.1800), ("Phước Hải", 12.2330, 109.1820),
+    ("Phước Long", 12.2200, 109.1850), ("Vĩnh Nguyên", 12.2120, 109.1980),
+    ("Phước Tân", 12.2420, 109.1830), ("Vĩnh Hải", 12.2830, 109.1930),
+    ("Vĩnh Phước", 12.2700, 109.1900), ("Ngọc Hiệp", 12.2600, 109.1700),
+    ("Phước Tiến", 12.2480, 109.1880), ("Vĩnh Thọ", 12.2660, 109.1960),
+]
+STREETS = ["Trần Phú", "Lê Thánh Tôn", "Yersin", "Thống Nhất", "Nguyễn Thị Minh Khai",
+           "Hùng Vương", "Lý Tự Trọng", "Quang Trung", "2 Tháng 4", "Phạm Văn Đồng",
+           "Lê Hồng Phong", "23 Tháng 10", "Ngô Gia Tự", "Trần Quý Cáp", "Hoàng Văn Thụ"]
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Võ", "Đặng", "Bùi"]
+MIDDLE = ["Văn", "Thị", "Minh", "Ngọc", "Đức", "Thanh", "Hữu", "Thu"]
+GIVEN = ["An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hương", "Khánh", "Linh", "Long", "Mai",
+         "Nam", "Phúc", "Quang", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến"]
+SENDERS = ["Shop Hoa Biển", "Công ty TNHH Yến Sào Khánh Hòa", "Sở Tư pháp Khánh Hòa",
+           "Phòng CSGT Công an tỉnh", "Tiki", "Shopee Mall", "Ngân hàng Vietcombank",
+           "Bảo hiểm xã hội tỉnh Khánh Hòa"]
+
+# service indicator, product, share of items
+PRODUCTS = [("EE", Product.EMS, 0.25), ("RR", Product.REGISTERED, 0.2),
+            ("CP", Product.PARCEL, 0.2), ("HV", Product.ECOMMERCE, 0.2),
+            ("BA", Product.ADMIN_DOCUMENT, 0.1), ("LA", Product.EXPRESS_LETTER, 0.05)]
+
+# target status -> events after acceptance (field events by the courier)
+PATHS: list[tuple[float, list[EventCode]]] = [
+    (0.08, []),
+    (0.05, [EventCode.EDD]),
+    (0.32, [EventCode.EDD, EventCode.EDE, EventCode.EMG]),
+    (0.22, [EventCode.EDD, EventCode.EDE, EventCode.EMG, EventCode.EDG]),
+    (0.16, [EventCode.EDD, EventCode.EDE, EventCode.EMG, EventCode.EDG, EventCode.EMI]),
+    (0.08, [EventCode.EDD, EventCode.EDE, EventCode.EMG, EventCode.EDG, EventCode.EMH]),
+    (0.04, [EventCode.EDD, EventCode.EDE, EventCode.EMG, EventCode.EDG, EventCode.EMH,
+            EventCode.EDF]),
+    (0.05, [EventCode.EDD, EventCode.EDE, EventCode.EMG, EventCode.EDG, EventCode.EMH,
+            EventCode.EDG, EventCode.EMH, EventCode.EDG, EventCode.EMH]),
+]
+FIELD = {EventCode.EDG, EventCode.EMH, EventCode.EMI}
+
+
+@dataclass
+class DemoSummary:
+    office: str
+    users: list[str]
+    items: int
+
+
+def _name(rng: random.Random) -> str:
+    return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+
+
+def _phone(rng: random.Random) -> str:
+    return "0" + rng.choice(["90", "91", "93", "98", "97", "35", "77"]) + \
+        "".join(rng.choice("0123456789") for _ in range(7))
+
+
+def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int = 42,
+              password: str = "demo", max_attempts: int = 3) -> DemoSummary:
+    """Create the demo office, users and items. Refuses to run twice."""
+    if session.execute(select(Office).where(Office.code == "NT650000")).scalar() is not None:
+        raise ValueError("Demo data is already loaded.")
+    rng = random.Random(seed)
+    office = Office(code="NT650000", name="Bưu cục Nha Trang", address="2 Lê Lợi, Xương Huân",
+                    city="Nha Trang", province="Khánh Hòa", lat=HUB[0], lon=HUB[1])
+    session.add(office)
+    session.flush()
+    dispatcher = User(username="dispatcher1", role=Role.DISPATCHER, full_name="Lê Thị Điều Phối",
+                      phone="0258382000", office_id=office.id)
+    admin = User(username="admin", role=Role.ADMIN, full_name="Quản trị hệ thống")
+    couriers = [User(username=f"courier{i}", role=Role.COURIER, full_name=_name(rng),
+                     phone=_phone(rng), office_id=office.id, vehicle_capacity_parcels=60,
+                     vehicle_capacity_kg=80.0) for i in range(1, 11)]
+    for u in [dispatcher, admin, *couriers]:
+        u.set_password(password)
+        session.add(u)
+    session.flush()
+
+    weights = [p[2] for p in PRODUCTS]
+    path_weights = [p[0] for p in PATHS]
+    serials = rng.sample(range(10_000_000, 99_999_999), n_items)
+    today = now.astimezone(VN).replace(hour=0, minute=0, second=0, microsecond=0)
+    for k in range(n_items):
+        prefix, product, _ = rng.choices(PRODUCTS, weights)[0]
+        serial = f"{serials[k]:08d}"
+        ward, wlat, wlon = rng.choice(WARDS)
+        created = now - timedelta(hours=rng.uniform(6, 72))
+        data: dict[str, Any] = {
+            "identifier": f"{prefix}{serial}{s10_check_digit(serial)}VN",
+            "product": product,
+            "sender": {"name": rng.choice(SENDERS), "phone": _phone(rng),
+                       "address": "TP. Hồ Chí Minh"},
+            "recipient": {
+                "name": _name(rng), "phone": _phone(rng),
+                "address": f"{rng.randint(1, 250)} {rng.choice(STREETS)}", "ward": ward,
+                "city": "Nha Trang", "province": "Khánh Hòa",
+                "lat": round(wlat + rng.uniform(-0.003, 0.003), 6),
+                "lon": round(wlon + rng.uniform(-0.003, 0.003), 6)},
+            "weight_g": rng.randint(50, 300) if product in (Product.REGISTERED,
+                                                             Product.ADMIN_DOCUMENT,
+                                                             Product.EXPRESS_LETTER)
+            else rng.randint(200, 15_000),
+            "cod_amount": rng.randrange(50_000, 5_000_000, 1000)
+            if product in (Product.PARCEL, Product.ECOMMERCE) and rng.random() < 0.5 else 0,
+            "declared_value": 0,
+            "signature_required": product in (Product.REGISTERED, Product.EMS),
+        }
+        if rng.random() < 0.2:
+            start = today + timedelta(hours=rng.choice([8, 10, 13, 15]))
+            data["delivery_window"] = {"start": start, "end": start + timedelta(hours=2)}
+        item = items.create_item(session, dispatcher, data, now=created, carrier_patterns={})
+        path = rng.choices(PATHS, path_weights)[0][1]
+        courier = rng.choice(couriers)
+        t = created
+        step = (now - created) / (len(path) + 1)
+        for n, code in enumerate(path):
+            t = t + step * rng.uniform(0.6, 1.0)
+            if code is EventCode.EDG and item.courier_id is None:
+                items.assign(session, dispatcher, item.identifier, courier.id, now=t)
+            actor = courier if code in FIELD else dispatcher
+            ev: dict[str, Any] = {"code": code, "client_event_id": f"demo-{k:04d}-{n:02d}",
+                                  "device_time": t}
+            if code in FIELD:
+                ev["location"] = {"lat": data["recipient"]["lat"] + rng.uniform(-3e-4, 3e-4),
+                                  "lon": data["recipient"]["lon"] + rng.uniform(-3e-4, 3e-4),
+                                  "accuracy_m": rng.choice([5.0, 8.0, 12.0, 30.0])}
+            if code is EventCode.EMH:
+                ev["reason"] = rng.choice(list(FailureReason))
+                ev["action"] = rng.choice([FailureAction.NOTICE_LEFT,
+                                           FailureAction.RETRY_NEXT_ROUND])
+            items.record_event(session, actor, item.identifier, ev, now=t,
+                               max_attempts=max_attempts)
+    session.flush()
+    return DemoSummary(office.code, ["admin", "dispatcher1"] + [c.username for c in couriers],
+                       n_items)

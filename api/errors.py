@@ -1,0 +1,194 @@
+"""Every error the API returns is RFC 9457 problem details (``application/problem+json``).
+
+Handlers are registered on the app, not on a blueprint, so unknown URLs and wrong
+methods are covered too. Exceptions raised by the libraries and the models are mapped
+to problem types in one table, ``LIBRARY_PROBLEMS``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask, Response, json, request
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+from models import IllegalTransitionError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+class ProblemPointerSchema(Schema):
+    pointer = fields.String(metadata={"description": "JSON pointer into the request body"})
+    parameter = fields.String(metadata={"description": "query or path parameter name"})
+    detail = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details; extension members depend on the type."""
+
+    class Meta:
+        unknown = "include"
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.List(fields.Nested(ProblemPointerSchema))
+
+
+class Problem(Exception):
+    """Raise from services and views; becomes a problem-details response."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, status: int | None = None, slug: str | None = None,
+                 title: str | None = None, headers: Mapping[str, str] | None = None,
+                 **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if slug is not None:
+            self.slug = slug
+        if title is not None:
+            self.title = title
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(Problem):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="api"'})
+        super().__init__(detail, **kw)
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(Problem):
+    status, slug, title = 422, "validation-error", "The request is not valid"
+
+
+def problem_type(slug: str) -> str:
+    return f"/problems/{slug}"
+
+
+def problem_response(status: int, title: str, detail: str | None = None, *,
+                     slug: str | None = None, headers: Mapping[str, str] | None = None,
+                     **extensions: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": problem_type(slug) if slug else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    body.update(extensions)
+    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def _pointers(messages: Any, location: str, path: str = "") -> list[dict[str, str]]:
+    """Flatten webargs/marshmallow messages into RFC 9457-style pointers."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if key == "_schema":
+                out.extend(_pointers(value, location, path))
+            else:
+                seg = str(key).replace("~", "~0").replace("/", "~1")
+                out.extend(_pointers(value, location, f"{path}/{seg}"))
+    elif isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            for m in messages:
+                if location in ("json", "form", "files"):
+                    out.append({"pointer": path or "/", "detail": m})
+                else:
+                    out.append({"parameter": path.lstrip("/") or location, "detail": m})
+        else:
+            for m in messages:
+                out.extend(_pointers(m, location, path))
+    elif isinstance(messages, str):
+        return _pointers([messages], location, path)
+    return out
+
+
+def validation_pointers(messages: Mapping[str, Any]) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for location, msgs in messages.items():
+        out.extend(_pointers(msgs, location))
+    return out
+
+
+def _illegal_transition(exc: IllegalTransitionError) -> Response:
+    return problem_response(
+        409, "Illegal status transition", exc.why, slug="illegal-transition",
+        current_status=exc.status.value if exc.status else None,
+        event=exc.event.value,
+        allowed_events=[e.value for e in exc.allowed],
+    )
+
+
+# Library and model exceptions -> responses. Scanning and routing errors join here.
+LIBRARY_PROBLEMS: dict[type[Exception], Callable[[Any], Response]] = {
+    IllegalTransitionError: _illegal_transition,
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,
+                                headers=exc.headers, **exc.extensions)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        headers = {k: v for k, v in exc.get_headers() if k in ("Allow", "WWW-Authenticate",
+                                                               "Retry-After")}
+        if status == 422 and "messages" in data:
+            return problem_response(
+                422, "The request is not valid", "Some fields are invalid; see errors.",
+                slug="validation-error", headers=headers,
+                errors=validation_pointers(data["messages"]),
+            )
+        detail = exc.description
+        if status == 400 and "messages" in data:
+            # webargs reports a body that is not JSON as 400 with messages
+            detail = "; ".join(p["detail"] for p in validation_pointers(data["messages"]))
+        if status == 413:
+            detail = (f"The request body is larger than the limit of "
+                      f"{app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB.")
+        return problem_response(status, exc.name, detail, headers=headers)
+
+    for exc_type, handler in LIBRARY_PROBLEMS.items():
+        app.register_error_handler(exc_type, handler)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(500, "Internal server error",
+                                "Something went wrong on our side; it has been logged.")

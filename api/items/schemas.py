@@ -1,0 +1,264 @@
+"""Request and response schemas for items and their tracking events."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, \
+    validates_schema
+
+from models import EventCode, FailureAction, FailureReason, Product, Status
+
+from . import identifiers
+
+COD_CAP_VND = 50_000_000  # carriers cap COD; see docs/domain.md
+PHONE = re.compile(r"\+?[0-9][0-9 .\-]{7,18}[0-9]")
+CLIENT_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{7,59}")
+
+
+def _phone(value: str | None) -> None:
+    if value is not None and not PHONE.fullmatch(value):
+        raise ValidationError("Not a phone number (digits, optionally +, spaces, dots, dashes).")
+
+
+def _identifier(value: str) -> None:
+    try:
+        identifiers.classify(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class Text(fields.String):
+    """A trimmed string with a length limit and no control characters."""
+
+    def __init__(self, max_len: int, *, min_len: int = 0, **kw: Any) -> None:
+        extra = kw.pop("validate", None)
+        checks: list[Any] = [validate.Length(min=min_len, max=max_len)]
+        if extra is not None:
+            checks.append(extra)
+        super().__init__(validate=checks, **kw)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> str:
+        out = super()._deserialize(value, attr, data, **kw).strip()
+        if any(ord(c) < 32 and c not in "\t" for c in out):
+            raise ValidationError("Control characters are not allowed.")
+        return out
+
+
+class LocationSchema(Schema):
+    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(allow_nan=False, validate=validate.Range(0, 100_000),
+                              metadata={"description": "GPS accuracy radius in metres"})
+
+
+class SenderSchema(Schema):
+    name = Text(200, min_len=1, required=True)
+    phone = Text(20, allow_none=True, validate=_phone)
+    address = Text(300, load_default="")
+
+
+class RecipientSchema(Schema):
+    name = Text(200, min_len=1, required=True)
+    phone = Text(20, allow_none=True, validate=_phone)
+    address = Text(300, min_len=1, required=True)
+    ward = Text(100, allow_none=True)
+    city = Text(100, min_len=1, required=True)
+    province = Text(100, min_len=1, required=True)
+    lat = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
+    lon = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
+
+    @validates_schema
+    def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError("Give both lat and lon, or neither.", "lat")
+
+
+class WindowSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if data["end"] <= data["start"]:
+            raise ValidationError("The window must end after it starts.", "end")
+
+
+class ItemCreateSchema(Schema):
+    identifier = fields.String(required=True, validate=[validate.Length(max=60), _identifier],
+                               metadata={"example": "EE123456785VN"})
+    product = fields.Enum(Product, by_value=True,
+                          metadata={"description": "Derived from the S10 service indicator "
+                                    "when omitted"})
+    carrier = Text(50, allow_none=True)
+    office_id = fields.Integer(metadata={"description": "Delivery office; a dispatcher's own "
+                                         "office by default"})
+    sender = fields.Nested(SenderSchema, required=True)
+    recipient = fields.Nested(RecipientSchema, required=True)
+    weight_g = fields.Integer(load_default=0, validate=validate.Range(0, 100_000))
+    cod_amount = fields.Integer(load_default=0, validate=validate.Range(0, COD_CAP_VND),
+                                metadata={"description": "Cash on delivery, integer VND"})
+    declared_value = fields.Integer(load_default=0, validate=validate.Range(0, 10**11))
+    delivery_window = fields.Nested(WindowSchema, allow_none=True)
+    id_check_required = fields.Boolean(load_default=False)
+    signature_required = fields.Boolean(load_default=False)
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["identifier"] = identifiers.normalize(data["identifier"])
+        return data
+
+
+class ActorSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    role = fields.String()
+
+
+class EventCreateSchema(Schema):
+    code = fields.Enum(EventCode, by_value=True, required=True)
+    client_event_id = fields.String(
+        required=True, validate=validate.Regexp(
+            CLIENT_EVENT_ID, error="8-60 characters: letters, digits, '_', '.', ':', '-'."),
+        metadata={"description": "Generated on the device (a UUID); replaying it is safe"})
+    device_time = fields.AwareDateTime(required=True)
+    location = fields.Nested(LocationSchema, allow_none=True)
+    reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
+    action = fields.Enum(FailureAction, by_value=True, allow_none=True)
+    note = Text(1000, allow_none=True)
+
+    @validates_schema
+    def _reason_for_failures(self, data: dict[str, Any], **_: Any) -> None:
+        if data["code"] is EventCode.EMH:
+            missing = {k: ["Required for an unsuccessful attempt (EMH)."]
+                       for k in ("reason", "action") if not data.get(k)}
+            if missing:
+                raise ValidationError(missing)
+        else:
+            extra = {k: ["Only an unsuccessful attempt (EMH) carries this."]
+                     for k in ("reason", "action") if data.get(k)}
+            if extra:
+                raise ValidationError(extra)
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    code = fields.Enum(EventCode, by_value=True)
+    client_event_id = fields.String()
+    device_time = fields.AwareDateTime()
+    server_time = fields.AwareDateTime()
+    actor = fields.Nested(ActorSchema, allow_none=True)
+    office_code = fields.String(attribute="office.code", allow_none=True)
+    location = fields.Method("_location")
+    reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
+    action = fields.Enum(FailureAction, by_value=True, allow_none=True)
+    note = fields.String(allow_none=True)
+    status_after = fields.Enum(Status, by_value=True)
+    source = fields.String()
+
+    def _location(self, ev: Any) -> dict[str, Any] | None:
+        if ev.lat is None:
+            return None
+        return {"lat": ev.lat, "lon": ev.lon, "accuracy_m": ev.accuracy_m}
+
+
+class CourierRefSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+
+
+class ItemSchema(Schema):
+    id = fields.Integer()
+    identifier = fields.String()
+    identifier_kind = fields.String()
+    carrier = fields.String(allow_none=True)
+    product = fields.Enum(Product, by_value=True)
+    status = fields.Enum(Status, by_value=True)
+    failed_attempts = fields.Integer()
+    office_id = fields.Integer()
+    office_code = fields.String(attribute="office.code")
+    courier = fields.Nested(CourierRefSchema, allow_none=True)
+    sender = fields.Method("_sender")
+    recipient = fields.Method("_recipient")
+    weight_g = fields.Integer()
+    cod_amount = fields.Integer()
+    declared_value = fields.Integer()
+    delivery_window = fields.Method("_window")
+    id_check_required = fields.Boolean()
+    signature_required = fields.Boolean()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+    def _sender(self, it: Any) -> dict[str, Any]:
+        return {"name": it.sender_name, "phone": it.sender_phone, "address": it.sender_address}
+
+    def _recipient(self, it: Any) -> dict[str, Any]:
+        return {"name": it.recipient_name, "phone": it.recipient_phone,
+                "address": it.recipient_address, "ward": it.recipient_ward,
+                "city": it.recipient_city, "province": it.recipient_province,
+                "lat": it.recipient_lat, "lon": it.recipient_lon}
+
+    def _window(self, it: Any) -> dict[str, Any] | None:
+        if it.window_start is None:
+            return None
+        return {"start": it.window_start.isoformat(), "end": it.window_end.isoformat()}
+
+
+class ItemDetailSchema(ItemSchema):
+    events = fields.List(fields.Nested(EventSchema))
+    allowed_events = fields.List(fields.String())
+
+
+class ItemPageSchema(Schema):
+    items = fields.List(fields.Nested(ItemSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class ItemQuerySchema(Schema):
+    status = fields.List(fields.Enum(Status, by_value=True))
+    courier_id = fields.Integer()
+    office_id = fields.Integer()
+    created_from = fields.Date(metadata={"description": "Created on or after (UTC date)"})
+    created_to = fields.Date(metadata={"description": "Created on or before (UTC date)"})
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class AssignSchema(Schema):
+    courier_id = fields.Integer(required=True, allow_none=True,
+                                metadata={"description": "null to unassign"})
+
+
+class ItemStateSchema(Schema):
+    identifier = fields.String()
+    status = fields.Enum(Status, by_value=True)
+    failed_attempts = fields.Integer()
+    courier = fields.Nested(CourierRefSchema, allow_none=True)
+    allowed_events = fields.List(fields.String())
+
+
+class EventResultSchema(Schema):
+    event = fields.Nested(EventSchema)
+    item = fields.Nested(ItemStateSchema)
+    replayed = fields.Boolean(metadata={"description": "True when this client_event_id had "
+                                        "already been recorded: nothing changed"})
+    follow_up_events = fields.List(fields.Nested(EventSchema),
+                                   metadata={"description": "Events the system added "
+                                             "(return to sender after the last attempt)"})
+
+
+class ImportRowErrorSchema(Schema):
+    row = fields.Integer(metadata={"description": "1-based data row (the header is row 0)"})
+    identifier = fields.String(allow_none=True)
+    errors = fields.List(fields.Dict())
+
+
+class ImportResultSchema(Schema):
+    created = fields.Integer()
+    failed = fields.Integer()
+    identifiers = fields.List(fields.String())
+    errors = fields.List(fields.Nested(ImportRowErrorSchema))

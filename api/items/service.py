@@ -1,0 +1,407 @@
+"""Items and tracking events: creation, visibility, assignment and the lifecycle.
+
+Every function takes the session, the acting user and the time explicitly and only
+flushes; the caller commits (one transaction per request or per CLI command).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from models import (
+    EventCode,
+    IdentifierKind,
+    Item,
+    ItemState,
+    Office,
+    Product,
+    Role,
+    TrackingEvent,
+    User,
+    lifecycle,
+)
+
+from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from . import identifiers
+
+# What a courier may record in the field, on items assigned to them.
+COURIER_EVENTS = frozenset({EventCode.EDG, EventCode.EMH, EventCode.EMI, EventCode.EDH,
+                            EventCode.EDF})
+FIELD_EVENTS_NEEDING_GPS = frozenset({EventCode.EMH, EventCode.EMI})
+
+
+# ---------------------------------------------------------------- visibility
+
+def visible_items(actor: User) -> Select[tuple[Item]]:
+    """Items the actor may see: couriers their own, dispatchers their office's."""
+    stmt = select(Item)
+    if actor.role is Role.COURIER:
+        stmt = stmt.where(Item.courier_id == actor.id)
+    elif actor.role is Role.DISPATCHER:
+        stmt = stmt.where(Item.office_id == actor.office_id)
+    return stmt
+
+
+def get_item(session: Session, actor: User, identifier: str, *, for_update: bool = False,
+             with_events: bool = False) -> Item:
+    """The item, if the actor may see it; 404 otherwise (existence is not revealed)."""
+    value = identifiers.normalize(identifier)
+    stmt = visible_items(actor).where(Item.identifier == value)
+    if with_events:
+        stmt = stmt.options(selectinload(Item.events))
+    if for_update:
+        stmt = stmt.with_for_update(of=Item)
+    item = session.execute(stmt).unique().scalar_one_or_none()
+    if item is None:
+        raise NotFound(f"No item {value} that you can see.", identifier=value)
+    return item
+
+
+# ---------------------------------------------------------------- creation
+
+def _office_for(session: Session, actor: User, office_id: int | None) -> Office:
+    if actor.role is Role.DISPATCHER:
+        if office_id is not None and office_id != actor.office_id:
+            raise Forbidden("Dispatchers create items for their own office only.")
+        office_id = actor.office_id
+    if office_id is None:
+        raise Unprocessable("office_id is required.", errors=[
+            {"pointer": "/office_id", "detail": "Required for an admin."}])
+    office = session.get(Office, office_id)
+    if office is None:
+        raise Unprocessable(f"No office {office_id}.", errors=[
+            {"pointer": "/office_id", "detail": "Unknown office."}])
+    return office
+
+
+def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
+                carrier_patterns: Mapping[str, str]) -> Item:
+    """Create an item from validated input and record its acceptance (EMA)."""
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers cannot create items.")
+    ident = identifiers.classify(data["identifier"], carrier_patterns)
+    product = data.get("product")
+    if ident.product is not None:
+        if product is not None and product is not ident.product:
+            raise Unprocessable(
+                f"{ident.value} is a {ident.product.value} number; product {product.value} "
+                "contradicts it.",
+                errors=[{"pointer": "/product", "detail": "Contradicts the S10 number."}])
+        product = ident.product
+    product = product or Product.PARCEL
+    office = _office_for(session, actor, data.get("office_id"))
+    exists = session.execute(
+        select(Item.id).where(Item.identifier == ident.value)).scalar_one_or_none()
+    if exists is not None:
+        raise Conflict(f"Item {ident.value} already exists.", slug="duplicate-item",
+                       identifier=ident.value)
+    window = data.get("delivery_window") or {}
+    sender, rcpt = data["sender"], data["recipient"]
+    item = Item(
+        identifier=ident.value, identifier_kind=ident.kind,
+        carrier=data.get("carrier") or ident.carrier, product=product,
+        sender_name=sender["name"], sender_phone=sender.get("phone"),
+        sender_address=sender.get("address", ""),
+        recipient_name=rcpt["name"], recipient_phone=rcpt.get("phone"),
+        recipient_address=rcpt["address"], recipient_ward=rcpt.get("ward"),
+        recipient_city=rcpt["city"], recipient_province=rcpt["province"],
+        recipient_lat=rcpt.get("lat"), recipient_lon=rcpt.get("lon"),
+        weight_g=data.get("weight_g", 0), cod_amount=data.get("cod_amount", 0),
+        declared_value=data.get("declared_value", 0),
+        window_start=window.get("start"), window_end=window.get("end"),
+        # administrative documents go to the named person only: ID check always
+        id_check_required=bool(data.get("id_check_required"))
+        or product is Product.ADMIN_DOCUMENT,
+        signature_required=bool(data.get("signature_required")),
+        status=lifecycle.Status.ACCEPTED, failed_attempts=0, office_id=office.id,
+        created_at=now, updated_at=now,
+    )
+    item.office = office
+    session.add(item)
+    session.flush()
+    session.add(TrackingEvent(
+        item_id=item.id, code=EventCode.EMA, client_event_id=f"srv-ema-{item.id}",
+        device_time=now, server_time=now, actor_id=actor.id, office_id=office.id,
+        status_after=lifecycle.Status.ACCEPTED, source="system",
+    ))
+    session.flush()
+    return item
+
+
+# ---------------------------------------------------------------- listing
+
+@dataclass
+class ItemFilters:
+    status: list[lifecycle.Status] = field(default_factory=list)
+    courier_id: int | None = None
+    office_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+def list_items(session: Session, actor: User, f: ItemFilters) -> tuple[list[Item], int]:
+    stmt = visible_items(actor)
+    if f.status:
+        stmt = stmt.where(Item.status.in_(f.status))
+    if f.courier_id is not None:
+        stmt = stmt.where(Item.courier_id == f.courier_id)
+    if f.office_id is not None:
+        stmt = stmt.where(Item.office_id == f.office_id)
+    if f.created_from is not None:
+        stmt = stmt.where(Item.created_at >= datetime.combine(f.created_from, time(), UTC))
+    if f.created_to is not None:
+        end = datetime.combine(f.created_to, time(), UTC) + timedelta(days=1)
+        stmt = stmt.where(Item.created_at < end)
+    total = session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    rows = session.execute(
+        stmt.order_by(Item.created_at.desc(), Item.id.desc())
+        .limit(f.page_size).offset((f.page - 1) * f.page_size)
+    ).unique().scalars().all()
+    return list(rows), int(total)
+
+
+# ---------------------------------------------------------------- assignment
+
+def assign(session: Session, actor: User, identifier: str, courier_id: int | None, *,
+           now: datetime) -> Item:
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers cannot assign items.")
+    item = get_item(session, actor, identifier, for_update=True)
+    if item.status in lifecycle.TERMINAL:
+        raise Conflict(f"Item {item.identifier} is {item.status.value}; it cannot be "
+                       "assigned.", slug="item-closed", current_status=item.status.value)
+    if courier_id is None:
+        item.courier_id = None
+        item.courier = None
+    else:
+        courier = session.get(User, courier_id)
+        if (courier is None or courier.role is not Role.COURIER or not courier.active
+                or courier.office_id != item.office_id):
+            raise Unprocessable("Not an active courier of the item's office.", errors=[
+                {"pointer": "/courier_id", "detail": "Unknown courier for this office."}])
+        item.courier_id = courier.id
+        item.courier = courier
+    item.updated_at = now
+    session.flush()
+    return item
+
+
+# ---------------------------------------------------------------- events
+
+@dataclass
+class EventResult:
+    event: TrackingEvent
+    item: Item
+    replayed: bool
+    follow_up_events: list[TrackingEvent] = field(default_factory=list)
+
+
+def _replay_of(session: Session, actor: User, client_event_id: str, identifier: str,
+               code: EventCode) -> EventResult | None:
+    ev = session.execute(select(TrackingEvent).where(
+        TrackingEvent.client_event_id == client_event_id)).scalar_one_or_none()
+    if ev is None:
+        return None
+    item = session.get(Item, ev.item_id)
+    assert item is not None
+    if item.identifier != identifiers.normalize(identifier) or ev.code is not code:
+        raise Conflict(
+            f"client_event_id {client_event_id} was already used for another event.",
+            slug="idempotency-key-reused")
+    if actor.role is not Role.ADMIN and ev.actor_id != actor.id:
+        # someone else's event id: do not reveal what it was
+        raise Conflict(f"client_event_id {client_event_id} was already used.",
+                       slug="idempotency-key-reused")
+    follow = session.execute(select(TrackingEvent).where(
+        TrackingEvent.client_event_id == f"{client_event_id}#rts")).scalars().all()
+    return EventResult(ev, item, True, list(follow))
+
+
+def record_event(session: Session, actor: User, identifier: str, data: Mapping[str, Any], *,
+                 now: datetime, max_attempts: int) -> EventResult:
+    """Apply one event to an item, exactly once per ``client_event_id``.
+
+    The item row is locked for the transition (``SELECT ... FOR UPDATE`` on
+    PostgreSQL; SQLite serialises writers), so two concurrent events cannot both
+    pass the legality check against the same state.
+    """
+    code: EventCode = data["code"]
+    cid: str = data["client_event_id"]
+    replay = _replay_of(session, actor, cid, identifier, code)
+    if replay is not None:
+        return replay
+    if actor.role is Role.COURIER and code not in COURIER_EVENTS:
+        raise Forbidden(f"Couriers cannot record {code.value}.")
+    item = get_item(session, actor, identifier, for_update=True)
+    loc = data.get("location")
+    if actor.role is Role.COURIER and code in FIELD_EVENTS_NEEDING_GPS and not loc:
+        raise Unprocessable("A delivery or failed attempt needs the GPS position.",
+                            errors=[{"pointer": "/location", "detail": "Required."}])
+    if code is EventCode.EDG and item.courier_id is None:
+        raise Conflict("Assign the item to a courier before it goes out for delivery.",
+                       slug="not-assigned", current_status=item.status.value)
+    new_state = lifecycle.apply(item.state, code, max_attempts)
+    event = TrackingEvent(
+        item_id=item.id, code=code, client_event_id=cid, device_time=data["device_time"],
+        server_time=now, actor_id=actor.id, office_id=item.office_id,
+        lat=loc["lat"] if loc else None, lon=loc["lon"] if loc else None,
+        accuracy_m=loc.get("accuracy_m") if loc else None,
+        reason=data.get("reason"), action=data.get("action"), note=data.get("note"),
+        status_after=new_state.status, source="api",
+    )
+    event.actor = actor
+    session.add(event)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # a concurrent request with the same client_event_id won the race
+        replay = _replay_of(session, actor, cid, identifier, code)
+        if replay is None:
+            raise
+        return replay
+    item.move_to(new_state, now)
+    follow: list[TrackingEvent] = []
+    if code is EventCode.EMH and new_state.failed_attempts >= max_attempts:
+        follow.append(_return_to_sender(session, item, cid, now, max_attempts))
+    session.flush()
+    return EventResult(event, item, False, follow)
+
+
+def _return_to_sender(session: Session, item: Item, cid: str, now: datetime,
+                      max_attempts: int) -> TrackingEvent:
+    state = lifecycle.apply(item.state, EventCode.RTS)
+    ev = TrackingEvent(
+        item_id=item.id, code=EventCode.RTS, client_event_id=f"{cid}#rts", device_time=now,
+        server_time=now, actor_id=None, office_id=item.office_id,
+        note=f"Automatic: {max_attempts} failed delivery attempts.", status_after=state.status,
+        source="system",
+    )
+    session.add(ev)
+    item.move_to(state, now)
+    return ev
+
+
+def replayed_state(item: Item) -> ItemState:
+    """What the stored history says; equals the item's columns (tested)."""
+    return lifecycle.replay(ev.code for ev in item.events)
+
+
+# ---------------------------------------------------------------- CSV import
+
+CSV_COLUMNS = (
+    "identifier", "product", "carrier", "office_id",
+    "sender_name", "sender_phone", "sender_address",
+    "recipient_name", "recipient_phone", "recipient_address", "recipient_ward",
+    "recipient_city", "recipient_province", "recipient_lat", "recipient_lon",
+    "weight_g", "cod_amount", "declared_value", "window_start", "window_end",
+    "id_check_required", "signature_required",
+)
+
+
+def _row_to_payload(row: Mapping[str, str | None]) -> dict[str, Any]:
+    def val(k: str) -> str | None:
+        v = row.get(k)
+        v = v.strip() if isinstance(v, str) else None
+        return v or None
+
+    out: dict[str, Any] = {"identifier": val("identifier") or ""}
+    for k in ("product", "carrier", "office_id", "weight_g", "cod_amount", "declared_value",
+              "id_check_required", "signature_required"):
+        if val(k) is not None:
+            out[k] = val(k)
+    out["sender"] = {k: val(f"sender_{k}") for k in ("name", "phone", "address")
+                     if val(f"sender_{k}") is not None}
+    out["recipient"] = {k: val(f"recipient_{k}") for k in ("name", "phone", "address", "ward",
+                                                           "city", "province", "lat", "lon")
+                        if val(f"recipient_{k}") is not None}
+    if val("window_start") or val("window_end"):
+        out["delivery_window"] = {"start": val("window_start"), "end": val("window_end")}
+    return out
+
+
+_POINTER_TO_COLUMN = {"/sender/": "sender_", "/recipient/": "recipient_",
+                      "/delivery_window/": "window_"}
+
+
+def _column(pointer: str) -> str:
+    for prefix, col in _POINTER_TO_COLUMN.items():
+        if pointer.startswith(prefix):
+            return col + pointer[len(prefix):]
+    return pointer.lstrip("/")
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def import_csv(session: Session, actor: User, text: str, *, now: datetime,
+               carrier_patterns: Mapping[str, str], max_rows: int) -> ImportResult:
+    """Create items from CSV rows; each row stands alone (valid rows are kept)."""
+    from ..errors import validation_pointers
+    from .schemas import ItemCreateSchema
+
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers cannot import items.")
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in ("identifier", "sender_name", "recipient_name", "recipient_address",
+                           "recipient_city", "recipient_province") if c not in header]
+    if missing:
+        raise Unprocessable(f"The CSV header lacks columns: {', '.join(missing)}.",
+                            slug="csv-header", expected_columns=list(CSV_COLUMNS))
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if unknown:
+        raise Unprocessable(f"Unknown CSV columns: {', '.join(unknown)}.", slug="csv-header",
+                            expected_columns=list(CSV_COLUMNS))
+    schema = ItemCreateSchema()
+    result = ImportResult()
+    try:
+        for n, row in enumerate(reader, start=1):
+            if n > max_rows:
+                raise Unprocessable(f"At most {max_rows} rows per import; split the file.",
+                                    slug="csv-too-many-rows")
+            if None in row:
+                result.errors.append({"row": n, "identifier": row.get("identifier"),
+                                      "errors": [{"column": None,
+                                                  "detail": "More fields than columns."}]})
+                continue
+            try:
+                data = schema.load(_row_to_payload(row))
+            except ValidationError as exc:
+                errs = [{"column": _column(p.get("pointer", "")), "detail": p["detail"]}
+                        for p in validation_pointers({"json": exc.messages})]
+                result.errors.append({"row": n, "identifier": row.get("identifier"),
+                                      "errors": errs})
+                continue
+            try:
+                with session.begin_nested():
+                    item = create_item(session, actor, data, now=now,
+                                       carrier_patterns=carrier_patterns)
+                result.created.append(item.identifier)
+            except (Conflict, Unprocessable, Forbidden) as exc:
+                errs = getattr(exc, "extensions", {}).get("errors") or [{"pointer": ""}]
+                result.errors.append({"row": n, "identifier": data["identifier"], "errors": [
+                    {"column": _column(e.get("pointer", "")) or None, "detail": exc.detail}
+                    for e in errs]})
+    except csv.Error as exc:
+        raise Unprocessable(f"The file is not valid CSV: {exc}", slug="csv-malformed") \
+            from exc
+    return result
+
+

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from models import db
+
+from ..auth import auth_required, clock, current_actor
+from ..errors import Problem, Unprocessable
+from . import service
+from .schemas import (
+    AssignSchema,
+    EventCreateSchema,
+    EventResultSchema,
+    ImportResultSchema,
+    ItemCreateSchema,
+    ItemDetailSchema,
+    ItemPageSchema,
+    ItemQuerySchema,
+    ItemSchema,
+)
+
+blp = Blueprint("items", __name__, url_prefix="/api/v1",
+                description="Items and their tracking events (staff)")
+
+
+def _item_detail(item: Any) -> Any:
+    allowed = [e.value for e in service.lifecycle.allowed_events(
+        item.state, current_app.config["MAX_DELIVERY_ATTEMPTS"])]
+    item.allowed_events = allowed  # transient attribute for the schema
+    return item
+
+
+@blp.route("/items")
+class Items(MethodView):
+    @auth_required()
+    @blp.arguments(ItemQuerySchema, location="query")
+    @blp.response(200, ItemPageSchema)
+    def get(self, q: dict[str, Any]) -> dict[str, Any]:
+        """List items you can see, newest first, with filters and pagination."""
+        f = service.ItemFilters(**q)
+        rows, total = service.list_items(db.session, current_actor(), f)
+        return {"items": rows, "page": f.page, "page_size": f.page_size, "total": total}
+
+    @auth_required()
+    @blp.arguments(ItemCreateSchema)
+    @blp.response(201, ItemDetailSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create an item (records its acceptance, EMA)."""
+        item = service.create_item(db.session, current_actor(), data, now=clock(),
+                                   carrier_patterns=current_app.config["CARRIER_PATTERNS"])
+        db.session.commit()
+        return _item_detail(item)
+
+
+@blp.route("/items/import")
+class ItemImport(MethodView):
+    @auth_required()
+    @blp.response(200, ImportResultSchema)
+    @blp.doc(requestBody={"content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"}}}}}})
+    def post(self) -> dict[str, Any]:
+        """Bulk import from CSV (UTF-8). Each row stands alone: valid rows are kept,
+        invalid ones are reported with their row number and column."""
+        actor = current_actor()
+        upload = request.files.get("file")
+        raw = upload.read() if upload is not None else request.get_data()
+        if not raw:
+            raise Unprocessable("Send the CSV as the request body (text/csv) or as the "
+                                "multipart field 'file'.", slug="csv-missing")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Unprocessable("The CSV must be UTF-8.", slug="csv-encoding") from exc
+        result = service.import_csv(
+            db.session, actor, text, now=clock(),
+            carrier_patterns=current_app.config["CARRIER_PATTERNS"],
+            max_rows=current_app.config["IMPORT_MAX_ROWS"])
+        db.session.commit()
+        return {"created": len(result.created), "failed": len(result.errors),
+                "identifiers": result.created, "errors": result.errors}
+
+
+@blp.route("/items/<string:identifier>")
+class ItemDetail(MethodView):
+    @auth_required()
+    @blp.response(200, ItemDetailSchema)
+    def get(self, identifier: str) -> Any:
+        """An item with its full event timeline (staff)."""
+        item = service.get_item(db.session, current_actor(), identifier, with_events=True)
+        return _item_detail(item)
+
+
+@blp.route("/items/<string:identifier>/assign")
+class ItemAssign(MethodView):
+    @auth_required()
+    @blp.arguments(AssignSchema)
+    @blp.response(200, ItemSchema)
+    def post(self, data: dict[str, Any], identifier: str) -> Any:
+        """Assign the item to a courier of its office (or unassign with null)."""
+        item = service.assign(db.session, current_actor(), identifier, data["courier_id"],
+                              now=clock())
+        db.session.commit()
+        return item
+
+
+@blp.route("/items/<string:identifier>/events")
+class ItemEvents(MethodView):
+    @auth_required()
+    @blp.arguments(EventCreateSchema)
+    @blp.response(201, EventResultSchema)
+    @blp.alt_response(200, schema=EventResultSchema,
+                      description="Replay of a client_event_id already recorded: the "
+                                  "original result, nothing recorded twice")
+    def post(self, data: dict[str, Any], identifier: str) -> Any:
+        """Record a tracking event. Idempotent per client_event_id."""
+        try:
+            result = service.record_event(
+                db.session, current_actor(), identifier, data, now=clock(),
+                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+        except Problem:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        body = {"event": result.event, "item": _item_detail(result.item),
+                "replayed": result.replayed, "follow_up_events": result.follow_up_events}
+        return body, (200 if result.replayed else 201)

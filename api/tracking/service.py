@@ -1,0 +1,57 @@
+"""Public tracking: what anyone with the number may see.
+
+Never a name, phone number, street address or courier identity: only statuses,
+times and places at city level.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Item
+
+from ..errors import NotFound, Unprocessable
+from ..items import identifiers
+from . import labels
+
+VN_TZ = timezone(timedelta(hours=7), "ICT")
+
+
+def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
+    try:
+        ident = identifiers.classify(number)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), slug="invalid-identifier", errors=[
+            {"parameter": "number", "detail": str(exc)}]) from exc
+    item = session.execute(
+        select(Item).where(Item.identifier == ident.value)
+        .options(selectinload(Item.events))
+    ).unique().scalar_one_or_none()
+    if item is None:
+        raise NotFound(f"No item {ident.value}.", slug="item-not-found")
+    events = []
+    for ev in sorted(item.events, key=lambda e: (e.device_time, e.id), reverse=True):
+        place = f"{ev.office.city}, {ev.office.province}" if ev.office else None
+        events.append({
+            "code": ev.code.value,
+            "label": labels.label(labels.EVENT, ev.code.value, lang),
+            "time": ev.device_time.astimezone(VN_TZ),
+            "place": place,
+            "reason": labels.label(labels.REASON, ev.reason.value if ev.reason else None, lang),
+            "action": labels.label(labels.ACTION, ev.action.value if ev.action else None, lang),
+        })
+    return {
+        "number": item.identifier,
+        "product": item.product.value,
+        "product_label": labels.label(labels.PRODUCT, item.product.value, lang),
+        "status": item.status.value,
+        "status_label": labels.label(labels.STATUS, item.status.value, lang),
+        "destination": f"{item.recipient_city}, {item.recipient_province}",
+        "cash_on_delivery": item.is_cod,
+        "lang": lang,
+        "events": events,
+    }

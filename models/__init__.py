@@ -1,0 +1,35 @@
+"""Database models. Import from here: ``from models import db, Item, TrackingEvent``."""
+
+from .base import Base, UTCDateTime, db, utcnow
+from .item import IdentifierKind, Item, Product, TrackingEvent
+from .lifecycle import (
+    EventCode,
+    FailureAction,
+    FailureReason,
+    IllegalTransitionError,
+    ItemState,
+    Status,
+)
+from .office import Office
+from .user import ApiToken, Role, User
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "EventCode",
+    "FailureAction",
+    "FailureReason",
+    "IdentifierKind",
+    "IllegalTransitionError",
+    "Item",
+    "ItemState",
+    "Office",
+    "Product",
+    "Role",
+    "Status",
+    "TrackingEvent",
+    "User",
+    "UTCDateTime",
+    "db",
+    "utcnow",
+]

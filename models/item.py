@@ -1,0 +1,135 @@
+"""Items (postal articles) and their append-only tracking events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import UTCDateTime, db, str_enum
+from .lifecycle import EventCode, FailureAction, FailureReason, ItemState, Status
+from .office import Office
+from .user import User
+
+
+class Product(enum.StrEnum):
+    EMS = "ems"
+    REGISTERED = "registered"
+    PARCEL = "parcel"
+    EXPRESS_LETTER = "express_letter"
+    INSURED = "insured"
+    ECOMMERCE = "ecommerce"
+    ADMIN_DOCUMENT = "admin_document"
+    LETTER = "letter"
+
+
+class IdentifierKind(enum.StrEnum):
+    S10 = "s10"
+    EXTERNAL = "external"
+
+
+class Item(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint("cod_amount >= 0", name="cod_non_negative"),
+        CheckConstraint("declared_value >= 0", name="declared_value_non_negative"),
+        CheckConstraint("weight_g >= 0", name="weight_non_negative"),
+        CheckConstraint("failed_attempts >= 0", name="attempts_non_negative"),
+        Index("ix_items_office_status", "office_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(40), unique=True)
+    identifier_kind: Mapped[IdentifierKind] = mapped_column(str_enum(IdentifierKind, 16))
+    carrier: Mapped[str | None] = mapped_column(String(50))
+    product: Mapped[Product] = mapped_column(str_enum(Product))
+
+    sender_name: Mapped[str] = mapped_column(String(200))
+    sender_phone: Mapped[str | None] = mapped_column(String(20))
+    sender_address: Mapped[str] = mapped_column(String(300), default="")
+
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    recipient_phone: Mapped[str | None] = mapped_column(String(20))
+    recipient_address: Mapped[str] = mapped_column(String(300))
+    recipient_ward: Mapped[str | None] = mapped_column(String(100))
+    recipient_city: Mapped[str] = mapped_column(String(100))
+    recipient_province: Mapped[str] = mapped_column(String(100))
+    recipient_lat: Mapped[float | None]
+    recipient_lon: Mapped[float | None]
+
+    weight_g: Mapped[int] = mapped_column(default=0)
+    cod_amount: Mapped[int] = mapped_column(default=0)  # VND, no minor unit
+    declared_value: Mapped[int] = mapped_column(default=0)  # VND
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    id_check_required: Mapped[bool] = mapped_column(default=False)
+    signature_required: Mapped[bool] = mapped_column(default=False)
+
+    status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    office: Mapped[Office] = relationship(lazy="joined")
+    courier: Mapped[User | None] = relationship(lazy="joined")
+    events: Mapped[list[TrackingEvent]] = relationship(
+        back_populates="item", order_by="TrackingEvent.id", lazy="select"
+    )
+
+    @property
+    def state(self) -> ItemState:
+        return ItemState(status=self.status, failed_attempts=self.failed_attempts)
+
+    def move_to(self, state: ItemState, now: datetime) -> None:
+        """Take on the state the lifecycle computed; the only way status changes."""
+        assert state.status is not None
+        self.status = state.status
+        self.failed_attempts = state.failed_attempts
+        self.updated_at = now
+
+    @property
+    def is_cod(self) -> bool:
+        return self.cod_amount > 0
+
+    def __repr__(self) -> str:
+        return f"<Item {self.identifier} {self.status}>"
+
+
+class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One thing that happened to an item. Rows are only ever inserted."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (
+        Index("ix_tracking_events_item_order", "item_id", "id"),
+        CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
+        CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    code: Mapped[EventCode] = mapped_column(str_enum(EventCode, 8))
+    # The idempotency key, generated on the device (a UUID); unique across the system.
+    client_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    device_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    server_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    reason: Mapped[FailureReason | None] = mapped_column(str_enum(FailureReason))
+    action: Mapped[FailureAction | None] = mapped_column(str_enum(FailureAction))
+    note: Mapped[str | None] = mapped_column(Text)
+    status_after: Mapped[Status] = mapped_column(str_enum(Status))
+    source: Mapped[str] = mapped_column(String(16), default="api")
+
+    item: Mapped[Item] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship(lazy="joined")
+    office: Mapped[Office | None] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<TrackingEvent {self.code} item={self.item_id}>"

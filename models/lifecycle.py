@@ -1,0 +1,169 @@
+"""The item lifecycle: a pure state machine over tracking events.
+
+No database here: the same functions decide whether a new event is legal (service
+layer) and recompute an item's status from its stored history (``replay``), so the
+stored status can always be checked against the events.
+
+Event codes follow the UPU EDI tracking model for the last-mile legs, plus ``RTS``
+(return to sender decided), which UPU leaves to each post.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Status(enum.StrEnum):
+    ACCEPTED = "accepted"
+    IN_SORTING = "in_sorting"
+    IN_TRANSIT = "in_transit"
+    AT_DELIVERY_OFFICE = "at_delivery_office"
+    HELD_AT_OFFICE = "held_at_office"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERY_FAILED = "delivery_failed"
+    AT_PICKUP_POINT = "at_pickup_point"
+    DELIVERED = "delivered"
+    RETURN_TO_SENDER = "return_to_sender"
+
+
+class EventCode(enum.StrEnum):
+    EMA = "EMA"  # posting / acceptance
+    EDD = "EDD"  # into sorting centre
+    EDE = "EDE"  # out of sorting centre
+    EMG = "EMG"  # arrival at delivery office
+    EDF = "EDF"  # held at delivery office
+    EDG = "EDG"  # out for delivery (on a courier's round)
+    EMH = "EMH"  # unsuccessful delivery attempt
+    EMI = "EMI"  # final delivery
+    EDH = "EDH"  # arrived at a pick-up point for collection
+    RTS = "RTS"  # return to sender decided
+
+
+class FailureReason(enum.StrEnum):
+    """Why a delivery attempt failed (EMH), the taxonomy shared by Vietnamese carriers."""
+
+    RECIPIENT_ABSENT = "recipient_absent"
+    UNREACHABLE_BY_PHONE = "unreachable_by_phone"
+    REFUSED = "refused"
+    WRONG_ADDRESS = "wrong_address"
+    WRONG_PHONE = "wrong_phone"
+    ASKS_ANOTHER_DAY = "asks_another_day"
+    WILL_COLLECT_AT_OFFICE = "will_collect_at_office"
+    MOVED = "moved"
+    WEATHER = "weather"
+    CARRIER_OVERLOADED = "carrier_overloaded"
+    DAMAGED = "damaged"
+
+
+class FailureAction(enum.StrEnum):
+    """What the courier did after a failed attempt."""
+
+    NOTICE_LEFT = "notice_left"
+    RETRY_NEXT_ROUND = "retry_next_round"
+    HOLD_AT_OFFICE = "hold_at_office"
+    CALLED_RECIPIENT = "called_recipient"
+    RETURN_TO_SENDER = "return_to_sender"
+
+
+_S = Status
+_E = EventCode
+
+# event -> (statuses it may follow, status it leads to). EMA starts the history.
+TRANSITIONS: dict[EventCode, tuple[frozenset[Status | None], Status]] = {
+    _E.EMA: (frozenset({None}), _S.ACCEPTED),
+    _E.EDD: (frozenset({_S.ACCEPTED, _S.IN_TRANSIT}), _S.IN_SORTING),
+    _E.EDE: (frozenset({_S.IN_SORTING}), _S.IN_TRANSIT),
+    _E.EMG: (frozenset({_S.ACCEPTED, _S.IN_SORTING, _S.IN_TRANSIT}), _S.AT_DELIVERY_OFFICE),
+    _E.EDF: (
+        frozenset({_S.AT_DELIVERY_OFFICE, _S.OUT_FOR_DELIVERY, _S.DELIVERY_FAILED}),
+        _S.HELD_AT_OFFICE,
+    ),
+    _E.EDG: (
+        frozenset({_S.AT_DELIVERY_OFFICE, _S.HELD_AT_OFFICE, _S.DELIVERY_FAILED}),
+        _S.OUT_FOR_DELIVERY,
+    ),
+    _E.EMH: (frozenset({_S.OUT_FOR_DELIVERY}), _S.DELIVERY_FAILED),
+    _E.EMI: (
+        frozenset({_S.OUT_FOR_DELIVERY, _S.HELD_AT_OFFICE, _S.AT_PICKUP_POINT}),
+        _S.DELIVERED,
+    ),
+    _E.EDH: (
+        frozenset(
+            {_S.AT_DELIVERY_OFFICE, _S.HELD_AT_OFFICE, _S.OUT_FOR_DELIVERY, _S.DELIVERY_FAILED}
+        ),
+        _S.AT_PICKUP_POINT,
+    ),
+    _E.RTS: (
+        frozenset(
+            {_S.AT_DELIVERY_OFFICE, _S.HELD_AT_OFFICE, _S.DELIVERY_FAILED, _S.AT_PICKUP_POINT}
+        ),
+        _S.RETURN_TO_SENDER,
+    ),
+}
+
+TERMINAL = frozenset({Status.DELIVERED, Status.RETURN_TO_SENDER})
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """What the history of events says about an item."""
+
+    status: Status | None = None
+    failed_attempts: int = 0
+
+
+class IllegalTransitionError(Exception):
+    """An event that the item's current state does not allow."""
+
+    def __init__(self, status: Status | None, event: EventCode, allowed: list[EventCode], why: str):
+        super().__init__(why)
+        self.status = status
+        self.event = event
+        self.allowed = allowed
+        self.why = why
+
+
+def allowed_events(state: ItemState, max_attempts: int | None = None) -> list[EventCode]:
+    """Events that may follow ``state``, in code order.
+
+    With ``max_attempts``, a new delivery round (EDG) is refused once the item has
+    used up its attempts: it can only be held, collected or returned.
+    """
+    out = []
+    for code, (before, _after) in TRANSITIONS.items():
+        if state.status not in before:
+            continue
+        if (
+            code is EventCode.EDG
+            and max_attempts is not None
+            and state.failed_attempts >= max_attempts
+        ):
+            continue
+        out.append(code)
+    return out
+
+
+def apply(state: ItemState, event: EventCode, max_attempts: int | None = None) -> ItemState:
+    """The state after ``event``; raises :class:`IllegalTransitionError` if not allowed."""
+    allowed = allowed_events(state, max_attempts)
+    if event not in allowed:
+        if event in TRANSITIONS and state.status in TRANSITIONS[event][0]:
+            why = f"{event} refused: {state.failed_attempts} failed attempts used up"
+        else:
+            where = state.status.value if state.status else "no history"
+            why = f"{event} cannot follow status {where}"
+        raise IllegalTransitionError(state.status, event, allowed, why)
+    after = TRANSITIONS[event][1]
+    attempts = state.failed_attempts + (1 if event is EventCode.EMH else 0)
+    return ItemState(status=after, failed_attempts=attempts)
+
+
+def replay(events: Iterable[EventCode]) -> ItemState:
+    """Fold a stored history into a state. The attempt limit is not re-checked: it
+    guarded acceptance, and the stored history is what happened."""
+    state = ItemState()
+    for event in events:
+        state = apply(state, event)
+    return state

@@ -1,0 +1,107 @@
+"""Staff accounts, roles and API tokens."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import UTCDateTime, db, str_enum
+from .office import Office
+
+
+class Role(enum.StrEnum):
+    COURIER = "courier"
+    DISPATCHER = "dispatcher"
+    ADMIN = "admin"
+
+
+# Argon2id with the library's defaults (RFC 9106 "low memory" profile). Tests swap in
+# a cheaper hasher through ``set_password_hasher``.
+_hasher = PasswordHasher()
+
+
+def set_password_hasher(hasher: PasswordHasher) -> None:
+    global _hasher
+    _hasher = hasher
+
+
+# A hash to verify against when the user does not exist, so a login for an unknown
+# name costs as much as one with a wrong password.
+_DUMMY_HASH: str | None = None
+
+
+def verify_dummy_password(password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, 20))
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Couriers only: what the vehicle (a motorbike) carries.
+    vehicle_capacity_parcels: Mapped[int | None]
+    vehicle_capacity_kg: Mapped[float | None]
+
+    office: Mapped[Office | None] = relationship(lazy="joined")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        try:
+            ok = _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if ok and _hasher.check_needs_rehash(self.password_hash):
+            self.password_hash = _hasher.hash(password)
+        return bool(ok)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored as SHA-256 digests: they are random 256-bit secrets, so a
+    fast hash is enough and a database leak does not leak usable tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    device: Mapped[str | None] = mapped_column(String(100))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def is_valid(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at and self.user.active
