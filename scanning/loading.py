@@ -1,0 +1,292 @@
+"""Safe image loading: format sniffing, header-only size check, EXIF orientation.
+
+Order of operations (each step bounded in time and memory):
+
+1. Reject non-bytes, empty input and inputs above ``max_bytes``.
+2. Sniff the magic number: JPEG, PNG and WebP are accepted; other known image
+   formats raise :class:`UnsupportedFormatError`; anything else raises
+   :class:`UnreadableImageError`.
+3. Parse the header with Pillow (``Image.open`` reads the header only) and
+   refuse images above ``max_pixels`` with :class:`ImageTooLargeError` *before*
+   any pixel is decoded -- a decompression bomb costs microseconds.
+4. Read the EXIF orientation tag from the header's EXIF block.
+5. Decode the pixels to 8-bit grayscale with OpenCV (faster than Pillow) with
+   OpenCV's own orientation handling disabled, then apply the EXIF orientation
+   with exact flips/rotations. Truncated or corrupt data raises
+   :class:`UnreadableImageError`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from scanning.errors import ImageTooLargeError, UnreadableImageError, UnsupportedFormatError
+
+__all__ = [
+    "ImageHeader",
+    "LoadedImage",
+    "apply_orientation",
+    "decode_pixels",
+    "load_image",
+    "probe_image",
+    "sniff_format",
+]
+
+logger = logging.getLogger(__name__)
+
+_ORIENTATION_TAG = 0x0112
+
+_UNSUPPORTED_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"GIF87a", "GIF"),
+    (0, b"GIF89a", "GIF"),
+    (0, b"BM", "BMP"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (0, b"8BPS", "PSD"),
+    (0, b"%PDF", "PDF"),
+    (0, b"\x00\x00\x00\x0cjP  ", "JPEG2000"),
+    (0, b"\xff\x4f\xff\x51", "JPEG2000"),
+    (0, b"qoif", "QOI"),
+    (0, b"\x00\x00\x01\x00", "ICO"),
+    (0, b"\xff\x0a", "JPEG-XL"),
+    (4, b"ftypheic", "HEIC"),
+    (4, b"ftypheix", "HEIC"),
+    (4, b"ftypmif1", "HEIF"),
+    (4, b"ftypavif", "AVIF"),
+)
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded photo.
+
+    Attributes
+    ----------
+    gray : numpy.ndarray
+        ``uint8`` array of shape ``(height, width)``, EXIF orientation applied.
+    format : str
+        ``"JPEG"``, ``"PNG"`` or ``"WEBP"``.
+    orientation : int
+        The EXIF orientation tag (1-8) that was applied; 1 if absent.
+    """
+
+    gray: NDArray[np.uint8]
+    format: str
+    orientation: int
+
+    @property
+    def width(self) -> int:
+        """Width after orientation."""
+        return int(self.gray.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Height after orientation."""
+        return int(self.gray.shape[0])
+
+
+def sniff_format(data: bytes) -> str:
+    """Return ``"JPEG"``, ``"PNG"`` or ``"WEBP"`` from the magic number.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        For a recognised image format we do not accept (GIF, BMP, TIFF, HEIC...).
+    UnreadableImageError
+        If the bytes are not a recognised image.
+    """
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    for offset, magic, name in _UNSUPPORTED_MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            raise UnsupportedFormatError(name)
+    raise UnreadableImageError("not a JPEG, PNG or WebP image (unknown signature)")
+
+
+def _orientation(exif: object) -> int:
+    if not isinstance(exif, bytes | bytearray) or not exif:
+        return 1
+    try:
+        parsed = Image.Exif()
+        parsed.load(bytes(exif))
+        value = parsed.get(_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - malformed EXIF must not fail the scan
+        logger.debug("ignoring malformed EXIF block", exc_info=True)
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def apply_orientation(gray: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
+    """Transform `gray` as stored into the image as displayed (EXIF tag 1-8)."""
+    ops = {
+        1: lambda g: g,
+        2: lambda g: g[:, ::-1],
+        3: lambda g: g[::-1, ::-1],
+        4: lambda g: g[::-1, :],
+        5: lambda g: g.T,
+        6: lambda g: g.T[:, ::-1],
+        7: lambda g: g[::-1, ::-1].T,
+        8: lambda g: g.T[::-1, :],
+    }
+    out = ops.get(orientation, ops[1])(gray)
+    return np.ascontiguousarray(out, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header says, checked against the limits.
+
+    Attributes
+    ----------
+    format : str
+        ``"JPEG"``, ``"PNG"`` or ``"WEBP"``.
+    width, height : int
+        Stored dimensions (before EXIF orientation).
+    orientation : int
+        EXIF orientation tag, 1-8 (1 if absent).
+    """
+
+    format: str
+    width: int
+    height: int
+    orientation: int
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """``(width, height)`` after EXIF orientation."""
+        if self.orientation in (5, 6, 7, 8):
+            return self.height, self.width
+        return self.width, self.height
+
+
+def _header(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int, int]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+                width, height = im.size
+                exif = im.info.get("exif")
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(str(exc), limit=max_pixels) from exc
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types on garbage
+            raise UnreadableImageError(f"corrupt {fmt} header: {exc}") from exc
+    if width <= 0 or height <= 0:
+        raise UnreadableImageError(f"{fmt} header declares an empty image ({width}x{height})")
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height} pixels, limit is {max_pixels}",
+            width=width,
+            height=height,
+            limit=max_pixels,
+        )
+    return width, height, _orientation(exif)
+
+
+def probe_image(data: bytes, *, max_pixels: int, max_bytes: int) -> ImageHeader:
+    """Validate `data` and read its header only (no pixel decoding).
+
+    Parameters
+    ----------
+    data : bytes
+        The file contents (``bytearray``/``memoryview`` accepted too).
+    max_pixels : int
+        Refuse images whose header declares more pixels than this.
+    max_bytes : int
+        Refuse byte strings longer than this.
+
+    Returns
+    -------
+    ImageHeader
+
+    Raises
+    ------
+    TypeError
+        If `data` is not bytes-like.
+    UnreadableImageError, UnsupportedFormatError, ImageTooLargeError
+        See module docstring.
+    """
+    if isinstance(data, memoryview | bytearray):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise TypeError(f"expected bytes, got {type(data).__name__}")
+    if not data:
+        raise UnreadableImageError("empty input")
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(
+            f"input is {len(data)} bytes, limit is {max_bytes}", limit=max_bytes
+        )
+    fmt = sniff_format(data)
+    width, height, orientation = _header(data, fmt, max_pixels)
+    return ImageHeader(fmt, width, height, orientation)
+
+
+_REDUCED = {
+    1: cv2.IMREAD_GRAYSCALE,
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
+
+
+def decode_pixels(data: bytes, header: ImageHeader, *, reduce: int = 1) -> LoadedImage:
+    """Decode the pixels of an image already checked by :func:`probe_image`.
+
+    Parameters
+    ----------
+    data : bytes
+    header : ImageHeader
+    reduce : {1, 2, 4, 8}
+        Decode at 1/`reduce` of the size. For JPEG this uses libjpeg's DCT
+        scaling, which is cheaper than decoding at full size.
+
+    Returns
+    -------
+    LoadedImage
+
+    Raises
+    ------
+    UnreadableImageError
+        Truncated or corrupt data.
+    """
+    if reduce not in _REDUCED:
+        raise ValueError(f"reduce must be 1, 2, 4 or 8, got {reduce}")
+    fmt, width, height = header.format, header.width, header.height
+    flags = _REDUCED[reduce] | cv2.IMREAD_IGNORE_ORIENTATION
+    try:
+        gray = cv2.imdecode(np.frombuffer(bytes(data), dtype=np.uint8), flags)
+    except cv2.error as exc:
+        raise UnreadableImageError(f"cannot decode {fmt}: {exc}") from exc
+    if gray is None:
+        raise UnreadableImageError(f"cannot decode {fmt} image (truncated or corrupt)")
+    expected = (-(-height // reduce), -(-width // reduce))
+    if (
+        gray.ndim != 2
+        or abs(gray.shape[0] - expected[0]) > 1
+        or abs(gray.shape[1] - expected[1]) > 1
+    ):
+        raise UnreadableImageError(
+            f"decoded {fmt} size {gray.shape[::-1]} differs from header {width}x{height}/{reduce}"
+        )
+    pixels: NDArray[np.uint8] = np.asarray(gray, dtype=np.uint8)
+    return LoadedImage(apply_orientation(pixels, header.orientation), fmt, header.orientation)
+
+
+def load_image(data: bytes, *, max_pixels: int, max_bytes: int) -> LoadedImage:
+    """Validate and decode a JPEG/PNG/WebP to an EXIF-oriented grayscale array.
+
+    :func:`probe_image` followed by :func:`decode_pixels` at full size.
+    """
+    header = probe_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    return decode_pixels(bytes(data), header)

@@ -1,0 +1,334 @@
+"""The decoding pipeline: downscaled first pass, full-resolution fallback, ladder.
+
+See ``docs/scanning.md`` for the measurements behind the defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scanning import preprocess
+from scanning.engines import ALL_SYMBOLOGIES, Decoder, ZbarDecoder, ZxingDecoder
+from scanning.loading import LoadedImage, decode_pixels, load_image, probe_image
+from scanning.symbology import Symbology
+from scanning.types import Barcode, Point
+
+__all__ = ["ScanConfig", "Scanner", "StopCondition", "default_decoders", "parse_step"]
+
+logger = logging.getLogger(__name__)
+
+StopCondition = Callable[[Sequence[Barcode]], bool]
+"""Called with the codes found so far; ``True`` stops the ladder."""
+
+GrayImage = NDArray[np.uint8]
+
+#: Ladder steps tried (in order) when the first pass finds nothing.
+DEFAULT_LADDER: tuple[str, ...] = (
+    "zxing:clahe",
+    "zbar:up2+clahe",
+    "zxing:up2",
+    "zbar:adaptive",
+    "zbar:clahe",
+    "zbar:rot+45",
+    "zbar:rot-45",
+)
+
+
+def parse_step(spec: str) -> tuple[str, tuple[str, ...]]:
+    """Split ``"engine:t1+t2"`` into ``("engine", ("t1", "t2"))``.
+
+    Transform names are validated (``rot+45`` keeps its sign).
+
+    Raises
+    ------
+    ValueError
+        On a malformed spec or an unknown transform.
+    """
+    engine, sep, rest = spec.partition(":")
+    if not sep or not engine or not rest:
+        raise ValueError(f"step must look like 'engine:transform[+transform]', got {spec!r}")
+    names: list[str] = []
+    for part in rest.replace("rot+", "rot#").split("+"):
+        name = part.replace("rot#", "rot+")
+        if not preprocess.is_known(name):
+            raise ValueError(f"unknown transform {name!r} in step {spec!r}")
+        names.append(name)
+    return engine, tuple(names)
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Pipeline parameters (validated on construction).
+
+    Parameters
+    ----------
+    max_pixels : int
+        Refuse images whose header declares more pixels (default 50 MP).
+    max_bytes : int
+        Refuse inputs longer than this many bytes (default 64 MiB).
+    symbologies : frozenset of Symbology
+        Symbologies to look for (default: all).
+    work_max_side : int
+        The first pass runs on a copy downscaled so its longer side is at most
+        this many pixels (default 2048: a 12 MP photo is halved; label barcodes
+        in a phone photo keep >= 1.5 px per module).
+    full_resolution_fallback : bool
+        When the downscaled first pass finds nothing, rerun it at full
+        resolution before the ladder.
+    first_pass : tuple of str
+        Steps always run on images that need no downscaling, and on the
+        full-resolution retry (``"engine:transform[+transform]"``).
+    large_first_pass : tuple of str
+        Steps run on the downscaled working copy of a large image (default: a
+        zxing-cpp pass without its inverted-image and multi-scale retries,
+        about 2x faster; the full-resolution retry uses `first_pass`).
+    ladder : tuple of str
+        Steps tried one by one until the stop condition holds (by default:
+        until anything is found).
+    upscale_max_side : int
+        ``up2``/``up3`` transforms are skipped for images whose longer side
+        exceeds this (default 1024).
+    ladder_budget_ms : float
+        Stop the ladder once this much wall time has been spent in it.
+    exhaustive : bool
+        Run every ladder step and merge all reads (slow; for diagnostics).
+    """
+
+    max_pixels: int = 50_000_000
+    max_bytes: int = 64 * 1024 * 1024
+    symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES
+    work_max_side: int = 2048
+    full_resolution_fallback: bool = True
+    first_pass: tuple[str, ...] = ("zxing:gray",)
+    large_first_pass: tuple[str, ...] = ("zxing-fast:gray",)
+    ladder: tuple[str, ...] = DEFAULT_LADDER
+    upscale_max_side: int = 1024
+    ladder_budget_ms: float = 2000.0
+    exhaustive: bool = False
+    _steps: dict[str, tuple[str, tuple[str, ...]]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("max_pixels", "max_bytes", "work_max_side", "upscale_max_side"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.work_max_side < 256:
+            raise ValueError(f"work_max_side must be >= 256, got {self.work_max_side}")
+        if not isinstance(self.ladder_budget_ms, int | float) or self.ladder_budget_ms < 0:
+            raise ValueError(f"ladder_budget_ms must be >= 0, got {self.ladder_budget_ms!r}")
+        syms = frozenset(self.symbologies)
+        if not syms or not all(isinstance(s, Symbology) for s in syms):
+            raise ValueError("symbologies must be a non-empty set of Symbology")
+        object.__setattr__(self, "symbologies", syms)
+        if not self.first_pass or not self.large_first_pass:
+            raise ValueError("first_pass and large_first_pass need at least one step")
+        steps: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for spec in self.all_steps:
+            if not isinstance(spec, str):
+                raise ValueError(f"steps must be strings, got {spec!r}")
+            steps[spec] = parse_step(spec)
+        object.__setattr__(self, "_steps", steps)
+
+    @property
+    def all_steps(self) -> tuple[str, ...]:
+        """Every step spec of this config."""
+        return (*self.first_pass, *self.large_first_pass, *self.ladder)
+
+    def step(self, spec: str) -> tuple[str, tuple[str, ...]]:
+        """Parsed form of one of this config's steps."""
+        return self._steps[spec]
+
+
+def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dict[str, Decoder]:
+    """The engines the default steps refer to.
+
+    ``zxing`` (zxing-cpp defaults), ``zxing-fast`` (no inverted/multi-scale
+    retries), ``zxing-gh`` (global-histogram binarizer) and ``zbar``.
+    """
+    return {
+        "zxing": ZxingDecoder(symbologies),
+        "zxing-fast": ZxingDecoder(symbologies, try_invert=False, try_downscale=False),
+        "zxing-gh": ZxingDecoder(symbologies, binarizer="global_histogram"),
+        "zbar": ZbarDecoder(symbologies),
+    }
+
+
+def _bbox(polygon: tuple[Point, ...]) -> tuple[float, float, float, float]:
+    xs = [p[0] for p in polygon]
+    ys = [p[1] for p in polygon]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _same_code(a: Barcode, b: Barcode) -> bool:
+    """Same symbology and text, and the polygons' bounding boxes overlap."""
+    if a.symbology != b.symbology or a.text != b.text:
+        return False
+    if not a.polygon or not b.polygon:
+        return True
+    ax0, ay0, ax1, ay1 = _bbox(a.polygon)
+    bx0, by0, bx1, by1 = _bbox(b.polygon)
+    slack = 2.0  # degenerate (line-like) 1D polygons still overlap
+    return ax0 <= bx1 + slack and bx0 <= ax1 + slack and ay0 <= by1 + slack and by0 <= ay1 + slack
+
+
+def merge(found: list[Barcode], new: Sequence[Barcode]) -> list[Barcode]:
+    """Append the codes of `new` that are not already in `found` (see :func:`_same_code`)."""
+    for code in new:
+        if not any(_same_code(code, old) for old in found):
+            found.append(code)
+    return found
+
+
+def _any_code(found: Sequence[Barcode]) -> bool:
+    return bool(found)
+
+
+class Scanner:
+    """Reusable decoder pipeline.
+
+    Parameters
+    ----------
+    config : ScanConfig, optional
+    decoders : mapping of str to Decoder, optional
+        Engines by the name used in step specs. Defaults to
+        :func:`default_decoders`; pass extra entries to plug in an engine and
+        refer to it in ``config.first_pass``/``config.ladder``.
+
+    Raises
+    ------
+    ValueError
+        If a step names an engine missing from `decoders`.
+    """
+
+    def __init__(
+        self, config: ScanConfig | None = None, decoders: Mapping[str, Decoder] | None = None
+    ) -> None:
+        self.config = config or ScanConfig()
+        self.decoders: dict[str, Decoder] = dict(
+            decoders if decoders is not None else default_decoders(self.config.symbologies)
+        )
+        for spec in self.config.all_steps:
+            engine, _ = self.config.step(spec)
+            if engine not in self.decoders:
+                raise ValueError(f"step {spec!r} names unknown engine {engine!r}")
+
+    def load(self, data: bytes) -> LoadedImage:
+        """Load `data` with this scanner's limits (see :func:`scanning.loading.load_image`)."""
+        return load_image(data, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes)
+
+    def decode(self, data: bytes, *, until: StopCondition | None = None) -> list[Barcode]:
+        """Find every barcode in a JPEG/PNG/WebP photo.
+
+        Parameters
+        ----------
+        data : bytes
+            Image file contents.
+        until : callable, optional
+            Stop condition for the ladder, called with the codes found so far;
+            default: stop as soon as anything was found.
+
+        Returns
+        -------
+        list of Barcode
+            Ordered top-to-bottom, then left-to-right; duplicates removed.
+
+        Raises
+        ------
+        ScanningError
+            See :func:`scanning.loading.probe_image`.
+        """
+        cfg = self.config
+        header = probe_image(data, max_pixels=cfg.max_pixels, max_bytes=cfg.max_bytes)
+        long_side = max(header.width, header.height)
+        reduce = 1
+        if header.format == "JPEG":  # libjpeg can decode directly at 1/2, 1/4, 1/8
+            while reduce < 8 and long_side / (reduce * 2) >= 0.75 * cfg.work_max_side:
+                reduce *= 2
+        image = decode_pixels(data, header, reduce=reduce)
+        full_w, full_h = header.display_size
+
+        def full_resolution() -> GrayImage:
+            if reduce == 1:
+                return image.gray
+            logger.debug("decoding %s again at full resolution", header.format)
+            return decode_pixels(data, header).gray
+
+        return self._pipeline(image.gray, (full_w, full_h), full_resolution, until)
+
+    def decode_image(self, gray: GrayImage, *, until: StopCondition | None = None) -> list[Barcode]:
+        """Same as :meth:`decode` for an already loaded, oriented grayscale array."""
+        if gray.ndim != 2 or gray.dtype != np.uint8:
+            raise ValueError("expected a 2-D uint8 grayscale image")
+        return self._pipeline(gray, (gray.shape[1], gray.shape[0]), lambda: gray, until)
+
+    def _pipeline(
+        self,
+        gray: GrayImage,
+        full_size: tuple[int, int],
+        full_resolution: Callable[[], GrayImage],
+        until: StopCondition | None,
+    ) -> list[Barcode]:
+        stop = until or _any_code
+        cfg = self.config
+        full_w, full_h = full_size
+        h, w = gray.shape
+        work = gray
+        if max(h, w) > cfg.work_max_side:
+            work, _ = preprocess.scale(gray, cfg.work_max_side / max(h, w))
+        wh, ww = work.shape
+        to_full: preprocess.Affine = np.array([[full_w / ww, 0.0, 0.0], [0.0, full_h / wh, 0.0]])
+        reduced = (ww, wh) != (full_w, full_h)
+        if reduced:
+            logger.debug("working on %dx%d copy of %dx%d image", ww, wh, full_w, full_h)
+        found: list[Barcode] = []
+        for spec in cfg.large_first_pass if reduced else cfg.first_pass:
+            merge(found, self._run(spec, work, to_full))
+        if not found and reduced and cfg.full_resolution_fallback:
+            logger.debug("nothing found on the downscaled copy; retrying at full resolution")
+            full = full_resolution()
+            for spec in cfg.first_pass:
+                merge(found, self._run(spec, full, preprocess.IDENTITY))
+        if cfg.exhaustive or not stop(found):
+            start = time.perf_counter()
+            for spec in cfg.ladder:
+                if (time.perf_counter() - start) * 1000 > cfg.ladder_budget_ms:
+                    logger.debug("ladder budget exhausted before %s", spec)
+                    break
+                merge(found, self._run(spec, work, to_full))
+                if not cfg.exhaustive and stop(found):
+                    break
+        found.sort(key=lambda b: (round(b.center[1]), b.center[0]))
+        return found
+
+    def _run(self, spec: str, image: GrayImage, to_full: preprocess.Affine) -> list[Barcode]:
+        engine, names = self.config.step(spec)
+        affine = to_full
+        for name in names:
+            t = preprocess.parse_transform(name)
+            if t.kind == "upscale" and max(image.shape) > self.config.upscale_max_side:
+                return []
+            image, back = preprocess.apply(image, t)
+            affine = preprocess.compose(affine, back)
+        decoder = self.decoders[engine]
+        reads = decoder.decode(image)
+        variant = "+".join(names)
+        return [
+            Barcode(
+                r.symbology,
+                r.text,
+                r.raw,
+                preprocess.map_points(affine, r.polygon),
+                decoder.name,
+                variant,
+            )
+            for r in reads
+            if r.symbology in self.config.symbologies
+        ]
