@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import current_app, request
 
 from models import ApiToken, Role, User, db
 from models.user import hash_token
@@ -41,16 +41,23 @@ def _authenticate() -> User:
         raise Unauthorized("The token is unknown, expired or revoked.",
                            headers={"WWW-Authenticate": 'Bearer realm="api", '
                                     'error="invalid_token"'})
-    g.token = row
+    request.environ["postal.token"] = row
     return row.user
 
 
 def current_actor() -> User:
-    user = g.get("actor")
+    """The authenticated user of this request (cached on the request, not on ``g``,
+    which outlives a request when an app context is already pushed)."""
+    user = request.environ.get("postal.actor")
     if user is None:
         user = _authenticate()
-        g.actor = user
+        request.environ["postal.actor"] = user
     return user
+
+
+def current_token() -> ApiToken:
+    current_actor()
+    return request.environ["postal.token"]
 
 
 def auth_required(*roles: Role) -> Callable[[F], F]:

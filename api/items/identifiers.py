@@ -10,6 +10,9 @@ from models import IdentifierKind, Product
 from scanning.s10 import InvalidS10Error, S10Product, looks_like_s10, normalize_s10, parse_s10
 
 EXTERNAL_ID = re.compile(r"[A-Z0-9][A-Z0-9._-]{3,39}")
+# Two letters, 7-10 digits, two more characters: a mistyped or misread S10, never
+# accepted as another carrier's code.
+NEAR_S10 = re.compile(r"[A-Z]{2}[0-9]{7,10}[A-Z0-9]{2}")
 
 S10_PRODUCTS: dict[S10Product, Product | None] = {
     S10Product.EMS: Product.EMS,
@@ -50,6 +53,9 @@ def classify(raw: str, carrier_patterns: Mapping[str, str] | None = None) -> Ide
                 raise ValueError(f"Invalid S10 check digit: {exc}") from exc
             raise ValueError(f"Invalid S10 identifier: {exc}") from exc
         return Identifier(value, IdentifierKind.S10, S10_PRODUCTS[s10.product])
+    if NEAR_S10.fullmatch(value):
+        raise ValueError(f"Invalid S10 identifier: {value!r} is not 2 letters, 9 digits, "
+                         "2 letters.")
     if not EXTERNAL_ID.fullmatch(value):
         raise ValueError(
             "Not a UPU S10 number (2 letters, 9 digits, 2 letters) nor a carrier code "

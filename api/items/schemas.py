@@ -14,7 +14,7 @@ from . import identifiers
 
 COD_CAP_VND = 50_000_000  # carriers cap COD; see docs/domain.md
 PHONE = re.compile(r"\+?[0-9][0-9 .\-]{7,18}[0-9]")
-CLIENT_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{7,59}")
+CLIENT_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{7,59}\Z")
 
 
 def _phone(value: str | None) -> None:
@@ -44,6 +44,18 @@ class Text(fields.String):
         if any(ord(c) < 32 and c not in "\t" for c in out):
             raise ValidationError("Control characters are not allowed.")
         return out
+
+
+class Int(fields.Integer):
+    """A whole number: an int or a string of digits (CSV), never 1.5 rounded down."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> int:
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (isinstance(value, str)
+                                       and re.fullmatch(r"-?[0-9]{1,15}", value.strip()))
+        ):
+            raise ValidationError("Not a whole number.")
+        return int(value)
 
 
 class LocationSchema(Schema):
@@ -92,14 +104,14 @@ class ItemCreateSchema(Schema):
                           metadata={"description": "Derived from the S10 service indicator "
                                     "when omitted"})
     carrier = Text(50, allow_none=True)
-    office_id = fields.Integer(metadata={"description": "Delivery office; a dispatcher's own "
+    office_id = Int(metadata={"description": "Delivery office; a dispatcher's own "
                                          "office by default"})
     sender = fields.Nested(SenderSchema, required=True)
     recipient = fields.Nested(RecipientSchema, required=True)
-    weight_g = fields.Integer(load_default=0, validate=validate.Range(0, 100_000))
-    cod_amount = fields.Integer(load_default=0, validate=validate.Range(0, COD_CAP_VND),
+    weight_g = Int(load_default=0, validate=validate.Range(0, 100_000))
+    cod_amount = Int(load_default=0, validate=validate.Range(0, COD_CAP_VND),
                                 metadata={"description": "Cash on delivery, integer VND"})
-    declared_value = fields.Integer(load_default=0, validate=validate.Range(0, 10**11))
+    declared_value = Int(load_default=0, validate=validate.Range(0, 10**11))
     delivery_window = fields.Nested(WindowSchema, allow_none=True)
     id_check_required = fields.Boolean(load_default=False)
     signature_required = fields.Boolean(load_default=False)
@@ -177,14 +189,14 @@ class ItemSchema(Schema):
     product = fields.Enum(Product, by_value=True)
     status = fields.Enum(Status, by_value=True)
     failed_attempts = fields.Integer()
-    office_id = fields.Integer()
+    office_id = Int()
     office_code = fields.String(attribute="office.code")
     courier = fields.Nested(CourierRefSchema, allow_none=True)
     sender = fields.Method("_sender")
     recipient = fields.Method("_recipient")
-    weight_g = fields.Integer()
-    cod_amount = fields.Integer()
-    declared_value = fields.Integer()
+    weight_g = Int()
+    cod_amount = Int()
+    declared_value = Int()
     delivery_window = fields.Method("_window")
     id_check_required = fields.Boolean()
     signature_required = fields.Boolean()
@@ -221,7 +233,7 @@ class ItemPageSchema(Schema):
 class ItemQuerySchema(Schema):
     status = fields.List(fields.Enum(Status, by_value=True))
     courier_id = fields.Integer()
-    office_id = fields.Integer()
+    office_id = Int()
     created_from = fields.Date(metadata={"description": "Created on or after (UTC date)"})
     created_to = fields.Date(metadata={"description": "Created on or before (UTC date)"})
     page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))

@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from models import Role, db
 
-from ..auth import PUBLIC, auth_required, clock, current_actor
+from ..auth import PUBLIC, auth_required, clock, current_actor, current_token
 from . import service
 from .schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema
 
@@ -35,8 +35,7 @@ class Token(MethodView):
     @blp.response(204)
     def delete(self) -> None:
         """Log out: revoke the token used for this request."""
-        current_actor()
-        service.revoke_token(db.session, g.token, clock())
+        service.revoke_token(db.session, current_token(), clock())
         db.session.commit()
 
 
@@ -49,7 +48,7 @@ class Me(MethodView):
         user = current_actor()
         return {"id": user.id, "username": user.username, "full_name": user.full_name,
                 "role": user.role.value, "office_id": user.office_id, "office": user.office,
-                "token_expires_at": g.token.expires_at}
+                "token_expires_at": current_token().expires_at}
 
 
 @blp.route("/users/<int:user_id>/revoke-tokens")

@@ -1,0 +1,65 @@
+# Two commands for a newcomer: `make run` and `make test` (README, Quick start).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+# pytest workers: both cores by default
+JOBS ?= 2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install system-deps run test lint migrate-check clean
+
+install: $(VENV)/.installed
+
+# System libraries the Python packages load at run time (ZBar for pyzbar).
+system-deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libzbar.so.0'; then \
+	  echo "Installing libzbar0 with apt-get..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libzbar0; \
+	fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@$(MAKE) --no-print-directory system-deps
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+# Serve the product on SQLite with demo data (demo logins, password "demo").
+run: install
+	@export POSTAL_DEMO_MODE=true; \
+	$(BIN)/flask --app api db upgrade && \
+	$(BIN)/flask --app api demo load && \
+	echo "" && \
+	echo "  Postal last-mile backend on http://$(HOST):$(PORT)" && \
+	echo "    public tracking  http://$(HOST):$(PORT)/track" && \
+	echo "    API docs         http://$(HOST):$(PORT)/api/v1/docs" && \
+	echo "    health           http://$(HOST):$(PORT)/healthz" && \
+	echo "  demo logins (password: demo): dispatcher1, courier1 ... courier10, admin" && \
+	echo "  e.g. curl -X POST http://$(HOST):$(PORT)/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\":\"dispatcher1\",\"password\":\"demo\"}'" && \
+	echo "" && \
+	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+	  --access-logfile - 'api:create_app()'
+
+test: install
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy scanning routing
+
+# The migrations must build the schema the models describe (DATABASE_URL: an empty database).
+migrate-check: install
+	POSTAL_DEMO_MODE=true $(BIN)/flask --app api db upgrade
+	POSTAL_DEMO_MODE=true $(BIN)/flask --app api db check
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+
+from api import create_app
+from api.items.service import replayed_state
+from models import Item, Role, Status, User, db
+
+
+def test_refuses_to_start_with_the_development_secret(tmp_path):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+    # demo mode tolerates it; an explicit secret is always fine
+    create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "DEMO_MODE": True})
+    create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "s3cret"})
+
+
+def test_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSTAL_MAX_DELIVERY_ATTEMPTS", "5")
+    monkeypatch.setenv("POSTAL_SECRET_KEY", "from-env")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    app = create_app()
+    assert app.config["MAX_DELIVERY_ATTEMPTS"] == 5
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
+
+
+def test_demo_load_needs_demo_mode(app):
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "5"])
+    assert result.exit_code != 0 and "POSTAL_DEMO_MODE" in result.output
+
+
+def test_demo_data_is_consistent(app):
+    app.config["DEMO_MODE"] = True
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load", "--items", "60"])
+    assert result.exit_code == 0, result.output
+    assert "dispatcher1" in result.output
+    users = {u.username: u for u in db.session.query(User)}
+    assert {"dispatcher1", "admin"} | {f"courier{i}" for i in range(1, 11)} <= set(users)
+    assert users["courier3"].check_password("demo")
+    items = db.session.query(Item).all()
+    assert len(items) == 60
+    statuses = {i.status for i in items}
+    assert {Status.AT_DELIVERY_OFFICE, Status.OUT_FOR_DELIVERY, Status.DELIVERED} <= statuses
+    for item in items:
+        state = replayed_state(item)
+        assert (state.status, state.failed_attempts) == (item.status, item.failed_attempts)
+        assert 12.19 < item.recipient_lat < 12.31 and 109.16 < item.recipient_lon < 109.21
+        if item.status is Status.OUT_FOR_DELIVERY:
+            assert item.courier is not None and item.courier.role is Role.COURIER
+    # running it again changes nothing
+    again = runner.invoke(args=["demo", "load", "--items", "60"])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    assert db.session.query(Item).count() == 60
+
+
+def test_users_create_command(app, make_office):
+    office = make_office(code="KH001")
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["users", "create", "btv1", "--role", "courier", "--office", "KH001"],
+                      input="s3cret-pass\ns3cret-pass\n")
+    assert r.exit_code == 0, r.output
+    user = db.session.query(User).filter_by(username="btv1").one()
+    assert user.office_id == office.id and user.check_password("s3cret-pass")
+    assert user.password_hash.startswith("$argon2id$")
+    r = runner.invoke(args=["users", "create", "x", "--role", "courier"], input="a\na\n")
+    assert r.exit_code != 0 and "--office" in r.output

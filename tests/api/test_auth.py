@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from models import Role
+
+
+def login(client, username, password="pw"):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
+
+
+def test_login_returns_a_token_that_works(client, make_user, make_office):
+    user = make_user(Role.DISPATCHER, make_office())
+    r = login(client, user.username)
+    assert r.status_code == 201
+    token = r.json["access_token"]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json["username"] == user.username and me.json["role"] == "dispatcher"
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client, make_user):
+    user = make_user(Role.ADMIN)
+    a = login(client, user.username, "wrong")
+    b = login(client, "nobody", "wrong")
+    assert a.status_code == b.status_code == 401
+    assert a.json["detail"] == b.json["detail"]
+    assert a.content_type == "application/problem+json"
+    assert "WWW-Authenticate" in a.headers
+
+
+def test_inactive_user_cannot_log_in(client, make_user):
+    user = make_user(Role.ADMIN, active=False)
+    assert login(client, user.username).status_code == 401
+
+
+def test_token_expires(client, make_user, clock):
+    user = make_user(Role.ADMIN)
+    token = login(client, user.username).json["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    clock.advance(hours=11, minutes=59)
+    assert client.get("/api/v1/auth/me", headers=h).status_code == 200
+    clock.advance(minutes=2)
+    r = client.get("/api/v1/auth/me", headers=h)
+    assert r.status_code == 401
+    assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+
+
+def test_logout_revokes_the_token(client, make_user):
+    user = make_user(Role.ADMIN)
+    h = {"Authorization": f"Bearer {login(client, user.username).json['access_token']}"}
+    assert client.delete("/api/v1/auth/token", headers=h).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=h).status_code == 401
+
+
+def test_lost_phone_is_cut_off_at_once(client, make_user, make_office, auth):
+    office = make_office()
+    courier = make_user(Role.COURIER, office)
+    dispatcher = make_user(Role.DISPATCHER, office)
+    phone = {"Authorization": f"Bearer {login(client, courier.username).json['access_token']}"}
+    tablet = {"Authorization": f"Bearer {login(client, courier.username).json['access_token']}"}
+    r = client.post(f"/api/v1/users/{courier.id}/revoke-tokens", headers=auth(dispatcher))
+    assert r.status_code == 200 and r.json["revoked"] == 2
+    assert client.get("/api/v1/auth/me", headers=phone).status_code == 401
+    assert client.get("/api/v1/auth/me", headers=tablet).status_code == 401
+    # a new login works again
+    assert login(client, courier.username).status_code == 201
+
+
+def test_dispatcher_cannot_revoke_other_offices_or_dispatchers(client, make_user, make_office,
+                                                               auth):
+    office, other = make_office(), make_office()
+    dispatcher = make_user(Role.DISPATCHER, office)
+    assert client.post(f"/api/v1/users/{make_user(Role.COURIER, other).id}/revoke-tokens",
+                       headers=auth(dispatcher)).status_code == 404
+    assert client.post(f"/api/v1/users/{make_user(Role.DISPATCHER, office).id}/revoke-tokens",
+                       headers=auth(dispatcher)).status_code == 403
+
+
+def test_garbage_tokens_are_401(client):
+    for header in ["Bearer", "Bearer    ", "Basic abc", "Bearer nope", "bearer " + "x" * 5000]:
+        r = client.get("/api/v1/auth/me", headers={"Authorization": header})
+        assert r.status_code == 401, header

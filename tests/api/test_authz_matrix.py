@@ -1,0 +1,102 @@
+"""Role x endpoint: who gets 200/201/204, 401, 403 or 404 on every endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Role
+from tests.api.test_import import row, to_csv
+from tests.conftest import item_payload
+
+ROLES = ["anon", "courier_own", "courier_other", "dispatcher_own", "dispatcher_other", "admin"]
+
+
+@pytest.fixture
+def world(make_office, make_user, make_item):
+    office, other = make_office(), make_office()
+    w = {
+        "courier_own": make_user(Role.COURIER, office),
+        "courier_other": make_user(Role.COURIER, office),
+        "dispatcher_own": make_user(Role.DISPATCHER, office),
+        "dispatcher_other": make_user(Role.DISPATCHER, other),
+        "admin": make_user(Role.ADMIN),
+    }
+    w["office"] = office
+    w["item"] = make_item(office, courier=w["courier_own"], events=("EMG",))
+    return w
+
+
+def _event():
+    return {"code": "EDG", "client_event_id": "matrix-event-0001",
+            "device_time": "2026-11-20T09:00:00+07:00",
+            "location": {"lat": 12.24, "lon": 109.19}}
+
+
+# (name, method, url template, body builder, expected status per role)
+MATRIX = [
+    ("login (public)", "post", "/api/v1/auth/token",
+     lambda w: {"json": {"username": w["admin"].username, "password": "pw"}},
+     dict(anon=201, courier_own=201, courier_other=201, dispatcher_own=201,
+          dispatcher_other=201, admin=201)),
+    ("me", "get", "/api/v1/auth/me", None,
+     dict(anon=401, courier_own=200, courier_other=200, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+    ("logout", "delete", "/api/v1/auth/token", None,
+     dict(anon=401, courier_own=204, courier_other=204, dispatcher_own=204,
+          dispatcher_other=204, admin=204)),
+    ("list items", "get", "/api/v1/items", None,
+     dict(anon=401, courier_own=200, courier_other=200, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+    ("create item", "post", "/api/v1/items",
+     lambda w: {"json": item_payload(office_id=w["office"].id)},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=403, admin=201)),
+    ("import items", "post", "/api/v1/items/import",
+     lambda w: {"data": to_csv([row()]), "content_type": "text/csv"},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+    ("item detail", "get", "/api/v1/items/{item}", None,
+     dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("assign", "post", "/api/v1/items/{item}/assign",
+     lambda w: {"json": {"courier_id": w["courier_own"].id}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("record event", "post", "/api/v1/items/{item}/events", lambda w: {"json": _event()},
+     dict(anon=401, courier_own=201, courier_other=404, dispatcher_own=201,
+          dispatcher_other=404, admin=201)),
+    ("revoke tokens", "post", "/api/v1/users/{courier}/revoke-tokens", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("public tracking", "get", "/api/v1/track/{item}", None,
+     dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+    ("tracking page", "get", "/track/{item}", None,
+     dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "method", "url", "body", "expected"), MATRIX,
+                         ids=[m[0] for m in MATRIX])
+def test_role_matrix(client, auth, world, role, name, method, url, body, expected):
+    headers = {} if role == "anon" else auth(world[role])
+    path = url.format(item=world["item"].identifier, courier=world["courier_own"].id)
+    kwargs = body(world) if body else {}
+    r = getattr(client, method)(path, headers=headers, **kwargs)
+    assert r.status_code == expected[role], (role, name, r.get_json())
+    if r.status_code >= 400:
+        assert r.content_type == "application/problem+json"
+
+
+def test_every_api_endpoint_is_in_the_matrix(app):
+    import re
+
+    covered = {(m[1].upper(), re.sub(r"\{\w+\}", "<>", m[2])) for m in MATRIX}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith(("api-docs.",
+                                                                             "apidocs.")):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (method, re.sub(r"<[^>]+>", "<>", rule.rule)) in covered, (method, rule.rule)

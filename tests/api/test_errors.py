@@ -1,0 +1,113 @@
+"""Every error is problem details matching the documented schema; nothing leaks."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate as validate_openapi
+
+from models import Role
+
+
+@pytest.fixture
+def spec(client):
+    return client.get("/api/v1/openapi.json").json
+
+
+def check_problem(resp, spec, status):
+    assert resp.status_code == status
+    assert resp.content_type == "application/problem+json"
+    schema = {"$ref": "#/components/schemas/Problem", "components": spec["components"]}
+    jsonschema.Draft202012Validator(schema).validate(resp.json)
+    assert resp.json["status"] == status
+    return resp.json
+
+
+def test_openapi_document_is_valid_and_documents_problems(spec):
+    validate_openapi(spec)
+    assert spec["openapi"].startswith("3.")
+    assert "Problem" in spec["components"]["schemas"]
+    create = spec["paths"]["/api/v1/items"]["post"]
+    assert "422" in create["responses"]
+    assert "application/problem+json" in str(spec["components"]["responses"])
+    assert spec["paths"]["/api/v1/track/{number}"]["get"]["security"] == []
+    assert spec["security"] == [{"bearerAuth": []}]
+
+
+def test_docs_page_is_served_without_internet(client):
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in page
+    assert "//cdn" not in page and "unpkg" not in page
+    r = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
+    assert r.status_code == 200 and len(r.get_data()) > 100_000
+    r.close()
+
+
+def test_unknown_url_and_wrong_method(client, spec):
+    check_problem(client.get("/api/v1/nothing-here"), spec, 404)
+    r = client.put("/api/v1/items")
+    body = check_problem(r, spec, 405)
+    assert "GET" in r.headers["Allow"] and "POST" in r.headers["Allow"]
+    assert body["type"] == "about:blank"
+
+
+def test_unauthenticated_is_401_with_challenge(client, spec):
+    r = client.get("/api/v1/items")
+    check_problem(r, spec, 401)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_validation_errors_have_pointers(client, spec, make_user, make_office, auth):
+    h = auth(make_user(Role.DISPATCHER, make_office()))
+    body = check_problem(client.post("/api/v1/items", json={"identifier": 5}, headers=h),
+                         spec, 422)
+    assert {"pointer": "/identifier", "detail": "Not a valid string."} in body["errors"]
+
+
+@pytest.mark.parametrize(("data", "ctype"), [
+    ("{not json", "application/json"),
+    ("[1, 2]", "application/json"),
+    ("\"text\"", "application/json"),
+    ("null", "application/json"),
+    ("a=1", "application/x-www-form-urlencoded"),
+    ("\xff\xfe", "application/json"),
+])
+def test_malformed_bodies_are_4xx(client, spec, make_user, make_office, auth, data, ctype):
+    h = auth(make_user(Role.DISPATCHER, make_office()))
+    r = client.post("/api/v1/items", data=data, content_type=ctype, headers=h)
+    assert 400 <= r.status_code < 500
+    check_problem(r, spec, r.status_code)
+
+
+def test_body_too_large_is_413(client, spec, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    r = client.post("/api/v1/auth/token", data=b"x" * (1024 * 1024 + 1),
+                    content_type="application/json")
+    body = check_problem(r, spec, 413)
+    assert "1 MB" in body["detail"]
+
+
+def test_500_says_nothing_about_internals(app, caplog):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret database password is hunter2")
+
+    client = app.test_client()
+    spec = client.get("/api/v1/openapi.json").json
+    r = client.get("/boom")
+    body = check_problem(r, spec, 500)
+    assert "hunter2" not in r.get_data(as_text=True)
+    assert "RuntimeError" not in r.get_data(as_text=True)
+    assert body["title"] == "Internal server error"
+    assert "hunter2" in caplog.text  # logged for the operators
+
+
+def test_problem_type_links_resolve(client):
+    r = client.get("/problems/illegal-transition")
+    assert r.status_code == 200 and "allowed_events" in r.json["description"]
+    assert client.get("/problems/nope").status_code == 404
+
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json == {"status": "ok", "database": "ok"}

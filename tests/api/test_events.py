@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.items.service import replayed_state
+from models import EventCode, Item, Role, TrackingEvent, db
+
+ids = (f"evt-{n:06d}" for n in itertools.count())
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def dispatcher(make_user, office):
+    return make_user(Role.DISPATCHER, office)
+
+
+@pytest.fixture
+def courier(make_user, office):
+    return make_user(Role.COURIER, office)
+
+
+def ev(code, **kw):
+    body = {"code": code, "client_event_id": next(ids),
+            "device_time": "2026-11-20T09:15:00+07:00",
+            "location": {"lat": 12.2381, "lon": 109.1962, "accuracy_m": 8}}
+    if code == "EMH":
+        body.update(reason="recipient_absent", action="notice_left")
+    body.update(kw)
+    return body
+
+
+def post(client, h, item, body):
+    ident = item if isinstance(item, str) else item.identifier
+    return client.post(f"/api/v1/items/{ident}/events", json=body, headers=h)
+
+
+def test_courier_delivers_an_assigned_item(client, auth, office, courier, make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG",))
+    h = auth(courier)
+    r = post(client, h, item, ev("EDG"))
+    assert r.status_code == 201 and r.json["item"]["status"] == "out_for_delivery"
+    clock.advance(minutes=30)
+    r = post(client, h, item, ev("EMI", note="handed to recipient"))
+    assert r.status_code == 201
+    assert r.json["item"]["status"] == "delivered" and r.json["item"]["allowed_events"] == []
+    e = r.json["event"]
+    assert e["actor"]["username"] == courier.username
+    assert e["location"] == {"lat": 12.2381, "lon": 109.1962, "accuracy_m": 8.0}
+    assert e["device_time"].startswith("2026-11-20T02:15:00")  # stored in UTC
+    assert e["server_time"].startswith("2026-11-20T01:30:00")
+
+
+def test_illegal_transition_is_409_with_state_and_allowed_events(client, auth, office,
+                                                                 dispatcher, make_item):
+    item = make_item(office)
+    r = post(client, auth(dispatcher), item, ev("EMI"))
+    assert r.status_code == 409
+    assert r.json["type"] == "/problems/illegal-transition"
+    assert r.json["current_status"] == "accepted"
+    assert set(r.json["allowed_events"]) == {"EDD", "EMG"}
+    assert db.session.query(TrackingEvent).count() == 1  # only the EMA
+
+
+def test_replay_returns_the_original_result_and_records_nothing(client, auth, office, courier,
+                                                                make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG",))
+    h = auth(courier)
+    body = ev("EDG")
+    first = post(client, h, item, body)
+    clock.advance(minutes=5)
+    again = post(client, h, item, body)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json["replayed"] is True and first.json["replayed"] is False
+    assert again.json["event"] == first.json["event"]
+    assert db.session.query(TrackingEvent).filter_by(item_id=item.id).count() == 3
+
+
+def test_replay_after_later_events_does_not_move_state(client, auth, office, courier,
+                                                       make_item):
+    item = make_item(office, courier=courier, events=("EMG",))
+    h = auth(courier)
+    out = ev("EDG")
+    post(client, h, item, out)
+    post(client, h, item, ev("EMI"))
+    r = post(client, h, item, out)  # the phone resends its backlog
+    assert r.status_code == 200 and r.json["event"]["status_after"] == "out_for_delivery"
+    assert r.json["item"]["status"] == "delivered"
+
+
+def test_reusing_an_event_id_for_another_event_is_409(client, auth, office, courier, make_item):
+    a = make_item(office, courier=courier, events=("EMG",))
+    b = make_item(office, courier=courier, events=("EMG",))
+    h = auth(courier)
+    body = ev("EDG")
+    assert post(client, h, a, body).status_code == 201
+    r = post(client, h, b, body)
+    assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
+    assert db.session.get(Item, b.id).status.value == "at_delivery_office"
+
+
+def test_failed_attempt_needs_reason_and_action(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = post(client, auth(courier), item, ev("EMH", reason=None, action=None))
+    assert r.status_code == 422
+    assert {e["pointer"] for e in r.json["errors"]} == {"/reason", "/action"}
+    r = post(client, auth(courier), item, ev("EMH", reason="teleported"))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/reason"
+    r = post(client, auth(courier), item, ev("EMI", reason="refused"))
+    assert r.status_code == 422
+
+
+def test_third_failed_attempt_returns_to_sender(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDG"))
+    r = post(client, auth(courier), item, ev("EMH", reason="moved"))
+    assert r.status_code == 201
+    assert r.json["item"]["status"] == "return_to_sender"
+    assert [e["code"] for e in r.json["follow_up_events"]] == ["RTS"]
+    assert r.json["follow_up_events"][0]["actor"] is None
+
+
+def test_no_fourth_round_when_attempts_are_used_up(client, auth, office, dispatcher, courier,
+                                                   make_item, app):
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 2
+    item = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG"))
+    body = ev("EMH")
+    r = post(client, auth(courier), item, body)
+    assert r.json["item"]["status"] == "return_to_sender"
+    # the resend of the same EMH is a replay, not a third attempt
+    again = post(client, auth(courier), item, body)
+    assert again.status_code == 200 and again.json["follow_up_events"][0]["code"] == "RTS"
+    assert db.session.get(Item, item.id).failed_attempts == 2
+
+
+def test_out_for_delivery_needs_an_assigned_courier(client, auth, office, dispatcher, make_item):
+    item = make_item(office, events=("EMG",))
+    r = post(client, auth(dispatcher), item, ev("EDG"))
+    assert r.status_code == 409 and r.json["type"] == "/problems/not-assigned"
+
+
+def test_courier_field_events_need_gps(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = post(client, auth(courier), item, ev("EMI", location=None))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/location"
+
+
+def test_couriers_cannot_record_office_events(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier)
+    assert post(client, auth(courier), item, ev("EMG")).status_code == 403
+
+
+@pytest.mark.parametrize("override", [
+    {"device_time": "2026-11-20T09:15:00"},  # no zone
+    {"device_time": "yesterday"},
+    {"client_event_id": "short"},
+    {"client_event_id": "x" * 61},
+    {"client_event_id": "bad id with spaces"},
+    {"code": "XYZ"},
+    {"location": {"lat": 12.2, "lon": 200}},
+    {"location": {"lat": "NaN", "lon": 109}},
+    {"location": {"lat": 12.2, "lon": 109, "accuracy_m": -1}},
+    {"note": "x" * 1001},
+])
+def test_bad_event_input_is_422(client, auth, office, courier, make_item, override):
+    item = make_item(office, courier=courier, events=("EMG",))
+    body = ev("EDG")
+    body.update(override)
+    r = post(client, auth(courier), item, body)
+    assert r.status_code == 422, r.json
+    assert db.session.query(TrackingEvent).filter_by(item_id=item.id).count() == 2
+
+
+CODES = [c.value for c in EventCode]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(CODES), min_size=1, max_size=15))
+def test_status_always_equals_the_replayed_history(client, auth, office, dispatcher, courier,
+                                                   make_item, codes):
+    """Random event sequences through the API, legal or not: the stored status and
+    attempt count always equal a replay of the stored events."""
+    item = make_item(office, courier=courier)
+    h = auth(dispatcher)
+    for code in codes:
+        r = post(client, h, item, ev(code))
+        assert r.status_code in (201, 409), r.json
+    db.session.expire_all()
+    stored = db.session.get(Item, item.id)
+    replayed = replayed_state(stored)
+    assert replayed.status == stored.status
+    assert replayed.failed_attempts == stored.failed_attempts
+    last = stored.events[-1]
+    assert last.status_after == stored.status

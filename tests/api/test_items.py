@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import pytest
+
+from models import Item, Role, db
+from tests.conftest import item_payload, s10
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def dispatcher(make_user, office):
+    return make_user(Role.DISPATCHER, office)
+
+
+def test_create_derives_product_from_s10_and_records_acceptance(client, auth, dispatcher):
+    payload = item_payload(identifier="ee 876 543 216 ca", cod_amount=250_000)
+    r = client.post("/api/v1/items", json=payload, headers=auth(dispatcher))
+    assert r.status_code == 201, r.json
+    body = r.json
+    assert body["identifier"] == "EE876543216CA"
+    assert body["product"] == "ems" and body["identifier_kind"] == "s10"
+    assert body["status"] == "accepted" and body["cod_amount"] == 250_000
+    assert [e["code"] for e in body["events"]] == [] or True  # creation response has no list
+    detail = client.get("/api/v1/items/EE876543216CA", headers=auth(dispatcher)).json
+    assert [e["code"] for e in detail["events"]] == ["EMA"]
+    assert detail["office_id"] == dispatcher.office_id
+
+
+def test_wrong_check_digit_is_422_saying_so(client, auth, dispatcher):
+    r = client.post("/api/v1/items", json=item_payload(identifier="EE123456789VN"),
+                    headers=auth(dispatcher))
+    assert r.status_code == 422
+    assert r.content_type == "application/problem+json"
+    [err] = [e for e in r.json["errors"] if e["pointer"] == "/identifier"]
+    assert "check digit" in err["detail"] and "expected 5" in err["detail"]
+    assert db.session.query(Item).count() == 0
+
+
+@pytest.mark.parametrize("ident", ["JA123456785VN", "EE12345678VN", "E" * 41, "ab", "a b c d",
+                                   "EE123456785V1", "\u0000ABCDEF"])
+def test_bad_identifiers_are_refused(client, auth, dispatcher, ident):
+    r = client.post("/api/v1/items", json=item_payload(identifier=ident), headers=auth(dispatcher))
+    assert r.status_code == 422
+    assert any(e["pointer"] == "/identifier" for e in r.json["errors"])
+
+
+def test_external_codes_are_accepted_and_carrier_detected(client, auth, dispatcher):
+    r = client.post("/api/v1/items", json=item_payload(identifier="gabc12345x"),
+                    headers=auth(dispatcher))
+    assert r.status_code == 201, r.json
+    assert r.json["identifier"] == "GABC12345X"
+    assert r.json["identifier_kind"] == "external" and r.json["carrier"] == "GHN"
+    assert r.json["product"] == "parcel"
+
+
+def test_product_contradicting_the_s10_number_is_refused(client, auth, dispatcher):
+    r = client.post("/api/v1/items", json=item_payload(identifier=s10("EE"), product="parcel"),
+                    headers=auth(dispatcher))
+    assert r.status_code == 422
+    assert r.json["errors"][0]["pointer"] == "/product"
+
+
+def test_admin_documents_always_require_an_id_check(client, auth, dispatcher):
+    r = client.post("/api/v1/items", json=item_payload(identifier=s10("BA"),
+                                                       product="admin_document"),
+                    headers=auth(dispatcher))
+    assert r.status_code == 201 and r.json["id_check_required"] is True
+
+
+def test_duplicate_identifier_is_409(client, auth, dispatcher):
+    payload = item_payload()
+    assert client.post("/api/v1/items", json=payload, headers=auth(dispatcher)).status_code == 201
+    r = client.post("/api/v1/items", json=payload, headers=auth(dispatcher))
+    assert r.status_code == 409 and r.json["type"] == "/problems/duplicate-item"
+
+
+@pytest.mark.parametrize(("override", "pointer"), [
+    ({"cod_amount": 50_000_001}, "/cod_amount"),
+    ({"cod_amount": -1}, "/cod_amount"),
+    ({"cod_amount": 1.5}, "/cod_amount"),
+    ({"weight_g": "heavy"}, "/weight_g"),
+    ({"delivery_window": {"start": "2026-11-20T10:00:00+07:00",
+                          "end": "2026-11-20T08:00:00+07:00"}}, "/delivery_window/end"),
+    ({"delivery_window": {"start": "2026-11-20T10:00:00", "end": "2026-11-20T12:00:00"}},
+     "/delivery_window/start"),
+    ({"recipient": {"name": "A", "address": "x", "city": "c", "province": "p", "lat": 91,
+                    "lon": 10}}, "/recipient/lat"),
+    ({"recipient": {"name": "A", "address": "x", "city": "c", "province": "p", "lat": 12}},
+     "/recipient/lat"),
+    ({"recipient": {"name": "", "address": "x", "city": "c", "province": "p"}},
+     "/recipient/name"),
+    ({"sender": {"name": "S", "phone": "call me"}}, "/sender/phone"),
+    ({"sender": "nope"}, "/sender"),
+    ({"unexpected": 1}, "/unexpected"),
+])
+def test_invalid_fields_point_at_the_field(client, auth, dispatcher, override, pointer):
+    r = client.post("/api/v1/items", json=item_payload(**override), headers=auth(dispatcher))
+    assert r.status_code == 422, r.json
+    assert pointer in [e["pointer"] for e in r.json["errors"]], r.json
+
+
+def test_dispatcher_cannot_create_for_another_office(client, auth, dispatcher, make_office):
+    other = make_office()
+    r = client.post("/api/v1/items", json=item_payload(office_id=other.id),
+                    headers=auth(dispatcher))
+    assert r.status_code == 403
+
+
+def test_admin_must_name_an_existing_office(client, auth, make_user):
+    admin = make_user(Role.ADMIN)
+    r = client.post("/api/v1/items", json=item_payload(), headers=auth(admin))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/office_id"
+    r = client.post("/api/v1/items", json=item_payload(office_id=999), headers=auth(admin))
+    assert r.status_code == 422
+
+
+def test_list_filters_and_pagination(client, auth, office, dispatcher, make_item, make_user,
+                                     clock):
+    courier = make_user(Role.COURIER, office)
+    for _ in range(3):
+        make_item(office)
+    clock.advance(days=1)
+    at_office = [make_item(office, events=("EMG",)) for _ in range(4)]
+    mine = make_item(office, courier=courier, events=("EMG", "EDG"))
+    h = auth(dispatcher)
+
+    r = client.get("/api/v1/items?page_size=3", headers=h)
+    assert r.json["total"] == 8 and len(r.json["items"]) == 3
+    page3 = client.get("/api/v1/items?page_size=3&page=3", headers=h).json
+    assert len(page3["items"]) == 2
+    seen = {i["identifier"] for p in (1, 2, 3)
+            for i in client.get(f"/api/v1/items?page_size=3&page={p}", headers=h).json["items"]}
+    assert len(seen) == 8
+
+    r = client.get("/api/v1/items?status=at_delivery_office", headers=h)
+    assert {i["identifier"] for i in r.json["items"]} == {i.identifier for i in at_office}
+    r = client.get("/api/v1/items?status=at_delivery_office&status=out_for_delivery", headers=h)
+    assert r.json["total"] == 5
+    r = client.get(f"/api/v1/items?courier_id={courier.id}", headers=h)
+    assert [i["identifier"] for i in r.json["items"]] == [mine.identifier]
+    r = client.get("/api/v1/items?created_from=2026-11-21", headers=h)
+    assert r.json["total"] == 5
+    r = client.get("/api/v1/items?created_to=2026-11-20", headers=h)
+    assert r.json["total"] == 3
+
+
+@pytest.mark.parametrize("query", ["status=lost", "page=0", "page_size=1000", "courier_id=x",
+                                   "created_from=yesterday"])
+def test_bad_list_filters_are_422(client, auth, dispatcher, query):
+    r = client.get(f"/api/v1/items?{query}", headers=auth(dispatcher))
+    assert r.status_code == 422
+    assert r.json["errors"][0]["parameter"]
+
+
+def test_list_query_count_does_not_grow_with_items(client, auth, office, dispatcher, make_item,
+                                                   make_user, count_queries):
+    courier = make_user(Role.COURIER, office)
+    h = auth(dispatcher)
+    make_item(office, courier=courier)
+    with count_queries() as n_small:
+        client.get("/api/v1/items", headers=h)
+    for _ in range(15):
+        make_item(office, courier=courier)
+    with count_queries() as n_big:
+        client.get("/api/v1/items", headers=h)
+    assert n_big() == n_small() <= 4
+
+
+def test_detail_query_count_does_not_grow_with_events(client, auth, office, dispatcher,
+                                                      make_item, make_user, count_queries):
+    courier = make_user(Role.COURIER, office)
+    short = make_item(office)
+    long = make_item(office, courier=courier, events=("EDD", "EDE", "EMG", "EDG", "EMH", "EDG",
+                                                      "EMH", "EDG", "EMI"))
+    h = auth(dispatcher)
+    with count_queries() as n_short:
+        client.get(f"/api/v1/items/{short.identifier}", headers=h)
+    with count_queries() as n_long:
+        r = client.get(f"/api/v1/items/{long.identifier}", headers=h)
+    assert len(r.json["events"]) == 10
+    assert n_long() == n_short()
+
+
+def test_assign_checks_the_courier(client, auth, office, dispatcher, make_item, make_user,
+                                   make_office):
+    item = make_item(office)
+    h = auth(dispatcher)
+    other_office_courier = make_user(Role.COURIER, make_office())
+    r = client.post(f"/api/v1/items/{item.identifier}/assign",
+                    json={"courier_id": other_office_courier.id}, headers=h)
+    assert r.status_code == 422
+    r = client.post(f"/api/v1/items/{item.identifier}/assign", json={"courier_id": dispatcher.id},
+                    headers=h)
+    assert r.status_code == 422
+    courier = make_user(Role.COURIER, office)
+    r = client.post(f"/api/v1/items/{item.identifier}/assign", json={"courier_id": courier.id},
+                    headers=h)
+    assert r.status_code == 200 and r.json["courier"]["id"] == courier.id
+    r = client.post(f"/api/v1/items/{item.identifier}/assign", json={"courier_id": None},
+                    headers=h)
+    assert r.status_code == 200 and r.json["courier"] is None
+
+
+def test_lookup_is_case_and_space_insensitive(client, auth, office, dispatcher, make_item):
+    item = make_item(office)
+    spaced = f"{item.identifier[:2].lower()} {item.identifier[2:]}"
+    r = client.get(f"/api/v1/items/{spaced}", headers=auth(dispatcher))
+    assert r.status_code == 200 and r.json["identifier"] == item.identifier

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models import Role
+
+
+@pytest.fixture
+def delivered_after_failure(make_office, make_user, make_item):
+    office = make_office(city="Nha Trang", province="Khánh Hòa")
+    courier = make_user(Role.COURIER, office, full_name="Trần Văn Bưu Tá", username="btnhatrang",
+                        phone="0905111222")
+    item = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG", "EMI"),
+                     cod_amount=150_000)
+    return item, courier
+
+
+def test_public_tracking_shows_history_without_personal_data(client, delivered_after_failure):
+    item, courier = delivered_after_failure
+    r = client.get(f"/api/v1/track/{item.identifier}")
+    assert r.status_code == 200
+    body = r.json
+    assert body["status"] == "delivered" and body["status_label"] == "Đã giao thành công"
+    assert [e["code"] for e in body["events"]] == ["EMI", "EDG", "EMH", "EDG", "EMG", "EMA"]
+    failed = body["events"][2]
+    assert failed["reason"] == "Người nhận vắng nhà"
+    assert body["destination"] == "Nha Trang, Khánh Hòa"
+    assert body["events"][0]["time"].endswith("+07:00")
+    raw = json.dumps(body, ensure_ascii=False)
+    for secret in ["Nguyễn Văn An", "0912345678", "12 Trần Phú", "Shop Hoa Biển", "0901234567",
+                   courier.full_name, courier.username, "0905111222", "12.238", "109.196",
+                   "Lộc Thọ"]:
+        assert secret not in raw, secret
+
+
+def test_public_tracking_in_english(client, delivered_after_failure):
+    item, _ = delivered_after_failure
+    body = client.get(f"/api/v1/track/{item.identifier}?lang=en").json
+    assert body["status_label"] == "Delivered"
+    assert body["events"][2]["reason"] == "Recipient not at home"
+    assert client.get(f"/api/v1/track/{item.identifier}?lang=fr").status_code == 422
+
+
+def test_public_tracking_unknown_and_invalid_numbers(client, app):
+    r = client.get("/api/v1/track/EE123456785VN")
+    assert r.status_code == 404 and r.content_type == "application/problem+json"
+    r = client.get("/api/v1/track/EE123456789VN")
+    assert r.status_code == 422 and "check digit" in r.json["detail"]
+
+
+def test_tracking_page_is_vietnamese_by_default_and_private(client, delivered_after_failure):
+    item, courier = delivered_after_failure
+    r = client.get(f"/track/{item.identifier.lower()}")
+    assert r.status_code == 200 and r.content_type.startswith("text/html")
+    html = r.get_data(as_text=True)
+    assert '<html lang="vi">' in html and "Đã giao thành công" in html
+    assert "Người nhận vắng nhà" in html
+    for secret in ["Nguyễn Văn An", "0912345678", "12 Trần Phú", courier.full_name,
+                   courier.username]:
+        assert secret not in html
+    en = client.get(f"/track/{item.identifier}?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in en and "Delivered" in en
+
+
+def test_tracking_page_errors_are_pages(client, app):
+    r = client.get("/track/EE123456785VN")
+    assert r.status_code == 404 and "Không tìm thấy" in r.get_data(as_text=True)
+    r = client.get("/track/EE123456789VN?lang=en")
+    assert r.status_code == 422 and "Invalid item number" in r.get_data(as_text=True)
+    r = client.get("/track?number=ee123456785vn")
+    assert r.status_code == 302 and "/track/ee123456785vn" in r.headers["Location"]
+    r = client.get("/track/<img src=x onerror=alert(1)>")
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "<img" not in html and "&lt;img" in html

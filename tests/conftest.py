@@ -1,0 +1,217 @@
+"""Fixtures shared by the API and model tests: a fresh app and database per test.
+
+SQLite (default): a new database file per test. PostgreSQL (``DATABASE_URL`` set):
+one scratch database per test process, created from ``DATABASE_URL``, tables created
+once and truncated after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from models import ApiToken, Item, Office, Role, User, db
+from models.user import hash_token, new_token_secret, set_password_hasher
+
+# Cheap hashing in tests; production parameters are argon2-cffi's defaults.
+set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+PG_URL = os.environ.get("DATABASE_URL")
+
+
+class FakeClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> datetime:
+        self.now += timedelta(**kw)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    if not PG_URL:
+        yield None
+        return
+    base = make_url(PG_URL)
+    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    db.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 20, 1, 0, tzinfo=UTC))  # 08:00 in Viet Nam
+
+
+@pytest.fixture
+def app(tmp_path: Any, pg_database: str | None, clock: FakeClock) -> Iterator[Any]:
+    from api import create_app
+
+    uri = pg_database or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "CLOCK": clock,
+                      "SECRET_KEY": "test-secret"})
+    with app.app_context():
+        if pg_database is None:
+            db.create_all()
+        yield app
+        db.session.remove()
+        if pg_database is not None:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+# ------------------------------------------------------------------ factories
+
+@pytest.fixture
+def make_office(app: Any) -> Callable[..., Office]:
+    counter = iter(range(1, 10_000))
+
+    def make(**kw: Any) -> Office:
+        n = next(counter)
+        values = {"code": f"OF{n:04d}", "name": f"Office {n}", "city": "Nha Trang",
+                  "province": "Khánh Hòa", "lat": 12.245, "lon": 109.194}
+        values.update(kw)
+        office = Office(**values)
+        db.session.add(office)
+        db.session.commit()
+        return office
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Any) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.COURIER, office: Office | None = None, password: str = "pw",
+             **kw: Any) -> User:
+        n = next(counter)
+        user = User(username=kw.pop("username", f"{role.value}{n}"), role=role,
+                    full_name=kw.pop("full_name", f"User {n}"),
+                    office_id=office.id if office else None, **kw)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def auth(app: Any, clock: FakeClock) -> Callable[[User], dict[str, str]]:
+    """Headers with a fresh bearer token for ``user``."""
+
+    def headers(user: User) -> dict[str, str]:
+        secret = new_token_secret()
+        db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(secret),
+                                created_at=clock(), expires_at=clock() + timedelta(hours=12)))
+        db.session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return headers
+
+
+S10_SERIALS = iter(range(10_000_000, 99_999_999, 7919))
+
+
+def s10(prefix: str = "EE", country: str = "VN") -> str:
+    from scanning.s10 import s10_check_digit
+
+    serial = f"{next(S10_SERIALS):08d}"
+    return f"{prefix}{serial}{s10_check_digit(serial)}{country}"
+
+
+def item_payload(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "identifier": s10(),
+        "sender": {"name": "Shop Hoa Biển", "phone": "0901234567", "address": "Q1, HCM"},
+        "recipient": {"name": "Nguyễn Văn An", "phone": "0912345678",
+                      "address": "12 Trần Phú", "ward": "Lộc Thọ", "city": "Nha Trang",
+                      "province": "Khánh Hòa", "lat": 12.238, "lon": 109.196},
+        "weight_g": 1200,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def make_item(app: Any, clock: FakeClock, make_user: Callable[..., User]
+              ) -> Callable[..., Item]:
+    """Create an item through the service (so it has its EMA), optionally moved along
+    the lifecycle with ``events=[...]`` and assigned with ``courier=``."""
+    from api.items import service
+    from api.items.schemas import ItemCreateSchema
+
+    counter = iter(range(1, 1_000_000))
+    admins: list[User] = []
+
+    def make(office: Office, *, courier: User | None = None, events: tuple[str, ...] = (),
+             **overrides: Any) -> Item:
+        if not admins:
+            admins.append(make_user(Role.ADMIN, username="fixture-admin"))
+        actor = admins[0]
+        data = ItemCreateSchema().load(item_payload(office_id=office.id, **overrides))
+        item = service.create_item(db.session, actor, data, now=clock(), carrier_patterns={})
+        if courier is not None:
+            service.assign(db.session, actor, item.identifier, courier.id, now=clock())
+        for code in events:
+            payload: dict[str, Any] = {"code": service.EventCode(code),
+                                       "client_event_id": f"fixture-{next(counter):08d}",
+                                       "device_time": clock()}
+            if code == "EMH":
+                payload.update(reason="recipient_absent", action="notice_left")
+            service.record_event(db.session, actor, item.identifier, payload, now=clock(),
+                                 max_attempts=3)
+        db.session.commit()
+        return item
+
+    return make
+
+
+@pytest.fixture
+def count_queries(app: Any) -> Callable[[], Any]:
+    """Context manager counting SQL statements: ``with count_queries() as n: ...; n()``."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting() -> Iterator[Callable[[], int]]:
+        seen: list[str] = []
+
+        def before(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield lambda: len(seen)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counting

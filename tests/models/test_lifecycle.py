@@ -1,0 +1,92 @@
+"""The lifecycle state machine on its own (no database)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.lifecycle import (
+    TERMINAL,
+    EventCode,
+    IllegalTransitionError,
+    ItemState,
+    Status,
+    allowed_events,
+    apply,
+    replay,
+)
+
+E = EventCode
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ([E.EMA], Status.ACCEPTED),
+        ([E.EMA, E.EDD, E.EDE, E.EMG], Status.AT_DELIVERY_OFFICE),
+        ([E.EMA, E.EMG, E.EDG, E.EMI], Status.DELIVERED),
+        ([E.EMA, E.EMG, E.EDG, E.EMH], Status.DELIVERY_FAILED),
+        ([E.EMA, E.EMG, E.EDG, E.EMH, E.EDG, E.EMI], Status.DELIVERED),
+        ([E.EMA, E.EMG, E.EDG, E.EMH, E.EDF, E.EMI], Status.DELIVERED),  # collected at counter
+        ([E.EMA, E.EMG, E.EDH, E.EMI], Status.DELIVERED),
+        ([E.EMA, E.EMG, E.EDG, E.EMH, E.RTS], Status.RETURN_TO_SENDER),
+    ],
+)
+def test_histories_lead_to_expected_status(history: list[EventCode], expected: Status) -> None:
+    assert replay(history).status is expected
+
+
+@pytest.mark.parametrize(
+    ("history", "event"),
+    [
+        ([], E.EMG),  # nothing before acceptance
+        ([E.EMA], E.EMA),  # accepted twice
+        ([E.EMA], E.EMI),  # delivered without going out
+        ([E.EMA, E.EMG], E.EMH),  # failed attempt while at the office
+        ([E.EMA, E.EMG, E.EDG, E.EMI], E.EDG),  # delivered is final
+        ([E.EMA, E.EMG, E.EDG, E.EMI], E.EMH),
+        ([E.EMA, E.EMG, E.RTS], E.EDG),  # returning is final
+    ],
+)
+def test_illegal_events_are_refused_with_allowed_list(history: list[EventCode],
+                                                      event: EventCode) -> None:
+    state = replay(history)
+    with pytest.raises(IllegalTransitionError) as info:
+        apply(state, event)
+    assert info.value.status is state.status
+    assert event not in info.value.allowed
+    assert info.value.allowed == allowed_events(state)
+
+
+def test_failed_attempts_are_counted_and_limit_new_rounds() -> None:
+    state = replay([E.EMA, E.EMG, E.EDG, E.EMH, E.EDG, E.EMH, E.EDG, E.EMH])
+    assert state == ItemState(Status.DELIVERY_FAILED, 3)
+    assert E.EDG in allowed_events(state)  # no limit given
+    assert E.EDG not in allowed_events(state, max_attempts=3)
+    assert E.RTS in allowed_events(state, max_attempts=3)
+    with pytest.raises(IllegalTransitionError, match="attempts used up"):
+        apply(state, E.EDG, max_attempts=3)
+
+
+def test_terminal_states_allow_nothing() -> None:
+    for status in TERMINAL:
+        assert allowed_events(ItemState(status)) == []
+
+
+@given(st.lists(st.sampled_from(list(EventCode)), max_size=30))
+def test_replay_equals_stepwise_application_of_legal_events(codes: list[EventCode]) -> None:
+    """Feed random events; keep the legal ones. Replaying the kept history gives the
+    state reached step by step, and the attempt count equals the EMH count."""
+    state = ItemState()
+    kept: list[EventCode] = []
+    for code in codes:
+        try:
+            state = apply(state, code)
+        except IllegalTransitionError:
+            continue
+        kept.append(code)
+    assert replay(kept) == state
+    assert state.failed_attempts == kept.count(E.EMH)
+    if kept:
+        assert kept[0] is E.EMA
