@@ -44,9 +44,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     _sqlite_pragmas(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..",
-                                                     "migrations"),
-                     render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=_migrations_dir(app), render_as_batch=True,
+                     compare_type=True)
     api.init_app(app)
 
     from . import apidocs, errors, health, items, tokens, tracking
@@ -61,6 +60,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     register_cli(app)
     return app
+
+
+def _migrations_dir(app: Flask) -> str:
+    """``MIGRATIONS_DIR`` if set; else the checkout's ``migrations/``; else the working
+    directory's (an installed package, as in the container)."""
+    if app.config.get("MIGRATIONS_DIR"):
+        return str(app.config["MIGRATIONS_DIR"])
+    beside = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "migrations")
+    return beside if os.path.isdir(beside) else os.path.join(os.getcwd(), "migrations")
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import (
     EventCode,
-    IdentifierKind,
     Item,
     ItemState,
     Office,

@@ -65,3 +65,23 @@ def test_users_create_command(app, make_office):
     assert user.password_hash.startswith("$argon2id$")
     r = runner.invoke(args=["users", "create", "x", "--role", "courier"], input="a\na\n")
     assert r.exit_code != 0 and "--office" in r.output
+
+
+def test_entrypoint_gives_up_on_an_unreachable_database_in_bounded_time(tmp_path):
+    import time
+
+    from api.serve import wait_for_database
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI":
+                      "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1",
+                      "SECRET_KEY": "x"})
+    start = time.monotonic()
+    with pytest.raises(SystemExit, match="not reachable"):
+        wait_for_database(app, timeout_s=1.5, interval_s=0.2)
+    assert time.monotonic() - start < 10
+
+
+def test_entrypoint_returns_when_the_database_answers(app):
+    from api.serve import wait_for_database
+
+    wait_for_database(app, timeout_s=1)

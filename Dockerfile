@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Same steps as `make install` / `make run`, minus demo data. Docker cannot run on the
+# development machines of this project, so keep this file in step with the Makefile
+# by hand (docs/deployment.md).
+
+# ---- build: wheels for everything in the lock file
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY requirements.lock pyproject.toml ./
+COPY api ./api
+COPY models ./models
+COPY scanning ./scanning
+COPY routing ./routing
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install -r requirements.lock \
+ && /opt/venv/bin/pip install --no-deps .
+
+# ---- runtime: only the libraries the code loads (libzbar; OpenCV is the headless wheel)
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libzbar0 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 postal
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY migrations ./migrations
+ENV PATH=/opt/venv/bin:$PATH FLASK_APP=api PYTHONUNBUFFERED=1 PORT=8000
+USER postal
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"
+# waits for the database (DB_WAIT_SECONDS, default 60), runs the migrations, execs gunicorn
+CMD ["python", "-m", "api.serve"]
