@@ -179,7 +179,16 @@ def _header(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int, int]:
                 width, height = im.size
                 exif = im.info.get("exif")
         except Image.DecompressionBombError as exc:
-            raise ImageTooLargeError(str(exc), limit=max_pixels) from exc
+            # Pillow's own, higher limit: report the declared size when we can
+            w = h = 0
+            if fmt == "PNG" and len(data) >= 24:
+                w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+            raise ImageTooLargeError(
+                f"image is {w}x{h} pixels, limit is {max_pixels}: {exc}",
+                width=w,
+                height=h,
+                limit=max_pixels,
+            ) from exc
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types on garbage
             raise UnreadableImageError(f"corrupt {fmt} header: {exc}") from exc
     if width <= 0 or height <= 0:

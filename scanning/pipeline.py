@@ -40,6 +40,12 @@ DEFAULT_LADDER: tuple[str, ...] = (
 )
 
 
+#: Steps tried when only 2D symbols were found: a label nearly always carries a
+#: linear code too, and the commonest reason to miss it is a ~45° tilt, which
+#: neither engine's scan lines handle.
+DEFAULT_PARTIAL_LADDER: tuple[str, ...] = ("zbar:gray", "zbar:rot+45", "zbar:rot-45")
+
+
 def parse_step(spec: str) -> tuple[str, tuple[str, ...]]:
     """Split ``"engine:t1+t2"`` into ``("engine", ("t1", "t2"))``.
 
@@ -89,8 +95,11 @@ class ScanConfig:
         zxing-cpp pass without its inverted-image and multi-scale retries,
         about 2x faster; the full-resolution retry uses `first_pass`).
     ladder : tuple of str
-        Steps tried one by one until the stop condition holds (by default:
-        until anything is found).
+        Steps tried one by one when nothing was found, until the stop
+        condition holds (by default: until anything is found).
+    partial_ladder : tuple of str
+        Steps tried one by one when only 2D symbols were found, until a
+        linear code is found.
     upscale_max_side : int
         ``up2``/``up3`` transforms are skipped for images whose longer side
         exceeds this (default 1024).
@@ -108,6 +117,7 @@ class ScanConfig:
     first_pass: tuple[str, ...] = ("zxing:gray",)
     large_first_pass: tuple[str, ...] = ("zxing-fast:gray",)
     ladder: tuple[str, ...] = DEFAULT_LADDER
+    partial_ladder: tuple[str, ...] = DEFAULT_PARTIAL_LADDER
     upscale_max_side: int = 1024
     ladder_budget_ms: float = 2000.0
     exhaustive: bool = False
@@ -140,7 +150,7 @@ class ScanConfig:
     @property
     def all_steps(self) -> tuple[str, ...]:
         """Every step spec of this config."""
-        return (*self.first_pass, *self.large_first_pass, *self.ladder)
+        return (*self.first_pass, *self.large_first_pass, *self.ladder, *self.partial_ladder)
 
     def step(self, spec: str) -> tuple[str, tuple[str, ...]]:
         """Parsed form of one of this config's steps."""
@@ -179,16 +189,54 @@ def _same_code(a: Barcode, b: Barcode) -> bool:
     return ax0 <= bx1 + slack and bx0 <= ax1 + slack and ay0 <= by1 + slack and by0 <= ay1 + slack
 
 
+def _overlap(a: Barcode, b: Barcode) -> float:
+    """Intersection over the smaller bounding box (0 when either has no polygon)."""
+    if not a.polygon or not b.polygon:
+        return 0.0
+    ax0, ay0, ax1, ay1 = _bbox(a.polygon)
+    bx0, by0, bx1, by1 = _bbox(b.polygon)
+    iw = min(ax1, bx1) - max(ax0, bx0)
+    ih = min(ay1, by1) - max(ay0, by0)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    smaller = min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
+    return iw * ih / smaller if smaller > 0 else 0.0
+
+
 def merge(found: list[Barcode], new: Sequence[Barcode]) -> list[Barcode]:
-    """Append the codes of `new` that are not already in `found` (see :func:`_same_code`)."""
+    """Append the codes of `new` that are not already in `found`.
+
+    A code is already there if the same symbology and text was read at an
+    overlapping place. A *different* text of the same symbology covering the
+    same place (>= 60 % of the smaller box) is a conflicting read of one symbol
+    -- e.g. ZBar guessing another character set for a Shift-JIS QR code -- and
+    the earlier read (from the more trusted step) is kept.
+    """
     for code in new:
-        if not any(_same_code(code, old) for old in found):
-            found.append(code)
+        if any(_same_code(code, old) for old in found):
+            continue
+        clash = [
+            old
+            for old in found
+            if old.symbology == code.symbology
+            and old.text != code.text
+            and _overlap(old, code) >= 0.6
+        ]
+        if clash:
+            logger.debug(
+                "conflicting %s read %r ignored (kept %r)", code.symbology, code.text, clash[0].text
+            )
+            continue
+        found.append(code)
     return found
 
 
 def _any_code(found: Sequence[Barcode]) -> bool:
     return bool(found)
+
+
+def _any_linear(found: Sequence[Barcode]) -> bool:
+    return any(b.symbology.is_linear for b in found)
 
 
 class Scanner:
@@ -198,8 +246,8 @@ class Scanner:
     ----------
     config : ScanConfig, optional
     decoders : mapping of str to Decoder, optional
-        Engines by the name used in step specs. Defaults to
-        :func:`default_decoders`; pass extra entries to plug in an engine and
+        Engines by the name used in step specs, added to (or replacing
+        entries of) :func:`default_decoders`. Plug in an engine this way and
         refer to it in ``config.first_pass``/``config.ladder``.
 
     Raises
@@ -212,9 +260,10 @@ class Scanner:
         self, config: ScanConfig | None = None, decoders: Mapping[str, Decoder] | None = None
     ) -> None:
         self.config = config or ScanConfig()
-        self.decoders: dict[str, Decoder] = dict(
-            decoders if decoders is not None else default_decoders(self.config.symbologies)
-        )
+        self.decoders: dict[str, Decoder] = {
+            **default_decoders(self.config.symbologies),
+            **(decoders or {}),
+        }
         for spec in self.config.all_steps:
             engine, _ = self.config.step(spec)
             if engine not in self.decoders:
@@ -296,17 +345,32 @@ class Scanner:
             full = full_resolution()
             for spec in cfg.first_pass:
                 merge(found, self._run(spec, full, preprocess.IDENTITY))
-        if cfg.exhaustive or not stop(found):
-            start = time.perf_counter()
-            for spec in cfg.ladder:
-                if (time.perf_counter() - start) * 1000 > cfg.ladder_budget_ms:
-                    logger.debug("ladder budget exhausted before %s", spec)
-                    break
+        if cfg.exhaustive:
+            for spec in (*cfg.ladder, *cfg.partial_ladder):
                 merge(found, self._run(spec, work, to_full))
-                if not cfg.exhaustive and stop(found):
-                    break
+        elif not stop(found):
+            self._ladder(cfg.ladder, work, to_full, found, stop)
+        elif until is None and not any(b.symbology.is_linear for b in found):
+            self._ladder(cfg.partial_ladder, work, to_full, found, _any_linear)
         found.sort(key=lambda b: (round(b.center[1]), b.center[0]))
         return found
+
+    def _ladder(
+        self,
+        steps: Sequence[str],
+        work: GrayImage,
+        to_full: preprocess.Affine,
+        found: list[Barcode],
+        stop: StopCondition,
+    ) -> None:
+        start = time.perf_counter()
+        for spec in steps:
+            if (time.perf_counter() - start) * 1000 > self.config.ladder_budget_ms:
+                logger.debug("ladder budget exhausted before %s", spec)
+                break
+            merge(found, self._run(spec, work, to_full))
+            if stop(found):
+                break
 
     def _run(self, spec: str, image: GrayImage, to_full: preprocess.Affine) -> list[Barcode]:
         engine, names = self.config.step(spec)

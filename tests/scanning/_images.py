@@ -1,0 +1,97 @@
+"""Synthetic test images (generated in the tests; no corpus files in the repo)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import zxingcpp
+from PIL import Image
+
+S10 = "EE123456785VN"
+QR_TEXT = "https://track.example/EE123456785VN?x=1"
+DM_TEXT = "[)>\x1e06\x1dPEE123456785VN\x1d1JUN12345\x1e\x04"  # ISO 15434 with GS/RS/EOT
+
+
+def symbol(content: str | bytes, fmt: object, scale: int) -> np.ndarray:
+    """Render one symbol with zxing-cpp's writer (quiet zone included)."""
+    return np.asarray(zxingcpp.create_barcode(content, fmt).to_image(scale=scale), dtype=np.uint8)
+
+
+def paste(canvas: np.ndarray, img: np.ndarray, x: int, y: int) -> tuple[int, int, int, int]:
+    canvas[y : y + img.shape[0], x : x + img.shape[1]] = img
+    return x, y, x + img.shape[1], y + img.shape[0]
+
+
+def make_label(
+    s10: str = S10, qr: str = QR_TEXT, dm: str = DM_TEXT, carrier: str | None = None
+) -> tuple[np.ndarray, dict[str, tuple[int, int, int, int]]]:
+    """A 900x700 label: Code 128 S10 on top, QR and DataMatrix below.
+
+    Returns the grayscale image and the bounding box of each symbol by name.
+    """
+    label = np.full((700, 900), 250, np.uint8)
+    boxes: dict[str, tuple[int, int, int, int]] = {}
+    c128 = symbol(s10, zxingcpp.BarcodeFormat.Code128, 3)
+    c128 = cv2.resize(c128, (c128.shape[1], 140), interpolation=cv2.INTER_NEAREST)
+    boxes["CODE128"] = paste(label, c128, 40, 30)
+    boxes["QR_CODE"] = paste(label, symbol(qr, zxingcpp.BarcodeFormat.QRCode, 6), 40, 300)
+    boxes["DATA_MATRIX"] = paste(label, symbol(dm, zxingcpp.BarcodeFormat.DataMatrix, 8), 450, 300)
+    if carrier is not None:
+        c = symbol(carrier, zxingcpp.BarcodeFormat.Code128, 2)
+        c = cv2.resize(c, (c.shape[1], 80), interpolation=cv2.INTER_NEAREST)
+        boxes["CARRIER"] = paste(label, c, 40, 190)
+    return label, boxes
+
+
+def encode(
+    gray: np.ndarray, fmt: str, *, orientation: int | None = None, quality: int = 92
+) -> bytes:
+    """Encode with Pillow (JPEG, PNG or WEBP), optionally with an EXIF Orientation tag."""
+    im = Image.fromarray(gray)
+    buf = io.BytesIO()
+    kwargs: dict[str, object] = {}
+    if fmt in ("JPEG", "WEBP"):
+        kwargs["quality"] = quality
+    if fmt == "WEBP":
+        kwargs["lossless"] = False
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kwargs["exif"] = exif.tobytes()
+    im.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+# Inverse of the EXIF transform: what a camera stores so a viewer shows `gray`.
+STORE_FOR_ORIENTATION = {
+    1: lambda g: g,
+    2: lambda g: g[:, ::-1],
+    3: lambda g: g[::-1, ::-1],
+    4: lambda g: g[::-1, :],
+    5: lambda g: g.T,
+    6: lambda g: np.rot90(g, 1),  # displayed = stored rotated 90° clockwise
+    7: lambda g: g[::-1, ::-1].T,
+    8: lambda g: np.rot90(g, -1),
+}
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny, well-formed PNG header claiming `width` x `height` 8-bit gray pixels."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )

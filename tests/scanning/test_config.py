@@ -1,0 +1,130 @@
+"""Pipeline configuration, plug-in decoders, coordinate mapping, CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scanning import Decoder, Read, ScanConfig, Scanner, Symbology
+from scanning.symbology import canonicalize, expand_upce, gtin_check_digit, validate_text
+
+from ._images import S10, encode, make_label
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_pixels": 0},
+        {"max_pixels": -5},
+        {"max_bytes": 0},
+        {"work_max_side": 100},
+        {"ladder_budget_ms": -1},
+        {"symbologies": frozenset()},
+        {"first_pass": ()},
+        {"ladder": ("zbar",)},
+        {"ladder": ("zbar:sepia",)},
+        {"ladder": ("zbar:rot+45+nope",)},
+        {"max_pixels": True},
+    ],
+)
+def test_invalid_config_is_rejected(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        ScanConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_unknown_engine_in_step_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown engine"):
+        Scanner(ScanConfig(ladder=("mystery:gray",)))
+
+
+class CornerDecoder:
+    """Fake engine: reports one code covering its whole input image."""
+
+    name = "corner"
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def decode(self, gray: np.ndarray) -> list[Read]:
+        self.shapes.append(gray.shape)
+        h, w = gray.shape
+        return [Read(Symbology.QR_CODE, "X", b"X", ((0, 0), (w, 0), (w, h), (0, h)))]
+
+
+def test_plugin_decoder_and_polygon_mapping_through_transforms() -> None:
+    fake = CornerDecoder()
+    assert isinstance(fake, Decoder)
+    cfg = ScanConfig(first_pass=("corner:up2",), upscale_max_side=4096)
+    codes = Scanner(cfg, decoders={"corner": fake}).decode(
+        encode(np.zeros((50, 80), np.uint8), "PNG")
+    )
+    assert fake.shapes == [(100, 160)]
+    (code,) = codes
+    assert code.engine == "corner" and code.variant == "up2"
+    assert np.allclose(code.polygon, [(0, 0), (80, 0), (80, 50), (0, 50)])
+
+
+def test_rotation_mapping_returns_to_original_frame() -> None:
+    fake = CornerDecoder()
+    cfg = ScanConfig(first_pass=("corner:rot+90",))
+    (code,) = Scanner(cfg, decoders={"corner": fake}).decode(
+        encode(np.zeros((50, 80), np.uint8), "PNG")
+    )
+    assert fake.shapes == [(80, 50)]
+    xs = sorted(round(x) for x, _ in code.polygon)
+    ys = sorted(round(y) for _, y in code.polygon)
+    assert (xs[0], xs[-1], ys[0], ys[-1]) == (0, 80, 0, 50)
+
+
+def test_symbology_filter() -> None:
+    gray, _ = make_label()
+    codes = Scanner(ScanConfig(symbologies=frozenset({Symbology.QR_CODE}))).decode(
+        encode(gray, "PNG")
+    )
+    assert {c.symbology for c in codes} == {Symbology.QR_CODE}
+
+
+@pytest.mark.parametrize(
+    ("sym", "text", "expected"),
+    [
+        (Symbology.EAN13, "0036000291452", (Symbology.UPCA, "036000291452")),
+        (Symbology.EAN13, "4006381333931", (Symbology.EAN13, "4006381333931")),
+        (Symbology.UPCA, "0036000291452", (Symbology.UPCA, "036000291452")),
+        (Symbology.CODABAR, "A40156B", (Symbology.CODABAR, "40156")),
+        (Symbology.CODE128, "A40156B", (Symbology.CODE128, "A40156B")),
+    ],
+)
+def test_canonicalize(sym: Symbology, text: str, expected: tuple[Symbology, str]) -> None:
+    assert canonicalize(sym, text) == expected
+
+
+def test_gtin_helpers() -> None:
+    assert gtin_check_digit("400638133393") == 1
+    assert expand_upce("01234565") == "012345000065"
+    assert validate_text(Symbology.UPCE, "01234565") is None
+    assert validate_text(Symbology.UPCE, "21234565") is not None
+    assert validate_text(Symbology.CODE128, "") == "empty text"
+
+
+def test_cli_prints_codes_and_item(tmp_path: Path) -> None:
+    gray, _ = make_label()
+    photo = tmp_path / "label.png"
+    photo.write_bytes(encode(gray, "PNG"))
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not an image")
+    proc = subprocess.run(
+        [sys.executable, "-m", "scanning", str(photo), str(junk)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert f"CODE128\tzxing-cpp\t{S10}" in proc.stdout
+    assert "\\x1d" in proc.stdout  # GS shown escaped
+    assert f"item\ts10\t{S10}" in proc.stdout
+    assert "junk.jpg: error:" in proc.stderr
