@@ -95,7 +95,9 @@ def _read_tour(path: Path) -> list[int]:
     return nodes
 
 
-def _bks(path: Path, data: dict[str, Any], dist: np.ndarray, scale: float) -> tuple[float | None, int | None]:
+def _bks(
+    path: Path, data: dict[str, Any], dist: np.ndarray, scale: float
+) -> tuple[float | None, int | None]:
     sol = path.with_suffix(".sol")
     if sol.exists():
         s = vrplib.read_solution(str(sol))
@@ -142,8 +144,17 @@ def load(path: Path, convention: str) -> Instance:
     else:
         vehicles = 1
     return Instance(
-        data.get("name", path.stem), path, dist, demand, capacity, tw, service, vehicles,
-        float(factor), bks, bks_veh,
+        data.get("name", path.stem),
+        path,
+        dist,
+        demand,
+        capacity,
+        tw,
+        service,
+        vehicles,
+        float(factor),
+        bks,
+        bks_veh,
     )
 
 
@@ -182,7 +193,9 @@ def evaluate(inst: Instance, routes: list[list[int]]) -> tuple[float, list[str]]
     return total / inst.scale, problems
 
 
-def solve_ours(inst: Instance, seconds: float, seed: int, workers: int, fast_path: bool) -> tuple[list[list[int]], str]:
+def solve_ours(
+    inst: Instance, seconds: float, seed: int, workers: int, fast_path: bool
+) -> tuple[list[list[int]], str]:
     """Solve through routing.core (the product's solving core)."""
     n = inst.dist.shape[0]
     dims = () if inst.demand is None or inst.capacity is None else (inst.capacity,)
@@ -206,7 +219,9 @@ def solve_ours(inst: Instance, seconds: float, seed: int, workers: int, fast_pat
         count=inst.vehicles,
     )
     core = CoreInstance((inst.dist,), (inst.dist,), tuple(clients), (vt,), "distance")
-    res = solve_core(core, time_limit_s=seconds, seed=seed, workers=workers, use_tsp_fast_path=fast_path)
+    res = solve_core(
+        core, time_limit_s=seconds, seed=seed, workers=workers, use_tsp_fast_path=fast_path
+    )
     return [[v + 1 for v in r.visits] for r in res.routes], res.method
 
 
@@ -221,7 +236,9 @@ def solve_ortools(inst: Instance, seconds: float) -> tuple[list[list[int]], str]
     model.SetArcCostEvaluatorOfAllVehicles(dist_cb)
     if inst.demand is not None and inst.capacity is not None:
         dem_cb = model.RegisterUnaryTransitVector(inst.demand.tolist())
-        model.AddDimensionWithVehicleCapacity(dem_cb, 0, [inst.capacity] * inst.vehicles, True, "Load")
+        model.AddDimensionWithVehicleCapacity(
+            dem_cb, 0, [inst.capacity] * inst.vehicles, True, "Load"
+        )
     if inst.tw is not None:
         tmat = inst.dist + inst.service[:, None]
         time_cb = model.RegisterTransitMatrix(tmat.tolist())
@@ -229,13 +246,23 @@ def solve_ortools(inst: Instance, seconds: float) -> tuple[list[list[int]], str]
         model.AddDimension(time_cb, horizon, horizon, False, "Time")
         tdim = model.GetDimensionOrDie("Time")
         for node in range(1, n):
-            tdim.CumulVar(manager.NodeToIndex(node)).SetRange(int(inst.tw[node, 0]), int(inst.tw[node, 1]))
+            tdim.CumulVar(manager.NodeToIndex(node)).SetRange(
+                int(inst.tw[node, 0]), int(inst.tw[node, 1])
+            )
         for v in range(inst.vehicles):
             tdim.CumulVar(model.Start(v)).SetRange(int(inst.tw[0, 0]), horizon)
             tdim.CumulVar(model.End(v)).SetRange(int(inst.tw[0, 0]), horizon)
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    # PATH_CHEAPEST_ARC finds no first solution for tight windows (R101,
+    # RC101...); parallel cheapest insertion does, so use it when there are
+    # time windows.
+    fss = routing_enums_pb2.FirstSolutionStrategy
+    params.first_solution_strategy = (
+        fss.PARALLEL_CHEAPEST_INSERTION if inst.tw is not None else fss.PATH_CHEAPEST_ARC
+    )
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
     params.time_limit.FromMilliseconds(int(seconds * 1000))
     sol = model.SolveWithParameters(params)
     routes: list[list[int]] = []
@@ -271,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", required=True, choices=["solomon", "gh", "x", "tsp", "file"])
-    ap.add_argument("--instances", required=True, help="comma-separated names (or paths for --set file)")
+    ap.add_argument(
+        "--instances", required=True, help="comma-separated names (or paths for --set file)"
+    )
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--out", required=True)
     ap.add_argument("--solver", default="ours,ortools", help="comma list of ours, pyvrp, ortools")
@@ -287,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         if s not in ("ours", "pyvrp", "ortools"):
             raise SystemExit(f"unknown solver {s!r}")
     results: list[dict[str, Any]] = []
-    for path in resolve(args.data, args.set, [s.strip() for s in args.instances.split(",") if s.strip()]):
+    for path in resolve(
+        args.data, args.set, [s.strip() for s in args.instances.split(",") if s.strip()]
+    ):
         inst = load(path, convention)
         for solver in solvers:
             t0 = time.monotonic()
@@ -299,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                 routes, method = solve_ours(inst, args.seconds, args.seed, args.workers, True)
             wall = time.monotonic() - t0
             cost, problems = evaluate(inst, routes)
-            gap = None if inst.bks is None else 100.0 * (cost - inst.bks) / inst.bks
+            solved = bool(routes) and not problems
+            gap = None if inst.bks is None or not solved else 100.0 * (cost - inst.bks) / inst.bks
             row = {
                 "instance": inst.name,
                 "set": args.set,
@@ -326,16 +358,21 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.out).write_text(json.dumps({"results": results}, indent=1))
     summary: dict[str, Any] = {}
     for solver in solvers:
-        gaps = [r["gap_pct"] for r in results if r["solver"] == solver and r["gap_pct"] is not None]
-        feas = all(r["feasible"] for r in results if r["solver"] == solver)
-        if gaps:
+        rows = [r for r in results if r["solver"] == solver]
+        gaps = [r["gap_pct"] for r in rows if r["gap_pct"] is not None]
+        feas = all(r["feasible"] for r in rows)
+        if rows:
             summary[solver] = {
-                "mean_gap_pct": round(statistics.fmean(gaps), 4),
-                "max_gap_pct": round(max(gaps), 4),
+                "instances": len(rows),
+                "unsolved_or_infeasible": sum(
+                    1 for r in rows if not r["feasible"] or not r["routes"]
+                ),
+                "mean_gap_pct": round(statistics.fmean(gaps), 4) if gaps else None,
+                "max_gap_pct": round(max(gaps), 4) if gaps else None,
                 "n": len(gaps),
                 "all_feasible": feas,
             }
-            print(f"{solver}: mean gap {statistics.fmean(gaps):.3f} % over {len(gaps)}, all feasible {feas}")
+            print(f"{solver}: {summary[solver]}")
     Path(args.out).write_text(
         json.dumps({"results": results, "summary": summary, "argv": sys.argv[1:]}, indent=1)
     )

@@ -538,9 +538,12 @@ class SolverParams:
         Number of independent searches run in parallel (processes), the best
         one wins. ``1..32``; default 2 (the size of the production VM).
     objective
-        ``"duration"`` minimises total travel time (s), ``"distance"`` total
-        travel distance (m). Identical rankings with the default haversine
-        provider.
+        ``"distance"`` (default) minimises total travel distance (m), which
+        with the default haversine provider is also total travel time.
+        ``"duration"`` minimises total route duration as PyVRP counts it
+        (travel + service + waiting, routes may start later than the shift
+        start); useful with road-duration matrices. ETAs are always computed
+        leaving at the shift start.
     use_tsp_fast_path
         Use fast-tsp for single-courier problems without time windows or
         binding capacity (optimal or near-optimal in well under a second).
@@ -549,7 +552,7 @@ class SolverParams:
     time_limit_s: float = 1.0
     seed: int = 0
     workers: int = 2
-    objective: Objective = "duration"
+    objective: Objective = "distance"
     use_tsp_fast_path: bool = True
 
     def __post_init__(self) -> None:

@@ -290,6 +290,8 @@ def _plan(
             d, t = d.copy(), t.copy()
             d[:, forbid] = _FORBIDDEN
             t[:, forbid] = _FORBIDDEN
+            d[forbid, forbid] = 0
+            t[forbid, forbid] = 0
         dists.append(d)
         durs.append(t)
     if len(profile_keys) > 1:
@@ -443,7 +445,7 @@ def solve(
         The validated problem.
     params
         Solver parameters (default :class:`SolverParams()`: 1 s, seed 0, two
-        parallel runs, duration objective).
+        parallel runs, distance objective).
     provider
         Travel-matrix provider; default :class:`~routing.HaversineProvider`.
     progress

@@ -1,0 +1,72 @@
+"""Shared fixtures for routing tests (no Flask app, no database)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from routing import (
+    Capacity,
+    Courier,
+    Demand,
+    LatLon,
+    Office,
+    Problem,
+    SolverParams,
+    Stop,
+    TimeWindow,
+)
+
+DATA = Path(__file__).parent / "data"
+OFFICE = Office(LatLon(12.2450, 109.1940))
+H = 3600
+
+#: Short budgets keep the whole routing suite well under 90 s on 2 cores.
+FAST = SolverParams(time_limit_s=0.2, seed=1, workers=1)
+
+
+def load_json(name: str) -> Any:
+    """Load ``tests/routing/data/<name>.json``."""
+    return json.loads((DATA / f"{name}.json").read_text())
+
+
+def random_stops(
+    n: int, seed: int = 0, tw_frac: float = 0.0, spread: float = 0.02
+) -> tuple[Stop, ...]:
+    """``n`` stops around the Nha Trang office."""
+    rng = np.random.default_rng(seed)
+    stops = []
+    for i in range(n):
+        w = None
+        if rng.random() < tw_frac:
+            o = int(rng.integers(8, 14)) * H
+            w = TimeWindow(o, o + 2 * H)
+        stops.append(
+            Stop(
+                f"s{i}",
+                LatLon(
+                    12.2450 + float(rng.uniform(-spread, spread)),
+                    109.1940 + float(rng.uniform(-spread, spread)),
+                ),
+                service_s=60,
+                window=w,
+                demand=Demand(1, int(rng.integers(100, 2000))),
+            )
+        )
+    return tuple(stops)
+
+
+def courier(cid: str = "c1", **kw: Any) -> Courier:
+    """A courier with an 08:00-18:00 shift unless overridden."""
+    kw.setdefault("shift", TimeWindow(8 * H, 18 * H))
+    kw.setdefault("capacity", Capacity(100, 200_000))
+    return Courier(cid, **kw)
+
+
+@pytest.fixture
+def small_problem() -> Problem:
+    return Problem(OFFICE, random_stops(12, seed=3), (courier(),))

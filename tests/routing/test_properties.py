@@ -1,0 +1,123 @@
+"""Property tests: capacity, ETA consistency, every stop accounted for."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from routing import (
+    Capacity,
+    Courier,
+    Demand,
+    HaversineProvider,
+    LatLon,
+    Problem,
+    SolverParams,
+    Stop,
+    TimeWindow,
+    solve,
+)
+
+from .conftest import OFFICE, H
+
+PROVIDER = HaversineProvider(radius_m=6_371_008.8)
+PARAMS = SolverParams(time_limit_s=0.05, seed=0, workers=1)
+
+coord = st.tuples(
+    st.floats(12.20, 12.29, allow_nan=False), st.floats(109.15, 109.24, allow_nan=False)
+)
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    n = draw(st.integers(1, 14))
+    stops = []
+    for i in range(n):
+        lat, lon = draw(coord)
+        window = None
+        if draw(st.booleans()):
+            o = draw(st.integers(7 * H, 16 * H))
+            window = TimeWindow(o, o + draw(st.integers(0, 3 * H)))
+        stops.append(
+            Stop(
+                f"s{i}",
+                LatLon(lat, lon),
+                service_s=draw(st.integers(0, 600)),
+                window=window,
+                demand=Demand(draw(st.integers(0, 4)), draw(st.integers(0, 5000))),
+                priority=draw(st.integers(0, 1)),
+            )
+        )
+    couriers = []
+    for k in range(draw(st.integers(1, 3))):
+        start = None
+        if draw(st.booleans()):
+            lat, lon = draw(coord)
+            start = LatLon(lat, lon)
+        o = draw(st.integers(6 * H, 10 * H))
+        couriers.append(
+            Courier(
+                f"c{k}",
+                shift=TimeWindow(o, o + draw(st.integers(1 * H, 9 * H))),
+                capacity=Capacity(draw(st.integers(0, 12)), draw(st.integers(0, 20000))),
+                start=start,
+                return_to_office=draw(st.booleans()),
+            )
+        )
+    return Problem(OFFICE, tuple(stops), tuple(couriers))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(problems())
+def test_plan_invariants(problem: Problem) -> None:
+    plan = solve(problem, PARAMS, provider=PROVIDER)
+    stops = {s.id: s for s in problem.stops}
+    couriers = {c.id: c for c in problem.couriers}
+
+    # every stop exactly once: in a route or unassigned
+    planned = [v.stop_id for r in plan.routes for v in r.visits]
+    unassigned = [u.stop_id for u in plan.unassigned]
+    assert sorted(planned + unassigned) == sorted(stops)
+
+    for route in plan.routes:
+        c = couriers[route.courier_id]
+        route_stops = [stops[sid] for sid in route.stop_ids]
+        # capacity
+        assert route.parcels == sum(s.demand.parcels for s in route_stops) <= c.capacity.parcels
+        assert route.weight_g == sum(s.demand.weight_g for s in route_stops)
+        assert route.weight_g <= c.capacity.weight_g
+        # pinned stops
+        assert all(s.courier_id in (None, c.id) for s in route_stops)
+        # ETAs consistent with the matrix
+        start = c.start or OFFICE.location
+        pts = [start, *(s.location for s in route_stops), OFFICE.location]
+        m = PROVIDER.matrix(pts, c.speed)
+        t = c.shift.open_s
+        assert route.start_s == t
+        dist = 0
+        for k, (v, s) in enumerate(zip(route.visits, route_stops, strict=True)):
+            assert v.travel_duration_s == m.duration_s[k, k + 1]
+            assert v.travel_distance_m == m.distance_m[k, k + 1]
+            assert v.arrival_s == t + m.duration_s[k, k + 1]
+            opens = s.window.open_s if s.window else 0
+            assert v.start_s == max(v.arrival_s, opens)
+            assert v.wait_s == v.start_s - v.arrival_s
+            assert v.departure_s == v.start_s + s.service_s
+            if s.window:
+                assert v.start_s <= s.window.close_s
+            assert v.lateness_s == 0
+            t = v.departure_s
+            dist += v.travel_distance_m
+        if c.return_to_office:
+            last = len(route_stops)
+            t += int(m.duration_s[last, last + 1])
+            dist += int(m.distance_m[last, last + 1])
+        assert route.end_s == t <= c.shift.close_s
+        assert route.distance_m == dist
+        assert route.lateness_s == 0
+    assert plan.feasible

@@ -1,0 +1,252 @@
+"""solve(): single routes (open/closed), day plans, unassigned reasons."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from routing import (
+    Capacity,
+    CoreClient,
+    CoreInstance,
+    CoreVehicleType,
+    Demand,
+    HaversineProvider,
+    InfeasibleProblemError,
+    LatLon,
+    Plan,
+    Problem,
+    SolverParams,
+    Stop,
+    TimeWindow,
+    UnassignedReason,
+    solve,
+    solve_core,
+)
+from routing.core import route_cost
+
+from .conftest import FAST, OFFICE, H, courier, random_stops
+
+
+def _all_ids(plan: Plan) -> list[str]:
+    ids = [v.stop_id for r in plan.routes for v in r.visits]
+    return ids + [u.stop_id for u in plan.unassigned]
+
+
+def test_single_closed_route_uses_fast_tsp(small_problem: Problem) -> None:
+    plan = solve(small_problem, FAST)
+    assert plan.method == "fast-tsp"
+    assert plan.feasible and not plan.unassigned
+    (route,) = plan.routes
+    assert sorted(route.stop_ids) == sorted(s.id for s in small_problem.stops)
+    assert route.returns_to_office
+    last = route.visits[-1]
+    assert route.end_s > last.departure_s  # return leg
+    assert route.start_s == 8 * H
+    assert route.parcels == len(small_problem.stops)
+    assert route.visits[-1].load_parcels == 0
+
+
+def test_open_route_is_shorter_and_ends_at_last_stop(small_problem: Problem) -> None:
+    closed = solve(small_problem, FAST)
+    open_problem = dataclasses.replace(small_problem, couriers=(courier(return_to_office=False),))
+    opened = solve(open_problem, FAST)
+    (c,), (o,) = closed.routes, opened.routes
+    assert not o.returns_to_office
+    assert o.end_s == o.visits[-1].departure_s
+    assert o.distance_m < c.distance_m
+    assert sorted(o.stop_ids) == sorted(c.stop_ids)
+
+
+def _brute_open(mat: np.ndarray) -> int:
+    n = mat.shape[0]
+    best = None
+    for perm in itertools.permutations(range(1, n)):
+        path = (0, *perm)
+        cost = int(sum(mat[a, b] for a, b in itertools.pairwise(path)))
+        best = cost if best is None or cost < best else best
+    assert best is not None
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_open_tsp_dummy_node_is_optimal(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 1000, size=(8, 2))
+    mat = np.rint(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))).astype(np.int64)
+    inst = CoreInstance(
+        (mat,),
+        (mat,),
+        tuple(CoreClient(location=i) for i in range(1, 8)),
+        (CoreVehicleType(start=0, end=None),),
+    )
+    res = solve_core(inst, time_limit_s=0.2, workers=1)
+    assert res.method == "fast-tsp"
+    assert res.cost == _brute_open(mat)
+    assert route_cost(inst, res.routes[0]) == res.cost
+
+
+def test_open_route_via_pyvrp_matches_fast_tsp() -> None:
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 1000, size=(8, 2))
+    mat = np.rint(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))).astype(np.int64)
+    inst = CoreInstance(
+        (mat,),
+        (mat,),
+        tuple(CoreClient(location=i) for i in range(1, 8)),
+        (CoreVehicleType(start=0, end=None),),
+    )
+    res = solve_core(inst, time_limit_s=0.3, workers=1, use_tsp_fast_path=False)
+    assert res.method == "pyvrp"
+    assert res.cost == _brute_open(mat)
+
+
+def test_day_plan_with_windows_respects_everything() -> None:
+    stops = random_stops(40, seed=7, tw_frac=0.3)
+    couriers = tuple(courier(f"c{k}", capacity=Capacity(20, 100_000)) for k in range(3))
+    problem = Problem(OFFICE, stops, couriers)
+    plan = solve(problem, dataclasses.replace(FAST, time_limit_s=0.4))
+    assert plan.method == "pyvrp"
+    assert plan.feasible
+    assert sorted(_all_ids(plan)) == sorted(s.id for s in stops)
+    assert not plan.unassigned
+    by_id = {s.id: s for s in stops}
+    for route in plan.routes:
+        assert route.parcels <= 20
+        for v in route.visits:
+            w = by_id[v.stop_id].window
+            if w is not None:
+                assert w.open_s <= v.start_s <= w.close_s
+            assert v.lateness_s == 0
+        assert route.end_s <= 18 * H
+
+
+def test_parallel_workers_and_progress_callback() -> None:
+    stops = random_stops(30, seed=11, tw_frac=0.4)
+    problem = Problem(OFFICE, stops, (courier("a"), courier("b")))
+    seen: list[tuple[float, float]] = []
+    plan = solve(
+        problem,
+        SolverParams(time_limit_s=0.4, seed=3, workers=2),
+        progress=lambda cost, elapsed: seen.append((cost, elapsed)),
+    )
+    assert plan.feasible and not plan.unassigned
+    assert seen, "progress callback never called"
+    finite = [c for c, _ in seen if c != float("inf")]
+    assert finite and finite == sorted(finite, reverse=True)  # best cost never increases
+    assert all(0 <= e <= 1.0 for _, e in seen)
+    assert plan.runtime_s < 1.5
+
+
+def test_unassigned_reasons() -> None:
+    loc = LatLon(12.25, 109.19)
+    stops = (
+        Stop("early", loc, window=TimeWindow(6 * H, 7 * H)),
+        Stop("late", loc, window=TimeWindow(19 * H, 20 * H)),
+        Stop("huge", loc, demand=Demand(500, 0)),
+        Stop("hanoi", LatLon(21.0285, 105.8542)),
+        Stop("ok", loc),
+    )
+    plan = solve(Problem(OFFICE, stops, (courier(),)), FAST)
+    reasons = {u.stop_id: u.reason for u in plan.unassigned}
+    assert reasons == {
+        "early": UnassignedReason.WINDOW_BEFORE_SHIFTS,
+        "late": UnassignedReason.WINDOW_AFTER_SHIFTS,
+        "huge": UnassignedReason.DEMAND_EXCEEDS_CAPACITY,
+        "hanoi": UnassignedReason.NOT_REACHABLE,
+    }
+    assert plan.routes[0].stop_ids == ("ok",)
+    msgs = {u.stop_id: u.message for u in plan.unassigned}
+    assert msgs["early"] == "time window closes before any shift starts"
+    assert msgs["huge"] == "demand exceeds every courier's capacity"
+    assert msgs["hanoi"] == "not reachable within shift"
+
+
+def test_no_capacity_left_keeps_high_priority() -> None:
+    stops = list(random_stops(8, seed=2))
+    stops[3] = dataclasses.replace(stops[3], priority=1)
+    stops[6] = dataclasses.replace(stops[6], priority=1)
+    problem = Problem(OFFICE, tuple(stops), (courier(capacity=Capacity(5, 100_000)),))
+    plan = solve(problem, FAST)
+    assert plan.routes[0].parcels == 5
+    assert {"s3", "s6"} <= set(plan.routes[0].stop_ids)
+    assert len(plan.unassigned) == 3
+    assert {u.reason for u in plan.unassigned} == {UnassignedReason.NO_CAPACITY_LEFT}
+
+
+def test_no_time_left() -> None:
+    w = TimeWindow(9 * H, 9 * H + 600)
+    stops = tuple(
+        Stop(f"t{i}", LatLon(12.246 + i * 1e-4, 109.194), service_s=900, window=w) for i in range(4)
+    )
+    plan = solve(Problem(OFFICE, stops, (courier(),)), FAST)
+    assert len(plan.routes[0].visits) == 1
+    assert {u.reason for u in plan.unassigned} == {UnassignedReason.NO_TIME_LEFT}
+    assert plan.feasible
+
+
+def test_pinned_stops_go_to_their_courier() -> None:
+    stops = list(random_stops(16, seed=4))
+    for i in (0, 5, 9):
+        stops[i] = dataclasses.replace(stops[i], courier_id="b")
+    stops[2] = dataclasses.replace(stops[2], courier_id="a")
+    problem = Problem(OFFICE, tuple(stops), (courier("a"), courier("b")))
+    plan = solve(problem, dataclasses.replace(FAST, use_tsp_fast_path=False))
+    assert not plan.unassigned
+    routes = {r.courier_id: set(r.stop_ids) for r in plan.routes}
+    assert {"s0", "s5", "s9"} <= routes["b"]
+    assert "s2" in routes["a"]
+
+
+def test_pinned_to_courier_without_room_is_reported() -> None:
+    stop = Stop("x", LatLon(12.25, 109.19), demand=Demand(3, 0), courier_id="small")
+    problem = Problem(
+        OFFICE, (stop,), (courier("small", capacity=Capacity(2, 10_000)), courier("big"))
+    )
+    plan = solve(problem, FAST)
+    assert plan.unassigned[0].reason == UnassignedReason.DEMAND_EXCEEDS_CAPACITY
+
+
+def test_gps_start_position() -> None:
+    start = LatLon(12.27, 109.20)
+    stops = random_stops(6, seed=9)
+    problem = Problem(OFFICE, stops, (courier(start=start),))
+    provider = HaversineProvider(radius_m=6_371_008.8)
+    plan = solve(problem, FAST, provider=provider)
+    first = plan.routes[0].visits[0]
+    loc = next(s.location for s in stops if s.id == first.stop_id)
+    m = provider.matrix([start, loc])
+    assert first.travel_distance_m == m.distance_m[0, 1]
+    assert first.arrival_s == 8 * H + m.duration_s[0, 1]
+
+
+def test_no_couriers_is_infeasible() -> None:
+    with pytest.raises(InfeasibleProblemError):
+        solve(Problem(OFFICE, random_stops(2), ()), FAST)
+    with pytest.raises(InfeasibleProblemError):
+        solve(Problem(OFFICE, (), ()), FAST)
+
+
+def test_empty_stops_gives_empty_plan() -> None:
+    plan = solve(Problem(OFFICE, (), (courier(),)), FAST)
+    assert plan.routes == () and plan.unassigned == () and plan.feasible
+
+
+def test_warm_start_from_previous_plan() -> None:
+    stops = random_stops(25, seed=12, tw_frac=0.3)
+    problem = Problem(OFFICE, stops, (courier("a"), courier("b")))
+    first = solve(problem, FAST)
+    again = solve(problem, dataclasses.replace(FAST, time_limit_s=0.1), initial=first)
+    assert again.feasible and not again.unassigned
+    # the warm start is a feasible solution of the same objective: never worse
+    assert again.travel_s <= first.travel_s * 1.001 + 1
+
+
+def test_distance_objective() -> None:
+    stops = random_stops(15, seed=8, tw_frac=0.5)
+    problem = Problem(OFFICE, stops, (courier(),))
+    plan = solve(problem, dataclasses.replace(FAST, objective="distance"))
+    assert plan.feasible and plan.distance_m > 0
