@@ -29,6 +29,12 @@ PROBLEM_TYPES = {
     "csv-encoding": "The CSV is not UTF-8.",
     "csv-missing": "No CSV was sent.",
     "csv-too-many-rows": "Too many rows in one import.",
+    "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
+                    "was seen.",
+    "photo-too-large": "The photo is over the size limit (10 MB by default).",
+    "unreadable-image": "Not an image, or a truncated or corrupt one.",
+    "unsupported-image-format": "Only JPEG, PNG and WebP photos are accepted.",
+    "image-too-large": "The image has more pixels than the limit (checked from its header).",
 }
 
 

@@ -20,6 +20,8 @@ class Defaults:
     # have their own row limit.
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     IMPORT_MAX_ROWS = 5000
+    PHOTO_MAX_BYTES = 10 * 1024 * 1024  # a scan photo; 413 beyond
+    PHOTO_DIR: str | None = None  # evidence store; default instance/evidence
 
     TOKEN_TTL_HOURS = 12  # one shift
     MAX_DELIVERY_ATTEMPTS = 3

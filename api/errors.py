@@ -16,6 +16,7 @@ from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from models import IllegalTransitionError
+from scanning import ImageTooLargeError, UnreadableImageError, UnsupportedFormatError
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,20 @@ def _illegal_transition(exc: IllegalTransitionError) -> Response:
     )
 
 
-# Library and model exceptions -> responses. Scanning and routing errors join here.
+def _library(status: int, slug: str, title: str) -> Callable[[Exception], Response]:
+    def handler(exc: Exception) -> Response:
+        return problem_response(status, title, str(exc), slug=slug)
+
+    return handler
+
+
+# Library and model exceptions -> responses, in one place.
 LIBRARY_PROBLEMS: dict[type[Exception], Callable[[Any], Response]] = {
     IllegalTransitionError: _illegal_transition,
+    UnreadableImageError: _library(422, "unreadable-image", "The image cannot be read"),
+    UnsupportedFormatError: _library(415, "unsupported-image-format",
+                                     "Unsupported image format"),
+    ImageTooLargeError: _library(413, "image-too-large", "The image is too large"),
 }
 
 

@@ -11,6 +11,7 @@ from .lifecycle import (
     Status,
 )
 from .office import Office
+from .scan import Scan, ScanAction
 from .user import ApiToken, Role, User
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "Office",
     "Product",
     "Role",
+    "Scan",
+    "ScanAction",
     "Status",
     "TrackingEvent",
     "User",

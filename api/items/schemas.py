@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import url_for
 from marshmallow import (
     Schema,
     ValidationError,
@@ -174,6 +175,19 @@ class EventSchema(Schema):
     note = fields.String(allow_none=True)
     status_after = fields.Enum(Status, by_value=True)
     source = fields.String()
+    scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
+                                                  "event, if any"})
+    photo_url = fields.Method("_photo_url")
+
+    def _scan_id(self, ev: Any) -> int | None:
+        scan = getattr(ev, "scan_record", None)
+        return scan.id if scan is not None else None
+
+    def _photo_url(self, ev: Any) -> str | None:
+        scan = getattr(ev, "scan_record", None)
+        if scan is None or not scan.photo_key:
+            return None
+        return url_for("scans.ScanPhoto", scan_id=scan.id)
 
     def _location(self, ev: Any) -> dict[str, Any] | None:
         if ev.lat is None:

@@ -12,7 +12,7 @@ ROLES = ["anon", "courier_own", "courier_other", "dispatcher_own", "dispatcher_o
 
 
 @pytest.fixture
-def world(make_office, make_user, make_item):
+def world(app, tmp_path, clock, make_office, make_user, make_item):
     office, other = make_office(), make_office()
     w = {
         "courier_own": make_user(Role.COURIER, office),
@@ -23,7 +23,33 @@ def world(make_office, make_user, make_item):
     }
     w["office"] = office
     w["item"] = make_item(office, courier=w["courier_own"], events=("EMG",))
+    w["make_scan"] = lambda: _make_scan(app, tmp_path, clock, make_item, w)
     return w
+
+
+def _make_scan(app, tmp_path, clock, make_item, w):
+    """A scan with a photo by the item's courier (built only where the URL needs one:
+    decoding costs time)."""
+    office = w["office"]
+    from pathlib import Path
+
+    from api.evidence import LocalEvidenceStore
+    from api.scans import service as scans
+    from models import ScanAction, db
+    from tests.scanning._images import encode, make_label
+
+    app.config["PHOTO_DIR"] = str(tmp_path / "evidence")
+    scanned = make_item(office, courier=w["courier_own"], events=("EMG",))
+    outcome = scans.record_scan(
+        db.session, w["courier_own"],
+        {"action": ScanAction.OUT_FOR_DELIVERY, "client_event_id": "matrix-scan-0001",
+         "device_time": clock(), "codes": []},
+        encode(make_label(s10=scanned.identifier)[0], "PNG"), now=clock(),
+        store=LocalEvidenceStore(Path(app.config["PHOTO_DIR"])), carrier_patterns={},
+        max_attempts=3, photo_max_bytes=10**7)
+    db.session.commit()
+    return outcome.scan
+
 
 
 def _event():
@@ -68,6 +94,18 @@ MATRIX = [
     ("revoke tokens", "post", "/api/v1/users/{courier}/revoke-tokens", None,
      dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
+    ("scan", "post", "/api/v1/scans",
+     lambda w: {"json": {"action": "out_for_delivery", "client_event_id": "matrix-scan-0002",
+                         "device_time": "2026-11-20T09:00:00+07:00",
+                         "codes": [{"text": w["item"].identifier}]}},
+     dict(anon=401, courier_own=201, courier_other=404, dispatcher_own=201,
+          dispatcher_other=404, admin=201)),
+    ("scan detail", "get", "/api/v1/scans/{scan}", None,
+     dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("scan photo", "get", "/api/v1/scans/{scan}/photo", None,
+     dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
     ("public tracking", "get", "/api/v1/track/{item}", None,
      dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
           dispatcher_other=200, admin=200)),
@@ -82,10 +120,13 @@ MATRIX = [
                          ids=[m[0] for m in MATRIX])
 def test_role_matrix(client, auth, world, role, name, method, url, body, expected):
     headers = {} if role == "anon" else auth(world[role])
-    path = url.format(item=world["item"].identifier, courier=world["courier_own"].id)
+    scan_id = world["make_scan"]().id if "{scan}" in url else None
+    path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
+                      scan=scan_id)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
-    assert r.status_code == expected[role], (role, name, r.get_json())
+    assert r.status_code == expected[role], (role, name, r.get_json(silent=True))
+    r.close()
     if r.status_code >= 400:
         assert r.content_type == "application/problem+json"
 

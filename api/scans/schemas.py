@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from models import FailureAction, FailureReason, ScanAction
+
+from ..items.schemas import (
+    CLIENT_EVENT_ID,
+    EventSchema,
+    ItemStateSchema,
+    LocationSchema,
+    Text,
+)
+
+
+class PhoneCodeSchema(Schema):
+    """A code the phone decoded itself."""
+
+    text = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    symbology = fields.String(validate=validate.Length(max=32), load_default=None)
+
+
+class ScanCreateSchema(Schema):
+    action = fields.Enum(ScanAction, by_value=True, required=True)
+    client_event_id = fields.String(required=True, validate=validate.Regexp(
+        CLIENT_EVENT_ID, error="8-60 characters: letters, digits, '_', '.', ':', '-'."))
+    device_time = fields.AwareDateTime(required=True)
+    location = fields.Nested(LocationSchema, allow_none=True)
+    codes = fields.List(fields.Nested(PhoneCodeSchema), validate=validate.Length(max=20),
+                        load_default=list,
+                        metadata={"description": "Codes the phone decoded; with a photo, "
+                                  "both are used"})
+    reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
+    action_taken = fields.Enum(FailureAction, by_value=True, allow_none=True)
+    note = Text(1000, allow_none=True)
+
+    @validates_schema
+    def _failure_fields(self, data: dict[str, Any], **_: Any) -> None:
+        failed = data["action"] is ScanAction.FAILED_ATTEMPT
+        for key in ("reason", "action_taken"):
+            if failed and not data.get(key):
+                raise ValidationError("Required for a failed attempt.", key)
+            if not failed and data.get(key):
+                raise ValidationError("Only a failed attempt carries this.", key)
+
+
+class CodeSchema(Schema):
+    symbology = fields.String()
+    text = fields.String()
+    polygon = fields.List(fields.List(fields.Float()))
+    engine = fields.String(allow_none=True)
+    source = fields.String(metadata={"description": "photo or phone"})
+
+
+class MisreadSchema(Schema):
+    symbology = fields.String()
+    text = fields.String()
+    reason = fields.String()
+
+
+class ScanResultSchema(Schema):
+    scan_id = fields.Integer()
+    codes = fields.List(fields.Nested(CodeSchema))
+    identified_code = fields.String()
+    misreads = fields.List(fields.Nested(MisreadSchema))
+    photo_url = fields.String(allow_none=True)
+    event = fields.Nested(EventSchema)
+    item = fields.Nested(ItemStateSchema)
+    replayed = fields.Boolean()

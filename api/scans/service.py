@@ -1,0 +1,136 @@
+"""Recording a scan: decode the photo (and/or take the phone's codes), find the item
+identifier, record the event, keep the photo as evidence. Exactly once per
+``client_event_id``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import scanning
+from models import Role, Scan, TrackingEvent, User
+from scanning.loading import sniff_format
+
+from ..errors import Conflict, NotFound, Problem, Unprocessable
+from ..evidence import CONTENT_TYPES, EvidenceStore
+from ..items import service as items
+
+_ALIASES = {"QR": "QR_CODE", "QRCODE": "QR_CODE", "DATAMATRIX": "DATA_MATRIX",
+            "UPC_A": "UPCA", "UPC_E": "UPCE", "EAN_13": "EAN13", "EAN_8": "EAN8",
+            "CODE_128": "CODE128", "CODE_39": "CODE39", "CODE_93": "CODE93"}
+
+
+def _symbology(name: str | None) -> scanning.Symbology:
+    if not name:
+        return scanning.Symbology.CODE128
+    key = re.sub(r"[^A-Z0-9_]", "", name.upper().replace("-", "_"))
+    key = _ALIASES.get(key, key)
+    try:
+        return scanning.Symbology(key)
+    except ValueError:
+        return scanning.Symbology.CODE128
+
+
+def _code_json(b: scanning.Barcode, source: str) -> dict[str, Any]:
+    return {"symbology": b.symbology.value, "text": b.text,
+            "polygon": [[round(x, 1), round(y, 1)] for x, y in b.polygon],
+            "engine": b.engine if source == "photo" else None, "source": source}
+
+
+@dataclass
+class ScanOutcome:
+    scan: Scan
+    replayed: bool
+
+
+def _replay(session: Session, actor: User, cid: str, action: Any) -> ScanOutcome | None:
+    scan = session.execute(select(Scan).where(Scan.client_event_id == cid)).scalar_one_or_none()
+    if scan is not None:
+        if scan.action is not action or (actor.role is not Role.ADMIN
+                                          and scan.actor_id != actor.id):
+            raise Conflict(f"client_event_id {cid} was already used.",
+                           slug="idempotency-key-reused")
+        return ScanOutcome(scan, True)
+    if session.execute(select(TrackingEvent.id).where(
+            TrackingEvent.client_event_id == cid)).first() is not None:
+        raise Conflict(f"client_event_id {cid} was already used for an event that was not "
+                       "a scan.", slug="idempotency-key-reused")
+    return None
+
+
+def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: bytes | None,
+                *, now: datetime, store: EvidenceStore, carrier_patterns: Mapping[str, str],
+                max_attempts: int, photo_max_bytes: int,
+                scan_config: scanning.ScanConfig | None = None) -> ScanOutcome:
+    cid: str = data["client_event_id"]
+    replay = _replay(session, actor, cid, data["action"])
+    if replay is not None:
+        return replay  # before decoding anything: a resend costs nothing
+
+    barcodes: list[scanning.Barcode] = []
+    sources: list[str] = []
+    ext = None
+    if photo is not None:
+        if len(photo) > photo_max_bytes:
+            raise Problem(f"The photo is {len(photo) // 1024} KB; the limit is "
+                          f"{photo_max_bytes // 1024} KB.", status=413, slug="photo-too-large",
+                          title="Photo too large")
+        ext = sniff_format(photo).lower()
+        found = scanning.scan_label(photo, carrier_patterns, config=scan_config).barcodes
+        barcodes += found
+        sources += ["photo"] * len(found)
+    for code in data.get("codes") or []:
+        barcodes.append(scanning.Barcode(symbology=_symbology(code.get("symbology")),
+                                         text=code["text"], raw=code["text"].encode(),
+                                         polygon=(), engine="phone", variant="phone"))
+        sources.append("phone")
+    codes = [_code_json(b, s) for b, s in zip(barcodes, sources, strict=True)]
+
+    ident = scanning.identify(barcodes, carrier_patterns)
+    misreads = [{"symbology": m.barcode.symbology.value, "text": m.barcode.text,
+                 "reason": m.reason} for m in ident.misreads]
+    if ident.item_id is None:
+        raise Unprocessable(
+            "No item number among the codes read." if codes else "No code could be read.",
+            slug="no-item-code", title="No item code found", codes=codes, misreads=misreads)
+
+    event_data = {"code": data["action"].event_code, "client_event_id": cid,
+                  "device_time": data["device_time"], "location": data.get("location"),
+                  "reason": data.get("reason"), "action": data.get("action_taken"),
+                  "note": data.get("note")}
+    try:
+        result = items.record_event(session, actor, ident.item_id, event_data, now=now,
+                                    max_attempts=max_attempts)
+    except NotFound as exc:
+        raise NotFound(f"No item {ident.item_id} that you can see.", slug="item-not-found",
+                       code=ident.item_id, codes=codes) from exc
+    key = store.save(photo, CONTENT_TYPES[ext][1]) if photo is not None and ext else None
+    scan = Scan(client_event_id=cid, action=data["action"], actor_id=actor.id,
+                item_id=result.item.id, event_id=result.event.id,
+                device_time=data["device_time"], server_time=now, codes=codes,
+                identified_code=ident.item_id, misreads=misreads, photo_key=key,
+                photo_content_type=CONTENT_TYPES[ext][0] if ext else None,
+                photo_bytes=len(photo) if photo is not None else None)
+    scan.item, scan.event, scan.actor = result.item, result.event, actor
+    session.add(scan)
+    session.flush()
+    return ScanOutcome(scan, False)
+
+
+def get_scan(session: Session, actor: User, scan_id: int) -> Scan:
+    """Staff in scope may see a scan; couriers only their own."""
+    scan = session.get(Scan, scan_id)
+    if scan is None:
+        raise NotFound(f"No scan {scan_id}.")
+    if actor.role is Role.COURIER and scan.actor_id != actor.id:
+        raise NotFound(f"No scan {scan_id}.")
+    if actor.role is Role.DISPATCHER and scan.item.office_id != actor.office_id:
+        raise NotFound(f"No scan {scan_id}.")
+    return scan
+

@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import io
+import itertools
+import json
+
+import pytest
+
+from models import Role, Scan, TrackingEvent, db
+from tests.scanning._images import encode, make_label, png_bomb
+
+ids = (f"scan-{n:06d}" for n in itertools.count())
+
+
+@pytest.fixture
+def app(app, tmp_path):
+    app.config["PHOTO_DIR"] = str(tmp_path / "evidence")
+    return app
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def courier(make_user, office):
+    return make_user(Role.COURIER, office)
+
+
+def label_photo(s10: str, fmt: str = "JPEG", **kw) -> bytes:
+    gray, _ = make_label(s10=s10, **kw)
+    return encode(gray, fmt)
+
+
+def fields(action="out_for_delivery", **kw):
+    data = {"action": action, "client_event_id": next(ids),
+            "device_time": "2026-11-20T08:05:00+07:00",
+            "location": {"lat": 12.2452, "lon": 109.1941, "accuracy_m": 6}}
+    data.update(kw)
+    return data
+
+
+def post_photo(client, h, photo, data, as_json_field=True):
+    form = {"photo": (io.BytesIO(photo), "label.jpg")}
+    if as_json_field:
+        form["data"] = json.dumps(data)
+    else:
+        form.update({k: json.dumps(v) if isinstance(v, dict | list) else v
+                     for k, v in data.items()})
+    return client.post("/api/v1/scans", data=form, headers=h, content_type="multipart/form-data")
+
+
+def test_photo_scan_finds_item_records_event_and_keeps_photo(client, auth, office, courier,
+                                                             make_item, make_user):
+    item = make_item(office, courier=courier, events=("EMG",))
+    photo = label_photo(item.identifier)
+    r = post_photo(client, auth(courier), photo, fields())
+    assert r.status_code == 201, r.json
+    body = r.json
+    assert body["identified_code"] == item.identifier
+    assert body["item"]["status"] == "out_for_delivery"
+    assert body["event"]["code"] == "EDG" and body["event"]["scan_id"] == body["scan_id"]
+    symbologies = {c["symbology"] for c in body["codes"]}
+    assert {"CODE128", "QR_CODE", "DATA_MATRIX"} <= symbologies
+    assert all(c["source"] == "photo" and len(c["polygon"]) == 4 for c in body["codes"])
+    # the photo is evidence: the courier and the office's staff can fetch it
+    got = client.get(body["photo_url"], headers=auth(courier))
+    assert got.status_code == 200 and got.data == photo and got.mimetype == "image/jpeg"
+    assert "no-store" in got.headers["Cache-Control"]
+    got.close()
+    dispatcher = make_user(Role.DISPATCHER, office)
+    got = client.get(body["photo_url"], headers=auth(dispatcher))
+    assert got.data == photo
+    got.close()
+    # ... and the item's timeline links to it
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=auth(dispatcher)).json
+    assert detail["events"][-1]["photo_url"] == body["photo_url"]
+
+
+def test_form_fields_work_as_well_as_a_json_data_field(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG",))
+    r = post_photo(client, auth(courier), label_photo(item.identifier, "PNG"), fields(),
+                   as_json_field=False)
+    assert r.status_code == 201, r.json
+
+
+def test_phone_decoded_codes_without_photo(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    data = fields("delivered", codes=[{"text": "https://example/qr", "symbology": "QR_CODE"},
+                                      {"text": item.identifier.lower(), "symbology": "CODE_128"}])
+    r = client.post("/api/v1/scans", json=data, headers=auth(courier))
+    assert r.status_code == 201, r.json
+    assert r.json["item"]["status"] == "delivered" and r.json["photo_url"] is None
+    assert r.json["identified_code"] == item.identifier
+
+
+def test_replay_returns_original_without_decoding_again(client, auth, office, courier,
+                                                         make_item):
+    item = make_item(office, courier=courier, events=("EMG",))
+    data = fields()
+    first = post_photo(client, auth(courier), label_photo(item.identifier), data)
+    # the resend carries a broken photo: it is not even looked at
+    again = post_photo(client, auth(courier), b"not an image at all", data)
+    assert first.status_code == 201 and again.status_code == 200, again.json
+    assert again.json["replayed"] is True
+    assert again.json["scan_id"] == first.json["scan_id"]
+    assert again.json["event"] == first.json["event"]
+    assert db.session.query(Scan).count() == 1
+    assert db.session.query(TrackingEvent).filter_by(item_id=item.id).count() == 3
+
+
+def test_no_code_found_is_422_listing_what_was_seen(client, auth, courier):
+    gray, _ = make_label(s10="EE123456784VN")  # wrong check digit: a misread
+    r = post_photo(client, auth(courier), encode(gray, "PNG"), fields())
+    assert r.status_code == 422 and r.json["type"] == "/problems/no-item-code"
+    texts = {c["text"] for c in r.json["codes"]}
+    assert "EE123456784VN" in texts
+    assert any("check digit" in m["reason"] for m in r.json["misreads"])
+    blank = encode(make_label()[0][600:, :], "PNG")
+    r = post_photo(client, auth(courier), blank, fields())
+    assert r.status_code == 422 and r.json["codes"] == []
+    assert db.session.query(Scan).count() == 0
+
+
+def test_unknown_item_is_404_naming_the_code(client, auth, courier):
+    r = post_photo(client, auth(courier), label_photo("EE876543216CA"), fields())
+    assert r.status_code == 404 and r.json["code"] == "EE876543216CA"
+    assert "EE876543216CA" in r.json["detail"]
+
+
+def test_someone_elses_item_is_404_too(client, auth, office, courier, make_item, make_user):
+    item = make_item(office, courier=make_user(Role.COURIER, office), events=("EMG",))
+    r = post_photo(client, auth(courier), label_photo(item.identifier), fields())
+    assert r.status_code == 404
+
+
+def test_illegal_transition_is_409(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG",))
+    r = client.post("/api/v1/scans", json=fields("delivered", codes=[{"text": item.identifier}]),
+                    headers=auth(courier))
+    assert r.status_code == 409 and r.json["current_status"] == "at_delivery_office"
+
+
+def test_failed_attempt_scan_needs_reason(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = client.post("/api/v1/scans", json=fields("failed_attempt",
+                                                 codes=[{"text": item.identifier}]),
+                    headers=auth(courier))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/reason"
+    r = client.post("/api/v1/scans", json=fields("failed_attempt", reason="refused",
+                                                 action_taken="return_to_sender",
+                                                 codes=[{"text": item.identifier}]),
+                    headers=auth(courier))
+    assert r.status_code == 201 and r.json["event"]["reason"] == "refused"
+
+
+def test_photo_size_limit_is_413(client, auth, courier, app):
+    app.config["PHOTO_MAX_BYTES"] = 50_000
+    big = encode(make_label()[0], "PNG") + b"\x00" * 60_000
+    r = post_photo(client, auth(courier), big, fields())
+    assert r.status_code == 413 and r.json["type"] == "/problems/photo-too-large"
+
+
+@pytest.mark.parametrize(("photo", "status", "slug"), [
+    (b"hello, not an image", 422, "unreadable-image"),
+    (b"GIF89a" + b"\x00" * 100, 415, "unsupported-image-format"),
+    (png_bomb(), 413, "image-too-large"),
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 50, 422, "unreadable-image"),  # truncated JPEG
+])
+def test_bad_photos_are_clear_errors(client, auth, courier, photo, status, slug):
+    r = post_photo(client, auth(courier), photo, fields())
+    assert r.status_code == status, r.json
+    assert r.json["type"] == f"/problems/{slug}"
+
+
+@pytest.mark.parametrize("data", [
+    {"action": "teleported"},
+    {"device_time": "2026-11-20T08:05:00"},
+    {"codes": []},
+    {"codes": [{"text": ""}]},
+    {"codes": [{"text": "x"}] * 21},
+    {"codes": "EE123456785VN"},
+])
+def test_bad_scan_fields_are_422(client, auth, courier, data):
+    body = fields(codes=[{"text": "EE123456785VN"}])
+    body.update(data)
+    r = client.post("/api/v1/scans", json=body, headers=auth(courier))
+    assert r.status_code == 422, r.json
+
+
+def test_bad_multipart_data_field(client, auth, courier):
+    r = client.post("/api/v1/scans", data={"photo": (io.BytesIO(b"x"), "a.jpg"), "data": "{nope"},
+                    headers=auth(courier), content_type="multipart/form-data")
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/data"
+
+
+def test_scan_and_photo_visibility(client, auth, office, courier, make_item, make_user,
+                                   make_office):
+    item = make_item(office, courier=courier, events=("EMG",))
+    scan = post_photo(client, auth(courier), label_photo(item.identifier), fields()).json
+    url = f"/api/v1/scans/{scan['scan_id']}"
+    other_courier = make_user(Role.COURIER, office)
+    other_dispatcher = make_user(Role.DISPATCHER, make_office())
+    admin = make_user(Role.ADMIN)
+    assert client.get(url, headers=auth(courier)).status_code == 200
+    photo = client.get(url + "/photo", headers=auth(courier))
+    assert photo.status_code == 200
+    photo.close()
+    assert client.get(url, headers=auth(admin)).status_code == 200
+    assert client.get(url).status_code == 401
+    for who in (other_courier, other_dispatcher):
+        assert client.get(url, headers=auth(who)).status_code == 404
+        assert client.get(url + "/photo", headers=auth(who)).status_code == 404
