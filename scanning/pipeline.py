@@ -100,6 +100,11 @@ class ScanConfig:
     partial_ladder : tuple of str
         Steps tried one by one when only 2D symbols were found, until a
         linear code is found.
+    partial_max_coverage : float
+        Skip `partial_ladder` when the 2D symbols found cover at least this
+        fraction of the image (their bounding boxes): the photo is then a
+        close-up of those symbols and there is no room for a label's other
+        codes. Default 0.2.
     upscale_max_side : int
         ``up2``/``up3`` transforms are skipped for images whose longer side
         exceeds this (default 1024).
@@ -118,6 +123,7 @@ class ScanConfig:
     large_first_pass: tuple[str, ...] = ("zxing-fast:gray",)
     ladder: tuple[str, ...] = DEFAULT_LADDER
     partial_ladder: tuple[str, ...] = DEFAULT_PARTIAL_LADDER
+    partial_max_coverage: float = 0.2
     upscale_max_side: int = 1024
     ladder_budget_ms: float = 2000.0
     exhaustive: bool = False
@@ -132,6 +138,12 @@ class ScanConfig:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.work_max_side < 256:
             raise ValueError(f"work_max_side must be >= 256, got {self.work_max_side}")
+        if not isinstance(self.partial_max_coverage, int | float) or not (
+            0.0 <= self.partial_max_coverage <= 1.0
+        ):
+            raise ValueError(
+                f"partial_max_coverage must be in [0, 1], got {self.partial_max_coverage!r}"
+            )
         if not isinstance(self.ladder_budget_ms, int | float) or self.ladder_budget_ms < 0:
             raise ValueError(f"ladder_budget_ms must be >= 0, got {self.ladder_budget_ms!r}")
         syms = frozenset(self.symbologies)
@@ -233,6 +245,16 @@ def merge(found: list[Barcode], new: Sequence[Barcode]) -> list[Barcode]:
 
 def _any_code(found: Sequence[Barcode]) -> bool:
     return bool(found)
+
+
+def _coverage(found: Sequence[Barcode], width: int, height: int) -> float:
+    """Summed bounding-box area of `found` as a fraction of the image area."""
+    total = 0.0
+    for code in found:
+        if code.polygon:
+            x0, y0, x1, y1 = _bbox(code.polygon)
+            total += max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return total / max(1, width * height)
 
 
 def _any_linear(found: Sequence[Barcode]) -> bool:
@@ -350,7 +372,11 @@ class Scanner:
                 merge(found, self._run(spec, work, to_full))
         elif not stop(found):
             self._ladder(cfg.ladder, work, to_full, found, stop)
-        elif until is None and not any(b.symbology.is_linear for b in found):
+        elif (
+            until is None
+            and not any(b.symbology.is_linear for b in found)
+            and _coverage(found, full_w, full_h) < cfg.partial_max_coverage
+        ):
             self._ladder(cfg.partial_ladder, work, to_full, found, _any_linear)
         found.sort(key=lambda b: (round(b.center[1]), b.center[0]))
         return found

@@ -128,3 +128,41 @@ def test_cli_prints_codes_and_item(tmp_path: Path) -> None:
     assert "\\x1d" in proc.stdout  # GS shown escaped
     assert f"item\ts10\t{S10}" in proc.stdout
     assert "junk.jpg: error:" in proc.stderr
+
+
+class CountingDecoder:
+    """Fake engine that finds nothing and counts its calls."""
+
+    name = "count"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def decode(self, gray: np.ndarray) -> list[Read]:
+        self.calls += 1
+        return []
+
+
+@pytest.mark.parametrize(("canvas", "expected_calls"), [(None, 0), (900, 1)])
+def test_partial_ladder_runs_only_when_2d_codes_leave_room(
+    canvas: int | None, expected_calls: int
+) -> None:
+    import zxingcpp
+
+    from ._images import symbol
+
+    qr = symbol("ONLY-2D", zxingcpp.BarcodeFormat.QRCode, 6)
+    img = qr
+    if canvas is not None:  # small QR in a big frame: a label's 1D code may be missing
+        img = np.full((canvas, canvas), 255, np.uint8)
+        img[10 : 10 + qr.shape[0], 10 : 10 + qr.shape[1]] = qr
+    counter = CountingDecoder()
+    cfg = ScanConfig(partial_ladder=("count:gray",))
+    codes = Scanner(cfg, decoders={"count": counter}).decode(encode(img, "PNG"))
+    assert [c.text for c in codes] == ["ONLY-2D"]
+    assert counter.calls == expected_calls
+
+
+def test_partial_coverage_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError):
+        ScanConfig(partial_max_coverage=1.5)
