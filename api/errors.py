@@ -16,6 +16,7 @@ from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from models import IllegalTransitionError
+from routing import InvalidProblemError, ProblemTooLargeError
 from scanning import ImageTooLargeError, UnreadableImageError, UnsupportedFormatError
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,10 @@ LIBRARY_PROBLEMS: dict[type[Exception], Callable[[Any], Response]] = {
     UnsupportedFormatError: _library(415, "unsupported-image-format",
                                      "Unsupported image format"),
     ImageTooLargeError: _library(413, "image-too-large", "The image is too large"),
+    ProblemTooLargeError: _library(413, "routing-problem-too-large",
+                                   "Too many stops or couriers"),
+    InvalidProblemError: _library(422, "invalid-routing-problem", "The routing problem is "
+                                  "not valid"),
 }
 
 

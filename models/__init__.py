@@ -11,6 +11,7 @@ from .lifecycle import (
     Status,
 )
 from .office import Office
+from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction
 from .user import ApiToken, Role, User
 
@@ -26,7 +27,9 @@ __all__ = [
     "ItemState",
     "Office",
     "Product",
+    "PlanStatus",
     "Role",
+    "RoutePlan",
     "Scan",
     "ScanAction",
     "Status",

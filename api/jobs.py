@@ -1,0 +1,91 @@
+"""Background jobs: on Redis with RQ when ``REDIS_URL`` is set, else in a thread of
+this process. Job functions take plain arguments (ids) and open their own app
+context, so the same function runs in either place.
+
+An RQ worker: ``rq worker --url $REDIS_URL postal`` with the app's environment
+(``DATABASE_URL`` …); the job builds its app with ``create_app()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+QUEUE = "postal"
+_worker_app: Flask | None = None
+
+
+def set_worker_app(app: Flask | None) -> None:
+    """The app jobs run in when executed by a worker (default: ``create_app()``)."""
+    global _worker_app
+    _worker_app = app
+
+
+def worker_app() -> Flask:
+    global _worker_app
+    if _worker_app is None:
+        from api import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def _resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.rpartition(".")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def run_job(path: str, *args: Any) -> Any:
+    """Entry point of every job: run ``path(*args)`` inside the worker's app context."""
+    with worker_app().app_context():
+        return _resolve(path)(*args)
+
+
+def submit(app: Flask, path: str, *args: Any, timeout_s: int = 900) -> str:
+    """Queue ``path(*args)``; returns the job id."""
+    url = app.config.get("REDIS_URL")
+    if url:
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue(QUEUE, connection=Redis.from_url(url))
+        job = queue.enqueue(run_job, path, *args, job_timeout=timeout_s,
+                            failure_ttl=7 * 86400, result_ttl=86400)
+        return str(job.id)
+    job_id = f"thread-{uuid.uuid4().hex[:12]}"
+
+    def target() -> None:
+        try:
+            with app.app_context():
+                _resolve(path)(*args)
+        except Exception:  # noqa: BLE001 - a job's failure is recorded by the job itself
+            log.exception("background job %s (%s) failed", job_id, path)
+
+    thread = threading.Thread(target=target, name=job_id, daemon=True)
+    thread.start()
+    return job_id
+
+
+def rq_job_status(app: Flask, job_id: str) -> str | None:
+    """RQ's view of a job (``failed``, ``stopped``, ``finished`` …), or None."""
+    url = app.config.get("REDIS_URL")
+    if not url or job_id.startswith("thread-"):
+        return None
+    from redis import Redis
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        status = Job.fetch(job_id, connection=Redis.from_url(url)).get_status()
+        return str(getattr(status, "value", status))
+    except NoSuchJobError:
+        return "missing"

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from models import PlanStatus, Status
+
+
+class PlanCreateSchema(Schema):
+    office_id = fields.Integer(metadata={"description": "A dispatcher's own office by default"})
+    date = fields.Date(required=True, metadata={"description": "Service day (Viet Nam time)"})
+    courier_ids = fields.List(fields.Integer(), validate=validate.Length(max=100),
+                              metadata={"description": "Default: every active courier"})
+    identifiers = fields.List(fields.String(validate=validate.Length(max=60)),
+                              validate=validate.Length(max=2000),
+                              metadata={"description": "Only these items (default: all "
+                                        "plannable items of the office)"})
+    statuses = fields.List(fields.Enum(Status, by_value=True), validate=validate.Length(max=10),
+                           metadata={"description": "Default: at_delivery_office, "
+                                     "held_at_office, delivery_failed"})
+    shift_start_s = fields.Integer(load_default=8 * 3600, validate=validate.Range(0, 86_400),
+                                   metadata={"description": "Seconds after midnight"})
+    shift_end_s = fields.Integer(load_default=17 * 3600 + 1800,
+                                 validate=validate.Range(0, 86_400))
+    time_limit_s = fields.Float(load_default=10.0, validate=validate.Range(0.2, 300),
+                                metadata={"description": "Optimisation time budget"})
+
+    @validates_schema
+    def _shift(self, data: dict[str, Any], **_: Any) -> None:
+        if data["shift_end_s"] <= data["shift_start_s"]:
+            raise ValidationError("The shift must end after it starts.", "shift_end_s")
+
+
+class PlanSchema(Schema):
+    id = fields.Integer()
+    office_id = fields.Integer()
+    service_date = fields.Date()
+    status = fields.Enum(PlanStatus, by_value=True)
+    progress = fields.Float(metadata={"description": "0 to 1"})
+    best_cost = fields.Float(allow_none=True, metadata={"description": "Best distance (m) "
+                                                        "found so far"})
+    time_limit_s = fields.Float()
+    created_at = fields.AwareDateTime()
+    started_at = fields.AwareDateTime(allow_none=True)
+    finished_at = fields.AwareDateTime(allow_none=True)
+    published_at = fields.AwareDateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+    stops = fields.Method("_stops")
+    couriers = fields.Method("_couriers")
+    result = fields.Dict(allow_none=True, metadata={"description": "routes (ordered stops "
+                         "with ETA per courier) and unassigned stops with a reason"})
+
+    def _stops(self, plan: Any) -> int:
+        return len(plan.problem.get("stops", []))
+
+    def _couriers(self, plan: Any) -> int:
+        return len(plan.problem.get("couriers", []))
+
+
+class RouteQuerySchema(Schema):
+    date = fields.Date(metadata={"description": "Default: today in Viet Nam"})

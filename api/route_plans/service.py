@@ -1,0 +1,313 @@
+"""Route plans: build the routing problem from an office's items and couriers, solve
+it in a background job, publish the result (assigning items to couriers)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import routing
+from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User
+from models.route_plan import ACTIVE
+
+from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+
+log = logging.getLogger(__name__)
+VN = timezone(timedelta(hours=7))
+PLANNABLE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
+STALE_HEARTBEAT = timedelta(seconds=120)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=VN)
+
+
+def _seconds(day: date, t: datetime) -> int:
+    return int((t - _day_start(day)).total_seconds())
+
+
+def _office_for(actor: User, office_id: int | None) -> int:
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers cannot plan routes.")
+    if actor.role is Role.DISPATCHER:
+        if office_id not in (None, actor.office_id):
+            raise Forbidden("Dispatchers plan their own office only.")
+        return int(actor.office_id)
+    if office_id is None:
+        raise Unprocessable("office_id is required.",
+                            errors=[{"pointer": "/office_id", "detail": "Required for an admin."}])
+    return office_id
+
+
+def build_problem(session: Session, actor: User, data: Mapping[str, Any]
+                  ) -> tuple[int, dict[str, Any], list[str]]:
+    """The routing problem (``routing.Problem.from_dict`` shape) and notes on what was
+    left out (items without coordinates)."""
+    from models import Office
+
+    office_id = _office_for(actor, data.get("office_id"))
+    office = session.get(Office, office_id)
+    if office is None:
+        raise Unprocessable(f"No office {office_id}.",
+                            errors=[{"pointer": "/office_id", "detail": "Unknown office."}])
+    day: date = data["date"]
+    shift = {"open_s": data["shift_start_s"], "close_s": data["shift_end_s"]}
+
+    q = select(User).where(User.office_id == office_id, User.role == Role.COURIER,
+                           User.active.is_(True))
+    if data.get("courier_ids"):
+        q = q.where(User.id.in_(data["courier_ids"]))
+    couriers = session.execute(q.order_by(User.id)).scalars().all()
+    if data.get("courier_ids") and len(couriers) != len(set(data["courier_ids"])):
+        raise Unprocessable("Some couriers are not active couriers of this office.",
+                            errors=[{"pointer": "/courier_ids", "detail": "Unknown courier."}])
+    if not couriers:
+        raise Unprocessable("No courier to plan for.",
+                            errors=[{"pointer": "/courier_ids", "detail": "No active courier."}])
+
+    iq = select(Item).where(Item.office_id == office_id,
+                            Item.status.in_(data.get("statuses") or PLANNABLE))
+    if data.get("identifiers"):
+        iq = iq.where(Item.identifier.in_(data["identifiers"]))
+    items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
+    courier_ids = {c.id for c in couriers}
+    stops, notes = [], []
+    for it in items:
+        if it.recipient_lat is None or it.recipient_lon is None:
+            notes.append(f"{it.identifier}: no coordinates")
+            continue
+        window = None
+        if it.window_start is not None and it.window_end is not None:
+            o, c = _seconds(day, it.window_start), _seconds(day, it.window_end)
+            if 0 <= o < c <= 86_400:
+                window = {"open_s": o, "close_s": c}
+        stops.append({
+            "id": it.identifier,
+            "location": {"lat": it.recipient_lat, "lon": it.recipient_lon},
+            "service_s": 240 if (it.is_cod or it.id_check_required) else 120,
+            "window": window,
+            "demand": {"parcels": 1, "weight_g": it.weight_g},
+            "priority": 1 if it.product is Product.EMS or window else 0,
+            # items already given to a courier of this plan stay with them
+            "courier_id": str(it.courier_id) if it.courier_id in courier_ids else None,
+        })
+    if not stops:
+        raise Unprocessable("No item to plan: none in the chosen statuses has coordinates.",
+                            slug="nothing-to-plan", notes=notes)
+    problem = {
+        "office": {"id": office.code, "location": {"lat": office.lat, "lon": office.lon}},
+        "stops": stops,
+        "couriers": [{
+            "id": str(c.id), "shift": shift,
+            "capacity": {"parcels": c.vehicle_capacity_parcels or 60,
+                         "weight_g": int((c.vehicle_capacity_kg or 80) * 1000)},
+            "return_to_office": True,
+        } for c in couriers],
+    }
+    routing.Problem.from_dict(problem)  # validate now: a bad problem never reaches a job
+    return office_id, problem, notes
+
+
+def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime
+                ) -> RoutePlan:
+    office_id, problem, _notes = build_problem(session, actor, data)
+    plan = RoutePlan(office_id=office_id, service_date=data["date"], status=PlanStatus.QUEUED,
+                     created_by_id=actor.id, created_at=now, time_limit_s=data["time_limit_s"],
+                     problem=problem, progress=0.0)
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def get_plan(session: Session, actor: User, plan_id: int) -> RoutePlan:
+    plan = session.get(RoutePlan, plan_id)
+    if plan is None or actor.role is Role.COURIER or (
+            actor.role is Role.DISPATCHER and plan.office_id != actor.office_id):
+        raise NotFound(f"No route plan {plan_id}.")
+    return plan
+
+
+def refresh(plan: RoutePlan, *, now: datetime, rq_status: str | None) -> bool:
+    """Notice a job that died: RQ says failed/stopped/missing, or the worker's
+    heartbeat stopped. Returns True if the plan changed."""
+    if plan.status not in ACTIVE:
+        return False
+    lost = rq_status in ("failed", "stopped", "canceled", "missing")
+    stale = (plan.status is PlanStatus.RUNNING and plan.heartbeat_at is not None
+             and now - plan.heartbeat_at > STALE_HEARTBEAT)
+    if lost or stale:
+        plan.status = PlanStatus.FAILED
+        plan.error = ("The worker running this plan stopped before it finished; start a "
+                      "new plan." if stale else f"The job is {rq_status} in the queue.")
+        plan.finished_at = now
+        return True
+    return False
+
+
+def cancel(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
+    plan = get_plan(session, actor, plan_id)
+    if plan.status not in ACTIVE:
+        raise Conflict(f"Plan {plan_id} is {plan.status.value}.", slug="plan-not-running",
+                       current_status=plan.status.value)
+    plan.status = PlanStatus.CANCELLED
+    plan.finished_at = now
+    session.flush()
+    return plan
+
+
+class Cancelled(Exception):
+    pass
+
+
+def run(session: Session, plan_id: int, *, clock: Any) -> None:
+    """The job: solve the plan's problem, reporting progress; record the outcome."""
+    plan = session.get(RoutePlan, plan_id)
+    if plan is None or plan.status is not PlanStatus.QUEUED:
+        return
+    plan.status = PlanStatus.RUNNING
+    plan.started_at = plan.heartbeat_at = clock()
+    session.commit()
+    started = time.monotonic()
+    last = [0.0]
+
+    def progress(best_cost: float, elapsed_s: float) -> None:
+        if time.monotonic() - last[0] < 0.5:
+            return
+        last[0] = time.monotonic()
+        session.refresh(plan, ["status"])
+        if plan.status is PlanStatus.CANCELLED:
+            raise Cancelled
+        plan.best_cost = float(best_cost)
+        plan.progress = min(0.99, elapsed_s / plan.time_limit_s)
+        plan.heartbeat_at = clock()
+        session.commit()
+
+    try:
+        problem = routing.Problem.from_dict(plan.problem)
+        result = routing.solve(problem, routing.SolverParams(
+            time_limit_s=plan.time_limit_s, seed=plan.id), progress=progress)
+    except Cancelled:
+        return
+    except Exception as exc:  # noqa: BLE001 - recorded on the plan, and logged
+        log.exception("route plan %s failed", plan_id)
+        session.rollback()
+        plan.status, plan.error, plan.finished_at = PlanStatus.FAILED, \
+            f"The optimisation failed: {exc.__class__.__name__}", clock()
+        session.commit()
+        return
+    session.refresh(plan, ["status"])
+    if plan.status is PlanStatus.CANCELLED:
+        return
+    plan.result = result_json(problem, result, plan.service_date)
+    plan.best_cost = float(result.distance_m)
+    plan.status, plan.progress, plan.finished_at = PlanStatus.SUCCEEDED, 1.0, clock()
+    log.info("route plan %s solved in %.1f s", plan_id, time.monotonic() - started)
+    session.commit()
+
+
+def result_json(problem: routing.Problem, plan: routing.Plan, day: date) -> dict[str, Any]:
+    where = {s.id: s.location for s in problem.stops}
+    base = _day_start(day)
+    routes = []
+    for r in plan.routes:
+        routes.append({
+            "courier_id": int(r.courier_id), "distance_m": r.distance_m,
+            "duration_s": r.duration_s, "parcels": r.parcels, "weight_g": r.weight_g,
+            "lateness_s": r.lateness_s,
+            "start": (base + timedelta(seconds=r.start_s)).isoformat(),
+            "end": (base + timedelta(seconds=r.end_s)).isoformat(),
+            "stops": [{
+                "sequence": n + 1, "identifier": v.stop_id,
+                "lat": where[v.stop_id].lat, "lon": where[v.stop_id].lon,
+                "eta": (base + timedelta(seconds=v.start_s)).isoformat(),
+                "arrival_s": v.arrival_s, "wait_s": v.wait_s, "lateness_s": v.lateness_s,
+                "load_parcels": v.load_parcels,
+            } for n, v in enumerate(r.visits)],
+        })
+    return {"routes": routes,
+            "unassigned": [{"identifier": u.stop_id, "reason": u.reason.value,
+                            "message": u.message} for u in plan.unassigned],
+            "distance_m": plan.distance_m, "feasible": plan.feasible}
+
+
+def geojson(plan: RoutePlan) -> dict[str, Any]:
+    office = plan.problem["office"]["location"]
+    features: list[dict[str, Any]] = [{
+        "type": "Feature", "geometry": {"type": "Point",
+                                        "coordinates": [office["lon"], office["lat"]]},
+        "properties": {"kind": "office", "code": plan.problem["office"]["id"]}}]
+    for route in (plan.result or {}).get("routes", []):
+        line = [[office["lon"], office["lat"]]]
+        for s in route["stops"]:
+            line.append([s["lon"], s["lat"]])
+            features.append({
+                "type": "Feature", "geometry": {"type": "Point",
+                                                "coordinates": [s["lon"], s["lat"]]},
+                "properties": {"kind": "stop", "courier_id": route["courier_id"],
+                               "sequence": s["sequence"], "identifier": s["identifier"],
+                               "eta": s["eta"]}})
+        line.append([office["lon"], office["lat"]])
+        features.append({"type": "Feature", "geometry": {"type": "LineString",
+                                                         "coordinates": line},
+                         "properties": {"kind": "route", "courier_id": route["courier_id"],
+                                        "distance_m": route["distance_m"]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
+    """Assign each planned item to its courier; the plan becomes the day's routes."""
+    plan = get_plan(session, actor, plan_id)
+    if plan.status is not PlanStatus.SUCCEEDED:
+        raise Conflict(f"Only a finished plan can be published; this one is "
+                       f"{plan.status.value}.", slug="plan-not-ready",
+                       current_status=plan.status.value)
+    assert plan.result is not None
+    wanted = {s["identifier"]: r["courier_id"] for r in plan.result["routes"]
+              for s in r["stops"]}
+    items = session.execute(select(Item).where(Item.identifier.in_(wanted),
+                                               Item.office_id == plan.office_id)
+                            ).unique().scalars().all()
+    for it in items:
+        if it.status in PLANNABLE or it.status is Status.OUT_FOR_DELIVERY:
+            it.courier_id = wanted[it.identifier]
+            it.updated_at = now
+    for old in session.execute(select(RoutePlan).where(
+            RoutePlan.office_id == plan.office_id, RoutePlan.service_date == plan.service_date,
+            RoutePlan.status == PlanStatus.PUBLISHED)).scalars():
+        old.status = PlanStatus.SUPERSEDED
+    plan.status, plan.published_at = PlanStatus.PUBLISHED, now
+    session.flush()
+    return plan
+
+
+def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
+    """The courier's stops in today's published plan, with each item's status."""
+    if actor.role is not Role.COURIER:
+        raise Forbidden("Only couriers have a route.")
+    plan = session.execute(select(RoutePlan).where(
+        RoutePlan.office_id == actor.office_id, RoutePlan.service_date == day,
+        RoutePlan.status == PlanStatus.PUBLISHED)).scalar_one_or_none()
+    if plan is None or plan.result is None:
+        raise NotFound(f"No published route for {day.isoformat()}.", slug="no-route")
+    route = next((r for r in plan.result["routes"] if r["courier_id"] == actor.id), None)
+    if route is None:
+        raise NotFound(f"No route for you on {day.isoformat()}.", slug="no-route")
+    idents = [s["identifier"] for s in route["stops"]]
+    items = {it.identifier: it for it in session.execute(
+        select(Item).where(Item.identifier.in_(idents))).unique().scalars()}
+    stops = []
+    for s in route["stops"]:
+        it = items.get(s["identifier"])
+        mine = it is not None and it.courier_id == actor.id
+        stops.append({**s, "status": it.status.value if mine else None,
+                      "recipient_address": it.recipient_address if mine else None,
+                      "cod_amount": it.cod_amount if mine else None,
+                      "still_yours": mine})
+    return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
+            "start": route["start"], "end": route["end"], "stops": stops}

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from models import db
+
+from .. import jobs
+from ..auth import auth_required, clock, current_actor
+from . import service
+from .schemas import PlanCreateSchema, PlanSchema, RouteQuerySchema
+
+blp = Blueprint("route_plans", __name__, url_prefix="/api/v1",
+                description="Route plans: optimise, watch, publish")
+
+
+def _refreshed(plan: Any) -> Any:
+    status = jobs.rq_job_status(current_app, plan.job_id) if plan.job_id else None
+    if service.refresh(plan, now=clock(), rq_status=status):
+        db.session.commit()
+    return plan
+
+
+@blp.route("/route-plans")
+class RoutePlans(MethodView):
+    @auth_required()
+    @blp.arguments(PlanCreateSchema)
+    @blp.response(202, PlanSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Start optimising a day's routes for an office; poll the plan for progress."""
+        plan = service.create_plan(db.session, current_actor(), data, now=clock())
+        db.session.commit()
+        plan.job_id = jobs.submit(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                  "api.route_plans.tasks.run_plan", plan.id,
+                                  timeout_s=int(plan.time_limit_s) + 300)
+        db.session.commit()
+        return plan, 202, {"Location": url_for("route_plans.RoutePlanDetail",
+                                               plan_id=plan.id)}
+
+
+@blp.route("/route-plans/<int:plan_id>")
+class RoutePlanDetail(MethodView):
+    @auth_required()
+    @blp.response(200, PlanSchema)
+    def get(self, plan_id: int) -> Any:
+        """Status, progress, best cost so far and, when done, the routes."""
+        return _refreshed(service.get_plan(db.session, current_actor(), plan_id))
+
+
+@blp.route("/route-plans/<int:plan_id>/geojson")
+class RoutePlanGeoJSON(MethodView):
+    @auth_required()
+    @blp.response(200, description="GeoJSON FeatureCollection: office, stops (sequence, "
+                  "ETA), routes as lines")
+    def get(self, plan_id: int) -> Any:
+        """The plan as GeoJSON for a map."""
+        return service.geojson(service.get_plan(db.session, current_actor(), plan_id))
+
+
+@blp.route("/route-plans/<int:plan_id>/cancel")
+class RoutePlanCancel(MethodView):
+    @auth_required()
+    @blp.response(200, PlanSchema)
+    def post(self, plan_id: int) -> Any:
+        """Cancel a queued or running plan."""
+        plan = service.cancel(db.session, current_actor(), plan_id, now=clock())
+        db.session.commit()
+        return plan
+
+
+@blp.route("/route-plans/<int:plan_id>/publish")
+class RoutePlanPublish(MethodView):
+    @auth_required()
+    @blp.response(200, PlanSchema)
+    def post(self, plan_id: int) -> Any:
+        """Publish: assign every planned item to its courier."""
+        plan = service.publish(db.session, current_actor(), plan_id, now=clock())
+        db.session.commit()
+        return plan
+
+
+@blp.route("/couriers/me/route")
+class MyRoute(MethodView):
+    @auth_required()
+    @blp.arguments(RouteQuerySchema, location="query")
+    @blp.response(200)
+    def get(self, q: dict[str, Any]) -> Any:
+        """The courier's published route for a day: ordered stops, items, ETAs."""
+        day = q.get("date") or clock().astimezone(service.VN).date()
+        return service.courier_route(db.session, current_actor(), day)

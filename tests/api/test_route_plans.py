@@ -1,0 +1,239 @@
+"""Route plans end to end: in-process jobs and RQ on the local Redis."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from api import jobs
+from api.route_plans import service
+from models import Item, PlanStatus, Role, RoutePlan, db
+
+REDIS = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office(lat=12.2450, lon=109.1940)
+
+
+@pytest.fixture
+def dispatcher(make_user, office):
+    return make_user(Role.DISPATCHER, office)
+
+
+@pytest.fixture
+def couriers(make_user, office):
+    return [make_user(Role.COURIER, office, vehicle_capacity_parcels=30,
+                      vehicle_capacity_kg=50.0) for _ in range(2)]
+
+
+@pytest.fixture
+def day_items(make_item, office):
+    spots = [(12.238 + 0.003 * (i % 5), 109.185 + 0.002 * (i // 5)) for i in range(12)]
+    items = []
+    for lat, lon in spots:
+        rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+                "province": "Khánh Hòa", "lat": lat, "lon": lon}
+        items.append(make_item(office, events=("EMG",), recipient=rcpt))
+    return items
+
+
+def wait_for(client, h, url, statuses, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url, headers=h).json
+        if body["status"] in statuses:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"plan still {body['status']}")
+
+
+def plan_body(**kw):
+    body = {"date": "2026-11-20", "time_limit_s": 0.5}
+    body.update(kw)
+    return body
+
+
+def test_plan_publish_and_courier_route_in_process(client, auth, dispatcher, couriers,
+                                                   day_items):
+    h = auth(dispatcher)
+    r = client.post("/api/v1/route-plans", json=plan_body(), headers=h)
+    assert r.status_code == 202, r.json
+    assert r.json["stops"] == 12 and r.json["couriers"] == 2
+    url = r.headers["Location"]
+    done = wait_for(client, h, url, {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    assert done["progress"] == 1.0 and done["best_cost"] > 0
+    routed = [s["identifier"] for r in done["result"]["routes"] for s in r["stops"]]
+    assert sorted(routed) == sorted(i.identifier for i in day_items)
+    assert done["result"]["unassigned"] == []
+    for route in done["result"]["routes"]:
+        etas = [s["eta"] for s in route["stops"]]
+        assert etas == sorted(etas) and etas[0].startswith("2026-11-20T08")
+        assert [s["sequence"] for s in route["stops"]] == list(range(1, len(etas) + 1))
+
+    gj = client.get(f"{url}/geojson", headers=h).json
+    kinds = [f["properties"]["kind"] for f in gj["features"]]
+    assert kinds.count("stop") == 12 and kinds.count("office") == 1
+    assert kinds.count("route") == len(done["result"]["routes"])
+
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200 and r.json["status"] == "published"
+    by_courier = {r["courier_id"]: [s["identifier"] for s in r["stops"]]
+                  for r in done["result"]["routes"]}
+    for item in db.session.query(Item).all():
+        assert item.courier_id is not None
+        assert item.identifier in by_courier[item.courier_id]
+
+    courier = next(c for c in couriers if c.id in by_courier)
+    mine = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(courier))
+    assert mine.status_code == 200
+    assert [s["identifier"] for s in mine.json["stops"]] == by_courier[courier.id]
+    assert all(s["still_yours"] and s["status"] == "at_delivery_office"
+               for s in mine.json["stops"])
+    assert client.get("/api/v1/couriers/me/route?date=2026-11-21",
+                      headers=auth(courier)).status_code == 404
+
+
+def test_pinned_items_stay_with_their_courier(client, auth, dispatcher, couriers, make_item,
+                                              office, day_items):
+    pinned = make_item(office, courier=couriers[1], events=("EMG",))
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded", "failed"})
+    owner = [r["courier_id"] for r in done["result"]["routes"]
+             for s in r["stops"] if s["identifier"] == pinned.identifier]
+    assert owner == [couriers[1].id]
+
+
+def test_unplannable_input_is_422(client, auth, dispatcher, couriers, day_items, make_user,
+                                  make_office):
+    h = auth(dispatcher)
+    for body, pointer in [
+        (plan_body(shift_start_s=10 * 3600, shift_end_s=9 * 3600), "/shift_end_s"),
+        (plan_body(time_limit_s=1000), "/time_limit_s"),
+        (plan_body(date="tomorrow"), "/date"),
+        (plan_body(courier_ids=[make_user(Role.COURIER, make_office()).id]), "/courier_ids"),
+    ]:
+        r = client.post("/api/v1/route-plans", json=body, headers=h)
+        assert r.status_code == 422, body
+        assert pointer in [e["pointer"] for e in r.json["errors"]]
+    r = client.post("/api/v1/route-plans", json=plan_body(statuses=["delivered"]), headers=h)
+    assert r.status_code == 422 and r.json["type"] == "/problems/nothing-to-plan"
+    assert db.session.query(RoutePlan).count() == 0
+
+
+def test_publish_before_done_and_cancel(client, auth, dispatcher, couriers, day_items, app,
+                                        clock):
+    h = auth(dispatcher)
+    # a plan whose job never runs (queued)
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    url = f"/api/v1/route-plans/{plan.id}"
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 409 and r.json["current_status"] == "queued"
+    assert client.post(f"{url}/cancel", headers=h).json["status"] == "cancelled"
+    assert client.post(f"{url}/cancel", headers=h).status_code == 409
+
+
+def service_input(**kw):
+    from datetime import date
+
+    data = {"date": date(2026, 11, 20), "shift_start_s": 8 * 3600, "shift_end_s": 17 * 3600,
+            "time_limit_s": 0.5}
+    data.update(kw)
+    return data
+
+
+def test_a_dead_worker_is_reported_not_lost(client, auth, dispatcher, couriers, day_items,
+                                            clock):
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    plan.status, plan.heartbeat_at = PlanStatus.RUNNING, clock()
+    db.session.commit()
+    h = auth(dispatcher)
+    url = f"/api/v1/route-plans/{plan.id}"
+    assert client.get(url, headers=h).json["status"] == "running"
+    clock.advance(minutes=5)  # the worker stopped beating
+    body = client.get(url, headers=h).json
+    assert body["status"] == "failed" and "stopped" in body["error"]
+
+
+def test_failed_solve_is_recorded(app, dispatcher, couriers, day_items, clock, monkeypatch):
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+
+    def boom(*a, **k):
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(service.routing, "solve", boom)
+    service.run(db.session, plan.id, clock=clock)
+    db.session.refresh(plan)
+    assert plan.status is PlanStatus.FAILED and "RuntimeError" in plan.error
+
+
+def test_other_offices_plans_are_invisible(client, auth, dispatcher, couriers, day_items, clock,
+                                           make_user, make_office):
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    stranger = make_user(Role.DISPATCHER, make_office())
+    for path in ("", "/geojson"):
+        r = client.get(f"/api/v1/route-plans/{plan.id}{path}", headers=auth(stranger))
+        assert r.status_code == 404
+    assert client.get(f"/api/v1/route-plans/{plan.id}",
+                      headers=auth(couriers[0])).status_code == 404
+
+
+@pytest.fixture
+def redis_queue(app):
+    redis = pytest.importorskip("redis")
+    conn = redis.Redis.from_url(REDIS)
+    try:
+        conn.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS} (.ci/run starts one)")
+    from rq import Queue
+
+    name = f"{jobs.QUEUE}-{uuid.uuid4().hex[:6]}"
+    app.config["REDIS_URL"] = REDIS
+    jobs_queue = jobs.QUEUE
+    jobs.QUEUE = name
+    jobs.set_worker_app(app)
+    yield Queue(name, connection=conn)
+    jobs.QUEUE = jobs_queue
+    jobs.set_worker_app(None)
+    Queue(name, connection=conn).empty()
+
+
+def test_plan_runs_on_rq_when_redis_is_configured(client, auth, dispatcher, couriers, day_items,
+                                                  redis_queue):
+    from rq import SimpleWorker
+
+    h = auth(dispatcher)
+    r = client.post("/api/v1/route-plans", json=plan_body(), headers=h)
+    assert r.status_code == 202
+    plan_id = r.json["id"]
+    assert len(redis_queue) == 1  # queued on Redis, not run in a thread
+    assert client.get(f"/api/v1/route-plans/{plan_id}", headers=h).json["status"] == "queued"
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    body = client.get(f"/api/v1/route-plans/{plan_id}", headers=h).json
+    assert body["status"] == "succeeded" and len(body["result"]["routes"]) >= 1
+
+
+def test_rq_job_that_failed_in_the_queue_is_reported(client, auth, dispatcher, couriers,
+                                                     day_items, redis_queue, monkeypatch):
+    from rq import SimpleWorker
+
+    h = auth(dispatcher)
+    plan_id = client.post("/api/v1/route-plans", json=plan_body(), headers=h).json["id"]
+
+    def killed(*a, **k):  # the job dies before it can record anything
+        raise SystemError("worker killed")
+
+    monkeypatch.setattr(service, "run", killed)
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    body = client.get(f"/api/v1/route-plans/{plan_id}", headers=h).json
+    assert body["status"] == "failed" and "failed" in body["error"]
