@@ -22,6 +22,7 @@ import logging
 import math
 import multiprocessing
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -237,7 +238,7 @@ def route_cost(inst: CoreInstance, route: CoreRoute, *, kind: str | None = None)
 # --------------------------------------------------------------------------- PyVRP
 
 
-def _build_data(inst: CoreInstance) -> object:
+def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
     """Build ``pyvrp.ProblemData`` (typed ``object`` to keep pyvrp out of the API)."""
     from pyvrp import Client, Depot, Location, ProblemData, VehicleType
 
@@ -287,8 +288,8 @@ def _build_data(inst: CoreInstance) -> object:
             service_duration=c.service_s,
             tw_early=c.tw_early,
             tw_late=c.tw_late,
-            prize=c.prize,
-            required=c.required,
+            prize=0 if all_required else c.prize,
+            required=True if all_required else c.required,
         )
         for c in inst.clients
     ]
@@ -324,6 +325,36 @@ class _DeadlineStop:
         return now >= self.deadline
 
 
+@dataclass(frozen=True, slots=True)
+class PyVRPConfig:
+    """The PyVRP knobs the product sets (defaults measured, see docs/routing.md)."""
+
+    num_neighbours: int = 50
+    exhaustive_on_best: bool = True
+    history_length: int = 300
+    max_perturbations: int = 25
+
+
+#: Active configuration (module-level so benchmarks can try alternatives).
+PYVRP_CONFIG = PyVRPConfig()
+
+
+def _solve_params() -> Any:
+    from pyvrp import IteratedLocalSearchParams, SolveParams
+    from pyvrp.search import NeighbourhoodParams, PerturbationParams
+
+    cfg = PYVRP_CONFIG
+    return SolveParams(
+        ils=IteratedLocalSearchParams(
+            history_length=cfg.history_length, exhaustive_on_best=cfg.exhaustive_on_best
+        ),
+        neighbourhood=NeighbourhoodParams(num_neighbours=cfg.num_neighbours),
+        perturbation=PerturbationParams(
+            min_perturbations=1, max_perturbations=cfg.max_perturbations
+        ),
+    )
+
+
 _RunOutput = tuple[float, bool, list[tuple[int, list[int]]], int]
 
 
@@ -337,6 +368,7 @@ def _run_pyvrp(
 ) -> _RunOutput:
     """One PyVRP run (also the process-pool task). Returns picklable output."""
     from pyvrp import ProblemData, Route, Solution, solve
+    from pyvrp.exceptions import PenaltyBoundWarning
 
     assert isinstance(data, ProblemData)
     stop = _DeadlineStop(deadline, progress, time.monotonic() if t0 is None else t0)
@@ -346,9 +378,19 @@ def _run_pyvrp(
             init = Solution(data, [Route(data, list(v), vt) for vt, v in initial if v])
         except (ValueError, RuntimeError, IndexError) as exc:
             logger.warning("ignoring unusable initial solution: %s", exc)
-    res = solve(
-        data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=init
-    )
+    with warnings.catch_warnings():
+        # Expected in the all-required phase when some stops cannot be
+        # served: the time-warp penalty hits its bound. Not actionable.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        res = solve(
+            data,
+            stop=stop,
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            params=_solve_params(),
+            initial_solution=init,
+        )
     best = res.best
     routes = [
         (r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in best.routes()
@@ -363,6 +405,44 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+class _Monotone:
+    """Forward only improvements of the best cost to the user's callback."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.best = math.inf
+
+    def __call__(self, cost: float, elapsed: float) -> None:
+        self.best = min(self.best, cost)
+        self.callback(self.best, elapsed)
+
+
+def _parallel(
+    pool: ProcessPoolExecutor | None,
+    data: object,
+    deadline: float,
+    seeds: Sequence[int],
+    initial: Sequence[tuple[int, Sequence[int]]] | None,
+    progress: ProgressCallback | None,
+    t0: float,
+) -> list[_RunOutput]:
+    futures: list[Future[_RunOutput]] = []
+    if pool is not None:
+        futures = [pool.submit(_run_pyvrp, data, deadline, s, initial) for s in seeds[1:]]
+    outputs = [_run_pyvrp(data, deadline, seeds[0], initial, progress, t0)]
+    for fut in futures:
+        try:
+            outputs.append(fut.result())
+        except Exception:  # a crashed worker must not lose the main result
+            logger.exception("parallel PyVRP worker failed")
+    return outputs
+
+
+#: Share of the budget for phase 1 (independent runs); phase 2 restarts every
+#: worker from the best phase-1 solution with fresh seeds.
+PHASE1_SHARE = 0.5
+
+
 def _solve_pyvrp(
     inst: CoreInstance,
     time_limit_s: float,
@@ -372,25 +452,51 @@ def _solve_pyvrp(
     initial: Sequence[tuple[int, Sequence[int]]] | None,
     t0: float,
 ) -> tuple[list[CoreRoute], bool, tuple[float, ...]]:
-    data = _build_data(inst)
+    """Two-phase parallel PyVRP.
+
+    Phase 1 (``PHASE1_SHARE`` of the budget) runs ``workers`` independent
+    searches with *every client required*: PyVRP's penalised search through
+    infeasible space finds complete schedules far more reliably than the
+    prize-collecting variant (measured on a 150-stop day: 5/5 seeds served
+    every stop at 1 s, against 1/5 with optional clients). Phase 2 restarts
+    every worker from the best phase-1 solution with new seeds: with the same
+    all-required model if phase 1 found a feasible complete plan, otherwise
+    with the optional (prize) model, so unservable stops get dropped.
+    """
+    has_optional = any(not c.required for c in inst.clients)
+    data_req = _build_data(inst, all_required=True)
+    data_opt = _build_data(inst) if has_optional else data_req
     deadline = t0 + time_limit_s
-    outputs: list[_RunOutput] = []
-    if workers <= 1:
-        outputs.append(_run_pyvrp(data, deadline, seed, initial, progress, t0))
-    else:
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context()) as pool:
-            futures: list[Future[_RunOutput]] = [
-                pool.submit(_run_pyvrp, data, deadline, seed + k, initial)
-                for k in range(1, workers)
-            ]
-            outputs.append(_run_pyvrp(data, deadline, seed, initial, progress, t0))
-            for fut in futures:
-                try:
-                    outputs.append(fut.result())
-                except Exception:  # a crashed worker must not lose the main result
-                    logger.exception("parallel PyVRP worker failed")
-    costs = tuple(o[0] for o in outputs)
-    logger.debug("pyvrp runs: costs=%s iterations=%s", costs, [o[3] for o in outputs])
+    split = t0 + PHASE1_SHARE * time_limit_s
+    reporter = _Monotone(progress) if progress is not None else None
+    pool = (
+        ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context())
+        if workers > 1
+        else None
+    )
+    try:
+        out1 = _parallel(
+            pool, data_req, split, [seed + k for k in range(workers)], initial, reporter, t0
+        )
+        feasible1 = [o for o in out1 if o[1]]
+        if feasible1:
+            start, data2 = min(feasible1, key=lambda o: o[0]), data_req
+        else:
+            start, data2 = out1[0], data_opt
+        seeds2 = [seed + workers + k for k in range(workers)]
+        out2 = _parallel(pool, data2, deadline, seeds2, start[2], reporter, t0)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    outputs = out2 + feasible1
+    costs = tuple(o[0] for o in out1 + out2)
+    logger.debug(
+        "pyvrp runs: phase 1 %s, phase 2 (%s model) %s, iterations %s",
+        [o[0] for o in out1],
+        "required" if data2 is data_req else "optional",
+        [o[0] for o in out2],
+        [o[3] for o in out1 + out2],
+    )
     best = min(outputs, key=lambda o: (not o[1], o[0]))
     routes = [CoreRoute(vt, tuple(v)) for vt, v in best[2] if v]
     return routes, best[1], costs
