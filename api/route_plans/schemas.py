@@ -6,6 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from models import PlanStatus, Status
 
+from ..items.schemas import LocationSchema
+
 
 class PlanCreateSchema(Schema):
     office_id = fields.Integer(metadata={"description": "A dispatcher's own office by default"})
@@ -60,3 +62,11 @@ class PlanSchema(Schema):
 
 class RouteQuerySchema(Schema):
     date = fields.Date(metadata={"description": "Default: today in Viet Nam"})
+
+
+class ReoptimizeSchema(Schema):
+    date = fields.Date(metadata={"description": "Default: today in Viet Nam"})
+    location = fields.Nested(LocationSchema, required=True)
+    keep_next = fields.String(allow_none=True, validate=validate.Length(max=60),
+                              metadata={"description": "The stop the courier is heading to "
+                                        "stays first"})

@@ -311,3 +311,60 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
                       "still_yours": mine})
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
             "start": route["start"], "end": route["end"], "stops": stops}
+
+
+REMAINING = (Status.AT_DELIVERY_OFFICE, Status.OUT_FOR_DELIVERY)
+
+
+def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lon: float,
+                     keep_next: str | None, now: datetime, time_limit_s: float = 1.0
+                     ) -> dict[str, Any]:
+    """Re-plan the rest of the courier's published route from where they stand. Stops
+    whose item is delivered, failed, or no longer theirs are done."""
+    if actor.role is not Role.COURIER:
+        raise Forbidden("Only couriers have a route.")
+    plan = session.execute(select(RoutePlan).where(
+        RoutePlan.office_id == actor.office_id, RoutePlan.service_date == day,
+        RoutePlan.status == PlanStatus.PUBLISHED)).scalar_one_or_none()
+    route = next((r for r in (plan.result or {}).get("routes", [])
+                  if r["courier_id"] == actor.id), None) if plan else None
+    if plan is None or route is None:
+        raise NotFound(f"No published route for you on {day.isoformat()}.", slug="no-route")
+    idents = [s["identifier"] for s in route["stops"]]
+    items = {it.identifier: it for it in session.execute(
+        select(Item).where(Item.identifier.in_(idents))).unique().scalars()}
+    done = [i for i in idents if not (i in items and items[i].courier_id == actor.id
+                                      and items[i].status in REMAINING)]
+    if keep_next is not None and (keep_next not in idents or keep_next in done):
+        raise Unprocessable(f"{keep_next} is not a remaining stop of your route.", errors=[
+            {"pointer": "/keep_next", "detail": "Not a remaining stop."}])
+    me = str(actor.id)
+    problem_d = dict(plan.problem)
+    problem_d["couriers"] = [c for c in plan.problem["couriers"] if c["id"] == me]
+    problem_d["stops"] = [{**s, "courier_id": me} for s in plan.problem["stops"]
+                          if s["id"] in set(idents)]
+    problem = routing.Problem.from_dict(problem_d)
+    now_s = max(0, min(86_400, _seconds(day, now)))
+    remaining_order = [i for i in idents if i not in done]
+    new = routing.reoptimize(problem, me, routing.LatLon(lat, lon), done, now_s=now_s,
+                             keep_next=keep_next, current_order=remaining_order,
+                             params=routing.SolverParams(time_limit_s=time_limit_s,
+                                                         seed=plan.id))
+    fresh = result_json(problem, new, day)
+    new_route = fresh["routes"][0] if fresh["routes"] else {"stops": []}
+    done_stops = [s for s in route["stops"] if s["identifier"] in done]
+    stops = done_stops + [{**s, "sequence": len(done_stops) + n + 1}
+                          for n, s in enumerate(new_route["stops"])]
+    result = dict(plan.result or {})
+    result["routes"] = [
+        {**r, "stops": stops, "reoptimized_at": now.isoformat(),
+         "distance_m": new_route.get("distance_m", 0), "end": new_route.get("end", r["end"])}
+        if r["courier_id"] == actor.id else r
+        for r in result["routes"]]
+    unplaced = {u["identifier"] for u in fresh["unassigned"]}
+    if unplaced:
+        result["unassigned"] = [u for u in result.get("unassigned", [])
+                                if u["identifier"] not in unplaced] + fresh["unassigned"]
+    plan.result = result  # a new object: JSON columns track reassignment, not mutation
+    session.flush()
+    return courier_route(session, actor, day)

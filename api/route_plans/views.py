@@ -11,7 +11,7 @@ from models import db
 from .. import jobs
 from ..auth import auth_required, clock, current_actor
 from . import service
-from .schemas import PlanCreateSchema, PlanSchema, RouteQuerySchema
+from .schemas import PlanCreateSchema, PlanSchema, ReoptimizeSchema, RouteQuerySchema
 
 blp = Blueprint("route_plans", __name__, url_prefix="/api/v1",
                 description="Route plans: optimise, watch, publish")
@@ -91,3 +91,20 @@ class MyRoute(MethodView):
         """The courier's published route for a day: ordered stops, items, ETAs."""
         day = q.get("date") or clock().astimezone(service.VN).date()
         return service.courier_route(db.session, current_actor(), day)
+
+
+@blp.route("/couriers/me/route/reoptimize")
+class MyRouteReoptimize(MethodView):
+    @auth_required()
+    @blp.arguments(ReoptimizeSchema)
+    @blp.response(200)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Re-plan the rest of my route from my current position (about 1 s)."""
+        now = clock()
+        day = data.get("date") or now.astimezone(service.VN).date()
+        loc = data["location"]
+        route = service.reoptimize_route(db.session, current_actor(), day, lat=loc["lat"],
+                                         lon=loc["lon"], keep_next=data.get("keep_next"),
+                                         now=now)
+        db.session.commit()
+        return route

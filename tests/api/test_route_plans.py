@@ -237,3 +237,45 @@ def test_rq_job_that_failed_in_the_queue_is_reported(client, auth, dispatcher, c
     SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
     body = client.get(f"/api/v1/route-plans/{plan_id}", headers=h).json
     assert body["status"] == "failed" and "failed" in body["error"]
+
+
+def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, couriers,
+                                                   day_items, clock):
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[couriers[0].id]),
+                      headers=h).headers["Location"]
+    wait_for(client, h, url, {"succeeded"})
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    ch = auth(couriers[0])
+    route = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=ch).json
+    order = [s["identifier"] for s in route["stops"]]
+    assert len(order) == 12
+    # the courier goes out and delivers the first two stops
+    for n, ident in enumerate(order[:2]):
+        for code in ("EDG", "EMI"):
+            r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
+                "code": code, "client_event_id": f"reopt-{n}-{code}",
+                "device_time": "2026-11-20T09:00:00+07:00",
+                "location": {"lat": 12.24, "lon": 109.19}})
+            assert r.status_code == 201, r.json
+    clock.advance(hours=2)  # 10:00 in Viet Nam
+    heading_to = order[-1]
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 12.2500, "lon": 109.1900},
+        "keep_next": heading_to})
+    assert r.status_code == 200, r.json
+    new = [s["identifier"] for s in r.json["stops"]]
+    assert new[:2] == order[:2]  # done stops stay where they were
+    assert new[2] == heading_to
+    assert sorted(new[2:]) == sorted(order[2:])
+    assert all(s["eta"] >= "2026-11-20T10:00" for s in r.json["stops"][2:])
+    # what the courier fetches next is the new order
+    again = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=ch).json
+    assert [s["identifier"] for s in again["stops"]] == new
+    bad = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19},
+        "keep_next": order[0]})
+    assert bad.status_code == 422
+    bad = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 95, "lon": 109.19}})
+    assert bad.status_code == 422
