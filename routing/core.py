@@ -53,7 +53,9 @@ _TSP_SCALE_TARGET = 32_000
 IntMatrix = npt.NDArray[np.int64]
 
 #: ``progress(best_cost, elapsed_s)``: called from the calling process while
-#: the search runs (at most ~4 times a second, and on each improvement);
+#: the search runs (at most ~4 times a second, and on each improvement). An
+#: exception raised by the callback aborts the solve (parallel workers are
+#: stopped) and propagates to the caller: use it for cancellation.
 #: ``best_cost`` is ``math.inf`` until a feasible solution is known. Its unit
 #: is the objective's (metres or seconds; for problems with optional stops it
 #: includes the prizes of unserved stops).
@@ -317,12 +319,21 @@ class _DeadlineStop:
             if improved or now - self.last_report >= 0.25:
                 self.best = min(self.best, best_cost)
                 self.last_report = now
-                try:
-                    self.progress(float(self.best), now - self.t0)
-                except Exception:  # a broken callback must not kill the solve
-                    logger.exception("progress callback failed")
-                    self.progress = None
+                # an exception here aborts the solve (cancellation); it
+                # propagates to the caller of solve_core
+                self.progress(float(self.best), now - self.t0)
+        if _CANCEL is not None and _CANCEL.is_set():
+            return True
         return now >= self.deadline
+
+
+#: In pool workers: event set by the parent when the solve is aborted.
+_CANCEL: Any = None
+
+
+def _init_worker(cancel: Any) -> None:
+    global _CANCEL
+    _CANCEL = cancel
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,11 +436,17 @@ def _parallel(
     initial: Sequence[tuple[int, Sequence[int]]] | None,
     progress: ProgressCallback | None,
     t0: float,
+    cancel: Any = None,
 ) -> list[_RunOutput]:
     futures: list[Future[_RunOutput]] = []
     if pool is not None:
         futures = [pool.submit(_run_pyvrp, data, deadline, s, initial) for s in seeds[1:]]
-    outputs = [_run_pyvrp(data, deadline, seeds[0], initial, progress, t0)]
+    try:
+        outputs = [_run_pyvrp(data, deadline, seeds[0], initial, progress, t0)]
+    except BaseException:
+        if cancel is not None:
+            cancel.set()  # stop the workers now, not at their deadline
+        raise
     for fut in futures:
         try:
             outputs.append(fut.result())
@@ -469,14 +486,26 @@ def _solve_pyvrp(
     deadline = t0 + time_limit_s
     split = t0 + PHASE1_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
-    pool = (
-        ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context())
-        if workers > 1
-        else None
-    )
+    pool = cancel = None
+    if workers > 1:
+        ctx = _mp_context()
+        cancel = ctx.Event()
+        pool = ProcessPoolExecutor(
+            max_workers=workers - 1,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(cancel,),
+        )
     try:
         out1 = _parallel(
-            pool, data_req, split, [seed + k for k in range(workers)], initial, reporter, t0
+            pool,
+            data_req,
+            split,
+            [seed + k for k in range(workers)],
+            initial,
+            reporter,
+            t0,
+            cancel,
         )
         feasible1 = [o for o in out1 if o[1]]
         if feasible1:
@@ -484,10 +513,10 @@ def _solve_pyvrp(
         else:
             start, data2 = out1[0], data_opt
         seeds2 = [seed + workers + k for k in range(workers)]
-        out2 = _parallel(pool, data2, deadline, seeds2, start[2], reporter, t0)
+        out2 = _parallel(pool, data2, deadline, seeds2, start[2], reporter, t0, cancel)
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(wait=True, cancel_futures=True)
     outputs = out2 + feasible1
     costs = tuple(o[0] for o in out1 + out2)
     logger.debug(

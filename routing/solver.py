@@ -451,7 +451,8 @@ def solve(
     progress
         Optional ``progress(best_cost, elapsed_s)`` hook, called in the
         calling thread during the search (see
-        :data:`routing.core.ProgressCallback`).
+        :data:`routing.core.ProgressCallback`). Raising from it aborts the
+        solve and the exception propagates (use it to cancel a job).
     initial
         Optional warm start: a previous plan, or ``{courier_id: [stop_id,
         ...]}`` (unknown ids are ignored).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -250,3 +251,20 @@ def test_distance_objective() -> None:
     problem = Problem(OFFICE, stops, (courier(),))
     plan = solve(problem, dataclasses.replace(FAST, objective="distance"))
     assert plan.feasible and plan.distance_m > 0
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def test_progress_callback_exception_cancels_quickly() -> None:
+    stops = random_stops(30, seed=13, tw_frac=0.4)
+    problem = Problem(OFFICE, stops, (courier("a"), courier("b")))
+
+    def cancel(cost: float, elapsed: float) -> None:
+        raise _Cancelled
+
+    t = time.monotonic()
+    with pytest.raises(_Cancelled):
+        solve(problem, SolverParams(time_limit_s=5.0, workers=2), progress=cancel)
+    assert time.monotonic() - t < 2.0
