@@ -37,7 +37,7 @@ from routing.core import (
     ProgressCallback,
     solve_core,
 )
-from routing.errors import InfeasibleProblemError, InvalidProblemError
+from routing.errors import InfeasibleProblemError, InvalidProblemError, ProblemTooLargeError
 from routing.matrix import UNREACHABLE, HaversineProvider, MatrixProvider, TravelMatrix
 from routing.model import (
     MAX_TIME_S,
@@ -57,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 #: Travel value that makes an arc unusable (> any shift length).
 _FORBIDDEN = UNREACHABLE
+#: Upper bound on the memory of the (int64) matrices handed to PyVRP. Each
+#: courier with pinned stops needs its own distance/duration pair (routing
+#: profile), so e.g. 2000 stops allow ~14 such couriers.
+MATRIX_MEMORY_BUDGET = 1_000_000_000
 #: Prize multiplier per priority level.
 _PRIORITY_FACTOR = 10
 
@@ -283,6 +287,15 @@ def _plan(
             profile_keys.append(key)
         courier_profile.append(profile_keys.index(key))
     dists, durs = [], []
+    size = len(layout.points) + 1
+    matrix_bytes = len(profile_keys) * 2 * 8 * size * size
+    if matrix_bytes > MATRIX_MEMORY_BUDGET:
+        raise ProblemTooLargeError(
+            "stops",
+            f"{len(pinned_to)} couriers with pinned stops need {len(profile_keys)} travel "
+            f"matrices of {size}x{size} ({matrix_bytes / 1e9:.1f} GB > "
+            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); pin fewer couriers or split the problem",
+        )
     for sp, owner in profile_keys:
         forbid = [loc for loc in all_pinned if loc not in pinned_to.get(owner or "", [])]
         d, t = base[sp].distance_m, base[sp].duration_s

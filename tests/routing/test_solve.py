@@ -20,6 +20,7 @@ from routing import (
     LatLon,
     Plan,
     Problem,
+    ProblemTooLargeError,
     SolverParams,
     Stop,
     TimeWindow,
@@ -268,3 +269,15 @@ def test_progress_callback_exception_cancels_quickly() -> None:
     with pytest.raises(_Cancelled):
         solve(problem, SolverParams(time_limit_s=5.0, workers=2), progress=cancel)
     assert time.monotonic() - t < 2.0
+
+
+def test_too_many_pin_profiles_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    import routing.solver
+
+    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 1_000)
+    stops = list(random_stops(6, seed=1))
+    stops[0] = dataclasses.replace(stops[0], courier_id="a")
+    stops[1] = dataclasses.replace(stops[1], courier_id="b")
+    problem = Problem(OFFICE, tuple(stops), (courier("a"), courier("b")))
+    with pytest.raises(ProblemTooLargeError, match="pinned"):
+        solve(problem, FAST)

@@ -1,0 +1,63 @@
+"""routing.evaluate: schedules of fixed routes (a dispatcher's manual edit)."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing import (
+    Capacity,
+    Courier,
+    InvalidProblemError,
+    LatLon,
+    Office,
+    Problem,
+    SolverParams,
+    Stop,
+    TimeWindow,
+    solve,
+)
+from routing.evaluate import evaluate
+
+OFFICE = Office(LatLon(12.2450, 109.1940))
+STOPS = tuple(Stop(f"s{i}", LatLon(12.235 + 0.004 * i, 109.185 + 0.002 * (i % 3)))
+              for i in range(6))
+COURIERS = (Courier("a", TimeWindow(8 * 3600, 17 * 3600)),
+            Courier("b", TimeWindow(8 * 3600, 17 * 3600), capacity=Capacity(parcels=2)))
+PROBLEM = Problem(OFFICE, STOPS, COURIERS)
+
+
+def test_evaluating_a_solved_plan_reproduces_its_schedule():
+    plan = solve(PROBLEM, SolverParams(time_limit_s=0.3, seed=1))
+    again = evaluate(PROBLEM, {r.courier_id: r.stop_ids for r in plan.routes})
+    for r in plan.routes:
+        e = again.route_of(r.courier_id)
+        assert e is not None and e.stop_ids == r.stop_ids
+        assert [v.start_s for v in e.visits] == [v.start_s for v in r.visits]
+        assert e.distance_m == r.distance_m
+    assert again.feasible and again.method == "fixed"
+
+
+def test_reversing_a_route_changes_etas_not_the_stops():
+    order = [s.id for s in STOPS]
+    fwd = evaluate(PROBLEM, {"a": order}).route_of("a")
+    back = evaluate(PROBLEM, {"a": order[::-1]}).route_of("a")
+    assert fwd is not None and back is not None
+    assert back.stop_ids == tuple(order[::-1])
+    assert [v.start_s for v in fwd.visits] == sorted(v.start_s for v in fwd.visits)
+    assert fwd.visits[0].start_s != back.visits[0].start_s
+
+
+def test_overloaded_or_late_routes_are_reported_infeasible():
+    assert not evaluate(PROBLEM, {"b": ["s0", "s1", "s2"]}).feasible  # capacity 2
+    tight = Problem(OFFICE, (Stop("w", LatLon(12.26, 109.19),
+                                  window=TimeWindow(8 * 3600, 8 * 3600 + 60)),
+                             Stop("x", LatLon(12.21, 109.19))), COURIERS[:1])
+    plan = evaluate(tight, {"a": ["x", "w"]})
+    assert not plan.feasible and plan.route_of("a").lateness_s > 0
+
+
+@pytest.mark.parametrize("routes", [{"zz": ["s0"]}, {"a": ["nope"]}, {"a": ["s0"], "b": ["s0"]},
+                                    {"a": ["s1", "s1"]}])
+def test_bad_routes_are_refused(routes):
+    with pytest.raises(InvalidProblemError):
+        evaluate(PROBLEM, routes)
