@@ -70,3 +70,17 @@ class ReoptimizeSchema(Schema):
     keep_next = fields.String(allow_none=True, validate=validate.Length(max=60),
                               metadata={"description": "The stop the courier is heading to "
                                         "stays first"})
+
+
+class RouteEditSchema(Schema):
+    courier_id = fields.Integer(required=True)
+    identifiers = fields.List(fields.String(validate=validate.Length(min=1, max=60)),
+                              required=True, validate=validate.Length(max=2000),
+                              metadata={"description": "Stops in visiting order"})
+
+
+class PlanEditSchema(Schema):
+    routes = fields.List(fields.Nested(RouteEditSchema), required=True,
+                         validate=validate.Length(max=100),
+                         metadata={"description": "Every courier's stops in the new order; "
+                                   "stops left out become unassigned"})

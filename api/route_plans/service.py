@@ -368,3 +368,37 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     plan.result = result  # a new object: JSON columns track reassignment, not mutation
     session.flush()
     return courier_route(session, actor, day)
+
+
+def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str, Any]], *,
+              now: datetime) -> RoutePlan:
+    """The dispatcher moves stops between couriers or reorders them; ETAs, loads and
+    lateness are recomputed for the new order (nothing is re-optimised)."""
+    from routing.evaluate import evaluate
+
+    plan = get_plan(session, actor, plan_id)
+    if plan.status is not PlanStatus.SUCCEEDED or plan.result is None:
+        raise Conflict(f"Only a finished, unpublished plan can be edited; this one is "
+                       f"{plan.status.value}.", slug="plan-not-editable",
+                       current_status=plan.status.value)
+    problem = routing.Problem.from_dict(plan.problem)
+    wanted = {str(r["courier_id"]): [s.strip().upper() for s in r["identifiers"]]
+              for r in routes}
+    try:
+        fixed = evaluate(problem, wanted)
+    except routing.InvalidProblemError as exc:
+        raise Unprocessable(str(exc), slug="invalid-route-edit",
+                            errors=[{"pointer": "/routes", "detail": str(exc)}]) from exc
+    result = result_json(problem, fixed, plan.service_date)
+    routed = {i for ids in wanted.values() for i in ids}
+    before = {s["identifier"] for r in plan.result["routes"] for s in r["stops"]}
+    result["unassigned"] = [u for u in plan.result.get("unassigned", [])
+                            if u["identifier"] not in routed] + [
+        {"identifier": i, "reason": "left_out_by_dispatcher",
+         "message": "taken off every route by the dispatcher"}
+        for i in sorted(before - routed)]
+    result["edited_at"], result["edited_by"] = now.isoformat(), actor.username
+    plan.result = result
+    plan.best_cost = float(fixed.distance_m)
+    session.flush()
+    return plan

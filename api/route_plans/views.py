@@ -11,7 +11,13 @@ from models import db
 from .. import jobs
 from ..auth import auth_required, clock, current_actor
 from . import service
-from .schemas import PlanCreateSchema, PlanSchema, ReoptimizeSchema, RouteQuerySchema
+from .schemas import (
+    PlanCreateSchema,
+    PlanEditSchema,
+    PlanSchema,
+    ReoptimizeSchema,
+    RouteQuerySchema,
+)
 
 blp = Blueprint("route_plans", __name__, url_prefix="/api/v1",
                 description="Route plans: optimise, watch, publish")
@@ -48,6 +54,16 @@ class RoutePlanDetail(MethodView):
     def get(self, plan_id: int) -> Any:
         """Status, progress, best cost so far and, when done, the routes."""
         return _refreshed(service.get_plan(db.session, current_actor(), plan_id))
+
+    @auth_required()
+    @blp.arguments(PlanEditSchema)
+    @blp.response(200, PlanSchema)
+    def patch(self, data: dict[str, Any], plan_id: int) -> Any:
+        """Move stops between couriers or reorder them; ETAs are recomputed."""
+        plan = service.edit_plan(db.session, current_actor(), plan_id, data["routes"],
+                                 now=clock())
+        db.session.commit()
+        return plan
 
 
 @blp.route("/route-plans/<int:plan_id>/geojson")

@@ -128,6 +128,10 @@ MATRIX = [
     ("route plan", "get", "/api/v1/route-plans/{plan}", None,
      dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
+    # a queued plan cannot be edited: 409 shows the caller got past the access check
+    ("edit route plan", "patch", "/api/v1/route-plans/{plan}", lambda w: {"json": {"routes": []}},
+     dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=409,
+          dispatcher_other=404, admin=409)),
     ("route plan geojson", "get", "/api/v1/route-plans/{plan}/geojson", None,
      dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=200,
           dispatcher_other=404, admin=200)),

@@ -279,3 +279,41 @@ def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, cou
     bad = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
         "date": "2026-11-20", "location": {"lat": 95, "lon": 109.19}})
     assert bad.status_code == 422
+
+
+def test_dispatcher_moves_and_reorders_stops_then_publishes(client, auth, dispatcher, couriers,
+                                                            day_items):
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    order = {r["courier_id"]: [s["identifier"] for s in r["stops"]]
+             for r in done["result"]["routes"]}
+    everything = [i for ids in order.values() for i in ids]
+    a, b = couriers[0].id, couriers[1].id
+    # all stops to courier a, reversed, except one moved to b and one taken off
+    moved, dropped = everything[0], everything[1]
+    rest = [i for i in everything if i not in (moved, dropped)][::-1]
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a, "identifiers": [i.lower() for i in rest]},
+        {"courier_id": b, "identifiers": [moved]}]})
+    assert r.status_code == 200, r.json
+    res = r.json["result"]
+    new = {rt["courier_id"]: [s["identifier"] for s in rt["stops"]] for rt in res["routes"]}
+    assert new == {a: rest, b: [moved]}
+    etas = [s["eta"] for s in res["routes"][0]["stops"]]
+    assert etas == sorted(etas)
+    assert [u["identifier"] for u in res["unassigned"]] == [dropped]
+    assert res["unassigned"][0]["reason"] == "left_out_by_dispatcher"
+    assert res["edited_by"] == dispatcher.username
+    for bad in ({"routes": [{"courier_id": 999, "identifiers": [moved]}]},
+                {"routes": [{"courier_id": a, "identifiers": [moved, moved]}]},
+                {"routes": [{"courier_id": a, "identifiers": ["EE123456785VN"]}]},
+                {"routes": "all to a"}):
+        assert client.patch(url, headers=h, json=bad).status_code == 422, bad
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    assert db.session.get(Item, next(i.id for i in day_items if i.identifier == moved)
+                          ).courier_id == b
+    dropped_item = next(i for i in day_items if i.identifier == dropped)
+    assert db.session.get(Item, dropped_item.id).courier_id is None
+    r = client.patch(url, headers=h, json={"routes": []})
+    assert r.status_code == 409  # published plans are not edited
