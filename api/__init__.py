@@ -48,13 +48,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                      compare_type=True)
     api.init_app(app)
 
-    from . import apidocs, errors, health, items, route_plans, scans, tokens, tracking
+    from . import apidocs, errors, health, items, route_plans, scans, sync, tokens, tracking
     from .cli import register_cli
 
     api.register_blueprint(tokens.blp)
     api.register_blueprint(items.blp)
     api.register_blueprint(scans.blp)
     api.register_blueprint(route_plans.blp)
+    api.register_blueprint(sync.blp)
     api.register_blueprint(tracking.api_blp)
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)

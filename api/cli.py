@@ -61,5 +61,23 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Created {role} {username}.")
 
+    gps = click.Group("gps", help="Courier GPS positions.")
+
+    @gps.command("purge")
+    @click.option("--days", type=click.IntRange(1, 3650), default=None,
+                  help="Keep this many days (default: GPS_RETENTION_DAYS)")
+    def purge(days: int | None) -> None:
+        """Delete GPS pings older than the retention period."""
+        from datetime import timedelta
+
+        from .sync.service import purge_positions
+
+        keep = days or current_app.config["GPS_RETENTION_DAYS"]
+        n = purge_positions(db.session, older_than=current_app.config["CLOCK"]()
+                            - timedelta(days=keep))
+        db.session.commit()
+        click.echo(f"Deleted {n} GPS pings older than {keep} days.")
+
+    app.cli.add_command(gps)
     app.cli.add_command(demo)
     app.cli.add_command(users)

@@ -24,6 +24,8 @@ class Defaults:
     PHOTO_DIR: str | None = None  # evidence store; default instance/evidence
 
     TOKEN_TTL_HOURS = 12  # one shift
+    GPS_MIN_INTERVAL_S = 30  # GPS pings kept: at most one per courier per interval
+    GPS_RETENTION_DAYS = 90  # `flask gps purge` deletes older pings
     MAX_DELIVERY_ATTEMPTS = 3
     LIST_MAX_PAGE_SIZE = 200
 

@@ -13,11 +13,13 @@ from .lifecycle import (
 from .office import Office
 from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction
+from .sync import CourierPosition, SyncUpload
 from .user import ApiToken, Role, User
 
 __all__ = [
     "ApiToken",
     "Base",
+    "CourierPosition",
     "EventCode",
     "FailureAction",
     "FailureReason",
@@ -33,6 +35,7 @@ __all__ = [
     "Scan",
     "ScanAction",
     "Status",
+    "SyncUpload",
     "TrackingEvent",
     "User",
     "UTCDateTime",

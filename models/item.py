@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
@@ -126,6 +126,12 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]
     note: Mapped[str | None] = mapped_column(Text)
     status_after: Mapped[Status] = mapped_column(str_enum(Status))
     source: Mapped[str] = mapped_column(String(16), default="api")
+    # False for an event kept in the history without moving the state (a late event
+    # that conflicts with what is already recorded); such events carry review flags.
+    applied: Mapped[bool] = mapped_column(default=True, server_default=true())
+    flags: Mapped[list[str] | None] = mapped_column(JSON)
+    sync_upload_id: Mapped[int | None] = mapped_column(ForeignKey("sync_uploads.id"),
+                                                       index=True)
 
     item: Mapped[Item] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")

@@ -175,6 +175,11 @@ class EventSchema(Schema):
     note = fields.String(allow_none=True)
     status_after = fields.Enum(Status, by_value=True)
     source = fields.String()
+    applied = fields.Boolean(metadata={"description": "False: kept in the history without "
+                                       "changing the status (see flags)"})
+    flags = fields.List(fields.String(), allow_none=True,
+                        metadata={"description": "Review flags, e.g. late_conflict, "
+                                  "device_clock_off, implausible_device_time"})
     scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
                                                   "event, if any"})
     photo_url = fields.Method("_photo_url")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -230,12 +230,19 @@ def _replay_of(session: Session, actor: User, client_event_id: str, identifier: 
 
 
 def record_event(session: Session, actor: User, identifier: str, data: Mapping[str, Any], *,
-                 now: datetime, max_attempts: int) -> EventResult:
+                 now: datetime, max_attempts: int, keep_late_conflicts: bool = False,
+                 flags: Sequence[str] = (), sync_upload_id: int | None = None,
+                 source: str = "api") -> EventResult:
     """Apply one event to an item, exactly once per ``client_event_id``.
 
     The item row is locked for the transition (``SELECT ... FOR UPDATE`` on
     PostgreSQL; SQLite serialises writers), so two concurrent events cannot both
     pass the legality check against the same state.
+
+    With ``keep_late_conflicts`` (offline sync), an illegal event that happened
+    (device time) before the item's latest applied event is not refused: it is kept
+    in the history, unapplied (the state does not move back) and flagged
+    ``late_conflict`` for review.
     """
     code: EventCode = data["code"]
     cid: str = data["client_event_id"]
@@ -252,14 +259,23 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     if code is EventCode.EDG and item.courier_id is None:
         raise Conflict("Assign the item to a courier before it goes out for delivery.",
                        slug="not-assigned", current_status=item.status.value)
-    new_state = lifecycle.apply(item.state, code, max_attempts)
+    flags = list(flags)
+    applied = True
+    try:
+        new_state = lifecycle.apply(item.state, code, max_attempts)
+    except lifecycle.IllegalTransitionError:
+        if not (keep_late_conflicts and _is_late(session, item, data["device_time"])):
+            raise
+        new_state, applied = item.state, False
+        flags.append("late_conflict")
     event = TrackingEvent(
         item_id=item.id, code=code, client_event_id=cid, device_time=data["device_time"],
         server_time=now, actor_id=actor.id, office_id=item.office_id,
         lat=loc["lat"] if loc else None, lon=loc["lon"] if loc else None,
         accuracy_m=loc.get("accuracy_m") if loc else None,
         reason=data.get("reason"), action=data.get("action"), note=data.get("note"),
-        status_after=new_state.status, source="api",
+        status_after=new_state.status, source=source, applied=applied, flags=flags or None,
+        sync_upload_id=sync_upload_id,
     )
     event.actor = actor
     session.add(event)
@@ -272,12 +288,24 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         if replay is None:
             raise
         return replay
+    if not applied:
+        return EventResult(event, item, False, [])
     item.move_to(new_state, now)
     follow: list[TrackingEvent] = []
     if code is EventCode.EMH and new_state.failed_attempts >= max_attempts:
         follow.append(_return_to_sender(session, item, cid, now, max_attempts))
     session.flush()
     return EventResult(event, item, False, follow)
+
+
+def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
+    latest = session.execute(select(func.max(TrackingEvent.device_time)).where(
+        TrackingEvent.item_id == item.id, TrackingEvent.applied.is_(True))).scalar_one_or_none()
+    if latest is None:
+        return False
+    if latest.tzinfo is None:  # SQLite aggregate bypasses the column type
+        latest = latest.replace(tzinfo=UTC)
+    return device_time < latest
 
 
 def _return_to_sender(session: Session, item: Item, cid: str, now: datetime,
@@ -296,7 +324,7 @@ def _return_to_sender(session: Session, item: Item, cid: str, now: datetime,
 
 def replayed_state(item: Item) -> ItemState:
     """What the stored history says; equals the item's columns (tested)."""
-    return lifecycle.replay(ev.code for ev in item.events)
+    return lifecycle.replay(ev.code for ev in item.events if ev.applied)
 
 
 # ---------------------------------------------------------------- CSV import

@@ -34,7 +34,8 @@ def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
     if item is None:
         raise NotFound(f"No item {ident.value}.", slug="item-not-found")
     events = []
-    for ev in sorted(item.events, key=lambda e: (e.device_time, e.id), reverse=True):
+    shown = [e for e in item.events if e.applied]  # flagged, unapplied events: staff only
+    for ev in sorted(shown, key=lambda e: (e.device_time, e.id), reverse=True):
         place = f"{ev.office.city}, {ev.office.province}" if ev.office else None
         events.append({
             "code": ev.code.value,

@@ -1,0 +1,209 @@
+"""Offline sync: a phone's backlog in one call, each entry applied exactly once.
+
+Each entry stands alone (a savepoint each): one bad entry never rejects the others.
+Tracking events are applied in device-time order; an event that arrives after a
+later one and no longer fits (a failed attempt synced after the delivery) is kept,
+unapplied and flagged, by :func:`api.items.service.record_event`. GPS pings are
+downsampled to one per courier per ``GPS_MIN_INTERVAL_S``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, User
+
+from ..errors import Forbidden, NotFound, Problem, problem_type, validation_pointers
+from ..items import service as items
+from .schemas import GpsPingSchema, SyncEventSchema
+
+VN = timezone(timedelta(hours=7))
+SKEW_FLAG_S = 300  # device clocks further off than this are flagged
+FUTURE_TOLERANCE = timedelta(minutes=10)
+PAST_LIMIT = timedelta(days=30)
+
+
+def _rejected(status: int, slug: str | None, title: str, detail: str,
+              **ext: Any) -> dict[str, Any]:
+    body = {"type": problem_type(slug) if slug else "about:blank", "title": title,
+            "status": status, "detail": detail}
+    body.update(ext)
+    return {"result": "rejected", "problem": body, "flags": []}
+
+
+def time_flags(device_time: datetime, skew_s: float | None, now: datetime) -> list[str]:
+    """Flags for a device time that cannot be right (after correcting the clock skew)."""
+    corrected = device_time - timedelta(seconds=skew_s or 0)
+    if corrected > now + FUTURE_TOLERANCE or corrected < now - PAST_LIMIT:
+        return ["implausible_device_time"]
+    return []
+
+
+def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: datetime,
+         max_attempts: int, gps_min_interval_s: int) -> dict[str, Any]:
+    sent_at = request.get("sent_at")
+    skew = (sent_at - now).total_seconds() if sent_at is not None else None
+    upload = SyncUpload(actor_id=actor.id, device_id=request.get("device_id"), received_at=now,
+                        device_sent_at=sent_at, clock_skew_s=skew,
+                        received=len(request["events"]))
+    session.add(upload)
+    session.flush()
+    upload_flags = ["device_clock_off"] if skew is not None and abs(skew) > SKEW_FLAG_S else []
+
+    results: list[dict[str, Any]] = [{} for _ in request["events"]]
+    events: list[tuple[int, dict[str, Any]]] = []
+    pings: list[tuple[int, dict[str, Any]]] = []
+    for idx, raw in enumerate(request["events"]):
+        kind = raw.get("kind")
+        schema = {"event": SyncEventSchema, "gps": GpsPingSchema}.get(kind)  # type: ignore[call-overload]
+        if schema is None:
+            results[idx] = _rejected(422, "validation-error", "The request is not valid",
+                                     "kind must be 'event' or 'gps'.",
+                                     errors=[{"pointer": "/kind", "detail": "Unknown kind."}])
+            continue
+        try:
+            data = schema().load(raw)
+        except ValidationError as exc:
+            results[idx] = _rejected(422, "validation-error", "The request is not valid",
+                                     "Some fields are invalid; see errors.",
+                                     errors=validation_pointers({"json": exc.messages}))
+            continue
+        (events if kind == "event" else pings).append((idx, data))
+
+    for idx, data in sorted(pings, key=lambda p: (p[1]["device_time"], p[0])):
+        results[idx] = _ping(session, actor, data, now=now, upload=upload,
+                             min_interval=timedelta(seconds=gps_min_interval_s))
+
+    for idx, data in sorted(events, key=lambda e: (e[1]["device_time"], e[0])):
+        flags = upload_flags + time_flags(data["device_time"], skew, now)
+        try:
+            with session.begin_nested():
+                res = items.record_event(
+                    session, actor, data["identifier"], data, now=now,
+                    max_attempts=max_attempts, keep_late_conflicts=True, flags=flags,
+                    sync_upload_id=upload.id, source="sync")
+        except Problem as exc:
+            results[idx] = _rejected(exc.status, exc.slug, exc.title, exc.detail,
+                                     **exc.extensions)
+            continue
+        except IllegalTransitionError as exc:
+            results[idx] = _rejected(
+                409, "illegal-transition", "Illegal status transition", exc.why,
+                current_status=exc.status.value if exc.status else None,
+                allowed_events=[e.value for e in exc.allowed])
+            continue
+        results[idx] = {"result": "duplicate" if res.replayed else "accepted",
+                        "event_id": res.event.id, "item_status": res.item.status.value,
+                        "applied": res.event.applied, "flags": list(res.event.flags or [])}
+
+    for idx, raw in enumerate(request["events"]):
+        results[idx].update(index=idx, kind=raw.get("kind"),
+                            client_event_id=raw.get("client_event_id")
+                            if isinstance(raw.get("client_event_id"), str) else None)
+    counts = {k: sum(1 for r in results if r["result"] == k)
+              for k in ("accepted", "duplicate", "downsampled", "rejected")}
+    counts["flagged"] = sum(1 for r in results if r.get("flags"))
+    upload.accepted, upload.duplicates = counts["accepted"], counts["duplicate"]
+    upload.rejected, upload.flagged = counts["rejected"], counts["flagged"]
+    session.flush()
+    return {"upload_id": upload.id, "clock_skew_s": skew, "flags": upload_flags,
+            "counts": counts, "results": results}
+
+
+def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
+          upload: SyncUpload, min_interval: timedelta) -> dict[str, Any]:
+    if actor.role is not Role.COURIER:
+        return _rejected(403, "forbidden", "Forbidden", "Only couriers send GPS pings.")
+    cid = data["client_event_id"]
+    if session.execute(select(CourierPosition.id).where(
+            CourierPosition.client_event_id == cid)).first() is not None:
+        return {"result": "duplicate", "flags": []}
+    t = data["device_time"]
+    near = session.execute(select(CourierPosition.id).where(
+        CourierPosition.courier_id == actor.id,
+        CourierPosition.device_time > t - min_interval,
+        CourierPosition.device_time < t + min_interval).limit(1)).first()
+    if near is not None:
+        return {"result": "downsampled", "flags": []}
+    loc = data["location"]
+    session.add(CourierPosition(client_event_id=cid, courier_id=actor.id, device_time=t,
+                                server_time=now, lat=loc["lat"], lon=loc["lon"],
+                                accuracy_m=loc.get("accuracy_m"), sync_upload_id=upload.id))
+    session.flush()
+    return {"result": "accepted", "flags": []}
+
+
+def _visible_courier(session: Session, actor: User, courier_id: int) -> User:
+    courier = session.get(User, courier_id)
+    if courier is None or courier.role is not Role.COURIER or (
+            actor.role is Role.COURIER and actor.id != courier_id) or (
+            actor.role is Role.DISPATCHER and courier.office_id != actor.office_id):
+        raise NotFound(f"No courier {courier_id} that you can see.")
+    return courier
+
+
+def track_geojson(session: Session, actor: User, courier_id: int, day: Any) -> dict[str, Any]:
+    """A courier's GPS track for a day (Viet Nam time) as GeoJSON."""
+    _visible_courier(session, actor, courier_id)
+    start = datetime(day.year, day.month, day.day, tzinfo=VN)
+    rows = session.execute(select(CourierPosition).where(
+        CourierPosition.courier_id == courier_id, CourierPosition.device_time >= start,
+        CourierPosition.device_time < start + timedelta(days=1)
+    ).order_by(CourierPosition.device_time)).scalars().all()
+    points = [{"type": "Feature",
+               "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
+               "properties": {"device_time": p.device_time.astimezone(VN).isoformat(),
+                              "accuracy_m": p.accuracy_m}} for p in rows]
+    line = {"type": "Feature", "geometry": {"type": "LineString",
+                                            "coordinates": [[p.lon, p.lat] for p in rows]},
+            "properties": {"courier_id": courier_id, "date": day.isoformat(),
+                           "points": len(rows)}}
+    return {"type": "FeatureCollection", "features": [line, *points]}
+
+
+def latest_positions(session: Session, actor: User, office_id: int | None,
+                     now: datetime) -> list[dict[str, Any]]:
+    """Every courier of an office with their latest GPS position (None if none yet)."""
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers cannot watch other couriers.")
+    if actor.role is Role.DISPATCHER:
+        if office_id not in (None, actor.office_id):
+            raise NotFound(f"No office {office_id} that you can see.")
+        office_id = actor.office_id
+    if office_id is None:
+        raise Problem("office_id is required for an admin.", status=422,
+                      slug="validation-error", title="The request is not valid",
+                      errors=[{"parameter": "office_id", "detail": "Required."}])
+    latest = (select(CourierPosition.courier_id,
+                     func.max(CourierPosition.device_time).label("t"))
+              .group_by(CourierPosition.courier_id).subquery())
+    rows = session.execute(
+        select(User, CourierPosition)
+        .where(User.office_id == office_id, User.role == Role.COURIER)
+        .outerjoin(latest, latest.c.courier_id == User.id)
+        .outerjoin(CourierPosition, (CourierPosition.courier_id == User.id)
+                   & (CourierPosition.device_time == latest.c.t))
+        .order_by(User.id)).unique().all()
+    out = []
+    for user, pos in rows:
+        out.append({
+            "courier_id": user.id, "username": user.username, "full_name": user.full_name,
+            "position": None if pos is None else {
+                "lat": pos.lat, "lon": pos.lon, "accuracy_m": pos.accuracy_m,
+                "device_time": pos.device_time.isoformat(),
+                "age_s": int((now - pos.device_time).total_seconds())}})
+    return out
+
+
+def purge_positions(session: Session, *, older_than: datetime) -> int:
+    from sqlalchemy import delete
+
+    result = session.execute(delete(CourierPosition).where(
+        CourierPosition.device_time < older_than))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

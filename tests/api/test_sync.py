@@ -1,0 +1,251 @@
+"""Offline sync: partial success, idempotency, device-time order, late conflicts,
+clock skew, GPS downsampling; and a 10 000-entry replay against a clean single pass."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models import CourierPosition, Item, Role, SyncUpload, TrackingEvent, db
+from models.lifecycle import EventCode, replay
+
+ids = (f"sync-{n:07d}" for n in itertools.count())
+T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 08:00 in Viet Nam, the fake clock's start
+
+
+def at(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+def event(identifier, code, minutes, **kw):
+    body = {"kind": "event", "identifier": identifier, "code": code,
+            "client_event_id": next(ids), "device_time": at(minutes),
+            "location": {"lat": 12.24, "lon": 109.19, "accuracy_m": 10}}
+    if code == "EMH":
+        body.update(reason="recipient_absent", action="notice_left")
+    body.update(kw)
+    return body
+
+
+def ping(minutes, lat=12.24, lon=109.19):
+    return {"kind": "gps", "client_event_id": next(ids), "device_time": at(minutes),
+            "location": {"lat": lat, "lon": lon, "accuracy_m": 8}}
+
+
+def evening(clock):
+    """Phones sync after the fact: the server's now becomes 18:00; items arrived at the
+    office at 08:00 and the day's events lie between."""
+    clock.advance(hours=10)
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def courier(make_user, office):
+    return make_user(Role.COURIER, office)
+
+
+def upload(client, h, entries, **kw):
+    body = {"device_id": "android-1", "events": entries}
+    body.update(kw)
+    return client.post("/api/v1/sync", json=body, headers=h)
+
+
+def test_partial_success_and_exact_once(client, auth, office, courier, make_item, clock):
+    a = make_item(office, courier=courier, events=("EMG",))
+    b = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    batch = [event(a.identifier, "EDG", 1), event(a.identifier, "EMI", 20),
+             event(b.identifier, "EDG", 2), {"kind": "event", "code": "EMI"},
+             event("EE123456789VN", "EDG", 3), {"kind": "fax"}, event(b.identifier, "EMI", 1)]
+    r = upload(client, auth(courier), batch)
+    assert r.status_code == 200, r.json
+    got = [x["result"] for x in r.json["results"]]
+    assert got == ["accepted", "accepted", "accepted", "rejected", "rejected", "rejected",
+                   "rejected"]
+    assert r.json["results"][3]["problem"]["status"] == 422
+    assert r.json["results"][4]["problem"]["status"] in (404, 422)
+    # b's EMI has a device time before its EDG: applied in device-time order it is illegal
+    assert r.json["results"][6]["problem"]["status"] == 409
+    assert r.json["counts"] == {"accepted": 3, "duplicate": 0, "downsampled": 0,
+                                "rejected": 4, "flagged": 0}
+    assert db.session.get(Item, a.id).status.value == "delivered"
+    again = upload(client, auth(courier), batch)
+    assert [x["result"] for x in again.json["results"]][:3] == ["duplicate"] * 3
+    assert db.session.query(TrackingEvent).filter_by(item_id=a.id).count() == 4
+
+
+def test_events_are_applied_in_device_time_order(client, auth, office, courier, make_item,
+                                                  clock):
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    batch = [event(item.identifier, "EMI", 30), event(item.identifier, "EMH", 10),
+             event(item.identifier, "EDG", 25), event(item.identifier, "EDG", 5)]
+    r = upload(client, auth(courier), batch)
+    assert [x["result"] for x in r.json["results"]] == ["accepted"] * 4
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=auth(courier)).json
+    assert [e["code"] for e in detail["events"]] == ["EMA", "EMG", "EDG", "EMH", "EDG", "EMI"]
+    assert detail["status"] == "delivered" and detail["failed_attempts"] == 1
+
+
+def test_late_conflicting_event_is_kept_flagged_and_does_not_move_state(
+        client, auth, office, courier, make_item, make_user, clock):
+    item = make_item(office, courier=courier, events=("EMG",))
+    other = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h = auth(courier)
+    upload(client, h, [event(item.identifier, "EDG", 0), event(item.identifier, "EMI", 60)])
+    # a second phone's backlog: a failed attempt half an hour before the delivery
+    r = upload(client, h, [event(item.identifier, "EMH", 30)])
+    res = r.json["results"][0]
+    assert res["result"] == "accepted" and res["applied"] is False
+    assert res["flags"] == ["late_conflict"] and res["item_status"] == "delivered"
+    stored = db.session.get(Item, item.id)
+    assert stored.status.value == "delivered" and stored.failed_attempts == 0
+    staff = client.get(f"/api/v1/items/{item.identifier}",
+                       headers=auth(make_user(Role.DISPATCHER, office))).json
+    flagged = [e for e in staff["events"] if e["flags"]]
+    assert len(flagged) == 1 and flagged[0]["applied"] is False
+    public = client.get(f"/api/v1/track/{item.identifier}").json
+    assert "EMH" not in [e["code"] for e in public["events"]]
+    # a non-late illegal event is refused
+    r = upload(client, h, [event(other.identifier, "EMI", 90)])
+    assert r.json["results"][0]["problem"]["status"] == 409
+
+
+def test_clock_skew_is_recorded_and_absurd_times_flagged(client, auth, office, courier,
+                                                         make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG",))
+    other = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    skewed = (T0 + timedelta(hours=12)).isoformat()  # the phone's clock is 2 h ahead
+    r = upload(client, auth(courier), [event(item.identifier, "EDG", 125)], sent_at=skewed)
+    assert r.json["clock_skew_s"] == 7200 and r.json["flags"] == ["device_clock_off"]
+    assert r.json["results"][0]["flags"] == ["device_clock_off"]
+    assert db.session.query(SyncUpload).one().clock_skew_s == 7200
+    r = upload(client, auth(courier), [event(other.identifier, "EDG", 0,
+                                             device_time="2031-01-01T00:00:00+07:00")],
+               sent_at=(T0 + timedelta(hours=10)).isoformat())
+    assert r.json["results"][0]["flags"] == ["implausible_device_time"]
+    assert r.json["counts"]["flagged"] == 1
+
+
+def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, make_user,
+                                              make_office, app, clock):
+    evening(clock)
+    h = auth(courier)
+    pings = [ping(m / 6, lat=12.24 + m * 1e-4) for m in range(0, 24)]  # every 10 s for 4 min
+    r = upload(client, h, pings[::-1])  # any order
+    kept = [x for x in r.json["results"] if x["result"] == "accepted"]
+    assert len(kept) == 8  # one per 30 s
+    assert r.json["counts"]["downsampled"] == 16
+    again = upload(client, h, pings).json["counts"]
+    assert (again["duplicate"], again["downsampled"], again["accepted"]) == (8, 16, 0)
+    assert db.session.query(CourierPosition).count() == 8
+    dispatcher = make_user(Role.DISPATCHER, office)
+    track = client.get(f"/api/v1/couriers/{courier.id}/track?date=2026-11-20",
+                       headers=auth(dispatcher)).json
+    line = track["features"][0]["geometry"]["coordinates"]
+    assert len(line) == 8 and line == sorted(line, key=lambda c: c[1])
+    pos = client.get("/api/v1/courier-positions", headers=auth(dispatcher)).json["couriers"]
+    assert pos[0]["courier_id"] == courier.id
+    assert pos[0]["position"]["lat"] == pytest.approx(12.24 + 21 * 1e-4)
+    stranger = make_user(Role.DISPATCHER, make_office())
+    assert client.get(f"/api/v1/couriers/{courier.id}/track?date=2026-11-20",
+                      headers=auth(stranger)).status_code == 404
+    assert client.get("/api/v1/courier-positions", headers=auth(courier)).status_code == 403
+    # retention
+    runner = app.test_cli_runner()
+    assert "Deleted 0" in runner.invoke(args=["gps", "purge"]).output
+    clock.advance(days=91)
+    assert "Deleted 8" in runner.invoke(args=["gps", "purge"]).output
+    assert db.session.query(CourierPosition).count() == 0
+
+
+@pytest.mark.parametrize("body", [{"events": []}, {"events": [{}] * 501}, {"events": "x"},
+                                  {"events": [1, 2]}, {"events": [{"kind": "gps"}],
+                                                       "sent_at": "noon"}])
+def test_bad_uploads_are_422(client, auth, courier, body):
+    r = client.post("/api/v1/sync", json=body, headers=auth(courier))
+    assert r.status_code == 422
+
+
+# ------------------------------------------------------------------ 10 000 entries
+
+LIFE = [("EDG", 0), ("EMH", 30), ("EDG", 60), ("EMH", 90), ("EDG", 120), ("EMI", 150)]
+
+
+def _backlog(items, rng):
+    """Each item's day as its courier records it, plus GPS pings: 10 000 entries."""
+    entries = []
+    for n, ident in enumerate(items):
+        stop = rng.randint(1, len(LIFE))  # some items end out for delivery or failed
+        for code, minute in LIFE[:stop]:
+            entries.append(event(ident, code, minute + n * 0.01))
+    while len(entries) < 10_000:
+        entries.append(ping(rng.uniform(0, 600)))
+    entries.sort(key=lambda e: e["device_time"])  # the phone's queue is in time order
+    return entries[:10_000]
+
+
+@pytest.mark.slow
+def test_ten_thousand_offline_entries_equal_a_clean_single_pass(client, auth, office, courier,
+                                                                make_item, app, clock):
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 5
+    rng = random.Random(7)
+    items = [make_item(office, courier=courier, events=("EMG",)).identifier
+             for _ in range(1500)]
+    evening(clock)
+    backlog = _backlog(items, rng)
+    h = auth(courier)
+    batches = [backlog[i:i + 475] for i in range(0, len(backlog), 475)]
+    sent = 0
+    for k, batch in enumerate(batches):
+        batch = batch[:]
+        rng.shuffle(batch)  # reordered within the upload
+        if k % 4 == 1:  # cut off halfway, then the whole batch is resent
+            upload(client, h, batch[: len(batch) // 2])
+            sent += len(batch) // 2
+        if k > 0:  # duplicates of earlier entries ride along
+            batch += rng.sample(batches[k - 1], 25)
+        r = upload(client, h, batch)
+        assert r.status_code == 200
+        assert r.json["counts"]["rejected"] == 0, [x for x in r.json["results"]
+                                                   if x["result"] == "rejected"][:3]
+        sent += len(batch)
+    assert sent > 11_000
+
+    # the clean single pass, computed independently
+    by_item: dict[str, list[tuple[str, str]]] = {}
+    pings = []
+    for e in backlog:
+        if e["kind"] == "event":
+            by_item.setdefault(e["identifier"], []).append((e["device_time"], e["code"]))
+        else:
+            pings.append(e["device_time"])
+    stored = db.session.query(TrackingEvent).filter(TrackingEvent.source == "sync").all()
+    assert sorted(e.client_event_id for e in stored) == sorted(
+        e["client_event_id"] for e in backlog if e["kind"] == "event")
+    assert all(e.applied and not e.flags for e in stored)
+    for item in db.session.query(Item).all():
+        codes = [EventCode.EMA, EventCode.EMG] + [EventCode(c) for _, c in
+                                                   sorted(by_item[item.identifier])]
+        expected = replay(codes)
+        assert (item.status, item.failed_attempts) == (expected.status,
+                                                       expected.failed_attempts)
+    # GPS: at most one ping per 30 s is kept, and every ping sent is within 30 s of one
+    times = sorted(p.device_time for p in db.session.query(CourierPosition))
+    assert all(b - a >= timedelta(seconds=30) for a, b in zip(times, times[1:], strict=False))
+    import bisect
+
+    for p in pings:
+        t = datetime.fromisoformat(p)
+        k = bisect.bisect_left(times, t)
+        near = [times[j] for j in (k - 1, k) if 0 <= j < len(times)]
+        assert any(abs(t - x) < timedelta(seconds=30) for x in near)
