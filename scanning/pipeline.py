@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scanning import preprocess
+from scanning.ean_blur import BlurEanDecoder
 from scanning.engines import ALL_SYMBOLOGIES, Decoder, ZbarDecoder, ZxingDecoder
 from scanning.loading import LoadedImage, decode_pixels, load_image, probe_image
 from scanning.symbology import Symbology
@@ -173,13 +174,17 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
     """The engines the default steps refer to.
 
     ``zxing`` (zxing-cpp defaults), ``zxing-fast`` (no inverted/multi-scale
-    retries), ``zxing-gh`` (global-histogram binarizer) and ``zbar``.
+    retries), ``zxing-gh`` (global-histogram binarizer), ``zbar`` and
+    ``ean-blur`` (the blur-tolerant EAN-13/UPC-A reader of
+    :mod:`scanning.ean_blur`; not in the default ladder, add
+    ``"ean-blur:gray"`` to ``ScanConfig.ladder`` to use it).
     """
     return {
         "zxing": ZxingDecoder(symbologies),
         "zxing-fast": ZxingDecoder(symbologies, try_invert=False, try_downscale=False),
         "zxing-gh": ZxingDecoder(symbologies, binarizer="global_histogram"),
         "zbar": ZbarDecoder(symbologies),
+        "ean-blur": BlurEanDecoder(),
     }
 
 

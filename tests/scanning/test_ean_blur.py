@@ -1,0 +1,111 @@
+"""The blur-tolerant EAN-13/UPC-A reader (synthetic images only)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import zxingcpp
+
+from scanning import ScanConfig, Scanner, Symbology
+from scanning.ean_blur import LEFT, BlurEanDecoder
+from scanning.engines import ZbarDecoder, ZxingDecoder
+
+EAN = "5901234123457"
+UPC = "036000291452"  # UPC-A = EAN-13 "0036000291452"
+
+
+def _bars(text: str, fmt: object = zxingcpp.BarcodeFormat.EAN13, scale: int = 2) -> np.ndarray:
+    img = np.asarray(zxingcpp.create_barcode(text, fmt).to_image(scale=scale), dtype=np.uint8)
+    return img[img.shape[0] // 2]  # one row: the bars without the human-readable text
+
+
+def _photo(row: np.ndarray, sigma: float, seed: int = 0, noise: float = 3.0) -> np.ndarray:
+    """Bars on a light label in a grey frame, Gaussian-defocused, dimmed, noisy."""
+    bars = np.tile(row, (60, 1))
+    canvas = np.full((200, len(row) + 80), 230, np.uint8)
+    canvas[60:120, 40 : 40 + len(row)] = bars
+    f = cv2.GaussianBlur(canvas.astype(np.float32), (0, 0), sigma)
+    rng = np.random.default_rng(seed)
+    f = f * 0.7 + 40 + rng.normal(0, noise, f.shape)
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def decoder() -> BlurEanDecoder:
+    return BlurEanDecoder()
+
+
+def test_defocused_ean13_that_both_engines_miss_is_read_exactly(decoder) -> None:
+    img = _photo(_bars(EAN), sigma=2.0)  # blur of one module (2 px)
+    assert ZxingDecoder().decode(img) == []
+    assert ZbarDecoder().decode(img) == []
+    reads = decoder.decode(img)
+    assert [(r.symbology, r.text) for r in reads] == [(Symbology.EAN13, EAN)]
+    xs = [p[0] for p in reads[0].polygon]
+    assert 50 <= min(xs) <= 75 and 240 <= max(xs) <= 265  # symbol spans x 62..252
+
+
+def test_defocused_upca_is_reported_as_upca_and_upside_down_works(decoder) -> None:
+    img = _photo(_bars(UPC, zxingcpp.BarcodeFormat.UPCA), sigma=1.5, seed=1)
+    for view in (img, np.ascontiguousarray(img[::-1, ::-1])):
+        reads = decoder.decode(view)
+        assert [(r.symbology, r.text) for r in reads] == [(Symbology.UPCA, UPC)]
+
+
+def test_vertical_code_is_read(decoder) -> None:
+    img = np.ascontiguousarray(_photo(_bars(EAN), sigma=1.5, seed=2).T)
+    assert [r.text for r in decoder.decode(img)] == [EAN]
+
+
+def test_slight_perspective_is_tolerated(decoder) -> None:
+    img = _photo(_bars(EAN), sigma=1.2, seed=3)
+    h, w = img.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, 4], [w, 0], [w, h], [0, h - 4]])
+    warped = cv2.warpPerspective(img, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                 borderValue=200)  # fmt: skip
+    assert [r.text for r in decoder.decode(warped)] == [EAN]
+
+
+def test_no_reads_on_blank_noise_text_and_random_bars(decoder) -> None:
+    rng = np.random.default_rng(5)
+    blank = np.full((240, 320), 200, np.uint8)
+    noise = rng.integers(0, 256, (240, 320), dtype=np.uint8)
+    text = np.full((240, 320), 235, np.uint8)
+    for y in range(20, 220, 24):  # lines of "words"
+        x = 10
+        while x < 290:
+            wlen = int(rng.integers(10, 40))
+            cv2.putText(text, "".join(rng.choice(list("ABCDEFGH0123456789"), 3)), (x, y),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, 30, 1)  # fmt: skip
+            x += wlen + 30
+    assert decoder.decode(blank) == []
+    assert decoder.decode(noise) == []
+    assert decoder.decode(text) == []
+    for seed in range(6):  # random bar/space runs of 1-4 modules, same size as an EAN-13
+        r = np.random.default_rng(seed)
+        runs = r.integers(1, 5, 60)
+        modules = np.repeat(np.arange(60) % 2 == 0, runs)[:95]
+        row = np.full(95 + 18, 255, np.uint8)
+        row[9 : 9 + len(modules)] = np.where(modules, 0, 255)
+        img = _photo(np.repeat(row, 2), sigma=1.5, seed=seed)
+        assert decoder.decode(img) == [], seed
+
+
+def test_corrupted_digit_is_not_reported_with_a_wrong_value(decoder) -> None:
+    row = _bars(EAN).copy()
+    x0 = int(np.argmax(row < 128))  # start guard
+    start = x0 + 2 * (3 + 7 * 2)  # third left digit ("1", L set)
+    bad = np.repeat(LEFT[7], 2)  # "7" in the L set: parity kept, check digit now wrong
+    row[start : start + 14] = np.where(bad > 0, 0, 255)
+    assert ZxingDecoder().decode(_photo(row, sigma=0.5)) == []  # sharp: engines reject it
+    for seed in range(3):
+        assert decoder.decode(_photo(row, sigma=1.8, seed=seed)) == []
+
+
+def test_pipeline_uses_it_when_put_in_the_ladder() -> None:
+    img = _photo(_bars(EAN), sigma=2.0)
+    cfg = ScanConfig(ladder=(*ScanConfig().ladder, "ean-blur:gray"))
+    codes = Scanner(cfg).decode_image(img)
+    assert [(c.symbology, c.text, c.engine) for c in codes] == [(Symbology.EAN13, EAN, "ean-blur")]
