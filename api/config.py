@@ -27,6 +27,10 @@ class Defaults:
     GPS_MIN_INTERVAL_S = 30  # GPS pings kept: at most one per courier per interval
     GPS_RETENTION_DAYS = 90  # `flask gps purge` deletes older pings
     MAX_DELIVERY_ATTEMPTS = 3
+    # deliveries and failed attempts recorded further than this from the address, or
+    # with a worse GPS fix, are flagged for review (not refused)
+    GEO_FLAG_DISTANCE_M = 300
+    GEO_FLAG_ACCURACY_M = 100
     LIST_MAX_PAGE_SIZE = 200
 
     # Other carriers' codes accepted as external identifiers: name -> regex.

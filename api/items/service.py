@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from geopy.distance import geodesic
 from marshmallow import ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -232,7 +233,8 @@ def _replay_of(session: Session, actor: User, client_event_id: str, identifier: 
 def record_event(session: Session, actor: User, identifier: str, data: Mapping[str, Any], *,
                  now: datetime, max_attempts: int, keep_late_conflicts: bool = False,
                  flags: Sequence[str] = (), sync_upload_id: int | None = None,
-                 source: str = "api") -> EventResult:
+                 source: str = "api", geo_max_distance_m: float = 300.0,
+                 geo_max_accuracy_m: float = 100.0) -> EventResult:
     """Apply one event to an item, exactly once per ``client_event_id``.
 
     The item row is locked for the transition (``SELECT ... FOR UPDATE`` on
@@ -259,7 +261,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     if code is EventCode.EDG and item.courier_id is None:
         raise Conflict("Assign the item to a courier before it goes out for delivery.",
                        slug="not-assigned", current_status=item.status.value)
-    flags = list(flags)
+    flags = list(flags) + geo_flags(item, code, loc, max_distance_m=geo_max_distance_m,
+                                    max_accuracy_m=geo_max_accuracy_m)
     applied = True
     try:
         new_state = lifecycle.apply(item.state, code, max_attempts)
@@ -296,6 +299,27 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         follow.append(_return_to_sender(session, item, cid, now, max_attempts))
     session.flush()
     return EventResult(event, item, False, follow)
+
+
+GEO_CHECKED = frozenset({EventCode.EMI, EventCode.EMH})
+
+
+def geo_flags(item: Item, code: EventCode, loc: Mapping[str, Any] | None, *,
+              max_distance_m: float, max_accuracy_m: float) -> list[str]:
+    """Review flags for a delivery or failed attempt recorded far from the address or
+    with a poor GPS fix. Flagged, never refused: the courier may be right."""
+    if code not in GEO_CHECKED or not loc:
+        return []
+    out = []
+    accuracy = loc.get("accuracy_m")
+    if accuracy is not None and accuracy > max_accuracy_m:
+        out.append("poor_gps_accuracy")
+    if item.recipient_lat is not None and item.recipient_lon is not None:
+        metres = geodesic((loc["lat"], loc["lon"]),
+                          (item.recipient_lat, item.recipient_lon)).meters
+        if metres > max_distance_m:
+            out.append("far_from_address")
+    return out
 
 
 def _is_late(session: Session, item: Item, device_time: datetime) -> bool:

@@ -27,6 +27,12 @@ blp = Blueprint("items", __name__, url_prefix="/api/v1",
                 description="Items and their tracking events (staff)")
 
 
+def geo_limits() -> dict[str, float]:
+    cfg = current_app.config
+    return {"geo_max_distance_m": float(cfg["GEO_FLAG_DISTANCE_M"]),
+            "geo_max_accuracy_m": float(cfg["GEO_FLAG_ACCURACY_M"])}
+
+
 def _item_detail(item: Any) -> Any:
     allowed = [e.value for e in service.lifecycle.allowed_events(
         item.state, current_app.config["MAX_DELIVERY_ATTEMPTS"])]
@@ -122,7 +128,7 @@ class ItemEvents(MethodView):
         try:
             result = service.record_event(
                 db.session, current_actor(), identifier, data, now=clock(),
-                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"], **geo_limits())
         except Problem:
             db.session.rollback()
             raise

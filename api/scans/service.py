@@ -67,7 +67,8 @@ def _replay(session: Session, actor: User, cid: str, action: Any) -> ScanOutcome
 def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: bytes | None,
                 *, now: datetime, store: EvidenceStore, carrier_patterns: Mapping[str, str],
                 max_attempts: int, photo_max_bytes: int,
-                scan_config: scanning.ScanConfig | None = None) -> ScanOutcome:
+                scan_config: scanning.ScanConfig | None = None,
+                geo: Mapping[str, float] | None = None) -> ScanOutcome:
     cid: str = data["client_event_id"]
     replay = _replay(session, actor, cid, data["action"])
     if replay is not None:
@@ -106,7 +107,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                   "note": data.get("note")}
     try:
         result = items.record_event(session, actor, ident.item_id, event_data, now=now,
-                                    max_attempts=max_attempts)
+                                    max_attempts=max_attempts, **(geo or {}))
     except NotFound as exc:
         raise NotFound(f"No item {ident.item_id} that you can see.", slug="item-not-found",
                        code=ident.item_id, codes=codes) from exc

@@ -14,6 +14,7 @@ from models import db
 from ..auth import auth_required, clock, current_actor
 from ..errors import Problem, Unprocessable, validation_pointers
 from ..evidence import LocalEvidenceStore
+from ..items.views import geo_limits
 from . import service
 from .schemas import ScanCreateSchema, ScanResultSchema
 
@@ -97,7 +98,7 @@ class Scans(MethodView):
             outcome = service.record_scan(
                 db.session, current_actor(), data, photo, now=clock(), store=evidence_store(),
                 carrier_patterns=cfg["CARRIER_PATTERNS"], max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
-                photo_max_bytes=cfg["PHOTO_MAX_BYTES"])
+                photo_max_bytes=cfg["PHOTO_MAX_BYTES"], geo=geo_limits())
         except Exception:
             db.session.rollback()
             raise

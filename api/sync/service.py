@@ -46,7 +46,8 @@ def time_flags(device_time: datetime, skew_s: float | None, now: datetime) -> li
 
 
 def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: datetime,
-         max_attempts: int, gps_min_interval_s: int) -> dict[str, Any]:
+         max_attempts: int, gps_min_interval_s: int,
+         geo: Mapping[str, float] | None = None) -> dict[str, Any]:
     sent_at = request.get("sent_at")
     skew = (sent_at - now).total_seconds() if sent_at is not None else None
     upload = SyncUpload(actor_id=actor.id, device_id=request.get("device_id"), received_at=now,
@@ -87,7 +88,7 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
                 res = items.record_event(
                     session, actor, data["identifier"], data, now=now,
                     max_attempts=max_attempts, keep_late_conflicts=True, flags=flags,
-                    sync_upload_id=upload.id, source="sync")
+                    sync_upload_id=upload.id, source="sync", **(geo or {}))
         except Problem as exc:
             results[idx] = _rejected(exc.status, exc.slug, exc.title, exc.detail,
                                      **exc.extensions)

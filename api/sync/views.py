@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from models import db
 
 from ..auth import auth_required, clock, current_actor
+from ..items.views import geo_limits
 from . import service
 from .schemas import (
     PositionsQuerySchema,
@@ -32,7 +33,7 @@ class Sync(MethodView):
         cfg = current_app.config
         out = service.sync(db.session, current_actor(), data, now=clock(),
                            max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
-                           gps_min_interval_s=cfg["GPS_MIN_INTERVAL_S"])
+                           gps_min_interval_s=cfg["GPS_MIN_INTERVAL_S"], geo=geo_limits())
         db.session.commit()
         return out
 

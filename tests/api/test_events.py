@@ -199,3 +199,21 @@ def test_status_always_equals_the_replayed_history(client, auth, office, dispatc
     assert replayed.failed_attempts == stored.failed_attempts
     last = stored.events[-1]
     assert last.status_after == stored.status
+
+
+@pytest.mark.parametrize(("location", "flags"), [
+    ({"lat": 12.2381, "lon": 109.1962, "accuracy_m": 8}, None),  # at the door
+    ({"lat": 12.2410, "lon": 109.1962, "accuracy_m": 8}, ["far_from_address"]),  # ~330 m
+    ({"lat": 12.2381, "lon": 109.1962, "accuracy_m": 250}, ["poor_gps_accuracy"]),
+    ({"lat": 12.2600, "lon": 109.1962, "accuracy_m": 500},
+     ["poor_gps_accuracy", "far_from_address"]),
+])
+def test_deliveries_far_from_the_address_are_flagged_not_refused(
+        client, auth, office, courier, make_item, location, flags):
+    rcpt = {"name": "Trần Thị B", "address": "12 Trần Phú", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.2381, "lon": 109.1962}
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), recipient=rcpt)
+    r = post(client, auth(courier), item, ev("EMI", location=location))
+    assert r.status_code == 201
+    assert r.json["event"]["flags"] == flags
+    assert r.json["item"]["status"] == "delivered"
