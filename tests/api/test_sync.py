@@ -23,7 +23,7 @@ def at(minutes: float) -> str:
 def event(identifier, code, minutes, **kw):
     body = {"kind": "event", "identifier": identifier, "code": code,
             "client_event_id": next(ids), "device_time": at(minutes),
-            "location": {"lat": 12.24, "lon": 109.19, "accuracy_m": 10}}
+            "location": {"lat": 12.238, "lon": 109.196, "accuracy_m": 10}}  # at the door
     if code == "EMH":
         body.update(reason="recipient_absent", action="notice_left")
     body.update(kw)
