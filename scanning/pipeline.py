@@ -46,6 +46,22 @@ DEFAULT_LADDER: tuple[str, ...] = (
 #: neither engine's scan lines handle.
 DEFAULT_PARTIAL_LADDER: tuple[str, ...] = ("zbar:gray", "zbar:rot+45", "zbar:rot-45")
 
+#: Steps tried when the first pass found linear codes that need confirmation
+#: (see :func:`confirmed`), until every such code is confirmed.
+DEFAULT_CONFIRM_LADDER: tuple[str, ...] = ("zbar:gray", "zbar:up2+clahe", "zxing:up2")
+
+#: Short EAN/UPC symbols: 6-7 data digits behind a mod-10 check (UPC-E even
+#: encodes its check digit in the parity pattern only), so a misread bar is
+#: more often still "valid"; a read of one of them by a single engine needs
+#: confirmation.
+SHORT_LINEAR: frozenset[Symbology] = frozenset({Symbology.UPCE, Symbology.EAN8})
+
+#: Engines whose linear reads stand on their own (multi-line confirmation
+#: inside the engine), except for `SHORT_LINEAR` symbols.
+TRUSTED_LINEAR_ENGINES: frozenset[str] = frozenset({"zxing-cpp"})
+
+_FAMILY: dict[Symbology, str] = {Symbology.UPCA: "EAN/UPC-A", Symbology.EAN13: "EAN/UPC-A"}
+
 
 def parse_step(spec: str) -> tuple[str, tuple[str, ...]]:
     """Split ``"engine:t1+t2"`` into ``("engine", ("t1", "t2"))``.
@@ -111,6 +127,13 @@ class ScanConfig:
         exceeds this (default 1024).
     ladder_budget_ms : float
         Stop the ladder once this much wall time has been spent in it.
+    confirm_ladder : tuple of str
+        Steps tried when the first pass found linear codes needing
+        confirmation, until all are confirmed (see :func:`confirmed`).
+    confirm_linear : bool
+        Apply the confirmation rule (default ``True``): unconfirmed linear
+        reads do not stop the ladder, and are dropped when another read of
+        the same kind at the same place has at least as much support.
     exhaustive : bool
         Run every ladder step and merge all reads (slow; for diagnostics).
     """
@@ -124,6 +147,8 @@ class ScanConfig:
     large_first_pass: tuple[str, ...] = ("zxing-fast:gray",)
     ladder: tuple[str, ...] = DEFAULT_LADDER
     partial_ladder: tuple[str, ...] = DEFAULT_PARTIAL_LADDER
+    confirm_ladder: tuple[str, ...] = DEFAULT_CONFIRM_LADDER
+    confirm_linear: bool = True
     partial_max_coverage: float = 0.2
     upscale_max_side: int = 1024
     ladder_budget_ms: float = 2000.0
@@ -163,7 +188,13 @@ class ScanConfig:
     @property
     def all_steps(self) -> tuple[str, ...]:
         """Every step spec of this config."""
-        return (*self.first_pass, *self.large_first_pass, *self.ladder, *self.partial_ladder)
+        return (
+            *self.first_pass,
+            *self.large_first_pass,
+            *self.ladder,
+            *self.partial_ladder,
+            *self.confirm_ladder,
+        )
 
     def step(self, spec: str) -> tuple[str, tuple[str, ...]]:
         """Parsed form of one of this config's steps."""
@@ -250,6 +281,97 @@ def merge(found: list[Barcode], new: Sequence[Barcode]) -> list[Barcode]:
 
 def _any_code(found: Sequence[Barcode]) -> bool:
     return bool(found)
+
+
+Support = dict[tuple[Symbology, str], set[str]]
+"""Engines that produced each (symbology, text) during one decode."""
+
+
+def confirmed(code: Barcode, support: Support) -> bool:
+    """Whether `code` stands as read, without waiting for another engine.
+
+    2D symbols carry Reed-Solomon error correction: always confirmed. A linear
+    read is confirmed when two different engines produced the same text, or
+    when a trusted engine (zxing-cpp, which itself requires agreeing scan
+    lines) produced it and the symbol is not a short EAN/UPC (`SHORT_LINEAR`).
+    A ZBar-only read is not: on the benchmark corpus ZBar returns some wrong
+    but check-digit-valid EAN-13 values consistently on every variant of an
+    image (e.g. upside-down UPC-A), so agreement between ZBar variants proves
+    nothing.
+    """
+    if not code.symbology.is_linear:
+        return True
+    engines = support.get((code.symbology, code.text), set())
+    if len(engines) >= 2:
+        return True
+    return bool(engines & TRUSTED_LINEAR_ENGINES) and code.symbology not in SHORT_LINEAR
+
+
+def _family(code: Barcode) -> str:
+    return _FAMILY.get(code.symbology, code.symbology.value)
+
+
+def _n_engines(code: Barcode, support: Support) -> int:
+    return len(support.get((code.symbology, code.text), ()))
+
+
+def best_rival(code: Barcode, reads: Sequence[Barcode], support: Support) -> Barcode | None:
+    """The best-supported read contradicting linear `code`, if any.
+
+    A *rival* is a read of the same symbology family (EAN-13 and UPC-A are
+    one) with another text, overlapping any read of `code`'s value (>= 30 %
+    of the smaller box).
+    """
+    if not code.symbology.is_linear:
+        return None
+    # the value's extent: every read of it (ZBar may report one value at several places)
+    same = [r for r in reads if r.symbology == code.symbology and r.text == code.text] or [code]
+    rivals = [
+        r
+        for r in reads
+        if _family(r) == _family(code)
+        and r.text != code.text
+        and any(_overlap(r, c) >= 0.3 for c in same)
+    ]
+    return max(rivals, key=lambda r: _n_engines(r, support), default=None)
+
+
+def settled(code: Barcode, reads: Sequence[Barcode], support: Support) -> bool:
+    """Confirmed, and no rival read has as many supporting engines."""
+    if not confirmed(code, support):
+        return False
+    rival = best_rival(code, reads, support)
+    return rival is None or _n_engines(rival, support) < _n_engines(code, support)
+
+
+def resolve_unconfirmed(
+    found: Sequence[Barcode], reads: Sequence[Barcode], support: Support
+) -> list[Barcode]:
+    """Settle contradicted linear codes against the other reads of the decode.
+
+    A linear code with a rival (see :func:`best_rival`) is replaced by the
+    rival if that has more supporting engines, and dropped if it has as many
+    (two independent engines disagree: no answer is better than a coin toss).
+    A linear code nothing contradicts is kept, confirmed or not (on the
+    corpus, uncontradicted ZBar-only reads are right more often than wrong).
+    """
+    out: list[Barcode] = []
+    for code in found:
+        rival = best_rival(code, reads, support)
+        if rival is None or _n_engines(rival, support) < _n_engines(code, support):
+            merge(out, [code])
+        elif _n_engines(rival, support) > _n_engines(code, support):
+            logger.debug("%r (%s) replaced by %r", code.text, code.engine, rival.text)
+            merge(out, [rival])
+        else:
+            logger.debug(
+                "%r (%s) contradicted by %r (%s): dropped",
+                code.text,
+                code.engine,
+                rival.text,
+                rival.engine,
+            )
+    return out
 
 
 def _coverage(found: Sequence[Barcode], width: int, height: int) -> float:
@@ -352,7 +474,6 @@ class Scanner:
         full_resolution: Callable[[], GrayImage],
         until: StopCondition | None,
     ) -> list[Barcode]:
-        stop = until or _any_code
         cfg = self.config
         full_w, full_h = full_size
         h, w = gray.shape
@@ -364,44 +485,42 @@ class Scanner:
         reduced = (ww, wh) != (full_w, full_h)
         if reduced:
             logger.debug("working on %dx%d copy of %dx%d image", ww, wh, full_w, full_h)
-        found: list[Barcode] = []
+        run = _Run(self, work, to_full)
         for spec in cfg.large_first_pass if reduced else cfg.first_pass:
-            merge(found, self._run(spec, work, to_full))
-        if not found and reduced and cfg.full_resolution_fallback:
+            run.step(spec)
+        if not run.found and reduced and cfg.full_resolution_fallback:
             logger.debug("nothing found on the downscaled copy; retrying at full resolution")
-            full = full_resolution()
+            full_run = _Run(self, full_resolution(), preprocess.IDENTITY)
             for spec in cfg.first_pass:
-                merge(found, self._run(spec, full, preprocess.IDENTITY))
+                full_run.step(spec)
+            run.absorb(full_run)
         if cfg.exhaustive:
             for spec in (*cfg.ladder, *cfg.partial_ladder):
-                merge(found, self._run(spec, work, to_full))
-        elif not stop(found):
-            self._ladder(cfg.ladder, work, to_full, found, stop)
-        elif (
-            until is None
-            and not any(b.symbology.is_linear for b in found)
-            and _coverage(found, full_w, full_h) < cfg.partial_max_coverage
-        ):
-            self._ladder(cfg.partial_ladder, work, to_full, found, _any_linear)
+                run.step(spec)
+        else:
+            if cfg.confirm_linear and run.found and not all(map(run.is_settled, run.found)):
+                run.ladder(cfg.confirm_ladder, lambda f: all(map(run.is_settled, f)))
+            if until is not None:
+                if not until(run.found):
+                    run.ladder(cfg.ladder, until)
+            elif not run.found:
+                run.ladder(cfg.ladder, self._ladder_stop(run))
+            elif (
+                not any(b.symbology.is_linear for b in run.found)
+                and _coverage(run.found, full_w, full_h) < cfg.partial_max_coverage
+            ):
+                run.ladder(cfg.partial_ladder, _any_linear)
+        found = run.found
+        if cfg.confirm_linear:
+            found = resolve_unconfirmed(found, run.reads, run.support)
         found.sort(key=lambda b: (round(b.center[1]), b.center[0]))
         return found
 
-    def _ladder(
-        self,
-        steps: Sequence[str],
-        work: GrayImage,
-        to_full: preprocess.Affine,
-        found: list[Barcode],
-        stop: StopCondition,
-    ) -> None:
-        start = time.perf_counter()
-        for spec in steps:
-            if (time.perf_counter() - start) * 1000 > self.config.ladder_budget_ms:
-                logger.debug("ladder budget exhausted before %s", spec)
-                break
-            merge(found, self._run(spec, work, to_full))
-            if stop(found):
-                break
+    def _ladder_stop(self, run: _Run) -> StopCondition:
+        """Default ladder stop: any code found (any *confirmed* code with `confirm_linear`)."""
+        if not self.config.confirm_linear:
+            return _any_code
+        return lambda found: any(run.is_settled(b) for b in found)
 
     def _run(self, spec: str, image: GrayImage, to_full: preprocess.Affine) -> list[Barcode]:
         engine, names = self.config.step(spec)
@@ -427,3 +546,45 @@ class Scanner:
             for r in reads
             if r.symbology in self.config.symbologies
         ]
+
+
+class _Run:
+    """State of one decode: merged codes, every read, and engine support."""
+
+    def __init__(self, scanner: Scanner, image: GrayImage, to_full: preprocess.Affine) -> None:
+        self.scanner = scanner
+        self.image = image
+        self.to_full = to_full
+        self.found: list[Barcode] = []
+        self.reads: list[Barcode] = []
+        self.support: Support = {}
+
+    def step(self, spec: str) -> None:
+        new = self.scanner._run(spec, self.image, self.to_full)
+        self._record(new)
+
+    def _record(self, new: Sequence[Barcode]) -> None:
+        self.reads.extend(new)
+        for code in new:
+            self.support.setdefault((code.symbology, code.text), set()).add(code.engine)
+        merge(self.found, new)
+
+    def absorb(self, other: _Run) -> None:
+        """Take over the reads of a run on another image (same output frame)."""
+        self._record(other.reads)
+
+    def is_confirmed(self, code: Barcode) -> bool:
+        return confirmed(code, self.support)
+
+    def is_settled(self, code: Barcode) -> bool:
+        return settled(code, self.reads, self.support)
+
+    def ladder(self, steps: Sequence[str], stop: StopCondition) -> None:
+        start = time.perf_counter()
+        for spec in steps:
+            if (time.perf_counter() - start) * 1000 > self.scanner.config.ladder_budget_ms:
+                logger.debug("ladder budget exhausted before %s", spec)
+                break
+            self.step(spec)
+            if stop(self.found):
+                break
