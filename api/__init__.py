@@ -50,12 +50,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import apidocs, errors, health, items, route_plans, scans, sync, tokens, tracking
     from .cli import register_cli
+    from .proof import views as proof_views
 
     api.register_blueprint(tokens.blp)
     api.register_blueprint(items.blp)
     api.register_blueprint(scans.blp)
     api.register_blueprint(route_plans.blp)
     api.register_blueprint(sync.blp)
+    api.register_blueprint(proof_views.blp)
     api.register_blueprint(tracking.api_blp)
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)

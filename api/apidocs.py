@@ -29,6 +29,10 @@ PROBLEM_TYPES = {
     "csv-encoding": "The CSV is not UTF-8.",
     "csv-missing": "No CSV was sent.",
     "csv-too-many-rows": "Too many rows in one import.",
+    "proof-required": "A delivery lacks the proof its product's policy requires; `errors` "
+                      "lists what is missing.",
+    "proof-invalid": "The proof of delivery is wrong (unknown evidence, COD amount, "
+                     "delivery code or ID number); `errors` says which.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
                     "was seen.",
     "photo-too-large": "The photo is over the size limit (10 MB by default).",

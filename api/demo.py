@@ -78,6 +78,42 @@ def _phone(rng: random.Random) -> str:
         "".join(rng.choice("0123456789") for _ in range(7))
 
 
+def _scribble(rng: random.Random, size: tuple[int, int] = (240, 90)) -> bytes:
+    """A signature-like scribble as PNG."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(im)
+    pts = [(10 + i * (size[0] - 20) / 7, rng.uniform(15, size[1] - 15)) for i in range(8)]
+    draw.line(pts, fill=20, width=3, joint="curve")
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _proof(session: Session, courier: User, item: Any, rng: random.Random,
+           now: datetime) -> dict[str, Any]:
+    """What a courier's phone would have captured at the door."""
+    from models import EvidenceKind
+
+    from .proof.views import upload_evidence
+
+    sig, _ = upload_evidence(session, courier, _scribble(rng), EvidenceKind.SIGNATURE,
+                             now=now, max_bytes=10**7)
+    photo, _ = upload_evidence(session, courier, _scribble(rng, (320, 240)),
+                               EvidenceKind.PHOTO, now=now, max_bytes=10**7)
+    proof: dict[str, Any] = {"relation": "recipient", "received_by": item.recipient_name,
+                             "signature": sig.sha256, "photo": photo.sha256,
+                             "id_number": f"0{rng.randint(10**10, 10**11 - 1)}"}
+    if item.cod_amount:
+        proof["cod_collected"] = item.cod_amount
+    if item.delivery_code:
+        proof["delivery_code"] = item.delivery_code
+    return proof
+
+
 def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int = 42,
               password: str = "demo", max_attempts: int = 3) -> DemoSummary:
     """Create the demo office, users and items. Refuses to run twice."""
@@ -147,6 +183,8 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
                 ev["location"] = {"lat": data["recipient"]["lat"] + rng.uniform(-3e-4, 3e-4),
                                   "lon": data["recipient"]["lon"] + rng.uniform(-3e-4, 3e-4),
                                   "accuracy_m": rng.choice([5.0, 8.0, 12.0, 30.0])}
+            if code is EventCode.EMI:
+                ev["proof"] = _proof(session, courier, item, rng, t)
             if code is EventCode.EMH:
                 ev["reason"] = rng.choice(list(FailureReason))
                 ev["action"] = rng.choice([FailureAction.NOTICE_LEFT,

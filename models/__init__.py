@@ -11,6 +11,7 @@ from .lifecycle import (
     Status,
 )
 from .office import Office
+from .proof import DeliveryProof, Evidence, EvidenceKind, Relation
 from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction
 from .sync import CourierPosition, SyncUpload
@@ -20,7 +21,10 @@ __all__ = [
     "ApiToken",
     "Base",
     "CourierPosition",
+    "DeliveryProof",
     "EventCode",
+    "Evidence",
+    "EvidenceKind",
     "FailureAction",
     "FailureReason",
     "IdentifierKind",
@@ -30,6 +34,7 @@ __all__ = [
     "Office",
     "Product",
     "PlanStatus",
+    "Relation",
     "Role",
     "RoutePlan",
     "Scan",

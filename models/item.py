@@ -65,6 +65,12 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     id_check_required: Mapped[bool] = mapped_column(default=False)
+    # the recipient's ID number, when the sender gave it (administrative documents):
+    # a salted hash, compared with the number shown at the door
+    recipient_id_hash: Mapped[str | None] = mapped_column(String(64))
+    # one-time code the recipient gives the courier (valuable or high-COD items);
+    # set when the item goes out for delivery, shown to office staff, never to couriers
+    delivery_code: Mapped[str | None] = mapped_column(String(8))
     signature_required: Mapped[bool] = mapped_column(default=False)
 
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)

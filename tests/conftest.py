@@ -70,7 +70,7 @@ def app(tmp_path: Any, pg_database: str | None, clock: FakeClock) -> Iterator[An
 
     uri = pg_database or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "CLOCK": clock,
-                      "SECRET_KEY": "test-secret"})
+                      "SECRET_KEY": "test-secret", "PHOTO_DIR": str(tmp_path / "evidence")})
     with app.app_context():
         if pg_database is None:
             db.create_all()
@@ -162,9 +162,55 @@ def item_payload(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def tiny_png(seed: int = 0) -> bytes:
+    """A small real PNG (a signature-like scribble), different for each seed."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (120, 48), 255)
+    draw = ImageDraw.Draw(im)
+    draw.line([(5, 40 - seed % 30), (40, 8), (80, 40), (115, 10 + seed % 30)], fill=0, width=2)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
 @pytest.fixture
-def make_item(app: Any, clock: FakeClock, make_user: Callable[..., User]
-              ) -> Callable[..., Item]:
+def full_proof(app: Any, clock: FakeClock, make_user: Callable[..., User], tmp_path: Any
+               ) -> Callable[[Item], dict[str, Any]]:
+    """``full_proof(item)``: a proof of delivery that satisfies any policy for the item
+    (a signature and a photo uploaded as evidence, name, COD, delivery code)."""
+    from api.proof.views import upload_evidence
+    from models import EvidenceKind
+
+    cache: dict[str, str] = {}
+
+    def proof(item: Item, **overrides: Any) -> dict[str, Any]:
+        if not cache:
+            uploader = make_user(Role.ADMIN, username="evidence-uploader")
+            for kind, seed in ((EvidenceKind.SIGNATURE, 1), (EvidenceKind.PHOTO, 2)):
+                ev, _ = upload_evidence(db.session, uploader, tiny_png(seed), kind,
+                                        now=clock(), max_bytes=10**7)
+                cache[kind.value] = ev.sha256
+            db.session.commit()
+        db.session.refresh(item)
+        out: dict[str, Any] = {"relation": "recipient", "received_by": "Nguyễn Văn An",
+                               "signature": cache["signature"], "photo": cache["photo"],
+                               "id_number": "079123456789"}
+        if item.cod_amount:
+            out["cod_collected"] = item.cod_amount
+        if item.delivery_code:
+            out["delivery_code"] = item.delivery_code
+        out.update(overrides)
+        return out
+
+    return proof
+
+
+@pytest.fixture
+def make_item(app: Any, clock: FakeClock, make_user: Callable[..., User],
+              full_proof: Callable[..., dict[str, Any]]) -> Callable[..., Item]:
     """Create an item through the service (so it has its EMA), optionally moved along
     the lifecycle with ``events=[...]`` and assigned with ``courier=``."""
     from api.items import service
@@ -188,6 +234,8 @@ def make_item(app: Any, clock: FakeClock, make_user: Callable[..., User]
                                        "device_time": clock()}
             if code == "EMH":
                 payload.update(reason="recipient_absent", action="notice_left")
+            if code == "EMI":
+                payload["proof"] = full_proof(item)
             service.record_event(db.session, actor, item.identifier, payload, now=clock(),
                                  max_attempts=3)
         db.session.commit()

@@ -87,6 +87,10 @@ class RecipientSchema(Schema):
     province = Text(100, min_len=1, required=True)
     lat = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
+    id_number = fields.String(allow_none=True, load_only=True, validate=validate.Regexp(
+        re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 letters or digits."),
+        metadata={"description": "For ID-checked items: compared with the number shown "
+                  "at delivery; stored only as a salted hash"})
 
     @validates_schema
     def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
@@ -135,6 +139,28 @@ class ActorSchema(Schema):
     role = fields.String()
 
 
+SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class ProofSchema(Schema):
+    """Proof of delivery (EMI). Files are uploaded first (POST /api/v1/evidence) and
+    referred to by their SHA-256."""
+
+    relation = fields.String(load_default="recipient",
+                             validate=validate.OneOf(["recipient", "proxy"]))
+    received_by = Text(200, allow_none=True)
+    id_number = fields.String(allow_none=True, validate=validate.Regexp(
+        re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 letters or digits."),
+        load_only=True)
+    photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256,
+                                                                    error="A SHA-256."))
+    signature = fields.String(allow_none=True, validate=validate.Regexp(SHA256,
+                                                                        error="A SHA-256."))
+    delivery_code = fields.String(allow_none=True, validate=validate.Regexp(
+        re.compile(r"[0-9]{6}\Z"), error="6 digits."), load_only=True)
+    cod_collected = Int(allow_none=True, validate=validate.Range(0, COD_CAP_VND))
+
+
 class EventCreateSchema(Schema):
     code = fields.Enum(EventCode, by_value=True, required=True)
     client_event_id = fields.String(
@@ -146,6 +172,8 @@ class EventCreateSchema(Schema):
     reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
     action = fields.Enum(FailureAction, by_value=True, allow_none=True)
     note = Text(1000, allow_none=True)
+    proof = fields.Nested(ProofSchema, allow_none=True,
+                          metadata={"description": "Proof of delivery, with EMI"})
 
     @validates_schema
     def _reason_for_failures(self, data: dict[str, Any], **_: Any) -> None:
@@ -159,6 +187,8 @@ class EventCreateSchema(Schema):
                      for k in ("reason", "action") if data.get(k)}
             if extra:
                 raise ValidationError(extra)
+        if data.get("proof") and data["code"] is not EventCode.EMI:
+            raise ValidationError("Only a delivery (EMI) carries proof.", "proof")
 
 
 class EventSchema(Schema):
@@ -175,6 +205,7 @@ class EventSchema(Schema):
     note = fields.String(allow_none=True)
     status_after = fields.Enum(Status, by_value=True)
     source = fields.String()
+    proof = fields.Method("_proof")
     applied = fields.Boolean(metadata={"description": "False: kept in the history without "
                                        "changing the status (see flags)"})
     flags = fields.List(fields.String(), allow_none=True,
@@ -183,6 +214,15 @@ class EventSchema(Schema):
     scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
                                                   "event, if any"})
     photo_url = fields.Method("_photo_url")
+
+    def _proof(self, ev: Any) -> dict[str, Any] | None:
+        p = getattr(ev, "proof", None)
+        if p is None:
+            return None
+        return {"relation": p.relation.value, "received_by": p.received_by,
+                "id_number_last4": p.id_number_last4, "id_matched": p.id_matched,
+                "photo": p.photo_sha256, "signature": p.signature_sha256,
+                "code_verified": p.code_verified, "cod_collected": p.cod_collected}
 
     def _scan_id(self, ev: Any) -> int | None:
         scan = getattr(ev, "scan_record", None)

@@ -7,6 +7,7 @@ flushes; the caller commits (one transaction per request or per CLI command).
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
+    DeliveryProof,
     EventCode,
+    Evidence,
+    EvidenceKind,
     Item,
     ItemState,
     Office,
     Product,
+    Relation,
     Role,
     TrackingEvent,
     User,
@@ -32,6 +37,7 @@ from models import (
 )
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..proof import policy
 from . import identifiers
 
 # What a courier may record in the field, on items assigned to them.
@@ -116,6 +122,8 @@ def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: 
         recipient_address=rcpt["address"], recipient_ward=rcpt.get("ward"),
         recipient_city=rcpt["city"], recipient_province=rcpt["province"],
         recipient_lat=rcpt.get("lat"), recipient_lon=rcpt.get("lon"),
+        recipient_id_hash=policy.id_hash(ident.value, rcpt["id_number"])
+        if rcpt.get("id_number") else None,
         weight_g=data.get("weight_g", 0), cod_amount=data.get("cod_amount", 0),
         declared_value=data.get("declared_value", 0),
         window_start=window.get("start"), window_end=window.get("end"),
@@ -271,6 +279,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
             raise
         new_state, applied = item.state, False
         flags.append("late_conflict")
+    # after the legality check: an illegal delivery is a 409, whatever its proof
+    proof = check_proof(session, item, data.get("proof")) if code is EventCode.EMI else None
     event = TrackingEvent(
         item_id=item.id, code=code, client_event_id=cid, device_time=data["device_time"],
         server_time=now, actor_id=actor.id, office_id=item.office_id,
@@ -291,14 +301,65 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         if replay is None:
             raise
         return replay
+    if proof is not None:
+        proof.event_id = event.id
+        session.add(proof)
+        session.flush()
     if not applied:
         return EventResult(event, item, False, [])
     item.move_to(new_state, now)
+    if code is EventCode.EDG and item.delivery_code is None and policy.needs_delivery_code(item):
+        item.delivery_code = policy.new_delivery_code()
+    if code is EventCode.EMI:
+        item.delivery_code = None  # used
     follow: list[TrackingEvent] = []
     if code is EventCode.EMH and new_state.failed_attempts >= max_attempts:
         follow.append(_return_to_sender(session, item, cid, now, max_attempts))
     session.flush()
     return EventResult(event, item, False, follow)
+
+
+def check_proof(session: Session, item: Item, proof: Mapping[str, Any] | None
+                ) -> DeliveryProof:
+    """The proof a delivery needs under the item's policy, checked; 422 names what is
+    missing or wrong. Returns the (unsaved) proof row."""
+    proof = dict(proof or {})
+    missing = policy.missing(item, proof)
+    if missing:
+        raise Unprocessable("This delivery lacks the proof its policy requires: "
+                            + "; ".join(m["detail"] for m in missing), slug="proof-required",
+                            errors=missing)
+    wrong = []
+    for field_name, kind in (("photo", EvidenceKind.PHOTO), ("signature", EvidenceKind.SIGNATURE)):
+        sha = proof.get(field_name)
+        if sha and session.execute(select(Evidence.id).where(
+                Evidence.sha256 == sha, Evidence.kind == kind)).first() is None:
+            wrong.append({"pointer": f"/proof/{field_name}",
+                          "detail": f"No uploaded {kind.value} with this SHA-256."})
+    if item.cod_amount > 0 and proof.get("cod_collected") != item.cod_amount:
+        wrong.append({"pointer": "/proof/cod_collected",
+                      "detail": f"Must equal the COD amount, {item.cod_amount} VND."})
+    if item.delivery_code and proof.get("delivery_code") != item.delivery_code:
+        wrong.append({"pointer": "/proof/delivery_code", "detail": "Wrong delivery code."})
+    number = proof.get("id_number")
+    matched = None
+    if number and item.recipient_id_hash and proof.get("relation", "recipient") == "recipient":
+        matched = hmac.compare_digest(policy.id_hash(item.identifier, number),
+                                      item.recipient_id_hash)
+        if not matched:
+            wrong.append({"pointer": "/proof/id_number",
+                          "detail": "Does not match the recipient's ID number on file."})
+    if wrong:
+        raise Unprocessable("The proof of delivery is not valid.", slug="proof-invalid",
+                            errors=wrong)
+    return DeliveryProof(
+        relation=Relation(proof.get("relation", "recipient")),
+        received_by=proof.get("received_by"),
+        id_number_last4=policy.normalise_id(number)[-4:] if number else None,
+        id_number_hash=policy.id_hash(item.identifier, number) if number else None,
+        id_matched=matched, photo_sha256=proof.get("photo"),
+        signature_sha256=proof.get("signature"),
+        code_verified=bool(item.delivery_code), cod_collected=proof.get("cod_collected"))
 
 
 GEO_CHECKED = frozenset({EventCode.EMI, EventCode.EMH})

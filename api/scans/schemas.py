@@ -11,6 +11,7 @@ from ..items.schemas import (
     EventSchema,
     ItemStateSchema,
     LocationSchema,
+    ProofSchema,
     Text,
 )
 
@@ -35,6 +36,8 @@ class ScanCreateSchema(Schema):
     reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
     action_taken = fields.Enum(FailureAction, by_value=True, allow_none=True)
     note = Text(1000, allow_none=True)
+    proof = fields.Nested(ProofSchema, allow_none=True,
+                          metadata={"description": "Proof of delivery, with 'delivered'"})
 
     @validates_schema
     def _failure_fields(self, data: dict[str, Any], **_: Any) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from models import Role
 from tests.api.test_import import row, to_csv
-from tests.conftest import item_payload
+from tests.conftest import item_payload, tiny_png
 
 ROLES = ["anon", "courier_own", "courier_other", "dispatcher_own", "dispatcher_other", "admin"]
 
@@ -25,7 +25,19 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["item"] = make_item(office, courier=w["courier_own"], events=("EMG",))
     w["make_scan"] = lambda: _make_scan(app, tmp_path, clock, make_item, w)
     w["make_plan"] = lambda: _make_plan(clock, w)
+    w["make_evidence"] = lambda: _make_evidence(clock, w)
     return w
+
+
+def _make_evidence(clock, w):
+    """A signature uploaded by the item's courier."""
+    from api.proof.views import upload_evidence
+    from models import EvidenceKind, db
+
+    ev, _ = upload_evidence(db.session, w["courier_own"], tiny_png(9), EvidenceKind.SIGNATURE,
+                            now=clock(), max_bytes=10**7)
+    db.session.commit()
+    return ev.sha256
 
 
 def _make_plan(clock, w):
@@ -161,6 +173,17 @@ MATRIX = [
     ("courier positions", "get", "/api/v1/courier-positions?office_id={office}", None,
      dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
+    ("upload evidence", "post", "/api/v1/evidence",
+     lambda w: {"data": {"file": (__import__("io").BytesIO(tiny_png(5)), "s.png"),
+                         "kind": "signature"}, "content_type": "multipart/form-data"},
+     dict(anon=401, courier_own=201, courier_other=201, dispatcher_own=201,
+          dispatcher_other=201, admin=201)),
+    ("evidence file", "get", "/api/v1/evidence/{evidence}", None,
+     dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("delivery code", "get", "/api/v1/items/{item}/delivery-code", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
     ("public tracking", "get", "/api/v1/track/{item}", None,
      dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
           dispatcher_other=200, admin=200)),
@@ -181,8 +204,10 @@ def test_role_matrix(client, auth, world, monkeypatch, role, name, method, url, 
     headers = {} if role == "anon" else auth(world[role])
     scan_id = world["make_scan"]().id if "{scan}" in url else None
     plan_id = world["make_plan"]().id if "{plan}" in url else None
+    evidence = world["make_evidence"]() if "{evidence}" in url else None
     path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
-                      scan=scan_id, plan=plan_id, office=world["office"].id)
+                      scan=scan_id, plan=plan_id, office=world["office"].id,
+                      evidence=evidence)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
     assert r.status_code == expected[role], (role, name, r.get_json(silent=True))

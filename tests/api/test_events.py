@@ -42,13 +42,14 @@ def post(client, h, item, body):
     return client.post(f"/api/v1/items/{ident}/events", json=body, headers=h)
 
 
-def test_courier_delivers_an_assigned_item(client, auth, office, courier, make_item, clock):
+def test_courier_delivers_an_assigned_item(client, auth, office, courier, make_item, clock,
+                                           full_proof):
     item = make_item(office, courier=courier, events=("EMG",))
     h = auth(courier)
     r = post(client, h, item, ev("EDG"))
     assert r.status_code == 201 and r.json["item"]["status"] == "out_for_delivery"
     clock.advance(minutes=30)
-    r = post(client, h, item, ev("EMI", note="handed to recipient"))
+    r = post(client, h, item, ev("EMI", note="handed to recipient", proof=full_proof(item)))
     assert r.status_code == 201
     assert r.json["item"]["status"] == "delivered" and r.json["item"]["allowed_events"] == []
     e = r.json["event"]
@@ -84,12 +85,12 @@ def test_replay_returns_the_original_result_and_records_nothing(client, auth, of
 
 
 def test_replay_after_later_events_does_not_move_state(client, auth, office, courier,
-                                                       make_item):
+                                                       make_item, full_proof):
     item = make_item(office, courier=courier, events=("EMG",))
     h = auth(courier)
     out = ev("EDG")
     post(client, h, item, out)
-    post(client, h, item, ev("EMI"))
+    post(client, h, item, ev("EMI", proof=full_proof(item)))
     r = post(client, h, item, out)  # the phone resends its backlog
     assert r.status_code == 200 and r.json["event"]["status_after"] == "out_for_delivery"
     assert r.json["item"]["status"] == "delivered"
@@ -184,13 +185,14 @@ CODES = [c.value for c in EventCode]
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(CODES), min_size=1, max_size=15))
 def test_status_always_equals_the_replayed_history(client, auth, office, dispatcher, courier,
-                                                   make_item, codes):
+                                                   make_item, full_proof, codes):
     """Random event sequences through the API, legal or not: the stored status and
     attempt count always equal a replay of the stored events."""
     item = make_item(office, courier=courier)
     h = auth(dispatcher)
     for code in codes:
-        r = post(client, h, item, ev(code))
+        r = post(client, h, item, ev(code, proof=full_proof(item)) if code == "EMI"
+                 else ev(code))
         assert r.status_code in (201, 409), r.json
     db.session.expire_all()
     stored = db.session.get(Item, item.id)
@@ -209,11 +211,11 @@ def test_status_always_equals_the_replayed_history(client, auth, office, dispatc
      ["poor_gps_accuracy", "far_from_address"]),
 ])
 def test_deliveries_far_from_the_address_are_flagged_not_refused(
-        client, auth, office, courier, make_item, location, flags):
+        client, auth, office, courier, make_item, full_proof, location, flags):
     rcpt = {"name": "Trần Thị B", "address": "12 Trần Phú", "city": "Nha Trang",
             "province": "Khánh Hòa", "lat": 12.2381, "lon": 109.1962}
     item = make_item(office, courier=courier, events=("EMG", "EDG"), recipient=rcpt)
-    r = post(client, auth(courier), item, ev("EMI", location=location))
+    r = post(client, auth(courier), item, ev("EMI", location=location, proof=full_proof(item)))
     assert r.status_code == 201
     assert r.json["event"]["flags"] == flags
     assert r.json["item"]["status"] == "delivered"

@@ -240,7 +240,7 @@ def test_rq_job_that_failed_in_the_queue_is_reported(client, auth, dispatcher, c
 
 
 def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, couriers,
-                                                   day_items, clock):
+                                                   day_items, clock, full_proof):
     h = auth(dispatcher)
     url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[couriers[0].id]),
                       headers=h).headers["Location"]
@@ -253,10 +253,12 @@ def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, cou
     # the courier goes out and delivers the first two stops
     for n, ident in enumerate(order[:2]):
         for code in ("EDG", "EMI"):
-            r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
-                "code": code, "client_event_id": f"reopt-{n}-{code}",
-                "device_time": "2026-11-20T09:00:00+07:00",
-                "location": {"lat": 12.24, "lon": 109.19}})
+            body = {"code": code, "client_event_id": f"reopt-{n}-{code}",
+                    "device_time": "2026-11-20T09:00:00+07:00",
+                    "location": {"lat": 12.24, "lon": 109.19}}
+            if code == "EMI":
+                body["proof"] = full_proof(next(i for i in day_items if i.identifier == ident))
+            r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json=body)
             assert r.status_code == 201, r.json
     clock.advance(hours=2)  # 10:00 in Viet Nam
     heading_to = order[-1]

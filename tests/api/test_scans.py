@@ -85,10 +85,12 @@ def test_form_fields_work_as_well_as_a_json_data_field(client, auth, office, cou
     assert r.status_code == 201, r.json
 
 
-def test_phone_decoded_codes_without_photo(client, auth, office, courier, make_item):
+def test_phone_decoded_codes_without_photo(client, auth, office, courier, make_item,
+                                           full_proof):
     item = make_item(office, courier=courier, events=("EMG", "EDG"))
     data = fields("delivered", codes=[{"text": "https://example/qr", "symbology": "QR_CODE"},
-                                      {"text": item.identifier.lower(), "symbology": "CODE_128"}])
+                                      {"text": item.identifier.lower(), "symbology": "CODE_128"}],
+                  proof=full_proof(item))
     r = client.post("/api/v1/scans", json=data, headers=auth(courier))
     assert r.status_code == 201, r.json
     assert r.json["item"]["status"] == "delivered" and r.json["photo_url"] is None

@@ -57,11 +57,12 @@ def upload(client, h, entries, **kw):
     return client.post("/api/v1/sync", json=body, headers=h)
 
 
-def test_partial_success_and_exact_once(client, auth, office, courier, make_item, clock):
+def test_partial_success_and_exact_once(client, auth, office, courier, make_item, clock,
+                                        full_proof):
     a = make_item(office, courier=courier, events=("EMG",))
     b = make_item(office, courier=courier, events=("EMG",))
     evening(clock)
-    batch = [event(a.identifier, "EDG", 1), event(a.identifier, "EMI", 20),
+    batch = [event(a.identifier, "EDG", 1), event(a.identifier, "EMI", 20, proof=full_proof(a)),
              event(b.identifier, "EDG", 2), {"kind": "event", "code": "EMI"},
              event("EE123456789VN", "EDG", 3), {"kind": "fax"}, event(b.identifier, "EMI", 1)]
     r = upload(client, auth(courier), batch)
@@ -82,10 +83,11 @@ def test_partial_success_and_exact_once(client, auth, office, courier, make_item
 
 
 def test_events_are_applied_in_device_time_order(client, auth, office, courier, make_item,
-                                                  clock):
+                                                  clock, full_proof):
     item = make_item(office, courier=courier, events=("EMG",))
     evening(clock)
-    batch = [event(item.identifier, "EMI", 30), event(item.identifier, "EMH", 10),
+    batch = [event(item.identifier, "EMI", 30, proof=full_proof(item)),
+             event(item.identifier, "EMH", 10),
              event(item.identifier, "EDG", 25), event(item.identifier, "EDG", 5)]
     r = upload(client, auth(courier), batch)
     assert [x["result"] for x in r.json["results"]] == ["accepted"] * 4
@@ -95,12 +97,13 @@ def test_events_are_applied_in_device_time_order(client, auth, office, courier, 
 
 
 def test_late_conflicting_event_is_kept_flagged_and_does_not_move_state(
-        client, auth, office, courier, make_item, make_user, clock):
+        client, auth, office, courier, make_item, make_user, clock, full_proof):
     item = make_item(office, courier=courier, events=("EMG",))
     other = make_item(office, courier=courier, events=("EMG",))
     evening(clock)
     h = auth(courier)
-    upload(client, h, [event(item.identifier, "EDG", 0), event(item.identifier, "EMI", 60)])
+    upload(client, h, [event(item.identifier, "EDG", 0),
+                       event(item.identifier, "EMI", 60, proof=full_proof(item))])
     # a second phone's backlog: a failed attempt half an hour before the delivery
     r = upload(client, h, [event(item.identifier, "EMH", 30)])
     res = r.json["results"][0]
@@ -115,7 +118,7 @@ def test_late_conflicting_event_is_kept_flagged_and_does_not_move_state(
     public = client.get(f"/api/v1/track/{item.identifier}").json
     assert "EMH" not in [e["code"] for e in public["events"]]
     # a non-late illegal event is refused
-    r = upload(client, h, [event(other.identifier, "EMI", 90)])
+    r = upload(client, h, [event(other.identifier, "EMI", 90, proof=full_proof(other))])
     assert r.json["results"][0]["problem"]["status"] == 409
 
 
@@ -181,13 +184,14 @@ def test_bad_uploads_are_422(client, auth, courier, body):
 LIFE = [("EDG", 0), ("EMH", 30), ("EDG", 60), ("EMH", 90), ("EDG", 120), ("EMI", 150)]
 
 
-def _backlog(items, rng):
+def _backlog(items, rng, proof):
     """Each item's day as its courier records it, plus GPS pings: 10 000 entries."""
     entries = []
     for n, ident in enumerate(items):
         stop = rng.randint(1, len(LIFE))  # some items end out for delivery or failed
         for code, minute in LIFE[:stop]:
-            entries.append(event(ident, code, minute + n * 0.01))
+            extra = {"proof": proof} if code == "EMI" else {}
+            entries.append(event(ident, code, minute + n * 0.01, **extra))
     while len(entries) < 10_000:
         entries.append(ping(rng.uniform(0, 600)))
     entries.sort(key=lambda e: e["device_time"])  # the phone's queue is in time order
@@ -196,13 +200,14 @@ def _backlog(items, rng):
 
 @pytest.mark.slow
 def test_ten_thousand_offline_entries_equal_a_clean_single_pass(client, auth, office, courier,
-                                                                make_item, app, clock):
+                                                                make_item, app, clock,
+                                                                full_proof):
     app.config["MAX_DELIVERY_ATTEMPTS"] = 5
     rng = random.Random(7)
-    items = [make_item(office, courier=courier, events=("EMG",)).identifier
-             for _ in range(1500)]
+    made = [make_item(office, courier=courier, events=("EMG",)) for _ in range(1500)]
+    items = [i.identifier for i in made]
     evening(clock)
-    backlog = _backlog(items, rng)
+    backlog = _backlog(items, rng, full_proof(made[0]))
     h = auth(courier)
     batches = [backlog[i:i + 475] for i in range(0, len(backlog), 475)]
     sent = 0

@@ -1,0 +1,1 @@
+"""Proof of delivery: policies, evidence uploads, delivery codes."""

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from flask import Response, current_app, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Evidence, EvidenceKind, Role, User, db
+from scanning.loading import probe_image, sniff_format
+
+from ..auth import auth_required, clock, current_actor
+from ..errors import Forbidden, NotFound, Problem, Unprocessable
+from ..evidence import CONTENT_TYPES
+from ..items import service as items
+from ..scans.views import evidence_store
+
+blp = Blueprint("proof", __name__, url_prefix="/api/v1",
+                description="Evidence uploads (photos, signatures) and delivery codes")
+
+
+class EvidenceSchema(Schema):
+    sha256 = fields.String()
+    kind = fields.Enum(EvidenceKind, by_value=True)
+    content_type = fields.String()
+    size_bytes = fields.Integer()
+    uploaded_at = fields.AwareDateTime()
+
+
+def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKind, *,
+                    now: datetime, max_bytes: int) -> tuple[Evidence, bool]:
+    """Store a photo or signature image; the same bytes twice are one file."""
+    if len(data) > max_bytes:
+        raise Problem(f"The file is {len(data) // 1024} KB; the limit is "
+                      f"{max_bytes // 1024} KB.", status=413, slug="photo-too-large",
+                      title="File too large")
+    probe_image(data, max_pixels=50_000_000, max_bytes=max_bytes)  # a real image, or 4xx
+    ext = sniff_format(data).lower()
+    sha = hashlib.sha256(data).hexdigest()
+    existing = session.execute(select(Evidence).where(Evidence.sha256 == sha)).scalar()
+    if existing is not None:
+        return existing, False
+    path = evidence_store().save(data, CONTENT_TYPES[ext][1])
+    ev = Evidence(sha256=sha, path=path, kind=kind, content_type=CONTENT_TYPES[ext][0],
+                  size_bytes=len(data), uploaded_by_id=actor.id, uploaded_at=now)
+    session.add(ev)
+    session.flush()
+    return ev, True
+
+
+@blp.route("/evidence")
+class EvidenceUpload(MethodView):
+    @auth_required()
+    @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "kind": {"type": "string", "enum": ["photo", "signature"]}}}}}})
+    @blp.response(201, EvidenceSchema)
+    @blp.alt_response(200, schema=EvidenceSchema, description="Already uploaded")
+    def post(self) -> Any:
+        """Upload a photo or a signature image (JPEG, PNG, WebP); refer to it by its
+        SHA-256 in a delivery's proof. Uploading the same file again is harmless."""
+        upload = request.files.get("file")
+        kind = request.form.get("kind", "photo")
+        if upload is None:
+            raise Unprocessable("Send the file as the multipart field 'file'.",
+                                errors=[{"pointer": "/file", "detail": "Required."}])
+        if kind not in {k.value for k in EvidenceKind}:
+            raise Unprocessable("kind must be photo or signature.",
+                                errors=[{"pointer": "/kind", "detail": "photo or signature"}])
+        ev, created = upload_evidence(db.session, current_actor(), upload.read(),
+                                      EvidenceKind(kind), now=clock(),
+                                      max_bytes=current_app.config["PHOTO_MAX_BYTES"])
+        db.session.commit()
+        return ev, (201 if created else 200)
+
+
+@blp.route("/evidence/<string:sha256>")
+class EvidenceFile(MethodView):
+    @auth_required()
+    @blp.response(200, description="The file")
+    def get(self, sha256: str) -> Response:
+        """An evidence file: its uploader, dispatchers of the uploader's office, admins."""
+        actor = current_actor()
+        ev = db.session.execute(select(Evidence).where(Evidence.sha256 == sha256)).scalar()
+        uploader = db.session.get(User, ev.uploaded_by_id) if ev else None
+        if ev is None or uploader is None or not (
+                actor.role is Role.ADMIN or actor.id == ev.uploaded_by_id
+                or (actor.role is Role.DISPATCHER and uploader.office_id == actor.office_id)):
+            raise NotFound(f"No evidence {sha256[:70]} that you can see.")
+        resp = send_file(evidence_store().path(ev.path), mimetype=ev.content_type, max_age=0)
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp
+
+
+class DeliveryCodeSchema(Schema):
+    identifier = fields.String()
+    delivery_code = fields.String(allow_none=True)
+
+
+@blp.route("/items/<string:identifier>/delivery-code")
+class DeliveryCode(MethodView):
+    @auth_required()
+    @blp.response(200, DeliveryCodeSchema)
+    def get(self, identifier: str) -> Any:
+        """The one-time code to give the recipient (office staff only, never couriers).
+        Set when a valuable or high-COD item goes out for delivery."""
+        actor = current_actor()
+        if actor.role is Role.COURIER:
+            raise Forbidden("Couriers never see delivery codes.")
+        item = items.get_item(db.session, actor, identifier)
+        return {"identifier": item.identifier, "delivery_code": item.delivery_code}

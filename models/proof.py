@@ -1,0 +1,60 @@
+"""Evidence files (photos, signatures) and proof of delivery."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import UTCDateTime, db, str_enum
+from .item import TrackingEvent
+
+
+class EvidenceKind(enum.StrEnum):
+    PHOTO = "photo"
+    SIGNATURE = "signature"
+
+
+class Evidence(db.Model):  # type: ignore[name-defined,misc]
+    """A file uploaded as evidence, addressed by its SHA-256 (uploading it twice is a
+    no-op). Proofs reference it by ``sha256``."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(200))  # in the evidence store
+    kind: Mapped[EvidenceKind] = mapped_column(str_enum(EvidenceKind, 16))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int]
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Relation(enum.StrEnum):
+    RECIPIENT = "recipient"
+    PROXY = "proxy"  # an authorised person, with their own ID
+
+
+class DeliveryProof(db.Model):  # type: ignore[name-defined,misc]
+    """What proves a delivery (EMI). ID numbers are kept as a salted hash and their last
+    four characters only."""
+
+    __tablename__ = "delivery_proofs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("tracking_events.id"), unique=True)
+    relation: Mapped[Relation] = mapped_column(str_enum(Relation, 16))
+    received_by: Mapped[str | None] = mapped_column(String(200))
+    id_number_last4: Mapped[str | None] = mapped_column(String(4))
+    id_number_hash: Mapped[str | None] = mapped_column(String(64))
+    id_matched: Mapped[bool | None]  # against the number on file, when there is one
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    signature_sha256: Mapped[str | None] = mapped_column(String(64))
+    code_verified: Mapped[bool] = mapped_column(default=False)
+    cod_collected: Mapped[int | None]  # VND
+
+    event: Mapped[TrackingEvent] = relationship(
+        backref=db.backref("proof", uselist=False, lazy="selectin"))

@@ -1,0 +1,187 @@
+"""Proof of delivery: policies per product, evidence, ID checks, COD, delivery codes."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+
+import pytest
+
+from api.proof import policy
+from models import DeliveryProof, Item, Role, db
+from tests.conftest import s10, tiny_png
+
+ids = (f"proof-{n:06d}" for n in itertools.count())
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def courier(make_user, office):
+    return make_user(Role.COURIER, office)
+
+
+def deliver(client, h, item, proof, **kw):
+    body = {"code": "EMI", "client_event_id": next(ids),
+            "device_time": "2026-11-20T09:00:00+07:00",
+            "location": {"lat": 12.238, "lon": 109.196, "accuracy_m": 8}, "proof": proof}
+    body.update(kw)
+    return client.post(f"/api/v1/items/{item.identifier}/events", json=body, headers=h)
+
+
+@pytest.mark.parametrize(("prefix", "product", "expected"), [
+    ("EE", None, ["/proof", "/proof/received_by"]),
+    ("RR", None, ["/proof/received_by", "/proof/signature"]),
+    ("VV", None, ["/proof/id_number", "/proof/received_by", "/proof/signature"]),
+    ("BA", "admin_document", ["/proof/id_number", "/proof/photo", "/proof/received_by",
+                              "/proof/signature"]),
+    ("CP", None, ["/proof"]),
+    ("PA", "letter", []),
+])
+def test_each_product_says_what_proof_it_needs(client, auth, office, courier, make_item,
+                                               prefix, product, expected):
+    extra = {"product": product} if product else {}
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), identifier=s10(prefix),
+                     **extra)
+    r = deliver(client, auth(courier), item, None)
+    if not expected:
+        assert r.status_code == 201, r.json
+        return
+    assert r.status_code == 422 and r.json["type"] == "/problems/proof-required"
+    assert sorted(e["pointer"] for e in r.json["errors"]) == expected
+    assert db.session.get(Item, item.id).status.value == "out_for_delivery"
+
+
+def test_signature_is_enough_for_ems_and_is_kept(client, auth, office, courier, make_item,
+                                                 full_proof, make_user):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    full = full_proof(item)
+    r = deliver(client, auth(courier), item, {"received_by": "Chị Lan (vợ)",
+                                              "signature": full["signature"]})
+    assert r.status_code == 201, r.json
+    proof = r.json["event"]["proof"]
+    assert proof["received_by"] == "Chị Lan (vợ)" and proof["signature"] == full["signature"]
+    staff = client.get(f"/api/v1/items/{item.identifier}",
+                       headers=auth(make_user(Role.DISPATCHER, office))).json
+    assert staff["events"][-1]["proof"]["signature"] == full["signature"]
+    got = client.get(f"/api/v1/evidence/{full['signature']}",
+                     headers=auth(make_user(Role.ADMIN)))
+    assert got.status_code == 200 and got.mimetype == "image/png"
+    got.close()
+
+
+def test_unknown_evidence_is_refused(client, auth, office, courier, make_item):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = deliver(client, auth(courier), item, {"received_by": "A", "signature": "ab" * 32})
+    assert r.status_code == 422 and r.json["type"] == "/problems/proof-invalid"
+    assert r.json["errors"][0]["pointer"] == "/proof/signature"
+
+
+def test_id_number_must_match_the_one_on_file(client, auth, office, courier, make_item,
+                                              full_proof):
+    rcpt = {"name": "Phạm Văn Cường", "address": "3 Yersin", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.238, "lon": 109.196,
+            "id_number": "079 123 456 789"}
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), identifier=s10("BA"),
+                     product="admin_document", recipient=rcpt)
+    assert db.session.get(Item, item.id).recipient_id_hash is not None
+    h = auth(courier)
+    r = deliver(client, h, item, full_proof(item, id_number="079123456000"))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/proof/id_number"
+    r = deliver(client, h, item, full_proof(item, id_number="079-123-456-789"))
+    assert r.status_code == 201, r.json
+    proof = r.json["event"]["proof"]
+    assert proof["id_matched"] is True and proof["id_number_last4"] == "6789"
+    assert "079123456789" not in json.dumps(r.json)
+    stored = db.session.query(DeliveryProof).one()
+    assert "079123456789" not in (stored.id_number_hash or "")
+
+
+def test_a_proxy_shows_their_id_and_the_authorisation(client, auth, office, courier, make_item,
+                                                      full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), identifier=s10("BA"),
+                     product="admin_document")
+    p = full_proof(item, relation="proxy")
+    del p["photo"]
+    r = deliver(client, auth(courier), item, p)
+    assert r.status_code == 422
+    assert [e["pointer"] for e in r.json["errors"]] == ["/proof/photo"]
+    r = deliver(client, auth(courier), item, full_proof(item, relation="proxy"))
+    assert r.status_code == 201 and r.json["event"]["proof"]["relation"] == "proxy"
+
+
+def test_cod_must_be_collected_in_full(client, auth, office, courier, make_item, full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=450_000)
+    h = auth(courier)
+    r = deliver(client, h, item, full_proof(item, cod_collected=400_000))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/proof/cod_collected"
+    r = deliver(client, h, item, full_proof(item))
+    assert r.status_code == 201 and r.json["event"]["proof"]["cod_collected"] == 450_000
+
+
+def test_valuable_items_get_a_delivery_code(client, auth, office, courier, make_item,
+                                            make_user, full_proof):
+    item = make_item(office, courier=courier, events=("EMG",),
+                     cod_amount=policy.CODE_COD_THRESHOLD)
+    h = auth(courier)
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+        "code": "EDG", "client_event_id": next(ids),
+        "device_time": "2026-11-20T08:30:00+07:00"})
+    assert r.status_code == 201
+    dispatcher = make_user(Role.DISPATCHER, office)
+    code = client.get(f"/api/v1/items/{item.identifier}/delivery-code",
+                      headers=auth(dispatcher)).json["delivery_code"]
+    assert code and len(code) == 6
+    assert client.get(f"/api/v1/items/{item.identifier}/delivery-code",
+                      headers=h).status_code == 403
+    assert code not in json.dumps(client.get(f"/api/v1/items/{item.identifier}",
+                                             headers=h).json)
+    wrong = "000000" if code != "000000" else "111111"
+    r = deliver(client, h, item, full_proof(item, delivery_code=wrong))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/proof/delivery_code"
+    r = deliver(client, h, item, full_proof(item, delivery_code=code))
+    assert r.status_code == 201 and r.json["event"]["proof"]["code_verified"] is True
+    assert db.session.get(Item, item.id).delivery_code is None
+
+
+def test_evidence_upload_is_idempotent_and_checked(client, auth, courier, app):
+    h = auth(courier)
+
+    def up(data, kind="photo"):
+        return client.post("/api/v1/evidence", headers=h, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(data), "x"), "kind": kind})
+
+    first = up(tiny_png(3))
+    again = up(tiny_png(3))
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json["sha256"] == again.json["sha256"] and len(first.json["sha256"]) == 64
+    assert up(b"not an image").status_code == 422
+    assert up(b"GIF89a" + b"\0" * 50).status_code == 415
+    assert up(tiny_png(4), kind="selfie").status_code == 422
+    app.config["PHOTO_MAX_BYTES"] = 100
+    assert up(tiny_png(5)).status_code == 413
+
+
+def test_proof_only_with_a_delivery(client, auth, office, courier, make_item, full_proof):
+    item = make_item(office, courier=courier, events=("EMG",))
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
+        "code": "EDG", "client_event_id": next(ids), "device_time": "2026-11-20T08:30:00+07:00",
+        "proof": {"received_by": "x"}})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/proof"
+
+
+def test_scan_delivery_carries_proof(client, auth, office, courier, make_item, full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    body = {"action": "delivered", "client_event_id": next(ids),
+            "device_time": "2026-11-20T09:00:00+07:00", "codes": [{"text": item.identifier}],
+            "location": {"lat": 12.238, "lon": 109.196}}
+    r = client.post("/api/v1/scans", json=body, headers=auth(courier))
+    assert r.status_code == 422 and r.json["type"] == "/problems/proof-required"
+    body["client_event_id"] = next(ids)
+    body["proof"] = full_proof(item)
+    r = client.post("/api/v1/scans", json=body, headers=auth(courier))
+    assert r.status_code == 201 and r.json["event"]["proof"]["signature"]
