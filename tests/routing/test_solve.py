@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import time
 
 import numpy as np
@@ -126,6 +127,15 @@ def test_day_plan_with_windows_respects_everything() -> None:
         assert route.end_s <= 18 * H
 
 
+@pytest.fixture
+def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start the worker processes whatever the machine load."""
+    import routing.core
+
+    monkeypatch.setattr(routing.core, "LOAD_AWARE_WORKERS", False)
+
+
+@pytest.mark.usefixtures("parallel")
 def test_parallel_workers_and_progress_callback() -> None:
     stops = random_stops(30, seed=11, tw_frac=0.4)
     problem = Problem(OFFICE, stops, (courier("a"), courier("b")))
@@ -258,6 +268,7 @@ class _Cancelled(Exception):
     pass
 
 
+@pytest.mark.usefixtures("parallel")
 def test_progress_callback_exception_cancels_quickly() -> None:
     stops = random_stops(30, seed=13, tw_frac=0.4)
     problem = Problem(OFFICE, stops, (courier("a"), courier("b")))
@@ -281,3 +292,36 @@ def test_too_many_pin_profiles_is_too_large(monkeypatch: pytest.MonkeyPatch) -> 
     problem = Problem(OFFICE, tuple(stops), (courier("a"), courier("b")))
     with pytest.raises(ProblemTooLargeError, match="pinned"):
         solve(problem, FAST)
+
+
+@pytest.mark.parametrize(
+    ("couriers", "free", "workers", "expected"),
+    [
+        (2, 2.0, 2, 2),  # idle machine: parallel
+        (2, 1.6, 2, 2),
+        (2, 1.0, 2, 1),  # one core busy elsewhere: one deep search
+        (2, -1.5, 4, 1),  # overloaded: still one
+        (2, 3.0, 4, 3),
+        (1, 0.0, 2, 2),  # single route: multi-start kept
+        (2, 0.0, 1, 1),
+    ],
+)
+def test_effective_workers_follow_free_cores(
+    monkeypatch: pytest.MonkeyPatch, couriers: int, free: float, workers: int, expected: int
+) -> None:
+    import routing.core
+
+    monkeypatch.setattr(routing.core, "_free_cores", lambda: free)
+    inst = CoreInstance(
+        distances=(np.zeros((2, 2), dtype=np.int64),),
+        durations=(np.zeros((2, 2), dtype=np.int64),),
+        clients=(CoreClient(location=1),),
+        vehicle_types=(CoreVehicleType(start=0, end=0, count=couriers),),
+    )
+    assert routing.core.effective_workers(inst, workers) == expected
+
+
+def test_free_cores_is_bounded_by_affinity() -> None:
+    import routing.core
+
+    assert routing.core._free_cores() <= (os.cpu_count() or 1)
