@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
 
     from . import apidocs, errors, health, items, route_plans, scans, sync, tokens, tracking
+    from .cash import views as cash_views
     from .cli import register_cli
     from .proof import views as proof_views
 
@@ -58,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(route_plans.blp)
     api.register_blueprint(sync.blp)
     api.register_blueprint(proof_views.blp)
+    api.register_blueprint(cash_views.blp)
     api.register_blueprint(tracking.api_blp)
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)

@@ -1,6 +1,7 @@
 """Database models. Import from here: ``from models import db, Item, TrackingEvent``."""
 
 from .base import Base, UTCDateTime, db, utcnow
+from .cash import CashEntry, CashKind
 from .item import IdentifierKind, Item, Product, TrackingEvent
 from .lifecycle import (
     EventCode,
@@ -20,6 +21,8 @@ from .user import ApiToken, Role, User
 __all__ = [
     "ApiToken",
     "Base",
+    "CashEntry",
+    "CashKind",
     "CourierPosition",
     "DeliveryProof",
     "EventCode",

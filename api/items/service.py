@@ -312,6 +312,10 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         item.delivery_code = policy.new_delivery_code()
     if code is EventCode.EMI:
         item.delivery_code = None  # used
+        if proof is not None and proof.cod_collected:
+            from ..cash.service import record_cod
+
+            record_cod(session, actor, item, event, proof.cod_collected, now)
     follow: list[TrackingEvent] = []
     if code is EventCode.EMH and new_state.failed_attempts >= max_attempts:
         follow.append(_return_to_sender(session, item, cid, now, max_attempts))

@@ -26,7 +26,19 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["make_scan"] = lambda: _make_scan(app, tmp_path, clock, make_item, w)
     w["make_plan"] = lambda: _make_plan(clock, w)
     w["make_evidence"] = lambda: _make_evidence(clock, w)
+    w["make_cash"] = lambda: _make_cash(clock, w)
     return w
+
+
+def _make_cash(clock, w):
+    """A hand-in entry of the world's courier (for corrections)."""
+    from api.cash import service as cash
+    from models import db
+
+    entry = cash.handover(db.session, w["admin"], w["courier_own"].id, clock().date(), 0,
+                          now=clock(), note=None, client_ref=None)
+    db.session.commit()
+    return entry.id
 
 
 def _make_evidence(clock, w):
@@ -182,6 +194,21 @@ MATRIX = [
      dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
     ("delivery code", "get", "/api/v1/items/{item}/delivery-code", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("courier cash ledger", "get", "/api/v1/couriers/{courier}/cash?date=2026-11-20", None,
+     dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("cash handover", "post", "/api/v1/cash/handovers",
+     lambda w: {"json": {"courier_id": w["courier_own"].id, "date": "2026-11-20",
+                         "counted_amount": 0}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=404, admin=201)),
+    ("cash correction", "post", "/api/v1/cash/corrections",
+     lambda w: {"json": {"entry_id": w["make_cash"](), "amount": 1000, "reason": "recount"}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=404, admin=201)),
+    ("cash report", "get", "/api/v1/cash/report?date=2026-11-20&office_id={office}", None,
      dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
     ("public tracking", "get", "/api/v1/track/{item}", None,

@@ -1,0 +1,1 @@
+"""Courier cash ledgers: COD collected, hand-ins counted at the office, corrections."""

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from models import CashKind
+
+from ..items.schemas import Int, Text
+
+MAX_VND = 10**10
+
+
+class CashEntrySchema(Schema):
+    id = fields.Integer()
+    kind = fields.Enum(CashKind, by_value=True)
+    amount = fields.Integer(metadata={"description": "VND; positive: cash the courier "
+                                      "took in"})
+    item_id = fields.Integer(allow_none=True)
+    event_id = fields.Integer(allow_none=True)
+    corrects_id = fields.Integer(allow_none=True)
+    expected_on_hand = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+    created_by_id = fields.Integer()
+    created_at = fields.AwareDateTime()
+
+
+class TotalsSchema(Schema):
+    cod_collected = fields.Integer()
+    paid_out = fields.Integer()
+    handed_in = fields.Integer()
+    corrections = fields.Integer()
+    on_hand = fields.Integer(metadata={"description": "What the courier should still hold"})
+    discrepancy = fields.Integer(metadata={"description": "Counted minus expected, over "
+                                           "the day's hand-ins (negative: cash missing)"})
+
+
+class LedgerSchema(Schema):
+    courier_id = fields.Integer()
+    username = fields.String()
+    date = fields.String()
+    entries = fields.List(fields.Nested(CashEntrySchema))
+    totals = fields.Nested(TotalsSchema)
+
+
+class LedgerQuerySchema(Schema):
+    date = fields.Date(required=True)
+
+
+class HandoverSchema(Schema):
+    courier_id = fields.Integer(required=True)
+    date = fields.Date(required=True)
+    counted_amount = Int(required=True, validate=validate.Range(0, MAX_VND))
+    note = Text(500, allow_none=True)
+    reference = fields.String(validate=validate.Length(min=8, max=64),
+                              metadata={"description": "Idempotency key (the receipt "
+                                        "number)"})
+
+
+class CorrectionSchema(Schema):
+    entry_id = fields.Integer(required=True)
+    amount = Int(required=True, validate=validate.Range(-MAX_VND, MAX_VND))
+    reason = Text(500, min_len=3, required=True)
+
+
+class ReportQuerySchema(Schema):
+    date = fields.Date(required=True)
+    office_id = fields.Integer()

@@ -1,0 +1,149 @@
+"""Cash ledger services. Entries are only ever added."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import CashEntry, CashKind, Item, Role, TrackingEvent, User
+
+from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+
+VN = timezone(timedelta(hours=7))
+
+
+def shift_day(t: datetime) -> date:
+    return t.astimezone(VN).date()
+
+
+def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
+               amount: int, now: datetime) -> CashEntry:
+    """COD cash taken at a delivery: it is now on the hands of whoever delivered."""
+    entry = CashEntry(courier_id=actor.id, office_id=item.office_id,
+                      service_date=shift_day(event.device_time), kind=CashKind.COD_COLLECTED,
+                      amount=amount, item_id=item.id, event_id=event.id,
+                      created_by_id=actor.id, created_at=now,
+                      note=f"COD {item.identifier}")
+    session.add(entry)
+    return entry
+
+
+def _courier(session: Session, actor: User, courier_id: int) -> User:
+    courier = session.get(User, courier_id)
+    if courier is None or (actor.role is Role.COURIER and actor.id != courier_id) or (
+            actor.role is Role.DISPATCHER and courier.office_id != actor.office_id):
+        raise NotFound(f"No courier {courier_id} that you can see.")
+    return courier
+
+
+def _entries(session: Session, courier_id: int, day: date) -> Sequence[CashEntry]:
+    return session.execute(select(CashEntry).where(
+        CashEntry.courier_id == courier_id, CashEntry.service_date == day
+    ).order_by(CashEntry.id)).scalars().all()
+
+
+def totals(entries: Sequence[CashEntry]) -> dict[str, int]:
+    by = {k: sum(e.amount for e in entries if e.kind is k) for k in CashKind}
+    handed = -by[CashKind.HANDOVER]
+    expected_in = by[CashKind.COD_COLLECTED]
+    paid_out = -by[CashKind.PAYOUT]
+    on_hand = sum(e.amount for e in entries)
+    discrepancy = sum(-e.amount - (e.expected_on_hand or 0)
+                      for e in entries if e.kind is CashKind.HANDOVER)
+    return {"cod_collected": expected_in, "paid_out": paid_out, "handed_in": handed,
+            "corrections": by[CashKind.CORRECTION], "on_hand": on_hand,
+            "discrepancy": discrepancy}
+
+
+def ledger(session: Session, actor: User, courier_id: int, day: date) -> dict[str, Any]:
+    courier = _courier(session, actor, courier_id)
+    entries = _entries(session, courier.id, day)
+    return {"courier_id": courier.id, "username": courier.username, "date": day.isoformat(),
+            "entries": entries, "totals": totals(entries)}
+
+
+def _staff(actor: User) -> None:
+    if actor.role not in (Role.DISPATCHER, Role.ADMIN):
+        raise Forbidden("Only office staff count cash and correct the ledger.")
+
+
+def handover(session: Session, actor: User, courier_id: int, day: date, counted: int, *,
+             now: datetime, note: str | None, client_ref: str | None) -> CashEntry:
+    """The office counts the cash a courier hands in; the difference with what the
+    ledger expects on hand is the discrepancy, recorded with the entry."""
+    _staff(actor)
+    courier = _courier(session, actor, courier_id)
+    if client_ref:
+        same = session.execute(select(CashEntry).where(
+            CashEntry.client_ref == client_ref)).scalar_one_or_none()
+        if same is not None:
+            if same.courier_id != courier.id or same.amount != -counted:
+                raise Conflict("This reference was used for another hand-in.",
+                               slug="idempotency-key-reused")
+            return same
+    expected = sum(e.amount for e in _entries(session, courier.id, day))
+    entry = CashEntry(courier_id=courier.id, office_id=courier.office_id or actor.office_id,
+                      service_date=day, kind=CashKind.HANDOVER, amount=-counted,
+                      expected_on_hand=expected, note=note, created_by_id=actor.id,
+                      created_at=now, client_ref=client_ref)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def correct(session: Session, actor: User, entry_id: int, amount: int, reason: str, *,
+            now: datetime) -> CashEntry:
+    """A correction is a new entry naming the one it corrects; nothing is rewritten."""
+    _staff(actor)
+    target = session.get(CashEntry, entry_id)
+    if target is None or (actor.role is Role.DISPATCHER
+                          and target.office_id != actor.office_id):
+        raise NotFound(f"No ledger entry {entry_id} that you can see.")
+    if amount == 0:
+        raise Unprocessable("A correction of 0 changes nothing.",
+                            errors=[{"pointer": "/amount", "detail": "Must not be 0."}])
+    entry = CashEntry(courier_id=target.courier_id, office_id=target.office_id,
+                      service_date=target.service_date, kind=CashKind.CORRECTION,
+                      amount=amount, corrects_id=target.id, item_id=target.item_id,
+                      note=reason, created_by_id=actor.id, created_at=now)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def report(session: Session, actor: User, office_id: int | None, day: date
+           ) -> dict[str, Any]:
+    """Per courier and for the office: COD collected, paid out, handed in, on hand,
+    discrepancies; and COD still outstanding on items out for delivery."""
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers see their own ledger only.")
+    if actor.role is Role.DISPATCHER:
+        if office_id not in (None, actor.office_id):
+            raise NotFound(f"No office {office_id} that you can see.")
+        office_id = actor.office_id
+    if office_id is None:
+        raise Unprocessable("office_id is required for an admin.",
+                            errors=[{"parameter": "office_id", "detail": "Required."}])
+    rows = session.execute(select(CashEntry).where(
+        CashEntry.office_id == office_id, CashEntry.service_date == day
+    ).order_by(CashEntry.courier_id, CashEntry.id)).scalars().all()
+    per: dict[int, list[CashEntry]] = {}
+    for e in rows:
+        per.setdefault(e.courier_id, []).append(e)
+    names = dict(session.execute(select(User.id, User.username).where(
+        User.id.in_(per))).all()) if per else {}
+    couriers = [{"courier_id": cid, "username": names.get(cid), **totals(es)}
+                for cid, es in per.items()]
+    office = totals(rows)
+    from models import Status
+
+    outstanding = session.execute(select(func.coalesce(func.sum(Item.cod_amount), 0)).where(
+        Item.office_id == office_id, Item.cod_amount > 0,
+        Item.status.in_([Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED,
+                         Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE]))).scalar_one()
+    return {"office_id": office_id, "date": day.isoformat(), "couriers": couriers,
+            "office": office, "cod_outstanding_on_items": int(outstanding)}

@@ -1,0 +1,127 @@
+"""Courier cash ledger: COD in, hand-ins counted by the office, corrections, reports."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from models import CashEntry, Role, db
+
+ids = (f"cash-{n:06d}" for n in itertools.count())
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def courier(make_user, office):
+    return make_user(Role.COURIER, office)
+
+
+@pytest.fixture
+def dispatcher(make_user, office):
+    return make_user(Role.DISPATCHER, office)
+
+
+def deliver(client, h, item, proof):
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+        "code": "EMI", "client_event_id": next(ids), "device_time": "2026-11-20T10:00:00+07:00",
+        "location": {"lat": 12.238, "lon": 109.196}, "proof": proof})
+    assert r.status_code == 201, r.json
+    return r
+
+
+@pytest.fixture
+def day(client, auth, office, courier, make_item, full_proof):
+    items = [make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=amount)
+             for amount in (250_000, 1_200_000)]
+    pending = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=90_000)
+    for it in items:
+        deliver(client, auth(courier), it, full_proof(it))
+    return items, pending
+
+
+def test_cod_collected_lands_in_the_couriers_ledger(client, auth, courier, day):
+    r = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=auth(courier))
+    assert r.status_code == 200
+    assert [e["kind"] for e in r.json["entries"]] == ["cod_collected", "cod_collected"]
+    assert r.json["totals"]["cod_collected"] == 1_450_000
+    assert r.json["totals"]["on_hand"] == 1_450_000
+    other_day = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-21",
+                           headers=auth(courier)).json
+    assert other_day["entries"] == []
+
+
+def test_handover_records_the_discrepancy_and_corrections_add_entries(
+        client, auth, courier, dispatcher, day):
+    h = auth(dispatcher)
+    body = {"courier_id": courier.id, "date": "2026-11-20", "counted_amount": 1_400_000,
+            "note": "counted twice", "reference": "receipt-000123"}
+    r = client.post("/api/v1/cash/handovers", json=body, headers=h)
+    assert r.status_code == 201
+    assert r.json["amount"] == -1_400_000 and r.json["expected_on_hand"] == 1_450_000
+    again = client.post("/api/v1/cash/handovers", json=body, headers=h)
+    assert again.json["id"] == r.json["id"]  # the same receipt is one hand-in
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert ledger["totals"]["discrepancy"] == -50_000
+    assert ledger["totals"]["on_hand"] == 50_000
+    first = ledger["entries"][0]
+    fix = client.post("/api/v1/cash/corrections", headers=h, json={
+        "entry_id": first["id"], "amount": -50_000, "reason": "recipient paid 200,000 only; "
+        "shop agreed"})
+    assert fix.status_code == 201 and fix.json["corrects_id"] == first["id"]
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert ledger["totals"]["on_hand"] == 0
+    assert ledger["entries"][0] == first  # the corrected entry itself is unchanged
+    assert client.post("/api/v1/cash/corrections", headers=h, json={
+        "entry_id": first["id"], "amount": 0, "reason": "nothing"}).status_code == 422
+    assert db.session.query(CashEntry).count() == 4
+
+
+def test_who_may_do_what(client, auth, courier, dispatcher, day, make_user, make_office):
+    other = make_user(Role.COURIER, courier.office)
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=auth(other)).status_code == 404
+    r = client.post("/api/v1/cash/handovers", headers=auth(courier), json={
+        "courier_id": courier.id, "date": "2026-11-20", "counted_amount": 1})
+    assert r.status_code == 403
+    stranger = make_user(Role.DISPATCHER, make_office())
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=auth(stranger)).status_code == 404
+    assert client.get("/api/v1/cash/report?date=2026-11-20",
+                      headers=auth(courier)).status_code == 403
+
+
+@pytest.mark.parametrize("body", [
+    {"courier_id": 1, "date": "2026-11-20", "counted_amount": -5},
+    {"courier_id": 1, "date": "2026-11-20", "counted_amount": 10.5},
+    {"courier_id": 1, "date": "today", "counted_amount": 5},
+    {"courier_id": 1, "date": "2026-11-20"},
+])
+def test_bad_handovers_are_422(client, auth, dispatcher, body):
+    assert client.post("/api/v1/cash/handovers", json=body,
+                       headers=auth(dispatcher)).status_code == 422
+
+
+def test_office_report(client, auth, courier, dispatcher, day):
+    h = auth(dispatcher)
+    client.post("/api/v1/cash/handovers", headers=h, json={
+        "courier_id": courier.id, "date": "2026-11-20", "counted_amount": 1_450_000})
+    r = client.get("/api/v1/cash/report?date=2026-11-20", headers=h)
+    assert r.status_code == 200
+    row = r.json["couriers"][0]
+    assert (row["courier_id"], row["cod_collected"], row["handed_in"], row["discrepancy"],
+            row["on_hand"]) == (courier.id, 1_450_000, 1_450_000, 0, 0)
+    assert r.json["office"]["cod_collected"] == 1_450_000
+    assert r.json["cod_outstanding_on_items"] == 90_000
+
+
+def test_ledger_has_no_update_or_delete(client, auth, dispatcher, day):
+    entry = db.session.query(CashEntry).first()
+    for method in ("put", "patch", "delete"):
+        r = getattr(client, method)(f"/api/v1/cash/handovers/{entry.id}",
+                                    headers=auth(dispatcher))
+        assert r.status_code in (404, 405)
