@@ -51,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import apidocs, errors, health, items, route_plans, scans, sync, tokens, tracking
     from .cash import views as cash_views
     from .cli import register_cli
+    from .complaints import views as complaint_views
     from .proof import views as proof_views
 
     api.register_blueprint(tokens.blp)
@@ -60,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(sync.blp)
     api.register_blueprint(proof_views.blp)
     api.register_blueprint(cash_views.blp)
+    api.register_blueprint(complaint_views.blp)
     api.register_blueprint(tracking.api_blp)
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)

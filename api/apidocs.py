@@ -33,6 +33,8 @@ PROBLEM_TYPES = {
                       "lists what is missing.",
     "proof-invalid": "The proof of delivery is wrong (unknown evidence, COD amount, "
                      "delivery code or ID number); `errors` says which.",
+    "complaint-not-verified": "The item number and the phone number do not match.",
+    "illegal-complaint-transition": "The complaint cannot move to that status.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
                     "was seen.",
     "photo-too-large": "The photo is over the size limit (10 MB by default).",

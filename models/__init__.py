@@ -2,6 +2,7 @@
 
 from .base import Base, UTCDateTime, db, utcnow
 from .cash import CashEntry, CashKind
+from .complaint import Complaint, ComplaintCategory, ComplaintStatus
 from .item import IdentifierKind, Item, Product, TrackingEvent
 from .lifecycle import (
     EventCode,
@@ -23,6 +24,9 @@ __all__ = [
     "Base",
     "CashEntry",
     "CashKind",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintStatus",
     "CourierPosition",
     "DeliveryProof",
     "EventCode",

@@ -27,7 +27,18 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["make_plan"] = lambda: _make_plan(clock, w)
     w["make_evidence"] = lambda: _make_evidence(clock, w)
     w["make_cash"] = lambda: _make_cash(clock, w)
+    w["make_complaint"] = lambda: _make_complaint(clock, w)
     return w
+
+
+def _make_complaint(clock, w):
+    from api.complaints import service as complaints
+    from models import ComplaintCategory, db
+
+    c = complaints.open_staff(db.session, w["dispatcher_own"], w["item"].identifier,
+                              ComplaintCategory.LATE, "Giao trễ", now=clock())
+    db.session.commit()
+    return c.id
 
 
 def _make_cash(clock, w):
@@ -211,6 +222,32 @@ MATRIX = [
     ("cash report", "get", "/api/v1/cash/report?date=2026-11-20&office_id={office}", None,
      dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
+    ("public complaint", "post", "/api/v1/track/{item}/complaints",
+     lambda w: {"json": {"phone": "0912345678", "category": "late",
+                         "description": "Chưa nhận được"}},
+     dict(anon=201, courier_own=201, courier_other=201, dispatcher_own=201,
+          dispatcher_other=201, admin=201)),
+    ("complaints queue", "get", "/api/v1/complaints", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+    ("open complaint", "post", "/api/v1/complaints",
+     lambda w: {"json": {"identifier": w["item"].identifier, "category": "late",
+                         "description": "Giao trễ"}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=404, admin=201)),
+    ("complaint case", "get", "/api/v1/complaints/{complaint}", None,
+     dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("update complaint", "patch", "/api/v1/complaints/{complaint}",
+     lambda w: {"json": {"status": "investigating"}},
+     dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("missing scans", "get", "/api/v1/missing-scans", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+    ("quality", "get", "/api/v1/quality?date=2026-11-20&office_id={office}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
     ("public tracking", "get", "/api/v1/track/{item}", None,
      dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
           dispatcher_other=200, admin=200)),
@@ -232,9 +269,10 @@ def test_role_matrix(client, auth, world, monkeypatch, role, name, method, url, 
     scan_id = world["make_scan"]().id if "{scan}" in url else None
     plan_id = world["make_plan"]().id if "{plan}" in url else None
     evidence = world["make_evidence"]() if "{evidence}" in url else None
+    complaint = world["make_complaint"]() if "{complaint}" in url else None
     path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
                       scan=scan_id, plan=plan_id, office=world["office"].id,
-                      evidence=evidence)
+                      evidence=evidence, complaint=complaint)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
     assert r.status_code == expected[role], (role, name, r.get_json(silent=True))

@@ -1,0 +1,1 @@
+"""Complaint cases, missing-scan detection and the post's quality figures."""

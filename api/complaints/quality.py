@@ -1,0 +1,117 @@
+"""The post's own service-quality figures, per office and day (Viet Nam time).
+
+- delivered: deliveries (applied EMI) that day;
+- on time: delivered before the end of the item's delivery window, or, without a window,
+  within the product's promise after arriving at the office (EMS 24 h, others 48 h);
+- first-attempt success: deliveries that day with no failed attempt before them;
+- failed attempts by reason: EMH events that day;
+- complaints opened, closed, and the median hours to answer those closed that day;
+- COD outstanding: cash on delivery still on items not delivered (as of now).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Complaint, EventCode, Item, Product, Status, TrackingEvent
+
+VN = timezone(timedelta(hours=7))
+PROMISE_HOURS = {Product.EMS: 24}
+DEFAULT_PROMISE_HOURS = 48
+COLUMNS = ("date", "delivered", "on_time", "on_time_rate", "first_attempt",
+           "first_attempt_rate", "failed_attempts", "complaints_opened", "complaints_closed",
+           "median_answer_hours")
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=VN)
+    return start, start + timedelta(days=1)
+
+
+def figures(session: Session, office_id: int, first: date, days: int) -> dict[str, Any]:
+    start, _ = _day_bounds(first)
+    end = start + timedelta(days=days)
+    events = session.execute(select(TrackingEvent).where(
+        TrackingEvent.office_id == office_id, TrackingEvent.applied.is_(True),
+        TrackingEvent.code.in_([EventCode.EMI, EventCode.EMH]),
+        TrackingEvent.device_time >= start, TrackingEvent.device_time < end,
+    )).scalars().all()
+    item_ids = {e.item_id for e in events}
+    history: dict[int, list[TrackingEvent]] = {}
+    if item_ids:
+        for e in session.execute(select(TrackingEvent).where(
+                TrackingEvent.item_id.in_(item_ids), TrackingEvent.applied.is_(True))
+                .order_by(TrackingEvent.device_time, TrackingEvent.id)).scalars():
+            history.setdefault(e.item_id, []).append(e)
+    items = {i.id: i for i in session.execute(select(Item).where(
+        Item.id.in_(item_ids))).unique().scalars()} if item_ids else {}
+    complaints = session.execute(select(Complaint).where(
+        Complaint.office_id == office_id,
+        ((Complaint.created_at >= start) & (Complaint.created_at < end))
+        | ((Complaint.answered_at >= start) & (Complaint.answered_at < end)))).unique() \
+        .scalars().all()
+
+    rows = []
+    reasons_total: Counter[str] = Counter()
+    for n in range(days):
+        lo, hi = _day_bounds(first + timedelta(days=n))
+        day_events = [e for e in events if lo <= e.device_time < hi]
+        delivered = [e for e in day_events if e.code is EventCode.EMI]
+        on_time = first_ok = 0
+        for e in delivered:
+            item = items[e.item_id]
+            before = [h for h in history[e.item_id] if h.device_time <= e.device_time]
+            if not any(h.code is EventCode.EMH for h in before):
+                first_ok += 1
+            if item.window_end is not None:
+                on_time += e.device_time <= item.window_end
+            else:
+                arrived = next((h.device_time for h in before if h.code is EventCode.EMG),
+                               None)
+                promise = timedelta(hours=PROMISE_HOURS.get(item.product,
+                                                            DEFAULT_PROMISE_HOURS))
+                on_time += arrived is not None and e.device_time - arrived <= promise
+        reasons = Counter(e.reason.value for e in day_events
+                          if e.code is EventCode.EMH and e.reason is not None)
+        reasons_total.update(reasons)
+        opened = [c for c in complaints if lo <= c.created_at < hi]
+        closed = [c for c in complaints if c.answered_at and lo <= c.answered_at < hi]
+        answer_h = [(c.answered_at - c.created_at).total_seconds() / 3600 for c in closed
+                    if c.answered_at]
+        rows.append({
+            "date": (first + timedelta(days=n)).isoformat(),
+            "delivered": len(delivered), "on_time": on_time,
+            "on_time_rate": round(on_time / len(delivered), 4) if delivered else None,
+            "first_attempt": first_ok,
+            "first_attempt_rate": round(first_ok / len(delivered), 4) if delivered else None,
+            "failed_attempts": sum(reasons.values()),
+            "failed_attempts_by_reason": dict(sorted(reasons.items())),
+            "complaints_opened": len(opened), "complaints_closed": len(closed),
+            "median_answer_hours": round(statistics.median(answer_h), 2) if answer_h else None,
+        })
+    outstanding = session.execute(select(func.coalesce(func.sum(Item.cod_amount), 0)).where(
+        Item.office_id == office_id, Item.cod_amount > 0,
+        Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
+                         Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED]))).scalar_one()
+    return {"office_id": office_id, "from": first.isoformat(), "days": days, "rows": rows,
+            "failed_attempts_by_reason": dict(sorted(reasons_total.items())),
+            "cod_outstanding": int(outstanding)}
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([*COLUMNS, "failed_attempts_by_reason"])
+    for row in report["rows"]:
+        reasons = ";".join(f"{k}={v}" for k, v in row["failed_attempts_by_reason"].items())
+        w.writerow([("" if row[c] is None else row[c]) for c in COLUMNS] + [reasons])
+    return buf.getvalue()

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from models import ComplaintCategory, ComplaintStatus
+
+from ..items.schemas import PHONE, ItemDetailSchema, Text
+
+
+class PublicComplaintSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Regexp(PHONE,
+                                                                  error="A phone number."),
+                          load_only=True,
+                          metadata={"description": "The recipient's or sender's phone "
+                                    "number on the item: proves the link"})
+    category = fields.Enum(ComplaintCategory, by_value=True, required=True)
+    description = Text(2000, min_len=5, required=True)
+
+
+class PublicComplaintResultSchema(Schema):
+    reference = fields.String()
+    status = fields.Enum(ComplaintStatus, by_value=True)
+    due_at = fields.AwareDateTime()
+
+
+class ComplaintCreateSchema(Schema):
+    identifier = fields.String(required=True, validate=validate.Length(min=4, max=60))
+    category = fields.Enum(ComplaintCategory, by_value=True, required=True)
+    description = Text(2000, min_len=5, required=True)
+
+
+class ComplaintSchema(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    identifier = fields.String(attribute="item.identifier")
+    channel = fields.String()
+    category = fields.Enum(ComplaintCategory, by_value=True)
+    description = fields.String()
+    status = fields.Enum(ComplaintStatus, by_value=True)
+    created_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime()
+    answered_at = fields.AwareDateTime(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+    overdue = fields.Method("_overdue")
+
+    def _overdue(self, c: object) -> bool:
+        from flask import current_app
+
+        answered = getattr(c, "answered_at", None)
+        moment = answered or current_app.config["CLOCK"]()
+        return bool(moment > c.due_at)  # type: ignore[attr-defined]
+
+
+class ComplaintUpdateSchema(Schema):
+    status = fields.Enum(ComplaintStatus, by_value=True)
+    resolution_note = Text(4000, allow_none=True)
+
+
+class QueueQuerySchema(Schema):
+    status = fields.List(fields.Enum(ComplaintStatus, by_value=True))
+    overdue = fields.Boolean(load_default=False)
+
+
+class ComplaintEvidenceSchema(Schema):
+    complaint = fields.Nested(ComplaintSchema)
+    item = fields.Nested(ItemDetailSchema)
+    gps_trails = fields.List(fields.Dict())
+
+
+class MissingQuerySchema(Schema):
+    office_id = fields.Integer()
+    idle_hours = fields.Float(load_default=24, validate=validate.Range(1, 24 * 30))
+    out_hours = fields.Float(load_default=12, validate=validate.Range(1, 24 * 30))
+
+
+class QualityQuerySchema(Schema):
+    office_id = fields.Integer()
+    date = fields.Date(required=True, metadata={"description": "First day"})
+    days = fields.Integer(load_default=1, validate=validate.Range(1, 31))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

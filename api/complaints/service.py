@@ -1,0 +1,185 @@
+"""Complaints: opened by office staff or by the customer (item number + phone), answered
+against an SLA clock, with the item's whole trail as evidence."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    CourierPosition,
+    EventCode,
+    Item,
+    Product,
+    Role,
+    Status,
+    TrackingEvent,
+    User,
+)
+from models.complaint import CLOSED, TRANSITIONS
+
+from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..items import identifiers
+from ..items import service as items
+
+# Hours to answer a complaint, per product (the post's service charter)
+SLA_HOURS = {Product.EMS: 24, Product.ADMIN_DOCUMENT: 24, Product.REGISTERED: 48,
+             Product.INSURED: 48}
+DEFAULT_SLA_HOURS = 72
+TRAIL_WINDOW = timedelta(minutes=30)
+
+
+def _digits(phone: str | None) -> str:
+    return re.sub(r"\D", "", phone or "")
+
+
+def _new(session: Session, item: Item, *, channel: str, actor: User | None,
+         category: ComplaintCategory, description: str, now: datetime) -> Complaint:
+    hours = SLA_HOURS.get(item.product, DEFAULT_SLA_HOURS)
+    c = Complaint(reference=f"KN{secrets.token_hex(4).upper()}", item_id=item.id,
+                  office_id=item.office_id, channel=channel,
+                  opened_by_id=actor.id if actor else None, category=category,
+                  description=description, status=ComplaintStatus.OPEN, created_at=now,
+                  due_at=now + timedelta(hours=hours), updated_at=now)
+    c.item = item
+    session.add(c)
+    session.flush()
+    return c
+
+
+def open_public(session: Session, number: str, phone: str, category: ComplaintCategory,
+                description: str, *, now: datetime) -> Complaint:
+    """A customer's complaint: the phone number on the item proves the link. Nothing
+    personal is echoed back."""
+    try:
+        value = identifiers.classify(number).value
+    except ValueError as exc:
+        raise Unprocessable(str(exc), slug="invalid-identifier") from exc
+    item = session.execute(select(Item).where(Item.identifier == value)).unique().scalar()
+    given = _digits(phone)
+    on_file = [_digits(p) for p in (item.recipient_phone, item.sender_phone)] if item else []
+    if item is None or len(given) < 9 or not any(
+            len(p) >= 9 and p[-9:] == given[-9:] for p in on_file):
+        # one answer for "no such item" and "wrong phone": the number proves nothing
+        raise Forbidden("The item number and phone number do not match our records.",
+                        slug="complaint-not-verified")
+    return _new(session, item, channel="public", actor=None, category=category,
+                description=description, now=now)
+
+
+def open_staff(session: Session, actor: User, identifier: str, category: ComplaintCategory,
+               description: str, *, now: datetime) -> Complaint:
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers do not open complaints.")
+    item = items.get_item(session, actor, identifier)
+    return _new(session, item, channel="office", actor=actor, category=category,
+                description=description, now=now)
+
+
+def _visible(session: Session, actor: User, complaint_id: int) -> Complaint:
+    c = session.get(Complaint, complaint_id)
+    if c is None or actor.role is Role.COURIER or (
+            actor.role is Role.DISPATCHER and c.office_id != actor.office_id):
+        raise NotFound(f"No complaint {complaint_id} that you can see.")
+    return c
+
+
+def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
+          overdue_only: bool, now: datetime) -> list[Complaint]:
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers do not handle complaints.")
+    stmt = select(Complaint)
+    if actor.role is Role.DISPATCHER:
+        stmt = stmt.where(Complaint.office_id == actor.office_id)
+    stmt = stmt.where(Complaint.status.in_(statuses or [ComplaintStatus.OPEN,
+                                                        ComplaintStatus.INVESTIGATING]))
+    if overdue_only:
+        stmt = stmt.where(Complaint.due_at < now)
+    return list(session.execute(stmt.order_by(Complaint.due_at).limit(500)).unique()
+                .scalars())
+
+
+def update(session: Session, actor: User, complaint_id: int, data: Mapping[str, Any], *,
+           now: datetime) -> Complaint:
+    c = _visible(session, actor, complaint_id)
+    new = data.get("status")
+    if new is not None and new is not c.status:
+        if new not in TRANSITIONS[c.status]:
+            raise Conflict(f"A {c.status.value} complaint cannot become {new.value}.",
+                           slug="illegal-complaint-transition", current_status=c.status.value,
+                           allowed=[s.value for s in TRANSITIONS[c.status]])
+        if new in CLOSED and not (data.get("resolution_note") or c.resolution_note):
+            raise Unprocessable("Closing a complaint needs a resolution note.", errors=[
+                {"pointer": "/resolution_note", "detail": "Required to close."}])
+        c.status = new
+        c.answered_at = now if new in CLOSED else None
+    if data.get("resolution_note"):
+        c.resolution_note = data["resolution_note"]
+    c.updated_at, c.updated_by_id = now, actor.id
+    session.flush()
+    return c
+
+
+def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]:
+    """The whole trail: every event (device and server time, GPS, flags, proof, scan
+    photo) and the courier's GPS trail around each delivery attempt."""
+    c = _visible(session, actor, complaint_id)
+    item = session.execute(select(Item).where(Item.id == c.item_id).options(
+        selectinload(Item.events))).unique().scalar_one()
+    trails = []
+    for ev in item.events:
+        if ev.code not in (EventCode.EMI, EventCode.EMH) or ev.actor_id is None:
+            continue
+        pts = session.execute(select(CourierPosition).where(
+            CourierPosition.courier_id == ev.actor_id,
+            CourierPosition.device_time >= ev.device_time - TRAIL_WINDOW,
+            CourierPosition.device_time <= ev.device_time + TRAIL_WINDOW,
+        ).order_by(CourierPosition.device_time)).scalars().all()
+        trails.append({"event_id": ev.id, "code": ev.code.value,
+                       "device_time": ev.device_time.isoformat(),
+                       "points": [{"lat": p.lat, "lon": p.lon, "accuracy_m": p.accuracy_m,
+                                   "device_time": p.device_time.isoformat()} for p in pts]})
+    return {"complaint": c, "item": item, "gps_trails": trails}
+
+
+def missing_scans(session: Session, actor: User, office_id: int | None, *, now: datetime,
+                  idle_hours: float, out_hours: float) -> list[dict[str, Any]]:
+    """Items whose next scan is overdue: at the office (or held) with no attempt for
+    ``idle_hours``, or out for delivery for ``out_hours`` without a result."""
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers do not see the office's missing scans.")
+    if actor.role is Role.DISPATCHER:
+        office_id = actor.office_id
+    last = (select(TrackingEvent.item_id, func.max(TrackingEvent.device_time).label("t"))
+            .where(TrackingEvent.applied.is_(True)).group_by(TrackingEvent.item_id).subquery())
+    stmt = (select(Item, last.c.t).join(last, last.c.item_id == Item.id)
+            .where(Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
+                                    Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED])))
+    if office_id is not None:
+        stmt = stmt.where(Item.office_id == office_id)
+    out = []
+    for item, t in session.execute(stmt.order_by(last.c.t)).unique().all():
+        if t.tzinfo is None:  # SQLite aggregates come back naive (UTC)
+            from datetime import UTC
+
+            t = t.replace(tzinfo=UTC)
+        idle = (now - t).total_seconds() / 3600
+        limit = out_hours if item.status is Status.OUT_FOR_DELIVERY else idle_hours
+        if idle < limit:
+            continue
+        out.append({"identifier": item.identifier, "status": item.status.value,
+                    "since": t.isoformat(), "hours_without_scan": round(idle, 1),
+                    "expected": "a delivery result (EMI or EMH)"
+                    if item.status is Status.OUT_FOR_DELIVERY
+                    else "a delivery attempt (EDG)",
+                    "courier_id": item.courier_id})
+    return out

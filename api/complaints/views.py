@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from models import Role, db
+
+from ..auth import PUBLIC, auth_required, clock, current_actor
+from ..errors import Forbidden, NotFound, Unprocessable
+from . import quality, service
+from .schemas import (
+    ComplaintCreateSchema,
+    ComplaintEvidenceSchema,
+    ComplaintSchema,
+    ComplaintUpdateSchema,
+    MissingQuerySchema,
+    PublicComplaintResultSchema,
+    PublicComplaintSchema,
+    QualityQuerySchema,
+    QueueQuerySchema,
+)
+
+blp = Blueprint("complaints", __name__, url_prefix="/api/v1",
+                description="Complaints, missing scans and quality figures")
+
+
+@blp.route("/track/<string:number>/complaints")
+class PublicComplaint(MethodView):
+    @blp.doc(security=PUBLIC)
+    @blp.arguments(PublicComplaintSchema)
+    @blp.response(201, PublicComplaintResultSchema)
+    def post(self, data: dict[str, Any], number: str) -> Any:
+        """A customer opens a complaint: the item number and the phone number on it."""
+        c = service.open_public(db.session, number, data["phone"], data["category"],
+                                data["description"], now=clock())
+        db.session.commit()
+        return c
+
+
+@blp.route("/complaints")
+class Complaints(MethodView):
+    @auth_required()
+    @blp.arguments(QueueQuerySchema, location="query")
+    @blp.response(200, ComplaintSchema(many=True))
+    def get(self, q: dict[str, Any]) -> Any:
+        """The complaints queue, soonest due first (open and investigating by default)."""
+        return service.queue(db.session, current_actor(), statuses=q.get("status") or [],
+                             overdue_only=q["overdue"], now=clock())
+
+    @auth_required()
+    @blp.arguments(ComplaintCreateSchema)
+    @blp.response(201, ComplaintSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Office staff open a complaint on an item."""
+        c = service.open_staff(db.session, current_actor(), data["identifier"],
+                               data["category"], data["description"], now=clock())
+        db.session.commit()
+        return c
+
+
+@blp.route("/complaints/<int:complaint_id>")
+class ComplaintDetail(MethodView):
+    @auth_required()
+    @blp.response(200, ComplaintEvidenceSchema)
+    def get(self, complaint_id: int) -> Any:
+        """The case with its whole evidence: events, proof, photos, GPS trails."""
+        from ..items.views import _item_detail
+
+        out = service.evidence(db.session, current_actor(), complaint_id)
+        out["item"] = _item_detail(out["item"])
+        return out
+
+    @auth_required()
+    @blp.arguments(ComplaintUpdateSchema)
+    @blp.response(200, ComplaintSchema)
+    def patch(self, data: dict[str, Any], complaint_id: int) -> Any:
+        """Move the case along (open → investigating → resolved/rejected) and answer."""
+        c = service.update(db.session, current_actor(), complaint_id, data, now=clock())
+        db.session.commit()
+        return c
+
+
+@blp.route("/missing-scans")
+class MissingScans(MethodView):
+    @auth_required()
+    @blp.arguments(MissingQuerySchema, location="query")
+    @blp.response(200)
+    def get(self, q: dict[str, Any]) -> Any:
+        """Items whose next scan is overdue (open a complaint with category
+        missing_scan from here)."""
+        return {"items": service.missing_scans(
+            db.session, current_actor(), q.get("office_id"), now=clock(),
+            idle_hours=q["idle_hours"], out_hours=q["out_hours"])}
+
+
+@blp.route("/quality")
+class Quality(MethodView):
+    @auth_required()
+    @blp.arguments(QualityQuerySchema, location="query")
+    @blp.response(200, description="JSON, or CSV with format=csv")
+    def get(self, q: dict[str, Any]) -> Any:
+        """On-time rate, first-attempt success, failed attempts by reason, COD
+        outstanding, complaints, per office and day."""
+        actor = current_actor()
+        office_id = q.get("office_id")
+        if actor.role is Role.COURIER:
+            raise Forbidden("Couriers do not see office figures.")
+        if actor.role is Role.DISPATCHER:
+            if office_id not in (None, actor.office_id):
+                raise NotFound(f"No office {office_id} that you can see.")
+            office_id = actor.office_id
+        if office_id is None:
+            raise Unprocessable("office_id is required for an admin.",
+                                errors=[{"parameter": "office_id", "detail": "Required."}])
+        report = quality.figures(db.session, office_id, q["date"], q["days"])
+        if q["format"] == "csv":
+            return Response(quality.to_csv(report), mimetype="text/csv", headers={
+                "Content-Disposition": f"attachment; filename=quality-{office_id}-"
+                                       f"{q['date'].isoformat()}.csv"})
+        return report

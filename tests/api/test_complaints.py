@@ -1,0 +1,159 @@
+"""Complaints (public and staff), the SLA queue, evidence, missing scans, quality."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from models import Role, db
+from models.sync import CourierPosition
+
+ids = (f"cmp-{n:06d}" for n in itertools.count())
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def dispatcher(make_user, office):
+    return make_user(Role.DISPATCHER, office)
+
+
+@pytest.fixture
+def courier(make_user, office):
+    return make_user(Role.COURIER, office)
+
+
+def test_customer_opens_a_complaint_with_the_phone_number(client, office, make_item):
+    item = make_item(office)  # recipient phone 0912345678, sender 0901234567
+    url = f"/api/v1/track/{item.identifier}/complaints"
+    body = {"phone": "+84 912 345 678", "category": "not_received",
+            "description": "Tôi chưa nhận được hàng"}
+    r = client.post(url, json=body)
+    assert r.status_code == 201, r.json
+    assert set(r.json) == {"reference", "status", "due_at"}
+    assert r.json["reference"].startswith("KN") and r.json["status"] == "open"
+    for phone in ("0999999999", "12345"):
+        bad = client.post(url, json={**body, "phone": phone})
+        assert bad.status_code in (403, 422)
+    unknown = client.post("/api/v1/track/EE876543216CA/complaints", json=body)
+    wrong = client.post(url, json={**body, "phone": "0999999999"})
+    assert unknown.status_code == wrong.status_code == 403
+    assert unknown.json["detail"] == wrong.json["detail"]
+
+
+def test_queue_sla_and_workflow(client, auth, office, dispatcher, make_item, clock,
+                                make_user, make_office, courier):
+    h = auth(dispatcher)
+    ems = make_item(office)  # EMS: 24 h to answer
+    parcel = make_item(office, identifier="CP123456785VN")  # parcel: 72 h
+    a = client.post("/api/v1/complaints", headers=h, json={
+        "identifier": parcel.identifier, "category": "damaged", "description": "Hộp bị móp"})
+    b = client.post("/api/v1/complaints", headers=h, json={
+        "identifier": ems.identifier, "category": "late", "description": "Quá hạn EMS"})
+    assert a.status_code == b.status_code == 201
+    q = client.get("/api/v1/complaints", headers=h).json
+    assert [c["id"] for c in q] == [b.json["id"], a.json["id"]]  # soonest due first
+    clock.advance(hours=25)
+    h = auth(dispatcher)  # a new shift, a new token
+    overdue = client.get("/api/v1/complaints?overdue=true", headers=h).json
+    assert [c["id"] for c in overdue] == [b.json["id"]] and overdue[0]["overdue"] is True
+    url = f"/api/v1/complaints/{b.json['id']}"
+    assert client.patch(url, headers=h, json={"status": "resolved"}).status_code == 422
+    assert client.patch(url, headers=h, json={"status": "investigating"}).status_code == 200
+    r = client.patch(url, headers=h, json={"status": "resolved",
+                                           "resolution_note": "Bồi thường cước EMS"})
+    assert r.status_code == 200 and r.json["answered_at"]
+    r = client.patch(url, headers=h, json={"status": "rejected"})
+    assert r.status_code == 409 and r.json["allowed"] == ["investigating"]
+    assert client.get("/api/v1/complaints", headers=auth(courier)).status_code == 403
+    stranger = make_user(Role.DISPATCHER, make_office())
+    assert client.get("/api/v1/complaints", headers=auth(stranger)).json == []
+    assert client.get(url, headers=auth(stranger)).status_code == 404
+
+
+def test_case_shows_the_whole_trail(client, auth, office, dispatcher, courier, make_item,
+                                    clock, full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG"))
+    t = clock()
+    for minutes in (-40, -20, -5, 10, 25, 50):
+        db.session.add(CourierPosition(
+            client_event_id=next(ids), courier_id=courier.id, lat=12.238, lon=109.196,
+            device_time=t + timedelta(minutes=minutes), server_time=t, accuracy_m=5))
+    db.session.commit()
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
+        "code": "EMI", "client_event_id": next(ids), "device_time": t.isoformat(),
+        "location": {"lat": 12.238, "lon": 109.196, "accuracy_m": 6},
+        "proof": full_proof(item)})
+    assert r.status_code == 201
+    c = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": item.identifier, "category": "false_attempt",
+        "description": "Không ai đến nhà"}).json
+    case = client.get(f"/api/v1/complaints/{c['id']}", headers=auth(dispatcher)).json
+    codes = [e["code"] for e in case["item"]["events"]]
+    assert codes == ["EMA", "EMG", "EDG", "EMH", "EDG", "EMI"]
+    delivered = case["item"]["events"][-1]
+    assert delivered["device_time"] and delivered["server_time"]
+    assert delivered["proof"]["signature"] and delivered["location"]["accuracy_m"] == 6
+    trails = {tr["code"]: tr for tr in case["gps_trails"]}
+    assert set(trails) == {"EMH", "EMI"}
+    assert len(trails["EMI"]["points"]) == 4  # -20, -5, +10, +25 minutes
+
+
+def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clock):
+    stale = make_item(office, events=("EMG",))
+    out = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(hours=20)
+    fresh = make_item(office, events=("EMG",))
+    clock.advance(hours=6)
+    r = client.get("/api/v1/missing-scans", headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    listed = {i["identifier"]: i for i in r.json["items"]}
+    assert set(listed) == {stale.identifier, out.identifier}
+    assert listed[out.identifier]["expected"].startswith("a delivery result")
+    assert listed[stale.identifier]["hours_without_scan"] == 26.0
+    assert fresh.identifier not in listed
+    assert client.get("/api/v1/missing-scans", headers=auth(courier)).status_code == 403
+
+
+def test_quality_figures(client, auth, office, dispatcher, courier, make_item, clock,
+                         full_proof):
+    start = clock()
+    window = {"start": (start + timedelta(hours=1)).isoformat(),
+              "end": (start + timedelta(hours=2)).isoformat()}
+    make_item(office, courier=courier, events=("EMG", "EDG", "EMI"))  # first try, no window
+    second = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG"))
+    late = make_item(office, courier=courier, events=("EMG", "EDG"), delivery_window=window)
+    clock.advance(hours=3)  # past the window
+    h = auth(courier)
+    for item in (second, late):
+        r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+            "code": "EMI", "client_event_id": next(ids), "device_time": clock().isoformat(),
+            "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(item)})
+        assert r.status_code == 201
+    c = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": late.identifier, "category": "late", "description": "Giao trễ giờ hẹn"})
+    clock.advance(hours=2)
+    client.patch(f"/api/v1/complaints/{c.json['id']}", headers=auth(dispatcher),
+                 json={"status": "resolved", "resolution_note": "Xin lỗi khách"})
+    r = client.get("/api/v1/quality?date=2026-11-20", headers=auth(dispatcher))
+    assert r.status_code == 200
+    row = r.json["rows"][0]
+    assert row["delivered"] == 3 and row["on_time"] == 2
+    assert row["first_attempt"] == 2 and row["first_attempt_rate"] == pytest.approx(2 / 3,
+                                                                                    abs=1e-3)
+    assert row["failed_attempts_by_reason"] == {"recipient_absent": 1}
+    assert row["complaints_opened"] == 1 and row["complaints_closed"] == 1
+    assert row["median_answer_hours"] == 2.0
+    text = client.get("/api/v1/quality?date=2026-11-20&format=csv", headers=auth(dispatcher))
+    assert text.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(text.get_data(as_text=True))))
+    assert rows[0]["delivered"] == "3" and rows[0]["failed_attempts_by_reason"] == \
+        "recipient_absent=1"
+    assert client.get("/api/v1/quality?date=2026-11-20", headers=h).status_code == 403
