@@ -99,22 +99,12 @@ def _skeleton() -> FloatArray:
 SKELETON = _skeleton()
 
 
-def _gauss(sigma: float) -> FloatArray:
+def _blur(signal: FloatArray, sigma: float) -> FloatArray:
     radius = max(1, math.ceil(3 * sigma))
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     k = np.exp(-0.5 * (x / max(sigma, 1e-3)) ** 2)
-    return np.asarray(k / k.sum(), dtype=np.float64)
-
-
-def _blur(signal: FloatArray, sigma: float) -> FloatArray:
-    k = _gauss(sigma)
-    r = len(k) // 2
-    full = np.convolve(signal, k, mode="full")
-    return np.asarray(full[r : r + len(signal)], dtype=np.float64)
-
-
-def _render(modules: FloatArray, sigma_modules: float) -> FloatArray:
-    return _blur(np.repeat(modules, S), sigma_modules * S)
+    full = np.convolve(signal, k / k.sum(), mode="full")
+    return np.asarray(full[radius : radius + len(signal)], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -145,6 +135,17 @@ _COARSE_MASK = _KNOWN.astype(np.float64)
 _NK = float(_COARSE_MASK.sum())
 
 
+_COARSE_T32 = _COARSE_T.astype(np.float32)[None, :]
+_COARSE_M32 = _COARSE_MASK.astype(np.float32)[None, :]
+
+
+def _slide(m: NDArray[np.float32], kernel: NDArray[np.float32]) -> NDArray[np.float32]:
+    """out[:, j] = sum_k m[:, j + k] * kernel[k] for every full window (OpenCV, fast)."""
+    n_out = m.shape[1] - kernel.shape[1] + 1
+    out = cv2.filter2D(m, -1, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    return np.asarray(out[:, :n_out], dtype=np.float32)
+
+
 def _coarse(
     profiles: FloatArray, min_module: float, keep: int
 ) -> list[list[tuple[float, float, float]]]:
@@ -152,13 +153,16 @@ def _coarse(
 
     Score: correlation of the profile's mean intensity per module with the
     fixed modules, over a geometric grid of module widths and half-module
-    start offsets.
+    start offsets (sliding correlations done by OpenCV's filter2D).
     """
     n_prof, n = profiles.shape
     cs = np.concatenate([np.zeros((n_prof, 1)), np.cumsum(profiles, axis=1)], axis=1)
     max_module = n / (N_MOD + 1)
-    hyps: list[list[tuple[float, float, float]]] = [[] for _ in range(n_prof)]
+    scores: list[NDArray[np.float32]] = []
+    starts: list[FloatArray] = []
+    widths: list[float] = []
     w = min_module
+    rows = np.arange(n_prof)
     while w <= max_module:
         for phase in (0.0, 0.5):
             x = np.arange(phase * w, n, w)
@@ -167,20 +171,26 @@ def _coarse(
             i0 = np.minimum(x.astype(np.int64), n - 1)
             fr = x - i0
             c = cs[:, i0] * (1 - fr) + cs[:, i0 + 1] * fr
-            m = np.diff(c, axis=1) / w  # (n_prof, n_modules)
-            win = np.lib.stride_tricks.sliding_window_view(m, N_MOD, axis=1)
-            num = win @ _COARSE_T
-            s1 = win @ _COARSE_MASK
-            s2 = np.lib.stride_tricks.sliding_window_view(m * m, N_MOD, axis=1) @ _COARSE_MASK
-            var = np.maximum(s2 - s1 * s1 / _NK, 1e-9)
+            m = (np.diff(c, axis=1) / w).astype(np.float32)  # (n_prof, n_modules)
+            num = _slide(m, _COARSE_T32)
+            s1 = _slide(m, _COARSE_M32)
+            s2 = _slide(m * m, _COARSE_M32)
+            var = np.maximum(s2 - s1 * s1 / _NK, 1e-6)
             ncc = -num / (np.sqrt(var) * _COARSE_TN)
             k = np.argmax(ncc, axis=1)
-            for p in range(n_prof):
-                hyps[p].append((float(ncc[p, k[p]]), float(x[k[p]]) + Q * w, w))
-        w *= 1.05
+            scores.append(ncc[rows, k])
+            starts.append(x[k] + Q * w)
+            widths.append(w)
+        w *= 1.035
+    hyps: list[list[tuple[float, float, float]]] = [[] for _ in range(n_prof)]
+    if scores:
+        sc = np.stack(scores, axis=1)  # (n_prof, n_grid)
+        st = np.stack(starts, axis=1)
+        for p in range(n_prof):
+            top = np.argsort(sc[p])[::-1][: 8 * keep]
+            hyps[p] = [(float(sc[p, j]), float(st[p, j]), widths[j]) for j in top]
     out: list[list[tuple[float, float, float]]] = []
     for hp in hyps:
-        hp.sort(reverse=True)
         chosen: list[tuple[float, float, float]] = []
         for h in hp:
             if all(abs(h[1] - c[1]) > 8 * c[2] or abs(h[2] / c[2] - 1) > 0.12 for c in chosen):
@@ -191,89 +201,133 @@ def _coarse(
     return out
 
 
-_SIGMAS = (0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.6)
+# ------------------------------------------------------------------ blur kernels
+#
+# Defocus is modelled by a family of point-spread functions projected on the
+# scan line: Gaussians (lens aberrations, motion averaging, JPEG smoothing) and
+# the line-spread function of a uniform disc (geometric defocus, sqrt(r^2-x^2)),
+# each in module units. Fitting both lets the model follow a photo whichever
+# shape dominates; the kernel is chosen per scan line by correlation.
+
+
+def _gauss(sigma: float) -> FloatArray:
+    radius = max(1, math.ceil(3 * sigma * S))
+    x = np.arange(-radius, radius + 1, dtype=np.float64) / S
+    k = np.exp(-0.5 * (x / max(sigma, 1e-3)) ** 2)
+    return np.asarray(k / k.sum(), dtype=np.float64)
+
+
+def _disc(radius: float) -> FloatArray:
+    half = math.ceil(radius * S) + 1
+    x = np.arange(-half, half + 1, dtype=np.float64) / S
+    k = np.sqrt(np.maximum(radius * radius - x * x, 0.0))
+    k = np.convolve(k, np.full(3, 1 / 3), mode="same")  # pixel integration
+    return np.asarray(k / k.sum(), dtype=np.float64)
+
+
+#: Blur kernels in sample units (S samples per module): Gaussians then discs,
+#: each family ordered by width (the refinement searches neighbours).
+KERNELS: tuple[FloatArray, ...] = (
+    *(_gauss(s) for s in (0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.6)),
+    *(_disc(r) for r in (0.7, 1.0, 1.3, 1.6, 2.0)),
+)
+_N_GAUSS = 7
+
+
+def _neighbours(k: int) -> list[int]:
+    lo, hi = (0, _N_GAUSS) if k < _N_GAUSS else (_N_GAUSS, len(KERNELS))
+    return [j for j in (k - 1, k, k + 1) if lo <= j < hi]
+
+
+def _conv(signal: FloatArray, kernel: FloatArray) -> FloatArray:
+    r = len(kernel) // 2
+    full = np.convolve(signal, kernel, mode="full")
+    return np.asarray(full[r : r + len(signal)], dtype=np.float64)
+
+
+def _render(modules: FloatArray, k: int) -> FloatArray:
+    """Profile (S samples per module) of `modules` blurred by kernel `k`."""
+    return _conv(np.repeat(modules, S), KERNELS[k])
+
+
+def _basis(k: int) -> FloatArray:
+    """(N_MOD, N_MOD*S): blurred footprint of each module (rendering is linear)."""
+    return np.array([_render(np.eye(N_MOD)[i], k) for i in range(N_MOD)])
+
+
+_BASIS = [_basis(k) for k in range(len(KERNELS))]
 _KNOWN_SAMPLES = np.repeat(_KNOWN, S)
-_SKEL_RENDER = {s: _render(SKELETON, s) for s in _SIGMAS}
+#: Skeleton renderings, known samples only, centred: (n_kernels, n_known).
+_SKEL_T = np.array([_render(SKELETON, k)[_KNOWN_SAMPLES] for k in range(len(KERNELS))])
+_SKEL_T -= _SKEL_T.mean(axis=1, keepdims=True)
+_SKEL_T /= np.sqrt((_SKEL_T**2).sum(axis=1, keepdims=True))
+
+_OFFS = (np.arange(N_MOD * S, dtype=np.float64) + 0.5) / S - Q
 
 
 def _samples(profile: FloatArray, x0: FloatArray, w: FloatArray) -> FloatArray:
     """Profile at S points per module for hypotheses (x0, w) -> (n_hyp, N_MOD * S)."""
-    offs = (np.arange(N_MOD * S, dtype=np.float64) + 0.5) / S - Q
-    x = x0[:, None] + offs[None, :] * w[:, None]
+    x = x0[:, None] + _OFFS[None, :] * w[:, None]
     return np.asarray(
         np.interp(x, np.arange(len(profile), dtype=np.float64), profile), dtype=np.float64
     )
 
 
-def _ncc_rows(y: FloatArray, t: FloatArray) -> FloatArray:
+def _ncc_matrix(y: FloatArray, t_unit: FloatArray) -> FloatArray:
+    """Dark-bar correlation of each row of `y` with each centred unit row of `t_unit`."""
     yc = y - y.mean(axis=1, keepdims=True)
-    tc = t - t.mean()
-    den = np.sqrt((yc * yc).sum(axis=1) * (tc * tc).sum()) + 1e-9
-    return np.asarray(-(yc @ tc) / den, dtype=np.float64)
+    yn = np.sqrt((yc * yc).sum(axis=1, keepdims=True)) + 1e-9
+    return np.asarray(-(yc @ t_unit.T) / yn, dtype=np.float64)
 
 
-def _refine(
-    profile: FloatArray,
-    x0: float,
-    w: float,
-    modules: FloatArray | None = None,
-    span: float = 2.0,
-    steps: int = 17,
-    sigma_near: float | None = None,
-) -> tuple[float, float, float, float]:
-    """Local search of start, module width and blur; returns (score, x0, w, sigma).
+def _unit(t: FloatArray) -> FloatArray:
+    tc = t - t.mean(axis=-1, keepdims=True)
+    return np.asarray(tc / (np.sqrt((tc * tc).sum(axis=-1, keepdims=True)) + 1e-9))
 
-    Without `modules`, only the fixed modules are compared (skeleton); with
-    them, the whole rendered symbol.
-    """
-    dx = np.linspace(-span, span, steps) * w
-    dw = np.linspace(-0.04, 0.04, 9) * w
-    gx, gw = np.meshgrid(x0 + dx, w + dw)
+
+_DX = np.linspace(-2.0, 2.0, 17)
+_DW = np.linspace(-0.04, 0.04, 9)
+_DX_FINE = np.linspace(-1.0, 1.0, 9)
+_DW_FINE = np.linspace(-0.02, 0.02, 5)
+
+
+def _refine_skeleton(profile: FloatArray, x0: float, w: float) -> tuple[float, float, float, int]:
+    """Best (score, x0, w, kernel) near (x0, w) against the fixed modules."""
+    gx, gw = np.meshgrid(x0 + _DX * w, w * (1 + _DW))
+    xs, ws = gx.ravel(), gw.ravel()
+    y = _samples(profile, xs, ws)[:, _KNOWN_SAMPLES]
+    ncc = _ncc_matrix(y, _SKEL_T)  # (n_pos, n_kernels)
+    i, k = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
+    return float(ncc[i, k]), float(xs[i]), float(ws[i]), int(k)
+
+
+def _refine_full(
+    profile: FloatArray, x0: float, w: float, modules: FloatArray, k: int
+) -> tuple[float, float, float, int]:
+    """Best (score, x0, w, kernel) near (x0, w, k) against the whole rendered symbol."""
+    gx, gw = np.meshgrid(x0 + _DX_FINE * w, w * (1 + _DW_FINE))
     xs, ws = gx.ravel(), gw.ravel()
     y = _samples(profile, xs, ws)
-    best = (-2.0, x0, w, _SIGMAS[0])
-    sel = _KNOWN_SAMPLES if modules is None else slice(None)
-    y = y[:, sel]
-    sigmas: tuple[float, ...] = _SIGMAS
-    if sigma_near is not None:
-        i = _SIGMAS.index(sigma_near)
-        sigmas = _SIGMAS[max(0, i - 1) : i + 2]
-    for s in sigmas:
-        t = _SKEL_RENDER[s] if modules is None else _render(modules, s)
-        ncc = _ncc_rows(y, t[sel])
-        k = int(np.argmax(ncc))
-        if ncc[k] > best[0]:
-            best = (float(ncc[k]), float(xs[k]), float(ws[k]), s)
-    return best
+    ks = _neighbours(k)
+    t = _unit(np.array([modules @ _BASIS[j] for j in ks]))
+    ncc = _ncc_matrix(y, t)
+    i, j = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
+    return float(ncc[i, j]), float(xs[i]), float(ws[i]), ks[int(j)]
 
 
 # ------------------------------------------------------------------ digits
 
-
-@dataclass
-class _Cands:
-    """Blurred renderings of every digit candidate in its 9-module window.
-
-    Rows: left candidates (L 0-9, G 0-9), then right (R 0-9), then an
-    "unknown" digit of seven grey modules.
-    """
-
-    table: FloatArray  # (31, 9*S)
-
-
-_CANDS: dict[float, _Cands] = {}
 _UNKNOWN = 30
 
 
-def _cands(sigma: float) -> _Cands:
-    if sigma not in _CANDS:
-        pad = np.zeros(1)
-        codes = [*LEFT, *RIGHT, np.full(7, 0.5)]
-        table = np.array([_render(np.concatenate([pad, c, pad]), sigma) for c in codes])
-        _CANDS[sigma] = _Cands(table)
-    return _CANDS[sigma]
+def _cand_table(k: int) -> FloatArray:
+    """(31, 9*S): each digit candidate (L, G, R, then unknown) in its 9-module window."""
+    pad = np.zeros(1)
+    codes = [*LEFT, *RIGHT, np.full(7, 0.5)]
+    return np.array([_render(np.concatenate([pad, c, pad]), k) for c in codes])
 
 
+_TABLES = np.array([_cand_table(k) for k in range(len(KERNELS))])  # (n_kernels, 31, 9*S)
 _WIN = np.array([np.arange((Q + st - 1) * S, (Q + st + 8) * S) for st in DIGIT_START])
 _DIGIT_MODULES = np.array([np.arange(Q + st, Q + st + 7) for st in DIGIT_START])
 _ALL_CODES = np.concatenate([LEFT, RIGHT])
@@ -292,68 +346,96 @@ def _fit_costs(y: FloatArray, model: FloatArray) -> FloatArray:
     return np.asarray(0.5 * n / S * np.log(np.maximum(sse, 0.0) + floor), dtype=np.float64)
 
 
-def _digit_costs(
-    y: FloatArray, sigma: float, rounds: int = 3
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Cost of every candidate at every position: (6, 20) left and (6, 10) right.
+_KERNELS32 = [k.astype(np.float32)[None, :] for k in KERNELS]
 
-    All positions are updated together in each round, with the neighbours'
-    blur spill rendered from the previous round's best candidates. Also
-    returns the modules of the final per-position best candidates.
+
+def _render_batch(modules: FloatArray, ks: NDArray[np.int64]) -> FloatArray:
+    """Rows of `modules` rendered with kernel ``ks[row]`` (OpenCV filter, zero border)."""
+    up = np.repeat(modules, S, axis=1).astype(np.float32)
+    out = np.empty(up.shape)
+    for k in np.unique(ks):
+        sel = ks == k
+        out[sel] = cv2.filter2D(up[sel], -1, _KERNELS32[int(k)], borderType=cv2.BORDER_CONSTANT)
+    return out
+
+
+def _digit_costs(
+    y: FloatArray, ks: NDArray[np.int64], rounds: int = 3
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Cost of every candidate at every position, for a batch of sample rows.
+
+    `y` (B, N_MOD*S), `ks` (B,) kernel per row. Returns left (B, 6, 20),
+    right (B, 6, 10) and the modules of the per-position best candidates
+    (B, N_MOD). All positions are updated together in each round, with the
+    neighbours' blur spill rendered from the previous round's best candidates.
     """
-    table = _cands(sigma).table
-    choice = np.full(12, _UNKNOWN)
-    modules = SKELETON.copy()
-    yw = y[_WIN]  # (12, 9*S)
-    left = np.zeros((6, 20))
-    right = np.zeros((6, 10))
+    b = len(y)
+    table = _TABLES[ks]  # (B, 31, 9S)
+    choice = np.full((b, 12), _UNKNOWN)
+    modules = np.tile(SKELETON, (b, 1))
+    yw = y[:, _WIN]  # (B, 12, 9S)
+    rows = np.arange(b)[:, None]
+    left = np.zeros((b, 6, 20))
+    right = np.zeros((b, 6, 10))
     for _ in range(rounds):
-        full = _render(modules, sigma)
-        base = full[_WIN] - table[choice]  # window without the digit's own contribution
-        left = _fit_costs(yw[:6], base[:6, None, :] + table[None, :20])
-        right = _fit_costs(yw[6:], base[6:, None, :] + table[None, 20:30])
-        choice = np.concatenate([left.argmin(axis=1), 20 + right.argmin(axis=1)])
-        modules = SKELETON.copy()
-        modules[_DIGIT_MODULES] = _ALL_CODES[choice]
+        full = _render_batch(modules, ks)
+        base = full[:, _WIN] - table[rows, choice]  # window without the digit itself
+        left = _fit_costs(yw[:, :6], base[:, :6, None, :] + table[:, None, :20])
+        right = _fit_costs(yw[:, 6:], base[:, 6:, None, :] + table[:, None, 20:30])
+        choice = np.concatenate([left.argmin(axis=2), 20 + right.argmin(axis=2)], axis=1)
+        modules = np.tile(SKELETON, (b, 1))
+        modules[rows, _DIGIT_MODULES[None, :, :].reshape(1, -1)] = _ALL_CODES[choice].reshape(b, -1)
     return left, right, modules
 
 
-def _two_best(left: FloatArray, right: FloatArray) -> list[tuple[float, str]]:
-    """The two cheapest (cost, 13-digit text) with valid parity and check digit."""
+_PAR_IDX = (PARITY[:, :, None] * 10 + np.arange(10)[None, None, :])[None]  # (1, 10, 6, 10)
+_PREV_STATE = [(np.arange(10)[:, None] - int(WEIGHTS[p]) * np.arange(10)[None, :]) % 10
+               for p in range(12)]  # fmt: skip
+
+
+def _two_best(left: FloatArray, right: FloatArray) -> list[list[tuple[float, str]]]:
+    """Per batch row, the two cheapest (cost, text) with valid parity and check digit."""
+    b = len(left)
+    if b == 0:
+        return []
+    lc = np.take_along_axis(
+        np.broadcast_to(left[:, None], (b, 10, 6, 20)),
+        np.broadcast_to(_PAR_IDX, (b, 10, 6, 10)),
+        axis=3,
+    )  # [b, d0, pos, digit]
+    costs = np.concatenate([lc, np.broadcast_to(right[:, None], (b, 10, 6, 10))], axis=2)
     d0s = np.arange(10)
-    # costs[d0, pos, digit]
-    lc = np.stack(
-        [left[np.arange(6)[:, None], PARITY[d][:, None] * 10 + np.arange(10)] for d in d0s]
-    )
-    costs = np.concatenate([lc, np.broadcast_to(right, (10, 6, 10))], axis=1)
-    inf = np.inf
-    value = np.full((10, 10, 2), inf)  # [d0, state (sum mod 10), k]
-    value[d0s, d0s % 10, 0] = 0.0
+    value = np.full((b, 10, 10, 2), np.inf)  # [b, d0, state (sum mod 10), k]
+    value[:, d0s, d0s % 10, 0] = 0.0
     back: list[NDArray[np.int64]] = []
-    digits = np.arange(10)
     for pos in range(12):
-        wt = int(WEIGHTS[pos])
-        prev_state = (np.arange(10)[:, None] - wt * digits[None, :]) % 10  # [s', d]
-        total = value[:, prev_state, :] + costs[:, pos, None, :, None]  # [d0, s', d, k]
-        flat = total.reshape(10, 10, 20)
-        order = np.argsort(flat, axis=2)[:, :, :2]
-        value = np.take_along_axis(flat, order, axis=2)
-        back.append(order)  # index = d * 2 + k
-    results: list[tuple[float, str]] = []
-    final = value[:, 0, :]  # [d0, k]
-    for idx in np.argsort(final, axis=None)[:2]:
-        d0, k = divmod(int(idx), 2)
-        cost = float(final[d0, k])
-        if not math.isfinite(cost):
-            continue
-        state, seq = 0, []
-        for pos in range(11, -1, -1):
-            code = int(back[pos][d0, state, k])
-            d, k = divmod(code, 2)
-            seq.append(d)
-            state = (state - int(WEIGHTS[pos]) * d) % 10
-        results.append((cost, str(d0) + "".join(str(d) for d in reversed(seq))))
-    return results
+        total = value[:, :, _PREV_STATE[pos], :] + costs[:, :, pos, None, :, None]
+        flat = total.reshape(b, 10, 10, 20)  # [b, d0, s', d*2+k]
+        first = flat.argmin(axis=3)[..., None]  # the two cheapest, in order
+        v1 = np.take_along_axis(flat, first, axis=3)
+        np.put_along_axis(flat, first, np.inf, axis=3)
+        second = flat.argmin(axis=3)[..., None]
+        v2 = np.take_along_axis(flat, second, axis=3)
+        order = np.concatenate([first, second], axis=3)
+        value = np.concatenate([v1, v2], axis=3)
+        back.append(order)
+    final = value[:, :, 0, :].reshape(b, 20)  # [b, d0*2+k]
+    out: list[list[tuple[float, str]]] = []
+    for r in range(b):
+        res: list[tuple[float, str]] = []
+        for idx in np.argsort(final[r])[:2]:
+            d0, k = divmod(int(idx), 2)
+            cost = float(final[r, idx])
+            if not math.isfinite(cost):
+                continue
+            state, seq = 0, []
+            for pos in range(11, -1, -1):
+                d, k = divmod(int(back[pos][r, d0, state, k]), 2)
+                seq.append(d)
+                state = (state - int(WEIGHTS[pos]) * d) % 10
+            res.append((cost, str(d0) + "".join(str(d) for d in reversed(seq))))
+        out.append(res)
+    return out
 
 
 def _modules_of(text: str) -> FloatArray:
@@ -374,46 +456,210 @@ MIN_MARGIN = 4.0
 MAX_EXCESS = 10.0
 
 
-def decode_line(profile: FloatArray, x0c: float, wc: float) -> list[LineRead]:
-    """Read an EAN-13 on `profile` near start `x0c` with module width `wc`.
+#: Minimum cost gap of a read fused over several scan lines (sum of their costs).
+MIN_FUSED_MARGIN = 8.0
+#: Maximum cost excess per fused line (constrained vs unconstrained optimum).
+MAX_FUSED_EXCESS = 3.0
+#: Minimum mean correlation of the fused read's rendering with its lines.
+MIN_FUSED_FIT = 0.85
+#: Lines whose unconstrained best rendering fits worse than this are not decoded.
+MIN_LIVE_FIT = 0.8
+#: Lines whose own best read fits worse than this are not fused.
+MIN_FUSE_FIT = 0.8
+
+
+@dataclass(frozen=True)
+class FusedRead:
+    """A read from the summed digit costs of scan lines crossing one symbol."""
+
+    text: str
+    members: tuple[int, ...]  # hypothesis indices
+    margin: float
+    excess: float
+    fit: float  # mean over the members
+
+
+def decode_lines(
+    hyps: list[tuple[FloatArray, float, float]], views: list[int] | None = None
+) -> tuple[list[list[LineRead]], list[FusedRead]]:
+    """Read an EAN-13 on each (profile, start, module width) hypothesis.
 
     Both reading directions are tried; only reads passing the fit, margin and
-    excess thresholds are returned.
+    excess thresholds are returned. The digit stages run batched over all
+    hypotheses and directions.
+
+    Lines of the same view (`views`, default all one) and direction whose
+    symbol extents overlap are also *fused*: their digit costs (independent
+    log-likelihoods, the bands being disjoint rows) are summed and decoded
+    once, which adds up evidence that each line alone is too noisy to give.
     """
-    reads: list[LineRead] = []
-    _, x0s, ws, sigma0 = _refine(profile, x0c, wc)
-    for reverse in (False, True):
-        x0, w, sigma = x0s, ws, sigma0
-        for _ in range(2):
-            y = _samples(profile, np.array([x0]), np.array([w]))[0]
-            yy = y[::-1].copy() if reverse else y
-            left, right, mods = _digit_costs(yy, sigma)
-            m = mods[::-1].copy() if reverse else mods
-            _, x0, w, sigma = _refine(profile, x0, w, m, span=1.0, steps=9, sigma_near=sigma)
-        y = _samples(profile, np.array([x0]), np.array([w]))[0]
-        yy = y[::-1].copy() if reverse else y
-        left, right, _ = _digit_costs(yy, sigma)
-        best = _two_best(left, right)
-        if not best:
-            continue
-        cost, text = best[0]
-        margin = best[1][0] - cost if len(best) > 1 else math.inf
-        free = float(left.min(axis=1).sum() + right.min(axis=1).sum())
-        fit = float(_ncc_rows(yy[None, :], _render(_modules_of(text), sigma))[0])
-        logger.debug(
-            "line x0=%.1f w=%.2f s=%.1f rev=%s %s margin=%.1f excess=%.1f fit=%.2f",
-            x0,
-            w,
-            sigma,
-            reverse,
-            text,
-            margin,
-            cost - free,
-            fit,
+    if not hyps:
+        return [], []
+    assert MIN_LIVE_FIT <= min(MIN_FIT, MIN_FUSE_FIT, MIN_FUSED_FIT)
+    views = views or [0] * len(hyps)
+    geo = [_refine_skeleton(p, x0, w) for p, x0, w in hyps]
+    items = [(h, rev) for h in range(len(hyps)) for rev in (False, True)]
+    x0s = np.array([geo[h][1] for h, _ in items])
+    ws = np.array([geo[h][2] for h, _ in items])
+    ks = np.array([geo[h][3] for h, _ in items], dtype=np.int64)
+
+    def sample_all() -> FloatArray:
+        y = np.stack(
+            [
+                _samples(hyps[h][0], x0s[i : i + 1], ws[i : i + 1])[0][:: -1 if rev else 1]
+                for i, (h, rev) in enumerate(items)
+            ]
         )
-        if fit >= MIN_FIT and margin >= MIN_MARGIN and cost - free <= MAX_EXCESS:
-            reads.append(LineRead(text, x0, x0 + 95 * w, margin, fit))
-    return reads
+        return np.asarray(y, dtype=np.float64)
+
+    _, _, mods = _digit_costs(sample_all(), ks, rounds=2)
+    for i, (h, rev) in enumerate(items):  # re-fit the geometry to the whole symbol
+        m = mods[i][::-1].copy() if rev else mods[i]
+        _, x0s[i], ws[i], ks[i] = _refine_full(hyps[h][0], x0s[i], ws[i], m, int(ks[i]))
+    y = sample_all()
+    left, right, mods = _digit_costs(y, ks)
+    free = left.min(axis=2).sum(axis=1) + right.min(axis=2).sum(axis=1)
+    free_fit = np.sum(_unit(y) * _unit(_render_batch(mods, ks)), axis=1) * -1
+    # lines whose best unconstrained rendering fits poorly cannot pass MIN_FIT
+    live = np.flatnonzero(free_fit >= MIN_LIVE_FIT)
+    best: list[list[tuple[float, str]]] = [[] for _ in items]
+    for li, b2 in zip(live.tolist(), _two_best(left[live], right[live]), strict=True):
+        best[li] = b2
+    out: list[list[LineRead]] = [[] for _ in hyps]
+
+    def fit_of(i: int, text: str) -> float:
+        model = _modules_of(text) @ _BASIS[int(ks[i])]
+        return float(_ncc_matrix(y[i : i + 1], _unit(model[None]))[0, 0])
+
+    for i, (h, rev) in enumerate(items):
+        if not best[i]:
+            continue
+        cost, text = best[i][0]
+        margin = best[i][1][0] - cost if len(best[i]) > 1 else math.inf
+        fit = fit_of(i, text)
+        logger.debug(
+            "line x0=%.1f w=%.2f k=%d rev=%s %s margin=%.1f excess=%.1f fit=%.2f",
+            x0s[i], ws[i], ks[i], rev, text, margin, cost - free[i], fit,
+        )  # fmt: skip
+        if margin >= MIN_MARGIN and cost - free[i] <= MAX_EXCESS and fit >= MIN_FIT:
+            out[h].append(LineRead(text, x0s[i], x0s[i] + 95 * ws[i], margin, fit))
+
+    fused: list[FusedRead] = []
+    used: set[int] = set()
+    order = sorted(range(len(items)), key=lambda i: -free_fit[i])
+    for seed in order:
+        if seed in used or free_fit[seed] < MIN_FUSE_FIT:
+            continue
+        sh, srev = items[seed]
+        group = [seed]
+        for j in order:
+            jh, jrev = items[j]
+            if j in used or j == seed or jrev != srev or views[jh] != views[sh]:
+                continue
+            if free_fit[j] < MIN_FUSE_FIT or any(items[g][0] == jh for g in group):
+                continue
+            lo = max(x0s[seed], x0s[j])
+            hi = min(x0s[seed] + 95 * ws[seed], x0s[j] + 95 * ws[j])
+            if hi - lo >= 0.8 * 95 * min(ws[seed], ws[j]):
+                group.append(j)
+        if len(group) < 2:
+            continue
+        used.update(group)
+        gl = left[group].sum(axis=0)[None]
+        gr = right[group].sum(axis=0)[None]
+        gb = _two_best(gl, gr)[0]
+        if not gb:
+            continue
+        cost, text = gb[0]
+        margin = gb[1][0] - cost if len(gb) > 1 else math.inf
+        excess = cost - float(free[group].sum())
+        fit = float(np.mean([fit_of(i, text) for i in group]))
+        logger.debug(
+            "fused %d lines rev=%s %s margin=%.1f excess=%.1f fit=%.2f",
+            len(group), srev, text, margin, excess, fit,
+        )  # fmt: skip
+        if (
+            margin >= MIN_FUSED_MARGIN
+            and excess <= MAX_FUSED_EXCESS * len(group)
+            and fit >= MIN_FUSED_FIT
+        ):
+            fused.append(FusedRead(text, tuple(items[i][0] for i in group), margin, excess, fit))
+    return out, fused
+
+
+def decode_line(profile: FloatArray, x0c: float, wc: float) -> list[LineRead]:
+    """Read an EAN-13 on `profile` near start `x0c` with module width `wc`."""
+    return decode_lines([(profile, x0c, wc)])[0][0]
+
+
+def bar_orientations(gray: FloatArray, max_views: int = 2) -> list[float]:
+    """Dominant gradient directions (degrees, (-90, 90]) of `gray`, strongest first.
+
+    A barcode's edges all share one gradient direction (across the bars). The
+    doubled-angle orientation histogram, weighted by squared gradient
+    magnitude, is smoothed; its peaks (>= 30 degrees apart, >= 30 % of the
+    highest) are returned. An image without edges gives ``[0.0, 90.0]``.
+    """
+    g = np.asarray(gray, dtype=np.float32)
+    if min(g.shape) >= 200:  # a global statistic: half resolution is enough
+        size = (g.shape[1] // 2, g.shape[0] // 2)
+        g = np.asarray(cv2.resize(g, size, interpolation=cv2.INTER_AREA), dtype=np.float32)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    c = gx * gx - gy * gy
+    sn = 2 * gx * gy
+    mag = np.sqrt(c * c + sn * sn)
+    if float(mag.sum()) <= 0:
+        return [0.0, 90.0][:max_views]
+    phi = np.arctan2(sn, c)  # doubled angle
+    bins = 72
+    hist = np.bincount(
+        (((phi + np.pi) / (2 * np.pi) * bins).astype(np.int64) % bins).ravel(),
+        weights=mag.ravel(),
+        minlength=bins,
+    )
+    kernel = np.array([1, 2, 3, 2, 1], dtype=np.float64)
+    smooth = np.convolve(np.concatenate([hist[-2:], hist, hist[:2]]), kernel / 9, "valid")
+    order = np.argsort(smooth)[::-1]
+    out: list[float] = []
+    for i in order:
+        if smooth[i] < 0.3 * smooth[order[0]] or len(out) == max_views:
+            break
+        lo, mid, hi = smooth[(i - 1) % bins], smooth[i], smooth[(i + 1) % bins]
+        den = lo - 2 * mid + hi
+        frac = 0.5 * (lo - hi) / den if den < 0 else 0.0  # parabolic peak
+        theta = ((i + 0.5 + frac) / bins * 360 - 180) / 2  # degrees, gradient direction
+        if all(abs((theta - t + 90) % 180 - 90) >= 30 for t in out):
+            out.append(float(theta))
+    return out
+
+
+def _upright(view: FloatArray, theta: float) -> tuple[FloatArray, FloatArray]:
+    """`view` turned so that gradient direction `theta` (degrees) becomes horizontal.
+
+    Returns the turned image and the 2x3 affine map from its pixel
+    coordinates back to `view`'s.
+    """
+    h, w = view.shape
+    if abs(theta) > 45:  # mostly vertical bars' normal: transpose, then a small turn
+        base = np.ascontiguousarray(view.T)
+        back = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+        theta = theta - 90 if theta > 0 else theta + 90
+        theta = -theta
+    else:
+        base = view
+        back = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    if abs(theta) < 2:
+        return base, back
+    bh, bw = base.shape
+    m = cv2.getRotationMatrix2D((bw / 2, bh / 2), theta, 1.0)
+    turned = cv2.warpAffine(
+        base.astype(np.float32), m, (bw, bh), flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # fmt: skip
+    inv = cv2.invertAffineTransform(m)
+    full = np.vstack([inv, [0.0, 0.0, 1.0]])
+    return np.asarray(turned, dtype=np.float64), np.asarray(back @ full, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -434,8 +680,10 @@ class BlurEanDecoder:
         Scan lines that must give the same value before it is reported.
     min_score : float
         Hypotheses whose skeleton correlation is below this are not decoded.
-    vertical : bool
-        Also scan columns (symbols rotated by 90 degrees).
+    max_views : int
+        The image is turned so that the bars of each of the `max_views`
+        dominant edge orientations (see :func:`bar_orientations`) are
+        vertical, and scanned row-wise.
     """
 
     lines: int = 10
@@ -443,7 +691,7 @@ class BlurEanDecoder:
     max_lines: int = 10
     min_agree: int = 2
     min_score: float = 0.3
-    vertical: bool = True
+    max_views: int = 2
 
     @property
     def name(self) -> str:
@@ -461,9 +709,11 @@ class BlurEanDecoder:
         # (score, view index, band centre, x0, w) over all scan lines
         hyps: list[tuple[float, int, int, float, float]] = []
         profiles: list[dict[int, FloatArray]] = []
+        backs: list[FloatArray] = []
         half = max(1, min(h, w) * f // (4 * self.lines))
-        views = [view, view.T] if self.vertical else [view]
-        for vi, v in enumerate(views):
+        for vi, theta in enumerate(bar_orientations(view, self.max_views)):
+            v, back = _upright(view, theta)
+            backs.append(back)
             rows = v.shape[0]
             centres = np.unique(np.linspace(rows * 0.08, rows * 0.92, self.lines).round())
             bands = {
@@ -478,14 +728,27 @@ class BlurEanDecoder:
             ):
                 hyps.extend((sc, vi, c, x0, mw) for sc, x0, mw in hp if sc >= self.min_score)
         hyps.sort(reverse=True)
+        chosen = hyps[: self.max_lines]
+        reads, fused = decode_lines(
+            [(profiles[vi][c], x0, mw) for _, vi, c, x0, mw in chosen], [h[1] for h in chosen]
+        )
         found: list[tuple[LineRead, int, int]] = []
-        for _, vi, c, x0, mw in hyps[: self.max_lines]:
-            for r in decode_line(profiles[vi][c], x0, mw):
-                found.append((r, vi, c))
-        return self._vote(found, half, 1.0 / f)
+        for (_, vi, c, _, _), rs in zip(chosen, reads, strict=True):
+            found.extend((r, vi, c) for r in rs)
+        for fr in fused:  # a fused read counts as the agreement of its lines
+            for h in fr.members:
+                x0, mw = chosen[h][3], chosen[h][4]
+                r = LineRead(fr.text, x0, x0 + 95 * mw, fr.margin, fr.fit)
+                if not any(q.text == fr.text and c == chosen[h][2] for q, _, c in found):
+                    found.append((r, chosen[h][1], chosen[h][2]))
+        return self._vote(found, half, 1.0 / f, backs)
 
     def _vote(
-        self, found: list[tuple[LineRead, int, int]], half: float, scale: float
+        self,
+        found: list[tuple[LineRead, int, int]],
+        half: float,
+        scale: float,
+        backs: list[FloatArray],
     ) -> list[Read]:
         votes = Counter(r.text for r, _, _ in found)
         ranked = votes.most_common()
@@ -503,10 +766,9 @@ class BlurEanDecoder:
             x1 = max(r.end for r, _ in same)
             y0 = min(c for _, c in same) - half
             y1 = max(c for _, c in same) + half
-            pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-            if vi == 1:
-                pts = [(b, a) for a, b in pts]
-            poly = tuple((a * scale, b * scale) for a, b in pts)
+            pts = np.array([(x0, y0, 1.0), (x1, y0, 1.0), (x1, y1, 1.0), (x0, y1, 1.0)])
+            back = pts @ backs[vi].T
+            poly = tuple((float(a) * scale, float(b) * scale) for a, b in back)
             read = make_read(Symbology.EAN13, text, text.encode("ascii"), poly)
             if read is not None:
                 out.append(read)

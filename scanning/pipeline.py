@@ -38,6 +38,7 @@ DEFAULT_LADDER: tuple[str, ...] = (
     "zbar:clahe",
     "zbar:rot+45",
     "zbar:rot-45",
+    "ean-blur:gray",
 )
 
 
@@ -207,8 +208,7 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
     ``zxing`` (zxing-cpp defaults), ``zxing-fast`` (no inverted/multi-scale
     retries), ``zxing-gh`` (global-histogram binarizer), ``zbar`` and
     ``ean-blur`` (the blur-tolerant EAN-13/UPC-A reader of
-    :mod:`scanning.ean_blur`; not in the default ladder, add
-    ``"ean-blur:gray"`` to ``ScanConfig.ladder`` to use it).
+    :mod:`scanning.ean_blur`, last step of the default ladder).
     """
     return {
         "zxing": ZxingDecoder(symbologies),
