@@ -9,9 +9,11 @@ HOST ?= 127.0.0.1
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps run test lint migrate-check clean
+.PHONY: install system-deps browser-deps run test lint migrate-check clean
+# The console's front-end libraries (Leaflet, Chart.js) from npm, served from node_modules
+ASSETS := api/console/assets
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(ASSETS)/node_modules/.installed
 
 # System libraries the Python packages load at run time (ZBar for pyzbar).
 system-deps:
@@ -23,6 +25,24 @@ system-deps:
 	  { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
+	@command -v npm >/dev/null 2>&1 || { echo "Installing nodejs and npm with apt-get..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	@$(MAKE) --no-print-directory browser-deps
+
+# Debian's Chromium for the browser tests (tests/e2e); they skip, saying why, without it.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing chromium (browser tests) with apt-get..."; \
+	    { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; } || \
+	      echo "chromium could not be installed: the browser tests will be skipped"; \
+	  else echo "no apt-get: chromium not installed, the browser tests will be skipped"; fi; \
+	fi
+
+# npm ci only when the lock file changed
+$(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
+	npm ci --prefix $(ASSETS) --no-audit --no-fund
+	@touch $@
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(MAKE) --no-print-directory system-deps
@@ -49,6 +69,7 @@ run: install
 	  --access-logfile - 'api:create_app()'
 
 test: install
+	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory browser-deps
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
@@ -62,4 +83,5 @@ migrate-check: install
 	POSTAL_DEMO_MODE=true $(BIN)/flask --app api db check
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+	  $(ASSETS)/node_modules test-artifacts

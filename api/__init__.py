@@ -52,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .cash import views as cash_views
     from .cli import register_cli
     from .complaints import views as complaint_views
+    from .console.views import bp as console_bp
     from .proof import views as proof_views
 
     api.register_blueprint(tokens.blp)
@@ -66,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(apidocs.bp)
+    app.register_blueprint(console_bp)
     errors.register_error_handlers(app)
     register_cli(app)
     return app

@@ -33,6 +33,21 @@ class Defaults:
     GEO_FLAG_ACCURACY_M = 100
     LIST_MAX_PAGE_SIZE = 200
 
+    # Dispatcher console (api/console): a signed session cookie, HttpOnly, SameSite=Lax;
+    # 8 h absolute lifetime from login, 1 h without activity (checked on the server).
+    # Behind HTTPS set POSTAL_SESSION_COOKIE_SECURE=true.
+    SESSION_COOKIE_NAME = "postal_console"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # seconds: the cookie's Expires
+    CONSOLE_SESSION_HOURS = 8  # absolute, from login
+    CONSOLE_IDLE_MINUTES = 60  # without a user action (background polling does not count)
+    CONSOLE_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    CONSOLE_TILE_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">'
+                                "OpenStreetMap</a> contributors")
+    CONSOLE_ASSETS_DIR: str | None = None  # npm packages; default api/console/assets/node_modules
+
     # Other carriers' codes accepted as external identifiers: name -> regex.
     CARRIER_PATTERNS: dict[str, str] = {
         "GHN": r"^G[A-Z0-9]{7,11}$",

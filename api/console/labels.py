@@ -1,0 +1,231 @@
+"""Vietnamese and English labels of the dispatcher console (same shape as
+api/tracking/labels.py, whose status, event, reason and product tables it reuses).
+Plain data: the public tracking page imports the complaint tables from here too."""
+
+from __future__ import annotations
+
+from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, label
+
+__all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
+           "COMPLAINT_CATEGORY", "COMPLAINT_STATUS", "CASH_KIND", "FLAG", "PUBLIC_COMPLAINT",
+           "PLAN_STATUS", "ROLE"]
+
+UI = {
+    "console": ("Bảng điều phối", "Dispatcher console"),
+    "login": ("Đăng nhập", "Log in"),
+    "logout": ("Đăng xuất", "Log out"),
+    "username": ("Tên đăng nhập", "Username"),
+    "password": ("Mật khẩu", "Password"),
+    "bad_login": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
+    "session_expired": ("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại.",
+                        "Your session has expired; please log in again."),
+    "logged_out": ("Đã đăng xuất.", "You are logged out."),
+    "forbidden": ("Không có quyền truy cập", "Access denied"),
+    "couriers_refused": ("Bảng điều phối dành cho điều phối viên và quản trị viên. Bưu tá "
+                         "dùng ứng dụng trên điện thoại.",
+                         "The console is for dispatchers and admins. Couriers use the "
+                         "phone app."),
+    "csrf_failed": ("Biểu mẫu đã hết hạn hoặc không hợp lệ. Tải lại trang và thử lại.",
+                    "The form expired or is not valid. Reload the page and try again."),
+    "language": ("Ngôn ngữ", "Language"),
+    "other_lang": ("English", "Tiếng Việt"),
+    "office": ("Bưu cục", "Office"),
+    # navigation
+    "nav_map": ("Bản đồ & lập tuyến", "Map & planning"),
+    "nav_items": ("Tra cứu bưu gửi", "Item search"),
+    "nav_complaints": ("Khiếu nại", "Complaints"),
+    "nav_cash": ("Tiền thu hộ", "Cash"),
+    "nav_quality": ("Chất lượng", "Quality"),
+    "nav_import": ("Nhập CSV", "CSV import"),
+    # map and planning
+    "date": ("Ngày", "Date"),
+    "show": ("Xem", "Show"),
+    "map_no_lib": ("Không tải được thư viện bản đồ (chạy make install).",
+                   "The map library is not installed (run make install)."),
+    "items_today": ("Bưu gửi trong ngày", "The day's items"),
+    "unassigned": ("Chưa phân công", "Unassigned"),
+    "couriers": ("Bưu tá", "Couriers"),
+    "courier": ("Bưu tá", "Courier"),
+    "last_seen": ("Vị trí gần nhất", "Last position"),
+    "no_position": ("chưa có vị trí", "no position yet"),
+    "ago": ("trước", "ago"),
+    "plan_day": ("Lập tuyến trong ngày", "Plan the day"),
+    "choose_couriers": ("Chọn bưu tá", "Choose couriers"),
+    "choose_items": ("Chọn bưu gửi", "Choose items"),
+    "all": ("Tất cả", "All"),
+    "none": ("Bỏ chọn", "None"),
+    "time_limit": ("Thời gian tối ưu (giây)", "Optimisation time (s)"),
+    "optimise": ("Bắt đầu tối ưu", "Start optimisation"),
+    "progress": ("Tiến độ", "Progress"),
+    "best_cost": ("Chi phí tốt nhất (m)", "Best cost so far (m)"),
+    "publish": ("Công bố tuyến", "Publish"),
+    "published": ("Đã công bố", "Published"),
+    "routes": ("Tuyến", "Routes"),
+    "stops": ("điểm", "stops"),
+    "distance": ("Quãng đường", "Distance"),
+    "eta": ("Giờ đến dự kiến", "ETA"),
+    "move_to": ("Chuyển cho", "Move to"),
+    "up": ("Lên", "Up"),
+    "down": ("Xuống", "Down"),
+    "left_out": ("Không xếp được", "Not routed"),
+    "edited": ("Đã chỉnh sửa, giờ đến đã tính lại", "Edited; ETAs recomputed"),
+    "plan_failed": ("Lập tuyến thất bại", "Planning failed"),
+    "no_items": ("Không có bưu gửi", "No items"),
+    # items
+    "search_item": ("Số hiệu bưu gửi", "Item number"),
+    "search": ("Tìm", "Search"),
+    "not_found": ("Không tìm thấy bưu gửi", "No item with this number"),
+    "timeline": ("Hành trình", "Timeline"),
+    "status": ("Trạng thái", "Status"),
+    "product": ("Dịch vụ", "Service"),
+    "recipient": ("Người nhận", "Recipient"),
+    "sender": ("Người gửi", "Sender"),
+    "cod": ("Thu hộ (COD)", "Cash on delivery"),
+    "window": ("Khung giờ giao", "Delivery window"),
+    "event": ("Sự kiện", "Event"),
+    "device_time": ("Giờ thiết bị", "Device time"),
+    "server_time": ("Giờ máy chủ", "Server time"),
+    "actor": ("Người thực hiện", "By"),
+    "gps": ("GPS", "GPS"),
+    "flags": ("Cảnh báo", "Flags"),
+    "proof": ("Bằng chứng giao", "Proof of delivery"),
+    "received_by": ("Người nhận hàng", "Received by"),
+    "signature": ("Chữ ký", "Signature"),
+    "photo": ("Ảnh", "Photo"),
+    "scan_photo": ("Ảnh quét nhãn", "Scan photo"),
+    "gps_trail": ("Lộ trình GPS quanh mỗi lần phát", "GPS trail around each attempt"),
+    "no_trail": ("Không có dữ liệu GPS quanh các lần phát.",
+                 "No GPS pings around the attempts."),
+    "open_complaint": ("Mở hồ sơ khiếu nại", "Open a complaint case"),
+    "category": ("Loại khiếu nại", "Category"),
+    "description": ("Nội dung", "Description"),
+    "submit": ("Gửi", "Submit"),
+    "times_vn": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
+    "not_applied": ("không áp dụng (đồng bộ trễ)", "not applied (late sync)"),
+    # complaints
+    "queue": ("Hàng đợi khiếu nại", "Complaints queue"),
+    "reference": ("Mã hồ sơ", "Reference"),
+    "item": ("Bưu gửi", "Item"),
+    "channel": ("Kênh", "Channel"),
+    "opened": ("Mở lúc", "Opened"),
+    "due": ("Hạn trả lời", "Due"),
+    "sla": ("Thời hạn (SLA)", "SLA clock"),
+    "overdue": ("Quá hạn", "Overdue"),
+    "left": ("còn lại", "left"),
+    "overdue_by": ("quá hạn", "overdue by"),
+    "empty_queue": ("Không có khiếu nại đang mở.", "No open complaints."),
+    "update": ("Cập nhật", "Update"),
+    "resolution": ("Kết quả xử lý", "Resolution note"),
+    "evidence": ("Chứng cứ", "Evidence"),
+    "overdue_only": ("Chỉ quá hạn", "Overdue only"),
+    # cash
+    "cash_report": ("Báo cáo tiền thu hộ", "Cash report"),
+    "cod_collected": ("Đã thu COD", "COD collected"),
+    "paid_out": ("Đã chi", "Paid out"),
+    "handed_in": ("Đã nộp", "Handed in"),
+    "corrections": ("Điều chỉnh", "Corrections"),
+    "on_hand": ("Đang giữ", "On hand"),
+    "discrepancy": ("Chênh lệch", "Discrepancy"),
+    "ledger": ("Sổ quỹ ca", "Shift ledger"),
+    "amount": ("Số tiền", "Amount"),
+    "kind": ("Loại", "Kind"),
+    "note": ("Ghi chú", "Note"),
+    "expected": ("Theo sổ", "Expected"),
+    "total_office": ("Cả bưu cục", "Whole office"),
+    "outstanding": ("COD chưa thu trên bưu gửi", "COD still outstanding on items"),
+    "no_entries": ("Chưa có bút toán.", "No entries."),
+    # quality
+    "quality_day": ("Chỉ số trong ngày", "Figures for the day"),
+    "quality_30": ("30 ngày gần nhất", "Last 30 days"),
+    "delivered": ("Đã giao", "Delivered"),
+    "on_time_rate": ("Tỷ lệ đúng hạn", "On-time rate"),
+    "first_attempt_rate": ("Phát thành công lần đầu", "First-attempt success"),
+    "failed_attempts": ("Phát không thành công", "Failed attempts"),
+    "failed_by_reason": ("Phát không thành công theo lý do", "Failed attempts by reason"),
+    "complaints_opened": ("Khiếu nại mới", "Complaints opened"),
+    "complaints_closed": ("Khiếu nại đã đóng", "Complaints closed"),
+    "median_answer": ("Trung vị thời gian trả lời (giờ)", "Median hours to answer"),
+    # import
+    "import_title": ("Nhập bưu gửi từ tệp CSV", "Import items from CSV"),
+    "csv_file": ("Tệp CSV (UTF-8)", "CSV file (UTF-8)"),
+    "upload": ("Tải lên", "Upload"),
+    "created": ("Đã tạo", "Created"),
+    "failed": ("Lỗi", "Failed"),
+    "row": ("Dòng", "Row"),
+    "column": ("Cột", "Column"),
+    "error": ("Lỗi", "Error"),
+    "csv_columns": ("Các cột", "Columns"),
+}
+
+COMPLAINT_CATEGORY = {
+    "not_received": ("Chưa nhận được bưu gửi", "Item not received"),
+    "late": ("Giao chậm", "Late delivery"),
+    "damaged": ("Bưu gửi hư hỏng", "Item damaged"),
+    "wrong_cod": ("Sai tiền thu hộ", "Wrong COD amount"),
+    "false_attempt": ("Báo phát không thành công nhưng không ai đến",
+                      "Attempt recorded but nobody came"),
+    "courier_conduct": ("Thái độ bưu tá", "Courier conduct"),
+    "missing_scan": ("Thiếu sự kiện quét", "Missing scan"),
+    "other": ("Khác", "Other"),
+}
+
+COMPLAINT_STATUS = {
+    "open": ("Mới mở", "Open"),
+    "investigating": ("Đang xác minh", "Investigating"),
+    "resolved": ("Đã giải quyết", "Resolved"),
+    "rejected": ("Từ chối", "Rejected"),
+}
+
+CASH_KIND = {
+    "cod_collected": ("Thu COD", "COD collected"),
+    "payout": ("Chi", "Payout"),
+    "handover": ("Nộp tiền", "Hand-in"),
+    "correction": ("Điều chỉnh", "Correction"),
+}
+
+FLAG = {
+    "far_from_address": ("Xa địa chỉ người nhận", "Far from the address"),
+    "poor_gps_accuracy": ("GPS kém chính xác", "Poor GPS accuracy"),
+    "late_conflict": ("Đồng bộ trễ, xung đột", "Late sync conflict"),
+    "device_clock_off": ("Đồng hồ thiết bị lệch", "Device clock off"),
+    "implausible_device_time": ("Giờ thiết bị bất thường", "Implausible device time"),
+}
+
+PLAN_STATUS = {
+    "queued": ("Đang chờ", "Queued"),
+    "running": ("Đang tối ưu", "Running"),
+    "succeeded": ("Hoàn tất, chưa công bố", "Finished, not published"),
+    "failed": ("Thất bại", "Failed"),
+    "cancelled": ("Đã hủy", "Cancelled"),
+    "published": ("Đã công bố", "Published"),
+    "superseded": ("Đã thay thế", "Superseded"),
+}
+
+ROLE = {
+    "dispatcher": ("Điều phối viên", "Dispatcher"),
+    "admin": ("Quản trị", "Admin"),
+    "courier": ("Bưu tá", "Courier"),
+}
+
+# The public tracking page's complaint form (api/templates/track.html)
+PUBLIC_COMPLAINT = {
+    "title": ("Gửi khiếu nại", "Make a complaint"),
+    "intro": ("Nhập số điện thoại người gửi hoặc người nhận ghi trên bưu gửi.",
+              "Give the sender's or recipient's phone number on the item."),
+    "phone": ("Số điện thoại", "Phone number"),
+    "category": ("Loại khiếu nại", "Category"),
+    "description": ("Nội dung", "Description"),
+    "send": ("Gửi khiếu nại", "Send"),
+    "received": ("Đã tiếp nhận khiếu nại. Mã hồ sơ của bạn:", "Complaint received. "
+                 "Your reference:"),
+    "answer_by": ("Hạn trả lời", "We answer by"),
+    "not_verified": ("Số hiệu bưu gửi và số điện thoại không khớp.",
+                     "The item number and phone number do not match our records."),
+    "invalid": ("Vui lòng kiểm tra lại số điện thoại và nội dung (ít nhất 5 ký tự).",
+                "Check the phone number and the description (at least 5 characters)."),
+}
+
+
+def table(t: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:
+    """A whole table in one language (for templates and the browser)."""
+    return {k: (v[0] if lang == "vi" else v[1]) for k, v in t.items()}

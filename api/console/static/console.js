@@ -1,0 +1,409 @@
+/* Dispatcher console: map, planning, polling, trail maps, charts, SLA clocks.
+   Plain ES2017, no build step. Leaflet (L) and Chart.js (Chart) come from npm via
+   /console/vendor/. Every POST carries the session's CSRF token (X-CSRF-Token).
+   Data is written with textContent, never innerHTML. */
+(function () {
+  "use strict";
+
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var CSRF = csrfMeta ? csrfMeta.content : "";
+
+  function jsonOf(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function el(tag, attrs) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "class") node.className = attrs[k];
+      else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), attrs[k]);
+      else node.setAttribute(k, attrs[k]);
+    });
+    for (var i = 2; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined) continue;
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    }
+    return node;
+  }
+
+  function api(method, url, body) {
+    var opts = {method: method, credentials: "same-origin",
+                headers: {"Accept": "application/json"}};
+    if (method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(url, opts).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (r.status === 401) {
+          window.location.href = "/console/login?next=" +
+            encodeURIComponent(window.location.pathname + window.location.search);
+        }
+        if (!r.ok) {
+          var e = new Error(data.detail || data.title || r.statusText);
+          e.problem = data;
+          throw e;
+        }
+        return data;
+      });
+    });
+  }
+
+  function hhmm(iso) {
+    if (!iso) return "";
+    var d = new Date(iso);
+    // Viet Nam time (UTC+7), whatever the browser's zone
+    var vn = new Date(d.getTime() + 7 * 3600 * 1000);
+    return ("0" + vn.getUTCHours()).slice(-2) + ":" + ("0" + vn.getUTCMinutes()).slice(-2);
+  }
+
+  function tiles(map, cfg) {
+    // A failed tile load only marks the map: stops, routes and couriers stay drawn.
+    var layer = L.tileLayer(cfg.tileUrl, {attribution: cfg.attribution, maxZoom: 19});
+    layer.on("tileerror", function () { map.getContainer().classList.add("tiles-failed"); });
+    layer.addTo(map);
+  }
+
+  /* ------------------------------------------------------------ SLA clocks */
+  function tickSla() {
+    var now = Date.now();
+    document.querySelectorAll("[data-due]").forEach(function (node) {
+      var s = Math.round((Date.parse(node.dataset.due) - now) / 1000);
+      var m = Math.floor(Math.abs(s) / 60);
+      var txt = Math.floor(m / 60) + " h " + ("0" + (m % 60)).slice(-2) + " min";
+      node.textContent = s < 0 ? node.dataset.overdue + " " + txt : txt + " " + node.dataset.left;
+      node.classList.toggle("overdue", s < 0);
+    });
+  }
+
+  /* ------------------------------------------------------------ map page */
+  function initMap() {
+    var cfg = jsonOf("console-config");
+    var T = cfg.labels;
+    var hasMap = typeof L !== "undefined";
+    var map = null, itemLayer = null, planLayer = null, courierLayer = null;
+    var colours = {}, names = {};
+    cfg.couriers.forEach(function (c) { colours[c.id] = c.color; names[c.id] = c.username; });
+    var state = {plan: null, items: [], polling: null};
+
+    if (hasMap) {
+      map = L.map("map").setView([cfg.office.lat, cfg.office.lon], 14);
+      tiles(map, cfg);
+      L.circleMarker([cfg.office.lat, cfg.office.lon], {radius: 9, color: "#000", weight: 3,
+        fillColor: "#f6c700", fillOpacity: 1, className: "office-marker"})
+        .bindTooltip(cfg.office.code).addTo(map);
+      itemLayer = L.layerGroup().addTo(map);
+      planLayer = L.layerGroup().addTo(map);
+      courierLayer = L.layerGroup().addTo(map);
+    } else {
+      document.getElementById("map-missing").hidden = false;
+    }
+    function colour(cid) { return colours[cid] || "#777"; }
+    function itemLink(identifier) {
+      return el("a", {href: cfg.itemUrl + "?number=" + encodeURIComponent(identifier),
+                      text: identifier});
+    }
+
+    function renderItems(data) {
+      state.items = data.items;
+      var checks = document.getElementById("item-checks");
+      var unassigned = document.getElementById("unassigned");
+      checks.textContent = "";
+      unassigned.textContent = "";
+      if (itemLayer) itemLayer.clearLayers();
+      var plannable = 0, open = 0;
+      data.items.forEach(function (it) {
+        if (itemLayer && it.lat !== null) {
+          L.circleMarker([it.lat, it.lon], {radius: 5, weight: 1, color: "#333",
+            fillColor: colour(it.courier_id), fillOpacity: 0.85,
+            className: "item-marker" + (it.courier_id ? "" : " unassigned-marker")})
+            .bindTooltip(it.identifier + " · " + it.status_label +
+                         (it.courier_id ? " · " + (names[it.courier_id] || "") : ""))
+            .bindPopup(function () { return itemLink(it.identifier); })
+            .addTo(itemLayer);
+        }
+        if (it.plannable) {
+          plannable++;
+          checks.appendChild(el("label", {title: it.address},
+            el("input", {type: "checkbox", name: "item", value: it.identifier, checked: ""}),
+            it.identifier));
+        }
+        if (!it.courier_id) {
+          open++;
+          unassigned.appendChild(el("li", {}, itemLink(it.identifier), " · " + it.status_label +
+            (it.window ? " · " + it.window.join("–") : "") + " · ", el("span", {class: "muted",
+            text: it.address})));
+        }
+      });
+      document.getElementById("item-count").textContent = plannable;
+      document.getElementById("unassigned-count").textContent = open;
+    }
+
+    function loadDay() {
+      return api("GET", "/console/api/day?date=" + encodeURIComponent(cfg.date))
+        .then(function (data) {
+          renderItems(data);
+          if (data.plan) showPlan(data.plan);
+        }).catch(function (e) { status(e.message, true); });
+    }
+
+    function status(text, bad) {
+      var node = document.getElementById("plan-status");
+      node.textContent = text;
+      node.classList.toggle("bad", !!bad);
+    }
+
+    function currentRoutes() {
+      return state.plan.result.routes.map(function (r) {
+        return {courier_id: r.courier_id,
+                identifiers: r.stops.map(function (s) { return s.identifier; })};
+      });
+    }
+
+    function edit(mutate) {
+      var routes = currentRoutes();
+      mutate(routes);
+      var byCourier = {};
+      routes.forEach(function (r) { byCourier[r.courier_id] = r; });
+      status("…");
+      return api("POST", "/console/api/plans/" + state.plan.id + "/edit",
+                 {routes: Object.keys(byCourier).map(function (k) { return byCourier[k]; })})
+        .then(function (plan) { showPlan(plan); status(T.edited); })
+        .catch(function (e) { status(e.message, true); });
+    }
+
+    function moveStop(identifier, from, to) {
+      edit(function (routes) {
+        var src = routes.filter(function (r) { return r.courier_id === from; })[0];
+        src.identifiers = src.identifiers.filter(function (i) { return i !== identifier; });
+        var dst = routes.filter(function (r) { return r.courier_id === to; })[0];
+        if (!dst) { dst = {courier_id: to, identifiers: []}; routes.push(dst); }
+        dst.identifiers.push(identifier);
+      });
+    }
+
+    function reorder(courier, index, delta) {
+      edit(function (routes) {
+        var r = routes.filter(function (x) { return x.courier_id === courier; })[0];
+        var j = index + delta;
+        if (j < 0 || j >= r.identifiers.length) return;
+        var tmp = r.identifiers[index];
+        r.identifiers[index] = r.identifiers[j];
+        r.identifiers[j] = tmp;
+      });
+    }
+
+    function drawPlan(plan) {
+      if (!planLayer) return;
+      planLayer.clearLayers();
+      if (!plan.geojson) return;
+      plan.geojson.features.forEach(function (f) {
+        var p = f.properties;
+        if (p.kind === "route") {
+          L.polyline(f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; }),
+            {color: colour(p.courier_id), weight: 4, opacity: 0.8, className: "route-line"})
+            .bindTooltip((names[p.courier_id] || p.courier_id) + " · " +
+                         (p.distance_m / 1000).toFixed(1) + " km")
+            .addTo(planLayer);
+        } else if (p.kind === "stop") {
+          L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]],
+            {radius: 6, weight: 2, color: "#fff", fillColor: colour(p.courier_id),
+             fillOpacity: 1, className: "stop-marker"})
+            .bindTooltip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta))
+            .addTo(planLayer);
+        }
+      });
+    }
+
+    function renderRoutes(plan) {
+      var box = document.getElementById("routes");
+      box.textContent = "";
+      if (!plan.result) return;
+      var editable = plan.status === "succeeded";
+      var couriers = plan.courier_ids;
+      plan.result.routes.forEach(function (r) {
+        var ol = el("ol");
+        r.stops.forEach(function (s, n) {
+          var li = el("li", {"data-identifier": s.identifier, class: "stop"},
+            itemLink(s.identifier), " " + hhmm(s.eta) + (s.lateness_s > 0 ? " ⚠" : "") + " ");
+          if (editable) {
+            var sel = el("select", {"aria-label": T.move_to, class: "move",
+              onchange: function (ev) { moveStop(s.identifier, r.courier_id, +ev.target.value); }});
+            couriers.forEach(function (cid) {
+              var opt = el("option", {value: cid, text: names[cid] || String(cid)});
+              if (cid === r.courier_id) opt.selected = true;
+              sel.appendChild(opt);
+            });
+            li.appendChild(sel);
+            li.appendChild(el("button", {type: "button", class: "up", title: T.up, text: "↑",
+              onclick: function () { reorder(r.courier_id, n, -1); }}));
+            li.appendChild(el("button", {type: "button", class: "down", title: T.down,
+              text: "↓", onclick: function () { reorder(r.courier_id, n, 1); }}));
+          }
+          ol.appendChild(li);
+        });
+        box.appendChild(el("div", {class: "route", "data-courier": r.courier_id},
+          el("h3", {}, el("span", {class: "swatch", style: "background:" + colour(r.courier_id)}),
+             (names[r.courier_id] || r.courier_id) + " · " + r.stops.length + " " + T.stops +
+             " · " + (r.distance_m / 1000).toFixed(1) + " km · " + hhmm(r.start) + "–" +
+             hhmm(r.end)), ol));
+      });
+      if (plan.result.unassigned && plan.result.unassigned.length) {
+        var ul = el("ul", {class: "plain", id: "plan-unassigned"});
+        plan.result.unassigned.forEach(function (u) {
+          ul.appendChild(el("li", {}, itemLink(u.identifier), " · " + u.reason));
+        });
+        box.appendChild(el("div", {class: "route"}, el("h3", {text: T.left_out}), ul));
+      }
+    }
+
+    function showPlan(plan) {
+      state.plan = plan;
+      document.getElementById("plan-progress").value = plan.progress || 0;
+      document.getElementById("plan-cost").textContent =
+        plan.best_cost === null ? "–" : Math.round(plan.best_cost).toLocaleString();
+      status("#" + plan.id + " · " + plan.status_label + (plan.error ? " · " + plan.error : ""),
+             plan.status === "failed");
+      document.getElementById("plan-status").dataset.status = plan.status;
+      document.getElementById("publish").hidden = plan.status !== "succeeded";
+      drawPlan(plan);
+      renderRoutes(plan);
+      if (plan.status === "queued" || plan.status === "running") {
+        clearTimeout(state.polling);
+        state.polling = setTimeout(function () {
+          api("GET", "/console/api/plans/" + plan.id).then(showPlan)
+            .catch(function (e) { status(e.message, true); });
+        }, 1000);
+      }
+    }
+
+    document.getElementById("start-plan").addEventListener("click", function () {
+      var btn = this;
+      var courierIds = Array.prototype.map.call(
+        document.querySelectorAll("#courier-checks input:checked"),
+        function (i) { return +i.value; });
+      var ids = Array.prototype.map.call(
+        document.querySelectorAll("#item-checks input:checked"),
+        function (i) { return i.value; });
+      btn.disabled = true;
+      status("…");
+      api("POST", "/console/api/plans", {date: cfg.date, courier_ids: courierIds,
+        identifiers: ids, time_limit_s: parseFloat(document.getElementById("time-limit").value)})
+        .then(showPlan)
+        .catch(function (e) { status(e.message, true); })
+        .then(function () { btn.disabled = false; });
+    });
+
+    document.getElementById("publish").addEventListener("click", function () {
+      api("POST", "/console/api/plans/" + state.plan.id + "/publish")
+        .then(function (plan) { showPlan(plan); return loadDay(); })
+        .catch(function (e) { status(e.message, true); });
+    });
+
+    function setAll(on) {
+      document.querySelectorAll("#item-checks input").forEach(function (i) { i.checked = on; });
+    }
+    document.getElementById("items-all").addEventListener("click", function () { setAll(true); });
+    document.getElementById("items-none").addEventListener("click", function () { setAll(false); });
+
+    function ago(s) {
+      if (s < 90) return s + " s";
+      if (s < 5400) return Math.round(s / 60) + " min";
+      return Math.round(s / 3600) + " h";
+    }
+
+    function loadPositions() {
+      return api("GET", "/console/api/positions").then(function (data) {
+        var list = document.getElementById("positions");
+        list.textContent = "";
+        if (courierLayer) courierLayer.clearLayers();
+        data.couriers.forEach(function (c) {
+          var p = c.position;
+          list.appendChild(el("li", {"data-courier": c.courier_id},
+            el("span", {class: "swatch", style: "background:" + colour(c.courier_id)}),
+            c.username + " · ", el("span", {class: "muted",
+              text: p ? ago(p.age_s) + " " + T.ago : T.no_position})));
+          if (courierLayer && p) {
+            L.circleMarker([p.lat, p.lon], {radius: 9, weight: 4, color: colour(c.courier_id),
+              fillColor: "#fff", fillOpacity: 1, className: "courier-marker"})
+              .bindTooltip(c.username + " · " + ago(p.age_s) + " " + T.ago)
+              .addTo(courierLayer);
+          }
+        });
+      }).catch(function () { /* the next poll retries */ });
+    }
+
+    loadDay();
+    loadPositions();
+    setInterval(loadPositions, 10000);
+  }
+
+  /* ------------------------------------------------------------ item / complaint */
+  function initTrail() {
+    var data = jsonOf("trail-data");
+    var cfg = {tileUrl: document.body.dataset.tiles, attribution: ""};
+    var box = document.getElementById("trail-map");
+    if (!data || !box || typeof L === "undefined") return;
+    var pts = [];
+    var map = L.map(box);
+    if (cfg.tileUrl) tiles(map, cfg);
+    if (data.address) {
+      L.circleMarker(data.address, {radius: 7, color: "#000", fillColor: "#f6c700",
+        fillOpacity: 1, className: "address-marker"}).addTo(map);
+      pts.push(data.address);
+    }
+    data.trails.forEach(function (tr) {
+      if (tr.points.length) {
+        L.polyline(tr.points, {color: "#0b5cab", weight: 3, className: "trail-line"})
+          .bindTooltip(tr.code + " " + tr.time).addTo(map);
+        pts = pts.concat(tr.points);
+      }
+      if (tr.event) {
+        L.circleMarker(tr.event, {radius: 6, color: tr.code === "EMI" ? "#1a7f37" : "#b00020",
+          fillOpacity: 1, className: "attempt-marker"}).bindTooltip(tr.code + " " + tr.time)
+          .addTo(map);
+        pts.push(tr.event);
+      }
+    });
+    if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.3), {maxZoom: 17});
+    else box.hidden = true;
+  }
+
+  /* ------------------------------------------------------------ quality charts */
+  function initQuality() {
+    var d = jsonOf("quality-data");
+    if (!d || typeof Chart === "undefined") return;
+    var T = d.labels;
+    function pct(a) { return a.map(function (v) { return v === null ? null : v * 100; }); }
+    var common = {responsive: true, maintainAspectRatio: false, animation: false};
+    new Chart(document.getElementById("chart-rates"), {type: "line", data: {labels: d.dates,
+      datasets: [{label: T.on_time_rate + " (%)", data: pct(d.on_time), borderColor: "#0b5cab",
+                  spanGaps: true},
+                 {label: T.first_attempt_rate + " (%)", data: pct(d.first_attempt),
+                  borderColor: "#1a7f37", spanGaps: true}]},
+      options: Object.assign({scales: {y: {min: 0, max: 100}}}, common)});
+    new Chart(document.getElementById("chart-volume"), {type: "bar", data: {labels: d.dates,
+      datasets: [{label: T.delivered, data: d.delivered, backgroundColor: "#1a7f37"},
+                 {label: T.failed_attempts, data: d.failed, backgroundColor: "#b00020"}]},
+      options: common});
+    new Chart(document.getElementById("chart-reasons"), {type: "bar", data: {
+      labels: Object.keys(d.reasons), datasets: [{label: T.failed_by_reason,
+        data: Object.values(d.reasons), backgroundColor: "#f58231"}]},
+      options: Object.assign({indexAxis: "y"}, common)});
+    new Chart(document.getElementById("chart-complaints"), {type: "bar", data: {labels: d.dates,
+      datasets: [{label: T.complaints_opened, data: d.opened, backgroundColor: "#911eb4"},
+                 {label: T.complaints_closed, data: d.closed, backgroundColor: "#42d4f4"}]},
+      options: common});
+  }
+
+  var page = document.body.dataset.page;
+  if (page === "map") initMap();
+  if (page === "item") initTrail();
+  if (page === "quality") initQuality();
+  tickSla();
+  setInterval(tickSla, 30000);
+})();

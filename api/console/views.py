@@ -1,0 +1,648 @@
+"""Console pages (Jinja) and the JSON endpoints behind the map, planning and polling.
+
+Every view gets the user from the console session and calls the same services as the
+API, passing session, actor, data and ``now`` explicitly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import wraps
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    session,
+    url_for,
+)
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from models import (
+    Complaint,
+    CourierPosition,
+    EventCode,
+    Evidence,
+    Item,
+    Office,
+    PlanStatus,
+    Role,
+    RoutePlan,
+    Status,
+    User,
+    db,
+)
+from models.user import verify_dummy_password
+
+from .. import jobs
+from ..auth import clock
+from ..cash import service as cash
+from ..complaints import quality
+from ..complaints import service as complaints
+from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
+from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
+from ..errors import validation_pointers as pointers
+from ..items import service as items
+from ..route_plans import service as plans
+from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema
+from ..sync import service as sync
+from . import labels, security
+
+VN = timezone(timedelta(hours=7))
+HERE = Path(__file__).resolve().parent
+ACTIVE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED,
+          Status.OUT_FOR_DELIVERY)
+# Colours of courier rounds on the map (unassigned items are grey)
+PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
+           "#9a6324", "#469990", "#800000", "#808000", "#000075"]
+# npm files the console serves (api/console/assets/node_modules), by public name
+VENDOR = {"leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css",
+          "chart.js": "chart.js/dist/chart.umd.min.js"}
+PUBLIC_ENDPOINTS = {"console.static", "console.vendor", "console.login", "console.set_lang"}
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static")
+
+
+# ------------------------------------------------------------------ plumbing
+
+def lang() -> str:
+    value = session.get("lang", "vi")
+    return value if value in labels.LANGS else "vi"
+
+
+def t(key: str) -> str:
+    return labels.label(labels.UI, key, lang()) or key
+
+
+def _is_json() -> bool:
+    return request.path.startswith("/console/api/")
+
+
+def _page_error(status: int, key: str) -> Response:
+    resp = Response(render_template("console/error.html", message=t(key), status=status),
+                    status=status)
+    return resp
+
+
+def _tile_origin() -> str:
+    parts = urlsplit(current_app.config["CONSOLE_TILE_URL"])
+    host = parts.netloc.replace("{s}", "*")
+    return f"{parts.scheme}://{host}" if parts.scheme and host else ""
+
+
+@bp.before_request
+def _csrf() -> Response | None:
+    if request.endpoint in ("console.static", "console.vendor"):
+        return None
+    if request.method in security.UNSAFE and not security.csrf_ok():
+        if _is_json():
+            raise Problem("The CSRF token is missing or wrong; reload the page.",
+                          status=400, slug="csrf-failed", title="CSRF check failed")
+        return _page_error(400, "csrf_failed")
+    return None
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    if request.endpoint in ("console.static", "console.vendor"):
+        resp.headers["Cache-Control"] = "public, max-age=3600"
+    else:
+        resp.headers["Cache-Control"] = "no-store"
+        resp.headers["Pragma"] = "no-cache"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; img-src 'self' data: blob: {_tile_origin()}; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+    return resp
+
+
+@bp.app_template_filter("vn")
+def _vn(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(VN).strftime(fmt)
+
+
+@bp.app_template_filter("vnd")
+def _vnd(value: int | None) -> str:
+    return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    lg = lang()
+    user = request.environ.get(security._CACHE)
+    return {"lang": lg, "t": t, "csrf_token": security.csrf_token, "user": user,
+            "L": lambda table, key: labels.label(getattr(labels, table), key, lg),
+            "labels": labels}
+
+
+def _today() -> date:
+    return clock().astimezone(VN).date()
+
+
+def _day_arg(name: str = "date") -> date:
+    raw = request.args.get(name)
+    if not raw:
+        return _today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise Unprocessable(f"{name} must be a date (YYYY-MM-DD).", errors=[
+            {"parameter": name, "detail": "Not a date."}]) from exc
+
+
+def office_of(user: User) -> Office:
+    """A dispatcher's office; for an admin, the office chosen in the header."""
+    if user.role is Role.DISPATCHER:
+        office = db.session.get(Office, user.office_id)
+    else:
+        office = db.session.get(Office, session["office_id"]) if session.get(
+            "office_id") else None
+        office = office or db.session.execute(select(Office).order_by(Office.id)).scalar()
+    if office is None:
+        raise NotFound("No office yet: create one (or load the demo data).")
+    return office
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/console") and "//" not in target and "\\" not in target:
+        return target
+    return url_for("console.index")
+
+
+def page(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """An HTML page: logged in as a dispatcher or admin, else the login page or 403."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            user = security.current_user()
+        except security.SessionEnded:
+            flash(t("session_expired"), "warn")
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        if user is None:
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        if user.role not in security.STAFF:
+            return _page_error(403, "couriers_refused")
+        return fn(user, *args, **kwargs)
+
+    return wrapper
+
+
+def endpoint(*, passive: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A console JSON endpoint. ``passive``: background polling, which does not keep an
+    idle session alive. Errors are problem details like the API's."""
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                user = security.current_user(activity=not passive)
+            except security.SessionEnded:
+                user = None
+            if user is None:
+                raise Unauthorized("Log in to the console first.", headers={})
+            if user.role not in security.STAFF:
+                raise Forbidden("The console is for dispatchers and admins.")
+            return fn(user, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _load(schema: Any, data: Any) -> dict[str, Any]:
+    try:
+        out: dict[str, Any] = schema.load(data or {})
+    except ValidationError as exc:
+        raise Unprocessable("Some fields are invalid; see errors.",
+                            errors=pointers({"json": exc.messages})) from exc
+    return out
+
+
+# ------------------------------------------------------------------ assets
+
+@bp.get("/vendor/<path:name>")
+def vendor(name: str) -> Response:
+    """Front-end libraries installed from npm (``make install``), never from a CDN."""
+    root = Path(current_app.config.get("CONSOLE_ASSETS_DIR") or HERE / "assets" / "node_modules")
+    if name in VENDOR:
+        rel = VENDOR[name]
+        return send_from_directory(root / os.path.dirname(rel), os.path.basename(rel),
+                                   max_age=3600)
+    if name.startswith("images/"):  # Leaflet's marker and layer icons, from leaflet.css
+        return send_from_directory(root / "leaflet" / "dist", name, max_age=3600)
+    raise NotFound(f"No front-end asset {name[:80]}.")
+
+
+# ------------------------------------------------------------------ login
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    try:
+        user = security.current_user()
+    except security.SessionEnded:
+        flash(t("session_expired"), "warn")
+        user = None
+    nxt = request.values.get("next")
+    if user is not None and user.role in security.STAFF and request.method == "GET":
+        return redirect(_safe_next(nxt))
+    status, error = 200, None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()[:64]
+        password = request.form.get("password", "")[:256]
+        found = db.session.execute(select(User).where(User.username == username)
+                                   ).scalar_one_or_none()
+        if found is None:
+            verify_dummy_password(password)
+        if found is None or not found.check_password(password) or not found.active:
+            status, error = 401, "bad_login"
+        elif found.role not in security.STAFF:
+            status, error = 403, "couriers_refused"
+        else:
+            db.session.commit()  # a password rehash, if any
+            security.log_in(found)
+            return redirect(_safe_next(nxt))
+    return render_template("console/login.html", error=error, next=nxt or ""), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    security.log_out()
+    flash(t("logged_out"), "info")
+    return redirect(url_for("console.login"))
+
+
+@bp.post("/lang")
+def set_lang() -> Any:
+    value = request.form.get("lang", "vi")
+    session["lang"] = value if value in labels.LANGS else "vi"
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/office")
+@page
+def set_office(user: User) -> Any:
+    if user.role is Role.ADMIN:
+        try:
+            session["office_id"] = int(request.form.get("office_id", ""))
+        except ValueError:
+            pass
+    return redirect(_safe_next(request.form.get("next")))
+
+
+# ------------------------------------------------------------------ map and planning
+
+def _couriers(office: Office) -> list[User]:
+    return list(db.session.execute(select(User).where(
+        User.office_id == office.id, User.role == Role.COURIER, User.active.is_(True)
+    ).order_by(User.id)).scalars())
+
+
+def _colours(couriers: list[User]) -> dict[int, str]:
+    return {c.id: PALETTE[n % len(PALETTE)] for n, c in enumerate(couriers)}
+
+
+@bp.get("/")
+@page
+def index(user: User) -> Any:
+    office = office_of(user)
+    couriers = _couriers(office)
+    colours = _colours(couriers)
+    offices = (list(db.session.execute(select(Office).order_by(Office.id)).scalars())
+               if user.role is Role.ADMIN else [])
+    config = {
+        "tileUrl": current_app.config["CONSOLE_TILE_URL"],
+        "attribution": current_app.config["CONSOLE_TILE_ATTRIBUTION"],
+        "office": {"lat": office.lat, "lon": office.lon, "code": office.code},
+        "date": _day_arg().isoformat(),
+        "couriers": [{"id": c.id, "username": c.username, "full_name": c.full_name,
+                      "color": colours[c.id]} for c in couriers],
+        "labels": labels.table(labels.UI, lang()),
+        "planStatus": labels.table(labels.PLAN_STATUS, lang()),
+        "itemUrl": url_for("console.item_page"),
+    }
+    return render_template("console/map.html", office=office, couriers=couriers,
+                           colours=colours, config=config, offices=offices,
+                           day=config["date"])
+
+
+def _latest_plan(office_id: int, day: date) -> RoutePlan | None:
+    return db.session.execute(select(RoutePlan).where(
+        RoutePlan.office_id == office_id, RoutePlan.service_date == day,
+        RoutePlan.status.in_([PlanStatus.QUEUED, PlanStatus.RUNNING, PlanStatus.SUCCEEDED,
+                              PlanStatus.PUBLISHED, PlanStatus.FAILED]),
+    ).order_by(RoutePlan.id.desc()).limit(1)).scalar()
+
+
+def plan_json(plan: RoutePlan) -> dict[str, Any]:
+    status = jobs.rq_job_status(current_app, plan.job_id) if plan.job_id else None
+    if plans.refresh(plan, now=clock(), rq_status=status):
+        db.session.commit()
+    return {"id": plan.id, "status": plan.status.value,
+            "status_label": labels.label(labels.PLAN_STATUS, plan.status.value, lang()),
+            "progress": plan.progress, "best_cost": plan.best_cost, "error": plan.error,
+            "time_limit_s": plan.time_limit_s, "date": plan.service_date.isoformat(),
+            "courier_ids": [int(c["id"]) for c in plan.problem.get("couriers", [])],
+            "published_at": plan.published_at.isoformat() if plan.published_at else None,
+            "result": plan.result, "geojson": plans.geojson(plan) if plan.result else None}
+
+
+@bp.get("/api/day")
+@endpoint(passive=True)
+def day_data(user: User) -> Any:
+    """The office's items still to deliver (with coordinates), by courier; the day's
+    latest plan."""
+    office = office_of(user)
+    day = _day_arg()
+    couriers = _couriers(office)
+    colours = _colours(couriers)
+    rows = db.session.execute(items.visible_items(user).where(
+        Item.office_id == office.id, Item.status.in_(ACTIVE)).order_by(Item.id)
+    ).unique().scalars().all()
+    lg = lang()
+    out = [{"identifier": it.identifier, "status": it.status.value,
+            "status_label": labels.label(labels.STATUS, it.status.value, lg),
+            "courier_id": it.courier_id, "lat": it.recipient_lat, "lon": it.recipient_lon,
+            "address": f"{it.recipient_address}, {it.recipient_ward or ''}".strip(", "),
+            "product": labels.label(labels.PRODUCT, it.product.value, lg),
+            "plannable": it.status in plans.PLANNABLE and it.recipient_lat is not None,
+            "window": [_vn(it.window_start, "%H:%M"), _vn(it.window_end, "%H:%M")]
+            if it.window_start else None} for it in rows]
+    plan = _latest_plan(office.id, day)
+    return jsonify({"date": day.isoformat(),
+                    "office": {"code": office.code, "lat": office.lat, "lon": office.lon},
+                    "couriers": [{"id": c.id, "username": c.username, "color": colours[c.id],
+                                  "full_name": c.full_name} for c in couriers],
+                    "items": out, "plan": plan_json(plan) if plan else None})
+
+
+@bp.get("/api/positions")
+@endpoint(passive=True)
+def positions(user: User) -> Any:
+    office = office_of(user)
+    return jsonify({"couriers": sync.latest_positions(db.session, user, office.id, clock())})
+
+
+@bp.post("/api/plans")
+@endpoint()
+def start_plan(user: User) -> Any:
+    payload = dict(request.get_json(silent=True) or {})
+    if user.role is Role.ADMIN:
+        payload["office_id"] = office_of(user).id
+    data = _load(PlanCreateSchema(), payload)
+    plan = plans.create_plan(db.session, user, data, now=clock())
+    db.session.commit()
+    plan.job_id = jobs.submit(current_app._get_current_object(),  # type: ignore[attr-defined]
+                              "api.route_plans.tasks.run_plan", plan.id,
+                              timeout_s=int(plan.time_limit_s) + 300)
+    db.session.commit()
+    return jsonify(plan_json(plan)), 202
+
+
+@bp.get("/api/plans/<int:plan_id>")
+@endpoint(passive=True)
+def plan_detail(user: User, plan_id: int) -> Any:
+    return jsonify(plan_json(plans.get_plan(db.session, user, plan_id)))
+
+
+@bp.post("/api/plans/<int:plan_id>/edit")
+@endpoint()
+def plan_edit(user: User, plan_id: int) -> Any:
+    data = _load(PlanEditSchema(), request.get_json(silent=True))
+    plan = plans.edit_plan(db.session, user, plan_id, data["routes"], now=clock())
+    db.session.commit()
+    return jsonify(plan_json(plan))
+
+
+@bp.post("/api/plans/<int:plan_id>/publish")
+@endpoint()
+def plan_publish(user: User, plan_id: int) -> Any:
+    plan = plans.publish(db.session, user, plan_id, now=clock())
+    db.session.commit()
+    return jsonify(plan_json(plan))
+
+
+# ------------------------------------------------------------------ items
+
+def gps_trails(item: Item) -> list[dict[str, Any]]:
+    """The courier's GPS pings around each delivery attempt (as in a complaint case)."""
+    out = []
+    for ev in item.events:
+        if ev.code not in (EventCode.EMI, EventCode.EMH) or ev.actor_id is None:
+            continue
+        pts = db.session.execute(select(CourierPosition).where(
+            CourierPosition.courier_id == ev.actor_id,
+            CourierPosition.device_time >= ev.device_time - complaints.TRAIL_WINDOW,
+            CourierPosition.device_time <= ev.device_time + complaints.TRAIL_WINDOW,
+        ).order_by(CourierPosition.device_time)).scalars().all()
+        out.append({"code": ev.code.value, "time": _vn(ev.device_time, "%H:%M"),
+                    "event": [ev.lat, ev.lon] if ev.lat is not None else None,
+                    "points": [[p.lat, p.lon] for p in pts]})
+    return out
+
+
+def _item_context(item: Item) -> dict[str, Any]:
+    return {"item": item, "trails": gps_trails(item),
+            "address": [item.recipient_lat, item.recipient_lon]
+            if item.recipient_lat is not None else None,
+            "categories": labels.table(labels.COMPLAINT_CATEGORY, lang()),
+            "complaints": [c for c in db.session.execute(
+                select(Complaint).where(Complaint.item_id == item.id)
+                .order_by(Complaint.id)).unique().scalars()]}
+
+
+@bp.get("/items")
+@page
+def item_page(user: User) -> Any:
+    number = request.args.get("number", "").strip()[:60]
+    if not number:
+        return render_template("console/item.html", item=None, number="", error=None)
+    try:
+        item = items.get_item(db.session, user, number, with_events=True)
+    except Problem:
+        return render_template("console/item.html", item=None, number=number,
+                               error=t("not_found")), 404
+    return render_template("console/item.html", number=number, error=None,
+                           **_item_context(item))
+
+
+@bp.post("/items/<string:identifier>/complaints")
+@page
+def item_complaint(user: User, identifier: str) -> Any:
+    form = {"identifier": identifier, "category": request.form.get("category", ""),
+            "description": request.form.get("description", "")}
+    try:
+        data = ComplaintCreateSchema().load(form)
+        c = complaints.open_staff(db.session, user, data["identifier"], data["category"],
+                                  data["description"], now=clock())
+    except (ValidationError, Problem) as exc:
+        db.session.rollback()
+        msg = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.messages.items()
+                        ) if isinstance(exc, ValidationError) and isinstance(
+                            exc.messages, dict) else str(exc)
+        flash(msg, "error")
+        return redirect(url_for("console.item_page", number=identifier))
+    db.session.commit()
+    return redirect(url_for("console.complaint_page", complaint_id=c.id))
+
+
+@bp.get("/evidence/<string:sha256>")
+@page
+def evidence_file(user: User, sha256: str) -> Any:
+    """A signature or photo: as GET /api/v1/evidence/{sha256}, on the console session."""
+    ev = db.session.execute(select(Evidence).where(Evidence.sha256 == sha256[:64])).scalar()
+    uploader = db.session.get(User, ev.uploaded_by_id) if ev else None
+    if ev is None or uploader is None or not (
+            user.role is Role.ADMIN
+            or (user.role is Role.DISPATCHER and uploader.office_id == user.office_id)):
+        raise NotFound("No such evidence that you can see.")
+    from ..scans.views import evidence_store
+
+    return send_file(evidence_store().path(ev.path), mimetype=ev.content_type, max_age=0)
+
+
+@bp.get("/scans/<int:scan_id>/photo")
+@page
+def scan_photo(user: User, scan_id: int) -> Any:
+    from ..scans import service as scans
+    from ..scans.views import evidence_store
+
+    scan = scans.get_scan(db.session, user, scan_id)
+    if not scan.photo_key:
+        raise NotFound(f"Scan {scan_id} has no photo.")
+    return send_file(evidence_store().path(scan.photo_key), mimetype=scan.photo_content_type,
+                     max_age=0)
+
+
+# ------------------------------------------------------------------ complaints
+
+def sla(c: Any, now: datetime) -> dict[str, Any]:
+    end = c.answered_at or now
+    seconds = int((c.due_at - end).total_seconds())
+    h, m = divmod(abs(seconds) // 60, 60)
+    return {"overdue": seconds < 0, "text": f"{h} h {m:02d} min",
+            "due_iso": c.due_at.isoformat(), "closed": c.answered_at is not None}
+
+
+@bp.get("/complaints")
+@page
+def complaints_page(user: User) -> Any:
+    now = clock()
+    overdue = request.args.get("overdue") == "1"
+    rows = complaints.queue(db.session, user, statuses=[], overdue_only=overdue, now=now)
+    return render_template("console/complaints.html", rows=rows, overdue=overdue,
+                           sla={c.id: sla(c, now) for c in rows})
+
+
+@bp.route("/complaints/<int:complaint_id>", methods=["GET", "POST"])
+@page
+def complaint_page(user: User, complaint_id: int) -> Any:
+    if request.method == "POST":
+        form = {k: v for k, v in (("status", request.form.get("status")),
+                                  ("resolution_note", request.form.get("resolution_note")))
+                if v}
+        try:
+            complaints.update(db.session, user, complaint_id,
+                              ComplaintUpdateSchema().load(form), now=clock())
+            db.session.commit()
+        except (ValidationError, Problem) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for("console.complaint_page", complaint_id=complaint_id))
+    case = complaints.evidence(db.session, user, complaint_id)
+    c = case["complaint"]
+    return render_template("console/complaint.html", c=c, sla=sla(c, clock()),
+                           statuses=[s.value for s in complaints.TRANSITIONS[c.status]],
+                           **{k: v for k, v in _item_context(case["item"]).items()
+                              if k != "complaints"}, complaints=[])
+
+
+# ------------------------------------------------------------------ cash, quality, import
+
+@bp.get("/cash")
+@page
+def cash_page(user: User) -> Any:
+    office = office_of(user)
+    day = _day_arg()
+    report = cash.report(db.session, user, office.id, day)
+    ledger = None
+    if request.args.get("courier"):
+        try:
+            ledger = cash.ledger(db.session, user, int(request.args["courier"]), day)
+        except (ValueError, Problem):
+            ledger = None
+    names = {c.id: c.username for c in _couriers(office)}
+    return render_template("console/cash.html", report=report, ledger=ledger, day=day,
+                           names=names)
+
+
+@bp.get("/quality")
+@page
+def quality_page(user: User) -> Any:
+    office = office_of(user)
+    day = _day_arg()
+    today = quality.figures(db.session, office.id, day, 1)
+    month = quality.figures(db.session, office.id, day - timedelta(days=29), 30)
+    lg = lang()
+    chart = {"dates": [r["date"][5:] for r in month["rows"]],
+             "on_time": [r["on_time_rate"] for r in month["rows"]],
+             "first_attempt": [r["first_attempt_rate"] for r in month["rows"]],
+             "delivered": [r["delivered"] for r in month["rows"]],
+             "failed": [r["failed_attempts"] for r in month["rows"]],
+             "opened": [r["complaints_opened"] for r in month["rows"]],
+             "closed": [r["complaints_closed"] for r in month["rows"]],
+             "reasons": {labels.label(labels.REASON, k, lg): v
+                         for k, v in month["failed_attempts_by_reason"].items()},
+             "labels": labels.table(labels.UI, lg)}
+    return render_template("console/quality.html", today=today["rows"][0], month=month,
+                           chart=chart, day=day, cod_outstanding=today["cod_outstanding"])
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@page
+def import_page(user: User) -> Any:
+    from ..items.service import CSV_COLUMNS
+
+    result, error = None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        raw = upload.read() if upload is not None else b""
+        try:
+            if not raw:
+                raise Unprocessable("Choose a CSV file.")
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise Unprocessable("The CSV must be UTF-8.") from exc
+            res = items.import_csv(db.session, user, text, now=clock(),
+                                   carrier_patterns=current_app.config["CARRIER_PATTERNS"],
+                                   max_rows=current_app.config["IMPORT_MAX_ROWS"])
+            db.session.commit()
+            result = {"created": res.created, "errors": res.errors}
+        except Problem as exc:
+            db.session.rollback()
+            error = exc.detail
+    return render_template("console/import.html", result=result, error=error,
+                           columns=CSV_COLUMNS), (422 if error else 200)
