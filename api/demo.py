@@ -187,6 +187,7 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
                 ev["proof"] = _proof(session, courier, item, rng, t)
             if code is EventCode.EMH:
                 ev["reason"] = rng.choice(list(FailureReason))
+                ev["photo"] = _proof(session, courier, item, rng, t)["photo"]
                 ev["action"] = rng.choice([FailureAction.NOTICE_LEFT,
                                            FailureAction.RETRY_NEXT_ROUND])
             items.record_event(session, actor, item.identifier, ev, now=t,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, true
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
@@ -71,6 +71,8 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
     # one-time code the recipient gives the courier (valuable or high-COD items);
     # set when the item goes out for delivery, shown to office staff, never to couriers
     delivery_code: Mapped[str | None] = mapped_column(String(8))
+    # after a failed attempt: the day of the next attempt (Viet Nam date)
+    next_attempt_on: Mapped[date | None] = mapped_column(Date)
     signature_required: Mapped[bool] = mapped_column(default=False)
 
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
@@ -136,6 +138,8 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]
     # that conflicts with what is already recorded); such events carry review flags.
     applied: Mapped[bool] = mapped_column(default=True, server_default=true())
     flags: Mapped[list[str] | None] = mapped_column(JSON)
+    # a photo taken with the event (e.g. the door, for "recipient absent")
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
     sync_upload_id: Mapped[int | None] = mapped_column(ForeignKey("sync_uploads.id"),
                                                        index=True)
 

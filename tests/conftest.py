@@ -233,7 +233,8 @@ def make_item(app: Any, clock: FakeClock, make_user: Callable[..., User],
                                        "client_event_id": f"fixture-{next(counter):08d}",
                                        "device_time": clock()}
             if code == "EMH":
-                payload.update(reason="recipient_absent", action="notice_left")
+                payload.update(reason="recipient_absent", action="notice_left",
+                               photo=full_proof(item)["photo"])
             if code == "EMI":
                 payload["proof"] = full_proof(item)
             service.record_event(db.session, actor, item.identifier, payload, now=clock(),

@@ -174,6 +174,11 @@ class EventCreateSchema(Schema):
     note = Text(1000, allow_none=True)
     proof = fields.Nested(ProofSchema, allow_none=True,
                           metadata={"description": "Proof of delivery, with EMI"})
+    photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256, error="A SHA-256."),
+                          metadata={"description": "A photo taken with the event (uploaded "
+                                    "first), e.g. the door for 'recipient absent'"})
+    next_attempt_on = fields.Date(allow_none=True, metadata={
+        "description": "With EMH 'asks_another_day': the day the recipient asked for"})
 
     @validates_schema
     def _reason_for_failures(self, data: dict[str, Any], **_: Any) -> None:
@@ -189,6 +194,9 @@ class EventCreateSchema(Schema):
                 raise ValidationError(extra)
         if data.get("proof") and data["code"] is not EventCode.EMI:
             raise ValidationError("Only a delivery (EMI) carries proof.", "proof")
+        if data.get("next_attempt_on") and data["code"] is not EventCode.EMH:
+            raise ValidationError("Only a failed attempt (EMH) sets the next attempt.",
+                                  "next_attempt_on")
 
 
 class EventSchema(Schema):
@@ -206,6 +214,7 @@ class EventSchema(Schema):
     status_after = fields.Enum(Status, by_value=True)
     source = fields.String()
     proof = fields.Method("_proof")
+    photo = fields.String(attribute="photo_sha256", allow_none=True)
     applied = fields.Boolean(metadata={"description": "False: kept in the history without "
                                        "changing the status (see flags)"})
     flags = fields.List(fields.String(), allow_none=True,
@@ -265,6 +274,7 @@ class ItemSchema(Schema):
     delivery_window = fields.Method("_window")
     id_check_required = fields.Boolean()
     signature_required = fields.Boolean()
+    next_attempt_on = fields.Date(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 

@@ -11,7 +11,7 @@ import hmac
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from geopy.distance import geodesic
@@ -25,6 +25,7 @@ from models import (
     EventCode,
     Evidence,
     EvidenceKind,
+    FailureReason,
     Item,
     ItemState,
     Office,
@@ -281,6 +282,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         flags.append("late_conflict")
     # after the legality check: an illegal delivery is a 409, whatever its proof
     proof = check_proof(session, item, data.get("proof")) if code is EventCode.EMI else None
+    photo = check_attempt_photo(session, code, data)
     event = TrackingEvent(
         item_id=item.id, code=code, client_event_id=cid, device_time=data["device_time"],
         server_time=now, actor_id=actor.id, office_id=item.office_id,
@@ -288,7 +290,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         accuracy_m=loc.get("accuracy_m") if loc else None,
         reason=data.get("reason"), action=data.get("action"), note=data.get("note"),
         status_after=new_state.status, source=source, applied=applied, flags=flags or None,
-        sync_upload_id=sync_upload_id,
+        sync_upload_id=sync_upload_id, photo_sha256=photo,
     )
     event.actor = actor
     session.add(event)
@@ -308,6 +310,10 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     if not applied:
         return EventResult(event, item, False, [])
     item.move_to(new_state, now)
+    if code is EventCode.EMH:
+        item.next_attempt_on = next_attempt_day(data, item, max_attempts)
+    elif code in (EventCode.EMI, EventCode.RTS, EventCode.EDG):
+        item.next_attempt_on = None
     if code is EventCode.EDG and item.delivery_code is None and policy.needs_delivery_code(item):
         item.delivery_code = policy.new_delivery_code()
     if code is EventCode.EMI:
@@ -364,6 +370,41 @@ def check_proof(session: Session, item: Item, proof: Mapping[str, Any] | None
         id_matched=matched, photo_sha256=proof.get("photo"),
         signature_sha256=proof.get("signature"),
         code_verified=bool(item.delivery_code), cod_collected=proof.get("cod_collected"))
+
+
+# Failed-attempt reasons whose claim a photo (of the door, the address plate) supports
+PHOTO_REASONS = frozenset({FailureReason.RECIPIENT_ABSENT, FailureReason.MOVED,
+                           FailureReason.WRONG_ADDRESS})
+
+
+def check_attempt_photo(session: Session, code: EventCode, data: Mapping[str, Any]
+                        ) -> str | None:
+    sha = data.get("photo")
+    if code is EventCode.EMH and data.get("reason") in PHOTO_REASONS and not sha:
+        raise Unprocessable(
+            f"A failed attempt for '{data['reason'].value}' needs a photo (the door or the "
+            "address plate), uploaded first.", slug="proof-required",
+            errors=[{"pointer": "/photo", "detail": "Required for this reason."}])
+    if sha and session.execute(select(Evidence.id).where(
+            Evidence.sha256 == sha, Evidence.kind == EvidenceKind.PHOTO)).first() is None:
+        raise Unprocessable("No uploaded photo with this SHA-256.", slug="proof-invalid",
+                            errors=[{"pointer": "/photo", "detail": "Unknown photo."}])
+    return str(sha) if sha else None
+
+
+def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int) -> date | None:
+    """The recipient's day if they asked for one; none if they will collect or the item
+    goes back; else the next day (Viet Nam time)."""
+    if item.failed_attempts >= max_attempts:  # the item goes back
+        return None
+    reason = data.get("reason")
+    if reason is FailureReason.WILL_COLLECT_AT_OFFICE:
+        return None
+    asked = data.get("next_attempt_on")
+    if asked is not None and reason is FailureReason.ASKS_ANOTHER_DAY:
+        return asked  # type: ignore[no-any-return]
+    local = data["device_time"].astimezone(timezone(timedelta(hours=7)))
+    return local.date() + timedelta(days=1)  # type: ignore[no-any-return]
 
 
 GEO_CHECKED = frozenset({EventCode.EMI, EventCode.EMH})

@@ -8,6 +8,7 @@ from models import FailureAction, FailureReason, ScanAction
 
 from ..items.schemas import (
     CLIENT_EVENT_ID,
+    SHA256,
     EventSchema,
     ItemStateSchema,
     LocationSchema,
@@ -38,6 +39,10 @@ class ScanCreateSchema(Schema):
     note = Text(1000, allow_none=True)
     proof = fields.Nested(ProofSchema, allow_none=True,
                           metadata={"description": "Proof of delivery, with 'delivered'"})
+    photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256, error="A SHA-256."),
+                          metadata={"description": "A photo uploaded first (the door, for "
+                                    "a failed attempt)"})
+    next_attempt_on = fields.Date(allow_none=True)
 
     @validates_schema
     def _failure_fields(self, data: dict[str, Any], **_: Any) -> None:

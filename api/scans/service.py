@@ -104,7 +104,8 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
     event_data = {"code": data["action"].event_code, "client_event_id": cid,
                   "device_time": data["device_time"], "location": data.get("location"),
                   "reason": data.get("reason"), "action": data.get("action_taken"),
-                  "note": data.get("note"), "proof": data.get("proof")}
+                  "note": data.get("note"), "proof": data.get("proof"),
+                  "photo": data.get("photo"), "next_attempt_on": data.get("next_attempt_on")}
     try:
         result = items.record_event(session, actor, ident.item_id, event_data, now=now,
                                     max_attempts=max_attempts, **(geo or {}))

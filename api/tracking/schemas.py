@@ -24,5 +24,7 @@ class PublicTrackingSchema(Schema):
     status_label = fields.String()
     destination = fields.String(metadata={"description": "City and province only"})
     cash_on_delivery = fields.Boolean()
+    next_attempt_on = fields.String(allow_none=True, metadata={"description": "Day of the "
+                                    "next delivery attempt, after a failed one"})
     lang = fields.String()
     events = fields.List(fields.Nested(PublicEventSchema))

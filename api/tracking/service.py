@@ -53,6 +53,7 @@ def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
         "status_label": labels.label(labels.STATUS, item.status.value, lang),
         "destination": f"{item.recipient_city}, {item.recipient_province}",
         "cash_on_delivery": item.is_cod,
+        "next_attempt_on": item.next_attempt_on.isoformat() if item.next_attempt_on else None,
         "lang": lang,
         "events": events,
     }

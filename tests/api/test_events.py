@@ -32,7 +32,7 @@ def ev(code, **kw):
             "device_time": "2026-11-20T09:15:00+07:00",
             "location": {"lat": 12.2381, "lon": 109.1962, "accuracy_m": 8}}
     if code == "EMH":
-        body.update(reason="recipient_absent", action="notice_left")
+        body.update(reason="unreachable_by_phone", action="notice_left")
     body.update(kw)
     return body
 
@@ -120,7 +120,7 @@ def test_failed_attempt_needs_reason_and_action(client, auth, office, courier, m
 
 def test_third_failed_attempt_returns_to_sender(client, auth, office, courier, make_item):
     item = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDG"))
-    r = post(client, auth(courier), item, ev("EMH", reason="moved"))
+    r = post(client, auth(courier), item, ev("EMH", reason="refused"))
     assert r.status_code == 201
     assert r.json["item"]["status"] == "return_to_sender"
     assert [e["code"] for e in r.json["follow_up_events"]] == ["RTS"]
@@ -219,3 +219,31 @@ def test_deliveries_far_from_the_address_are_flagged_not_refused(
     assert r.status_code == 201
     assert r.json["event"]["flags"] == flags
     assert r.json["item"]["status"] == "delivered"
+
+
+def test_failed_attempt_photo_and_next_attempt_day(client, auth, office, courier, make_item,
+                                                   full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    h = auth(courier)
+    r = post(client, h, item, ev("EMH", reason="recipient_absent"))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/photo"
+    photo = full_proof(item)["photo"]
+    r = post(client, h, item, ev("EMH", reason="recipient_absent", photo=photo))
+    assert r.status_code == 201 and r.json["event"]["photo"] == photo
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    assert detail["next_attempt_on"] == "2026-11-21"  # the next day, Viet Nam time
+    assert client.get(f"/api/v1/track/{item.identifier}").json["next_attempt_on"] == \
+        "2026-11-21"
+    assert post(client, h, item, ev("EDG")).status_code == 201
+    r = post(client, h, item, ev("EMH", reason="asks_another_day",
+                                 next_attempt_on="2026-11-24"))
+    assert r.status_code == 201
+    assert client.get(f"/api/v1/items/{item.identifier}",
+                      headers=h).json["next_attempt_on"] == "2026-11-24"
+    assert post(client, h, item, ev("EDG")).status_code == 201
+    r = post(client, h, item, ev("EMH", reason="will_collect_at_office"))
+    assert r.json["item"]["status"] == "return_to_sender"  # third attempt
+    assert client.get(f"/api/v1/items/{item.identifier}",
+                      headers=h).json["next_attempt_on"] is None
+    bad = post(client, h, item, ev("EMH", photo="ab" * 32))
+    assert bad.status_code in (409, 422)

@@ -25,7 +25,7 @@ def event(identifier, code, minutes, **kw):
             "client_event_id": next(ids), "device_time": at(minutes),
             "location": {"lat": 12.238, "lon": 109.196, "accuracy_m": 10}}  # at the door
     if code == "EMH":
-        body.update(reason="recipient_absent", action="notice_left")
+        body.update(reason="unreachable_by_phone", action="notice_left")
     body.update(kw)
     return body
 
