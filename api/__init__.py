@@ -53,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .cli import register_cli
     from .complaints import views as complaint_views
     from .console.views import bp as console_bp
+    from .payouts import views as payout_views
     from .proof import views as proof_views
 
     api.register_blueprint(tokens.blp)
@@ -63,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(proof_views.blp)
     api.register_blueprint(cash_views.blp)
     api.register_blueprint(complaint_views.blp)
+    api.register_blueprint(payout_views.blp)
     api.register_blueprint(tracking.api_blp)
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)

@@ -35,6 +35,10 @@ PROBLEM_TYPES = {
                      "delivery code or ID number); `errors` says which.",
     "complaint-not-verified": "The item number and the phone number do not match.",
     "illegal-complaint-transition": "The complaint cannot move to that status.",
+    "payout-not-verified": "The payout's ID check or receipt is not valid; `errors` says "
+                           "which.",
+    "payout-not-open": "The payout is not in a state that allows this.",
+    "duplicate-payout": "A payout with this reference exists.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
                     "was seen.",
     "photo-too-large": "The photo is over the size limit (10 MB by default).",

@@ -13,6 +13,7 @@ from .lifecycle import (
     Status,
 )
 from .office import Office
+from .payout import PayoutStatus, PayoutTask
 from .proof import DeliveryProof, Evidence, EvidenceKind, Relation
 from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction
@@ -40,6 +41,8 @@ __all__ = [
     "ItemState",
     "Office",
     "Product",
+    "PayoutStatus",
+    "PayoutTask",
     "PlanStatus",
     "Relation",
     "Role",

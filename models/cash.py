@@ -19,6 +19,7 @@ from .user import User
 
 class CashKind(enum.StrEnum):
     COD_COLLECTED = "cod_collected"
+    ADVANCE = "advance"  # cash the office gives the courier for payouts
     PAYOUT = "payout"
     HANDOVER = "handover"
     CORRECTION = "correction"
@@ -29,7 +30,8 @@ class CashEntry(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         Index("ix_cash_entries_courier_day", "courier_id", "service_date"),
         Index("ix_cash_entries_office_day", "office_id", "service_date"),
-        CheckConstraint("kind <> 'cod_collected' OR amount > 0", name="cod_positive"),
+        CheckConstraint("kind NOT IN ('cod_collected', 'advance') OR amount > 0",
+                        name="in_positive"),
         CheckConstraint("kind NOT IN ('payout', 'handover') OR amount <= 0",
                         name="out_negative"),
     )

@@ -25,6 +25,8 @@ class CashEntrySchema(Schema):
 
 class TotalsSchema(Schema):
     cod_collected = fields.Integer()
+    advances = fields.Integer(metadata={"description": "Cash given by the office for "
+                                        "payouts"})
     paid_out = fields.Integer()
     handed_in = fields.Integer()
     corrections = fields.Integer()

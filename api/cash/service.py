@@ -48,13 +48,15 @@ def _entries(session: Session, courier_id: int, day: date) -> Sequence[CashEntry
 
 def totals(entries: Sequence[CashEntry]) -> dict[str, int]:
     by = {k: sum(e.amount for e in entries if e.kind is k) for k in CashKind}
+    advances = by[CashKind.ADVANCE]
     handed = -by[CashKind.HANDOVER]
     expected_in = by[CashKind.COD_COLLECTED]
     paid_out = -by[CashKind.PAYOUT]
     on_hand = sum(e.amount for e in entries)
     discrepancy = sum(-e.amount - (e.expected_on_hand or 0)
                       for e in entries if e.kind is CashKind.HANDOVER)
-    return {"cod_collected": expected_in, "paid_out": paid_out, "handed_in": handed,
+    return {"cod_collected": expected_in, "advances": advances, "paid_out": paid_out,
+            "handed_in": handed,
             "corrections": by[CashKind.CORRECTION], "on_hand": on_hand,
             "discrepancy": discrepancy}
 

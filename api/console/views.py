@@ -33,6 +33,7 @@ from sqlalchemy import select
 from models import (
     Complaint,
     CourierPosition,
+    DeliveryProof,
     EventCode,
     Evidence,
     Item,
@@ -41,6 +42,7 @@ from models import (
     Role,
     RoutePlan,
     Status,
+    TrackingEvent,
     User,
     db,
 )
@@ -508,15 +510,25 @@ def item_complaint(user: User, identifier: str) -> Any:
     return redirect(url_for("console.complaint_page", complaint_id=c.id))
 
 
+def _proof_of_office(sha256: str, office_id: int | None) -> bool:
+    return db.session.execute(select(DeliveryProof.id).join(
+        TrackingEvent, TrackingEvent.id == DeliveryProof.event_id).where(
+        TrackingEvent.office_id == office_id,
+        (DeliveryProof.photo_sha256 == sha256) | (DeliveryProof.signature_sha256 == sha256),
+    ).limit(1)).scalar() is not None
+
+
 @bp.get("/evidence/<string:sha256>")
 @page
 def evidence_file(user: User, sha256: str) -> Any:
-    """A signature or photo: as GET /api/v1/evidence/{sha256}, on the console session."""
+    """A signature or photo, on the console session: as GET /api/v1/evidence/{sha256}
+    (uploaded by someone of the dispatcher's office), or the proof of a delivery of one
+    of the office's items."""
     ev = db.session.execute(select(Evidence).where(Evidence.sha256 == sha256[:64])).scalar()
     uploader = db.session.get(User, ev.uploaded_by_id) if ev else None
     if ev is None or uploader is None or not (
-            user.role is Role.ADMIN
-            or (user.role is Role.DISPATCHER and uploader.office_id == user.office_id)):
+            user.role is Role.ADMIN or uploader.office_id == user.office_id
+            or _proof_of_office(ev.sha256, user.office_id)):
         raise NotFound("No such evidence that you can see.")
     from ..scans.views import evidence_store
 

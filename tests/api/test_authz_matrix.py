@@ -28,7 +28,24 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["make_evidence"] = lambda: _make_evidence(clock, w)
     w["make_cash"] = lambda: _make_cash(clock, w)
     w["make_complaint"] = lambda: _make_complaint(clock, w)
+    w["make_payout"] = lambda: _make_payout(clock, w)
     return w
+
+
+def _make_payout(clock, w):
+    """A pending payout of the world's office."""
+    from datetime import date
+
+    from api.payouts import service as payouts
+    from models import db
+
+    t = payouts.create(db.session, w["dispatcher_own"], {
+        "program": "pension", "period": "2026-11", "amount": 100_000,
+        "due_date": date(2026, 11, 20),
+        "beneficiary": {"name": "A", "address": "B", "id_number": "056012345678"}},
+        now=clock())
+    db.session.commit()
+    return t.id
 
 
 def _make_complaint(clock, w):
@@ -248,6 +265,31 @@ MATRIX = [
     ("quality", "get", "/api/v1/quality?date=2026-11-20&office_id={office}", None,
      dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
+    ("payouts", "get", "/api/v1/payouts", None,
+     dict(anon=401, courier_own=200, courier_other=200, dispatcher_own=200,
+          dispatcher_other=200, admin=200)),
+    ("create payout", "post", "/api/v1/payouts",
+     lambda w: {"json": {"program": "pension", "period": "2026-11", "amount": 100_000,
+                         "due_date": "2026-11-20", "office_id": w["office"].id,
+                         "beneficiary": {"name": "A", "address": "B",
+                                         "id_number": "056012345678"}}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=403, admin=201)),
+    ("assign payout", "post", "/api/v1/payouts/{payout}/assign",
+     lambda w: {"json": {"courier_id": w["courier_own"].id}},
+     dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    # the payout is pending, not assigned: 403 (not the assigned courier) or 404 (unseen)
+    ("pay payout", "post", "/api/v1/payouts/{payout}/pay",
+     lambda w: {"json": {"client_event_id": "matrix-pay-0001",
+                         "device_time": "2026-11-20T09:00:00+07:00",
+                         "location": {"lat": 12.24, "lon": 109.19}, "received_by": "A",
+                         "id_number": "056012345678", "signature": "ab" * 32}},
+     dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=403,
+          dispatcher_other=404, admin=403)),
+    ("fail payout", "post", "/api/v1/payouts/{payout}/fail", lambda w: {"json": {"note": "vắng"}},
+     dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=409,
+          dispatcher_other=404, admin=409)),
     ("public tracking", "get", "/api/v1/track/{item}", None,
      dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
           dispatcher_other=200, admin=200)),
@@ -270,9 +312,10 @@ def test_role_matrix(client, auth, world, monkeypatch, role, name, method, url, 
     plan_id = world["make_plan"]().id if "{plan}" in url else None
     evidence = world["make_evidence"]() if "{evidence}" in url else None
     complaint = world["make_complaint"]() if "{complaint}" in url else None
+    payout = world["make_payout"]() if "{payout}" in url else None
     path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
                       scan=scan_id, plan=plan_id, office=world["office"].id,
-                      evidence=evidence, complaint=complaint)
+                      evidence=evidence, complaint=complaint, payout=payout)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
     assert r.status_code == expected[role], (role, name, r.get_json(silent=True))

@@ -1,0 +1,1 @@
+"""Pension and social-insurance payouts."""

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, fields, validate
+
+from models import PayoutStatus
+
+from ..items.schemas import CLIENT_EVENT_ID, PHONE, SHA256, Int, LocationSchema, Text
+
+ID_NUMBER = validate.Regexp(re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 characters.")
+
+
+class BeneficiarySchema(Schema):
+    name = Text(200, min_len=1, required=True)
+    phone = fields.String(allow_none=True, validate=validate.Regexp(PHONE))
+    address = Text(300, min_len=1, required=True)
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    id_number = fields.String(required=True, load_only=True, validate=ID_NUMBER)
+
+
+class PayoutCreateSchema(Schema):
+    reference = fields.String(validate=validate.Length(min=4, max=40))
+    program = fields.String(required=True, validate=validate.OneOf(["pension",
+                                                                    "social_insurance"]))
+    period = fields.String(required=True, validate=validate.Regexp(
+        re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])\Z"), error="YYYY-MM."))
+    office_id = fields.Integer()
+    beneficiary = fields.Nested(BeneficiarySchema, required=True)
+    amount = Int(required=True, validate=validate.Range(1, 200_000_000))
+    due_date = fields.Date(required=True)
+
+
+class PayoutSchema(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    program = fields.String()
+    period = fields.String()
+    office_id = fields.Integer()
+    courier_id = fields.Integer(allow_none=True)
+    beneficiary_name = fields.String()
+    beneficiary_address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    amount = fields.Integer()
+    due_date = fields.Date()
+    status = fields.Enum(PayoutStatus, by_value=True)
+    received_by = fields.String(allow_none=True)
+    relation = fields.String(allow_none=True)
+    id_number_last4 = fields.String(allow_none=True)
+    signature = fields.String(attribute="signature_sha256", allow_none=True)
+    photo = fields.String(attribute="photo_sha256", allow_none=True)
+    receipt_number = fields.String(allow_none=True)
+    device_time = fields.AwareDateTime(allow_none=True)
+    failure_note = fields.String(allow_none=True)
+
+
+class PayoutQuerySchema(Schema):
+    status = fields.List(fields.Enum(PayoutStatus, by_value=True))
+
+
+class PayoutAssignSchema(Schema):
+    courier_id = fields.Integer(required=True)
+
+
+class PayoutPaySchema(Schema):
+    client_event_id = fields.String(required=True, validate=validate.Regexp(CLIENT_EVENT_ID))
+    device_time = fields.AwareDateTime(required=True)
+    location = fields.Nested(LocationSchema, required=True)
+    relation = fields.String(load_default="beneficiary",
+                             validate=validate.OneOf(["beneficiary", "proxy"]))
+    received_by = Text(200, min_len=1, required=True)
+    id_number = fields.String(required=True, load_only=True, validate=ID_NUMBER)
+    signature = fields.String(required=True, validate=validate.Regexp(SHA256))
+    photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256))
+
+
+class PayoutFailSchema(Schema):
+    note = Text(1000, min_len=3, required=True)

@@ -1,0 +1,163 @@
+"""Payout tasks: created by the office, assigned to a courier who is given the cash
+(an advance in the ledger), paid to the beneficiary after an ID check against a signed
+receipt (a payout in the ledger), or brought back."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (
+    CashEntry,
+    CashKind,
+    Evidence,
+    EvidenceKind,
+    PayoutStatus,
+    PayoutTask,
+    Role,
+    User,
+)
+
+from ..cash.service import shift_day
+from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..proof import policy
+
+
+def _staff_office(actor: User, office_id: int | None) -> int:
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers do not create or assign payouts.")
+    if actor.role is Role.DISPATCHER:
+        if office_id not in (None, actor.office_id):
+            raise Forbidden("Dispatchers manage their own office's payouts.")
+        return int(actor.office_id)
+    if office_id is None:
+        raise Unprocessable("office_id is required for an admin.",
+                            errors=[{"pointer": "/office_id", "detail": "Required."}])
+    return office_id
+
+
+def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime
+           ) -> PayoutTask:
+    office_id = _staff_office(actor, data.get("office_id"))
+    ref = data.get("reference") or f"CT{secrets.token_hex(5).upper()}"
+    if session.execute(select(PayoutTask.id).where(PayoutTask.reference == ref)).first():
+        raise Conflict(f"Payout {ref} exists.", slug="duplicate-payout")
+    b = data["beneficiary"]
+    task = PayoutTask(
+        reference=ref, program=data["program"], period=data["period"], office_id=office_id,
+        beneficiary_name=b["name"], beneficiary_phone=b.get("phone"),
+        beneficiary_address=b["address"], lat=b.get("lat"), lon=b.get("lon"),
+        beneficiary_id_hash=policy.id_hash(ref, b["id_number"]), amount=data["amount"],
+        due_date=data["due_date"], status=PayoutStatus.PENDING, created_at=now)
+    session.add(task)
+    session.flush()
+    return task
+
+
+def visible(session: Session, actor: User, task_id: int) -> PayoutTask:
+    t = session.get(PayoutTask, task_id)
+    if t is None or (actor.role is Role.COURIER and t.courier_id != actor.id) or (
+            actor.role is Role.DISPATCHER and t.office_id != actor.office_id):
+        raise NotFound(f"No payout {task_id} that you can see.")
+    return t
+
+
+def listing(session: Session, actor: User, status: list[PayoutStatus]) -> list[PayoutTask]:
+    stmt = select(PayoutTask)
+    if actor.role is Role.COURIER:
+        stmt = stmt.where(PayoutTask.courier_id == actor.id)
+    elif actor.role is Role.DISPATCHER:
+        stmt = stmt.where(PayoutTask.office_id == actor.office_id)
+    if status:
+        stmt = stmt.where(PayoutTask.status.in_(status))
+    return list(session.execute(stmt.order_by(PayoutTask.due_date, PayoutTask.id).limit(1000))
+                .scalars())
+
+
+def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now: datetime
+           ) -> PayoutTask:
+    """Give the task and its cash to a courier: the ledger records the advance."""
+    t = visible(session, actor, task_id)
+    _staff_office(actor, t.office_id)
+    if t.status not in (PayoutStatus.PENDING, PayoutStatus.FAILED):
+        raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
+                       current_status=t.status.value)
+    courier = session.get(User, courier_id)
+    if courier is None or courier.role is not Role.COURIER or courier.office_id != t.office_id:
+        raise Unprocessable("Not a courier of the payout's office.",
+                            errors=[{"pointer": "/courier_id", "detail": "Unknown courier."}])
+    t.courier_id, t.status = courier.id, PayoutStatus.ASSIGNED
+    t.client_event_id = None
+    session.add(CashEntry(courier_id=courier.id, office_id=t.office_id,
+                          service_date=shift_day(now), kind=CashKind.ADVANCE, amount=t.amount,
+                          created_by_id=actor.id, created_at=now,
+                          note=f"Cash for payout {t.reference}"))
+    session.flush()
+    return t
+
+
+def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
+        now: datetime) -> tuple[PayoutTask, bool]:
+    """The courier pays the beneficiary: ID checked against the number on file (a proxy
+    shows their own ID and the authorisation), a signature on the receipt."""
+    t = visible(session, actor, task_id)
+    if t.client_event_id is not None and t.client_event_id == data["client_event_id"]:
+        return t, True  # the phone resent it
+    if actor.role is not Role.COURIER or t.courier_id != actor.id:
+        raise Forbidden("Only the assigned courier pays out.")
+    if t.status is not PayoutStatus.ASSIGNED:
+        raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
+                       current_status=t.status.value)
+    errors = []
+    proxy = data["relation"] == "proxy"
+    if not proxy and not hmac.compare_digest(policy.id_hash(t.reference, data["id_number"]),
+                                             t.beneficiary_id_hash):
+        errors.append({"pointer": "/id_number",
+                       "detail": "Does not match the beneficiary's ID number."})
+    if proxy and not data.get("photo"):
+        errors.append({"pointer": "/photo", "detail": "A proxy needs a photo of the "
+                       "authorisation."})
+    for field, kind in (("signature", EvidenceKind.SIGNATURE), ("photo", EvidenceKind.PHOTO)):
+        sha = data.get(field)
+        if sha and session.execute(select(Evidence.id).where(
+                Evidence.sha256 == sha, Evidence.kind == kind)).first() is None:
+            errors.append({"pointer": f"/{field}", "detail": f"No uploaded {kind.value}."})
+    if errors:
+        raise Unprocessable("The payout cannot be recorded.", slug="payout-not-verified",
+                            errors=errors)
+    loc = data.get("location") or {}
+    t.status = PayoutStatus.PAID
+    t.client_event_id, t.device_time, t.server_time = (data["client_event_id"],
+                                                       data["device_time"], now)
+    t.paid_lat, t.paid_lon = loc.get("lat"), loc.get("lon")
+    t.received_by, t.relation = data["received_by"], data["relation"]
+    t.id_number_last4 = policy.normalise_id(data["id_number"])[-4:]
+    t.signature_sha256, t.photo_sha256 = data["signature"], data.get("photo")
+    t.receipt_number = f"BN{t.id:06d}{secrets.token_hex(2).upper()}"
+    session.add(CashEntry(courier_id=actor.id, office_id=t.office_id,
+                          service_date=shift_day(data["device_time"]), kind=CashKind.PAYOUT,
+                          amount=-t.amount, created_by_id=actor.id, created_at=now,
+                          note=f"Payout {t.reference}, receipt {t.receipt_number}"))
+    session.flush()
+    return t, False
+
+
+def fail(session: Session, actor: User, task_id: int, note: str, *, now: datetime
+         ) -> PayoutTask:
+    """Not paid (beneficiary absent...): the task goes back to the office; the cash is
+    returned with the courier's hand-in."""
+    t = visible(session, actor, task_id)
+    if actor.role is Role.COURIER and t.courier_id != actor.id:
+        raise Forbidden("Only the assigned courier reports on a payout.")
+    if t.status is not PayoutStatus.ASSIGNED:
+        raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
+                       current_status=t.status.value)
+    t.status, t.failure_note = PayoutStatus.FAILED, note
+    session.flush()
+    return t

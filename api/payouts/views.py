@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from models import db
+
+from ..auth import auth_required, clock, current_actor
+from . import service
+from .schemas import (
+    PayoutAssignSchema,
+    PayoutCreateSchema,
+    PayoutFailSchema,
+    PayoutPaySchema,
+    PayoutQuerySchema,
+    PayoutSchema,
+)
+
+blp = Blueprint("payouts", __name__, url_prefix="/api/v1",
+                description="Pension and social-insurance payouts")
+
+
+@blp.route("/payouts")
+class Payouts(MethodView):
+    @auth_required()
+    @blp.arguments(PayoutQuerySchema, location="query")
+    @blp.response(200, PayoutSchema(many=True))
+    def get(self, q: dict[str, Any]) -> Any:
+        """Payout tasks you can see (couriers: theirs), by due date."""
+        return service.listing(db.session, current_actor(), q.get("status") or [])
+
+    @auth_required()
+    @blp.arguments(PayoutCreateSchema)
+    @blp.response(201, PayoutSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a payout task (office staff)."""
+        t = service.create(db.session, current_actor(), data, now=clock())
+        db.session.commit()
+        return t
+
+
+@blp.route("/payouts/<int:task_id>/assign")
+class PayoutAssign(MethodView):
+    @auth_required()
+    @blp.arguments(PayoutAssignSchema)
+    @blp.response(200, PayoutSchema)
+    def post(self, data: dict[str, Any], task_id: int) -> Any:
+        """Give the task and its cash to a courier (recorded as an advance)."""
+        t = service.assign(db.session, current_actor(), task_id, data["courier_id"],
+                           now=clock())
+        db.session.commit()
+        return t
+
+
+@blp.route("/payouts/<int:task_id>/pay")
+class PayoutPay(MethodView):
+    @auth_required()
+    @blp.arguments(PayoutPaySchema)
+    @blp.response(200, PayoutSchema)
+    def post(self, data: dict[str, Any], task_id: int) -> Any:
+        """The courier pays the beneficiary (ID checked, signed receipt). Idempotent per
+        client_event_id."""
+        t, _replayed = service.pay(db.session, current_actor(), task_id, data, now=clock())
+        db.session.commit()
+        return t
+
+
+@blp.route("/payouts/<int:task_id>/fail")
+class PayoutFail(MethodView):
+    @auth_required()
+    @blp.arguments(PayoutFailSchema)
+    @blp.response(200, PayoutSchema)
+    def post(self, data: dict[str, Any], task_id: int) -> Any:
+        """Not paid: the task goes back to the office."""
+        t = service.fail(db.session, current_actor(), task_id, data["note"], now=clock())
+        db.session.commit()
+        return t

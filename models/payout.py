@@ -1,0 +1,57 @@
+"""Pension and social-insurance payouts: cash a courier carries out to a beneficiary,
+handed over after identity checks, against a signed receipt."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import UTCDateTime, db, str_enum
+
+
+class PayoutStatus(enum.StrEnum):
+    PENDING = "pending"  # at the office, no courier yet
+    ASSIGNED = "assigned"
+    PAID = "paid"
+    FAILED = "failed"  # the courier could not pay; back at the office
+
+
+class PayoutTask(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "payout_tasks"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payout_tasks_office_status", "office_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    program: Mapped[str] = mapped_column(String(30))  # pension, social_insurance
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    beneficiary_name: Mapped[str] = mapped_column(String(200))
+    beneficiary_phone: Mapped[str | None] = mapped_column(String(20))
+    beneficiary_address: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    beneficiary_id_hash: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int]  # VND
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[PayoutStatus] = mapped_column(str_enum(PayoutStatus, 16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the payment (or failure), recorded once per client_event_id
+    client_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    device_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    server_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_lat: Mapped[float | None]
+    paid_lon: Mapped[float | None]
+    received_by: Mapped[str | None] = mapped_column(String(200))
+    relation: Mapped[str | None] = mapped_column(String(16))
+    id_number_last4: Mapped[str | None] = mapped_column(String(4))
+    signature_sha256: Mapped[str | None] = mapped_column(String(64))
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    receipt_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    failure_note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,343 @@
+"""The dispatcher console on the server side: login and roles, the session cookie and its
+expiry (absolute and idle, on the app's CLOCK), CSRF, caching and security headers, the
+JSON endpoints behind the map and planning, and every page rendering."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from models import CourierPosition, Role, db
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office(lat=12.2450, lon=109.1940)
+
+
+@pytest.fixture
+def dispatcher(make_user, office):
+    return make_user(Role.DISPATCHER, office, username="disp", password="secret-pw")
+
+
+@pytest.fixture
+def couriers(make_user, office):
+    return [make_user(Role.COURIER, office, username=f"c{i}", password="secret-pw",
+                      vehicle_capacity_parcels=30, vehicle_capacity_kg=50.0)
+            for i in range(2)]
+
+
+def csrf(client, path="/console/login"):
+    return CSRF_RE.search(client.get(path).text).group(1)
+
+
+def login(client, username="disp", password="secret-pw"):
+    token = csrf(client)
+    return client.post("/console/login", data={"username": username, "password": password,
+                                                "csrf_token": token})
+
+
+@pytest.fixture
+def logged_in(client, dispatcher):
+    r = login(client)
+    assert r.status_code == 302, r.text
+    return client
+
+
+def page_token(client):
+    return CSRF_RE.search(client.get("/console/items").text).group(1)
+
+
+# ------------------------------------------------------------------ login and roles
+
+def test_pages_need_a_login(client, dispatcher):
+    r = client.get("/console/")
+    assert r.status_code == 302 and r.location.startswith("/console/login?next=/console/")
+    r = client.get("/console/api/day")
+    assert r.status_code == 401 and r.mimetype == "application/problem+json"
+
+
+def test_login_page_is_not_cacheable_and_has_security_headers(client):
+    r = client.get("/console/login")
+    assert r.status_code == 200
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "https://tile.openstreetmap.org" in csp  # map tiles allowed as images only
+    assert 'lang="vi"' in r.text and "Đăng nhập" in r.text
+
+
+def test_courier_is_refused_with_403(client, couriers):
+    r = login(client, "c0")
+    assert r.status_code == 403
+    assert "Bưu tá dùng ứng dụng" in r.text
+    assert client.get("/console/").status_code == 302  # still not logged in
+
+
+def test_wrong_password(client, dispatcher):
+    r = login(client, password="nope")
+    assert r.status_code == 401 and "Sai tên đăng nhập" in r.text
+    assert login(client, username="nobody").status_code == 401
+
+
+def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(client, dispatcher):
+    r = login(client)
+    assert r.status_code == 302 and r.location == "/console/"
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("postal_console=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+    r = client.get("/console/")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    assert "disp" in r.text
+    token = CSRF_RE.search(r.text).group(1)
+    assert client.post("/console/logout").status_code == 400  # no CSRF token
+    r = client.post("/console/logout", data={"csrf_token": token})
+    assert r.status_code == 302
+    assert client.get("/console/").status_code == 302
+
+
+def test_login_redirects_only_inside_the_console(client, dispatcher):
+    token = csrf(client)
+    for nxt, where in (("/console/cash", "/console/cash"), ("https://evil.example/", "/console/"),
+                       ("//evil.example", "/console/")):
+        client.post("/console/logout", data={"csrf_token": token})
+        token = csrf(client)
+        r = client.post("/console/login", data={"username": "disp", "password": "secret-pw",
+                                                "csrf_token": token, "next": nxt})
+        assert r.location == where
+        token = page_token(client)
+
+
+def test_admin_logs_in_and_sees_the_first_office(client, make_user, office):
+    make_user(Role.ADMIN, username="root", password="secret-pw")
+    assert login(client, "root").status_code == 302
+    r = client.get("/console/")
+    assert r.status_code == 200 and office.name in r.text and 'id="office-select"' in r.text
+
+
+# ------------------------------------------------------------------ CSRF
+
+def test_login_without_csrf_token_is_refused(client, dispatcher):
+    client.get("/console/login")
+    r = client.post("/console/login", data={"username": "disp", "password": "secret-pw"})
+    assert r.status_code == 400
+    r = client.post("/console/login", data={"username": "disp", "password": "secret-pw",
+                                            "csrf_token": "forged"})
+    assert r.status_code == 400
+
+
+def test_json_posts_need_the_csrf_header(logged_in, couriers):
+    r = logged_in.post("/console/api/plans", json={"date": "2026-11-20"})
+    assert r.status_code == 400 and r.json["type"] == "/problems/csrf-failed"
+    r = logged_in.post("/console/api/plans", json={"date": "2026-11-20"},
+                       headers={"X-CSRF-Token": "x" * 43})
+    assert r.status_code == 400
+
+
+def test_csrf_token_is_rotated_at_login(client, dispatcher):
+    before = csrf(client)
+    login(client)
+    assert page_token(client) != before
+
+
+# ------------------------------------------------------------------ expiry (CLOCK)
+
+def test_idle_session_expires_after_an_hour(logged_in, clock):
+    clock.advance(minutes=59)
+    assert logged_in.get("/console/").status_code == 200  # activity: idle clock restarts
+    clock.advance(minutes=59)
+    assert logged_in.get("/console/").status_code == 200
+    clock.advance(minutes=61)
+    r = logged_in.get("/console/")
+    assert r.status_code == 302 and "/console/login" in r.location
+    assert "hết hạn" in logged_in.get(r.location).text  # "session expired" message
+    assert logged_in.get("/console/").status_code == 302
+
+
+def test_polling_does_not_keep_an_idle_session_alive(logged_in, clock):
+    clock.advance(minutes=40)
+    assert logged_in.get("/console/api/positions").status_code == 200
+    clock.advance(minutes=30)  # 70 min since the last user action
+    r = logged_in.get("/console/api/positions")
+    assert r.status_code == 401
+
+
+def test_session_ends_eight_hours_after_login_however_active(logged_in, clock):
+    for _ in range(9):
+        clock.advance(minutes=50)
+        assert logged_in.get("/console/").status_code == 200
+    clock.advance(minutes=40)  # 8 h 10 min after login
+    assert logged_in.get("/console/").status_code == 302
+
+
+def test_changing_the_password_ends_sessions(logged_in, dispatcher):
+    dispatcher.set_password("another-pw")
+    db.session.commit()
+    assert logged_in.get("/console/").status_code == 302
+
+
+# ------------------------------------------------------------------ JSON endpoints
+
+def test_day_positions_and_a_plan_edited_and_published(logged_in, make_item, office, couriers,
+                                                       clock):
+    items = []
+    for i in range(6):
+        rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+                "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185}
+        items.append(make_item(office, events=("EMG",), recipient=rcpt))
+    db.session.add(CourierPosition(client_event_id="p1", courier_id=couriers[0].id,
+                                   device_time=clock(), server_time=clock(), lat=12.24,
+                                   lon=109.19, accuracy_m=8.0))
+    db.session.commit()
+    token = page_token(logged_in)
+    h = {"X-CSRF-Token": token}
+
+    day = logged_in.get("/console/api/day?date=2026-11-20").json
+    assert len(day["items"]) == 6 and all(i["plannable"] for i in day["items"])
+    assert day["plan"] is None and len(day["couriers"]) == 2
+    pos = logged_in.get("/console/api/positions").json["couriers"]
+    assert pos[0]["position"]["lat"] == 12.24 and pos[1]["position"] is None
+
+    r = logged_in.post("/console/api/plans", headers=h, json={
+        "date": "2026-11-20", "time_limit_s": 0.3, "courier_ids": [c.id for c in couriers],
+        "identifiers": [i.identifier for i in items]})
+    assert r.status_code == 202, r.json
+    plan_id = r.json["id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        plan = logged_in.get(f"/console/api/plans/{plan_id}").json
+        if plan["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.1)
+    assert plan["status"] == "succeeded", plan
+    assert plan["progress"] == 1.0 and plan["best_cost"] > 0
+    assert any(f["properties"]["kind"] == "route" for f in plan["geojson"]["features"])
+
+    # move everything to the second courier, reversed
+    everything = [s["identifier"] for r in plan["result"]["routes"] for s in r["stops"]]
+    edit = {"routes": [{"courier_id": couriers[0].id, "identifiers": []},
+                       {"courier_id": couriers[1].id, "identifiers": everything[::-1]}]}
+    assert logged_in.post(f"/console/api/plans/{plan_id}/edit", json=edit).status_code == 400
+    r = logged_in.post(f"/console/api/plans/{plan_id}/edit", json=edit, headers=h)
+    assert r.status_code == 200, r.json
+    moved = {r["courier_id"]: [s["identifier"] for s in r["stops"]]
+             for r in r.json["result"]["routes"]}
+    assert moved[couriers[1].id] == everything[::-1]
+
+    r = logged_in.post(f"/console/api/plans/{plan_id}/publish", headers=h)
+    assert r.status_code == 200 and r.json["status"] == "published"
+    day = logged_in.get("/console/api/day?date=2026-11-20").json
+    assert {i["courier_id"] for i in day["items"]} == {couriers[1].id}
+    assert day["plan"]["id"] == plan_id
+
+
+def test_plan_errors_are_problem_details(logged_in, office, couriers):
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    r = logged_in.post("/console/api/plans", headers=h, json={"date": "nope"})
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    r = logged_in.post("/console/api/plans", headers=h, json={"date": "2026-11-20"})
+    assert r.status_code == 422 and r.json["type"] == "/problems/nothing-to-plan"
+    assert logged_in.get("/console/api/plans/999").status_code == 404
+
+
+def test_another_offices_plan_is_not_found(logged_in, make_office, make_user, app, clock):
+    from models import PlanStatus, RoutePlan
+
+    other = make_office()
+    plan = RoutePlan(office_id=other.id, service_date=clock().date(),
+                     status=PlanStatus.SUCCEEDED, created_by_id=make_user(Role.ADMIN).id,
+                     created_at=clock(), time_limit_s=1, problem={"office": {}}, progress=1)
+    db.session.add(plan)
+    db.session.commit()
+    assert logged_in.get(f"/console/api/plans/{plan.id}").status_code == 404
+
+
+# ------------------------------------------------------------------ pages
+
+def test_item_timeline_with_proof_images_and_a_complaint(logged_in, make_item, office,
+                                                         couriers):
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMI"))
+    r = logged_in.get(f"/console/items?number={item.identifier}")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    assert "EMI" in r.text and "Phát thành công" in r.text
+    images = re.findall(r'src="(/console/evidence/[0-9a-f]{64})"', r.text)
+    assert len(images) == 2
+    img = logged_in.get(images[0])
+    assert img.status_code == 200 and img.mimetype == "image/png"
+    assert logged_in.get("/console/items?number=EE000000000VN").status_code == 404
+
+    token = CSRF_RE.search(r.text).group(1)
+    url = f"/console/items/{item.identifier}/complaints"
+    assert logged_in.post(url, data={"category": "late",
+                                     "description": "Too slow"}).status_code == 400
+    r = logged_in.post(url, data={"category": "late", "description": "Too slow",
+                                  "csrf_token": token})
+    assert r.status_code == 302 and "/console/complaints/" in r.location
+    case = logged_in.get(r.location)
+    assert case.status_code == 200 and "KN" in case.text and "Giao chậm" in case.text
+    queue = logged_in.get("/console/complaints")
+    assert item.identifier in queue.text and 'data-due="' in queue.text
+    r = logged_in.post(r.location, data={"status": "investigating", "csrf_token": token})
+    assert r.status_code == 302
+    assert "Đang xác minh" in logged_in.get(r.location).text
+
+
+def test_evidence_of_another_office_is_not_shown(logged_in, make_office, make_user, make_item):
+    other = make_office()
+    courier = make_user(Role.COURIER, other)
+    item = make_item(other, courier=courier, events=("EMG", "EDG", "EMI"))
+    sha = item.events[-1].proof.signature_sha256
+    assert logged_in.get(f"/console/evidence/{sha}").status_code == 404
+    assert logged_in.get(f"/console/items?number={item.identifier}").status_code == 404
+
+
+def test_cash_quality_import_pages(logged_in, make_item, office, couriers):
+    make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMI"), cod_amount=250_000)
+    r = logged_in.get("/console/cash?date=2026-11-20")
+    assert r.status_code == 200 and "250.000 ₫" in r.text
+    r = logged_in.get(f"/console/cash?date=2026-11-20&courier={couriers[0].id}")
+    assert 'id="ledger"' in r.text and "Thu COD" in r.text
+    r = logged_in.get("/console/quality?date=2026-11-20")
+    assert r.status_code == 200 and 'id="quality-data"' in r.text and "chart-rates" in r.text
+
+    token = page_token(logged_in)
+    from tests.conftest import s10
+
+    header = ("identifier,product,office_id,sender_name,recipient_name,recipient_phone,"
+              "recipient_address,recipient_city,recipient_province,weight_g\n")
+    good = f"{s10()},ems,{office.id},Shop,An,0912345678,1 Yersin,Nha Trang,Khánh Hòa,500\n"
+    bad = f"{s10()},ems,{office.id},Shop,An,0912345678,1 Yersin,Nha Trang,Khánh Hòa,-5\n"
+    import io
+
+    r = logged_in.post("/console/import", data={
+        "csrf_token": token, "file": (io.BytesIO((header + good + bad).encode()), "x.csv")},
+        content_type="multipart/form-data")
+    assert r.status_code == 200, r.text
+    assert re.search(r'id="import-created">1<', r.text)
+    assert re.search(r'id="import-failed">1<', r.text) and "weight_g" in r.text
+
+
+def test_language_switch(logged_in):
+    token = page_token(logged_in)
+    r = logged_in.post("/console/lang", data={"lang": "en", "csrf_token": token,
+                                              "next": "/console/cash"})
+    assert r.location == "/console/cash"
+    page = logged_in.get("/console/cash").text
+    assert 'lang="en"' in page and "Cash report" in page
+    logged_in.post("/console/lang", data={"lang": "vi", "csrf_token": token})
+    assert "Báo cáo tiền thu hộ" in logged_in.get("/console/cash").text
+
+
+def test_vendor_assets_are_served_from_node_modules(client):
+    r = client.get("/console/vendor/leaflet.js")
+    if r.status_code == 404:
+        pytest.skip("npm packages not installed (make install runs npm ci)")
+    assert r.status_code == 200 and "public" in r.headers["Cache-Control"]
+    assert client.get("/console/vendor/chart.js").status_code == 200
+    assert client.get("/console/vendor/../../views.py").status_code == 404
+    assert client.get("/console/vendor/package.json").status_code == 404

@@ -1,0 +1,111 @@
+"""Pension payouts: created, assigned with cash, paid against an ID check and a signed
+receipt, or brought back; all of it in the courier's cash ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Role
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office()
+
+
+@pytest.fixture
+def dispatcher(make_user, office):
+    return make_user(Role.DISPATCHER, office)
+
+
+@pytest.fixture
+def courier(make_user, office):
+    return make_user(Role.COURIER, office)
+
+
+def new_payout(client, h, **kw):
+    body = {"program": "pension", "period": "2026-11", "amount": 3_250_000,
+            "due_date": "2026-11-20",
+            "beneficiary": {"name": "Cụ Trần Văn Lộc", "phone": "0905000111",
+                            "address": "8 Ngô Gia Tự", "lat": 12.25, "lon": 109.19,
+                            "id_number": "056012345678"}}
+    body.update(kw)
+    return client.post("/api/v1/payouts", json=body, headers=h)
+
+
+def pay_body(evidence, **kw):
+    body = {"client_event_id": "payout-0000001", "device_time": "2026-11-20T09:30:00+07:00",
+            "location": {"lat": 12.25, "lon": 109.19}, "received_by": "Trần Văn Lộc",
+            "id_number": "056 012 345 678", "signature": evidence["signature"]}
+    body.update(kw)
+    return body
+
+
+def test_payout_round_trip_and_ledger(client, auth, dispatcher, courier, full_proof,
+                                      make_item, office):
+    evidence = full_proof(make_item(office))
+    h = auth(dispatcher)
+    r = new_payout(client, h)
+    assert r.status_code == 201 and r.json["status"] == "pending"
+    assert "056012345678" not in r.get_data(as_text=True)
+    pid = r.json["id"]
+    r = client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    assert r.status_code == 200 and r.json["status"] == "assigned"
+    ch = auth(courier)
+    assert [p["id"] for p in client.get("/api/v1/payouts", headers=ch).json] == [pid]
+    bad = client.post(f"/api/v1/payouts/{pid}/pay", headers=ch,
+                      json=pay_body(evidence, id_number="056000000000"))
+    assert bad.status_code == 422 and bad.json["errors"][0]["pointer"] == "/id_number"
+    ok = client.post(f"/api/v1/payouts/{pid}/pay", headers=ch, json=pay_body(evidence))
+    assert ok.status_code == 200 and ok.json["status"] == "paid"
+    assert ok.json["receipt_number"] and ok.json["id_number_last4"] == "5678"
+    again = client.post(f"/api/v1/payouts/{pid}/pay", headers=ch, json=pay_body(evidence))
+    assert again.status_code == 200 and again.json["receipt_number"] == ok.json["receipt_number"]
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert [e["kind"] for e in ledger["entries"]] == ["advance", "payout"]
+    assert ledger["totals"]["advances"] == 3_250_000
+    assert ledger["totals"]["paid_out"] == 3_250_000 and ledger["totals"]["on_hand"] == 0
+
+
+def test_proxy_needs_authorisation_photo_and_failures_go_back(client, auth, dispatcher,
+                                                              courier, full_proof, make_item,
+                                                              office):
+    evidence = full_proof(make_item(office))
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    ch = auth(courier)
+    r = client.post(f"/api/v1/payouts/{pid}/pay", headers=ch,
+                    json=pay_body(evidence, relation="proxy", id_number="079111222333"))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/photo"
+    r = client.post(f"/api/v1/payouts/{pid}/fail", headers=ch, json={"note": "Cụ đi viện"})
+    assert r.status_code == 200 and r.json["status"] == "failed"
+    assert client.post(f"/api/v1/payouts/{pid}/pay", headers=ch,
+                       json=pay_body(evidence)).status_code == 409
+    # the office gives it to the courier again the next day
+    r = client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    assert r.status_code == 200
+    r = client.post(f"/api/v1/payouts/{pid}/pay", headers=ch, json=pay_body(
+        evidence, client_event_id="payout-0000002", relation="proxy", id_number="079111222333",
+        photo=evidence["photo"]))
+    assert r.status_code == 200 and r.json["relation"] == "proxy"
+
+
+def test_who_may_do_what(client, auth, dispatcher, courier, make_user, make_office):
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    assert new_payout(client, auth(courier)).status_code == 403
+    other = make_user(Role.COURIER, courier.office)
+    client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    assert client.get("/api/v1/payouts", headers=auth(other)).json == []
+    assert client.post(f"/api/v1/payouts/{pid}/fail", headers=auth(other),
+                       json={"note": "xyz"}).status_code == 404
+    stranger = make_user(Role.DISPATCHER, make_office())
+    assert client.post(f"/api/v1/payouts/{pid}/assign", headers=auth(stranger),
+                       json={"courier_id": courier.id}).status_code == 404
+
+
+@pytest.mark.parametrize("override", [{"amount": 0}, {"amount": 1.5}, {"period": "2026-13"},
+                                      {"program": "lottery"}, {"beneficiary": {"name": "x"}}])
+def test_bad_payouts_are_422(client, auth, dispatcher, override):
+    assert new_payout(client, auth(dispatcher), **override).status_code == 422
