@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..items.schemas import CLIENT_EVENT_ID, EventCreateSchema, LocationSchema
+from ..payouts.schemas import PayoutPaySchema
 
 MAX_BATCH = 500
 
@@ -25,6 +26,13 @@ class SyncEventSchema(EventCreateSchema):
     identifier = fields.String(required=True, validate=validate.Length(min=4, max=60))
 
 
+class SyncPayoutSchema(PayoutPaySchema):
+    """A payout made offline: the payout task id travels with it."""
+
+    kind = fields.String(required=True, validate=validate.Equal("payout"))
+    payout_id = fields.Integer(required=True)
+
+
 class GpsPingSchema(Schema):
     kind = fields.String(required=True, validate=validate.Equal("gps"))
     client_event_id = fields.String(required=True, validate=validate.Regexp(CLIENT_EVENT_ID))
@@ -40,6 +48,7 @@ class SyncResultSchema(Schema):
                                      "(GPS) or rejected"})
     event_id = fields.Integer(allow_none=True)
     item_status = fields.String(allow_none=True)
+    receipt_number = fields.String(allow_none=True, metadata={"description": "payout"})
     applied = fields.Boolean(allow_none=True)
     flags = fields.List(fields.String())
     problem = fields.Dict(allow_none=True, metadata={"description": "Problem details of a "

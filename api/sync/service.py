@@ -21,7 +21,8 @@ from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, Us
 
 from ..errors import Forbidden, NotFound, Problem, problem_type, validation_pointers
 from ..items import service as items
-from .schemas import GpsPingSchema, SyncEventSchema
+from ..payouts import service as payout_service
+from .schemas import GpsPingSchema, SyncEventSchema, SyncPayoutSchema
 
 VN = timezone(timedelta(hours=7))
 SKEW_FLAG_S = 300  # device clocks further off than this are flagged
@@ -60,12 +61,14 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
     results: list[dict[str, Any]] = [{} for _ in request["events"]]
     events: list[tuple[int, dict[str, Any]]] = []
     pings: list[tuple[int, dict[str, Any]]] = []
+    payouts: list[tuple[int, dict[str, Any]]] = []
     for idx, raw in enumerate(request["events"]):
         kind = raw.get("kind")
-        schema = {"event": SyncEventSchema, "gps": GpsPingSchema}.get(kind)  # type: ignore[call-overload]
+        schema = {"event": SyncEventSchema, "gps": GpsPingSchema,  # type: ignore[call-overload]
+                  "payout": SyncPayoutSchema}.get(kind)
         if schema is None:
             results[idx] = _rejected(422, "validation-error", "The request is not valid",
-                                     "kind must be 'event' or 'gps'.",
+                                     "kind must be 'event', 'gps' or 'payout'.",
                                      errors=[{"pointer": "/kind", "detail": "Unknown kind."}])
             continue
         try:
@@ -75,7 +78,7 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
                                      "Some fields are invalid; see errors.",
                                      errors=validation_pointers({"json": exc.messages}))
             continue
-        (events if kind == "event" else pings).append((idx, data))
+        {"event": events, "gps": pings, "payout": payouts}[kind].append((idx, data))
 
     for idx, data in sorted(pings, key=lambda p: (p[1]["device_time"], p[0])):
         results[idx] = _ping(session, actor, data, now=now, upload=upload,
@@ -102,6 +105,19 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
         results[idx] = {"result": "duplicate" if res.replayed else "accepted",
                         "event_id": res.event.id, "item_status": res.item.status.value,
                         "applied": res.event.applied, "flags": list(res.event.flags or [])}
+
+    for idx, data in sorted(payouts, key=lambda e: (e[1]["device_time"], e[0])):
+        try:
+            with session.begin_nested():
+                task, replayed = payout_service.pay(session, actor, data["payout_id"], data,
+                                                    now=now)
+        except Problem as exc:
+            results[idx] = _rejected(exc.status, exc.slug, exc.title, exc.detail,
+                                     **exc.extensions)
+            continue
+        results[idx] = {"result": "duplicate" if replayed else "accepted",
+                        "receipt_number": task.receipt_number,
+                        "flags": upload_flags + time_flags(data["device_time"], skew, now)}
 
     for idx, raw in enumerate(request["events"]):
         results[idx].update(index=idx, kind=raw.get("kind"),

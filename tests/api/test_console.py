@@ -267,8 +267,8 @@ def test_item_timeline_with_proof_images_and_a_complaint(logged_in, make_item, o
     assert "EMI" in r.text and "Phát thành công" in r.text
     images = re.findall(r'src="(/console/evidence/[0-9a-f]{64})"', r.text)
     assert len(images) == 2
-    img = logged_in.get(images[0])
-    assert img.status_code == 200 and img.mimetype == "image/png"
+    with logged_in.get(images[0]) as img:
+        assert img.status_code == 200 and img.mimetype == "image/png"
     assert logged_in.get("/console/items?number=EE000000000VN").status_code == 404
 
     token = CSRF_RE.search(r.text).group(1)
@@ -296,8 +296,17 @@ def test_evidence_of_another_office_is_not_shown(logged_in, make_office, make_us
     assert logged_in.get(f"/console/items?number={item.identifier}").status_code == 404
 
 
-def test_cash_quality_import_pages(logged_in, make_item, office, couriers):
-    make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMI"), cod_amount=250_000)
+def test_cash_quality_import_pages(logged_in, make_item, office, couriers, clock):
+    from datetime import date
+
+    from models import CashEntry, CashKind
+
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"), cod_amount=250_000)
+    db.session.add(CashEntry(courier_id=couriers[0].id, office_id=office.id,
+                             service_date=date(2026, 11, 20), kind=CashKind.COD_COLLECTED,
+                             amount=250_000, item_id=item.id, created_by_id=couriers[0].id,
+                             created_at=clock(), note="COD"))
+    db.session.commit()
     r = logged_in.get("/console/cash?date=2026-11-20")
     assert r.status_code == 200 and "250.000 ₫" in r.text
     r = logged_in.get(f"/console/cash?date=2026-11-20&courier={couriers[0].id}")
@@ -334,10 +343,11 @@ def test_language_switch(logged_in):
 
 
 def test_vendor_assets_are_served_from_node_modules(client):
-    r = client.get("/console/vendor/leaflet.js")
-    if r.status_code == 404:
-        pytest.skip("npm packages not installed (make install runs npm ci)")
-    assert r.status_code == 200 and "public" in r.headers["Cache-Control"]
-    assert client.get("/console/vendor/chart.js").status_code == 200
+    with client.get("/console/vendor/leaflet.js") as r:
+        if r.status_code == 404:
+            pytest.skip("npm packages not installed (make install runs npm ci)")
+        assert r.status_code == 200 and "public" in r.headers["Cache-Control"]
+    with client.get("/console/vendor/chart.js") as r:
+        assert r.status_code == 200
     assert client.get("/console/vendor/../../views.py").status_code == 404
     assert client.get("/console/vendor/package.json").status_code == 404

@@ -109,3 +109,21 @@ def test_who_may_do_what(client, auth, dispatcher, courier, make_user, make_offi
                                       {"program": "lottery"}, {"beneficiary": {"name": "x"}}])
 def test_bad_payouts_are_422(client, auth, dispatcher, override):
     assert new_payout(client, auth(dispatcher), **override).status_code == 422
+
+
+def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, full_proof,
+                                             make_item, office):
+    evidence = full_proof(make_item(office))
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    entry = {"kind": "payout", "payout_id": pid, **pay_body(evidence)}
+    r = client.post("/api/v1/sync", headers=auth(courier), json={"events": [entry]})
+    assert r.status_code == 200
+    res = r.json["results"][0]
+    assert res["result"] == "accepted" and res["receipt_number"]
+    again = client.post("/api/v1/sync", headers=auth(courier), json={"events": [entry]})
+    assert again.json["results"][0]["result"] == "duplicate"
+    bad = client.post("/api/v1/sync", headers=auth(courier), json={"events": [
+        {**entry, "client_event_id": "payout-0000009", "payout_id": 999}]})
+    assert bad.json["results"][0]["result"] == "rejected"
