@@ -193,5 +193,74 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
             items.record_event(session, actor, item.identifier, ev, now=t,
                                max_attempts=max_attempts)
     session.flush()
+    _field_day(session, rng, office, dispatcher, couriers, now)
     return DemoSummary(office.code, ["admin", "dispatcher1"] + [c.username for c in couriers],
                        n_items)
+
+
+def _field_day(session: Session, rng: random.Random, office: Office, dispatcher: User,
+               couriers: list[User], now: datetime) -> None:
+    """Today's GPS tracks, pension payouts, cash hand-ins and complaints, so every
+    screen of the console has something to show."""
+    from models import ComplaintCategory, CourierPosition, Item, Status
+
+    from .cash import service as cash
+    from .complaints import service as complaints
+    from .payouts import service as payouts
+
+    # GPS: a ping every 2 minutes for the last 3 hours, wandering around the city
+    for c in couriers:
+        lat, lon = HUB
+        for k in range(90):
+            lat = min(max(lat + rng.uniform(-8e-4, 8e-4), 12.21), 12.29)
+            lon = min(max(lon + rng.uniform(-8e-4, 8e-4), 109.17), 109.205)
+            t = now - timedelta(minutes=2 * (90 - k))
+            session.add(CourierPosition(client_event_id=f"demo-gps-{c.id}-{k}",
+                                        courier_id=c.id, device_time=t, server_time=t,
+                                        lat=round(lat, 6), lon=round(lon, 6),
+                                        accuracy_m=rng.choice([5.0, 8.0, 15.0])))
+    # payouts: some waiting, some with a courier, one paid
+    today = now.astimezone(VN).date()
+    tasks = []
+    for n in range(6):
+        ward, wlat, wlon = rng.choice(WARDS)
+        tasks.append(payouts.create(session, dispatcher, {
+            "program": "pension" if n % 3 else "social_insurance",
+            "period": today.strftime("%Y-%m"), "amount": rng.randrange(1_500_000, 6_000_000, 1000),
+            "due_date": today,
+            "beneficiary": {"name": _name(rng), "phone": _phone(rng),
+                            "address": f"{rng.randint(1, 250)} {rng.choice(STREETS)}, {ward}",
+                            "lat": wlat, "lon": wlon,
+                            "id_number": f"0{rng.randint(10**10, 10**11 - 1)}"}}, now=now))
+    for task in tasks[:3]:
+        payouts.assign(session, dispatcher, task.id, couriers[0].id, now=now)
+    # cash: COD shifts are handed in, one of them 20,000 VND short; the latest stays open
+    from sqlalchemy import func
+
+    from models import CashEntry
+
+    shifts = session.execute(
+        select(CashEntry.courier_id, CashEntry.service_date, func.sum(CashEntry.amount))
+        .group_by(CashEntry.courier_id, CashEntry.service_date)
+        .order_by(CashEntry.service_date, CashEntry.courier_id)).all()
+    for n, (courier_id, day, on_hand) in enumerate(shifts[:-1]):
+        if on_hand > 0:
+            cash.handover(session, dispatcher, courier_id, day,
+                          on_hand - (20_000 if n == 0 and on_hand > 20_000 else 0), now=now,
+                          note="Đếm tại quầy", client_ref=None)
+    # complaints: a late EMS, a damaged parcel (answered), a missing scan
+    delivered = session.execute(select(Item).where(Item.status == Status.DELIVERED)
+                                .limit(2)).unique().scalars().all()
+    waiting = session.execute(select(Item).where(Item.status == Status.AT_DELIVERY_OFFICE)
+                              .limit(1)).unique().scalars().all()
+    cases = [(i, ComplaintCategory.LATE, "Khách phản ánh giao trễ") for i in delivered[:1]]
+    cases += [(i, ComplaintCategory.DAMAGED, "Hộp bị móp góc") for i in delivered[1:2]]
+    cases += [(i, ComplaintCategory.MISSING_SCAN, "Chưa có lần phát nào") for i in waiting]
+    for n, (item, category, text) in enumerate(cases):
+        case = complaints.open_staff(session, dispatcher, item.identifier, category, text,
+                                     now=now - timedelta(hours=6 - n))
+        if category is ComplaintCategory.DAMAGED:
+            complaints.update(session, dispatcher, case.id, {
+                "status": complaints.ComplaintStatus.RESOLVED,
+                "resolution_note": "Đã bồi thường theo quy định"}, now=now)
+    session.flush()

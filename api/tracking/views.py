@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
@@ -9,7 +10,7 @@ from flask_smorest import Blueprint
 
 from models import db
 
-from ..auth import PUBLIC
+from ..auth import PUBLIC, clock
 from ..errors import NotFound, Unprocessable
 from . import labels, service
 from .schemas import PublicTrackingSchema, TrackQuerySchema
@@ -48,17 +49,63 @@ def track_form() -> Any:
                            number="")
 
 
-@page_bp.get("/track/<string:number>")
-def track_page(number: str) -> Response:
-    lang = _lang()
-    result, error, status = None, None, 200
+VN = timezone(timedelta(hours=7))
+
+
+def _complaint_ui(lang: str) -> dict[str, Any]:
+    from ..console.labels import COMPLAINT_CATEGORY, PUBLIC_COMPLAINT, table
+
+    return {"pc": table(PUBLIC_COMPLAINT, lang), "categories": table(COMPLAINT_CATEGORY, lang)}
+
+
+def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: str | None = None,
+            status: int | None = None) -> Response:
+    result, error, code = None, None, 200
     try:
         result = service.public_tracking(db.session, number, lang)
     except NotFound:
-        error, status = "not_found", 404
+        error, code = "not_found", 404
     except Unprocessable:
-        error, status = "invalid", 422
-    resp = make_response(render_template("track.html", lang=lang, ui=_ui(lang), result=result,
-                                         error=error, number=number[:60]), status)
+        error, code = "invalid", 422
+    return make_response(render_template(
+        "track.html", lang=lang, ui=_ui(lang), result=result, error=error, number=number[:60],
+        complaint=complaint, complaint_error=complaint_error, **_complaint_ui(lang),
+        complaint_due=complaint.due_at.astimezone(VN).strftime("%d/%m/%Y %H:%M")
+        if complaint else None),
+        status or code)
+
+
+@page_bp.get("/track/<string:number>")
+def track_page(number: str) -> Response:
+    resp = _render(number, _lang())
     resp.headers["Cache-Control"] = "public, max-age=60"
+    return resp
+
+
+@page_bp.post("/track/<string:number>/complaint")
+def track_complaint(number: str) -> Response:
+    """The page's complaint form (works without JavaScript): the same service as
+    POST /api/v1/track/{number}/complaints; the answer shows the case reference."""
+    from marshmallow import ValidationError
+
+    from ..complaints.schemas import PublicComplaintSchema
+    from ..complaints.service import open_public
+    from ..errors import Forbidden
+
+    lang = _lang()
+    complaint, problem, status = None, None, None
+    try:
+        data = PublicComplaintSchema().load({k: request.form.get(k, "") for k in
+                                             ("phone", "category", "description")})
+        complaint = open_public(db.session, number, data["phone"], data["category"],
+                                data["description"], now=clock())
+        db.session.commit()
+        status = 201
+    except ValidationError:
+        problem, status = "invalid", 422
+    except (Forbidden, Unprocessable):
+        db.session.rollback()
+        problem, status = "not_verified", 403
+    resp = _render(number, lang, complaint=complaint, complaint_error=problem, status=status)
+    resp.headers["Cache-Control"] = "no-store"
     return resp

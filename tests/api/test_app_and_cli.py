@@ -48,6 +48,13 @@ def test_demo_data_is_consistent(app):
         assert 12.19 < item.recipient_lat < 12.31 and 109.16 < item.recipient_lon < 109.21
         if item.status is Status.OUT_FOR_DELIVERY:
             assert item.courier is not None and item.courier.role is Role.COURIER
+    # the field day: GPS tracks, payouts, hand-ins, complaints
+    from models import CashEntry, Complaint, CourierPosition, PayoutTask
+
+    assert db.session.query(CourierPosition).count() == 900
+    assert db.session.query(PayoutTask).count() == 6
+    assert db.session.query(Complaint).count() >= 2
+    assert db.session.query(CashEntry).filter_by(kind="handover").count() >= 1
     # running it again changes nothing
     again = runner.invoke(args=["demo", "load", "--items", "60"])
     assert again.exit_code == 0 and "already loaded" in again.output
