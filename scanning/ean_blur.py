@@ -457,13 +457,15 @@ MAX_EXCESS = 10.0
 
 
 #: Minimum cost gap of a read fused over several scan lines (sum of their costs).
-MIN_FUSED_MARGIN = 8.0
+MIN_FUSED_MARGIN = 10.0
 #: Maximum cost excess per fused line (constrained vs unconstrained optimum).
-MAX_FUSED_EXCESS = 3.0
+MAX_FUSED_EXCESS = 8.0
 #: Minimum mean correlation of the fused read's rendering with its lines.
-MIN_FUSED_FIT = 0.85
+MIN_FUSED_FIT = 0.88
 #: Lines whose unconstrained best rendering fits worse than this are not decoded.
 MIN_LIVE_FIT = 0.8
+#: Lines are fused when their symbol starts differ by at most this many modules.
+FUSE_SHIFT = 1.5
 #: Lines whose own best read fits worse than this are not fused.
 MIN_FUSE_FIT = 0.8
 
@@ -558,9 +560,12 @@ def decode_lines(
                 continue
             if free_fit[j] < MIN_FUSE_FIT or any(items[g][0] == jh for g in group):
                 continue
-            lo = max(x0s[seed], x0s[j])
-            hi = min(x0s[seed] + 95 * ws[seed], x0s[j] + 95 * ws[j])
-            if hi - lo >= 0.8 * 95 * min(ws[seed], ws[j]):
+            # the same symbol seen by another band: same geometry up to a
+            # little perspective (start within FUSE_SHIFT modules, width within 3 %)
+            if (
+                abs(x0s[j] - x0s[seed]) <= FUSE_SHIFT * ws[seed]
+                and abs(ws[j] / ws[seed] - 1) <= 0.03
+            ):
                 group.append(j)
         if len(group) < 2:
             continue

@@ -38,6 +38,7 @@ DEFAULT_LADDER: tuple[str, ...] = (
     "zbar:clahe",
     "zbar:rot+45",
     "zbar:rot-45",
+    "zxing-gh:down2",
     "ean-blur:gray",
 )
 
