@@ -139,6 +139,11 @@
             text: it.address})));
         }
       });
+      if (map && !state.fitted) {
+        var pts = data.items.filter(function (it) { return it.lat !== null; })
+          .map(function (it) { return [it.lat, it.lon]; });
+        if (pts.length) { map.fitBounds(L.latLngBounds(pts).pad(0.1)); state.fitted = true; }
+      }
       document.getElementById("item-count").textContent = plannable;
       document.getElementById("unassigned-count").textContent = open;
     }

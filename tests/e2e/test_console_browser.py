@@ -1,0 +1,273 @@
+"""The console and the public tracking page in a real browser: Debian's Chromium driven by
+Playwright for Python (never ``playwright install``), against a live server on 127.0.0.1
+(werkzeug in a thread) with a fresh SQLite file of demo data (60 items).
+
+Map tiles point at a closed local port: the tests run offline and check that the map
+still draws items, routes and couriers. Screenshots go to ``test-artifacts/``.
+One module, so pytest-xdist (``--dist loadfile``) runs it on a single worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("POSTAL_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+LEAFLET = Path(__file__).resolve().parents[2] / "api/console/assets/node_modules/leaflet"
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (make install)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium not found at {CHROMIUM}: `make test` installs it with "
+                    "apt-get (apt-get install chromium); browser tests skipped")
+    pw = sync_api.sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    except Exception as exc:
+        pw.stop()
+        pytest.skip(f"Chromium at {CHROMIUM} cannot be launched: {exc}".splitlines()[0])
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
+    """A live server on a free port with the demo office and 60 items."""
+    from werkzeug.serving import make_server
+
+    from api import create_app
+    from api.demo import load_demo
+    from models import CourierPosition, Item, Role, Status, User, db, utcnow
+
+    if not LEAFLET.is_dir():
+        pytest.skip("the console's npm packages are missing (make install runs npm ci)")
+    tmp = tmp_path_factory.mktemp("e2e")
+    app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": "e2e-secret",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.sqlite3'}",
+                      "REDIS_URL": None, "PHOTO_DIR": str(tmp / "evidence"),
+                      "CONSOLE_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
+    info: dict[str, Any] = {}
+    with app.app_context():
+        db.create_all()
+        now = utcnow()
+        load_demo(db.session, now=now, n_items=60)
+        couriers = db.session.execute(db.select(User).where(User.role == Role.COURIER)
+                                      .order_by(User.id)).scalars().all()
+        for n, c in enumerate(couriers[:3]):  # three couriers out on the road
+            db.session.add(CourierPosition(
+                client_event_id=f"e2e-pos-{n}", courier_id=c.id, lat=12.24 + 0.004 * n,
+                lon=109.19, accuracy_m=10.0, device_time=now - timedelta(minutes=n),
+                server_time=now))
+        db.session.commit()
+        delivered = db.session.execute(db.select(Item).where(
+            Item.status == Status.DELIVERED).order_by(Item.id)).unique().scalars().first()
+        info["delivered"] = delivered.identifier
+        info["delivered_phone"] = delivered.recipient_phone
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    info["url"] = f"http://127.0.0.1:{server.server_port}"
+    yield info
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def console(browser: Any, live: dict[str, Any]) -> Iterator[Any]:
+    """One logged-in dispatcher tab for the console tests, in order."""
+    # bypass_csp: wait_for_function evaluates strings, which the console's CSP forbids
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN",
+                                  bypass_csp=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(console, live):
+    page = console
+    page.goto(f"{live['url']}/console/", wait_until="domcontentloaded")
+    assert "/console/login" in page.url
+    page.fill("input[name=username]", "courier1")
+    page.fill("input[name=password]", "demo")
+    page.click("#login-form button[type=submit]")
+    assert "Bưu tá dùng ứng dụng" in page.inner_text("#login-error")
+
+    page.fill("input[name=username]", "dispatcher1")
+    page.fill("input[name=password]", "demo")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#map.leaflet-container")
+    page.wait_for_function("document.querySelectorAll('path.item-marker').length > 10")
+    page.wait_for_function("document.querySelectorAll('path.courier-marker').length >= 3")
+    assert page.locator("#unassigned li").count() > 0
+    assert int(page.inner_text("#item-count")) > 0
+    # no tile server reachable: the map says so and keeps drawing
+    page.wait_for_selector("#map.tiles-failed", state="attached")
+    shot(page, "console-map")
+    assert page.js_errors == []
+
+
+def test_plan_reassign_reorder_and_publish(console):
+    page = console
+    page.fill("#time-limit", "1")
+    page.click("#start-plan")
+    page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
+    assert page.eval_on_selector("#plan-progress", "p => p.value") == 1
+    assert page.inner_text("#plan-cost") not in ("", "–")
+    n_lines = page.locator("path.route-line").count()
+    assert n_lines >= 2 and page.locator("path.stop-marker").count() > 10
+    shot(page, "console-plan")
+
+    first = page.locator(".route").first
+    stop = first.locator("li.stop").first
+    moved = stop.get_attribute("data-identifier")
+    source = first.get_attribute("data-courier")
+    target = page.locator(".route").nth(1).get_attribute("data-courier")
+    stop.locator("select.move").select_option(target)
+    page.wait_for_selector(f".route[data-courier='{target}'] li[data-identifier='{moved}']")
+    assert page.locator(f".route[data-courier='{source}'] "
+                        f"li[data-identifier='{moved}']").count() == 0
+    assert "giờ đến đã tính lại" in page.inner_text("#plan-status")
+
+    route = page.locator(f".route[data-courier='{target}']")
+    second = route.locator("li.stop").nth(1).get_attribute("data-identifier")
+    route.locator("li.stop").first.locator("button.down").click()
+    page.wait_for_function(
+        "([c, id]) => document.querySelector(`.route[data-courier='${c}'] li.stop`)"
+        ".dataset.identifier === id", arg=[target, second])
+
+    page.click("#publish")
+    page.wait_for_selector("#plan-status[data-status=published]")
+    page.wait_for_function("document.querySelectorAll('path.route-line').length > 0")
+    assert page.locator("select.move").count() == 0  # a published plan is read-only
+    shot(page, "console-published")
+    assert page.js_errors == []
+
+
+def test_item_timeline_and_a_complaint_case(console, live):
+    page = console
+    page.click("#nav-items")
+    page.fill("input[name=number]", live["delivered"])
+    page.click("#item-search button")
+    page.wait_for_selector("#timeline")
+    assert page.inner_text("#item-status") == "Đã giao thành công"
+    assert "EMI" in page.inner_text("#timeline")
+    images = page.locator("img.evidence")
+    assert images.count() >= 2
+    page.wait_for_function("[...document.querySelectorAll('img.evidence')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_selector("#trail-map.leaflet-container")
+    assert page.locator("#trail-map path.attempt-marker").count() >= 1
+    shot(page, "console-item")
+
+    if not page.eval_on_selector("#complaint-form", "f => f.closest('details').open"):
+        page.click("details:has(#complaint-form) > summary")  # closed when cases exist
+    page.select_option("#complaint-form select[name=category]", "false_attempt")
+    page.fill("#complaint-form textarea", "Khách báo không ai đến giao.")
+    page.click("#complaint-form button[type=submit]")
+    page.wait_for_selector("#complaint-ref")
+    ref = page.inner_text("#complaint-ref").split(" ")[0]
+    assert re.fullmatch(r"KN[0-9A-F]{8}", ref)
+    page.click("#nav-complaints")
+    row = page.locator("#queue tr", has_text=ref)
+    assert row.count() == 1 and "còn lại" in row.locator("td.sla").inner_text()
+    shot(page, "console-complaints")
+    assert page.js_errors == []
+
+
+def test_language_switch_and_the_other_pages(console):
+    page = console
+    assert page.inner_text("#nav-map") == "Bản đồ & lập tuyến"
+    page.click("#lang-switch")
+    page.wait_for_selector("html[lang=en]")
+    assert page.inner_text("#nav-map") == "Map & planning"
+    assert page.inner_text("#nav-complaints") == "Complaints"
+    page.click("#nav-quality")
+    page.wait_for_function("document.querySelectorAll('canvas').length === 4 && "
+                           "[...document.querySelectorAll('canvas')].every(c => c.width > 0)")
+    assert "On-time rate" in page.inner_text("#kpis")
+    shot(page, "console-quality")
+    page.click("#nav-cash")
+    assert page.locator("#cash-report").count() == 1
+    page.click("#lang-switch")
+    page.wait_for_selector("html[lang=vi]")
+    assert page.inner_text("#nav-map") == "Bản đồ & lập tuyến"
+    assert page.js_errors == []
+
+
+def test_csv_import_shows_row_errors(console, tmp_path):
+    from scanning.s10 import s10_check_digit
+
+    good = f"EE{'12345670'}{s10_check_digit('12345670')}VN"
+    csv = ("identifier,product,sender_name,recipient_name,recipient_phone,"
+           "recipient_address,recipient_city,recipient_province,weight_g\n"
+           f"{good},ems,Shop,An,0912345678,1 Yersin,Nha Trang,Khánh Hòa,500\n"
+           "EE123456789VN,ems,Shop,An,0912345678,1 Yersin,Nha Trang,Khánh Hòa,-1\n")
+    path = tmp_path / "items.csv"
+    path.write_text(csv, encoding="utf-8")
+    page = console
+    page.click("#nav-import")
+    page.set_input_files("#import-form input[type=file]", str(path))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result")
+    assert page.inner_text("#import-created") == "1"
+    assert page.inner_text("#import-failed") == "1"
+    assert page.locator("#import-errors tbody tr").count() >= 1
+    shot(page, "console-import")
+
+
+def test_logout(console, live):
+    page = console
+    page.click("#logout")
+    page.wait_for_selector("#login-form")
+    page.goto(f"{live['url']}/console/cash", wait_until="domcontentloaded")
+    assert "/console/login" in page.url
+
+
+def test_tracking_page_on_a_phone_with_a_complaint(browser, live):
+    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True,
+                                  has_touch=True, locale="vi-VN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{live['url']}/track/{live['delivered']}", wait_until="load")
+    assert page.inner_text("#status") == "Đã giao thành công"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scroll
+    assert len(requests) == 1  # the page is one request: inline CSS, no script
+    page.click("#complaint summary")
+    page.fill("#complaint input[name=phone]", live["delivered_phone"])
+    page.select_option("#complaint select[name=category]", "damaged")
+    page.fill("#complaint textarea[name=description]", "Hộp bị móp khi nhận.")
+    page.click("#complaint button[type=submit]")
+    page.wait_for_selector("#complaint-reference")
+    assert re.fullmatch(r"KN[0-9A-F]{8}", page.inner_text("#complaint-reference"))
+    shot(page, "track-phone")
+    page.click("text=English")
+    assert page.inner_text("#status") == "Delivered"
+    context.close()
