@@ -692,7 +692,7 @@ class BlurEanDecoder:
     """
 
     lines: int = 10
-    max_side: int = 640
+    max_side: int = 512
     max_lines: int = 10
     min_agree: int = 2
     min_score: float = 0.3
