@@ -31,6 +31,19 @@ def _photo(row: np.ndarray, sigma: float, seed: int = 0, noise: float = 3.0) -> 
     return np.clip(f, 0, 255).astype(np.uint8)
 
 
+def _disc_photo(row: np.ndarray, radius: int, seed: int, noise: float = 3.0) -> np.ndarray:
+    """Like `_photo` but defocused by a uniform disc (geometric defocus)."""
+    bars = np.tile(row, (60, 1))
+    canvas = np.full((200, len(row) + 80), 230, np.uint8)
+    canvas[60:120, 40 : 40 + len(row)] = bars
+    disc = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
+    cv2.circle(disc, (radius, radius), radius, 1.0, -1)
+    f = cv2.filter2D(canvas.astype(np.float32), -1, disc / disc.sum())
+    rng = np.random.default_rng(seed)
+    f = f * 0.7 + 40 + rng.normal(0, noise, f.shape)
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
 @pytest.fixture(scope="module")
 def decoder() -> BlurEanDecoder:
     return BlurEanDecoder()
@@ -102,6 +115,7 @@ def test_corrupted_digit_is_not_reported_with_a_wrong_value(decoder) -> None:
     assert ZxingDecoder().decode(_photo(row, sigma=0.5)) == []  # sharp: engines reject it
     for seed in range(3):
         assert decoder.decode(_photo(row, sigma=1.8, seed=seed)) == []
+        assert decoder.decode(_disc_photo(row, radius=3, seed=seed)) == []
 
 
 def test_default_pipeline_uses_it_as_last_ladder_step() -> None:
@@ -109,19 +123,6 @@ def test_default_pipeline_uses_it_as_last_ladder_step() -> None:
     assert ScanConfig().ladder[-1] == "ean-blur:gray"
     codes = Scanner().decode_image(img)
     assert [(c.symbology, c.text, c.engine) for c in codes] == [(Symbology.EAN13, EAN, "ean-blur")]
-
-
-def _disc_photo(row: np.ndarray, radius: int, seed: int, noise: float = 3.0) -> np.ndarray:
-    """Like `_photo` but defocused by a uniform disc (geometric defocus)."""
-    bars = np.tile(row, (60, 1))
-    canvas = np.full((200, len(row) + 80), 230, np.uint8)
-    canvas[60:120, 40 : 40 + len(row)] = bars
-    disc = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
-    cv2.circle(disc, (radius, radius), radius, 1.0, -1)
-    f = cv2.filter2D(canvas.astype(np.float32), -1, disc / disc.sum())
-    rng = np.random.default_rng(seed)
-    f = f * 0.7 + 40 + rng.normal(0, noise, f.shape)
-    return np.clip(f, 0, 255).astype(np.uint8)
 
 
 def test_disc_defocus_is_read(decoder) -> None:
