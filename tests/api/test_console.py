@@ -351,3 +351,26 @@ def test_vendor_assets_are_served_from_node_modules(client):
         assert r.status_code == 200
     assert client.get("/console/vendor/../../views.py").status_code == 404
     assert client.get("/console/vendor/package.json").status_code == 404
+
+
+# ------------------------------------------------------------------ public tracking page
+
+def test_tracking_page_complaint_form(client, make_item, office):
+    item = make_item(office, events=("EMG",))
+    page = client.get(f"/track/{item.identifier}")
+    assert page.status_code == 200 and f'action="/track/{item.identifier}/complaint' in page.text
+    url = f"/track/{item.identifier}/complaint?lang=en"
+    r = client.post(url, data={"phone": "0999999999", "category": "late",
+                               "description": "Where is it?"})
+    assert r.status_code == 403 and "do not match" in r.text
+    r = client.post(url, data={"phone": "0912345678", "category": "late", "description": "x"})
+    assert r.status_code == 422
+    r = client.post(url, data={"phone": "0912 345 678", "category": "late",
+                               "description": "Where is it?"})
+    assert r.status_code == 201 and r.headers["Cache-Control"] == "no-store"
+    ref = re.search(r'id="complaint-reference">(KN[0-9A-F]{8})<', r.text).group(1)
+    assert "Nguyễn" not in r.text  # nothing personal echoed back
+    from models import Complaint
+
+    assert db.session.execute(db.select(Complaint).where(
+        Complaint.reference == ref)).scalar().channel == "public"
