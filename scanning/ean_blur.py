@@ -6,41 +6,48 @@ module) has no usable edges left, although the averaged intensity profile
 across the bars still carries the information. This reader fits the known
 structure of the symbol to such a profile:
 
-1. **Scan lines.** Bands of rows (and of columns, for vertical codes) are
-   averaged into 1-D intensity profiles (averaging along the bars removes
-   noise without blurring across them).
-2. **Geometry.** 35 of the 95 modules of every EAN-13 are the same whatever
+1. **Orientation.** The dominant edge orientations (doubled-angle gradient
+   histogram, :func:`bar_orientations`) give up to two views in which the
+   bars are turned vertical.
+2. **Scan lines.** Bands of rows of each view are averaged into 1-D intensity
+   profiles (averaging along the bars removes noise without blurring across
+   them).
+3. **Geometry.** 35 of the 95 modules of every EAN-13 are the same whatever
    the digits: the guards (101, 01010, 101) and the first and last module of
    each digit (left digits start with a space and end with a bar, right
    digits the reverse), plus the quiet zone. For every module width on a
-   geometric grid and every start offset (quarter-module steps), the profile's
-   mean intensity per module is correlated with this *skeleton* (unknown
-   modules grey, blurred by about one module); the best hypotheses are
-   refined on a finer grid of start, module width and blur width.
-3. **Digits.** The profile is resampled at 4 points per module. For each digit
+   geometric grid and every half-module start offset, the profile's mean
+   intensity per module is correlated with this *skeleton* (OpenCV sliding
+   correlations); the best hypotheses are refined on a finer grid of start
+   and module width, jointly with the blur kernel: Gaussians and the
+   line-spread function of a uniform disc (geometric defocus).
+4. **Digits.** The profile is resampled at 4 points per module. For each digit
    position every candidate pattern (L and G sets on the left, R on the
-   right) is rendered with its neighbours, blurred by a Gaussian of the fitted
-   width and fitted to the samples with a local affine intensity model (dark
-   bars: negative gain only); the residual gives a cost per candidate. Two
-   more rounds re-render the neighbours with the current best digits.
-4. **Constraints.** A dynamic programme over the 12 digit positions finds the
+   right) is rendered with its neighbours, blurred by the fitted kernel and
+   fitted to the samples with a local affine intensity model (dark bars:
+   negative gain only); the residual gives a cost per candidate. Further
+   rounds re-render the neighbours with the current best digits. All lines
+   and both reading directions are processed as one batch.
+5. **Constraints.** A dynamic programme over the 12 digit positions finds the
    two cheapest digit sequences that have a valid L/G parity pattern (which
    encodes the first digit) and a valid check digit. A line's read is kept
    only if the whole rendered model explains the profile (correlation), the
    constrained read is close to the unconstrained per-digit optimum, and the
    runner-up sequence is clearly worse (cost margin).
-5. **Agreement.** A value is reported only if at least two scan lines give
-   it and no other value got as much support; a wrong read is worse than a
-   miss.
+6. **Fusion.** Lines that see the same symbol (same start and module width,
+   same direction) have their digit costs summed and decoded together, with
+   stricter thresholds.
+7. **Agreement.** A value is reported only if at least two scan lines (or one
+   fused group) give it and no other value got as much support; a wrong read
+   is worse than a miss.
 
 At most ``max_lines`` (scan line, geometry) hypotheses are decoded per image,
-best skeleton score first, which bounds the time (about 60-150 ms on a 240 px
-image on the reference machine -- too slow for the default ladder, see
-``docs/scanning.md``).
+best skeleton score first, which bounds the time (about 25-50 ms CPU on a
+240-512 px image on the reference machine; it is the last step of the default
+ladder, see ``docs/scanning.md``).
 
-Both reading directions are tried (the skeleton is mirror-symmetric, so the
-geometry is searched once). Reports ``EAN13``; :func:`scanning.engines.make_read`
-turns a leading ``0`` into ``UPCA``. EAN-8 and UPC-E are not handled.
+Reports ``EAN13``; :func:`scanning.engines.make_read` turns a leading ``0``
+into ``UPCA``. EAN-8 and UPC-E are not handled.
 """
 
 from __future__ import annotations
