@@ -16,6 +16,12 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install -r requirements.lock \
  && /opt/venv/bin/pip install --no-deps .
 
+# ---- console assets: Leaflet and Chart.js from the npm registry (package-lock.json)
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY api/console/assets/package.json api/console/assets/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 # ---- runtime: only the libraries the code loads (libzbar; OpenCV is the headless wheel)
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
@@ -25,7 +31,9 @@ RUN apt-get update \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY migrations ./migrations
-ENV PATH=/opt/venv/bin:$PATH FLASK_APP=api PYTHONUNBUFFERED=1 PORT=8000
+COPY --from=assets /assets/node_modules ./console-assets
+ENV PATH=/opt/venv/bin:$PATH FLASK_APP=api PYTHONUNBUFFERED=1 PORT=8000 \
+    POSTAL_CONSOLE_ASSETS_DIR=/app/console-assets
 USER postal
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"
