@@ -208,7 +208,11 @@ def latest_positions(session: Session, actor: User, office_id: int | None,
                    & (CourierPosition.device_time == latest.c.t))
         .order_by(User.id)).unique().all()
     out = []
+    seen: set[int] = set()
     for user, pos in rows:
+        if user.id in seen:  # two pings at the same latest instant
+            continue
+        seen.add(user.id)
         out.append({
             "courier_id": user.id, "username": user.username, "full_name": user.full_name,
             "position": None if pos is None else {

@@ -254,3 +254,18 @@ def test_ten_thousand_offline_entries_equal_a_clean_single_pass(client, auth, of
         k = bisect.bisect_left(times, t)
         near = [times[j] for j in (k - 1, k) if 0 <= j < len(times)]
         assert any(abs(t - x) < timedelta(seconds=30) for x in near)
+
+
+def test_latest_positions_lists_each_courier_once(client, auth, office, courier, make_user,
+                                                  clock):
+    from models import CourierPosition
+
+    t = clock()
+    for n in range(2):  # two pings with the same device time
+        db.session.add(CourierPosition(client_event_id=f"tie-{n}", courier_id=courier.id,
+                                       device_time=t, server_time=t, lat=12.24 + n * 1e-3,
+                                       lon=109.19, accuracy_m=5))
+    db.session.commit()
+    rows = client.get("/api/v1/courier-positions",
+                      headers=auth(make_user(Role.DISPATCHER, office))).json["couriers"]
+    assert [r["courier_id"] for r in rows] == [courier.id]
