@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from models import CashEntry, CashKind, Item, Role, TrackingEvent, User
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..scope import office_for_read
 
 VN = timezone(timedelta(hours=7))
 
@@ -121,15 +122,7 @@ def report(session: Session, actor: User, office_id: int | None, day: date
            ) -> dict[str, Any]:
     """Per courier and for the office: COD collected, paid out, handed in, on hand,
     discrepancies; and COD still outstanding on items out for delivery."""
-    if actor.role is Role.COURIER:
-        raise Forbidden("Couriers see their own ledger only.")
-    if actor.role is Role.DISPATCHER:
-        if office_id not in (None, actor.office_id):
-            raise NotFound(f"No office {office_id} that you can see.")
-        office_id = actor.office_id
-    if office_id is None:
-        raise Unprocessable("office_id is required for an admin.",
-                            errors=[{"parameter": "office_id", "detail": "Required."}])
+    office_id = office_for_read(actor, office_id, what="the office's cash report")
     rows = session.execute(select(CashEntry).where(
         CashEntry.office_id == office_id, CashEntry.service_date == day
     ).order_by(CashEntry.courier_id, CashEntry.id)).scalars().all()

@@ -6,10 +6,10 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from models import Role, db
+from models import db
 
 from ..auth import PUBLIC, auth_required, clock, current_actor
-from ..errors import Forbidden, NotFound, Unprocessable
+from ..scope import office_for_read
 from . import quality, service
 from .schemas import (
     ComplaintCreateSchema,
@@ -104,17 +104,8 @@ class Quality(MethodView):
     def get(self, q: dict[str, Any]) -> Any:
         """On-time rate, first-attempt success, failed attempts by reason, COD
         outstanding, complaints, per office and day."""
-        actor = current_actor()
-        office_id = q.get("office_id")
-        if actor.role is Role.COURIER:
-            raise Forbidden("Couriers do not see office figures.")
-        if actor.role is Role.DISPATCHER:
-            if office_id not in (None, actor.office_id):
-                raise NotFound(f"No office {office_id} that you can see.")
-            office_id = actor.office_id
-        if office_id is None:
-            raise Unprocessable("office_id is required for an admin.",
-                                errors=[{"parameter": "office_id", "detail": "Required."}])
+        office_id = office_for_read(current_actor(), q.get("office_id"),
+                                    what="office figures")
         report = quality.figures(db.session, office_id, q["date"], q["days"])
         if q["format"] == "csv":
             return Response(quality.to_csv(report), mimetype="text/csv", headers={

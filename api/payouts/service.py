@@ -27,19 +27,11 @@ from models import (
 from ..cash.service import shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..proof import policy
+from ..scope import office_for_write
 
 
 def _staff_office(actor: User, office_id: int | None) -> int:
-    if actor.role is Role.COURIER:
-        raise Forbidden("Couriers do not create or assign payouts.")
-    if actor.role is Role.DISPATCHER:
-        if office_id not in (None, actor.office_id):
-            raise Forbidden("Dispatchers manage their own office's payouts.")
-        return int(actor.office_id)
-    if office_id is None:
-        raise Unprocessable("office_id is required for an admin.",
-                            errors=[{"pointer": "/office_id", "detail": "Required."}])
-    return office_id
+    return office_for_write(actor, office_id, what="or assign payouts")
 
 
 def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime

@@ -17,6 +17,7 @@ from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..scope import office_for_write
 
 log = logging.getLogger(__name__)
 VN = timezone(timedelta(hours=7))
@@ -32,26 +33,13 @@ def _seconds(day: date, t: datetime) -> int:
     return int((t - _day_start(day)).total_seconds())
 
 
-def _office_for(actor: User, office_id: int | None) -> int:
-    if actor.role is Role.COURIER:
-        raise Forbidden("Couriers cannot plan routes.")
-    if actor.role is Role.DISPATCHER:
-        if office_id not in (None, actor.office_id):
-            raise Forbidden("Dispatchers plan their own office only.")
-        return int(actor.office_id)
-    if office_id is None:
-        raise Unprocessable("office_id is required.",
-                            errors=[{"pointer": "/office_id", "detail": "Required for an admin."}])
-    return office_id
-
-
 def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                   ) -> tuple[int, dict[str, Any], list[str]]:
     """The routing problem (``routing.Problem.from_dict`` shape) and notes on what was
     left out (items without coordinates)."""
     from models import Office
 
-    office_id = _office_for(actor, data.get("office_id"))
+    office_id = office_for_write(actor, data.get("office_id"), what="route plans")
     office = session.get(Office, office_id)
     if office is None:
         raise Unprocessable(f"No office {office_id}.",

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, User
 
-from ..errors import Forbidden, NotFound, Problem, problem_type, validation_pointers
+from ..errors import NotFound, Problem, problem_type, validation_pointers
 from ..items import service as items
 from ..payouts import service as payout_service
+from ..scope import office_for_read
 from .schemas import GpsPingSchema, SyncEventSchema, SyncPayoutSchema
 
 VN = timezone(timedelta(hours=7))
@@ -187,16 +188,7 @@ def track_geojson(session: Session, actor: User, courier_id: int, day: Any) -> d
 def latest_positions(session: Session, actor: User, office_id: int | None,
                      now: datetime) -> list[dict[str, Any]]:
     """Every courier of an office with their latest GPS position (None if none yet)."""
-    if actor.role is Role.COURIER:
-        raise Forbidden("Couriers cannot watch other couriers.")
-    if actor.role is Role.DISPATCHER:
-        if office_id not in (None, actor.office_id):
-            raise NotFound(f"No office {office_id} that you can see.")
-        office_id = actor.office_id
-    if office_id is None:
-        raise Problem("office_id is required for an admin.", status=422,
-                      slug="validation-error", title="The request is not valid",
-                      errors=[{"parameter": "office_id", "detail": "Required."}])
+    office_id = office_for_read(actor, office_id, what="other couriers' positions")
     latest = (select(CourierPosition.courier_id,
                      func.max(CourierPosition.device_time).label("t"))
               .group_by(CourierPosition.courier_id).subquery())
