@@ -67,10 +67,10 @@ class ComplaintDetail(MethodView):
     @blp.response(200, ComplaintEvidenceSchema)
     def get(self, complaint_id: int) -> Any:
         """The case with its whole evidence: events, proof, photos, GPS trails."""
-        from ..items.views import _item_detail
+        from ..items.views import with_allowed_events
 
         out = service.evidence(db.session, current_actor(), complaint_id)
-        out["item"] = _item_detail(out["item"])
+        out["item"] = with_allowed_events(out["item"])
         return out
 
     @auth_required()

@@ -33,7 +33,7 @@ def geo_limits() -> dict[str, float]:
             "geo_max_accuracy_m": float(cfg["GEO_FLAG_ACCURACY_M"])}
 
 
-def _item_detail(item: Any) -> Any:
+def with_allowed_events(item: Any) -> Any:
     allowed = [e.value for e in service.lifecycle.allowed_events(
         item.state, current_app.config["MAX_DELIVERY_ATTEMPTS"])]
     item.allowed_events = allowed  # transient attribute for the schema
@@ -59,7 +59,7 @@ class Items(MethodView):
         item = service.create_item(db.session, current_actor(), data, now=clock(),
                                    carrier_patterns=current_app.config["CARRIER_PATTERNS"])
         db.session.commit()
-        return _item_detail(item)
+        return with_allowed_events(item)
 
 
 @blp.route("/items/import")
@@ -99,7 +99,7 @@ class ItemDetail(MethodView):
     def get(self, identifier: str) -> Any:
         """An item with its full event timeline (staff)."""
         item = service.get_item(db.session, current_actor(), identifier, with_events=True)
-        return _item_detail(item)
+        return with_allowed_events(item)
 
 
 @blp.route("/items/<string:identifier>/assign")
@@ -133,6 +133,6 @@ class ItemEvents(MethodView):
             db.session.rollback()
             raise
         db.session.commit()
-        body = {"event": result.event, "item": _item_detail(result.item),
+        body = {"event": result.event, "item": with_allowed_events(result.item),
                 "replayed": result.replayed, "follow_up_events": result.follow_up_events}
         return body, (200 if result.replayed else 201)

@@ -30,13 +30,13 @@ def evidence_store() -> LocalEvidenceStore:
 
 def _result(outcome: service.ScanOutcome) -> dict[str, Any]:
     scan = outcome.scan
-    from ..items.views import _item_detail
+    from ..items.views import with_allowed_events
 
     return {"scan_id": scan.id, "codes": scan.codes, "identified_code": scan.identified_code,
             "misreads": scan.misreads,
             "photo_url": url_for("scans.ScanPhoto", scan_id=scan.id) if scan.photo_key
             else None,
-            "event": scan.event, "item": _item_detail(scan.item), "replayed": outcome.replayed}
+            "event": scan.event, "item": with_allowed_events(scan.item), "replayed": outcome.replayed}
 
 
 def _payload() -> tuple[dict[str, Any], bytes | None]:
