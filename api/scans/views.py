@@ -36,7 +36,8 @@ def _result(outcome: service.ScanOutcome) -> dict[str, Any]:
             "misreads": scan.misreads,
             "photo_url": url_for("scans.ScanPhoto", scan_id=scan.id) if scan.photo_key
             else None,
-            "event": scan.event, "item": with_allowed_events(scan.item), "replayed": outcome.replayed}
+            "event": scan.event, "item": with_allowed_events(scan.item),
+            "replayed": outcome.replayed}
 
 
 def _payload() -> tuple[dict[str, Any], bytes | None]:
