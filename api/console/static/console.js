@@ -384,25 +384,26 @@
     if (!d || typeof Chart === "undefined") return;
     var T = d.labels;
     function pct(a) { return a.map(function (v) { return v === null ? null : v * 100; }); }
-    var common = {responsive: true, maintainAspectRatio: false, animation: false};
+    // a fresh options object per chart: Chart.js writes resolved scales into it
+    function common() { return {responsive: true, maintainAspectRatio: false, animation: false}; }
     new Chart(document.getElementById("chart-rates"), {type: "line", data: {labels: d.dates,
       datasets: [{label: T.on_time_rate + " (%)", data: pct(d.on_time), borderColor: "#0b5cab",
                   spanGaps: true},
                  {label: T.first_attempt_rate + " (%)", data: pct(d.first_attempt),
                   borderColor: "#1a7f37", spanGaps: true}]},
-      options: Object.assign({scales: {y: {min: 0, max: 100}}}, common)});
+      options: Object.assign({scales: {y: {min: 0, max: 100}}}, common())});
     new Chart(document.getElementById("chart-volume"), {type: "bar", data: {labels: d.dates,
       datasets: [{label: T.delivered, data: d.delivered, backgroundColor: "#1a7f37"},
                  {label: T.failed_attempts, data: d.failed, backgroundColor: "#b00020"}]},
-      options: common});
+      options: common()});
     new Chart(document.getElementById("chart-reasons"), {type: "bar", data: {
       labels: Object.keys(d.reasons), datasets: [{label: T.failed_by_reason,
         data: Object.values(d.reasons), backgroundColor: "#f58231"}]},
-      options: Object.assign({indexAxis: "y"}, common)});
+      options: Object.assign({indexAxis: "y"}, common())});
     new Chart(document.getElementById("chart-complaints"), {type: "bar", data: {labels: d.dates,
       datasets: [{label: T.complaints_opened, data: d.opened, backgroundColor: "#911eb4"},
                  {label: T.complaints_closed, data: d.closed, backgroundColor: "#42d4f4"}]},
-      options: common});
+      options: common()});
   }
 
   var page = document.body.dataset.page;
