@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from models import db, utcnow
 
@@ -42,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "(or POSTAL_DEMO_MODE=true for a demo)."
         )
 
+    app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
     _sqlite_pragmas(app)
     migrate.init_app(app, db, directory=_migrations_dir(app), render_as_batch=True,
@@ -73,6 +75,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     register_cli(app)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` path parts are database ids: a number past 32 bits is no id (404),
+    not a value to hand to the database."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _migrations_dir(app: Flask) -> str:

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from models import CashKind
 
-from ..items.schemas import Int, Text
+from ..items.schemas import Id, Int, Text
 
 MAX_VND = 10**10
 
@@ -48,7 +48,7 @@ class LedgerQuerySchema(Schema):
 
 
 class HandoverSchema(Schema):
-    courier_id = fields.Integer(required=True)
+    courier_id = Id(required=True)
     date = fields.Date(required=True)
     counted_amount = Int(required=True, validate=validate.Range(0, MAX_VND))
     note = Text(500, allow_none=True)
@@ -58,11 +58,11 @@ class HandoverSchema(Schema):
 
 
 class CorrectionSchema(Schema):
-    entry_id = fields.Integer(required=True)
+    entry_id = Id(required=True)
     amount = Int(required=True, validate=validate.Range(-MAX_VND, MAX_VND))
     reason = Text(500, min_len=3, required=True)
 
 
 class ReportQuerySchema(Schema):
     date = fields.Date(required=True)
-    office_id = fields.Integer()
+    office_id = Id()

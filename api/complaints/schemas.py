@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from models import ComplaintCategory, ComplaintStatus
 
-from ..items.schemas import PHONE, ItemDetailSchema, Text
+from ..items.schemas import PHONE, Id, ItemDetailSchema, Text
 
 
 class PublicComplaintSchema(Schema):
@@ -68,13 +68,13 @@ class ComplaintEvidenceSchema(Schema):
 
 
 class MissingQuerySchema(Schema):
-    office_id = fields.Integer()
+    office_id = Id()
     idle_hours = fields.Float(load_default=24, validate=validate.Range(1, 24 * 30))
     out_hours = fields.Float(load_default=12, validate=validate.Range(1, 24 * 30))
 
 
 class QualityQuerySchema(Schema):
-    office_id = fields.Integer()
+    office_id = Id()
     date = fields.Date(required=True, metadata={"description": "First day"})
     days = fields.Integer(load_default=1, validate=validate.Range(1, 31))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

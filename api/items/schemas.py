@@ -65,6 +65,15 @@ class Int(fields.Integer):
         return int(value)
 
 
+MAX_ID = 2**31 - 1  # database integer keys
+
+
+def Id(**kw: Any) -> fields.Integer:  # noqa: N802 - a field factory, used like a class
+    """A database id in a request: a positive 32-bit integer (larger ones would reach
+    the database and fail there)."""
+    return fields.Integer(strict=False, validate=validate.Range(1, MAX_ID), **kw)
+
+
 class LocationSchema(Schema):
     lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
@@ -115,7 +124,7 @@ class ItemCreateSchema(Schema):
                           metadata={"description": "Derived from the S10 service indicator "
                                     "when omitted"})
     carrier = Text(50, allow_none=True)
-    office_id = Int(metadata={"description": "Delivery office; a dispatcher's own "
+    office_id = Id(metadata={"description": "Delivery office; a dispatcher's own "
                                          "office by default"})
     sender = fields.Nested(SenderSchema, required=True)
     recipient = fields.Nested(RecipientSchema, required=True)
@@ -307,8 +316,8 @@ class ItemPageSchema(Schema):
 
 class ItemQuerySchema(Schema):
     status = fields.List(fields.Enum(Status, by_value=True))
-    courier_id = fields.Integer()
-    office_id = Int()
+    courier_id = Id()
+    office_id = Id()
     created_from = fields.Date(metadata={"description": "Created on or after (UTC date)"})
     created_to = fields.Date(metadata={"description": "Created on or before (UTC date)"})
     page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
@@ -316,7 +325,7 @@ class ItemQuerySchema(Schema):
 
 
 class AssignSchema(Schema):
-    courier_id = fields.Integer(required=True, allow_none=True,
+    courier_id = Id(required=True, allow_none=True,
                                 metadata={"description": "null to unassign"})
 
 

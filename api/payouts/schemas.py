@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from models import PayoutStatus
 
-from ..items.schemas import CLIENT_EVENT_ID, PHONE, SHA256, Int, LocationSchema, Text
+from ..items.schemas import CLIENT_EVENT_ID, PHONE, SHA256, Id, Int, LocationSchema, Text
 
 ID_NUMBER = validate.Regexp(re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 characters.")
 
@@ -26,7 +26,7 @@ class PayoutCreateSchema(Schema):
                                                                     "social_insurance"]))
     period = fields.String(required=True, validate=validate.Regexp(
         re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])\Z"), error="YYYY-MM."))
-    office_id = fields.Integer()
+    office_id = Id()
     beneficiary = fields.Nested(BeneficiarySchema, required=True)
     amount = Int(required=True, validate=validate.Range(1, 200_000_000))
     due_date = fields.Date(required=True)
@@ -61,7 +61,7 @@ class PayoutQuerySchema(Schema):
 
 
 class PayoutAssignSchema(Schema):
-    courier_id = fields.Integer(required=True)
+    courier_id = Id(required=True)
 
 
 class PayoutPaySchema(Schema):

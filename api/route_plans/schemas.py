@@ -6,13 +6,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from models import PlanStatus, Status
 
-from ..items.schemas import LocationSchema
+from ..items.schemas import Id, LocationSchema
 
 
 class PlanCreateSchema(Schema):
-    office_id = fields.Integer(metadata={"description": "A dispatcher's own office by default"})
+    office_id = Id(metadata={"description": "A dispatcher's own office by default"})
     date = fields.Date(required=True, metadata={"description": "Service day (Viet Nam time)"})
-    courier_ids = fields.List(fields.Integer(), validate=validate.Length(max=100),
+    courier_ids = fields.List(Id(), validate=validate.Length(max=100),
                               metadata={"description": "Default: every active courier"})
     identifiers = fields.List(fields.String(validate=validate.Length(max=60)),
                               validate=validate.Length(max=2000),
@@ -73,7 +73,7 @@ class ReoptimizeSchema(Schema):
 
 
 class RouteEditSchema(Schema):
-    courier_id = fields.Integer(required=True)
+    courier_id = Id(required=True)
     identifiers = fields.List(fields.String(validate=validate.Length(min=1, max=60)),
                               required=True, validate=validate.Length(max=2000),
                               metadata={"description": "Stops in visiting order"})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..items.schemas import CLIENT_EVENT_ID, EventCreateSchema, LocationSchema
+from ..items.schemas import CLIENT_EVENT_ID, EventCreateSchema, Id, LocationSchema
 from ..payouts.schemas import PayoutPaySchema
 
 MAX_BATCH = 500
@@ -30,7 +30,7 @@ class SyncPayoutSchema(PayoutPaySchema):
     """A payout made offline: the payout task id travels with it."""
 
     kind = fields.String(required=True, validate=validate.Equal("payout"))
-    payout_id = fields.Integer(required=True)
+    payout_id = Id(required=True)
 
 
 class GpsPingSchema(Schema):
@@ -68,4 +68,4 @@ class TrackQuerySchema(Schema):
 
 
 class PositionsQuerySchema(Schema):
-    office_id = fields.Integer()
+    office_id = Id()

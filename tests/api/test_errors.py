@@ -111,3 +111,38 @@ def test_problem_type_links_resolve(client):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json == {"status": "ok", "database": "ok"}
+
+
+HUGE = 10**25  # larger than any database integer: must never reach the database
+
+
+@pytest.mark.parametrize(("method", "url"), [
+    ("get", f"/api/v1/route-plans/{HUGE}/geojson"),
+    ("post", f"/api/v1/users/{HUGE}/revoke-tokens"),
+    ("patch", f"/api/v1/complaints/{HUGE}"),
+    ("get", f"/api/v1/scans/{HUGE}"),
+    ("post", f"/api/v1/payouts/{HUGE}/fail"),
+    ("get", f"/api/v1/couriers/{HUGE}/cash?date=2026-11-20"),
+])
+def test_huge_ids_in_the_path_are_404(client, auth, make_user, method, url):
+    r = getattr(client, method)(url, headers=auth(make_user(Role.ADMIN)), json={})
+    assert r.status_code == 404, r.get_json()
+
+
+@pytest.mark.parametrize(("url", "body"), [
+    ("/api/v1/cash/handovers", {"courier_id": HUGE, "date": "2026-11-20", "counted_amount": 1}),
+    ("/api/v1/cash/corrections", {"entry_id": HUGE, "amount": 1, "reason": "abc"}),
+    ("/api/v1/route-plans", {"date": "2026-11-20", "office_id": HUGE}),
+    ("/api/v1/route-plans", {"date": "2026-11-20", "courier_ids": [HUGE]}),
+    ("/api/v1/payouts", {"program": "pension", "period": "2026-11", "amount": 1,
+                         "due_date": "2026-11-20", "office_id": HUGE,
+                         "beneficiary": {"name": "a", "address": "b",
+                                         "id_number": "056012345678"}}),
+    ("/api/v1/items?courier_id=" + str(HUGE), None),
+    ("/api/v1/quality?date=2026-11-20&office_id=" + str(HUGE), None),
+])
+def test_huge_ids_in_requests_are_422(client, auth, make_user, url, body):
+    h = auth(make_user(Role.ADMIN))
+    r = client.post(url, json=body, headers=h) if body is not None else client.get(url,
+                                                                                  headers=h)
+    assert r.status_code == 422, r.get_json()
