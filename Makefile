@@ -59,6 +59,7 @@ run: install
 	$(BIN)/flask --app api demo load && \
 	echo "" && \
 	echo "  Postal last-mile backend on http://$(HOST):$(PORT)" && \
+	echo "    dispatcher console http://$(HOST):$(PORT)/console  (dispatcher1 / demo)" && \
 	echo "    public tracking  http://$(HOST):$(PORT)/track" && \
 	echo "    API docs         http://$(HOST):$(PORT)/api/v1/docs" && \
 	echo "    health           http://$(HOST):$(PORT)/healthz" && \
