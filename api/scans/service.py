@@ -107,8 +107,11 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                   "note": data.get("note"), "proof": data.get("proof"),
                   "photo": data.get("photo"), "next_attempt_on": data.get("next_attempt_on")}
     try:
+        # a photo scan may be uploaded long after it was taken: like a synced event, a
+        # late one that no longer fits is kept and flagged rather than refused
         result = items.record_event(session, actor, ident.item_id, event_data, now=now,
-                                    max_attempts=max_attempts, **(geo or {}))
+                                    max_attempts=max_attempts, keep_late_conflicts=True,
+                                    source="scan", **(geo or {}))
     except NotFound as exc:
         raise NotFound(f"No item {ident.item_id} that you can see.", slug="item-not-found",
                        code=ident.item_id, codes=codes) from exc

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 import itertools
 import json
 
@@ -214,3 +215,23 @@ def test_scan_and_photo_visibility(client, auth, office, courier, make_item, mak
     for who in (other_courier, other_dispatcher):
         assert client.get(url, headers=auth(who)).status_code == 404
         assert client.get(url + "/photo", headers=auth(who)).status_code == 404
+
+
+def test_a_scan_uploaded_late_is_kept_and_flagged(client, auth, office, courier, make_item,
+                                                  clock, full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(hours=3)
+    h = auth(courier)
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+        "code": "EMI", "client_event_id": next(ids), "device_time": clock().isoformat(),
+        "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(item)})
+    assert r.status_code == 201
+    # the photo of an earlier failed attempt arrives after the delivery
+    early = (clock() - timedelta(hours=1)).isoformat()
+    r = post_photo(client, h, label_photo(item.identifier),
+                   fields("failed_attempt", reason="refused", action_taken="return_to_sender",
+                          device_time=early))
+    assert r.status_code == 201, r.json
+    assert r.json["event"]["applied"] is False
+    assert "late_conflict" in r.json["event"]["flags"]  # (and far from the door: test GPS)
+    assert r.json["item"]["status"] == "delivered"
