@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 import itertools
 import json
+from datetime import timedelta
 
 import pytest
 
