@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -16,8 +16,8 @@ from models import EventCode, FailureAction, FailureReason, Office, Product, Rol
 from scanning.s10 import s10_check_digit
 
 from .items import service as items
+from .localtime import LOCAL_TZ
 
-VN = timezone(timedelta(hours=7))
 HUB = (12.2450, 109.1940)
 
 # Approximate ward centres of Nha Trang, inland of the beach road; jitter stays in town.
@@ -138,7 +138,7 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
     weights = [p[2] for p in PRODUCTS]
     path_weights = [p[0] for p in PATHS]
     serials = rng.sample(range(10_000_000, 99_999_999), n_items)
-    today = now.astimezone(VN).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     for k in range(n_items):
         prefix, product, _ = rng.choices(PRODUCTS, weights)[0]
         serial = f"{serials[k]:08d}"
@@ -220,7 +220,7 @@ def _field_day(session: Session, rng: random.Random, office: Office, dispatcher:
                                         lat=round(lat, 6), lon=round(lon, 6),
                                         accuracy_m=rng.choice([5.0, 8.0, 15.0])))
     # payouts: some waiting, some with a courier, one paid
-    today = now.astimezone(VN).date()
+    today = now.astimezone(LOCAL_TZ).date()
     tasks = []
     for n in range(6):
         ward, wlat, wlon = rng.choice(WARDS)

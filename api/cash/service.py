@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session
 from models import CashEntry, CashKind, Item, Role, TrackingEvent, User
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..localtime import local_day
 from ..scope import office_for_read
-
-VN = timezone(timedelta(hours=7))
 
 
 def shift_day(t: datetime) -> date:
-    return t.astimezone(VN).date()
+    return local_day(t)
 
 
 def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,

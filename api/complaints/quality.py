@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from models import Complaint, EventCode, Item, Product, Status, TrackingEvent
 
-VN = timezone(timedelta(hours=7))
+from ..localtime import day_bounds
+
 PROMISE_HOURS = {Product.EMS: 24}
 DEFAULT_PROMISE_HOURS = 48
 COLUMNS = ("date", "delivered", "on_time", "on_time_rate", "first_attempt",
@@ -29,13 +30,8 @@ COLUMNS = ("date", "delivered", "on_time", "on_time_rate", "first_attempt",
            "median_answer_hours")
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=VN)
-    return start, start + timedelta(days=1)
-
-
 def figures(session: Session, office_id: int, first: date, days: int) -> dict[str, Any]:
-    start, _ = _day_bounds(first)
+    start, _ = day_bounds(first)
     end = start + timedelta(days=days)
     events = session.execute(select(TrackingEvent).where(
         TrackingEvent.office_id == office_id, TrackingEvent.applied.is_(True),
@@ -60,7 +56,7 @@ def figures(session: Session, office_id: int, first: date, days: int) -> dict[st
     rows = []
     reasons_total: Counter[str] = Counter()
     for n in range(days):
-        lo, hi = _day_bounds(first + timedelta(days=n))
+        lo, hi = day_bounds(first + timedelta(days=n))
         day_events = [e for e in events if lo <= e.device_time < hi]
         delivered = [e for e in day_events if e.code is EventCode.EMI]
         on_time = first_ok = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -57,12 +57,12 @@ from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
 from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..items import service as items
+from ..localtime import LOCAL_TZ
 from ..route_plans import service as plans
 from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema
 from ..sync import service as sync
 from . import labels, security
 
-VN = timezone(timedelta(hours=7))
 HERE = Path(__file__).resolve().parent
 ACTIVE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED,
           Status.OUT_FOR_DELIVERY)
@@ -142,7 +142,7 @@ def _vn(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(VN).strftime(fmt)
+    return value.astimezone(LOCAL_TZ).strftime(fmt)
 
 
 @bp.app_template_filter("vnd")
@@ -160,7 +160,7 @@ def _context() -> dict[str, Any]:
 
 
 def _today() -> date:
-    return clock().astimezone(VN).date()
+    return clock().astimezone(LOCAL_TZ).date()
 
 
 def _day_arg(name: str = "date") -> date:

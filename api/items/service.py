@@ -11,7 +11,7 @@ import hmac
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from geopy.distance import geodesic
@@ -38,6 +38,7 @@ from models import (
 )
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..localtime import local_day
 from ..proof import policy
 from . import identifiers
 
@@ -403,8 +404,7 @@ def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int) -> 
     asked = data.get("next_attempt_on")
     if asked is not None and reason is FailureReason.ASKS_ANOTHER_DAY:
         return asked  # type: ignore[no-any-return]
-    local = data["device_time"].astimezone(timezone(timedelta(hours=7)))
-    return local.date() + timedelta(days=1)  # type: ignore[no-any-return]
+    return local_day(data["device_time"]) + timedelta(days=1)
 
 
 GEO_CHECKED = frozenset({EventCode.EMI, EventCode.EMH})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,20 +17,16 @@ from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..localtime import day_start
 from ..scope import office_for_write
 
 log = logging.getLogger(__name__)
-VN = timezone(timedelta(hours=7))
 PLANNABLE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
 STALE_HEARTBEAT = timedelta(seconds=120)
 
 
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=VN)
-
-
 def _seconds(day: date, t: datetime) -> int:
-    return int((t - _day_start(day)).total_seconds())
+    return int((t - day_start(day)).total_seconds())
 
 
 def build_problem(session: Session, actor: User, data: Mapping[str, Any]
@@ -201,7 +197,7 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
 
 def result_json(problem: routing.Problem, plan: routing.Plan, day: date) -> dict[str, Any]:
     where = {s.id: s.location for s in problem.stops}
-    base = _day_start(day)
+    base = day_start(day)
     routes = []
     for r in plan.routes:
         routes.append({

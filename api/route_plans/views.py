@@ -10,6 +10,7 @@ from models import db
 
 from .. import jobs
 from ..auth import auth_required, clock, current_actor
+from ..localtime import LOCAL_TZ
 from . import service
 from .schemas import (
     PlanCreateSchema,
@@ -105,7 +106,7 @@ class MyRoute(MethodView):
     @blp.response(200)
     def get(self, q: dict[str, Any]) -> Any:
         """The courier's published route for a day: ordered stops, items, ETAs."""
-        day = q.get("date") or clock().astimezone(service.VN).date()
+        day = q.get("date") or clock().astimezone(LOCAL_TZ).date()
         return service.courier_route(db.session, current_actor(), day)
 
 
@@ -117,7 +118,7 @@ class MyRouteReoptimize(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Re-plan the rest of my route from my current position (about 1 s)."""
         now = clock()
-        day = data.get("date") or now.astimezone(service.VN).date()
+        day = data.get("date") or now.astimezone(LOCAL_TZ).date()
         loc = data["location"]
         route = service.reoptimize_route(db.session, current_actor(), day, lat=loc["lat"],
                                          lon=loc["lon"], keep_next=data.get("keep_next"),

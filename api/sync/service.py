@@ -10,7 +10,7 @@ downsampled to one per courier per ``GPS_MIN_INTERVAL_S``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
@@ -21,11 +21,11 @@ from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, Us
 
 from ..errors import NotFound, Problem, problem_type, validation_pointers
 from ..items import service as items
+from ..localtime import LOCAL_TZ, day_start
 from ..payouts import service as payout_service
 from ..scope import office_for_read
 from .schemas import GpsPingSchema, SyncEventSchema, SyncPayoutSchema
 
-VN = timezone(timedelta(hours=7))
 SKEW_FLAG_S = 300  # device clocks further off than this are flagged
 FUTURE_TOLERANCE = timedelta(minutes=10)
 PAST_LIMIT = timedelta(days=30)
@@ -169,14 +169,14 @@ def _visible_courier(session: Session, actor: User, courier_id: int) -> User:
 def track_geojson(session: Session, actor: User, courier_id: int, day: Any) -> dict[str, Any]:
     """A courier's GPS track for a day (Viet Nam time) as GeoJSON."""
     _visible_courier(session, actor, courier_id)
-    start = datetime(day.year, day.month, day.day, tzinfo=VN)
+    start = day_start(day)
     rows = session.execute(select(CourierPosition).where(
         CourierPosition.courier_id == courier_id, CourierPosition.device_time >= start,
         CourierPosition.device_time < start + timedelta(days=1)
     ).order_by(CourierPosition.device_time)).scalars().all()
     points = [{"type": "Feature",
                "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
-               "properties": {"device_time": p.device_time.astimezone(VN).isoformat(),
+               "properties": {"device_time": p.device_time.astimezone(LOCAL_TZ).isoformat(),
                               "accuracy_m": p.accuracy_m}} for p in rows]
     line = {"type": "Feature", "geometry": {"type": "LineString",
                                             "coordinates": [[p.lon, p.lat] for p in rows]},

@@ -6,7 +6,6 @@ times and places at city level.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -16,9 +15,8 @@ from models import Item
 
 from ..errors import NotFound, Unprocessable
 from ..items import identifiers
+from ..localtime import LOCAL_TZ
 from . import labels
-
-VN_TZ = timezone(timedelta(hours=7), "ICT")
 
 
 def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
@@ -40,7 +38,7 @@ def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
         events.append({
             "code": ev.code.value,
             "label": labels.label(labels.EVENT, ev.code.value, lang),
-            "time": ev.device_time.astimezone(VN_TZ),
+            "time": ev.device_time.astimezone(LOCAL_TZ),
             "place": place,
             "reason": labels.label(labels.REASON, ev.reason.value if ev.reason else None, lang),
             "action": labels.label(labels.ACTION, ev.action.value if ev.action else None, lang),

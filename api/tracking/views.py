@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
@@ -12,6 +11,7 @@ from models import db
 
 from ..auth import PUBLIC, clock
 from ..errors import NotFound, Unprocessable
+from ..localtime import LOCAL_TZ
 from . import labels, service
 from .schemas import PublicTrackingSchema, TrackQuerySchema
 
@@ -49,7 +49,6 @@ def track_form() -> Any:
                            number="")
 
 
-VN = timezone(timedelta(hours=7))
 
 
 def _complaint_ui(lang: str) -> dict[str, Any]:
@@ -70,7 +69,7 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
     return make_response(render_template(
         "track.html", lang=lang, ui=_ui(lang), result=result, error=error, number=number[:60],
         complaint=complaint, complaint_error=complaint_error, **_complaint_ui(lang),
-        complaint_due=complaint.due_at.astimezone(VN).strftime("%d/%m/%Y %H:%M")
+        complaint_due=complaint.due_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
         if complaint else None),
         status or code)
 
