@@ -9,9 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Evidence, EvidenceKind
 
 CONTENT_TYPES = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"),
                  "webp": ("image/webp", "webp")}
@@ -46,3 +52,16 @@ class LocalEvidenceStore:
         if not resolved.is_relative_to(self.root.resolve()):
             raise ValueError("evidence key outside the store")
         return resolved
+
+
+def unknown_evidence(session: Session, refs: Mapping[str, tuple[str | None, EvidenceKind]]
+                     ) -> list[dict[str, str]]:
+    """Problem pointers for the references (``pointer -> (sha256, kind)``) that name no
+    uploaded file of that kind; empty references are skipped."""
+    out = []
+    for pointer, (sha, kind) in refs.items():
+        if sha and session.execute(select(Evidence.id).where(
+                Evidence.sha256 == sha, Evidence.kind == kind)).first() is None:
+            out.append({"pointer": pointer,
+                        "detail": f"No uploaded {kind.value} with this SHA-256."})
+    return out

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, selectinload
 from models import (
     DeliveryProof,
     EventCode,
-    Evidence,
     EvidenceKind,
     FailureReason,
     Item,
@@ -38,6 +37,7 @@ from models import (
 )
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..evidence import unknown_evidence
 from ..localtime import local_day
 from ..proof import policy
 from . import identifiers
@@ -340,13 +340,9 @@ def check_proof(session: Session, item: Item, proof: Mapping[str, Any] | None
         raise Unprocessable("This delivery lacks the proof its policy requires: "
                             + "; ".join(m["detail"] for m in missing), slug="proof-required",
                             errors=missing)
-    wrong = []
-    for field_name, kind in (("photo", EvidenceKind.PHOTO), ("signature", EvidenceKind.SIGNATURE)):
-        sha = proof.get(field_name)
-        if sha and session.execute(select(Evidence.id).where(
-                Evidence.sha256 == sha, Evidence.kind == kind)).first() is None:
-            wrong.append({"pointer": f"/proof/{field_name}",
-                          "detail": f"No uploaded {kind.value} with this SHA-256."})
+    wrong = unknown_evidence(session, {
+        "/proof/photo": (proof.get("photo"), EvidenceKind.PHOTO),
+        "/proof/signature": (proof.get("signature"), EvidenceKind.SIGNATURE)})
     if item.cod_amount > 0 and proof.get("cod_collected") != item.cod_amount:
         wrong.append({"pointer": "/proof/cod_collected",
                       "detail": f"Must equal the COD amount, {item.cod_amount} VND."})
@@ -386,10 +382,10 @@ def check_attempt_photo(session: Session, code: EventCode, data: Mapping[str, An
             f"A failed attempt for '{data['reason'].value}' needs a photo (the door or the "
             "address plate), uploaded first.", slug="proof-required",
             errors=[{"pointer": "/photo", "detail": "Required for this reason."}])
-    if sha and session.execute(select(Evidence.id).where(
-            Evidence.sha256 == sha, Evidence.kind == EvidenceKind.PHOTO)).first() is None:
+    unknown = unknown_evidence(session, {"/photo": (sha, EvidenceKind.PHOTO)})
+    if unknown:
         raise Unprocessable("No uploaded photo with this SHA-256.", slug="proof-invalid",
-                            errors=[{"pointer": "/photo", "detail": "Unknown photo."}])
+                            errors=unknown)
     return str(sha) if sha else None
 
 

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from models import (
     CashEntry,
     CashKind,
-    Evidence,
     EvidenceKind,
     PayoutStatus,
     PayoutTask,
@@ -26,6 +25,7 @@ from models import (
 
 from ..cash.service import shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..evidence import unknown_evidence
 from ..proof import policy
 from ..scope import office_for_write
 
@@ -115,11 +115,9 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
     if proxy and not data.get("photo"):
         errors.append({"pointer": "/photo", "detail": "A proxy needs a photo of the "
                        "authorisation."})
-    for field, kind in (("signature", EvidenceKind.SIGNATURE), ("photo", EvidenceKind.PHOTO)):
-        sha = data.get(field)
-        if sha and session.execute(select(Evidence.id).where(
-                Evidence.sha256 == sha, Evidence.kind == kind)).first() is None:
-            errors.append({"pointer": f"/{field}", "detail": f"No uploaded {kind.value}."})
+    errors += unknown_evidence(session, {
+        "/signature": (data.get("signature"), EvidenceKind.SIGNATURE),
+        "/photo": (data.get("photo"), EvidenceKind.PHOTO)})
     if errors:
         raise Unprocessable("The payout cannot be recorded.", slug="payout-not-verified",
                             errors=errors)
