@@ -1,0 +1,134 @@
+"""Images with an alpha channel: flattened onto white, as a viewer shows them.
+
+OpenCV's ``IMREAD_GRAYSCALE`` drops the alpha channel and keeps the colour
+stored *under* transparent pixels, which is often black. A barcode rendered
+as opaque black and white modules on a transparent background then loses its
+quiet zone -- and a DataMatrix its solid "L" finder, which merges with the
+black background --, so nothing can read it. Image viewers, browsers and
+ZXing's own Java image source show transparent pixels as white; we do the
+same.
+
+Only PNG and WebP can carry transparency. The check reads the header bytes
+only (PNG colour type 4/6 or a ``tRNS`` chunk before the image data; WebP
+``VP8X`` alpha flag or ``VP8L`` alpha bit), so opaque images -- every JPEG
+photo -- pay nothing: they are decoded to grayscale directly as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from scanning.loading import ImageHeader, LoadedImage, apply_orientation
+
+__all__ = ["has_alpha", "decode_flattened"]
+
+logger = logging.getLogger(__name__)
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_PNG_CHUNKS = 64  # tRNS must precede IDAT; stop walking after this many chunks
+
+
+def _png_has_alpha(data: bytes) -> bool:
+    if len(data) < 33 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+        return False
+    if data[25] in (4, 6):  # grayscale + alpha, RGBA
+        return True
+    pos = 8
+    for _ in range(_MAX_PNG_CHUNKS):
+        if pos + 8 > len(data):
+            return False
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if kind == b"tRNS":
+            return True
+        if kind in (b"IDAT", b"IEND"):
+            return False
+        pos += 12 + length
+    return False
+
+
+def _webp_has_alpha(data: bytes) -> bool:
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return False
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return bool(data[20] & 0x10)
+    if chunk == b"VP8L" and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return bool((bits >> 28) & 1)
+    return False
+
+
+def has_alpha(data: bytes, fmt: str) -> bool:
+    """Whether the PNG/WebP header declares transparency (header bytes only).
+
+    Parameters
+    ----------
+    data : bytes
+        The file contents.
+    fmt : str
+        ``"PNG"``, ``"WEBP"`` or ``"JPEG"`` (from :func:`scanning.loading.sniff_format`).
+    """
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    if fmt == "PNG":
+        return _png_has_alpha(data)
+    if fmt == "WEBP":
+        return _webp_has_alpha(data)
+    return False
+
+
+def flatten(pixels: NDArray[Any]) -> NDArray[np.uint8] | None:
+    """Grayscale of a BGRA/BGR/gray array, transparent pixels shown as white.
+
+    16-bit samples are scaled to 8 bits. Returns ``None`` for an unexpected
+    shape.
+    """
+    if pixels.dtype == np.uint16:
+        pixels = (pixels.astype(np.uint32) // 257).astype(np.uint8)
+    elif pixels.dtype != np.uint8:
+        return None
+    pixels = np.asarray(pixels, dtype=np.uint8)
+    if pixels.ndim == 2:
+        return np.asarray(pixels, dtype=np.uint8)
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        return None
+    if pixels.shape[2] == 3:
+        return np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    gray = cv2.cvtColor(pixels, cv2.COLOR_BGRA2GRAY).astype(np.uint16)
+    alpha = pixels[:, :, 3].astype(np.uint16)
+    if bool((alpha == 255).all()):
+        return np.asarray(gray, dtype=np.uint8)
+    # gray * a + white * (1 - a), rounded
+    out = (gray * alpha + 255 * (255 - alpha) + 127) // 255
+    return np.asarray(out, dtype=np.uint8)
+
+
+def decode_flattened(data: bytes, header: ImageHeader) -> LoadedImage | None:
+    """Decode a transparent PNG/WebP to grayscale flattened onto white.
+
+    Returns ``None`` when the data cannot be decoded this way (the caller then
+    falls back to :func:`scanning.loading.decode_pixels`, which reports the
+    error).
+    """
+    try:
+        pixels = cv2.imdecode(
+            np.frombuffer(bytes(data), dtype=np.uint8),
+            cv2.IMREAD_UNCHANGED,  # keeps alpha; ignores EXIF orientation
+        )
+    except cv2.error:
+        return None
+    if pixels is None or pixels.shape[:2] != (header.height, header.width):
+        return None
+    gray = flatten(pixels)
+    if gray is None:
+        return None
+    logger.debug("flattened transparent %s onto white", header.format)
+    return LoadedImage(
+        apply_orientation(gray, header.orientation), header.format, header.orientation
+    )
