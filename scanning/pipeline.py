@@ -15,7 +15,13 @@ from numpy.typing import NDArray
 
 from scanning import preprocess, transparency
 from scanning.ean_blur import BlurEanDecoder
-from scanning.engines import ALL_SYMBOLOGIES, Decoder, ZbarDecoder, ZxingDecoder
+from scanning.engines import (
+    ALL_SYMBOLOGIES,
+    Decoder,
+    OpenCvQrDecoder,
+    ZbarDecoder,
+    ZxingDecoder,
+)
 from scanning.loading import ImageHeader, LoadedImage, decode_pixels, probe_image
 from scanning.symbology import Symbology
 from scanning.types import Barcode, Point
@@ -39,6 +45,7 @@ DEFAULT_LADDER: tuple[str, ...] = (
     "zbar:rot+45",
     "zbar:rot-45",
     "zxing-gh:down2",
+    "opencv-qr:sharpen",
     "ean-blur:gray",
 )
 
@@ -217,6 +224,7 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
         "zxing-gh": ZxingDecoder(symbologies, binarizer="global_histogram"),
         "zbar": ZbarDecoder(symbologies),
         "ean-blur": BlurEanDecoder(),
+        "opencv-qr": OpenCvQrDecoder(symbologies & {Symbology.QR_CODE}),
     }
 
 
