@@ -23,6 +23,7 @@ from scanning.engines import (
     ZxingDecoder,
 )
 from scanning.loading import ImageHeader, LoadedImage, decode_pixels, probe_image
+from scanning.qr_grid import QrGridDecoder
 from scanning.symbology import Symbology
 from scanning.types import Barcode, Point
 
@@ -37,6 +38,7 @@ GrayImage = NDArray[np.uint8]
 
 #: Ladder steps tried (in order) when the first pass finds nothing.
 DEFAULT_LADDER: tuple[str, ...] = (
+    "qr-grid:gray",
     "zxing:clahe",
     "zbar:up2+clahe",
     "zxing:up2",
@@ -45,7 +47,6 @@ DEFAULT_LADDER: tuple[str, ...] = (
     "zbar:rot+45",
     "zbar:rot-45",
     "zxing-gh:down2",
-    "opencv-qr:sharpen",
     "ean-blur:gray",
 )
 
@@ -214,9 +215,13 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
     """The engines the default steps refer to.
 
     ``zxing`` (zxing-cpp defaults), ``zxing-fast`` (no inverted/multi-scale
-    retries), ``zxing-gh`` (global-histogram binarizer), ``zbar`` and
+    retries), ``zxing-gh`` (global-histogram binarizer), ``zbar``,
     ``ean-blur`` (the blur-tolerant EAN-13/UPC-A reader of
-    :mod:`scanning.ean_blur`, last step of the default ladder).
+    :mod:`scanning.ean_blur`, last step of the default ladder), ``qr-grid``
+    (QR codes on wrinkled surfaces, :mod:`scanning.qr_grid`, first step of the
+    default ladder) and ``opencv-qr`` (OpenCV's curved-surface QR reader; not
+    in the default ladder -- it added nothing on the corpus once ``qr-grid``
+    was in -- but available to configs, e.g. ``"opencv-qr:sharpen"``).
     """
     return {
         "zxing": ZxingDecoder(symbologies),
@@ -225,6 +230,7 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
         "zbar": ZbarDecoder(symbologies),
         "ean-blur": BlurEanDecoder(),
         "opencv-qr": OpenCvQrDecoder(symbologies & {Symbology.QR_CODE}),
+        "qr-grid": QrGridDecoder(symbologies & {Symbology.QR_CODE}),
     }
 
 

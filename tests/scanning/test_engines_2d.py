@@ -1,4 +1,6 @@
-"""2D fallbacks of the ladder: OpenCV's curved-surface QR reader (``opencv-qr``)."""
+"""2D fallbacks: wrinkled-QR resampling (``qr-grid``, first ladder step) and
+OpenCV's curved-surface QR reader (``opencv-qr``, available, not in the default
+ladder)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ import pytest
 import zxingcpp
 
 import scanning
-from scanning.engines import OpenCvQrDecoder
+from scanning.engines import OpenCvQrDecoder, ZxingDecoder
 from scanning.pipeline import DEFAULT_LADDER, ScanConfig
+from scanning.qr_grid import QrGridDecoder
 from scanning.symbology import Symbology
 from tests.scanning._images import symbol
 
@@ -48,22 +51,89 @@ def bottle_qr() -> np.ndarray:
     return _on_cylinder(symbol(QR, zxingcpp.BarcodeFormat.QRCode, 6), 0.55, 10.0)
 
 
-def test_curved_qr_needs_the_opencv_step(bottle_qr: np.ndarray) -> None:
-    without = ScanConfig(ladder=tuple(s for s in DEFAULT_LADDER if not s.startswith("opencv-qr")))
-    assert scanning.Scanner(without).decode_image(bottle_qr) == []
-    codes = scanning.Scanner().decode_image(bottle_qr)
+def _wrinkled(sym: np.ndarray, amp: float, period: float, seed: int) -> np.ndarray:
+    """`sym` on cloth: a smooth random displacement field (three plane waves per
+    axis, `amp` px in total, wavelength ~`period` px), dark background, blur."""
+    pad = 40
+    h, w = sym.shape
+    canvas = np.full((h + 2 * pad, w + 2 * pad), 35, np.uint8)
+    canvas[pad : pad + h, pad : pad + w] = sym
+    yy, xx = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]].astype(np.float64)
+    rng = np.random.default_rng(seed)
+    dx = np.zeros_like(xx)
+    dy = np.zeros_like(yy)
+    for _ in range(3):
+        fx, fy = rng.uniform(0.5, 1.5, 2) / period
+        ph = rng.uniform(0, 2 * np.pi, 2)
+        dx += amp / 3 * np.sin(2 * np.pi * (fx * xx + fy * yy) + ph[0])
+        fx, fy = rng.uniform(0.5, 1.5, 2) / period
+        dy += amp / 3 * np.sin(2 * np.pi * (fx * xx + fy * yy) + ph[1])
+    img = cv2.remap(
+        canvas,
+        (xx + dx).astype(np.float32),
+        (yy + dy).astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderValue=35,
+    )
+    return np.asarray(cv2.GaussianBlur(img, (0, 0), 1.0), dtype=np.uint8)
+
+
+WRINKLES = [(6, 3.0, 130.0, 0), (6, 3.0, 130.0, 1), (5, 3.0, 200.0, 1)]
+
+
+@pytest.mark.parametrize(("scale", "amp", "period", "seed"), WRINKLES)
+def test_wrinkled_qr_needs_the_grid_step(scale: int, amp: float, period: float, seed: int) -> None:
+    img = _wrinkled(symbol(QR, zxingcpp.BarcodeFormat.QRCode, scale), amp, period, seed)
+    without = ScanConfig(ladder=tuple(s for s in DEFAULT_LADDER if not s.startswith("qr-grid")))
+    assert scanning.Scanner(without).decode_image(img) == []
+    codes = scanning.Scanner().decode_image(img)
+    assert [(c.symbology, c.text, c.engine) for c in codes] == [(Symbology.QR_CODE, QR, "qr-grid")]
+    (x0, y0), (x1, y1) = np.min(codes[0].polygon, axis=0), np.max(codes[0].polygon, axis=0)
+    # the outline zxing-cpp found: the symbol without its quiet zone, inside the padding
+    assert 40 <= x0 < x1 <= img.shape[1] - 40 and 40 <= y0 < y1 <= img.shape[0] - 40
+
+
+def test_qr_grid_is_the_first_ladder_step() -> None:
+    assert DEFAULT_LADDER[0] == "qr-grid:gray"
+    assert "opencv-qr:sharpen" not in DEFAULT_LADDER
+
+
+def test_qr_grid_leaves_readable_and_absent_qr_alone() -> None:
+    dec = QrGridDecoder()
+    flat = symbol(QR, zxingcpp.BarcodeFormat.QRCode, 4)
+    assert [r.text for r in ZxingDecoder().decode(flat)] == [QR]
+    assert dec.decode(flat) == []  # zxing-cpp reads it: nothing to resample
+    rng = np.random.default_rng(5)
+    assert dec.decode(np.full((100, 100), 255, np.uint8)) == []
+    assert dec.decode(rng.integers(0, 256, (240, 240), dtype=np.uint8)) == []
+    img = _wrinkled(symbol(QR, zxingcpp.BarcodeFormat.QRCode, 6), 3.0, 130.0, 0)
+    assert QrGridDecoder(frozenset({Symbology.CODE128})).decode(img) == []
+
+
+def test_qr_grid_never_returns_a_corrupted_symbol() -> None:
+    # a symbol whose data region is damaged beyond its error correction:
+    # zxing-cpp still finds it (finders intact) and the resampler must not
+    # invent a value
+    sym = symbol(QR, zxingcpp.BarcodeFormat.QRCode, 6).copy()
+    h, w = sym.shape
+    rng = np.random.default_rng(11)
+    block = rng.integers(0, 2, (12, 12)).astype(np.uint8) * 255
+    sym[h // 2 - 36 : h // 2 + 36, w // 2 - 36 : w // 2 + 36] = np.kron(block, np.ones((6, 6)))
+    img = _wrinkled(sym, 3.0, 130.0, 0)
+    assert ZxingDecoder().decode(img) == []
+    assert QrGridDecoder().decode(img) == []
+
+
+def test_curved_qr_read_by_opencv_step_when_configured(bottle_qr: np.ndarray) -> None:
+    assert scanning.Scanner().decode_image(bottle_qr) == []  # neither zxing-cpp nor qr-grid
+    cfg = ScanConfig(ladder=(*DEFAULT_LADDER, "opencv-qr:sharpen"))
+    codes = scanning.Scanner(cfg).decode_image(bottle_qr)
     assert [(c.symbology, c.text, c.engine) for c in codes] == [
         (Symbology.QR_CODE, QR, "opencv-qr")
     ]
     (x0, y0), (x1, y1) = np.min(codes[0].polygon, axis=0), np.max(codes[0].polygon, axis=0)
     h, w = bottle_qr.shape
     assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h and (x1 - x0) > w / 2
-
-
-def test_opencv_qr_is_a_late_ladder_step() -> None:
-    # it runs only when every zxing-cpp/ZBar step found nothing settled
-    assert DEFAULT_LADDER[-2:] == ("opencv-qr:sharpen", "ean-blur:gray")
-    assert all(not s.startswith("opencv") for s in ScanConfig().first_pass)
 
 
 def test_opencv_qr_read_fields() -> None:
