@@ -12,7 +12,8 @@ corners and its version), and that is where this decoder starts:
    detector's corners are a second candidate outline (with the same ``N``).
 2. **Rectify.** The outline is warped to a square of ``N`` x 8 px.
 3. **Local grid.** The rectified symbol is cut into overlapping tiles of 5 x 5
-   modules (stride 2). In each tile the horizontal and vertical gradient
+   modules (stride 2; if that does not decode: 3 x 3 for finer wrinkles,
+   7 x 7, then one tile for the whole symbol). In each tile the horizontal and vertical gradient
    energy, summed across the tile, peaks at module boundaries; the phase of
    its Fourier component at the 8-px module period gives the tile's
    sub-module shift in x and in y. Shifts are only known modulo one module,
@@ -228,7 +229,7 @@ class QrGridDecoder:
     @staticmethod
     def _read_one(gray: GrayImage, outlines: list[Quad], n: int) -> Read | None:
         for quad in outlines:
-            for tile in (TILE, TILE + 2, n):
+            for tile in (TILE, TILE - 2, TILE + 2, n):
                 r = _decode_matrix(resample_qr(gray, quad, n, tile))
                 if r is not None:
                     logger.debug("qr-grid read %r (%d modules, tile %d)", r.text, n, tile)
