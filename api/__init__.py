@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from models import db, utcnow
 
+from . import ratelimit
 from .config import DEV_SECRET_KEY, Defaults
 from .extensions import api, migrate
 
@@ -49,6 +50,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=_migrations_dir(app), render_as_batch=True,
                      compare_type=True)
     api.init_app(app)
+    ratelimit.init_app(app)
+    if int(app.config.get("PROXY_FIX_X_FOR") or 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
+                                x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
     from . import apidocs, errors, health, items, route_plans, scans, sync, tokens, tracking
     from .cash import views as cash_views

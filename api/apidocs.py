@@ -45,6 +45,10 @@ PROBLEM_TYPES = {
     "unreadable-image": "Not an image, or a truncated or corrupt one.",
     "unsupported-image-format": "Only JPEG, PNG and WebP photos are accepted.",
     "image-too-large": "The image has more pixels than the limit (checked from its header).",
+    "rate-limited": "Too many requests of this kind (failed logins, public lookups or "
+                    "complaints); `Retry-After` says when to try again.",
+    "too-many-attempts": "Too many wrong delivery codes or ID numbers for this item; it "
+                         "can be delivered again after `Retry-After` seconds.",
 }
 
 

@@ -33,6 +33,18 @@ class Defaults:
     GEO_FLAG_ACCURACY_M = 100
     LIST_MAX_PAGE_SIZE = 200
 
+    # Rate limits (api/ratelimit.py; "N per M seconds|minutes|hours|day"). Counters in
+    # Redis when REDIS_URL is set, else per worker process; RATELIMIT_STORAGE_URI
+    # overrides, RATELIMIT_ENABLED=false turns them off.
+    LOGIN_FAILURE_LIMIT_USER = "10 per 15 minutes"  # failed logins per username
+    LOGIN_FAILURE_LIMIT_IP = "60 per 15 minutes"  # failed logins per client address
+    TRACKING_RATE_LIMIT = "120 per minute"  # public tracking, per client address
+    COMPLAINT_LIMIT_IP = "20 per hour"  # public complaints per client address
+    COMPLAINT_LIMIT_ITEM = "5 per day"  # public complaints per item number
+    PROOF_FAILURE_LIMIT = "5 per hour"  # wrong delivery codes / ID numbers per item
+    # Behind a reverse proxy: how many X-Forwarded-For hops to trust (0: none)
+    PROXY_FIX_X_FOR = 0
+
     # Dispatcher console (api/console): a signed session cookie, HttpOnly, SameSite=Lax;
     # 8 h absolute lifetime from login, 1 h without activity (checked on the server).
     # Behind HTTPS set POSTAL_SESSION_COOKIE_SECURE=true.

@@ -182,6 +182,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
+        if exc.response is not None:  # a page's own answer (e.g. a rate-limited form)
+            return exc.response  # type: ignore[return-value]
         status = exc.code or 500
         data = getattr(exc, "data", None) or {}
         headers = {k: v for k, v in exc.get_headers() if k in ("Allow", "WWW-Authenticate",
@@ -196,6 +198,10 @@ def register_error_handlers(app: Flask) -> None:
         if status == 400 and "messages" in data:
             # webargs reports a body that is not JSON as 400 with messages
             detail = "; ".join(p["detail"] for p in validation_pointers(data["messages"]))
+        if status == 429:
+            return problem_response(
+                429, "Too many requests", f"Too many requests ({detail}); wait for the time "
+                "in Retry-After.", slug="rate-limited", headers=headers)
         if status == 413:
             detail = (f"The request body is larger than the limit of "
                       f"{app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB.")

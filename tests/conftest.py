@@ -70,7 +70,8 @@ def app(tmp_path: Any, pg_database: str | None, clock: FakeClock) -> Iterator[An
 
     uri = pg_database or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "CLOCK": clock,
-                      "SECRET_KEY": "test-secret", "PHOTO_DIR": str(tmp_path / "evidence")})
+                      "SECRET_KEY": "test-secret", "PHOTO_DIR": str(tmp_path / "evidence"),
+                      "RATELIMIT_STORAGE_URI": "memory://"})
     with app.app_context():
         if pg_database is None:
             db.create_all()

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from models import db
 
 from ..auth import PUBLIC, auth_required, clock, current_actor
+from ..ratelimit import cfg, item_number_key, limiter
 from ..scope import office_for_read
 from . import quality, service
 from .schemas import (
@@ -32,6 +33,10 @@ class PublicComplaint(MethodView):
     @blp.doc(security=PUBLIC)
     @blp.arguments(PublicComplaintSchema)
     @blp.response(201, PublicComplaintResultSchema)
+    @blp.alt_response(429, description="Too many complaints from this address or about "
+                      "this item; see Retry-After")
+    @limiter.shared_limit(cfg("COMPLAINT_LIMIT_IP"), "complaint-ip")
+    @limiter.shared_limit(cfg("COMPLAINT_LIMIT_ITEM"), "complaint-item", key_func=item_number_key)
     def post(self, data: dict[str, Any], number: str) -> Any:
         """A customer opens a complaint: the item number and the phone number on it."""
         c = service.open_public(db.session, number, data["phone"], data["category"],

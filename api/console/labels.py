@@ -17,6 +17,8 @@ UI = {
     "username": ("Tên đăng nhập", "Username"),
     "password": ("Mật khẩu", "Password"),
     "bad_login": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
+    "too_many_logins": ("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau ít phút.",
+                        "Too many failed logins. Please try again in a few minutes."),
     "session_expired": ("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại.",
                         "Your session has expired; please log in again."),
     "logged_out": ("Đã đăng xuất.", "You are logged out."),
@@ -223,6 +225,8 @@ PUBLIC_COMPLAINT = {
                      "The item number and phone number do not match our records."),
     "invalid": ("Vui lòng kiểm tra lại số điện thoại và nội dung (ít nhất 5 ký tự).",
                 "Check the phone number and the description (at least 5 characters)."),
+    "rate_limited": ("Đã có quá nhiều khiếu nại được gửi. Vui lòng thử lại sau.",
+                     "Too many complaints have been sent. Please try again later."),
 }
 
 

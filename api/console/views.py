@@ -19,6 +19,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -58,6 +59,7 @@ from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..items import service as items
 from ..localtime import LOCAL_TZ
+from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from ..route_plans import service as plans
 from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema
 from ..sync import service as sync
@@ -260,7 +262,17 @@ def vendor(name: str) -> Response:
 
 # ------------------------------------------------------------------ login
 
+def _login_limited(_limit: Any) -> Response:
+    resp = make_response(render_template("console/login.html", error="too_many_logins",
+                                         next=request.values.get("next") or ""), 429)
+    return _headers(resp)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(cfg("LOGIN_FAILURE_LIMIT_USER"), key_func=login_username, methods=["POST"],
+               deduct_when=failed_login, on_breach=_login_limited)
+@limiter.limit(cfg("LOGIN_FAILURE_LIMIT_IP"), key_func=client_address, methods=["POST"],
+               deduct_when=failed_login, on_breach=_login_limited)
 def login() -> Any:
     try:
         user = security.current_user()

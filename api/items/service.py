@@ -36,6 +36,7 @@ from models import (
     lifecycle,
 )
 
+from .. import ratelimit
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import unknown_evidence
 from ..localtime import local_day
@@ -346,16 +347,26 @@ def check_proof(session: Session, item: Item, proof: Mapping[str, Any] | None
     if item.cod_amount > 0 and proof.get("cod_collected") != item.cod_amount:
         wrong.append({"pointer": "/proof/cod_collected",
                       "detail": f"Must equal the COD amount, {item.cod_amount} VND."})
-    if item.delivery_code and proof.get("delivery_code") != item.delivery_code:
-        wrong.append({"pointer": "/proof/delivery_code", "detail": "Wrong delivery code."})
     number = proof.get("id_number")
+    checks_id = bool(number and item.recipient_id_hash
+                     and proof.get("relation", "recipient") == "recipient")
+    if item.delivery_code or checks_id:
+        ratelimit.check_proof_attempts(item.id)  # 429 after too many wrong ones
+    guessed_wrong = False
+    if item.delivery_code and not hmac.compare_digest(
+            str(proof.get("delivery_code") or ""), item.delivery_code):
+        wrong.append({"pointer": "/proof/delivery_code", "detail": "Wrong delivery code."})
+        guessed_wrong = True
     matched = None
-    if number and item.recipient_id_hash and proof.get("relation", "recipient") == "recipient":
-        matched = hmac.compare_digest(policy.id_hash(item.identifier, number),
-                                      item.recipient_id_hash)
+    if checks_id:
+        matched = hmac.compare_digest(policy.id_hash(item.identifier, str(number)),
+                                      str(item.recipient_id_hash))
         if not matched:
             wrong.append({"pointer": "/proof/id_number",
                           "detail": "Does not match the recipient's ID number on file."})
+            guessed_wrong = True
+    if guessed_wrong:
+        ratelimit.proof_failed(item.id)
     if wrong:
         raise Unprocessable("The proof of delivery is not valid.", slug="proof-invalid",
                             errors=wrong)

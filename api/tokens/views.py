@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from models import Role, db
 
 from ..auth import PUBLIC, auth_required, clock, current_actor, current_token
+from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from . import service
 from .schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema
 
@@ -21,6 +22,12 @@ class Token(MethodView):
     @blp.doc(security=PUBLIC)
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenSchema)
+    @blp.alt_response(429, description="Too many failed logins for this username or "
+                      "address; see Retry-After")
+    @limiter.limit(cfg("LOGIN_FAILURE_LIMIT_USER"), key_func=login_username,
+                   deduct_when=failed_login)
+    @limiter.limit(cfg("LOGIN_FAILURE_LIMIT_IP"), key_func=client_address,
+                   deduct_when=failed_login)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Log in: exchange a username and password for a bearer token."""
         secret, token = service.issue_token(

@@ -74,6 +74,8 @@ UI = {
     "product": ("Dịch vụ", "Service"),
     "not_found": ("Không tìm thấy bưu gửi", "No item with this number"),
     "invalid": ("Số hiệu không hợp lệ", "Invalid item number"),
+    "rate_limited": ("Quá nhiều lượt tra cứu, vui lòng thử lại sau ít phút",
+                     "Too many lookups, please try again in a few minutes"),
     "cod": ("Thu hộ (COD)", "Cash on delivery"),
     "time_note": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
 }

@@ -12,6 +12,7 @@ from models import db
 from ..auth import PUBLIC, clock
 from ..errors import NotFound, Unprocessable
 from ..localtime import LOCAL_TZ
+from ..ratelimit import cfg, item_number_key, limiter
 from . import labels, service
 from .schemas import PublicTrackingSchema, TrackQuerySchema
 
@@ -25,6 +26,9 @@ class Track(MethodView):
     @api_blp.doc(security=PUBLIC)
     @api_blp.arguments(TrackQuerySchema, location="query")
     @api_blp.response(200, PublicTrackingSchema)
+    @api_blp.alt_response(429, description="Too many lookups from this address; see "
+                          "Retry-After")
+    @limiter.shared_limit(cfg("TRACKING_RATE_LIMIT"), "tracking")
     def get(self, q: dict[str, Any], number: str) -> dict[str, Any]:
         """Status and history of an item; no personal data."""
         return service.public_tracking(db.session, number, q["lang"])
@@ -74,7 +78,26 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
         status or code)
 
 
+def _page_limited(_limit: Any) -> Response:
+    """A rate-limited lookup on the page: the page, saying so (429)."""
+    lang = _lang()
+    number = str((request.view_args or {}).get("number", ""))[:60]
+    return make_response(render_template(
+        "track.html", lang=lang, ui=_ui(lang), result=None, error="rate_limited",
+        number=number, complaint=None, complaint_error=None, **_complaint_ui(lang),
+        complaint_due=None), 429)
+
+
+def _complaint_limited(_limit: Any) -> Response:
+    """A rate-limited complaint form: the item's page with the form saying so (429)."""
+    number = str((request.view_args or {}).get("number", ""))
+    resp = _render(number, _lang(), complaint_error="rate_limited", status=429)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @page_bp.get("/track/<string:number>")
+@limiter.shared_limit(cfg("TRACKING_RATE_LIMIT"), "tracking", on_breach=_page_limited)
 def track_page(number: str) -> Response:
     resp = _render(number, _lang())
     resp.headers["Cache-Control"] = "public, max-age=60"
@@ -82,6 +105,9 @@ def track_page(number: str) -> Response:
 
 
 @page_bp.post("/track/<string:number>/complaint")
+@limiter.shared_limit(cfg("COMPLAINT_LIMIT_IP"), "complaint-ip", on_breach=_complaint_limited)
+@limiter.shared_limit(cfg("COMPLAINT_LIMIT_ITEM"), "complaint-item", key_func=item_number_key,
+                      on_breach=_complaint_limited)
 def track_complaint(number: str) -> Response:
     """The page's complaint form (works without JavaScript): the same service as
     POST /api/v1/track/{number}/complaints; the answer shows the case reference."""
