@@ -6,6 +6,7 @@ API, passing session, actor, data and ``now`` explicitly."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
@@ -619,7 +620,66 @@ def cash_page(user: User) -> Any:
             ledger = None
     names = {c.id: c.username for c in _couriers(office)}
     return render_template("console/cash.html", report=report, ledger=ledger, day=day,
-                           names=names)
+                           names=names, reference=secrets.token_hex(12))
+
+
+def _back_to_ledger(courier_id: Any, day: Any) -> Any:
+    return redirect(url_for("console.cash_page", date=str(day or ""), courier=courier_id))
+
+
+@bp.post("/cash/handover")
+@page
+def cash_handover(user: User) -> Any:
+    """The office counts what a courier hands in (the API's POST /cash/handovers); the
+    form carries a one-time reference, so a double submit records it once."""
+    from ..cash.schemas import HandoverSchema
+
+    form = request.form
+    try:
+        data = HandoverSchema().load({"courier_id": form.get("courier_id", ""),
+                                      "date": form.get("date", ""),
+                                      "counted_amount": form.get("counted_amount", ""),
+                                      "note": form.get("note") or None,
+                                      "reference": form.get("reference", "")})
+        entry = cash.handover(db.session, user, data["courier_id"], data["date"],
+                              data["counted_amount"], now=clock(), note=data.get("note"),
+                              client_ref=data["reference"])
+        db.session.commit()
+        diff = -entry.amount - (entry.expected_on_hand or 0)
+        flash(f"{t('handover_recorded')} {_vnd(diff)}", "info" if diff == 0 else "warn")
+    except ValidationError as exc:
+        db.session.rollback()
+        flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
+              "error")
+    except Problem as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+    return _back_to_ledger(form.get("courier_id"), form.get("date"))
+
+
+@bp.post("/cash/correction")
+@page
+def cash_correction(user: User) -> Any:
+    """A correction is a new entry naming the one it corrects (POST /cash/corrections)."""
+    from ..cash.schemas import CorrectionSchema
+
+    form = request.form
+    try:
+        data = CorrectionSchema().load({"entry_id": form.get("entry_id", ""),
+                                        "amount": form.get("amount", ""),
+                                        "reason": form.get("reason", "")})
+        cash.correct(db.session, user, data["entry_id"], data["amount"], data["reason"],
+                     now=clock())
+        db.session.commit()
+        flash(t("correction_recorded"), "info")
+    except ValidationError as exc:
+        db.session.rollback()
+        flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
+              "error")
+    except Problem as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+    return _back_to_ledger(form.get("courier_id"), form.get("date"))
 
 
 @bp.get("/quality")

@@ -374,3 +374,54 @@ def test_tracking_page_complaint_form(client, make_item, office):
 
     assert db.session.execute(db.select(Complaint).where(
         Complaint.reference == ref)).scalar().channel == "public"
+
+
+def test_cash_hand_in_and_correction_from_the_ledger(logged_in, make_item, office, couriers,
+                                                    clock, make_user, make_office):
+    from datetime import date
+
+    from models import CashEntry, CashKind
+
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"), cod_amount=250_000)
+    db.session.add(CashEntry(courier_id=couriers[0].id, office_id=office.id,
+                             service_date=date(2026, 11, 20), kind=CashKind.COD_COLLECTED,
+                             amount=250_000, item_id=item.id, created_by_id=couriers[0].id,
+                             created_at=clock(), note="COD"))
+    db.session.commit()
+    url = f"/console/cash?date=2026-11-20&courier={couriers[0].id}"
+    page = logged_in.get(url).text
+    assert 'id="handover-form"' in page
+    token = CSRF_RE.search(page).group(1)
+    ref = re.search(r'name="reference" value="([0-9a-f]+)"', page).group(1)
+    form = {"csrf_token": token, "courier_id": couriers[0].id, "date": "2026-11-20",
+            "reference": ref, "counted_amount": "200000", "note": "thiếu 50k"}
+    r = logged_in.post("/console/cash/handover", data=form)
+    assert r.status_code == 302 and r.location.endswith(url.removeprefix("/console/cash"))
+    logged_in.post("/console/cash/handover", data=form)  # a double submit: recorded once
+    entries = db.session.query(CashEntry).filter_by(kind=CashKind.HANDOVER).all()
+    assert [(e.amount, e.expected_on_hand) for e in entries] == [(-200_000, 250_000)]
+    page = logged_in.get(url).text
+    assert "-50.000 ₫" in page  # the discrepancy is shown, flashed and in the ledger
+    # a correction of the hand-in (a recount found the 50k): a new entry naming it
+    r = logged_in.post("/console/cash/correction", data={
+        "csrf_token": token, "courier_id": couriers[0].id, "date": "2026-11-20",
+        "entry_id": entries[0].id, "amount": "-50000", "reason": "đếm lại"})
+    assert r.status_code == 302
+    fix = db.session.query(CashEntry).filter_by(kind=CashKind.CORRECTION).one()
+    assert fix.corrects_id == entries[0].id and fix.amount == -50_000
+    # bad input: a message, nothing stored
+    r = logged_in.post("/console/cash/handover", data={**form, "reference": "x" * 20,
+                                                       "counted_amount": "-1"})
+    assert r.status_code == 302
+    assert db.session.query(CashEntry).filter_by(kind=CashKind.HANDOVER).count() == 1
+    assert "counted_amount" in logged_in.get(url).text
+    # no CSRF token: refused
+    r = logged_in.post("/console/cash/handover", data={**form, "csrf_token": "",
+                                                       "reference": "y" * 20})
+    assert r.status_code in (400, 403)
+    # another office's courier: not found, nothing stored
+    other = make_user(Role.COURIER, make_office(), username="far")
+    r = logged_in.post("/console/cash/handover", data={**form, "courier_id": other.id,
+                                                       "reference": "z" * 20})
+    assert db.session.query(CashEntry).filter_by(courier_id=other.id).count() == 0
+
