@@ -34,6 +34,9 @@ COPY migrations ./migrations
 COPY --from=assets /assets/node_modules ./console-assets
 ENV PATH=/opt/venv/bin:$PATH FLASK_APP=api PYTHONUNBUFFERED=1 PORT=8000 \
     POSTAL_CONSOLE_ASSETS_DIR=/app/console-assets
+# numba's kernel cache (routing/tsptw.py): the package directory is root-owned, so a
+# directory the non-root user can write; shared by all worker processes of the container
+ENV NUMBA_CACHE_DIR=/tmp/numba-cache
 USER postal
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"

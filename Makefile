@@ -50,6 +50,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
+	@# compile the numba kernels of routing/tsptw.py into their on-disk cache (~20 s, once)
+	$(BIN)/python -m routing.tsptw
 	@touch $@
 
 # Serve the product on SQLite with demo data (demo logins, password "demo").

@@ -121,13 +121,20 @@ def run_day(args: argparse.Namespace) -> dict[str, Any]:
         "tw_frac": args.tw_frac,
         "instance_seed": args.instance_seed,
         "workers": args.workers,
+        "solver": args.solver,
     }
     if args.ref_distance is not None:  # reuse a reference measured earlier
         out["reference"] = {"distance_m": args.ref_distance, "unassigned": 0, "given": True}
         ref_distance, ref_unassigned = args.ref_distance, 0
     else:
         ref = solve(
-            problem, SolverParams(time_limit_s=args.ref_seconds, seed=0, workers=args.workers)
+            problem,
+            SolverParams(
+                time_limit_s=args.ref_seconds,
+                seed=0,
+                workers=args.workers,
+                use_tsp_fast_path=args.ref_solver == "ours",
+            ),
         )
         out["reference"] = {"seconds": args.ref_seconds, **_summary(ref)}
         ref_distance, ref_unassigned = ref.distance_m, len(ref.unassigned)
@@ -136,7 +143,13 @@ def run_day(args: argparse.Namespace) -> dict[str, Any]:
     for seconds in (float(x) for x in str(args.seconds).split(",")):
         for seed in (int(x) for x in args.seeds.split(",")):
             plan = solve(
-                problem, SolverParams(time_limit_s=seconds, seed=seed, workers=args.workers)
+                problem,
+                SolverParams(
+                    time_limit_s=seconds,
+                    seed=seed,
+                    workers=args.workers,
+                    use_tsp_fast_path=args.solver == "ours",
+                ),
             )
             row = {"seed": seed, "seconds": seconds, **_summary(plan)}
             row["gap_pct"] = round(100.0 * (plan.distance_m - ref_distance) / ref_distance, 3)
@@ -214,6 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     d.add_argument("--seeds", default="0,1,2,3,4")
     d.add_argument("--workers", type=int, default=2)
+    d.add_argument(
+        "--solver",
+        default="ours",
+        choices=["ours", "pyvrp"],
+        help="ours: what routing.solve runs; pyvrp: single-route fast paths off (PyVRP only)",
+    )
+    d.add_argument("--ref-solver", default="ours", choices=["ours", "pyvrp"])
     d.add_argument("--out", required=True)
     m = sub.add_parser("matrix")
     m.add_argument("--points", type=int, default=2000)

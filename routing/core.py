@@ -195,7 +195,7 @@ class CoreResult:
         Whether the solver reported a feasible solution (all required clients
         served, capacities and time windows respected).
     method
-        ``"fast-tsp"``, ``"pyvrp"`` or ``"empty"``.
+        ``"fast-tsp"``, ``"tsptw-ils"``, ``"pyvrp"`` or ``"empty"``.
     runtime_s
         Wall-clock time.
     seeds_costs
@@ -623,6 +623,186 @@ def _solve_tsp(inst: CoreInstance, time_limit_s: float, workers: int) -> CoreRou
     return CoreRoute(vt_idx, tuple(i - 1 for i in tour[1:]))
 
 
+# --------------------------------------------------------------------------- TSPTW ILS
+
+
+def _tsptw_applicable(inst: CoreInstance) -> bool:
+    """One vehicle, distance objective, every client fits the capacity together."""
+    if sum(vt.count for vt in inst.vehicle_types) != 1 or len(inst.distances) != 1:
+        return False
+    if inst.objective != "distance" or len(inst.clients) < 1:
+        return False
+    vt = next(v for v in inst.vehicle_types if v.count > 0)
+    total = np.zeros(len(vt.capacity), dtype=np.int64)
+    for c in inst.clients:
+        total += np.asarray(c.demand, dtype=np.int64)
+    return not bool(np.any(total > np.asarray(vt.capacity, dtype=np.int64)))
+
+
+def _tsptw_instance(inst: CoreInstance) -> tuple[Any, int]:
+    """The single route as a :class:`routing.tsptw.TsptwInstance` (+ vehicle type)."""
+    from routing.tsptw import BIG_TIME, TsptwInstance
+
+    vt_idx = next(i for i, v in enumerate(inst.vehicle_types) if v.count > 0)
+    vt = inst.vehicle_types[vt_idx]
+    n = len(inst.clients)
+    locs = np.asarray(
+        [vt.start, *(c.location for c in inst.clients), vt.start if vt.end is None else vt.end],
+        dtype=np.intp,
+    )
+    dist = np.ascontiguousarray(inst.distances[0][np.ix_(locs, locs)], dtype=np.int64)
+    dur = np.ascontiguousarray(inst.durations[0][np.ix_(locs, locs)], dtype=np.int64)
+    if vt.end is None:
+        dist[:, n + 1] = 0
+        dur[:, n + 1] = 0
+
+    def cap(x: int) -> int:
+        return min(int(x), BIG_TIME)
+
+    shift_open, shift_close = cap(vt.tw_early), cap(vt.tw_late)
+    early = np.asarray(
+        [shift_open, *(cap(c.tw_early) for c in inst.clients), shift_open], dtype=np.int64
+    )
+    late = np.asarray(
+        [shift_close, *(cap(c.tw_late) for c in inst.clients), shift_close], dtype=np.int64
+    )
+    service = np.asarray([0, *(c.service_s for c in inst.clients), 0], dtype=np.int64)
+    return TsptwInstance(dist, dur, early, late, service), vt_idx
+
+
+#: Solve single routes with time windows (distance objective, every stop
+#: fitting the capacity) with the compiled ILS of :mod:`routing.tsptw` instead
+#: of PyVRP (measured: docs/routing.md, "Single-route time-window day").
+USE_TSPTW_ILS = True
+
+_background_compile: Any = None
+
+
+def _tsptw_ready() -> bool:
+    """Kernels usable now? Loads them from the disk cache (~0.4 s once per
+    process, plus ~0.8 s to import numba); with no usable cache, starts one
+    background process that compiles into the cache (~20 s) and says no, so
+    this solve uses PyVRP instead of waiting for the compiler."""
+    global _background_compile
+    try:
+        from routing import tsptw
+    except (ImportError, RuntimeError):  # e.g. numba: no writable cache directory
+        logger.warning("routing.tsptw unavailable; using PyVRP", exc_info=True)
+        return False
+    if tsptw.is_warm():
+        return True
+    if tsptw.cache_ready():
+        spent = tsptw.warm_up()
+        logger.info("TSPTW kernels loaded from the numba cache in %.2fs", spent)
+        return True
+    if _background_compile is None:
+        import subprocess
+        import sys
+        import threading
+
+        logger.info("no numba cache for the TSPTW kernels: compiling in the background")
+        cmd = [sys.executable, "-m", "routing.tsptw"]
+        # a daemon thread waits for the compiler process (nothing left behind
+        # to reap; the thread only sleeps in waitpid)
+        _background_compile = threading.Thread(
+            target=subprocess.run,
+            args=(cmd,),
+            kwargs={
+                "stdin": subprocess.DEVNULL,
+                "stdout": subprocess.DEVNULL,
+                "stderr": subprocess.DEVNULL,
+                "start_new_session": True,
+                "check": False,
+            },
+            name="routing-tsptw-compile",
+            daemon=True,
+        )
+        _background_compile.start()
+    return False
+
+
+_TsptwOutput = tuple[int, list[int], int] | None
+
+
+def _run_tsptw(
+    tinst: Any,
+    deadline: float,
+    seed: int,
+    initial: Sequence[int] | None,
+    progress: ProgressCallback | None = None,
+    t0: float | None = None,
+) -> _TsptwOutput:
+    """One ILS run (also the process-pool task): (cost, order 1..n, iterations)."""
+    from routing.tsptw import solve_tsptw
+
+    start = time.monotonic() if t0 is None else t0
+    last = [-1.0, math.inf]
+
+    def on_chunk(best: int) -> bool:
+        if progress is not None and best >= 0:
+            now = time.monotonic()
+            if best < last[1] or now - last[0] >= 0.25:
+                last[0], last[1] = now, float(best)
+                progress(float(best), now - start)
+        return _CANCEL is not None and bool(_CANCEL.is_set())
+
+    res = solve_tsptw(tinst, deadline=deadline, seed=seed, initial=initial, on_chunk=on_chunk)
+    return None if res is None else (res.cost, list(res.order), res.iterations)
+
+
+def _solve_tsptw(
+    inst: CoreInstance,
+    time_limit_s: float,
+    seed: int,
+    workers: int,
+    progress: ProgressCallback | None,
+    initial: Sequence[tuple[int, Sequence[int]]] | None,
+    t0: float,
+) -> tuple[CoreRoute | None, tuple[float, ...]]:
+    """``workers`` independent ILS runs (seeds ``seed ..``); the best route."""
+    tinst, vt_idx = _tsptw_instance(inst)
+    init: list[int] | None = None
+    for vt, visits in initial or ():
+        if vt == vt_idx:
+            init = [v + 1 for v in visits if 0 <= v < len(inst.clients)]
+    deadline = t0 + time_limit_s
+    reporter = _Monotone(progress) if progress is not None else None
+    pool = cancel = None
+    futures: list[Future[_TsptwOutput]] = []
+    if workers > 1:
+        ctx = _mp_context()
+        cancel = ctx.Event()
+        pool = ProcessPoolExecutor(
+            max_workers=workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(cancel,)
+        )
+    try:
+        if pool is not None:
+            futures = [
+                pool.submit(_run_tsptw, tinst, deadline, seed + k, init) for k in range(1, workers)
+            ]
+        try:
+            outputs = [_run_tsptw(tinst, deadline, seed, init, reporter, t0)]
+        except BaseException:
+            if cancel is not None:
+                cancel.set()
+            raise
+        for fut in futures:
+            try:
+                outputs.append(fut.result())
+            except Exception:  # a crashed worker must not lose the main result
+                logger.exception("parallel TSPTW worker failed")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    found = [o for o in outputs if o is not None]
+    costs = tuple(math.inf if o is None else float(o[0]) for o in outputs)
+    logger.debug("tsptw runs: costs %s, iterations %s", costs, [o[2] for o in found])
+    if not found:
+        return None, costs
+    best = min(found, key=lambda o: o[0])
+    return CoreRoute(vt_idx, tuple(v - 1 for v in best[1])), costs
+
+
 # --------------------------------------------------------------------------- entry point
 
 #: For problems with more than one vehicle, start parallel PyVRP processes
@@ -684,7 +864,9 @@ def solve_core(
         Maximum number of parallel PyVRP runs (processes); see
         :func:`effective_workers` for when fewer are started.
     use_tsp_fast_path
-        Allow fast-tsp when the instance is a plain single route.
+        Allow the single-route fast paths: fast-tsp when the instance is a
+        plain single route, the compiled TSPTW search (:mod:`routing.tsptw`)
+        for a single route with windows. ``False``: PyVRP for everything.
     progress
         Optional ``progress(best_cost, elapsed_s)`` hook (PyVRP path only).
     initial
@@ -719,6 +901,25 @@ def solve_core(
             logger.info("fast-tsp tour overruns the shift; falling back to PyVRP")
         remaining = time_limit_s - (time.monotonic() - t0)
         time_limit_s = max(remaining, min(0.2, time_limit_s))
+        t0 = time.monotonic()
+
+    if use_tsp_fast_path and USE_TSPTW_ILS and _tsptw_applicable(inst) and _tsptw_ready():
+        remaining = time_limit_s - (time.monotonic() - t0)
+        route, costs = _solve_tsptw(
+            inst, max(remaining, 0.05), seed, workers, progress, initial, time.monotonic()
+        )
+        if route is not None:
+            return CoreResult(
+                (route,) if route.visits else (),
+                route_cost(inst, route),
+                True,
+                "tsptw-ils",
+                time.monotonic() - t0,
+                costs,
+            )
+        logger.info("TSPTW search found no feasible route with every stop; using PyVRP")
+        remaining = time_limit_s - (time.monotonic() - t0)
+        time_limit_s = max(remaining, min(0.5, time_limit_s))
         t0 = time.monotonic()
 
     n_proc = effective_workers(inst, workers)

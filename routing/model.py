@@ -545,8 +545,10 @@ class SolverParams:
         start); useful with road-duration matrices. ETAs are always computed
         leaving at the shift start.
     use_tsp_fast_path
-        Use fast-tsp for single-courier problems without time windows or
-        binding capacity (optimal or near-optimal in well under a second).
+        Use the single-courier fast paths: fast-tsp without time windows or
+        binding capacity (optimal or near-optimal in well under a second);
+        the compiled time-window search (``routing.tsptw``) with windows
+        (``objective="distance"``). ``False``: PyVRP only.
     """
 
     time_limit_s: float = 1.0

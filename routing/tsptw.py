@@ -1,0 +1,964 @@
+"""Compiled iterated local search for one route with time windows (TSPTW).
+
+Used by :func:`routing.core.solve_core` for the single-vehicle case with time
+windows (see docs/routing.md, "Single-route time-window day"). The search
+works on *strictly feasible* routes only:
+
+* nodes ``0`` (start), ``1..n`` (clients), ``n + 1`` (end; for an open route
+  its travel time and distance from every node are 0);
+* the route leaves the start at the shift open, waits when early, and must
+  start every service inside its window and reach the end by the shift close;
+* feasibility of a move in O(length of the changed part) from the current
+  departure times (forward) and latest feasible service starts (backward);
+  the distance change in O(1) (also for asymmetric matrices);
+* moves, all on nearest-neighbour candidate lists: Or-opt (segments of 1-3
+  stops, both orientations), 2-opt, exchange; first improvement with
+  don't-look bits;
+* perturbation: a few random feasible moves among nearby stops; acceptance:
+  late acceptance (LAHC) on the distance.
+
+A start is built by cheapest feasible insertion (windowed stops first, by
+closing time), optionally from a warm-start sequence. If no feasible start is
+found the caller falls back to PyVRP.
+
+Everything numeric is ``@numba.njit(cache=True)``. The first call in a process
+compiles (several seconds) or loads the on-disk cache (``NUMBA_CACHE_DIR``,
+default ``__pycache__`` next to this file); call :func:`warm_up` once per
+process (``make install`` fills the cache).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+__all__ = [
+    "ILSParams",
+    "TsptwInstance",
+    "TsptwResult",
+    "cache_ready",
+    "is_warm",
+    "route_schedule",
+    "solve_tsptw",
+    "warm_up",
+]
+
+I64 = npt.NDArray[np.int64]
+
+#: Construction attempts: cheapest insertion with cost = added distance +
+#: weight x delay of the next service start (metres per second).
+CONSTRUCTION_TIME_WEIGHTS = (0, 0, 1, 3, 10, 30)
+
+#: Target wall time of one compiled call (deadline and progress granularity).
+CHUNK_SECONDS = 0.01
+
+#: Stand-in for "no limit" (keeps every sum far from int64 overflow).
+BIG_TIME = 1 << 50
+
+
+@dataclass(frozen=True, slots=True)
+class ILSParams:
+    """Knobs of the search (defaults measured, docs/routing.md)."""
+
+    neighbours: int = 20
+    max_segment: int = 3
+    max_perturb_moves: int = 8
+    history: int = 500
+    #: upper bound on ILS iterations per compiled call
+    iterations_per_chunk: int = 1000
+    #: metres of distance per second of time warp
+    penalty: int = 100
+    #: perturbation moves may add at most this much time warp (seconds)
+    perturb_max_warp: int = 0
+    #: > 0: accept candidates within this fraction of the best cost, falling
+    #: linearly to 0 at the deadline (else late acceptance with ``history``)
+    threshold_start: float = 0.01
+    #: give up (return ``None``) when no feasible route is known after this
+    #: share of the time budget, leaving the rest to the fallback
+    give_up_share: float = 0.3
+    #: local search from every stop after each perturbation (else only from
+    #: the stops next to changed arcs)
+    full_ls: bool = False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TsptwInstance:
+    """One route: ``n`` clients plus a start (node 0) and an end (node n+1).
+
+    ``dist`` / ``dur`` are ``(n+2, n+2)``; for an open route column ``n+1`` is
+    0. ``early`` / ``late`` are service-start windows (node 0: shift open and
+    close; node n+1: arrival by the shift close); ``service`` in seconds.
+    """
+
+    dist: I64
+    dur: I64
+    early: I64
+    late: I64
+    service: I64
+
+    @property
+    def n(self) -> int:
+        """Number of clients."""
+        return int(self.dist.shape[0]) - 2
+
+
+@dataclass(frozen=True, slots=True)
+class TsptwResult:
+    """Best route found: client numbers ``1..n`` in visiting order."""
+
+    order: tuple[int, ...]
+    cost: int
+    iterations: int
+    feasible_start: bool
+
+
+# --------------------------------------------------------------------------- kernels
+# Work arrays (one (9, n+2) int64 matrix ``w`` per route):
+_DEP = 0  # departure time from route[k] (leaving the start at the shift open)
+_TWF = 1  # time warp accumulated up to route[k] (forward, fixed start)
+_LB = 2  # latest service start at route[k] of the suffix route[k:] (Vidal et al.)
+_TWB = 3  # time warp of the suffix route[k:]
+_CUM = 4  # distance route[0] -> route[k]
+_RCUM = 5  # distance of the reversed prefix (asymmetric matrices)
+_POS = 6  # position of node v (indexed by node)
+_NXT = 7  # successor of node v before the last move (indexed by node)
+_TMP = 8  # scratch
+# Node data ``nd`` (3, n+2): early, late, service.
+_PERTURB_MAX_REVERSAL = 8
+
+
+@njit(cache=True)
+def _rand(state: I64) -> int:  # pragma: no cover - compiled
+    """xorshift64 on a one-element int64 array; returns a non-negative int."""
+    x = state[0]
+    x ^= x << 13
+    x ^= (x >> 7) & 0x01FFFFFFFFFFFFFF
+    x ^= x << 17
+    state[0] = x
+    return int((x >> 1) & 0x3FFFFFFFFFFFFFFF)
+
+
+@njit(cache=True)
+def _schedule(route: I64, m: int, dist: I64, dur: I64, nd: I64, w: I64) -> int:
+    """Fill the work arrays for route[:m]; returns the route's total time warp."""
+    early = nd[0]
+    late = nd[1]
+    service = nd[2]
+    u = route[0]
+    t = early[u]
+    tw = 0
+    w[_DEP, 0] = t + service[u]
+    w[_TWF, 0] = 0
+    w[_CUM, 0] = 0
+    w[_RCUM, 0] = 0
+    w[_POS, u] = 0
+    for k in range(1, m):
+        u = route[k - 1]
+        v = route[k]
+        w[_POS, v] = k
+        t = w[_DEP, k - 1] + dur[u, v]
+        if t < early[v]:
+            t = early[v]
+        if t > late[v]:
+            tw += t - late[v]
+            t = late[v]
+        w[_DEP, k] = t + service[v]
+        w[_TWF, k] = tw
+        w[_CUM, k] = w[_CUM, k - 1] + dist[u, v]
+        w[_RCUM, k] = w[_RCUM, k - 1] + dist[v, u]
+    v = route[m - 1]
+    w[_LB, m - 1] = late[v]
+    w[_TWB, m - 1] = 0
+    for k in range(m - 2, -1, -1):
+        u = route[k]
+        delta = service[u] + dur[u, route[k + 1]]
+        l2 = w[_LB, k + 1]
+        dtw = early[u] + delta - l2
+        if dtw < 0:
+            dtw = 0
+        lb = l2 - delta
+        if lb > late[u]:
+            lb = late[u]
+        w[_LB, k] = lb + dtw
+        w[_TWB, k] = w[_TWB, k + 1] + dtw
+    for k in range(m - 1):
+        w[_NXT, route[k]] = route[k + 1]
+    w[_NXT, route[m - 1]] = -1
+    return tw
+
+
+@njit(cache=True)
+def _walk_tw(
+    route: I64, pre: int, buf: I64, nb: int, q: int, dur: I64, nd: I64, w: I64, limit: int
+) -> int:  # pragma: no cover - compiled
+    """Time warp of route[:pre+1] + buf[:nb] + route[q:]; stops early above ``limit``."""
+    early = nd[0]
+    late = nd[1]
+    service = nd[2]
+    t = w[_DEP, pre]
+    tw = w[_TWF, pre]
+    last = route[pre]
+    for k in range(nb):
+        x = buf[k]
+        t += dur[last, x]
+        if t < early[x]:
+            t = early[x]
+        if t > late[x]:
+            tw += t - late[x]
+            if tw > limit:
+                return int(tw)
+            t = late[x]
+        t += service[x]
+        last = x
+    t += dur[last, route[q]]
+    tw += w[_TWB, q]
+    if t > w[_LB, q]:
+        tw += t - w[_LB, q]
+    return int(tw)
+
+
+@njit(cache=True)
+def _apply(route: I64, pre: int, buf: I64, nb: int, w: I64, active: np.ndarray) -> None:
+    """route[pre+1:pre+1+nb] = buf[:nb]; activate the endpoints of new arcs."""
+    for k in range(nb):
+        route[pre + 1 + k] = buf[k]
+    for k in range(pre, pre + nb + 1):
+        x = route[k]
+        y = route[k + 1]
+        if w[_NXT, x] != y:
+            active[x] = True
+            active[y] = True
+
+
+@njit(cache=True)
+def _fill_oropt(route: I64, i: int, j: int, p: int, rev: bool, buf: I64) -> int:
+    """Segment route[i..j] moved between p and p+1 (reversed if rev); returns pre."""
+    nb = 0
+    if p > j:
+        for k in range(j + 1, p + 1):
+            buf[nb] = route[k]
+            nb += 1
+        for k in range(j - i + 1):
+            buf[nb] = route[j - k] if rev else route[i + k]
+            nb += 1
+        return i - 1
+    for k in range(j - i + 1):
+        buf[nb] = route[j - k] if rev else route[i + k]
+        nb += 1
+    for k in range(p + 1, i):
+        buf[nb] = route[k]
+        nb += 1
+    return p
+
+
+@njit(cache=True)
+def _delta_dist(
+    kind: int, i: int, j: int, p: int, rev: bool, route: I64, dist: I64, w: I64
+) -> int:  # pragma: no cover - compiled
+    if kind == 0:  # Or-opt
+        f = route[j] if rev else route[i]
+        last = route[i] if rev else route[j]
+        d = (
+            dist[route[i - 1], route[j + 1]]
+            - dist[route[i - 1], route[i]]
+            - dist[route[j], route[j + 1]]
+            + dist[route[p], f]
+            + dist[last, route[p + 1]]
+            - dist[route[p], route[p + 1]]
+        )
+        if rev:
+            d += (w[_RCUM, j] - w[_RCUM, i]) - (w[_CUM, j] - w[_CUM, i])
+        return int(d)
+    if kind == 1:  # 2-opt: reverse route[i..j]
+        return int(
+            dist[route[i - 1], route[j]]
+            + dist[route[i], route[j + 1]]
+            - dist[route[i - 1], route[i]]
+            - dist[route[j], route[j + 1]]
+            + (w[_RCUM, j] - w[_RCUM, i])
+            - (w[_CUM, j] - w[_CUM, i])
+        )
+    u = route[i]  # exchange positions i < j - 1
+    v = route[j]
+    return int(
+        dist[route[i - 1], v]
+        + dist[v, route[i + 1]]
+        + dist[route[j - 1], u]
+        + dist[u, route[j + 1]]
+        - dist[route[i - 1], u]
+        - dist[u, route[i + 1]]
+        - dist[route[j - 1], v]
+        - dist[v, route[j + 1]]
+    )
+
+
+@njit(cache=True)
+def _try_move(
+    kind: int,
+    i: int,
+    j: int,
+    p: int,
+    rev: bool,
+    route: I64,
+    m: int,
+    dist: I64,
+    dur: I64,
+    nd: I64,
+    w: I64,
+    buf: I64,
+    tw_cur: int,
+    penalty: int,
+    need_improve: bool,
+) -> tuple[int, int, int, int]:  # pragma: no cover - compiled
+    """Evaluate one move: (penalised delta, pre, nb, new warp); nb = -1 if rejected.
+
+    kind 0: Or-opt of route[i..j] between p and p+1 (reversed if rev);
+    1: 2-opt reversing route[i..j]; 2: exchange of positions i < j - 1.
+    """
+    n = m - 2
+    if i < 1 or j > n or i > j:
+        return 0, 0, -1, 0
+    if kind == 0:
+        if (p >= i - 1 and p <= j) or p < 0 or p > n:
+            return 0, 0, -1, 0
+        if rev and i == j:
+            return 0, 0, -1, 0
+    elif kind == 1:
+        if i == j:
+            return 0, 0, -1, 0
+    elif j <= i + 1:
+        return 0, 0, -1, 0
+    d = _delta_dist(kind, i, j, p, rev, route, dist, w)
+    # the time warp cannot go below 0: prune before walking
+    if need_improve and d >= penalty * tw_cur:
+        return 0, 0, -1, 0
+    if kind == 0:
+        pre = _fill_oropt(route, i, j, p, rev, buf)
+        nb = (p - i + 1) if p > j else (j - p)
+    elif kind == 1:
+        nb = j - i + 1
+        for k in range(nb):
+            buf[k] = route[j - k]
+        pre = i - 1
+    else:
+        nb = j - i + 1
+        buf[0] = route[j]
+        for k in range(1, nb - 1):
+            buf[k] = route[i + k]
+        buf[nb - 1] = route[i]
+        pre = i - 1
+    limit = tw_cur + (-d) // penalty + 1 if need_improve else 1 << 60
+    tw = _walk_tw(route, pre, buf, nb, pre + nb + 1, dur, nd, w, limit)
+    delta = d + penalty * (tw - tw_cur)
+    if need_improve and delta >= 0:
+        return 0, 0, -1, 0
+    return delta, pre, nb, tw
+
+
+@njit(cache=True)
+def _local_search(
+    route: I64,
+    m: int,
+    dist: I64,
+    dur: I64,
+    nd: I64,
+    neigh: I64,
+    maxseg: int,
+    penalty: int,
+    active: np.ndarray,
+    w: I64,
+    buf: I64,
+) -> int:  # pragma: no cover - compiled
+    """First-improvement descent (Or-opt, 2-opt, exchange) on distance + penalty x warp.
+
+    Returns the final time warp.
+    """
+    n = m - 2
+    nn = neigh.shape[1]
+    tw_cur = _schedule(route, m, dist, dur, nd, w)
+    improved = True
+    while improved:
+        improved = False
+        for u in range(1, n + 1):
+            if not active[u]:
+                continue
+            found = False
+            pre = 0
+            nb = -1
+            for kk in range(nn):
+                v = neigh[u, kk]
+                iu = w[_POS, u]
+                iv = w[_POS, v]
+                # --- Or-opt: a segment with u at one end, placed next to v
+                for k in range(1, maxseg + 1):
+                    for variant in range(4):
+                        if variant < 2:  # segment starts at u
+                            i = iu
+                            j = iu + k - 1
+                        else:  # segment ends at u
+                            i = iu - k + 1
+                            j = iu
+                        if variant == 0:  # u first, after v: (v, u)
+                            p = iv
+                            rev = False
+                        elif variant == 1:  # reversed, u last, before v: (u, v)
+                            p = iv - 1
+                            rev = True
+                        elif variant == 2:  # u last, before v: (u, v)
+                            p = iv - 1
+                            rev = False
+                        else:  # reversed, u first, after v: (v, u)
+                            p = iv
+                            rev = True
+                        d, pre, nb, tw_new = _try_move(
+                            0,
+                            i,
+                            j,
+                            p,
+                            rev,
+                            route,
+                            m,
+                            dist,
+                            dur,
+                            nd,
+                            w,
+                            buf,
+                            tw_cur,
+                            penalty,
+                            True,
+                        )
+                        if nb >= 0:
+                            found = True
+                            break
+                    if found:
+                        break
+                if not found:
+                    # --- 2-opt creating the arc u-v (either direction)
+                    for variant in range(2):
+                        lo = iu if iu < iv else iv
+                        hi = iv if iu < iv else iu
+                        i = lo + 1 if variant == 0 else lo
+                        j = hi if variant == 0 else hi - 1
+                        d, pre, nb, tw_new = _try_move(
+                            1,
+                            i,
+                            j,
+                            0,
+                            False,
+                            route,
+                            m,
+                            dist,
+                            dur,
+                            nd,
+                            w,
+                            buf,
+                            tw_cur,
+                            penalty,
+                            True,
+                        )
+                        if nb >= 0:
+                            found = True
+                            break
+                if not found:
+                    # --- exchange u with the successor / predecessor of v
+                    for variant in range(2):
+                        x = iv + 1 if variant == 0 else iv - 1
+                        if x < 1 or x > n or x == iu:
+                            continue
+                        i = iu if iu < x else x
+                        j = x if iu < x else iu
+                        d, pre, nb, tw_new = _try_move(
+                            2,
+                            i,
+                            j,
+                            0,
+                            False,
+                            route,
+                            m,
+                            dist,
+                            dur,
+                            nd,
+                            w,
+                            buf,
+                            tw_cur,
+                            penalty,
+                            True,
+                        )
+                        if nb >= 0:
+                            found = True
+                            break
+                if found:
+                    _apply(route, pre, buf, nb, w, active)
+                    tw_cur = _schedule(route, m, dist, dur, nd, w)
+                    improved = True
+                    break
+            if not found:
+                active[u] = False
+    return tw_cur
+
+
+@njit(cache=True)
+def _perturb(
+    route: I64,
+    m: int,
+    dist: I64,
+    dur: I64,
+    nd: I64,
+    neigh: I64,
+    maxseg: int,
+    nmoves: int,
+    rng: I64,
+    active: np.ndarray,
+    w: I64,
+    buf: I64,
+    max_warp: int,
+) -> int:  # pragma: no cover - compiled
+    """Apply ``nmoves`` random moves among stops near a random stop.
+
+    A move is skipped if it adds more than ``max_warp`` seconds of time warp.
+    """
+    n = m - 2
+    nn = neigh.shape[1]
+    centre = 1 + _rand(rng) % n
+    done = 0
+    tw_cur = _schedule(route, m, dist, dur, nd, w)
+    for _attempt in range(nmoves * 20):
+        if done >= nmoves:
+            break
+        u = centre if _rand(rng) % 3 == 0 else neigh[centre, _rand(rng) % nn]
+        v = neigh[u, _rand(rng) % nn]
+        iu = w[_POS, u]
+        iv = w[_POS, v]
+        kind = _rand(rng) % 3
+        p = 0
+        rev = False
+        if kind == 0:
+            i = iu
+            j = iu + _rand(rng) % maxseg
+            p = iv if _rand(rng) % 2 == 0 else iv - 1
+            rev = _rand(rng) % 2 == 1
+        elif kind == 1:  # short reversals only: long ones wreck the schedule
+            i = min(iu, iv) + 1
+            j = max(iu, iv)
+            if j - i > _PERTURB_MAX_REVERSAL:
+                continue
+        else:
+            i = min(iu, iv)
+            j = max(iu, iv)
+        d, pre, nb, tw_new = _try_move(
+            kind, i, j, p, rev, route, m, dist, dur, nd, w, buf, 0, 1, False
+        )
+        if nb < 0 or tw_new > tw_cur + max_warp:
+            continue
+        _apply(route, pre, buf, nb, w, active)
+        tw_cur = _schedule(route, m, dist, dur, nd, w)
+        done += 1
+    return done
+
+
+@njit(cache=True)
+def _construct(
+    dist: I64,
+    dur: I64,
+    nd: I64,
+    seq: I64,
+    nseq: int,
+    order: I64,
+    route: I64,
+    time_weight: int,
+) -> bool:  # pragma: no cover - compiled
+    """Cheapest feasible insertion of ``order`` into start + seq[:nseq] + end.
+
+    Cost of a position: added distance + ``time_weight`` x delay of the next
+    service start. Once a stop fits nowhere, the rest go to their cheapest
+    position regardless of windows (the penalised search repairs). Returns
+    whether the result is feasible.
+    """
+    early = nd[0]
+    late = nd[1]
+    service = nd[2]
+    n = dist.shape[0] - 2
+    w = np.zeros((9, n + 2), np.int64)
+    route[0] = 0
+    for k in range(nseq):
+        route[1 + k] = seq[k]
+    m = nseq + 2
+    route[m - 1] = n + 1
+    feasible = _schedule(route, m, dist, dur, nd, w) == 0
+    inroute = np.zeros(n + 2, np.bool_)
+    for k in range(m):
+        inroute[route[k]] = True
+    for idx in range(order.shape[0]):
+        u = order[idx]
+        if inroute[u]:
+            continue
+        best = np.int64(1) << 60
+        bestp = -1
+        for p in range(m - 1):
+            a = route[p]
+            b = route[p + 1]
+            d = dist[a, u] + dist[u, b] - dist[a, b]
+            if feasible:
+                t = w[_DEP, p] + dur[a, u]
+                if t < early[u]:
+                    t = early[u]
+                if t > late[u]:
+                    continue
+                t += service[u] + dur[u, b]
+                if t < early[b]:
+                    t = early[b]
+                if t > w[_LB, p + 1]:
+                    continue
+                # the later service start at b: the slack the insertion uses
+                d += time_weight * (t - (w[_DEP, p + 1] - service[b]))
+            if d < best:
+                best = d
+                bestp = p
+        if bestp < 0:
+            feasible = False
+            for p in range(m - 1):
+                a = route[p]
+                b = route[p + 1]
+                d = dist[a, u] + dist[u, b] - dist[a, b]
+                if d < best:
+                    best = d
+                    bestp = p
+        for k in range(m, bestp + 1, -1):
+            route[k] = route[k - 1]
+        route[bestp + 1] = u
+        m += 1
+        inroute[u] = True
+        if feasible:
+            _schedule(route, m, dist, dur, nd, w)
+    return _schedule(route, m, dist, dur, nd, w) == 0
+
+
+@njit(cache=True)
+def _ils_chunk(
+    dist: I64,
+    dur: I64,
+    nd: I64,
+    neigh: I64,
+    maxseg: int,
+    maxpert: int,
+    penalty: int,
+    max_warp: int,
+    cur: I64,
+    best: I64,
+    hist: I64,
+    state: I64,
+    iterations: int,
+    threshold: int,
+    full_ls: bool,
+) -> int:  # pragma: no cover - compiled
+    """Run ``iterations`` ILS steps; ``cur`` / ``best`` / ``hist`` / ``state`` persist.
+
+    ``state``: [rng, iterations done, current cost, best feasible cost (-1:
+    none), initialised, current time warp]. Costs: distance + penalty x warp.
+    Returns the best feasible distance (-1 if none yet).
+    """
+    m = dist.shape[0]
+    w = np.zeros((9, m), np.int64)
+    buf = np.zeros(m, np.int64)
+    active = np.ones(m, np.bool_)
+    rng = state[0:1]
+    if state[4] == 0:
+        tw = _local_search(cur, m, dist, dur, nd, neigh, maxseg, penalty, active, w, buf)
+        c = w[_CUM, m - 1] + penalty * tw
+        state[2] = c
+        state[3] = -1
+        if tw == 0:
+            state[3] = c
+            best[:] = cur
+        for k in range(hist.shape[0]):
+            hist[k] = c
+        state[4] = 1
+    cand = cur.copy()
+    for _ in range(iterations):
+        cand[:] = cur
+        active[:] = full_ls
+        _perturb(
+            cand,
+            m,
+            dist,
+            dur,
+            nd,
+            neigh,
+            maxseg,
+            1 + _rand(rng) % maxpert,
+            rng,
+            active,
+            w,
+            buf,
+            max_warp,
+        )
+        tw = _local_search(cand, m, dist, dur, nd, neigh, maxseg, penalty, active, w, buf)
+        c = w[_CUM, m - 1] + penalty * tw
+        it = state[1]
+        h = it % hist.shape[0]
+        if tw == 0 and (state[3] < 0 or c < state[3]):
+            state[3] = c
+            best[:] = cand
+        if threshold >= 0:
+            # threshold accepting around the best (record-to-record travel)
+            ok = c <= state[2] or (state[3] >= 0 and c <= state[3] + threshold)
+        else:
+            ok = c <= state[2] or c <= hist[h]
+        if ok:
+            cur[:] = cand
+            state[2] = c
+        hist[h] = state[2]
+        state[1] = it + 1
+    return int(state[3])
+
+
+# --------------------------------------------------------------------------- Python side
+
+
+def route_schedule(inst: TsptwInstance, order: Sequence[int]) -> tuple[bool, int]:
+    """(feasible, distance) of start + order + end, simulated in Python (for tests)."""
+    t = int(inst.early[0]) + int(inst.service[0])
+    prev = 0
+    ok = True
+    d = 0
+    for v in [*order, inst.n + 1]:
+        t += int(inst.dur[prev, v])
+        t = max(t, int(inst.early[v]))
+        if t > int(inst.late[v]):
+            ok = False
+        t += int(inst.service[v])
+        d += int(inst.dist[prev, v])
+        prev = v
+    return ok, d
+
+
+def _neighbours(inst: TsptwInstance, k: int) -> I64:
+    """k nearest clients of each client by distance plus window incompatibility.
+
+    Proximity as in PyVRP's granular neighbourhoods: distance + (0.2 x least
+    waiting + least time warp when going from one to the other), the times
+    converted to metres at the instance's mean speed; the smaller of both
+    directions.
+    """
+    n = inst.n
+    k = max(1, min(k, n - 1))
+    c = np.arange(1, n + 1)
+    d = inst.dist[np.ix_(c, c)].astype(np.float64)
+    t = inst.dur[np.ix_(c, c)].astype(np.float64)
+    e = inst.early[c].astype(np.float64)
+    lt = np.minimum(inst.late[c], inst.late[0]).astype(np.float64)
+    s = inst.service[c].astype(np.float64)
+    wait = np.maximum(0.0, e[None, :] - t - s[:, None] - lt[:, None])
+    warp = np.maximum(0.0, e[:, None] + s[:, None] + t - lt[None, :])
+    tsum = float(t.sum())
+    speed = float(d.sum()) / tsum if tsum > 0 else 1.0
+    prox = d + speed * (0.2 * wait + warp)
+    sym = np.minimum(prox, prox.T)
+    np.fill_diagonal(sym, np.inf)
+    idx = np.argsort(sym, axis=1, kind="stable")[:, :k] + 1
+    out = np.zeros((n + 2, k), dtype=np.int64)
+    out[1 : n + 1] = idx
+    out[0] = idx[0]
+    out[n + 1] = idx[0]
+    return out
+
+
+def _insertion_order(inst: TsptwInstance, rng: np.random.Generator) -> I64:
+    n = inst.n
+    clients = np.arange(1, n + 1)
+    windowed = (inst.early[1 : n + 1] > inst.early[0]) | (inst.late[1 : n + 1] < inst.late[0])
+    w = clients[windowed]
+    w = w[np.lexsort((inst.early[w], inst.late[w]))]
+    free = rng.permutation(clients[~windowed])
+    return np.concatenate([w, free]).astype(np.int64)
+
+
+_compile_lock = threading.Lock()
+_compiled = False
+_ENTRY_POINTS = (_construct, _ils_chunk)
+
+
+def is_warm() -> bool:
+    """Whether the kernels are compiled (or loaded) in this process."""
+    return _compiled
+
+
+def cache_ready() -> bool:
+    """Whether the on-disk numba cache holds kernels this process can load.
+
+    Checks the cache index of every entry point for an entry with this
+    machine's code-generation key and the current bytecode (numba internals,
+    so any surprise counts as "not ready").
+    """
+    try:
+        for entry in _ENTRY_POINTS:
+            disp: Any = entry
+            cache = disp._cache
+            index = cache._cache_file._load_index()
+            want = cache._index_key(None, disp.targetctx.codegen())[1:]
+            if not any(tuple(key[1:]) == want for key in index):
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - numba internals: treat as "not cached"
+        return False
+
+
+def warm_up() -> float:
+    """Compile (or load from the cache) every kernel; seconds spent (0 if done)."""
+    global _compiled
+    with _compile_lock:
+        if _compiled:
+            return 0.0
+        t = time.monotonic()
+        rng = np.random.default_rng(0)
+        n = 6
+        pts = rng.uniform(0, 1000, size=(n + 2, 2))
+        d = np.rint(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1)))
+        dist = d.astype(np.int64)
+        early = np.zeros(n + 2, dtype=np.int64)
+        late = np.full(n + 2, 10_000, dtype=np.int64)
+        late[1] = 2_000
+        inst = TsptwInstance(dist, dist.copy(), early, late, np.full(n + 2, 10, dtype=np.int64))
+        solve_tsptw(inst, deadline=None, seed=0, max_iterations=3)
+        _compiled = True
+        return time.monotonic() - t
+
+
+def solve_tsptw(
+    inst: TsptwInstance,
+    *,
+    deadline: float | None,
+    seed: int = 0,
+    params: ILSParams | None = None,
+    initial: Sequence[int] | None = None,
+    max_iterations: int | None = None,
+    on_chunk: Callable[[int], bool] | None = None,
+) -> TsptwResult | None:
+    """Iterated local search until ``deadline`` (``time.monotonic``) or ``max_iterations``.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    deadline
+        Wall-clock end (monotonic seconds); ``None``: only ``max_iterations``.
+    seed
+        Seeds the construction order and the search's random stream; with
+        ``max_iterations`` and no deadline the result is deterministic.
+    params
+        Search knobs.
+    initial
+        Optional warm-start order of client numbers ``1..n`` (kept if
+        feasible, the rest inserted).
+    max_iterations
+        Stop after this many ILS iterations.
+    on_chunk
+        ``on_chunk(best_cost) -> stop?`` called between chunks (progress,
+        cancellation).
+
+    Returns
+    -------
+    TsptwResult | None
+        ``None`` if no feasible route with every client was found.
+    """
+    p = params or ILSParams()
+    n = inst.n
+    if n == 0:
+        ok, d = route_schedule(inst, [])
+        return TsptwResult((), d, 0, True) if ok else None
+    if deadline is None and max_iterations is None:
+        raise ValueError("need a deadline or max_iterations")
+    t_start = time.monotonic()
+    rng = np.random.default_rng(seed)
+    route = np.zeros(n + 2, dtype=np.int64)
+    seq = np.asarray([v for v in (initial or ()) if 1 <= v <= n], dtype=np.int64)
+    seq = seq[np.sort(np.unique(seq, return_index=True)[1])] if len(seq) else seq
+    nd = np.ascontiguousarray(np.stack([inst.early, inst.late, inst.service]), dtype=np.int64)
+    built = False
+    for attempt, weight in enumerate(CONSTRUCTION_TIME_WEIGHTS):
+        order = _insertion_order(inst, rng)
+        s = seq if attempt == 0 else np.zeros(0, dtype=np.int64)
+        if _construct(inst.dist, inst.dur, nd, s, len(s), order, route, weight):
+            built = True
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+    if n < 3:
+        ok, d = route_schedule(inst, route[1 : n + 1].tolist())
+        return TsptwResult(tuple(int(v) for v in route[1 : n + 1]), d, 0, built) if ok else None
+    neigh = _neighbours(inst, p.neighbours)
+    best = route.copy()
+    hist = np.zeros(max(1, p.history), dtype=np.int64)
+    state = np.zeros(6, dtype=np.int64)
+    state[0] = int(rng.integers(1, 2**62))
+    total = 0
+    best_cost = -1
+    per_iter = 0.0  # measured seconds per iteration
+    chunk = min(10, p.iterations_per_chunk)
+    while True:
+        if per_iter > 0:
+            # ~CHUNK_SECONDS per call, and never much past the deadline
+            chunk = int(CHUNK_SECONDS / per_iter)
+            if deadline is not None:
+                chunk = min(chunk, int((deadline - time.monotonic()) / per_iter) + 1)
+            chunk = max(1, min(chunk, p.iterations_per_chunk))
+        if max_iterations is not None:
+            chunk = min(chunk, max_iterations - total)
+        if max_iterations is not None and deadline is None:
+            frac = total / max_iterations
+        elif deadline is not None:
+            frac = (time.monotonic() - t_start) / max(1e-9, deadline - t_start)
+        else:
+            frac = 0.0
+        threshold = -1
+        if p.threshold_start > 0 and best_cost >= 0:
+            threshold = int(best_cost * p.threshold_start * max(0.0, 1.0 - frac))
+        t_call = time.monotonic()
+        best_cost = int(
+            _ils_chunk(
+                inst.dist,
+                inst.dur,
+                nd,
+                neigh,
+                min(p.max_segment, n),
+                max(1, p.max_perturb_moves),
+                p.penalty,
+                p.perturb_max_warp,
+                route,
+                best,
+                hist,
+                state,
+                max(0, chunk),
+                threshold,
+                p.full_ls,
+            )
+        )
+        if total > 0 and chunk > 0:  # the first call includes the initial descent
+            per_iter = 0.5 * per_iter + 0.5 * (time.monotonic() - t_call) / chunk
+        elif chunk > 0:
+            per_iter = max(1e-6, (time.monotonic() - t_call) / (chunk + 20))
+        total += max(0, chunk)
+        if max_iterations is not None and total >= max_iterations:
+            break
+        if on_chunk is not None and on_chunk(best_cost):
+            break
+        if deadline is not None:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            if best_cost < 0 and now - t_start >= p.give_up_share * (deadline - t_start):
+                break
+    if best_cost < 0:
+        return None
+    return TsptwResult(tuple(int(v) for v in best[1 : n + 1]), best_cost, total, built)
+
+
+if __name__ == "__main__":  # ``python -m routing.tsptw``: fill the numba cache
+    print(f"routing.tsptw kernels ready in {warm_up():.1f}s")  # noqa: T201

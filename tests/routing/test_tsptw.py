@@ -1,0 +1,223 @@
+"""The compiled single-route time-window search (routing.tsptw) and its wiring."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+
+import numpy as np
+import pytest
+
+from routing import Capacity, Problem, SolverParams, TimeWindow, solve
+from routing.core import CoreClient, CoreInstance, CoreVehicleType, solve_core
+from routing.tsptw import BIG_TIME, ILSParams, TsptwInstance, solve_tsptw, warm_up
+
+from .conftest import OFFICE, courier, random_stops
+
+H = 3600
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled() -> None:
+    warm_up()  # compiles once per process (or loads the numba cache)
+
+
+def _simulate(inst: TsptwInstance, order: list[int]) -> tuple[bool, int]:
+    """Independent schedule check: leave at the shift open, wait when early."""
+    t = int(inst.early[0])
+    prev, dist, ok = 0, 0, True
+    for v in [*order, inst.n + 1]:
+        t = max(t + int(inst.dur[prev, v]), int(inst.early[v]))
+        ok = ok and t <= int(inst.late[v])
+        t += int(inst.service[v])
+        dist += int(inst.dist[prev, v])
+        prev = v
+    return ok, dist
+
+
+def _random_instance(
+    n: int, seed: int, *, open_route: bool = False, asymmetric: bool = False, tight: float = 1.0
+) -> TsptwInstance:
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 3000, size=(n + 2, 2))
+    xy[n + 1] = xy[0]
+    d = np.rint(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))).astype(np.int64)
+    if asymmetric:
+        d = d + rng.integers(0, 300, size=d.shape)
+        np.fill_diagonal(d, 0)
+    dur = np.rint(d / 6.0).astype(np.int64)  # ~22 km/h
+    if open_route:
+        d[:, n + 1] = 0
+        dur[:, n + 1] = 0
+    early = np.zeros(n + 2, dtype=np.int64)
+    late = np.full(n + 2, BIG_TIME, dtype=np.int64)
+    early[0], late[0] = 0, int(3000 * tight)
+    early[n + 1], late[n + 1] = 0, int(3000 * tight)
+    for v in range(1, n + 1):
+        if rng.random() < 0.5:
+            o = int(rng.integers(0, int(2000 * tight)))
+            early[v], late[v] = o, o + int(rng.integers(200, 900) * tight)
+    service = np.zeros(n + 2, dtype=np.int64)
+    service[1 : n + 1] = rng.integers(10, 120, size=n)
+    return TsptwInstance(d, dur, early, late, service)
+
+
+def _brute(inst: TsptwInstance) -> int | None:
+    best = None
+    for perm in itertools.permutations(range(1, inst.n + 1)):
+        ok, dist = _simulate(inst, list(perm))
+        if ok and (best is None or dist < best):
+            best = dist
+    return best
+
+
+@pytest.mark.parametrize("open_route", [False, True])
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_matches_brute_force_on_small_instances(open_route: bool, asymmetric: bool) -> None:
+    checked = 0
+    for seed in range(12):
+        n = 4 + seed % 4  # 4..7 stops
+        inst = _random_instance(n, seed, open_route=open_route, asymmetric=asymmetric)
+        opt = _brute(inst)
+        res = solve_tsptw(inst, deadline=None, seed=seed, max_iterations=300)
+        if opt is None:
+            assert res is None
+            continue
+        assert res is not None, f"seed {seed}: feasible ({opt}) but nothing found"
+        assert sorted(res.order) == list(range(1, n + 1))
+        ok, dist = _simulate(inst, list(res.order))
+        assert ok
+        assert dist == res.cost
+        assert dist == opt, f"seed {seed}: {dist} vs optimum {opt}"
+        checked += 1
+    assert checked >= 8  # most random instances are feasible
+
+
+def test_infeasible_instance_returns_none() -> None:
+    inst = _random_instance(6, 3)
+    late = inst.late.copy()
+    late[1] = 0  # window closes before anyone can get there
+    early = inst.early.copy()
+    early[1] = 0
+    bad = dataclasses.replace(inst, early=early, late=late)
+    assert solve_tsptw(bad, deadline=None, seed=0, max_iterations=50) is None
+
+
+def test_deterministic_for_fixed_seed_and_iterations() -> None:
+    inst = _random_instance(40, 11, tight=8.0)
+    a = solve_tsptw(inst, deadline=None, seed=5, max_iterations=400)
+    b = solve_tsptw(inst, deadline=None, seed=5, max_iterations=400)
+    assert a is not None and b is not None
+    assert a.order == b.order and a.cost == b.cost
+    ok, dist = _simulate(inst, list(a.order))
+    assert ok and dist == a.cost
+
+
+def test_warm_start_is_kept_when_feasible() -> None:
+    inst = _random_instance(30, 2, tight=8.0)
+    first = solve_tsptw(inst, deadline=None, seed=1, max_iterations=300)
+    assert first is not None
+    again = solve_tsptw(
+        inst,
+        deadline=None,
+        seed=9,
+        max_iterations=1,
+        initial=first.order,
+        params=ILSParams(threshold_start=0.0),
+    )
+    assert again is not None and again.cost <= first.cost
+
+
+def _core_single(
+    n: int, seed: int, *, objective: str = "distance", vehicles: int = 1
+) -> CoreInstance:
+    inst = _random_instance(n, seed, tight=8.0)
+    mat = inst.dist[: n + 1, : n + 1]
+    dur = inst.dur[: n + 1, : n + 1]
+    clients = tuple(
+        CoreClient(
+            location=v,
+            demand=(1,),
+            service_s=int(inst.service[v]),
+            tw_early=int(inst.early[v]),
+            tw_late=int(min(inst.late[v], 2**62)),
+            required=False,
+            prize=100_000,
+        )
+        for v in range(1, n + 1)
+    )
+    vt = CoreVehicleType(
+        start=0, end=0, capacity=(n,), tw_early=0, tw_late=int(inst.late[0]), count=vehicles
+    )
+    return CoreInstance((mat,), (dur,), clients, (vt,), objective=objective)  # type: ignore[arg-type]
+
+
+def test_solve_core_uses_the_ils_for_one_route_with_windows() -> None:
+    inst = _core_single(25, 4)
+    res = solve_core(inst, time_limit_s=0.3, seed=0, workers=2)
+    assert res.method == "tsptw-ils"
+    assert res.feasible
+    (route,) = res.routes
+    assert sorted(route.visits) == list(range(25))
+
+
+@pytest.mark.parametrize(
+    ("kw", "fast"),
+    [({"objective": "duration"}, True), ({"vehicles": 2}, True), ({}, False)],
+)
+def test_solve_core_keeps_pyvrp_elsewhere(kw: dict[str, object], fast: bool) -> None:
+    inst = _core_single(12, 4, **kw)  # type: ignore[arg-type]
+    res = solve_core(inst, time_limit_s=0.2, seed=0, workers=1, use_tsp_fast_path=fast)
+    assert res.method == "pyvrp"
+
+
+def test_day_plan_through_solve_is_feasible_with_consistent_etas() -> None:
+    stops = random_stops(60, seed=21, tw_frac=0.3)
+    problem = Problem(OFFICE, stops, (courier("c0", capacity=Capacity(500, 10_000_000)),))
+    plan = solve(problem, SolverParams(time_limit_s=0.5, seed=3))
+    assert plan.method == "tsptw-ils"
+    assert plan.feasible and not plan.unassigned
+    (route,) = plan.routes
+    assert sorted(route.stop_ids) == sorted(s.id for s in stops)
+    by_id = {s.id: s for s in stops}
+    prev_departure = route.start_s
+    for v in route.visits:
+        w = by_id[v.stop_id].window
+        assert v.arrival_s == prev_departure + v.travel_duration_s
+        assert v.start_s == max(v.arrival_s, w.open_s if w else 0)
+        if w is not None:
+            assert w.open_s <= v.start_s <= w.close_s
+        prev_departure = v.departure_s
+    assert route.end_s <= problem.couriers[0].shift.close_s
+
+
+def test_unservable_stop_falls_back_to_pyvrp(caplog: pytest.LogCaptureFixture) -> None:
+    stops = list(random_stops(20, seed=5, tw_frac=0.0))
+    # two stops whose windows cannot both be met (far apart, same minute)
+    stops[0] = dataclasses.replace(stops[0], window=TimeWindow(9 * H, 9 * H + 60))
+    stops[1] = dataclasses.replace(
+        stops[1],
+        location=dataclasses.replace(stops[1].location, lat=stops[1].location.lat + 0.05),
+        window=TimeWindow(9 * H, 9 * H + 60),
+    )
+    problem = Problem(OFFICE, tuple(stops), (courier("c0", capacity=Capacity(500, 10_000_000)),))
+    with caplog.at_level(logging.INFO, logger="routing.core"):
+        plan = solve(problem, SolverParams(time_limit_s=0.6, seed=0))
+    assert plan.method == "pyvrp"
+    assert "no feasible route" in caplog.text
+    assert plan.feasible
+    assert len(plan.unassigned) == 1
+    assert {u.stop_id for u in plan.unassigned} <= {stops[0].id, stops[1].id}
+
+
+def test_unusable_numba_falls_back_to_pyvrp(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import routing
+
+    monkeypatch.delattr(routing, "tsptw", raising=False)
+    monkeypatch.setitem(sys.modules, "routing.tsptw", None)  # import fails
+    res = solve_core(_core_single(10, 4), time_limit_s=0.2, seed=0, workers=1)
+    assert res.method == "pyvrp"
+    assert res.feasible
