@@ -571,6 +571,33 @@ def sla(c: Any, now: datetime) -> dict[str, Any]:
             "due_iso": c.due_at.isoformat(), "closed": c.answered_at is not None}
 
 
+MISSING_PAGE_ROWS = 500
+
+
+@bp.get("/missing")
+@page
+def missing_page(user: User) -> Any:
+    """Items whose next scan is overdue (GET /api/v1/missing-scans), oldest first, each
+    a link to the item, where a missing-scan complaint can be opened."""
+    from ..complaints.schemas import MissingQuerySchema
+
+    office = office_of(user)
+    try:
+        q = MissingQuerySchema().load({k: v for k, v in request.args.items()
+                                       if k in ("idle_hours", "out_hours") and v})
+    except ValidationError as exc:
+        flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
+              "error")
+        q = MissingQuerySchema().load({})
+    rows = complaints.missing_scans(db.session, user, office.id, now=clock(),
+                                    idle_hours=q["idle_hours"], out_hours=q["out_hours"])
+    names = {c.id: c.username for c in _couriers(office)}
+    for r in rows:
+        r["since_dt"] = datetime.fromisoformat(r["since"])
+    return render_template("console/missing.html", rows=rows[:MISSING_PAGE_ROWS],
+                           total=len(rows), shown=MISSING_PAGE_ROWS, q=q, names=names)
+
+
 @bp.get("/complaints")
 @page
 def complaints_page(user: User) -> Any:

@@ -425,3 +425,22 @@ def test_cash_hand_in_and_correction_from_the_ledger(logged_in, make_item, offic
                                                        "reference": "z" * 20})
     assert db.session.query(CashEntry).filter_by(courier_id=other.id).count() == 0
 
+
+
+def test_missing_scans_page_lists_overdue_items_oldest_first(logged_in, make_item, office,
+                                                             couriers, clock, make_office):
+    fresh = make_item(office, events=("EMG",))  # at the office, waiting for a round
+    clock.advance(hours=30)
+    late_out = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    clock.advance(hours=13)
+    make_item(make_office())  # another office's item is not listed
+    assert login(logged_in).status_code == 302  # 43 hours later: a new session
+    page = logged_in.get("/console/missing").text
+    rows = re.findall(r'<td><a href="/console/items\?number=([A-Z0-9]+)">', page)
+    assert rows == [fresh.identifier, late_out.identifier]
+    assert "Đang phát quá" in page and "c0" in page  # the courier holding it
+    page = logged_in.get("/console/missing?out_hours=20").text  # raise a threshold
+    rows = re.findall(r'<td><a href="/console/items\?number=([A-Z0-9]+)">', page)
+    assert rows == [fresh.identifier]
+    r = logged_in.get("/console/missing?idle_hours=-3&lang=en")
+    assert r.status_code == 200 and "idle_hours" in r.text  # a message, the defaults used
