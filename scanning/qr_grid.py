@@ -65,34 +65,52 @@ Quad = tuple[Point, Point, Point, Point]
 FloatArray = NDArray[np.float64]
 
 
-def _phase(profile: NDArray[Any], period: int) -> float:
-    """Offset (px, in [-period/2, period/2)) of the peaks of a periodic profile."""
-    x = np.arange(len(profile))
-    c = complex((profile * np.exp(-2j * np.pi * x / period)).sum())
-    s = -np.angle(c) * period / (2 * np.pi)
-    return float((s + period / 2) % period - period / 2)
+def _tile_phases(
+    grad: NDArray[np.float32], axis: int, lo: NDArray[np.intp], hi: NDArray[np.intp], period: int
+) -> FloatArray:
+    """Phase offset (px, absolute coordinates, modulo `period`) of the module
+    boundaries seen by each tile ``[lo[a], hi[a]) x [lo[b], hi[b])``.
 
-
-def _wrap(v: float, period: float) -> float:
-    return (v + period / 2) % period - period / 2
+    The gradient energy summed across a tile peaks at the module boundaries;
+    the angle of its Fourier component at the module period gives their
+    offset. Tile sums come from integral images of ``grad * exp(-2 pi i t / period)``
+    (``t`` = x for ``axis=1``, y for ``axis=0``), so every tile costs four lookups.
+    """
+    h, w = grad.shape
+    t = np.arange(w if axis == 1 else h, dtype=np.float64)
+    phase = 2 * np.pi * t / period
+    c, sn = np.cos(phase), np.sin(phase)
+    if axis == 1:
+        re, im = grad * c[None, :], -grad * sn[None, :]
+    else:
+        re, im = grad * c[:, None], -grad * sn[:, None]
+    sums = []
+    for part in (re, im):
+        ii = cv2.integral(np.ascontiguousarray(part, dtype=np.float64))
+        y0, y1 = lo[:, None], hi[:, None]  # tile rows a
+        x0, x1 = lo[None, :], hi[None, :]  # tile columns b
+        sums.append(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
+    angle = np.arctan2(sums[1], sums[0])
+    return np.asarray(-angle * period / (2 * np.pi), dtype=np.float64)
 
 
 def _unwrap(d: FloatArray, period: float) -> FloatArray:
     """Choose each tile's shift (known modulo `period`) closest to its placed neighbours."""
     n = d.shape[0]
-    out = np.full_like(d, np.nan)
-    out[0, 0] = d[0, 0]
+    vals = d.tolist()
+    out: list[list[float | None]] = [[None] * n for _ in range(n)]
+    out[0][0] = vals[0][0]
     for a, b in sorted(((a, b) for a in range(n) for b in range(n)), key=lambda t: (sum(t), t[0])):
         if a == 0 and b == 0:
             continue
         near = [
-            out[a2, b2]
+            v
             for a2, b2 in ((a - 1, b), (a, b - 1), (a - 1, b - 1), (a - 1, b + 1))
-            if 0 <= a2 < n and 0 <= b2 < n and not np.isnan(out[a2, b2])
+            if 0 <= a2 < n and 0 <= b2 < n and (v := out[a2][b2]) is not None
         ]
-        ref = float(np.mean(near))
-        out[a, b] = d[a, b] + period * np.round((ref - d[a, b]) / period)
-    return out
+        ref = sum(near) / len(near)
+        out[a][b] = vals[a][b] + period * round((ref - vals[a][b]) / period)
+    return np.array(out, dtype=np.float64)
 
 
 def _centres(n: int, tile: int) -> FloatArray:
@@ -127,16 +145,12 @@ def resample_qr(gray: GrayImage, quad: Quad, n: int, tile: int = TILE) -> FloatA
     gy = np.abs(cv2.Sobel(w, cv2.CV_32F, 0, 1, ksize=3))
     centres = _centres(n, tile)
     nc = len(centres)
-    dx = np.zeros((nc, nc))
-    dy = np.zeros((nc, nc))
-    for a, cy in enumerate(centres):
-        y0, y1 = int(m + (cy - tile / 2) * k), int(m + (cy + tile / 2) * k)
-        for b, cx in enumerate(centres):
-            x0, x1 = int(m + (cx - tile / 2) * k), int(m + (cx + tile / 2) * k)
-            sx = _phase(gx[y0:y1, x0:x1].sum(axis=0), k)
-            sy = _phase(gy[y0:y1, x0:x1].sum(axis=1), k)
-            dx[a, b] = _wrap(sx - (m - x0) % k, k)
-            dy[a, b] = _wrap(sy - (m - y0) % k, k)
+    lo = (m + (centres - tile / 2) * k).astype(np.intp)
+    hi = (m + (centres + tile / 2) * k).astype(np.intp)
+    # boundaries sit at m + j*k on the perspective grid: the shift is the
+    # phase offset minus m, wrapped to [-k/2, k/2)
+    dx = (_tile_phases(gx, 1, lo, hi, k) - m + k / 2) % k - k / 2
+    dy = (_tile_phases(gy, 0, lo, hi, k) - m + k / 2) % k - k / 2
     dx, dy = _unwrap(dx, k), _unwrap(dy, k)
     idx = np.arange(n) + 0.5
 
