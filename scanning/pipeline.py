@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scanning import preprocess, transparency
+from scanning.deblur import DeblurDecoder
 from scanning.ean_blur import BlurEanDecoder
 from scanning.engines import (
     ALL_SYMBOLOGIES,
@@ -221,7 +222,11 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
     (QR codes on wrinkled surfaces, :mod:`scanning.qr_grid`, first step of the
     default ladder) and ``opencv-qr`` (OpenCV's curved-surface QR reader; not
     in the default ladder -- it added nothing on the corpus once ``qr-grid``
-    was in -- but available to configs, e.g. ``"opencv-qr:sharpen"``).
+    was in -- but available to configs, e.g. ``"opencv-qr:sharpen"``) and
+    ``deblur`` (EAN-13/UPC-A through zxing-cpp and ZBar on deconvolved views,
+    :mod:`scanning.deblur`; not in the default ladder -- it read no image the
+    ladder misses -- but available as e.g. ``"deblur:gray"`` before
+    ``ean-blur``).
     """
     return {
         "zxing": ZxingDecoder(symbologies),
@@ -229,6 +234,7 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
         "zxing-gh": ZxingDecoder(symbologies, binarizer="global_histogram"),
         "zbar": ZbarDecoder(symbologies),
         "ean-blur": BlurEanDecoder(),
+        "deblur": DeblurDecoder(),
         "opencv-qr": OpenCvQrDecoder(symbologies & {Symbology.QR_CODE}),
         "qr-grid": QrGridDecoder(symbologies & {Symbology.QR_CODE}),
     }
