@@ -79,13 +79,23 @@ class ILSParams:
     perturb_max_warp: int = 0
     #: > 0: accept candidates within this fraction of the best cost, falling
     #: linearly to 0 at the deadline (else late acceptance with ``history``)
-    threshold_start: float = 0.01
+    threshold_start: float = 0.02
     #: give up (return ``None``) when no feasible route is known after this
     #: share of the time budget, leaving the rest to the fallback
     give_up_share: float = 0.3
     #: local search from every stop after each perturbation (else only from
     #: the stops next to changed arcs)
     full_ls: bool = False
+    #: perturbation may also swap two consecutive blocks of up to this many
+    #: stops (0: off)
+    perturb_block: int = 0
+    #: percentage of iterations that ruin and recreate instead: remove a stop
+    #: and up to ``ruin_max - 1`` of its neighbours, reinsert them one by one
+    #: at the cheapest feasible position
+    ruin_share: int = 30
+    ruin_max: int = 21
+    #: construction order: "windows-first" or "random"
+    start_order: str = "windows-first"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -519,6 +529,7 @@ def _perturb(
     w: I64,
     buf: I64,
     max_warp: int,
+    block: int,
 ) -> int:  # pragma: no cover - compiled
     """Apply ``nmoves`` random moves among stops near a random stop.
 
@@ -536,7 +547,7 @@ def _perturb(
         v = neigh[u, _rand(rng) % nn]
         iu = w[_POS, u]
         iv = w[_POS, v]
-        kind = _rand(rng) % 3
+        kind = _rand(rng) % (4 if block > 0 else 3)
         p = 0
         rev = False
         if kind == 0:
@@ -544,6 +555,11 @@ def _perturb(
             j = iu + _rand(rng) % maxseg
             p = iv if _rand(rng) % 2 == 0 else iv - 1
             rev = _rand(rng) % 2 == 1
+        elif kind == 3:  # swap two consecutive blocks of up to ``block`` stops
+            kind = 0
+            i = iu
+            j = iu + _rand(rng) % block
+            p = j + 1 + _rand(rng) % block
         elif kind == 1:  # short reversals only: long ones wreck the schedule
             i = min(iu, iv) + 1
             j = max(iu, iv)
@@ -641,6 +657,51 @@ def _construct(
 
 
 @njit(cache=True)
+def _ruin_recreate(
+    route: I64,
+    m: int,
+    dist: I64,
+    dur: I64,
+    nd: I64,
+    neigh: I64,
+    rr_max: int,
+    rng: I64,
+    w: I64,
+    active: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Remove a random stop and some of its neighbours; cheapest reinsertion."""
+    n = m - 2
+    _schedule(route, m, dist, dur, nd, w)  # w[_NXT]: the arcs before
+    q = 2 + _rand(rng) % max(1, rr_max - 1)
+    centre = 1 + _rand(rng) % n
+    removed = np.zeros(m, np.bool_)
+    order = np.empty(q, np.int64)
+    order[0] = centre
+    removed[centre] = True
+    for k in range(q - 1):
+        order[k + 1] = neigh[centre, k]
+        removed[neigh[centre, k]] = True
+    for k in range(q - 1, 0, -1):  # random reinsertion order
+        r = _rand(rng) % (k + 1)
+        t = order[k]
+        order[k] = order[r]
+        order[r] = t
+    seq = np.empty(m, np.int64)
+    nseq = 0
+    for k in range(1, m - 1):
+        if not removed[route[k]]:
+            seq[nseq] = route[k]
+            nseq += 1
+    _construct(dist, dur, nd, seq, nseq, order, route, _rand(rng) % 2)
+    for k in range(m - 1):
+        x = route[k]
+        y = route[k + 1]
+        if w[_NXT, x] != y:
+            active[x] = True
+            active[y] = True
+
+
+@njit(cache=True)
 def _ils_chunk(
     dist: I64,
     dur: I64,
@@ -657,6 +718,9 @@ def _ils_chunk(
     iterations: int,
     threshold: int,
     full_ls: bool,
+    block: int,
+    rr_share: int,
+    rr_max: int,
 ) -> int:  # pragma: no cover - compiled
     """Run ``iterations`` ILS steps; ``cur`` / ``best`` / ``hist`` / ``state`` persist.
 
@@ -684,21 +748,25 @@ def _ils_chunk(
     for _ in range(iterations):
         cand[:] = cur
         active[:] = full_ls
-        _perturb(
-            cand,
-            m,
-            dist,
-            dur,
-            nd,
-            neigh,
-            maxseg,
-            1 + _rand(rng) % maxpert,
-            rng,
-            active,
-            w,
-            buf,
-            max_warp,
-        )
+        if rr_share > 0 and _rand(rng) % 100 < rr_share:
+            _ruin_recreate(cand, m, dist, dur, nd, neigh, rr_max, rng, w, active)
+        else:
+            _perturb(
+                cand,
+                m,
+                dist,
+                dur,
+                nd,
+                neigh,
+                maxseg,
+                1 + _rand(rng) % maxpert,
+                rng,
+                active,
+                w,
+                buf,
+                max_warp,
+                block,
+            )
         tw = _local_search(cand, m, dist, dur, nd, neigh, maxseg, penalty, active, w, buf)
         c = w[_CUM, m - 1] + penalty * tw
         it = state[1]
@@ -770,9 +838,16 @@ def _neighbours(inst: TsptwInstance, k: int) -> I64:
     return out
 
 
-def _insertion_order(inst: TsptwInstance, rng: np.random.Generator) -> I64:
+def _insertion_order(inst: TsptwInstance, rng: np.random.Generator, mode: str) -> I64:
+    """Order in which the construction inserts the clients.
+
+    ``"windows-first"``: windowed clients by closing time, then the others in
+    random order; ``"random"``: all in random order.
+    """
     n = inst.n
     clients = np.arange(1, n + 1)
+    if mode == "random":
+        return rng.permutation(clients).astype(np.int64)
     windowed = (inst.early[1 : n + 1] > inst.early[0]) | (inst.late[1 : n + 1] < inst.late[0])
     w = clients[windowed]
     w = w[np.lexsort((inst.early[w], inst.late[w]))]
@@ -883,7 +958,7 @@ def solve_tsptw(
     nd = np.ascontiguousarray(np.stack([inst.early, inst.late, inst.service]), dtype=np.int64)
     built = False
     for attempt, weight in enumerate(CONSTRUCTION_TIME_WEIGHTS):
-        order = _insertion_order(inst, rng)
+        order = _insertion_order(inst, rng, p.start_order)
         s = seq if attempt == 0 else np.zeros(0, dtype=np.int64)
         if _construct(inst.dist, inst.dur, nd, s, len(s), order, route, weight):
             built = True
@@ -938,6 +1013,9 @@ def solve_tsptw(
                 max(0, chunk),
                 threshold,
                 p.full_ls,
+                p.perturb_block,
+                p.ruin_share,
+                min(p.ruin_max, n - 1, neigh.shape[1] + 1),
             )
         )
         if total > 0 and chunk > 0:  # the first call includes the initial descent
