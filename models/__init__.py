@@ -18,7 +18,7 @@ from .proof import DeliveryProof, Evidence, EvidenceKind, Relation
 from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction
 from .sync import CourierPosition, SyncUpload
-from .user import ApiToken, Role, User
+from .user import ApiToken, RevokedSession, Role, User
 
 __all__ = [
     "ApiToken",
@@ -45,6 +45,7 @@ __all__ = [
     "PayoutTask",
     "PlanStatus",
     "Relation",
+    "RevokedSession",
     "Role",
     "RoutePlan",
     "Scan",

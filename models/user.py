@@ -61,6 +61,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # Couriers only: what the vehicle (a motorbike) carries.
     vehicle_capacity_parcels: Mapped[int | None]
     vehicle_capacity_kg: Mapped[float | None]
+    # Console sessions started before this are over ("revoke tokens": a lost laptop or
+    # phone; the API's tokens are revoked at the same time)
+    sessions_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office | None] = relationship(lazy="joined")
 
@@ -105,3 +108,17 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
 
     def is_valid(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at and self.user.active
+
+
+class RevokedSession(db.Model):  # type: ignore[name-defined,misc]
+    """A console session ended by logging out. Console sessions are signed cookies; a
+    copy of the cookie taken before logout would stay valid until it expires, so the
+    session's random id is kept here until then (rows past ``expires_at`` are purged
+    at each logout)."""
+
+    __tablename__ = "revoked_sessions"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

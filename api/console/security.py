@@ -3,7 +3,11 @@
 - The session is Flask's signed cookie (``SESSION_*`` in api/config.py: HttpOnly,
   SameSite=Lax, ``Secure`` when configured). It holds the user id, a fingerprint of the
   password hash (changing the password ends every session), the login time, the time
-  of the last user action and the CSRF token; nothing else.
+  of the last user action, the CSRF token and a random session id; nothing else.
+- Server-side revocation: logging out records the session id (``RevokedSession``)
+  until the session would have expired, so a copy of the cookie taken before is
+  refused; "revoke tokens" on a user (``POST /api/v1/users/{id}/revoke-tokens``) sets
+  ``User.sessions_revoked_at``, which ends every console session started before it.
 - Lifetime: ``CONSOLE_SESSION_HOURS`` (8 h) absolute from login and
   ``CONSOLE_IDLE_MINUTES`` (60 min) without a user action, both checked here against
   the app's ``CLOCK``. Background polling (map positions, plan progress) does not count
@@ -18,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, request, session
 
-from models import Role, User, db
+from models import RevokedSession, Role, User, db
 
 from ..auth import clock
 
@@ -64,12 +69,23 @@ def log_in(user: User) -> None:
     session.permanent = True
     now = _now_s()
     session.update(uid=user.id, ph=_fingerprint(user), iat=now, seen=now,
-                   csrf=secrets.token_urlsafe(32))
+                   csrf=secrets.token_urlsafe(32), sid=secrets.token_urlsafe(24))
     if lang:
         session["lang"] = lang
 
 
-def log_out() -> None:
+def log_out(*, revoke: bool = True) -> None:
+    """End the session in this browser and, with ``revoke``, on the server too."""
+    sid, uid, iat = session.get("sid"), session.get("uid"), session.get("iat")
+    if revoke and sid and uid is not None:
+        now = clock()
+        hours = current_app.config["CONSOLE_SESSION_HOURS"]
+        expires = datetime.fromtimestamp(float(iat or 0), UTC) + timedelta(hours=hours)
+        db.session.execute(db.delete(RevokedSession).where(RevokedSession.expires_at < now))
+        if db.session.get(RevokedSession, str(sid)) is None:
+            db.session.add(RevokedSession(sid=str(sid)[:64], user_id=int(uid), revoked_at=now,
+                                          expires_at=max(expires, now)))
+        db.session.commit()
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -90,10 +106,14 @@ def current_user(*, activity: bool = True) -> User | None:
     now = _now_s()
     iat, seen = float(session.get("iat", 0)), float(session.get("seen", 0))
     user = db.session.get(User, int(uid))
+    revoked_at = user.sessions_revoked_at if user is not None else None
+    sid = session.get("sid")
     if (now - iat > cfg["CONSOLE_SESSION_HOURS"] * 3600
             or now - seen > cfg["CONSOLE_IDLE_MINUTES"] * 60
-            or user is None or not user.active or session.get("ph") != _fingerprint(user)):
-        log_out()
+            or user is None or not user.active or session.get("ph") != _fingerprint(user)
+            or not sid or (revoked_at is not None and iat <= revoked_at.timestamp())
+            or db.session.get(RevokedSession, str(sid)) is not None):
+        log_out(revoke=False)
         request.environ[_CACHE] = None
         raise SessionEnded
     if activity and now - seen >= 1:

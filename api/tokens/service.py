@@ -52,5 +52,6 @@ def revoke_user_tokens(session: Session, *, actor: User, user_id: int, now: date
     )).scalars().all()
     for t in tokens:
         t.revoked_at = now
+    user.sessions_revoked_at = now  # and every console session started before now
     session.flush()
     return len(tokens)

@@ -444,3 +444,33 @@ def test_missing_scans_page_lists_overdue_items_oldest_first(logged_in, make_ite
     assert rows == [fresh.identifier]
     r = logged_in.get("/console/missing?idle_hours=-3&lang=en")
     assert r.status_code == 200 and "idle_hours" in r.text  # a message, the defaults used
+
+
+def test_a_cookie_copied_before_logout_is_refused_after_it(logged_in, clock):
+    stolen = logged_in.get_cookie("postal_console").value
+    assert logged_in.get("/console/cash").status_code == 200
+    token = page_token(logged_in)
+    assert logged_in.post("/console/logout", data={"csrf_token": token}).status_code == 302
+    logged_in.set_cookie("postal_console", stolen)  # the copy, replayed
+    r = logged_in.get("/console/cash")
+    assert r.status_code == 302 and r.location.startswith("/console/login")
+    clock.advance(hours=9)  # after the session's own end the record is purged at a logout
+    login(logged_in)
+    logged_in.post("/console/logout", data={"csrf_token": page_token(logged_in)})
+    from models import RevokedSession
+
+    assert db.session.query(RevokedSession).count() == 1  # only the fresh one is kept
+
+
+def test_revoking_a_users_tokens_ends_their_console_sessions(logged_in, client, dispatcher,
+                                                             make_user, auth, clock):
+    assert logged_in.get("/console/cash").status_code == 200
+    admin = make_user(Role.ADMIN, username="root")
+    clock.advance(seconds=5)
+    r = client.post(f"/api/v1/users/{dispatcher.id}/revoke-tokens", headers=auth(admin))
+    assert r.status_code == 200
+    r = logged_in.get("/console/cash")
+    assert r.status_code == 302 and r.location.startswith("/console/login")
+    clock.advance(seconds=5)
+    assert login(logged_in).status_code == 302  # a new login works again
+    assert logged_in.get("/console/cash").status_code == 200
