@@ -63,7 +63,8 @@ class RevokeTokens(MethodView):
     @auth_required(Role.ADMIN, Role.DISPATCHER)
     @blp.response(200, RevokedSchema)
     def post(self, user_id: int) -> dict[str, int]:
-        """Revoke every token of a user at once (a lost or stolen phone)."""
+        """Revoke every token of a user at once, and end their console sessions (a lost
+        or stolen phone or laptop)."""
         n = service.revoke_user_tokens(db.session, actor=current_actor(), user_id=user_id,
                                        now=clock())
         db.session.commit()
