@@ -28,6 +28,7 @@ from routing.core import (
     CoreVehicleType,
     ProgressCallback,
     solve_core,
+    warm_up,
 )
 from routing.errors import (
     InfeasibleProblemError,
@@ -103,4 +104,5 @@ __all__ = [
     "reoptimize",
     "solve",
     "solve_core",
+    "warm_up",
 ]

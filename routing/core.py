@@ -43,6 +43,7 @@ __all__ = [
     "ProgressCallback",
     "route_cost",
     "solve_core",
+    "warm_up",
 ]
 
 logger = logging.getLogger(__name__)
@@ -720,6 +721,24 @@ def _tsptw_ready() -> bool:
         )
         _background_compile.start()
     return False
+
+
+def warm_up() -> float:
+    """Load the TSPTW kernels into this process now (compile them first if the
+    numba cache has none, ~15-20 s); seconds spent.
+
+    Long-running processes (API, RQ worker) can call this at start-up so the
+    first single-route solve with windows does not spend ~1.2 s of its budget
+    importing numba and loading the cache.
+    """
+    t = time.monotonic()
+    try:
+        from routing import tsptw
+    except (ImportError, RuntimeError):
+        logger.warning("routing.tsptw unavailable; using PyVRP", exc_info=True)
+        return 0.0
+    tsptw.warm_up()
+    return time.monotonic() - t
 
 
 _TsptwOutput = tuple[int, list[int], int] | None

@@ -221,3 +221,10 @@ def test_unusable_numba_falls_back_to_pyvrp(monkeypatch: pytest.MonkeyPatch) -> 
     res = solve_core(_core_single(10, 4), time_limit_s=0.2, seed=0, workers=1)
     assert res.method == "pyvrp"
     assert res.feasible
+
+
+def test_public_warm_up_is_cheap_once_loaded() -> None:
+    import routing
+
+    routing.warm_up()
+    assert routing.warm_up() < 0.5  # already in this process: nothing to do
