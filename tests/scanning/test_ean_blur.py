@@ -153,3 +153,41 @@ def test_bar_orientations_finds_the_bar_normal() -> None:
         # gradient across vertical bars is horizontal (0); the image turned by
         # +angle (counter-clockwise) turns it to -angle
         assert abs((theta + angle + 90) % 180 - 90) < 3, (angle, theta)
+
+
+def _stretched(row: np.ndarray, ratio: float) -> np.ndarray:
+    """`row` resampled so its scale grows linearly by `ratio` from left to right.
+
+    A label seen at an angle: the module width changes along the symbol
+    (here from 2 px to 2 * `ratio` px).
+    """
+    s = np.arange(len(row), dtype=np.float64)
+    x = s + (ratio - 1) / len(row) * s * s / 2  # local scale 1 at the left, `ratio` at the right
+    src = np.interp(np.arange(int(x[-1]) + 1, dtype=np.float64), x, s)
+    return np.interp(src, s, row.astype(np.float64)).round().astype(np.uint8)
+
+
+def test_perspective_with_module_width_varying_30_percent_is_read(decoder) -> None:
+    # the affine (start + module width) model of the previous version read
+    # none of these; the bent module grid (perspective) reads them all
+    for seed in range(3):
+        img = _disc_photo(_stretched(_bars(EAN), 1.3), radius=2, seed=seed)
+        reads = decoder.decode(img)
+        assert [r.text for r in reads] == [EAN], seed
+        xs = [p[0] for p in reads[0].polygon]
+        assert min(xs) < 70 and max(xs) > 280  # the whole stretched symbol (x 62..~300)
+
+
+def test_corrupted_digit_in_perspective_is_not_reported(decoder) -> None:
+    row = _bars(EAN).copy()
+    x0 = int(np.argmax(row < 128))
+    start = x0 + 2 * (50 + 7 * 3)  # fourth right digit ("4")
+    bad = 1 - np.repeat(LEFT[8], 2)  # "8" in the R set: check digit now wrong
+    row[start : start + 14] = np.where(bad > 0, 0, 255)
+    for seed in range(3):
+        for img in (
+            _disc_photo(_stretched(row, 1.3), radius=2, seed=seed),
+            _disc_photo(_stretched(row, 1.2), radius=3, seed=seed),
+            _photo(_stretched(row, 1.15), sigma=2.5, seed=seed),
+        ):
+            assert decoder.decode(img) == [], seed
