@@ -277,18 +277,26 @@ _OFFS = (np.arange(N_MOD * S, dtype=np.float64) + 0.5) / S - Q
 
 
 _BEND = _OFFS * (_OFFS - 95) / 95
+_OFFS_KNOWN = _OFFS[_KNOWN_SAMPLES]
+_BEND_KNOWN = _BEND[_KNOWN_SAMPLES]
 
 
 def _samples(
-    profile: FloatArray, x0: FloatArray, w: FloatArray, p: FloatArray | None = None
+    profile: FloatArray,
+    x0: FloatArray,
+    w: FloatArray,
+    p: FloatArray | None = None,
+    known_only: bool = False,
 ) -> FloatArray:
     """Profile at S points per module for hypotheses (x0, w, p) -> (n_hyp, N_MOD * S).
 
     Module u of the symbol starts at ``x0 + w * (u + p * u * (u - 95) / 95)``:
     `p` bends the module grid (the module width changes linearly along the
     symbol, from ``w * (1 - p)`` to ``w * (1 + p)``: perspective).
+    `known_only`: only the samples of the fixed modules (``_KNOWN_SAMPLES``).
     """
-    off = _OFFS[None, :] if p is None else _OFFS[None, :] + p[:, None] * _BEND[None, :]
+    offs, bend = (_OFFS, _BEND) if known_only is False else (_OFFS_KNOWN, _BEND_KNOWN)
+    off = offs[None, :] if p is None else offs[None, :] + p[:, None] * bend[None, :]
     x = x0[:, None] + off * w[:, None]
     return np.asarray(
         np.interp(x, np.arange(len(profile), dtype=np.float64), profile), dtype=np.float64
@@ -308,8 +316,8 @@ def _unit(t: FloatArray) -> FloatArray:
 
 
 _DX = np.linspace(-2.0, 2.0, 9)
-_DW = np.linspace(-0.12, 0.12, 13)
-_DX_FINE = np.linspace(-1.0, 1.0, 9)
+_DW = np.linspace(-0.12, 0.12, 9)
+_DX_FINE = np.linspace(-1.0, 1.0, 5)
 _DW_FINE = np.linspace(-0.02, 0.02, 5)
 
 
@@ -323,17 +331,19 @@ def _refine_skeleton(
     """
     g3 = np.meshgrid(x0 + _DX * w, w * (1 + _DW), _DP_COARSE)
     xs, ws, ps = (a.ravel() for a in g3)
-    ncc = _ncc_matrix(_samples(profile, xs, ws, ps)[:, _KNOWN_SAMPLES], _SKEL_T)
+    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, known_only=True), _SKEL_T)
     c = int(np.argmax(ncc.max(axis=1)))
     g3 = np.meshgrid(xs[c] + _DX_FINER * 2 * w, ws[c] * (1 + _DW_FINE), ps[c] + _DP_FINE)
     xs, ws, ps = (a.ravel() for a in g3)
-    ncc = _ncc_matrix(_samples(profile, xs, ws, ps)[:, _KNOWN_SAMPLES], _SKEL_T)
+    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, known_only=True), _SKEL_T)
     i, k = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
     return float(ncc[i, k]), float(xs[i]), float(ws[i]), float(ps[i]), int(k)
 
 
 #: Digit estimate -> geometry refinement cycles.
 GEOMETRY_ROUNDS = 2
+#: Lines whose rendering correlates less than this after a refit are not refitted again.
+MIN_REFIT_FIT = 0.7
 _DX_FINER = np.linspace(-0.25, 0.25, 5)
 _DW_FINER = np.linspace(-0.005, 0.005, 5)
 _DP = np.linspace(-0.15, 0.15, 7)
@@ -579,11 +589,14 @@ def decode_lines(
         )
         return np.asarray(y, dtype=np.float64)
 
+    score = np.ones(len(items))
     for _ in range(GEOMETRY_ROUNDS):  # re-fit the geometry to the whole symbol
         _, _, mods = _digit_costs(sample_all(), ks, rounds=2)
         for i, (h, rev) in enumerate(items):
+            if score[i] < MIN_REFIT_FIT:  # hopeless after the first refit: not worth another
+                continue
             m = mods[i][::-1].copy() if rev else mods[i]
-            _, x0s[i], ws[i], ps[i], ks[i] = _refine_full(
+            score[i], x0s[i], ws[i], ps[i], ks[i] = _refine_full(
                 hyps[h][0], x0s[i], ws[i], ps[i], m, int(ks[i])
             )
     y = sample_all()
