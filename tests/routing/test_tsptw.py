@@ -228,3 +228,28 @@ def test_public_warm_up_is_cheap_once_loaded() -> None:
 
     routing.warm_up()
     assert routing.warm_up() < 0.5  # already in this process: nothing to do
+
+
+def test_progress_and_cancellation_on_the_ils_path() -> None:
+    import time
+
+    inst = _core_single(40, 6)
+    seen: list[tuple[float, float]] = []
+    res = solve_core(
+        inst, time_limit_s=0.6, seed=0, workers=2, progress=lambda c, t: seen.append((c, t))
+    )
+    assert res.method == "tsptw-ils"
+    assert seen and all(b[0] <= a[0] for a, b in zip(seen, seen[1:], strict=False))
+    assert seen[-1][0] >= res.cost  # the reported best is the main process's
+
+    class Stop(Exception):
+        pass
+
+    def cancel(cost: float, elapsed: float) -> None:
+        if elapsed > 0.3:
+            raise Stop
+
+    t = time.monotonic()
+    with pytest.raises(Stop):
+        solve_core(inst, time_limit_s=5.0, seed=0, workers=2, progress=cancel)
+    assert time.monotonic() - t < 2.0
