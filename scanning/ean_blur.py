@@ -18,14 +18,19 @@ structure of the symbol to such a profile:
    digits the reverse), plus the quiet zone. For every module width on a
    geometric grid and every half-module start offset, the profile's mean
    intensity per module is correlated with this *skeleton* (OpenCV sliding
-   correlations); the best hypotheses are refined on a finer grid of start
-   and module width, jointly with the blur kernel: Gaussians and the
-   line-spread function of a uniform disc (geometric defocus).
+   correlations); the best hypotheses are refined on a finer grid of start,
+   module width and *bend* (the module width changing linearly along the
+   symbol: perspective), jointly with the blur kernel: Gaussians and the
+   line-spread function of a uniform disc (geometric defocus). After a
+   first digit estimate the geometry is refitted (twice) against the whole
+   rendered symbol, down to 1/16 module and 0.25 % of the width.
 4. **Digits.** The profile is resampled at 4 points per module. For each digit
    position every candidate pattern (L and G sets on the left, R on the
    right) is rendered with its neighbours, blurred by the fitted kernel and
-   fitted to the samples with a local affine intensity model (dark bars:
-   negative gain only); the residual gives a cost per candidate. Further
+   compared with the samples over the digit and 3 modules each side, under
+   one intensity offset and gain per line (fitted to the current estimate of
+   the whole symbol; dark bars: negative gain only); the residual gives a
+   cost per candidate. Further
    rounds re-render the neighbours with the current best digits. All lines
    and both reading directions are processed as one batch.
 5. **Constraints.** A dynamic programme over the 12 digit positions finds the
@@ -33,7 +38,9 @@ structure of the symbol to such a profile:
    encodes the first digit) and a valid check digit. A line's read is kept
    only if the whole rendered model explains the profile (correlation), the
    constrained read is close to the unconstrained per-digit optimum, and the
-   runner-up sequence is clearly worse (cost margin).
+   runner-up sequence is clearly worse (cost margin). A read must also come
+   from the reading direction whose unconstrained rendering fits its lines
+   better (a blurred symbol read backwards can give a valid sequence).
 6. **Fusion.** Lines that see the same symbol (same start and module width,
    same direction) have their digit costs summed and decoded together, with
    stricter thresholds.
@@ -42,7 +49,7 @@ structure of the symbol to such a profile:
    is worse than a miss.
 
 At most ``max_lines`` (scan line, geometry) hypotheses are decoded per image,
-best skeleton score first, which bounds the time (about 25-50 ms CPU on a
+best skeleton score first, which bounds the time (about 60-100 ms CPU on a
 240-512 px image on the reference machine; it is the last step of the default
 ladder, see ``docs/scanning.md``).
 
@@ -789,9 +796,9 @@ class BlurEanDecoder:
         vertical, and scanned row-wise.
     """
 
-    lines: int = 10
+    lines: int = 14
     max_side: int = 512
-    max_lines: int = 10
+    max_lines: int = 14
     min_agree: int = 2
     min_score: float = 0.3
     max_views: int = 2
