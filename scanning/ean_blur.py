@@ -284,8 +284,9 @@ _OFFS = (np.arange(N_MOD * S, dtype=np.float64) + 0.5) / S - Q
 
 
 _BEND = _OFFS * (_OFFS - 95) / 95
-_OFFS_KNOWN = _OFFS[_KNOWN_SAMPLES]
-_BEND_KNOWN = _BEND[_KNOWN_SAMPLES]
+#: Every other sample: enough for the geometry searches (the profiles are
+#: blurred by half a module or more), half the work.
+_HALF_SAMPLES = np.arange(N_MOD * S) % 2 == 0
 
 
 def _samples(
@@ -293,16 +294,16 @@ def _samples(
     x0: FloatArray,
     w: FloatArray,
     p: FloatArray | None = None,
-    known_only: bool = False,
+    cols: NDArray[np.bool_] | None = None,
 ) -> FloatArray:
     """Profile at S points per module for hypotheses (x0, w, p) -> (n_hyp, N_MOD * S).
 
     Module u of the symbol starts at ``x0 + w * (u + p * u * (u - 95) / 95)``:
     `p` bends the module grid (the module width changes linearly along the
     symbol, from ``w * (1 - p)`` to ``w * (1 + p)``: perspective).
-    `known_only`: only the samples of the fixed modules (``_KNOWN_SAMPLES``).
+    `cols`: only these samples (e.g. those of the fixed modules).
     """
-    offs, bend = (_OFFS, _BEND) if known_only is False else (_OFFS_KNOWN, _BEND_KNOWN)
+    offs, bend = (_OFFS, _BEND) if cols is None else (_OFFS[cols], _BEND[cols])
     off = offs[None, :] if p is None else offs[None, :] + p[:, None] * bend[None, :]
     x = x0[:, None] + off * w[:, None]
     return np.asarray(
@@ -338,11 +339,11 @@ def _refine_skeleton(
     """
     g3 = np.meshgrid(x0 + _DX * w, w * (1 + _DW), _DP_COARSE)
     xs, ws, ps = (a.ravel() for a in g3)
-    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, known_only=True), _SKEL_T)
+    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, cols=_KNOWN_SAMPLES), _SKEL_T)
     c = int(np.argmax(ncc.max(axis=1)))
     g3 = np.meshgrid(xs[c] + _DX_FINER * 2 * w, ws[c] * (1 + _DW_FINE), ps[c] + _DP_FINE)
     xs, ws, ps = (a.ravel() for a in g3)
-    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, known_only=True), _SKEL_T)
+    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, cols=_KNOWN_SAMPLES), _SKEL_T)
     i, k = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
     return float(ncc[i, k]), float(xs[i]), float(ws[i]), float(ps[i]), int(k)
 
@@ -369,15 +370,15 @@ def _refine_full(
     see :func:`_samples`) follows the coarse one.
     """
     ks = _neighbours(k)
-    t = _unit(np.array([modules @ _BASIS[j] for j in ks]))
+    t = _unit(np.array([modules @ _BASIS[j][:, _HALF_SAMPLES] for j in ks]))
     g3 = np.meshgrid(x0 + _DX_FINE * w, w * (1 + _DW_FINE), p + _DP_FINE)
     xs, ws, ps = (a.ravel() for a in g3)
-    ncc = _ncc_matrix(_samples(profile, xs, ws, ps), t)
+    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, _HALF_SAMPLES), t)
     i, j = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
     x0, w, p, k = float(xs[i]), float(ws[i]), float(ps[i]), ks[int(j)]
     g3 = np.meshgrid(x0 + _DX_FINER * w, w * (1 + _DW_FINER), p + _DP_FINER)
     xs, ws, ps = (a.ravel() for a in g3)
-    ncc = _ncc_matrix(_samples(profile, xs, ws, ps), t)
+    ncc = _ncc_matrix(_samples(profile, xs, ws, ps, _HALF_SAMPLES), t)
     i, j = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
     return float(ncc[i, j]), float(xs[i]), float(ws[i]), float(ps[i]), ks[int(j)]
 
