@@ -96,6 +96,9 @@ class ILSParams:
     ruin_max: int = 21
     #: construction order: "windows-first" or "random"
     start_order: str = "windows-first"
+    #: after this many iterations without a new best, restart the search from
+    #: the best route reversed (closed routes; 0: never)
+    reverse_kick: int = 600
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -975,6 +978,10 @@ def solve_tsptw(
     state[0] = int(rng.integers(1, 2**62))
     total = 0
     best_cost = -1
+    kept: tuple[int, I64] | None = None  # best of the runs before a kick
+    last_best = -1
+    last_gain = 0
+    closed = bool(np.any(inst.dist[1 : n + 1, n + 1] != 0))
     per_iter = 0.0  # measured seconds per iteration
     chunk = min(10, p.iterations_per_chunk)
     while True:
@@ -1023,6 +1030,14 @@ def solve_tsptw(
         elif chunk > 0:
             per_iter = max(1e-6, (time.monotonic() - t_call) / (chunk + 20))
         total += max(0, chunk)
+        if best_cost >= 0 and (last_best < 0 or best_cost < last_best):
+            last_best, last_gain = best_cost, total
+        if p.reverse_kick > 0 and closed and best_cost >= 0 and total - last_gain >= p.reverse_kick:
+            if kept is None or best_cost < kept[0]:
+                kept = (best_cost, best.copy())
+            route[1 : n + 1] = best[n:0:-1]
+            state[4] = 0  # re-initialise: descent (repairs the windows), new history
+            last_best, last_gain = -1, total
         if max_iterations is not None and total >= max_iterations:
             break
         if on_chunk is not None and on_chunk(best_cost):
@@ -1031,8 +1046,14 @@ def solve_tsptw(
             now = time.monotonic()
             if now >= deadline:
                 break
-            if best_cost < 0 and now - t_start >= p.give_up_share * (deadline - t_start):
+            if (
+                best_cost < 0
+                and kept is None
+                and now - t_start >= p.give_up_share * (deadline - t_start)
+            ):
                 break
+    if kept is not None and (best_cost < 0 or kept[0] < best_cost):
+        best_cost, best = kept
     if best_cost < 0:
         return None
     return TsptwResult(tuple(int(v) for v in best[1 : n + 1]), best_cost, total, built)

@@ -253,3 +253,14 @@ def test_progress_and_cancellation_on_the_ils_path() -> None:
     with pytest.raises(Stop):
         solve_core(inst, time_limit_s=5.0, seed=0, workers=2, progress=cancel)
     assert time.monotonic() - t < 2.0
+
+
+@pytest.mark.parametrize("open_route", [False, True])
+def test_reverse_kick_keeps_the_best_feasible_route(open_route: bool) -> None:
+    inst = _random_instance(30, 8, open_route=open_route, tight=8.0)
+    res = solve_tsptw(
+        inst, deadline=None, seed=2, max_iterations=600, params=ILSParams(reverse_kick=40)
+    )
+    assert res is not None and sorted(res.order) == list(range(1, 31))
+    ok, dist = _simulate(inst, list(res.order))
+    assert ok and dist == res.cost
