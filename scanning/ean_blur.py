@@ -531,13 +531,16 @@ def _modules_of(text: str) -> FloatArray:
 #: Minimum correlation between the rendered symbol and the profile.
 MIN_FIT = 0.9
 #: Minimum cost gap (log-likelihood units) to the runner-up valid sequence.
-MIN_MARGIN = 4.0
+#: The margins were set as 4 and 10 (fused) for 9-module cost windows; the
+#: windows are now 13 modules (52 samples instead of 36), so both are scaled
+#: by 52/36 and rounded (same evidence per sample).
+MIN_MARGIN = 6.0
 #: Maximum cost excess of the valid read over the unconstrained per-digit optimum.
 MAX_EXCESS = 10.0
 
 
 #: Minimum cost gap of a read fused over several scan lines (sum of their costs).
-MIN_FUSED_MARGIN = 10.0
+MIN_FUSED_MARGIN = 14.0
 #: Maximum cost excess per fused line (constrained vs unconstrained optimum).
 MAX_FUSED_EXCESS = 8.0
 #: Minimum mean correlation of the fused read's rendering with its lines.
