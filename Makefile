@@ -69,7 +69,7 @@ run: install
 	echo "  e.g. curl -X POST http://$(HOST):$(PORT)/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\":\"dispatcher1\",\"password\":\"demo\"}'" && \
 	echo "" && \
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
-	  --access-logfile - 'api:create_app()'
+	  --access-logfile - api.wsgi:app
 
 test: install
 	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory browser-deps

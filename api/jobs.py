@@ -23,6 +23,33 @@ QUEUE = "postal"
 _worker_app: Flask | None = None
 
 
+_warm_up_started = False
+
+
+def warm_up_routing() -> threading.Thread | None:
+    """Load the routing library's compiled kernels (``routing.warm_up``) in a background
+    thread, once per process: long-running processes (gunicorn workers, RQ workers) call
+    this at start so the first solve keeps its whole time budget. Returns the thread
+    (None if already started)."""
+    global _warm_up_started
+    if _warm_up_started:
+        return None
+    _warm_up_started = True
+
+    def target() -> None:
+        try:
+            from routing import warm_up
+
+            spent = warm_up()
+            log.info("routing kernels ready in %.1f s", spent)
+        except Exception:  # noqa: BLE001 - routing falls back to PyVRP by itself
+            log.warning("routing warm-up failed", exc_info=True)
+
+    thread = threading.Thread(target=target, name="routing-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def set_worker_app(app: Flask | None) -> None:
     """The app jobs run in when executed by a worker (default: ``create_app()``)."""
     global _worker_app
@@ -35,6 +62,7 @@ def worker_app() -> Flask:
         from api import create_app
 
         _worker_app = create_app()
+        warm_up_routing()  # an RQ worker process: its first job keeps its budget
     return _worker_app
 
 

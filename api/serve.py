@@ -46,7 +46,7 @@ def main() -> None:
     port = os.environ.get("PORT", "8000")
     workers = os.environ.get("WEB_CONCURRENCY", "2")
     argv = ["gunicorn", "--bind", f"0.0.0.0:{port}", "--workers", workers, "--threads", "4",
-            "--access-logfile", "-", "api:create_app()"]
+            "--access-logfile", "-", "api.wsgi:app"]
     sys.stdout.flush()
     os.execvp(argv[0], argv)  # noqa: S606 - fixed argv, no shell
 

@@ -92,3 +92,32 @@ def test_entrypoint_returns_when_the_database_answers(app):
     from api.serve import wait_for_database
 
     wait_for_database(app, timeout_s=1)
+
+
+def test_served_processes_load_the_routing_kernels_in_the_background(monkeypatch):
+    """gunicorn workers (api.wsgi) and RQ workers warm the routing library up once, in
+    a thread, so their first route optimisation keeps its whole time budget."""
+    from api import jobs
+    from routing import tsptw
+
+    monkeypatch.setattr(jobs, "_warm_up_started", False)
+    thread = jobs.warm_up_routing()
+    assert thread is not None and thread.daemon
+    assert jobs.warm_up_routing() is None  # once per process
+    thread.join(timeout=120)
+    assert not thread.is_alive() and tsptw.is_warm()
+
+
+def test_the_wsgi_module_serves_the_app(tmp_path):
+    """gunicorn's entry point (``api.wsgi:app``, used by ``make run`` and api.serve)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "POSTAL_DEMO_MODE": "true",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}"}
+    code = ("import api.wsgi as w; c = w.app.test_client(); "
+            "print(w.app.name, c.get('/healthz').status_code)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert out.stdout.split()[-2:] == ["api", "200"], out.stdout + out.stderr
