@@ -859,17 +859,40 @@ def _solve_tsptw(
 LOAD_AWARE_WORKERS = True
 
 
+def _other_runnable(samples: int = 5, gap_s: float = 0.002) -> float | None:
+    """Tasks runnable right now besides the caller: the median over a few samples of
+    ``/proc/loadavg``'s running count minus one; None where that file is missing.
+
+    Not the 1-minute load average: that decays slowly and so counts the solver's
+    *own* previous run as load (a benchmark or a busy worker solving back to back
+    saw a load of ~1 on an idle 2-core machine and got one process)."""
+    seen: list[int] = []
+    for k in range(samples):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        seen.append(max(0, running - 1))
+        if k + 1 < samples:
+            time.sleep(gap_s)
+    return float(sorted(seen)[len(seen) // 2])
+
+
 def _free_cores() -> float:
-    """Cores this process may use minus the 1-minute load average."""
+    """Cores this process may use minus what other tasks are using right now
+    (:func:`_other_runnable`; the 1-minute load average where that is unavailable)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return float(cores)
-    return cores - load
+    busy = _other_runnable()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return float(cores)
+    return cores - busy
 
 
 def effective_workers(inst: CoreInstance, workers: int) -> int:

@@ -325,3 +325,23 @@ def test_free_cores_is_bounded_by_affinity() -> None:
     import routing.core
 
     assert routing.core._free_cores() <= (os.cpu_count() or 1)
+
+
+def test_other_runnable_sees_busy_processes() -> None:
+    """The free-core estimate looks at what runs now: busy processes count."""
+    import subprocess
+    import sys
+    import time
+
+    import routing.core
+
+    if routing.core._other_runnable() is None:
+        pytest.skip("no /proc/loadavg")
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        time.sleep(0.3)
+        assert routing.core._other_runnable() >= 1.0
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
