@@ -662,7 +662,8 @@ def cash_handover(user: User) -> Any:
     from ..cash.schemas import HandoverSchema
 
     form = request.form
-    try:
+
+    def record() -> None:
         data = HandoverSchema().load({"courier_id": form.get("courier_id", ""),
                                       "date": form.get("date", ""),
                                       "counted_amount": form.get("counted_amount", ""),
@@ -674,6 +675,16 @@ def cash_handover(user: User) -> Any:
         db.session.commit()
         diff = -entry.amount - (entry.expected_on_hand or 0)
         flash(f"{t('handover_recorded')} {_vnd(diff)}", "info" if diff == 0 else "warn")
+
+    _form_action(record)
+    return _back_to_ledger(form.get("courier_id"), form.get("date"))
+
+
+def _form_action(action: Callable[[], None]) -> None:
+    """Run a console form's action; invalid fields or a refused action become a
+    flashed message, and nothing of it is stored."""
+    try:
+        action()
     except ValidationError as exc:
         db.session.rollback()
         flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
@@ -681,7 +692,6 @@ def cash_handover(user: User) -> Any:
     except Problem as exc:
         db.session.rollback()
         flash(exc.detail, "error")
-    return _back_to_ledger(form.get("courier_id"), form.get("date"))
 
 
 @bp.post("/cash/correction")
@@ -691,7 +701,8 @@ def cash_correction(user: User) -> Any:
     from ..cash.schemas import CorrectionSchema
 
     form = request.form
-    try:
+
+    def record() -> None:
         data = CorrectionSchema().load({"entry_id": form.get("entry_id", ""),
                                         "amount": form.get("amount", ""),
                                         "reason": form.get("reason", "")})
@@ -699,13 +710,8 @@ def cash_correction(user: User) -> Any:
                      now=clock())
         db.session.commit()
         flash(t("correction_recorded"), "info")
-    except ValidationError as exc:
-        db.session.rollback()
-        flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
-              "error")
-    except Problem as exc:
-        db.session.rollback()
-        flash(exc.detail, "error")
+
+    _form_action(record)
     return _back_to_ledger(form.get("courier_id"), form.get("date"))
 
 
