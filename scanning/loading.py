@@ -260,6 +260,10 @@ def decode_pixels(data: bytes, header: ImageHeader, *, reduce: int = 1) -> Loade
         Decode at 1/`reduce` of the size. For JPEG this uses libjpeg's DCT
         scaling, which is cheaper than decoding at full size.
 
+    A transparent PNG/WebP (only those formats carry alpha; decided from the
+    header bytes, see :mod:`scanning.transparency`) is flattened onto white, as
+    a viewer shows it.
+
     Returns
     -------
     LoadedImage
@@ -271,6 +275,13 @@ def decode_pixels(data: bytes, header: ImageHeader, *, reduce: int = 1) -> Loade
     """
     if reduce not in _REDUCED:
         raise ValueError(f"reduce must be 1, 2, 4 or 8, got {reduce}")
+    if reduce == 1:
+        from scanning import transparency  # it builds on this module
+
+        if transparency.has_alpha(data, header.format):
+            flat = transparency.decode_flattened(data, header)
+            if flat is not None:
+                return flat
     fmt, width, height = header.format, header.width, header.height
     flags = _REDUCED[reduce] | cv2.IMREAD_IGNORE_ORIENTATION
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from scanning import preprocess, transparency
+from scanning import preprocess
 from scanning.deblur import DeblurDecoder
 from scanning.ean_blur import BlurEanDecoder
 from scanning.engines import (
@@ -23,7 +23,7 @@ from scanning.engines import (
     ZbarDecoder,
     ZxingDecoder,
 )
-from scanning.loading import ImageHeader, LoadedImage, decode_pixels, probe_image
+from scanning.loading import LoadedImage, decode_pixels, load_image, probe_image
 from scanning.qr_grid import QrGridDecoder
 from scanning.symbology import Symbology
 from scanning.types import Barcode, Point
@@ -409,19 +409,6 @@ def _any_linear(found: Sequence[Barcode]) -> bool:
     return any(b.symbology.is_linear for b in found)
 
 
-def _decode_pixels(data: bytes, header: ImageHeader, *, reduce: int = 1) -> LoadedImage:
-    """Grayscale pixels; a transparent PNG/WebP is flattened onto white.
-
-    See :mod:`scanning.transparency` (header check only: opaque images are
-    decoded by :func:`scanning.loading.decode_pixels` as before).
-    """
-    if reduce == 1 and transparency.has_alpha(data, header.format):
-        flat = transparency.decode_flattened(data, header)
-        if flat is not None:
-            return flat
-    return decode_pixels(data, header, reduce=reduce)
-
-
 class Scanner:
     """Reusable decoder pipeline.
 
@@ -453,14 +440,8 @@ class Scanner:
                 raise ValueError(f"step {spec!r} names unknown engine {engine!r}")
 
     def load(self, data: bytes) -> LoadedImage:
-        """Load `data` with this scanner's limits (see :func:`scanning.loading.load_image`).
-
-        Transparent PNG/WebP images are flattened onto white, as for decoding.
-        """
-        header = probe_image(
-            data, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes
-        )
-        return _decode_pixels(bytes(data), header)
+        """Load `data` with this scanner's limits (see :func:`scanning.loading.load_image`)."""
+        return load_image(data, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes)
 
     def decode(self, data: bytes, *, until: StopCondition | None = None) -> list[Barcode]:
         """Find every barcode in a JPEG/PNG/WebP photo.
@@ -490,14 +471,14 @@ class Scanner:
         if header.format == "JPEG":  # libjpeg can decode directly at 1/2, 1/4, 1/8
             while reduce < 8 and long_side / (reduce * 2) >= 0.75 * cfg.work_max_side:
                 reduce *= 2
-        image = _decode_pixels(data, header, reduce=reduce)
+        image = decode_pixels(data, header, reduce=reduce)
         full_w, full_h = header.display_size
 
         def full_resolution() -> GrayImage:
             if reduce == 1:
                 return image.gray
             logger.debug("decoding %s again at full resolution", header.format)
-            return _decode_pixels(data, header).gray
+            return decode_pixels(data, header).gray
 
         return self._pipeline(image.gray, (full_w, full_h), full_resolution, until)
 

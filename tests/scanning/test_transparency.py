@@ -131,3 +131,14 @@ def test_exif_orientation_applied_to_transparent_png(dm_rgba: Image.Image) -> No
     assert loaded.orientation == 6
     assert loaded.gray.shape == (dm_rgba.height, dm_rgba.width)
     assert [c.text for c in scanning.decode(buf.getvalue())] == [DM]
+
+
+def test_the_library_loader_flattens_too(dm_rgba: Image.Image) -> None:
+    """``scanning.loading.load_image`` (not only the pipeline) shows transparency as
+    white: a transparent pixel stored black comes out white."""
+    from scanning.loading import load_image
+
+    data = _png(dm_rgba)
+    gray = load_image(data, max_pixels=10**7, max_bytes=10**7).gray
+    alpha = np.asarray(dm_rgba)[:, :, 3]
+    assert (gray[alpha == 0] == 255).all()
