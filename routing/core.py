@@ -25,10 +25,11 @@ import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: "No limit" time value (PyVRP's default ``tw_late``).
 INF_TIME = int(np.iinfo(np.int64).max)
@@ -438,6 +440,52 @@ class _Monotone:
         self.callback(self.best, elapsed)
 
 
+@contextmanager
+def _worker_pool(workers: int) -> Iterator[tuple[ProcessPoolExecutor | None, Any]]:
+    """``workers - 1`` worker processes (the caller is the first worker) and the
+    event that cancels them; ``(None, None)`` for one worker. Shut down on exit."""
+    if workers <= 1:
+        yield None, None
+        return
+    ctx = _mp_context()
+    cancel = ctx.Event()
+    pool = ProcessPoolExecutor(
+        max_workers=workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(cancel,)
+    )
+    try:
+        yield pool, cancel
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fan_out(
+    pool: ProcessPoolExecutor | None,
+    cancel: Any,
+    task: Callable[..., _T],
+    worker_args: Sequence[tuple[Any, ...]],
+    main: Callable[[], _T],
+) -> list[_T]:
+    """Run ``main()`` here and ``task(*args)`` for each of ``worker_args`` in the
+    pool; outputs in that order. An exception in ``main`` (e.g. a cancelling
+    progress callback) stops the workers at once; a crashed worker is logged and
+    left out, it must not lose the main result."""
+    futures: list[Future[_T]] = []
+    if pool is not None:
+        futures = [pool.submit(task, *args) for args in worker_args]
+    try:
+        outputs = [main()]
+    except BaseException:
+        if cancel is not None:
+            cancel.set()  # stop the workers now, not at their deadline
+        raise
+    for fut in futures:
+        try:
+            outputs.append(fut.result())
+        except Exception:
+            logger.exception("parallel %s worker failed", getattr(task, "__name__", task))
+    return outputs
+
+
 def _parallel(
     pool: ProcessPoolExecutor | None,
     data: object,
@@ -448,21 +496,14 @@ def _parallel(
     t0: float,
     cancel: Any = None,
 ) -> list[_RunOutput]:
-    futures: list[Future[_RunOutput]] = []
-    if pool is not None:
-        futures = [pool.submit(_run_pyvrp, data, deadline, s, initial) for s in seeds[1:]]
-    try:
-        outputs = [_run_pyvrp(data, deadline, seeds[0], initial, progress, t0)]
-    except BaseException:
-        if cancel is not None:
-            cancel.set()  # stop the workers now, not at their deadline
-        raise
-    for fut in futures:
-        try:
-            outputs.append(fut.result())
-        except Exception:  # a crashed worker must not lose the main result
-            logger.exception("parallel PyVRP worker failed")
-    return outputs
+    """Independent PyVRP runs, one per seed (the first here, with progress)."""
+    return _fan_out(
+        pool,
+        cancel,
+        _run_pyvrp,
+        [(data, deadline, s, initial) for s in seeds[1:]],
+        lambda: _run_pyvrp(data, deadline, seeds[0], initial, progress, t0),
+    )
 
 
 #: Share of the budget for phase 1 (independent runs); phase 2 restarts every
@@ -496,17 +537,7 @@ def _solve_pyvrp(
     deadline = t0 + time_limit_s
     split = t0 + PHASE1_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
-    pool = cancel = None
-    if workers > 1:
-        ctx = _mp_context()
-        cancel = ctx.Event()
-        pool = ProcessPoolExecutor(
-            max_workers=workers - 1,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(cancel,),
-        )
-    try:
+    with _worker_pool(workers) as (pool, cancel):
         out1 = _parallel(
             pool,
             data_req,
@@ -524,9 +555,6 @@ def _solve_pyvrp(
             start, data2 = out1[0], data_opt
         seeds2 = [seed + workers + k for k in range(workers)]
         out2 = _parallel(pool, data2, deadline, seeds2, start[2], reporter, t0, cancel)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
     outputs = out2 + feasible1
     costs = tuple(o[0] for o in out1 + out2)
     logger.debug(
@@ -811,34 +839,14 @@ def _solve_tsptw(
         data = _build_data(one, all_required=True)
     split = t0 + TSPTW_PYVRP_START_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
-    pool = cancel = None
-    futures: list[Future[_TsptwOutput]] = []
-    if workers > 1:
-        ctx = _mp_context()
-        cancel = ctx.Event()
-        pool = ProcessPoolExecutor(
-            max_workers=workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(cancel,)
+    with _worker_pool(workers) as (pool, cancel):
+        outputs = _fan_out(
+            pool,
+            cancel,
+            _run_tsptw,
+            [(tinst, data, split, deadline, seed + k, init) for k in range(1, workers)],
+            lambda: _run_tsptw(tinst, data, split, deadline, seed, init, reporter, t0),
         )
-    try:
-        if pool is not None:
-            futures = [
-                pool.submit(_run_tsptw, tinst, data, split, deadline, seed + k, init)
-                for k in range(1, workers)
-            ]
-        try:
-            outputs = [_run_tsptw(tinst, data, split, deadline, seed, init, reporter, t0)]
-        except BaseException:
-            if cancel is not None:
-                cancel.set()
-            raise
-        for fut in futures:
-            try:
-                outputs.append(fut.result())
-            except Exception:  # a crashed worker must not lose the main result
-                logger.exception("parallel TSPTW worker failed")
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
     found = [o for o in outputs if o is not None]
     costs = tuple(math.inf if o is None else float(o[0]) for o in outputs)
     logger.debug("tsptw runs: costs %s, iterations %s", costs, [o[2] for o in found])
@@ -851,7 +859,7 @@ def _solve_tsptw(
 # --------------------------------------------------------------------------- entry point
 
 #: For problems with more than one vehicle, start parallel PyVRP processes
-#: only for cores that the 1-minute load average shows as free. Measured on
+#: only for cores that other runnable tasks leave free (:func:`_free_cores`). Measured on
 #: the shared 2-core VM (docs/routing.md): there one search with the whole
 #: budget beats two half-speed ones (CVRPLIB X 1.06 % vs 1.39 %). Single
 #: routes keep ``workers`` processes: their best-of-two multi-start pays even
