@@ -752,14 +752,18 @@ def _tsptw_ready() -> bool:
 
 
 def warm_up() -> float:
-    """Load the TSPTW kernels into this process now (compile them first if the
-    numba cache has none, ~15-20 s); seconds spent.
+    """Import PyVRP and load the TSPTW kernels into this process now (compile
+    them first if the numba cache has none, ~15-20 s); seconds spent.
 
     Long-running processes (API, RQ worker) can call this at start-up so the
-    first single-route solve with windows does not spend ~1.2 s of its budget
-    importing numba and loading the cache.
+    first solve does not spend its budget on imports: PyVRP takes 0.1-0.5 s
+    (more on a busy machine), numba and its cache ~1.2 s. A solve's budget
+    counts them, so a short solve in a cold process could otherwise end with
+    PyVRP's first solution.
     """
     t = time.monotonic()
+    import pyvrp  # noqa: F401
+
     try:
         from routing import tsptw
     except (ImportError, RuntimeError):
