@@ -29,6 +29,7 @@ process (``make install`` fills the cache).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +68,20 @@ BIG_TIME = 1 << 50
 class ILSParams:
     """Knobs of the search (defaults measured, docs/routing.md)."""
 
+    #: "anneal": once a feasible route is known, simulated annealing with
+    #: string removals (:func:`_anneal_chunk`); "ils": the iterated local
+    #: search below all the way
+    method: str = "anneal"
+    #: annealing temperatures at the start and the end of the schedule, in
+    #: units of the mean arc length of the first feasible route (cooling is
+    #: geometric)
+    anneal_start: float = 30.0
+    anneal_end: float = 0.1
+    #: a removal takes 1..strings_max strings of 1..string_max stops
+    string_max: int = 10
+    strings_max: int = 4
+    #: recreate skips each insertion position with this probability (per mille)
+    blink_permille: int = 10
     neighbours: int = 20
     max_segment: int = 3
     max_perturb_moves: int = 8
@@ -130,6 +145,9 @@ class TsptwResult:
     cost: int
     iterations: int
     feasible_start: bool
+    #: the annealing's temperature unit (metres; 0 if it did not run): pass it
+    #: back as ``scale`` when continuing the schedule from this route
+    scale: float = 0.0
 
 
 # --------------------------------------------------------------------------- kernels
@@ -790,6 +808,198 @@ def _ils_chunk(
     return int(state[3])
 
 
+@njit(cache=True)
+def _times(route: I64, m: int, dur: I64, nd: I64, dep: I64, lb: I64) -> int:
+    """Departure times (forward) and latest feasible service starts (backward)
+    of route[:m]; returns the total time warp. A lean :func:`_schedule`."""
+    early = nd[0]
+    late = nd[1]
+    service = nd[2]
+    u = route[0]
+    t = early[u]
+    tw = 0
+    dep[0] = t + service[u]
+    for k in range(1, m):
+        v = route[k]
+        t = dep[k - 1] + dur[u, v]
+        if t < early[v]:
+            t = early[v]
+        if t > late[v]:
+            tw += t - late[v]
+            t = late[v]
+        dep[k] = t + service[v]
+        u = v
+    lb[m - 1] = late[route[m - 1]]
+    for k in range(m - 2, -1, -1):
+        u = route[k]
+        t = lb[k + 1] - service[u] - dur[u, route[k + 1]]
+        lb[k] = t if t < late[u] else late[u]
+    return tw
+
+
+@njit(cache=True)
+def _anneal_chunk(
+    dist: I64,
+    dur: I64,
+    nd: I64,
+    neigh: I64,
+    cur: I64,
+    best: I64,
+    state: I64,
+    iterations: int,
+    temperature: float,
+    string_max: int,
+    strings_max: int,
+    blink: int,
+    maxseg: int,
+    penalty: int,
+) -> int:  # pragma: no cover - compiled
+    """``iterations`` steps of simulated annealing with string removals
+    (SISR, Christiaens & Vanden Berghe 2020) on a *feasible* route ``cur``.
+
+    A step removes 1..``strings_max`` strings of 1..``string_max`` consecutive
+    stops, each around the next unremoved neighbour of a random stop, and
+    reinserts the removed stops one by one (random, far-first, near-first or
+    tightest-window-first order) at the cheapest feasible position, skipping
+    each position with probability ``blink`` per mille. A step with a stop
+    that fits nowhere is dropped. Acceptance: distance below the current one
+    plus ``-temperature * ln(U)``. A new best is polished by the local search.
+
+    ``state``: [rng, iterations done, current distance, best distance].
+    Returns the best distance.
+    """
+    early = nd[0]
+    late = nd[1]
+    service = nd[2]
+    m = dist.shape[0]
+    n = m - 2
+    nn = neigh.shape[1]
+    w = np.zeros((9, m), np.int64)
+    dep = np.zeros(m, np.int64)
+    lb = np.zeros(m, np.int64)
+    pos = np.zeros(m, np.int64)
+    buf = np.zeros(m, np.int64)
+    active = np.zeros(m, np.bool_)
+    removed = np.zeros(m, np.bool_)
+    order = np.empty(m, np.int64)
+    key = np.empty(m, np.int64)
+    cand = cur.copy()
+    rng = state[0:1]
+    for _ in range(iterations):
+        state[1] += 1
+        for k in range(m):
+            pos[cur[k]] = k
+        # --- ruin: strings around the stop c and its nearest neighbours
+        c = 1 + _rand(rng) % n
+        want = 1 + _rand(rng) % strings_max
+        q = 0
+        removed[:] = False
+        strings = 0
+        for kk in range(-1, nn):
+            if strings >= want:
+                break
+            v = c if kk < 0 else neigh[c, kk]
+            if removed[v]:
+                continue
+            length = 1 + _rand(rng) % string_max
+            lo = pos[v] - _rand(rng) % length
+            if lo < 1:
+                lo = 1
+            hi = lo + length - 1
+            if hi > n:
+                hi = n
+                lo = max(1, hi - length + 1)
+            for k in range(lo, hi + 1):
+                x = cur[k]
+                if not removed[x]:
+                    removed[x] = True
+                    order[q] = x
+                    q += 1
+            strings += 1
+        # --- recreate order
+        mode = _rand(rng) % 10
+        for k in range(q):
+            x = order[k]
+            if mode < 5:
+                key[k] = _rand(rng) % 1_000_000
+            elif mode < 7:
+                key[k] = -dist[0, x]
+            elif mode < 8:
+                key[k] = dist[0, x]
+            else:
+                key[k] = late[x] - early[x]
+        for a in range(1, q):  # insertion sort (q is small)
+            x = order[a]
+            kx = key[a]
+            b = a - 1
+            while b >= 0 and key[b] > kx:
+                order[b + 1] = order[b]
+                key[b + 1] = key[b]
+                b -= 1
+            order[b + 1] = x
+            key[b + 1] = kx
+        mm = 0
+        for k in range(m):
+            if not removed[cur[k]]:
+                cand[mm] = cur[k]
+                mm += 1
+        ok = _times(cand, mm, dur, nd, dep, lb) == 0
+        for idx in range(q):
+            if not ok:
+                break
+            u = order[idx]
+            bestd = np.int64(1) << 60
+            bestp = -1
+            for p in range(mm - 1):
+                if blink > 0 and _rand(rng) % 1000 < blink:
+                    continue
+                a = cand[p]
+                b = cand[p + 1]
+                d = dist[a, u] + dist[u, b] - dist[a, b]
+                if d >= bestd:
+                    continue
+                t = dep[p] + dur[a, u]
+                if t < early[u]:
+                    t = early[u]
+                if t > late[u]:
+                    continue
+                t += service[u] + dur[u, b]
+                if t < early[b]:
+                    t = early[b]
+                if t > lb[p + 1]:
+                    continue
+                bestd = d
+                bestp = p
+            if bestp < 0:
+                ok = False
+                break
+            for k in range(mm, bestp + 1, -1):
+                cand[k] = cand[k - 1]
+            cand[bestp + 1] = u
+            mm += 1
+            _times(cand, mm, dur, nd, dep, lb)
+        if not ok:
+            continue
+        cost = 0
+        for k in range(m - 1):
+            cost += dist[cand[k], cand[k + 1]]
+        r = (_rand(rng) % 1_000_000 + 1) / 1_000_001.0
+        if cost >= state[2] - temperature * math.log(r):
+            continue
+        cur[:] = cand
+        state[2] = cost
+        if cost < state[3]:
+            state[3] = cost
+            best[:] = cand
+            active[:] = True
+            if _local_search(cand, m, dist, dur, nd, neigh, maxseg, penalty, active, w, buf) == 0:
+                if w[_CUM, m - 1] < cost:
+                    state[2] = state[3] = w[_CUM, m - 1]
+                    cur[:] = cand
+                    best[:] = cand
+    return int(state[3])
+
+
 # --------------------------------------------------------------------------- Python side
 
 
@@ -860,7 +1070,7 @@ def _insertion_order(inst: TsptwInstance, rng: np.random.Generator, mode: str) -
 
 _compile_lock = threading.Lock()
 _compiled = False
-_ENTRY_POINTS = (_construct, _ils_chunk)
+_ENTRY_POINTS = (_construct, _ils_chunk, _anneal_chunk)
 
 
 def is_warm() -> bool:
@@ -918,8 +1128,15 @@ def solve_tsptw(
     initial: Sequence[int] | None = None,
     max_iterations: int | None = None,
     on_chunk: Callable[[int], bool] | None = None,
+    schedule: tuple[float, float] = (0.0, 1.0),
+    scale: float | None = None,
 ) -> TsptwResult | None:
-    """Iterated local search until ``deadline`` (``time.monotonic``) or ``max_iterations``.
+    """Search until ``deadline`` (``time.monotonic``) or ``max_iterations``.
+
+    A start is built (cheapest insertion, from ``initial`` if given) and
+    descended with the penalised local search; while no feasible route is
+    known the iterated local search runs. With ``params.method == "anneal"``
+    the annealing takes over from the first feasible route.
 
     Parameters
     ----------
@@ -936,10 +1153,19 @@ def solve_tsptw(
         Optional warm-start order of client numbers ``1..n`` (kept if
         feasible, the rest inserted).
     max_iterations
-        Stop after this many ILS iterations.
+        Stop after this many iterations (ILS and annealing together).
     on_chunk
         ``on_chunk(best_cost) -> stop?`` called between chunks (progress,
         cancellation).
+    schedule
+        The part of the cooling schedule this call runs, as fractions
+        ``(from, to)`` of the whole: a search split into consecutive calls
+        (e.g. restarting parallel workers from the best route half-way)
+        passes ``(0, 0.5)`` then ``(0.5, 1)``.
+    scale
+        Temperature unit in metres; default: the mean arc length of the
+        first feasible route. Continuing calls pass the first call's
+        :attr:`TsptwResult.scale`.
 
     Returns
     -------
@@ -953,6 +1179,8 @@ def solve_tsptw(
         return TsptwResult((), d, 0, True) if ok else None
     if deadline is None and max_iterations is None:
         raise ValueError("need a deadline or max_iterations")
+    if p.method not in ("anneal", "ils"):
+        raise ValueError(f"unknown method {p.method!r}")
     t_start = time.monotonic()
     rng = np.random.default_rng(seed)
     route = np.zeros(n + 2, dtype=np.int64)
@@ -983,22 +1211,16 @@ def solve_tsptw(
     last_gain = 0
     closed = bool(np.any(inst.dist[1 : n + 1, n + 1] != 0))
     per_iter = 0.0  # measured seconds per iteration
-    chunk = min(10, p.iterations_per_chunk)
+    anneal = p.method == "anneal"
+    # annealing: the first call only descends from the start
+    chunk = 0 if anneal else min(10, p.iterations_per_chunk)
+    stopped = False
     while True:
         if per_iter > 0:
-            # ~CHUNK_SECONDS per call, and never much past the deadline
-            chunk = int(CHUNK_SECONDS / per_iter)
-            if deadline is not None:
-                chunk = min(chunk, int((deadline - time.monotonic()) / per_iter) + 1)
-            chunk = max(1, min(chunk, p.iterations_per_chunk))
+            chunk = _chunk_size(per_iter, deadline, total, max_iterations, p.iterations_per_chunk)
         if max_iterations is not None:
             chunk = min(chunk, max_iterations - total)
-        if max_iterations is not None and deadline is None:
-            frac = total / max_iterations
-        elif deadline is not None:
-            frac = (time.monotonic() - t_start) / max(1e-9, deadline - t_start)
-        else:
-            frac = 0.0
+        frac = _elapsed_share(t_start, deadline, total, max_iterations)
         threshold = -1
         if p.threshold_start > 0 and best_cost >= 0:
             threshold = int(best_cost * p.threshold_start * max(0.0, 1.0 - frac))
@@ -1030,6 +1252,10 @@ def solve_tsptw(
         elif chunk > 0:
             per_iter = max(1e-6, (time.monotonic() - t_call) / (chunk + 20))
         total += max(0, chunk)
+        if anneal and best_cost >= 0:
+            break
+        if anneal and chunk == 0:
+            chunk = min(10, p.iterations_per_chunk)
         if best_cost >= 0 and (last_best < 0 or best_cost < last_best):
             last_best, last_gain = best_cost, total
         if p.reverse_kick > 0 and closed and best_cost >= 0 and total - last_gain >= p.reverse_kick:
@@ -1039,24 +1265,131 @@ def solve_tsptw(
             state[4] = 0  # re-initialise: descent (repairs the windows), new history
             last_best, last_gain = -1, total
         if max_iterations is not None and total >= max_iterations:
+            stopped = True
             break
         if on_chunk is not None and on_chunk(best_cost):
+            stopped = True
             break
         if deadline is not None:
             now = time.monotonic()
             if now >= deadline:
+                stopped = True
                 break
             if (
                 best_cost < 0
                 and kept is None
                 and now - t_start >= p.give_up_share * (deadline - t_start)
             ):
+                stopped = True
                 break
     if kept is not None and (best_cost < 0 or kept[0] < best_cost):
         best_cost, best = kept
     if best_cost < 0:
         return None
-    return TsptwResult(tuple(int(v) for v in best[1 : n + 1]), best_cost, total, built)
+    used_scale = 0.0
+    if anneal and not stopped:
+        used_scale = scale if scale is not None and scale > 0 else best_cost / (n + 1)
+        best_cost, done = _anneal(
+            inst,
+            nd,
+            neigh,
+            best,
+            best_cost,
+            p,
+            int(rng.integers(1, 2**62)),
+            deadline,
+            None if max_iterations is None else max_iterations - total,
+            on_chunk,
+            schedule,
+            used_scale,
+        )
+        total += done
+    return TsptwResult(tuple(int(v) for v in best[1 : n + 1]), best_cost, total, built, used_scale)
+
+
+def _chunk_size(
+    per_iter: float, deadline: float | None, total: int, max_iterations: int | None, cap: int
+) -> int:
+    """Iterations for the next compiled call: ~CHUNK_SECONDS, never much past the deadline."""
+    chunk = int(CHUNK_SECONDS / per_iter)
+    if deadline is not None:
+        chunk = min(chunk, int((deadline - time.monotonic()) / per_iter) + 1)
+    chunk = max(1, min(chunk, cap))
+    if max_iterations is not None:
+        chunk = min(chunk, max_iterations - total)
+    return chunk
+
+
+def _elapsed_share(
+    t_start: float, deadline: float | None, done: int, max_iterations: int | None
+) -> float:
+    """Share of the budget used: by iterations without a deadline, else by time."""
+    if max_iterations is not None and deadline is None:
+        return done / max(1, max_iterations)
+    if deadline is not None:
+        return (time.monotonic() - t_start) / max(1e-9, deadline - t_start)
+    return 0.0
+
+
+def _anneal(
+    inst: TsptwInstance,
+    nd: I64,
+    neigh: I64,
+    best: I64,
+    best_cost: int,
+    p: ILSParams,
+    rng_seed: int,
+    deadline: float | None,
+    max_iterations: int | None,
+    on_chunk: Callable[[int], bool] | None,
+    schedule: tuple[float, float],
+    scale: float,
+) -> tuple[int, int]:
+    """Anneal from the feasible route ``best`` (updated in place); (best cost, iterations)."""
+    n = inst.n
+    lo, hi = schedule
+    t_hot = p.anneal_start * scale
+    ratio = p.anneal_end / p.anneal_start
+    cur = best.copy()
+    state = np.asarray([rng_seed, 0, best_cost, best_cost], dtype=np.int64)
+    t_start = time.monotonic()
+    per_iter = 0.0
+    chunk = 50
+    done = 0
+    while max_iterations is None or done < max_iterations:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if per_iter > 0:
+            chunk = _chunk_size(per_iter, deadline, done, max_iterations, 1 << 30)
+        elif max_iterations is not None:
+            chunk = min(chunk, max_iterations - done)
+        frac = min(1.0, _elapsed_share(t_start, deadline, done, max_iterations))
+        temperature = t_hot * ratio ** (lo + (hi - lo) * frac)
+        t_call = time.monotonic()
+        best_cost = int(
+            _anneal_chunk(
+                inst.dist,
+                inst.dur,
+                nd,
+                neigh,
+                cur,
+                best,
+                state,
+                chunk,
+                temperature,
+                max(1, min(p.string_max, n)),
+                max(1, p.strings_max),
+                p.blink_permille,
+                min(p.max_segment, n),
+                p.penalty,
+            )
+        )
+        spent = (time.monotonic() - t_call) / max(1, chunk)
+        per_iter = spent if per_iter == 0 else 0.5 * per_iter + 0.5 * spent
+        done += chunk
+        if on_chunk is not None and on_chunk(best_cost):
+            break
+    return best_cost, done
 
 
 if __name__ == "__main__":  # ``python -m routing.tsptw``: fill the numba cache

@@ -72,15 +72,24 @@ def _brute(inst: TsptwInstance) -> int | None:
     return best
 
 
+@pytest.mark.parametrize("method", ["anneal", "ils"])
 @pytest.mark.parametrize("open_route", [False, True])
 @pytest.mark.parametrize("asymmetric", [False, True])
-def test_matches_brute_force_on_small_instances(open_route: bool, asymmetric: bool) -> None:
+def test_matches_brute_force_on_small_instances(
+    open_route: bool, asymmetric: bool, method: str
+) -> None:
     checked = 0
     for seed in range(12):
         n = 4 + seed % 4  # 4..7 stops
         inst = _random_instance(n, seed, open_route=open_route, asymmetric=asymmetric)
         opt = _brute(inst)
-        res = solve_tsptw(inst, deadline=None, seed=seed, max_iterations=300)
+        res = solve_tsptw(
+            inst,
+            deadline=None,
+            seed=seed,
+            max_iterations=300,
+            params=ILSParams(method=method),
+        )
         if opt is None:
             assert res is None
             continue
@@ -259,8 +268,83 @@ def test_progress_and_cancellation_on_the_ils_path() -> None:
 def test_reverse_kick_keeps_the_best_feasible_route(open_route: bool) -> None:
     inst = _random_instance(30, 8, open_route=open_route, tight=8.0)
     res = solve_tsptw(
-        inst, deadline=None, seed=2, max_iterations=600, params=ILSParams(reverse_kick=40)
+        inst,
+        deadline=None,
+        seed=2,
+        max_iterations=600,
+        params=ILSParams(method="ils", reverse_kick=40),
     )
     assert res is not None and sorted(res.order) == list(range(1, 31))
     ok, dist = _simulate(inst, list(res.order))
     assert ok and dist == res.cost
+
+
+@pytest.mark.parametrize("open_route", [False, True])
+def test_annealing_keeps_every_route_feasible_on_tight_windows(open_route: bool) -> None:
+    # tight=2.5: many windows bind, so most removals have stops that fit back
+    # in only a few places
+    checked = 0
+    for seed in range(6):
+        inst = _random_instance(25, 40 + seed, open_route=open_route, tight=2.5)
+        res = solve_tsptw(inst, deadline=None, seed=seed, max_iterations=3000)
+        if res is None:
+            continue
+        assert sorted(res.order) == list(range(1, 26))
+        ok, dist = _simulate(inst, list(res.order))
+        assert ok and dist == res.cost
+        assert res.scale > 0  # the annealing ran, not only the start's descent
+        checked += 1
+    assert checked >= 3
+
+
+def test_annealing_beats_its_start_and_a_continuation_never_loses_it() -> None:
+    inst = _random_instance(60, 3, tight=8.0)
+    start = solve_tsptw(inst, deadline=None, seed=4, max_iterations=1)  # ~ the start
+    first = solve_tsptw(
+        inst, deadline=None, seed=4, max_iterations=4000, schedule=(0.0, 0.5)
+    )
+    assert start is not None and first is not None
+    assert first.cost < start.cost
+    more = solve_tsptw(
+        inst,
+        deadline=None,
+        seed=7,
+        max_iterations=4000,
+        initial=first.order,
+        schedule=(0.5, 1.0),
+        scale=first.scale,
+    )
+    assert more is not None and more.scale == first.scale
+    assert more.cost <= first.cost
+    ok, dist = _simulate(inst, list(more.order))
+    assert ok and dist == more.cost
+
+
+def test_unknown_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="method"):
+        solve_tsptw(
+            _random_instance(8, 1), deadline=None, max_iterations=5, params=ILSParams(method="x")
+        )
+
+
+def test_long_budgets_run_rounds_with_a_restart_each(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import routing.core as core
+
+    monkeypatch.setattr(core, "TSPTW_ROUND_S", 0.15)
+    inst = _core_single(30, 5)
+    seen: list[tuple[float, ...]] = []
+    real = core._solve_tsptw
+
+    def spy(*args: object, **kw: object) -> object:
+        route, costs = real(*args, **kw)  # type: ignore[arg-type]
+        seen.append(costs)
+        return route, costs
+
+    monkeypatch.setattr(core, "_solve_tsptw", spy)
+    res = solve_core(inst, time_limit_s=0.45, seed=0, workers=1)
+    assert res.method == "tsptw-ils"
+    # 3 rounds x 2 phases x 1 worker; every run feasible, the result the best
+    assert len(seen) == 1 and len(seen[0]) == 6
+    assert res.cost == min(seen[0])
