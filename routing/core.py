@@ -783,7 +783,7 @@ _TsptwOutput = tuple[int, list[int], int, float] | None
 TSPTW_RESTART_SHARE = 0.5
 
 #: Longer budgets run rounds of about this many seconds: each round anneals
-#: from a new start (its first half) and then from the best route so far (its
+#: from a new start (its first half) and then from that half's best route (its
 #: second half). Runs settle in different route shapes, so fresh starts pay
 #: more than one long cooling schedule (docs/routing.md).
 TSPTW_ROUND_S = 3.0
@@ -839,7 +839,7 @@ def _solve_tsptw(
 ) -> tuple[CoreRoute | None, tuple[float, ...]]:
     """Rounds of ``workers`` parallel annealing runs (seeds ``seed ..``): each
     round starts them fresh, and after ``TSPTW_RESTART_SHARE`` of it restarts
-    them all from the best route so far. The best route."""
+    them all from the round's best route. The best route of all."""
     tinst, vt_idx = _tsptw_instance(inst)
     init: list[int] | None = None
     for vt, visits in initial or ():
@@ -875,10 +875,12 @@ def _solve_tsptw(
                 found += now
                 if not found:
                     break  # no feasible route: leave the rest of the budget to PyVRP
-                top = min(found, key=lambda o: o[0])
-                start = top[1]
-                if scale is None and now:
-                    scale = min(now, key=lambda o: o[0])[3] or None
+                if now:  # the round's second half continues from its own best:
+                    # the first half never cools, so the best of an earlier
+                    # round would win every time and the rounds would not differ
+                    top = min(now, key=lambda o: o[0])
+                    start = top[1]
+                    scale = scale or top[3] or None
             if not found:
                 break
     logger.debug("tsptw runs: costs %s, iterations %s", costs, [o[2] for o in found])
