@@ -300,9 +300,7 @@ def test_annealing_keeps_every_route_feasible_on_tight_windows(open_route: bool)
 def test_annealing_beats_its_start_and_a_continuation_never_loses_it() -> None:
     inst = _random_instance(60, 3, tight=8.0)
     start = solve_tsptw(inst, deadline=None, seed=4, max_iterations=1)  # ~ the start
-    first = solve_tsptw(
-        inst, deadline=None, seed=4, max_iterations=4000, schedule=(0.0, 0.5)
-    )
+    first = solve_tsptw(inst, deadline=None, seed=4, max_iterations=4000, schedule=(0.0, 0.5))
     assert start is not None and first is not None
     assert first.cost < start.cost
     more = solve_tsptw(
