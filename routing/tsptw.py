@@ -1,25 +1,26 @@
-"""Compiled iterated local search for one route with time windows (TSPTW).
+"""Compiled search for one route with time windows (TSPTW).
 
 Used by :func:`routing.core.solve_core` for the single-vehicle case with time
-windows (see docs/routing.md, "Single-route time-window day"). The search
-works on *strictly feasible* routes only:
+windows (see docs/routing.md, "Single-route time-window day"):
 
 * nodes ``0`` (start), ``1..n`` (clients), ``n + 1`` (end; for an open route
   its travel time and distance from every node are 0);
 * the route leaves the start at the shift open, waits when early, and must
   start every service inside its window and reach the end by the shift close;
-* feasibility of a move in O(length of the changed part) from the current
-  departure times (forward) and latest feasible service starts (backward);
-  the distance change in O(1) (also for asymmetric matrices);
-* moves, all on nearest-neighbour candidate lists: Or-opt (segments of 1-3
-  stops, both orientations), 2-opt, exchange; first improvement with
-  don't-look bits;
-* perturbation: a few random feasible moves among nearby stops; acceptance:
-  late acceptance (LAHC) on the distance.
+* a start is built by cheapest feasible insertion (windowed stops first, by
+  closing time), optionally from a warm-start sequence, and descended with a
+  local search on distance + penalty x time warp: Or-opt (segments of 1-3
+  stops, both orientations), 2-opt, exchange, on nearest-neighbour candidate
+  lists, first improvement with don't-look bits; feasibility of a move in
+  O(length of the changed part) from forward departure times and backward
+  latest feasible starts, the distance change in O(1) (also asymmetric);
+* while no feasible route is known: iterated local search (random moves or
+  ruin-and-recreate, then the descent; threshold acceptance);
+* from the first feasible route: simulated annealing with string removals
+  (SISR) on feasible routes only, each new best polished by the descent
+  (``ILSParams.method = "ils"`` keeps the iterated local search instead).
 
-A start is built by cheapest feasible insertion (windowed stops first, by
-closing time), optionally from a warm-start sequence. If no feasible start is
-found the caller falls back to PyVRP.
+If no feasible route is found the caller falls back to PyVRP.
 
 Everything numeric is ``@numba.njit(cache=True)``. The first call in a process
 compiles (several seconds) or loads the on-disk cache (``NUMBA_CACHE_DIR``,
