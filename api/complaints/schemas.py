@@ -71,6 +71,24 @@ class MissingQuerySchema(Schema):
     office_id = Id()
     idle_hours = fields.Float(load_default=24, validate=validate.Range(1, 24 * 30))
     out_hours = fields.Float(load_default=12, validate=validate.Range(1, 24 * 30))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class MissingRowSchema(Schema):
+    identifier = fields.String()
+    status = fields.String()
+    since = fields.String(metadata={"description": "Time of the last applied scan (ISO 8601)"})
+    hours_without_scan = fields.Float()
+    expected = fields.String()
+    courier_id = fields.Integer(allow_none=True)
+
+
+class MissingPageSchema(Schema):
+    items = fields.List(fields.Nested(MissingRowSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
 
 
 class QualityQuerySchema(Schema):

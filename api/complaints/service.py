@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
@@ -152,34 +152,38 @@ def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]
 
 
 def missing_scans(session: Session, actor: User, office_id: int | None, *, now: datetime,
-                  idle_hours: float, out_hours: float) -> list[dict[str, Any]]:
+                  idle_hours: float, out_hours: float, limit: int = 50,
+                  offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Items whose next scan is overdue: at the office (or held) with no attempt for
-    ``idle_hours``, or out for delivery for ``out_hours`` without a result."""
+    ``idle_hours``, or out for delivery for ``out_hours`` without a result; the
+    longest silent first. One page (``limit`` rows from ``offset``) and the total:
+    the database does the filtering, so a large office costs one page of rows."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not see the office's missing scans.")
     if actor.role is Role.DISPATCHER:
         office_id = actor.office_id
     last = (select(TrackingEvent.item_id, func.max(TrackingEvent.device_time).label("t"))
             .where(TrackingEvent.applied.is_(True)).group_by(TrackingEvent.item_id).subquery())
+    out_for = Item.status == Status.OUT_FOR_DELIVERY
     stmt = (select(Item, last.c.t).join(last, last.c.item_id == Item.id)
             .where(Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
-                                    Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED])))
+                                    Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED]))
+            .where(or_(and_(out_for, last.c.t <= now - timedelta(hours=out_hours)),
+                       and_(~out_for, last.c.t <= now - timedelta(hours=idle_hours)))))
     if office_id is not None:
         stmt = stmt.where(Item.office_id == office_id)
+    total = session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(last.c.t, Item.id).limit(limit).offset(offset)).all()
     out = []
-    for item, t in session.execute(stmt.order_by(last.c.t)).unique().all():
+    for item, t in rows:
         if t.tzinfo is None:  # SQLite aggregates come back naive (UTC)
-            from datetime import UTC
-
             t = t.replace(tzinfo=UTC)
         idle = (now - t).total_seconds() / 3600
-        limit = out_hours if item.status is Status.OUT_FOR_DELIVERY else idle_hours
-        if idle < limit:
-            continue
         out.append({"identifier": item.identifier, "status": item.status.value,
                     "since": t.isoformat(), "hours_without_scan": round(idle, 1),
                     "expected": "a delivery result (EMI or EMH)"
                     if item.status is Status.OUT_FOR_DELIVERY
                     else "a delivery attempt (EDG)",
                     "courier_id": item.courier_id})
-    return out
+    return out, int(total)

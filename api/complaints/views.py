@@ -17,6 +17,7 @@ from .schemas import (
     ComplaintEvidenceSchema,
     ComplaintSchema,
     ComplaintUpdateSchema,
+    MissingPageSchema,
     MissingQuerySchema,
     PublicComplaintResultSchema,
     PublicComplaintSchema,
@@ -92,13 +93,16 @@ class ComplaintDetail(MethodView):
 class MissingScans(MethodView):
     @auth_required()
     @blp.arguments(MissingQuerySchema, location="query")
-    @blp.response(200)
+    @blp.response(200, MissingPageSchema)
     def get(self, q: dict[str, Any]) -> Any:
-        """Items whose next scan is overdue (open a complaint with category
-        missing_scan from here)."""
-        return {"items": service.missing_scans(
+        """Items whose next scan is overdue, the longest silent first, one page at a
+        time (open a complaint with category missing_scan from here)."""
+        rows, total = service.missing_scans(
             db.session, current_actor(), q.get("office_id"), now=clock(),
-            idle_hours=q["idle_hours"], out_hours=q["out_hours"])}
+            idle_hours=q["idle_hours"], out_hours=q["out_hours"],
+            limit=q["page_size"], offset=(q["page"] - 1) * q["page_size"])
+        return {"items": rows, "page": q["page"], "page_size": q["page_size"],
+                "total": total}
 
 
 @blp.route("/quality")

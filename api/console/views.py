@@ -589,13 +589,14 @@ def missing_page(user: User) -> Any:
         flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
               "error")
         q = MissingQuerySchema().load({})
-    rows = complaints.missing_scans(db.session, user, office.id, now=clock(),
-                                    idle_hours=q["idle_hours"], out_hours=q["out_hours"])
+    rows, total = complaints.missing_scans(
+        db.session, user, office.id, now=clock(), idle_hours=q["idle_hours"],
+        out_hours=q["out_hours"], limit=MISSING_PAGE_ROWS)
     names = {c.id: c.username for c in _couriers(office)}
     for r in rows:
         r["since_dt"] = datetime.fromisoformat(r["since"])
-    return render_template("console/missing.html", rows=rows[:MISSING_PAGE_ROWS],
-                           total=len(rows), shown=MISSING_PAGE_ROWS, q=q, names=names)
+    return render_template("console/missing.html", rows=rows, total=total,
+                           shown=MISSING_PAGE_ROWS, q=q, names=names)
 
 
 @bp.get("/complaints")

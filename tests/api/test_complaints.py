@@ -119,7 +119,29 @@ def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clo
     assert listed[out.identifier]["expected"].startswith("a delivery result")
     assert listed[stale.identifier]["hours_without_scan"] == 26.0
     assert fresh.identifier not in listed
+    assert r.json["total"] == 2 and r.json["page"] == 1
     assert client.get("/api/v1/missing-scans", headers=auth(courier)).status_code == 403
+
+
+def test_missing_scans_are_paged_by_the_database_longest_silent_first(
+        client, auth, office, dispatcher, make_item, clock):
+    silent = []
+    for _ in range(5):
+        silent.append(make_item(office, events=("EMG",)))
+        clock.advance(hours=1)
+    clock.advance(hours=24)
+    for _ in range(3):  # scanned just now: neither listed nor counted
+        make_item(office, events=("EMG",))
+    seen = []
+    for page in (1, 2, 3):
+        r = client.get(f"/api/v1/missing-scans?page_size=2&page={page}", headers=auth(dispatcher))
+        assert r.status_code == 200, r.json
+        assert r.json["total"] == 5
+        assert len(r.json["items"]) == (2 if page < 3 else 1)
+        seen += [i["identifier"] for i in r.json["items"]]
+    assert seen == [i.identifier for i in silent]  # longest silent first, none twice
+    bad = client.get("/api/v1/missing-scans?page_size=500", headers=auth(dispatcher))
+    assert bad.status_code == 422 and "page_size" in str(bad.json)
 
 
 def test_quality_figures(client, auth, office, dispatcher, courier, make_item, clock,
