@@ -61,6 +61,9 @@ CONSTRUCTION_TIME_WEIGHTS = (0, 0, 1, 3, 10, 30)
 #: Target wall time of one compiled call (deadline and progress granularity).
 CHUNK_SECONDS = 0.01
 
+#: Iterations per compiled call when only an iteration count bounds the search.
+FIXED_CHUNK = 50
+
 #: Stand-in for "no limit" (keeps every sum far from int64 overflow).
 BIG_TIME = 1 << 50
 
@@ -1311,7 +1314,11 @@ def solve_tsptw(
 def _chunk_size(
     per_iter: float, deadline: float | None, total: int, max_iterations: int | None, cap: int
 ) -> int:
-    """Iterations for the next compiled call: ~CHUNK_SECONDS, never much past the deadline."""
+    """Iterations for the next compiled call: ~CHUNK_SECONDS, never much past the
+    deadline; without a deadline a fixed size, so that the schedule (and with it
+    the result) does not depend on the machine's speed."""
+    if deadline is None:
+        return max(0, min(FIXED_CHUNK, cap, (max_iterations or FIXED_CHUNK) - total))
     chunk = int(CHUNK_SECONDS / per_iter)
     if deadline is not None:
         chunk = min(chunk, int((deadline - time.monotonic()) / per_iter) + 1)
@@ -1355,7 +1362,7 @@ def _anneal(
     state = np.asarray([rng_seed, 0, best_cost, best_cost], dtype=np.int64)
     t_start = time.monotonic()
     per_iter = 0.0
-    chunk = 50
+    chunk = FIXED_CHUNK
     done = 0
     while max_iterations is None or done < max_iterations:
         if deadline is not None and time.monotonic() >= deadline:
