@@ -842,6 +842,39 @@ def _times(route: I64, m: int, dur: I64, nd: I64, dep: I64, lb: I64) -> int:
 
 
 @njit(cache=True)
+def _times_inserted(
+    route: I64, m: int, ip: int, dur: I64, nd: I64, dep: I64, lb: I64
+) -> None:  # pragma: no cover - compiled
+    """Update :func:`_times`'s arrays after a feasible insertion at position ``ip``
+    of route[:m] (they hold the route before it). Departures change from ``ip``
+    on and latest starts up to it, each only until a value is unchanged (waiting
+    or a binding window absorbs the change)."""
+    early = nd[0]
+    late = nd[1]
+    service = nd[2]
+    for k in range(m - 1, ip, -1):
+        dep[k] = dep[k - 1]
+        lb[k] = lb[k - 1]
+    for k in range(ip, m):
+        v = route[k]
+        t = dep[k - 1] + dur[route[k - 1], v]
+        if t < early[v]:
+            t = early[v]
+        t += service[v]
+        if k > ip and t == dep[k]:
+            break
+        dep[k] = t
+    for k in range(ip, -1, -1):
+        v = route[k]
+        t = lb[k + 1] - service[v] - dur[v, route[k + 1]]
+        if t > late[v]:
+            t = late[v]
+        if k < ip and t == lb[k]:
+            break
+        lb[k] = t
+
+
+@njit(cache=True)
 def _anneal_chunk(
     dist: I64,
     dur: I64,
@@ -954,7 +987,22 @@ def _anneal_chunk(
             u = order[idx]
             bestd = np.int64(1) << 60
             bestp = -1
-            for p in range(mm - 1):
+            # departures and latest starts never decrease along a feasible
+            # route: u fits only after the first position whose successor can
+            # still start after u's window opens, and only before the first
+            # position left after u's window closes
+            need = early[u] + service[u]
+            first = 0
+            last = mm - 1
+            while first < last:
+                mid = (first + last) // 2
+                if lb[mid + 1] >= need:
+                    last = mid
+                else:
+                    first = mid + 1
+            for p in range(first, mm - 1):
+                if dep[p] > late[u]:
+                    break
                 if blink > 0 and _rand(rng) % 1000 < blink:
                     continue
                 a = cand[p]
@@ -981,7 +1029,7 @@ def _anneal_chunk(
                 cand[k] = cand[k - 1]
             cand[bestp + 1] = u
             mm += 1
-            _times(cand, mm, dur, nd, dep, lb)
+            _times_inserted(cand, mm, bestp + 1, dur, nd, dep, lb)
         if not ok:
             continue
         cost = 0

@@ -348,3 +348,33 @@ def test_long_budgets_run_rounds_with_a_restart_each(
     # 3 rounds x 2 phases x 1 worker; every run feasible, the result the best
     assert len(seen) == 1 and len(seen[0]) == 6
     assert res.cost == min(seen[0])
+
+
+def test_incremental_times_after_an_insertion_equal_a_full_recomputation() -> None:
+    from routing.tsptw import _times, _times_inserted
+
+    checked = 0
+    for seed in range(30):
+        # a feasible route on windows that bind, one stop taken out
+        inst = _random_instance(20, 100 + seed, tight=4.0)
+        found = solve_tsptw(inst, deadline=None, seed=seed, max_iterations=200)
+        if found is None:
+            continue
+        nd = np.ascontiguousarray(np.stack([inst.early, inst.late, inst.service]))
+        route = np.asarray([0, *found.order, 21], dtype=np.int64)
+        u, rest = int(route[5]), np.delete(route, 5)
+        m = len(rest)
+        dep, lb = np.zeros(22, np.int64), np.zeros(22, np.int64)
+        if _times(rest, m, inst.dur, nd, dep, lb) != 0:
+            continue
+        for ip in range(1, m):  # every place u could go
+            trial = np.insert(rest, ip, u)
+            want_dep, want_lb = np.zeros(22, np.int64), np.zeros(22, np.int64)
+            if _times(trial, m + 1, inst.dur, nd, want_dep, want_lb) != 0:
+                continue  # the kernel only updates after feasible insertions
+            got_dep, got_lb = dep.copy(), lb.copy()
+            _times_inserted(trial, m + 1, ip, inst.dur, nd, got_dep, got_lb)
+            assert np.array_equal(got_dep[: m + 1], want_dep[: m + 1]), (seed, ip)
+            assert np.array_equal(got_lb[: m + 1], want_lb[: m + 1]), (seed, ip)
+            checked += 1
+    assert checked >= 50
