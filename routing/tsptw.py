@@ -922,10 +922,10 @@ def _anneal_chunk(
     key = np.empty(m, np.int64)
     cand = cur.copy()
     rng = state[0:1]
+    for k in range(m):
+        pos[cur[k]] = k
     for _ in range(iterations):
         state[1] += 1
-        for k in range(m):
-            pos[cur[k]] = k
         # --- ruin: strings around the stop c and its nearest neighbours
         c = 1 + _rand(rng) % n
         want = 1 + _rand(rng) % strings_max
@@ -980,6 +980,19 @@ def _anneal_chunk(
             if not removed[cur[k]]:
                 cand[mm] = cur[k]
                 mm += 1
+        # distance of the partial route: the current one without the arcs
+        # touching removed stops, plus one arc over each removed run
+        cost = state[2]
+        for k in range(q):
+            v = order[k]
+            i = pos[v]
+            cost -= dist[cur[i - 1], v]
+            if not removed[cur[i + 1]]:
+                cost -= dist[v, cur[i + 1]]
+                j = i - 1
+                while removed[cur[j]]:
+                    j -= 1
+                cost += dist[cur[j], cur[i + 1]]
         ok = _times(cand, mm, dur, nd, dep, lb) == 0
         for idx in range(q):
             if not ok:
@@ -1025,6 +1038,7 @@ def _anneal_chunk(
             if bestp < 0:
                 ok = False
                 break
+            cost += bestd
             for k in range(mm, bestp + 1, -1):
                 cand[k] = cand[k - 1]
             cand[bestp + 1] = u
@@ -1032,14 +1046,13 @@ def _anneal_chunk(
             _times_inserted(cand, mm, bestp + 1, dur, nd, dep, lb)
         if not ok:
             continue
-        cost = 0
-        for k in range(m - 1):
-            cost += dist[cand[k], cand[k + 1]]
         r = (_rand(rng) % 1_000_000 + 1) / 1_000_001.0
         if cost >= state[2] - temperature * math.log(r):
             continue
         cur[:] = cand
         state[2] = cost
+        for k in range(m):
+            pos[cur[k]] = k
         if cost < state[3]:
             state[3] = cost
             best[:] = cand
@@ -1049,6 +1062,8 @@ def _anneal_chunk(
                     state[2] = state[3] = w[_CUM, m - 1]
                     cur[:] = cand
                     best[:] = cand
+                    for k in range(m):
+                        pos[cur[k]] = k
     return int(state[3])
 
 
