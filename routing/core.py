@@ -788,6 +788,12 @@ TSPTW_RESTART_SHARE = 0.5
 #: more than one long cooling schedule (docs/routing.md).
 TSPTW_ROUND_S = 3.0
 
+#: While no process has a feasible route with every stop, phases keep
+#: starting afresh (each gives up after 30 % of its own time) until this share
+#: of the budget has passed; then PyVRP gets the rest and drops what cannot be
+#: served.
+TSPTW_GIVE_UP_SHARE = 0.3
+
 
 def _run_tsptw(
     tinst: Any,
@@ -873,7 +879,7 @@ def _solve_tsptw(
                 costs += [math.inf if o is None else float(o[0]) for o in outputs]
                 now = [o for o in outputs if o is not None]
                 found += now
-                if not found:
+                if not found and time.monotonic() - t0 >= TSPTW_GIVE_UP_SHARE * time_limit_s:
                     break  # no feasible route: leave the rest of the budget to PyVRP
                 if now:  # the round's second half continues from its own best:
                     # the first half never cools, so the best of an earlier
@@ -881,7 +887,7 @@ def _solve_tsptw(
                     top = min(now, key=lambda o: o[0])
                     start = top[1]
                     scale = scale or top[3] or None
-            if not found:
+            if not found and time.monotonic() - t0 >= TSPTW_GIVE_UP_SHARE * time_limit_s:
                 break
     logger.debug("tsptw runs: costs %s, iterations %s", costs, [o[2] for o in found])
     if not found:

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pytest
 
-from routing import Capacity, Problem, SolverParams, TimeWindow, solve
+from routing import Capacity, Problem, SolverParams, Stop, TimeWindow, solve
 from routing.core import CoreClient, CoreInstance, CoreVehicleType, solve_core
 from routing.tsptw import BIG_TIME, ILSParams, TsptwInstance, solve_tsptw, warm_up
 
@@ -203,7 +203,7 @@ def test_day_plan_through_solve_is_feasible_with_consistent_etas() -> None:
     assert route.end_s <= problem.couriers[0].shift.close_s
 
 
-def test_unservable_stop_falls_back_to_pyvrp(caplog: pytest.LogCaptureFixture) -> None:
+def _unservable_problem() -> tuple[Problem, list[Stop]]:
     stops = list(random_stops(20, seed=5, tw_frac=0.0))
     # two stops whose windows cannot both be met (far apart, same minute)
     stops[0] = dataclasses.replace(stops[0], window=TimeWindow(9 * H, 9 * H + 60))
@@ -213,6 +213,11 @@ def test_unservable_stop_falls_back_to_pyvrp(caplog: pytest.LogCaptureFixture) -
         window=TimeWindow(9 * H, 9 * H + 60),
     )
     problem = Problem(OFFICE, tuple(stops), (courier("c0", capacity=Capacity(500, 10_000_000)),))
+    return problem, stops
+
+
+def test_unservable_stop_falls_back_to_pyvrp(caplog: pytest.LogCaptureFixture) -> None:
+    problem, stops = _unservable_problem()
     with caplog.at_level(logging.INFO, logger="routing.core"):
         plan = solve(problem, SolverParams(time_limit_s=0.6, seed=0))
     assert plan.method == "pyvrp"
@@ -220,6 +225,29 @@ def test_unservable_stop_falls_back_to_pyvrp(caplog: pytest.LogCaptureFixture) -
     assert plan.feasible
     assert len(plan.unassigned) == 1
     assert {u.stop_id for u in plan.unassigned} <= {stops[0].id, stops[1].id}
+
+
+def test_without_a_feasible_route_fresh_phases_run_until_the_give_up_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import routing.core as core
+
+    monkeypatch.setattr(core, "TSPTW_ROUND_S", 0.1)  # 1 s: 10 rounds, 20 phases
+    seen: list[tuple[float, ...]] = []
+    real = core._solve_tsptw
+
+    def spy(*args: object, **kw: object) -> object:
+        route, costs = real(*args, **kw)  # type: ignore[arg-type]
+        seen.append(costs)
+        return route, costs
+
+    monkeypatch.setattr(core, "_solve_tsptw", spy)
+    problem, _ = _unservable_problem()
+    plan = solve(problem, SolverParams(time_limit_s=1.0, seed=0, workers=1))
+    assert plan.method == "pyvrp" and len(plan.unassigned) == 1
+    # more than the first phase tried, and PyVRP still got most of the budget
+    assert len(seen) == 1 and all(c == float("inf") for c in seen[0])
+    assert 2 <= len(seen[0]) < 20
 
 
 def test_unusable_numba_falls_back_to_pyvrp(monkeypatch: pytest.MonkeyPatch) -> None:
