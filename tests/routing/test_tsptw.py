@@ -203,6 +203,23 @@ def test_day_plan_through_solve_is_feasible_with_consistent_etas() -> None:
     assert route.end_s <= problem.couriers[0].shift.close_s
 
 
+def _record_tsptw_costs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, ...]]:
+    """Make ``routing.core._solve_tsptw`` append each call's per-run costs to the
+    returned list (one entry per phase and worker; inf = no feasible route)."""
+    import routing.core as core
+
+    seen: list[tuple[float, ...]] = []
+    real = core._solve_tsptw
+
+    def spy(*args: object, **kw: object) -> object:
+        route, costs = real(*args, **kw)  # type: ignore[arg-type]
+        seen.append(costs)
+        return route, costs
+
+    monkeypatch.setattr(core, "_solve_tsptw", spy)
+    return seen
+
+
 def _unservable_problem() -> tuple[Problem, list[Stop]]:
     stops = list(random_stops(20, seed=5, tw_frac=0.0))
     # two stops whose windows cannot both be met (far apart, same minute)
@@ -233,15 +250,7 @@ def test_without_a_feasible_route_fresh_phases_run_until_the_give_up_share(
     import routing.core as core
 
     monkeypatch.setattr(core, "TSPTW_ROUND_S", 0.1)  # 1 s: 10 rounds, 20 phases
-    seen: list[tuple[float, ...]] = []
-    real = core._solve_tsptw
-
-    def spy(*args: object, **kw: object) -> object:
-        route, costs = real(*args, **kw)  # type: ignore[arg-type]
-        seen.append(costs)
-        return route, costs
-
-    monkeypatch.setattr(core, "_solve_tsptw", spy)
+    seen = _record_tsptw_costs(monkeypatch)
     problem, _ = _unservable_problem()
     plan = solve(problem, SolverParams(time_limit_s=1.0, seed=0, workers=1))
     assert plan.method == "pyvrp" and len(plan.unassigned) == 1
@@ -362,15 +371,7 @@ def test_long_budgets_run_rounds_with_a_restart_each(
 
     monkeypatch.setattr(core, "TSPTW_ROUND_S", 0.15)
     inst = _core_single(30, 5)
-    seen: list[tuple[float, ...]] = []
-    real = core._solve_tsptw
-
-    def spy(*args: object, **kw: object) -> object:
-        route, costs = real(*args, **kw)  # type: ignore[arg-type]
-        seen.append(costs)
-        return route, costs
-
-    monkeypatch.setattr(core, "_solve_tsptw", spy)
+    seen = _record_tsptw_costs(monkeypatch)
     res = solve_core(inst, time_limit_s=0.45, seed=0, workers=1)
     assert res.method == "tsptw-ils"
     # 3 rounds x 2 phases x 1 worker; every run feasible, the result the best
