@@ -21,6 +21,37 @@ def symbol(content: str | bytes, fmt: object, scale: int) -> np.ndarray:
     return np.asarray(zxingcpp.create_barcode(content, fmt).to_image(scale=scale), dtype=np.uint8)
 
 
+def bar_row(text: str, fmt: object = zxingcpp.BarcodeFormat.EAN13, scale: int = 2) -> np.ndarray:
+    """One pixel row across a rendered 1D symbol: the bars without the human-readable text."""
+    img = symbol(text, fmt, scale)
+    return img[img.shape[0] // 2]
+
+
+def defocused_bars(
+    row: np.ndarray,
+    *,
+    sigma: float | None = None,
+    radius: int | None = None,
+    seed: int = 0,
+    noise: float = 3.0,
+    height: int = 60,
+) -> np.ndarray:
+    """`row` as `height` bars on a light label in a grey frame, defocused by a
+    Gaussian (`sigma`) or a uniform disc (`radius`, geometric defocus), dimmed, noisy."""
+    canvas = np.full((200, len(row) + 80), 230, np.uint8)
+    canvas[60 : 60 + height, 40 : 40 + len(row)] = np.tile(row, (height, 1))
+    f = canvas.astype(np.float32)
+    if sigma is not None:
+        f = cv2.GaussianBlur(f, (0, 0), sigma)
+    if radius is not None:
+        disc = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
+        cv2.circle(disc, (radius, radius), radius, 1.0, -1)
+        f = cv2.filter2D(f, -1, disc / disc.sum())
+    rng = np.random.default_rng(seed)
+    f = f * 0.7 + 40 + rng.normal(0, noise, f.shape)
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
 def paste(canvas: np.ndarray, img: np.ndarray, x: int, y: int) -> tuple[int, int, int, int]:
     canvas[y : y + img.shape[0], x : x + img.shape[1]] = img
     return x, y, x + img.shape[1], y + img.shape[0]

@@ -14,6 +14,8 @@ from scanning.deblur import DeblurDecoder, bar_normals, deconvolve_rows, disc_ls
 from scanning.engines import ZbarDecoder, ZxingDecoder
 from scanning.pipeline import default_decoders
 
+from ._images import bar_row, defocused_bars
+
 EAN = "5901234123457"
 UPC = "036000291452"
 
@@ -22,21 +24,12 @@ _L = ("0001101", "0011001", "0010011", "0111101", "0100011",
       "0110001", "0101111", "0111011", "0110111", "0001011")  # fmt: skip
 
 
-def _bars(text: str, fmt: object = zxingcpp.BarcodeFormat.EAN13, scale: int = 2) -> np.ndarray:
-    img = np.asarray(zxingcpp.create_barcode(text, fmt).to_image(scale=scale), dtype=np.uint8)
-    return img[img.shape[0] // 2]  # one row: the bars without the human-readable text
+_bars = bar_row
 
 
 def _disc_photo(row: np.ndarray, radius: int, seed: int = 0, noise: float = 3.0) -> np.ndarray:
-    """Bars on a light label in a grey frame, defocused by a uniform disc, dimmed, noisy."""
-    canvas = np.full((200, len(row) + 80), 230, np.uint8)
-    canvas[60:140, 40 : 40 + len(row)] = np.tile(row, (80, 1))
-    disc = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
-    cv2.circle(disc, (radius, radius), radius, 1.0, -1)
-    f = cv2.filter2D(canvas.astype(np.float32), -1, disc / disc.sum())
-    rng = np.random.default_rng(seed)
-    f = f * 0.7 + 40 + rng.normal(0, noise, f.shape)
-    return np.clip(f, 0, 255).astype(np.uint8)
+    """Bars 80 px high, defocused by a uniform disc (:func:`defocused_bars`)."""
+    return defocused_bars(row, radius=radius, seed=seed, noise=noise, height=80)
 
 
 @pytest.fixture(scope="module")

@@ -11,37 +11,23 @@ from scanning import ScanConfig, Scanner, Symbology
 from scanning.ean_blur import LEFT, BlurEanDecoder, bar_orientations
 from scanning.engines import ZbarDecoder, ZxingDecoder
 
+from ._images import bar_row, defocused_bars
+
 EAN = "5901234123457"
 UPC = "036000291452"  # UPC-A = EAN-13 "0036000291452"
 
 
-def _bars(text: str, fmt: object = zxingcpp.BarcodeFormat.EAN13, scale: int = 2) -> np.ndarray:
-    img = np.asarray(zxingcpp.create_barcode(text, fmt).to_image(scale=scale), dtype=np.uint8)
-    return img[img.shape[0] // 2]  # one row: the bars without the human-readable text
+_bars = bar_row
 
 
 def _photo(row: np.ndarray, sigma: float, seed: int = 0, noise: float = 3.0) -> np.ndarray:
-    """Bars on a light label in a grey frame, Gaussian-defocused, dimmed, noisy."""
-    bars = np.tile(row, (60, 1))
-    canvas = np.full((200, len(row) + 80), 230, np.uint8)
-    canvas[60:120, 40 : 40 + len(row)] = bars
-    f = cv2.GaussianBlur(canvas.astype(np.float32), (0, 0), sigma)
-    rng = np.random.default_rng(seed)
-    f = f * 0.7 + 40 + rng.normal(0, noise, f.shape)
-    return np.clip(f, 0, 255).astype(np.uint8)
+    """Gaussian-defocused bars (:func:`defocused_bars`)."""
+    return defocused_bars(row, sigma=sigma, seed=seed, noise=noise)
 
 
 def _disc_photo(row: np.ndarray, radius: int, seed: int, noise: float = 3.0) -> np.ndarray:
-    """Like `_photo` but defocused by a uniform disc (geometric defocus)."""
-    bars = np.tile(row, (60, 1))
-    canvas = np.full((200, len(row) + 80), 230, np.uint8)
-    canvas[60:120, 40 : 40 + len(row)] = bars
-    disc = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
-    cv2.circle(disc, (radius, radius), radius, 1.0, -1)
-    f = cv2.filter2D(canvas.astype(np.float32), -1, disc / disc.sum())
-    rng = np.random.default_rng(seed)
-    f = f * 0.7 + 40 + rng.normal(0, noise, f.shape)
-    return np.clip(f, 0, 255).astype(np.uint8)
+    """Disc-defocused bars (geometric defocus)."""
+    return defocused_bars(row, radius=radius, seed=seed, noise=noise)
 
 
 @pytest.fixture(scope="module")
