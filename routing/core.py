@@ -18,6 +18,7 @@ benchmarks measure exactly the configuration the product runs:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -345,7 +346,8 @@ def _init_worker(cancel: Any) -> None:
 class PyVRPConfig:
     """The PyVRP knobs the product sets (defaults measured, see docs/routing.md)."""
 
-    num_neighbours: int = 50
+    #: Granular neighbourhood size; ``None``: :func:`num_neighbours` decides.
+    num_neighbours: int | None = None
     exhaustive_on_best: bool = True
     history_length: int = 300
     max_perturbations: int = 25
@@ -357,7 +359,22 @@ class PyVRPConfig:
 PYVRP_CONFIG = PyVRPConfig()
 
 
-def _solve_params() -> Any:
+#: Neighbourhood size up to :data:`LARGE_PROBLEM_CLIENTS` clients (PyVRP's default).
+NEIGHBOURS = 50
+#: Neighbourhood size above it: the local search's cost grows with it, and on
+#: 1000-stop days more, cheaper iterations win (docs/routing.md).
+NEIGHBOURS_LARGE = 30
+LARGE_PROBLEM_CLIENTS = 500
+
+
+def num_neighbours(num_clients: int) -> int:
+    """Granular neighbourhood size PyVRP gets for ``num_clients`` clients."""
+    if PYVRP_CONFIG.num_neighbours is not None:
+        return PYVRP_CONFIG.num_neighbours
+    return NEIGHBOURS_LARGE if num_clients > LARGE_PROBLEM_CLIENTS else NEIGHBOURS
+
+
+def _solve_params(num_clients: int) -> Any:
     import pyvrp.search
     from pyvrp import IteratedLocalSearchParams, SolveParams
     from pyvrp.search import NeighbourhoodParams, PerturbationParams
@@ -371,7 +388,7 @@ def _solve_params() -> Any:
         ils=IteratedLocalSearchParams(
             history_length=cfg.history_length, exhaustive_on_best=cfg.exhaustive_on_best
         ),
-        neighbourhood=NeighbourhoodParams(num_neighbours=cfg.num_neighbours),
+        neighbourhood=NeighbourhoodParams(num_neighbours=num_neighbours(num_clients)),
         perturbation=PerturbationParams(
             min_perturbations=1, max_perturbations=cfg.max_perturbations
         ),
@@ -411,7 +428,7 @@ def _run_pyvrp(
             seed=seed,
             collect_stats=False,
             display=False,
-            params=_solve_params(),
+            params=_solve_params(data.num_clients),
             initial_solution=init,
         )
     best = res.best
@@ -506,9 +523,52 @@ def _parallel(
     )
 
 
-#: Share of the budget for phase 1 (independent runs); phase 2 restarts every
-#: worker from the best phase-1 solution with fresh seeds.
+#: Share of the budget for phase 1 (independent runs).
 PHASE1_SHARE = 0.5
+#: Share of the budget for the route-elimination phase that follows phase 1
+#: when it found a feasible plan (0 = skip it); the rest of the budget
+#: restarts every worker from the best plan with fresh seeds.
+ELIMINATE_SHARE = 0.25
+
+
+def _eliminate_route(
+    pool: ProcessPoolExecutor,
+    cancel: Any,
+    inst: CoreInstance,
+    data: object,
+    start: _RunOutput,
+    deadline: float,
+    seed: int,
+    workers: int,
+    reporter: ProgressCallback | None,
+    t0: float,
+) -> list[_RunOutput]:
+    """One worker searches for a plan with one route fewer than ``start``
+    (its smallest route's stops to place elsewhere, the fleet cut to the
+    routes left); this process and any other workers continue ``start``.
+    Returns the outputs, the first being this process's (feasible)."""
+    sub, types, init = _without_smallest_route(inst, start[2])
+    data_e = _build_data(sub, all_required=True)
+    outs = _fan_out(
+        pool,
+        cancel,
+        _run_pyvrp,
+        [(data_e, deadline, seed, init)]
+        + [(data, deadline, seed + k, start[2]) for k in range(2, workers)],
+        lambda: _run_pyvrp(data, deadline, seed + 1, start[2], reporter, t0),
+    )
+    if len(outs) != workers:  # a worker failed: which one is unknown
+        return outs[:1]
+    e = outs[1]
+    logger.debug(
+        "route elimination: %d routes %s -> %d routes %s (continued: %s)",
+        len(init) + 1,
+        start[0],
+        len(init),
+        e[0] if e[1] else "infeasible",
+        outs[0][0],
+    )
+    return [outs[0], (e[0], e[1], [(types[vt], v) for vt, v in e[2]], e[3]), *outs[2:]]
 
 
 def _solve_pyvrp(
@@ -520,16 +580,25 @@ def _solve_pyvrp(
     initial: Sequence[tuple[int, Sequence[int]]] | None,
     t0: float,
 ) -> tuple[list[CoreRoute], bool, tuple[float, ...]]:
-    """Two-phase parallel PyVRP.
+    """Parallel PyVRP in phases.
 
     Phase 1 (``PHASE1_SHARE`` of the budget) runs ``workers`` independent
     searches with *every client required*: PyVRP's penalised search through
     infeasible space finds complete schedules far more reliably than the
     prize-collecting variant (measured on a 150-stop day: 5/5 seeds served
-    every stop at 1 s, against 1/5 with optional clients). Phase 2 restarts
-    every worker from the best phase-1 solution with new seeds: with the same
-    all-required model if phase 1 found a feasible complete plan, otherwise
-    with the optional (prize) model, so unservable stops get dropped.
+    every stop at 1 s, against 1/5 with optional clients).
+
+    If phase 1 found a feasible plan with two or more routes and there are
+    two or more workers, the elimination phase (``ELIMINATE_SHARE``) follows:
+    one worker looks for a plan with one route fewer while the others
+    continue the best plan (:func:`_eliminate_route`). PyVRP's local search
+    rarely empties a route by itself, and runs that end with a route too
+    many are the worst ones (measured in docs/routing.md).
+
+    The last phase restarts every worker from the best plan so far with new
+    seeds: with the all-required model if a feasible complete plan is known,
+    otherwise with the optional (prize) model, so unservable stops get
+    dropped.
     """
     has_optional = any(not c.required for c in inst.clients)
     data_req = _build_data(inst, all_required=True)
@@ -548,17 +617,32 @@ def _solve_pyvrp(
             t0,
             cancel,
         )
-        feasible1 = [o for o in out1 if o[1]]
-        if feasible1:
-            start, data2 = min(feasible1, key=lambda o: o[0]), data_req
+        seed += workers
+        feasible = [o for o in out1 if o[1]]
+        out_e: list[_RunOutput] = []
+        if feasible:
+            start, data2 = min(feasible, key=lambda o: o[0]), data_req
         else:
             start, data2 = out1[0], data_opt
-        seeds2 = [seed + workers + k for k in range(workers)]
-        out2 = _parallel(pool, data2, deadline, seeds2, start[2], reporter, t0, cancel)
-    outputs = out2 + feasible1
-    costs = tuple(o[0] for o in out1 + out2)
+        if (
+            ELIMINATE_SHARE > 0
+            and pool is not None
+            and feasible
+            and sum(1 for _vt, v in start[2] if v) >= 2
+        ):
+            split += ELIMINATE_SHARE * time_limit_s
+            out_e = _eliminate_route(
+                pool, cancel, inst, data_req, start, split, seed, workers, reporter, t0
+            )
+            seed += workers
+            feasible += [o for o in out_e if o[1]]
+            start = min(feasible, key=lambda o: o[0])
+        seeds = [seed + k for k in range(workers)]
+        out2 = _parallel(pool, data2, deadline, seeds, start[2], reporter, t0, cancel)
+    outputs = out2 + feasible
+    costs = tuple(o[0] for o in out1 + out_e + out2)
     logger.debug(
-        "pyvrp runs: phase 1 %s, phase 2 (%s model) %s, iterations %s",
+        "pyvrp runs: phase 1 %s, last phase (%s model) %s, iterations %s",
         [o[0] for o in out1],
         "required" if data2 is data_req else "optional",
         [o[0] for o in out2],
@@ -567,6 +651,31 @@ def _solve_pyvrp(
     best = min(outputs, key=lambda o: (not o[1], o[0]))
     routes = [CoreRoute(vt, tuple(v)) for vt, v in best[2] if v]
     return routes, best[1], costs
+
+
+def _without_smallest_route(
+    inst: CoreInstance, routes: Sequence[tuple[int, Sequence[int]]]
+) -> tuple[CoreInstance, list[int], list[tuple[int, list[int]]]]:
+    """The instance with the fleet cut to the vehicles ``routes`` use, minus
+    the one of its route with the fewest stops, and ``routes`` without that
+    route as a start (its stops left for the search to place). Returns the
+    instance, the original index of each of its vehicle types and the start
+    in its indices."""
+    live = [(vt, list(v)) for vt, v in routes if v]
+    drop = min(range(len(live)), key=lambda j: (len(live[j][1]), j))
+    kept = live[:drop] + live[drop + 1 :]
+    counts: dict[int, int] = {}
+    for vt, _v in kept:
+        counts[vt] = counts.get(vt, 0) + 1
+    types = sorted(counts)
+    pos = {t: j for j, t in enumerate(types)}
+    sub = dataclasses.replace(
+        inst,
+        vehicle_types=tuple(
+            dataclasses.replace(inst.vehicle_types[t], count=counts[t]) for t in types
+        ),
+    )
+    return sub, types, [(pos[vt], v) for vt, v in kept]
 
 
 # --------------------------------------------------------------------------- fast-tsp

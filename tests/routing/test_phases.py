@@ -1,0 +1,164 @@
+"""PyVRP's phases in :mod:`routing.core`: the route-elimination phase."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import routing.core
+from routing import CoreClient, CoreInstance, CoreVehicleType, solve_core
+
+_real_run = routing.core._run_pyvrp
+
+
+FLEET = 5
+
+
+def _line_instance(n: int = 12, capacity: int = 4) -> CoreInstance:
+    """``n`` unit-demand clients on a line east of the depot. Vehicle types:
+    0, one vehicle that can carry nothing; 1 and 2, two vehicles each with
+    ``capacity``. Plans use types 1 and 2 only, so a type index not mapped
+    back from a cut fleet's model shows up as type 0."""
+    xs = np.arange(n + 1, dtype=np.int64) * 100
+    mat = np.abs(xs[:, None] - xs[None, :])
+    return CoreInstance(
+        distances=(mat,),
+        durations=(mat,),
+        clients=tuple(CoreClient(location=i, demand=(1,)) for i in range(1, n + 1)),
+        vehicle_types=(
+            CoreVehicleType(start=0, end=0, capacity=(0,), count=1),
+            CoreVehicleType(start=0, end=0, capacity=(capacity,), count=2),
+            CoreVehicleType(start=0, end=0, capacity=(capacity,), count=2),
+        ),
+    )
+
+
+def test_without_smallest_route_cuts_the_fleet_to_the_routes_left() -> None:
+    inst = _line_instance()
+    routes = [(1, [0, 1, 2]), (1, [3]), (2, [4, 5]), (2, [])]
+    sub, types, start = routing.core._without_smallest_route(inst, routes)
+    assert types == [1, 2]
+    assert [vt.count for vt in sub.vehicle_types] == [1, 1]
+    assert start == [(0, [0, 1, 2]), (1, [4, 5])]  # the 1-stop route is gone
+    assert sub.clients == inst.clients  # its stop is still to be served
+
+
+def test_without_smallest_route_drops_a_type_left_without_vehicles() -> None:
+    inst = _line_instance()
+    sub, types, start = routing.core._without_smallest_route(inst, [(2, [0, 1]), (1, [2])])
+    assert types == [2]
+    assert [vt.count for vt in sub.vehicle_types] == [1]
+    assert start == [(0, [0, 1])]
+    routing.core._build_data(sub, all_required=True)  # a valid PyVRP model
+
+
+_LOG = "ROUTING_TEST_RUN_LOG"
+
+
+def _record(data: Any, deadline: float, initial: Any, out: Any) -> None:
+    row = {
+        "vehicles": int(data.num_vehicles),
+        "deadline": deadline,
+        "initial": [[int(vt), [int(c) for c in v]] for vt, v in initial or []],
+        "routes": [[int(vt), [int(c) for c in v]] for vt, v in out[2]],
+        "feasible": bool(out[1]),
+    }
+    with open(os.environ[_LOG], "a", encoding="utf-8") as fh:  # also from forked workers
+        fh.write(json.dumps(row) + "\n")
+
+
+def _spy_run(data: Any, deadline: float, seed: int, initial: Any, *rest: Any) -> Any:
+    out = _real_run(data, deadline, seed, initial, *rest)
+    _record(data, deadline, initial, out)
+    return out
+
+
+def _winning_elimination(data: Any, deadline: float, seed: int, initial: Any, *rest: Any) -> Any:
+    """Like PyVRP, except that a run on a cut fleet claims a cost-0 plan: the
+    start's routes with the missing stops appended to the first one."""
+    if data.num_vehicles == FLEET:
+        return _spy_run(data, deadline, seed, initial, *rest)
+    served = {c for _vt, v in initial for c in v}
+    missing = [c for c in range(data.num_clients) if c not in served]
+    routes = [(vt, list(v)) for vt, v in initial]
+    routes[0] = (routes[0][0], routes[0][1] + missing)
+    out = (0.0, True, routes, 0)
+    _record(data, deadline, initial, out)
+    return out
+
+
+def _runs(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def run_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(_LOG, str(path))
+    monkeypatch.setattr(routing.core, "LOAD_AWARE_WORKERS", False)
+    return path
+
+
+def test_one_worker_searches_with_a_route_fewer(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _spy_run)
+    inst = _line_instance()  # 12 stops, capacity 4: at least 3 routes
+    res = solve_core(inst, time_limit_s=0.8, seed=1, workers=2, use_tsp_fast_path=False)
+    assert res.feasible
+    assert sorted(c for r in res.routes for c in r.visits) == list(range(12))
+    runs = _runs(run_log)
+    phase1 = [r for r in runs if not r["initial"]]
+    assert len(phase1) == 2
+    best = min((r for r in phase1 if r["feasible"]), key=lambda r: len(r["routes"]))
+    cut = [r for r in runs if r["vehicles"] < FLEET]
+    assert len(cut) == 1, "exactly one run on a cut fleet"
+    (elim,) = cut
+    k = len([v for _vt, v in best["routes"] if v])
+    assert elim["vehicles"] == k - 1
+    assert len(elim["initial"]) == k - 1
+    left_out = 12 - sum(len(v) for _vt, v in elim["initial"])
+    assert left_out == min(len(v) for _vt, v in best["routes"] if v)
+    # 12 stops need 3 routes of 4: the cut fleet's plan is not feasible, not kept
+    assert len(res.routes) >= 3
+    assert {r.vehicle_type for r in res.routes} <= {1, 2}
+
+
+def test_a_better_plan_with_a_route_fewer_is_kept(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _winning_elimination)
+    inst = _line_instance()
+    res = solve_core(inst, time_limit_s=0.8, seed=1, workers=2, use_tsp_fast_path=False)
+    runs = _runs(run_log)
+    (elim,) = [r for r in runs if r["vehicles"] < FLEET]
+    last = [r for r in runs if r["deadline"] > elim["deadline"]]
+    assert len(last) == 2
+    claimed = len(elim["routes"])
+    for r in last:  # the last phase starts from the cut-fleet plan ...
+        assert len(r["initial"]) == claimed
+    # ... whose cost (0) wins: the result is that plan, vehicle types mapped back
+    assert len(res.routes) == claimed
+    assert sorted(c for r in res.routes for c in r.visits) == list(range(12))
+    assert {r.vehicle_type for r in res.routes} <= {1, 2}
+
+
+def test_no_elimination_phase_with_one_worker(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _spy_run)
+    res = solve_core(_line_instance(), time_limit_s=0.4, seed=1, workers=1, use_tsp_fast_path=False)
+    assert res.feasible
+    assert all(r["vehicles"] == FLEET for r in _runs(run_log))
+
+
+def test_large_problems_get_a_smaller_neighbourhood(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert routing.core.num_neighbours(routing.core.LARGE_PROBLEM_CLIENTS) == 50
+    assert routing.core.num_neighbours(routing.core.LARGE_PROBLEM_CLIENTS + 1) == 30
+    monkeypatch.setattr(routing.core, "PYVRP_CONFIG", routing.core.PyVRPConfig(num_neighbours=12))
+    assert routing.core.num_neighbours(2000) == 12
