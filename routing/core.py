@@ -10,10 +10,12 @@ benchmarks measure exactly the configuration the product runs:
   ``M > max(cost)`` to every other node, so every local optimum puts the dummy
   next to the start and the rest of the tour is the optimal open path.
 * **Everything else**: PyVRP (iterated local search) with a deadline. With
-  ``workers > 1`` independent runs with seeds ``seed, seed+1, ...`` run in
-  parallel (worker 0 in the calling process, so the progress callback sees
-  its best cost; the others in a ``ProcessPoolExecutor``) and the best
-  feasible result wins.
+  ``workers > 1`` the search runs in phases over parallel processes (worker
+  0 in the calling process, so the progress callback sees its best cost;
+  the others in a ``ProcessPoolExecutor``): independent runs with seeds
+  ``seed, seed+1, ...``, then one worker tries a plan with a route fewer
+  while the others continue, then all restart from the best plan; the best
+  feasible result wins (see :func:`_solve_pyvrp`).
 """
 
 from __future__ import annotations
@@ -592,8 +594,8 @@ def _solve_pyvrp(
     two or more workers, the elimination phase (``ELIMINATE_SHARE``) follows:
     one worker looks for a plan with one route fewer while the others
     continue the best plan (:func:`_eliminate_route`). PyVRP's local search
-    rarely empties a route by itself, and runs that end with a route too
-    many are the worst ones (measured in docs/routing.md).
+    rarely empties a route by itself, and runs left with a route too many
+    were among the longest on the 1000-stop day (docs/routing.md).
 
     The last phase restarts every worker from the best plan so far with new
     seeds: with the all-required model if a feasible complete plan is known,
