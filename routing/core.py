@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -666,9 +667,7 @@ def _without_smallest_route(
     live = [(vt, list(v)) for vt, v in routes if v]
     drop = min(range(len(live)), key=lambda j: (len(live[j][1]), j))
     kept = live[:drop] + live[drop + 1 :]
-    counts: dict[int, int] = {}
-    for vt, _v in kept:
-        counts[vt] = counts.get(vt, 0) + 1
+    counts = Counter(vt for vt, _v in kept)
     types = sorted(counts)
     pos = {t: j for j, t in enumerate(types)}
     sub = dataclasses.replace(
