@@ -537,7 +537,7 @@ ELIMINATE_SHARE = 0.25
 def _eliminate_route(
     pool: ProcessPoolExecutor,
     cancel: Any,
-    inst: CoreInstance,
+    cut: tuple[CoreInstance, list[int], list[tuple[int, list[int]]]],
     data: object,
     start: _RunOutput,
     deadline: float,
@@ -547,10 +547,11 @@ def _eliminate_route(
     t0: float,
 ) -> list[_RunOutput]:
     """One worker searches for a plan with one route fewer than ``start``
-    (its smallest route's stops to place elsewhere, the fleet cut to the
-    routes left); this process and any other workers continue ``start``.
-    Returns the outputs, the first being this process's (feasible)."""
-    sub, types, init = _without_smallest_route(inst, start[2])
+    (``cut``, from :func:`_without_smallest_route`: the fleet cut to the
+    routes left, one route's stops to place elsewhere); this process and any
+    other workers continue ``start``. Returns the outputs, the first being
+    this process's (feasible)."""
+    sub, types, init = cut
     data_e = _build_data(sub, all_required=True)
     outs = _fan_out(
         pool,
@@ -591,8 +592,10 @@ def _solve_pyvrp(
     prize-collecting variant (measured on a 150-stop day: 5/5 seeds served
     every stop at 1 s, against 1/5 with optional clients).
 
-    If phase 1 found a feasible plan with two or more routes and there are
-    two or more workers, the elimination phase (``ELIMINATE_SHARE``) follows:
+    If phase 1 found a feasible plan with two or more routes, one of which
+    the other vehicles could take over (:func:`_without_smallest_route`), and
+    there are two or more workers, the elimination phase (``ELIMINATE_SHARE``)
+    follows:
     one worker looks for a plan with one route fewer while the others
     continue the best plan (:func:`_eliminate_route`). PyVRP's local search
     rarely empties a route by itself, and runs left with a route too many
@@ -627,15 +630,13 @@ def _solve_pyvrp(
             start, data2 = min(feasible, key=lambda o: o[0]), data_req
         else:
             start, data2 = out1[0], data_opt
-        if (
-            ELIMINATE_SHARE > 0
-            and pool is not None
-            and feasible
-            and sum(1 for _vt, v in start[2] if v) >= 2
-        ):
+        cut = None
+        if ELIMINATE_SHARE > 0 and pool is not None and feasible:
+            cut = _without_smallest_route(inst, start[2])
+        if cut is not None and pool is not None:
             split += ELIMINATE_SHARE * time_limit_s
             out_e = _eliminate_route(
-                pool, cancel, inst, data_req, start, split, seed, workers, reporter, t0
+                pool, cancel, cut, data_req, start, split, seed, workers, reporter, t0
             )
             seed += workers
             feasible += [o for o in out_e if o[1]]
@@ -656,27 +657,52 @@ def _solve_pyvrp(
     return routes, best[1], costs
 
 
+def _serves_alone(inst: CoreInstance, vt: CoreVehicleType, c: CoreClient) -> bool:
+    """Whether a vehicle of type ``vt`` can serve ``c`` as its only stop:
+    capacity, the client's window and the shift, direct travel (a stop pinned
+    to another courier is unreachable in this type's duration matrix)."""
+    if any(d > cap for d, cap in zip(c.demand, vt.capacity, strict=False)):
+        return False
+    dur = inst.durations[vt.profile]
+    arrive = vt.tw_early + int(dur[vt.start, c.location])
+    if arrive > c.tw_late:
+        return False
+    back = 0 if vt.end is None else int(dur[c.location, vt.end])
+    return max(arrive, c.tw_early) + c.service_s + back <= vt.tw_late
+
+
 def _without_smallest_route(
     inst: CoreInstance, routes: Sequence[tuple[int, Sequence[int]]]
-) -> tuple[CoreInstance, list[int], list[tuple[int, list[int]]]]:
+) -> tuple[CoreInstance, list[int], list[tuple[int, list[int]]]] | None:
     """The instance with the fleet cut to the vehicles ``routes`` use, minus
     the one of its route with the fewest stops, and ``routes`` without that
     route as a start (its stops left for the search to place). Returns the
     instance, the original index of each of its vehicle types and the start
-    in its indices."""
+    in its indices.
+
+    A route whose stops cannot all be served by one of the vehicles left (a
+    stop pinned to its courier, a window only its shift covers, a parcel only
+    it can carry) is not dropped: the next smallest is. ``None`` when no route
+    can go."""
     live = [(vt, list(v)) for vt, v in routes if v]
-    drop = min(range(len(live)), key=lambda j: (len(live[j][1]), j))
-    kept = live[:drop] + live[drop + 1 :]
-    counts = Counter(vt for vt, _v in kept)
-    types = sorted(counts)
-    pos = {t: j for j, t in enumerate(types)}
-    sub = dataclasses.replace(
-        inst,
-        vehicle_types=tuple(
-            dataclasses.replace(inst.vehicle_types[t], count=counts[t]) for t in types
-        ),
-    )
-    return sub, types, [(pos[vt], v) for vt, v in kept]
+    for drop in sorted(range(len(live)), key=lambda j: (len(live[j][1]), j)):
+        kept = live[:drop] + live[drop + 1 :]
+        counts = Counter(vt for vt, _v in kept)
+        left = [inst.vehicle_types[t] for t in counts]
+        if not kept or not all(
+            any(_serves_alone(inst, vt, inst.clients[c]) for vt in left) for c in live[drop][1]
+        ):
+            continue
+        types = sorted(counts)
+        pos = {t: j for j, t in enumerate(types)}
+        sub = dataclasses.replace(
+            inst,
+            vehicle_types=tuple(
+                dataclasses.replace(inst.vehicle_types[t], count=counts[t]) for t in types
+            ),
+        )
+        return sub, types, [(pos[vt], v) for vt, v in kept]
+    return None
 
 
 # --------------------------------------------------------------------------- fast-tsp

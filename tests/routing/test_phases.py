@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -41,7 +42,9 @@ def _line_instance(n: int = 12, capacity: int = 4) -> CoreInstance:
 def test_without_smallest_route_cuts_the_fleet_to_the_routes_left() -> None:
     inst = _line_instance()
     routes = [(1, [0, 1, 2]), (1, [3]), (2, [4, 5]), (2, [])]
-    sub, types, start = routing.core._without_smallest_route(inst, routes)
+    cut = routing.core._without_smallest_route(inst, routes)
+    assert cut is not None
+    sub, types, start = cut
     assert types == [1, 2]
     assert [vt.count for vt in sub.vehicle_types] == [1, 1]
     assert start == [(0, [0, 1, 2]), (1, [4, 5])]  # the 1-stop route is gone
@@ -50,11 +53,88 @@ def test_without_smallest_route_cuts_the_fleet_to_the_routes_left() -> None:
 
 def test_without_smallest_route_drops_a_type_left_without_vehicles() -> None:
     inst = _line_instance()
-    sub, types, start = routing.core._without_smallest_route(inst, [(2, [0, 1]), (1, [2])])
+    cut = routing.core._without_smallest_route(inst, [(2, [0, 1]), (1, [2])])
+    assert cut is not None
+    sub, types, start = cut
     assert types == [2]
     assert [vt.count for vt in sub.vehicle_types] == [1]
     assert start == [(0, [0, 1])]
     routing.core._build_data(sub, all_required=True)  # a valid PyVRP model
+
+
+def _pinned_instance(free_vehicles: int = 2) -> CoreInstance:
+    """The line instance's 12 stops, free vehicles (type 1, profile 0) and a
+    courier (type 0, profile 1) to whom stop 0 is pinned: the free vehicles'
+    profile cannot reach it (1e7 s, as ``routing.solve`` pins). Stop 11 can
+    only be served before the courier's shift opens."""
+    base = _line_instance()
+    free = base.durations[0].copy()
+    pinned = base.clients[0].location
+    free[:, pinned] = 10_000_000
+    free[pinned, pinned] = 0
+    clients = list(base.clients)
+    clients[11] = CoreClient(location=clients[11].location, demand=(1,), tw_late=5_000)
+    return CoreInstance(
+        distances=(base.distances[0], base.distances[0]),
+        durations=(free, base.durations[0]),
+        clients=tuple(clients),
+        vehicle_types=(
+            CoreVehicleType(0, 0, (4,), tw_early=6_000, tw_late=100_000, count=1, profile=1),
+            CoreVehicleType(0, 0, (4,), tw_late=100_000, count=free_vehicles, profile=0),
+        ),
+    )
+
+
+def test_a_route_with_a_stop_only_its_courier_can_serve_is_not_dropped() -> None:
+    inst = _pinned_instance()
+    # the pinned courier's 1-stop route is the smallest; the next one goes
+    cut = routing.core._without_smallest_route(inst, [(0, [0]), (1, [1, 2]), (1, [3, 4, 5])])
+    assert cut is not None
+    sub, types, start = cut
+    assert types == [0, 1]
+    assert [vt.count for vt in sub.vehicle_types] == [1, 1]
+    assert start == [(0, [0]), (1, [3, 4, 5])]
+
+
+def test_no_route_dropped_when_none_can_be_taken_over() -> None:
+    # stop 0 only the courier can reach, stop 11 only the free vehicle
+    inst = _pinned_instance(free_vehicles=1)
+    assert routing.core._without_smallest_route(inst, [(0, [0]), (1, [11])]) is None
+    assert routing.core._without_smallest_route(inst, [(0, [0, 1]), (1, [11, 2])]) is None
+
+
+def test_a_stop_only_its_vehicle_can_carry_keeps_its_route() -> None:
+    line = _line_instance(capacity=6)
+    clients = (CoreClient(location=1, demand=(5,)), *line.clients[1:])
+    big = dataclasses.replace(
+        line,
+        clients=clients,
+        vehicle_types=(CoreVehicleType(0, 0, (6,), count=1), CoreVehicleType(0, 0, (6,), count=1)),
+    )
+    cut = routing.core._without_smallest_route(big, [(0, [0]), (1, [1, 2, 3])])
+    assert cut is not None and cut[2] == [(0, [1, 2, 3])]  # the 1-stop route goes
+    small = dataclasses.replace(
+        big,
+        vehicle_types=(CoreVehicleType(0, 0, (6,), count=1), CoreVehicleType(0, 0, (4,), count=1)),
+    )
+    cut = routing.core._without_smallest_route(small, [(0, [0]), (1, [1, 2, 3])])
+    assert cut is not None and cut[2] == [(0, [0])]  # only type 0 carries 5 parcels
+
+
+def test_no_elimination_run_when_no_route_can_go(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _spy_run)
+    base = _pinned_instance(free_vehicles=1)
+    # stop 0 is pinned to the courier, stop 11 only the free vehicle's shift
+    # covers: every plan has two routes and neither can go
+    inst = dataclasses.replace(base, clients=(base.clients[0], base.clients[11]))
+    res = solve_core(inst, time_limit_s=0.6, seed=1, workers=2, use_tsp_fast_path=False)
+    assert res.feasible
+    assert sorted(r.vehicle_type for r in res.routes) == [0, 1]
+    runs = _runs(run_log)
+    assert all(r["vehicles"] == 2 for r in runs), "no run on a cut fleet"
+    assert len(runs) == 4  # phase 1 and the last phase, two workers each
 
 
 _LOG = "ROUTING_TEST_RUN_LOG"
