@@ -16,12 +16,14 @@ from models import db, utcnow
 from . import ratelimit
 from .config import DEV_SECRET_KEY, Defaults
 from .extensions import api, migrate
+from .jsonbody import JSONProvider
 
 log = logging.getLogger(__name__)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
+    app.json = JSONProvider(app)
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("POSTAL")
     if os.environ.get("DATABASE_URL"):

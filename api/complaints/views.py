@@ -4,11 +4,11 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from models import db
 
 from ..auth import PUBLIC, auth_required, clock, current_actor
+from ..jsonbody import Blueprint
 from ..ratelimit import cfg, item_number_key, limiter
 from ..scope import office_for_read
 from . import quality, service

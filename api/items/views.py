@@ -4,12 +4,12 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from models import db
 
 from ..auth import auth_required, clock, current_actor
 from ..errors import Problem, Unprocessable
+from ..jsonbody import Blueprint
 from . import service
 from .schemas import (
     AssignSchema,

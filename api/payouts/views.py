@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from models import db
 
 from ..auth import auth_required, clock, current_actor
+from ..jsonbody import Blueprint
 from . import service
 from .schemas import (
     PayoutAssignSchema,

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from ..auth import auth_required, clock, current_actor
 from ..errors import Forbidden, NotFound, Problem, Unprocessable
 from ..evidence import CONTENT_TYPES
 from ..items import service as items
+from ..jsonbody import Blueprint
 from ..scans.views import evidence_store
 
 blp = Blueprint("proof", __name__, url_prefix="/api/v1",

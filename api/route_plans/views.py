@@ -4,12 +4,12 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from models import db
 
 from .. import jobs
 from ..auth import auth_required, clock, current_actor
+from ..jsonbody import Blueprint
 from ..localtime import LOCAL_TZ
 from . import service
 from .schemas import (

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, current_app, request, send_file, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from models import db
@@ -15,6 +14,7 @@ from ..auth import auth_required, clock, current_actor
 from ..errors import Problem, Unprocessable, validation_pointers
 from ..evidence import LocalEvidenceStore
 from ..items.views import geo_limits
+from ..jsonbody import Blueprint
 from . import service
 from .schemas import ScanCreateSchema, ScanResultSchema
 

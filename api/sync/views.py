@@ -4,12 +4,12 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from models import db
 
 from ..auth import auth_required, clock, current_actor
 from ..items.views import geo_limits
+from ..jsonbody import Blueprint
 from . import service
 from .schemas import (
     PositionsQuerySchema,

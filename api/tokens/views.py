@@ -5,11 +5,11 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from models import Role, db
 
 from ..auth import PUBLIC, auth_required, clock, current_actor, current_token
+from ..jsonbody import Blueprint
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from . import service
 from .schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema

@@ -5,12 +5,12 @@ from typing import Any
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, make_response, redirect, render_template, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from models import db
 
 from ..auth import PUBLIC, clock
 from ..errors import NotFound, Unprocessable
+from ..jsonbody import Blueprint
 from ..localtime import LOCAL_TZ
 from ..ratelimit import cfg, item_number_key, limiter
 from . import labels, service

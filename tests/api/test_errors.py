@@ -79,6 +79,29 @@ def test_malformed_bodies_are_4xx(client, spec, make_user, make_office, auth, da
     check_problem(r, spec, r.status_code)
 
 
+@pytest.mark.parametrize("path", ["/api/v1/items", "/api/v1/route-plans", "/api/v1/scans"])
+@pytest.mark.parametrize(("data", "reason"), [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"a":' * 5_000 + "1" + "}" * 5_000, "nested too deeply"),
+    ('{"date": "2026-11-20", "identifiers": ["\\ud800"]}', "/identifiers/0 is not valid Unicode"),
+    ('{"x": {"\\udfff": 1}}', "key at /x is not valid Unicode"),
+], ids=["deep-list", "deep-object", "lone-surrogate", "surrogate-key"])
+def test_json_that_python_parses_but_cannot_use_is_400(client, spec, make_user, make_office,
+                                                        auth, path, data, reason):
+    # webargs (items, route plans) and request.get_json (scans) both answer 400
+    h = auth(make_user(Role.DISPATCHER, make_office()))
+    r = client.post(path, data=data, content_type="application/json", headers=h)
+    body = check_problem(r, spec, 400)
+    if path != "/api/v1/scans":  # the scan endpoint says only that it wants JSON
+        assert reason in body["detail"]
+
+
+def test_valid_unicode_is_kept():
+    from api.jsonbody import loads
+    doc = loads(b'{"name": "Nguy\\u1ec5n \\ud83d\\udce6", "k": ["\\u00e9"]}')
+    assert doc == {"name": "Nguyễn 📦", "k": ["é"]}  # a surrogate *pair* is one character
+
+
 def test_body_too_large_is_413(client, spec, app):
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     r = client.post("/api/v1/auth/token", data=b"x" * (1024 * 1024 + 1),

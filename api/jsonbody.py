@@ -1,0 +1,98 @@
+"""Request bodies: JSON that Python's parser accepts but the application cannot use.
+
+``json.loads`` accepts two things a hostile client can send that fail later, as 500s:
+
+* nesting deeper than the interpreter's recursion limit (``[[[[...]]]]``) raises
+  ``RecursionError`` instead of a decoding error;
+* ``"\\ud800"``: a lone UTF-16 surrogate escape decodes to a Python string that
+  cannot be encoded as UTF-8, so it fails in the database driver, a log line or a
+  response (RFC 8259 section 8.2 leaves such strings' behaviour unpredictable;
+  I-JSON, RFC 7493, forbids them).
+
+:func:`loads` turns both into ``json.JSONDecodeError``, which every JSON entry point
+already answers with a 400: webargs through :class:`Parser` (flask-smorest's
+arguments) and ``request.get_json`` through :class:`JSONProvider`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import flask
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Blueprint as _Blueprint
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _pointer(path: list[str | int]) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _check_strings(doc: Any) -> None:
+    """Raise ``JSONDecodeError`` at the first string (key or value) with a lone
+    surrogate. Iterative: the document may be nested up to the parser's limit."""
+    stack: list[tuple[Any, list[str | int]]] = [(doc, [])]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                raise json.JSONDecodeError(
+                    f"a string at {_pointer(path) if path else '/'} is not valid Unicode "
+                    "(lone surrogate escape)", "<body>", 0)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if _SURROGATE.search(key):
+                    raise json.JSONDecodeError(
+                        f"a key at {_pointer(path) if path else '/'} is not valid Unicode "
+                        "(lone surrogate escape)", "<body>", 0)
+                stack.append((value, [*path, key]))
+        elif isinstance(node, list):
+            stack.extend((value, [*path, i]) for i, value in enumerate(node))
+
+
+def loads(data: str | bytes, **kwargs: Any) -> Any:
+    """``json.loads`` that raises ``JSONDecodeError`` for too deep nesting and lone
+    surrogates (module docstring)."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", "<body>", exc.start) from exc
+    try:
+        doc = json.loads(data, **kwargs)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "<body>", 0) from None
+    _check_strings(doc)
+    return doc
+
+
+class Parser(FlaskParser):
+    """webargs' Flask parser with :func:`loads`."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        return loads(req.get_data(cache=True))
+
+    def _handle_invalid_json_error(self, error: json.JSONDecodeError | UnicodeDecodeError,
+                                   req: flask.Request, *args: Any, **kwargs: Any) -> Any:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else error.reason
+        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider with :func:`loads` (``request.get_json``)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s, **kwargs)
+
+
+class Blueprint(_Blueprint):  # type: ignore[misc]
+    """flask-smorest's Blueprint parsing bodies with :class:`Parser`."""
+
+    ARGUMENTS_PARSER = Parser()
