@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from marshmallow import ValidationError
 
 from models import db
 
+from .. import jsonbody
 from ..auth import auth_required, clock, current_actor
 from ..errors import Problem, Unprocessable, validation_pointers
 from ..evidence import LocalEvidenceStore
@@ -49,7 +49,7 @@ def _payload() -> tuple[dict[str, Any], bytes | None]:
         photo = upload.read() if upload is not None else None
         if "data" in request.form:
             try:
-                raw: Any = json.loads(request.form["data"])
+                raw: Any = jsonbody.loads(request.form["data"])
             except ValueError as exc:
                 raise Unprocessable("The 'data' field is not JSON.", errors=[
                     {"pointer": "/data", "detail": "Not valid JSON."}]) from exc
@@ -58,7 +58,7 @@ def _payload() -> tuple[dict[str, Any], bytes | None]:
             for key in ("location", "codes"):
                 if isinstance(raw.get(key), str):
                     try:
-                        raw[key] = json.loads(raw[key])
+                        raw[key] = jsonbody.loads(raw[key])
                     except ValueError:
                         pass  # the schema reports the field
     else:

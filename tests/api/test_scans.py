@@ -192,8 +192,9 @@ def test_bad_scan_fields_are_422(client, auth, courier, data):
     assert r.status_code == 422, r.json
 
 
-def test_bad_multipart_data_field(client, auth, courier):
-    r = client.post("/api/v1/scans", data={"photo": (io.BytesIO(b"x"), "a.jpg"), "data": "{nope"},
+@pytest.mark.parametrize("data", ["{nope", '{"codes": ["\\ud800"]}', "[" * 50_000])
+def test_bad_multipart_data_field(client, auth, courier, data):
+    r = client.post("/api/v1/scans", data={"photo": (io.BytesIO(b"x"), "a.jpg"), "data": data},
                     headers=auth(courier), content_type="multipart/form-data")
     assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/data"
 
