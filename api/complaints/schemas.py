@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from models import ComplaintCategory, ComplaintStatus
 
-from ..items.schemas import PHONE, Id, ItemDetailSchema, Text
+from ..items.schemas import PHONE, Id, Int, ItemDetailSchema, Text
 
 
 class PublicComplaintSchema(Schema):
@@ -71,8 +71,8 @@ class MissingQuerySchema(Schema):
     office_id = Id()
     idle_hours = fields.Float(load_default=24, validate=validate.Range(1, 24 * 30))
     out_hours = fields.Float(load_default=12, validate=validate.Range(1, 24 * 30))
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    page = Int(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = Int(load_default=50, validate=validate.Range(1, 200))
 
 
 class MissingRowSchema(Schema):
@@ -94,5 +94,5 @@ class MissingPageSchema(Schema):
 class QualityQuerySchema(Schema):
     office_id = Id()
     date = fields.Date(required=True, metadata={"description": "First day"})
-    days = fields.Integer(load_default=1, validate=validate.Range(1, 31))
+    days = Int(load_default=1, validate=validate.Range(1, 31))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

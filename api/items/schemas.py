@@ -70,8 +70,9 @@ MAX_ID = 2**31 - 1  # database integer keys
 
 def Id(**kw: Any) -> fields.Integer:  # noqa: N802 - a field factory, used like a class
     """A database id in a request: a positive 32-bit integer (larger ones would reach
-    the database and fail there)."""
-    return fields.Integer(strict=False, validate=validate.Range(1, MAX_ID), **kw)
+    the database and fail there), given as a JSON integer or a string of digits
+    (query strings); 3.9 is an error, not id 3."""
+    return Int(validate=validate.Range(1, MAX_ID), **kw)
 
 
 class LocationSchema(Schema):
@@ -320,8 +321,8 @@ class ItemQuerySchema(Schema):
     office_id = Id()
     created_from = fields.Date(metadata={"description": "Created on or after (UTC date)"})
     created_to = fields.Date(metadata={"description": "Created on or before (UTC date)"})
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    page = Int(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = Int(load_default=50, validate=validate.Range(1, 200))
 
 
 class AssignSchema(Schema):
