@@ -1,17 +1,26 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models import PlanStatus, Status
 
-from ..items.schemas import Id, LocationSchema
+from ..items.schemas import Id, Int, LocationSchema
+
+#: Service days a plan may have: ETAs must stay inside the calendar (an arrival after
+#: midnight of 9999-12-31 cannot be written), and a year outside these is a typo.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def ServiceDate(**kw: Any) -> fields.Date:  # noqa: N802 - a field factory
+    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY), **kw)
 
 
 class PlanCreateSchema(Schema):
     office_id = Id(metadata={"description": "A dispatcher's own office by default"})
-    date = fields.Date(required=True, metadata={"description": "Service day (Viet Nam time)"})
+    date = ServiceDate(required=True, metadata={"description": "Service day (Viet Nam time)"})
     courier_ids = fields.List(Id(), validate=validate.Length(max=100),
                               metadata={"description": "Default: every active courier"})
     identifiers = fields.List(fields.String(validate=validate.Length(max=60)),
@@ -21,9 +30,9 @@ class PlanCreateSchema(Schema):
     statuses = fields.List(fields.Enum(Status, by_value=True), validate=validate.Length(max=10),
                            metadata={"description": "Default: at_delivery_office, "
                                      "held_at_office, delivery_failed"})
-    shift_start_s = fields.Integer(load_default=8 * 3600, validate=validate.Range(0, 86_400),
+    shift_start_s = Int(load_default=8 * 3600, validate=validate.Range(0, 86_400),
                                    metadata={"description": "Seconds after midnight"})
-    shift_end_s = fields.Integer(load_default=17 * 3600 + 1800,
+    shift_end_s = Int(load_default=17 * 3600 + 1800,
                                  validate=validate.Range(0, 86_400))
     time_limit_s = fields.Float(load_default=10.0, validate=validate.Range(0.2, 300),
                                 metadata={"description": "Optimisation time budget"})
@@ -61,11 +70,11 @@ class PlanSchema(Schema):
 
 
 class RouteQuerySchema(Schema):
-    date = fields.Date(metadata={"description": "Default: today in Viet Nam"})
+    date = ServiceDate(metadata={"description": "Default: today in Viet Nam"})
 
 
 class ReoptimizeSchema(Schema):
-    date = fields.Date(metadata={"description": "Default: today in Viet Nam"})
+    date = ServiceDate(metadata={"description": "Default: today in Viet Nam"})
     location = fields.Nested(LocationSchema, required=True)
     keep_next = fields.String(allow_none=True, validate=validate.Length(max=60),
                               metadata={"description": "The stop the courier is heading to "

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import routing
@@ -117,6 +117,29 @@ def get_plan(session: Session, actor: User, plan_id: int) -> RoutePlan:
     return plan
 
 
+def lock_plan(session: Session, plan_id: int) -> RoutePlan | None:
+    """The plan re-read with its row locked until the transaction ends, so that what
+    is checked (its status, its routes) cannot change before the write commits:
+    ``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite a no-op ``UPDATE`` first takes
+    the database's write lock (a plain read would not, and two requests could both
+    pass the check and the last write would win)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(RoutePlan).where(RoutePlan.id == plan_id)
+                        .values(id=RoutePlan.id))
+    return session.execute(select(RoutePlan).where(RoutePlan.id == plan_id)
+                           .with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def get_plan_for_update(session: Session, actor: User, plan_id: int) -> RoutePlan:
+    """:func:`get_plan` with the row locked (:func:`lock_plan`)."""
+    get_plan(session, actor, plan_id)  # 404s first, without taking a lock
+    plan = lock_plan(session, plan_id)
+    if plan is None:
+        raise NotFound(f"No route plan {plan_id}.")
+    return plan
+
+
 def refresh(plan: RoutePlan, *, now: datetime, rq_status: str | None) -> bool:
     """Notice a job that died: RQ says failed/stopped/missing, or the worker's
     heartbeat stopped. Returns True if the plan changed."""
@@ -135,7 +158,7 @@ def refresh(plan: RoutePlan, *, now: datetime, rq_status: str | None) -> bool:
 
 
 def cancel(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
-    plan = get_plan(session, actor, plan_id)
+    plan = get_plan_for_update(session, actor, plan_id)
     if plan.status not in ACTIVE:
         raise Conflict(f"Plan {plan_id} is {plan.status.value}.", slug="plan-not-running",
                        current_status=plan.status.value)
@@ -185,9 +208,11 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
             f"The optimisation failed: {exc.__class__.__name__}", clock()
         session.commit()
         return
-    session.refresh(plan, ["status"])
-    if plan.status is PlanStatus.CANCELLED:
+    locked = lock_plan(session, plan_id)  # a cancel now waits, or has happened
+    if locked is None or locked.status is PlanStatus.CANCELLED:
+        session.rollback()
         return
+    plan = locked
     plan.result = result_json(problem, result, plan.service_date)
     plan.best_cost = float(result.distance_m)
     plan.status, plan.progress, plan.finished_at = PlanStatus.SUCCEEDED, 1.0, clock()
@@ -246,7 +271,7 @@ def geojson(plan: RoutePlan) -> dict[str, Any]:
 
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
     """Assign each planned item to its courier; the plan becomes the day's routes."""
-    plan = get_plan(session, actor, plan_id)
+    plan = get_plan_for_update(session, actor, plan_id)
     if plan.status is not PlanStatus.SUCCEEDED:
         raise Conflict(f"Only a finished plan can be published; this one is "
                        f"{plan.status.value}.", slug="plan-not-ready",
@@ -260,6 +285,14 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> Ro
     for it in items:
         if it.status in PLANNABLE or it.status is Status.OUT_FOR_DELIVERY:
             it.courier_id = wanted[it.identifier]
+            it.updated_at = now
+    # the plan's stops on no route are nobody's now, unless already out with a courier
+    left_out = {s["id"] for s in plan.problem["stops"]} - set(wanted)
+    if left_out:
+        for it in session.execute(select(Item).where(
+                Item.identifier.in_(left_out), Item.office_id == plan.office_id,
+                Item.courier_id.is_not(None), Item.status.in_(PLANNABLE))).unique().scalars():
+            it.courier_id = None
             it.updated_at = now
     for old in session.execute(select(RoutePlan).where(
             RoutePlan.office_id == plan.office_id, RoutePlan.service_date == plan.service_date,
@@ -299,12 +332,23 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
 
 REMAINING = (Status.AT_DELIVERY_OFFICE, Status.OUT_FOR_DELIVERY)
 
+#: A re-optimisation from farther than this from the office is refused: a GPS fix
+#: that far off (0, 0 from a phone without a fix, a stale position from another
+#: city) would only make every stop look unreachable.
+MAX_REOPTIMIZE_DISTANCE_M = 100_000
+
 
 def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lon: float,
                      keep_next: str | None, now: datetime, time_limit_s: float = 1.0
                      ) -> dict[str, Any]:
     """Re-plan the rest of the courier's published route from where they stand. Stops
-    whose item is delivered, failed, or no longer theirs are done."""
+    whose item is delivered, failed, or no longer theirs are done.
+
+    Stops the new route cannot fit (a window already closed, the shift over) stay on
+    the route after the planned ones, without an ETA and with the reason: the items
+    are still the courier's, and the next re-optimisation tries them again. The plan
+    is re-read under a lock before the route is written back (other couriers may
+    re-optimise their routes of the same plan at the same time)."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
     plan = session.execute(select(RoutePlan).where(
@@ -314,6 +358,15 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
                   if r["courier_id"] == actor.id), None) if plan else None
     if plan is None or route is None:
         raise NotFound(f"No published route for you on {day.isoformat()}.", slug="no-route")
+    office = plan.problem["office"]["location"]
+    far = routing.haversine_m([routing.LatLon(lat, lon),
+                               routing.LatLon(office["lat"], office["lon"])])[0, 1]
+    if far > MAX_REOPTIMIZE_DISTANCE_M:
+        raise Unprocessable(
+            f"That position is {far / 1000:.0f} km from your office; send where you are "
+            f"(at most {MAX_REOPTIMIZE_DISTANCE_M // 1000} km away).",
+            errors=[{"pointer": "/location", "detail": "Too far from the office."}])
+    plan_id, started = plan.id, route
     idents = [s["identifier"] for s in route["stops"]]
     items = {it.identifier: it for it in session.execute(
         select(Item).where(Item.identifier.in_(idents))).unique().scalars()}
@@ -330,26 +383,34 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     problem = routing.Problem.from_dict(problem_d)
     now_s = max(0, min(86_400, _seconds(day, now)))
     remaining_order = [i for i in idents if i not in done]
+    session.commit()  # no transaction held open while the solver runs
     new = routing.reoptimize(problem, me, routing.LatLon(lat, lon), done, now_s=now_s,
                              keep_next=keep_next, current_order=remaining_order,
                              params=routing.SolverParams(time_limit_s=time_limit_s,
-                                                         seed=plan.id))
+                                                         seed=plan_id))
     fresh = result_json(problem, new, day)
     new_route = fresh["routes"][0] if fresh["routes"] else {"stops": []}
-    done_stops = [s for s in route["stops"] if s["identifier"] in done]
-    stops = done_stops + [{**s, "sequence": len(done_stops) + n + 1}
-                          for n, s in enumerate(new_route["stops"])]
-    result = dict(plan.result or {})
+    by_id = {s["identifier"]: s for s in started["stops"]}
+    done_stops = [by_id[i] for i in idents if i in done]
+    unplaced = [{**by_id[u["identifier"]], "eta": None, "arrival_s": None, "wait_s": None,
+                 "lateness_s": None, "unplaced": {"reason": u["reason"],
+                                                  "message": u["message"]}}
+                for u in fresh["unassigned"] if u["identifier"] in by_id]
+    stops = [{**s, "sequence": n + 1}
+             for n, s in enumerate(done_stops + new_route["stops"] + unplaced)]
+
+    locked = lock_plan(session, plan_id)
+    if locked is None or locked.status is not PlanStatus.PUBLISHED:
+        session.rollback()
+        raise Conflict("The day's plan changed while your route was re-planned; ask again.",
+                       slug="plan-changed")
+    result = dict(locked.result or {})
     result["routes"] = [
         {**r, "stops": stops, "reoptimized_at": now.isoformat(),
          "distance_m": new_route.get("distance_m", 0), "end": new_route.get("end", r["end"])}
         if r["courier_id"] == actor.id else r
         for r in result["routes"]]
-    unplaced = {u["identifier"] for u in fresh["unassigned"]}
-    if unplaced:
-        result["unassigned"] = [u for u in result.get("unassigned", [])
-                                if u["identifier"] not in unplaced] + fresh["unassigned"]
-    plan.result = result  # a new object: JSON columns track reassignment, not mutation
+    locked.result = result  # a new object: JSON columns track reassignment, not mutation
     session.flush()
     return courier_route(session, actor, day)
 
@@ -360,7 +421,14 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
     lateness are recomputed for the new order (nothing is re-optimised)."""
     from routing.evaluate import evaluate
 
-    plan = get_plan(session, actor, plan_id)
+    seen: set[int] = set()
+    for n, r in enumerate(routes):
+        if r["courier_id"] in seen:
+            raise Unprocessable(f"Courier {r['courier_id']} has more than one route.",
+                                errors=[{"pointer": f"/routes/{n}/courier_id",
+                                         "detail": "Already given a route above."}])
+        seen.add(r["courier_id"])
+    plan = get_plan_for_update(session, actor, plan_id)
     if plan.status is not PlanStatus.SUCCEEDED or plan.result is None:
         raise Conflict(f"Only a finished, unpublished plan can be edited; this one is "
                        f"{plan.status.value}.", slug="plan-not-editable",

@@ -117,6 +117,11 @@ def test_unplannable_input_is_422(client, auth, dispatcher, couriers, day_items,
         (plan_body(shift_start_s=10 * 3600, shift_end_s=9 * 3600), "/shift_end_s"),
         (plan_body(time_limit_s=1000), "/time_limit_s"),
         (plan_body(date="tomorrow"), "/date"),
+        (plan_body(date="9999-12-31"), "/date"),  # ETAs would leave the calendar
+        (plan_body(date="0001-01-01"), "/date"),
+        (plan_body(office_id=1.9), "/office_id"),  # not office 1
+        (plan_body(shift_start_s=28800.99), "/shift_start_s"),
+        (plan_body(courier_ids=[couriers[0].id + 0.5]), "/courier_ids/0"),
         (plan_body(courier_ids=[make_user(Role.COURIER, make_office()).id]), "/courier_ids"),
     ]:
         r = client.post("/api/v1/route-plans", json=body, headers=h)
@@ -308,6 +313,9 @@ def test_dispatcher_moves_and_reorders_stops_then_publishes(client, auth, dispat
     assert res["unassigned"][0]["reason"] == "left_out_by_dispatcher"
     assert res["edited_by"] == dispatcher.username
     for bad in ({"routes": [{"courier_id": 999, "identifiers": [moved]}]},
+                {"routes": [{"courier_id": a, "identifiers": [moved]},  # the last would win
+                            {"courier_id": a, "identifiers": [dropped]}]},
+                {"routes": [{"courier_id": a + 0.9, "identifiers": [moved]}]},
                 {"routes": [{"courier_id": a, "identifiers": [moved, moved]}]},
                 {"routes": [{"courier_id": a, "identifiers": ["EE123456785VN"]}]},
                 {"routes": "all to a"}):
@@ -319,3 +327,141 @@ def test_dispatcher_moves_and_reorders_stops_then_publishes(client, auth, dispat
     assert db.session.get(Item, dropped_item.id).courier_id is None
     r = client.patch(url, headers=h, json={"routes": []})
     assert r.status_code == 409  # published plans are not edited
+
+
+def published_plan(client, h, **kw):
+    url = client.post("/api/v1/route-plans", json=plan_body(**kw), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    return url, done
+
+
+def route_of(client, auth, courier):
+    return client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(courier)).json
+
+
+def test_reoptimizing_never_loses_stops(client, auth, dispatcher, couriers, day_items, clock):
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    before = [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]]
+    assert len(before) == 12
+    # "null island" from a phone without a fix: refused, the route is untouched
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 0, "lon": 0}})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/location"
+    assert [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]] == before
+    # after the shift (17:00) nothing fits any more: the stops stay, unplaced
+    clock.advance(hours=10)  # 18:00 in Viet Nam
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    stops = r.json["stops"]
+    assert sorted(s["identifier"] for s in stops) == sorted(before)
+    assert all(s["eta"] is None and s["unplaced"]["reason"] for s in stops)
+    assert [s["sequence"] for s in stops] == list(range(1, 13))
+    # and the next call still has all of them to plan
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}})
+    assert sorted(s["identifier"] for s in r.json["stops"]) == sorted(before)
+    assert all(i.courier_id == couriers[0].id for i in db.session.query(Item).all())
+
+
+def test_concurrent_reoptimizations_of_one_plan_are_all_kept(app, client, auth, dispatcher,
+                                                             couriers, day_items, monkeypatch):
+    import threading
+
+    import routing
+
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    stops = [s["identifier"] for r in done["result"]["routes"] for s in r["stops"]]
+    split = [{"courier_id": c.id, "identifiers": stops[n::2]} for n, c in enumerate(couriers)]
+    assert client.patch(url, headers=h, json={"routes": split}).status_code == 200
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    real = routing.reoptimize
+    both_read = threading.Barrier(2, timeout=20)
+
+    def solve_after_both_read(*a, **k):
+        both_read.wait()  # each request has read the plan before either writes
+        return real(*a, **k)
+
+    monkeypatch.setattr(service.routing, "reoptimize", solve_after_both_read)
+    headers = [auth(c) for c in couriers]
+    answers = {}
+
+    def reopt(n):
+        with app.test_client() as c:
+            answers[n] = c.post("/api/v1/couriers/me/route/reoptimize", headers=headers[n],
+                                json={"date": "2026-11-20",
+                                      "location": {"lat": 12.2385, "lon": 109.1855}})
+
+    threads = [threading.Thread(target=reopt, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert [answers[n].status_code for n in range(2)] == [200, 200]
+    plan = db.session.get(RoutePlan, done["id"])
+    db.session.refresh(plan)
+    stored = {r["courier_id"]: r for r in plan.result["routes"]}
+    for n, c in enumerate(couriers):  # neither courier's new route was overwritten
+        assert "reoptimized_at" in stored[c.id]
+        assert [s["identifier"] for s in stored[c.id]["stops"]] == [
+            s["identifier"] for s in answers[n].json["stops"]]
+
+
+def test_an_edit_racing_a_publish_waits_and_is_refused(app, client, auth, dispatcher,
+                                                       couriers, day_items, monkeypatch):
+    import threading
+
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    real = service.lock_plan
+    locked = threading.Event()
+
+    def slow_lock(session, plan_id):
+        plan = real(session, plan_id)
+        if threading.current_thread().name == "publisher":
+            locked.set()
+            time.sleep(0.5)  # the publish holds the row while the edit arrives
+        return plan
+
+    monkeypatch.setattr(service, "lock_plan", slow_lock)
+    swapped = [{"courier_id": r["courier_id"],
+                "identifiers": [s["identifier"] for s in r["stops"]][::-1]}
+               for r in done["result"]["routes"]]
+    answers = {}
+
+    def publish():
+        with app.test_client() as c:
+            answers["publish"] = c.post(f"{url}/publish", headers=h)
+
+    t = threading.Thread(target=publish, name="publisher")
+    t.start()
+    assert locked.wait(20)
+    with app.test_client() as c:
+        answers["edit"] = c.patch(url, headers=h, json={"routes": swapped})
+    t.join(30)
+    assert answers["publish"].status_code == 200
+    assert answers["edit"].status_code == 409, answers["edit"].json
+    assert answers["edit"].json["current_status"] == "published"
+
+
+def test_publishing_takes_left_out_items_from_their_courier(client, auth, dispatcher, couriers,
+                                                           day_items, make_item, office):
+    held = make_item(office, courier=couriers[1], events=("EMG",))  # given out earlier
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    routes = [{"courier_id": r["courier_id"],
+               "identifiers": [s["identifier"] for s in r["stops"]
+                               if s["identifier"] != held.identifier]}
+              for r in done["result"]["routes"]]
+    r = client.patch(url, headers=h, json={"routes": routes})
+    assert [u["identifier"] for u in r.json["result"]["unassigned"]] == [held.identifier]
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    assert db.session.get(Item, held.id).courier_id is None
+    assert all(db.session.get(Item, i.id).courier_id is not None for i in day_items)

@@ -234,7 +234,8 @@
         var ol = el("ol");
         r.stops.forEach(function (s, n) {
           var li = el("li", {"data-identifier": s.identifier, class: "stop"},
-            itemLink(s.identifier), " " + hhmm(s.eta) + (s.lateness_s > 0 ? " ⚠" : "") + " ");
+            itemLink(s.identifier), " " + hhmm(s.eta) + (s.lateness_s > 0 ? " ⚠" : "") +
+            (s.unplaced ? " ⚠ " + s.unplaced.message : "") + " ");
           if (editable) {
             var sel = el("select", {"aria-label": T.move_to, class: "move",
               onchange: function (ev) { moveStop(s.identifier, r.courier_id, +ev.target.value); }});
