@@ -1,6 +1,6 @@
 """Database models. Import from here: ``from models import db, Item, TrackingEvent``."""
 
-from .base import Base, UTCDateTime, db, utcnow
+from .base import Base, UTCDateTime, db, lock_rows, utcnow
 from .cash import CashEntry, CashKind
 from .complaint import Complaint, ComplaintCategory, ComplaintStatus
 from .item import IdentifierKind, Item, Product, TrackingEvent
@@ -21,6 +21,7 @@ from .sync import CourierPosition, SyncUpload
 from .user import ApiToken, RevokedSession, Role, User
 
 __all__ = [
+    "lock_rows",
     "ApiToken",
     "Base",
     "CashEntry",

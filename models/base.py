@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy import DateTime, Enum, MetaData, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations can name what they drop or alter
@@ -56,6 +56,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def lock_rows(session: Session, model: Any, *where: Any) -> None:
+    """Make the ``SELECT ... FOR UPDATE`` that follows lock on SQLite too.
+
+    PostgreSQL locks the selected rows until the transaction ends. SQLite ignores
+    ``FOR UPDATE`` and runs a plain read outside any write transaction, so two requests
+    can both read a row, both pass a check on it and both write (the last one wins, or
+    both side effects happen). A no-op ``UPDATE`` of the same rows first takes
+    SQLite's database-wide write lock, held until commit: the read after it is current
+    and no other writer can change it meanwhile. Call it right before the locking
+    select; it does nothing on other databases."""
+    if session.get_bind().dialect.name == "sqlite":
+        pk = model.__mapper__.primary_key[0]
+        session.execute(update(model).where(*where).values({pk.key: pk}))
 
 
 def utcnow() -> datetime:

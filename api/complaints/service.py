@@ -24,6 +24,7 @@ from models import (
     Status,
     TrackingEvent,
     User,
+    lock_rows,
 )
 from models.complaint import CLOSED, TRANSITIONS
 
@@ -85,8 +86,15 @@ def open_staff(session: Session, actor: User, identifier: str, category: Complai
                 description=description, now=now)
 
 
-def _visible(session: Session, actor: User, complaint_id: int) -> Complaint:
-    c = session.get(Complaint, complaint_id)
+def _visible(session: Session, actor: User, complaint_id: int, *, for_update: bool = False
+             ) -> Complaint:
+    if for_update:  # a status change is checked against the current status
+        lock_rows(session, Complaint, Complaint.id == complaint_id)
+        c = session.execute(select(Complaint).where(Complaint.id == complaint_id)
+                            .with_for_update(of=Complaint)
+                            .execution_options(populate_existing=True)).scalar_one_or_none()
+    else:
+        c = session.get(Complaint, complaint_id)
     if c is None or actor.role is Role.COURIER or (
             actor.role is Role.DISPATCHER and c.office_id != actor.office_id):
         raise NotFound(f"No complaint {complaint_id} that you can see.")
@@ -110,7 +118,7 @@ def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
 
 def update(session: Session, actor: User, complaint_id: int, data: Mapping[str, Any], *,
            now: datetime) -> Complaint:
-    c = _visible(session, actor, complaint_id)
+    c = _visible(session, actor, complaint_id, for_update=True)
     new = data.get("status")
     if new is not None and new is not c.status:
         if new not in TRANSITIONS[c.status]:

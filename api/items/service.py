@@ -34,6 +34,7 @@ from models import (
     TrackingEvent,
     User,
     lifecycle,
+    lock_rows,
 )
 
 from .. import ratelimit
@@ -69,7 +70,8 @@ def get_item(session: Session, actor: User, identifier: str, *, for_update: bool
     if with_events:
         stmt = stmt.options(selectinload(Item.events))
     if for_update:
-        stmt = stmt.with_for_update(of=Item)
+        lock_rows(session, Item, Item.identifier == value)
+        stmt = stmt.with_for_update(of=Item).execution_options(populate_existing=True)
     item = session.execute(stmt).unique().scalar_one_or_none()
     if item is None:
         raise NotFound(f"No item {value} that you can see.", identifier=value)
@@ -248,9 +250,9 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
                  geo_max_accuracy_m: float = 100.0) -> EventResult:
     """Apply one event to an item, exactly once per ``client_event_id``.
 
-    The item row is locked for the transition (``SELECT ... FOR UPDATE`` on
-    PostgreSQL; SQLite serialises writers), so two concurrent events cannot both
-    pass the legality check against the same state.
+    The item row is locked for the transition (``SELECT ... FOR UPDATE``, and
+    SQLite's write lock: :func:`models.lock_rows`), so two concurrent events cannot
+    both pass the legality check against the same state.
 
     With ``keep_late_conflicts`` (offline sync), an illegal event that happened
     (device time) before the item's latest applied event is not refused: it is kept

@@ -21,6 +21,7 @@ from models import (
     PayoutTask,
     Role,
     User,
+    lock_rows,
 )
 
 from ..cash.service import shift_day
@@ -52,8 +53,18 @@ def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datet
     return task
 
 
-def visible(session: Session, actor: User, task_id: int) -> PayoutTask:
-    t = session.get(PayoutTask, task_id)
+def visible(session: Session, actor: User, task_id: int, *, for_update: bool = False
+            ) -> PayoutTask:
+    """The task if the actor may see it (404 otherwise); ``for_update``: with its row
+    locked until commit, so that two requests cannot both pass a status check and
+    both book the cash (:func:`models.lock_rows`)."""
+    if for_update:
+        lock_rows(session, PayoutTask, PayoutTask.id == task_id)
+        t = session.execute(select(PayoutTask).where(PayoutTask.id == task_id)
+                            .with_for_update(of=PayoutTask)
+                            .execution_options(populate_existing=True)).scalar_one_or_none()
+    else:
+        t = session.get(PayoutTask, task_id)
     if t is None or (actor.role is Role.COURIER and t.courier_id != actor.id) or (
             actor.role is Role.DISPATCHER and t.office_id != actor.office_id):
         raise NotFound(f"No payout {task_id} that you can see.")
@@ -75,7 +86,7 @@ def listing(session: Session, actor: User, status: list[PayoutStatus]) -> list[P
 def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now: datetime
            ) -> PayoutTask:
     """Give the task and its cash to a courier: the ledger records the advance."""
-    t = visible(session, actor, task_id)
+    t = visible(session, actor, task_id, for_update=True)
     _staff_office(actor, t.office_id)
     if t.status not in (PayoutStatus.PENDING, PayoutStatus.FAILED):
         raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
@@ -98,7 +109,7 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
         now: datetime) -> tuple[PayoutTask, bool]:
     """The courier pays the beneficiary: ID checked against the number on file (a proxy
     shows their own ID and the authorisation), a signature on the receipt."""
-    t = visible(session, actor, task_id)
+    t = visible(session, actor, task_id, for_update=True)
     if t.client_event_id is not None and t.client_event_id == data["client_event_id"]:
         return t, True  # the phone resent it
     if actor.role is not Role.COURIER or t.courier_id != actor.id:
@@ -142,7 +153,7 @@ def fail(session: Session, actor: User, task_id: int, note: str, *, now: datetim
          ) -> PayoutTask:
     """Not paid (beneficiary absent...): the task goes back to the office; the cash is
     returned with the courier's hand-in."""
-    t = visible(session, actor, task_id)
+    t = visible(session, actor, task_id, for_update=True)
     if actor.role is Role.COURIER and t.courier_id != actor.id:
         raise Forbidden("Only the assigned courier reports on a payout.")
     if t.status is not PayoutStatus.ASSIGNED:

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import routing
-from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User
+from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User, lock_rows
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -118,16 +118,12 @@ def get_plan(session: Session, actor: User, plan_id: int) -> RoutePlan:
 
 
 def lock_plan(session: Session, plan_id: int) -> RoutePlan | None:
-    """The plan re-read with its row locked until the transaction ends, so that what
-    is checked (its status, its routes) cannot change before the write commits:
-    ``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite a no-op ``UPDATE`` first takes
-    the database's write lock (a plain read would not, and two requests could both
-    pass the check and the last write would win)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(RoutePlan).where(RoutePlan.id == plan_id)
-                        .values(id=RoutePlan.id))
+    """The plan re-read with its row locked until the transaction ends
+    (:func:`models.lock_rows`), so that what is checked (its status, its routes)
+    cannot change before the write commits."""
+    lock_rows(session, RoutePlan, RoutePlan.id == plan_id)
     return session.execute(select(RoutePlan).where(RoutePlan.id == plan_id)
-                           .with_for_update()
+                           .with_for_update(of=RoutePlan)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 

@@ -247,3 +247,44 @@ def test_failed_attempt_photo_and_next_attempt_day(client, auth, office, courier
                       headers=h).json["next_attempt_on"] is None
     bad = post(client, h, item, ev("EMH", photo="ab" * 32))
     assert bad.status_code in (409, 422)
+
+
+def test_two_phones_recording_an_attempt_at_once_count_one(app, client, auth, office, courier,
+                                                            make_item, monkeypatch):
+    import threading
+
+    from api.items import service
+
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    both_read = threading.Barrier(2)
+    real_flags = service.geo_flags
+
+    def flags_after_both_read(*a, **k):
+        # runs after the item is read and before anything is written: without a row
+        # lock both requests get here; with it the second waits for the first's commit
+        try:
+            both_read.wait(timeout=1.0)
+        except threading.BrokenBarrierError:
+            pass
+        return real_flags(*a, **k)
+
+    monkeypatch.setattr(service, "geo_flags", flags_after_both_read)
+    h = auth(courier)
+    bodies = [ev("EMH"), ev("EMH")]  # two event ids: not a replay of one event
+    ident, item_id = item.identifier, item.id
+    answers = {}
+
+    def record(n):
+        with app.test_client() as c:
+            answers[n] = post(c, h, ident, bodies[n])
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(a.status_code for a in answers.values()) == [201, 409]
+    db.session.expire_all()
+    assert db.session.get(Item, item_id).failed_attempts == 1
+    assert db.session.query(TrackingEvent).filter_by(item_id=item_id, code=EventCode.EMH
+                                                     ).count() == 1
