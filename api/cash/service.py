@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import CashEntry, CashKind, Item, Role, TrackingEvent, User
@@ -79,21 +80,32 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     ledger expects on hand is the discrepancy, recorded with the entry."""
     _staff(actor)
     courier = _courier(session, actor, courier_id)
-    if client_ref:
+
+    def earlier() -> CashEntry | None:
         same = session.execute(select(CashEntry).where(
             CashEntry.client_ref == client_ref)).scalar_one_or_none()
-        if same is not None:
-            if same.courier_id != courier.id or same.amount != -counted:
-                raise Conflict("This reference was used for another hand-in.",
-                               slug="idempotency-key-reused")
-            return same
+        if same is not None and (same.courier_id != courier.id or same.amount != -counted):
+            raise Conflict("This reference was used for another hand-in.",
+                           slug="idempotency-key-reused")
+        return same
+
+    if client_ref and (same := earlier()) is not None:
+        return same
     expected = sum(e.amount for e in _entries(session, courier.id, day))
     entry = CashEntry(courier_id=courier.id, office_id=courier.office_id or actor.office_id,
                       service_date=day, kind=CashKind.HANDOVER, amount=-counted,
                       expected_on_hand=expected, note=note, created_by_id=actor.id,
                       created_at=now, client_ref=client_ref)
-    session.add(entry)
-    session.flush()
+    try:
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        # the same hand-in sent twice at once: the other request recorded it
+        same = earlier() if client_ref else None
+        if same is None:
+            raise
+        return same
     return entry
 
 

@@ -267,6 +267,10 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     if actor.role is Role.COURIER and code not in COURIER_EVENTS:
         raise Forbidden(f"Couriers cannot record {code.value}.")
     item = get_item(session, actor, identifier, for_update=True)
+    # again under the lock: the same event resent at once may have just been recorded
+    replay = _replay_of(session, actor, cid, identifier, code)
+    if replay is not None:
+        return replay
     loc = data.get("location")
     if actor.role is Role.COURIER and code in FIELD_EVENTS_NEEDING_GPS and not loc:
         raise Unprocessable("A delivery or failed attempt needs the GPS position.",
@@ -297,9 +301,9 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         sync_upload_id=sync_upload_id, photo_sha256=photo,
     )
     event.actor = actor
-    session.add(event)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            session.add(event)
             session.flush()
     except IntegrityError:
         # a concurrent request with the same client_event_id won the race

@@ -288,3 +288,41 @@ def test_two_phones_recording_an_attempt_at_once_count_one(app, client, auth, of
     assert db.session.get(Item, item_id).failed_attempts == 1
     assert db.session.query(TrackingEvent).filter_by(item_id=item_id, code=EventCode.EMH
                                                      ).count() == 1
+
+
+def test_the_same_event_resent_at_once_is_recorded_once(app, client, auth, office, courier,
+                                                        make_item, monkeypatch):
+    import threading
+
+    from api.items import service
+
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    both_checked = threading.Barrier(2)
+    real_get = service.get_item
+
+    def get_after_both_checked(*a, **k):  # both have looked for an earlier copy
+        try:
+            both_checked.wait(timeout=1.0)
+        except threading.BrokenBarrierError:
+            pass
+        return real_get(*a, **k)
+
+    monkeypatch.setattr(service, "get_item", get_after_both_checked)
+    h = auth(courier)
+    body = ev("EMH")  # one event, sent twice by a phone on a flaky network
+    ident, item_id = item.identifier, item.id
+    answers = {}
+
+    def send(n):
+        with app.test_client() as c:
+            answers[n] = post(c, h, ident, body)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(a.status_code for a in answers.values()) == [200, 201]
+    assert answers[0].json["event"]["id"] == answers[1].json["event"]["id"]
+    db.session.expire_all()
+    assert db.session.get(Item, item_id).failed_attempts == 1
