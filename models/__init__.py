@@ -1,6 +1,6 @@
 """Database models. Import from here: ``from models import db, Item, TrackingEvent``."""
 
-from .base import Base, UTCDateTime, db, lock_rows, utcnow
+from .base import Base, UTCDateTime, db, lock_rows, locked_one, utcnow
 from .cash import CashEntry, CashKind
 from .complaint import Complaint, ComplaintCategory, ComplaintStatus
 from .item import IdentifierKind, Item, Product, TrackingEvent
@@ -22,6 +22,7 @@ from .user import ApiToken, RevokedSession, Role, User
 
 __all__ = [
     "lock_rows",
+    "locked_one",
     "ApiToken",
     "Base",
     "CashEntry",

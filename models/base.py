@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Enum, MetaData, update
+from sqlalchemy import DateTime, Enum, MetaData, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +71,15 @@ def lock_rows(session: Session, model: Any, *where: Any) -> None:
     if session.get_bind().dialect.name == "sqlite":
         pk = model.__mapper__.primary_key[0]
         session.execute(update(model).where(*where).values({pk.key: pk}))
+
+
+def locked_one(session: Session, model: Any, *where: Any) -> Any:
+    """The row of ``model`` matching ``where`` (or ``None``), re-read and locked until
+    the transaction ends on both databases (:func:`lock_rows`, then ``SELECT ... FOR
+    UPDATE``), with the loaded object refreshed."""
+    lock_rows(session, model, *where)
+    return session.execute(select(model).where(*where).with_for_update(of=model)
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def utcnow() -> datetime:

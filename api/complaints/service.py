@@ -24,7 +24,7 @@ from models import (
     Status,
     TrackingEvent,
     User,
-    lock_rows,
+    locked_one,
 )
 from models.complaint import CLOSED, TRANSITIONS
 
@@ -89,10 +89,7 @@ def open_staff(session: Session, actor: User, identifier: str, category: Complai
 def _visible(session: Session, actor: User, complaint_id: int, *, for_update: bool = False
              ) -> Complaint:
     if for_update:  # a status change is checked against the current status
-        lock_rows(session, Complaint, Complaint.id == complaint_id)
-        c = session.execute(select(Complaint).where(Complaint.id == complaint_id)
-                            .with_for_update(of=Complaint)
-                            .execution_options(populate_existing=True)).scalar_one_or_none()
+        c = locked_one(session, Complaint, Complaint.id == complaint_id)
     else:
         c = session.get(Complaint, complaint_id)
     if c is None or actor.role is Role.COURIER or (

@@ -21,7 +21,7 @@ from models import (
     PayoutTask,
     Role,
     User,
-    lock_rows,
+    locked_one,
 )
 
 from ..cash.service import shift_day
@@ -57,12 +57,9 @@ def visible(session: Session, actor: User, task_id: int, *, for_update: bool = F
             ) -> PayoutTask:
     """The task if the actor may see it (404 otherwise); ``for_update``: with its row
     locked until commit, so that two requests cannot both pass a status check and
-    both book the cash (:func:`models.lock_rows`)."""
+    both book the cash (:func:`models.locked_one`)."""
     if for_update:
-        lock_rows(session, PayoutTask, PayoutTask.id == task_id)
-        t = session.execute(select(PayoutTask).where(PayoutTask.id == task_id)
-                            .with_for_update(of=PayoutTask)
-                            .execution_options(populate_existing=True)).scalar_one_or_none()
+        t = locked_one(session, PayoutTask, PayoutTask.id == task_id)
     else:
         t = session.get(PayoutTask, task_id)
     if t is None or (actor.role is Role.COURIER and t.courier_id != actor.id) or (

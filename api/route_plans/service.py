@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import routing
-from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User, lock_rows
+from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User, locked_one
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -119,12 +119,10 @@ def get_plan(session: Session, actor: User, plan_id: int) -> RoutePlan:
 
 def lock_plan(session: Session, plan_id: int) -> RoutePlan | None:
     """The plan re-read with its row locked until the transaction ends
-    (:func:`models.lock_rows`), so that what is checked (its status, its routes)
+    (:func:`models.locked_one`), so that what is checked (its status, its routes)
     cannot change before the write commits."""
-    lock_rows(session, RoutePlan, RoutePlan.id == plan_id)
-    return session.execute(select(RoutePlan).where(RoutePlan.id == plan_id)
-                           .with_for_update(of=RoutePlan)
-                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    plan: RoutePlan | None = locked_one(session, RoutePlan, RoutePlan.id == plan_id)
+    return plan
 
 
 def get_plan_for_update(session: Session, actor: User, plan_id: int) -> RoutePlan:
