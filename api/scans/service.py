@@ -115,6 +115,14 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
     except NotFound as exc:
         raise NotFound(f"No item {ident.item_id} that you can see.", slug="item-not-found",
                        code=ident.item_id, codes=codes) from exc
+    if result.replayed:
+        # the same scan sent again while the first was being recorded: the event
+        # lock made this request wait for it, so its scan is there now
+        replay = _replay(session, actor, cid, data["action"])
+        if replay is not None:
+            return replay
+        raise Conflict(f"client_event_id {cid} was already used for an event that was not "
+                       "a scan.", slug="idempotency-key-reused")
     key = store.save(photo, CONTENT_TYPES[ext][1]) if photo is not None and ext else None
     scan = Scan(client_event_id=cid, action=data["action"], actor_id=actor.id,
                 item_id=result.item.id, event_id=result.event.id,

@@ -236,3 +236,43 @@ def test_a_scan_uploaded_late_is_kept_and_flagged(client, auth, office, courier,
     assert r.json["event"]["applied"] is False
     assert "late_conflict" in r.json["event"]["flags"]  # (and far from the door: test GPS)
     assert r.json["item"]["status"] == "delivered"
+
+
+def test_the_same_scan_sent_twice_at_once_is_one_scan(app, auth, office, courier, make_item,
+                                                      monkeypatch):
+    import threading
+
+    from api.scans import service
+
+    item = make_item(office, courier=courier, events=("EMG",))
+    both_checked = threading.Barrier(2)
+    real_record = service.items.record_event
+
+    def record_after_both_checked(*a, **k):  # both looked for an earlier scan: none
+        try:
+            both_checked.wait(timeout=1.0)
+        except threading.BrokenBarrierError:
+            pass
+        return real_record(*a, **k)
+
+    monkeypatch.setattr(service.items, "record_event", record_after_both_checked)
+    h = auth(courier)
+    body = fields(codes=[{"text": item.identifier}])
+    item_id = item.id
+    answers = {}
+
+    def send(n):
+        with app.test_client() as c:
+            answers[n] = c.post("/api/v1/scans", json=body, headers=h)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(a.status_code for a in answers.values()) == [200, 201], [
+        a.json for a in answers.values()]
+    assert answers[0].json["scan_id"] == answers[1].json["scan_id"]
+    db.session.expire_all()
+    assert db.session.query(Scan).count() == 1
+    assert db.session.query(TrackingEvent).filter_by(item_id=item_id).count() == 3
