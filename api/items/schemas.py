@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import url_for
@@ -66,6 +67,19 @@ class Int(fields.Integer):
 
 
 MAX_ID = 2**31 - 1  # database integer keys
+
+#: A phone's clock can be wrong, but not by centuries: times outside these would
+#: overflow when converted to another zone (year 1, year 9999) and break every page
+#: that shows them.
+FIRST_DEVICE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LAST_DEVICE_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def DeviceTime(**kw: Any) -> fields.AwareDateTime:  # noqa: N802 - a field factory
+    """A time read from a device's clock (ISO 8601 with an offset), 2000-2099."""
+    return fields.AwareDateTime(validate=validate.Range(
+        FIRST_DEVICE_TIME, LAST_DEVICE_TIME, max_inclusive=False,
+        error="Must be between 2000 and 2099."), **kw)
 
 
 def Id(**kw: Any) -> fields.Integer:  # noqa: N802 - a field factory, used like a class
@@ -177,7 +191,7 @@ class EventCreateSchema(Schema):
         required=True, validate=validate.Regexp(
             CLIENT_EVENT_ID, error="8-60 characters: letters, digits, '_', '.', ':', '-'."),
         metadata={"description": "Generated on the device (a UUID); replaying it is safe"})
-    device_time = fields.AwareDateTime(required=True)
+    device_time = DeviceTime(required=True)
     location = fields.Nested(LocationSchema, allow_none=True)
     reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
     action = fields.Enum(FailureAction, by_value=True, allow_none=True)

@@ -6,7 +6,16 @@ from marshmallow import Schema, fields, validate
 
 from models import PayoutStatus
 
-from ..items.schemas import CLIENT_EVENT_ID, PHONE, SHA256, Id, Int, LocationSchema, Text
+from ..items.schemas import (
+    CLIENT_EVENT_ID,
+    PHONE,
+    SHA256,
+    DeviceTime,
+    Id,
+    Int,
+    LocationSchema,
+    Text,
+)
 
 ID_NUMBER = validate.Regexp(re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 characters.")
 
@@ -66,7 +75,7 @@ class PayoutAssignSchema(Schema):
 
 class PayoutPaySchema(Schema):
     client_event_id = fields.String(required=True, validate=validate.Regexp(CLIENT_EVENT_ID))
-    device_time = fields.AwareDateTime(required=True)
+    device_time = DeviceTime(required=True)
     location = fields.Nested(LocationSchema, required=True)
     relation = fields.String(load_default="beneficiary",
                              validate=validate.OneOf(["beneficiary", "proxy"]))

@@ -9,6 +9,7 @@ from models import FailureAction, FailureReason, ScanAction
 from ..items.schemas import (
     CLIENT_EVENT_ID,
     SHA256,
+    DeviceTime,
     EventSchema,
     ItemStateSchema,
     LocationSchema,
@@ -28,7 +29,7 @@ class ScanCreateSchema(Schema):
     action = fields.Enum(ScanAction, by_value=True, required=True)
     client_event_id = fields.String(required=True, validate=validate.Regexp(
         CLIENT_EVENT_ID, error="8-60 characters: letters, digits, '_', '.', ':', '-'."))
-    device_time = fields.AwareDateTime(required=True)
+    device_time = DeviceTime(required=True)
     location = fields.Nested(LocationSchema, allow_none=True)
     codes = fields.List(fields.Nested(PhoneCodeSchema), validate=validate.Length(max=20),
                         load_default=list,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..items.schemas import CLIENT_EVENT_ID, EventCreateSchema, Id, LocationSchema
+from ..items.schemas import CLIENT_EVENT_ID, DeviceTime, EventCreateSchema, Id, LocationSchema
 from ..payouts.schemas import PayoutPaySchema
 
 MAX_BATCH = 500
@@ -10,7 +10,7 @@ MAX_BATCH = 500
 
 class SyncRequestSchema(Schema):
     device_id = fields.String(validate=validate.Length(max=100), allow_none=True)
-    sent_at = fields.AwareDateTime(
+    sent_at = DeviceTime(
         allow_none=True, metadata={"description": "The device's clock when it sent this "
                                    "upload: gives the clock skew"})
     events = fields.List(fields.Dict(), required=True,
@@ -36,7 +36,7 @@ class SyncPayoutSchema(PayoutPaySchema):
 class GpsPingSchema(Schema):
     kind = fields.String(required=True, validate=validate.Equal("gps"))
     client_event_id = fields.String(required=True, validate=validate.Regexp(CLIENT_EVENT_ID))
-    device_time = fields.AwareDateTime(required=True)
+    device_time = DeviceTime(required=True)
     location = fields.Nested(LocationSchema, required=True)
 
 

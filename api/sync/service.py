@@ -66,7 +66,7 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
     for idx, raw in enumerate(request["events"]):
         kind = raw.get("kind")
         schema = {"event": SyncEventSchema, "gps": GpsPingSchema,  # type: ignore[call-overload]
-                  "payout": SyncPayoutSchema}.get(kind)
+                  "payout": SyncPayoutSchema}.get(kind) if isinstance(kind, str) else None
         if schema is None:
             results[idx] = _rejected(422, "validation-error", "The request is not valid",
                                      "kind must be 'event', 'gps' or 'payout'.",

@@ -64,18 +64,23 @@ def test_partial_success_and_exact_once(client, auth, office, courier, make_item
     evening(clock)
     batch = [event(a.identifier, "EDG", 1), event(a.identifier, "EMI", 20, proof=full_proof(a)),
              event(b.identifier, "EDG", 2), {"kind": "event", "code": "EMI"},
-             event("EE123456789VN", "EDG", 3), {"kind": "fax"}, event(b.identifier, "EMI", 1)]
+             event("EE123456789VN", "EDG", 3), {"kind": "fax"}, event(b.identifier, "EMI", 1),
+             {"kind": ["event"]}, {"kind": {"a": 1}},
+             event(b.identifier, "EMH", 0, device_time="0001-01-01T00:00:00+00:00"),
+             {**ping(0), "device_time": "9999-12-31T23:59:59-01:00"}]
     r = upload(client, auth(courier), batch)
     assert r.status_code == 200, r.json
     got = [x["result"] for x in r.json["results"]]
     assert got == ["accepted", "accepted", "accepted", "rejected", "rejected", "rejected",
-                   "rejected"]
+                   "rejected", "rejected", "rejected", "rejected", "rejected"]
+    assert [x["problem"]["errors"][0]["pointer"] for x in r.json["results"][7:]] == [
+        "/kind", "/kind", "/device_time", "/device_time"]
     assert r.json["results"][3]["problem"]["status"] == 422
     assert r.json["results"][4]["problem"]["status"] in (404, 422)
     # b's EMI has a device time before its EDG: applied in device-time order it is illegal
     assert r.json["results"][6]["problem"]["status"] == 409
     assert r.json["counts"] == {"accepted": 3, "duplicate": 0, "downsampled": 0,
-                                "rejected": 4, "flagged": 0}
+                                "rejected": 8, "flagged": 0}
     assert db.session.get(Item, a.id).status.value == "delivered"
     again = upload(client, auth(courier), batch)
     assert [x["result"] for x in again.json["results"]][:3] == ["duplicate"] * 3
@@ -173,7 +178,9 @@ def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, mak
 
 @pytest.mark.parametrize("body", [{"events": []}, {"events": [{}] * 501}, {"events": "x"},
                                   {"events": [1, 2]}, {"events": [{"kind": "gps"}],
-                                                       "sent_at": "noon"}])
+                                                       "sent_at": "noon"},
+                                  {"events": [{"kind": "gps"}],
+                                   "sent_at": "0001-01-01T00:00:00+00:00"}])
 def test_bad_uploads_are_422(client, auth, courier, body):
     r = client.post("/api/v1/sync", json=body, headers=auth(courier))
     assert r.status_code == 422
