@@ -114,6 +114,10 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
     if t.status is not PayoutStatus.ASSIGNED:
         raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
                        current_status=t.status.value)
+    if session.execute(select(PayoutTask.id).where(
+            PayoutTask.client_event_id == data["client_event_id"])).first() is not None:
+        raise Conflict(f"client_event_id {data['client_event_id']} was already used for "
+                       "another payout.", slug="idempotency-key-reused")
     errors = []
     proxy = data["relation"] == "proxy"
     if not proxy and not hmac.compare_digest(policy.id_hash(t.reference, data["id_number"]),

@@ -127,6 +127,19 @@ def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, 
     bad = client.post("/api/v1/sync", headers=auth(courier), json={"events": [
         {**entry, "client_event_id": "payout-0000009", "payout_id": 999}]})
     assert bad.json["results"][0]["result"] == "rejected"
+    # the first payout's event id used for a second payout: that entry alone is refused
+    second = new_payout(client, h, period="2026-12").json["id"]
+    client.post(f"/api/v1/payouts/{second}/assign", json={"courier_id": courier.id}, headers=h)
+    r = client.post(f"/api/v1/payouts/{second}/pay", headers=auth(courier),
+                    json=pay_body(evidence))
+    assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
+    ping = {"kind": "gps", "client_event_id": "gps-after-reuse-1",
+            "device_time": "2026-11-20T09:40:00+07:00", "location": {"lat": 12.25, "lon": 109.19}}
+    r = client.post("/api/v1/sync", headers=auth(courier), json={"events": [
+        ping, {**entry, "payout_id": second}]})
+    assert r.status_code == 200
+    assert [x["result"] for x in r.json["results"]] == ["accepted", "rejected"]
+    assert r.json["results"][1]["problem"]["status"] == 409
 
 
 def test_a_payout_paid_from_two_phones_at_once_is_paid_once(app, client, auth, dispatcher,
