@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Evidence, EvidenceKind, Role, User, db
-from scanning.loading import probe_image, sniff_format
+from scanning.loading import decode_pixels, probe_image, sniff_format
 
 from ..auth import auth_required, clock, current_actor
 from ..errors import Forbidden, NotFound, Problem, Unprocessable
@@ -39,7 +39,8 @@ def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKi
         raise Problem(f"The file is {len(data) // 1024} KB; the limit is "
                       f"{max_bytes // 1024} KB.", status=413, slug="photo-too-large",
                       title="File too large")
-    probe_image(data, max_pixels=50_000_000, max_bytes=max_bytes)  # a real image, or 4xx
+    header = probe_image(data, max_pixels=50_000_000, max_bytes=max_bytes)  # or 4xx
+    decode_pixels(data, header)  # a corrupt or truncated body is no proof: 422
     ext = sniff_format(data).lower()
     sha = hashlib.sha256(data).hexdigest()
     existing = session.execute(select(Evidence).where(Evidence.sha256 == sha)).scalar()
