@@ -83,6 +83,15 @@ def test_row_limit(client, auth, dispatcher, app):
     r = client.post("/api/v1/items/import", data=to_csv([row() for _ in range(4)]),
                     content_type="text/csv", headers=auth(dispatcher))
     assert r.status_code == 422 and r.json["type"] == "/problems/csv-too-many-rows"
+    assert db.session.query(Item).count() == 0  # the rows before the limit are not kept
+
+
+def test_a_file_that_is_not_csv_after_good_rows_stores_nothing(client, auth, dispatcher):
+    body = to_csv([row(), row()]) + b'"' + b"x" * 140_000 + b'"\n'  # a field over the limit
+    r = client.post("/api/v1/items/import", data=body, content_type="text/csv",
+                    headers=auth(dispatcher))
+    assert r.status_code == 422 and r.json["type"] == "/problems/csv-malformed"
+    assert db.session.query(Item).count() == 0
 
 
 def test_ragged_rows_are_reported_not_crashing(client, auth, dispatcher):
