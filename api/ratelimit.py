@@ -61,8 +61,11 @@ def login_username() -> str:
 
 
 def item_number_key() -> str:
-    """The item number in the URL (complaints are limited per item, whoever sends them)."""
-    return "item:" + str((request.view_args or {}).get("number", "")).strip().upper()[:60]
+    """The item number in the URL (complaints are limited per item, whoever sends them),
+    in its canonical form: ``rr 827-722-088 vn`` counts as ``RR827722088VN``."""
+    from .items.identifiers import normalize
+
+    return "item:" + normalize(str((request.view_args or {}).get("number", "")))[:60]
 
 
 def failed_login(response: Response) -> bool:
