@@ -353,6 +353,10 @@ def check_proof(session: Session, item: Item, proof: Mapping[str, Any] | None
     if item.cod_amount > 0 and proof.get("cod_collected") != item.cod_amount:
         wrong.append({"pointer": "/proof/cod_collected",
                       "detail": f"Must equal the COD amount, {item.cod_amount} VND."})
+    elif item.cod_amount <= 0 and proof.get("cod_collected"):
+        # it would be booked as cash the courier holds
+        wrong.append({"pointer": "/proof/cod_collected",
+                      "detail": "This item has no cash on delivery."})
     number = proof.get("id_number")
     checks_id = bool(number and item.recipient_id_hash
                      and proof.get("relation", "recipient") == "recipient")
@@ -539,39 +543,44 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     if unknown:
         raise Unprocessable(f"Unknown CSV columns: {', '.join(unknown)}.", slug="csv-header",
                             expected_columns=list(CSV_COLUMNS))
-    schema = ItemCreateSchema()
-    result = ImportResult()
+    # the whole file is read before anything is stored: a file refused as a whole (too
+    # many rows, not CSV) must leave nothing behind
+    rows: list[dict[str | Any, Any]] = []
     try:
-        for n, row in enumerate(reader, start=1):
-            if n > max_rows:
+        for row in reader:
+            if len(rows) >= max_rows:
                 raise Unprocessable(f"At most {max_rows} rows per import; split the file.",
                                     slug="csv-too-many-rows")
-            if None in row:
-                result.errors.append({"row": n, "identifier": row.get("identifier"),
-                                      "errors": [{"column": None,
-                                                  "detail": "More fields than columns."}]})
-                continue
-            try:
-                data = schema.load(_row_to_payload(row))
-            except ValidationError as exc:
-                errs = [{"column": _column(p.get("pointer", "")), "detail": p["detail"]}
-                        for p in validation_pointers({"json": exc.messages})]
-                result.errors.append({"row": n, "identifier": row.get("identifier"),
-                                      "errors": errs})
-                continue
-            try:
-                with session.begin_nested():
-                    item = create_item(session, actor, data, now=now,
-                                       carrier_patterns=carrier_patterns)
-                result.created.append(item.identifier)
-            except (Conflict, Unprocessable, Forbidden) as exc:
-                errs = getattr(exc, "extensions", {}).get("errors") or [{"pointer": ""}]
-                result.errors.append({"row": n, "identifier": data["identifier"], "errors": [
-                    {"column": _column(e.get("pointer", "")) or None, "detail": exc.detail}
-                    for e in errs]})
+            rows.append(row)
     except csv.Error as exc:
         raise Unprocessable(f"The file is not valid CSV: {exc}", slug="csv-malformed") \
             from exc
+    schema = ItemCreateSchema()
+    result = ImportResult()
+    for n, row in enumerate(rows, start=1):
+        if None in row:
+            result.errors.append({"row": n, "identifier": row.get("identifier"),
+                                  "errors": [{"column": None,
+                                              "detail": "More fields than columns."}]})
+            continue
+        try:
+            data = schema.load(_row_to_payload(row))
+        except ValidationError as exc:
+            errs = [{"column": _column(p.get("pointer", "")), "detail": p["detail"]}
+                    for p in validation_pointers({"json": exc.messages})]
+            result.errors.append({"row": n, "identifier": row.get("identifier"),
+                                  "errors": errs})
+            continue
+        try:
+            with session.begin_nested():
+                item = create_item(session, actor, data, now=now,
+                                   carrier_patterns=carrier_patterns)
+            result.created.append(item.identifier)
+        except (Conflict, Unprocessable, Forbidden) as exc:
+            errs = getattr(exc, "extensions", {}).get("errors") or [{"pointer": ""}]
+            result.errors.append({"row": n, "identifier": data["identifier"], "errors": [
+                {"column": _column(e.get("pointer", "")) or None, "detail": exc.detail}
+                for e in errs]})
     return result
 
 

@@ -123,6 +123,34 @@ def test_cod_must_be_collected_in_full(client, auth, office, courier, make_item,
     assert r.status_code == 201 and r.json["event"]["proof"]["cod_collected"] == 450_000
 
 
+def test_no_cash_is_booked_for_an_item_without_cod(client, auth, office, courier, make_item,
+                                                   full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))  # cod_amount 0
+    h = auth(courier)
+    r = deliver(client, h, item, {**full_proof(item), "cod_collected": 50_000_000})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/proof/cod_collected"
+    assert db.session.get(Item, item.id).status.value == "out_for_delivery"
+    r = deliver(client, h, item, full_proof(item))
+    assert r.status_code == 201
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert ledger["entries"] == []
+
+
+def test_device_times_out_of_any_plausible_range_are_422(client, auth, office, courier,
+                                                         make_item, full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    h = auth(courier)
+    for t in ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59-01:00",
+              "1999-12-31T23:59:59+00:00", "2100-01-01T00:00:00+00:00"):
+        r = deliver(client, h, item, full_proof(item), device_time=t)
+        assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/device_time", t
+        r = client.post("/api/v1/scans", headers=h, json={
+            "action": "delivered", "client_event_id": next(ids), "device_time": t,
+            "codes": [{"text": item.identifier}], "proof": full_proof(item)})
+        assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/device_time", t
+    assert client.get(f"/api/v1/track/{item.identifier}").status_code == 200
+
+
 def test_valuable_items_get_a_delivery_code(client, auth, office, courier, make_item,
                                             make_user, full_proof):
     item = make_item(office, courier=courier, events=("EMG",),
@@ -162,6 +190,18 @@ def test_evidence_upload_is_idempotent_and_checked(client, auth, courier, app):
     assert up(b"not an image").status_code == 422
     assert up(b"GIF89a" + b"\0" * 50).status_code == 415
     assert up(tiny_png(4), kind="selfie").status_code == 422
+    # a valid header over broken pixels is no photo: it could not prove a delivery
+    import cv2
+    import numpy as np
+    noise = (np.random.default_rng(0).random((120, 160)) * 255).astype(np.uint8)
+    jpeg = cv2.imencode(".jpg", noise)[1].tobytes()
+    png = bytearray(cv2.imencode(".png", noise)[1].tobytes())
+    at = png.find(b"IDAT")
+    png[at + 10:at + 60] = bytes(50)
+    for broken in (jpeg[: len(jpeg) * 6 // 10], bytes(png)):
+        r = up(broken)
+        assert r.status_code == 422 and r.json["type"] == "/problems/unreadable-image"
+    assert up(jpeg).status_code == 201
     app.config["PHOTO_MAX_BYTES"] = 100
     assert up(tiny_png(5)).status_code == 413
 
