@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from models import CashKind
 
-from ..items.schemas import Id, Int, Text
+from ..items.schemas import Day, Id, Int, Text
 
 MAX_VND = 10**10
 
@@ -44,12 +44,12 @@ class LedgerSchema(Schema):
 
 
 class LedgerQuerySchema(Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
 
 
 class HandoverSchema(Schema):
     courier_id = Id(required=True)
-    date = fields.Date(required=True)
+    date = Day(required=True)
     counted_amount = Int(required=True, validate=validate.Range(0, MAX_VND))
     note = Text(500, allow_none=True)
     reference = fields.String(validate=validate.Length(min=8, max=64),
@@ -64,5 +64,5 @@ class CorrectionSchema(Schema):
 
 
 class ReportQuerySchema(Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
     office_id = Id()

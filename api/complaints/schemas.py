@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from models import ComplaintCategory, ComplaintStatus
 
-from ..items.schemas import PHONE, Id, Int, ItemDetailSchema, Text
+from ..items.schemas import PHONE, Day, Id, Int, ItemDetailSchema, Text
 
 
 class PublicComplaintSchema(Schema):
@@ -93,6 +93,6 @@ class MissingPageSchema(Schema):
 
 class QualityQuerySchema(Schema):
     office_id = Id()
-    date = fields.Date(required=True, metadata={"description": "First day"})
+    date = Day(required=True, metadata={"description": "First day"})
     days = Int(load_default=1, validate=validate.Range(1, 31))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

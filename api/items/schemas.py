@@ -75,6 +75,14 @@ FIRST_DEVICE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LAST_DEVICE_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+def Day(**kw: Any) -> fields.Date:  # noqa: N802 - a field factory
+    """A calendar day in a request, 2000-2099 (day arithmetic near year 1 or 9999
+    overflows; no postal day is outside these)."""
+    return fields.Date(validate=validate.Range(
+        FIRST_DEVICE_TIME.date(), LAST_DEVICE_TIME.date(), max_inclusive=False,
+        error="Must be between 2000 and 2099."), **kw)
+
+
 def DeviceTime(**kw: Any) -> fields.AwareDateTime:  # noqa: N802 - a field factory
     """A time read from a device's clock (ISO 8601 with an offset), 2000-2099."""
     return fields.AwareDateTime(validate=validate.Range(
@@ -123,8 +131,8 @@ class RecipientSchema(Schema):
 
 
 class WindowSchema(Schema):
-    start = fields.AwareDateTime(required=True)
-    end = fields.AwareDateTime(required=True)
+    start = DeviceTime(required=True)
+    end = DeviceTime(required=True)
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
@@ -201,7 +209,7 @@ class EventCreateSchema(Schema):
     photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256, error="A SHA-256."),
                           metadata={"description": "A photo taken with the event (uploaded "
                                     "first), e.g. the door for 'recipient absent'"})
-    next_attempt_on = fields.Date(allow_none=True, metadata={
+    next_attempt_on = Day(allow_none=True, metadata={
         "description": "With EMH 'asks_another_day': the day the recipient asked for"})
 
     @validates_schema
@@ -333,8 +341,8 @@ class ItemQuerySchema(Schema):
     status = fields.List(fields.Enum(Status, by_value=True))
     courier_id = Id()
     office_id = Id()
-    created_from = fields.Date(metadata={"description": "Created on or after (UTC date)"})
-    created_to = fields.Date(metadata={"description": "Created on or before (UTC date)"})
+    created_from = Day(metadata={"description": "Created on or after (UTC date)"})
+    created_to = Day(metadata={"description": "Created on or before (UTC date)"})
     page = Int(load_default=1, validate=validate.Range(1, 100_000))
     page_size = Int(load_default=50, validate=validate.Range(1, 200))
 

@@ -10,6 +10,7 @@ from ..items.schemas import (
     CLIENT_EVENT_ID,
     PHONE,
     SHA256,
+    Day,
     DeviceTime,
     Id,
     Int,
@@ -38,7 +39,7 @@ class PayoutCreateSchema(Schema):
     office_id = Id()
     beneficiary = fields.Nested(BeneficiarySchema, required=True)
     amount = Int(required=True, validate=validate.Range(1, 200_000_000))
-    due_date = fields.Date(required=True)
+    due_date = Day(required=True)
 
 
 class PayoutSchema(Schema):

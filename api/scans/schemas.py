@@ -9,6 +9,7 @@ from models import FailureAction, FailureReason, ScanAction
 from ..items.schemas import (
     CLIENT_EVENT_ID,
     SHA256,
+    Day,
     DeviceTime,
     EventSchema,
     ItemStateSchema,
@@ -43,7 +44,7 @@ class ScanCreateSchema(Schema):
     photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256, error="A SHA-256."),
                           metadata={"description": "A photo uploaded first (the door, for "
                                     "a failed attempt)"})
-    next_attempt_on = fields.Date(allow_none=True)
+    next_attempt_on = Day(allow_none=True)
 
     @validates_schema
     def _failure_fields(self, data: dict[str, Any], **_: Any) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..items.schemas import CLIENT_EVENT_ID, DeviceTime, EventCreateSchema, Id, LocationSchema
+from ..items.schemas import CLIENT_EVENT_ID, Day, DeviceTime, EventCreateSchema, Id, LocationSchema
 from ..payouts.schemas import PayoutPaySchema
 
 MAX_BATCH = 500
@@ -64,7 +64,7 @@ class SyncResponseSchema(Schema):
 
 
 class TrackQuerySchema(Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
 
 
 class PositionsQuerySchema(Schema):

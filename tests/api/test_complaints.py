@@ -179,3 +179,6 @@ def test_quality_figures(client, auth, office, dispatcher, courier, make_item, c
     assert rows[0]["delivered"] == "3" and rows[0]["failed_attempts_by_reason"] == \
         "recipient_absent=1"
     assert client.get("/api/v1/quality?date=2026-11-20", headers=h).status_code == 403
+    for day in ("9999-12-31", "0001-01-01"):
+        r = client.get(f"/api/v1/quality?date={day}", headers=auth(dispatcher))
+        assert r.status_code == 422 and r.json["errors"][0]["parameter"] == "date"
