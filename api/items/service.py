@@ -139,15 +139,21 @@ def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: 
         status=lifecycle.Status.ACCEPTED, failed_attempts=0, office_id=office.id,
         created_at=now, updated_at=now,
     )
-    item.office = office
-    session.add(item)
-    session.flush()
-    session.add(TrackingEvent(
-        item_id=item.id, code=EventCode.EMA, client_event_id=f"srv-ema-{item.id}",
-        device_time=now, server_time=now, actor_id=actor.id, office_id=office.id,
-        status_after=lifecycle.Status.ACCEPTED, source="system",
-    ))
-    session.flush()
+    try:
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            item.office = office
+            session.add(item)
+            session.flush()
+            session.add(TrackingEvent(
+                item_id=item.id, code=EventCode.EMA, client_event_id=f"srv-ema-{item.id}",
+                device_time=now, server_time=now, actor_id=actor.id, office_id=office.id,
+                status_after=lifecycle.Status.ACCEPTED, source="system",
+            ))
+            session.flush()
+    except IntegrityError:
+        # the same item created by another request at the same moment
+        raise Conflict(f"Item {ident.value} already exists.", slug="duplicate-item",
+                       identifier=ident.value) from None
     return item
 
 

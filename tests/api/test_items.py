@@ -149,7 +149,8 @@ def test_list_filters_and_pagination(client, auth, office, dispatcher, make_item
 
 
 @pytest.mark.parametrize("query", ["status=lost", "page=0", "page_size=1000", "courier_id=x",
-                                   "created_from=yesterday"])
+                                   "created_from=yesterday", "created_to=9999-12-31",
+                                   "created_from=0001-01-01", "page=1.5", "courier_id=3.9"])
 def test_bad_list_filters_are_422(client, auth, dispatcher, query):
     r = client.get(f"/api/v1/items?{query}", headers=auth(dispatcher))
     assert r.status_code == 422
@@ -210,3 +211,50 @@ def test_lookup_is_case_and_space_insensitive(client, auth, office, dispatcher, 
     spaced = f"{item.identifier[:2].lower()} {item.identifier[2:]}"
     r = client.get(f"/api/v1/items/{spaced}", headers=auth(dispatcher))
     assert r.status_code == 200 and r.json["identifier"] == item.identifier
+
+
+@pytest.mark.parametrize("window", [
+    {"start": "0001-01-01T01:00:00+05:00", "end": "0001-01-01T02:00:00+05:00"},
+    {"start": "9999-12-31T18:00:00+00:00", "end": "9999-12-31T23:00:00+00:00"}])
+def test_delivery_windows_outside_2000_2099_are_422(client, auth, dispatcher, window):
+    r = client.post("/api/v1/items", json=item_payload(delivery_window=window),
+                    headers=auth(dispatcher))
+    assert r.status_code == 422
+    assert r.json["errors"][0]["pointer"].startswith("/delivery_window/")
+
+
+def test_the_same_item_created_twice_at_once_is_one_item(app, auth, dispatcher, monkeypatch):
+    import threading
+
+    from api.items import service
+
+    both_checked = threading.Barrier(2)
+    real_hash = service.policy.id_hash
+
+    def hash_after_both_checked(*a):  # called after the duplicate check, before the insert
+        try:
+            both_checked.wait(timeout=1.0)
+        except threading.BrokenBarrierError:
+            pass
+        return real_hash(*a)
+
+    monkeypatch.setattr(service.policy, "id_hash", hash_after_both_checked)
+    payload = item_payload()
+    payload["recipient"]["id_number"] = "079123456789"
+    h = auth(dispatcher)
+    answers = {}
+
+    def create(n):
+        with app.test_client() as c:
+            answers[n] = c.post("/api/v1/items", json=payload, headers=h)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(a.status_code for a in answers.values()) == [201, 409]
+    assert {a.json.get("type") for a in answers.values() if a.status_code == 409} == {
+        "/problems/duplicate-item"}
+    db.session.expire_all()
+    assert db.session.query(Item).filter_by(identifier=payload["identifier"]).count() == 1
