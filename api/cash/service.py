@@ -35,7 +35,8 @@ def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
 
 def _courier(session: Session, actor: User, courier_id: int) -> User:
     courier = session.get(User, courier_id)
-    if courier is None or (actor.role is Role.COURIER and actor.id != courier_id) or (
+    if courier is None or courier.role is not Role.COURIER or (
+            actor.role is Role.COURIER and actor.id != courier_id) or (
             actor.role is Role.DISPATCHER and courier.office_id != actor.office_id):
         raise NotFound(f"No courier {courier_id} that you can see.")
     return courier
@@ -84,7 +85,9 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     def earlier() -> CashEntry | None:
         same = session.execute(select(CashEntry).where(
             CashEntry.client_ref == client_ref)).scalar_one_or_none()
-        if same is not None and (same.courier_id != courier.id or same.amount != -counted):
+        if same is not None and (same.courier_id != courier.id or same.amount != -counted
+                                 or same.service_date != day
+                                 or same.kind is not CashKind.HANDOVER):
             raise Conflict("This reference was used for another hand-in.",
                            slug="idempotency-key-reused")
         return same

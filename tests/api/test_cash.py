@@ -162,3 +162,18 @@ def test_the_same_handover_sent_twice_at_once_is_one(app, client, auth, courier,
     assert answers[0].json["id"] == answers[1].json["id"]
     ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
     assert [e["kind"] for e in ledger["entries"]].count("handover") == 1
+
+
+def test_hand_ins_are_for_couriers_and_a_reference_is_one_day(client, auth, courier,
+                                                             dispatcher, day):
+    h = auth(dispatcher)
+    body = {"courier_id": dispatcher.id, "date": "2026-11-20", "counted_amount": 100}
+    r = client.post("/api/v1/cash/handovers", json=body, headers=h)
+    assert r.status_code == 404  # a dispatcher holds no courier cash
+    body = {"courier_id": courier.id, "date": "2026-11-20", "counted_amount": 100,
+            "reference": "RCPT-DAY-0001"}
+    assert client.post("/api/v1/cash/handovers", json=body, headers=h).status_code == 201
+    r = client.post("/api/v1/cash/handovers", json={**body, "date": "2026-11-19"}, headers=h)
+    assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
+    r = client.get("/api/v1/cash/report?date=9999-12-31", headers=h)
+    assert r.status_code == 422
