@@ -59,6 +59,7 @@ from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
 from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..items import service as items
+from ..items.schemas import FIRST_DEVICE_TIME, LAST_DEVICE_TIME, MAX_ID
 from ..localtime import LOCAL_TZ
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from ..route_plans import service as plans
@@ -171,10 +172,14 @@ def _day_arg(name: str = "date") -> date:
     if not raw:
         return _today()
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise Unprocessable(f"{name} must be a date (YYYY-MM-DD).", errors=[
             {"parameter": name, "detail": "Not a date."}]) from exc
+    if not FIRST_DEVICE_TIME.date() <= day < LAST_DEVICE_TIME.date():
+        raise Unprocessable(f"{name} must be between 2000 and 2099.", errors=[
+            {"parameter": name, "detail": "Must be between 2000 and 2099."}])
+    return day
 
 
 def office_of(user: User) -> Office:
@@ -182,8 +187,9 @@ def office_of(user: User) -> Office:
     if user.role is Role.DISPATCHER:
         office = db.session.get(Office, user.office_id)
     else:
-        office = db.session.get(Office, session["office_id"]) if session.get(
-            "office_id") else None
+        oid = session.get("office_id")
+        office = db.session.get(Office, oid) if isinstance(oid, int) and (
+            1 <= oid <= MAX_ID) else None
         office = office or db.session.execute(select(Office).order_by(Office.id)).scalar()
     if office is None:
         raise NotFound("No office yet: create one (or load the demo data).")
@@ -291,7 +297,8 @@ def login() -> Any:
                                    ).scalar_one_or_none()
         if found is None:
             verify_dummy_password(password)
-        if found is None or not found.check_password(password) or not found.active:
+        if found is None or not password or not found.check_password(password) \
+                or not found.active:
             status, error = 401, "bad_login"
         elif found.role not in security.STAFF:
             status, error = 403, "couriers_refused"
@@ -321,9 +328,11 @@ def set_lang() -> Any:
 def set_office(user: User) -> Any:
     if user.role is Role.ADMIN:
         try:
-            session["office_id"] = int(request.form.get("office_id", ""))
+            office_id = int(request.form.get("office_id", ""))
         except ValueError:
-            pass
+            office_id = 0
+        if 1 <= office_id <= MAX_ID:  # larger ones cannot be looked up
+            session["office_id"] = office_id
     return redirect(_safe_next(request.form.get("next")))
 
 
@@ -643,7 +652,10 @@ def cash_page(user: User) -> Any:
     ledger = None
     if request.args.get("courier"):
         try:
-            ledger = cash.ledger(db.session, user, int(request.args["courier"]), day)
+            courier_id = int(request.args["courier"])
+            if not 1 <= courier_id <= MAX_ID:
+                raise ValueError(courier_id)
+            ledger = cash.ledger(db.session, user, courier_id, day)
         except (ValueError, Problem):
             ledger = None
     names = {c.id: c.username for c in _couriers(office)}

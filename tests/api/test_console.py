@@ -474,3 +474,27 @@ def test_revoking_a_users_tokens_ends_their_console_sessions(logged_in, client, 
     clock.advance(seconds=5)
     assert login(logged_in).status_code == 302  # a new login works again
     assert logged_in.get("/console/cash").status_code == 200
+
+
+def test_out_of_range_numbers_and_dates_in_console_urls_are_not_500s(client, make_user, office,
+                                                                     couriers):
+    make_user(Role.ADMIN, username="root", password="secret-pw")
+    assert login(client, "root").status_code == 302
+    # an office id no database integer holds is ignored, not stored in the session
+    r = client.post("/console/office", data={"office_id": "9" * 20,
+                                             "csrf_token": csrf(client, "/console/")})
+    assert r.status_code == 302
+    assert client.get("/console/").status_code == 200
+    assert client.get(f"/console/cash?courier={'9' * 20}").status_code == 200
+    for day in ("0001-01-29", "9999-12-31"):
+        r = client.get(f"/console/quality?date={day}")
+        assert r.status_code == 422, (day, r.status_code)
+
+
+def test_an_empty_password_never_logs_in(client, make_user, office):
+    user = make_user(Role.ADMIN, username="pwopt", password="secret-pw")
+    user.set_password("")  # as an old command line could create it
+    db.session.commit()
+    r = login(client, "pwopt", "")
+    assert r.status_code != 302
+    assert client.get("/console/").status_code in (302, 401)
