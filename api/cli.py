@@ -34,6 +34,7 @@ def register_cli(app: Flask) -> None:
                    f"{', '.join(summary.users)} (password: demo)")
 
     users = click.Group("users", help="Staff accounts.")
+    MIN_PASSWORD = 8  # noqa: N806 - a constant of this command
 
     @users.command("create")
     @click.argument("username")
@@ -44,6 +45,12 @@ def register_cli(app: Flask) -> None:
     def create(username: str, role: str, full_name: str, office_code: str | None,
                password: str) -> None:
         """Create a staff account."""
+        if not 1 <= len(username) <= 64 or username != username.strip() or any(
+                not c.isprintable() for c in username):
+            raise click.ClickException("The username must be 1-64 printable characters, "
+                                       "without spaces around it.")
+        if len(password) < MIN_PASSWORD:
+            raise click.ClickException(f"The password needs {MIN_PASSWORD} characters or more.")
         office = None
         if office_code:
             office = db.session.execute(db.select(Office).where(Office.code == office_code)

@@ -70,8 +70,17 @@ def test_users_create_command(app, make_office):
     user = db.session.query(User).filter_by(username="btv1").one()
     assert user.office_id == office.id and user.check_password("s3cret-pass")
     assert user.password_hash.startswith("$argon2id$")
-    r = runner.invoke(args=["users", "create", "x", "--role", "courier"], input="a\na\n")
+    r = runner.invoke(args=["users", "create", "x", "--role", "courier"],
+                      input="s3cret-pass\ns3cret-pass\n")
     assert r.exit_code != 0 and "--office" in r.output
+    for name, password, says in [("pwopt", "", "password"), ("pwopt", "short", "password"),
+                                 ("", "s3cret-pass", "username"),
+                                 (" admin", "s3cret-pass", "username"),
+                                 ("a" * 65, "s3cret-pass", "username")]:
+        r = runner.invoke(args=["users", "create", name, "--role", "admin",
+                                "--password", password])
+        assert r.exit_code != 0 and says in r.output, (name, password, r.output)
+    assert db.session.query(User).filter(User.role == "admin").count() == 0
 
 
 def test_entrypoint_gives_up_on_an_unreachable_database_in_bounded_time(tmp_path):
