@@ -16,7 +16,7 @@ from models import db, utcnow
 from . import ratelimit
 from .config import DEV_SECRET_KEY, Defaults
 from .extensions import api, migrate
-from .jsonbody import JSONProvider
+from .jsonbody import JSONProvider, limit_chunked_bodies
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.json = JSONProvider(app)
+    limit_chunked_bodies(app)
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("POSTAL")
     if os.environ.get("DATABASE_URL"):

@@ -25,6 +25,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Blueprint as _Blueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -90,6 +91,27 @@ class JSONProvider(DefaultJSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return loads(s, **kwargs)
+
+
+def limit_chunked_bodies(app: flask.Flask) -> None:
+    """Refuse chunked request bodies over ``MAX_CONTENT_LENGTH`` with a 413.
+
+    A body with a ``Content-Length`` over the limit is refused before it is read. A
+    chunked one (the server sets ``wsgi.input_terminated``) has no length: Werkzeug
+    reads it up to the limit and stops there *without an error*, so a long body
+    would be cut and the cut parsed as if it were whole. Reading it first (at most
+    the limit, so memory stays bounded) tells: a body that fills the limit is
+    refused (one of exactly the limit too)."""
+
+    @app.before_request
+    def _chunked_limit() -> None:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        req = flask.request
+        if not limit or req.content_length is not None \
+                or "wsgi.input_terminated" not in req.environ:
+            return
+        if len(req.get_data(cache=True, parse_form_data=False)) >= limit:
+            raise RequestEntityTooLarge()
 
 
 class Blueprint(_Blueprint):  # type: ignore[misc]

@@ -21,6 +21,19 @@ api_blp = Blueprint("tracking", __name__, url_prefix="/api/v1",
 page_bp = FlaskBlueprint("track_page", __name__)
 
 
+@page_bp.after_request
+def _headers(resp: Response) -> Response:
+    """The public page cannot be framed (it carries the complaint form), sniffed or
+    made to load anything from elsewhere; it has no script at all."""
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    return resp
+
+
 @api_blp.route("/track/<string:number>")
 class Track(MethodView):
     @api_blp.doc(security=PUBLIC)

@@ -75,3 +75,12 @@ def test_tracking_page_errors_are_pages(client, app):
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert "<img" not in html and "&lt;img" in html
+
+
+def test_the_public_page_cannot_be_framed_or_load_anything(client):
+    for path in ("/track", "/track/EE123456785VN"):
+        r = client.get(path)
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        csp = r.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
