@@ -8,6 +8,7 @@ once and truncated after every test.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -148,6 +149,39 @@ def s10(prefix: str = "EE", country: str = "VN") -> str:
 
     serial = f"{next(S10_SERIALS):08d}"
     return f"{prefix}{serial}{s10_check_digit(serial)}{country}"
+
+
+def when_both_arrive(real: Callable[..., Any], timeout: float = 1.0) -> Callable[..., Any]:
+    """``real`` behind a two-party barrier, to put two concurrent requests at the same
+    point before either goes on. Where a row lock guards that point the second request
+    never arrives; the first then goes on alone after ``timeout``."""
+    barrier = threading.Barrier(2)
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            barrier.wait(timeout=timeout)
+        except threading.BrokenBarrierError:
+            pass
+        return real(*args, **kwargs)
+
+    return wrapped
+
+
+def at_once(app: Any, *requests: Callable[[Any], Any]) -> list[Any]:
+    """Run each ``request(client)`` in its own thread with its own test client (so its
+    own database session) at the same time; the responses in order."""
+    answers: list[Any] = [None] * len(requests)
+
+    def run(n: int) -> None:
+        with app.test_client() as client:
+            answers[n] = requests[n](client)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return answers
 
 
 def item_payload(**overrides: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from models import CashEntry, Role, db
+from tests.conftest import at_once, when_both_arrive
 
 ids = (f"cash-{n:06d}" for n in itertools.count())
 
@@ -129,40 +130,19 @@ def test_ledger_has_no_update_or_delete(client, auth, dispatcher, day):
 
 def test_the_same_handover_sent_twice_at_once_is_one(app, client, auth, courier, dispatcher,
                                                      day, monkeypatch):
-    import threading
-
     from api.cash import service
 
-    both_checked = threading.Barrier(2)
-    real_entries = service._entries
-
-    def entries_after_both_checked(*a):  # after the reference check, before the insert
-        try:
-            both_checked.wait(timeout=1.0)
-        except threading.BrokenBarrierError:
-            pass
-        return real_entries(*a)
-
-    monkeypatch.setattr(service, "_entries", entries_after_both_checked)
+    # _entries runs after the reference check, before the insert
+    monkeypatch.setattr(service, "_entries", when_both_arrive(service._entries))
     h = auth(dispatcher)
     body = {"courier_id": courier.id, "date": "2026-11-20", "counted_amount": 1_400_000,
             "reference": "receipt-000777"}
-    answers = {}
-
-    def send(n):
-        with app.test_client() as c:
-            answers[n] = c.post("/api/v1/cash/handovers", json=body, headers=h)
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert [answers[n].status_code for n in range(2)] == [201, 201]
+    answers = at_once(app, *(lambda c: c.post("/api/v1/cash/handovers", json=body, headers=h)
+                             for _ in range(2)))
+    assert [a.status_code for a in answers] == [201, 201]
     assert answers[0].json["id"] == answers[1].json["id"]
     ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
     assert [e["kind"] for e in ledger["entries"]].count("handover") == 1
-
 
 def test_hand_ins_are_for_couriers_and_a_reference_is_one_day(client, auth, courier,
                                                              dispatcher, day):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from api.items.service import replayed_state
 from models import EventCode, Item, Role, TrackingEvent, db
+from tests.conftest import at_once, when_both_arrive
 
 ids = (f"evt-{n:06d}" for n in itertools.count())
 
@@ -249,80 +250,37 @@ def test_failed_attempt_photo_and_next_attempt_day(client, auth, office, courier
     assert bad.status_code in (409, 422)
 
 
-def test_two_phones_recording_an_attempt_at_once_count_one(app, client, auth, office, courier,
+def test_two_phones_recording_an_attempt_at_once_count_one(app, auth, office, courier,
                                                             make_item, monkeypatch):
-    import threading
-
     from api.items import service
 
     item = make_item(office, courier=courier, events=("EMG", "EDG"))
-    both_read = threading.Barrier(2)
-    real_flags = service.geo_flags
-
-    def flags_after_both_read(*a, **k):
-        # runs after the item is read and before anything is written: without a row
-        # lock both requests get here; with it the second waits for the first's commit
-        try:
-            both_read.wait(timeout=1.0)
-        except threading.BrokenBarrierError:
-            pass
-        return real_flags(*a, **k)
-
-    monkeypatch.setattr(service, "geo_flags", flags_after_both_read)
+    # geo_flags runs after the item is read and before anything is written: without a
+    # row lock both requests get there; with it the second waits for the first's commit
+    monkeypatch.setattr(service, "geo_flags", when_both_arrive(service.geo_flags))
     h = auth(courier)
     bodies = [ev("EMH"), ev("EMH")]  # two event ids: not a replay of one event
     ident, item_id = item.identifier, item.id
-    answers = {}
-
-    def record(n):
-        with app.test_client() as c:
-            answers[n] = post(c, h, ident, bodies[n])
-
-    threads = [threading.Thread(target=record, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(a.status_code for a in answers.values()) == [201, 409]
+    answers = at_once(app, *(lambda c, b=b: post(c, h, ident, b) for b in bodies))
+    assert sorted(a.status_code for a in answers) == [201, 409]
     db.session.expire_all()
     assert db.session.get(Item, item_id).failed_attempts == 1
     assert db.session.query(TrackingEvent).filter_by(item_id=item_id, code=EventCode.EMH
                                                      ).count() == 1
 
 
-def test_the_same_event_resent_at_once_is_recorded_once(app, client, auth, office, courier,
-                                                        make_item, monkeypatch):
-    import threading
-
+def test_the_same_event_resent_at_once_is_recorded_once(app, auth, office, courier, make_item,
+                                                        monkeypatch):
     from api.items import service
 
     item = make_item(office, courier=courier, events=("EMG", "EDG"))
-    both_checked = threading.Barrier(2)
-    real_get = service.get_item
-
-    def get_after_both_checked(*a, **k):  # both have looked for an earlier copy
-        try:
-            both_checked.wait(timeout=1.0)
-        except threading.BrokenBarrierError:
-            pass
-        return real_get(*a, **k)
-
-    monkeypatch.setattr(service, "get_item", get_after_both_checked)
+    # both have looked for an earlier copy of the event before either locks the item
+    monkeypatch.setattr(service, "get_item", when_both_arrive(service.get_item))
     h = auth(courier)
     body = ev("EMH")  # one event, sent twice by a phone on a flaky network
     ident, item_id = item.identifier, item.id
-    answers = {}
-
-    def send(n):
-        with app.test_client() as c:
-            answers[n] = post(c, h, ident, body)
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(a.status_code for a in answers.values()) == [200, 201]
+    answers = at_once(app, *(lambda c: post(c, h, ident, body) for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 201]
     assert answers[0].json["event"]["id"] == answers[1].json["event"]["id"]
     db.session.expire_all()
     assert db.session.get(Item, item_id).failed_attempts == 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from models import Item, Role, db
-from tests.conftest import item_payload, s10
+from tests.conftest import at_once, item_payload, s10, when_both_arrive
 
 
 @pytest.fixture
@@ -224,37 +224,17 @@ def test_delivery_windows_outside_2000_2099_are_422(client, auth, dispatcher, wi
 
 
 def test_the_same_item_created_twice_at_once_is_one_item(app, auth, dispatcher, monkeypatch):
-    import threading
-
     from api.items import service
 
-    both_checked = threading.Barrier(2)
-    real_hash = service.policy.id_hash
-
-    def hash_after_both_checked(*a):  # called after the duplicate check, before the insert
-        try:
-            both_checked.wait(timeout=1.0)
-        except threading.BrokenBarrierError:
-            pass
-        return real_hash(*a)
-
-    monkeypatch.setattr(service.policy, "id_hash", hash_after_both_checked)
+    # id_hash runs after the duplicate check, before the insert
+    monkeypatch.setattr(service.policy, "id_hash", when_both_arrive(service.policy.id_hash))
     payload = item_payload()
     payload["recipient"]["id_number"] = "079123456789"
     h = auth(dispatcher)
-    answers = {}
-
-    def create(n):
-        with app.test_client() as c:
-            answers[n] = c.post("/api/v1/items", json=payload, headers=h)
-
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(a.status_code for a in answers.values()) == [201, 409]
-    assert {a.json.get("type") for a in answers.values() if a.status_code == 409} == {
+    answers = at_once(app, *(lambda c: c.post("/api/v1/items", json=payload, headers=h)
+                             for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    assert {a.json.get("type") for a in answers if a.status_code == 409} == {
         "/problems/duplicate-item"}
     db.session.expire_all()
     assert db.session.query(Item).filter_by(identifier=payload["identifier"]).count() == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models import Role
+from tests.conftest import at_once, when_both_arrive
 
 
 @pytest.fixture
@@ -145,41 +146,21 @@ def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, 
 def test_a_payout_paid_from_two_phones_at_once_is_paid_once(app, client, auth, dispatcher,
                                                              courier, full_proof, make_item,
                                                              office, monkeypatch):
-    import threading
-
     from api.payouts import service
 
     evidence = full_proof(make_item(office))
     h = auth(dispatcher)
     pid = new_payout(client, h).json["id"]
     client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
-    both_checked = threading.Barrier(2)
-    real_hash = service.policy.id_hash
-
-    def id_hash_after_both_checked(*a):
-        # called after the status check: without a row lock both requests get here
-        # before either writes; with it the second waits for the first's commit
-        try:
-            both_checked.wait(timeout=1.0)
-        except threading.BrokenBarrierError:
-            pass
-        return real_hash(*a)
-
-    monkeypatch.setattr(service.policy, "id_hash", id_hash_after_both_checked)
+    # id_hash runs after the status check: without a row lock both requests get there
+    # before either writes; with it the second waits for the first's commit
+    monkeypatch.setattr(service.policy, "id_hash", when_both_arrive(service.policy.id_hash))
     ch = auth(courier)
-    answers = {}
-
-    def pay(n):
-        with app.test_client() as c:
-            answers[n] = c.post(f"/api/v1/payouts/{pid}/pay", headers=ch,
-                                json=pay_body(evidence, client_event_id=f"payout-phone-{n}"))
-
-    threads = [threading.Thread(target=pay, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(a.status_code for a in answers.values()) == [200, 409]
+    answers = at_once(app, *(
+        lambda c, n=n: c.post(f"/api/v1/payouts/{pid}/pay", headers=ch,
+                              json=pay_body(evidence, client_event_id=f"payout-phone-{n}"))
+        for n in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 409]
     ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
     assert [e["kind"] for e in ledger["entries"]] == ["advance", "payout"]  # booked once
     assert ledger["totals"]["on_hand"] == 0

@@ -11,6 +11,7 @@ import pytest
 from api import jobs
 from api.route_plans import service
 from models import Item, PlanStatus, Role, RoutePlan, db
+from tests.conftest import at_once, when_both_arrive
 
 REDIS = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
@@ -369,8 +370,6 @@ def test_reoptimizing_never_loses_stops(client, auth, dispatcher, couriers, day_
 
 def test_concurrent_reoptimizations_of_one_plan_are_all_kept(app, client, auth, dispatcher,
                                                              couriers, day_items, monkeypatch):
-    import threading
-
     import routing
 
     h = auth(dispatcher)
@@ -380,28 +379,14 @@ def test_concurrent_reoptimizations_of_one_plan_are_all_kept(app, client, auth, 
     split = [{"courier_id": c.id, "identifiers": stops[n::2]} for n, c in enumerate(couriers)]
     assert client.patch(url, headers=h, json={"routes": split}).status_code == 200
     assert client.post(f"{url}/publish", headers=h).status_code == 200
-    real = routing.reoptimize
-    both_read = threading.Barrier(2, timeout=20)
-
-    def solve_after_both_read(*a, **k):
-        both_read.wait()  # each request has read the plan before either writes
-        return real(*a, **k)
-
-    monkeypatch.setattr(service.routing, "reoptimize", solve_after_both_read)
-    headers = [auth(c) for c in couriers]
-    answers = {}
-
-    def reopt(n):
-        with app.test_client() as c:
-            answers[n] = c.post("/api/v1/couriers/me/route/reoptimize", headers=headers[n],
-                                json={"date": "2026-11-20",
-                                      "location": {"lat": 12.2385, "lon": 109.1855}})
-
-    threads = [threading.Thread(target=reopt, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    # each request has read the plan before either solves and writes back
+    monkeypatch.setattr(service.routing, "reoptimize",
+                        when_both_arrive(routing.reoptimize, timeout=20))
+    answers = at_once(app, *(
+        lambda cl, h=auth(c): cl.post("/api/v1/couriers/me/route/reoptimize", headers=h,
+                                      json={"date": "2026-11-20",
+                                            "location": {"lat": 12.2385, "lon": 109.1855}})
+        for c in couriers))
     assert [answers[n].status_code for n in range(2)] == [200, 200]
     plan = db.session.get(RoutePlan, done["id"])
     db.session.refresh(plan)

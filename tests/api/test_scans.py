@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from models import Role, Scan, TrackingEvent, db
+from tests.conftest import at_once, when_both_arrive
 from tests.scanning._images import encode, make_label, png_bomb
 
 ids = (f"scan-{n:06d}" for n in itertools.count())
@@ -240,38 +241,18 @@ def test_a_scan_uploaded_late_is_kept_and_flagged(client, auth, office, courier,
 
 def test_the_same_scan_sent_twice_at_once_is_one_scan(app, auth, office, courier, make_item,
                                                       monkeypatch):
-    import threading
-
     from api.scans import service
 
     item = make_item(office, courier=courier, events=("EMG",))
-    both_checked = threading.Barrier(2)
-    real_record = service.items.record_event
-
-    def record_after_both_checked(*a, **k):  # both looked for an earlier scan: none
-        try:
-            both_checked.wait(timeout=1.0)
-        except threading.BrokenBarrierError:
-            pass
-        return real_record(*a, **k)
-
-    monkeypatch.setattr(service.items, "record_event", record_after_both_checked)
+    # both have looked for an earlier scan (none) before either records the event
+    monkeypatch.setattr(service.items, "record_event",
+                        when_both_arrive(service.items.record_event))
     h = auth(courier)
     body = fields(codes=[{"text": item.identifier}])
     item_id = item.id
-    answers = {}
-
-    def send(n):
-        with app.test_client() as c:
-            answers[n] = c.post("/api/v1/scans", json=body, headers=h)
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(a.status_code for a in answers.values()) == [200, 201], [
-        a.json for a in answers.values()]
+    answers = at_once(app, *(lambda c: c.post("/api/v1/scans", json=body, headers=h)
+                             for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 201], [a.json for a in answers]
     assert answers[0].json["scan_id"] == answers[1].json["scan_id"]
     db.session.expire_all()
     assert db.session.query(Scan).count() == 1
