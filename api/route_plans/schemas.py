@@ -1,26 +1,17 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models import PlanStatus, Status
 
-from ..items.schemas import Id, Int, LocationSchema
-
-#: Service days a plan may have: ETAs must stay inside the calendar (an arrival after
-#: midnight of 9999-12-31 cannot be written), and a year outside these is a typo.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-
-
-def ServiceDate(**kw: Any) -> fields.Date:  # noqa: N802 - a field factory
-    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY), **kw)
+from ..items.schemas import Day, Id, Int, LocationSchema
 
 
 class PlanCreateSchema(Schema):
     office_id = Id(metadata={"description": "A dispatcher's own office by default"})
-    date = ServiceDate(required=True, metadata={"description": "Service day (Viet Nam time)"})
+    date = Day(required=True, metadata={"description": "Service day (Viet Nam time)"})
     courier_ids = fields.List(Id(), validate=validate.Length(max=100),
                               metadata={"description": "Default: every active courier"})
     identifiers = fields.List(fields.String(validate=validate.Length(max=60)),
@@ -70,11 +61,11 @@ class PlanSchema(Schema):
 
 
 class RouteQuerySchema(Schema):
-    date = ServiceDate(metadata={"description": "Default: today in Viet Nam"})
+    date = Day(metadata={"description": "Default: today in Viet Nam"})
 
 
 class ReoptimizeSchema(Schema):
-    date = ServiceDate(metadata={"description": "Default: today in Viet Nam"})
+    date = Day(metadata={"description": "Default: today in Viet Nam"})
     location = fields.Nested(LocationSchema, required=True)
     keep_next = fields.String(allow_none=True, validate=validate.Length(max=60),
                               metadata={"description": "The stop the courier is heading to "
@@ -93,3 +84,12 @@ class PlanEditSchema(Schema):
                          validate=validate.Length(max=100),
                          metadata={"description": "Every courier's stops in the new order; "
                                    "stops left out become unassigned"})
+
+    @validates_schema
+    def _one_route_per_courier(self, data: dict[str, Any], **_: Any) -> None:
+        seen: set[int] = set()
+        for n, route in enumerate(data["routes"]):
+            if route["courier_id"] in seen:  # a dict by courier would keep only the last
+                raise ValidationError({"routes": {n: {"courier_id": [
+                    "Already given a route above."]}}})
+            seen.add(route["courier_id"])

@@ -415,13 +415,6 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
     lateness are recomputed for the new order (nothing is re-optimised)."""
     from routing.evaluate import evaluate
 
-    seen: set[int] = set()
-    for n, r in enumerate(routes):
-        if r["courier_id"] in seen:
-            raise Unprocessable(f"Courier {r['courier_id']} has more than one route.",
-                                errors=[{"pointer": f"/routes/{n}/courier_id",
-                                         "detail": "Already given a route above."}])
-        seen.add(r["courier_id"])
     plan = get_plan_for_update(session, actor, plan_id)
     if plan.status is not PlanStatus.SUCCEEDED or plan.result is None:
         raise Conflict(f"Only a finished, unpublished plan can be edited; this one is "

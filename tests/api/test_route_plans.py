@@ -313,6 +313,10 @@ def test_dispatcher_moves_and_reorders_stops_then_publishes(client, auth, dispat
     assert [u["identifier"] for u in res["unassigned"]] == [dropped]
     assert res["unassigned"][0]["reason"] == "left_out_by_dispatcher"
     assert res["edited_by"] == dispatcher.username
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a, "identifiers": [moved]}, {"courier_id": a, "identifiers": [dropped]}]})
+    assert r.json["errors"] == [{"pointer": "/routes/1/courier_id",
+                                 "detail": "Already given a route above."}]
     for bad in ({"routes": [{"courier_id": 999, "identifiers": [moved]}]},
                 {"routes": [{"courier_id": a, "identifiers": [moved]},  # the last would win
                             {"courier_id": a, "identifiers": [dropped]}]},
