@@ -59,7 +59,7 @@ from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
 from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..items import service as items
-from ..items.schemas import FIRST_DEVICE_TIME, LAST_DEVICE_TIME, MAX_ID
+from ..items.schemas import Day, Id
 from ..localtime import LOCAL_TZ
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from ..route_plans import service as plans
@@ -172,13 +172,11 @@ def _day_arg(name: str = "date") -> date:
     if not raw:
         return _today()
     try:
-        day = date.fromisoformat(raw)
-    except ValueError as exc:
-        raise Unprocessable(f"{name} must be a date (YYYY-MM-DD).", errors=[
-            {"parameter": name, "detail": "Not a date."}]) from exc
-    if not FIRST_DEVICE_TIME.date() <= day < LAST_DEVICE_TIME.date():
-        raise Unprocessable(f"{name} must be between 2000 and 2099.", errors=[
-            {"parameter": name, "detail": "Must be between 2000 and 2099."}])
+        day: date = Day().deserialize(raw)  # the API's days: ISO, 2000-2099
+    except ValidationError as exc:
+        detail = " ".join(exc.messages) if isinstance(exc.messages, list) else str(exc)
+        raise Unprocessable(f"{name}: {detail}", errors=[
+            {"parameter": name, "detail": detail}]) from exc
     return day
 
 
@@ -187,9 +185,8 @@ def office_of(user: User) -> Office:
     if user.role is Role.DISPATCHER:
         office = db.session.get(Office, user.office_id)
     else:
-        oid = session.get("office_id")
-        office = db.session.get(Office, oid) if isinstance(oid, int) and (
-            1 <= oid <= MAX_ID) else None
+        oid = session.get("office_id")  # only ever a valid id (set_office)
+        office = db.session.get(Office, oid) if oid else None
         office = office or db.session.execute(select(Office).order_by(Office.id)).scalar()
     if office is None:
         raise NotFound("No office yet: create one (or load the demo data).")
@@ -328,11 +325,9 @@ def set_lang() -> Any:
 def set_office(user: User) -> Any:
     if user.role is Role.ADMIN:
         try:
-            office_id = int(request.form.get("office_id", ""))
-        except ValueError:
-            office_id = 0
-        if 1 <= office_id <= MAX_ID:  # larger ones cannot be looked up
-            session["office_id"] = office_id
+            session["office_id"] = Id().deserialize(request.form.get("office_id", ""))
+        except ValidationError:
+            pass  # not an id: the office stays as it was
     return redirect(_safe_next(request.form.get("next")))
 
 
@@ -652,11 +647,9 @@ def cash_page(user: User) -> Any:
     ledger = None
     if request.args.get("courier"):
         try:
-            courier_id = int(request.args["courier"])
-            if not 1 <= courier_id <= MAX_ID:
-                raise ValueError(courier_id)
-            ledger = cash.ledger(db.session, user, courier_id, day)
-        except (ValueError, Problem):
+            ledger = cash.ledger(db.session, user, Id().deserialize(request.args["courier"]),
+                                 day)
+        except (ValidationError, Problem):
             ledger = None
     names = {c.id: c.username for c in _couriers(office)}
     return render_template("console/cash.html", report=report, ledger=ledger, day=day,
