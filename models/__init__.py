@@ -21,8 +21,6 @@ from .sync import CourierPosition, SyncUpload
 from .user import ApiToken, RevokedSession, Role, User
 
 __all__ = [
-    "lock_rows",
-    "locked_one",
     "ApiToken",
     "Base",
     "CashEntry",
@@ -58,5 +56,7 @@ __all__ = [
     "User",
     "UTCDateTime",
     "db",
+    "lock_rows",
+    "locked_one",
     "utcnow",
 ]
