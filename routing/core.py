@@ -595,9 +595,8 @@ def _solve_pyvrp(
     If phase 1 found a feasible plan with two or more routes, one of which
     the other vehicles could take over (:func:`_without_smallest_route`), and
     there are two or more workers, the elimination phase (``ELIMINATE_SHARE``)
-    follows:
-    one worker looks for a plan with one route fewer while the others
-    continue the best plan (:func:`_eliminate_route`). PyVRP's local search
+    follows: one worker looks for a plan with one route fewer while the
+    others continue the best plan (:func:`_eliminate_route`). PyVRP's local search
     rarely empties a route by itself, and runs left with a route too many
     were among the longest on the 1000-stop day (docs/routing.md).
 
@@ -630,10 +629,12 @@ def _solve_pyvrp(
             start, data2 = min(feasible, key=lambda o: o[0]), data_req
         else:
             start, data2 = out1[0], data_opt
-        cut = None
-        if ELIMINATE_SHARE > 0 and pool is not None and feasible:
-            cut = _without_smallest_route(inst, start[2])
-        if cut is not None and pool is not None:
+        if (
+            ELIMINATE_SHARE > 0
+            and pool is not None
+            and feasible
+            and (cut := _without_smallest_route(inst, start[2])) is not None
+        ):
             split += ELIMINATE_SHARE * time_limit_s
             out_e = _eliminate_route(
                 pool, cancel, cut, data_req, start, split, seed, workers, reporter, t0
