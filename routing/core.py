@@ -919,6 +919,17 @@ _TsptwOutput = tuple[int, list[int], int, float] | None
 #: half-way, 0.47 % with two independent runs (docs/routing.md).
 TSPTW_RESTART_SHARE = 0.5
 
+#: Fresh annealing runs each worker makes in a round's first part (each a
+#: whole cooling schedule in its share of the time); the round's second part
+#: continues the best of them. On the 150-stop day a run's route shape is a
+#: lottery settled early and hardly better for a longer run, so more short
+#: tickets pay (docs/routing.md, session 6).
+TSPTW_PROBES = 4
+#: Where in the cooling schedule the second part of a round starts (the
+#: share of the schedule skipped: it continues a cooled route, warm again).
+TSPTW_CONTINUE_FROM = 0.6
+_PROBE_SEED_STRIDE = 7919
+
 #: Longer budgets run rounds of about this many seconds: each round anneals
 #: from a new start (its first half) and then from that half's best route (its
 #: second half). Runs settle in different route shapes, so fresh starts pay
@@ -937,15 +948,18 @@ def _run_tsptw(
     deadline: float,
     seed: int,
     initial: Sequence[int] | None,
-    schedule: tuple[float, float],
     scale: float | None,
+    schedule: tuple[float, float],
     progress: ProgressCallback | None = None,
     t0: float | None = None,
+    probes: int = 1,
 ) -> _TsptwOutput:
     """One worker (also the process-pool task): the search of
-    :mod:`routing.tsptw` over ``schedule``. Returns (cost, order 1..n,
-    iterations, temperature scale) or ``None`` if no feasible route with
-    every stop."""
+    :mod:`routing.tsptw` over ``schedule``, as ``probes`` consecutive runs
+    that share the time left (each its own start and seed, each the whole
+    ``schedule``). Returns the best run's (cost, order 1..n, iterations of
+    all runs, temperature scale) or ``None`` if no feasible route with every
+    stop. A run that finds none leaves the rest of the time to one search."""
     from routing.tsptw import solve_tsptw
 
     start = time.monotonic() if t0 is None else t0
@@ -959,16 +973,32 @@ def _run_tsptw(
                 progress(float(best), now - start)
         return _CANCEL is not None and bool(_CANCEL.is_set())
 
-    res = solve_tsptw(
-        tinst,
-        deadline=deadline,
-        seed=seed,
-        initial=list(initial) if initial is not None else None,
-        on_chunk=on_chunk,
-        schedule=schedule,
-        scale=scale,
-    )
-    return None if res is None else (res.cost, list(res.order), res.iterations, res.scale)
+    best: _TsptwOutput = None
+    iterations = 0
+    runs = max(1, probes)
+    k = 0
+    while k < runs:
+        now = time.monotonic()
+        end = deadline if k == runs - 1 else now + (deadline - now) / (runs - k)
+        res = solve_tsptw(
+            tinst,
+            deadline=end,
+            seed=seed + k * _PROBE_SEED_STRIDE,
+            initial=list(initial) if initial is not None else None,
+            on_chunk=on_chunk,
+            schedule=schedule,
+            scale=scale,
+        )
+        k += 1
+        if res is None:
+            runs = k + 1 if k < runs else runs  # the rest of the time as one search
+            continue
+        iterations += res.iterations
+        if best is None or res.cost < best[0]:
+            best = (res.cost, list(res.order), 0, res.scale)
+        if time.monotonic() >= deadline or (_CANCEL is not None and _CANCEL.is_set()):
+            break
+    return None if best is None else (best[0], best[1], iterations, best[3])
 
 
 def _solve_tsptw(
@@ -998,32 +1028,31 @@ def _solve_tsptw(
         for r in range(rounds):
             r0 = t0 + r * time_limit_s / rounds
             r1 = t0 + (r + 1) * time_limit_s / rounds
-            phases = [(r0 + share * (r1 - r0), (0.0, share))]
+            phases = [(r0 + share * (r1 - r0), (0.0, 1.0), TSPTW_PROBES)]
             if share < 1:
-                phases.append((r1, (share, 1.0)))
-            start, scale = init, None
-            for end, part in phases:
-                outputs = _fan_out(
-                    pool,
-                    cancel,
-                    _run_tsptw,
-                    [(tinst, end, seed + k + j, start, part, scale) for j in range(1, workers)],
-                    functools.partial(
-                        _run_tsptw, tinst, end, seed + k, start, part, scale, reporter, t0
-                    ),
-                )
+                phases.append((r1, (TSPTW_CONTINUE_FROM, 1.0), 1))
+            # (start, temperature scale) per worker, taken round-robin
+            starts: list[tuple[list[int] | None, float | None]] = [(init, None)]
+            for end, part, probes in phases:
+                args = [
+                    (tinst, end, seed + k + j, *starts[j % len(starts)], part)
+                    for j in range(workers)
+                ]
+                main = functools.partial(_run_tsptw, *args[0], reporter, t0, probes)
+                task = functools.partial(_run_tsptw, probes=probes)
+                outputs = _fan_out(pool, cancel, task, args[1:], main)
                 k += workers
                 costs += [math.inf if o is None else float(o[0]) for o in outputs]
                 now = [o for o in outputs if o is not None]
                 found += now
                 if not found and time.monotonic() - t0 >= TSPTW_GIVE_UP_SHARE * time_limit_s:
                     break  # no feasible route: leave the rest of the budget to PyVRP
-                if now:  # the round's second half continues from its own best:
-                    # the first half never cools, so the best of an earlier
-                    # round would win every time and the rounds would not differ
-                    top = min(now, key=lambda o: o[0])
-                    start = top[1]
-                    scale = scale or top[3] or None
+                if now:  # the round's second part continues from its own best
+                    # routes (worker j from the j-th best: two shapes kept
+                    # alive); not from an earlier round's, which would win
+                    # every time, and the rounds would not differ
+                    ranked = sorted(now, key=lambda o: o[0])
+                    starts = [(o[1], o[3] or None) for o in ranked]
             if not found and time.monotonic() - t0 >= TSPTW_GIVE_UP_SHARE * time_limit_s:
                 break
     logger.debug("tsptw runs: costs %s, iterations %s", costs, [o[2] for o in found])

@@ -407,3 +407,65 @@ def test_incremental_times_after_an_insertion_equal_a_full_recomputation() -> No
             assert np.array_equal(got_lb[: m + 1], want_lb[: m + 1]), (seed, ip)
             checked += 1
     assert checked >= 50
+
+
+def _spy_solve_tsptw(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, object]]:
+    """Record (seed, result) of every ``routing.tsptw.solve_tsptw`` call."""
+    import routing.tsptw as tsptw
+
+    calls: list[tuple[int, object]] = []
+    real = tsptw.solve_tsptw
+
+    def spy(*args: object, **kw: object) -> object:
+        res = real(*args, **kw)  # type: ignore[arg-type]
+        calls.append((int(kw["seed"]), res))  # type: ignore[call-overload]
+        return res
+
+    monkeypatch.setattr(tsptw, "solve_tsptw", spy)
+    return calls
+
+
+def test_a_worker_probes_several_fresh_starts_and_keeps_the_best(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    import routing.core as core
+
+    tinst, _ = core._tsptw_instance(_core_single(30, 5))
+    calls = _spy_solve_tsptw(monkeypatch)
+    out = core._run_tsptw(tinst, time.monotonic() + 0.4, 3, None, None, (0.0, 1.0), probes=4)
+    assert out is not None
+    assert len(calls) == 4 and len({s for s, _ in calls}) == 4  # four seeds, four starts
+    results = [r for _s, r in calls if r is not None]
+    best = min(results, key=lambda r: r.cost)  # type: ignore[attr-defined]
+    assert out[0] == best.cost and out[1] == list(best.order)  # type: ignore[attr-defined]
+    assert out[2] == sum(r.iterations for r in results)  # type: ignore[attr-defined]
+    ok, dist = _simulate(tinst, out[1])
+    assert ok and dist == out[0]
+
+
+def test_a_probe_without_a_feasible_route_leaves_the_rest_to_one_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    import routing.core as core
+    from routing.solver import _layout
+
+    problem, _ = _unservable_problem()
+    captured: list[CoreInstance] = []
+
+    def capture(inst: CoreInstance, *args: object, **kw: object) -> tuple[None, tuple[()]]:
+        captured.append(inst)  # the core instance of the problem; no search
+        return None, ()
+
+    monkeypatch.setattr(core, "_solve_tsptw", capture)
+    solve(problem, SolverParams(time_limit_s=0.3, seed=0, workers=1))
+    assert captured and len(_layout(problem).points) == captured[0].num_locations
+    tinst, _ = core._tsptw_instance(captured[0])
+    calls = _spy_solve_tsptw(monkeypatch)
+    out = core._run_tsptw(tinst, time.monotonic() + 0.4, 0, None, None, (0.0, 1.0), probes=6)
+    assert out is None
+    # the first probe gave up early; one more search got the rest, not five
+    assert len(calls) == 2 and all(r is None for _s, r in calls)
