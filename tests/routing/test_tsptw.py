@@ -469,3 +469,14 @@ def test_a_probe_without_a_feasible_route_leaves_the_rest_to_one_search(
     assert out is None
     # the first probe gave up early; one more search got the rest, not five
     assert len(calls) == 2 and all(r is None for _s, r in calls)
+
+
+@pytest.mark.parametrize(("budget", "runs"), [(0.2, 2), (1.0, 5)])
+def test_short_budgets_make_one_probe_longer_ones_several(
+    monkeypatch: pytest.MonkeyPatch, budget: float, runs: int
+) -> None:
+    # one worker: its probes in the first half, then one continued search
+    calls = _spy_solve_tsptw(monkeypatch)
+    res = solve_core(_core_single(30, 5), time_limit_s=budget, seed=0, workers=1)
+    assert res.method == "tsptw-ils"
+    assert len(calls) == runs  # 0.2 s: 1 + 1 (probes would be 25 ms); 1 s: 4 + 1
