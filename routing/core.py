@@ -912,11 +912,11 @@ def warm_up() -> float:
 
 _TsptwOutput = tuple[int, list[int], int, float] | None
 
-#: Share of a round after which the TSPTW workers' annealing stops, the best
-#: route is taken, and every worker anneals on from it with a new seed over
-#: the rest of the cooling schedule. Measured on the 150-stop day (best of two
-#: workers, 10 seeds x 5 instances): mean gap 0.25 % with the restart
-#: half-way, 0.47 % with two independent runs (docs/routing.md).
+#: Share of a round after which the TSPTW workers' probes stop, their best
+#: routes are ranked, and worker j anneals on from the j-th best with a new
+#: seed over the end of the cooling schedule. Measured on the 150-stop day
+#: (session 3, best of two workers, 10 seeds x 5 instances): mean gap 0.25 %
+#: with a restart half-way, 0.47 % with two independent runs (docs/routing.md).
 TSPTW_RESTART_SHARE = 0.5
 
 #: Fresh annealing runs each worker makes in a round's first part (each a
@@ -935,9 +935,9 @@ TSPTW_CONTINUE_FROM = 0.6
 _PROBE_SEED_STRIDE = 7919
 
 #: Longer budgets run rounds of about this many seconds: each round anneals
-#: from a new start (its first half) and then from that half's best route (its
-#: second half). Runs settle in different route shapes, so fresh starts pay
-#: more than one long cooling schedule (docs/routing.md).
+#: from new starts (its probes) and then from their best routes (its second
+#: part). Runs settle in different route shapes, so fresh starts pay more
+#: than one long cooling schedule (docs/routing.md).
 TSPTW_ROUND_S = 3.0
 
 #: While no process has a feasible route with every stop, phases keep
@@ -995,7 +995,7 @@ def _run_tsptw(
         )
         k += 1
         if res is None:
-            runs = k + 1 if k < runs else runs  # the rest of the time as one search
+            runs = min(runs, k + 1)  # the rest of the time as one search
             continue
         iterations += res.iterations
         if best is None or res.cost < best[0]:
@@ -1014,9 +1014,11 @@ def _solve_tsptw(
     initial: Sequence[tuple[int, Sequence[int]]] | None,
     t0: float,
 ) -> tuple[CoreRoute | None, tuple[float, ...]]:
-    """Rounds of ``workers`` parallel annealing runs (seeds ``seed ..``): each
-    round starts them fresh, and after ``TSPTW_RESTART_SHARE`` of it restarts
-    them all from the round's best route. The best route of all."""
+    """Rounds of ``workers`` parallel searches (seeds ``seed ..``): in the
+    first ``TSPTW_RESTART_SHARE`` of a round each worker makes up to
+    ``TSPTW_PROBES`` fresh annealing runs; then worker j continues the j-th
+    best route of the round from ``TSPTW_CONTINUE_FROM`` of the cooling
+    schedule. The best route of all."""
     tinst, vt_idx = _tsptw_instance(inst)
     init: list[int] | None = None
     for vt, visits in initial or ():
@@ -1032,8 +1034,8 @@ def _solve_tsptw(
         for r in range(rounds):
             r0 = t0 + r * time_limit_s / rounds
             r1 = t0 + (r + 1) * time_limit_s / rounds
-            probes = int(share * (r1 - r0) / TSPTW_PROBE_MIN_S)
-            phases = [(r0 + share * (r1 - r0), (0.0, 1.0), max(1, min(TSPTW_PROBES, probes)))]
+            n_probes = max(1, min(TSPTW_PROBES, int(share * (r1 - r0) / TSPTW_PROBE_MIN_S)))
+            phases = [(r0 + share * (r1 - r0), (0.0, 1.0), n_probes)]
             if share < 1:
                 phases.append((r1, (TSPTW_CONTINUE_FROM, 1.0), 1))
             # (start, temperature scale) per worker, taken round-robin
