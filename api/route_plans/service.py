@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import routing
-from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User, locked_one
+from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User, lock_rows, locked_one
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -263,9 +263,29 @@ def geojson(plan: RoutePlan) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _lock_day(session: Session, plan: RoutePlan) -> list[RoutePlan]:
+    """Every plan of ``plan``'s office and day, re-read with their rows locked (in id
+    order, so two publishes never wait for each other crosswise): a publish racing
+    another of the same day waits for it, then sees it published and supersedes it."""
+    where = (RoutePlan.office_id == plan.office_id, RoutePlan.service_date == plan.service_date)
+    lock_rows(session, RoutePlan, *where)
+    return list(session.execute(
+        select(RoutePlan).where(*where).order_by(RoutePlan.id).with_for_update(of=RoutePlan)
+        .execution_options(populate_existing=True)).scalars())
+
+
+def _published(session: Session, office_id: int | None, day: date) -> RoutePlan | None:
+    """The office's published plan of ``day`` (the latest, should two ever be)."""
+    return session.execute(select(RoutePlan).where(
+        RoutePlan.office_id == office_id, RoutePlan.service_date == day,
+        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
     """Assign each planned item to its courier; the plan becomes the day's routes."""
-    plan = get_plan_for_update(session, actor, plan_id)
+    plan = next(p for p in _lock_day(session, get_plan(session, actor, plan_id))
+                if p.id == plan_id)
     if plan.status is not PlanStatus.SUCCEEDED:
         raise Conflict(f"Only a finished plan can be published; this one is "
                        f"{plan.status.value}.", slug="plan-not-ready",
@@ -291,7 +311,7 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> Ro
     for old in session.execute(select(RoutePlan).where(
             RoutePlan.office_id == plan.office_id, RoutePlan.service_date == plan.service_date,
             RoutePlan.status == PlanStatus.PUBLISHED)).scalars():
-        old.status = PlanStatus.SUPERSEDED
+        old.status = PlanStatus.SUPERSEDED  # (every one of them is locked: _lock_day)
     plan.status, plan.published_at = PlanStatus.PUBLISHED, now
     session.flush()
     return plan
@@ -301,9 +321,7 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
     """The courier's stops in today's published plan, with each item's status."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
-    plan = session.execute(select(RoutePlan).where(
-        RoutePlan.office_id == actor.office_id, RoutePlan.service_date == day,
-        RoutePlan.status == PlanStatus.PUBLISHED)).scalar_one_or_none()
+    plan = _published(session, actor.office_id, day)
     if plan is None or plan.result is None:
         raise NotFound(f"No published route for {day.isoformat()}.", slug="no-route")
     route = next((r for r in plan.result["routes"] if r["courier_id"] == actor.id), None)
@@ -345,9 +363,7 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     re-optimise their routes of the same plan at the same time)."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
-    plan = session.execute(select(RoutePlan).where(
-        RoutePlan.office_id == actor.office_id, RoutePlan.service_date == day,
-        RoutePlan.status == PlanStatus.PUBLISHED)).scalar_one_or_none()
+    plan = _published(session, actor.office_id, day)
     route = next((r for r in (plan.result or {}).get("routes", [])
                   if r["courier_id"] == actor.id), None) if plan else None
     if plan is None or route is None:

@@ -408,17 +408,17 @@ def test_an_edit_racing_a_publish_waits_and_is_refused(app, client, auth, dispat
     h = auth(dispatcher)
     url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
-    real = service.lock_plan
+    real = service._lock_day
     locked = threading.Event()
 
-    def slow_lock(session, plan_id):
-        plan = real(session, plan_id)
+    def slow_lock(session, plan):
+        plans = real(session, plan)
         if threading.current_thread().name == "publisher":
             locked.set()
             time.sleep(0.5)  # the publish holds the row while the edit arrives
-        return plan
+        return plans
 
-    monkeypatch.setattr(service, "lock_plan", slow_lock)
+    monkeypatch.setattr(service, "_lock_day", slow_lock)
     swapped = [{"courier_id": r["courier_id"],
                 "identifiers": [s["identifier"] for s in r["stops"]][::-1]}
                for r in done["result"]["routes"]]
@@ -454,3 +454,35 @@ def test_publishing_takes_left_out_items_from_their_courier(client, auth, dispat
     assert client.post(f"{url}/publish", headers=h).status_code == 200
     assert db.session.get(Item, held.id).courier_id is None
     assert all(db.session.get(Item, i.id).courier_id is not None for i in day_items)
+
+
+def test_two_plans_of_a_day_published_at_once_leave_one_published(
+        app, client, auth, dispatcher, couriers, day_items, monkeypatch):
+    import threading
+
+    h = auth(dispatcher)
+    idents = [i.identifier for i in day_items]
+    urls = [client.post("/api/v1/route-plans", json=plan_body(identifiers=part),
+                        headers=h).headers["Location"] for part in (idents[:6], idents[6:])]
+    ids = [wait_for(client, h, u, {"succeeded"})["id"] for u in urls]
+    # both publishes have taken their locks before either goes on, unless the first
+    # one's locks hold the second back (then the first goes on alone after 2 s)
+    real, barrier = service._lock_day, threading.Barrier(2)
+
+    def lock_then_meet(session, plan):
+        plans = real(session, plan)
+        try:
+            barrier.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass
+        return plans
+
+    monkeypatch.setattr(service, "_lock_day", lock_then_meet)
+    answers = at_once(app, *(lambda cl, u=u: cl.post(f"{u}/publish", headers=h) for u in urls))
+    assert [a.status_code for a in answers] == [200, 200]
+    db.session.expire_all()
+    statuses = sorted(db.session.get(RoutePlan, i).status.value for i in ids)
+    assert statuses == ["published", "superseded"]
+    for c in couriers:  # the day has one route per courier, not a 500
+        r = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(c))
+        assert r.status_code in (200, 404), r.json
