@@ -13,7 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import routing
-from models import Item, PlanStatus, Product, Role, RoutePlan, Status, User, lock_rows, locked_one
+from models import (
+    Item,
+    PlanStatus,
+    Product,
+    Role,
+    RoutePlan,
+    Status,
+    TrackingEvent,
+    User,
+    lock_rows,
+    locked_one,
+)
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -342,7 +353,10 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
             "start": route["start"], "end": route["end"], "stops": stops}
 
 
-REMAINING = (Status.AT_DELIVERY_OFFICE, Status.OUT_FOR_DELIVERY)
+#: Statuses of an item still to be delivered on the courier's route: what a plan takes
+#: (``PLANNABLE``) and out for delivery; a held or failed item is done for the day
+#: only once it became so after the plan was published (:func:`_remaining`).
+REMAINING = (*PLANNABLE, Status.OUT_FOR_DELIVERY)
 
 #: A re-optimisation from farther than this from the office is refused: a GPS fix
 #: that far off (0, 0 from a phone without a fix, a stale position from another
@@ -350,11 +364,29 @@ REMAINING = (Status.AT_DELIVERY_OFFICE, Status.OUT_FOR_DELIVERY)
 MAX_REOPTIMIZE_DISTANCE_M = 100_000
 
 
+def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]:
+    """Identifiers of ``items`` still to deliver on ``plan``'s route: in a ``REMAINING``
+    status, and not held or failed since the plan was published (an attempt made on
+    this route; a parcel failed or held on an earlier day is what the plan is for)."""
+    left = {it.identifier for it in items if it.status in REMAINING}
+    settled = (Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
+    again = [it.id for it in items if it.status in settled and it.identifier in left]
+    if again and plan.published_at is not None:
+        since = session.execute(select(TrackingEvent.item_id).where(
+            TrackingEvent.item_id.in_(again), TrackingEvent.applied.is_(True),
+            TrackingEvent.status_after.in_(settled),
+            TrackingEvent.server_time > plan.published_at)).scalars()
+        attempted = set(since)
+        left -= {it.identifier for it in items if it.id in attempted}
+    return left
+
+
 def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lon: float,
                      keep_next: str | None, now: datetime, time_limit_s: float = 1.0
                      ) -> dict[str, Any]:
     """Re-plan the rest of the courier's published route from where they stand. Stops
-    whose item is delivered, failed, or no longer theirs are done.
+    whose item is delivered, failed or held since the plan was published, or no longer
+    theirs, are done (:func:`_remaining`).
 
     Stops the new route cannot fit (a window already closed, the shift over) stay on
     the route after the planned ones, without an ETA and with the reason: the items
@@ -380,8 +412,8 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     idents = [s["identifier"] for s in route["stops"]]
     items = {it.identifier: it for it in session.execute(
         select(Item).where(Item.identifier.in_(idents))).unique().scalars()}
-    done = [i for i in idents if not (i in items and items[i].courier_id == actor.id
-                                      and items[i].status in REMAINING)]
+    left = _remaining(session, plan, [it for it in items.values() if it.courier_id == actor.id])
+    done = [i for i in idents if i not in left]
     if keep_next is not None and (keep_next not in idents or keep_next in done):
         raise Unprocessable(f"{keep_next} is not a remaining stop of your route.", errors=[
             {"pointer": "/keep_next", "detail": "Not a remaining stop."}])

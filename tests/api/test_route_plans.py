@@ -486,3 +486,45 @@ def test_two_plans_of_a_day_published_at_once_leave_one_published(
     for c in couriers:  # the day has one route per courier, not a 500
         r = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(c))
         assert r.status_code in (200, 404), r.json
+
+
+def test_reoptimizing_replans_held_and_earlier_failed_items(client, auth, dispatcher, couriers,
+                                                            day_items, make_item, office,
+                                                            clock, full_proof):
+    from api.items import service as items_service
+
+    held = make_item(office, events=("EMG", "EDF"))
+    failed = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMH"))  # earlier
+    assert (held.status.value, failed.status.value) == ("held_at_office", "delivery_failed")
+    clock.advance(hours=1)
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    order = [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]]
+    assert {held.identifier, failed.identifier} <= set(order) and len(order) == 14
+    clock.advance(hours=1)
+    where = {"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                    json={**where, "keep_next": held.identifier})
+    assert r.status_code == 200, r.json
+    stops = r.json["stops"]
+    # nothing is done yet: the held parcel goes first, every stop has a new ETA
+    assert stops[0]["identifier"] == held.identifier
+    assert all(s["eta"] is not None for s in stops)
+    # the earlier-failed parcel fails again on this route: now it is done
+    clock.advance(minutes=30)
+    for code in ("EDG", "EMH"):
+        payload = {"code": items_service.EventCode(code), "client_event_id": f"again-{code}",
+                   "device_time": clock(), "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMH":
+            payload.update(reason="recipient_absent", action="notice_left",
+                           photo=full_proof(failed)["photo"])
+        items_service.record_event(db.session, couriers[0], failed.identifier, payload,
+                                   now=clock(), max_attempts=3)
+    db.session.commit()
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=where)
+    assert r.status_code == 200, r.json
+    assert r.json["stops"][0]["identifier"] == failed.identifier  # kept where it was done
+    bad = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                      json={**where, "keep_next": failed.identifier})
+    assert bad.status_code == 422
