@@ -62,7 +62,7 @@ from routing.model import (
     TimeWindow,
 )
 from routing.plan import CourierRoute, Plan, Unassigned, UnassignedReason, Visit
-from routing.solver import reoptimize, solve
+from routing.solver import check_size, reoptimize, solve
 
 __all__ = [
     "MAX_COURIERS",
@@ -100,6 +100,7 @@ __all__ = [
     "Unassigned",
     "UnassignedReason",
     "Visit",
+    "check_size",
     "haversine_m",
     "reoptimize",
     "solve",

@@ -233,6 +233,29 @@ def _prize_base(mats: Sequence[TravelMatrix], problem: Problem, objective: str) 
     return base
 
 
+def _check_matrix_memory(size: int, profiles: int, pinned_couriers: int) -> None:
+    matrix_bytes = profiles * 2 * 8 * size * size
+    if matrix_bytes > MATRIX_MEMORY_BUDGET:
+        raise ProblemTooLargeError(
+            "stops",
+            f"{pinned_couriers} couriers with pinned stops need {profiles} travel "
+            f"matrices of {size}x{size} ({matrix_bytes / 1e9:.1f} GB > "
+            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); pin fewer couriers or split the problem",
+        )
+
+
+def check_size(problem: Problem) -> None:
+    """Raise :class:`ProblemTooLargeError` now if solving ``problem`` would need more
+    matrix memory than :data:`MATRIX_MEMORY_BUDGET` (each courier with pinned stops
+    needs its own matrices), so that a caller can refuse it before queueing a job.
+    An upper bound: :func:`solve` checks again after dropping stops nobody can serve."""
+    owners = {s.courier_id for s in problem.stops if s.courier_id is not None}
+    pinned = [c for c in problem.couriers if c.id in owners]
+    # one profile per pinned courier, one per speed shared by the others (as _plan)
+    shared = {c.speed for c in problem.couriers if c.id not in owners}
+    _check_matrix_memory(len(_layout(problem).points) + 1, len(pinned) + len(shared), len(pinned))
+
+
 def _plan(
     problem: Problem,
     params: SolverParams,
@@ -287,15 +310,7 @@ def _plan(
             profile_keys.append(key)
         courier_profile.append(profile_keys.index(key))
     dists, durs = [], []
-    size = len(layout.points) + 1
-    matrix_bytes = len(profile_keys) * 2 * 8 * size * size
-    if matrix_bytes > MATRIX_MEMORY_BUDGET:
-        raise ProblemTooLargeError(
-            "stops",
-            f"{len(pinned_to)} couriers with pinned stops need {len(profile_keys)} travel "
-            f"matrices of {size}x{size} ({matrix_bytes / 1e9:.1f} GB > "
-            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); pin fewer couriers or split the problem",
-        )
+    _check_matrix_memory(len(layout.points) + 1, len(profile_keys), len(pinned_to))
     for sp, owner in profile_keys:
         forbid = [loc for loc in all_pinned if loc not in pinned_to.get(owner or "", [])]
         d, t = base[sp].distance_m, base[sp].duration_s

@@ -105,7 +105,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
             "return_to_office": True,
         } for c in couriers],
     }
-    routing.Problem.from_dict(problem)  # validate now: a bad problem never reaches a job
+    # validate now: a bad or oversized problem never reaches a job
+    routing.check_size(routing.Problem.from_dict(problem))
     return office_id, problem, notes
 
 

@@ -528,3 +528,20 @@ def test_reoptimizing_replans_held_and_earlier_failed_items(client, auth, dispat
     bad = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
                       json={**where, "keep_next": failed.identifier})
     assert bad.status_code == 422
+
+
+def test_a_plan_too_large_for_the_matrix_memory_is_413_at_once(client, auth, dispatcher,
+                                                                couriers, day_items, make_item,
+                                                                office, monkeypatch):
+    import routing.solver
+
+    for c in couriers:  # each courier with a pinned parcel needs matrices of their own
+        make_item(office, courier=c, events=("EMG",))
+    size = len(day_items) + 2 + 2  # stops, the office, the solver's extra row
+    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 2 * 8 * size * size - 1)
+    h = auth(dispatcher)
+    r = client.post("/api/v1/route-plans", json=plan_body(), headers=h)
+    assert r.status_code == 413, r.json
+    assert r.json["type"].endswith("/routing-problem-too-large")
+    assert "pin fewer couriers" in r.json["detail"]
+    assert db.session.query(RoutePlan).count() == 0  # nothing queued to fail later

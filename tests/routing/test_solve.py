@@ -345,3 +345,29 @@ def test_other_runnable_sees_busy_processes() -> None:
         for p in busy:
             p.kill()
             p.wait()
+
+
+@pytest.mark.parametrize(
+    ("pinned", "others", "too_large"),
+    [(("a", "b"), ("c",), True), (("a",), ("b",), False), (("a", "b"), (), False)],
+)
+def test_check_size_counts_the_matrices_solve_needs(
+    monkeypatch: pytest.MonkeyPatch, pinned: tuple[str, ...], others: tuple[str, ...],
+    too_large: bool,
+) -> None:
+    import routing.solver
+
+    # 6 stops + office (+1): 8 x 8 int64 distance and duration = 1 024 bytes a profile
+    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
+    stops = list(random_stops(6, seed=1))
+    for n, cid in enumerate(pinned):
+        stops[n] = dataclasses.replace(stops[n], courier_id=cid)
+    problem = Problem(OFFICE, tuple(stops), tuple(courier(c) for c in pinned + others))
+    if too_large:  # one matrix pair per pinned courier and one for the others: 3
+        with pytest.raises(ProblemTooLargeError, match="pinned"):
+            routing.solver.check_size(problem)
+        with pytest.raises(ProblemTooLargeError, match="pinned"):
+            solve(problem, FAST)
+    else:  # two pairs fit: refused neither up front nor by the solve
+        routing.solver.check_size(problem)
+        assert not solve(problem, FAST).unassigned
