@@ -43,7 +43,9 @@ def _seconds(day: date, t: datetime) -> int:
 def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                   ) -> tuple[int, dict[str, Any], list[str]]:
     """The routing problem (``routing.Problem.from_dict`` shape) and notes on what was
-    left out (items without coordinates)."""
+    left out: items without coordinates, or whose delivery window is not on the day
+    (a window over midnight is cut there). What was left out is also kept under the
+    problem's ``left_out`` key, and the finished plan lists it as unassigned."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -72,16 +74,25 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         iq = iq.where(Item.identifier.in_(data["identifiers"]))
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     courier_ids = {c.id for c in couriers}
-    stops, notes = [], []
+    stops: list[dict[str, Any]] = []
+    left_out: list[dict[str, str]] = []  # shown with the plan's unassigned stops
     for it in items:
         if it.recipient_lat is None or it.recipient_lon is None:
-            notes.append(f"{it.identifier}: no coordinates")
+            left_out.append({"identifier": it.identifier, "reason": "no_coordinates",
+                             "message": "the item has no coordinates"})
             continue
         window = None
         if it.window_start is not None and it.window_end is not None:
-            o, c = _seconds(day, it.window_start), _seconds(day, it.window_end)
-            if 0 <= o < c <= 86_400:
-                window = {"open_s": o, "close_s": c}
+            # the part of the window on this day (one over midnight is cut there)
+            o = max(0, _seconds(day, it.window_start))
+            c = min(86_400, _seconds(day, it.window_end))
+            if o >= c:
+                left_out.append({
+                    "identifier": it.identifier, "reason": "window_not_on_this_day",
+                    "message": f"its delivery window ({it.window_start.isoformat()} to "
+                               f"{it.window_end.isoformat()}) is not on {day.isoformat()}"})
+                continue
+            window = {"open_s": o, "close_s": c}
         stops.append({
             "id": it.identifier,
             "location": {"lat": it.recipient_lat, "lon": it.recipient_lon},
@@ -92,8 +103,10 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
             # items already given to a courier of this plan stay with them
             "courier_id": str(it.courier_id) if it.courier_id in courier_ids else None,
         })
+    notes = [f"{x['identifier']}: {x['message']}" for x in left_out]
     if not stops:
-        raise Unprocessable("No item to plan: none in the chosen statuses has coordinates.",
+        raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "
+                            "and a delivery window on that day.",
                             slug="nothing-to-plan", notes=notes)
     problem = {
         "office": {"id": office.code, "location": {"lat": office.lat, "lon": office.lon}},
@@ -107,6 +120,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
     }
     # validate now: a bad or oversized problem never reaches a job
     routing.check_size(routing.Problem.from_dict(problem))
+    if left_out:  # (Problem.from_dict reads no other top-level key)
+        problem["left_out"] = left_out
     return office_id, problem, notes
 
 
@@ -219,7 +234,9 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
         session.rollback()
         return
     plan = locked
-    plan.result = result_json(problem, result, plan.service_date)
+    solved = result_json(problem, result, plan.service_date)
+    solved["unassigned"] += plan.problem.get("left_out", [])  # left out when asked for
+    plan.result = solved
     plan.best_cost = float(result.distance_m)
     plan.status, plan.progress, plan.finished_at = PlanStatus.SUCCEEDED, 1.0, clock()
     log.info("route plan %s solved in %.1f s", plan_id, time.monotonic() - started)

@@ -545,3 +545,30 @@ def test_a_plan_too_large_for_the_matrix_memory_is_413_at_once(client, auth, dis
     assert r.json["type"].endswith("/routing-problem-too-large")
     assert "pin fewer couriers" in r.json["detail"]
     assert db.session.query(RoutePlan).count() == 0  # nothing queued to fail later
+
+
+def test_windows_over_midnight_are_cut_and_other_days_left_out_with_a_reason(
+        client, auth, dispatcher, couriers, day_items, make_item, office):
+    def window(start, end):
+        return {"start": f"2026-11-{start}+07:00", "end": f"2026-11-{end}+07:00"}
+
+    late = make_item(office, events=("EMG",), delivery_window=window("20T15:00:00",
+                                                                     "21T01:00:00"))
+    tomorrow = make_item(office, events=("EMG",), delivery_window=window("21T09:00:00",
+                                                                         "21T10:00:00"))
+    nowhere = make_item(office, events=("EMG",), recipient={
+        "name": "Trần Thị B", "address": "2 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa"})
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    plan = db.session.get(RoutePlan, done["id"])
+    stops = {s["id"]: s for s in plan.problem["stops"]}
+    assert stops[late.identifier]["window"] == {"open_s": 15 * 3600, "close_s": 86_400}
+    assert tomorrow.identifier not in stops and nowhere.identifier not in stops
+    unassigned = {u["identifier"]: u["reason"] for u in done["result"]["unassigned"]}
+    assert unassigned == {tomorrow.identifier: "window_not_on_this_day",
+                          nowhere.identifier: "no_coordinates"}
+    eta = next(s["eta"] for r in done["result"]["routes"] for s in r["stops"]
+               if s["identifier"] == late.identifier)
+    assert eta >= "2026-11-20T15:00"  # not at 8 in the morning
