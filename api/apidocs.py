@@ -49,6 +49,9 @@ PROBLEM_TYPES = {
                     "complaints); `Retry-After` says when to try again.",
     "too-many-attempts": "Too many wrong delivery codes or ID numbers for this item; it "
                          "can be delivered again after `Retry-After` seconds.",
+    "job-queue-unavailable": "The background job queue (Redis) could not take the job; the "
+                             "plan (`plan_id`) is recorded as failed. Try again after "
+                             "`Retry-After` seconds.",
 }
 
 

@@ -109,6 +109,8 @@ def rq_job_status(app: Flask, job_id: str) -> str | None:
     if not url or job_id.startswith("thread-"):
         return None
     from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
@@ -117,3 +119,6 @@ def rq_job_status(app: Flask, job_id: str) -> str | None:
         return str(getattr(status, "value", status))
     except NoSuchJobError:
         return "missing"
+    except (RedisConnectionError, RedisTimeoutError):
+        log.warning("Redis unreachable: status of job %s unknown", job_id)
+        return None  # unknown for now: the plan is shown as stored

@@ -431,12 +431,8 @@ def start_plan(user: User) -> Any:
     if user.role is Role.ADMIN:
         payload["office_id"] = office_of(user).id
     data = _load(PlanCreateSchema(), payload)
-    plan = plans.create_plan(db.session, user, data, now=clock())
-    db.session.commit()
-    plan.job_id = jobs.submit(current_app._get_current_object(),  # type: ignore[attr-defined]
-                              "api.route_plans.tasks.run_plan", plan.id,
-                              timeout_s=int(plan.time_limit_s) + 300)
-    db.session.commit()
+    plan = plans.start_plan(db.session, user, data, now=clock(),
+                            app=current_app._get_current_object())  # type: ignore[attr-defined]
     return jsonify(plan_json(plan)), 202
 
 

@@ -27,7 +27,7 @@ from models import (
 )
 from models.route_plan import ACTIVE
 
-from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from ..localtime import day_start
 from ..scope import office_for_write
 
@@ -136,6 +136,31 @@ def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: 
     return plan
 
 
+def start_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
+               app: Any) -> RoutePlan:
+    """:func:`create_plan`, committed, and its job queued. If the queue cannot take it
+    (Redis down), the plan is recorded as failed and the caller gets a 503: a plan
+    never waits for a job that does not exist."""
+    from .. import jobs
+
+    plan = create_plan(session, actor, data, now=now)
+    session.commit()
+    try:
+        plan.job_id = jobs.submit(app, "api.route_plans.tasks.run_plan", plan.id,
+                                  timeout_s=int(plan.time_limit_s) + 300)
+    except Exception as exc:  # noqa: BLE001 - whatever the queue raised: recorded, 503
+        log.exception("route plan %s could not be queued", plan.id)
+        session.rollback()
+        plan.status, plan.finished_at = PlanStatus.FAILED, now
+        plan.error = "The job queue was unavailable; start a new plan."
+        session.commit()
+        raise Problem("The job queue is unavailable; try again in a moment.", status=503,
+                      slug="job-queue-unavailable", title="Service unavailable",
+                      headers={"Retry-After": "30"}, plan_id=plan.id) from exc
+    session.commit()
+    return plan
+
+
 def get_plan(session: Session, actor: User, plan_id: int) -> RoutePlan:
     plan = session.get(RoutePlan, plan_id)
     if plan is None or actor.role is Role.COURIER or (
@@ -169,10 +194,15 @@ def refresh(plan: RoutePlan, *, now: datetime, rq_status: str | None) -> bool:
     lost = rq_status in ("failed", "stopped", "canceled", "missing")
     stale = (plan.status is PlanStatus.RUNNING and plan.heartbeat_at is not None
              and now - plan.heartbeat_at > STALE_HEARTBEAT)
-    if lost or stale:
+    # created, but the process stopped before its job was queued
+    orphan = (plan.status is PlanStatus.QUEUED and plan.job_id is None
+              and now - plan.created_at > STALE_HEARTBEAT)
+    if lost or stale or orphan:
         plan.status = PlanStatus.FAILED
         plan.error = ("The worker running this plan stopped before it finished; start a "
-                      "new plan." if stale else f"The job is {rq_status} in the queue.")
+                      "new plan." if stale else
+                      "The plan never reached the job queue; start a new plan." if orphan
+                      else f"The job is {rq_status} in the queue.")
         plan.finished_at = now
         return True
     return False

@@ -38,12 +38,8 @@ class RoutePlans(MethodView):
     @blp.response(202, PlanSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Start optimising a day's routes for an office; poll the plan for progress."""
-        plan = service.create_plan(db.session, current_actor(), data, now=clock())
-        db.session.commit()
-        plan.job_id = jobs.submit(current_app._get_current_object(),  # type: ignore[attr-defined]
-                                  "api.route_plans.tasks.run_plan", plan.id,
-                                  timeout_s=int(plan.time_limit_s) + 300)
-        db.session.commit()
+        plan = service.start_plan(db.session, current_actor(), data, now=clock(),
+                                  app=current_app._get_current_object())  # type: ignore[attr-defined]
         return plan, 202, {"Location": url_for("route_plans.RoutePlanDetail",
                                                plan_id=plan.id)}
 

@@ -572,3 +572,33 @@ def test_windows_over_midnight_are_cut_and_other_days_left_out_with_a_reason(
     eta = next(s["eta"] for r in done["result"]["routes"] for s in r["stops"]
                if s["identifier"] == late.identifier)
     assert eta >= "2026-11-20T15:00"  # not at 8 in the morning
+
+
+def test_a_plan_the_queue_cannot_take_is_503_and_recorded_failed(app, client, auth, dispatcher,
+                                                                  couriers, day_items, clock):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    h = auth(dispatcher)
+    r = client.post("/api/v1/route-plans", json=plan_body(), headers=h)
+    assert r.status_code == 503, r.json
+    assert r.json["type"].endswith("/job-queue-unavailable") and r.headers["Retry-After"]
+    body = client.get(f"/api/v1/route-plans/{r.json['plan_id']}", headers=h).json
+    assert body["status"] == "failed" and "queue" in body["error"]  # not queued forever
+    # a plan queued earlier, whose status Redis cannot tell now: shown as stored, no 500
+    earlier = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    earlier.job_id = "0c1d2e3f-rq-job"
+    db.session.commit()
+    r = client.get(f"/api/v1/route-plans/{earlier.id}", headers=h)
+    assert r.status_code == 200 and r.json["status"] == "queued"
+
+
+def test_a_plan_whose_job_was_never_queued_is_reported_failed(client, auth, dispatcher,
+                                                              couriers, day_items, clock):
+    # the web process stopped between storing the plan and queueing its job
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    h = auth(dispatcher)
+    url = f"/api/v1/route-plans/{plan.id}"
+    assert client.get(url, headers=h).json["status"] == "queued"
+    clock.advance(minutes=5)
+    body = client.get(url, headers=h).json
+    assert body["status"] == "failed" and "never reached" in body["error"]
