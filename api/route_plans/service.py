@@ -418,7 +418,7 @@ def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]
     this route; a parcel failed or held on an earlier day is what the plan is for)."""
     left = {it.identifier for it in items if it.status in REMAINING}
     settled = (Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
-    again = [it.id for it in items if it.status in settled and it.identifier in left]
+    again = [it.id for it in items if it.status in settled]
     if again and plan.published_at is not None:
         since = session.execute(select(TrackingEvent.item_id).where(
             TrackingEvent.item_id.in_(again), TrackingEvent.applied.is_(True),
