@@ -538,8 +538,17 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
 
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers cannot import items.")
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    # strict: a quote left open is an error, not a field swallowing the rows after it
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise Unprocessable(f"The file is not valid CSV: {exc}", slug="csv-malformed") \
+            from exc
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:  # DictReader would keep only the last of them
+        raise Unprocessable(f"Repeated CSV columns: {', '.join(repeated)}.", slug="csv-header",
+                            expected_columns=list(CSV_COLUMNS))
     missing = [c for c in ("identifier", "sender_name", "recipient_name", "recipient_address",
                            "recipient_city", "recipient_province") if c not in header]
     if missing:

@@ -99,3 +99,22 @@ def test_ragged_rows_are_reported_not_crashing(client, auth, dispatcher):
     r = client.post("/api/v1/items/import", data=body, content_type="text/csv",
                     headers=auth(dispatcher))
     assert r.status_code == 200 and r.json["created"] == 1 and r.json["failed"] == 1
+
+
+def test_a_quote_left_open_refuses_the_file_not_the_rows_after_it(client, auth, dispatcher):
+    good = [row() for _ in range(3)]
+    opened = to_csv([good[0]]) + b'CP000000001VN,"Shop,Nguyen B,5 Yersin\n' + to_csv(
+        good[1:])[len(",".join(HEADER)) + 2:]
+    r = client.post("/api/v1/items/import", data=opened, content_type="text/csv",
+                    headers=auth(dispatcher))
+    assert r.status_code == 422 and r.json["type"] == "/problems/csv-malformed", r.json
+    assert db.session.query(Item).count() == 0
+
+
+def test_a_repeated_column_is_refused(client, auth, dispatcher):
+    body = to_csv([row() + [s10("CP")]], header=HEADER + ["identifier"])
+    r = client.post("/api/v1/items/import", data=body, content_type="text/csv",
+                    headers=auth(dispatcher))
+    assert r.status_code == 422 and r.json["type"] == "/problems/csv-header"
+    assert "identifier" in r.json["detail"]
+    assert db.session.query(Item).count() == 0
