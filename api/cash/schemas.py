@@ -51,7 +51,7 @@ class HandoverSchema(Schema):
     courier_id = Id(required=True)
     date = Day(required=True)
     counted_amount = Int(required=True, validate=validate.Range(0, MAX_VND))
-    note = Text(500, allow_none=True)
+    note = Text(500, allow_none=True, multiline=True)
     reference = fields.String(validate=validate.Length(min=8, max=64),
                               metadata={"description": "Idempotency key (the receipt "
                                         "number)"})

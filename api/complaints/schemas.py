@@ -14,7 +14,7 @@ class PublicComplaintSchema(Schema):
                           metadata={"description": "The recipient's or sender's phone "
                                     "number on the item: proves the link"})
     category = fields.Enum(ComplaintCategory, by_value=True, required=True)
-    description = Text(2000, min_len=5, required=True)
+    description = Text(2000, min_len=5, required=True, multiline=True)
 
 
 class PublicComplaintResultSchema(Schema):
@@ -26,7 +26,7 @@ class PublicComplaintResultSchema(Schema):
 class ComplaintCreateSchema(Schema):
     identifier = fields.String(required=True, validate=validate.Length(min=4, max=60))
     category = fields.Enum(ComplaintCategory, by_value=True, required=True)
-    description = Text(2000, min_len=5, required=True)
+    description = Text(2000, min_len=5, required=True, multiline=True)
 
 
 class ComplaintSchema(Schema):
@@ -53,7 +53,7 @@ class ComplaintSchema(Schema):
 
 class ComplaintUpdateSchema(Schema):
     status = fields.Enum(ComplaintStatus, by_value=True)
-    resolution_note = Text(4000, allow_none=True)
+    resolution_note = Text(4000, allow_none=True, multiline=True)
 
 
 class QueueQuerySchema(Schema):

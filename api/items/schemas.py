@@ -38,18 +38,23 @@ def _identifier(value: str) -> None:
 
 
 class Text(fields.String):
-    """A trimmed string with a length limit and no control characters."""
+    """A trimmed string with a length limit and no control characters; ``multiline``
+    free text (notes, descriptions) may hold line breaks, stored as ``\\n``."""
 
-    def __init__(self, max_len: int, *, min_len: int = 0, **kw: Any) -> None:
+    def __init__(self, max_len: int, *, min_len: int = 0, multiline: bool = False,
+                 **kw: Any) -> None:
         extra = kw.pop("validate", None)
         checks: list[Any] = [validate.Length(min=min_len, max=max_len)]
         if extra is not None:
             checks.append(extra)
         super().__init__(validate=checks, **kw)
+        self.allowed = "\t\n" if multiline else "\t"
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> str:
         out = super()._deserialize(value, attr, data, **kw).strip()
-        if any(ord(c) < 32 and c not in "\t" for c in out):
+        if "\n" in self.allowed:  # a browser's textarea sends CRLF
+            out = out.replace("\r\n", "\n").replace("\r", "\n")
+        if any(ord(c) < 32 and c not in self.allowed for c in out):
             raise ValidationError("Control characters are not allowed.")
         return out
 
@@ -203,7 +208,7 @@ class EventCreateSchema(Schema):
     location = fields.Nested(LocationSchema, allow_none=True)
     reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
     action = fields.Enum(FailureAction, by_value=True, allow_none=True)
-    note = Text(1000, allow_none=True)
+    note = Text(1000, allow_none=True, multiline=True)
     proof = fields.Nested(ProofSchema, allow_none=True,
                           metadata={"description": "Proof of delivery, with EMI"})
     photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256, error="A SHA-256."),

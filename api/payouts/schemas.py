@@ -87,4 +87,4 @@ class PayoutPaySchema(Schema):
 
 
 class PayoutFailSchema(Schema):
-    note = Text(1000, min_len=3, required=True)
+    note = Text(1000, min_len=3, required=True, multiline=True)

@@ -38,7 +38,7 @@ class ScanCreateSchema(Schema):
                                   "both are used"})
     reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
     action_taken = fields.Enum(FailureAction, by_value=True, allow_none=True)
-    note = Text(1000, allow_none=True)
+    note = Text(1000, allow_none=True, multiline=True)
     proof = fields.Nested(ProofSchema, allow_none=True,
                           metadata={"description": "Proof of delivery, with 'delivered'"})
     photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256, error="A SHA-256."),

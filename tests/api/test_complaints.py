@@ -182,3 +182,28 @@ def test_quality_figures(client, auth, office, dispatcher, courier, make_item, c
     for day in ("9999-12-31", "0001-01-01"):
         r = client.get(f"/api/v1/quality?date={day}", headers=auth(dispatcher))
         assert r.status_code == 422 and r.json["errors"][0]["parameter"] == "date"
+
+
+def test_line_breaks_are_kept_in_descriptions_and_notes_other_controls_refused(
+        client, auth, office, dispatcher, make_item):
+    from models import Complaint
+
+    item = make_item(office)
+    # the public form's textarea sends CRLF
+    r = client.post(f"/track/{item.identifier}/complaint?lang=en", data={
+        "phone": "0912345678", "category": "late",
+        "description": "Nobody came.\r\nPlease call me before delivering."})
+    assert r.status_code == 201, r.text
+    stored = db.session.execute(db.select(Complaint)).scalars().one()
+    assert stored.description == "Nobody came.\nPlease call me before delivering."
+    h = auth(dispatcher)
+    r = client.post("/api/v1/complaints", headers=h, json={
+        "identifier": item.identifier, "category": "damaged", "description": "Box\n\tdented"})
+    assert r.status_code == 201, r.json
+    r = client.patch(f"/api/v1/complaints/{r.json['id']}", headers=h, json={
+        "status": "resolved", "resolution_note": "Called back.\nRefunded."})
+    assert r.status_code == 200, r.json
+    assert r.json["resolution_note"] == "Called back.\nRefunded."
+    bad = client.post("/api/v1/complaints", headers=h, json={
+        "identifier": item.identifier, "category": "damaged", "description": "Box\x07dented"})
+    assert bad.status_code == 422
