@@ -588,6 +588,11 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
             continue
         try:
             with session.begin_nested():
+                # SQLite: take the write lock before the row's reads. The savepoint opens
+                # the transaction there; a read first would pin a snapshot that another
+                # request's write makes stale, and the insert would fail at once with
+                # "database is locked" instead of waiting its turn.
+                lock_rows(session, Item, Item.id == -1)
                 item = create_item(session, actor, data, now=now,
                                    carrier_patterns=carrier_patterns)
             result.created.append(item.identifier)

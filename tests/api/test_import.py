@@ -118,3 +118,35 @@ def test_a_repeated_column_is_refused(client, auth, dispatcher):
     assert r.status_code == 422 and r.json["type"] == "/problems/csv-header"
     assert "identifier" in r.json["detail"]
     assert db.session.query(Item).count() == 0
+
+
+def test_an_import_while_others_write_keeps_every_row(app, auth, dispatcher, make_user):
+    import threading
+
+    from models import Office
+    from tests.conftest import at_once, item_payload
+
+    mine = auth(dispatcher)
+    theirs = auth(make_user(Role.DISPATCHER, db.session.get(Office, dispatcher.office_id)))
+    office_id = dispatcher.office_id
+    rows = [row() for _ in range(300)]
+    done = threading.Event()
+
+    def importing(cl):
+        try:
+            return cl.post("/api/v1/items/import", data=to_csv(rows), content_type="text/csv",
+                           headers=mine)
+        finally:
+            done.set()
+
+    def writing(cl):  # another dispatcher creates items meanwhile, one by one
+        answers = []
+        while not done.is_set() and len(answers) < 200:
+            answers.append(cl.post("/api/v1/items", headers=theirs,
+                                   json=item_payload(office_id=office_id)).status_code)
+        return answers
+
+    imported, written = at_once(app, importing, writing)
+    assert imported.status_code == 200, imported.json
+    assert imported.json["created"] == 300 and set(written) == {201}
+    assert db.session.query(Item).count() == 300 + len(written)
