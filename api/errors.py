@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, json, request
+from markupsafe import escape
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
@@ -174,6 +175,26 @@ LIBRARY_PROBLEMS: dict[type[Exception], Callable[[Any], Response]] = {
 }
 
 
+def _wants_html() -> bool:
+    """A browser asking for a page (not the API, not a script): it gets an HTML error."""
+    if request.path.startswith(("/api/", "/console/api/")):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
+def html_error(status: int, title: str, detail: str) -> Response:
+    """A plain error page, with the public pages' security headers (no script at all)."""
+    body = (f'<!doctype html><html><head><meta charset="utf-8"><title>{status} '
+            f"{escape(title)}</title></head><body><h1>{status} {escape(title)}</h1>"
+            f'<p>{escape(detail)}</p><p><a href="/track">/track</a></p></body></html>')
+    resp = Response(body, status=status, mimetype="text/html")
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    return resp
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
@@ -205,6 +226,10 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             detail = (f"The request body is larger than the limit of "
                       f"{app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB.")
+        if _wants_html():
+            resp = html_error(status, exc.name, detail or "")
+            resp.headers.extend(headers)
+            return resp
         return problem_response(status, exc.name, detail, headers=headers)
 
     for exc_type, handler in LIBRARY_PROBLEMS.items():

@@ -89,6 +89,8 @@ UI = {
     "search_item": ("Số hiệu bưu gửi", "Item number"),
     "search": ("Tìm", "Search"),
     "not_found": ("Không tìm thấy bưu gửi", "No item with this number"),
+    "page_not_found": ("Không tìm thấy, hoặc bạn không có quyền xem",
+                       "Not found, or not yours to see"),
     "timeline": ("Hành trình", "Timeline"),
     "status": ("Trạng thái", "Status"),
     "product": ("Dịch vụ", "Service"),

@@ -213,7 +213,11 @@ def page(fn: Callable[..., Any]) -> Callable[..., Any]:
             return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
         if user.role not in security.STAFF:
             return _page_error(403, "couriers_refused")
-        return fn(user, *args, **kwargs)
+        try:
+            return fn(user, *args, **kwargs)
+        except NotFound:  # a page about something that is not there (or not yours)
+            db.session.rollback()
+            return _page_error(404, "page_not_found")
 
     return wrapper
 
@@ -620,7 +624,10 @@ def complaint_page(user: User, complaint_id: int) -> Any:
             complaints.update(db.session, user, complaint_id,
                               ComplaintUpdateSchema().load(form), now=clock())
             db.session.commit()
-        except (ValidationError, Problem) as exc:
+        except ValidationError as exc:
+            db.session.rollback()
+            flash("; ".join(p["detail"] for p in pointers({"form": exc.messages})), "error")
+        except Problem as exc:
             db.session.rollback()
             flash(str(exc), "error")
         return redirect(url_for("console.complaint_page", complaint_id=complaint_id))

@@ -498,3 +498,19 @@ def test_an_empty_password_never_logs_in(client, make_user, office):
     r = login(client, "pwopt", "")
     assert r.status_code != 302
     assert client.get("/console/").status_code in (302, 401)
+
+
+def test_pages_about_nothing_answer_with_an_html_page(logged_in, client):
+    r = logged_in.get("/console/complaints/999999")
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    # a public address that matches no page: HTML for a browser, problem JSON for a script
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/track/CP%2F726829893VN", "/nowhere"):
+        r = client.get(path, headers=html)
+        assert r.status_code == 404 and r.mimetype == "text/html", path
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+    r = client.get("/track/CP%2F726829893VN", headers={"Accept": "*/*"})
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    r = client.get("/api/v1/nowhere", headers=html)
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
