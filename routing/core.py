@@ -977,7 +977,7 @@ def _run_tsptw(
                 progress(float(best), now - start)
         return _CANCEL is not None and bool(_CANCEL.is_set())
 
-    best: _TsptwOutput = None
+    best = None  # the shortest probe's TsptwResult
     iterations = 0
     runs = max(1, probes)
     k = 0
@@ -998,11 +998,11 @@ def _run_tsptw(
             runs = min(runs, k + 1)  # the rest of the time as one search
             continue
         iterations += res.iterations
-        if best is None or res.cost < best[0]:
-            best = (res.cost, list(res.order), 0, res.scale)
+        if best is None or res.cost < best.cost:
+            best = res
         if time.monotonic() >= deadline or (_CANCEL is not None and _CANCEL.is_set()):
             break
-    return None if best is None else (best[0], best[1], iterations, best[3])
+    return None if best is None else (best.cost, list(best.order), iterations, best.scale)
 
 
 def _solve_tsptw(
