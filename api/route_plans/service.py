@@ -41,11 +41,11 @@ def _seconds(day: date, t: datetime) -> int:
 
 
 def build_problem(session: Session, actor: User, data: Mapping[str, Any]
-                  ) -> tuple[int, dict[str, Any], list[str]]:
-    """The routing problem (``routing.Problem.from_dict`` shape) and notes on what was
-    left out: items without coordinates, or whose delivery window is not on the day
-    (a window over midnight is cut there). What was left out is also kept under the
-    problem's ``left_out`` key, and the finished plan lists it as unassigned."""
+                  ) -> tuple[int, dict[str, Any]]:
+    """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
+    without coordinates, or whose delivery window is not on the day (a window over
+    midnight is cut there), are left out: listed under the problem's ``left_out`` key,
+    which the finished plan adds to its unassigned stops."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -103,11 +103,10 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
             # items already given to a courier of this plan stay with them
             "courier_id": str(it.courier_id) if it.courier_id in courier_ids else None,
         })
-    notes = [f"{x['identifier']}: {x['message']}" for x in left_out]
     if not stops:
         raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "
-                            "and a delivery window on that day.",
-                            slug="nothing-to-plan", notes=notes)
+                            "and a delivery window on that day.", slug="nothing-to-plan",
+                            notes=[f"{x['identifier']}: {x['message']}" for x in left_out])
     problem = {
         "office": {"id": office.code, "location": {"lat": office.lat, "lon": office.lon}},
         "stops": stops,
@@ -122,12 +121,12 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
     routing.check_size(routing.Problem.from_dict(problem))
     if left_out:  # (Problem.from_dict reads no other top-level key)
         problem["left_out"] = left_out
-    return office_id, problem, notes
+    return office_id, problem
 
 
 def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime
                 ) -> RoutePlan:
-    office_id, problem, _notes = build_problem(session, actor, data)
+    office_id, problem = build_problem(session, actor, data)
     plan = RoutePlan(office_id=office_id, service_date=data["date"], status=PlanStatus.QUEUED,
                      created_by_id=actor.id, created_at=now, time_limit_s=data["time_limit_s"],
                      problem=problem, progress=0.0)
