@@ -169,7 +169,7 @@ _TMP = 8  # scratch
 _PERTURB_MAX_REVERSAL = 8
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rand(state: I64) -> int:  # pragma: no cover - compiled
     """xorshift64 on a one-element int64 array; returns a non-negative int."""
     x = state[0]
@@ -229,7 +229,7 @@ def _schedule(route: I64, m: int, dist: I64, dur: I64, nd: I64, w: I64) -> int:
     return tw
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _walk_tw(
     route: I64, pre: int, buf: I64, nb: int, q: int, dur: I64, nd: I64, w: I64, limit: int
 ) -> int:  # pragma: no cover - compiled
@@ -259,7 +259,7 @@ def _walk_tw(
     return int(tw)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _apply(route: I64, pre: int, buf: I64, nb: int, w: I64, active: np.ndarray) -> None:
     """route[pre+1:pre+1+nb] = buf[:nb]; activate the endpoints of new arcs."""
     for k in range(nb):
@@ -272,7 +272,7 @@ def _apply(route: I64, pre: int, buf: I64, nb: int, w: I64, active: np.ndarray) 
             active[y] = True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fill_oropt(route: I64, i: int, j: int, p: int, rev: bool, buf: I64) -> int:
     """Segment route[i..j] moved between p and p+1 (reversed if rev); returns pre."""
     nb = 0
@@ -293,7 +293,7 @@ def _fill_oropt(route: I64, i: int, j: int, p: int, rev: bool, buf: I64) -> int:
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _delta_dist(
     kind: int, i: int, j: int, p: int, rev: bool, route: I64, dist: I64, w: I64
 ) -> int:  # pragma: no cover - compiled
@@ -334,7 +334,20 @@ def _delta_dist(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _move_ok(kind: int, i: int, j: int, p: int, rev: bool, n: int) -> bool:
+    """Is the move of :func:`_try_move` well defined on a route of ``n`` clients?
+    (Scalars only: a call with array arguments costs reference counting.)"""
+    if i < 1 or j > n or i > j:
+        return False
+    if kind == 0:
+        return not ((p >= i - 1 and p <= j) or p < 0 or p > n or (rev and i == j))
+    if kind == 1:
+        return i != j
+    return j > i + 1
+
+
+@njit(cache=True, inline="always")
 def _try_move(
     kind: int,
     i: int,
@@ -357,18 +370,7 @@ def _try_move(
     kind 0: Or-opt of route[i..j] between p and p+1 (reversed if rev);
     1: 2-opt reversing route[i..j]; 2: exchange of positions i < j - 1.
     """
-    n = m - 2
-    if i < 1 or j > n or i > j:
-        return 0, 0, -1, 0
-    if kind == 0:
-        if (p >= i - 1 and p <= j) or p < 0 or p > n:
-            return 0, 0, -1, 0
-        if rev and i == j:
-            return 0, 0, -1, 0
-    elif kind == 1:
-        if i == j:
-            return 0, 0, -1, 0
-    elif j <= i + 1:
+    if not _move_ok(kind, i, j, p, rev, m - 2):
         return 0, 0, -1, 0
     d = _delta_dist(kind, i, j, p, rev, route, dist, w)
     # the time warp cannot go below 0: prune before walking
@@ -452,6 +454,13 @@ def _local_search(
                         else:  # reversed, u first, after v: (v, u)
                             p = iv
                             rev = True
+                        # cheap screen first: most candidates are undefined
+                        # or lengthen the route, and _try_move's array
+                        # arguments cost reference counting per call
+                        if not _move_ok(0, i, j, p, rev, n) or (
+                            _delta_dist(0, i, j, p, rev, route, dist, w) >= penalty * tw_cur
+                        ):
+                            continue
                         d, pre, nb, tw_new = _try_move(
                             0,
                             i,
@@ -481,6 +490,10 @@ def _local_search(
                         hi = iv if iu < iv else iu
                         i = lo + 1 if variant == 0 else lo
                         j = hi if variant == 0 else hi - 1
+                        if not _move_ok(1, i, j, 0, False, n) or (
+                            _delta_dist(1, i, j, 0, False, route, dist, w) >= penalty * tw_cur
+                        ):
+                            continue
                         d, pre, nb, tw_new = _try_move(
                             1,
                             i,
@@ -509,6 +522,10 @@ def _local_search(
                             continue
                         i = iu if iu < x else x
                         j = x if iu < x else iu
+                        if not _move_ok(2, i, j, 0, False, n) or (
+                            _delta_dist(2, i, j, 0, False, route, dist, w) >= penalty * tw_cur
+                        ):
+                            continue
                         d, pre, nb, tw_new = _try_move(
                             2,
                             i,
@@ -812,36 +829,33 @@ def _ils_chunk(
     return int(state[3])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _times(route: I64, m: int, dur: I64, nd: I64, dep: I64, lb: I64) -> int:
     """Departure times (forward) and latest feasible service starts (backward)
     of route[:m]; returns the total time warp. A lean :func:`_schedule`."""
-    early = nd[0]
-    late = nd[1]
-    service = nd[2]
     u = route[0]
-    t = early[u]
+    t = nd[0, u]
     tw = 0
-    dep[0] = t + service[u]
+    dep[0] = t + nd[2, u]
     for k in range(1, m):
         v = route[k]
         t = dep[k - 1] + dur[u, v]
-        if t < early[v]:
-            t = early[v]
-        if t > late[v]:
-            tw += t - late[v]
-            t = late[v]
-        dep[k] = t + service[v]
+        if t < nd[0, v]:
+            t = nd[0, v]
+        if t > nd[1, v]:
+            tw += t - nd[1, v]
+            t = nd[1, v]
+        dep[k] = t + nd[2, v]
         u = v
-    lb[m - 1] = late[route[m - 1]]
+    lb[m - 1] = nd[1, route[m - 1]]
     for k in range(m - 2, -1, -1):
         u = route[k]
-        t = lb[k + 1] - service[u] - dur[u, route[k + 1]]
-        lb[k] = t if t < late[u] else late[u]
+        t = lb[k + 1] - nd[2, u] - dur[u, route[k + 1]]
+        lb[k] = t if t < nd[1, u] else nd[1, u]
     return tw
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _times_inserted(
     route: I64, m: int, ip: int, dur: I64, nd: I64, dep: I64, lb: I64
 ) -> None:  # pragma: no cover - compiled
@@ -849,26 +863,23 @@ def _times_inserted(
     of route[:m] (they hold the route before it). Departures change from ``ip``
     on and latest starts up to it, each only until a value is unchanged (waiting
     or a binding window absorbs the change)."""
-    early = nd[0]
-    late = nd[1]
-    service = nd[2]
     for k in range(m - 1, ip, -1):
         dep[k] = dep[k - 1]
         lb[k] = lb[k - 1]
     for k in range(ip, m):
         v = route[k]
         t = dep[k - 1] + dur[route[k - 1], v]
-        if t < early[v]:
-            t = early[v]
-        t += service[v]
+        if t < nd[0, v]:
+            t = nd[0, v]
+        t += nd[2, v]
         if k > ip and t == dep[k]:
             break
         dep[k] = t
     for k in range(ip, -1, -1):
         v = route[k]
-        t = lb[k + 1] - service[v] - dur[v, route[k + 1]]
-        if t > late[v]:
-            t = late[v]
+        t = lb[k + 1] - nd[2, v] - dur[v, route[k + 1]]
+        if t > nd[1, v]:
+            t = nd[1, v]
         if k < ip and t == lb[k]:
             break
         lb[k] = t
@@ -890,6 +901,7 @@ def _anneal_chunk(
     blink: int,
     maxseg: int,
     penalty: int,
+    dist_t: I64,
 ) -> int:  # pragma: no cover - compiled
     """``iterations`` steps of simulated annealing with string removals
     (SISR, Christiaens & Vanden Berghe 2020) on a *feasible* route ``cur``.
@@ -921,6 +933,7 @@ def _anneal_chunk(
     order = np.empty(m, np.int64)
     key = np.empty(m, np.int64)
     cand = cur.copy()
+    arc = np.zeros(m, np.int64)  # arc[k] = dist[cand[k], cand[k + 1]]
     rng = state[0:1]
     for k in range(m):
         pos[cur[k]] = k
@@ -979,6 +992,8 @@ def _anneal_chunk(
         for k in range(m):
             if not removed[cur[k]]:
                 cand[mm] = cur[k]
+                if mm > 0:
+                    arc[mm - 1] = dist[cand[mm - 1], cand[mm]]
                 mm += 1
         # distance of the partial route: the current one without the arcs
         # touching removed stops, plus one arc over each removed run
@@ -1020,7 +1035,8 @@ def _anneal_chunk(
                     continue
                 a = cand[p]
                 b = cand[p + 1]
-                d = dist[a, u] + dist[u, b] - dist[a, b]
+                # dist_t[u, a] == dist[a, u]: both reads from row u
+                d = dist_t[u, a] + dist[u, b] - arc[p]
                 if d >= bestd:
                     continue
                 t = dep[p] + dur[a, u]
@@ -1041,6 +1057,9 @@ def _anneal_chunk(
             cost += bestd
             for k in range(mm, bestp + 1, -1):
                 cand[k] = cand[k - 1]
+                arc[k] = arc[k - 1]
+            arc[bestp + 1] = dist[u, cand[bestp + 2]]
+            arc[bestp] = dist[cand[bestp], u]
             cand[bestp + 1] = u
             mm += 1
             _times_inserted(cand, mm, bestp + 1, dur, nd, dep, lb)
@@ -1422,6 +1441,7 @@ def _anneal(
     t_hot = p.anneal_start * scale
     ratio = p.anneal_end / p.anneal_start
     cur = best.copy()
+    dist_t = np.ascontiguousarray(inst.dist.T)
     state = np.asarray([rng_seed, 0, best_cost, best_cost], dtype=np.int64)
     t_start = time.monotonic()
     per_iter = 0.0
@@ -1453,6 +1473,7 @@ def _anneal(
                 p.blink_permille,
                 min(p.max_segment, n),
                 p.penalty,
+                dist_t,
             )
         )
         spent = (time.monotonic() - t_call) / max(1, chunk)
