@@ -180,6 +180,19 @@ def _rand(state: I64) -> int:  # pragma: no cover - compiled
     return int((x >> 1) & 0x3FFFFFFFFFFFFFFF)
 
 
+@njit(cache=True, inline="always")
+def _blink_gap(state: I64, log_keep: float) -> int:  # pragma: no cover - compiled
+    """Positions until the next blink: geometric, each position blinked with
+    probability ``1 - exp(log_keep)`` (one draw per blink instead of one per
+    position). ``log_keep == 0``: never; ``-inf``: always (0)."""
+    if log_keep >= 0.0:
+        return 1 << 62
+    if log_keep == -math.inf:
+        return 0
+    r = (_rand(state) % 1_000_000 + 1) / 1_000_001.0
+    return int(math.log(r) / log_keep)
+
+
 @njit(cache=True)
 def _schedule(route: I64, m: int, dist: I64, dur: I64, nd: I64, w: I64) -> int:
     """Fill the work arrays for route[:m]; returns the route's total time warp."""
@@ -935,6 +948,9 @@ def _anneal_chunk(
     cand = cur.copy()
     arc = np.zeros(m, np.int64)  # arc[k] = dist[cand[k], cand[k + 1]]
     rng = state[0:1]
+    # log of the chance that a position is not blinked (-inf: every one is)
+    log_keep = math.log1p(-blink / 1000.0) if blink < 1000 else -math.inf
+    skip = _blink_gap(rng, log_keep)
     for k in range(m):
         pos[cur[k]] = k
     for _ in range(iterations):
@@ -1031,8 +1047,10 @@ def _anneal_chunk(
             for p in range(first, mm - 1):
                 if dep[p] > late[u]:
                     break
-                if blink > 0 and _rand(rng) % 1000 < blink:
+                if skip == 0:  # a blink: this position is skipped
+                    skip = _blink_gap(rng, log_keep)
                     continue
+                skip -= 1
                 a = cand[p]
                 b = cand[p + 1]
                 # dist_t[u, a] == dist[a, u]: both reads from row u
