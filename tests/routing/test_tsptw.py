@@ -409,6 +409,69 @@ def test_incremental_times_after_an_insertion_equal_a_full_recomputation() -> No
     assert checked >= 50
 
 
+@pytest.mark.parametrize("permille", [10, 200])
+def test_blink_gaps_skip_each_position_with_the_blink_probability(permille: int) -> None:
+    # the insertion scan skips the position where the gap counter reaches 0;
+    # each position must be skipped with probability permille / 1000, as
+    # when one random number was drawn per position
+    from routing.tsptw import _blink_gap
+
+    state = np.asarray([12345], dtype=np.int64)
+    log_keep = float(np.log1p(-permille / 1000))
+    gaps = np.asarray([_blink_gap(state, log_keep) for _ in range(20_000)])
+    p = permille / 1000
+    # a gap of k positions, then one skipped: P(gap = k) = (1 - p)^k p
+    assert abs(gaps.mean() - (1 - p) / p) < 0.05 * (1 - p) / p
+    assert abs(np.mean(gaps == 0) - p) < 0.01 + 0.05 * p
+    assert _blink_gap(state, 0.0) > 10**12  # no blinks
+    assert _blink_gap(state, -np.inf) == 0  # every position
+
+
+def test_the_polishing_descent_ends_in_a_local_optimum_of_its_moves() -> None:
+    # the descent screens candidates by distance before evaluating them
+    # fully; none of the moves it knows may improve the route it returns
+    from routing.tsptw import _delta_dist, _local_search, _move_ok, _neighbours, _schedule
+
+    checked = 0
+    for seed in range(6):
+        inst = _random_instance(30, 300 + seed, tight=2.0)
+        found = solve_tsptw(inst, deadline=None, seed=seed, max_iterations=20)
+        if found is None:
+            continue
+        n, m = inst.n, inst.n + 2
+        nd = np.ascontiguousarray(np.stack([inst.early, inst.late, inst.service]))
+        neigh = _neighbours(inst, 20)
+        route = np.asarray([0, *found.order, n + 1], dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        route[1 : n + 1] = route[1 : n + 1][rng.permutation(n)]  # shuffled: room to improve
+        w = np.zeros((9, m), np.int64)
+        buf = np.zeros(m, np.int64)
+        active = np.ones(m, np.bool_)
+        tw = _local_search(route, m, inst.dist, inst.dur, nd, neigh, 3, 100, active, w, buf)
+        assert tw == _schedule(route, m, inst.dist, inst.dur, nd, w)
+        # with no time warp left, any shorter feasible Or-opt move (1-3
+        # stops next to a neighbour, either orientation) would have been taken
+        if tw != 0:
+            continue
+        for u in range(1, n + 1):
+            for v in neigh[u]:
+                iu, iv = int(w[6, u]), int(w[6, v])
+                for k in (1, 2, 3):
+                    for i, j in ((iu, iu + k - 1), (iu - k + 1, iu)):
+                        for p, rev in ((iv, False), (iv - 1, True), (iv - 1, False), (iv, True)):
+                            if _move_ok(0, i, j, p, rev, n):
+                                d = _delta_dist(0, i, j, p, rev, route, inst.dist, w)
+                                if d < 0:  # shorter: it must break a window
+                                    trial = list(route)
+                                    seg = trial[i : j + 1][::-1] if rev else trial[i : j + 1]
+                                    rest = trial[:i] + trial[j + 1 :]
+                                    at = p + 1 if p < i else p - len(seg) + 1
+                                    trial = rest[:at] + seg + rest[at:]
+                                    assert not _simulate(inst, trial[1 : n + 1])[0], (seed, u, v)
+                        checked += 1
+    assert checked > 1000
+
+
 def _spy_solve_tsptw(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, object]]:
     """Record (seed, result) of every ``routing.tsptw.solve_tsptw`` call."""
     import routing.tsptw as tsptw
