@@ -1044,19 +1044,22 @@ def _anneal_chunk(
                     last = mid
                 else:
                     first = mid + 1
+            late_u = late[u]
+            to_u = dist_t[u]  # to_u[a] == dist[a, u]: both reads from row u
+            from_u = dist[u]
             for p in range(first, mm - 1):
-                if dep[p] > late[u]:
+                if dep[p] > late_u:
                     break
                 if skip == 0:  # a blink: this position is skipped
                     skip = _blink_gap(rng, log_keep)
                     continue
                 skip -= 1
-                a = cand[p]
-                b = cand[p + 1]
-                # dist_t[u, a] == dist[a, u]: both reads from row u
-                d = dist_t[u, a] + dist[u, b] - arc[p]
+                # unsigned indices: no wraparound code for negative ones
+                d = to_u[np.uint64(cand[p])] + from_u[np.uint64(cand[p + 1])] - arc[p]
                 if d >= bestd:
                     continue
+                a = cand[p]
+                b = cand[p + 1]
                 t = dep[p] + dur[a, u]
                 if t < early[u]:
                     t = early[u]
