@@ -30,6 +30,14 @@ def _phone(value: str | None) -> None:
         raise ValidationError("Not a phone number (digits, optionally +, spaces, dots, dashes).")
 
 
+def valid_id_number(value: str | None) -> None:
+    """An ID number as shown on the card: 6-20 letters, digits, spaces, dots or dashes,
+    of which at least 6 letters or digits (it is compared and kept without the rest)."""
+    if value is not None and not (re.fullmatch(r"[A-Za-z0-9 .\-]{6,20}", value)
+                                  and sum(ch.isalnum() for ch in value) >= 6):
+        raise ValidationError("6-20 letters or digits.")
+
+
 def _identifier(value: str) -> None:
     try:
         identifiers.classify(value)
@@ -124,10 +132,10 @@ class RecipientSchema(Schema):
     province = Text(100, min_len=1, required=True)
     lat = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
-    id_number = fields.String(allow_none=True, load_only=True, validate=validate.Regexp(
-        re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 letters or digits."),
-        metadata={"description": "For ID-checked items: compared with the number shown "
-                  "at delivery; stored only as a salted hash"})
+    id_number = fields.String(allow_none=True, load_only=True, validate=valid_id_number,
+                              metadata={"description": "For ID-checked items: compared "
+                                        "with the number shown at delivery; stored only "
+                                        "as a salted hash"})
 
     @validates_schema
     def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
@@ -186,9 +194,7 @@ class ProofSchema(Schema):
     relation = fields.String(load_default="recipient",
                              validate=validate.OneOf(["recipient", "proxy"]))
     received_by = Text(200, allow_none=True)
-    id_number = fields.String(allow_none=True, validate=validate.Regexp(
-        re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 letters or digits."),
-        load_only=True)
+    id_number = fields.String(allow_none=True, validate=valid_id_number, load_only=True)
     photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256,
                                                                     error="A SHA-256."))
     signature = fields.String(allow_none=True, validate=validate.Regexp(SHA256,

@@ -16,9 +16,10 @@ from ..items.schemas import (
     Int,
     LocationSchema,
     Text,
+    valid_id_number,
 )
 
-ID_NUMBER = validate.Regexp(re.compile(r"[A-Za-z0-9 .\-]{6,20}\Z"), error="6-20 characters.")
+ID_NUMBER = valid_id_number
 
 
 class BeneficiarySchema(Schema):

@@ -101,6 +101,25 @@ def test_id_number_must_match_the_one_on_file(client, auth, office, courier, mak
     assert "079123456789" not in (stored.id_number_hash or "")
 
 
+@pytest.mark.parametrize("number", ["      ", "------", "...-- ", "12 . -"])
+def test_an_id_number_without_letters_or_digits_is_no_id_check(client, auth, office, courier,
+                                                                make_item, full_proof, number,
+                                                                make_user):
+    # an administrative document whose recipient's ID is not on file: the ID shown at
+    # the door is recorded, so it must be a number, not blanks or punctuation
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), identifier=s10("BA"),
+                     product="admin_document")
+    r = deliver(client, auth(courier), item, full_proof(item, id_number=number))
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/proof/id_number"
+    assert db.session.get(Item, item.id).status.value == "out_for_delivery"
+    rcpt = {"name": "B", "address": "3 Yersin", "city": "Nha Trang", "province": "Khánh Hòa",
+            "id_number": number}
+    r = client.post("/api/v1/items", headers=auth(make_user(Role.DISPATCHER, office)),
+                    json={"identifier": s10("BA"), "product": "admin_document",
+                          "sender": {"name": "UBND"}, "recipient": rcpt})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/recipient/id_number"
+
+
 def test_a_proxy_shows_their_id_and_the_authorisation(client, auth, office, courier, make_item,
                                                       full_proof):
     item = make_item(office, courier=courier, events=("EMG", "EDG"), identifier=s10("BA"),
