@@ -194,8 +194,9 @@ def office_of(user: User) -> Office:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/console") and "//" not in target and "\\" not in target:
-        return target
+    if (target and target.startswith("/console") and "//" not in target
+            and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target)):
+        return target  # control characters (a line break) cannot go in a Location header
     return url_for("console.index")
 
 
