@@ -432,8 +432,8 @@ def positions(user: User) -> Any:
 @bp.post("/api/plans")
 @endpoint()
 def start_plan(user: User) -> Any:
-    payload = dict(request.get_json(silent=True) or {})
-    if user.role is Role.ADMIN:
+    payload = request.get_json(silent=True) or {}
+    if isinstance(payload, dict) and user.role is Role.ADMIN:  # else _load says 422
         payload["office_id"] = office_of(user).id
     data = _load(PlanCreateSchema(), payload)
     plan = plans.start_plan(db.session, user, data, now=clock(),

@@ -254,6 +254,10 @@ def test_plan_errors_are_problem_details(logged_in, office, couriers):
     r = logged_in.post("/console/api/plans", headers=h, json={"date": "2026-11-20"})
     assert r.status_code == 422 and r.json["type"] == "/problems/nothing-to-plan"
     assert logged_in.get("/console/api/plans/999").status_code == 404
+    for body in ([1, 2], ["date"], "2026-11-20", 7):  # JSON, but not an object: was a 500
+        r = logged_in.post("/console/api/plans", headers=h, json=body)
+        assert r.status_code == 422 and r.mimetype == "application/problem+json", body
+        assert r.json["errors"][0]["pointer"] == "/", body
 
 
 def test_another_offices_plan_is_not_found(logged_in, make_office, make_user, app, clock):
