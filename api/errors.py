@@ -198,6 +198,10 @@ def html_error(status: int, title: str, detail: str) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
+        if _wants_html():  # a page's refusal (a console page's bad date), for a browser
+            resp = html_error(exc.status, exc.title, exc.detail)
+            resp.headers.extend(exc.headers)
+            return resp
         return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,
                                 headers=exc.headers, **exc.extensions)
 

@@ -529,3 +529,11 @@ def test_pages_about_nothing_answer_with_an_html_page(logged_in, client):
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
     r = client.get("/api/v1/nowhere", headers=html)
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    # a page's own refusal (a day that is no date, an asset that is not there) too
+    for path, status in (("/console/?date=nope", 422), ("/console/quality?date=9999-12-31", 422),
+                         ("/console/cash?date=2026-02-30", 422), ("/console/vendor/x.js", 404)):
+        r = client.get(path, headers=html)
+        assert r.status_code == status and r.mimetype == "text/html", path
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        r = client.get(path)
+        assert r.status_code == status and r.mimetype == "application/problem+json", path
