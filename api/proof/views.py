@@ -8,6 +8,7 @@ from flask import Response, current_app, request, send_file
 from flask.views import MethodView
 from marshmallow import Schema, fields
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Evidence, EvidenceKind, Role, User, db
@@ -49,8 +50,16 @@ def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKi
     path = evidence_store().save(data, CONTENT_TYPES[ext][1])
     ev = Evidence(sha256=sha, path=path, kind=kind, content_type=CONTENT_TYPES[ext][0],
                   size_bytes=len(data), uploaded_by_id=actor.id, uploaded_at=now)
-    session.add(ev)
-    session.flush()
+    try:
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            session.add(ev)
+            session.flush()
+    except IntegrityError:
+        # the same file sent twice at once (a phone retrying): the other request stored it
+        existing = session.execute(select(Evidence).where(Evidence.sha256 == sha)).scalar()
+        if existing is None:
+            raise
+        return existing, False
     return ev, True
 
 

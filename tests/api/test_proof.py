@@ -10,7 +10,7 @@ import pytest
 
 from api.proof import policy
 from models import DeliveryProof, Item, Role, db
-from tests.conftest import s10, tiny_png
+from tests.conftest import at_once, s10, tiny_png, when_both_arrive
 
 ids = (f"proof-{n:06d}" for n in itertools.count())
 
@@ -223,6 +223,26 @@ def test_evidence_upload_is_idempotent_and_checked(client, auth, courier, app):
     assert up(jpeg).status_code == 201
     app.config["PHOTO_MAX_BYTES"] = 100
     assert up(tiny_png(5)).status_code == 413
+
+
+def test_the_same_file_uploaded_twice_at_once_is_stored_once(app, auth, courier, monkeypatch):
+    import api.proof.views as views
+    from models import Evidence
+
+    # both have looked for the file before either stores it (a phone retrying on a
+    # flaky network): the second insert hits the unique SHA-256, which was a 500
+    monkeypatch.setattr(views, "evidence_store", when_both_arrive(views.evidence_store))
+    h = auth(courier)
+    data = tiny_png(9)
+
+    def up(client):
+        return client.post("/api/v1/evidence", headers=h, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(data), "x"), "kind": "signature"})
+
+    answers = at_once(app, up, up)
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert answers[0].json["sha256"] == answers[1].json["sha256"]
+    assert db.session.query(Evidence).count() == 1
 
 
 def test_proof_only_with_a_delivery(client, auth, office, courier, make_item, full_proof):
