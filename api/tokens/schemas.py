@@ -1,12 +1,13 @@
 from marshmallow import Schema, fields, validate
 
+from ..items.schemas import Text
+
 
 class TokenRequestSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(min=1, max=256))
-    device = fields.String(validate=validate.Length(max=100),
-                           metadata={"description": "A label for the device (phone model)"})
+    device = Text(100, metadata={"description": "A label for the device (phone model)"})
 
 
 class TokenSchema(Schema):

@@ -79,3 +79,19 @@ def test_garbage_tokens_are_401(client):
     for header in ["Bearer", "Bearer    ", "Basic abc", "Bearer nope", "bearer " + "x" * 5000]:
         r = client.get("/api/v1/auth/me", headers={"Authorization": header})
         assert r.status_code == 401, header
+
+
+def test_a_device_label_with_control_characters_is_refused(client, make_user):
+    # stored as sent, a NUL byte is a 500 on PostgreSQL (text cannot hold it)
+    from models import ApiToken, db
+
+    user = make_user(Role.COURIER)
+    for device in ("Galaxy\x00A52", "Galaxy\nA52", "\x1b[31m"):
+        r = client.post("/api/v1/auth/token", json={"username": user.username, "password": "pw",
+                                                    "device": device})
+        assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/device", device
+    assert db.session.query(ApiToken).count() == 0
+    r = client.post("/api/v1/auth/token", json={"username": user.username, "password": "pw",
+                                                "device": " Galaxy A52 "})
+    assert r.status_code == 201
+    assert db.session.query(ApiToken).one().device == "Galaxy A52"
