@@ -278,10 +278,11 @@ def _login_limited(_limit: Any) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(cfg("LOGIN_FAILURE_LIMIT_USER"), key_func=login_username, methods=["POST"],
-               deduct_when=failed_login, on_breach=_login_limited)
-@limiter.limit(cfg("LOGIN_FAILURE_LIMIT_IP"), key_func=client_address, methods=["POST"],
-               deduct_when=failed_login, on_breach=_login_limited)
+# shared with POST /api/v1/auth/token: one budget of failures per name and address
+@limiter.shared_limit(cfg("LOGIN_FAILURE_LIMIT_USER"), "login-user", key_func=login_username,
+                      methods=["POST"], deduct_when=failed_login, on_breach=_login_limited)
+@limiter.shared_limit(cfg("LOGIN_FAILURE_LIMIT_IP"), "login-ip", key_func=client_address,
+                      methods=["POST"], deduct_when=failed_login, on_breach=_login_limited)
 def login() -> Any:
     try:
         user = security.current_user()

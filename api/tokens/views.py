@@ -24,10 +24,11 @@ class Token(MethodView):
     @blp.response(201, TokenSchema)
     @blp.alt_response(429, description="Too many failed logins for this username or "
                       "address; see Retry-After")
-    @limiter.limit(cfg("LOGIN_FAILURE_LIMIT_USER"), key_func=login_username,
-                   deduct_when=failed_login)
-    @limiter.limit(cfg("LOGIN_FAILURE_LIMIT_IP"), key_func=client_address,
-                   deduct_when=failed_login)
+    # shared with the console's login form: one budget of failures per name and address
+    @limiter.shared_limit(cfg("LOGIN_FAILURE_LIMIT_USER"), "login-user",
+                          key_func=login_username, deduct_when=failed_login)
+    @limiter.shared_limit(cfg("LOGIN_FAILURE_LIMIT_IP"), "login-ip",
+                          key_func=client_address, deduct_when=failed_login)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Log in: exchange a username and password for a bearer token."""
         secret, token = service.issue_token(

@@ -93,6 +93,35 @@ def test_console_login_says_too_many_attempts_on_its_page(app, client, make_user
     assert client.get("/console/login").status_code == 200  # the form itself is not limited
 
 
+def test_failed_logins_through_the_api_and_the_console_share_one_budget(app, client,
+                                                                       make_user, office):
+    # one account's password guesses are counted together, whichever door they try:
+    # 2 through the API and 1 through the console reach a limit of 3
+    app.config["LOGIN_FAILURE_LIMIT_USER"] = "3 per 15 minutes"
+    make_user(Role.DISPATCHER, office, username="em", password="pw")
+    from tests.api.test_console import csrf
+
+    def console(password, addr="10.0.0.1"):
+        return client.post("/console/login", data={"username": "em", "password": password,
+                                                   "csrf_token": csrf(client)},
+                           environ_base={"REMOTE_ADDR": addr})
+
+    for _ in range(2):
+        assert login(client, "em", "guess").status_code == 401
+    assert console("guess").status_code == 401
+    assert console("pw", addr="10.9.9.9").status_code == 429
+    assert_rate_limited(login(client, "em", "pw", addr="10.9.9.9"))
+    # and per address: spraying names over both doors from one address
+    app.config["LOGIN_FAILURE_LIMIT_IP"] = "4 per 15 minutes"
+    for n in range(2):
+        assert login(client, f"nobody{n}", "x", addr="10.0.0.9").status_code == 401
+        r = client.post("/console/login", data={"username": f"no{n}", "password": "x",
+                                                "csrf_token": csrf(client)},
+                        environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        assert r.status_code == 401
+    assert_rate_limited(login(client, "em2", "x", addr="10.0.0.9"))
+
+
 def test_public_tracking_is_limited_per_address(app, client, office, make_item):
     app.config["TRACKING_RATE_LIMIT"] = "3 per minute"
     item = make_item(office)
