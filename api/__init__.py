@@ -16,7 +16,7 @@ from models import db, utcnow
 from . import ratelimit
 from .config import DEV_SECRET_KEY, Defaults
 from .extensions import api, migrate
-from .jsonbody import JSONProvider, limit_chunked_bodies
+from .jsonbody import JSONProvider, limit_chunked_bodies, refuse_nul_characters
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.json = JSONProvider(app)
     limit_chunked_bodies(app)
+    refuse_nul_characters(app)
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("POSTAL")
     if os.environ.get("DATABASE_URL"):

@@ -8,6 +8,8 @@
   cannot be encoded as UTF-8, so it fails in the database driver, a log line or a
   response (RFC 8259 section 8.2 leaves such strings' behaviour unpredictable;
   I-JSON, RFC 7493, forbids them).
+* ``"\\u0000"``: a NUL character, which PostgreSQL cannot hold in text, not even
+  in a query parameter (the driver raises).
 
 :func:`loads` turns both into ``json.JSONDecodeError``, which every JSON entry point
 already answers with a 400: webargs through :class:`Parser` (flask-smorest's
@@ -27,33 +29,42 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-#: the only way a surrogate gets into a parsed document: a ``\uD800``-``\uDFFF``
-#: escape in the text (raw UTF-8 cannot encode one); texts without it are not walked
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: strings the application cannot use: a lone surrogate, or NUL
+_UNUSABLE = re.compile("[\ud800-\udfff\x00]")
+#: the only ways they get into a parsed document: a ``\uD800``-``\uDFFF`` or a
+#: ``\u0000`` escape in the text (raw UTF-8 cannot encode a surrogate; the parser
+#: refuses raw control characters in strings); texts without one are not walked
+_UNUSABLE_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def _pointer(path: list[str | int]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _why_unusable(text: str) -> str | None:
+    m = _UNUSABLE.search(text)
+    if m is None:
+        return None
+    return "holds a NUL character" if m.group() == "\x00" else \
+        "is not valid Unicode (lone surrogate escape)"
+
+
 def _check_strings(doc: Any) -> None:
     """Raise ``JSONDecodeError`` at the first string (key or value) with a lone
-    surrogate. Iterative: the document may be nested up to the parser's limit."""
+    surrogate or a NUL. Iterative: the document may be nested up to the parser's
+    limit."""
     stack: list[tuple[Any, list[str | int]]] = [(doc, [])]
     while stack:
         node, path = stack.pop()
         if isinstance(node, str):
-            if _SURROGATE.search(node):
+            if why := _why_unusable(node):
                 raise json.JSONDecodeError(
-                    f"a string at {_pointer(path) if path else '/'} is not valid Unicode "
-                    "(lone surrogate escape)", "<body>", 0)
+                    f"a string at {_pointer(path) if path else '/'} {why}", "<body>", 0)
         elif isinstance(node, dict):
             for key, value in node.items():
-                if _SURROGATE.search(key):
+                if why := _why_unusable(key):
                     raise json.JSONDecodeError(
-                        f"a key at {_pointer(path) if path else '/'} is not valid Unicode "
-                        "(lone surrogate escape)", "<body>", 0)
+                        f"a key at {_pointer(path) if path else '/'} {why}", "<body>", 0)
                 stack.append((value, [*path, key]))
         elif isinstance(node, list):
             stack.extend((value, [*path, i]) for i, value in enumerate(node))
@@ -71,7 +82,7 @@ def loads(data: str | bytes, **kwargs: Any) -> Any:
         doc = json.loads(data, **kwargs)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "<body>", 0) from None
-    if _SURROGATE_ESCAPE.search(data):  # a pair (an escaped emoji) is fine: look closer
+    if _UNUSABLE_ESCAPE.search(data):  # a pair (an escaped emoji) is fine: look closer
         _check_strings(doc)
     return doc
 
@@ -122,3 +133,31 @@ class Blueprint(_Blueprint):  # type: ignore[misc]
     """flask-smorest's Blueprint parsing bodies with :class:`Parser`."""
 
     ARGUMENTS_PARSER = Parser()
+
+
+def _has_nul(value: object) -> bool:
+    return isinstance(value, str) and "\x00" in value
+
+
+def refuse_nul_characters(app: flask.Flask) -> None:
+    """A NUL character in the URL (path or query) or in a form field is a 400.
+
+    PostgreSQL cannot hold NUL in text, not even as a query parameter: wherever one
+    reached a query (a login name, an identifier in the path, a search term) the
+    driver raised and the request was a 500. JSON bodies are checked by
+    :func:`loads`."""
+    from .errors import Problem
+
+    @app.before_request
+    def _no_nul() -> None:
+        req = flask.request
+        where = None
+        if "\x00" in req.path:
+            where = "the URL path"
+        elif any(_has_nul(k) or _has_nul(v) for k, v in req.args.items(multi=True)):
+            where = "a query parameter"
+        elif req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") \
+                and any(_has_nul(k) or _has_nul(v) for k, v in req.form.items(multi=True)):
+            where = "a form field"  # (a multipart part without a name has key None)
+        if where is not None:
+            raise Problem(f"NUL characters are not allowed ({where}).")

@@ -89,7 +89,10 @@ def test_a_device_label_with_control_characters_is_refused(client, make_user):
     for device in ("Galaxy\x00A52", "Galaxy\nA52", "\x1b[31m"):
         r = client.post("/api/v1/auth/token", json={"username": user.username, "password": "pw",
                                                     "device": device})
-        assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/device", device
+        if "\x00" in device:  # no JSON string may hold NUL (api.jsonbody)
+            assert r.status_code == 400 and "/device holds a NUL" in r.json["detail"]
+        else:
+            assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/device", device
     assert db.session.query(ApiToken).count() == 0
     r = client.post("/api/v1/auth/token", json={"username": user.username, "password": "pw",
                                                 "device": " Galaxy A52 "})

@@ -85,7 +85,9 @@ def test_malformed_bodies_are_4xx(client, spec, make_user, make_office, auth, da
     ('{"a":' * 5_000 + "1" + "}" * 5_000, "nested too deeply"),
     ('{"date": "2026-11-20", "identifiers": ["\\ud800"]}', "/identifiers/0 is not valid Unicode"),
     ('{"x": {"\\udfff": 1}}', "key at /x is not valid Unicode"),
-], ids=["deep-list", "deep-object", "lone-surrogate", "surrogate-key"])
+    ('{"date": "2026-11-20", "identifiers": ["EE1\\u00002"]}', "/identifiers/0 holds a NUL"),
+    ('{"x": {"a\\u0000": 1}}', "key at /x holds a NUL"),
+], ids=["deep-list", "deep-object", "lone-surrogate", "surrogate-key", "nul", "nul-key"])
 def test_json_that_python_parses_but_cannot_use_is_400(client, spec, make_user, make_office,
                                                         auth, path, data, reason):
     # webargs (items, route plans) and request.get_json (scans) both answer 400
@@ -193,3 +195,25 @@ def test_huge_ids_in_requests_are_422(client, auth, make_user, url, body):
     r = client.post(url, json=body, headers=h) if body is not None else client.get(url,
                                                                                   headers=h)
     assert r.status_code == 422, r.get_json()
+
+
+@pytest.mark.parametrize(("method", "url", "kw"), [
+    ("post", "/api/v1/auth/token", {"json": {"username": "dis\x00patcher", "password": "pw"}}),
+    ("post", "/console/login", {"data": {"username": "dis\x00patcher", "password": "pw"}}),
+    ("get", "/api/v1/evidence/%00", {}),
+    ("get", "/api/v1/items/EE123456785VN%00", {}),
+    ("get", "/api/v1/track/EE12345%006785VN", {}),
+    ("get", "/track/EE12345%006785VN", {}),
+    ("post", "/api/v1/track/EE12345%006785VN/complaints", {"json": {}}),
+    ("get", "/api/v1/items?status=%00", {}),
+    ("get", "/api/v1/items?q=%00", {}),
+    ("post", "/api/v1/items", {"json": {"number": "EE12345\x006785VN"}}),
+    ("post", "/api/v1/scans", {"json": {"codes": ["EE12345\x006785VN"]}}),
+])
+def test_nul_characters_are_refused_before_they_reach_the_database(
+        client, auth, make_user, make_office, method, url, kw):
+    # PostgreSQL cannot store or compare text holding NUL: the driver raises, a 500;
+    # wherever a client can put one (path, query, form, JSON) it is a 4xx
+    h = auth(make_user(Role.DISPATCHER, make_office()))
+    r = getattr(client, method)(url, headers=h, **kw)
+    assert 400 <= r.status_code < 500, (r.status_code, r.get_data(as_text=True)[:300])

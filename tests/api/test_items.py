@@ -44,8 +44,11 @@ def test_wrong_check_digit_is_422_saying_so(client, auth, dispatcher):
                                    "EE123456785V1", "\u0000ABCDEF"])
 def test_bad_identifiers_are_refused(client, auth, dispatcher, ident):
     r = client.post("/api/v1/items", json=item_payload(identifier=ident), headers=auth(dispatcher))
-    assert r.status_code == 422
-    assert any(e["pointer"] == "/identifier" for e in r.json["errors"])
+    if "\x00" in ident:  # no JSON string may hold NUL (api.jsonbody): refused as it is read
+        assert r.status_code == 400 and "/identifier holds a NUL" in r.json["detail"]
+    else:
+        assert r.status_code == 422
+        assert any(e["pointer"] == "/identifier" for e in r.json["errors"])
 
 
 def test_external_codes_are_accepted_and_carrier_detected(client, auth, dispatcher):
