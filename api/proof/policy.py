@@ -12,7 +12,8 @@
 Item flags add to that: ``signature_required`` a signature, ``id_check_required`` the
 name and ID number; a COD item needs the amount collected; an item with a delivery code
 needs the code. A proxy (``relation: proxy``) shows their own ID number, and for items
-with an ID check also a photo (of the authorisation).
+with an ID check (the flag, or a product whose policy asks for the ID number: insured
+letters, administrative documents) also a photo (of the authorisation).
 """
 
 from __future__ import annotations
@@ -64,12 +65,13 @@ def required(item: Item, relation: str = "recipient") -> tuple[frozenset[str], f
     every = set(_ALL.get(item.product, frozenset()))
     if item.signature_required:
         every.add("signature")
+    id_checked = item.id_check_required or "id_number" in every
     if item.id_check_required:
         every |= {"received_by", "id_number"}
-        if relation == "proxy":
-            every.add("photo")  # the authorisation
     if relation == "proxy":
         every |= {"received_by", "id_number"}
+        if id_checked:
+            every.add("photo")  # the authorisation
     if item.delivery_code:
         every.add("delivery_code")
     if item.cod_amount > 0:
