@@ -128,6 +128,11 @@ def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(console, live):
     assert int(page.inner_text("#item-count")) > 0
     # no tile server reachable: the map says so and keeps drawing
     page.wait_for_selector("#map.tiles-failed", state="attached")
+    # tooltips hold text nodes (Leaflet would put a string in with innerHTML)
+    page.locator("path.office-marker").first.hover(force=True)
+    tip = page.wait_for_selector(".leaflet-tooltip")
+    assert tip.inner_text().strip() != ""
+    assert tip.eval_on_selector("span", "e => e.children.length") == 0
     shot(page, "console-map")
     assert page.js_errors == []
 

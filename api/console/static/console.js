@@ -13,6 +13,8 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
+  /* Leaflet puts a string tooltip in with innerHTML: give it an element holding text. */
+  function tip(text) { return el("span", {text: String(text)}); }
   function el(tag, attrs) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -95,7 +97,7 @@
       tiles(map, cfg);
       L.circleMarker([cfg.office.lat, cfg.office.lon], {radius: 9, color: "#000", weight: 3,
         fillColor: "#f6c700", fillOpacity: 1, className: "office-marker"})
-        .bindTooltip(cfg.office.code).addTo(map);
+        .bindTooltip(tip(cfg.office.code)).addTo(map);
       itemLayer = L.layerGroup().addTo(map);
       planLayer = L.layerGroup().addTo(map);
       courierLayer = L.layerGroup().addTo(map);
@@ -121,8 +123,8 @@
           L.circleMarker([it.lat, it.lon], {radius: 5, weight: 1, color: "#333",
             fillColor: colour(it.courier_id), fillOpacity: 0.85,
             className: "item-marker" + (it.courier_id ? "" : " unassigned-marker")})
-            .bindTooltip(it.identifier + " · " + it.status_label +
-                         (it.courier_id ? " · " + (names[it.courier_id] || "") : ""))
+            .bindTooltip(tip(it.identifier + " · " + it.status_label +
+                         (it.courier_id ? " · " + (names[it.courier_id] || "") : "")))
             .bindPopup(function () { return itemLink(it.identifier); })
             .addTo(itemLayer);
         }
@@ -211,14 +213,14 @@
         if (p.kind === "route") {
           L.polyline(f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; }),
             {color: colour(p.courier_id), weight: 4, opacity: 0.8, className: "route-line"})
-            .bindTooltip((names[p.courier_id] || p.courier_id) + " · " +
-                         (p.distance_m / 1000).toFixed(1) + " km")
+            .bindTooltip(tip((names[p.courier_id] || p.courier_id) + " · " +
+                         (p.distance_m / 1000).toFixed(1) + " km"))
             .addTo(planLayer);
         } else if (p.kind === "stop") {
           L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]],
             {radius: 6, weight: 2, color: "#fff", fillColor: colour(p.courier_id),
              fillOpacity: 1, className: "stop-marker"})
-            .bindTooltip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta))
+            .bindTooltip(tip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta)))
             .addTo(planLayer);
         }
       });
@@ -336,7 +338,7 @@
           if (courierLayer && p) {
             L.circleMarker([p.lat, p.lon], {radius: 9, weight: 4, color: colour(c.courier_id),
               fillColor: "#fff", fillOpacity: 1, className: "courier-marker"})
-              .bindTooltip(c.username + " · " + ago(p.age_s) + " " + T.ago)
+              .bindTooltip(tip(c.username + " · " + ago(p.age_s) + " " + T.ago))
               .addTo(courierLayer);
           }
         });
@@ -365,12 +367,12 @@
     data.trails.forEach(function (tr) {
       if (tr.points.length) {
         L.polyline(tr.points, {color: "#0b5cab", weight: 3, className: "trail-line"})
-          .bindTooltip(tr.code + " " + tr.time).addTo(map);
+          .bindTooltip(tip(tr.code + " " + tr.time)).addTo(map);
         pts = pts.concat(tr.points);
       }
       if (tr.event) {
         L.circleMarker(tr.event, {radius: 6, color: tr.code === "EMI" ? "#1a7f37" : "#b00020",
-          fillOpacity: 1, className: "attempt-marker"}).bindTooltip(tr.code + " " + tr.time)
+          fillOpacity: 1, className: "attempt-marker"}).bindTooltip(tip(tr.code + " " + tr.time))
           .addTo(map);
         pts.push(tr.event);
       }
