@@ -83,6 +83,10 @@ def has_alpha(data: bytes, fmt: str) -> bool:
     return False
 
 
+#: rows flattened at a time (bounds the temporaries' memory)
+_FLATTEN_ROWS = 256
+
+
 def flatten(pixels: NDArray[Any]) -> NDArray[np.uint8] | None:
     """Grayscale of a BGRA/BGR/gray array, transparent pixels shown as white.
 
@@ -100,13 +104,16 @@ def flatten(pixels: NDArray[Any]) -> NDArray[np.uint8] | None:
         return None
     if pixels.shape[2] == 3:
         return np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-    gray = cv2.cvtColor(pixels, cv2.COLOR_BGRA2GRAY).astype(np.uint16)
-    alpha = pixels[:, :, 3].astype(np.uint16)
-    if bool((alpha == 255).all()):
-        return np.asarray(gray, dtype=np.uint8)
-    # gray * a + white * (1 - a), rounded
-    out = (gray * alpha + 255 * (255 - alpha) + 127) // 255
-    return np.asarray(out, dtype=np.uint8)
+    gray8 = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGRA2GRAY), dtype=np.uint8)
+    # gray * a + white * (1 - a), rounded (opaque pixels keep their gray); in bands
+    # of rows, so the 16-bit temporaries stay small (whole-image ones took ~0.5 GB
+    # at 50 MP)
+    for top in range(0, gray8.shape[0], _FLATTEN_ROWS):
+        band = slice(top, top + _FLATTEN_ROWS)
+        gray = gray8[band].astype(np.uint16)
+        alpha = pixels[band, :, 3].astype(np.uint16)
+        gray8[band] = (gray * alpha + 255 * (255 - alpha) + 127) // 255
+    return gray8
 
 
 def decode_flattened(data: bytes, header: ImageHeader) -> LoadedImage | None:
