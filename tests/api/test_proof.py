@@ -239,7 +239,10 @@ def test_evidence_upload_is_idempotent_and_checked(client, auth, courier, app):
     png = bytearray(cv2.imencode(".png", noise)[1].tobytes())
     at = png.find(b"IDAT")
     png[at + 10:at + 60] = bytes(50)
-    for broken in (jpeg[: len(jpeg) * 6 // 10], bytes(png)):
+    rgba = bytearray(cv2.imencode(".png", np.dstack([noise] * 4))[1].tobytes())  # transparent
+    at = rgba.find(b"IDAT")
+    rgba[at + 10:at + 60] = bytes(50)
+    for broken in (jpeg[: len(jpeg) * 6 // 10], bytes(png), bytes(rgba)):
         r = up(broken)
         assert r.status_code == 422 and r.json["type"] == "/problems/unreadable-image"
     assert up(jpeg).status_code == 201
