@@ -242,5 +242,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(500, "Internal server error",
-                                "Something went wrong on our side; it has been logged.")
+        detail = "Something went wrong on our side; it has been logged."
+        if _wants_html():  # a browser on a page (a console page, /track)
+            return html_error(500, "Internal server error", detail)
+        return problem_response(500, "Internal server error", detail)

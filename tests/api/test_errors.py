@@ -149,6 +149,11 @@ def test_500_says_nothing_about_internals(app, caplog):
     assert "RuntimeError" not in r.get_data(as_text=True)
     assert body["title"] == "Internal server error"
     assert "hunter2" in caplog.text  # logged for the operators
+    # a browser on a page gets the plain HTML error page, saying as little
+    r = client.get("/boom", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert r.status_code == 500 and r.mimetype == "text/html"
+    assert "hunter2" not in r.get_data(as_text=True) and "<h1>500" in r.get_data(as_text=True)
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_problem_type_links_resolve(client):
