@@ -8,7 +8,7 @@ from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, lab
 
 __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
            "COMPLAINT_CATEGORY", "COMPLAINT_STATUS", "CASH_KIND", "FLAG", "PUBLIC_COMPLAINT",
-           "PLAN_STATUS", "ROLE"]
+           "PLAN_STATUS", "ROLE", "UNPLANNED"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -225,6 +225,24 @@ PLAN_STATUS = {
     "cancelled": ("Đã hủy", "Cancelled"),
     "published": ("Đã công bố", "Published"),
     "superseded": ("Đã thay thế", "Superseded"),
+}
+
+#: why a plan left an item out (routing.UnassignedReason and api/route_plans/service.py)
+UNPLANNED = {
+    "window_before_shifts": ("Khung giờ giao kết thúc trước mọi ca làm việc",
+                             "Time window closes before any shift starts"),
+    "window_after_shifts": ("Khung giờ giao bắt đầu sau khi mọi ca đã kết thúc",
+                            "Time window opens after every shift ends"),
+    "demand_exceeds_capacity": ("Vượt sức chở của mọi bưu tá",
+                                "More than any courier can carry"),
+    "not_reachable": ("Không đến kịp trong ca làm việc", "Not reachable within a shift"),
+    "no_capacity_left": ("Các bưu tá đã hết chỗ chở", "No capacity left"),
+    "no_time_left": ("Các ca làm việc đã hết thời gian", "No time left in any shift"),
+    "no_coordinates": ("Bưu gửi chưa có tọa độ", "The item has no coordinates"),
+    "window_not_on_this_day": ("Khung giờ giao không thuộc ngày này",
+                               "Its delivery window is on another day"),
+    "left_out_by_dispatcher": ("Điều phối viên đã bỏ khỏi mọi tuyến",
+                               "Taken off every route by the dispatcher"),
 }
 
 ROLE = {

@@ -366,6 +366,7 @@ def index(user: User) -> Any:
                       "color": colours[c.id]} for c in couriers],
         "labels": labels.table(labels.UI, lang()),
         "planStatus": labels.table(labels.PLAN_STATUS, lang()),
+        "unplanned": labels.table(labels.UNPLANNED, lang()),
         "itemUrl": url_for("console.item_page"),
     }
     return render_template("console/map.html", office=office, couriers=couriers,

@@ -540,3 +540,19 @@ def test_pages_about_nothing_answer_with_an_html_page(logged_in, client):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         r = client.get(path)
         assert r.status_code == status and r.mimetype == "application/problem+json", path
+
+
+def test_every_reason_a_plan_leaves_an_item_out_has_a_label_in_both_languages():
+    # the plan panel shows these instead of the codes
+    import inspect
+
+    from api.console.labels import UNPLANNED
+    from api.route_plans import service
+    from routing import UnassignedReason
+
+    codes = {r.value for r in UnassignedReason}
+    codes |= set(re.findall(r'"reason": "([a-z_]+)"', inspect.getsource(service)))
+    assert {"no_coordinates", "window_not_on_this_day", "left_out_by_dispatcher"} <= codes
+    for code in codes:
+        vi, en = UNPLANNED[code]
+        assert vi and en and vi != en, code

@@ -263,7 +263,8 @@
       if (plan.result.unassigned && plan.result.unassigned.length) {
         var ul = el("ul", {class: "plain", id: "plan-unassigned"});
         plan.result.unassigned.forEach(function (u) {
-          ul.appendChild(el("li", {}, itemLink(u.identifier), " · " + u.reason));
+          ul.appendChild(el("li", {class: "reason-" + u.reason}, itemLink(u.identifier),
+                            " · " + (cfg.unplanned[u.reason] || u.message || u.reason)));
         });
         box.appendChild(el("div", {class: "route"}, el("h3", {text: T.left_out}), ul));
       }
