@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
@@ -61,7 +71,8 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
 
     weight_g: Mapped[int] = mapped_column(default=0)
     cod_amount: Mapped[int] = mapped_column(default=0)  # VND, no minor unit
-    declared_value: Mapped[int] = mapped_column(default=0)  # VND
+    # VND; up to 10^11 (api.items.schemas): past a 32-bit integer
+    declared_value: Mapped[int] = mapped_column(BigInteger, default=0)
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     id_check_required: Mapped[bool] = mapped_column(default=False)

@@ -241,3 +241,14 @@ def test_the_same_item_created_twice_at_once_is_one_item(app, auth, dispatcher, 
         "/problems/duplicate-item"}
     db.session.expire_all()
     assert db.session.query(Item).filter_by(identifier=payload["identifier"]).count() == 1
+
+
+def test_the_largest_declared_value_allowed_is_stored(client, auth, dispatcher):
+    # 10^11 VND is within the schema's limit but over a 32-bit integer (PostgreSQL's
+    # INTEGER): it was a 500 there
+    r = client.post("/api/v1/items", json=item_payload(declared_value=10**11),
+                    headers=auth(dispatcher))
+    assert r.status_code == 201, r.json
+    assert r.json["declared_value"] == 10**11
+    detail = client.get(f"/api/v1/items/{r.json['identifier']}", headers=auth(dispatcher))
+    assert detail.json["declared_value"] == 10**11
