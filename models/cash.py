@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
@@ -41,12 +41,13 @@ class CashEntry(db.Model):  # type: ignore[name-defined,misc]
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     service_date: Mapped[date] = mapped_column(Date)  # the shift's day, Viet Nam time
     kind: Mapped[CashKind] = mapped_column(str_enum(CashKind, 16))
-    amount: Mapped[int]  # VND, signed
+    # VND, signed; 64-bit: hand-ins and corrections go up to 10^10 (api.cash.schemas)
+    amount: Mapped[int] = mapped_column(BigInteger)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("tracking_events.id"), unique=True)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("cash_entries.id"))
     # a hand-in: what the ledger expected on hand when the office counted the cash
-    expected_on_hand: Mapped[int | None]
+    expected_on_hand: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

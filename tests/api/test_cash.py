@@ -157,3 +157,25 @@ def test_hand_ins_are_for_couriers_and_a_reference_is_one_day(client, auth, cour
     assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
     r = client.get("/api/v1/cash/report?date=9999-12-31", headers=h)
     assert r.status_code == 422
+
+
+def test_the_largest_amounts_allowed_are_stored(client, auth, courier, dispatcher, day):
+    # 10^10 VND is within the schemas' limit but over a 32-bit integer (PostgreSQL's
+    # INTEGER): a hand-in or correction that large was a 500 there
+    h = auth(dispatcher)
+    r = client.post("/api/v1/cash/handovers", headers=h, json={
+        "courier_id": courier.id, "date": "2026-11-20", "counted_amount": 10**10})
+    assert r.status_code == 201, r.json
+    assert r.json["amount"] == -10**10
+    for amount in (10**10, 10**10):  # the expected cash on hand grows past 2^31 too
+        fix = client.post("/api/v1/cash/corrections", headers=h, json={
+            "entry_id": r.json["id"], "amount": amount, "reason": "miscounted"})
+        assert fix.status_code == 201, fix.json
+    r = client.post("/api/v1/cash/handovers", headers=h, json={
+        "courier_id": courier.id, "date": "2026-11-20", "counted_amount": 0})
+    assert r.status_code == 201, r.json
+    assert r.json["expected_on_hand"] == 1_450_000 + 10**10
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert ledger["totals"]["on_hand"] == 1_450_000 + 10**10
+    report = client.get("/api/v1/cash/report?date=2026-11-20", headers=h).json
+    assert report["office"]["corrections"] == 2 * 10**10
