@@ -24,7 +24,8 @@ ID_NUMBER = valid_id_number
 
 class BeneficiarySchema(Schema):
     name = Text(200, min_len=1, required=True)
-    phone = fields.String(allow_none=True, validate=validate.Regexp(PHONE))
+    phone = fields.String(allow_none=True, validate=[validate.Length(max=20),  # the column
+                                                     validate.Regexp(PHONE)])
     address = Text(300, min_len=1, required=True)
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))

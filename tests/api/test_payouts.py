@@ -112,6 +112,19 @@ def test_bad_payouts_are_422(client, auth, dispatcher, override):
     assert new_payout(client, auth(dispatcher), **override).status_code == 422
 
 
+def test_a_beneficiary_phone_longer_than_the_column_is_422(client, auth, dispatcher):
+    # the phone pattern allows 21 characters, the column holds 20: on PostgreSQL the
+    # insert failed with a 500
+    beneficiary = {"name": "Cụ Trần Văn Lộc", "address": "8 Ngô Gia Tự",
+                   "id_number": "056012345678", "phone": "+84905000111222333444"}
+    r = new_payout(client, auth(dispatcher), beneficiary=beneficiary)
+    assert r.status_code == 422, r.json
+    assert [e["pointer"] for e in r.json["errors"]] == ["/beneficiary/phone"]
+    r = new_payout(client, auth(dispatcher), beneficiary={**beneficiary,
+                                                          "phone": "+8490500011122233344"})
+    assert r.status_code == 201, r.json
+
+
 def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, full_proof,
                                              make_item, office):
     evidence = full_proof(make_item(office))
