@@ -33,20 +33,23 @@ COLUMNS = ("date", "delivered", "on_time", "on_time_rate", "first_attempt",
 def figures(session: Session, office_id: int, first: date, days: int) -> dict[str, Any]:
     start, _ = day_bounds(first)
     end = start + timedelta(days=days)
-    events = session.execute(select(TrackingEvent).where(
+    in_range = (
         TrackingEvent.office_id == office_id, TrackingEvent.applied.is_(True),
         TrackingEvent.code.in_([EventCode.EMI, EventCode.EMH]),
         TrackingEvent.device_time >= start, TrackingEvent.device_time < end,
-    )).scalars().all()
-    item_ids = {e.item_id for e in events}
+    )
+    events = session.execute(select(TrackingEvent).where(*in_range)).scalars().all()
+    # the items as a subquery, not a list of ids: a busy office's month can have more
+    # items than one statement may carry parameters (65,535 on PostgreSQL)
+    item_ids = select(TrackingEvent.item_id).where(*in_range).scalar_subquery()
     history: dict[int, list[TrackingEvent]] = {}
-    if item_ids:
+    if events:
         for e in session.execute(select(TrackingEvent).where(
                 TrackingEvent.item_id.in_(item_ids), TrackingEvent.applied.is_(True))
                 .order_by(TrackingEvent.device_time, TrackingEvent.id)).scalars():
             history.setdefault(e.item_id, []).append(e)
     items = {i.id: i for i in session.execute(select(Item).where(
-        Item.id.in_(item_ids))).unique().scalars()} if item_ids else {}
+        Item.id.in_(item_ids))).unique().scalars()} if events else {}
     complaints = session.execute(select(Complaint).where(
         Complaint.office_id == office_id,
         ((Complaint.created_at >= start) & (Complaint.created_at < end))

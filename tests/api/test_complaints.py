@@ -207,3 +207,42 @@ def test_line_breaks_are_kept_in_descriptions_and_notes_other_controls_refused(
     bad = client.post("/api/v1/complaints", headers=h, json={
         "identifier": item.identifier, "category": "damaged", "description": "Box\x07dented"})
     assert bad.status_code == 422
+
+
+@pytest.mark.slow
+def test_quality_of_a_month_with_more_deliveries_than_query_parameters(
+        client, auth, office, dispatcher, courier, clock):
+    # a busy office's month: more delivered items than one statement may carry
+    # parameters on PostgreSQL (65,535); listing their ids in an IN (...) was a 500 there
+    from sqlalchemy import Integer, String, cast, insert, literal, select
+
+    from models import EventCode, Item, Product, Status, TrackingEvent
+
+    n, now = 65_600, clock()
+    nums = select(literal(0, Integer).label("n")).cte("nums", recursive=True)
+    nums = nums.union_all(select(nums.c.n + 1).where(nums.c.n < n - 1))
+    number = cast(nums.c.n, String)
+    const = {"identifier_kind": literal("external"), "product": literal(Product.PARCEL.value),
+             "sender_name": literal("S"), "sender_address": literal(""),
+             "recipient_name": literal("R"), "recipient_address": literal("A"),
+             "recipient_city": literal("C"), "recipient_province": literal("P"),
+             "weight_g": literal(0), "cod_amount": literal(0), "declared_value": literal(0),
+             "id_check_required": literal(False), "signature_required": literal(False),
+             "status": literal(Status.DELIVERED.value), "failed_attempts": literal(0),
+             "office_id": literal(office.id), "created_at": literal(now, Item.created_at.type),
+             "updated_at": literal(now, Item.updated_at.type)}
+    db.session.execute(insert(Item).from_select(
+        ["identifier", *const], select(literal("BULK") + number, *const.values())))
+    emi = {"code": literal(EventCode.EMI.value), "device_time": literal(now, Item.created_at.type),
+           "server_time": literal(now, Item.created_at.type), "actor_id": literal(courier.id),
+           "office_id": literal(office.id), "status_after": literal(Status.DELIVERED.value),
+           "source": literal("api"), "applied": literal(True)}
+    db.session.execute(insert(TrackingEvent).from_select(
+        ["item_id", "client_event_id", *emi],
+        select(Item.id, literal("bulk-emi-") + cast(Item.id, String), *emi.values())
+        .where(Item.identifier.startswith("BULK"))))
+    db.session.commit()
+    r = client.get("/api/v1/quality?date=2026-11-20", headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    assert r.json["rows"][0]["delivered"] == n
+    assert r.json["rows"][0]["first_attempt"] == n
