@@ -49,6 +49,8 @@ def register_cli(app: Flask) -> None:
                 not c.isprintable() for c in username):
             raise click.ClickException("The username must be 1-64 printable characters, "
                                        "without spaces around it.")
+        if len(full_name) > 200:  # the column
+            raise click.ClickException("The full name must be at most 200 characters.")
         if len(password) < MIN_PASSWORD:
             raise click.ClickException(f"The password needs {MIN_PASSWORD} characters or more.")
         office = None

@@ -81,6 +81,11 @@ def test_users_create_command(app, make_office):
                                 "--password", password])
         assert r.exit_code != 0 and says in r.output, (name, password, r.output)
     assert db.session.query(User).filter(User.role == "admin").count() == 0
+    # longer than the column: on PostgreSQL the insert failed with a traceback
+    r = runner.invoke(args=["users", "create", "longname", "--role", "admin",
+                            "--full-name", "Nguyễn " * 30, "--password", "s3cret-pass"])
+    assert r.exit_code != 0 and "full name" in r.output, r.output
+    assert db.session.query(User).filter(User.role == "admin").count() == 0
 
 
 def test_entrypoint_gives_up_on_an_unreachable_database_in_bounded_time(tmp_path):
