@@ -144,8 +144,10 @@ def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: 
             item.office = office
             session.add(item)
             session.flush()
+            # '#' is not in a client's keys (schemas.CLIENT_EVENT_ID): no client can
+            # take this one first
             session.add(TrackingEvent(
-                item_id=item.id, code=EventCode.EMA, client_event_id=f"srv-ema-{item.id}",
+                item_id=item.id, code=EventCode.EMA, client_event_id=f"srv#ema-{item.id}",
                 device_time=now, server_time=now, actor_id=actor.id, office_id=office.id,
                 status_after=lifecycle.Status.ACCEPTED, source="system",
             ))

@@ -252,3 +252,19 @@ def test_the_largest_declared_value_allowed_is_stored(client, auth, dispatcher):
     assert r.json["declared_value"] == 10**11
     detail = client.get(f"/api/v1/items/{r.json['identifier']}", headers=auth(dispatcher))
     assert detail.json["declared_value"] == 10**11
+
+
+def test_a_client_event_id_never_blocks_creating_items(client, auth, office, dispatcher,
+                                                       make_item):
+    # the acceptance event's key was "srv-ema-<item id>", which a client may send too:
+    # the next item's creation then failed as a duplicate (on SQLite, which gives the
+    # rolled-back id again, every creation after it)
+    item = make_item(office)
+    h = auth(dispatcher)
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+        "code": "EMG", "client_event_id": f"srv-ema-{item.id + 1}",
+        "device_time": "2026-11-20T08:00:00+07:00"})
+    assert r.status_code == 201, r.json
+    for _ in range(3):
+        r = client.post("/api/v1/items", json=item_payload(), headers=h)
+        assert r.status_code == 201, r.json
