@@ -4,6 +4,7 @@ it in a background job, publish the result (assigning items to couriers)."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -240,7 +241,8 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
         session.refresh(plan, ["status"])
         if plan.status is PlanStatus.CANCELLED:
             raise Cancelled
-        plan.best_cost = float(best_cost)
+        # infinite until a feasible plan is known: no best cost yet (JSON has no inf)
+        plan.best_cost = float(best_cost) if math.isfinite(best_cost) else None
         plan.progress = min(0.99, elapsed_s / plan.time_limit_s)
         plan.heartbeat_at = clock()
         session.commit()

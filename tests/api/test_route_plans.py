@@ -181,6 +181,36 @@ def test_failed_solve_is_recorded(app, dispatcher, couriers, day_items, clock, m
     assert plan.status is PlanStatus.FAILED and "RuntimeError" in plan.error
 
 
+def test_no_feasible_plan_yet_is_no_best_cost_not_infinity(client, auth, app, dispatcher,
+                                                            couriers, day_items, clock,
+                                                            monkeypatch):
+    # the solver reports an infinite best cost until it has a feasible plan; stored as
+    # is, the plan's JSON said "best_cost": Infinity, which JSON parsers refuse
+    import json
+    import math
+
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    seen = []
+    real = service.routing.solve
+
+    def solve(problem, params, *, progress=None, **kw):
+        progress(math.inf, 0.1)  # no feasible plan yet
+        seen.append(client.get(f"/api/v1/route-plans/{plan.id}",
+                               headers=auth(dispatcher)).get_data(as_text=True))
+        return real(problem, params, progress=progress, **kw)
+
+    monkeypatch.setattr(service.routing, "solve", solve)
+    service.run(db.session, plan.id, clock=clock)
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+
+    assert strict(seen[0])["best_cost"] is None
+    done = client.get(f"/api/v1/route-plans/{plan.id}", headers=auth(dispatcher))
+    assert strict(done.get_data(as_text=True))["best_cost"] > 0
+
+
 def test_other_offices_plans_are_invisible(client, auth, dispatcher, couriers, day_items, clock,
                                            make_user, make_office):
     plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
