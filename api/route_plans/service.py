@@ -29,6 +29,7 @@ from models import (
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
+from ..items import identifiers
 from ..localtime import day_start
 from ..scope import office_for_write
 
@@ -72,7 +73,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
     iq = select(Item).where(Item.office_id == office_id,
                             Item.status.in_(data.get("statuses") or PLANNABLE))
     if data.get("identifiers"):
-        iq = iq.where(Item.identifier.in_(data["identifiers"]))
+        # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
+        iq = iq.where(Item.identifier.in_({identifiers.normalize(i)
+                                           for i in data["identifiers"]}))
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     courier_ids = {c.id for c in couriers}
     stops: list[dict[str, Any]] = []
@@ -463,6 +466,8 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
         select(Item).where(Item.identifier.in_(idents))).unique().scalars()}
     left = _remaining(session, plan, [it for it in items.values() if it.courier_id == actor.id])
     done = [i for i in idents if i not in left]
+    if keep_next is not None:
+        keep_next = identifiers.normalize(keep_next)
     if keep_next is not None and (keep_next not in idents or keep_next in done):
         raise Unprocessable(f"{keep_next} is not a remaining stop of your route.", errors=[
             {"pointer": "/keep_next", "detail": "Not a remaining stop."}])
@@ -518,7 +523,7 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
                        f"{plan.status.value}.", slug="plan-not-editable",
                        current_status=plan.status.value)
     problem = routing.Problem.from_dict(plan.problem)
-    wanted = {str(r["courier_id"]): [s.strip().upper() for s in r["identifiers"]]
+    wanted = {str(r["courier_id"]): [identifiers.normalize(s) for s in r["identifiers"]]
               for r in routes}
     try:
         fixed = evaluate(problem, wanted)

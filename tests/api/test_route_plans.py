@@ -155,6 +155,16 @@ def service_input(**kw):
     return data
 
 
+def test_chosen_items_are_looked_up_as_everywhere_else(dispatcher, couriers, day_items,
+                                                        clock):
+    # lower case and spaces, as typed: the same items (they matched nothing before)
+    chosen = [i.identifier for i in day_items[:3]]
+    typed = [f" {c[:2].lower()} {c[2:11]} {c[11:].lower()} " for c in chosen]
+    plan = service.create_plan(db.session, dispatcher, service_input(identifiers=typed),
+                               now=clock())
+    assert sorted(s["id"] for s in plan.problem["stops"]) == sorted(chosen)
+
+
 def test_a_dead_worker_is_reported_not_lost(client, auth, dispatcher, couriers, day_items,
                                             clock):
     plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
@@ -298,9 +308,11 @@ def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, cou
             assert r.status_code == 201, r.json
     clock.advance(hours=2)  # 10:00 in Viet Nam
     heading_to = order[-1]
+    typed = " ".join([heading_to[:2].lower(), heading_to[2:5], heading_to[5:11],
+                      heading_to[11:].lower()])  # as a courier types it: normalised
     r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
         "date": "2026-11-20", "location": {"lat": 12.2500, "lon": 109.1900},
-        "keep_next": heading_to})
+        "keep_next": typed})
     assert r.status_code == 200, r.json
     new = [s["identifier"] for s in r.json["stops"]]
     assert new[:2] == order[:2]  # done stops stay where they were
