@@ -109,7 +109,7 @@ def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
                                                         ComplaintStatus.INVESTIGATING]))
     if overdue_only:
         stmt = stmt.where(Complaint.due_at < now)
-    return list(session.execute(stmt.order_by(Complaint.due_at).limit(500)).unique()
+    return list(session.execute(stmt.order_by(Complaint.due_at, Complaint.id).limit(500)).unique()
                 .scalars())
 
 
