@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections import Counter
 from datetime import date, timedelta
@@ -38,18 +39,26 @@ def figures(session: Session, office_id: int, first: date, days: int) -> dict[st
         TrackingEvent.code.in_([EventCode.EMI, EventCode.EMH]),
         TrackingEvent.device_time >= start, TrackingEvent.device_time < end,
     )
-    events = session.execute(select(TrackingEvent).where(*in_range)).scalars().all()
+    # only the columns the figures need (rows, not ORM objects with their relations: a
+    # month of a busy office has tens of thousands of events), in time order
+    events = session.execute(
+        select(TrackingEvent.item_id, TrackingEvent.code, TrackingEvent.device_time,
+               TrackingEvent.reason).where(*in_range)
+        .order_by(TrackingEvent.device_time, TrackingEvent.id)).all()
+    times = [e.device_time for e in events]
     # the items as a subquery, not a list of ids: a busy office's month can have more
     # items than one statement may carry parameters (65,535 on PostgreSQL)
     item_ids = select(TrackingEvent.item_id).where(*in_range).scalar_subquery()
-    history: dict[int, list[TrackingEvent]] = {}
+    history: dict[int, list[Any]] = {}
+    items: dict[int, Any] = {}
     if events:
-        for e in session.execute(select(TrackingEvent).where(
-                TrackingEvent.item_id.in_(item_ids), TrackingEvent.applied.is_(True))
-                .order_by(TrackingEvent.device_time, TrackingEvent.id)).scalars():
-            history.setdefault(e.item_id, []).append(e)
-    items = {i.id: i for i in session.execute(select(Item).where(
-        Item.id.in_(item_ids))).unique().scalars()} if events else {}
+        for h in session.execute(
+                select(TrackingEvent.item_id, TrackingEvent.code, TrackingEvent.device_time)
+                .where(TrackingEvent.item_id.in_(item_ids), TrackingEvent.applied.is_(True))
+                .order_by(TrackingEvent.device_time, TrackingEvent.id)):
+            history.setdefault(h.item_id, []).append(h)
+        items = {i.id: i for i in session.execute(
+            select(Item.id, Item.window_end, Item.product).where(Item.id.in_(item_ids)))}
     complaints = session.execute(select(Complaint).where(
         Complaint.office_id == office_id,
         ((Complaint.created_at >= start) & (Complaint.created_at < end))
@@ -60,7 +69,7 @@ def figures(session: Session, office_id: int, first: date, days: int) -> dict[st
     reasons_total: Counter[str] = Counter()
     for n in range(days):
         lo, hi = day_bounds(first + timedelta(days=n))
-        day_events = [e for e in events if lo <= e.device_time < hi]
+        day_events = events[bisect.bisect_left(times, lo):bisect.bisect_left(times, hi)]
         delivered = [e for e in day_events if e.code is EventCode.EMI]
         on_time = first_ok = 0
         for e in delivered:
