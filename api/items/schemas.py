@@ -25,7 +25,7 @@ PHONE = re.compile(r"\+?[0-9][0-9 .\-]{7,18}[0-9]")
 CLIENT_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{7,59}\Z")
 
 
-def _phone(value: str | None) -> None:
+def valid_phone(value: str | None) -> None:
     if value is not None and not PHONE.fullmatch(value):
         raise ValidationError("Not a phone number (digits, optionally +, spaces, dots, dashes).")
 
@@ -119,13 +119,13 @@ class LocationSchema(Schema):
 
 class SenderSchema(Schema):
     name = Text(200, min_len=1, required=True)
-    phone = Text(20, allow_none=True, validate=_phone)
+    phone = Text(20, allow_none=True, validate=valid_phone)
     address = Text(300, load_default="")
 
 
 class RecipientSchema(Schema):
     name = Text(200, min_len=1, required=True)
-    phone = Text(20, allow_none=True, validate=_phone)
+    phone = Text(20, allow_none=True, validate=valid_phone)
     address = Text(300, min_len=1, required=True)
     ward = Text(100, allow_none=True)
     city = Text(100, min_len=1, required=True)

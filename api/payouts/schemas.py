@@ -8,7 +8,6 @@ from models import PayoutStatus
 
 from ..items.schemas import (
     CLIENT_EVENT_ID,
-    PHONE,
     SHA256,
     Day,
     DeviceTime,
@@ -17,19 +16,17 @@ from ..items.schemas import (
     LocationSchema,
     Text,
     valid_id_number,
+    valid_phone,
 )
-
-ID_NUMBER = valid_id_number
 
 
 class BeneficiarySchema(Schema):
     name = Text(200, min_len=1, required=True)
-    phone = fields.String(allow_none=True, validate=[validate.Length(max=20),  # the column
-                                                     validate.Regexp(PHONE)])
+    phone = Text(20, allow_none=True, validate=valid_phone)  # as the items' phones
     address = Text(300, min_len=1, required=True)
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
-    id_number = fields.String(required=True, load_only=True, validate=ID_NUMBER)
+    id_number = fields.String(required=True, load_only=True, validate=valid_id_number)
 
 
 class PayoutCreateSchema(Schema):
@@ -83,7 +80,7 @@ class PayoutPaySchema(Schema):
     relation = fields.String(load_default="beneficiary",
                              validate=validate.OneOf(["beneficiary", "proxy"]))
     received_by = Text(200, min_len=1, required=True)
-    id_number = fields.String(required=True, load_only=True, validate=ID_NUMBER)
+    id_number = fields.String(required=True, load_only=True, validate=valid_id_number)
     signature = fields.String(required=True, validate=validate.Regexp(SHA256))
     photo = fields.String(allow_none=True, validate=validate.Regexp(SHA256))
 

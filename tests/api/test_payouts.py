@@ -120,6 +120,12 @@ def test_a_beneficiary_phone_longer_than_the_column_is_422(client, auth, dispatc
     r = new_payout(client, auth(dispatcher), beneficiary=beneficiary)
     assert r.status_code == 422, r.json
     assert [e["pointer"] for e in r.json["errors"]] == ["/beneficiary/phone"]
+    # the whole value must be a phone number, as on items (the pattern only had to match
+    # at the start)
+    r = new_payout(client, auth(dispatcher), beneficiary={**beneficiary,
+                                                          "phone": "0905000111 <b>"})
+    assert r.status_code == 422, r.json
+    assert [e["pointer"] for e in r.json["errors"]] == ["/beneficiary/phone"]
     r = new_payout(client, auth(dispatcher), beneficiary={**beneficiary,
                                                           "phone": "+8490500011122233344"})
     assert r.status_code == 201, r.json
