@@ -183,12 +183,14 @@ def _wants_html() -> bool:
     return best == "text/html"
 
 
-def html_error(status: int, title: str, detail: str) -> Response:
-    """A plain error page, with the public pages' security headers (no script at all)."""
+def html_error(status: int, title: str, detail: str,
+               headers: Mapping[str, str] | None = None) -> Response:
+    """A plain error page, with the public pages' security headers (no script at all)
+    and ``headers`` (``Retry-After``, ``Allow``...)."""
     body = (f'<!doctype html><html><head><meta charset="utf-8"><title>{status} '
             f"{escape(title)}</title></head><body><h1>{status} {escape(title)}</h1>"
             f'<p>{escape(detail)}</p><p><a href="/track">/track</a></p></body></html>')
-    resp = Response(body, status=status, mimetype="text/html")
+    resp = Response(body, status=status, mimetype="text/html", headers=dict(headers or {}))
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
@@ -199,9 +201,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
         if _wants_html():  # a page's refusal (a console page's bad date), for a browser
-            resp = html_error(exc.status, exc.title, exc.detail)
-            resp.headers.extend(exc.headers)
-            return resp
+            return html_error(exc.status, exc.title, exc.detail, exc.headers)
         return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,
                                 headers=exc.headers, **exc.extensions)
 
@@ -231,9 +231,7 @@ def register_error_handlers(app: Flask) -> None:
             detail = (f"The request body is larger than the limit of "
                       f"{app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB.")
         if _wants_html():
-            resp = html_error(status, exc.name, detail or "")
-            resp.headers.extend(headers)
-            return resp
+            return html_error(status, exc.name, detail or "", headers)
         return problem_response(status, exc.name, detail, headers=headers)
 
     for exc_type, handler in LIBRARY_PROBLEMS.items():
