@@ -140,7 +140,8 @@ def _has_nul(value: object) -> bool:
 
 
 def refuse_nul_characters(app: flask.Flask) -> None:
-    """A NUL character in the URL (path or query) or in a form field is a 400.
+    """A NUL character in the URL (path or query) or in a URL-encoded form field is a
+    400.
 
     PostgreSQL cannot hold NUL in text, not even as a query parameter: wherever one
     reached a query (a login name, an identifier in the path, a search term) the
@@ -156,8 +157,11 @@ def refuse_nul_characters(app: flask.Flask) -> None:
             where = "the URL path"
         elif any(_has_nul(k) or _has_nul(v) for k, v in req.args.items(multi=True)):
             where = "a query parameter"
-        elif req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") \
+        elif req.mimetype == "application/x-www-form-urlencoded" \
                 and any(_has_nul(k) or _has_nul(v) for k, v in req.form.items(multi=True)):
-            where = "a form field"  # (a multipart part without a name has key None)
+            # (the console's forms; multipart uploads are not parsed here, before the
+            # view has checked who sends them: their text fields are a fixed choice or
+            # JSON, which loads() checks)
+            where = "a form field"
         if where is not None:
             raise Problem(f"NUL characters are not allowed ({where}).")
