@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, User
@@ -150,10 +151,20 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
     if near is not None:
         return {"result": "downsampled", "flags": []}
     loc = data["location"]
-    session.add(CourierPosition(client_event_id=cid, courier_id=actor.id, device_time=t,
-                                server_time=now, lat=loc["lat"], lon=loc["lon"],
-                                accuracy_m=loc.get("accuracy_m"), sync_upload_id=upload.id))
-    session.flush()
+    try:
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            session.add(CourierPosition(
+                client_event_id=cid, courier_id=actor.id, device_time=t, server_time=now,
+                lat=loc["lat"], lon=loc["lon"], accuracy_m=loc.get("accuracy_m"),
+                sync_upload_id=upload.id))
+            session.flush()
+    except IntegrityError:
+        # the same upload resent while the first was being recorded (a phone that
+        # timed out): that one stored the ping
+        if session.execute(select(CourierPosition.id).where(
+                CourierPosition.client_event_id == cid)).first() is None:
+            raise
+        return {"result": "duplicate", "flags": []}
     return {"result": "accepted", "flags": []}
 
 

@@ -276,3 +276,21 @@ def test_latest_positions_lists_each_courier_once(client, auth, office, courier,
     rows = client.get("/api/v1/courier-positions",
                       headers=auth(make_user(Role.DISPATCHER, office))).json["couriers"]
     assert [r["courier_id"] for r in rows] == [courier.id]
+
+
+def test_the_same_pings_resent_at_once_are_kept_once(app, auth, office, courier, clock,
+                                                     monkeypatch):
+    from api.sync import service
+    from tests.conftest import at_once, when_both_arrive
+
+    evening(clock)
+    h = auth(courier)
+    batch = [ping(1), ping(2)]  # a phone that timed out resends the upload at once
+    # both have looked for an earlier copy of the ping before either inserts it
+    monkeypatch.setattr(service, "_ping", when_both_arrive(service._ping))
+    answers = at_once(app, *(lambda c: upload(c, h, batch) for _ in range(2)))
+    assert [a.status_code for a in answers] == [200, 200]
+    results = sorted(x["result"] for a in answers for x in a.json["results"])
+    assert results == ["accepted", "accepted", "duplicate", "duplicate"]
+    db.session.expire_all()
+    assert db.session.query(CourierPosition).count() == 2
