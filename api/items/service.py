@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -76,6 +76,23 @@ def get_item(session: Session, actor: User, identifier: str, *, for_update: bool
     if item is None:
         raise NotFound(f"No item {value} that you can see.", identifier=value)
     return item
+
+
+def lock_items(session: Session, actor: User, values: Collection[str]) -> None:
+    """Lock, in id order, the rows of the items (by number) that the actor may see.
+
+    A batch that records events on several items takes each item's lock as it comes
+    to it and keeps them all until it commits; two batches that reach the same items
+    in different orders would each hold one and wait for the other (PostgreSQL ends
+    that deadlock by failing one of them). Taking them all first, in one order, makes
+    the second batch wait for the first instead."""
+    normalized = sorted({identifiers.normalize(v) for v in values})
+    if not normalized:
+        return
+    lock_rows(session, Item, Item.identifier.in_(normalized))
+    session.execute(visible_items(actor).with_only_columns(Item.id)
+                    .where(Item.identifier.in_(normalized))
+                    .order_by(Item.id).with_for_update(of=Item)).all()
 
 
 # ---------------------------------------------------------------- creation

@@ -86,6 +86,8 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
         results[idx] = _ping(session, actor, data, now=now, upload=upload,
                              min_interval=timedelta(seconds=gps_min_interval_s))
 
+    # every item of the batch locked first, in one order: no deadlock with another batch
+    items.lock_items(session, actor, [data["identifier"] for _, data in events])
     for idx, data in sorted(events, key=lambda e: (e[1]["device_time"], e[0])):
         flags = upload_flags + time_flags(data["device_time"], skew, now)
         try:

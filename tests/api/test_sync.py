@@ -294,3 +294,27 @@ def test_the_same_pings_resent_at_once_are_kept_once(app, auth, office, courier,
     assert results == ["accepted", "accepted", "duplicate", "duplicate"]
     db.session.expire_all()
     assert db.session.query(CourierPosition).count() == 2
+
+
+def test_two_uploads_on_the_same_items_in_opposite_orders_both_succeed(
+        app, auth, office, courier, make_user, make_item, clock, monkeypatch):
+    from api.items import service
+    from tests.conftest import at_once, when_both_arrive
+
+    a = make_item(office, courier=courier, events=("EMG",))
+    b = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    # the courier's phone took a then b out; the office's backlog holds b, then a:
+    # applied in device-time order, each upload would lock one item and wait for the
+    # other's (PostgreSQL: a deadlock, one upload failed with a 500)
+    phone = [event(a.identifier, "EDG", 10), event(b.identifier, "EDG", 20)]
+    office_backlog = [event(b.identifier, "EDF", 0), event(a.identifier, "EDF", 30)]
+    monkeypatch.setattr(service, "geo_flags", when_both_arrive(service.geo_flags))
+    h1, h2 = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    answers = at_once(app, lambda c: upload(c, h1, phone),
+                      lambda c: upload(c, h2, office_backlog))
+    assert [r.status_code for r in answers] == [200, 200]
+    db.session.expire_all()
+    for item in (a, b):
+        stored = db.session.get(Item, item.id)
+        assert replay(e.code for e in stored.events if e.applied).status is stored.status
