@@ -18,6 +18,7 @@ from marshmallow import (
 
 from models import EventCode, FailureAction, FailureReason, Product, Status
 
+from ..localtime import local_day
 from . import identifiers
 
 COD_CAP_VND = 50_000_000  # carriers cap COD; see docs/domain.md
@@ -240,6 +241,15 @@ class EventCreateSchema(Schema):
         if data.get("next_attempt_on") and data["code"] is not EventCode.EMH:
             raise ValidationError("Only a failed attempt (EMH) sets the next attempt.",
                                   "next_attempt_on")
+        next_attempt_not_before(data)
+
+
+def next_attempt_not_before(data: dict[str, Any]) -> None:
+    """The day a recipient asks for cannot be before the attempt (Viet Nam day)."""
+    asked, attempt = data.get("next_attempt_on"), data.get("device_time")
+    if asked is not None and attempt is not None and asked < local_day(attempt):
+        raise ValidationError("The next attempt cannot be before the day of this attempt "
+                              f"({local_day(attempt).isoformat()}).", "next_attempt_on")
 
 
 class EventSchema(Schema):

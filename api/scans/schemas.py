@@ -16,6 +16,7 @@ from ..items.schemas import (
     LocationSchema,
     ProofSchema,
     Text,
+    next_attempt_not_before,
 )
 
 
@@ -54,6 +55,7 @@ class ScanCreateSchema(Schema):
                 raise ValidationError("Required for a failed attempt.", key)
             if not failed and data.get(key):
                 raise ValidationError("Only a failed attempt carries this.", key)
+        next_attempt_not_before(data)
 
 
 class CodeSchema(Schema):

@@ -284,3 +284,29 @@ def test_the_same_event_resent_at_once_is_recorded_once(app, auth, office, couri
     assert answers[0].json["event"]["id"] == answers[1].json["event"]["id"]
     db.session.expire_all()
     assert db.session.get(Item, item_id).failed_attempts == 1
+
+
+def test_a_next_attempt_day_before_the_attempt_is_422(client, auth, office, courier,
+                                                      make_item):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    h = auth(courier)
+    # the attempt is on 2026-11-20 (Viet Nam time): the recipient cannot ask for the 19th
+    r = post(client, h, item, ev("EMH", reason="asks_another_day",
+                                 next_attempt_on="2026-11-19"))
+    assert r.status_code == 422, r.json
+    assert r.json["errors"][0]["pointer"] == "/next_attempt_on"
+    assert db.session.get(Item, item.id).failed_attempts == 0
+    r = post(client, h, item, ev("EMH", reason="asks_another_day",
+                                 next_attempt_on="2026-11-20"))  # later the same day
+    assert r.status_code == 201, r.json
+    # the same rule for a scan and a synced entry
+    scan = client.post("/api/v1/scans", headers=h, json={
+        "action": "failed_attempt", "client_event_id": next(ids),
+        "device_time": "2026-11-20T09:15:00+07:00", "codes": [{"text": item.identifier}],
+        "reason": "asks_another_day", "action_taken": "notice_left",
+        "next_attempt_on": "2026-11-01", "location": {"lat": 12.2381, "lon": 109.1962}})
+    assert scan.status_code == 422 and scan.json["errors"][0]["pointer"] == "/next_attempt_on"
+    sync = client.post("/api/v1/sync", headers=h, json={"events": [
+        {"kind": "event", "identifier": item.identifier,
+         **ev("EMH", reason="asks_another_day", next_attempt_on="2026-11-01")}]})
+    assert sync.json["results"][0]["problem"]["errors"][0]["pointer"] == "/next_attempt_on"
