@@ -59,9 +59,14 @@ T = TypeVar("T")
 def _finite(path: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidProblemError(path, f"must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range (math.isfinite raises too)
+        raise InvalidProblemError(path, "must be finite, got an integer too large for "
+                                        "a float") from None
+    if not math.isfinite(number):
         raise InvalidProblemError(path, f"must be finite, got {value!r}")
-    return float(value)
+    return number
 
 
 def _int(path: str, value: object, lo: int, hi: int) -> int:

@@ -75,6 +75,12 @@ BAD_ARGS: list[tuple[str, Any, str]] = [
     ("params workers 0", lambda: SolverParams(workers=0), "workers"),
     ("params seed negative", lambda: SolverParams(seed=-1), "seed"),
     ("params objective", lambda: SolverParams(objective="fun"), "objective"),
+    # integers too large for a float (a JSON number such as 1e400 written out in digits)
+    # raised OverflowError from math.isfinite, not a validation error
+    ("lat huge int", lambda: LatLon(10**400, 0), "lat"),
+    ("speed huge int", lambda: SpeedProfile(speed_kmh=10**400), "speed_kmh"),
+    ("circuity huge int", lambda: SpeedProfile(circuity=-(10**400)), "circuity"),
+    ("params time huge int", lambda: SolverParams(time_limit_s=10**400), "time_limit_s"),
 ]
 
 
