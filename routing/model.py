@@ -52,6 +52,9 @@ MAX_TIME_S = 2 * 86_400
 #: Highest accepted stop priority.
 MAX_PRIORITY = 3
 _MAX_ID_LEN = 200
+#: Slowest accepted speed profile (km/h). Any positive speed used to pass: a tiny one
+#: made every travel time overflow int64 into negative arrival times.
+MIN_SPEED_KMH = 1.0
 
 T = TypeVar("T")
 
@@ -186,7 +189,9 @@ class SpeedProfile:
     name
         Label, e.g. ``"motorbike_city"``.
     speed_kmh
-        Average door-to-door speed in km/h, ``0 < speed_kmh <= 200``.
+        Average door-to-door speed in km/h, ``1 <= speed_kmh <= 200`` (slower
+        than walking is no courier's speed; a tiny positive speed made travel
+        times overflow).
     circuity
         Road distance / great-circle distance, ``1 <= circuity <= 3``.
     """
@@ -198,8 +203,10 @@ class SpeedProfile:
     def __post_init__(self) -> None:
         _ident("name", self.name)
         speed = _finite("speed_kmh", self.speed_kmh)
-        if not 0.0 < speed <= 200.0:
-            raise InvalidProblemError("speed_kmh", f"must be in (0, 200], got {speed}")
+        if not MIN_SPEED_KMH <= speed <= 200.0:
+            raise InvalidProblemError(
+                "speed_kmh", f"must be in [{MIN_SPEED_KMH:g}, 200], got {speed}"
+            )
         circ = _finite("circuity", self.circuity)
         if not 1.0 <= circ <= 3.0:
             raise InvalidProblemError("circuity", f"must be in [1, 3], got {circ}")

@@ -138,3 +138,13 @@ def test_dataclasses_are_frozen() -> None:
 
 def test_data_dir_exists() -> None:
     assert Path(DATA, "TimeWindowOpenLargerThanClose.json").exists()
+
+
+def test_a_speed_too_low_to_time_any_leg_is_refused() -> None:
+    # 1e-300 km/h passed "0 < speed": every travel time became inf, cast to int64 as
+    # -2**63, and the solver returned routes with negative arrival times
+    for slow in (1e-300, 1e-12, 0.5):
+        with pytest.raises(InvalidProblemError) as info:
+            SpeedProfile(speed_kmh=slow)
+        assert info.value.path == "speed_kmh"
+    SpeedProfile(speed_kmh=1.0)  # a walking pace and up are fine
