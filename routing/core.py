@@ -309,6 +309,10 @@ def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
     return ProblemData(locations, clients, depots, vtypes, mats[:k], mats[k:])
 
 
+#: What PyVRP's cost evaluator returns for an infeasible solution (the largest cost).
+_PYVRP_INFEASIBLE = float(np.iinfo(np.int64).max)
+
+
 class _DeadlineStop:
     """PyVRP stopping criterion: wall-clock deadline + optional progress hook."""
 
@@ -323,6 +327,8 @@ class _DeadlineStop:
     def __call__(self, best_cost: float) -> bool:
         now = time.monotonic()
         self.iterations += 1
+        if float(best_cost) >= _PYVRP_INFEASIBLE:  # PyVRP's cost of an infeasible solution
+            best_cost = math.inf  # (ProgressCallback: inf until a feasible one is known)
         if self.progress is not None:
             improved = best_cost < self.best
             if improved or now - self.last_report >= 0.25:

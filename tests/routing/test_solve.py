@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import itertools
 import os
 import time
@@ -371,3 +372,20 @@ def test_check_size_counts_the_matrices_solve_needs(
     else:  # two pairs fit: refused neither up front nor by the solve
         routing.solver.check_size(problem)
         assert not solve(problem, FAST).unassigned
+
+
+def test_progress_reports_infinity_until_a_feasible_plan_is_known() -> None:
+    # documented: best_cost is math.inf until a feasible solution is known. PyVRP scores
+    # an infeasible solution with its largest cost (2**63 - 1), which was passed on as
+    # is: a job showed a "best distance so far" of 9.2e18 m
+    rng = np.random.default_rng(5)
+    stops = tuple(
+        Stop(f"s{i}", LatLon(12.2 + float(rng.random()) * 0.1, 109.15 + float(rng.random()) * 0.1),
+             window=TimeWindow(o, o + 600))
+        for i, o in enumerate(int(h) * H for h in rng.integers(8, 16, 40)))
+    problem = Problem(OFFICE, stops, (courier("c1"), courier("c2")))
+    seen: list[float] = []
+    solve(problem, dataclasses.replace(FAST, time_limit_s=1.0),
+          progress=lambda best, _elapsed: seen.append(best))
+    assert seen
+    assert all(b == math.inf or b < 1e12 for b in seen), sorted(set(seen))[-3:]
