@@ -12,13 +12,14 @@ from ..items.schemas import Day, Id, Int, LocationSchema
 class PlanCreateSchema(Schema):
     office_id = Id(metadata={"description": "A dispatcher's own office by default"})
     date = Day(required=True, metadata={"description": "Service day (Viet Nam time)"})
-    courier_ids = fields.List(Id(), validate=validate.Length(max=100),
+    # an empty list is an error, not "the default": nothing chosen is not everything
+    courier_ids = fields.List(Id(), validate=validate.Length(min=1, max=100),
                               metadata={"description": "Default: every active courier"})
     identifiers = fields.List(fields.String(validate=validate.Length(max=60)),
-                              validate=validate.Length(max=2000),
+                              validate=validate.Length(min=1, max=2000),
                               metadata={"description": "Only these items (default: all "
                                         "plannable items of the office)"})
-    statuses = fields.List(fields.Enum(Status, by_value=True), validate=validate.Length(max=10),
+    statuses = fields.List(fields.Enum(Status, by_value=True), validate=validate.Length(min=1, max=10),
                            metadata={"description": "Default: at_delivery_office, "
                                      "held_at_office, delivery_failed"})
     shift_start_s = Int(load_default=8 * 3600, validate=validate.Range(0, 86_400),

@@ -644,3 +644,14 @@ def test_a_plan_whose_job_was_never_queued_is_reported_failed(client, auth, disp
     clock.advance(minutes=5)
     body = client.get(url, headers=h).json
     assert body["status"] == "failed" and "never reached" in body["error"]
+
+
+def test_an_empty_selection_is_422_not_everything(client, auth, dispatcher, couriers, day_items):
+    # "identifiers": [] (nothing ticked) planned every item of the office, and
+    # "courier_ids": [] every courier: an empty list was read as "not given"
+    h = auth(dispatcher)
+    for field in ("identifiers", "courier_ids", "statuses"):
+        r = client.post("/api/v1/route-plans", json=plan_body(**{field: []}), headers=h)
+        assert r.status_code == 422, (field, r.json)
+        assert [e["pointer"] for e in r.json["errors"]] == [f"/{field}"]
+    assert db.session.query(RoutePlan).count() == 0
