@@ -74,8 +74,17 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                             Item.status.in_(data.get("statuses") or PLANNABLE))
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
-        iq = iq.where(Item.identifier.in_({identifiers.normalize(i)
-                                           for i in data["identifiers"]}))
+        chosen = [identifiers.normalize(i) for i in data["identifiers"]]
+        iq = iq.where(Item.identifier.in_(set(chosen)))
+        # one that is no item of this office (unknown, or another office's: the same
+        # answer) is an error, not a parcel silently left out of the plan
+        known = set(session.execute(select(Item.identifier).where(
+            Item.office_id == office_id, Item.identifier.in_(set(chosen)))).scalars())
+        unknown = [{"pointer": f"/identifiers/{n}", "detail": "No item of this office."}
+                   for n, ident in enumerate(chosen) if ident not in known]
+        if unknown:
+            raise Unprocessable("Some chosen items are not items of this office.",
+                                errors=unknown)
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     courier_ids = {c.id for c in couriers}
     stops: list[dict[str, Any]] = []

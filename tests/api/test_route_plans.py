@@ -655,3 +655,22 @@ def test_an_empty_selection_is_422_not_everything(client, auth, dispatcher, cour
         assert r.status_code == 422, (field, r.json)
         assert [e["pointer"] for e in r.json["errors"]] == [f"/{field}"]
     assert db.session.query(RoutePlan).count() == 0
+
+
+def test_chosen_identifiers_that_are_no_item_of_the_office_are_422(
+        client, auth, dispatcher, couriers, day_items, make_item, make_office):
+    # an unknown identifier, or another office's item, was dropped without a word: the
+    # plan left out a parcel the dispatcher asked for and nobody was told
+    foreign = make_item(make_office(), events=("EMG",))
+    h = auth(dispatcher)
+    mine = day_items[0].identifier
+    for idents, bad in (([mine, "EE123456785VN"], 1), ([foreign.identifier, mine], 0)):
+        r = client.post("/api/v1/route-plans", json=plan_body(identifiers=idents), headers=h)
+        assert r.status_code == 422, r.json
+        assert [e["pointer"] for e in r.json["errors"]] == [f"/identifiers/{bad}"]
+    assert db.session.query(RoutePlan).count() == 0
+    # the same item twice, as typed, is still one stop
+    r = client.post("/api/v1/route-plans", json=plan_body(identifiers=[mine, mine.lower()]),
+                    headers=h)
+    assert r.status_code == 202 and r.json["stops"] == 1
+    wait_for(client, h, r.headers["Location"], {"succeeded"})
