@@ -206,14 +206,19 @@ def refresh(plan: RoutePlan, *, now: datetime, rq_status: str | None) -> bool:
     lost = rq_status in ("failed", "stopped", "canceled", "missing")
     stale = (plan.status is PlanStatus.RUNNING and plan.heartbeat_at is not None
              and now - plan.heartbeat_at > STALE_HEARTBEAT)
+    waiting = plan.status is PlanStatus.QUEUED and now - plan.created_at > STALE_HEARTBEAT
     # created, but the process stopped before its job was queued
-    orphan = (plan.status is PlanStatus.QUEUED and plan.job_id is None
-              and now - plan.created_at > STALE_HEARTBEAT)
-    if lost or stale or orphan:
+    orphan = waiting and plan.job_id is None
+    # a thread job starts at once and marks its plan running first: one still queued
+    # died before it started (no queue keeps a status for it, as RQ does)
+    unstarted = waiting and plan.job_id is not None and plan.job_id.startswith("thread-")
+    if lost or stale or orphan or unstarted:
         plan.status = PlanStatus.FAILED
         plan.error = ("The worker running this plan stopped before it finished; start a "
                       "new plan." if stale else
                       "The plan never reached the job queue; start a new plan." if orphan
+                      else "The job of this plan stopped before it started; start a new "
+                      "plan." if unstarted
                       else f"The job is {rq_status} in the queue.")
         plan.finished_at = now
         return True

@@ -674,3 +674,28 @@ def test_chosen_identifiers_that_are_no_item_of_the_office_are_422(
                     headers=h)
     assert r.status_code == 202 and r.json["stops"] == 1
     wait_for(client, h, r.headers["Location"], {"succeeded"})
+
+
+def test_an_in_process_job_that_died_before_it_started_is_reported_failed(
+        client, auth, dispatcher, couriers, day_items, clock, monkeypatch):
+    # the RQ flavour of this is reported through RQ's job status; a thread job has no
+    # such status, so a thread that died before it could mark the plan running (the
+    # database unreachable, the process restarted) left the plan "queued" for ever
+    started = []
+
+    def killed(*a, **k):
+        started.append(1)
+        raise SystemError("database unreachable")
+
+    monkeypatch.setattr(service, "run", killed)
+    h = auth(dispatcher)
+    r = client.post("/api/v1/route-plans", json=plan_body(), headers=h)
+    assert r.status_code == 202
+    deadline = time.monotonic() + 5
+    while not started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = r.headers["Location"]
+    assert client.get(url, headers=h).json["status"] == "queued"  # not yet: it may start
+    clock.advance(minutes=5)
+    body = client.get(url, headers=h).json
+    assert body["status"] == "failed" and "start a new plan" in body["error"]
