@@ -370,6 +370,16 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> Ro
     assert plan.result is not None
     wanted = {s["identifier"]: r["courier_id"] for r in plan.result["routes"]
               for s in r["stops"]}
+    # the couriers were checked when the plan was made; one deactivated or moved to
+    # another office since is not given parcels (as assigning by hand refuses)
+    routed = set(wanted.values())
+    gone = sorted(routed - set(session.execute(select(User.id).where(
+        User.id.in_(routed), User.role == Role.COURIER, User.active.is_(True),
+        User.office_id == plan.office_id)).scalars()))
+    if gone:
+        raise Conflict(f"Courier(s) {', '.join(map(str, gone))} of this plan are no longer "
+                       "active couriers of the office; move their stops (PATCH the plan) "
+                       "or start a new plan.", slug="courier-unavailable", courier_ids=gone)
     items = session.execute(select(Item).where(Item.identifier.in_(wanted),
                                                Item.office_id == plan.office_id)
                             ).unique().scalars().all()

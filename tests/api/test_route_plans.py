@@ -699,3 +699,28 @@ def test_an_in_process_job_that_died_before_it_started_is_reported_failed(
     clock.advance(minutes=5)
     body = client.get(url, headers=h).json
     assert body["status"] == "failed" and "start a new plan" in body["error"]
+
+
+def test_publishing_to_a_courier_no_longer_active_here_is_409(client, auth, dispatcher,
+                                                              couriers, day_items, make_office):
+    # a courier deactivated, or moved to another office, after the plan was solved: the
+    # publish gave them the parcels anyway (assigning by hand refuses them)
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[couriers[0].id]),
+                      headers=h).headers["Location"]
+    wait_for(client, h, url, {"succeeded"})
+    for change in ({"active": False}, {"office_id": make_office().id}):
+        for k, v in change.items():
+            setattr(couriers[0], k, v)
+        db.session.commit()
+        r = client.post(f"{url}/publish", headers=h)
+        assert r.status_code == 409, r.json
+        assert r.json["type"].endswith("/courier-unavailable")
+        assert r.json["courier_ids"] == [couriers[0].id]
+        db.session.expire_all()
+        assert all(i.courier_id is None for i in db.session.query(Item).all())
+        assert db.session.get(RoutePlan, int(url.rsplit("/", 1)[1])).status is \
+            PlanStatus.SUCCEEDED
+        couriers[0].active, couriers[0].office_id = True, dispatcher.office_id
+        db.session.commit()
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
