@@ -19,7 +19,8 @@ class PlanCreateSchema(Schema):
                               validate=validate.Length(min=1, max=2000),
                               metadata={"description": "Only these items (default: all "
                                         "plannable items of the office)"})
-    statuses = fields.List(fields.Enum(Status, by_value=True), validate=validate.Length(min=1, max=10),
+    statuses = fields.List(fields.Enum(Status, by_value=True),
+                           validate=validate.Length(min=1, max=10),
                            metadata={"description": "Default: at_delivery_office, "
                                      "held_at_office, delivery_failed"})
     shift_start_s = Int(load_default=8 * 3600, validate=validate.Range(0, 86_400),
