@@ -976,11 +976,15 @@ def _run_tsptw(
     last = [-1.0, math.inf]
 
     def on_chunk(best: int) -> bool:
-        if progress is not None and best >= 0:
+        if progress is not None:
+            # also while no feasible route is known (best < 0): the callback is the
+            # caller's heartbeat and its way to cancel, and that phase can take
+            # seconds on tight windows; ``inf`` says "none feasible yet"
             now = time.monotonic()
-            if best < last[1] or now - last[0] >= 0.25:
-                last[0], last[1] = now, float(best)
-                progress(float(best), now - start)
+            cost = float(best) if best >= 0 else math.inf
+            if cost < last[1] or now - last[0] >= 0.25:
+                last[0], last[1] = now, cost
+                progress(cost, now - start)
         return _CANCEL is not None and bool(_CANCEL.is_set())
 
     best = None  # the shortest probe's TsptwResult
@@ -1163,7 +1167,9 @@ def solve_core(
         plain single route, the compiled TSPTW search (:mod:`routing.tsptw`)
         for a single route with windows. ``False``: PyVRP for everything.
     progress
-        Optional ``progress(best_cost, elapsed_s)`` hook (PyVRP path only).
+        Optional ``progress(best_cost, elapsed_s)`` hook (:data:`ProgressCallback`):
+        called by the PyVRP and TSPTW searches, also before a feasible solution
+        is known; the fast-tsp path calls it once, with its result.
     initial
         Optional warm start: ``(vehicle_type, client visits)`` pairs.
 

@@ -256,7 +256,7 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
             return
         last[0] = time.monotonic()
         session.refresh(plan, ["status"])
-        if plan.status is PlanStatus.CANCELLED:
+        if plan.status is not PlanStatus.RUNNING:  # cancelled, or failed as stale
             raise Cancelled
         # infinite until a feasible plan is known: no best cost yet (JSON has no inf)
         plan.best_cost = float(best_cost) if math.isfinite(best_cost) else None
@@ -269,16 +269,23 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
         result = routing.solve(problem, routing.SolverParams(
             time_limit_s=plan.time_limit_s, seed=plan.id), progress=progress)
     except Cancelled:
+        session.rollback()
         return
     except Exception as exc:  # noqa: BLE001 - recorded on the plan, and logged
         log.exception("route plan %s failed", plan_id)
         session.rollback()
-        plan.status, plan.error, plan.finished_at = PlanStatus.FAILED, \
+        locked = lock_plan(session, plan_id)
+        if locked is None or locked.status is not PlanStatus.RUNNING:
+            session.rollback()  # cancelled, or already failed: left as it is
+            return
+        locked.status, locked.error, locked.finished_at = PlanStatus.FAILED, \
             f"The optimisation failed: {exc.__class__.__name__}", clock()
         session.commit()
         return
-    locked = lock_plan(session, plan_id)  # a cancel now waits, or has happened
-    if locked is None or locked.status is PlanStatus.CANCELLED:
+    # a cancel now waits, or has happened; a plan no longer running (cancelled, or
+    # failed as stale while the solver gave no heartbeat) keeps its status
+    locked = lock_plan(session, plan_id)
+    if locked is None or locked.status is not PlanStatus.RUNNING:
         session.rollback()
         return
     plan = locked

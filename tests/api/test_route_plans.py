@@ -221,6 +221,57 @@ def test_no_feasible_plan_yet_is_no_best_cost_not_infinity(client, auth, app, di
     assert strict(done.get_data(as_text=True))["best_cost"] > 0
 
 
+@pytest.mark.parametrize("ended", ["stale", "cancelled"])
+def test_a_job_ending_after_its_plan_stopped_running_leaves_it_so(
+        client, auth, app, dispatcher, couriers, day_items, clock, monkeypatch, ended):
+    # a plan marked failed (no heartbeat for two minutes) or cancelled while its solver
+    # gave no progress (the single-route search before its first feasible route) was
+    # overwritten with "succeeded" when the job finished, or its search ran on
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    h = auth(dispatcher)
+    url = f"/api/v1/route-plans/{plan.id}"
+    real, beats = service.routing.solve, []
+
+    def solve(problem, params, *, progress=None, **kw):
+        assert client.get(url, headers=h).json["status"] == "running"
+        if ended == "stale":
+            clock.advance(minutes=5)  # the job's first heartbeat comes too late
+            assert client.get(url, headers=h).json["status"] == "failed"
+        else:
+            assert client.post(f"{url}/cancel", headers=h).status_code == 200
+
+        def counted(cost, elapsed):
+            beats.append(cost)
+            progress(cost, elapsed)
+
+        return real(problem, params, progress=counted, **kw)
+
+    monkeypatch.setattr(service.routing, "solve", solve)
+    service.run(db.session, plan.id, clock=clock)
+    body = client.get(url, headers=h).json
+    assert body["status"] == ("failed" if ended == "stale" else "cancelled"), body
+    assert body["result"] is None and body["progress"] < 1.0
+    assert len(beats) == 1  # the job stopped at its first progress report
+
+
+def test_a_solver_failing_after_a_cancel_leaves_the_plan_cancelled(
+        client, auth, dispatcher, couriers, day_items, clock, monkeypatch):
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    h = auth(dispatcher)
+    url = f"/api/v1/route-plans/{plan.id}"
+
+    def solve(*a, **k):
+        assert client.post(f"{url}/cancel", headers=h).status_code == 200
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(service.routing, "solve", solve)
+    service.run(db.session, plan.id, clock=clock)
+    body = client.get(url, headers=h).json
+    assert body["status"] == "cancelled" and body["error"] is None
+
+
 def test_other_offices_plans_are_invisible(client, auth, dispatcher, couriers, day_items, clock,
                                            make_user, make_office):
     plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())

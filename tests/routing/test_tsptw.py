@@ -303,6 +303,37 @@ def test_progress_and_cancellation_on_the_ils_path() -> None:
     assert time.monotonic() - t < 2.0
 
 
+def test_progress_beats_and_cancels_while_no_feasible_route_is_known() -> None:
+    # the ILS called the progress hook only once it had a feasible route: on tight
+    # windows a plan job got no heartbeat for seconds (marked stale at large budgets)
+    # and a cancel waited for that phase to end
+    import math
+    import time
+
+    inst = _core_single(20, 5)
+    far = max(range(20), key=lambda c: int(inst.durations[0][0, inst.clients[c].location]))
+    clients = list(inst.clients)  # a window that closes before anyone can get there
+    clients[far] = dataclasses.replace(clients[far], tw_early=0, tw_late=0, required=True)
+    inst = dataclasses.replace(inst, clients=tuple(clients))
+    seen: list[tuple[float, float]] = []
+
+    class Stop(Exception):
+        pass
+
+    def beat(cost: float, elapsed: float) -> None:
+        seen.append((cost, time.monotonic() - t))
+        if elapsed > 0.6:
+            raise Stop
+
+    t = time.monotonic()
+    with pytest.raises(Stop):  # 30 % of 5 s in the ILS before PyVRP would report
+        solve_core(inst, time_limit_s=5.0, seed=0, workers=1, progress=beat)
+    assert time.monotonic() - t < 1.2
+    assert all(math.isinf(c) for c, _ in seen)  # best cost inf: none feasible yet
+    beats = [0.0] + [s for _, s in seen]
+    assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 0.45
+
+
 @pytest.mark.parametrize("open_route", [False, True])
 def test_reverse_kick_keeps_the_best_feasible_route(open_route: bool) -> None:
     inst = _random_instance(30, 8, open_route=open_route, tight=8.0)
