@@ -303,11 +303,15 @@ def result_json(problem: routing.Problem, plan: routing.Plan, day: date) -> dict
     base = day_start(day)
     routes = []
     for r in plan.routes:
+        # where the route leaves from: the courier's position if the problem gives one
+        # (a re-optimisation), else the office
+        begin = problem.courier(r.courier_id).start or problem.office.location
         routes.append({
             "courier_id": int(r.courier_id), "distance_m": r.distance_m,
             "duration_s": r.duration_s, "parcels": r.parcels, "weight_g": r.weight_g,
             "lateness_s": r.lateness_s,
             "start": (base + timedelta(seconds=r.start_s)).isoformat(),
+            "start_location": {"lat": begin.lat, "lon": begin.lon},
             "end": (base + timedelta(seconds=r.end_s)).isoformat(),
             "stops": [{
                 "sequence": n + 1, "identifier": v.stop_id,
@@ -330,9 +334,14 @@ def geojson(plan: RoutePlan) -> dict[str, Any]:
                                         "coordinates": [office["lon"], office["lat"]]},
         "properties": {"kind": "office", "code": plan.problem["office"]["id"]}}]
     for route in (plan.result or {}).get("routes", []):
-        line = [[office["lon"], office["lat"]]]
+        # from where the route starts (the office, or where the courier stood when it
+        # was re-optimised) through the stops still ahead: not those done before that,
+        # nor those the re-optimised route could not place (no ETA); back to the office
+        begin = route.get("start_location") or office
+        line = [[begin["lon"], begin["lat"]]]
         for s in route["stops"]:
-            line.append([s["lon"], s["lat"]])
+            if not s.get("done") and s.get("eta") is not None:
+                line.append([s["lon"], s["lat"]])
             features.append({
                 "type": "Feature", "geometry": {"type": "Point",
                                                 "coordinates": [s["lon"], s["lat"]]},
@@ -518,7 +527,7 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     fresh = result_json(problem, new, day)
     new_route = fresh["routes"][0] if fresh["routes"] else {"stops": []}
     by_id = {s["identifier"]: s for s in started["stops"]}
-    done_stops = [by_id[i] for i in idents if i in done]
+    done_stops = [{**by_id[i], "done": True} for i in idents if i in done]
     unplaced = [{**by_id[u["identifier"]], "eta": None, "arrival_s": None, "wait_s": None,
                  "lateness_s": None, "unplaced": {"reason": u["reason"],
                                                   "message": u["message"]}}
@@ -532,9 +541,11 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
         raise Conflict("The day's plan changed while your route was re-planned; ask again.",
                        slug="plan-changed")
     result = dict(locked.result or {})
+    # the route now starts where the courier stands, at the time of the new route
     result["routes"] = [
         {**r, "stops": stops, "reoptimized_at": now.isoformat(),
-         "distance_m": new_route.get("distance_m", 0), "end": new_route.get("end", r["end"])}
+         "distance_m": new_route.get("distance_m", 0), "start": new_route.get("start", r["start"]),
+         "start_location": {"lat": lat, "lon": lon}, "end": new_route.get("end", r["end"])}
         if r["courier_id"] == actor.id else r
         for r in result["routes"]]
     locked.result = result  # a new object: JSON columns track reassignment, not mutation

@@ -382,6 +382,45 @@ def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, cou
     assert bad.status_code == 422
 
 
+def test_a_reoptimized_route_starts_where_the_courier_stood(client, auth, dispatcher,
+                                                            couriers, day_items, office, clock,
+                                                            full_proof):
+    # the GeoJSON line of every route started at the office, also for a route re-planned
+    # from the courier's position; the result JSON did not say where a route starts
+    h = auth(dispatcher)
+    url, done = published_plan(client, h, courier_ids=[couriers[0].id])
+    home = [office.lon, office.lat]
+    (route,) = done["result"]["routes"]
+    assert route["start_location"] == {"lat": office.lat, "lon": office.lon}
+    line = next(f for f in client.get(f"{url}/geojson", headers=h).json["features"]
+                if f["properties"]["kind"] == "route")["geometry"]["coordinates"]
+    assert line == [home, *([s["lon"], s["lat"]] for s in route["stops"]), home]
+
+    ch = auth(couriers[0])
+    first = route["stops"][0]["identifier"]
+    for code in ("EDG", "EMI"):
+        body = {"code": code, "client_event_id": f"geoline-{code}",
+                "device_time": "2026-11-20T09:00:00+07:00",
+                "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMI":
+            body["proof"] = full_proof(next(i for i in day_items if i.identifier == first))
+        r = client.post(f"/api/v1/items/{first}/events", headers=ch, json=body)
+        assert r.status_code == 201, r.json
+    clock.advance(hours=2)  # 10:00 in Viet Nam
+    here = {"lat": 12.2500, "lon": 109.1900}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                    json={"date": "2026-11-20", "location": here})
+    assert r.status_code == 200, r.json
+    assert r.json["start"].startswith("2026-11-20T10:00")  # the new route starts now
+    (stored,) = client.get(url, headers=h).json["result"]["routes"]
+    assert stored["start_location"] == here
+    line = next(f for f in client.get(f"{url}/geojson", headers=h).json["features"]
+                if f["properties"]["kind"] == "route")["geometry"]["coordinates"]
+    ahead = [[s["lon"], s["lat"]] for s in stored["stops"][1:]]  # the delivered one is behind
+    assert len(ahead) == 11
+    assert line == [[here["lon"], here["lat"]], *ahead, home]
+
+
 def test_dispatcher_moves_and_reorders_stops_then_publishes(client, auth, dispatcher, couriers,
                                                             day_items):
     h = auth(dispatcher)
