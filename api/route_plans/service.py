@@ -36,6 +36,9 @@ from ..scope import office_for_write
 log = logging.getLogger(__name__)
 PLANNABLE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
 STALE_HEARTBEAT = timedelta(seconds=120)
+#: A courier's capacity when none is recorded (a motorbike's)
+DEFAULT_CAPACITY_PARCELS = 60
+DEFAULT_CAPACITY_KG = 80.0
 
 
 def _seconds(day: date, t: datetime) -> int:
@@ -120,13 +123,18 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "
                             "and a delivery window on that day.", slug="nothing-to-plan",
                             notes=[f"{x['identifier']}: {x['message']}" for x in left_out])
+    # a capacity not recorded (None) is the default motorbike's; 0 is a courier who
+    # carries nothing (the model and the solver take it), not "not recorded"
     problem = {
         "office": {"id": office.code, "location": {"lat": office.lat, "lon": office.lon}},
         "stops": stops,
         "couriers": [{
             "id": str(c.id), "shift": shift,
-            "capacity": {"parcels": c.vehicle_capacity_parcels or 60,
-                         "weight_g": int((c.vehicle_capacity_kg or 80) * 1000)},
+            "capacity": {
+                "parcels": DEFAULT_CAPACITY_PARCELS if c.vehicle_capacity_parcels is None
+                else c.vehicle_capacity_parcels,
+                "weight_g": int((DEFAULT_CAPACITY_KG if c.vehicle_capacity_kg is None
+                                 else c.vehicle_capacity_kg) * 1000)},
             "return_to_office": True,
         } for c in couriers],
     }

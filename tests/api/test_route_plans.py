@@ -165,6 +165,27 @@ def test_chosen_items_are_looked_up_as_everywhere_else(dispatcher, couriers, day
     assert sorted(s["id"] for s in plan.problem["stops"]) == sorted(chosen)
 
 
+def test_a_courier_who_carries_nothing_is_given_no_stops(client, auth, dispatcher, couriers,
+                                                         day_items, make_user, office, clock):
+    # a stored capacity of 0 (the model and the solver take it: carries nothing) became
+    # the default 60 parcels / 80 kg through `or`, and the courier was given stops
+    empty = make_user(Role.COURIER, office, vehicle_capacity_parcels=0, vehicle_capacity_kg=5)
+    weightless = make_user(Role.COURIER, office, vehicle_capacity_parcels=20,
+                           vehicle_capacity_kg=0.0)
+    plan = service.create_plan(db.session, dispatcher, service_input(
+        courier_ids=[empty.id, weightless.id, couriers[0].id]), now=clock())
+    db.session.rollback()
+    caps = {c["id"]: c["capacity"] for c in plan.problem["couriers"]}
+    assert caps[str(empty.id)] == {"parcels": 0, "weight_g": 5000}
+    assert caps[str(weightless.id)] == {"parcels": 20, "weight_g": 0}
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(
+        courier_ids=[empty.id, weightless.id, couriers[0].id]), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    assert {r["courier_id"] for r in done["result"]["routes"]} == {couriers[0].id}
+
+
 def test_a_dead_worker_is_reported_not_lost(client, auth, dispatcher, couriers, day_items,
                                             clock):
     plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
