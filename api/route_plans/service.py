@@ -73,21 +73,28 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         raise Unprocessable("No courier to plan for.",
                             errors=[{"pointer": "/courier_ids", "detail": "No active courier."}])
 
-    iq = select(Item).where(Item.office_id == office_id,
-                            Item.status.in_(data.get("statuses") or PLANNABLE))
+    statuses = tuple(data.get("statuses") or PLANNABLE)
+    iq = select(Item).where(Item.office_id == office_id, Item.status.in_(statuses))
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
         chosen = [identifiers.normalize(i) for i in data["identifiers"]]
         iq = iq.where(Item.identifier.in_(set(chosen)))
         # one that is no item of this office (unknown, or another office's: the same
-        # answer) is an error, not a parcel silently left out of the plan
-        known = set(session.execute(select(Item.identifier).where(
-            Item.office_id == office_id, Item.identifier.in_(set(chosen)))).scalars())
-        unknown = [{"pointer": f"/identifiers/{n}", "detail": "No item of this office."}
-                   for n, ident in enumerate(chosen) if ident not in known]
-        if unknown:
-            raise Unprocessable("Some chosen items are not items of this office.",
-                                errors=unknown)
+        # answer), or whose status is not planned (delivered, out with a courier …), is
+        # an error, not a parcel silently left out of the plan
+        known = dict(session.execute(select(Item.identifier, Item.status).where(
+            Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all())
+        planned = ", ".join(s.value for s in statuses)
+        wrong = [{"pointer": f"/identifiers/{n}", "detail": "No item of this office."}
+                 if ident not in known else
+                 {"pointer": f"/identifiers/{n}",
+                  "detail": f"The item is {known[ident].value}; the plan takes items that "
+                            f"are {planned}."}
+                 for n, ident in enumerate(chosen)
+                 if ident not in known or known[ident] not in statuses]
+        if wrong:
+            raise Unprocessable("Some chosen items cannot be planned: not items of this "
+                                "office, or not in a status the plan takes.", errors=wrong)
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     courier_ids = {c.id for c in couriers}
     stops: list[dict[str, Any]] = []

@@ -787,6 +787,33 @@ def test_chosen_identifiers_that_are_no_item_of_the_office_are_422(
     wait_for(client, h, r.headers["Location"], {"succeeded"})
 
 
+def test_chosen_items_not_in_a_plannable_status_are_422_naming_it(
+        client, auth, dispatcher, couriers, day_items, make_item, office):
+    # a chosen item already delivered (or out with a courier) was dropped from the plan
+    # without a word, as unknown identifiers were
+    delivered = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMI"))
+    out = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    h = auth(dispatcher)
+    mine = day_items[0].identifier
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        identifiers=[mine, delivered.identifier, "EE123456785VN", out.identifier.lower()]))
+    assert r.status_code == 422, r.json
+    errors = {e["pointer"]: e["detail"] for e in r.json["errors"]}
+    assert list(errors) == ["/identifiers/1", "/identifiers/2", "/identifiers/3"]
+    assert "delivered" in errors["/identifiers/1"]
+    assert errors["/identifiers/2"] == "No item of this office."
+    assert "out_for_delivery" in errors["/identifiers/3"]
+    assert db.session.query(RoutePlan).count() == 0
+    # the statuses asked for are the plannable ones
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        identifiers=[mine, out.identifier], statuses=["at_delivery_office"]))
+    assert [e["pointer"] for e in r.json["errors"]] == ["/identifiers/1"]
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        identifiers=[out.identifier], statuses=["out_for_delivery"]))
+    assert r.status_code == 202 and r.json["stops"] == 1
+    wait_for(client, h, r.headers["Location"], {"succeeded"})
+
+
 def test_an_in_process_job_that_died_before_it_started_is_reported_failed(
         client, auth, dispatcher, couriers, day_items, clock, monkeypatch):
     # the RQ flavour of this is reported through RQ's job status; a thread job has no
