@@ -42,8 +42,12 @@ class PlanSchema(Schema):
     service_date = fields.Date()
     status = fields.Enum(PlanStatus, by_value=True)
     progress = fields.Float(metadata={"description": "0 to 1"})
-    best_cost = fields.Float(allow_none=True, metadata={"description": "Best distance (m) "
-                                                        "found so far"})
+    best_cost = fields.Float(allow_none=True, metadata={"description": (
+        "While the plan runs: the solver's best objective so far, the distance (m) plus a "
+        "penalty for each stop it leaves unserved (more than any detour, so it can be "
+        "far above the routes' distance and drop when the stop is served), null until a "
+        "feasible plan is known. Once the plan has succeeded or is edited: the routes' "
+        "total distance (m)")})
     time_limit_s = fields.Float()
     created_at = fields.AwareDateTime()
     started_at = fields.AwareDateTime(allow_none=True)

@@ -293,6 +293,19 @@ def test_a_solver_failing_after_a_cancel_leaves_the_plan_cancelled(
     assert body["status"] == "cancelled" and body["error"] is None
 
 
+def test_best_cost_is_documented_as_what_it_is(client):
+    # the API documentation called best_cost the "best distance (m)": while a plan runs
+    # it is the solver's objective, which adds a penalty for each stop left unserved
+    spec = client.get("/api/v1/openapi.json").json
+    text = spec["components"]["schemas"]["Plan"]["properties"]["best_cost"]["description"]
+    assert "unserved" in text and "penalty" in text and "distance" in text
+    import pathlib
+
+    api_md = (pathlib.Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    row = next(line for line in api_md.splitlines() if "GET /api/v1/route-plans/{id}`" in line)
+    assert "penalty" in row and "unserved" in row
+
+
 def test_other_offices_plans_are_invisible(client, auth, dispatcher, couriers, day_items, clock,
                                            make_user, make_office):
     plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
