@@ -48,6 +48,10 @@ from . import identifiers
 COURIER_EVENTS = frozenset({EventCode.EDG, EventCode.EMH, EventCode.EMI, EventCode.EDH,
                             EventCode.EDF})
 FIELD_EVENTS_NEEDING_GPS = frozenset({EventCode.EMH, EventCode.EMI})
+# After these no attempt is scheduled: one is under way (EDG), the item waits at a
+# pick-up point for collection (EDH), or it is closed (EMI, RTS). A hold at the office
+# (EDF, the usual step after a failed attempt) keeps the day: the retry is still due.
+NO_ATTEMPT_DUE = frozenset({EventCode.EDG, EventCode.EDH, EventCode.EMI, EventCode.RTS})
 
 
 # ---------------------------------------------------------------- visibility
@@ -345,7 +349,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     item.move_to(new_state, now)
     if code is EventCode.EMH:
         item.next_attempt_on = next_attempt_day(data, item, max_attempts)
-    elif code in (EventCode.EMI, EventCode.RTS, EventCode.EDG):
+    elif code in NO_ATTEMPT_DUE:
         item.next_attempt_on = None
     if code is EventCode.EDG and item.delivery_code is None and policy.needs_delivery_code(item):
         item.delivery_code = policy.new_delivery_code()

@@ -250,6 +250,29 @@ def test_failed_attempt_photo_and_next_attempt_day(client, auth, office, courier
     assert bad.status_code in (409, 422)
 
 
+@pytest.mark.parametrize(("after", "kept"), [
+    (("EDH",), None),  # at a pick-up point: collected there, no delivery attempt
+    (("EDF",), "2026-11-24"),  # held overnight, the usual step after an attempt: still due
+    (("EDF", "EDH"), None),
+    (("EDF", "EMI"), None),  # collected at the office
+    (("EDG",), None),  # out again: the attempt is under way
+    (("RTS",), None),
+])
+def test_the_next_attempt_day_goes_when_no_attempt_is_coming(
+        client, auth, office, courier, dispatcher, make_item, full_proof, after, kept):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = post(client, auth(courier), item, ev("EMH", reason="asks_another_day",
+                                             next_attempt_on="2026-11-24"))
+    assert r.status_code == 201
+    h = auth(dispatcher)
+    for code in after:
+        extra = {"proof": full_proof(item)} if code == "EMI" else {}
+        assert post(client, h, item, ev(code, **extra)).status_code == 201, code
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    assert detail["next_attempt_on"] == kept
+    assert client.get(f"/api/v1/track/{item.identifier}").json["next_attempt_on"] == kept
+
+
 def test_two_phones_recording_an_attempt_at_once_count_one(app, auth, office, courier,
                                                             make_item, monkeypatch):
     from api.items import service
