@@ -77,6 +77,7 @@ UI = {
     "rate_limited": ("Quá nhiều lượt tra cứu, vui lòng thử lại sau ít phút",
                      "Too many lookups, please try again in a few minutes"),
     "cod": ("Thu hộ (COD)", "Cash on delivery"),
+    "next_attempt": ("Dự kiến phát lại", "Next delivery attempt"),
     "time_note": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
 }
 

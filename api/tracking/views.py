@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
@@ -83,9 +84,12 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
         error, code = "not_found", 404
     except Unprocessable:
         error, code = "invalid", 422
+    # the day as the page shows its other dates (the JSON has it as an ISO date)
+    next_attempt = (date.fromisoformat(result["next_attempt_on"]).strftime("%d/%m/%Y")
+                    if result and result["next_attempt_on"] else None)
     return make_response(render_template(
         "track.html", lang=lang, ui=_ui(lang), result=result, error=error, number=number[:60],
-        complaint=complaint, complaint_error=complaint_error, **_complaint_ui(lang),
+        next_attempt=next_attempt, complaint=complaint, complaint_error=complaint_error, **_complaint_ui(lang),
         complaint_due=complaint.due_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
         if complaint else None),
         status or code)

@@ -64,6 +64,29 @@ def test_tracking_page_is_vietnamese_by_default_and_private(client, delivered_af
     assert '<html lang="en">' in en and "Delivered" in en
 
 
+def test_tracking_page_shows_the_next_attempt_day(client, auth, make_office, make_user,
+                                                   make_item):
+    office = make_office()
+    courier = make_user(Role.COURIER, office)
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
+        "code": "EMH", "client_event_id": "page-next-attempt-1", "reason": "asks_another_day",
+        "action": "called_recipient", "next_attempt_on": "2026-11-24",
+        "device_time": "2026-11-20T09:15:00+07:00",
+        "location": {"lat": 12.2381, "lon": 109.1962}})
+    assert r.status_code == 201, r.json
+    assert client.get(f"/api/v1/track/{item.identifier}").json["next_attempt_on"] == \
+        "2026-11-24"
+    vi = client.get(f"/track/{item.identifier}").get_data(as_text=True)
+    assert 'id="next-attempt"' in vi and "Dự kiến phát lại: 24/11/2026" in vi
+    en = client.get(f"/track/{item.identifier}?lang=en").get_data(as_text=True)
+    assert "Next delivery attempt: 24/11/2026" in en
+    # none scheduled (a delivered item): no line at all
+    done = make_item(office, courier=courier, events=("EMG", "EDG", "EMI"))
+    assert 'id="next-attempt"' not in client.get(f"/track/{done.identifier}").get_data(
+        as_text=True)
+
+
 def test_tracking_page_errors_are_pages(client, app):
     r = client.get("/track/EE123456785VN")
     assert r.status_code == 404 and "Không tìm thấy" in r.get_data(as_text=True)
