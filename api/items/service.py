@@ -361,7 +361,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
             record_cod(session, actor, item, event, proof.cod_collected, now)
     follow: list[TrackingEvent] = []
     if code is EventCode.EMH and new_state.failed_attempts >= max_attempts:
-        follow.append(_return_to_sender(session, item, cid, now, max_attempts))
+        follow.append(_return_to_sender(session, item, event, now, max_attempts))
     session.flush()
     return EventResult(event, item, False, follow)
 
@@ -484,12 +484,15 @@ def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
     return device_time < latest
 
 
-def _return_to_sender(session: Session, item: Item, cid: str, now: datetime,
+def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now: datetime,
                       max_attempts: int) -> TrackingEvent:
+    """The return decided by the last failed attempt. It carries the attempt's device
+    time, not the server's: histories sort by device time (then id), and a phone clock
+    ahead of the server's would otherwise list the return before its cause."""
     state = lifecycle.apply(item.state, EventCode.RTS)
     ev = TrackingEvent(
-        item_id=item.id, code=EventCode.RTS, client_event_id=f"{cid}#rts", device_time=now,
-        server_time=now, actor_id=None, office_id=item.office_id,
+        item_id=item.id, code=EventCode.RTS, client_event_id=f"{attempt.client_event_id}#rts",
+        device_time=attempt.device_time, server_time=now, actor_id=None, office_id=item.office_id,
         note=f"Automatic: {max_attempts} failed delivery attempts.", status_after=state.status,
         source="system",
     )

@@ -273,6 +273,21 @@ def test_the_next_attempt_day_goes_when_no_attempt_is_coming(
     assert client.get(f"/api/v1/track/{item.identifier}").json["next_attempt_on"] == kept
 
 
+def test_the_automatic_return_comes_after_the_attempt_that_caused_it(
+        client, auth, office, courier, make_item, clock):
+    item = make_item(office, courier=courier,
+                     events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDG"))
+    # the phone's clock is 75 minutes ahead of the server's (09:15 on the phone, 08:00)
+    r = post(client, auth(courier), item, ev("EMH"))
+    assert r.status_code == 201 and r.json["item"]["status"] == "return_to_sender"
+    events = client.get(f"/api/v1/track/{item.identifier}").json["events"]
+    assert [e["code"] for e in events[:2]] == ["RTS", "EMH"]  # newest first
+    assert events[0]["time"] == events[1]["time"] == "2026-11-20T09:15:00+07:00"
+    rts = db.session.execute(db.select(TrackingEvent).filter_by(
+        item_id=item.id, code=EventCode.RTS)).scalar_one()
+    assert rts.server_time == clock()  # when the server decided it
+
+
 def test_two_phones_recording_an_attempt_at_once_count_one(app, auth, office, courier,
                                                             make_item, monkeypatch):
     from api.items import service
