@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import CashEntry, CashKind, Item, Role, TrackingEvent, User
+from models import CashEntry, CashKind, Item, Role, SyncUpload, TrackingEvent, User
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..localtime import local_day
@@ -21,11 +21,31 @@ def shift_day(t: datetime) -> date:
     return local_day(t)
 
 
+def event_shift_day(session: Session, event: TrackingEvent) -> date:
+    """The shift day of a field event: its device time, unless the sync flagged it.
+
+    ``implausible_device_time`` (:func:`api.sync.service.time_flags`): even corrected
+    for the upload's clock skew the time cannot be right (a phone reset to 2000), so the
+    server's receive time decides. ``device_clock_off`` alone: the skew-corrected device
+    time was found plausible and is the best estimate of when it happened (a phone reset
+    to 2000 that also sends its wrong ``sent_at``)."""
+    flags = event.flags or ()
+    if "implausible_device_time" in flags:
+        return shift_day(event.server_time)
+    if "device_clock_off" in flags and event.sync_upload_id is not None:
+        upload = session.get(SyncUpload, event.sync_upload_id)
+        if upload is not None and upload.clock_skew_s is not None:
+            return shift_day(event.device_time - timedelta(seconds=upload.clock_skew_s))
+    return shift_day(event.device_time)
+
+
 def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
                amount: int, now: datetime) -> CashEntry:
-    """COD cash taken at a delivery: it is now on the hands of whoever delivered."""
+    """COD cash taken at a delivery: it is now on the hands of whoever delivered, on the
+    shift day of the delivery (:func:`event_shift_day`)."""
     entry = CashEntry(courier_id=actor.id, office_id=item.office_id,
-                      service_date=shift_day(event.device_time), kind=CashKind.COD_COLLECTED,
+                      service_date=event_shift_day(session, event),
+                      kind=CashKind.COD_COLLECTED,
                       amount=amount, item_id=item.id, event_id=event.id,
                       created_by_id=actor.id, created_at=now,
                       note=f"COD {item.identifier}")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import CourierPosition, Item, Role, SyncUpload, TrackingEvent, db
+from models import CashEntry, CourierPosition, Item, Role, SyncUpload, TrackingEvent, db
 from models.lifecycle import EventCode, replay
 
 ids = (f"sync-{n:07d}" for n in itertools.count())
@@ -142,6 +142,37 @@ def test_clock_skew_is_recorded_and_absurd_times_flagged(client, auth, office, c
                sent_at=(T0 + timedelta(hours=10)).isoformat())
     assert r.json["results"][0]["flags"] == ["implausible_device_time"]
     assert r.json["counts"]["flagged"] == 1
+
+
+@pytest.mark.parametrize(("device_time", "sent_at", "flags", "day"), [
+    # a phone reset to 2000 that sends no sent_at: the device time cannot be right, and
+    # the server's receive time (18:00 on the 20th) decides the shift day
+    ("2000-01-01T09:00:00+07:00", None, ["implausible_device_time"], "2026-11-20"),
+    # the same phone sending its (equally wrong) sent_at: the skew corrects the device
+    # time to 17:00 on the 20th, which is plausible, so only the clock is flagged
+    ("2000-01-01T09:00:00+07:00", "2000-01-01T10:00:00+07:00", ["device_clock_off"],
+     "2026-11-20"),
+    # a clock 8 h ahead: 00:30 on the 21st on the phone was 16:30 on the 20th
+    ("2026-11-21T00:30:00+07:00", "2026-11-21T02:00:00+07:00", ["device_clock_off"],
+     "2026-11-20"),
+    # a sound clock: the device time decides, even for an upload the next morning
+    ("2026-11-20T17:00:00+07:00", "2026-11-20T18:00:00+07:00", [], "2026-11-20"),
+])
+def test_cod_cash_is_booked_to_the_day_the_delivery_really_happened(
+        client, auth, office, courier, make_item, clock, full_proof, device_time, sent_at,
+        flags, day):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    evening(clock)  # 18:00 on 2026-11-20 in Viet Nam
+    extra = {"sent_at": sent_at} if sent_at else {}
+    r = upload(client, auth(courier), [event(item.identifier, "EMI", 0, device_time=device_time,
+                                             proof=full_proof(item))], **extra)
+    res = r.json["results"][0]
+    assert res["result"] == "accepted" and res["flags"] == flags, res
+    entry = db.session.query(CashEntry).filter_by(item_id=item.id).one()
+    assert entry.service_date.isoformat() == day
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date={day}",
+                        headers=auth(courier)).json
+    assert ledger["totals"]["cod_collected"] == 250_000
 
 
 def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, make_user,
