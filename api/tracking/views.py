@@ -89,7 +89,8 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
                     if result and result["next_attempt_on"] else None)
     return make_response(render_template(
         "track.html", lang=lang, ui=_ui(lang), result=result, error=error, number=number[:60],
-        next_attempt=next_attempt, complaint=complaint, complaint_error=complaint_error, **_complaint_ui(lang),
+        next_attempt=next_attempt, complaint=complaint, complaint_error=complaint_error,
+        **_complaint_ui(lang),
         complaint_due=complaint.due_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
         if complaint else None),
         status or code)
