@@ -24,6 +24,10 @@ PROBLEM_TYPES = {
     "not-found": "No such resource that you can see.",
     "item-not-found": "No item with this number.",
     "item-closed": "The item is delivered or returned.",
+    "item-reassigned": "A courier's event on an item they recorded events on before but "
+                       "that is no longer assigned to them (a dispatcher reassigned it "
+                       "while the phone was offline): nothing was recorded; the phone "
+                       "should keep the event and show it to a supervisor.",
     "csv-header": "The CSV header has missing or unknown columns.",
     "csv-malformed": "The file is not valid CSV.",
     "csv-encoding": "The CSV is not UTF-8.",

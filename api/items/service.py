@@ -295,7 +295,12 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         return replay
     if actor.role is Role.COURIER and code not in COURIER_EVENTS:
         raise Forbidden(f"Couriers cannot record {code.value}.")
-    item = get_item(session, actor, identifier, for_update=True)
+    try:
+        item = get_item(session, actor, identifier, for_update=True)
+    except NotFound:
+        if actor.role is Role.COURIER:
+            _refuse_if_reassigned(session, actor, identifier)
+        raise
     # again under the lock: the same event resent at once may have just been recorded
     replay = _replay_of(session, actor, cid, identifier, code)
     if replay is not None:
@@ -364,6 +369,28 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         follow.append(_return_to_sender(session, item, event, now, max_attempts))
     session.flush()
     return EventResult(event, item, False, follow)
+
+
+def _refuse_if_reassigned(session: Session, actor: User, identifier: str) -> None:
+    """A courier's event on an item they recorded events on before but no longer hold:
+    the distinct ``item-reassigned`` 404, so the phone keeps the event (a delivery made
+    offline, its COD cash in hand) for a supervisor instead of dropping it as unknown.
+
+    The event is not accepted: the item keeps only its current courier, not when it was
+    whose, so nothing stored can show this courier still held it at the event's device
+    time. Only a courier who already recorded an event on the item gets this answer:
+    it tells them nothing they did not know, and to anyone else the item stays hidden.
+    """
+    value = identifiers.normalize(identifier)
+    had_it = session.execute(
+        select(TrackingEvent.id).join(Item, Item.id == TrackingEvent.item_id)
+        .where(Item.identifier == value, TrackingEvent.actor_id == actor.id).limit(1)
+    ).first()
+    if had_it is not None:
+        raise NotFound(f"Item {value} is no longer assigned to you; nothing was recorded. "
+                       "Keep the event on the phone and show it to a supervisor.",
+                       slug="item-reassigned", title="Item no longer assigned to you",
+                       identifier=value)
 
 
 def check_proof(session: Session, item: Item, proof: Mapping[str, Any] | None

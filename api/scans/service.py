@@ -113,6 +113,9 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                                     max_attempts=max_attempts, keep_late_conflicts=True,
                                     source="scan", **(geo or {}))
     except NotFound as exc:
+        if exc.slug == "item-reassigned":  # the phone keeps it for a supervisor
+            raise NotFound(exc.detail, slug=exc.slug, title=exc.title, code=ident.item_id,
+                           codes=codes) from exc
         raise NotFound(f"No item {ident.item_id} that you can see.", slug="item-not-found",
                        code=ident.item_id, codes=codes) from exc
     if result.replayed:

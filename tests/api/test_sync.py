@@ -175,6 +175,44 @@ def test_cod_cash_is_booked_to_the_day_the_delivery_really_happened(
     assert ledger["totals"]["cod_collected"] == 250_000
 
 
+def test_an_offline_delivery_on_an_item_reassigned_meanwhile_is_a_distinct_404(
+        client, auth, office, courier, make_user, make_item, clock, full_proof):
+    """The delivery cannot be accepted (nothing stored says who held the item when), but
+    the phone must be told to keep it for a supervisor, not that the item is unknown."""
+    other = make_user(Role.COURIER, office)
+    dispatcher = make_user(Role.DISPATCHER, office)
+    item = make_item(office, courier=courier, events=("EMG",), cod_amount=250_000)
+    r = upload(client, auth(courier), [event(item.identifier, "EDG", 5)])  # online, 08:05
+    assert r.json["results"][0]["result"] == "accepted"
+    r = client.post(f"/api/v1/items/{item.identifier}/assign", headers=auth(dispatcher),
+                    json={"courier_id": other.id})
+    assert r.status_code == 200
+    evening(clock)
+    delivery = event(item.identifier, "EMI", 60, proof=full_proof(item))
+    r = upload(client, auth(courier), [delivery])
+    problem = r.json["results"][0]["problem"]
+    assert problem["status"] == 404 and problem["type"] == "/problems/item-reassigned", problem
+    assert "supervisor" in problem["detail"]
+    assert db.session.query(CashEntry).count() == 0
+    assert db.session.get(Item, item.id).status.value == "out_for_delivery"
+    # the same answer from the single-event endpoint and a scan
+    h = auth(courier)
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+        k: v for k, v in delivery.items() if k not in ("kind", "identifier")})
+    assert r.status_code == 404 and r.json["type"] == "/problems/item-reassigned"
+    r = client.post("/api/v1/scans", headers=h, json={
+        "action": "delivered", "client_event_id": next(ids), "device_time": at(60),
+        "codes": [{"text": item.identifier}], "proof": full_proof(item),
+        "location": {"lat": 12.238, "lon": 109.196}})
+    assert r.status_code == 404 and r.json["type"] == "/problems/item-reassigned"
+    assert client.get("/problems/item-reassigned").status_code == 200
+    # a courier who never had the item learns nothing: the plain 404
+    stranger = make_user(Role.COURIER, office)
+    r = upload(client, auth(stranger), [event(item.identifier, "EMI", 61,
+                                              proof=full_proof(item))])
+    assert r.json["results"][0]["problem"]["type"] == "/problems/not-found"
+
+
 def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, make_user,
                                               make_office, app, clock):
     evening(clock)
