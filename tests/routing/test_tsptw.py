@@ -326,12 +326,14 @@ def test_progress_beats_and_cancels_while_no_feasible_route_is_known() -> None:
             raise Stop
 
     t = time.monotonic()
-    with pytest.raises(Stop):  # 30 % of 5 s in the ILS before PyVRP would report
-        solve_core(inst, time_limit_s=5.0, seed=0, workers=1, progress=beat)
-    assert time.monotonic() - t < 1.2
+    with pytest.raises(Stop):  # 30 % of 20 s in the ILS before PyVRP would report
+        solve_core(inst, time_limit_s=20.0, seed=0, workers=1, progress=beat)
+    # loose bounds (a loaded CI machine): without the beats, the first report and so
+    # the cancel came after the ILS gave up, 6 s in
+    assert time.monotonic() - t < 3.0
     assert all(math.isinf(c) for c, _ in seen)  # best cost inf: none feasible yet
     beats = [0.0] + [s for _, s in seen]
-    assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 0.45
+    assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 1.0
 
 
 @pytest.mark.parametrize("open_route", [False, True])
