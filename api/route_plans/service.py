@@ -556,10 +556,14 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
         raise Conflict("The day's plan changed while your route was re-planned; ask again.",
                        slug="plan-changed")
     result = dict(locked.result or {})
-    # the route now starts where the courier stands, at the time of the new route
+    # the route now starts where the courier stands, at the time of the new route; its
+    # distance, duration, lateness and load are the new route's: the stops planned
+    # ahead (none when nothing could be planned), not the done or unplaced ones
+    ahead = {k: new_route.get(k, 0)
+             for k in ("distance_m", "duration_s", "lateness_s", "parcels", "weight_g")}
     result["routes"] = [
-        {**r, "stops": stops, "reoptimized_at": now.isoformat(),
-         "distance_m": new_route.get("distance_m", 0), "start": new_route.get("start", r["start"]),
+        {**r, "stops": stops, "reoptimized_at": now.isoformat(), **ahead,
+         "start": new_route.get("start", r["start"]),
          "start_location": {"lat": lat, "lon": lon}, "end": new_route.get("end", r["end"])}
         if r["courier_id"] == actor.id else r
         for r in result["routes"]]

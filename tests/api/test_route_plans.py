@@ -455,6 +455,54 @@ def test_a_reoptimized_route_starts_where_the_courier_stood(client, auth, dispat
     assert line == [[here["lon"], here["lat"]], *ahead, home]
 
 
+def test_a_reoptimized_route_is_summed_over_the_stops_ahead(client, auth, dispatcher,
+                                                            couriers, day_items, clock,
+                                                            full_proof):
+    # after a re-optimisation the stored route kept the original plan's duration,
+    # lateness, parcels and weight (only distance, start and end were the new route's)
+    from datetime import datetime
+
+    h = auth(dispatcher)
+    url, done = published_plan(client, h, courier_ids=[couriers[0].id])
+    (route,) = done["result"]["routes"]
+    assert route["parcels"] == 12
+    ch = auth(couriers[0])
+    delivered = [s["identifier"] for s in route["stops"][:3]]
+    for n, ident in enumerate(delivered):
+        for code in ("EDG", "EMI"):
+            body = {"code": code, "client_event_id": f"sums-{n}-{code}",
+                    "device_time": "2026-11-20T09:00:00+07:00",
+                    "location": {"lat": 12.24, "lon": 109.19}}
+            if code == "EMI":
+                body["proof"] = full_proof(next(i for i in day_items if i.identifier == ident))
+            r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json=body)
+            assert r.status_code == 201, r.json
+    clock.advance(hours=2)  # 10:00 in Viet Nam
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                    json={"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    (stored,) = client.get(url, headers=h).json["result"]["routes"]
+    ahead = [s for s in stored["stops"] if not s.get("done") and not s.get("unplaced")]
+    assert len(ahead) == 9
+    weight = {i.identifier: i.weight_g for i in day_items}
+    assert stored["parcels"] == 9
+    assert stored["weight_g"] == sum(weight[s["identifier"]] for s in ahead)
+    assert stored["lateness_s"] == sum(s["lateness_s"] for s in ahead)
+    span = datetime.fromisoformat(stored["end"]) - datetime.fromisoformat(stored["start"])
+    assert stored["duration_s"] == span.total_seconds()
+    assert stored["start"].startswith("2026-11-20T10:00")
+
+    # after the shift nothing is planned ahead: nothing is counted
+    clock.advance(hours=8)  # 18:00 in Viet Nam
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                    json={"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert all(s.get("done") or s.get("unplaced") for s in r.json["stops"])
+    (stored,) = client.get(url, headers=h).json["result"]["routes"]
+    assert (stored["distance_m"], stored["duration_s"], stored["lateness_s"],
+            stored["parcels"], stored["weight_g"]) == (0, 0, 0, 0, 0)
+
+
 def test_dispatcher_moves_and_reorders_stops_then_publishes(client, auth, dispatcher, couriers,
                                                             day_items):
     h = auth(dispatcher)
