@@ -1139,6 +1139,15 @@ def effective_workers(inst: CoreInstance, workers: int) -> int:
     return max(1, min(workers, int(_free_cores() + 0.5)))
 
 
+def _since(t0: float, progress: ProgressCallback) -> ProgressCallback:
+    """``progress`` with the elapsed time measured from ``t0``."""
+
+    def report(best_cost: float, _elapsed_s: float) -> None:
+        progress(best_cost, time.monotonic() - t0)
+
+    return report
+
+
 def solve_core(
     inst: CoreInstance,
     *,
@@ -1169,7 +1178,9 @@ def solve_core(
     progress
         Optional ``progress(best_cost, elapsed_s)`` hook (:data:`ProgressCallback`):
         called by the PyVRP and TSPTW searches, also before a feasible solution
-        is known; the fast-tsp path calls it once, with its result.
+        is known; the fast-tsp path calls it once, with its result. ``elapsed_s``
+        is the time since this call (never decreasing, also when one search
+        hands over to another).
     initial
         Optional warm start: ``(vehicle_type, client visits)`` pairs.
 
@@ -1181,6 +1192,11 @@ def solve_core(
     if not time_limit_s > 0:
         raise ValueError("time_limit_s must be positive")
     t0 = time.monotonic()
+    if progress is not None:
+        # elapsed since this call, not since the current search began: the phases
+        # below restart ``t0`` when one hands over to the next (fast-tsp or the ILS
+        # to PyVRP), and the reported time would go back to 0
+        progress = _since(t0, progress)
     if not inst.clients or not any(vt.count > 0 for vt in inst.vehicle_types):
         return CoreResult((), 0, not any(c.required for c in inst.clients), "empty", 0.0)
 

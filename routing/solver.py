@@ -35,6 +35,7 @@ from routing.core import (
     CoreInstance,
     CoreVehicleType,
     ProgressCallback,
+    _since,
     solve_core,
 )
 from routing.errors import InfeasibleProblemError, InvalidProblemError, ProblemTooLargeError
@@ -394,7 +395,8 @@ def _plan(
         seed=params.seed,
         workers=params.workers,
         use_tsp_fast_path=params.use_tsp_fast_path,
-        progress=progress,
+        # the elapsed time of the whole budget: building the matrices counts
+        progress=None if progress is None else _since(t_start, progress),
         initial=warm,
     )
 
@@ -479,8 +481,10 @@ def solve(
     progress
         Optional ``progress(best_cost, elapsed_s)`` hook, called in the
         calling thread during the search (see
-        :data:`routing.core.ProgressCallback`). Raising from it aborts the
-        solve and the exception propagates (use it to cancel a job).
+        :data:`routing.core.ProgressCallback`); ``elapsed_s`` is the time since
+        this call (never decreasing), to compare with ``params.time_limit_s``.
+        Raising from it aborts the solve and the exception propagates (use it
+        to cancel a job).
     initial
         Optional warm start: a previous plan, or ``{courier_id: [stop_id,
         ...]}`` (unknown ids are ignored).

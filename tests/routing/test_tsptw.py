@@ -259,6 +259,42 @@ def test_without_a_feasible_route_fresh_phases_run_until_the_give_up_share(
     assert 2 <= len(seen[0]) < 20
 
 
+def test_progress_runs_on_when_the_ils_hands_over_to_pyvrp() -> None:
+    # solve_core restarted its clock when the ILS gave up: PyVRP's reports started again
+    # from 0 s, so a plan job's progress went backwards (and only PyVRP's share counted)
+    from routing.core import TSPTW_GIVE_UP_SHARE
+
+    problem, _ = _unservable_problem()
+    seen: list[float] = []
+    plan = solve(problem, SolverParams(time_limit_s=1.5, seed=0, workers=1),
+                 progress=lambda _cost, elapsed: seen.append(elapsed))
+    assert plan.method == "pyvrp"  # the ILS found no route with every stop
+    assert len(seen) >= 2
+    assert seen == sorted(seen)
+    # the ILS gave up only after 30 % of the budget: PyVRP's last report comes after
+    assert seen[-1] >= TSPTW_GIVE_UP_SHARE * 1.5
+
+
+def test_progress_counts_the_time_before_the_search() -> None:
+    # the elapsed time was counted from the start of the search, not of solve():
+    # building the travel matrix (slow with a road-network provider) was left out
+    import time
+
+    from routing import HaversineProvider
+
+    class Slow(HaversineProvider):
+        def matrix(self, *args, **kw):  # type: ignore[no-untyped-def]
+            time.sleep(0.4)
+            return super().matrix(*args, **kw)
+
+    problem, _ = _unservable_problem()
+    seen: list[float] = []
+    solve(problem, SolverParams(time_limit_s=1.0, seed=0, workers=1), provider=Slow(),
+          progress=lambda _cost, elapsed: seen.append(elapsed))
+    assert seen and seen[0] >= 0.4
+    assert seen == sorted(seen)
+
+
 def test_unusable_numba_falls_back_to_pyvrp(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
