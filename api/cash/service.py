@@ -21,22 +21,32 @@ def shift_day(t: datetime) -> date:
     return local_day(t)
 
 
-def event_shift_day(session: Session, event: TrackingEvent) -> date:
-    """The shift day of a field event: its device time, unless the sync flagged it.
+def field_shift_day(device_time: datetime, server_time: datetime, flags: Sequence[str] | None,
+                    clock_skew_s: float | None) -> date:
+    """The shift day of something done in the field (a delivery, a payout): its device
+    time, unless the time flags say otherwise.
 
     ``implausible_device_time`` (:func:`api.sync.service.time_flags`): even corrected
     for the upload's clock skew the time cannot be right (a phone reset to 2000), so the
     server's receive time decides. ``device_clock_off`` alone: the skew-corrected device
     time was found plausible and is the best estimate of when it happened (a phone reset
     to 2000 that also sends its wrong ``sent_at``)."""
-    flags = event.flags or ()
+    flags = flags or ()
     if "implausible_device_time" in flags:
-        return shift_day(event.server_time)
-    if "device_clock_off" in flags and event.sync_upload_id is not None:
+        return shift_day(server_time)
+    if "device_clock_off" in flags and clock_skew_s is not None:
+        return shift_day(device_time - timedelta(seconds=clock_skew_s))
+    return shift_day(device_time)
+
+
+def event_shift_day(session: Session, event: TrackingEvent) -> date:
+    """The shift day of a field event (:func:`field_shift_day`), with the clock skew of
+    the upload it came in."""
+    skew = None
+    if "device_clock_off" in (event.flags or ()) and event.sync_upload_id is not None:
         upload = session.get(SyncUpload, event.sync_upload_id)
-        if upload is not None and upload.clock_skew_s is not None:
-            return shift_day(event.device_time - timedelta(seconds=upload.clock_skew_s))
-    return shift_day(event.device_time)
+        skew = upload.clock_skew_s if upload is not None else None
+    return field_shift_day(event.device_time, event.server_time, event.flags, skew)
 
 
 def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from models import (
     locked_one,
 )
 
-from ..cash.service import shift_day
+from ..cash.service import field_shift_day, shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import unknown_evidence
 from ..proof import policy
@@ -103,9 +103,14 @@ def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now:
 
 
 def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
-        now: datetime) -> tuple[PayoutTask, bool]:
+        now: datetime, flags: Sequence[str] = (), clock_skew_s: float | None = None
+        ) -> tuple[PayoutTask, bool]:
     """The courier pays the beneficiary: ID checked against the number on file (a proxy
-    shows their own ID and the authorisation), a signature on the receipt."""
+    shows their own ID and the authorisation), a signature on the receipt.
+
+    The payout is booked to the shift day :func:`api.cash.service.field_shift_day` gives
+    for its device time, time ``flags`` (:func:`api.sync.service.time_flags`) and the
+    upload's ``clock_skew_s``, like COD cash."""
     t = visible(session, actor, task_id, for_update=True)
     if t.client_event_id is not None and t.client_event_id == data["client_event_id"]:
         return t, True  # the phone resent it
@@ -143,7 +148,9 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
     t.signature_sha256, t.photo_sha256 = data["signature"], data.get("photo")
     t.receipt_number = f"BN{t.id:06d}{secrets.token_hex(2).upper()}"
     session.add(CashEntry(courier_id=actor.id, office_id=t.office_id,
-                          service_date=shift_day(data["device_time"]), kind=CashKind.PAYOUT,
+                          service_date=field_shift_day(data["device_time"], now, flags,
+                                                       clock_skew_s),
+                          kind=CashKind.PAYOUT,
                           amount=-t.amount, created_by_id=actor.id, created_at=now,
                           note=f"Payout {t.reference}, receipt {t.receipt_number}"))
     session.flush()

@@ -111,17 +111,17 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
                         "applied": res.event.applied, "flags": list(res.event.flags or [])}
 
     for idx, data in sorted(payouts, key=lambda e: (e[1]["device_time"], e[0])):
+        flags = upload_flags + time_flags(data["device_time"], skew, now)
         try:
-            with session.begin_nested():
+            with session.begin_nested():  # booked to the day the flags give, like COD
                 task, replayed = payout_service.pay(session, actor, data["payout_id"], data,
-                                                    now=now)
+                                                    now=now, flags=flags, clock_skew_s=skew)
         except Problem as exc:
             results[idx] = _rejected(exc.status, exc.slug, exc.title, exc.detail,
                                      **exc.extensions)
             continue
         results[idx] = {"result": "duplicate" if replayed else "accepted",
-                        "receipt_number": task.receipt_number,
-                        "flags": upload_flags + time_flags(data["device_time"], skew, now)}
+                        "receipt_number": task.receipt_number, "flags": flags}
 
     for idx, raw in enumerate(request["events"]):
         results[idx].update(index=idx, kind=raw.get("kind"),

@@ -162,6 +162,39 @@ def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, 
     assert r.json["results"][1]["problem"]["status"] == 409
 
 
+@pytest.mark.parametrize(("device_time", "sent_at", "flags"), [
+    # a phone reset to 2000 that sends no sent_at: the device time cannot be right, and
+    # the server's receive time (18:00 on the 20th) decides the shift day
+    ("2000-01-01T09:00:00+07:00", None, ["implausible_device_time"]),
+    # the same phone sending its (equally wrong) sent_at: the skew corrects the device
+    # time to 17:00 on the 20th, which is plausible, so only the clock is flagged
+    ("2000-01-01T09:00:00+07:00", "2000-01-01T10:00:00+07:00", ["device_clock_off"]),
+    # a clock 8 h ahead: 00:30 on the 21st on the phone was 16:30 on the 20th
+    ("2026-11-21T00:30:00+07:00", "2026-11-21T02:00:00+07:00", ["device_clock_off"]),
+    # a clock 8 h ahead and a time still absurd once corrected: the server's day
+    ("2000-01-01T09:00:00+07:00", "2026-11-21T02:00:00+07:00",
+     ["device_clock_off", "implausible_device_time"]),
+    # a sound clock: the device time decides
+    ("2026-11-20T17:00:00+07:00", "2026-11-20T18:00:00+07:00", []),
+])
+def test_a_payout_synced_is_booked_to_the_day_it_really_happened(
+        client, auth, dispatcher, courier, full_proof, make_item, office, clock,
+        device_time, sent_at, flags):
+    evidence = full_proof(make_item(office))
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    clock.advance(hours=10)  # the phone syncs at 18:00 on 2026-11-20 in Viet Nam
+    entry = {"kind": "payout", "payout_id": pid,
+             **pay_body(evidence, device_time=device_time)}
+    body = {"events": [entry], **({"sent_at": sent_at} if sent_at else {})}
+    res = client.post("/api/v1/sync", headers=auth(courier), json=body).json["results"][0]
+    assert res["result"] == "accepted" and res["flags"] == flags, res
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert [e["kind"] for e in ledger["entries"]] == ["advance", "payout"]
+    assert ledger["totals"]["paid_out"] == 3_250_000 and ledger["totals"]["on_hand"] == 0
+
+
 def test_a_payout_paid_from_two_phones_at_once_is_paid_once(app, client, auth, dispatcher,
                                                              courier, full_proof, make_item,
                                                              office, monkeypatch):
