@@ -125,10 +125,16 @@ class ItemEvents(MethodView):
                                   "original result, nothing recorded twice")
     def post(self, data: dict[str, Any], identifier: str) -> Any:
         """Record a tracking event. Idempotent per client_event_id."""
+        from ..sync.service import time_flags  # (the sync package imports this module)
+
+        now = clock()
         try:
+            # the sync's time flags (no sent_at here, so no clock skew): COD cash is
+            # booked by them (api.cash.service.field_shift_day)
             result = service.record_event(
-                db.session, current_actor(), identifier, data, now=clock(),
-                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"], **geo_limits())
+                db.session, current_actor(), identifier, data, now=now,
+                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"],
+                flags=time_flags(data["device_time"], None, now), **geo_limits())
         except Problem:
             db.session.rollback()
             raise

@@ -61,8 +61,13 @@ class PayoutPay(MethodView):
     @blp.response(200, PayoutSchema)
     def post(self, data: dict[str, Any], task_id: int) -> Any:
         """The courier pays the beneficiary (ID checked, signed receipt). Idempotent per
-        client_event_id."""
-        t, _replayed = service.pay(db.session, current_actor(), task_id, data, now=clock())
+        client_event_id. Booked to the day the sync's time flags give (no sent_at here,
+        so no clock skew), like COD cash."""
+        from ..sync.service import time_flags  # (the sync package imports payouts)
+
+        now = clock()
+        t, _replayed = service.pay(db.session, current_actor(), task_id, data, now=now,
+                                   flags=time_flags(data["device_time"], None, now))
         db.session.commit()
         return t
 

@@ -101,6 +101,8 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
             "No item number among the codes read." if codes else "No code could be read.",
             slug="no-item-code", title="No item code found", codes=codes, misreads=misreads)
 
+    from ..sync.service import time_flags  # (the sync package imports the items views)
+
     event_data = {"code": data["action"].event_code, "client_event_id": cid,
                   "device_time": data["device_time"], "location": data.get("location"),
                   "reason": data.get("reason"), "action": data.get("action_taken"),
@@ -108,9 +110,12 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                   "photo": data.get("photo"), "next_attempt_on": data.get("next_attempt_on")}
     try:
         # a photo scan may be uploaded long after it was taken: like a synced event, a
-        # late one that no longer fits is kept and flagged rather than refused
+        # late one that no longer fits is kept and flagged rather than refused; its
+        # device time gets the sync's time flags too (no sent_at, so no clock skew),
+        # which book COD cash (api.cash.service.field_shift_day)
         result = items.record_event(session, actor, ident.item_id, event_data, now=now,
                                     max_attempts=max_attempts, keep_late_conflicts=True,
+                                    flags=time_flags(data["device_time"], None, now),
                                     source="scan", **(geo or {}))
     except NotFound as exc:
         if exc.slug == "item-reassigned":  # the phone keeps it for a supervisor

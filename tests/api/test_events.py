@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.items.service import replayed_state
-from models import EventCode, Item, Role, TrackingEvent, db
+from models import CashEntry, EventCode, Item, Role, TrackingEvent, db
 from tests.conftest import at_once, when_both_arrive
 
 ids = (f"evt-{n:06d}" for n in itertools.count())
@@ -216,10 +216,32 @@ def test_deliveries_far_from_the_address_are_flagged_not_refused(
     rcpt = {"name": "Trần Thị B", "address": "12 Trần Phú", "city": "Nha Trang",
             "province": "Khánh Hòa", "lat": 12.2381, "lon": 109.1962}
     item = make_item(office, courier=courier, events=("EMG", "EDG"), recipient=rcpt)
-    r = post(client, auth(courier), item, ev("EMI", location=location, proof=full_proof(item)))
+    # a device time the server finds plausible (ev's 09:15 is 75 min ahead of its clock,
+    # which would add implausible_device_time): only the GPS flags are under test
+    r = post(client, auth(courier), item, ev("EMI", location=location, proof=full_proof(item),
+                                             device_time="2026-11-20T08:05:00+07:00"))
     assert r.status_code == 201
     assert r.json["event"]["flags"] == flags
     assert r.json["item"]["status"] == "delivered"
+
+
+@pytest.mark.parametrize(("device_time", "flags", "day"), [
+    # a phone reset to 2000: the server's receive time (08:00 on the 20th) decides
+    ("2000-01-01T09:00:00+07:00", ["implausible_device_time"], "2026-11-20"),
+    # a clock 16 h ahead (no sent_at here to correct it): the server's day, not the 21st
+    ("2026-11-21T00:30:00+07:00", ["implausible_device_time"], "2026-11-20"),
+    # a delivery made offline a few days ago and sent now: the device time decides
+    ("2026-11-17T16:00:00+07:00", [], "2026-11-17"),
+])
+def test_cod_cash_from_the_events_endpoint_is_booked_by_the_time_flags(
+        client, auth, office, courier, make_item, full_proof, device_time, flags, day):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    r = post(client, auth(courier), item, ev("EMI", device_time=device_time,
+                                             proof=full_proof(item)))
+    assert r.status_code == 201, r.json
+    assert (r.json["event"]["flags"] or []) == flags
+    entry = db.session.query(CashEntry).filter_by(item_id=item.id).one()
+    assert entry.service_date.isoformat() == day
 
 
 def test_failed_attempt_photo_and_next_attempt_day(client, auth, office, courier, make_item,

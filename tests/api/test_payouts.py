@@ -195,6 +195,27 @@ def test_a_payout_synced_is_booked_to_the_day_it_really_happened(
     assert ledger["totals"]["paid_out"] == 3_250_000 and ledger["totals"]["on_hand"] == 0
 
 
+@pytest.mark.parametrize(("device_time", "day"), [
+    # a phone reset to 2000: the server's receive time (08:00 on the 20th) decides
+    ("2000-01-01T09:00:00+07:00", "2026-11-20"),
+    # a clock 16 h ahead (no sent_at here to correct it): the server's day, not the 21st
+    ("2026-11-21T00:30:00+07:00", "2026-11-20"),
+    # paid offline yesterday and sent now: the device time decides
+    ("2026-11-19T16:00:00+07:00", "2026-11-19"),
+])
+def test_a_payout_paid_online_is_booked_by_the_time_flags(
+        client, auth, dispatcher, courier, full_proof, make_item, office, device_time, day):
+    evidence = full_proof(make_item(office))
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    r = client.post(f"/api/v1/payouts/{pid}/pay", headers=auth(courier),
+                    json=pay_body(evidence, device_time=device_time))
+    assert r.status_code == 200, r.json
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date={day}", headers=h).json
+    assert ledger["totals"]["paid_out"] == 3_250_000
+
+
 def test_a_payout_paid_from_two_phones_at_once_is_paid_once(app, client, auth, dispatcher,
                                                              courier, full_proof, make_item,
                                                              office, monkeypatch):

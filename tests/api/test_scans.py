@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import Role, Scan, TrackingEvent, db
+from models import CashEntry, Role, Scan, TrackingEvent, db
 from tests.conftest import at_once, when_both_arrive
 from tests.scanning._images import encode, make_label, png_bomb
 
@@ -137,6 +137,27 @@ def test_someone_elses_item_is_404_too(client, auth, office, courier, make_item,
     item = make_item(office, courier=make_user(Role.COURIER, office), events=("EMG",))
     r = post_photo(client, auth(courier), label_photo(item.identifier), fields())
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(("device_time", "flags", "day"), [
+    # a phone reset to 2000: the server's receive time (08:00 on the 20th) decides
+    ("2000-01-01T09:00:00+07:00", ["implausible_device_time"], "2026-11-20"),
+    # a clock 16 h ahead: the server's day, not the 21st
+    ("2026-11-21T00:30:00+07:00", ["implausible_device_time"], "2026-11-20"),
+    # a delivery scanned offline a few days ago and sent now: the device time decides
+    ("2026-11-17T16:00:00+07:00", [], "2026-11-17"),
+])
+def test_cod_cash_from_a_delivered_scan_is_booked_by_the_time_flags(
+        client, auth, office, courier, make_item, full_proof, device_time, flags, day):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    data = fields("delivered", codes=[{"text": item.identifier}], device_time=device_time,
+                  location={"lat": 12.238, "lon": 109.196, "accuracy_m": 6},  # at the door
+                  proof=full_proof(item))
+    r = client.post("/api/v1/scans", json=data, headers=auth(courier))
+    assert r.status_code == 201, r.json
+    assert (r.json["event"]["flags"] or []) == flags
+    entry = db.session.query(CashEntry).filter_by(item_id=item.id).one()
+    assert entry.service_date.isoformat() == day
 
 
 def test_illegal_transition_is_409(client, auth, office, courier, make_item):
