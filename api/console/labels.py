@@ -213,6 +213,7 @@ FLAG = {
     "far_from_address": ("Xa địa chỉ người nhận", "Far from the address"),
     "poor_gps_accuracy": ("GPS kém chính xác", "Poor GPS accuracy"),
     "late_conflict": ("Đồng bộ trễ, xung đột", "Late sync conflict"),
+    "late_event": ("Đồng bộ trễ, không áp dụng", "Late sync, not applied"),
     "device_clock_off": ("Đồng hồ thiết bị lệch", "Device clock off"),
     "implausible_device_time": ("Giờ thiết bị bất thường", "Implausible device time"),
 }

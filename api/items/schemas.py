@@ -271,7 +271,7 @@ class EventSchema(Schema):
     applied = fields.Boolean(metadata={"description": "False: kept in the history without "
                                        "changing the status (see flags)"})
     flags = fields.List(fields.String(), allow_none=True,
-                        metadata={"description": "Review flags, e.g. late_conflict, "
+                        metadata={"description": "Review flags, e.g. late_conflict, late_event, "
                                   "device_clock_off, implausible_device_time"})
     scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
                                                   "event, if any"})

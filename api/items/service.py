@@ -31,6 +31,7 @@ from models import (
     Product,
     Relation,
     Role,
+    SyncUpload,
     TrackingEvent,
     User,
     lifecycle,
@@ -283,10 +284,15 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     SQLite's write lock: :func:`models.lock_rows`), so two concurrent events cannot
     both pass the legality check against the same state.
 
-    With ``keep_late_conflicts`` (offline sync), an illegal event that happened
-    (device time) before the item's latest applied event is not refused: it is kept
-    in the history, unapplied (the state does not move back) and flagged
-    ``late_conflict`` for review.
+    With ``keep_late_conflicts`` (offline sync, scans), an event that happened (device
+    time) before the item's latest applied event does not change the item: it is kept
+    in the history, unapplied (the state does not move back, and nothing that hangs on
+    applying it happens: no attempt counted, no return to sender, no next attempt day,
+    no delivery code, no COD cash booked) and flagged ``late_conflict`` if it is illegal
+    now (instead of a 409), ``late_event`` if it is legal. For a legal one the device
+    time is corrected for the upload's clock skew when it is flagged
+    ``device_clock_off``, and one flagged ``implausible_device_time`` is never late
+    (its time says nothing about the order): it is applied as it arrives.
     """
     code: EventCode = data["code"]
     cid: str = data["client_event_id"]
@@ -322,6 +328,14 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
             raise
         new_state, applied = item.state, False
         flags.append("late_conflict")
+    else:
+        # legal now, but it happened before what the item's status already says (the
+        # dispatcher held it and sent it out again meanwhile): applying it would move
+        # the status back and could get the next real event refused
+        when = _ordering_time(session, data["device_time"], flags, sync_upload_id)
+        if keep_late_conflicts and when is not None and _is_late(session, item, when):
+            new_state, applied = item.state, False
+            flags.append("late_event")
     # after the legality check: an illegal delivery is a 409, whatever its proof
     proof = check_proof(session, item, data.get("proof")) if code is EventCode.EMI else None
     photo = check_attempt_photo(session, code, data)
@@ -509,6 +523,20 @@ def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
     if latest.tzinfo is None:  # SQLite aggregate bypasses the column type
         latest = latest.replace(tzinfo=UTC)
     return device_time < latest
+
+
+def _ordering_time(session: Session, device_time: datetime, flags: Sequence[str],
+                   sync_upload_id: int | None) -> datetime | None:
+    """The event's time to compare with the item's latest applied event: the device
+    time, corrected for the upload's clock skew when the upload flags the clock off;
+    None when the device time is implausible (a phone reset to 2000)."""
+    if "implausible_device_time" in flags:
+        return None
+    if "device_clock_off" in flags and sync_upload_id is not None:
+        upload = session.get(SyncUpload, sync_upload_id)
+        if upload is not None and upload.clock_skew_s is not None:
+            return device_time - timedelta(seconds=upload.clock_skew_s)
+    return device_time
 
 
 def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now: datetime,

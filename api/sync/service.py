@@ -2,8 +2,9 @@
 
 Each entry stands alone (a savepoint each): one bad entry never rejects the others.
 Tracking events are applied in device-time order; an event that arrives after a
-later one and no longer fits (a failed attempt synced after the delivery) is kept,
-unapplied and flagged, by :func:`api.items.service.record_event`. GPS pings are
+later one (a failed attempt synced after the delivery, or after the dispatcher held the
+item and sent it out again) is kept, unapplied and flagged, by
+:func:`api.items.service.record_event`. GPS pings are
 downsampled to one per courier per ``GPS_MIN_INTERVAL_S``.
 """
 

@@ -32,7 +32,9 @@ def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
     if item is None:
         raise NotFound(f"No item {ident.value}.", slug="item-not-found")
     events = []
-    shown = [e for e in item.events if e.applied]  # flagged, unapplied events: staff only
+    # an unapplied event that no longer fits (late_conflict): staff only; a legal one
+    # that came late (late_event) did happen and fits where it happened: shown there
+    shown = [e for e in item.events if e.applied or "late_event" in (e.flags or ())]
     for ev in sorted(shown, key=lambda e: (e.device_time, e.id), reverse=True):
         place = f"{ev.office.city}, {ev.office.province}" if ev.office else None
         events.append({

@@ -148,8 +148,12 @@ def test_someone_elses_item_is_404_too(client, auth, office, courier, make_item,
     ("2026-11-17T16:00:00+07:00", [], "2026-11-17"),
 ])
 def test_cod_cash_from_a_delivered_scan_is_booked_by_the_time_flags(
-        client, auth, office, courier, make_item, full_proof, device_time, flags, day):
+        client, auth, office, courier, make_item, full_proof, clock, device_time, flags, day):
+    # out for delivery before the delivery of the 17th (one after it would be late and
+    # kept unapplied, its cash not booked); scanned and sent on the 20th at 08:00
+    clock.advance(days=-4)
     item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    clock.advance(days=4)
     data = fields("delivered", codes=[{"text": item.identifier}], device_time=device_time,
                   location={"lat": 12.238, "lon": 109.196, "accuracy_m": 6},  # at the door
                   proof=full_proof(item))
@@ -258,6 +262,34 @@ def test_a_scan_uploaded_late_is_kept_and_flagged(client, auth, office, courier,
     assert r.json["event"]["applied"] is False
     assert "late_conflict" in r.json["event"]["flags"]  # (and far from the door: test GPS)
     assert r.json["item"]["status"] == "delivered"
+
+
+def test_a_late_scan_that_is_still_legal_does_not_move_the_status_back(
+        client, auth, office, courier, make_item, make_user, clock, full_proof):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))  # out at 08:00
+    disp = auth(make_user(Role.DISPATCHER, office))
+    for code, hours in (("EDF", 2), ("EDG", 3)):  # held at 10:00, out again at 11:00
+        r = client.post(f"/api/v1/items/{item.identifier}/events", headers=disp, json={
+            "code": code, "client_event_id": next(ids),
+            "device_time": (clock() + timedelta(hours=hours)).isoformat()})
+        assert r.status_code == 201, r.json
+    clock.advance(hours=5)
+    h = auth(courier)
+    # the photo of the 08:30 failed attempt is uploaded at 13:00
+    r = post_photo(client, h, label_photo(item.identifier),
+                   fields("failed_attempt", reason="refused", action_taken="notice_left",
+                          device_time="2026-11-20T08:30:00+07:00"))
+    assert r.status_code == 201, r.json
+    assert r.json["event"]["applied"] is False
+    assert "late_event" in r.json["event"]["flags"]  # (and far from the door: test GPS)
+    assert "late_conflict" not in r.json["event"]["flags"]
+    assert r.json["item"]["status"] == "out_for_delivery"
+    # so the real delivery at 12:00 still fits
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+        "code": "EMI", "client_event_id": next(ids),
+        "device_time": "2026-11-20T12:00:00+07:00",
+        "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(item)})
+    assert r.status_code == 201, r.json
 
 
 def test_the_same_scan_sent_twice_at_once_is_one_scan(app, auth, office, courier, make_item,

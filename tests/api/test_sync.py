@@ -127,6 +127,81 @@ def test_late_conflicting_event_is_kept_flagged_and_does_not_move_state(
     assert r.json["results"][0]["problem"]["status"] == 409
 
 
+def staff_event(client, h, identifier, code, minutes):
+    r = client.post(f"/api/v1/items/{identifier}/events", headers=h, json={
+        "code": code, "client_event_id": next(ids), "device_time": at(minutes)})
+    assert r.status_code == 201, r.json
+    return r
+
+
+def test_a_late_event_that_is_still_legal_does_not_move_the_status_back(
+        client, auth, office, courier, make_item, make_user, clock, full_proof):
+    # QA's case: the courier goes out at 08:00; the dispatcher holds the item at 10:00
+    # and sends it out again at 11:00; the courier's failed attempt of 08:30 arrives
+    # after that. It would be legal (out for delivery -> failed), but applying it would
+    # move the status back to delivery_failed and the real delivery at 12:00 be refused.
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    upload(client, h, [event(item.identifier, "EDG", 0)])
+    staff_event(client, disp, item.identifier, "EDF", 120)
+    staff_event(client, disp, item.identifier, "EDG", 180)
+    r = upload(client, h, [event(item.identifier, "EMH", 30)])
+    res = r.json["results"][0]
+    assert res["result"] == "accepted" and res["applied"] is False, res
+    assert res["flags"] == ["late_event"] and res["item_status"] == "out_for_delivery"
+    stored = db.session.get(Item, item.id)
+    assert stored.status.value == "out_for_delivery" and stored.failed_attempts == 0
+    assert stored.next_attempt_on is None
+    r = upload(client, h, [event(item.identifier, "EMI", 240, proof=full_proof(item))])
+    res = r.json["results"][0]
+    assert res["result"] == "accepted", res
+    assert res["applied"] is True and res["item_status"] == "delivered"
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=disp).json
+    late = [e for e in detail["events"] if not e["applied"]]
+    assert [(e["code"], e["flags"]) for e in late] == [("EMH", ["late_event"])]
+    assert detail["failed_attempts"] == 0
+    # the public history shows it where it happened: it did happen, and it fits
+    public = client.get(f"/api/v1/track/{item.identifier}").json
+    assert [e["code"] for e in public["events"]] == [
+        "EMI", "EDG", "EDF", "EMH", "EDG", "EMG", "EMA"]
+    assert public["status"] == "delivered"
+
+
+def test_a_late_legal_event_triggers_nothing_that_hangs_on_applying_it(
+        client, auth, office, courier, make_item, make_user, clock, full_proof):
+    # two failed attempts and out again (08:00): a third, late, attempt from 07:30 must
+    # not send the item back to the sender, count, or set a next attempt day
+    item = make_item(office, courier=courier,
+                     events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDG"))
+    paid = make_item(office, courier=courier, events=("EMG",), cod_amount=250_000)
+    evening(clock)
+    h = auth(courier)
+    r = upload(client, h, [event(item.identifier, "EMH", -30)])
+    res = r.json["results"][0]
+    assert res["applied"] is False and res["flags"] == ["late_event"], res
+    stored = db.session.get(Item, item.id)
+    assert stored.status.value == "out_for_delivery" and stored.failed_attempts == 2
+    assert stored.next_attempt_on is None
+    assert db.session.query(TrackingEvent).filter_by(
+        item_id=item.id, code=EventCode.RTS).count() == 0
+    # a delivery made offline at 09:00 after the dispatcher held the item at 10:00: not
+    # applied, and its COD cash is not booked (as for a late_conflict delivery); the
+    # amount stays on the event's proof for the review
+    upload(client, h, [event(paid.identifier, "EDG", 0)])
+    staff_event(client, auth(make_user(Role.DISPATCHER, office)), paid.identifier, "EDF", 120)
+    r = upload(client, h, [event(paid.identifier, "EMI", 60, proof=full_proof(paid))])
+    res = r.json["results"][0]
+    assert res["applied"] is False and res["flags"] == ["late_event"], res
+    assert res["item_status"] == "held_at_office"
+    assert db.session.query(CashEntry).filter_by(item_id=paid.id).count() == 0
+    stored = db.session.get(Item, paid.id)
+    assert stored.status.value == "held_at_office"
+    for it in (item, paid):
+        db.session.refresh(it)
+        assert replay(e.code for e in it.events if e.applied).status is it.status
+
+
 def test_clock_skew_is_recorded_and_absurd_times_flagged(client, auth, office, courier,
                                                          make_item, clock):
     item = make_item(office, courier=courier, events=("EMG",))
