@@ -289,7 +289,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     in the history, unapplied (the state does not move back, and nothing that hangs on
     applying it happens: no attempt counted, no return to sender, no next attempt day,
     no delivery code, no COD cash booked) and flagged ``late_conflict`` if it is illegal
-    now (instead of a 409), ``late_event`` if it is legal. For a legal one the device
+    now (instead of a 409), ``late_event`` if it is legal, except a legal delivery:
+    that is applied, late or not (the parcel is gone). For a legal one the device
     time is corrected for the upload's clock skew when it is flagged
     ``device_clock_off``, and one flagged ``implausible_device_time`` is never late
     (its time says nothing about the order): it is applied as it arrives.
@@ -331,9 +332,12 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     else:
         # legal now, but it happened before what the item's status already says (the
         # dispatcher held it and sent it out again meanwhile): applying it would move
-        # the status back and could get the next real event refused
-        when = _ordering_time(session, data["device_time"], flags, sync_upload_id)
-        if keep_late_conflicts and when is not None and _is_late(session, item, when):
+        # the status back and could get the next real event refused. A delivery is
+        # applied whenever it happened: the parcel is gone, with its proof and its cash,
+        # whatever the office recorded since
+        when = (None if code is EventCode.EMI or not keep_late_conflicts
+                else _ordering_time(session, data["device_time"], flags, sync_upload_id))
+        if when is not None and _is_late(session, item, when):
             new_state, applied = item.state, False
             flags.append("late_event")
     # after the legality check: an illegal delivery is a 409, whatever its proof
