@@ -291,8 +291,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     no delivery code, no COD cash booked) and flagged ``late_conflict`` if it is illegal
     now (instead of a 409), ``late_event`` if it is legal, except a legal delivery:
     that is applied, late or not (the parcel is gone). For a legal one the device
-    time is corrected for the upload's clock skew when it is flagged
-    ``device_clock_off``, and one flagged ``implausible_device_time`` is never late
+    time is corrected by the sync upload's measured clock skew, and one flagged
+    ``implausible_device_time`` is never late
     (its time says nothing about the order): it is applied as it arrives.
     """
     code: EventCode = data["code"]
@@ -532,11 +532,13 @@ def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
 def _ordering_time(session: Session, device_time: datetime, flags: Sequence[str],
                    sync_upload_id: int | None) -> datetime | None:
     """The event's time to compare with the item's latest applied event: the device
-    time, corrected for the upload's clock skew when the upload flags the clock off;
-    None when the device time is implausible (a phone reset to 2000)."""
+    time, corrected by the upload's measured clock skew whenever there is one (a phone
+    a few minutes behind, too little to flag, would otherwise be late for what it did
+    just after the office's last event); None when the device time is implausible (a
+    phone reset to 2000)."""
     if "implausible_device_time" in flags:
         return None
-    if "device_clock_off" in flags and sync_upload_id is not None:
+    if sync_upload_id is not None:
         upload = session.get(SyncUpload, sync_upload_id)
         if upload is not None and upload.clock_skew_s is not None:
             return device_time - timedelta(seconds=upload.clock_skew_s)

@@ -168,6 +168,25 @@ def test_a_late_event_that_is_still_legal_does_not_move_the_status_back(
     assert public["status"] == "delivered"
 
 
+def test_a_phone_a_few_minutes_behind_is_not_late_for_what_it_did_after_the_office(
+        client, auth, office, courier, make_item, make_user, clock):
+    # the dispatcher sends the item out again at 11:00; the courier's attempt at 11:01
+    # comes from a phone 3 minutes behind (10:58 on its clock): not enough to flag the
+    # clock, but the upload's measured skew puts the attempt after 11:00
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    upload(client, h, [event(item.identifier, "EDG", 0)])
+    staff_event(client, disp, item.identifier, "EDF", 120)
+    staff_event(client, disp, item.identifier, "EDG", 180)
+    behind = (T0 + timedelta(hours=10, minutes=-3)).isoformat()
+    r = upload(client, h, [event(item.identifier, "EMH", 178)], sent_at=behind)
+    assert r.json["clock_skew_s"] == -180 and not r.json.get("flags"), r.json
+    res = r.json["results"][0]
+    assert res["applied"] is True and res["item_status"] == "delivery_failed", res
+    assert db.session.get(Item, item.id).failed_attempts == 1
+
+
 def test_a_late_legal_event_triggers_nothing_that_hangs_on_applying_it(
         client, auth, office, courier, make_item, make_user, clock, full_proof):
     # two failed attempts and out again (08:00): a third, late, attempt from 07:30 must
