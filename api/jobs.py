@@ -13,6 +13,8 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -103,22 +105,45 @@ def submit(app: Flask, path: str, *args: Any, timeout_s: int = 900) -> str:
     return job_id
 
 
-def rq_job_status(app: Flask, job_id: str) -> str | None:
-    """RQ's view of a job (``failed``, ``stopped``, ``finished`` …), or None."""
+@dataclass(frozen=True)
+class JobState:
+    """RQ's view of a job."""
+
+    #: ``queued``, ``started``, ``finished``, ``failed``, ``stopped``, ``canceled`` …, or
+    #: ``missing`` (no such job in Redis)
+    status: str
+    #: when a worker took it (a ``started`` job)
+    started_at: datetime | None = None
+    #: the last heartbeat of the worker that took it; None when that worker is gone from
+    #: Redis (the key of an ``rq worker`` running a job expires 90 s after its last beat)
+    worker_beat_at: datetime | None = None
+
+
+def rq_job_state(app: Flask, job_id: str) -> JobState | None:
+    """RQ's view of a job, or None (no RQ, a thread job, or Redis unreachable)."""
     url = app.config.get("REDIS_URL")
     if not url or job_id.startswith("thread-"):
         return None
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
+    from rq import Worker
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
+    from rq.utils import utcparse
 
     try:
-        status = Job.fetch(job_id, connection=Redis.from_url(url)).get_status()
-        return str(getattr(status, "value", status))
+        connection = Redis.from_url(url)
+        job = Job.fetch(job_id, connection=connection)
+        status = job.get_status()
+        state = JobState(str(getattr(status, "value", status)), started_at=job.started_at)
+        if state.status != "started":
+            return state
+        beat = (connection.hget(Worker.redis_worker_namespace_prefix + job.worker_name,
+                                "last_heartbeat") if job.worker_name else None)
+        return replace(state, worker_beat_at=utcparse(beat.decode()) if beat else None)
     except NoSuchJobError:
-        return "missing"
+        return JobState("missing")
     except (RedisConnectionError, RedisTimeoutError):
         log.warning("Redis unreachable: status of job %s unknown", job_id)
         return None  # unknown for now: the plan is shown as stored

@@ -383,8 +383,8 @@ def _latest_plan(office_id: int, day: date) -> RoutePlan | None:
 
 
 def plan_json(plan: RoutePlan) -> dict[str, Any]:
-    status = jobs.rq_job_status(current_app, plan.job_id) if plan.job_id else None
-    if plans.refresh(plan, now=clock(), rq_status=status):
+    job = jobs.rq_job_state(current_app, plan.job_id) if plan.job_id else None
+    if plans.refresh(plan, now=clock(), job=job):
         db.session.commit()
     return {"id": plan.id, "status": plan.status.value,
             "status_label": labels.label(labels.PLAN_STATUS, plan.status.value, lang()),

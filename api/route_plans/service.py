@@ -30,6 +30,7 @@ from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from ..items import identifiers
+from ..jobs import JobState
 from ..localtime import day_start
 from ..scope import office_for_write
 
@@ -213,11 +214,13 @@ def get_plan_for_update(session: Session, actor: User, plan_id: int) -> RoutePla
     return plan
 
 
-def refresh(plan: RoutePlan, *, now: datetime, rq_status: str | None) -> bool:
-    """Notice a job that died: RQ says failed/stopped/missing, or the worker's
-    heartbeat stopped. Returns True if the plan changed."""
+def refresh(plan: RoutePlan, *, now: datetime, job: JobState | None) -> bool:
+    """Notice a job that died: RQ says failed/stopped/missing, the worker's heartbeat
+    stopped, or the job never started its plan (:func:`api.jobs.rq_job_state` gives
+    ``job``; None: no RQ, or Redis unreachable). Returns True if the plan changed."""
     if plan.status not in ACTIVE:
         return False
+    rq_status = job.status if job is not None else None
     lost = rq_status in ("failed", "stopped", "canceled", "missing")
     stale = (plan.status is PlanStatus.RUNNING and plan.heartbeat_at is not None
              and now - plan.heartbeat_at > STALE_HEARTBEAT)
@@ -227,6 +230,16 @@ def refresh(plan: RoutePlan, *, now: datetime, rq_status: str | None) -> bool:
     # a thread job starts at once and marks its plan running first: one still queued
     # died before it started (no queue keeps a status for it, as RQ does)
     unstarted = waiting and plan.job_id is not None and plan.job_id.startswith("thread-")
+    # an RQ job marks its plan running as soon as a worker takes it: one RQ says was
+    # taken two minutes ago whose plan is still queued, and whose worker is gone or
+    # has stopped beating (a busy worker beats every 30 s), was killed before it started
+    # the plan; RQ itself would fail the job only after its timeout, and only if
+    # another worker runs. A job still waiting in the queue is not failed.
+    taken_by_dead_worker = (
+        plan.status is PlanStatus.QUEUED and job is not None and job.status == "started"
+        and job.started_at is not None and now - job.started_at > STALE_HEARTBEAT
+        and (job.worker_beat_at is None or now - job.worker_beat_at > STALE_HEARTBEAT))
+    unstarted = unstarted or taken_by_dead_worker
     if lost or stale or orphan or unstarted:
         plan.status = PlanStatus.FAILED
         plan.error = ("The worker running this plan stopped before it finished; start a "

@@ -25,8 +25,8 @@ blp = Blueprint("route_plans", __name__, url_prefix="/api/v1",
 
 
 def _refreshed(plan: Any) -> Any:
-    status = jobs.rq_job_status(current_app, plan.job_id) if plan.job_id else None
-    if service.refresh(plan, now=clock(), rq_status=status):
+    job = jobs.rq_job_state(current_app, plan.job_id) if plan.job_id else None
+    if service.refresh(plan, now=clock(), job=job):
         db.session.commit()
     return plan
 

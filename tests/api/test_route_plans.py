@@ -370,6 +370,47 @@ def test_rq_job_that_failed_in_the_queue_is_reported(client, auth, dispatcher, c
     assert body["status"] == "failed" and "failed" in body["error"]
 
 
+@pytest.mark.parametrize("death", ["stopped_beating", "expired"])
+def test_an_rq_job_whose_worker_died_before_it_started_the_plan_is_reported_failed(
+        client, auth, dispatcher, couriers, day_items, redis_queue, clock, death):
+    # QA: a worker killed after it took the job, before the job marked its plan running:
+    # RQ keeps the job "started" until another worker's cleanup fails it after the job
+    # timeout, so with no other worker the plan stayed "queued" for ever
+    from rq import Worker
+    from rq.job import Job
+    from rq.utils import utcformat
+
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    waiting = client.post("/api/v1/route-plans", json=plan_body(),
+                          headers=h).headers["Location"]  # no free worker for it
+    conn = redis_queue.connection
+    worker = Worker([redis_queue], connection=conn)
+    worker.register_birth()
+    try:
+        job = Job.fetch(redis_queue.pop_job_id(), connection=conn)
+        worker.prepare_job_execution(job)  # what a worker does as it takes a job …
+        # … and then it is killed. Its times are set on the app's clock:
+        conn.hset(job.key, "started_at", utcformat(clock()))
+        conn.hset(worker.key, "last_heartbeat", utcformat(clock()))
+        assert Job.fetch(job.id, connection=conn).get_status() == "started"
+        assert client.get(url, headers=h).json["status"] == "queued"
+        clock.advance(minutes=5)
+        conn.hset(worker.key, "last_heartbeat", utcformat(clock()))
+        # a worker still beating is slow, not dead: left to RQ's own job timeout
+        assert client.get(url, headers=h).json["status"] == "queued"
+        clock.advance(minutes=3)
+        if death == "expired":  # the worker's key expired (RQ gives it 90 s a beat)
+            conn.delete(worker.key)
+        body = client.get(url, headers=h).json
+        assert body["status"] == "failed", body
+        assert "stopped before it started" in body["error"], body
+        # a plan whose job waits in the queue for a free worker is not failed
+        assert client.get(waiting, headers=h).json["status"] == "queued"
+    finally:
+        worker.register_death()
+
+
 def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, couriers,
                                                    day_items, clock, full_proof):
     h = auth(dispatcher)
