@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import CashEntry, CashKind, Item, Role, SyncUpload, TrackingEvent, User
+from models import CashEntry, CashKind, Item, Role, TrackingEvent, User
 
+from ..devicetime import upload_clock_skew
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..localtime import local_day
 from ..scope import office_for_read
@@ -26,7 +27,7 @@ def field_shift_day(device_time: datetime, server_time: datetime, flags: Sequenc
     """The shift day of something done in the field (a delivery, a payout): its device
     time, unless the time flags say otherwise.
 
-    ``implausible_device_time`` (:func:`api.sync.service.time_flags`): even corrected
+    ``implausible_device_time`` (:func:`api.devicetime.time_flags`): even corrected
     for the upload's clock skew the time cannot be right (a phone reset to 2000), so the
     server's receive time decides. ``device_clock_off`` alone: the skew-corrected device
     time was found plausible and is the best estimate of when it happened (a phone reset
@@ -42,10 +43,8 @@ def field_shift_day(device_time: datetime, server_time: datetime, flags: Sequenc
 def event_shift_day(session: Session, event: TrackingEvent) -> date:
     """The shift day of a field event (:func:`field_shift_day`), with the clock skew of
     the upload it came in."""
-    skew = None
-    if "device_clock_off" in (event.flags or ()) and event.sync_upload_id is not None:
-        upload = session.get(SyncUpload, event.sync_upload_id)
-        skew = upload.clock_skew_s if upload is not None else None
+    skew = (upload_clock_skew(session, event.sync_upload_id)
+            if "device_clock_off" in (event.flags or ()) else None)
     return field_shift_day(event.device_time, event.server_time, event.flags, skew)
 
 

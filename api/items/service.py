@@ -31,7 +31,6 @@ from models import (
     Product,
     Relation,
     Role,
-    SyncUpload,
     TrackingEvent,
     User,
     lifecycle,
@@ -39,6 +38,7 @@ from models import (
 )
 
 from .. import ratelimit
+from ..devicetime import upload_clock_skew
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import unknown_evidence
 from ..localtime import local_day
@@ -538,11 +538,8 @@ def _ordering_time(session: Session, device_time: datetime, flags: Sequence[str]
     phone reset to 2000)."""
     if "implausible_device_time" in flags:
         return None
-    if sync_upload_id is not None:
-        upload = session.get(SyncUpload, sync_upload_id)
-        if upload is not None and upload.clock_skew_s is not None:
-            return device_time - timedelta(seconds=upload.clock_skew_s)
-    return device_time
+    skew = upload_clock_skew(session, sync_upload_id)
+    return device_time if skew is None else device_time - timedelta(seconds=skew)
 
 
 def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now: datetime,

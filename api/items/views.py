@@ -8,6 +8,7 @@ from flask.views import MethodView
 from models import db
 
 from ..auth import auth_required, clock, current_actor
+from ..devicetime import time_flags
 from ..errors import Problem, Unprocessable
 from ..jsonbody import Blueprint
 from . import service
@@ -125,8 +126,6 @@ class ItemEvents(MethodView):
                                   "original result, nothing recorded twice")
     def post(self, data: dict[str, Any], identifier: str) -> Any:
         """Record a tracking event. Idempotent per client_event_id."""
-        from ..sync.service import time_flags  # (the sync package imports this module)
-
         now = clock()
         try:
             # the sync's time flags (no sent_at here, so no clock skew): COD cash is

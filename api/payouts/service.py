@@ -109,7 +109,7 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
     shows their own ID and the authorisation), a signature on the receipt.
 
     The payout is booked to the shift day :func:`api.cash.service.field_shift_day` gives
-    for its device time, time ``flags`` (:func:`api.sync.service.time_flags`) and the
+    for its device time, time ``flags`` (:func:`api.devicetime.time_flags`) and the
     upload's ``clock_skew_s``, like COD cash."""
     t = visible(session, actor, task_id, for_update=True)
     if t.client_event_id is not None and t.client_event_id == data["client_event_id"]:

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from models import db
 
 from ..auth import auth_required, clock, current_actor
+from ..devicetime import time_flags
 from ..jsonbody import Blueprint
 from . import service
 from .schemas import (
@@ -63,8 +64,6 @@ class PayoutPay(MethodView):
         """The courier pays the beneficiary (ID checked, signed receipt). Idempotent per
         client_event_id. Booked to the day the sync's time flags give (no sent_at here,
         so no clock skew), like COD cash."""
-        from ..sync.service import time_flags  # (the sync package imports payouts)
-
         now = clock()
         t, _replayed = service.pay(db.session, current_actor(), task_id, data, now=now,
                                    flags=time_flags(data["device_time"], None, now))

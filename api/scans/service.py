@@ -17,6 +17,7 @@ import scanning
 from models import Role, Scan, TrackingEvent, User
 from scanning.loading import sniff_format
 
+from ..devicetime import time_flags
 from ..errors import Conflict, NotFound, Problem, Unprocessable
 from ..evidence import CONTENT_TYPES, EvidenceStore
 from ..items import service as items
@@ -100,8 +101,6 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
         raise Unprocessable(
             "No item number among the codes read." if codes else "No code could be read.",
             slug="no-item-code", title="No item code found", codes=codes, misreads=misreads)
-
-    from ..sync.service import time_flags  # (the sync package imports the items views)
 
     event_data = {"code": data["action"].event_code, "client_event_id": cid,
                   "device_time": data["device_time"], "location": data.get("location"),

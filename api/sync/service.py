@@ -21,16 +21,13 @@ from sqlalchemy.orm import Session
 
 from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, User
 
+from ..devicetime import SKEW_FLAG_S, time_flags
 from ..errors import NotFound, Problem, problem_type, validation_pointers
 from ..items import service as items
 from ..localtime import LOCAL_TZ, day_start
 from ..payouts import service as payout_service
 from ..scope import office_for_read
 from .schemas import GpsPingSchema, SyncEventSchema, SyncPayoutSchema
-
-SKEW_FLAG_S = 300  # device clocks further off than this are flagged
-FUTURE_TOLERANCE = timedelta(minutes=10)
-PAST_LIMIT = timedelta(days=30)
 
 
 def _rejected(status: int, slug: str | None, title: str, detail: str,
@@ -39,14 +36,6 @@ def _rejected(status: int, slug: str | None, title: str, detail: str,
             "status": status, "detail": detail}
     body.update(ext)
     return {"result": "rejected", "problem": body, "flags": []}
-
-
-def time_flags(device_time: datetime, skew_s: float | None, now: datetime) -> list[str]:
-    """Flags for a device time that cannot be right (after correcting the clock skew)."""
-    corrected = device_time - timedelta(seconds=skew_s or 0)
-    if corrected > now + FUTURE_TOLERANCE or corrected < now - PAST_LIMIT:
-        return ["implausible_device_time"]
-    return []
 
 
 def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: datetime,
