@@ -199,6 +199,7 @@ def test_item_timeline_and_a_complaint_case(console, live):
     ref = page.inner_text("#complaint-ref").split(" ")[0]
     assert re.fullmatch(r"KN[0-9A-F]{8}", ref)
     page.click("#nav-complaints")
+    page.wait_for_selector("#queue")
     row = page.locator("#queue tr", has_text=ref)
     assert row.count() == 1 and "còn lại" in row.locator("td.sla").inner_text()
     shot(page, "console-complaints")
@@ -218,6 +219,7 @@ def test_language_switch_and_the_other_pages(console):
     assert "On-time rate" in page.inner_text("#kpis")
     shot(page, "console-quality")
     page.click("#nav-cash")
+    page.wait_for_selector("#cash-report")  # count() doesn't wait for the new page
     assert page.locator("#cash-report").count() == 1
     page.click("#lang-switch")
     page.wait_for_selector("html[lang=vi]")
