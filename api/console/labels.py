@@ -244,6 +244,8 @@ UNPLANNED = {
                                "Its delivery window is on another day"),
     "left_out_by_dispatcher": ("Điều phối viên đã bỏ khỏi mọi tuyến",
                                "Taken off every route by the dispatcher"),
+    "out_with_another_courier": ("Đang được một bưu tá khác ngoài kế hoạch đi phát",
+                                 "Out for delivery with a courier not in this plan"),
 }
 
 ROLE = {

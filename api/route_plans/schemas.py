@@ -22,7 +22,8 @@ class PlanCreateSchema(Schema):
     statuses = fields.List(fields.Enum(Status, by_value=True),
                            validate=validate.Length(min=1, max=10),
                            metadata={"description": "Default: at_delivery_office, "
-                                     "held_at_office, delivery_failed"})
+                                     "held_at_office, delivery_failed, and "
+                                     "out_for_delivery with a courier of the plan"})
     shift_start_s = Int(load_default=8 * 3600, validate=validate.Range(0, 86_400),
                                    metadata={"description": "Seconds after midnight"})
     shift_end_s = Int(load_default=17 * 3600 + 1800,

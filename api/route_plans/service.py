@@ -74,7 +74,10 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         raise Unprocessable("No courier to plan for.",
                             errors=[{"pointer": "/courier_ids", "detail": "No active courier."}])
 
-    statuses = tuple(data.get("statuses") or PLANNABLE)
+    # by default the parcels its couriers are out with too: re-planning a courier's day
+    # after noon must keep what is already in their bag on their route
+    statuses = tuple(data.get("statuses") or (*PLANNABLE, Status.OUT_FOR_DELIVERY))
+    courier_ids = {c.id for c in couriers}
     iq = select(Item).where(Item.office_id == office_id, Item.status.in_(statuses))
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
@@ -83,24 +86,40 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         # one that is no item of this office (unknown, or another office's: the same
         # answer), or whose status is not planned (delivered, out with a courier …), is
         # an error, not a parcel silently left out of the plan
-        known = dict(session.execute(select(Item.identifier, Item.status).where(
-            Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all())
+        rows = session.execute(select(Item.identifier, Item.status, Item.courier_id).where(
+            Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all()
+        known = {r[0]: r[1] for r in rows}
+        # out for delivery with a courier the plan is not for: in that courier's bag
+        elsewhere = {r[0]: r[2] for r in rows if r[1] is Status.OUT_FOR_DELIVERY
+                     and r[2] is not None and r[2] not in courier_ids}
         planned = ", ".join(s.value for s in statuses)
         wrong = [{"pointer": f"/identifiers/{n}", "detail": "No item of this office."}
                  if ident not in known else
                  {"pointer": f"/identifiers/{n}",
                   "detail": f"The item is {known[ident].value}; the plan takes items that "
                             f"are {planned}."}
+                 if known[ident] not in statuses else
+                 {"pointer": f"/identifiers/{n}",
+                  "detail": f"The item is out for delivery with courier {elsewhere[ident]}, "
+                            "who is not in this plan."}
                  for n, ident in enumerate(chosen)
-                 if ident not in known or known[ident] not in statuses]
+                 if ident not in known or known[ident] not in statuses or ident in elsewhere]
         if wrong:
             raise Unprocessable("Some chosen items cannot be planned: not items of this "
                                 "office, or not in a status the plan takes.", errors=wrong)
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
-    courier_ids = {c.id for c in couriers}
     stops: list[dict[str, Any]] = []
     left_out: list[dict[str, str]] = []  # shown with the plan's unassigned stops
     for it in items:
+        if (it.status is Status.OUT_FOR_DELIVERY and it.courier_id is not None
+                and it.courier_id not in courier_ids):
+            # in another courier's bag: not this plan's to give away (said only when the
+            # dispatcher asked for such parcels, not for every other courier's by default)
+            if data.get("statuses"):
+                left_out.append({"identifier": it.identifier, "reason": "out_with_another_courier",
+                                 "message": f"it is out for delivery with courier "
+                                            f"{it.courier_id}, who is not in this plan"})
+            continue
         if it.recipient_lat is None or it.recipient_lon is None:
             left_out.append({"identifier": it.identifier, "reason": "no_coordinates",
                              "message": "the item has no coordinates"})
@@ -395,12 +414,27 @@ def _lock_day(session: Session, plan: RoutePlan) -> list[RoutePlan]:
         .execution_options(populate_existing=True)).scalars())
 
 
-def _published(session: Session, office_id: int | None, day: date) -> RoutePlan | None:
-    """The office's published plan of ``day`` (the latest, should two ever be)."""
-    return session.execute(select(RoutePlan).where(
+def _plan_couriers(plan: RoutePlan) -> set[int]:
+    """The couriers ``plan`` was made for (those given no stop too)."""
+    return {int(c["id"]) for c in (plan.problem or {}).get("couriers", [])}
+
+
+def _replaced(plan: RoutePlan) -> dict[str, int]:
+    """``{courier id: id of the later plan}`` for the couriers whose route a later
+    published plan of the day took over."""
+    return dict((plan.result or {}).get("replaced", {}))
+
+
+def _published_for(session: Session, office_id: int | None, day: date,
+                   courier_id: int) -> RoutePlan | None:
+    """The published plan of ``day`` that holds ``courier_id``'s route: the latest one
+    made for them. A plan for some of the office's couriers takes over only their
+    routes; the others keep theirs from the earlier plan."""
+    plans = session.execute(select(RoutePlan).where(
         RoutePlan.office_id == office_id, RoutePlan.service_date == day,
-        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc()).limit(1)
-    ).scalar_one_or_none()
+        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc())).scalars()
+    return next((p for p in plans if courier_id in _plan_couriers(p)
+                 and str(courier_id) not in _replaced(p)), None)
 
 
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
@@ -424,25 +458,45 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> Ro
         raise Conflict(f"Courier(s) {', '.join(map(str, gone))} of this plan are no longer "
                        "active couriers of the office; move their stops (PATCH the plan) "
                        "or start a new plan.", slug="courier-unavailable", courier_ids=gone)
-    items = session.execute(select(Item).where(Item.identifier.in_(wanted),
-                                               Item.office_id == plan.office_id)
-                            ).unique().scalars().all()
+    # the plan's items locked (in id order, as every batch of events takes them) and
+    # re-read: a courier taking one out meanwhile waits, then finds it reassigned, instead
+    # of this publish reassigning a parcel that just went out in the courier's bag
+    stop_ids = set(wanted) | {s["id"] for s in plan.problem["stops"]}
+    lock_rows(session, Item, Item.identifier.in_(stop_ids), Item.office_id == plan.office_id)
+    locked = {it.identifier: it for it in session.execute(
+        select(Item).where(Item.identifier.in_(stop_ids), Item.office_id == plan.office_id)
+        .order_by(Item.id).with_for_update(of=Item)
+        .execution_options(populate_existing=True)).unique().scalars()}
+    items = [it for ident, it in locked.items() if ident in wanted]
     for it in items:
-        if it.status in PLANNABLE or it.status is Status.OUT_FOR_DELIVERY:
+        # a parcel out for delivery is in its courier's bag: the plan cannot hand it
+        # to another courier (one that went out since the plan was made, too)
+        if it.status in PLANNABLE or (it.status is Status.OUT_FOR_DELIVERY and it.courier_id
+                                      in (None, wanted[it.identifier])):
             it.courier_id = wanted[it.identifier]
             it.updated_at = now
     # the plan's stops on no route are nobody's now, unless already out with a courier
-    left_out = {s["id"] for s in plan.problem["stops"]} - set(wanted)
-    if left_out:
-        for it in session.execute(select(Item).where(
-                Item.identifier.in_(left_out), Item.office_id == plan.office_id,
-                Item.courier_id.is_not(None), Item.status.in_(PLANNABLE))).unique().scalars():
+    for ident in {s["id"] for s in plan.problem["stops"]} - set(wanted):
+        it = locked.get(ident)
+        if it is not None and it.courier_id is not None and it.status in PLANNABLE:
             it.courier_id = None
             it.updated_at = now
+    # an earlier published plan of the day gives up the routes of this plan's couriers;
+    # it is superseded once none of its couriers is left to it (every one of them is
+    # locked: _lock_day)
+    mine = _plan_couriers(plan)
     for old in session.execute(select(RoutePlan).where(
             RoutePlan.office_id == plan.office_id, RoutePlan.service_date == plan.service_date,
-            RoutePlan.status == PlanStatus.PUBLISHED)).scalars():
-        old.status = PlanStatus.SUPERSEDED  # (every one of them is locked: _lock_day)
+            RoutePlan.status == PlanStatus.PUBLISHED, RoutePlan.id != plan.id)).scalars():
+        replaced = _replaced(old)
+        replaced.update({str(c): plan.id for c in _plan_couriers(old) & mine
+                         if str(c) not in replaced})
+        if _plan_couriers(old) <= {int(c) for c in replaced}:
+            old.status = PlanStatus.SUPERSEDED
+        else:  # a new object: JSON columns track reassignment, not mutation
+            old.result = {**(old.result or {}), "replaced": replaced, "routes": [
+                {**r, "replaced_by": replaced.get(str(r["courier_id"]))}
+                for r in (old.result or {}).get("routes", [])]}
     plan.status, plan.published_at = PlanStatus.PUBLISHED, now
     session.flush()
     return plan
@@ -452,7 +506,7 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
     """The courier's stops in today's published plan, with each item's status."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
-    plan = _published(session, actor.office_id, day)
+    plan = _published_for(session, actor.office_id, day, actor.id)
     if plan is None or plan.result is None:
         raise NotFound(f"No published route for {day.isoformat()}.", slug="no-route")
     route = next((r for r in plan.result["routes"] if r["courier_id"] == actor.id), None)
@@ -515,7 +569,7 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     re-optimise their routes of the same plan at the same time)."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
-    plan = _published(session, actor.office_id, day)
+    plan = _published_for(session, actor.office_id, day, actor.id)
     route = next((r for r in (plan.result or {}).get("routes", [])
                   if r["courier_id"] == actor.id), None) if plan else None
     if plan is None or route is None:
@@ -564,7 +618,8 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
              for n, s in enumerate(done_stops + new_route["stops"] + unplaced)]
 
     locked = lock_plan(session, plan_id)
-    if locked is None or locked.status is not PlanStatus.PUBLISHED:
+    if (locked is None or locked.status is not PlanStatus.PUBLISHED
+            or str(actor.id) in _replaced(locked)):
         session.rollback()
         raise Conflict("The day's plan changed while your route was re-planned; ask again.",
                        slug="plan-changed")

@@ -891,21 +891,29 @@ def test_chosen_identifiers_that_are_no_item_of_the_office_are_422(
 
 def test_chosen_items_not_in_a_plannable_status_are_422_naming_it(
         client, auth, dispatcher, couriers, day_items, make_item, office):
-    # a chosen item already delivered (or out with a courier) was dropped from the plan
-    # without a word, as unknown identifiers were
+    # a chosen item already delivered (or out with a courier the plan is not for) was
+    # dropped from the plan without a word, as unknown identifiers were
     delivered = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMI"))
     out = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
     h = auth(dispatcher)
     mine = day_items[0].identifier
     r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        courier_ids=[couriers[1].id],
         identifiers=[mine, delivered.identifier, "EE123456785VN", out.identifier.lower()]))
     assert r.status_code == 422, r.json
     errors = {e["pointer"]: e["detail"] for e in r.json["errors"]}
     assert list(errors) == ["/identifiers/1", "/identifiers/2", "/identifiers/3"]
     assert "delivered" in errors["/identifiers/1"]
     assert errors["/identifiers/2"] == "No item of this office."
-    assert "out_for_delivery" in errors["/identifiers/3"]
+    assert f"out for delivery with courier {couriers[0].id}" in errors["/identifiers/3"]
     assert db.session.query(RoutePlan).count() == 0
+    # out with a courier of the plan: in their bag, so on their route
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        identifiers=[mine, out.identifier]))
+    assert r.status_code == 202 and r.json["stops"] == 2, r.json
+    done = wait_for(client, h, r.headers["Location"], {"succeeded"})
+    assert [r["courier_id"] for r in done["result"]["routes"]
+            for s in r["stops"] if s["identifier"] == out.identifier] == [couriers[0].id]
     # the statuses asked for are the plannable ones
     r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
         identifiers=[mine, out.identifier], statuses=["at_delivery_office"]))
@@ -964,3 +972,113 @@ def test_publishing_to_a_courier_no_longer_active_here_is_409(client, auth, disp
         couriers[0].active, couriers[0].office_id = True, dispatcher.office_id
         db.session.commit()
     assert client.post(f"{url}/publish", headers=h).status_code == 200
+
+
+def test_a_plan_for_some_couriers_leaves_the_others_their_routes(client, auth, dispatcher,
+                                                                 couriers, day_items):
+    """Re-planning part of the day (one courier's round after new parcels came in) must
+    not take the route away from a courier the new plan is not for."""
+    h = auth(dispatcher)
+    out, other = couriers[0], couriers[1]
+    first = client.post("/api/v1/route-plans", json=plan_body(),
+                        headers=h).headers["Location"]
+    wait_for(client, h, first, {"succeeded"})
+    idents = [i.identifier for i in day_items]
+    done = client.patch(first, headers=h, json={"routes": [
+        {"courier_id": out.id, "identifiers": idents[:6]},
+        {"courier_id": other.id, "identifiers": idents[6:]}]}).json
+    assert client.post(f"{first}/publish", headers=h).status_code == 200
+    mine = {r["courier_id"]: [s["identifier"] for s in r["stops"]]
+            for r in done["result"]["routes"]}
+    assert mine.get(out.id) and mine.get(other.id)
+    for ident in mine[out.id]:  # the first courier left with their parcels
+        assert client.post(f"/api/v1/items/{ident}/events", headers=auth(out), json={
+            "code": "EDG", "client_event_id": str(uuid.uuid4()),
+            "device_time": "2026-11-20T08:05:00+07:00"}).status_code == 201
+    second, _ = published_plan(client, h, courier_ids=[other.id])
+
+    r = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(out))
+    assert r.status_code == 200, r.json
+    assert r.json["plan_id"] == int(first.rsplit("/", 1)[1])
+    assert [s["identifier"] for s in r.json["stops"]] == mine[out.id]
+    assert all(s["still_yours"] for s in r.json["stops"])
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(out), json={
+        "date": "2026-11-20", "location": {"lat": 12.24, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert sorted(s["identifier"] for s in r.json["stops"]) == sorted(mine[out.id])
+    r = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(other))
+    assert r.status_code == 200 and r.json["plan_id"] == int(second.rsplit("/", 1)[1])
+    # the first plan still holds the first courier's route; the second courier's is
+    # marked as replaced there
+    body = client.get(first, headers=h).json
+    assert body["status"] == "published"
+    replaced = {r["courier_id"]: r.get("replaced_by") for r in body["result"]["routes"]}
+    assert replaced == {out.id: None, other.id: int(second.rsplit("/", 1)[1])}
+
+    # a plan for both couriers replaces both earlier ones
+    third, _ = published_plan(client, h)
+    assert client.get(first, headers=h).json["status"] == "superseded"
+    assert client.get(second, headers=h).json["status"] == "superseded"
+    r = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(out))
+    assert r.json["plan_id"] == int(third.rsplit("/", 1)[1])
+
+
+def test_parcels_out_with_a_courier_the_plan_is_not_for_stay_with_them(
+        client, auth, dispatcher, couriers, day_items, make_item, office):
+    """A dispatcher who plans out-for-delivery items too must not hand a parcel that is in
+    one courier's bag to another courier."""
+    h = auth(dispatcher)
+    away = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    own = make_item(office, courier=couriers[1], events=("EMG", "EDG"))
+    statuses = ["at_delivery_office", "out_for_delivery"]
+    url, done = published_plan(client, h, courier_ids=[couriers[1].id], statuses=statuses)
+    routed = {s["identifier"]: r["courier_id"] for r in done["result"]["routes"]
+              for s in r["stops"]}
+    assert away.identifier not in routed
+    assert routed[own.identifier] == couriers[1].id  # (the plan's own courier keeps theirs)
+    left = {u["identifier"]: u["reason"] for u in done["result"]["unassigned"]}
+    assert left[away.identifier] == "out_with_another_courier"
+    db.session.expire_all()
+    assert db.session.get(Item, away.id).courier_id == couriers[0].id
+
+
+def test_a_parcel_taken_out_while_its_plan_is_published_is_not_split_between_two(
+        app, client, auth, dispatcher, couriers, make_item, office, monkeypatch):
+    """Publishing checks each item's status and assigns it; a courier taking the parcel
+    out at the same moment must not end with the parcel in their bag and assigned to
+    another courier (publishing did not lock the items it read)."""
+    import threading
+
+    parcel = make_item(office, courier=couriers[0], events=("EMG",))
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[couriers[1].id]),
+                      headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    assert [s["identifier"] for r in done["result"]["routes"] for s in r["stops"]] == [
+        parcel.identifier]
+    read, real = threading.Event(), service._plan_couriers
+
+    def after_the_items_are_read(plan):  # (publish calls it after its item loop)
+        read.set()
+        time.sleep(1.0)
+        return real(plan)
+
+    monkeypatch.setattr(service, "_plan_couriers", after_the_items_are_read)
+
+    ch, ident = auth(couriers[0]), parcel.identifier
+
+    def take_out(cl):
+        read.wait(10)
+        return cl.post(f"/api/v1/items/{ident}/events", headers=ch,
+                       json={"code": "EDG", "client_event_id": str(uuid.uuid4()),
+                             "device_time": "2026-11-20T08:05:00+07:00"})
+
+    published, taken = at_once(app, lambda cl: cl.post(f"{url}/publish", headers=h), take_out)
+    assert published.status_code == 200, published.json
+    db.session.expire_all()
+    item = db.session.get(Item, parcel.id)
+    if taken.status_code == 201:  # out with courier 0: theirs, whatever the plan says
+        assert (item.status.value, item.courier_id) == ("out_for_delivery", couriers[0].id)
+    else:  # the plan gave it to courier 1 first; courier 0 may no longer take it out
+        assert taken.status_code == 404, taken.json
+        assert (item.status.value, item.courier_id) == ("at_delivery_office", couriers[1].id)
