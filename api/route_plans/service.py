@@ -654,6 +654,20 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
     problem = routing.Problem.from_dict(plan.problem)
     wanted = {str(r["courier_id"]): [identifiers.normalize(s) for s in r["identifiers"]]
               for r in routes}
+    # a parcel out for delivery is in its courier's bag: publishing would not hand it
+    # over, so a route that has another courier deliver it is refused now
+    bagged = dict(session.execute(select(Item.identifier, Item.courier_id).where(
+        Item.office_id == plan.office_id, Item.status == Status.OUT_FOR_DELIVERY,
+        Item.courier_id.is_not(None),
+        Item.identifier.in_({i for ids in wanted.values() for i in ids}))).all())
+    wrong = [{"pointer": f"/routes/{k}/identifiers/{j}",
+              "detail": f"Out for delivery with courier {bagged[i]}: in their bag."}
+             for k, r in enumerate(routes)
+             for j, i in enumerate(identifiers.normalize(x) for x in r["identifiers"])
+             if i in bagged and bagged[i] != int(r["courier_id"])]
+    if wrong:
+        raise Unprocessable("Parcels out for delivery stay with the courier who has them.",
+                            slug="invalid-route-edit", errors=wrong)
     try:
         fixed = evaluate(problem, wanted)
     except routing.InvalidProblemError as exc:

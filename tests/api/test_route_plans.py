@@ -1082,3 +1082,27 @@ def test_a_parcel_taken_out_while_its_plan_is_published_is_not_split_between_two
     else:  # the plan gave it to courier 1 first; courier 0 may no longer take it out
         assert taken.status_code == 404, taken.json
         assert (item.status.value, item.courier_id) == ("at_delivery_office", couriers[1].id)
+
+
+def test_moving_a_parcel_out_of_its_couriers_bag_by_hand_is_422(client, auth, dispatcher,
+                                                                couriers, make_item, office,
+                                                                day_items):
+    out = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    idents = [s["identifier"] for r in done["result"]["routes"] for s in r["stops"]]
+    assert out.identifier in idents
+    rest = [i for i in idents if i != out.identifier]
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": couriers[0].id, "identifiers": rest[:3]},
+        {"courier_id": couriers[1].id, "identifiers": [*rest[3:], out.identifier]}]})
+    assert r.status_code == 422, r.json
+    assert r.json["errors"] == [{
+        "pointer": f"/routes/1/identifiers/{len(rest) - 3}",
+        "detail": f"Out for delivery with courier {couriers[0].id}: in their bag."}]
+    assert client.get(url, headers=h).json["result"] == done["result"]  # unchanged
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": couriers[0].id, "identifiers": [out.identifier, *rest[:3]]},
+        {"courier_id": couriers[1].id, "identifiers": rest[3:]}]})
+    assert r.status_code == 200, r.json
