@@ -14,7 +14,7 @@ from routing.errors import InvalidProblemError
 from routing.matrix import HaversineProvider, MatrixProvider
 from routing.model import Problem
 from routing.plan import Plan
-from routing.solver import _layout, _simulate
+from routing.solver import _check_types, _layout, _simulate
 
 __all__ = ["evaluate"]
 
@@ -50,6 +50,7 @@ def evaluate(
         Unknown courier or stop ids, or a stop given twice.
     """
     t0 = time.monotonic()
+    _check_types(problem, None, provider, routes=(routes, Mapping))
     provider = provider or HaversineProvider()
     layout = _layout(problem)
     stop_index = {s.id: i for i, s in enumerate(problem.stops)}

@@ -456,6 +456,27 @@ def _plan(
     )
 
 
+def _check_types(
+    problem: object, params: object = None, provider: object = None, **more: tuple[object, type]
+) -> None:
+    """A clear ``TypeError`` for an argument of the wrong type (a dict where a
+    :class:`Problem` belongs failed deep inside with an ``AttributeError``)."""
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"problem must be a routing.Problem (Problem.from_dict builds one from a dict), "
+            f"not {type(problem).__name__}"
+        )
+    if params is not None and not isinstance(params, SolverParams):
+        raise TypeError(f"params must be a routing.SolverParams, not {type(params).__name__}")
+    if provider is not None and not isinstance(provider, MatrixProvider):
+        raise TypeError(
+            f"provider must be a routing.MatrixProvider, not {type(provider).__name__}"
+        )
+    for name, (value, kind) in more.items():
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} must be a {kind.__name__}, not {type(value).__name__}")
+
+
 def solve(
     problem: Problem,
     params: SolverParams | None = None,
@@ -502,6 +523,7 @@ def solve(
         If the matrix provider fails.
     """
     t0 = time.monotonic()
+    _check_types(problem, params, provider)
     params = params or SolverParams()
     provider = provider or HaversineProvider()
     if not problem.stops:
@@ -573,6 +595,7 @@ def reoptimize(
         Unknown courier or stop ids, ``keep_next`` already done, bad ``now_s``.
     """
     t0 = time.monotonic()
+    _check_types(problem, params, provider)
     params = params or SolverParams()
     provider = provider or HaversineProvider()
     try:

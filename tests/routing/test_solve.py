@@ -389,3 +389,24 @@ def test_progress_reports_infinity_until_a_feasible_plan_is_known() -> None:
           progress=lambda best, _elapsed: seen.append(best))
     assert seen
     assert all(b == math.inf or b < 1e12 for b in seen), sorted(set(seen))[-3:]
+
+
+def test_arguments_of_the_wrong_type_are_a_clear_type_error():
+    """A dict where a Problem belongs (the shape Problem.from_dict reads) used to fail
+    deep inside with AttributeError: 'dict' object has no attribute 'stops'."""
+    from routing import reoptimize
+    from routing.evaluate import evaluate
+
+    problem = Problem(office=OFFICE, stops=random_stops(3, seed=1), couriers=(courier("a"),))
+    as_dict = {"office": {"location": {"lat": 12.2, "lon": 109.2}}, "stops": [], "couriers": []}
+    calls = [
+        lambda: solve(as_dict),
+        lambda: solve(problem, {"time_limit_s": 1}),
+        lambda: solve(problem, FAST, provider="haversine"),
+        lambda: evaluate(as_dict, {}),
+        lambda: evaluate(problem, [("a", [])]),
+        lambda: reoptimize(as_dict, "a", LatLon(12.2, 109.2), (), now_s=0),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"must be a"):
+            call()
