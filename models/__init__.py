@@ -1,5 +1,6 @@
 """Database models. Import from here: ``from models import db, Item, TrackingEvent``."""
 
+from .assignment import AssignmentHow, ItemAssignment
 from .base import Base, UTCDateTime, db, lock_rows, locked_one, utcnow
 from .cash import CashEntry, CashKind
 from .complaint import Complaint, ComplaintCategory, ComplaintStatus
@@ -22,6 +23,7 @@ from .user import ApiToken, RevokedSession, Role, User
 
 __all__ = [
     "ApiToken",
+    "AssignmentHow",
     "Base",
     "CashEntry",
     "CashKind",
@@ -38,6 +40,7 @@ __all__ = [
     "IdentifierKind",
     "IllegalTransitionError",
     "Item",
+    "ItemAssignment",
     "ItemState",
     "Office",
     "Product",

@@ -29,7 +29,7 @@ from models import (
 from models.complaint import CLOSED, TRANSITIONS
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from ..items import identifiers
+from ..items import custody, identifiers
 from ..items import service as items
 
 # Hours to answer a complaint, per product (the post's service charter)
@@ -153,6 +153,7 @@ def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]
                        "device_time": ev.device_time.isoformat(),
                        "points": [{"lat": p.lat, "lon": p.lon, "accuracy_m": p.accuracy_m,
                                    "device_time": p.device_time.isoformat()} for p in pts]})
+    item.assignment_history = custody.history(session, item.id)  # who held it when
     return {"complaint": c, "item": item, "gps_trails": trails}
 
 

@@ -8,7 +8,7 @@ from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, lab
 
 __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
            "COMPLAINT_CATEGORY", "COMPLAINT_STATUS", "CASH_KIND", "FLAG", "PUBLIC_COMPLAINT",
-           "PLAN_STATUS", "ROLE", "UNPLANNED"]
+           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -118,6 +118,13 @@ UI = {
     "submit": ("Gửi", "Submit"),
     "times_vn": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
     "not_applied": ("không áp dụng (đồng bộ trễ)", "not applied (late sync)"),
+    "custody": ("Bưu tá giữ bưu gửi", "Who held the item"),
+    "no_custody": ("Chưa giao cho bưu tá nào.", "Never assigned to a courier."),
+    "held_from": ("Từ", "From"),
+    "held_until": ("Đến", "Until"),
+    "still_held": ("đang giữ", "still holds it"),
+    "assigned_by": ("Giao bởi", "Given by"),
+    "ended_by": ("Kết thúc bởi", "Ended by"),
     # complaints
     "queue": ("Hàng đợi khiếu nại", "Complaints queue"),
     "reference": ("Mã hồ sơ", "Reference"),
@@ -216,6 +223,13 @@ FLAG = {
     "late_event": ("Đồng bộ trễ, không áp dụng", "Late sync, not applied"),
     "device_clock_off": ("Đồng hồ thiết bị lệch", "Device clock off"),
     "implausible_device_time": ("Giờ thiết bị bất thường", "Implausible device time"),
+}
+
+ASSIGNMENT_HOW = {
+    "manual": ("giao tay", "assigned by hand"),
+    "route_plan": ("công bố tuyến", "route plan published"),
+    "backfill": ("đã giữ khi bắt đầu ghi lịch sử (ít nhất từ lúc này)",
+                 "held when the history began (at least since then)"),
 }
 
 PLAN_STATUS = {

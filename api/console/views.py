@@ -58,6 +58,7 @@ from ..complaints import service as complaints
 from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
 from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
+from ..items import custody
 from ..items import service as items
 from ..items.schemas import Day, Id
 from ..localtime import LOCAL_TZ
@@ -487,6 +488,7 @@ def gps_trails(item: Item) -> list[dict[str, Any]]:
 
 def _item_context(item: Item) -> dict[str, Any]:
     return {"item": item, "trails": gps_trails(item),
+            "assignments": custody.history(db.session, item.id),
             "address": [item.recipient_lat, item.recipient_lon]
             if item.recipient_lat is not None else None,
             "categories": labels.table(labels.COMPLAINT_CATEGORY, lang()),

@@ -346,9 +346,35 @@ class ItemSchema(Schema):
         return {"start": it.window_start.isoformat(), "end": it.window_end.isoformat()}
 
 
+class AssignmentSchema(Schema):
+    """One period an item was assigned to a courier (server time)."""
+
+    courier = fields.Nested(CourierRefSchema)
+    started_at = fields.AwareDateTime()
+    ended_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "null while the courier still holds the item"})
+    started_by = fields.Nested(ActorSchema, allow_none=True, metadata={
+        "description": "who gave the courier the item (null for a backfilled period)"})
+    started_how = fields.String(attribute="started_how.value", metadata={
+        "description": "manual (assigned by hand), route_plan (a plan was published), "
+                       "backfill (held when the history began: at least since "
+                       "started_at, the item's last change then)"})
+    started_plan_id = fields.Integer(allow_none=True)
+    ended_by = fields.Nested(ActorSchema, allow_none=True)
+    ended_how = fields.Method("_ended_how", metadata={"description": "manual or route_plan"})
+    ended_plan_id = fields.Integer(allow_none=True)
+
+    def _ended_how(self, a: Any) -> str | None:
+        return a.ended_how.value if a.ended_how is not None else None
+
+
 class ItemDetailSchema(ItemSchema):
     events = fields.List(fields.Nested(EventSchema))
     allowed_events = fields.List(fields.String())
+    assignments = fields.List(
+        fields.Nested(AssignmentSchema), allow_none=True, attribute="assignment_history",
+        metadata={"description": "Who held the item when, oldest first (office staff "
+                                 "only: null for couriers)"})
 
 
 class ItemPageSchema(Schema):

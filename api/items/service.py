@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
+    AssignmentHow,
     DeliveryProof,
     EventCode,
     EvidenceKind,
@@ -43,7 +44,7 @@ from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import unknown_evidence
 from ..localtime import local_day
 from ..proof import policy
-from . import identifiers
+from . import custody, identifiers
 
 # What a courier may record in the field, on items assigned to them.
 COURIER_EVENTS = frozenset({EventCode.EDG, EventCode.EMH, EventCode.EMI, EventCode.EDH,
@@ -226,19 +227,17 @@ def assign(session: Session, actor: User, identifier: str, courier_id: int | Non
     if item.status in lifecycle.TERMINAL:
         raise Conflict(f"Item {item.identifier} is {item.status.value}; it cannot be "
                        "assigned.", slug="item-closed", current_status=item.status.value)
-    if courier_id is None:
-        item.courier_id = None
-        item.courier = None
-    else:
+    courier = None
+    if courier_id is not None:
         courier = session.get(User, courier_id)
         if (courier is None or courier.role is not Role.COURIER or not courier.active
                 or courier.office_id != item.office_id):
             raise Unprocessable("Not an active courier of the item's office.", errors=[
                 {"pointer": "/courier_id", "detail": "Unknown courier for this office."}])
-        item.courier_id = courier.id
-        item.courier = courier
-    item.updated_at = now
-    session.flush()
+    if not custody.hand_over(session, item, courier, by=actor, how=AssignmentHow.MANUAL,
+                             now=now):
+        item.updated_at = now  # the same courier again: no new period
+        session.flush()
     return item
 
 

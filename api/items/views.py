@@ -5,13 +5,13 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 
-from models import db
+from models import Role, User, db
 
 from ..auth import auth_required, clock, current_actor
 from ..devicetime import time_flags
 from ..errors import Problem, Unprocessable
 from ..jsonbody import Blueprint
-from . import service
+from . import custody, service
 from .schemas import (
     AssignSchema,
     EventCreateSchema,
@@ -41,6 +41,14 @@ def with_allowed_events(item: Any) -> Any:
     return item
 
 
+def with_history(item: Any, actor: User) -> Any:
+    """The item with its assignment history for office staff; none for couriers (it
+    names other couriers)."""
+    item.assignment_history = (None if actor.role is Role.COURIER
+                               else custody.history(db.session, item.id))
+    return item
+
+
 @blp.route("/items")
 class Items(MethodView):
     @auth_required()
@@ -57,10 +65,11 @@ class Items(MethodView):
     @blp.response(201, ItemDetailSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create an item (records its acceptance, EMA)."""
-        item = service.create_item(db.session, current_actor(), data, now=clock(),
+        actor = current_actor()
+        item = service.create_item(db.session, actor, data, now=clock(),
                                    carrier_patterns=current_app.config["CARRIER_PATTERNS"])
         db.session.commit()
-        return with_allowed_events(item)
+        return with_history(with_allowed_events(item), actor)
 
 
 @blp.route("/items/import")
@@ -99,8 +108,9 @@ class ItemDetail(MethodView):
     @blp.response(200, ItemDetailSchema)
     def get(self, identifier: str) -> Any:
         """An item with its full event timeline (staff)."""
-        item = service.get_item(db.session, current_actor(), identifier, with_events=True)
-        return with_allowed_events(item)
+        actor = current_actor()
+        item = service.get_item(db.session, actor, identifier, with_events=True)
+        return with_history(with_allowed_events(item), actor)
 
 
 @blp.route("/items/<string:identifier>/assign")
@@ -126,12 +136,12 @@ class ItemEvents(MethodView):
                                   "original result, nothing recorded twice")
     def post(self, data: dict[str, Any], identifier: str) -> Any:
         """Record a tracking event. Idempotent per client_event_id."""
-        now = clock()
+        now, actor = clock(), current_actor()
         try:
             # the sync's time flags (no sent_at here, so no clock skew): COD cash is
             # booked by them (api.cash.service.field_shift_day)
             result = service.record_event(
-                db.session, current_actor(), identifier, data, now=now,
+                db.session, actor, identifier, data, now=now,
                 max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"],
                 flags=time_flags(data["device_time"], None, now), **geo_limits())
         except Problem:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 import routing
 from models import (
+    AssignmentHow,
     Item,
     PlanStatus,
     Product,
@@ -29,7 +30,7 @@ from models import (
 from models.route_plan import ACTIVE
 
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
-from ..items import identifiers
+from ..items import custody, identifiers
 from ..jobs import JobState
 from ..localtime import day_start
 from ..scope import office_for_write
@@ -458,29 +459,32 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> Ro
         raise Conflict(f"Courier(s) {', '.join(map(str, gone))} of this plan are no longer "
                        "active couriers of the office; move their stops (PATCH the plan) "
                        "or start a new plan.", slug="courier-unavailable", courier_ids=gone)
-    # the plan's items locked (in id order, as every batch of events takes them) and
-    # re-read: a courier taking one out meanwhile waits, then finds it reassigned, instead
-    # of this publish reassigning a parcel that just went out in the courier's bag
+    couriers = {u.id: u for u in session.execute(select(User).where(
+        User.id.in_(routed))).scalars()}
+    # every item the plan touches, locked (in id order, as every batch of events takes
+    # them) and re-read: a courier taking one out meanwhile waits, then finds it
+    # reassigned, instead of this publish reassigning a parcel that just went out in the
+    # courier's bag; and a hand-over ends the item's open period and opens the next,
+    # which an assignment at the same time must not interleave
     stop_ids = set(wanted) | {s["id"] for s in plan.problem["stops"]}
-    lock_rows(session, Item, Item.identifier.in_(stop_ids), Item.office_id == plan.office_id)
-    locked = {it.identifier: it for it in session.execute(
-        select(Item).where(Item.identifier.in_(stop_ids), Item.office_id == plan.office_id)
-        .order_by(Item.id).with_for_update(of=Item)
-        .execution_options(populate_existing=True)).unique().scalars()}
-    items = [it for ident, it in locked.items() if ident in wanted]
+    where = (Item.identifier.in_(stop_ids), Item.office_id == plan.office_id)
+    lock_rows(session, Item, *where)
+    items = session.execute(select(Item).where(*where).order_by(Item.id)
+                            .with_for_update(of=Item)
+                            .execution_options(populate_existing=True)).unique().scalars().all()
     for it in items:
-        # a parcel out for delivery is in its courier's bag: the plan cannot hand it
-        # to another courier (one that went out since the plan was made, too)
-        if it.status in PLANNABLE or (it.status is Status.OUT_FOR_DELIVERY and it.courier_id
-                                      in (None, wanted[it.identifier])):
-            it.courier_id = wanted[it.identifier]
-            it.updated_at = now
-    # the plan's stops on no route are nobody's now, unless already out with a courier
-    for ident in {s["id"] for s in plan.problem["stops"]} - set(wanted):
-        it = locked.get(ident)
-        if it is not None and it.courier_id is not None and it.status in PLANNABLE:
-            it.courier_id = None
-            it.updated_at = now
+        if it.identifier in wanted:
+            # a parcel out for delivery is in its courier's bag: the plan cannot hand it
+            # to another courier (one that went out since the plan was made, too)
+            if it.status in PLANNABLE or (it.status is Status.OUT_FOR_DELIVERY and it.courier_id
+                                          in (None, wanted[it.identifier])):
+                custody.hand_over(session, it, couriers[wanted[it.identifier]], by=actor,
+                                  how=AssignmentHow.ROUTE_PLAN, now=now, plan_id=plan.id)
+                it.updated_at = now
+        elif it.courier_id is not None and it.status in PLANNABLE:
+            # the plan's stops on no route are nobody's now, unless already out
+            custody.hand_over(session, it, None, by=actor, how=AssignmentHow.ROUTE_PLAN,
+                              now=now, plan_id=plan.id)
     # an earlier published plan of the day gives up the routes of this plan's couriers;
     # it is superseded once none of its couriers is left to it (every one of them is
     # locked: _lock_day)

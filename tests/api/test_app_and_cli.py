@@ -48,6 +48,13 @@ def test_demo_data_is_consistent(app):
         assert 12.19 < item.recipient_lat < 12.31 and 109.16 < item.recipient_lon < 109.21
         if item.status is Status.OUT_FOR_DELIVERY:
             assert item.courier is not None and item.courier.role is Role.COURIER
+    # every item's courier is the one its assignment history holds open
+    from models import ItemAssignment
+
+    open_periods = {(a.item_id, a.courier_id) for a in db.session.query(ItemAssignment)
+                    .filter(ItemAssignment.ended_at.is_(None))}
+    assert open_periods == {(i.id, i.courier_id) for i in items if i.courier_id is not None}
+    assert open_periods
     # the field day: GPS tracks, payouts, hand-ins, complaints
     from models import CashEntry, Complaint, CourierPosition, PayoutTask
 

@@ -1106,3 +1106,62 @@ def test_moving_a_parcel_out_of_its_couriers_bag_by_hand_is_422(client, auth, di
         {"courier_id": couriers[0].id, "identifiers": [out.identifier, *rest[:3]]},
         {"courier_id": couriers[1].id, "identifiers": rest[3:]}]})
     assert r.status_code == 200, r.json
+
+
+def test_publishing_records_who_holds_each_item_from_when(client, auth, dispatcher, couriers,
+                                                          day_items, make_item, office, clock):
+    from datetime import timedelta
+
+    from models import ItemAssignment
+
+    held = make_item(office, courier=couriers[1], events=("EMG",))  # given out at 08:00
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    routes = [{"courier_id": r["courier_id"],
+               "identifiers": [s["identifier"] for s in r["stops"]
+                               if s["identifier"] != held.identifier]}
+              for r in done["result"]["routes"]]
+    assert client.patch(url, headers=h, json={"routes": routes}).status_code == 200
+    published_at = clock.advance(minutes=30)
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    rows = {(r.item_id, r.courier_id): r for r in db.session.query(ItemAssignment)}
+    # the left-out item's period ends with the publication, by the plan
+    gone = rows[(held.id, couriers[1].id)]
+    assert (gone.ended_at, gone.ended_by_id, gone.ended_how.value, gone.ended_plan_id) == (
+        published_at, dispatcher.id, "route_plan", done["id"])
+    for item in day_items:
+        db.session.refresh(item)
+        row = rows[(item.id, item.courier_id)]
+        assert (row.started_at, row.ended_at, row.started_by_id) == (
+            published_at, None, dispatcher.id)
+        assert (row.started_how.value, row.started_plan_id) == ("route_plan", done["id"])
+    assert len(rows) == len(day_items) + 1
+    # publishing a second plan that gives the same items to the other courier closes
+    # the first plan's periods and opens the new ones; unchanged items keep theirs
+    moved = day_items[0]
+    db.session.refresh(moved)
+    first_owner = moved.courier_id
+    other = next(c.id for c in couriers if c.id != first_owner)
+    routes = [{"courier_id": r["courier_id"], "identifiers": [
+        s["identifier"] for s in r["stops"] if s["identifier"] != moved.identifier]}
+        for r in done["result"]["routes"]]
+    url2 = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done2 = wait_for(client, h, url2, {"succeeded"})
+    routes = [{"courier_id": r["courier_id"],
+               "identifiers": [s["identifier"] for s in r["stops"]
+                               if s["identifier"] != moved.identifier]
+               + ([moved.identifier] if r["courier_id"] == other else [])}
+              for r in done2["result"]["routes"]]
+    if other not in [r["courier_id"] for r in routes]:
+        routes.append({"courier_id": other, "identifiers": [moved.identifier]})
+    assert client.patch(url2, headers=h, json={"routes": routes}).status_code == 200, routes
+    second_at = clock.advance(minutes=30)
+    assert client.post(f"{url2}/publish", headers=h).status_code == 200
+    db.session.expire_all()
+    periods = db.session.query(ItemAssignment).filter_by(item_id=moved.id).order_by(
+        ItemAssignment.id).all()
+    assert [(p.courier_id, p.started_at, p.ended_at, p.started_plan_id) for p in periods] == [
+        (first_owner, published_at, second_at, done["id"]),
+        (other, second_at, None, done2["id"])]
+    assert second_at - published_at == timedelta(minutes=30)

@@ -1,0 +1,59 @@
+"""Who held an item when: the assignment history (``models.ItemAssignment``).
+
+:func:`hand_over` is the one way an item's courier changes (assigning by hand,
+publishing a route plan, the demo data through them): it ends the open period and opens
+the next one. The history lets a courier's offline event on an item reassigned since be
+accepted when they held the item at the event's time (:func:`held_then`), and shows
+office staff who handled an item when (:func:`history`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import AssignmentHow, Item, ItemAssignment, User
+
+
+def hand_over(session: Session, item: Item, courier: User | None, *, by: User | None,
+              how: AssignmentHow, now: datetime, plan_id: int | None = None) -> bool:
+    """Give ``item`` to ``courier`` (None: to nobody) from ``now`` (server time): the
+    open period ends, a new one begins. Nothing changes if the item already has that
+    courier. The caller holds the item's row lock (two hand-overs at once would both
+    end the same period and both open one). Returns whether the courier changed."""
+    new_id = courier.id if courier is not None else None
+    if item.courier_id == new_id:
+        return False
+    for period in session.execute(select(ItemAssignment).where(
+            ItemAssignment.item_id == item.id, ItemAssignment.ended_at.is_(None))).scalars():
+        period.ended_at, period.ended_how, period.ended_plan_id = now, how, plan_id
+        period.ended_by_id = by.id if by is not None else None
+    if courier is not None:
+        session.add(ItemAssignment(
+            item_id=item.id, courier_id=courier.id, started_at=now,
+            started_by_id=by.id if by is not None else None, started_how=how,
+            started_plan_id=plan_id))
+    item.courier_id = new_id
+    item.courier = courier
+    item.updated_at = now
+    session.flush()
+    return True
+
+
+def history(session: Session, item_id: int) -> list[ItemAssignment]:
+    """Every period of the item, oldest first."""
+    return list(session.execute(select(ItemAssignment).where(
+        ItemAssignment.item_id == item_id).order_by(
+        ItemAssignment.started_at, ItemAssignment.id)).unique().scalars())
+
+
+def held_then(session: Session, courier_id: int, item_id: int, t: datetime) -> bool:
+    """Whether the history shows the courier held the item at server time ``t``
+    (a period's start included, its end not: at the hand-over the next courier holds it)."""
+    return session.execute(select(ItemAssignment.id).where(
+        ItemAssignment.item_id == item_id, ItemAssignment.courier_id == courier_id,
+        ItemAssignment.started_at <= t,
+        (ItemAssignment.ended_at.is_(None)) | (ItemAssignment.ended_at > t)).limit(1)
+    ).first() is not None

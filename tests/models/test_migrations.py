@@ -1,0 +1,112 @@
+"""Migrations on data: the assignment history is backfilled for items that already have
+a courier when it is created (SQLite, or PostgreSQL when ``DATABASE_URL`` is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from models import Item, Office, Role, User, db
+from tests.conftest import s10
+
+BEFORE_HISTORY = "8c41d5e0f7b2"  # the revision before item_assignments
+PG_URL = os.environ.get("DATABASE_URL")
+
+
+@pytest.fixture
+def empty_database(tmp_path: Any) -> Iterator[str]:
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+        return
+    base = make_url(PG_URL)
+    name = f"mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# migrations/env.py is Flask-Migrate's template, which tries the deprecated call first
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_items_with_a_courier_get_an_open_period_from_their_last_change(
+        empty_database: str, tmp_path: Any) -> None:
+    from flask_migrate import downgrade, upgrade
+
+    from api import create_app
+
+    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
+                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        upgrade(revision=BEFORE_HISTORY)
+        office = Office(code="KH001", name="Nha Trang", city="Nha Trang",
+                        province="Khánh Hòa", lat=12.245, lon=109.194)
+        db.session.add(office)
+        db.session.flush()
+        courier = User(username="btv1", role=Role.COURIER, full_name="Bưu tá",
+                       office_id=office.id)
+        courier.set_password("pw")
+        db.session.add(courier)
+        db.session.flush()
+        changed = now - timedelta(hours=3)
+
+        def item(courier_id: int | None) -> Item:
+            it = Item(identifier=s10(), identifier_kind="s10", product="ems",
+                      sender_name="Shop", sender_address="", recipient_name="An",
+                      recipient_address="12 Trần Phú", recipient_city="Nha Trang",
+                      recipient_province="Khánh Hòa", weight_g=0, cod_amount=0,
+                      declared_value=0, id_check_required=False, signature_required=False,
+                      status="out_for_delivery", failed_attempts=0, office_id=office.id,
+                      courier_id=courier_id, created_at=changed - timedelta(hours=1),
+                      updated_at=changed)
+            db.session.add(it)
+            return it
+
+        held, free = item(courier.id), item(None)
+        db.session.commit()
+        held_id, free_id, courier_id = held.id, free.id, courier.id
+        db.session.remove()
+
+        upgrade()
+        from models import ItemAssignment
+
+        rows = db.session.query(ItemAssignment).all()
+        assert [(r.item_id, r.courier_id, r.started_at, r.ended_at, r.started_by_id,
+                 r.started_how.value) for r in rows] == [
+            (held_id, courier_id, changed, None, None, "backfill")]
+        assert not [r for r in rows if r.item_id == free_id]
+        # the history goes on from there: a reassignment closes the backfilled period
+        from api.items import service
+
+        admin = User(username="root", role=Role.ADMIN, full_name="Admin")
+        admin.set_password("pw")
+        db.session.add(admin)
+        db.session.flush()
+        other = User(username="btv2", role=Role.COURIER, full_name="Bưu tá 2",
+                     office_id=rows[0].courier.office_id)
+        other.set_password("pw")
+        db.session.add(other)
+        db.session.flush()
+        item_number = db.session.get(Item, held_id).identifier
+        service.assign(db.session, admin, item_number, other.id, now=now)
+        db.session.commit()
+        periods = db.session.query(ItemAssignment).order_by(ItemAssignment.id).all()
+        assert [(p.courier_id, p.ended_at) for p in periods] == [
+            (courier_id, now), (other.id, None)]
+        db.session.remove()
+
+        downgrade(revision=BEFORE_HISTORY)
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
