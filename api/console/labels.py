@@ -223,6 +223,8 @@ FLAG = {
     "late_event": ("Đồng bộ trễ, không áp dụng", "Late sync, not applied"),
     "device_clock_off": ("Đồng hồ thiết bị lệch", "Device clock off"),
     "implausible_device_time": ("Giờ thiết bị bất thường", "Implausible device time"),
+    "held_then": ("Bưu tá giữ bưu gửi lúc đó, nay đã giao người khác",
+                  "Held by this courier then; reassigned since"),
 }
 
 ASSIGNMENT_HOW = {

@@ -16,7 +16,7 @@ from typing import Any
 
 from geopy.distance import geodesic
 from marshmallow import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,6 +27,7 @@ from models import (
     EvidenceKind,
     FailureReason,
     Item,
+    ItemAssignment,
     ItemState,
     Office,
     Product,
@@ -91,14 +92,21 @@ def lock_items(session: Session, actor: User, values: Collection[str]) -> None:
     to it and keeps them all until it commits; two batches that reach the same items
     in different orders would each hold one and wait for the other (PostgreSQL ends
     that deadlock by failing one of them). Taking them all first, in one order, makes
-    the second batch wait for the first instead."""
+    the second batch wait for the first instead. A courier's batch also locks the items
+    they held before (an event of theirs may be accepted as held then:
+    :func:`record_event`)."""
     normalized = sorted({identifiers.normalize(v) for v in values})
     if not normalized:
         return
     lock_rows(session, Item, Item.identifier.in_(normalized))
-    session.execute(visible_items(actor).with_only_columns(Item.id)
-                    .where(Item.identifier.in_(normalized))
-                    .order_by(Item.id).with_for_update(of=Item)).all()
+    stmt = select(Item.id).where(Item.identifier.in_(normalized))
+    if actor.role is Role.COURIER:
+        # and those they held before, whose events may be accepted (held then)
+        stmt = stmt.where(or_(Item.courier_id == actor.id, Item.id.in_(
+            select(ItemAssignment.item_id).where(ItemAssignment.courier_id == actor.id))))
+    elif actor.role is Role.DISPATCHER:
+        stmt = stmt.where(Item.office_id == actor.office_id)
+    session.execute(stmt.order_by(Item.id).with_for_update(of=Item)).all()
 
 
 # ---------------------------------------------------------------- creation
@@ -293,6 +301,14 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     time is corrected by the sync upload's measured clock skew, and one flagged
     ``implausible_device_time`` is never late
     (its time says nothing about the order): it is applied as it arrives.
+
+    A courier's event on an item no longer theirs is accepted, flagged ``held_then``,
+    when the assignment history shows they held the item at its device time (corrected
+    by the upload's clock skew; never for an implausible time): it happened before the
+    item was given to someone else, so it is late by definition, whichever way it came
+    (kept as ``late_event`` or ``late_conflict``; a legal delivery applied, its COD cash
+    booked to this courier). Otherwise it is a 404 (``item-reassigned`` to a courier
+    who had the item: :func:`_refuse_if_reassigned`).
     """
     code: EventCode = data["code"]
     cid: str = data["client_event_id"]
@@ -301,12 +317,19 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         return replay
     if actor.role is Role.COURIER and code not in COURIER_EVENTS:
         raise Forbidden(f"Couriers cannot record {code.value}.")
+    held_then = False
     try:
         item = get_item(session, actor, identifier, for_update=True)
     except NotFound:
-        if actor.role is Role.COURIER:
+        if actor.role is not Role.COURIER:
+            raise
+        # an item reassigned since: the courier's event counts if they held it then
+        when = _ordering_time(session, data["device_time"], flags, sync_upload_id)
+        held = _held_at(session, actor, identifier, when)
+        if held is None:
             _refuse_if_reassigned(session, actor, identifier)
-        raise
+            raise
+        item, held_then = held, True
     # again under the lock: the same event resent at once may have just been recorded
     replay = _replay_of(session, actor, cid, identifier, code)
     if replay is not None:
@@ -315,16 +338,20 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     if actor.role is Role.COURIER and code in FIELD_EVENTS_NEEDING_GPS and not loc:
         raise Unprocessable("A delivery or failed attempt needs the GPS position.",
                             errors=[{"pointer": "/location", "detail": "Required."}])
-    if code is EventCode.EDG and item.courier_id is None:
+    if code is EventCode.EDG and item.courier_id is None and not held_then:
         raise Conflict("Assign the item to a courier before it goes out for delivery.",
                        slug="not-assigned", current_status=item.status.value)
     flags = list(flags) + geo_flags(item, code, loc, max_distance_m=geo_max_distance_m,
                                     max_accuracy_m=geo_max_accuracy_m)
+    if held_then:
+        flags.append("held_then")
     applied = True
     try:
         new_state = lifecycle.apply(item.state, code, max_attempts)
     except lifecycle.IllegalTransitionError:
-        if not (keep_late_conflicts and _is_late(session, item, data["device_time"])):
+        # an event held then came before the reassignment: late by definition
+        if not (held_then or (keep_late_conflicts
+                              and _is_late(session, item, data["device_time"]))):
             raise
         new_state, applied = item.state, False
         flags.append("late_conflict")
@@ -333,10 +360,11 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         # dispatcher held it and sent it out again meanwhile): applying it would move
         # the status back and could get the next real event refused. A delivery is
         # applied whenever it happened: the parcel is gone, with its proof and its cash,
-        # whatever the office recorded since
-        when = (None if code is EventCode.EMI or not keep_late_conflicts
+        # whatever the office recorded since. An event held then happened before the
+        # item was given to someone else (or to nobody): late whatever came since
+        when = (None if code is EventCode.EMI or not (keep_late_conflicts or held_then)
                 else _ordering_time(session, data["device_time"], flags, sync_upload_id))
-        if when is not None and _is_late(session, item, when):
+        if when is not None and (held_then or _is_late(session, item, when)):
             new_state, applied = item.state, False
             flags.append("late_event")
     # after the legality check: an illegal delivery is a 409, whatever its proof
@@ -388,20 +416,41 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     return EventResult(event, item, False, follow)
 
 
+def _held_at(session: Session, actor: User, identifier: str, when: datetime | None
+             ) -> Item | None:
+    """The item (locked), if the assignment history shows the courier held it at
+    ``when`` (the event's device time, corrected by the upload's clock skew:
+    :func:`_ordering_time`); None if it does not, or the time is implausible (None)."""
+    if when is None:
+        return None
+    value = identifiers.normalize(identifier)
+    lock_rows(session, Item, Item.identifier == value)
+    item = session.execute(
+        select(Item).where(Item.identifier == value).with_for_update(of=Item)
+        .execution_options(populate_existing=True)).unique().scalar_one_or_none()
+    if item is None or not custody.held_then(session, actor.id, item.id, when):
+        return None
+    return item
+
+
 def _refuse_if_reassigned(session: Session, actor: User, identifier: str) -> None:
-    """A courier's event on an item they recorded events on before but no longer hold:
-    the distinct ``item-reassigned`` 404, so the phone keeps the event (a delivery made
+    """A courier's event on an item they held or recorded events on before, but do not
+    hold now and did not hold at the event's time (or its time is implausible): the
+    distinct ``item-reassigned`` 404, so the phone keeps the event (a delivery made
     offline, its COD cash in hand) for a supervisor instead of dropping it as unknown.
 
-    The event is not accepted: the item keeps only its current courier, not when it was
-    whose, so nothing stored can show this courier still held it at the event's device
-    time. Only a courier who already recorded an event on the item gets this answer:
+    Nothing is recorded: the assignment history does not show this courier held the
+    item then (an event it does show them holding it is accepted, :func:`_held_at`).
+    Only a courier who was given the item or recorded an event on it gets this answer:
     it tells them nothing they did not know, and to anyone else the item stays hidden.
     """
     value = identifiers.normalize(identifier)
     had_it = session.execute(
         select(TrackingEvent.id).join(Item, Item.id == TrackingEvent.item_id)
         .where(Item.identifier == value, TrackingEvent.actor_id == actor.id).limit(1)
+    ).first() or session.execute(
+        select(ItemAssignment.id).join(Item, Item.id == ItemAssignment.item_id)
+        .where(Item.identifier == value, ItemAssignment.courier_id == actor.id).limit(1)
     ).first()
     if had_it is not None:
         raise NotFound(f"Item {value} is no longer assigned to you; nothing was recorded. "

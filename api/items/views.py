@@ -49,6 +49,17 @@ def with_history(item: Any, actor: User) -> Any:
     return item
 
 
+def item_state(item: Any, actor: User) -> Any:
+    """The item as an event's or a scan's answer shows it. A courier who no longer holds
+    the item (an event accepted because they held it then, a scan of theirs looked at
+    later) is not told who holds it now, nor offered events on it."""
+    if actor.role is Role.COURIER and item.courier_id != actor.id:
+        return {"identifier": item.identifier, "status": item.status,
+                "failed_attempts": item.failed_attempts, "courier": None,
+                "allowed_events": []}
+    return with_allowed_events(item)
+
+
 @blp.route("/items")
 class Items(MethodView):
     @auth_required()
@@ -148,6 +159,6 @@ class ItemEvents(MethodView):
             db.session.rollback()
             raise
         db.session.commit()
-        body = {"event": result.event, "item": with_allowed_events(result.item),
+        body = {"event": result.event, "item": item_state(result.item, actor),
                 "replayed": result.replayed, "follow_up_events": result.follow_up_events}
         return body, (200 if result.replayed else 201)

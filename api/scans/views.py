@@ -7,7 +7,7 @@ from flask import Response, current_app, request, send_file, url_for
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from models import db
+from models import User, db
 
 from .. import jsonbody
 from ..auth import auth_required, clock, current_actor
@@ -28,15 +28,15 @@ def evidence_store() -> LocalEvidenceStore:
     return LocalEvidenceStore(Path(root))
 
 
-def _result(outcome: service.ScanOutcome) -> dict[str, Any]:
+def _result(outcome: service.ScanOutcome, actor: User) -> dict[str, Any]:
     scan = outcome.scan
-    from ..items.views import with_allowed_events
+    from ..items.views import item_state
 
     return {"scan_id": scan.id, "codes": scan.codes, "identified_code": scan.identified_code,
             "misreads": scan.misreads,
             "photo_url": url_for("scans.ScanPhoto", scan_id=scan.id) if scan.photo_key
             else None,
-            "event": scan.event, "item": with_allowed_events(scan.item),
+            "event": scan.event, "item": item_state(scan.item, actor),
             "replayed": outcome.replayed}
 
 
@@ -94,17 +94,17 @@ class Scans(MethodView):
     def post(self) -> Any:
         """Record a scan: decode the label, recognise the item, record the event."""
         data, photo = _payload()
-        cfg = current_app.config
+        cfg, actor = current_app.config, current_actor()
         try:
             outcome = service.record_scan(
-                db.session, current_actor(), data, photo, now=clock(), store=evidence_store(),
+                db.session, actor, data, photo, now=clock(), store=evidence_store(),
                 carrier_patterns=cfg["CARRIER_PATTERNS"], max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
                 photo_max_bytes=cfg["PHOTO_MAX_BYTES"], geo=geo_limits())
         except Exception:
             db.session.rollback()
             raise
         db.session.commit()
-        return _result(outcome), (200 if outcome.replayed else 201)
+        return _result(outcome, actor), (200 if outcome.replayed else 201)
 
 
 @blp.route("/scans/<int:scan_id>")
@@ -113,8 +113,9 @@ class ScanDetail(MethodView):
     @blp.response(200, ScanResultSchema)
     def get(self, scan_id: int) -> Any:
         """A recorded scan: codes read, misreads, the event and the photo link."""
-        return _result(service.ScanOutcome(service.get_scan(db.session, current_actor(),
-                                                            scan_id), False))
+        actor = current_actor()
+        return _result(service.ScanOutcome(service.get_scan(db.session, actor, scan_id),
+                                           False), actor)
 
 
 @blp.route("/scans/<int:scan_id>/photo")
