@@ -24,10 +24,12 @@ PROBLEM_TYPES = {
     "not-found": "No such resource that you can see.",
     "item-not-found": "No item with this number.",
     "item-closed": "The item is delivered or returned.",
-    "item-reassigned": "A courier's event on an item they recorded events on before but "
-                       "that is no longer assigned to them (a dispatcher reassigned it "
-                       "while the phone was offline): nothing was recorded; the phone "
-                       "should keep the event and show it to a supervisor.",
+    "item-reassigned": "A courier's event on an item that was theirs (or that they "
+                       "recorded events on) but is no longer assigned to them, and that "
+                       "the assignment history does not show them holding at the event's "
+                       "time (a dispatcher reassigned it before then, or the device time "
+                       "is implausible): nothing was recorded; the phone should keep the "
+                       "event and show it to a supervisor.",
     "csv-header": "The CSV header has missing or unknown columns.",
     "csv-malformed": "The file is not valid CSV.",
     "csv-encoding": "The CSV is not UTF-8.",

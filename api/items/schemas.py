@@ -272,7 +272,7 @@ class EventSchema(Schema):
                                        "changing the status (see flags)"})
     flags = fields.List(fields.String(), allow_none=True,
                         metadata={"description": "Review flags, e.g. late_conflict, late_event, "
-                                  "device_clock_off, implausible_device_time"})
+                                  "held_then, device_clock_off, implausible_device_time"})
     scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
                                                   "event, if any"})
     photo_url = fields.Method("_photo_url")

@@ -271,8 +271,10 @@ def test_cod_cash_is_booked_to_the_day_the_delivery_really_happened(
 
 def test_an_offline_delivery_on_an_item_reassigned_meanwhile_is_a_distinct_404(
         client, auth, office, courier, make_user, make_item, clock, full_proof):
-    """The delivery cannot be accepted (nothing stored says who held the item when), but
-    the phone must be told to keep it for a supervisor, not that the item is unknown."""
+    """The delivery (09:00) was made after the item was reassigned (08:00): the
+    assignment history does not show the courier holding it then, so it cannot be
+    accepted, but the phone must be told to keep it for a supervisor, not that the item
+    is unknown. (One made while they held it is accepted: tests/api/test_held_then.py.)"""
     other = make_user(Role.COURIER, office)
     dispatcher = make_user(Role.DISPATCHER, office)
     item = make_item(office, courier=courier, events=("EMG",), cod_amount=250_000)
