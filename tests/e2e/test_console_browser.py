@@ -276,5 +276,6 @@ def test_tracking_page_on_a_phone_with_a_complaint(browser, live):
     assert re.fullmatch(r"KN[0-9A-F]{8}", page.inner_text("#complaint-reference"))
     shot(page, "track-phone")
     page.click("text=English")
+    page.wait_for_selector("html[lang=en]")  # a new page: #status is on the old one too
     assert page.inner_text("#status") == "Delivered"
     context.close()
