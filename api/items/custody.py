@@ -9,9 +9,10 @@ office staff who handled an item when (:func:`history`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import AssignmentHow, Item, ItemAssignment, User
@@ -23,23 +24,38 @@ def hand_over(session: Session, item: Item, courier: User | None, *, by: User | 
     open period ends, a new one begins. Nothing changes if the item already has that
     courier. The caller holds the item's row lock (two hand-overs at once would both
     end the same period and both open one). Returns whether the courier changed."""
-    new_id = courier.id if courier is not None else None
-    if item.courier_id == new_id:
-        return False
-    for period in session.execute(select(ItemAssignment).where(
-            ItemAssignment.item_id == item.id, ItemAssignment.ended_at.is_(None))).scalars():
-        period.ended_at, period.ended_how, period.ended_plan_id = now, how, plan_id
-        period.ended_by_id = by.id if by is not None else None
-    if courier is not None:
-        session.add(ItemAssignment(
-            item_id=item.id, courier_id=courier.id, started_at=now,
-            started_by_id=by.id if by is not None else None, started_how=how,
-            started_plan_id=plan_id))
-    item.courier_id = new_id
-    item.courier = courier
-    item.updated_at = now
+    return bool(hand_over_all(session, [(item, courier)], by=by, how=how, now=now,
+                              plan_id=plan_id))
+
+
+def hand_over_all(session: Session, changes: Sequence[tuple[Item, User | None]], *,
+                  by: User | None, how: AssignmentHow, now: datetime,
+                  plan_id: int | None = None) -> list[Item]:
+    """:func:`hand_over` for many items at once (publishing a plan): one statement ends
+    their open periods, one flush opens the new ones. Returns the items whose courier
+    changed."""
+    moved = [(item, courier) for item, courier in changes
+             if item.courier_id != (courier.id if courier is not None else None)]
+    if not moved:
+        return []
+    session.execute(
+        update(ItemAssignment)
+        .where(ItemAssignment.item_id.in_([item.id for item, _ in moved]),
+               ItemAssignment.ended_at.is_(None))
+        .values(ended_at=now, ended_how=how, ended_plan_id=plan_id,
+                ended_by_id=by.id if by is not None else None)
+        .execution_options(synchronize_session="fetch"))
+    for item, courier in moved:
+        if courier is not None:
+            session.add(ItemAssignment(
+                item_id=item.id, courier_id=courier.id, started_at=now,
+                started_by_id=by.id if by is not None else None, started_how=how,
+                started_plan_id=plan_id))
+        item.courier_id = courier.id if courier is not None else None
+        item.courier = courier
+        item.updated_at = now
     session.flush()
-    return True
+    return [item for item, _ in moved]
 
 
 def history(session: Session, item_id: int) -> list[ItemAssignment]:

@@ -472,19 +472,20 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> Ro
     items = session.execute(select(Item).where(*where).order_by(Item.id)
                             .with_for_update(of=Item)
                             .execution_options(populate_existing=True)).unique().scalars().all()
+    changes: list[tuple[Item, User | None]] = []
     for it in items:
         if it.identifier in wanted:
             # a parcel out for delivery is in its courier's bag: the plan cannot hand it
             # to another courier (one that went out since the plan was made, too)
             if it.status in PLANNABLE or (it.status is Status.OUT_FOR_DELIVERY and it.courier_id
                                           in (None, wanted[it.identifier])):
-                custody.hand_over(session, it, couriers[wanted[it.identifier]], by=actor,
-                                  how=AssignmentHow.ROUTE_PLAN, now=now, plan_id=plan.id)
+                changes.append((it, couriers[wanted[it.identifier]]))
                 it.updated_at = now
         elif it.courier_id is not None and it.status in PLANNABLE:
             # the plan's stops on no route are nobody's now, unless already out
-            custody.hand_over(session, it, None, by=actor, how=AssignmentHow.ROUTE_PLAN,
-                              now=now, plan_id=plan.id)
+            changes.append((it, None))
+    custody.hand_over_all(session, changes, by=actor, how=AssignmentHow.ROUTE_PLAN, now=now,
+                          plan_id=plan.id)
     # an earlier published plan of the day gives up the routes of this plan's couriers;
     # it is superseded once none of its couriers is left to it (every one of them is
     # locked: _lock_day)
