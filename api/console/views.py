@@ -400,7 +400,9 @@ def plan_json(plan: RoutePlan) -> dict[str, Any]:
 @endpoint(passive=True)
 def day_data(user: User) -> Any:
     """The office's items still to deliver (with coordinates), by courier; the day's
-    latest plan."""
+    latest plan; every courier's route in force (from the latest published plan made
+    for them, which may be an earlier plan than the latest: a plan for some couriers
+    takes over only theirs)."""
     office = office_of(user)
     day = _day_arg()
     couriers = _couriers(office)
@@ -422,7 +424,8 @@ def day_data(user: User) -> Any:
                     "office": {"code": office.code, "lat": office.lat, "lon": office.lon},
                     "couriers": [{"id": c.id, "username": c.username, "color": colours[c.id],
                                   "full_name": c.full_name} for c in couriers],
-                    "items": out, "plan": plan_json(plan) if plan else None})
+                    "items": out, "plan": plan_json(plan) if plan else None,
+                    "in_force": plans.routes_in_force_json(db.session, office.id, day)})
 
 
 @bp.get("/api/positions")

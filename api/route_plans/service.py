@@ -382,26 +382,35 @@ def geojson(plan: RoutePlan) -> dict[str, Any]:
                                         "coordinates": [office["lon"], office["lat"]]},
         "properties": {"kind": "office", "code": plan.problem["office"]["id"]}}]
     for route in (plan.result or {}).get("routes", []):
-        # from where the route starts (the office, or where the courier stood when it
-        # was re-optimised) through the stops still ahead: not those done before that,
-        # nor those the re-optimised route could not place (no ETA); back to the office
-        begin = route.get("start_location") or office
-        line = [[begin["lon"], begin["lat"]]]
-        for s in route["stops"]:
-            if not s.get("done") and s.get("eta") is not None:
-                line.append([s["lon"], s["lat"]])
-            features.append({
-                "type": "Feature", "geometry": {"type": "Point",
-                                                "coordinates": [s["lon"], s["lat"]]},
-                "properties": {"kind": "stop", "courier_id": route["courier_id"],
-                               "sequence": s["sequence"], "identifier": s["identifier"],
-                               "eta": s["eta"]}})
-        line.append([office["lon"], office["lat"]])
-        features.append({"type": "Feature", "geometry": {"type": "LineString",
-                                                         "coordinates": line},
-                         "properties": {"kind": "route", "courier_id": route["courier_id"],
-                                        "distance_m": route["distance_m"]}})
+        features += _route_features(office, route)
     return {"type": "FeatureCollection", "features": features}
+
+
+def _route_features(office: Mapping[str, float], route: Mapping[str, Any],
+                    **extra: Any) -> list[dict[str, Any]]:
+    """A route as GeoJSON: a point per stop, then the line; ``extra`` goes into every
+    feature's properties."""
+    # from where the route starts (the office, or where the courier stood when it was
+    # re-optimised) through the stops still ahead: not those done before that, nor
+    # those the re-optimised route could not place (no ETA); back to the office
+    features: list[dict[str, Any]] = []
+    begin = route.get("start_location") or office
+    line = [[begin["lon"], begin["lat"]]]
+    for s in route["stops"]:
+        if not s.get("done") and s.get("eta") is not None:
+            line.append([s["lon"], s["lat"]])
+        features.append({
+            "type": "Feature", "geometry": {"type": "Point",
+                                            "coordinates": [s["lon"], s["lat"]]},
+            "properties": {"kind": "stop", "courier_id": route["courier_id"],
+                           "sequence": s["sequence"], "identifier": s["identifier"],
+                           "eta": s["eta"], **extra}})
+    line.append([office["lon"], office["lat"]])
+    features.append({"type": "Feature", "geometry": {"type": "LineString",
+                                                     "coordinates": line},
+                     "properties": {"kind": "route", "courier_id": route["courier_id"],
+                                    "distance_m": route["distance_m"], **extra}})
+    return features
 
 
 def _lock_day(session: Session, plan: RoutePlan) -> list[RoutePlan]:
@@ -426,16 +435,57 @@ def _replaced(plan: RoutePlan) -> dict[str, int]:
     return dict((plan.result or {}).get("replaced", {}))
 
 
+def _published(session: Session, office_id: int | None, day: date) -> list[RoutePlan]:
+    """The office's published plans of ``day``, the latest first."""
+    return list(session.execute(select(RoutePlan).where(
+        RoutePlan.office_id == office_id, RoutePlan.service_date == day,
+        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc())).scalars())
+
+
+def _holding(plans: list[RoutePlan], courier_id: int) -> RoutePlan | None:
+    """Of ``plans`` (:func:`_published`), the one that holds ``courier_id``'s route:
+    the latest made for them whose route for them no later plan took over."""
+    return next((p for p in plans if courier_id in _plan_couriers(p)
+                 and str(courier_id) not in _replaced(p)), None)
+
+
 def _published_for(session: Session, office_id: int | None, day: date,
                    courier_id: int) -> RoutePlan | None:
     """The published plan of ``day`` that holds ``courier_id``'s route: the latest one
     made for them. A plan for some of the office's couriers takes over only their
     routes; the others keep theirs from the earlier plan."""
-    plans = session.execute(select(RoutePlan).where(
-        RoutePlan.office_id == office_id, RoutePlan.service_date == day,
-        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc())).scalars()
-    return next((p for p in plans if courier_id in _plan_couriers(p)
-                 and str(courier_id) not in _replaced(p)), None)
+    return _holding(_published(session, office_id, day), courier_id)
+
+
+def routes_in_force(session: Session, office_id: int, day: date
+                    ) -> list[tuple[RoutePlan, dict[str, Any]]]:
+    """Every courier's route in force on ``day`` at the office, by courier id, each with
+    the published plan it comes from (:func:`_published_for`'s rule: what each courier's
+    phone gets from ``GET /couriers/me/route``). A courier whose latest plan gave them
+    no stop has none. The caller checks that the actor may see the office."""
+    plans = _published(session, office_id, day)
+    out = []
+    for courier_id in sorted(set().union(*map(_plan_couriers, plans))):
+        plan = _holding(plans, courier_id)
+        route = next((r for r in (plan.result or {}).get("routes", [])
+                      if r["courier_id"] == courier_id), None) if plan else None
+        if plan is not None and route is not None:
+            out.append((plan, route))
+    return out
+
+
+def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[str, Any]:
+    """:func:`routes_in_force` as JSON: ``routes`` (each plan route with its
+    ``plan_id`` and ``published_at``) and their ``geojson`` (stops and lines, each
+    feature with its ``plan_id``)."""
+    routes, features = [], []
+    for plan, route in routes_in_force(session, office_id, day):
+        routes.append({**route, "plan_id": plan.id,
+                       "published_at": plan.published_at.isoformat()
+                       if plan.published_at else None})
+        features += _route_features(plan.problem["office"]["location"], route,
+                                    plan_id=plan.id)
+    return {"routes": routes, "geojson": {"type": "FeatureCollection", "features": features}}
 
 
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:

@@ -250,6 +250,86 @@ def test_day_positions_and_a_plan_edited_and_published(logged_in, make_item, off
     assert day["plan"]["id"] == plan_id
 
 
+def console_plan(client, h, courier_ids, identifiers, split=None):
+    """A plan made, solved and (with ``split``, ``{courier id: identifiers}``) edited
+    through the console's endpoints; its JSON."""
+    r = client.post("/console/api/plans", headers=h, json={
+        "date": "2026-11-20", "time_limit_s": 0.3, "courier_ids": courier_ids,
+        "identifiers": identifiers})
+    assert r.status_code == 202, r.json
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        plan = client.get(f"/console/api/plans/{r.json['id']}").json
+        if plan["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.1)
+    assert plan["status"] == "succeeded", plan
+    if split:
+        plan = client.post(f"/console/api/plans/{plan['id']}/edit", headers=h, json={
+            "routes": [{"courier_id": c, "identifiers": ids} for c, ids in split.items()]}).json
+    return plan
+
+
+def test_day_shows_every_couriers_route_in_force_after_a_partial_publish(
+        logged_in, client, make_item, office, couriers, auth):
+    """A plan for one courier takes over only their route: the day's map must still show
+    the other courier's route from the earlier plan, and not the route it replaced."""
+    items = []
+    for i in range(8):
+        rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+                "province": "Khánh Hòa", "lat": 12.238 + 0.003 * (i % 4),
+                "lon": 109.185 + 0.003 * (i // 4)}
+        items.append(make_item(office, events=("EMG",), recipient=rcpt))
+    idents = [i.identifier for i in items]
+    a, b = couriers
+    h = {"X-CSRF-Token": page_token(logged_in)}
+
+    full = console_plan(logged_in, h, [a.id, b.id], idents[:6],
+                        split={a.id: idents[:3], b.id: idents[3:6]})
+    assert logged_in.post(f"/console/api/plans/{full['id']}/publish",
+                          headers=h).json["status"] == "published"
+    day = logged_in.get("/console/api/day?date=2026-11-20").json
+    assert {r["courier_id"]: r["plan_id"] for r in day["in_force"]["routes"]} == {
+        a.id: full["id"], b.id: full["id"]}
+
+    # b's round planned again, with a new parcel: only b's route changes
+    part = console_plan(logged_in, h, [b.id], idents[3:7])
+    assert part["courier_ids"] == [b.id]
+    assert logged_in.post(f"/console/api/plans/{part['id']}/publish",
+                          headers=h).json["status"] == "published"
+    day = logged_in.get("/console/api/day?date=2026-11-20").json
+    assert day["plan"]["id"] == part["id"]  # the day's latest plan, as before
+    force = {r["courier_id"]: r for r in day["in_force"]["routes"]}
+    assert {c: r["plan_id"] for c, r in force.items()} == {a.id: full["id"], b.id: part["id"]}
+    assert [s["identifier"] for s in force[a.id]["stops"]] == idents[:3]
+    assert sorted(s["identifier"] for s in force[b.id]["stops"]) == sorted(idents[3:7])
+    assert all(r.get("replaced_by") is None for r in force.values())
+    assert all(r["published_at"] for r in force.values())
+    # the map's lines: one per courier, from the plan in force; the replaced one is gone
+    lines = [f["properties"] for f in day["in_force"]["geojson"]["features"]
+             if f["properties"]["kind"] == "route"]
+    assert sorted((p["courier_id"], p["plan_id"]) for p in lines) == sorted(
+        [(a.id, full["id"]), (b.id, part["id"])])
+    stops = {(f["properties"]["courier_id"], f["properties"]["identifier"])
+             for f in day["in_force"]["geojson"]["features"]
+             if f["properties"]["kind"] == "stop"}
+    assert stops == {(a.id, i) for i in idents[:3]} | {(b.id, i) for i in idents[3:7]}
+    # the same rule as the couriers' phones
+    for c in couriers:
+        r = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(c))
+        assert r.json["plan_id"] == force[c.id]["plan_id"]
+
+    # a draft for a: the day's plan is the draft; the routes in force are unchanged
+    draft = console_plan(logged_in, h, [a.id], idents[:3] + idents[7:])
+    day = logged_in.get("/console/api/day?date=2026-11-20").json
+    assert day["plan"]["id"] == draft["id"] and day["plan"]["status"] == "succeeded"
+    assert {r["courier_id"]: r["plan_id"] for r in day["in_force"]["routes"]} == {
+        a.id: full["id"], b.id: part["id"]}
+    # another day has none
+    day = logged_in.get("/console/api/day?date=2026-11-21").json
+    assert day["in_force"]["routes"] == [] and day["in_force"]["geojson"]["features"] == []
+
+
 def test_plan_errors_are_problem_details(logged_in, office, couriers):
     h = {"X-CSRF-Token": page_token(logged_in)}
     r = logged_in.post("/console/api/plans", headers=h, json={"date": "nope"})
