@@ -84,6 +84,11 @@ UI = {
     "left_out": ("Không xếp được", "Not routed"),
     "edited": ("Đã chỉnh sửa, giờ đến đã tính lại", "Edited; ETAs recomputed"),
     "plan_failed": ("Lập tuyến thất bại", "Planning failed"),
+    "in_force": ("Tuyến đang áp dụng", "Route in force"),
+    "from_plan": ("theo kế hoạch", "from plan"),
+    "draft_plan": ("Kế hoạch chưa công bố", "Draft plan (not published)"),
+    "replaced_if_published": ("sẽ được thay nếu công bố kế hoạch",
+                              "replaced if you publish plan"),
     "no_items": ("Không có bưu gửi", "No items"),
     # items
     "search_item": ("Số hiệu bưu gửi", "Item number"),

@@ -174,6 +174,78 @@ def test_plan_reassign_reorder_and_publish(console):
     assert page.js_errors == []
 
 
+DAY_JS = """async () => {
+  const day = JSON.parse(document.getElementById('console-config').textContent).date;
+  const r = await fetch('/console/api/day?date=' + day, {credentials: 'same-origin'});
+  return (await r.json()).in_force.routes.map(
+    r => ({courier: r.courier_id, plan: r.plan_id, stops: r.stops.map(s => s.identifier)}));
+}"""
+
+
+def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
+    """Re-planning one courier's round takes over only their route: after publishing it
+    the map still draws every other courier's route in force, from the earlier plan.
+    While it is a draft, it is drawn dashed and the route it would replace faded."""
+    page = console
+    before = page.evaluate(DAY_JS)
+    assert len(before) >= 2, before
+    page.wait_for_function("n => document.querySelectorAll('path.route-line').length === n",
+                           arg=len(before))
+    first_plan = before[0]["plan"]
+    mine = before[0]["courier"]
+    # only that courier, and only the parcels of their round
+    page.click("details:has(#item-checks) > summary")
+    page.click("#items-none")
+    for ident in before[0]["stops"]:
+        page.check(f"#item-checks input[value='{ident}']")
+    for box in page.locator("#courier-checks input").all():
+        box.set_checked(box.get_attribute("value") == str(mine))
+    page.fill("#time-limit", "1")
+    page.click("#start-plan")
+    page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
+    # the draft, dashed, over the routes in force; the one it would replace faded
+    page.wait_for_selector("path.route-line.draft", state="attached")
+    assert page.locator("path.route-line.draft").count() == 1
+    assert page.locator(f"path.route-line.draft.courier-{mine}").count() == 1
+    assert page.get_attribute("path.route-line.draft", "stroke-dasharray")
+    assert page.locator("path.route-line.in-force").count() == len(before)
+    assert page.locator("path.route-line.in-force.covered").count() == 1
+    assert page.locator(f"path.route-line.in-force.covered.courier-{mine}").count() == 1
+    assert page.locator("path.route-line.in-force:not([stroke-dasharray])").count() == len(before)
+    shot(page, "console-draft-over-in-force")
+    # the legend's checkboxes hide and show each kind
+    page.uncheck("#show-in-force")
+    assert page.locator("path.route-line.in-force").count() == 0
+    assert page.locator("path.route-line.draft").count() == 1
+    page.uncheck("#show-draft")
+    assert page.locator("path.route-line").count() == 0
+    page.check("#show-in-force")
+    # the draft hidden, nothing is faded
+    assert page.locator("path.route-line.in-force").count() == len(before)
+    assert page.locator("path.route-line.covered").count() == 0
+    page.check("#show-draft")
+    assert page.locator("path.route-line.in-force.covered").count() == 1
+
+    page.click("#publish")
+    page.wait_for_selector("#plan-status[data-status=published]")
+    after = page.evaluate(DAY_JS)
+    by_courier = {r["courier"]: r["plan"] for r in after}
+    second_plan = by_courier[mine]
+    assert second_plan != first_plan
+    assert {c: p for c, p in by_courier.items() if c != mine} == {
+        r["courier"]: first_plan for r in before if r["courier"] != mine}
+    # every courier's route in force is drawn, from the plan it comes from
+    page.wait_for_function("n => document.querySelectorAll('path.route-line').length === n "
+                           "&& !document.querySelector('path.route-line.draft')",
+                           arg=len(after))
+    for courier, plan in by_courier.items():
+        assert page.locator(f"path.route-line.in-force.courier-{courier}.plan-{plan}"
+                            ).count() == 1, (courier, plan)
+    assert page.locator("path.route-line.covered").count() == 0
+    shot(page, "console-partial-published")
+    assert page.js_errors == []
+
+
 def test_item_timeline_and_a_complaint_case(console, live):
     page = console
     page.click("#nav-items")

@@ -87,10 +87,11 @@
     var cfg = jsonOf("console-config");
     var T = cfg.labels;
     var hasMap = typeof L !== "undefined";
-    var map = null, itemLayer = null, planLayer = null, courierLayer = null;
+    var map = null, itemLayer = null, planLayer = null, forceLayer = null, courierLayer = null;
     var colours = {}, names = {};
     cfg.couriers.forEach(function (c) { colours[c.id] = c.color; names[c.id] = c.username; });
-    var state = {plan: null, items: [], polling: null};
+    var state = {plan: null, items: [], polling: null, inForce: null, showInForce: true,
+                 showDraft: true};
 
     if (hasMap) {
       map = L.map("map").setView([cfg.office.lat, cfg.office.lon], 14);
@@ -99,7 +100,9 @@
         fillColor: "#f6c700", fillOpacity: 1, className: "office-marker"})
         .bindTooltip(tip(cfg.office.code)).addTo(map);
       itemLayer = L.layerGroup().addTo(map);
+      forceLayer = L.layerGroup().addTo(map);  // under the draft
       planLayer = L.layerGroup().addTo(map);
+      legend();
       courierLayer = L.layerGroup().addTo(map);
     } else {
       document.getElementById("map-missing").hidden = false;
@@ -154,7 +157,9 @@
       return api("GET", "/console/api/day?date=" + encodeURIComponent(cfg.date))
         .then(function (data) {
           renderItems(data);
+          state.inForce = data.in_force || null;
           if (data.plan) showPlan(data.plan);
+          else drawPlan();
         }).catch(function (e) { status(e.message, true); });
     }
 
@@ -204,26 +209,81 @@
       });
     }
 
-    function drawPlan(plan) {
-      if (!planLayer) return;
-      planLayer.clearLayers();
-      if (!plan.geojson) return;
-      plan.geojson.features.forEach(function (f) {
+    /* The map's routes: every courier's route in force (published, from the day's
+       data), solid; over them the plan being worked on, once it has routes and until it
+       is published, dashed, its stops ringed with a dark dotted line. While the draft is
+       shown, the routes in force of the couriers it is for (publishing it replaces them,
+       also a courier it gives no stop) are faded. A published plan is drawn only through
+       the routes in force: those of its routes a later plan took over are no longer in
+       force. */
+    function draftOf(plan) {
+      return plan && plan.status === "succeeded" && plan.geojson ? plan : null;
+    }
+
+    function drawRoutes(layer, geojson, how) {
+      geojson.features.forEach(function (f) {
         var p = f.properties;
+        var c = colour(p.courier_id);
+        var faded = how.covered[p.courier_id];
+        var cls = " " + how.kind + (faded ? " covered" : "") + " courier-" + p.courier_id +
+          (p.plan_id ? " plan-" + p.plan_id : "");
+        var note = how.note + (p.plan_id ? " · " + T.from_plan + " #" + p.plan_id : "") +
+          (faded ? " · " + how.fadedNote : "");
         if (p.kind === "route") {
-          L.polyline(f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; }),
-            {color: colour(p.courier_id), weight: 4, opacity: 0.8, className: "route-line"})
+          L.polyline(f.geometry.coordinates.map(function (xy) { return [xy[1], xy[0]]; }),
+            {color: c, weight: faded ? 3 : 4, opacity: faded ? 0.3 : 0.85,
+             dashArray: how.dashed ? "8 7" : null, className: "route-line" + cls})
             .bindTooltip(tip((names[p.courier_id] || p.courier_id) + " · " +
-                         (p.distance_m / 1000).toFixed(1) + " km"))
-            .addTo(planLayer);
+                         (p.distance_m / 1000).toFixed(1) + " km · " + note))
+            .addTo(layer);
         } else if (p.kind === "stop") {
           L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]],
-            {radius: 6, weight: 2, color: "#fff", fillColor: colour(p.courier_id),
-             fillOpacity: 1, className: "stop-marker"})
-            .bindTooltip(tip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta)))
-            .addTo(planLayer);
+            {radius: 6, weight: 2, color: how.dashed ? "#222" : "#fff", fillColor: c,
+             dashArray: how.dashed ? "3 2" : null, opacity: faded ? 0.3 : 1,
+             fillOpacity: faded ? 0.3 : 1, className: "stop-marker" + cls})
+            .bindTooltip(tip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta) + " · " +
+                         note))
+            .addTo(layer);
         }
       });
+    }
+
+    function drawPlan() {  // state.plan and state.inForce (showPlan, loadDay set them)
+      if (!planLayer) return;
+      planLayer.clearLayers();
+      forceLayer.clearLayers();
+      var draft = state.showDraft ? draftOf(state.plan) : null;
+      var covered = {};
+      if (draft) draft.courier_ids.forEach(function (cid) { covered[cid] = true; });
+      if (state.inForce && state.showInForce) {
+        drawRoutes(forceLayer, state.inForce.geojson, {kind: "in-force", dashed: false,
+          covered: covered, note: T.in_force,
+          fadedNote: draft ? T.replaced_if_published + " #" + draft.id : ""});
+      }
+      if (draft) {
+        drawRoutes(planLayer, draft.geojson, {kind: "draft", dashed: true, covered: {},
+          note: T.draft_plan + " #" + draft.id, fadedNote: ""});
+      }
+    }
+
+    /* The legend in the map's corner: a checkbox each to show or hide the routes in
+       force and the draft. */
+    function legend() {
+      function row(key, label, dashed) {
+        return el("label", {}, el("input", {type: "checkbox", id: "show-" + key, checked: "",
+          onchange: function (ev) {
+            state[key === "in-force" ? "showInForce" : "showDraft"] = ev.target.checked;
+            drawPlan();
+          }}), el("span", {class: "legend-line" + (dashed ? " dashed" : "")}), label);
+      }
+      var box = el("div", {class: "map-legend", id: "map-legend"},
+                   row("in-force", T.in_force, false), row("draft", T.draft_plan, true));
+      var control = L.control({position: "bottomleft"});
+      control.onAdd = function () {
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+      };
+      control.addTo(map);
     }
 
     function renderRoutes(plan) {
