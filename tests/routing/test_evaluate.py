@@ -61,3 +61,53 @@ def test_overloaded_or_late_routes_are_reported_infeasible():
 def test_bad_routes_are_refused(routes):
     with pytest.raises(InvalidProblemError):
         evaluate(PROBLEM, routes)
+
+
+def test_route_issues_say_what_is_wrong_and_by_how_much():
+    from routing import Demand
+    from routing.evaluate import RouteIssue, RouteIssueCode, route_issues
+
+    heavy = tuple(Stop(f"h{i}", LatLon(12.24 + 0.002 * i, 109.19),
+                       demand=Demand(parcels=1, weight_g=2_000)) for i in range(3))
+    early = Stop("w", LatLon(12.26, 109.19), window=TimeWindow(8 * 3600, 8 * 3600 + 60))
+    small = Courier("c", TimeWindow(8 * 3600, 8 * 3600 + 600),
+                    capacity=Capacity(parcels=2, weight_g=5_000))
+    problem = Problem(OFFICE, (*heavy, early), (small,))
+    plan = evaluate(problem, {"c": ["h0", "h1", "h2", "w"]})
+    (route,) = plan.routes
+    issues = route_issues(problem, route)
+    late = route.visits[3]
+    assert issues == (
+        RouteIssue(RouteIssueCode.OVER_PARCELS, value=4, limit=2),
+        RouteIssue(RouteIssueCode.OVER_WEIGHT, value=6_000, limit=5_000),
+        RouteIssue(RouteIssueCode.LATE_STOP, value=late.start_s, limit=8 * 3600 + 60,
+                   stop_id="w"),
+        RouteIssue(RouteIssueCode.SHIFT_OVERRUN, value=route.end_s, limit=8 * 3600 + 600),
+    )
+    assert [i.excess for i in issues[:2]] == [2, 1_000]
+    assert issues[2].excess == late.lateness_s > 0
+    # a route's lateness is its late stops plus the shift's overrun
+    assert issues[2].excess + issues[3].excess == route.lateness_s
+    assert issues[0].code.value == "over_parcels" and not plan.feasible
+
+
+def test_a_feasible_route_has_no_issues_and_feasible_means_no_issues():
+    from routing.evaluate import route_issues
+
+    plan = solve(PROBLEM, SolverParams(time_limit_s=0.3, seed=1))
+    assert plan.feasible
+    assert all(route_issues(PROBLEM, r) == () for r in plan.routes)
+    for routes in ({"b": ["s0", "s1", "s2"]}, {"a": ["s0"], "b": ["s1", "s2"]}):
+        fixed = evaluate(PROBLEM, routes)
+        assert fixed.feasible == (not any(route_issues(PROBLEM, r) for r in fixed.routes))
+
+
+def test_route_issues_of_a_route_not_from_the_problem_are_refused():
+    from routing.evaluate import route_issues
+
+    (route,) = evaluate(PROBLEM, {"a": ["s0"]}).routes
+    other = Problem(OFFICE, STOPS[1:], COURIERS)
+    with pytest.raises(InvalidProblemError):
+        route_issues(other, route)  # s0 is not a stop of it
+    with pytest.raises(InvalidProblemError):
+        route_issues(Problem(OFFICE, STOPS, COURIERS[1:]), route)  # nor courier a
