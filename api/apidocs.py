@@ -55,6 +55,10 @@ PROBLEM_TYPES = {
                     "complaints); `Retry-After` says when to try again.",
     "too-many-attempts": "Too many wrong delivery codes or ID numbers for this item; it "
                          "can be delivered again after `Retry-After` seconds.",
+    "invalid-route-edit": "A route plan edit names a courier that is not in the plan, an "
+                          "item that is no stop of it or one given twice, or puts a parcel "
+                          "out for delivery on another courier's route; `errors` has a "
+                          "pointer for each.",
     "job-queue-unavailable": "The background job queue (Redis) could not take the job; the "
                              "plan (`plan_id`) is recorded as failed. Try again after "
                              "`Retry-After` seconds.",

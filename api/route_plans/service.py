@@ -695,10 +695,51 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     return courier_route(session, actor, day)
 
 
+def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
+                 ) -> list[dict[str, str]]:
+    """What an edit's routes name that the plan cannot take, one pointer each, in the
+    request's order: a courier not of the plan; an identifier that is no stop of it
+    (saying why when the plan left the item out when it was made); one given twice
+    (pointing at the first); a parcel out for delivery put on another courier's route
+    (it is in its courier's bag: publishing would not hand it over)."""
+    couriers = {c["id"] for c in plan.problem["couriers"]}
+    stops = {s["id"] for s in plan.problem["stops"]}
+    left_out = {x["identifier"]: x["message"] for x in plan.problem.get("left_out", [])}
+    named = [(k, j, identifiers.normalize(x)) for k, r in enumerate(routes)
+             for j, x in enumerate(r["identifiers"])]
+    bagged = dict(session.execute(select(Item.identifier, Item.courier_id).where(
+        Item.office_id == plan.office_id, Item.status == Status.OUT_FOR_DELIVERY,
+        Item.courier_id.is_not(None),
+        Item.identifier.in_({i for _, _, i in named if i in stops}))).all())
+    first: dict[str, str] = {}
+    wrong: dict[tuple[int, int], str] = {}
+    for k, r in enumerate(routes):
+        if str(r["courier_id"]) not in couriers:
+            wrong[(k, -1)] = "Not a courier of this plan."
+    for k, j, ident in named:
+        here = f"/routes/{k}/identifiers/{j}"
+        if ident not in stops:
+            wrong[(k, j)] = (f"Not a stop of this plan: left out when it was made "
+                             f"({left_out[ident]})." if ident in left_out
+                             else "Not a stop of this plan.")
+        elif ident in first:
+            wrong[(k, j)] = f"Also at {first[ident]}."
+        else:
+            first[ident] = here
+            if ident in bagged and bagged[ident] != routes[k]["courier_id"]:
+                wrong[(k, j)] = f"Out for delivery with courier {bagged[ident]}: in their bag."
+    return [{"pointer": f"/routes/{k}/courier_id" if j < 0 else f"/routes/{k}/identifiers/{j}",
+             "detail": detail} for (k, j), detail in sorted(wrong.items())]
+
+
 def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str, Any]], *,
               now: datetime) -> RoutePlan:
     """The dispatcher moves stops between couriers or reorders them; ETAs, loads and
-    lateness are recomputed for the new order (nothing is re-optimised)."""
+    lateness are recomputed for the new order (nothing is re-optimised). Every route
+    names a courier of the plan and stops of the plan, each once; a parcel out for
+    delivery stays with its courier (:func:`_edit_errors`). A stop pinned to a courier
+    (the item was theirs when the plan was made) may be moved: the pin binds the
+    optimiser, not the dispatcher, who may reassign an item by hand anyway."""
     from routing.evaluate import evaluate
 
     plan = get_plan_for_update(session, actor, plan_id)
@@ -707,22 +748,12 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
                        f"{plan.status.value}.", slug="plan-not-editable",
                        current_status=plan.status.value)
     problem = routing.Problem.from_dict(plan.problem)
+    wrong = _edit_errors(session, plan, routes)
+    if wrong:
+        raise Unprocessable("Some routes name couriers or stops this edit cannot take; see "
+                            "errors.", slug="invalid-route-edit", errors=wrong)
     wanted = {str(r["courier_id"]): [identifiers.normalize(s) for s in r["identifiers"]]
               for r in routes}
-    # a parcel out for delivery is in its courier's bag: publishing would not hand it
-    # over, so a route that has another courier deliver it is refused now
-    bagged = dict(session.execute(select(Item.identifier, Item.courier_id).where(
-        Item.office_id == plan.office_id, Item.status == Status.OUT_FOR_DELIVERY,
-        Item.courier_id.is_not(None),
-        Item.identifier.in_({i for ids in wanted.values() for i in ids}))).all())
-    wrong = [{"pointer": f"/routes/{k}/identifiers/{j}",
-              "detail": f"Out for delivery with courier {bagged[i]}: in their bag."}
-             for k, r in enumerate(routes)
-             for j, i in enumerate(identifiers.normalize(x) for x in r["identifiers"])
-             if i in bagged and bagged[i] != int(r["courier_id"])]
-    if wrong:
-        raise Unprocessable("Parcels out for delivery stay with the courier who has them.",
-                            slug="invalid-route-edit", errors=wrong)
     try:
         fixed = evaluate(problem, wanted)
     except routing.InvalidProblemError as exc:

@@ -1165,3 +1165,69 @@ def test_publishing_records_who_holds_each_item_from_when(client, auth, dispatch
         (first_owner, published_at, second_at, done["id"]),
         (other, second_at, None, done2["id"])]
     assert second_at - published_at == timedelta(minutes=30)
+
+
+def solved_plan(client, h, **kw):
+    url = client.post("/api/v1/route-plans", json=plan_body(**kw), headers=h).headers["Location"]
+    return url, wait_for(client, h, url, {"succeeded"})
+
+
+def test_an_edit_naming_what_is_not_in_the_plan_is_422_with_a_pointer_for_each(
+        client, auth, dispatcher, couriers, day_items, make_item, make_user, office):
+    from tests.conftest import s10
+
+    nowhere = make_item(office, events=("EMG",), recipient={
+        "name": "Trần Thị B", "address": "2 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa"})  # no coordinates: left out of the plan
+    outsider = make_user(Role.COURIER, office)  # a courier of the office, not of the plan
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h, courier_ids=[c.id for c in couriers])
+    s = [st["identifier"] for r in done["result"]["routes"] for st in r["stops"]]
+    a, b = couriers[0].id, couriers[1].id
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a, "identifiers": [s[0], s10(), nowhere.identifier, " ", s[1]]},
+        {"courier_id": outsider.id, "identifiers": [s[2]]},
+        {"courier_id": 2_000_000_000, "identifiers": []},
+        {"courier_id": b, "identifiers": [s[0].lower(), s[3], s[3], s[1]]},
+    ]})
+    assert r.status_code == 422, r.json
+    assert r.json["type"] == "/problems/invalid-route-edit"
+    not_a_stop = "Not a stop of this plan."
+    assert r.json["errors"] == [
+        {"pointer": "/routes/0/identifiers/1", "detail": not_a_stop},
+        {"pointer": "/routes/0/identifiers/2",
+         "detail": "Not a stop of this plan: left out when it was made (the item has no "
+                   "coordinates)."},
+        {"pointer": "/routes/0/identifiers/3", "detail": not_a_stop},
+        {"pointer": "/routes/1/courier_id", "detail": "Not a courier of this plan."},
+        {"pointer": "/routes/2/courier_id", "detail": "Not a courier of this plan."},
+        {"pointer": "/routes/3/identifiers/0", "detail": "Also at /routes/0/identifiers/0."},
+        {"pointer": "/routes/3/identifiers/2", "detail": "Also at /routes/3/identifiers/1."},
+        {"pointer": "/routes/3/identifiers/3", "detail": "Also at /routes/0/identifiers/4."},
+    ]
+    assert client.get(url, headers=h).json["result"] == done["result"]  # unchanged
+
+
+def test_a_stop_pinned_to_a_courier_may_be_moved_by_hand(client, auth, dispatcher, couriers,
+                                                         day_items, make_item, office):
+    # an item already given to a courier of the plan is pinned to them: the optimiser
+    # keeps it there, but the dispatcher may give it to another courier (as assigning by
+    # hand may); only a parcel out for delivery is bound to its courier's bag (422 above)
+    pinned = make_item(office, courier=couriers[1], events=("EMG",))
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h)
+    plan = db.session.get(RoutePlan, done["id"])
+    assert {s["id"]: s["courier_id"] for s in plan.problem["stops"]}[pinned.identifier] == str(
+        couriers[1].id)
+    routes = {r["courier_id"]: [s["identifier"] for s in r["stops"]
+                                if s["identifier"] != pinned.identifier]
+              for r in done["result"]["routes"]}
+    routes.setdefault(couriers[0].id, []).append(pinned.identifier)
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": c, "identifiers": ids} for c, ids in routes.items()]})
+    assert r.status_code == 200, r.json
+    owner = {s["identifier"]: rt["courier_id"] for rt in r.json["result"]["routes"]
+             for s in rt["stops"]}
+    assert owner[pinned.identifier] == couriers[0].id
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    assert db.session.get(Item, pinned.id).courier_id == couriers[0].id
