@@ -69,6 +69,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .payouts import views as payout_views
     from .proof import views as proof_views
 
+    # documented in the plan's result, which is stored JSON (no schema of its own)
+    api.spec.components.schema("RouteIssue", schema=route_plans.RouteIssueSchema)
     api.register_blueprint(tokens.blp)
     api.register_blueprint(items.blp)
     api.register_blueprint(scans.blp)

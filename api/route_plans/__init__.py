@@ -1,3 +1,4 @@
+from .schemas import RouteIssueSchema
 from .views import blp
 
-__all__ = ["blp"]
+__all__ = ["RouteIssueSchema", "blp"]

@@ -37,6 +37,56 @@ class PlanCreateSchema(Schema):
             raise ValidationError("The shift must end after it starts.", "shift_end_s")
 
 
+class RouteIssueSchema(Schema):
+    """One constraint a route of a plan breaks (docs/api.md, "Route issues"): a ``code``
+    and its numbers; which fields come depends on the code."""
+
+    code = fields.String(required=True, metadata={
+        "description": "over_parcels, over_weight, late_stop (one per late stop) or "
+                       "shift_overrun; new codes may be added"})
+    parcels = fields.Integer(metadata={"description": "over_parcels: parcels on the route"})
+    capacity = fields.Integer(metadata={"description": "over_parcels: parcels the vehicle "
+                                        "takes"})
+    excess = fields.Integer(metadata={"description": "over_parcels: parcels too many"})
+    weight_g = fields.Integer(metadata={"description": "over_weight: the route's load (g)"})
+    capacity_g = fields.Integer(metadata={"description": "over_weight: what the vehicle "
+                                          "takes (g)"})
+    excess_g = fields.Integer(metadata={"description": "over_weight: grams too many"})
+    identifier = fields.String(metadata={"description": "late_stop: the item"})
+    sequence = fields.Integer(metadata={"description": "late_stop: its place on the route"})
+    eta = fields.AwareDateTime(metadata={"description": "late_stop: when it is served"})
+    window_end = fields.AwareDateTime(metadata={"description": "late_stop: when its delivery "
+                                                "window closes"})
+    end = fields.AwareDateTime(metadata={"description": "shift_overrun: when the route ends"})
+    shift_end = fields.AwareDateTime(metadata={"description": "shift_overrun: when the shift "
+                                               "ends"})
+    late_s = fields.Integer(metadata={"description": "late_stop, shift_overrun: seconds late"})
+
+
+ISSUES_DOC = {"type": "array", "items": {"$ref": "#/components/schemas/RouteIssue"},
+              "description": "What the route breaks, [] when nothing"}
+
+#: how a plan's result looks (documentation: the result is stored JSON, dumped as is)
+RESULT_DOC = {
+    "feasible": {"type": "boolean", "description": "false when a route has issues"},
+    "distance_m": {"type": "integer"},
+    "routes": {"type": "array", "items": {"type": "object", "properties": {
+        "courier_id": {"type": "integer"},
+        "distance_m": {"type": "integer"}, "duration_s": {"type": "integer"},
+        "parcels": {"type": "integer"}, "weight_g": {"type": "integer"},
+        "lateness_s": {"type": "integer"},
+        "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "stops": {"type": "array", "items": {"type": "object"},
+                  "description": "In visiting order: sequence, identifier, lat, lon, eta, "
+                                 "arrival_s, wait_s, lateness_s, load_parcels"},
+        "issues": ISSUES_DOC}}},
+    "unassigned": {"type": "array", "items": {"type": "object", "properties": {
+        "identifier": {"type": "string"}, "reason": {"type": "string"},
+        "message": {"type": "string"}}}},
+}
+
+
 class PlanSchema(Schema):
     id = fields.Integer()
     office_id = fields.Integer()
@@ -57,8 +107,10 @@ class PlanSchema(Schema):
     error = fields.String(allow_none=True)
     stops = fields.Method("_stops")
     couriers = fields.Method("_couriers")
-    result = fields.Dict(allow_none=True, metadata={"description": "routes (ordered stops "
-                         "with ETA per courier) and unassigned stops with a reason"})
+    result = fields.Dict(allow_none=True, metadata={
+        "description": "routes (ordered stops with ETA per courier, and what each breaks: "
+                       "issues), unassigned stops with a reason, and whether every route "
+                       "is feasible", "properties": RESULT_DOC})
 
     def _stops(self, plan: Any) -> int:
         return len(plan.problem.get("stops", []))

@@ -346,6 +346,38 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
     session.commit()
 
 
+def issues_json(problem: routing.Problem, route: routing.CourierRoute, day: date
+                ) -> list[dict[str, Any]]:
+    """What ``route`` breaks (:func:`routing.evaluate.route_issues`), as the API shows
+    it: a ``code`` and the numbers, in the route's order (docs/api.md)."""
+    from routing.evaluate import RouteIssueCode as Code
+    from routing.evaluate import route_issues
+
+    base = day_start(day)
+
+    def at(s: int) -> str:
+        return (base + timedelta(seconds=s)).isoformat()
+
+    sequence = {v.stop_id: n + 1 for n, v in enumerate(route.visits)}
+    out: list[dict[str, Any]] = []
+    for i in route_issues(problem, route):
+        if i.code is Code.OVER_PARCELS:
+            out.append({"code": i.code.value, "parcels": i.value, "capacity": i.limit,
+                        "excess": i.excess})
+        elif i.code is Code.OVER_WEIGHT:
+            out.append({"code": i.code.value, "weight_g": i.value, "capacity_g": i.limit,
+                        "excess_g": i.excess})
+        elif i.code is Code.LATE_STOP:
+            assert i.stop_id is not None
+            out.append({"code": i.code.value, "identifier": i.stop_id,
+                        "sequence": sequence[i.stop_id], "eta": at(i.value),
+                        "window_end": at(i.limit), "late_s": i.excess})
+        else:
+            out.append({"code": i.code.value, "end": at(i.value), "shift_end": at(i.limit),
+                        "late_s": i.excess})
+    return out
+
+
 def result_json(problem: routing.Problem, plan: routing.Plan, day: date) -> dict[str, Any]:
     where = {s.id: s.location for s in problem.stops}
     base = day_start(day)
@@ -368,6 +400,8 @@ def result_json(problem: routing.Problem, plan: routing.Plan, day: date) -> dict
                 "arrival_s": v.arrival_s, "wait_s": v.wait_s, "lateness_s": v.lateness_s,
                 "load_parcels": v.load_parcels,
             } for n, v in enumerate(r.visits)],
+            # what the route breaks: [] for a solved plan's routes
+            "issues": issues_json(problem, r, day),
         })
     return {"routes": routes,
             "unassigned": [{"identifier": u.stop_id, "reason": u.reason.value,
@@ -680,10 +714,13 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
                        slug="plan-changed")
     result = dict(locked.result or {})
     # the route now starts where the courier stands, at the time of the new route; its
-    # distance, duration, lateness and load are the new route's: the stops planned
-    # ahead (none when nothing could be planned), not the done or unplaced ones
-    ahead = {k: new_route.get(k, 0)
-             for k in ("distance_m", "duration_s", "lateness_s", "parcels", "weight_g")}
+    # distance, duration, lateness, load and issues are the new route's: the stops
+    # planned ahead (none when nothing could be planned), not the done or unplaced ones
+    ahead: dict[str, Any] = {k: new_route.get(k, 0) for k in (
+        "distance_m", "duration_s", "lateness_s", "parcels", "weight_g")}
+    # and what it breaks (a kept next stop already late, say), numbered as stored
+    ahead["issues"] = [{**i, "sequence": i["sequence"] + len(done_stops)} if "sequence" in i
+                       else i for i in new_route.get("issues", [])]
     result["routes"] = [
         {**r, "stops": stops, "reoptimized_at": now.isoformat(), **ahead,
          "start": new_route.get("start", r["start"]),

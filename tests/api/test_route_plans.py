@@ -1167,6 +1167,20 @@ def test_publishing_records_who_holds_each_item_from_when(client, auth, dispatch
     assert second_at - published_at == timedelta(minutes=30)
 
 
+def check_documented(client, body, name):
+    """``body`` is what the OpenAPI document says a ``name`` is (issues included)."""
+    import jsonschema
+
+    spec = client.get("/api/v1/openapi.json").json
+    jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{name}",
+                                     "components": spec["components"]}).validate(body)
+    issues = spec["components"]["schemas"]["Plan"]["properties"]["result"]["properties"][
+        "routes"]["items"]["properties"]["issues"]
+    assert issues["items"] == {"$ref": "#/components/schemas/RouteIssue"}
+    assert {"code", "excess", "late_s", "identifier"} <= set(
+        spec["components"]["schemas"]["RouteIssue"]["properties"])
+
+
 def solved_plan(client, h, **kw):
     url = client.post("/api/v1/route-plans", json=plan_body(**kw), headers=h).headers["Location"]
     return url, wait_for(client, h, url, {"succeeded"})
@@ -1231,3 +1245,81 @@ def test_a_stop_pinned_to_a_courier_may_be_moved_by_hand(client, auth, dispatche
     assert owner[pinned.identifier] == couriers[0].id
     assert client.post(f"{url}/publish", headers=h).status_code == 200
     assert db.session.get(Item, pinned.id).courier_id == couriers[0].id
+
+
+def test_an_infeasible_edit_says_what_is_wrong_on_each_route(client, auth, dispatcher,
+                                                              couriers, day_items, make_item,
+                                                              make_user, office):
+    small = make_user(Role.COURIER, office, vehicle_capacity_parcels=2,
+                      vehicle_capacity_kg=2.0)
+    early = make_item(office, events=("EMG",), delivery_window={
+        "start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T08:10:00+07:00"})
+    h = auth(dispatcher)
+    # a 20-minute shift: the solver leaves out what does not fit
+    url, done = solved_plan(client, h, courier_ids=[small.id, *(c.id for c in couriers)],
+                            shift_end_s=8 * 3600 + 1200)
+    assert done["result"]["feasible"] is True
+    assert all(r["issues"] == [] for r in done["result"]["routes"])
+    idents = [i.identifier for i in day_items]
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": small.id, "identifiers": idents[:4]},  # 4 parcels, 4.8 kg
+        {"courier_id": couriers[0].id, "identifiers": [*idents[4:], early.identifier]},
+    ]})
+    assert r.status_code == 200, r.json
+    check_documented(client, r.json, "Plan")
+    res = r.json["result"]
+    assert res["feasible"] is False
+    routes = {rt["courier_id"]: rt for rt in res["routes"]}
+    assert routes[small.id]["issues"][:2] == [
+        {"code": "over_parcels", "parcels": 4, "capacity": 2, "excess": 2},
+        {"code": "over_weight", "weight_g": 4800, "capacity_g": 2000, "excess_g": 2800}]
+    big = routes[couriers[0].id]
+    late = big["stops"][-1]
+    assert late["identifier"] == early.identifier and late["lateness_s"] > 0
+    assert big["issues"] == [
+        {"code": "late_stop", "identifier": early.identifier, "sequence": 9,
+         "eta": late["eta"], "window_end": "2026-11-20T08:10:00+07:00",
+         "late_s": late["lateness_s"]},
+        {"code": "shift_overrun", "end": big["end"], "shift_end": "2026-11-20T08:20:00+07:00",
+         "late_s": big["lateness_s"] - late["lateness_s"]}]
+    assert big["issues"][1]["late_s"] > 0
+    for rt in res["routes"]:  # the issues account for all of a route's lateness
+        assert sum(i.get("late_s", 0) for i in rt["issues"]) == rt["lateness_s"]
+    # back to what the solver found: nothing wrong any more
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": rt["courier_id"], "identifiers": [s["identifier"] for s in rt["stops"]]}
+        for rt in done["result"]["routes"]]})
+    assert r.json["result"]["feasible"] is True
+    assert [rt["issues"] for rt in r.json["result"]["routes"]] == [
+        [] for _ in done["result"]["routes"]]
+
+
+def test_a_reoptimized_route_says_what_it_breaks_numbered_as_stored(
+        client, auth, dispatcher, couriers, day_items, make_item, office, clock, full_proof):
+    early = make_item(office, events=("EMG",), delivery_window={
+        "start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"})
+    h = auth(dispatcher)
+    url, done = published_plan(client, h, courier_ids=[couriers[0].id])
+    (route,) = done["result"]["routes"]
+    assert route["issues"] == []
+    ch = auth(couriers[0])
+    first = next(s["identifier"] for s in route["stops"] if s["identifier"] != early.identifier)
+    for code in ("EDG", "EMI"):
+        body = {"code": code, "client_event_id": f"issues-{code}",
+                "device_time": "2026-11-20T09:00:00+07:00",
+                "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMI":
+            body["proof"] = full_proof(next(i for i in day_items if i.identifier == first))
+        assert client.post(f"/api/v1/items/{first}/events", headers=ch,
+                           json=body).status_code == 201
+    clock.advance(hours=2)  # 10:00: the early stop's window closed an hour ago
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19},
+        "keep_next": early.identifier})
+    assert r.status_code == 200, r.json
+    (stored,) = client.get(url, headers=h).json["result"]["routes"]
+    assert [s["identifier"] for s in stored["stops"][:2]] == [first, early.identifier]
+    (late,) = stored["issues"]
+    assert (late["code"], late["identifier"], late["sequence"]) == (
+        "late_stop", early.identifier, 2)
+    assert late["late_s"] == stored["stops"][1]["lateness_s"] == stored["lateness_s"] > 3600
