@@ -59,6 +59,10 @@ PROBLEM_TYPES = {
                           "item that is no stop of it or one given twice, or puts a parcel "
                           "out for delivery on another courier's route; `errors` has a "
                           "pointer for each.",
+    "plan-infeasible": "Routes of the route plan have issues (a vehicle over capacity, "
+                       "stops served after their window, a route past the end of the "
+                       "shift); `routes` lists each with its issues. Change the plan, or "
+                       "publish with `{\"accept_issues\": true}` to send it out as it is.",
     "job-queue-unavailable": "The background job queue (Redis) could not take the job; the "
                              "plan (`plan_id`) is recorded as failed. Try again after "
                              "`Retry-After` seconds.",

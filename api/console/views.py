@@ -64,7 +64,7 @@ from ..items.schemas import Day, Id
 from ..localtime import LOCAL_TZ
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from ..route_plans import service as plans
-from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema
+from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema, PlanPublishSchema
 from ..sync import service as sync
 from . import labels, security
 
@@ -465,7 +465,9 @@ def plan_edit(user: User, plan_id: int) -> Any:
 @bp.post("/api/plans/<int:plan_id>/publish")
 @endpoint()
 def plan_publish(user: User, plan_id: int) -> Any:
-    plan = plans.publish(db.session, user, plan_id, now=clock())
+    data = _load(PlanPublishSchema(), request.get_json(silent=True))
+    plan = plans.publish(db.session, user, plan_id, now=clock(),
+                         accept_issues=data["accept_issues"])
     db.session.commit()
     return jsonify(plan_json(plan))
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from models import PlanStatus, Status
 
+from ..errors import ProblemSchema
 from ..items.schemas import Day, Id, Int, LocationSchema
 
 
@@ -152,3 +153,27 @@ class PlanEditSchema(Schema):
                 raise ValidationError({"routes": {n: {"courier_id": [
                     "Already given a route above."]}}})
             seen.add(route["courier_id"])
+
+
+class PlanPublishSchema(Schema):
+    accept_issues = fields.Boolean(load_default=False, metadata={
+        "description": "Publish even though routes have issues (over capacity, late stops, "
+                       "past the shift's end): the dispatcher has seen them. Without it such "
+                       "a plan is a 409 plan-infeasible; who accepted them, and when, is "
+                       "kept in the result (issues_accepted)"})
+
+
+class RouteIssuesSchema(Schema):
+    courier_id = fields.Integer(required=True)
+    issues = fields.List(fields.Nested(RouteIssueSchema), required=True)
+
+
+class PlanPublishConflictSchema(ProblemSchema):
+    """409 problem details of a publish: the extension members of each type."""
+
+    current_status = fields.String(metadata={"description": "plan-not-ready: the plan's "
+                                             "status"})
+    courier_ids = fields.List(fields.Integer(), metadata={
+        "description": "courier-unavailable: couriers no longer active at the office"})
+    routes = fields.List(fields.Nested(RouteIssuesSchema), metadata={
+        "description": "plan-infeasible: each route that has issues, with them"})

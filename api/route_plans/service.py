@@ -522,8 +522,13 @@ def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[st
     return {"routes": routes, "geojson": {"type": "FeatureCollection", "features": features}}
 
 
-def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
-    """Assign each planned item to its courier; the plan becomes the day's routes."""
+def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
+            accept_issues: bool = False) -> RoutePlan:
+    """Assign each planned item to its courier; the plan becomes the day's routes. A
+    plan whose routes have issues (an edit overloaded a courier, made stops late or
+    ran past the shift) is refused (409 ``plan-infeasible``, listing them) unless the
+    dispatcher accepts them: never silently; who accepted them, and when, is kept in
+    the result (``issues_accepted``)."""
     plan = next(p for p in _lock_day(session, get_plan(session, actor, plan_id))
                 if p.id == plan_id)
     if plan.status is not PlanStatus.SUCCEEDED:
@@ -543,6 +548,20 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime) -> Ro
         raise Conflict(f"Courier(s) {', '.join(map(str, gone))} of this plan are no longer "
                        "active couriers of the office; move their stops (PATCH the plan) "
                        "or start a new plan.", slug="courier-unavailable", courier_ids=gone)
+    # plans stored before routes had issues say only feasible: false
+    flawed = [{"courier_id": r["courier_id"], "issues": r.get("issues", [])}
+              for r in plan.result["routes"] if r.get("issues")]
+    infeasible = bool(flawed) or plan.result.get("feasible") is False
+    if infeasible and not accept_issues:
+        raise Conflict("Some routes of this plan have issues (over capacity, late stops or "
+                       "past the end of the shift; see routes). Change them (PATCH the plan), "
+                       "or publish with {\"accept_issues\": true} to send the couriers out "
+                       "as it is.", slug="plan-infeasible", routes=flawed)
+    if infeasible:
+        log.info("route plan %s published with its issues accepted by %s", plan.id,
+                 actor.username)
+        plan.result = {**plan.result, "issues_accepted": {"by": actor.username,
+                                                          "at": now.isoformat()}}
     couriers = {u.id: u for u in session.execute(select(User).where(
         User.id.in_(routed))).scalars()}
     # every item the plan touches, locked (in id order, as every batch of events takes

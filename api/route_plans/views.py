@@ -15,6 +15,8 @@ from . import service
 from .schemas import (
     PlanCreateSchema,
     PlanEditSchema,
+    PlanPublishConflictSchema,
+    PlanPublishSchema,
     PlanSchema,
     ReoptimizeSchema,
     RouteQuerySchema,
@@ -87,10 +89,18 @@ class RoutePlanCancel(MethodView):
 @blp.route("/route-plans/<int:plan_id>/publish")
 class RoutePlanPublish(MethodView):
     @auth_required()
+    @blp.arguments(PlanPublishSchema, required=False)
     @blp.response(200, PlanSchema)
-    def post(self, plan_id: int) -> Any:
-        """Publish: assign every planned item to its courier."""
-        plan = service.publish(db.session, current_actor(), plan_id, now=clock())
+    @blp.alt_response(409, schema=PlanPublishConflictSchema,
+                      content_type="application/problem+json",
+                      description="plan-not-ready (not a finished plan), courier-unavailable "
+                      "(a routed courier left the office), or plan-infeasible: routes have "
+                      "issues (routes); send accept_issues to publish it anyway")
+    def post(self, data: dict[str, Any], plan_id: int) -> Any:
+        """Publish: assign every planned item to its courier. A plan whose routes have
+        issues is published only with accept_issues."""
+        plan = service.publish(db.session, current_actor(), plan_id, now=clock(),
+                               accept_issues=data.get("accept_issues", False))
         db.session.commit()
         return plan
 

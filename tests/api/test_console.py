@@ -330,6 +330,40 @@ def test_day_shows_every_couriers_route_in_force_after_a_partial_publish(
     assert day["in_force"]["routes"] == [] and day["in_force"]["geojson"]["features"] == []
 
 
+def test_an_overloaded_plan_is_published_from_the_console_only_when_accepted(
+        logged_in, make_item, make_user, office, couriers):
+    small = make_user(Role.COURIER, office, username="small", vehicle_capacity_parcels=1)
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(3)]
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    r = logged_in.post("/console/api/plans", headers=h, json={
+        "date": "2026-11-20", "time_limit_s": 0.3, "courier_ids": [small.id, couriers[0].id]})
+    plan_id = r.json["id"]
+    deadline = time.monotonic() + 30
+    while logged_in.get(f"/console/api/plans/{plan_id}").json["status"] in ("queued",
+                                                                           "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    r = logged_in.post(f"/console/api/plans/{plan_id}/edit", headers=h, json={"routes": [
+        {"courier_id": small.id, "identifiers": [i.identifier for i in items]}]})
+    assert r.status_code == 200, r.json
+    (route,) = r.json["result"]["routes"]
+    assert route["issues"] == [{"code": "over_parcels", "parcels": 3, "capacity": 1,
+                                "excess": 2}]
+    r = logged_in.post(f"/console/api/plans/{plan_id}/publish", headers=h)
+    assert r.status_code == 409 and r.json["type"] == "/problems/plan-infeasible"
+    assert r.json["routes"] == [{"courier_id": small.id, "issues": route["issues"]}]
+    r = logged_in.post(f"/console/api/plans/{plan_id}/publish", headers=h,
+                       json={"accept_issues": "yes please"})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/accept_issues"
+    r = logged_in.post(f"/console/api/plans/{plan_id}/publish", headers=h,
+                       json={"accept_issues": True})
+    assert r.status_code == 200 and r.json["status"] == "published", r.json
+    assert r.json["result"]["issues_accepted"]["by"] == "disp"
+
+
 def test_plan_errors_are_problem_details(logged_in, office, couriers):
     h = {"X-CSRF-Token": page_token(logged_in)}
     r = logged_in.post("/console/api/plans", headers=h, json={"date": "nope"})

@@ -1323,3 +1323,88 @@ def test_a_reoptimized_route_says_what_it_breaks_numbered_as_stored(
     assert (late["code"], late["identifier"], late["sequence"]) == (
         "late_stop", early.identifier, 2)
     assert late["late_s"] == stored["stops"][1]["lateness_s"] == stored["lateness_s"] > 3600
+
+
+def overloaded_plan(client, h, couriers, day_items, small):
+    """A solved plan edited so that ``small`` (2 parcels, 2 kg) has 4 stops."""
+    url, done = solved_plan(client, h, courier_ids=[small.id, *(c.id for c in couriers)])
+    idents = [i.identifier for i in day_items]
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": small.id, "identifiers": idents[:4]},
+        {"courier_id": couriers[0].id, "identifiers": idents[4:]}]})
+    assert r.status_code == 200 and r.json["result"]["feasible"] is False, r.json
+    return url, r.json
+
+
+def test_an_infeasible_plan_is_published_only_when_its_issues_are_accepted(
+        client, auth, dispatcher, couriers, day_items, make_user, office, clock):
+    small = make_user(Role.COURIER, office, vehicle_capacity_parcels=2,
+                      vehicle_capacity_kg=2.0)
+    h = auth(dispatcher)
+    url, edited = overloaded_plan(client, h, couriers, day_items, small)
+    issues = next(r["issues"] for r in edited["result"]["routes"]
+                  if r["courier_id"] == small.id)
+    for body in (None, {}, {"accept_issues": False}):
+        r = client.post(f"{url}/publish", headers=h, json=body)
+        assert r.status_code == 409, (body, r.json)
+        assert r.json["type"] == "/problems/plan-infeasible"
+        assert r.json["routes"] == [{"courier_id": small.id, "issues": issues}]
+        assert "accept_issues" in r.json["detail"]
+    for bad in ({"accept_issues": "maybe"}, {"accept_issues": None}, {"accept": True}, [True]):
+        r = client.post(f"{url}/publish", headers=h, json=bad)
+        assert r.status_code == 422 and r.mimetype == "application/problem+json", bad
+    assert client.get(url, headers=h).json["status"] == "succeeded"
+    assert all(db.session.get(Item, i.id).courier_id is None for i in day_items)
+
+    published_at = clock.advance(minutes=5)
+    r = client.post(f"{url}/publish", headers=h, json={"accept_issues": True})
+    assert r.status_code == 200, r.json
+    assert r.json["status"] == "published"
+    # knowingly, and on record: who accepted the issues, when
+    assert r.json["result"]["issues_accepted"] == {"by": dispatcher.username,
+                                                   "at": published_at.isoformat()}
+    assert next(rt["issues"] for rt in r.json["result"]["routes"]
+                if rt["courier_id"] == small.id) == issues
+    assert {db.session.get(Item, i.id).courier_id for i in day_items[:4]} == {small.id}
+
+
+def test_a_feasible_plan_publishes_without_accepting_anything(client, auth, dispatcher,
+                                                              couriers, day_items):
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h)
+    assert done["result"]["feasible"] is True
+    r = client.post(f"{url}/publish", headers=h, json={"accept_issues": True})
+    assert r.status_code == 200 and "issues_accepted" not in r.json["result"], r.json
+
+
+def test_a_plan_stored_before_route_issues_is_judged_by_feasible(client, auth, dispatcher,
+                                                                 couriers, day_items, make_user,
+                                                                 office):
+    small = make_user(Role.COURIER, office, vehicle_capacity_parcels=2,
+                      vehicle_capacity_kg=2.0)
+    h = auth(dispatcher)
+    url, edited = overloaded_plan(client, h, couriers, day_items, small)
+    plan = db.session.get(RoutePlan, edited["id"])
+    plan.result = {**plan.result, "routes": [{k: v for k, v in r.items() if k != "issues"}
+                                             for r in plan.result["routes"]]}
+    db.session.commit()
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 409 and r.json["type"] == "/problems/plan-infeasible", r.json
+    assert client.post(f"{url}/publish", headers=h,
+                       json={"accept_issues": True}).status_code == 200
+
+
+def test_publishing_is_documented_with_its_refusals(client):
+    spec = client.get("/api/v1/openapi.json").json
+    post = spec["paths"]["/api/v1/route-plans/{plan_id}/publish"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/PlanPublish"}
+    assert post["requestBody"].get("required") is not True
+    props = spec["components"]["schemas"]["PlanPublish"]["properties"]
+    assert props["accept_issues"]["type"] == "boolean"
+    conflict = post["responses"]["409"]
+    assert "plan-infeasible" in conflict["description"]
+    schema = conflict["content"]["application/problem+json"]["schema"]["$ref"].split("/")[-1]
+    routes = spec["components"]["schemas"][schema]["properties"]["routes"]
+    assert "issues" in str(spec["components"]["schemas"]) and routes["type"] == "array"
+    assert client.get("/problems/plan-infeasible").status_code == 200
