@@ -8,7 +8,7 @@ from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, lab
 
 __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
            "COMPLAINT_CATEGORY", "COMPLAINT_STATUS", "CASH_KIND", "FLAG", "PUBLIC_COMPLAINT",
-           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW"]
+           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -83,6 +83,14 @@ UI = {
     "down": ("Xuống", "Down"),
     "left_out": ("Không xếp được", "Not routed"),
     "edited": ("Đã chỉnh sửa, giờ đến đã tính lại", "Edited; ETAs recomputed"),
+    "edited_issues": ("Đã chỉnh sửa, giờ đến đã tính lại; có tuyến vượt giới hạn (xem từng "
+                      "tuyến)", "Edited; ETAs recomputed; some routes break their limits "
+                      "(see each route)"),
+    "confirm_publish_issues": ("Một số tuyến vượt giới hạn (quá tải, giao trễ hoặc quá giờ "
+                               "ca). Vẫn công bố kế hoạch này?",
+                               "Some routes break their limits (over capacity, late stops "
+                               "or past the end of the shift). Publish this plan anyway?"),
+    "publish_not_confirmed": ("Chưa công bố.", "Not published."),
     "plan_failed": ("Lập tuyến thất bại", "Planning failed"),
     "in_force": ("Tuyến đang áp dụng", "Route in force"),
     "from_plan": ("theo kế hoạch", "from plan"),
@@ -267,6 +275,21 @@ UNPLANNED = {
                                "Taken off every route by the dispatcher"),
     "out_with_another_courier": ("Đang được một bưu tá khác ngoài kế hoạch đi phát",
                                  "Out for delivery with a courier not in this plan"),
+}
+
+#: what a route of a plan breaks (routing.evaluate.RouteIssueCode; docs/api.md, "Route
+#: issues"): templates filled in the browser from the issue's numbers, as text
+ROUTE_ISSUE = {
+    "over_parcels": ("Quá tải {excess} bưu gửi ({parcels}/{capacity})",
+                     "{excess} parcels over capacity ({parcels}/{capacity})"),
+    "over_weight": ("Quá tải {excess_kg} kg ({weight_kg}/{capacity_kg} kg)",
+                    "{excess_kg} kg over the weight limit ({weight_kg}/{capacity_kg} kg)"),
+    "late_stop": ("{identifier} trễ {late_min} phút (giao lúc {eta}, khung giờ đến "
+                  "{window_end})", "{identifier} {late_min} min late (served at {eta}, "
+                  "window until {window_end})"),
+    "shift_overrun": ("Quá giờ ca {late_min} phút (về lúc {end}, hết ca lúc {shift_end})",
+                      "{late_min} min past the shift (back at {end}, shift ends at "
+                      "{shift_end})"),
 }
 
 ROLE = {

@@ -368,6 +368,7 @@ def index(user: User) -> Any:
         "labels": labels.table(labels.UI, lang()),
         "planStatus": labels.table(labels.PLAN_STATUS, lang()),
         "unplanned": labels.table(labels.UNPLANNED, lang()),
+        "routeIssues": labels.table(labels.ROUTE_ISSUE, lang()),
         "itemUrl": url_for("console.item_page"),
     }
     return render_template("console/map.html", office=office, couriers=couriers,

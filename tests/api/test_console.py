@@ -670,3 +670,18 @@ def test_every_reason_a_plan_leaves_an_item_out_has_a_label_in_both_languages():
     for code in codes:
         vi, en = UNPLANNED[code]
         assert vi and en and vi != en, code
+
+
+def test_every_route_issue_has_a_label_in_both_languages_with_the_same_numbers():
+    # the plan panel fills these from an issue's fields (console.js issueText), as text
+    from api.console.labels import ROUTE_ISSUE
+    from routing.evaluate import RouteIssueCode
+
+    fields = {"over_parcels": {"parcels", "capacity", "excess"},
+              "over_weight": {"excess_kg", "weight_kg", "capacity_kg"},
+              "late_stop": {"identifier", "late_min", "eta", "window_end"},
+              "shift_overrun": {"late_min", "end", "shift_end"}}
+    assert set(ROUTE_ISSUE) == {c.value for c in RouteIssueCode} == set(fields)
+    for code, (vi, en) in ROUTE_ISSUE.items():
+        holes = set(re.findall(r"\{(\w+)\}", vi))
+        assert vi != en and holes == set(re.findall(r"\{(\w+)\}", en)) == fields[code], code

@@ -72,6 +72,9 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
         load_demo(db.session, now=now, n_items=60)
         couriers = db.session.execute(db.select(User).where(User.role == Role.COURIER)
                                       .order_by(User.id)).scalars().all()
+        # the last courier's vehicle takes nothing: a stop moved to them overloads it
+        couriers[-1].vehicle_capacity_parcels = 0
+        info["no_room"] = couriers[-1].id
         for n, c in enumerate(couriers[:3]):  # three couriers out on the road
             db.session.add(CourierPosition(
                 client_event_id=f"e2e-pos-{n}", courier_id=c.id, lat=12.24 + 0.004 * n,
@@ -137,7 +140,7 @@ def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(console, live):
     assert page.js_errors == []
 
 
-def test_plan_reassign_reorder_and_publish(console):
+def test_plan_reassign_reorder_and_publish(console, live):
     page = console
     page.fill("#time-limit", "1")
     page.click("#start-plan")
@@ -166,10 +169,43 @@ def test_plan_reassign_reorder_and_publish(console):
         "([c, id]) => document.querySelector(`.route[data-courier='${c}'] li.stop`)"
         ".dataset.identifier === id", arg=[target, second])
 
+    # a stop given to the courier whose vehicle takes nothing: the route says what is
+    # wrong, in the page's language, and publishing asks first
+    no_room = live["no_room"]
+    assert page.locator(f".route[data-courier='{no_room}']").count() == 0
+    extra = route.locator("li.stop").last.get_attribute("data-identifier")
+    route.locator("li.stop").last.locator("select.move").select_option(str(no_room))
+    issue = page.wait_for_selector(
+        f".route.has-issues[data-courier='{no_room}'] ul.issues li[data-code=over_parcels]")
+    assert issue.inner_text() == "⚠ Quá tải 1 bưu gửi (1/0)"
+    assert issue.eval_on_selector("xpath=.", "e => e.children.length") == 0  # text only
+    assert page.locator(f".route[data-courier='{no_room}'] "
+                        f"li[data-identifier='{extra}']").count() == 1
+    assert "vượt giới hạn" in page.inner_text("#plan-status")
+    assert page.locator("#plan-status.bad").count() == 1
+    issue.scroll_into_view_if_needed()
+    shot(page, "console-plan-issues")
+    asked: list[str] = []
+
+    def answer(accept):
+        def on_dialog(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return on_dialog
+
+    page.once("dialog", answer(False))
+    page.click("#publish")
+    page.wait_for_function("document.querySelector('#plan-status').textContent "
+                           "=== 'Chưa công bố.'")
+    assert page.get_attribute("#plan-status", "data-status") == "succeeded"
+    page.once("dialog", answer(True))
     page.click("#publish")
     page.wait_for_selector("#plan-status[data-status=published]")
+    assert len(asked) == 2 and all("Vẫn công bố" in m for m in asked)
     page.wait_for_function("document.querySelectorAll('path.route-line').length > 0")
     assert page.locator("select.move").count() == 0  # a published plan is read-only
+    # the issues stay in view on the published plan
+    assert page.locator(f".route[data-courier='{no_room}'] ul.issues li").count() == 1
     shot(page, "console-published")
     assert page.js_errors == []
 

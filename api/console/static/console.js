@@ -184,7 +184,10 @@
       status("…");
       return api("POST", "/console/api/plans/" + state.plan.id + "/edit",
                  {routes: Object.keys(byCourier).map(function (k) { return byCourier[k]; })})
-        .then(function (plan) { showPlan(plan); status(T.edited); })
+        .then(function (plan) {
+          showPlan(plan);
+          status(hasIssues(plan) ? T.edited_issues : T.edited, hasIssues(plan));
+        })
         .catch(function (e) { status(e.message, true); });
     }
 
@@ -286,6 +289,36 @@
       control.addTo(map);
     }
 
+    /* A template with {name} holes filled from params: text, for textContent only. */
+    function fill(template, params) {
+      return String(template).replace(/\{(\w+)\}/g, function (hole, name) {
+        var v = params[name];
+        return v === undefined || v === null ? hole : String(v);
+      });
+    }
+
+    function kg(grams) { return (grams / 1000).toFixed(1); }
+
+    /* One issue of a route (docs/api.md, "Route issues") in the page's language; an
+       unknown code is shown as its code. */
+    function issueText(i) {
+      var params = Object.assign({}, i, {
+        late_min: Math.ceil((i.late_s || 0) / 60),
+        eta: hhmm(i.eta), window_end: hhmm(i.window_end), end: hhmm(i.end),
+        shift_end: hhmm(i.shift_end)});
+      if (i.code === "over_weight") {
+        params.excess_kg = kg(i.excess_g);
+        params.weight_kg = kg(i.weight_g);
+        params.capacity_kg = kg(i.capacity_g);
+      }
+      return cfg.routeIssues[i.code] ? fill(cfg.routeIssues[i.code], params) : i.code;
+    }
+
+    function hasIssues(plan) {
+      return !!plan.result && (plan.result.feasible === false ||
+        plan.result.routes.some(function (r) { return r.issues && r.issues.length; }));
+    }
+
     function renderRoutes(plan) {
       var box = document.getElementById("routes");
       box.textContent = "";
@@ -294,8 +327,12 @@
       var couriers = plan.courier_ids;
       plan.result.routes.forEach(function (r) {
         var ol = el("ol");
+        var issues = r.issues || [];
+        var late = {};
+        issues.forEach(function (i) { if (i.code === "late_stop") late[i.identifier] = true; });
         r.stops.forEach(function (s, n) {
-          var li = el("li", {"data-identifier": s.identifier, class: "stop"},
+          var li = el("li", {"data-identifier": s.identifier,
+                             class: "stop" + (late[s.identifier] ? " late" : "")},
             itemLink(s.identifier), " " + hhmm(s.eta) + (s.lateness_s > 0 ? " ⚠" : "") +
             (s.unplaced ? " ⚠ " + s.unplaced.message : "") + " ");
           if (editable) {
@@ -314,11 +351,20 @@
           }
           ol.appendChild(li);
         });
-        box.appendChild(el("div", {class: "route", "data-courier": r.courier_id},
+        var problems = null;
+        if (issues.length) {
+          problems = el("ul", {class: "issues"});
+          issues.forEach(function (i) {
+            problems.appendChild(el("li", {class: "issue", "data-code": i.code,
+                                           text: "⚠ " + issueText(i)}));
+          });
+        }
+        box.appendChild(el("div", {class: "route" + (issues.length ? " has-issues" : ""),
+                                   "data-courier": r.courier_id},
           el("h3", {}, el("span", {class: "swatch", style: "background:" + colour(r.courier_id)}),
              (names[r.courier_id] || r.courier_id) + " · " + r.stops.length + " " + T.stops +
              " · " + (r.distance_m / 1000).toFixed(1) + " km · " + hhmm(r.start) + "–" +
-             hhmm(r.end)), ol));
+             hhmm(r.end)), problems, ol));
       });
       if (plan.result.unassigned && plan.result.unassigned.length) {
         var ul = el("ul", {class: "plain", id: "plan-unassigned"});
@@ -368,7 +414,16 @@
     });
 
     document.getElementById("publish").addEventListener("click", function () {
-      api("POST", "/console/api/plans/" + state.plan.id + "/publish")
+      // a plan whose routes break their limits is published only knowingly
+      var body;
+      if (hasIssues(state.plan)) {
+        if (!window.confirm(T.confirm_publish_issues)) {
+          status(T.publish_not_confirmed, true);
+          return;
+        }
+        body = {accept_issues: true};
+      }
+      api("POST", "/console/api/plans/" + state.plan.id + "/publish", body)
         .then(function (plan) { showPlan(plan); return loadDay(); })
         .catch(function (e) { status(e.message, true); });
     });
