@@ -23,7 +23,7 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException("Demo data has well-known passwords: set "
                                        "POSTAL_DEMO_MODE=true to load it.")
         try:
-            summary = load_demo(db.session, now=current_app.config["CLOCK"](),
+            summary = load_demo(db.session(), now=current_app.config["CLOCK"](),
                                 n_items=n_items, seed=seed,
                                 max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
         except ValueError as exc:
@@ -82,7 +82,7 @@ def register_cli(app: Flask) -> None:
         from .sync.service import purge_positions
 
         keep = days or current_app.config["GPS_RETENTION_DAYS"]
-        n = purge_positions(db.session, older_than=current_app.config["CLOCK"]()
+        n = purge_positions(db.session(), older_than=current_app.config["CLOCK"]()
                             - timedelta(days=keep))
         db.session.commit()
         click.echo(f"Deleted {n} GPS pings older than {keep} days.")

@@ -27,6 +27,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: ``db.session`` is a proxy (a ``scoped_session``) to the current app context's
+#: session; services take a plain ``Session``: callers pass ``db.session()``, that session.
 db = SQLAlchemy(model_class=Base)
 
 

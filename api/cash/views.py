@@ -29,7 +29,7 @@ class CourierLedger(MethodView):
     @blp.response(200, LedgerSchema)
     def get(self, q: dict[str, Any], courier_id: int) -> Any:
         """A courier's cash ledger for a shift: entries and totals."""
-        return service.ledger(db.session, current_actor(), courier_id, q["date"])
+        return service.ledger(db.session(), current_actor(), courier_id, q["date"])
 
 
 @blp.route("/cash/handovers")
@@ -39,7 +39,7 @@ class Handovers(MethodView):
     @blp.response(201, CashEntrySchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Record the cash a courier hands in, as counted by office staff."""
-        entry = service.handover(db.session, current_actor(), data["courier_id"], data["date"],
+        entry = service.handover(db.session(), current_actor(), data["courier_id"], data["date"],
                                  data["counted_amount"], now=clock(), note=data.get("note"),
                                  client_ref=data.get("reference"))
         db.session.commit()
@@ -53,7 +53,7 @@ class Corrections(MethodView):
     @blp.response(201, CashEntrySchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Correct a ledger entry by adding a new one (entries are never changed)."""
-        entry = service.correct(db.session, current_actor(), data["entry_id"], data["amount"],
+        entry = service.correct(db.session(), current_actor(), data["entry_id"], data["amount"],
                                 data["reason"], now=clock())
         db.session.commit()
         return entry
@@ -66,4 +66,4 @@ class CashReport(MethodView):
     @blp.response(200)
     def get(self, q: dict[str, Any]) -> Any:
         """An office's cash for a day: per courier and in total."""
-        return service.report(db.session, current_actor(), q.get("office_id"), q["date"])
+        return service.report(db.session(), current_actor(), q.get("office_id"), q["date"])

@@ -40,7 +40,7 @@ class PublicComplaint(MethodView):
     @limiter.shared_limit(cfg("COMPLAINT_LIMIT_ITEM"), "complaint-item", key_func=item_number_key)
     def post(self, data: dict[str, Any], number: str) -> Any:
         """A customer opens a complaint: the item number and the phone number on it."""
-        c = service.open_public(db.session, number, data["phone"], data["category"],
+        c = service.open_public(db.session(), number, data["phone"], data["category"],
                                 data["description"], now=clock())
         db.session.commit()
         return c
@@ -53,7 +53,7 @@ class Complaints(MethodView):
     @blp.response(200, ComplaintSchema(many=True))
     def get(self, q: dict[str, Any]) -> Any:
         """The complaints queue, soonest due first (open and investigating by default)."""
-        return service.queue(db.session, current_actor(), statuses=q.get("status") or [],
+        return service.queue(db.session(), current_actor(), statuses=q.get("status") or [],
                              overdue_only=q["overdue"], now=clock())
 
     @auth_required()
@@ -61,7 +61,7 @@ class Complaints(MethodView):
     @blp.response(201, ComplaintSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Office staff open a complaint on an item."""
-        c = service.open_staff(db.session, current_actor(), data["identifier"],
+        c = service.open_staff(db.session(), current_actor(), data["identifier"],
                                data["category"], data["description"], now=clock())
         db.session.commit()
         return c
@@ -75,7 +75,7 @@ class ComplaintDetail(MethodView):
         """The case with its whole evidence: events, proof, photos, GPS trails."""
         from ..items.views import with_allowed_events
 
-        out = service.evidence(db.session, current_actor(), complaint_id)
+        out = service.evidence(db.session(), current_actor(), complaint_id)
         out["item"] = with_allowed_events(out["item"])
         return out
 
@@ -84,7 +84,7 @@ class ComplaintDetail(MethodView):
     @blp.response(200, ComplaintSchema)
     def patch(self, data: dict[str, Any], complaint_id: int) -> Any:
         """Move the case along (open → investigating → resolved/rejected) and answer."""
-        c = service.update(db.session, current_actor(), complaint_id, data, now=clock())
+        c = service.update(db.session(), current_actor(), complaint_id, data, now=clock())
         db.session.commit()
         return c
 
@@ -98,7 +98,7 @@ class MissingScans(MethodView):
         """Items whose next scan is overdue, the longest silent first, one page at a
         time (open a complaint with category missing_scan from here)."""
         rows, total = service.missing_scans(
-            db.session, current_actor(), q.get("office_id"), now=clock(),
+            db.session(), current_actor(), q.get("office_id"), now=clock(),
             idle_hours=q["idle_hours"], out_hours=q["out_hours"],
             limit=q["page_size"], offset=(q["page"] - 1) * q["page_size"])
         return {"items": rows, "page": q["page"], "page_size": q["page_size"],
@@ -115,7 +115,7 @@ class Quality(MethodView):
         outstanding, complaints, per office and day."""
         office_id = office_for_read(current_actor(), q.get("office_id"),
                                     what="office figures")
-        report = quality.figures(db.session, office_id, q["date"], q["days"])
+        report = quality.figures(db.session(), office_id, q["date"], q["days"])
         if q["format"] == "csv":
             return Response(quality.to_csv(report), mimetype="text/csv", headers={
                 "Content-Disposition": f"attachment; filename=quality-{office_id}-"

@@ -426,14 +426,14 @@ def day_data(user: User) -> Any:
                     "couriers": [{"id": c.id, "username": c.username, "color": colours[c.id],
                                   "full_name": c.full_name} for c in couriers],
                     "items": out, "plan": plan_json(plan) if plan else None,
-                    "in_force": plans.routes_in_force_json(db.session, office.id, day)})
+                    "in_force": plans.routes_in_force_json(db.session(), office.id, day)})
 
 
 @bp.get("/api/positions")
 @endpoint(passive=True)
 def positions(user: User) -> Any:
     office = office_of(user)
-    return jsonify({"couriers": sync.latest_positions(db.session, user, office.id, clock())})
+    return jsonify({"couriers": sync.latest_positions(db.session(), user, office.id, clock())})
 
 
 @bp.post("/api/plans")
@@ -443,7 +443,7 @@ def start_plan(user: User) -> Any:
     if isinstance(payload, dict) and user.role is Role.ADMIN:  # else _load says 422
         payload["office_id"] = office_of(user).id
     data = _load(PlanCreateSchema(), payload)
-    plan = plans.start_plan(db.session, user, data, now=clock(),
+    plan = plans.start_plan(db.session(), user, data, now=clock(),
                             app=current_app._get_current_object())  # type: ignore[attr-defined]
     return jsonify(plan_json(plan)), 202
 
@@ -451,14 +451,14 @@ def start_plan(user: User) -> Any:
 @bp.get("/api/plans/<int:plan_id>")
 @endpoint(passive=True)
 def plan_detail(user: User, plan_id: int) -> Any:
-    return jsonify(plan_json(plans.get_plan(db.session, user, plan_id)))
+    return jsonify(plan_json(plans.get_plan(db.session(), user, plan_id)))
 
 
 @bp.post("/api/plans/<int:plan_id>/edit")
 @endpoint()
 def plan_edit(user: User, plan_id: int) -> Any:
     data = _load(PlanEditSchema(), request.get_json(silent=True))
-    plan = plans.edit_plan(db.session, user, plan_id, data["routes"], now=clock())
+    plan = plans.edit_plan(db.session(), user, plan_id, data["routes"], now=clock())
     db.session.commit()
     return jsonify(plan_json(plan))
 
@@ -467,7 +467,7 @@ def plan_edit(user: User, plan_id: int) -> Any:
 @endpoint()
 def plan_publish(user: User, plan_id: int) -> Any:
     data = _load(PlanPublishSchema(), request.get_json(silent=True))
-    plan = plans.publish(db.session, user, plan_id, now=clock(),
+    plan = plans.publish(db.session(), user, plan_id, now=clock(),
                          accept_issues=data["accept_issues"])
     db.session.commit()
     return jsonify(plan_json(plan))
@@ -494,7 +494,7 @@ def gps_trails(item: Item) -> list[dict[str, Any]]:
 
 def _item_context(item: Item) -> dict[str, Any]:
     return {"item": item, "trails": gps_trails(item),
-            "assignments": custody.history(db.session, item.id),
+            "assignments": custody.history(db.session(), item.id),
             "address": [item.recipient_lat, item.recipient_lon]
             if item.recipient_lat is not None else None,
             "categories": labels.table(labels.COMPLAINT_CATEGORY, lang()),
@@ -510,7 +510,7 @@ def item_page(user: User) -> Any:
     if not number:
         return render_template("console/item.html", item=None, number="", error=None)
     try:
-        item = items.get_item(db.session, user, number, with_events=True)
+        item = items.get_item(db.session(), user, number, with_events=True)
     except Problem:
         return render_template("console/item.html", item=None, number=number,
                                error=t("not_found")), 404
@@ -525,7 +525,7 @@ def item_complaint(user: User, identifier: str) -> Any:
             "description": request.form.get("description", "")}
     try:
         data = ComplaintCreateSchema().load(form)
-        c = complaints.open_staff(db.session, user, data["identifier"], data["category"],
+        c = complaints.open_staff(db.session(), user, data["identifier"], data["category"],
                                   data["description"], now=clock())
     except (ValidationError, Problem) as exc:
         db.session.rollback()
@@ -569,7 +569,7 @@ def scan_photo(user: User, scan_id: int) -> Any:
     from ..scans import service as scans
     from ..scans.views import evidence_store
 
-    scan = scans.get_scan(db.session, user, scan_id)
+    scan = scans.get_scan(db.session(), user, scan_id)
     if not scan.photo_key:
         raise NotFound(f"Scan {scan_id} has no photo.")
     return send_file(evidence_store().path(scan.photo_key), mimetype=scan.photo_content_type,
@@ -605,7 +605,7 @@ def missing_page(user: User) -> Any:
               "error")
         q = MissingQuerySchema().load({})
     rows, total = complaints.missing_scans(
-        db.session, user, office.id, now=clock(), idle_hours=q["idle_hours"],
+        db.session(), user, office.id, now=clock(), idle_hours=q["idle_hours"],
         out_hours=q["out_hours"], limit=MISSING_PAGE_ROWS)
     names = {c.id: c.username for c in _couriers(office)}
     for r in rows:
@@ -619,7 +619,7 @@ def missing_page(user: User) -> Any:
 def complaints_page(user: User) -> Any:
     now = clock()
     overdue = request.args.get("overdue") == "1"
-    rows = complaints.queue(db.session, user, statuses=[], overdue_only=overdue, now=now)
+    rows = complaints.queue(db.session(), user, statuses=[], overdue_only=overdue, now=now)
     return render_template("console/complaints.html", rows=rows, overdue=overdue,
                            sla={c.id: sla(c, now) for c in rows})
 
@@ -632,7 +632,7 @@ def complaint_page(user: User, complaint_id: int) -> Any:
                                   ("resolution_note", request.form.get("resolution_note")))
                 if v}
         try:
-            complaints.update(db.session, user, complaint_id,
+            complaints.update(db.session(), user, complaint_id,
                               ComplaintUpdateSchema().load(form), now=clock())
             db.session.commit()
         except ValidationError as exc:
@@ -642,7 +642,7 @@ def complaint_page(user: User, complaint_id: int) -> Any:
             db.session.rollback()
             flash(str(exc), "error")
         return redirect(url_for("console.complaint_page", complaint_id=complaint_id))
-    case = complaints.evidence(db.session, user, complaint_id)
+    case = complaints.evidence(db.session(), user, complaint_id)
     c = case["complaint"]
     return render_template("console/complaint.html", c=c, sla=sla(c, clock()),
                            statuses=[s.value for s in complaints.TRANSITIONS[c.status]],
@@ -657,11 +657,11 @@ def complaint_page(user: User, complaint_id: int) -> Any:
 def cash_page(user: User) -> Any:
     office = office_of(user)
     day = _day_arg()
-    report = cash.report(db.session, user, office.id, day)
+    report = cash.report(db.session(), user, office.id, day)
     ledger = None
     if request.args.get("courier"):
         try:
-            ledger = cash.ledger(db.session, user, Id().deserialize(request.args["courier"]),
+            ledger = cash.ledger(db.session(), user, Id().deserialize(request.args["courier"]),
                                  day)
         except (ValidationError, Problem):
             ledger = None
@@ -689,7 +689,7 @@ def cash_handover(user: User) -> Any:
                                       "counted_amount": form.get("counted_amount", ""),
                                       "note": form.get("note") or None,
                                       "reference": form.get("reference", "")})
-        entry = cash.handover(db.session, user, data["courier_id"], data["date"],
+        entry = cash.handover(db.session(), user, data["courier_id"], data["date"],
                               data["counted_amount"], now=clock(), note=data.get("note"),
                               client_ref=data["reference"])
         db.session.commit()
@@ -726,7 +726,7 @@ def cash_correction(user: User) -> Any:
         data = CorrectionSchema().load({"entry_id": form.get("entry_id", ""),
                                         "amount": form.get("amount", ""),
                                         "reason": form.get("reason", "")})
-        cash.correct(db.session, user, data["entry_id"], data["amount"], data["reason"],
+        cash.correct(db.session(), user, data["entry_id"], data["amount"], data["reason"],
                      now=clock())
         db.session.commit()
         flash(t("correction_recorded"), "info")
@@ -740,8 +740,8 @@ def cash_correction(user: User) -> Any:
 def quality_page(user: User) -> Any:
     office = office_of(user)
     day = _day_arg()
-    today = quality.figures(db.session, office.id, day, 1)
-    month = quality.figures(db.session, office.id, day - timedelta(days=29), 30)
+    today = quality.figures(db.session(), office.id, day, 1)
+    month = quality.figures(db.session(), office.id, day - timedelta(days=29), 30)
     lg = lang()
     chart = {"dates": [r["date"][5:] for r in month["rows"]],
              "on_time": [r["on_time_rate"] for r in month["rows"]],
@@ -773,7 +773,7 @@ def import_page(user: User) -> Any:
                 text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise Unprocessable("The CSV must be UTF-8.") from exc
-            res = items.import_csv(db.session, user, text, now=clock(),
+            res = items.import_csv(db.session(), user, text, now=clock(),
                                    carrier_patterns=current_app.config["CARRIER_PATTERNS"],
                                    max_rows=current_app.config["IMPORT_MAX_ROWS"])
             db.session.commit()

@@ -45,7 +45,7 @@ def with_history(item: Any, actor: User) -> Any:
     """The item with its assignment history for office staff; none for couriers (it
     names other couriers)."""
     item.assignment_history = (None if actor.role is Role.COURIER
-                               else custody.history(db.session, item.id))
+                               else custody.history(db.session(), item.id))
     return item
 
 
@@ -68,7 +68,7 @@ class Items(MethodView):
     def get(self, q: dict[str, Any]) -> dict[str, Any]:
         """List items you can see, newest first, with filters and pagination."""
         f = service.ItemFilters(**q)
-        rows, total = service.list_items(db.session, current_actor(), f)
+        rows, total = service.list_items(db.session(), current_actor(), f)
         return {"items": rows, "page": f.page, "page_size": f.page_size, "total": total}
 
     @auth_required()
@@ -77,7 +77,7 @@ class Items(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Create an item (records its acceptance, EMA)."""
         actor = current_actor()
-        item = service.create_item(db.session, actor, data, now=clock(),
+        item = service.create_item(db.session(), actor, data, now=clock(),
                                    carrier_patterns=current_app.config["CARRIER_PATTERNS"])
         db.session.commit()
         return with_history(with_allowed_events(item), actor)
@@ -105,7 +105,7 @@ class ItemImport(MethodView):
         except UnicodeDecodeError as exc:
             raise Unprocessable("The CSV must be UTF-8.", slug="csv-encoding") from exc
         result = service.import_csv(
-            db.session, actor, text, now=clock(),
+            db.session(), actor, text, now=clock(),
             carrier_patterns=current_app.config["CARRIER_PATTERNS"],
             max_rows=current_app.config["IMPORT_MAX_ROWS"])
         db.session.commit()
@@ -120,7 +120,7 @@ class ItemDetail(MethodView):
     def get(self, identifier: str) -> Any:
         """An item with its full event timeline (staff)."""
         actor = current_actor()
-        item = service.get_item(db.session, actor, identifier, with_events=True)
+        item = service.get_item(db.session(), actor, identifier, with_events=True)
         return with_history(with_allowed_events(item), actor)
 
 
@@ -131,7 +131,7 @@ class ItemAssign(MethodView):
     @blp.response(200, ItemSchema)
     def post(self, data: dict[str, Any], identifier: str) -> Any:
         """Assign the item to a courier of its office (or unassign with null)."""
-        item = service.assign(db.session, current_actor(), identifier, data["courier_id"],
+        item = service.assign(db.session(), current_actor(), identifier, data["courier_id"],
                               now=clock())
         db.session.commit()
         return item
@@ -152,7 +152,7 @@ class ItemEvents(MethodView):
             # the sync's time flags (no sent_at here, so no clock skew): COD cash is
             # booked by them (api.cash.service.field_shift_day)
             result = service.record_event(
-                db.session, actor, identifier, data, now=now,
+                db.session(), actor, identifier, data, now=now,
                 max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"],
                 flags=time_flags(data["device_time"], None, now), **geo_limits())
         except Problem:

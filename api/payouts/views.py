@@ -30,14 +30,14 @@ class Payouts(MethodView):
     @blp.response(200, PayoutSchema(many=True))
     def get(self, q: dict[str, Any]) -> Any:
         """Payout tasks you can see (couriers: theirs), by due date."""
-        return service.listing(db.session, current_actor(), q.get("status") or [])
+        return service.listing(db.session(), current_actor(), q.get("status") or [])
 
     @auth_required()
     @blp.arguments(PayoutCreateSchema)
     @blp.response(201, PayoutSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a payout task (office staff)."""
-        t = service.create(db.session, current_actor(), data, now=clock())
+        t = service.create(db.session(), current_actor(), data, now=clock())
         db.session.commit()
         return t
 
@@ -49,7 +49,7 @@ class PayoutAssign(MethodView):
     @blp.response(200, PayoutSchema)
     def post(self, data: dict[str, Any], task_id: int) -> Any:
         """Give the task and its cash to a courier (recorded as an advance)."""
-        t = service.assign(db.session, current_actor(), task_id, data["courier_id"],
+        t = service.assign(db.session(), current_actor(), task_id, data["courier_id"],
                            now=clock())
         db.session.commit()
         return t
@@ -65,7 +65,7 @@ class PayoutPay(MethodView):
         client_event_id. Booked to the day the sync's time flags give (no sent_at here,
         so no clock skew), like COD cash."""
         now = clock()
-        t, _replayed = service.pay(db.session, current_actor(), task_id, data, now=now,
+        t, _replayed = service.pay(db.session(), current_actor(), task_id, data, now=now,
                                    flags=time_flags(data["device_time"], None, now))
         db.session.commit()
         return t
@@ -78,6 +78,6 @@ class PayoutFail(MethodView):
     @blp.response(200, PayoutSchema)
     def post(self, data: dict[str, Any], task_id: int) -> Any:
         """Not paid: the task goes back to the office."""
-        t = service.fail(db.session, current_actor(), task_id, data["note"], now=clock())
+        t = service.fail(db.session(), current_actor(), task_id, data["note"], now=clock())
         db.session.commit()
         return t

@@ -86,7 +86,7 @@ class EvidenceUpload(MethodView):
         if kind not in {k.value for k in EvidenceKind}:
             raise Unprocessable("kind must be photo or signature.",
                                 errors=[{"pointer": "/kind", "detail": "photo or signature"}])
-        ev, created = upload_evidence(db.session, current_actor(), upload.read(),
+        ev, created = upload_evidence(db.session(), current_actor(), upload.read(),
                                       EvidenceKind(kind), now=clock(),
                                       max_bytes=current_app.config["PHOTO_MAX_BYTES"])
         db.session.commit()
@@ -126,5 +126,5 @@ class DeliveryCode(MethodView):
         actor = current_actor()
         if actor.role is Role.COURIER:
             raise Forbidden("Couriers never see delivery codes.")
-        item = items.get_item(db.session, actor, identifier)
+        item = items.get_item(db.session(), actor, identifier)
         return {"identifier": item.identifier, "delivery_code": item.delivery_code}

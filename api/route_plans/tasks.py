@@ -11,6 +11,6 @@ from . import service
 
 def run_plan(plan_id: int) -> None:
     try:
-        service.run(db.session, plan_id, clock=current_app.config["CLOCK"])
+        service.run(db.session(), plan_id, clock=current_app.config["CLOCK"])
     finally:
         db.session.remove()

@@ -40,7 +40,7 @@ class RoutePlans(MethodView):
     @blp.response(202, PlanSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Start optimising a day's routes for an office; poll the plan for progress."""
-        plan = service.start_plan(db.session, current_actor(), data, now=clock(),
+        plan = service.start_plan(db.session(), current_actor(), data, now=clock(),
                                   app=current_app._get_current_object())  # type: ignore[attr-defined]
         return plan, 202, {"Location": url_for("route_plans.RoutePlanDetail",
                                                plan_id=plan.id)}
@@ -52,14 +52,14 @@ class RoutePlanDetail(MethodView):
     @blp.response(200, PlanSchema)
     def get(self, plan_id: int) -> Any:
         """Status, progress, best cost so far and, when done, the routes."""
-        return _refreshed(service.get_plan(db.session, current_actor(), plan_id))
+        return _refreshed(service.get_plan(db.session(), current_actor(), plan_id))
 
     @auth_required()
     @blp.arguments(PlanEditSchema)
     @blp.response(200, PlanSchema)
     def patch(self, data: dict[str, Any], plan_id: int) -> Any:
         """Move stops between couriers or reorder them; ETAs are recomputed."""
-        plan = service.edit_plan(db.session, current_actor(), plan_id, data["routes"],
+        plan = service.edit_plan(db.session(), current_actor(), plan_id, data["routes"],
                                  now=clock())
         db.session.commit()
         return plan
@@ -72,7 +72,7 @@ class RoutePlanGeoJSON(MethodView):
                   "ETA), routes as lines")
     def get(self, plan_id: int) -> Any:
         """The plan as GeoJSON for a map."""
-        return service.geojson(service.get_plan(db.session, current_actor(), plan_id))
+        return service.geojson(service.get_plan(db.session(), current_actor(), plan_id))
 
 
 @blp.route("/route-plans/<int:plan_id>/cancel")
@@ -81,7 +81,7 @@ class RoutePlanCancel(MethodView):
     @blp.response(200, PlanSchema)
     def post(self, plan_id: int) -> Any:
         """Cancel a queued or running plan."""
-        plan = service.cancel(db.session, current_actor(), plan_id, now=clock())
+        plan = service.cancel(db.session(), current_actor(), plan_id, now=clock())
         db.session.commit()
         return plan
 
@@ -99,7 +99,7 @@ class RoutePlanPublish(MethodView):
     def post(self, data: dict[str, Any], plan_id: int) -> Any:
         """Publish: assign every planned item to its courier. A plan whose routes have
         issues is published only with accept_issues."""
-        plan = service.publish(db.session, current_actor(), plan_id, now=clock(),
+        plan = service.publish(db.session(), current_actor(), plan_id, now=clock(),
                                accept_issues=data.get("accept_issues", False))
         db.session.commit()
         return plan
@@ -113,7 +113,7 @@ class MyRoute(MethodView):
     def get(self, q: dict[str, Any]) -> Any:
         """The courier's published route for a day: ordered stops, items, ETAs."""
         day = q.get("date") or clock().astimezone(LOCAL_TZ).date()
-        return service.courier_route(db.session, current_actor(), day)
+        return service.courier_route(db.session(), current_actor(), day)
 
 
 @blp.route("/couriers/me/route/reoptimize")
@@ -126,7 +126,7 @@ class MyRouteReoptimize(MethodView):
         now = clock()
         day = data.get("date") or now.astimezone(LOCAL_TZ).date()
         loc = data["location"]
-        route = service.reoptimize_route(db.session, current_actor(), day, lat=loc["lat"],
+        route = service.reoptimize_route(db.session(), current_actor(), day, lat=loc["lat"],
                                          lon=loc["lon"], keep_next=data.get("keep_next"),
                                          now=now)
         db.session.commit()

@@ -97,7 +97,7 @@ class Scans(MethodView):
         cfg, actor = current_app.config, current_actor()
         try:
             outcome = service.record_scan(
-                db.session, actor, data, photo, now=clock(), store=evidence_store(),
+                db.session(), actor, data, photo, now=clock(), store=evidence_store(),
                 carrier_patterns=cfg["CARRIER_PATTERNS"], max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
                 photo_max_bytes=cfg["PHOTO_MAX_BYTES"], geo=geo_limits())
         except Exception:
@@ -114,7 +114,7 @@ class ScanDetail(MethodView):
     def get(self, scan_id: int) -> Any:
         """A recorded scan: codes read, misreads, the event and the photo link."""
         actor = current_actor()
-        return _result(service.ScanOutcome(service.get_scan(db.session, actor, scan_id),
+        return _result(service.ScanOutcome(service.get_scan(db.session(), actor, scan_id),
                                            False), actor)
 
 
@@ -124,7 +124,7 @@ class ScanPhoto(MethodView):
     @blp.response(200, description="The photo (image/jpeg, image/png or image/webp)")
     def get(self, scan_id: int) -> Response:
         """The scan's photo, kept as evidence."""
-        scan = service.get_scan(db.session, current_actor(), scan_id)
+        scan = service.get_scan(db.session(), current_actor(), scan_id)
         if not scan.photo_key:
             raise Problem(f"Scan {scan_id} has no photo.", status=404, slug="not-found",
                           title="Not found")

@@ -31,7 +31,7 @@ class Sync(MethodView):
         """Upload up to 500 offline entries (tracking events, GPS pings). Safe to resend:
         every entry is recorded exactly once; the response has a result per entry."""
         cfg = current_app.config
-        out = service.sync(db.session, current_actor(), data, now=clock(),
+        out = service.sync(db.session(), current_actor(), data, now=clock(),
                            max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
                            gps_min_interval_s=cfg["GPS_MIN_INTERVAL_S"], geo=geo_limits())
         db.session.commit()
@@ -46,7 +46,7 @@ class CourierTrack(MethodView):
                   "then each ping as a Point")
     def get(self, q: dict[str, Any], courier_id: int) -> Any:
         """A courier's GPS track for a day."""
-        return service.track_geojson(db.session, current_actor(), courier_id, q["date"])
+        return service.track_geojson(db.session(), current_actor(), courier_id, q["date"])
 
 
 @blp.route("/courier-positions")
@@ -56,5 +56,5 @@ class CourierPositions(MethodView):
     @blp.response(200)
     def get(self, q: dict[str, Any]) -> Any:
         """The latest position of every courier of an office (dispatchers: their own)."""
-        return {"couriers": service.latest_positions(db.session, current_actor(),
+        return {"couriers": service.latest_positions(db.session(), current_actor(),
                                                      q.get("office_id"), clock())}

@@ -32,7 +32,7 @@ class Token(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Log in: exchange a username and password for a bearer token."""
         secret, token = service.issue_token(
-            db.session, username=data["username"], password=data["password"],
+            db.session(), username=data["username"], password=data["password"],
             device=data.get("device"), now=clock(),
             ttl=timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]),
         )
@@ -43,7 +43,7 @@ class Token(MethodView):
     @blp.response(204)
     def delete(self) -> None:
         """Log out: revoke the token used for this request."""
-        service.revoke_token(db.session, current_token(), clock())
+        service.revoke_token(db.session(), current_token(), clock())
         db.session.commit()
 
 
@@ -66,7 +66,7 @@ class RevokeTokens(MethodView):
     def post(self, user_id: int) -> dict[str, int]:
         """Revoke every token of a user at once, and end their console sessions (a lost
         or stolen phone or laptop)."""
-        n = service.revoke_user_tokens(db.session, actor=current_actor(), user_id=user_id,
+        n = service.revoke_user_tokens(db.session(), actor=current_actor(), user_id=user_id,
                                        now=clock())
         db.session.commit()
         return {"revoked": n}

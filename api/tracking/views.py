@@ -45,7 +45,7 @@ class Track(MethodView):
     @limiter.shared_limit(cfg("TRACKING_RATE_LIMIT"), "tracking")
     def get(self, q: dict[str, Any], number: str) -> dict[str, Any]:
         """Status and history of an item; no personal data."""
-        return service.public_tracking(db.session, number, q["lang"])
+        return service.public_tracking(db.session(), number, q["lang"])
 
 
 def _lang() -> str:
@@ -79,7 +79,7 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
             status: int | None = None) -> Response:
     result, error, code = None, None, 200
     try:
-        result = service.public_tracking(db.session, number, lang)
+        result = service.public_tracking(db.session(), number, lang)
     except NotFound:
         error, code = "not_found", 404
     except Unprocessable:
@@ -140,7 +140,7 @@ def track_complaint(number: str) -> Response:
     try:
         data = PublicComplaintSchema().load({k: request.form.get(k, "") for k in
                                              ("phone", "category", "description")})
-        complaint = open_public(db.session, number, data["phone"], data["category"],
+        complaint = open_public(db.session(), number, data["phone"], data["category"],
                                 data["description"], now=clock())
         db.session.commit()
         status = 201
