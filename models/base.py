@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, select, update
@@ -52,7 +52,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect
+                             ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -75,7 +76,10 @@ def lock_rows(session: Session, model: Any, *where: Any) -> None:
         session.execute(update(model).where(*where).values({pk.key: pk}))
 
 
-def locked_one(session: Session, model: Any, *where: Any) -> Any:
+M = TypeVar("M")
+
+
+def locked_one(session: Session, model: type[M], *where: Any) -> M | None:
     """The row of ``model`` matching ``where`` (or ``None``), re-read and locked until
     the transaction ends on both databases (:func:`lock_rows`, then ``SELECT ... FOR
     UPDATE``), with the loaded object refreshed."""
