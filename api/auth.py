@@ -7,10 +7,12 @@ services explicitly; services never read request globals.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, request
+from sqlalchemy import select
 
 from models import ApiToken, Role, User, db
 from models.user import hash_token
@@ -23,9 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC: list[dict[str, list[str]]] = []
 
 
-def clock() -> Any:
+def clock() -> datetime:
     """The app's clock (``CLOCK`` in config, injectable in tests)."""
-    return current_app.config["CLOCK"]()
+    now: datetime = current_app.config["CLOCK"]()
+    return now
 
 
 def _authenticate() -> User:
@@ -35,7 +38,7 @@ def _authenticate() -> User:
         raise Unauthorized("Send 'Authorization: Bearer <token>'; get a token from "
                            "POST /api/v1/auth/token.")
     row = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
     ).scalar_one_or_none()
     if row is None or not row.is_valid(clock()):
         raise Unauthorized("The token is unknown, expired or revoked.",
@@ -57,7 +60,8 @@ def current_actor() -> User:
 
 def current_token() -> ApiToken:
     current_actor()
-    return request.environ["postal.token"]
+    token: ApiToken = request.environ["postal.token"]
+    return token
 
 
 def auth_required(*roles: Role) -> Callable[[F], F]:
