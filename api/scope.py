@@ -19,7 +19,8 @@ def office_for_read(actor: User, office_id: int | None, *, what: str) -> int:
     if actor.role is Role.DISPATCHER:
         if office_id not in (None, actor.office_id):
             raise NotFound(f"No office {office_id} that you can see.")
-        return int(actor.office_id)
+        assert actor.office_id is not None  # every dispatcher has one (users create)
+        return actor.office_id
     if office_id is None:
         raise Unprocessable("office_id is required for an admin.",
                             errors=[{"parameter": "office_id", "detail": "Required."}])
@@ -33,7 +34,8 @@ def office_for_write(actor: User, office_id: int | None, *, what: str) -> int:
     if actor.role is Role.DISPATCHER:
         if office_id not in (None, actor.office_id):
             raise Forbidden(f"Dispatchers create {what} for their own office only.")
-        return int(actor.office_id)
+        assert actor.office_id is not None  # every dispatcher has one (users create)
+        return actor.office_id
     if office_id is None:
         raise Unprocessable("office_id is required for an admin.",
                             errors=[{"pointer": "/office_id", "detail": "Required."}])
