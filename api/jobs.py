@@ -141,7 +141,9 @@ def rq_job_state(app: Flask, job_id: str) -> JobState | None:
             return state
         beat = (connection.hget(Worker.redis_worker_namespace_prefix + job.worker_name,
                                 "last_heartbeat") if job.worker_name else None)
-        return replace(state, worker_beat_at=utcparse(beat.decode()) if beat else None)
+        if isinstance(beat, bytes):  # without decode_responses
+            beat = beat.decode()
+        return replace(state, worker_beat_at=utcparse(beat) if beat else None)
     except NoSuchJobError:
         return JobState("missing")
     except (RedisConnectionError, RedisTimeoutError):

@@ -56,7 +56,8 @@ def cfg(key: str) -> Callable[[], str]:
 def login_username() -> str:
     """The username a login request names (JSON body or form), normalised."""
     data = request.get_json(silent=True) if request.is_json else request.form
-    name = data.get("username") if isinstance(data, dict) or hasattr(data, "get") else None
+    # a form is a dict too (MultiDict); a JSON body may be anything, or None if invalid
+    name = data.get("username") if isinstance(data, dict) else None
     return "user:" + (str(name).strip().lower()[:64] if name else "")
 
 
