@@ -202,7 +202,7 @@ def _field_day(session: Session, rng: random.Random, office: Office, dispatcher:
                couriers: list[User], now: datetime) -> None:
     """Today's GPS tracks, pension payouts, cash hand-ins and complaints, so every
     screen of the console has something to show."""
-    from models import ComplaintCategory, CourierPosition, Item, Status
+    from models import ComplaintCategory, ComplaintStatus, CourierPosition, Item, Status
 
     from .cash import service as cash
     from .complaints import service as complaints
@@ -261,6 +261,6 @@ def _field_day(session: Session, rng: random.Random, office: Office, dispatcher:
                                      now=now - timedelta(hours=6 - n))
         if category is ComplaintCategory.DAMAGED:
             complaints.update(session, dispatcher, case.id, {
-                "status": complaints.ComplaintStatus.RESOLVED,
+                "status": ComplaintStatus.RESOLVED,
                 "resolution_note": "Đã bồi thường theo quy định"}, now=now)
     session.flush()

@@ -12,7 +12,7 @@ import io
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from geopy.distance import geodesic
 from marshmallow import ValidationError
@@ -59,7 +59,7 @@ NO_ATTEMPT_DUE = frozenset({EventCode.EDG, EventCode.EDH, EventCode.EMI, EventCo
 
 # ---------------------------------------------------------------- visibility
 
-def visible_items(actor: User) -> Select[tuple[Item]]:
+def visible_items(actor: User) -> Select[Item]:
     """Items the actor may see: couriers their own, dispatchers their office's."""
     stmt = select(Item)
     if actor.role is Role.COURIER:
@@ -278,6 +278,13 @@ def _replay_of(session: Session, actor: User, client_event_id: str, identifier: 
     follow = session.execute(select(TrackingEvent).where(
         TrackingEvent.client_event_id == f"{client_event_id}#rts")).scalars().all()
     return EventResult(ev, item, True, list(follow))
+
+
+class GeoLimits(TypedDict, total=False):
+    """:func:`record_event`'s limits for a field event's GPS fix, as keyword arguments."""
+
+    geo_max_distance_m: float
+    geo_max_accuracy_m: float
 
 
 def record_event(session: Session, actor: User, identifier: str, data: Mapping[str, Any], *,

@@ -5,7 +5,7 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 
-from models import Role, User, db
+from models import Role, User, db, lifecycle
 
 from ..auth import auth_required, clock, current_actor
 from ..devicetime import time_flags
@@ -28,14 +28,14 @@ blp = Blueprint("items", __name__, url_prefix="/api/v1",
                 description="Items and their tracking events (staff)")
 
 
-def geo_limits() -> dict[str, float]:
+def geo_limits() -> service.GeoLimits:
     cfg = current_app.config
     return {"geo_max_distance_m": float(cfg["GEO_FLAG_DISTANCE_M"]),
             "geo_max_accuracy_m": float(cfg["GEO_FLAG_ACCURACY_M"])}
 
 
 def with_allowed_events(item: Any) -> Any:
-    allowed = [e.value for e in service.lifecycle.allowed_events(
+    allowed = [e.value for e in lifecycle.allowed_events(
         item.state, current_app.config["MAX_DELIVERY_ATTEMPTS"])]
     item.allowed_events = allowed  # transient attribute for the schema
     return item

@@ -69,7 +69,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                 *, now: datetime, store: EvidenceStore, carrier_patterns: Mapping[str, str],
                 max_attempts: int, photo_max_bytes: int,
                 scan_config: scanning.ScanConfig | None = None,
-                geo: Mapping[str, float] | None = None) -> ScanOutcome:
+                geo: items.GeoLimits | None = None) -> ScanOutcome:
     cid: str = data["client_event_id"]
     replay = _replay(session, actor, cid, data["action"])
     if replay is not None:

@@ -40,7 +40,7 @@ def _rejected(status: int, slug: str | None, title: str, detail: str,
 
 def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: datetime,
          max_attempts: int, gps_min_interval_s: int,
-         geo: Mapping[str, float] | None = None) -> dict[str, Any]:
+         geo: items.GeoLimits | None = None) -> dict[str, Any]:
     sent_at = request.get("sent_at")
     skew = (sent_at - now).total_seconds() if sent_at is not None else None
     upload = SyncUpload(actor_id=actor.id, device_id=request.get("device_id"), received_at=now,
@@ -56,7 +56,7 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
     payouts: list[tuple[int, dict[str, Any]]] = []
     for idx, raw in enumerate(request["events"]):
         kind = raw.get("kind")
-        schema = {"event": SyncEventSchema, "gps": GpsPingSchema,  # type: ignore[call-overload]
+        schema = {"event": SyncEventSchema, "gps": GpsPingSchema,
                   "payout": SyncPayoutSchema}.get(kind) if isinstance(kind, str) else None
         if schema is None:
             results[idx] = _rejected(422, "validation-error", "The request is not valid",
