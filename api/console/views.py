@@ -48,6 +48,7 @@ from models import (
     User,
     db,
 )
+from models.complaint import TRANSITIONS
 from models.user import verify_dummy_password
 
 from .. import jobs
@@ -601,8 +602,8 @@ def missing_page(user: User) -> Any:
         q = MissingQuerySchema().load({k: v for k, v in request.args.items()
                                        if k in ("idle_hours", "out_hours") and v})
     except ValidationError as exc:
-        flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
-              "error")
+        flash("; ".join(f"{k}: {' '.join(map(str, v))}"
+                        for k, v in exc.normalized_messages().items()), "error")
         q = MissingQuerySchema().load({})
     rows, total = complaints.missing_scans(
         db.session(), user, office.id, now=clock(), idle_hours=q["idle_hours"],
@@ -645,7 +646,7 @@ def complaint_page(user: User, complaint_id: int) -> Any:
     case = complaints.evidence(db.session(), user, complaint_id)
     c = case["complaint"]
     return render_template("console/complaint.html", c=c, sla=sla(c, clock()),
-                           statuses=[s.value for s in complaints.TRANSITIONS[c.status]],
+                           statuses=[s.value for s in TRANSITIONS[c.status]],
                            **{k: v for k, v in _item_context(case["item"]).items()
                               if k != "complaints"}, complaints=[])
 
@@ -707,8 +708,8 @@ def _form_action(action: Callable[[], None]) -> None:
         action()
     except ValidationError as exc:
         db.session.rollback()
-        flash("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()),
-              "error")
+        flash("; ".join(f"{k}: {' '.join(map(str, v))}"
+                        for k, v in exc.normalized_messages().items()), "error")
     except Problem as exc:
         db.session.rollback()
         flash(exc.detail, "error")
