@@ -303,6 +303,7 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
         if time.monotonic() - last[0] < 0.5:
             return
         last[0] = time.monotonic()
+        assert plan is not None  # checked above (mypy does not narrow it here: rebound below)
         session.refresh(plan, ["status"])
         if plan.status is not PlanStatus.RUNNING:  # cancelled, or failed as stale
             raise Cancelled
@@ -626,11 +627,11 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
     stops = []
     for s in route["stops"]:
         it = items.get(s["identifier"])
-        mine = it is not None and it.courier_id == actor.id
-        stops.append({**s, "status": it.status.value if mine else None,
-                      "recipient_address": it.recipient_address if mine else None,
-                      "cod_amount": it.cod_amount if mine else None,
-                      "still_yours": mine})
+        mine = it if it is not None and it.courier_id == actor.id else None
+        stops.append({**s, "status": mine.status.value if mine else None,
+                      "recipient_address": mine.recipient_address if mine else None,
+                      "cod_amount": mine.cod_amount if mine else None,
+                      "still_yours": mine is not None})
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
             "start": route["start"], "end": route["end"], "stops": stops}
 
