@@ -57,8 +57,9 @@ PROBLEM_TYPES = {
                          "can be delivered again after `Retry-After` seconds.",
     "invalid-route-edit": "A route plan edit names a courier that is not in the plan, an "
                           "item that is no stop of it or one given twice, or puts a parcel "
-                          "out for delivery on another courier's route; `errors` has a "
-                          "pointer for each.",
+                          "in a courier's bag on the road (out for delivery, or back from "
+                          "a failed attempt that day) on another courier's route; "
+                          "`errors` has a pointer for each.",
     "plan-infeasible": "Routes of the route plan have issues (a vehicle over capacity, "
                        "stops served after their window, a route past the end of the "
                        "shift); `routes` lists each with its issues. Change the plan, or "

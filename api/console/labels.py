@@ -275,6 +275,13 @@ UNPLANNED = {
                                "Taken off every route by the dispatcher"),
     "out_with_another_courier": ("Đang được một bưu tá khác ngoài kế hoạch đi phát",
                                  "Out for delivery with a courier not in this plan"),
+    "failed_this_day": ("Đã phát không thành công trong ngày; bưu gửi đang ở chỗ bưu tá đã "
+                        "phát", "Delivery failed that day; the parcel is with the courier "
+                        "who tried"),
+    "failed_with_another_courier": ("Phát không thành công, chưa quét nhập lại bưu cục; đang "
+                                    "ở chỗ một bưu tá ngoài kế hoạch",
+                                    "Delivery failed and never scanned back in: with a "
+                                    "courier not in this plan"),
 }
 
 #: what a route of a plan breaks (routing.evaluate.RouteIssueCode; docs/api.md, "Route

@@ -24,7 +24,10 @@ class PlanCreateSchema(Schema):
                            validate=validate.Length(min=1, max=10),
                            metadata={"description": "Default: at_delivery_office, "
                                      "held_at_office, delivery_failed, and "
-                                     "out_for_delivery with a courier of the plan"})
+                                     "out_for_delivery with a courier of the plan (a "
+                                     "parcel back from a failed attempt with its courier: "
+                                     "from the next day on, pinned to that courier and "
+                                     "left out of a plan without them)"})
     shift_start_s = Int(load_default=8 * 3600, validate=validate.Range(0, 86_400),
                                    metadata={"description": "Seconds after midnight"})
     shift_end_s = Int(load_default=17 * 3600 + 1800,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import routing
@@ -29,6 +29,7 @@ from models import (
 )
 from models.route_plan import ACTIVE
 
+from ..cash.service import event_shift_day
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from ..items import custody, identifiers
 from ..jobs import JobState
@@ -45,6 +46,77 @@ DEFAULT_CAPACITY_KG = 80.0
 
 def _seconds(day: date, t: datetime) -> int:
     return int((t - day_start(day)).total_seconds())
+
+
+def failure_days(session: Session, item_ids: Collection[int]) -> dict[int, date]:
+    """The day of each item's latest failed attempt (its applied ``EMH``), by item id:
+    the attempt's shift day in Viet Nam time, decided as for the cash it would have
+    booked (:func:`api.cash.service.event_shift_day`: the phone's time, corrected for a
+    clock found off, the server's when the phone's is implausible)."""
+    if not item_ids:
+        return {}
+    latest = select(func.max(TrackingEvent.id)).where(
+        TrackingEvent.item_id.in_(set(item_ids)), TrackingEvent.applied.is_(True),
+        TrackingEvent.status_after == Status.DELIVERY_FAILED).group_by(TrackingEvent.item_id)
+    events = session.execute(select(TrackingEvent).where(TrackingEvent.id.in_(latest))
+                             ).scalars().all()
+    return {ev.item_id: event_shift_day(session, ev) for ev in events}
+
+
+def _failed_in_bag(day: date, courier_ids: Collection[int], courier_id: int,
+                   failed_on: date | None) -> dict[str, str] | None:
+    """Why a plan of ``day`` for ``courier_ids`` does not route a parcel whose delivery
+    failed (on ``failed_on``) and that is still with ``courier_id`` (never scanned back
+    in, nor sent out again): the ``reason`` and ``message`` of its unassigned entry and
+    the ``detail`` of a 422 when it was chosen; None when the plan routes it, pinned to
+    its courier (a later day's plan with them).
+
+    On the day of the attempt (or a plan for an earlier day) it is in its courier's bag
+    on the road and its round is over: the next attempt is due the next day at the
+    earliest (``next_attempt_on``), and a retry that day starts with sending it out
+    again (EDG), which puts it back on its courier's route as any parcel out for
+    delivery. From the next day on it is planned pinned to the courier who has it; a
+    plan without them does not take it from them (an absent courier's parcel is not
+    silently handed to someone else)."""
+    if failed_on is not None and failed_on >= day:
+        return {"reason": "failed_this_day",
+                "message": f"its delivery failed on {failed_on.isoformat()} with courier "
+                           f"{courier_id}, who has it until it is scanned back in at the "
+                           "office (EDF) or sent out again (EDG)",
+                "detail": f"The item's delivery failed on {failed_on.isoformat()} with "
+                          f"courier {courier_id}: it is in their bag until it is scanned "
+                          "back in at the office (EDF), and is not planned again that "
+                          "day; to try again that day, send it out again (EDG)."}
+    if courier_id not in courier_ids:
+        when = f" on {failed_on.isoformat()}" if failed_on is not None else ""
+        return {"reason": "failed_with_another_courier",
+                "message": f"its delivery failed{when} with courier {courier_id}, who is "
+                           "not in this plan, and it was never scanned back in",
+                "detail": f"The item's delivery failed{when} with courier {courier_id} "
+                          "and it was never scanned back in: it is still with them, and "
+                          "they are not in this plan. Scan it back in at the office "
+                          "(EDF), or assign it to another courier by hand, to plan it "
+                          "for another courier."}
+    return None
+
+
+def bags_on(session: Session, items: Collection[Item], day: date) -> dict[int, int]:
+    """``{item id: courier id}`` for those of ``items`` in a courier's bag on ``day``, out
+    on the road with them: out for delivery, or back from a failed attempt made that
+    day (or later: a plan for an earlier day) and neither scanned back in at the office
+    (EDF) nor sent out again (EDG). No plan of that day hands such a parcel to another
+    courier, takes it from its courier or (failed) routes it again; a dispatcher may
+    reassign it by hand (``POST /items/{id}/assign``). A parcel that failed on an earlier
+    day and was never scanned back in is not in the bag in this sense (at the start of
+    the shift its courier can hand it over at the office), but it stays theirs unless
+    the dispatcher gives it to another courier (:func:`_failed_in_bag`, :func:`publish`)."""
+    mine = [it for it in items if it.courier_id is not None
+            and it.status in (Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED)]
+    days = failure_days(session, [it.id for it in mine
+                                  if it.status is Status.DELIVERY_FAILED])
+    return {it.id: it.courier_id for it in mine if it.courier_id is not None and (
+        it.status is Status.OUT_FOR_DELIVERY
+        or (days.get(it.id) is not None and days[it.id] >= day))}
 
 
 def build_problem(session: Session, actor: User, data: Mapping[str, Any]
@@ -87,28 +159,43 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         # one that is no item of this office (unknown, or another office's: the same
         # answer), or whose status is not planned (delivered, out with a courier …), is
         # an error, not a parcel silently left out of the plan
-        rows = session.execute(select(Item.identifier, Item.status, Item.courier_id).where(
+        rows = session.execute(select(
+            Item.identifier, Item.status, Item.courier_id, Item.id).where(
             Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all()
         known = {r[0]: r[1] for r in rows}
-        # out for delivery with a courier the plan is not for: in that courier's bag
+        # in a courier's bag: out for delivery with a courier the plan is not for, or
+        # back from a failed attempt (_failed_in_bag)
         elsewhere = {r[0]: r[2] for r in rows if r[1] is Status.OUT_FOR_DELIVERY
                      and r[2] is not None and r[2] not in courier_ids}
+        days = failure_days(session, [r[3] for r in rows if r[1] is Status.DELIVERY_FAILED])
+        bagged: dict[str, str] = {}
+        for ident, status, holder, item_id in rows:
+            if status is Status.DELIVERY_FAILED and holder is not None and (
+                    held := _failed_in_bag(day, courier_ids, holder, days.get(item_id))):
+                bagged[ident] = held["detail"]
         planned = ", ".join(s.value for s in statuses)
-        wrong = [{"pointer": f"/identifiers/{n}", "detail": "No item of this office."}
-                 if ident not in known else
-                 {"pointer": f"/identifiers/{n}",
-                  "detail": f"The item is {known[ident].value}; the plan takes items that "
-                            f"are {planned}."}
-                 if known[ident] not in statuses else
-                 {"pointer": f"/identifiers/{n}",
-                  "detail": f"The item is out for delivery with courier {elsewhere[ident]}, "
-                            "who is not in this plan."}
-                 for n, ident in enumerate(chosen)
-                 if ident not in known or known[ident] not in statuses or ident in elsewhere]
+        wrong = []
+        for n, ident in enumerate(chosen):
+            if ident not in known:
+                detail = "No item of this office."
+            elif known[ident] not in statuses:
+                detail = (f"The item is {known[ident].value}; the plan takes items that "
+                          f"are {planned}.")
+            elif ident in elsewhere:
+                detail = (f"The item is out for delivery with courier {elsewhere[ident]}, "
+                          "who is not in this plan.")
+            elif ident in bagged:
+                detail = bagged[ident]
+            else:
+                continue
+            wrong.append({"pointer": f"/identifiers/{n}", "detail": detail})
         if wrong:
             raise Unprocessable("Some chosen items cannot be planned: not items of this "
-                                "office, or not in a status the plan takes.", errors=wrong)
+                                "office, not in a status the plan takes, or in a courier's "
+                                "bag this plan cannot take them from.", errors=wrong)
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
+    failed_on = failure_days(session, [it.id for it in items if it.courier_id is not None
+                                       and it.status is Status.DELIVERY_FAILED])
     stops: list[dict[str, Any]] = []
     left_out: list[dict[str, str]] = []  # shown with the plan's unassigned stops
     for it in items:
@@ -120,6 +207,15 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                 left_out.append({"identifier": it.identifier, "reason": "out_with_another_courier",
                                  "message": f"it is out for delivery with courier "
                                             f"{it.courier_id}, who is not in this plan"})
+            continue
+        if it.status is Status.DELIVERY_FAILED and it.courier_id is not None and (
+                held := _failed_in_bag(day, courier_ids, it.courier_id,
+                                       failed_on.get(it.id))):
+            # back from a failed attempt, in its courier's bag: done for the day, or not
+            # this plan's to give to another courier (failed is a status planned by
+            # default: said every time)
+            left_out.append({"identifier": it.identifier, "reason": held["reason"],
+                             "message": held["message"]})
             continue
         if it.recipient_lat is None or it.recipient_lon is None:
             left_out.append({"identifier": it.identifier, "reason": "no_coordinates",
@@ -576,17 +672,22 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     items = session.execute(select(Item).where(*where).order_by(Item.id)
                             .with_for_update(of=Item)
                             .execution_options(populate_existing=True)).unique().scalars().all()
+    # a parcel in a courier's bag on the road (out for delivery, or failed that day:
+    # bags_on) cannot be handed to another courier (one that went out or failed since
+    # the plan was made, too)
+    bags = bags_on(session, items, plan.service_date)
     changes: list[tuple[Item, User | None]] = []
     for it in items:
         if it.identifier in wanted:
-            # a parcel out for delivery is in its courier's bag: the plan cannot hand it
-            # to another courier (one that went out since the plan was made, too)
-            if it.status in PLANNABLE or (it.status is Status.OUT_FOR_DELIVERY and it.courier_id
-                                          in (None, wanted[it.identifier])):
+            if (it.status in PLANNABLE or it.status is Status.OUT_FOR_DELIVERY) and bags.get(
+                    it.id) in (None, wanted[it.identifier]):
                 changes.append((it, couriers[wanted[it.identifier]]))
                 it.updated_at = now
-        elif it.courier_id is not None and it.status in PLANNABLE:
-            # the plan's stops on no route are nobody's now, unless already out
+        elif it.courier_id is not None and it.status in (Status.AT_DELIVERY_OFFICE,
+                                                         Status.HELD_AT_OFFICE):
+            # the plan's stops on no route are nobody's now, if they are at the office;
+            # one out, or back from a failed attempt and never scanned in, stays with
+            # its courier (nothing was handed over)
             changes.append((it, None))
     custody.hand_over_all(session, changes, by=actor, how=AssignmentHow.ROUTE_PLAN, now=now,
                           plan_id=plan.id)
@@ -637,8 +738,9 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
 
 
 #: Statuses of an item still to be delivered on the courier's route: what a plan takes
-#: (``PLANNABLE``) and out for delivery; a held or failed item is done for the day
-#: only once it became so after the plan was published (:func:`_remaining`).
+#: (``PLANNABLE``) and out for delivery; a held item is done for the day once it became
+#: so after the plan was published, a failed one once it failed on the route's day
+#: (:func:`_remaining`).
 REMAINING = (*PLANNABLE, Status.OUT_FOR_DELIVERY)
 
 #: A re-optimisation from farther than this from the office is refused: a GPS fix
@@ -649,18 +751,26 @@ MAX_REOPTIMIZE_DISTANCE_M = 100_000
 
 def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]:
     """Identifiers of ``items`` still to deliver on ``plan``'s route: in a ``REMAINING``
-    status, and not held or failed since the plan was published (an attempt made on
-    this route; a parcel failed or held on an earlier day is what the plan is for)."""
+    status, and neither failed on the route's day (the day's attempt was made, also
+    when it failed between the plan being made and published: the plan took the parcel
+    while it was out; a plan never takes up a parcel that failed on its day,
+    :func:`_failed_in_bag`) nor held since the plan was published (brought back to the
+    office on this route). A parcel failed on an earlier day, or held before the plan
+    was published, is what the plan is for; one failed the day before the route's day
+    too, even after the plan was published (a plan made the evening before)."""
     left = {it.identifier for it in items if it.status in REMAINING}
-    settled = (Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
-    again = [it.id for it in items if it.status in settled]
-    if again and plan.published_at is not None:
+    held = [it.id for it in items if it.status is Status.HELD_AT_OFFICE]
+    if held and plan.published_at is not None:
         since = session.execute(select(TrackingEvent.item_id).where(
-            TrackingEvent.item_id.in_(again), TrackingEvent.applied.is_(True),
-            TrackingEvent.status_after.in_(settled),
+            TrackingEvent.item_id.in_(held), TrackingEvent.applied.is_(True),
+            TrackingEvent.status_after == Status.HELD_AT_OFFICE,
             TrackingEvent.server_time > plan.published_at)).scalars()
-        attempted = set(since)
-        left -= {it.identifier for it in items if it.id in attempted}
+        brought_back = set(since)
+        left -= {it.identifier for it in items if it.id in brought_back}
+    failed_on = failure_days(session, [it.id for it in items
+                                       if it.status is Status.DELIVERY_FAILED])
+    left -= {it.identifier for it in items
+             if it.id in failed_on and failed_on[it.id] >= plan.service_date}
     return left
 
 
@@ -757,17 +867,20 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
     """What an edit's routes name that the plan cannot take, one pointer each, in the
     request's order: a courier not of the plan; an identifier that is no stop of it
     (saying why when the plan left the item out when it was made); one given twice
-    (pointing at the first); a parcel out for delivery put on another courier's route
-    (it is in its courier's bag: publishing would not hand it over)."""
+    (pointing at the first); a parcel in a courier's bag on the road (out for delivery,
+    or failed on the plan's day and not scanned back in since: :func:`bags_on`) put on
+    another courier's route (publishing would not hand it over)."""
     couriers = {c["id"] for c in plan.problem["couriers"]}
     stops = {s["id"] for s in plan.problem["stops"]}
     left_out = {x["identifier"]: x["message"] for x in plan.problem.get("left_out", [])}
     named = [(k, j, identifiers.normalize(x)) for k, r in enumerate(routes)
              for j, x in enumerate(r["identifiers"])]
-    bagged = dict(session.execute(select(Item.identifier, Item.courier_id).where(
-        Item.office_id == plan.office_id, Item.status == Status.OUT_FOR_DELIVERY,
-        Item.courier_id.is_not(None),
-        Item.identifier.in_({i for _, _, i in named if i in stops}))).all())
+    out = session.execute(select(Item).where(
+        Item.office_id == plan.office_id, Item.courier_id.is_not(None),
+        Item.status.in_((Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED)),
+        Item.identifier.in_({i for _, _, i in named if i in stops}))).unique().scalars().all()
+    bags = bags_on(session, out, plan.service_date)
+    bagged = {it.identifier: (bags[it.id], it.status) for it in out if it.id in bags}
     first: dict[str, str] = {}
     wrong: dict[tuple[int, int], str] = {}
     for k, r in enumerate(routes):
@@ -783,8 +896,13 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
             wrong[(k, j)] = f"Also at {first[ident]}."
         else:
             first[ident] = here
-            if ident in bagged and bagged[ident] != routes[k]["courier_id"]:
-                wrong[(k, j)] = f"Out for delivery with courier {bagged[ident]}: in their bag."
+            holder, status = bagged.get(ident, (None, None))
+            if holder is not None and holder != routes[k]["courier_id"]:
+                wrong[(k, j)] = (
+                    f"Out for delivery with courier {holder}: in their bag."
+                    if status is Status.OUT_FOR_DELIVERY else
+                    f"Delivery failed with courier {holder}, not scanned back in since: in "
+                    "their bag.")
     return [{"pointer": f"/routes/{k}/courier_id" if j < 0 else f"/routes/{k}/identifiers/{j}",
              "detail": detail} for (k, j), detail in sorted(wrong.items())]
 
@@ -793,8 +911,8 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
               now: datetime) -> RoutePlan:
     """The dispatcher moves stops between couriers or reorders them; ETAs, loads and
     lateness are recomputed for the new order (nothing is re-optimised). Every route
-    names a courier of the plan and stops of the plan, each once; a parcel out for
-    delivery stays with its courier (:func:`_edit_errors`). A stop pinned to a courier
+    names a courier of the plan and stops of the plan, each once; a parcel in a
+    courier's bag stays with its courier (:func:`_edit_errors`). A stop pinned to a courier
     (the item was theirs when the plan was made) may be moved: the pin binds the
     optimiser, not the dispatcher, who may reassign an item by hand anyway."""
     from routing.evaluate import evaluate

@@ -749,7 +749,9 @@ def test_reoptimizing_replans_held_and_earlier_failed_items(client, auth, dispat
     from api.items import service as items_service
 
     held = make_item(office, events=("EMG", "EDF"))
+    clock.advance(days=-1)  # (a parcel that failed that day is done for it: not planned)
     failed = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMH"))  # earlier
+    clock.advance(days=1)
     assert (held.status.value, failed.status.value) == ("held_at_office", "delivery_failed")
     clock.advance(hours=1)
     h = auth(dispatcher)
@@ -1408,3 +1410,188 @@ def test_publishing_is_documented_with_its_refusals(client):
     routes = spec["components"]["schemas"][schema]["properties"]["routes"]
     assert "issues" in str(spec["components"]["schemas"]) and routes["type"] == "array"
     assert client.get("/problems/plan-infeasible").status_code == 200
+
+
+# ------------------------------------------- a parcel after a failed delivery attempt
+
+def go_out_and_fail(item, courier, clock, full_proof):
+    """``courier`` (who must hold ``item``) takes it out (unless it is out already) and
+    fails to deliver it, now."""
+    from api.items import service as items_service
+
+    db.session.refresh(item)
+    for code in ("EDG", "EMH")[item.status.value == "out_for_delivery":]:
+        payload = {"code": items_service.EventCode(code),
+                   "client_event_id": f"{code}-{uuid.uuid4()}", "device_time": clock(),
+                   "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMH":
+            payload.update(reason="recipient_absent", action="notice_left",
+                           photo=full_proof(item)["photo"])
+        items_service.record_event(db.session, courier, item.identifier, payload,
+                                   now=clock(), max_attempts=3)
+    db.session.commit()
+    db.session.refresh(item)
+    assert (item.status.value, item.courier_id) == ("delivery_failed", courier.id)
+
+
+def periods_of(item):
+    from models import ItemAssignment
+
+    db.session.expire_all()
+    return [(p.courier_id, p.ended_at) for p in db.session.query(ItemAssignment).filter_by(
+        item_id=item.id).order_by(ItemAssignment.id)]
+
+
+def test_a_parcel_whose_delivery_failed_that_day_stays_in_its_couriers_bag(
+        client, auth, dispatcher, couriers, day_items, make_item, office):
+    """After an unsuccessful attempt (EMH) the parcel is in the courier's bag until it is
+    scanned back in at the office (EDF) or goes out again (EDG): a plan of that day gives
+    it to no other courier, and does not send its courier back to the door the same day
+    (the next attempt is the next day); publishing never records a hand-over that did
+    not happen. It was planned for anyone, and publishing handed it over."""
+    a, b = couriers
+    failed = make_item(office, courier=a, events=("EMG", "EDG", "EMH"))  # 08:00 on the 20th
+    h = auth(dispatcher)
+    mine = day_items[0].identifier
+    for ids in ([b.id], [a.id, b.id]):  # chosen: a 422 naming its courier
+        r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+            courier_ids=ids, identifiers=[mine, failed.identifier.lower()]))
+        assert r.status_code == 422, (ids, r.json)
+        errors = {e["pointer"]: e["detail"] for e in r.json["errors"]}
+        assert list(errors) == ["/identifiers/1"], ids
+        assert f"failed on 2026-11-20 with courier {a.id}" in errors["/identifiers/1"]
+        assert "(EDG)" in errors["/identifiers/1"]
+    assert db.session.query(RoutePlan).count() == 0
+    for ids in ([b.id], [a.id, b.id]):  # by status (the default): on no route, and why
+        url, done = published_plan(client, h, courier_ids=ids)
+        routed = {s["identifier"] for r in done["result"]["routes"] for s in r["stops"]}
+        assert failed.identifier not in routed and len(routed) == len(day_items), ids
+        left = {u["identifier"]: u for u in done["result"]["unassigned"]}
+        assert left[failed.identifier]["reason"] == "failed_this_day", ids
+        assert f"courier {a.id}" in left[failed.identifier]["message"]
+    assert periods_of(failed) == [(a.id, None)]  # never handed over, never taken away
+
+
+def test_a_parcel_that_failed_after_its_plan_was_made_is_not_handed_over(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
+    """A plan made while the parcel was at the office may route it to one courier; if
+    another takes it out and fails meanwhile, the parcel is in their bag: an edit may not
+    give it to someone else, and publishing leaves it where it is."""
+    parcel = make_item(office, events=("EMG",))  # at the office, nobody's
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h, courier_ids=[couriers[0].id])
+    assert [s["identifier"] for r in done["result"]["routes"] for s in r["stops"]] == [
+        parcel.identifier]
+    holder = couriers[1]
+    assert client.post(f"/api/v1/items/{parcel.identifier}/assign", headers=h,
+                       json={"courier_id": holder.id}).status_code == 200
+    clock.advance(minutes=20)
+    go_out_and_fail(parcel, holder, clock, full_proof)
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": couriers[0].id, "identifiers": [parcel.identifier]}]})
+    assert r.status_code == 422, r.json
+    assert r.json["errors"] == [{
+        "pointer": "/routes/0/identifiers/0",
+        "detail": f"Delivery failed with courier {holder.id}, not scanned back in since: in "
+                  "their bag."}]
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    assert periods_of(parcel) == [(holder.id, None)]
+
+
+def test_a_parcel_never_scanned_back_in_after_an_earlier_failed_attempt_stays_with_its_courier(
+        client, auth, dispatcher, couriers, day_items, make_item, office, clock):
+    """From the next day on, a failed parcel never scanned back in (EDF) is still, as far
+    as anyone knows, with the courier who tried: a plan for them routes it, pinned to
+    them, and one without them does not take it from them; the dispatcher who knows
+    better moves it to another courier's route (handed over at the office at the start
+    of the shift), scans it in or reassigns it by hand."""
+    from models import ItemAssignment
+
+    a, b = couriers
+    clock.advance(days=-1)
+    failed = make_item(office, courier=a, events=("EMG", "EDG", "EMH"))  # on the 19th
+    back = make_item(office, courier=a, events=("EMG", "EDG", "EMH", "EDF"))  # scanned in
+    clock.advance(days=1)
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h)
+    owner = {s["identifier"]: r["courier_id"] for r in done["result"]["routes"]
+             for s in r["stops"]}
+    assert owner[failed.identifier] == a.id and owner[back.identifier] == a.id  # pinned
+    routes = {r["courier_id"]: [s["identifier"] for s in r["stops"]
+                                if s["identifier"] != failed.identifier]
+              for r in done["result"]["routes"]}
+    # taken off every route, it stays with its courier when the plan is published
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": c, "identifiers": ids} for c, ids in routes.items()]})
+    assert r.status_code == 200, r.json
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    assert periods_of(failed) == [(a.id, None)]
+
+    # a plan without its courier: a 422 when chosen, listed with the reason when not
+    mine = day_items[0].identifier
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        courier_ids=[b.id], identifiers=[mine, failed.identifier]))
+    assert r.status_code == 422, r.json
+    detail = r.json["errors"][0]["detail"]
+    assert r.json["errors"][0]["pointer"] == "/identifiers/1"
+    assert f"failed on 2026-11-19 with courier {a.id}" in detail
+    assert "never scanned back in" in detail and "assign" in detail
+    url, done = published_plan(client, h, courier_ids=[b.id])
+    owner = {s["identifier"]: r["courier_id"] for r in done["result"]["routes"]
+             for s in r["stops"]}
+    assert failed.identifier not in owner
+    assert owner[back.identifier] == b.id  # scanned back in: the office's to give out
+    left = {u["identifier"]: u["reason"] for u in done["result"]["unassigned"]}
+    assert left[failed.identifier] == "failed_with_another_courier"
+    assert periods_of(failed) == [(a.id, None)]
+    assert db.session.get(Item, back.id).courier_id == b.id
+
+    # moved by hand to another courier's route: publishing hands it over
+    url, done = solved_plan(client, h)
+    routes = {r["courier_id"]: [s["identifier"] for s in r["stops"]
+                                if s["identifier"] != failed.identifier]
+              for r in done["result"]["routes"]}
+    routes.setdefault(b.id, []).append(failed.identifier)
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": c, "identifiers": ids} for c, ids in routes.items()]})
+    assert r.status_code == 200, r.json
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    periods = db.session.query(ItemAssignment).filter_by(item_id=failed.id).order_by(
+        ItemAssignment.id).all()
+    assert [(p.courier_id, p.ended_how and p.ended_how.value, p.started_plan_id)
+            for p in periods] == [(a.id, "route_plan", None), (b.id, None, done["id"])]
+
+
+def test_a_parcel_that_failed_on_the_routes_day_is_done_for_that_day(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
+    """Re-optimising: a failed parcel is done for the day on the route it failed on,
+    also when it failed between the plan being made and published (it was still out
+    for delivery when the plan took it); one that failed the day before a plan's day is
+    that day's to deliver, even when it failed after the plan was published."""
+    a = couriers[0]
+    out = make_item(office, courier=a, events=("EMG", "EDG"))  # in a's bag at 08:00
+    spare = make_item(office, courier=a, events=("EMG", "EDG"))
+    h = auth(dispatcher)
+    today = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        courier_ids=[a.id])).headers["Location"]
+    wait_for(client, h, today, {"succeeded"})
+    tomorrow, _ = published_plan(client, h, courier_ids=[a.id], date="2026-11-21")
+    clock.advance(minutes=30)
+    go_out_and_fail(out, a, clock, full_proof)  # on the 20th, before the publish
+    clock.advance(minutes=30)
+    assert client.post(f"{today}/publish", headers=h).status_code == 200
+    ch = auth(a)
+    where = {"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=where)
+    assert r.status_code == 200, r.json
+    done = {s["identifier"]: s.get("done", False) for s in r.json["stops"]}
+    assert done == {out.identifier: True, spare.identifier: False}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                    json={**where, "keep_next": out.identifier})
+    assert r.status_code == 422, r.json
+    # the plan of the 21st, published before the attempt, still has it to deliver
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                    json={**where, "date": "2026-11-21"})
+    assert r.status_code == 200, r.json
+    assert {s["identifier"]: s.get("done", False) for s in r.json["stops"]} == {
+        out.identifier: False, spare.identifier: False}
