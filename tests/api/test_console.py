@@ -250,6 +250,24 @@ def test_day_positions_and_a_plan_edited_and_published(logged_in, make_item, off
     assert day["plan"]["id"] == plan_id
 
 
+
+def test_a_parcel_failed_that_day_is_not_offered_for_planning(logged_in, make_item, office,
+                                                              couriers, clock):
+    # after a failed attempt the parcel is in its courier's bag: a plan of that day does
+    # not take it (the API would refuse it, chosen); from the next day on it is plannable
+    # (on its courier's route)
+    clock.advance(days=-1)
+    earlier = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMH"))
+    clock.advance(days=1)
+    today = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMH"))
+    back = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMH", "EDF"))
+    day = logged_in.get("/console/api/day?date=2026-11-20").json
+    plannable = {i["identifier"]: i["plannable"] for i in day["items"]}
+    assert plannable == {earlier.identifier: True, today.identifier: False,
+                         back.identifier: True}
+    day = logged_in.get("/console/api/day?date=2026-11-21").json
+    assert all(i["plannable"] for i in day["items"])
+
 def console_plan(client, h, courier_ids, identifiers, split=None):
     """A plan made, solved and (with ``split``, ``{courier id: identifiers}``) edited
     through the console's endpoints; its JSON."""
