@@ -10,6 +10,13 @@ from .errors import NotFound
 bp = Blueprint("apidocs", __name__)
 
 PROBLEM_TYPES = {
+    "bad-request": "The request cannot be read: e.g. NUL characters in the URL, a query "
+                   "parameter or a form field, or a scan that is neither JSON nor "
+                   "multipart with a photo.",
+    "conflict": "The request conflicts with the resource's current state.",
+    "csrf-failed": "A console request that changes something came without the page's CSRF "
+                   "token, or with a wrong or expired one (`X-CSRF-Token`); reload the page "
+                   "and try again.",
     "validation-error": "Some fields are invalid; `errors` lists a pointer and a message "
                         "for each.",
     "illegal-transition": "The event cannot follow the item's current status; "
@@ -64,6 +71,30 @@ PROBLEM_TYPES = {
                        "stops served after their window, a route past the end of the "
                        "shift); `routes` lists each with its issues. Change the plan, or "
                        "publish with `{\"accept_issues\": true}` to send it out as it is.",
+    "nothing-to-plan": "No item to plan: none of the office's items in the chosen statuses "
+                       "has coordinates and a delivery window on the plan's day; `notes` "
+                       "says why each was left out.",
+    "plan-not-running": "Only a queued or running route plan can be cancelled; "
+                        "`current_status` says what this one is.",
+    "plan-not-ready": "Only a finished (succeeded) route plan can be published; "
+                      "`current_status` says what this one is (still running, failed, "
+                      "cancelled, already published or superseded).",
+    "plan-not-editable": "Only a finished route plan not yet published can be edited; "
+                         "`current_status` says what this one is.",
+    "courier-unavailable": "A courier the route plan gives stops to is no longer an active "
+                           "courier of the office (deactivated or moved since the plan was "
+                           "made); `courier_ids` lists them. Move their stops (edit the "
+                           "plan) or start a new plan.",
+    "plan-changed": "The day's plan changed while the courier's route was being "
+                    "re-optimised (a plan published since took the route over); nothing "
+                    "was changed: ask again.",
+    "no-route": "The courier has no published route for that day (no plan made for them "
+                "was published, or the plan gave them no stop).",
+    "routing-problem-too-large": "Too many stops or couriers for the route optimiser (its "
+                                 "distance matrices would exceed the memory budget); plan "
+                                 "fewer items or couriers at once.",
+    "invalid-routing-problem": "The route optimiser refused the problem as given (e.g. "
+                               "routes it cannot evaluate); the detail says why.",
     "job-queue-unavailable": "The background job queue (Redis) could not take the job; the "
                              "plan (`plan_id`) is recorded as failed. Try again after "
                              "`Retry-After` seconds.",

@@ -162,6 +162,69 @@ def test_problem_type_links_resolve(client):
     assert client.get("/problems/nope").status_code == 404
 
 
+def raised_slugs():
+    """Every problem type slug the code under api/ can answer with, read from the source
+    (so a new one cannot ship undescribed): ``slug="..."`` given to a call, a class's
+    ``slug`` (the default of ``Problem`` and its subclasses) and a string given where a
+    function takes its ``slug`` positionally (``_library(422, "unreadable-image", ...)``),
+    each with where it was found."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "api"
+    trees = {path: ast.parse(path.read_text(encoding="utf-8"), str(path))
+             for path in sorted(root.rglob("*.py"))}
+    # functions whose positional parameter ``slug`` a caller may give as a literal
+    positional = {node.name: [a.arg for a in node.args.posonlyargs + node.args.args].index(
+                      "slug")
+                  for tree in trees.values() for node in ast.walk(tree)
+                  if isinstance(node, ast.FunctionDef)
+                  and "slug" in [a.arg for a in node.args.posonlyargs + node.args.args]}
+
+    def text(node):
+        return node.value if isinstance(node, ast.Constant) and isinstance(
+            node.value, str) else None
+
+    found = {}
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            values = []
+            if isinstance(node, ast.Call):
+                values += [text(k.value) for k in node.keywords if k.arg == "slug"]
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                if name in positional and len(node.args) > positional[name]:
+                    values.append(text(node.args[positional[name]]))
+            elif isinstance(node, ast.Assign):  # slug = "x"; status, slug, title = ...
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id == "slug":
+                        values.append(text(node.value))
+                    elif (isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                          and len(target.elts) == len(node.value.elts)):
+                        values += [text(v) for t, v in zip(target.elts, node.value.elts)
+                                   if isinstance(t, ast.Name) and t.id == "slug"]
+            for v in values:
+                if v is not None:
+                    found.setdefault(v, f"{path.relative_to(root.parent)}:{node.lineno}")
+    return found
+
+
+def test_every_problem_type_the_code_raises_is_described(client):
+    # a type URL that 404s is no description at all: route plans, the console's CSRF
+    # check and the job queue raised types the catalogue did not have
+    from api.apidocs import PROBLEM_TYPES
+
+    found = raised_slugs()
+    # the scan sees each way a type is given (a keyword, a class default, positionally)
+    assert {"plan-not-ready", "not-found", "too-many-attempts", "unreadable-image",
+            "csrf-failed"} <= set(found), sorted(found)
+    missing = {slug: where for slug, where in found.items() if slug not in PROBLEM_TYPES}
+    assert missing == {}, "problem types without a description (api/apidocs.py)"
+    for slug in found:
+        r = client.get(f"/problems/{slug}")
+        assert r.status_code == 200 and r.json["type"] == f"/problems/{slug}", slug
+        assert r.json["description"].strip(), slug
+
+
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json == {"status": "ok", "database": "ok"}
