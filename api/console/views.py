@@ -414,7 +414,7 @@ def day_data(user: User) -> Any:
     ).unique().scalars().all()
     lg = lang()
     # back from a failed attempt that day: in its courier's bag, not planned again
-    bagged = plans.bags_on(db.session, rows, day)
+    bagged = plans.bags_on(db.session(), rows, day)
     out = [{"identifier": it.identifier, "status": it.status.value,
             "status_label": labels.label(labels.STATUS, it.status.value, lg),
             "courier_id": it.courier_id, "lat": it.recipient_lat, "lon": it.recipient_lon,
