@@ -70,6 +70,13 @@ class RouteIssueSchema(Schema):
 ISSUES_DOC = {"type": "array", "items": {"$ref": "#/components/schemas/RouteIssue"},
               "description": "What the route breaks, [] when nothing"}
 
+ACCEPTED_DOC = {"type": ["object", "null"], "properties": {
+    "by": {"type": "string", "description": "the dispatcher's username"},
+    "at": {"type": "string", "format": "date-time"}},
+    "description": "Who published the plan with its routes' issues accepted, and when "
+                   "(on a route: null when it had none; absent on plans published "
+                   "without issues)"}
+
 #: how a plan's result looks (documentation: the result is stored JSON, dumped as is)
 RESULT_DOC = {
     "feasible": {"type": "boolean", "description": "false when a route has issues"},
@@ -84,7 +91,9 @@ RESULT_DOC = {
         "stops": {"type": "array", "items": {"type": "object"},
                   "description": "In visiting order: sequence, identifier, lat, lon, eta, "
                                  "arrival_s, wait_s, lateness_s, load_parcels"},
-        "issues": ISSUES_DOC}}},
+        "issues": ISSUES_DOC,
+        "issues_accepted": ACCEPTED_DOC}}},
+    "issues_accepted": ACCEPTED_DOC,
     "unassigned": {"type": "array", "items": {"type": "object", "properties": {
         "identifier": {"type": "string"}, "reason": {"type": "string"},
         "message": {"type": "string"}}}},

@@ -607,13 +607,14 @@ def routes_in_force(session: Session, office_id: int, day: date
 
 def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[str, Any]:
     """:func:`routes_in_force` as JSON: ``routes`` (each plan route with its
-    ``plan_id`` and ``published_at``) and their ``geojson`` (stops and lines, each
+    ``plan_id``, ``published_at`` and ``issues_accepted``) and their ``geojson`` (stops and lines, each
     feature with its ``plan_id``)."""
     routes, features = [], []
     for plan, route in routes_in_force(session, office_id, day):
         routes.append({**route, "plan_id": plan.id,
                        "published_at": plan.published_at.isoformat()
-                       if plan.published_at else None})
+                       if plan.published_at else None,
+                       "issues_accepted": issues_accepted(plan, route)})
         features += _route_features(plan.problem["office"]["location"], route,
                                     plan_id=plan.id)
     return {"routes": routes, "geojson": {"type": "FeatureCollection", "features": features}}
@@ -657,8 +658,12 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     if infeasible:
         log.info("route plan %s published with its issues accepted by %s", plan.id,
                  actor.username)
-        plan.result = {**plan.result, "issues_accepted": {"by": actor.username,
-                                                          "at": now.isoformat()}}
+        accepted = {"by": actor.username, "at": now.isoformat()}
+        # on the plan, and on each route that has issues: what its courier's phone shows
+        # (:func:`issues_accepted`)
+        plan.result = {**plan.result, "issues_accepted": accepted, "routes": [
+            {**r, "issues_accepted": accepted if r.get("issues") else None}
+            for r in plan.result["routes"]]}
     couriers = {u.id: u for u in session.execute(select(User).where(
         User.id.in_(routed))).scalars()}
     # every item the plan touches, locked (in id order, as every batch of events takes
@@ -712,8 +717,21 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     return plan
 
 
+def issues_accepted(plan: RoutePlan, route: Mapping[str, Any]) -> dict[str, str] | None:
+    """Who published ``route`` of ``plan`` with its issues, and when (``{"by", "at"}``),
+    or None when it was published without any. Kept on each route with issues at
+    publishing (:func:`publish`); a plan published before that keeps it only for the
+    whole plan, which holds for the routes that have issues."""
+    if "issues_accepted" in route:
+        accepted: dict[str, str] | None = route["issues_accepted"]
+        return accepted
+    return (plan.result or {}).get("issues_accepted") if route.get("issues") else None
+
+
 def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
-    """The courier's stops in today's published plan, with each item's status."""
+    """The courier's stops in today's published plan, with each item's status, and what
+    the route breaks (``issues``) with who accepted that when publishing it, so that
+    the phone can warn its courier (a stop that will be late, an overloaded vehicle)."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
     plan = _published_for(session, actor.office_id, day, actor.id)
@@ -734,7 +752,9 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
                       "cod_amount": mine.cod_amount if mine else None,
                       "still_yours": mine is not None})
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
-            "start": route["start"], "end": route["end"], "stops": stops}
+            "start": route["start"], "end": route["end"], "stops": stops,
+            "issues": route.get("issues", []),
+            "issues_accepted": issues_accepted(plan, route)}
 
 
 #: Statuses of an item still to be delivered on the courier's route: what a plan takes

@@ -1379,6 +1379,70 @@ def test_a_feasible_plan_publishes_without_accepting_anything(client, auth, disp
     assert r.status_code == 200 and "issues_accepted" not in r.json["result"], r.json
 
 
+def test_a_couriers_route_says_which_issues_a_dispatcher_accepted_and_who(
+        client, auth, dispatcher, couriers, day_items, make_user, office, clock):
+    """The courier's phone must be able to warn them (over capacity, a stop that will
+    be late): the route they get carries its issues and who accepted them, when."""
+    small = make_user(Role.COURIER, office, vehicle_capacity_parcels=2,
+                      vehicle_capacity_kg=2.0)
+    h = auth(dispatcher)
+    url, edited = overloaded_plan(client, h, couriers, day_items, small)
+    issues = next(r["issues"] for r in edited["result"]["routes"]
+                  if r["courier_id"] == small.id)
+    assert issues
+    published_at = clock.advance(minutes=5)
+    r = client.post(f"{url}/publish", headers=h, json={"accept_issues": True})
+    assert r.status_code == 200, r.json
+    accepted = {"by": dispatcher.username, "at": published_at.isoformat()}
+    mine = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(small))
+    assert mine.status_code == 200, mine.json
+    assert mine.json["issues"] == issues
+    assert mine.json["issues_accepted"] == accepted
+    # a route without issues in the same plan: nothing to warn about, nothing accepted
+    other = client.get("/api/v1/couriers/me/route?date=2026-11-20",
+                       headers=auth(couriers[0])).json
+    assert other["issues"] == [] and other["issues_accepted"] is None
+    # kept on the stored route: what the dispatcher accepted for this courier
+    stored = client.get(url, headers=h).json["result"]
+    assert {rt["courier_id"]: rt.get("issues_accepted") for rt in stored["routes"]} == {
+        small.id: accepted, couriers[0].id: None}
+    check_documented(client, client.get(url, headers=h).json, "Plan")
+
+    # a plan published before routes kept it says so only for the whole plan
+    plan = db.session.get(RoutePlan, edited["id"])
+    kept = plan.result
+    plan.result = {**plan.result, "routes": [
+        {k: v for k, v in rt.items() if k != "issues_accepted"} for rt in plan.result["routes"]]}
+    db.session.commit()
+    assert client.get("/api/v1/couriers/me/route?date=2026-11-20",
+                      headers=auth(small)).json["issues_accepted"] == accepted
+    assert client.get("/api/v1/couriers/me/route?date=2026-11-20",
+                      headers=auth(couriers[0])).json["issues_accepted"] is None
+    plan.result = kept
+    db.session.commit()
+
+    # re-optimised by its courier: the route's issues are the new route's; who accepted
+    # the published route's stays said
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(small), json={
+        "date": "2026-11-20", "location": {"lat": 12.24, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert r.json["issues_accepted"] == accepted
+    assert r.json["issues"] == next(rt["issues"] for rt in client.get(
+        url, headers=h).json["result"]["routes"] if rt["courier_id"] == small.id)
+
+
+def test_a_feasible_plans_routes_have_no_issues_and_nothing_accepted(client, auth, dispatcher,
+                                                                     couriers, day_items):
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h)
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    for route in done["result"]["routes"]:
+        courier = next(c for c in couriers if c.id == route["courier_id"])
+        mine = client.get("/api/v1/couriers/me/route?date=2026-11-20",
+                          headers=auth(courier)).json
+        assert mine["issues"] == [] and mine["issues_accepted"] is None
+
+
 def test_a_plan_stored_before_route_issues_is_judged_by_feasible(client, auth, dispatcher,
                                                                  couriers, day_items, make_user,
                                                                  office):
