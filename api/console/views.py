@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
@@ -347,8 +347,40 @@ def _couriers(office: Office) -> list[User]:
     ).order_by(User.id)).scalars())
 
 
-def _colours(couriers: list[User]) -> dict[int, str]:
-    return {c.id: PALETTE[n % len(PALETTE)] for n, c in enumerate(couriers)}
+def _colours(office: Office, others: Sequence[User] = ()) -> dict[int, str]:
+    """Each courier's colour on the map: by their place among all the office's couriers,
+    deactivated ones too (so deactivating one changes no other's colour), then
+    ``others`` (couriers moved to another office who still have a route here)."""
+    ids = list(db.session.execute(select(User.id).where(
+        User.office_id == office.id, User.role == Role.COURIER).order_by(User.id)).scalars())
+    ids += [c.id for c in others if c.id not in set(ids)]
+    return {cid: PALETTE[n % len(PALETTE)] for n, cid in enumerate(ids)}
+
+
+def _former(active: list[User], ids: set[int]) -> list[User]:
+    """Of the couriers ``ids`` (with a route in force, items, or a route in the day's
+    latest plan), the ones
+    no longer active couriers of the office (deactivated or moved since): their route
+    stays in force until a plan replaces it, and their parcels are still in their name,
+    so the map names them, in their colour, instead of drawing an anonymous grey
+    line."""
+    missing = ids - {c.id for c in active}
+    if not missing:
+        return []
+    return list(db.session.execute(select(User).where(User.id.in_(missing))
+                                   .order_by(User.id)).scalars())
+
+
+def _inactive(office: Office, courier: User) -> str | None:
+    """Why a courier on the day's map is not offered for planning: ``deactivated``,
+    ``other_office``, or None (an active courier of the office)."""
+    if not courier.active or courier.role is not Role.COURIER:
+        return "deactivated"
+    return "other_office" if courier.office_id != office.id else None
+
+
+#: How often the map polls the day's data by default (seconds; ``?refresh=`` sets it)
+DAY_REFRESH_S = 30
 
 
 @bp.get("/")
@@ -356,10 +388,11 @@ def _colours(couriers: list[User]) -> dict[int, str]:
 def index(user: User) -> Any:
     office = office_of(user)
     couriers = _couriers(office)
-    colours = _colours(couriers)
+    colours = _colours(office)
     offices = (list(db.session.execute(select(Office).order_by(Office.id)).scalars())
                if user.role is Role.ADMIN else [])
     config = {
+        "dayRefreshS": _refresh_arg(),
         "tileUrl": current_app.config["CONSOLE_TILE_URL"],
         "attribution": current_app.config["CONSOLE_TILE_ATTRIBUTION"],
         "office": {"lat": office.lat, "lon": office.lon, "code": office.code},
@@ -375,6 +408,20 @@ def index(user: User) -> Any:
     return render_template("console/map.html", office=office, couriers=couriers,
                            colours=colours, config=config, offices=offices,
                            day=config["date"])
+
+
+def _refresh_arg() -> int:
+    """``?refresh=``: seconds between two polls of the day's data (1 to 3600; default
+    :data:`DAY_REFRESH_S`). Fast only for a test or a wall screen: each poll is one
+    request."""
+    raw = request.args.get("refresh")
+    if not raw:
+        return DAY_REFRESH_S
+    if not raw.isdigit() or not 1 <= int(raw) <= 3600:
+        detail = "Seconds between refreshes of the day's data: a whole number, 1 to 3600."
+        raise Unprocessable(f"refresh: {detail}", errors=[
+            {"parameter": "refresh", "detail": detail}])
+    return int(raw)
 
 
 def _latest_plan(office_id: int, day: date) -> RoutePlan | None:
@@ -404,11 +451,12 @@ def day_data(user: User) -> Any:
     """The office's items still to deliver (with coordinates), by courier; the day's
     latest plan; every courier's route in force (from the latest published plan made
     for them, which may be an earlier plan than the latest: a plan for some couriers
-    takes over only theirs)."""
+    takes over only theirs). ``couriers``: the office's active couriers, then those no
+    longer active there who still have a route in force or items (:func:`_former`).
+    The map polls it (``dayRefreshS``), so it is passive: no activity."""
     office = office_of(user)
     day = _day_arg()
     couriers = _couriers(office)
-    colours = _colours(couriers)
     rows = db.session.execute(items.visible_items(user).where(
         Item.office_id == office.id, Item.status.in_(ACTIVE)).order_by(Item.id)
     ).unique().scalars().all()
@@ -425,12 +473,21 @@ def day_data(user: User) -> Any:
             "window": [_vn(it.window_start, "%H:%M"), _vn(it.window_end, "%H:%M")]
             if it.window_start else None} for it in rows]
     plan = _latest_plan(office.id, day)
+    in_force = plans.routes_in_force_json(db.session(), office.id, day)
+    former = _former(couriers, {r["courier_id"] for r in in_force["routes"]}
+                     | {it.courier_id for it in rows if it.courier_id is not None}
+                     | {int(c["id"]) for c in ((plan.problem or {}) if plan else {}
+                                               ).get("couriers", [])})
+    colours = _colours(office, former)
     return jsonify({"date": day.isoformat(),
                     "office": {"code": office.code, "lat": office.lat, "lon": office.lon},
                     "couriers": [{"id": c.id, "username": c.username, "color": colours[c.id],
-                                  "full_name": c.full_name} for c in couriers],
+                                  "full_name": c.full_name, "active": why is None,
+                                  "inactive": why}
+                                 for c in couriers + former
+                                 for why in [_inactive(office, c)]],
                     "items": out, "plan": plan_json(plan) if plan else None,
-                    "in_force": plans.routes_in_force_json(db.session(), office.id, day)})
+                    "in_force": in_force})
 
 
 @bp.get("/api/positions")

@@ -607,8 +607,8 @@ def routes_in_force(session: Session, office_id: int, day: date
 
 def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[str, Any]:
     """:func:`routes_in_force` as JSON: ``routes`` (each plan route with its
-    ``plan_id``, ``published_at`` and ``issues_accepted``) and their ``geojson`` (stops and lines, each
-    feature with its ``plan_id``)."""
+    ``plan_id``, ``published_at`` and ``issues_accepted``) and their ``geojson`` (stops
+    and lines, each feature with its ``plan_id``)."""
     routes, features = [], []
     for plan, route in routes_in_force(session, office_id, day):
         routes.append({**route, "plan_id": plan.id,

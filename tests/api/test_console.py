@@ -348,6 +348,90 @@ def test_day_shows_every_couriers_route_in_force_after_a_partial_publish(
     assert day["in_force"]["routes"] == [] and day["in_force"]["geojson"]["features"] == []
 
 
+def test_a_courier_deactivated_since_publishing_keeps_their_route_named_and_coloured(
+        logged_in, make_item, make_office, office, couriers):
+    """Their route stays in force until a plan replaces it (the parcels are still in
+    their name): the day's data still names them, in their colour, as no longer active,
+    instead of leaving an anonymous grey line."""
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(4)]
+    idents = [i.identifier for i in items]
+    a, b = couriers
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    plan = console_plan(logged_in, h, [a.id, b.id], idents,
+                        split={a.id: idents[:2], b.id: idents[2:]})
+    assert logged_in.post(f"/console/api/plans/{plan['id']}/publish",
+                          headers=h).status_code == 200
+    before = logged_in.get("/console/api/day?date=2026-11-20").json
+    colours = {c["id"]: c["color"] for c in before["couriers"]}
+    assert all(c["active"] for c in before["couriers"])
+
+    a.active = False
+    db.session.commit()
+    day = logged_in.get("/console/api/day?date=2026-11-20").json
+    assert {r["courier_id"] for r in day["in_force"]["routes"]} == {a.id, b.id}
+    listed = {c["id"]: c for c in day["couriers"]}
+    assert listed[a.id]["username"] == "c0" and listed[a.id]["active"] is False
+    assert listed[a.id]["inactive"] == "deactivated"
+    assert listed[b.id]["active"] is True and listed[b.id]["inactive"] is None
+    # colours: b's does not change, a's is a colour of the palette, not grey
+    assert listed[b.id]["color"] != listed[a.id]["color"]
+    assert listed[a.id]["color"].startswith("#") and listed[a.id]["color"] != "#777"
+    assert listed[b.id]["color"] == colours[b.id]
+    # the planning form offers only active couriers
+    page = logged_in.get("/console/").text
+    assert f'name="courier" value="{b.id}"' in page
+    assert f'name="courier" value="{a.id}"' not in page
+
+    # moved to another office: named as such
+    a.active, a.office_id = True, make_office().id
+    db.session.commit()
+    listed = {c["id"]: c for c in logged_in.get("/console/api/day?date=2026-11-20"
+                                                ).json["couriers"]}
+    assert listed[a.id]["active"] is False and listed[a.id]["inactive"] == "other_office"
+
+
+def test_the_days_routes_in_force_say_who_accepted_their_issues(
+        logged_in, make_item, make_user, office, couriers):
+    small = make_user(Role.COURIER, office, username="small", vehicle_capacity_parcels=1)
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(3)]
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    plan = console_plan(logged_in, h, [small.id, couriers[0].id],
+                        [i.identifier for i in items],
+                        split={small.id: [i.identifier for i in items[:2]],
+                               couriers[0].id: [items[2].identifier]})
+    r = logged_in.post(f"/console/api/plans/{plan['id']}/publish", headers=h,
+                       json={"accept_issues": True})
+    assert r.status_code == 200, r.json
+    force = {r["courier_id"]: r for r in logged_in.get(
+        "/console/api/day?date=2026-11-20").json["in_force"]["routes"]}
+    assert force[small.id]["issues"][0]["code"] == "over_parcels"
+    assert force[small.id]["issues_accepted"]["by"] == "disp"
+    assert force[couriers[0].id]["issues"] == []
+    assert force[couriers[0].id]["issues_accepted"] is None
+
+
+def test_the_map_page_takes_a_refresh_interval(logged_in):
+    """The day's data is polled every 30 s by default; ``?refresh=`` (seconds) changes
+    it (the browser tests poll faster); a bad value is a 422, not a 500."""
+    import json
+
+    def config(page):
+        return json.loads(re.search(r'id="console-config">(.*?)</script>', page, re.S)
+                          .group(1))
+
+    assert config(logged_in.get("/console/").text)["dayRefreshS"] == 30
+    assert config(logged_in.get("/console/?refresh=2").text)["dayRefreshS"] == 2
+    for bad in ("0", "-1", "abc", "1e9", "3601"):
+        r = logged_in.get(f"/console/?refresh={bad}")
+        assert r.status_code == 422, (bad, r.status_code)
+
+
 def test_an_overloaded_plan_is_published_from_the_console_only_when_accepted(
         logged_in, make_item, make_user, office, couriers):
     small = make_user(Role.COURIER, office, username="small", vehicle_capacity_parcels=1)
