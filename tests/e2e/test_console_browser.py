@@ -89,6 +89,7 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     info["url"] = f"http://127.0.0.1:{server.server_port}"
+    info["app"] = app
     yield info
     server.shutdown()
     thread.join(5)
@@ -204,8 +205,14 @@ def test_plan_reassign_reorder_and_publish(console, live):
     assert len(asked) == 2 and all("Vẫn công bố" in m for m in asked)
     page.wait_for_function("document.querySelectorAll('path.route-line').length > 0")
     assert page.locator("select.move").count() == 0  # a published plan is read-only
-    # the issues stay in view on the published plan
-    assert page.locator(f".route[data-courier='{no_room}'] ul.issues li").count() == 1
+    # the issues stay in view on the published plan, now a route in force, with who
+    # accepted them
+    page.wait_for_selector(f".force-route[data-courier='{no_room}'] ul.issues "
+                           "li[data-code=over_parcels]")
+    assert page.inner_text(f".force-route[data-courier='{no_room}'] p.accepted").startswith(
+        "Đã chấp nhận vượt giới hạn: dispatcher1, lúc ")
+    assert page.locator("#routes .route").count() == 0  # no draft any more
+    assert page.locator("#draft-heading").count() == 0
     shot(page, "console-published")
     assert page.js_errors == []
 
@@ -248,6 +255,19 @@ def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
     assert page.locator("path.route-line.in-force.covered").count() == 1
     assert page.locator(f"path.route-line.in-force.covered.courier-{mine}").count() == 1
     assert page.locator("path.route-line.in-force:not([stroke-dasharray])").count() == len(before)
+    # the side panel: every route in force, and the draft's routes apart, marked
+    assert page.locator(".force-route").count() == len(before)
+    assert page.inner_text("#in-force-count") == str(len(before))
+    for r in before:
+        assert page.locator(f".force-route[data-courier='{r['courier']}']"
+                            f"[data-plan='{r['plan']}']").count() == 1
+    covered = page.locator(".force-route.covered")
+    assert covered.count() == 1 and covered.get_attribute("data-courier") == str(mine)
+    assert "sẽ được thay nếu công bố kế hoạch #" in covered.inner_text()
+    draft_id = page.inner_text("#draft-heading").rsplit("#", 1)[1]
+    assert page.inner_text("#draft-heading") == f"Kế hoạch chưa công bố #{draft_id}"
+    assert [r.get_attribute("data-courier") for r in page.locator("#routes .route[data-courier]")
+            .all()] == [str(mine)]
     shot(page, "console-draft-over-in-force")
     # the legend's checkboxes hide and show each kind
     page.uncheck("#show-in-force")
@@ -278,7 +298,103 @@ def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
         assert page.locator(f"path.route-line.in-force.courier-{courier}.plan-{plan}"
                             ).count() == 1, (courier, plan)
     assert page.locator("path.route-line.covered").count() == 0
+    # the panel lists every courier's route in force, each from its plan
+    page.wait_for_function("n => document.querySelectorAll('.force-route').length === n",
+                           arg=len(after))
+    for courier, plan in by_courier.items():
+        card = page.locator(f".force-route[data-courier='{courier}'][data-plan='{plan}']")
+        assert card.count() == 1, (courier, plan)
+        text = card.inner_text()
+        assert f"theo kế hoạch #{plan} · công bố lúc " in text
+        assert " điểm · " in text and " km" in text and "về bưu cục lúc " in text
+    assert page.locator(".force-route.covered").count() == 0
+    assert page.locator("#draft-heading").count() == 0
     shot(page, "console-partial-published")
+    assert page.js_errors == []
+
+
+LOADS_JS = "() => +document.getElementById('day-updated').dataset.loads"
+
+
+def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(console, live):
+    """The day's data is polled (here every second: ?refresh=1): a change made elsewhere
+    shows without a reload, the map's zoom and the user's unticked items stay, nothing
+    is polled while the tab is hidden, and a failed poll is a quiet notice."""
+    from models import User, db
+
+    page = console
+    day_requests: list[str] = []
+    page.on("request", lambda r: day_requests.append(r.url) if "/console/api/day" in r.url
+            else None)
+    page.goto(f"{live['url']}/console/?refresh=1", wait_until="domcontentloaded")
+    page.wait_for_function(f"{LOADS_JS} >= 1")
+    page.wait_for_selector(".force-route")
+    # the user zooms in and unticks an item
+    page.click(".leaflet-control-zoom-in")
+    page.wait_for_timeout(400)
+    pane = "document.querySelector('.leaflet-map-pane').style.transform"
+    view = page.evaluate(pane)
+    page.click("details:has(#item-checks) > summary")
+    box = page.locator("#item-checks input").first
+    unticked = box.get_attribute("value")
+    box.uncheck()
+
+    # elsewhere (another tab, an admin): a courier with a route in force is deactivated
+    card = page.locator(".force-route").first
+    gone = int(card.get_attribute("data-courier"))
+    app = live["app"]
+    with app.app_context():
+        db.session.get(User, gone).active = False
+        db.session.commit()
+    loads = page.evaluate(LOADS_JS)
+    page.wait_for_selector(f".force-route[data-courier='{gone}'] .inactive-courier")
+    assert page.evaluate(LOADS_JS) > loads
+    name = page.inner_text(f".force-route[data-courier='{gone}'] .name")
+    assert name.endswith("(bưu tá đã ngừng hoạt động)"), name
+    # still drawn in its colour, not grey
+    colour = page.get_attribute(f"path.route-line.in-force.courier-{gone}", "stroke")
+    assert colour and colour.lower() not in ("#777", "#777777")
+    assert page.evaluate(pane) == view  # the zoom and pan stay
+    assert not page.is_checked(f"#item-checks input[value='{unticked}']")
+    assert page.locator(f"#courier-checks input[value='{gone}']").count() == 1  # as loaded
+    shot(page, "console-refreshed-deactivated")
+
+    # the rate stays modest: one request a second at most, one at a time
+    day_requests.clear()
+    page.wait_for_timeout(3000)
+    assert 1 <= len(day_requests) <= 4, day_requests
+
+    # hidden: no polling; visible again: at once
+    page.evaluate("""() => {
+      Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+      document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    page.wait_for_timeout(300)
+    day_requests.clear()
+    page.wait_for_timeout(2500)
+    assert day_requests == []
+    page.evaluate("""() => {
+      Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
+      document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    page.wait_for_timeout(300)
+    assert len(day_requests) == 1
+
+    # the server cannot be reached: a notice, no dialog; it goes once a poll succeeds
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.route("**/console/api/day*", lambda route: route.abort())
+    page.wait_for_selector("#stale-notice:not([hidden])")
+    assert "Không tải lại được dữ liệu" in page.inner_text("#stale-notice")
+    assert page.locator(".force-route").count() > 0  # what was shown stays
+    shot(page, "console-stale")
+    page.unroute("**/console/api/day*")
+    page.wait_for_selector("#stale-notice", state="hidden")
+    assert dialogs == []
+
+    with app.app_context():
+        db.session.get(User, gone).active = True
+        db.session.commit()
     assert page.js_errors == []
 
 

@@ -88,10 +88,25 @@
     var T = cfg.labels;
     var hasMap = typeof L !== "undefined";
     var map = null, itemLayer = null, planLayer = null, forceLayer = null, courierLayer = null;
-    var colours = {}, names = {};
-    cfg.couriers.forEach(function (c) { colours[c.id] = c.color; names[c.id] = c.username; });
+    var colours = {}, names = {}, inactive = {};
+    /* The couriers the day's data names: the office's active ones and those no longer
+       active there whose route is still in force (or who still have items). */
+    function setCouriers(list) {
+      list.forEach(function (c) {
+        colours[c.id] = c.color;
+        names[c.id] = c.username;
+        inactive[c.id] = c.inactive || null;
+      });
+    }
+    setCouriers(cfg.couriers);
     var state = {plan: null, items: [], polling: null, inForce: null, showInForce: true,
-                 showDraft: true};
+                 showDraft: true, itemsTouched: false};
+    /* Polling of the day's data (items, routes in force, the latest plan): one request
+       at a time, every cfg.dayRefreshS seconds while the page is visible, at once when
+       it becomes visible again and after the user's own actions. A poll started before
+       a user action is dropped (the action's own refresh follows). */
+    var day = {timer: null, inflight: null, again: false, gen: 0, keys: {}, loads: 0,
+               lastOk: null};
 
     if (hasMap) {
       map = L.map("map").setView([cfg.office.lat, cfg.office.lon], 14);
@@ -108,6 +123,13 @@
       document.getElementById("map-missing").hidden = false;
     }
     function colour(cid) { return colours[cid] || "#777"; }
+    /* A courier's name, saying so when they are no longer active at the office (their
+       route stays in force until a plan replaces it). */
+    function courierName(cid) {
+      var name = names[cid] || String(cid);
+      return inactive[cid] ? name + " (" + (T["courier_" + inactive[cid]] || inactive[cid]) +
+        ")" : name;
+    }
     function itemLink(identifier) {
       return el("a", {href: cfg.itemUrl + "?number=" + encodeURIComponent(identifier),
                       text: identifier});
@@ -117,6 +139,10 @@
       state.items = data.items;
       var checks = document.getElementById("item-checks");
       var unassigned = document.getElementById("unassigned");
+      // the user's choices survive a refresh; an item new since then is chosen only if
+      // the user has not narrowed the choice
+      var chosen = {};
+      checks.querySelectorAll("input").forEach(function (i) { chosen[i.value] = i.checked; });
       checks.textContent = "";
       unassigned.textContent = "";
       if (itemLayer) itemLayer.clearLayers();
@@ -127,15 +153,15 @@
             fillColor: colour(it.courier_id), fillOpacity: 0.85,
             className: "item-marker" + (it.courier_id ? "" : " unassigned-marker")})
             .bindTooltip(tip(it.identifier + " · " + it.status_label +
-                         (it.courier_id ? " · " + (names[it.courier_id] || "") : "")))
+                         (it.courier_id ? " · " + courierName(it.courier_id) : "")))
             .bindPopup(function () { return itemLink(it.identifier); })
             .addTo(itemLayer);
         }
         if (it.plannable) {
           plannable++;
-          checks.appendChild(el("label", {title: it.address},
-            el("input", {type: "checkbox", name: "item", value: it.identifier, checked: ""}),
-            it.identifier));
+          var box = el("input", {type: "checkbox", name: "item", value: it.identifier});
+          box.checked = it.identifier in chosen ? chosen[it.identifier] : !state.itemsTouched;
+          checks.appendChild(el("label", {title: it.address}, box, it.identifier));
         }
         if (!it.courier_id) {
           open++;
@@ -153,15 +179,74 @@
       document.getElementById("unassigned-count").textContent = open;
     }
 
-    function loadDay() {
-      return api("GET", "/console/api/day?date=" + encodeURIComponent(cfg.date))
-        .then(function (data) {
-          renderItems(data);
-          state.inForce = data.in_force || null;
-          if (data.plan) showPlan(data.plan);
-          else drawPlan();
-        }).catch(function (e) { status(e.message, true); });
+    /* What changed since the last load is drawn again, nothing else: no flicker, the
+       map's view, open lists and the user's choices stay. The plan being polled while
+       it runs, or a plan older than the one shown, is left to its own polling. */
+    function applyDay(data) {
+      var keys = {items: JSON.stringify(data.items), couriers: JSON.stringify(data.couriers),
+                  force: JSON.stringify(data.in_force || null)};
+      var old = day.keys;
+      day.keys = keys;
+      setCouriers(data.couriers || []);
+      var couriersChanged = keys.couriers !== old.couriers;
+      if (couriersChanged || keys.items !== old.items) renderItems(data);
+      var forceChanged = couriersChanged || keys.force !== old.force;
+      state.inForce = data.in_force || null;
+      var p = data.plan, mine = state.plan;
+      var planChanged = !!p && JSON.stringify(p) !== JSON.stringify(mine) && !(mine && (
+        p.id < mine.id || (p.id === mine.id && (mine.status === "queued" ||
+                                                mine.status === "running"))));
+      if (planChanged) showPlan(p);
+      else if (forceChanged || old.force === undefined) { drawPlan(); renderInForce(); }
     }
+
+    function fresh() {
+      day.lastOk = new Date();
+      day.loads += 1;
+      document.getElementById("stale-notice").hidden = true;
+      var node = document.getElementById("day-updated");
+      node.textContent = T.updated_at + " " + hhmm(day.lastOk.toISOString());
+      node.dataset.loads = day.loads;
+    }
+
+    function stale(e) {  // a notice, not an alert: the data shown may be out of date
+      var node = document.getElementById("stale-notice");
+      node.textContent = fill(T.stale_data, {at: day.lastOk ? hhmm(day.lastOk.toISOString())
+                                                            : "–"});
+      node.title = e.message;
+      node.hidden = false;
+    }
+
+    function scheduleDay() {
+      clearTimeout(day.timer);
+      if (!document.hidden) day.timer = setTimeout(loadDay, cfg.dayRefreshS * 1000);
+    }
+
+    function loadDay() {
+      if (day.inflight) { day.again = true; return day.inflight; }
+      clearTimeout(day.timer);
+      var gen = day.gen;
+      day.inflight = api("GET", "/console/api/day?date=" + encodeURIComponent(cfg.date))
+        .then(function (data) {
+          if (gen !== day.gen) { day.again = true; return; }
+          applyDay(data);
+          fresh();
+        }).catch(stale).then(function () {
+          day.inflight = null;
+          if (day.again) { day.again = false; return loadDay(); }
+          scheduleDay();
+        });
+      return day.inflight;
+    }
+
+    /* The user changes something (a plan started, edited, published): a poll already
+       under way brings data from before it and is dropped. */
+    function userAction() { day.gen += 1; }
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) clearTimeout(day.timer);
+      else loadDay();
+    });
 
     function status(text, bad) {
       var node = document.getElementById("plan-status");
@@ -182,13 +267,15 @@
       var byCourier = {};
       routes.forEach(function (r) { byCourier[r.courier_id] = r; });
       status("…");
+      userAction();
       return api("POST", "/console/api/plans/" + state.plan.id + "/edit",
                  {routes: Object.keys(byCourier).map(function (k) { return byCourier[k]; })})
         .then(function (plan) {
           showPlan(plan);
           status(hasIssues(plan) ? T.edited_issues : T.edited, hasIssues(plan));
         })
-        .catch(function (e) { status(e.message, true); });
+        .catch(function (e) { status(e.message, true); })
+        .then(loadDay);
     }
 
     function moveStop(identifier, from, to) {
@@ -236,7 +323,7 @@
           L.polyline(f.geometry.coordinates.map(function (xy) { return [xy[1], xy[0]]; }),
             {color: c, weight: faded ? 3 : 4, opacity: faded ? 0.3 : 0.85,
              dashArray: how.dashed ? "8 7" : null, className: "route-line" + cls})
-            .bindTooltip(tip((names[p.courier_id] || p.courier_id) + " · " +
+            .bindTooltip(tip(courierName(p.courier_id) + " · " +
                          (p.distance_m / 1000).toFixed(1) + " km · " + note))
             .addTo(layer);
         } else if (p.kind === "stop") {
@@ -245,7 +332,7 @@
              dashArray: how.dashed ? "3 2" : null, opacity: faded ? 0.3 : 1,
              fillOpacity: faded ? 0.3 : 1, className: "stop-marker" + cls})
             .bindTooltip(tip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta) + " · " +
-                         note))
+                         courierName(p.courier_id) + " · " + note))
             .addTo(layer);
         }
       });
@@ -323,9 +410,15 @@
       var box = document.getElementById("routes");
       box.textContent = "";
       if (!plan.result) return;
+      // a published plan's routes are listed with the routes in force (those still in
+      // force); only the draft's are listed here, marked as such
       var editable = plan.status === "succeeded";
       var couriers = plan.courier_ids;
-      plan.result.routes.forEach(function (r) {
+      if (editable) {
+        box.appendChild(el("h3", {class: "draft-heading", id: "draft-heading",
+                                  text: T.draft_plan + " #" + plan.id}));
+      }
+      (editable ? plan.result.routes : []).forEach(function (r) {
         var ol = el("ol");
         var issues = r.issues || [];
         var late = {};
@@ -339,7 +432,7 @@
             var sel = el("select", {"aria-label": T.move_to, class: "move",
               onchange: function (ev) { moveStop(s.identifier, r.courier_id, +ev.target.value); }});
             couriers.forEach(function (cid) {
-              var opt = el("option", {value: cid, text: names[cid] || String(cid)});
+              var opt = el("option", {value: cid, text: courierName(cid)});
               if (cid === r.courier_id) opt.selected = true;
               sel.appendChild(opt);
             });
@@ -362,7 +455,7 @@
         box.appendChild(el("div", {class: "route" + (issues.length ? " has-issues" : ""),
                                    "data-courier": r.courier_id},
           el("h3", {}, el("span", {class: "swatch", style: "background:" + colour(r.courier_id)}),
-             (names[r.courier_id] || r.courier_id) + " · " + r.stops.length + " " + T.stops +
+             courierName(r.courier_id) + " · " + r.stops.length + " " + T.stops +
              " · " + (r.distance_m / 1000).toFixed(1) + " km · " + hhmm(r.start) + "–" +
              hhmm(r.end)), problems, ol));
       });
@@ -376,6 +469,57 @@
       }
     }
 
+    /* The side panel's list of every courier's route in force (the map's solid lines):
+       which plan, when published, stops, distance, when the courier is back (and the
+       last stop's ETA), what the route breaks and who accepted it. A route the draft
+       would replace if published says so. Text nodes only. */
+    function renderInForce() {
+      var box = document.getElementById("in-force-routes");
+      var routes = (state.inForce && state.inForce.routes) || [];
+      var draft = draftOf(state.plan);
+      var covered = {};
+      if (draft) draft.courier_ids.forEach(function (cid) { covered[cid] = true; });
+      box.textContent = "";
+      document.getElementById("in-force-count").textContent = routes.length;
+      if (!routes.length) {
+        box.appendChild(el("p", {class: "muted", id: "no-route-in-force",
+                                 text: T.no_route_in_force}));
+        return;
+      }
+      routes.forEach(function (r) {
+        var issues = r.issues || [];
+        var placed = r.stops.filter(function (s) { return s.eta && !s.done; });
+        var last = placed.length ? placed[placed.length - 1] : null;
+        var problems = null;
+        if (issues.length) {
+          problems = el("ul", {class: "issues"});
+          issues.forEach(function (i) {
+            problems.appendChild(el("li", {class: "issue", "data-code": i.code,
+                                           text: "⚠ " + issueText(i)}));
+          });
+        }
+        var accepted = r.issues_accepted ? el("p", {class: "accepted muted",
+          text: fill(T.issues_accepted_by, {by: r.issues_accepted.by,
+                                            at: hhmm(r.issues_accepted.at)})}) : null;
+        box.appendChild(el("div", {
+          class: "force-route" + (issues.length ? " has-issues" : "") +
+            (inactive[r.courier_id] ? " inactive" : "") + (covered[r.courier_id] ? " covered" : ""),
+          "data-courier": r.courier_id, "data-plan": r.plan_id,
+          style: "border-left-color:" + colour(r.courier_id)},
+          el("h3", {}, el("span", {class: "swatch", style: "background:" + colour(r.courier_id)}),
+             el("span", {class: "name" + (inactive[r.courier_id] ? " inactive-courier" : ""),
+                         text: courierName(r.courier_id)}),
+             " · " + r.stops.length + " " + T.stops + " · " +
+             (r.distance_m / 1000).toFixed(1) + " km"),
+          el("p", {class: "times", text: T.back_at + " " + hhmm(r.end) +
+             (last ? " · " + T.last_stop_at + " " + hhmm(last.eta) : "")}),
+          el("p", {class: "muted plan-of", text: T.from_plan + " #" + r.plan_id + " · " +
+             T.published_at + " " + hhmm(r.published_at) +
+             (covered[r.courier_id] ? " · " + T.replaced_if_published + " #" + draft.id : "")}),
+          problems, accepted));
+      });
+    }
+
     function showPlan(plan) {
       state.plan = plan;
       document.getElementById("plan-progress").value = plan.progress || 0;
@@ -387,6 +531,7 @@
       document.getElementById("publish").hidden = plan.status !== "succeeded";
       drawPlan(plan);
       renderRoutes(plan);
+      renderInForce();
       if (plan.status === "queued" || plan.status === "running") {
         clearTimeout(state.polling);
         state.polling = setTimeout(function () {
@@ -406,11 +551,12 @@
         function (i) { return i.value; });
       btn.disabled = true;
       status("…");
+      userAction();
       api("POST", "/console/api/plans", {date: cfg.date, courier_ids: courierIds,
         identifiers: ids, time_limit_s: parseFloat(document.getElementById("time-limit").value)})
         .then(showPlan)
         .catch(function (e) { status(e.message, true); })
-        .then(function () { btn.disabled = false; });
+        .then(function () { btn.disabled = false; return loadDay(); });
     });
 
     document.getElementById("publish").addEventListener("click", function () {
@@ -423,14 +569,20 @@
         }
         body = {accept_issues: true};
       }
+      userAction();
       api("POST", "/console/api/plans/" + state.plan.id + "/publish", body)
-        .then(function (plan) { showPlan(plan); return loadDay(); })
-        .catch(function (e) { status(e.message, true); });
+        .then(function (plan) { showPlan(plan); })
+        .catch(function (e) { status(e.message, true); })
+        .then(loadDay);
     });
 
     function setAll(on) {
+      state.itemsTouched = true;
       document.querySelectorAll("#item-checks input").forEach(function (i) { i.checked = on; });
     }
+    document.getElementById("item-checks").addEventListener("change", function () {
+      state.itemsTouched = true;
+    });
     document.getElementById("items-all").addEventListener("click", function () { setAll(true); });
     document.getElementById("items-none").addEventListener("click", function () { setAll(false); });
 
@@ -449,7 +601,7 @@
           var p = c.position;
           list.appendChild(el("li", {"data-courier": c.courier_id},
             el("span", {class: "swatch", style: "background:" + colour(c.courier_id)}),
-            c.username + " · ", el("span", {class: "muted",
+            (names[c.courier_id] ? courierName(c.courier_id) : c.username) + " · ", el("span", {class: "muted",
               text: p ? ago(p.age_s) + " " + T.ago : T.no_position})));
           if (courierLayer && p) {
             L.circleMarker([p.lat, p.lon], {radius: 9, weight: 4, color: colour(c.courier_id),
@@ -463,7 +615,7 @@
 
     loadDay();
     loadPositions();
-    setInterval(loadPositions, 10000);
+    setInterval(function () { if (!document.hidden) loadPositions(); }, 10000);
   }
 
   /* ------------------------------------------------------------ item / complaint */
