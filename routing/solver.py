@@ -33,6 +33,7 @@ from routing.core import (
     INF_TIME,
     CoreClient,
     CoreInstance,
+    CoreRoute,
     CoreVehicleType,
     ProgressCallback,
     _since,
@@ -376,7 +377,9 @@ def _plan(
         objective=params.objective,
     )
 
+    # the warm start's routes, in the core's terms; ``warm_of`` keeps whose each is
     warm: list[tuple[int, list[int]]] | None = None
+    warm_of: dict[int, list[int]] = {}
     if initial is not None:
         client_of = {problem.stops[si].id: k for k, si in enumerate(candidates)}
         warm = []
@@ -387,6 +390,7 @@ def _plan(
             visits = [client_of[sid] for sid in stop_ids if sid in client_of]
             if visits:
                 warm.append((vt, visits))
+                warm_of[cidx[cid]] = visits
 
     remaining = params.time_limit_s - (time.monotonic() - t_start)
     res = solve_core(
@@ -401,14 +405,11 @@ def _plan(
     )
 
     # ---- routes with ETAs
-    used: dict[int, int] = {}
+    drivers = _drivers(res.routes, group_list, warm_of)
     routes: list[CourierRoute] = []
     served: set[str] = set()
     loads: dict[int, tuple[int, int]] = {}
-    for cr in res.routes:
-        k = used.get(cr.vehicle_type, 0)
-        used[cr.vehicle_type] = k + 1
-        ci = group_list[cr.vehicle_type][k]
+    for cr, ci in zip(res.routes, drivers, strict=True):
         courier = problem.couriers[ci]
         order = [(problem.stops[candidates[v]], layout.stop_loc[candidates[v]]) for v in cr.visits]
         route, dropped = _repair(courier, layout.courier_start[ci], order, cmat[ci])
@@ -454,6 +455,46 @@ def _plan(
         runtime_s=time.monotonic() - t_start,
         matrix_s=matrix_s,
     )
+
+
+def _drivers(
+    core_routes: Sequence[CoreRoute],
+    groups: Sequence[Sequence[int]],
+    warm_of: Mapping[int, Sequence[int]],
+) -> list[int]:
+    """The courier (index) who drives each of ``core_routes``. The search sees only
+    vehicle types: couriers alike (start, shift, capacity, speed, pins) share one, so
+    it does not say which of them drives which route of their type. Without a warm
+    start, the type's couriers take its routes in order. With one (``warm_of``: each
+    courier's warm-start clients), a route goes to the courier of its type whose warm
+    route it shares the most stops with (the largest overlaps first; the others, in
+    order, to the type's couriers left): a re-plan hands each courier back their
+    round, changed, instead of a like courier's. The couriers are alike, so this
+    changes no cost, ETA or feasibility."""
+    out: list[int | None] = [None] * len(core_routes)
+    by_type: dict[int, list[int]] = {}
+    for n, cr in enumerate(core_routes):
+        by_type.setdefault(cr.vehicle_type, []).append(n)
+    for vt, mine in by_type.items():
+        members = list(groups[vt])
+        pairs = sorted(
+            (
+                (-len(set(core_routes[n].visits) & set(warm_of[ci])), k, ci, n)
+                for k, n in enumerate(mine)
+                for ci in members
+                if ci in warm_of
+            ),
+        )
+        free = set(members)
+        for shared, _k, ci, n in pairs:
+            if shared < 0 and out[n] is None and ci in free:
+                out[n] = ci
+                free.discard(ci)
+        rest = [ci for ci in members if ci in free]
+        for n in mine:
+            if out[n] is None:
+                out[n] = rest.pop(0)
+    return [ci for ci in out if ci is not None]
 
 
 def _check_types(

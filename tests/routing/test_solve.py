@@ -410,3 +410,55 @@ def test_arguments_of_the_wrong_type_are_a_clear_type_error():
     for call in calls:
         with pytest.raises(TypeError, match=r"must be a"):
             call()
+
+
+def test_a_warm_start_keeps_each_route_with_its_courier() -> None:
+    """Couriers alike (same start, shift, capacity, speed) share one vehicle type in the
+    search, which does not know which of them drives which route: a re-plan warm-started
+    from yesterday's routes must give each route back to the courier who had it, not to
+    whichever courier of the type comes first (a dispatcher's re-plan would otherwise
+    swap the couriers' rounds)."""
+    stops = random_stops(30, seed=3)
+    problem = Problem(
+        OFFICE, stops, tuple(courier(c, capacity=Capacity(11, 200_000)) for c in "abc")
+    )
+    first = solve(problem, FAST)
+    assert len(first.routes) == 3
+    # the same routes, each given to another courier
+    names = [r.courier_id for r in first.routes]
+    rotated = {names[(n + 1) % 3]: r.stop_ids for n, r in enumerate(first.routes)}
+    again = solve(problem, dataclasses.replace(FAST, time_limit_s=0.1), initial=rotated)
+    assert again.feasible and not again.unassigned
+    for route in again.routes:
+        kept = set(route.stop_ids) & set(rotated[route.courier_id])
+        assert len(kept) >= len(route.stop_ids) // 2, (route.courier_id, route.stop_ids)
+
+
+@pytest.mark.parametrize(
+    "initial",
+    [
+        {"a": ["s1", "s2", "s3"], "b": ["s3", "s4", "s1"]},  # a stop on two routes
+        {"a": ["s1", "s1", "s2"]},  # twice on one
+        {"a": ["nowhere", "s1"], "nobody": ["s2"]},  # unknown stop and courier
+        {"a": ["s0", "s1"]},  # s0 is pinned to b
+        {"a": [f"s{i}" for i in range(1, 20)]},  # over a's capacity
+        {"a": [], "b": []},
+    ],
+    ids=["shared", "twice", "unknown", "pinned-elsewhere", "over-capacity", "empty"],
+)
+@pytest.mark.parametrize("n_couriers", [1, 2])
+def test_a_stale_or_infeasible_warm_start_never_fails_the_solve(
+    initial: dict[str, list[str]], n_couriers: int
+) -> None:
+    """A warm start is a hint: one naming stops or couriers no longer in the problem,
+    visiting a stop twice or breaking a capacity or a pin still gives a complete plan
+    (every stop routed or unassigned once, pins kept)."""
+    stops = random_stops(20, seed=5, tw_frac=0.3)
+    couriers = (courier("a", capacity=Capacity(10, 200_000)), courier("b"))[:n_couriers]
+    if n_couriers == 2:
+        stops = (dataclasses.replace(stops[0], courier_id="b"), *stops[1:])
+    problem = Problem(OFFICE, stops, couriers)
+    plan = solve(problem, FAST, initial=initial)
+    assert sorted(_all_ids(plan)) == sorted(s.id for s in stops)
+    if n_couriers == 2:
+        assert plan.route_of("a") is None or "s0" not in plan.route_of("a").stop_ids
