@@ -34,6 +34,11 @@ class PlanCreateSchema(Schema):
                                  validate=validate.Range(0, 86_400))
     time_limit_s = fields.Float(load_default=10.0, validate=validate.Range(0.2, 300),
                                 metadata={"description": "Optimisation time budget"})
+    warm_start = fields.Boolean(load_default=True, metadata={
+        "description": "Start the optimisation from the couriers' routes in force that "
+                       "day (published), else from their route in the day's latest "
+                       "unpublished plan, cut to this plan's stops (the result's "
+                       "warm_start says from which plans); false: start from scratch"})
 
     @validates_schema
     def _shift(self, data: dict[str, Any], **_: Any) -> None:
@@ -92,8 +97,21 @@ RESULT_DOC = {
                   "description": "In visiting order: sequence, identifier, lat, lon, eta, "
                                  "arrival_s, wait_s, lateness_s, load_parcels"},
         "issues": ISSUES_DOC,
-        "issues_accepted": ACCEPTED_DOC}}},
+        "issues_accepted": ACCEPTED_DOC,
+        "previous_stops": {"type": ["integer", "null"], "description": (
+            "Stops of this plan that were on the courier's route in force when the plan "
+            "was made; null when they had none")},
+        "kept_from_previous": {"type": ["integer", "null"], "description": (
+            "How many of this route's stops were on the courier's route in force when "
+            "the plan was made; null when they had none")}}}},
     "issues_accepted": ACCEPTED_DOC,
+    "warm_start": {"type": ["object", "null"], "description": (
+        "What the optimisation started from: null for a cold start (asked for, or "
+        "nothing to start from; plans made before warm starts say nothing)"),
+        "properties": {"plan_ids": {"type": "array", "items": {"type": "integer"},
+                                    "description": "The plans whose routes it started from"},
+                       "stops": {"type": "integer",
+                                 "description": "Stops on the routes it started from"}}},
     "unassigned": {"type": "array", "items": {"type": "object", "properties": {
         "identifier": {"type": "string"}, "reason": {"type": "string"},
         "message": {"type": "string"}}}},

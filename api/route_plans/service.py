@@ -272,6 +272,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
 def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime
                 ) -> RoutePlan:
     office_id, problem = build_problem(session, actor, data)
+    problem.update(starting_routes(session, office_id, data["date"], problem,
+                                   warm=data.get("warm_start", True)))
     plan = RoutePlan(office_id=office_id, service_date=data["date"], status=PlanStatus.QUEUED,
                      created_by_id=actor.id, created_at=now, time_limit_s=data["time_limit_s"],
                      problem=problem, progress=0.0)
@@ -412,7 +414,8 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
     try:
         problem = routing.Problem.from_dict(plan.problem)
         result = routing.solve(problem, routing.SolverParams(
-            time_limit_s=plan.time_limit_s, seed=plan.id), progress=progress)
+            time_limit_s=plan.time_limit_s, seed=plan.id), progress=progress,
+            initial=(plan.problem.get("warm_start") or {}).get("routes"))
     except Cancelled:
         session.rollback()
         return
@@ -436,7 +439,7 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
     plan = locked
     solved = result_json(problem, result, plan.service_date)
     solved["unassigned"] += plan.problem.get("left_out", [])  # left out when asked for
-    plan.result = solved
+    plan.result = with_stability(plan.problem, solved)
     plan.best_cost = float(result.distance_m)
     plan.status, plan.progress, plan.finished_at = PlanStatus.SUCCEEDED, 1.0, clock()
     log.info("route plan %s solved in %.1f s", plan_id, time.monotonic() - started)
@@ -618,6 +621,104 @@ def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[st
         features += _route_features(plan.problem["office"]["location"], route,
                                     plan_id=plan.id)
     return {"routes": routes, "geojson": {"type": "FeatureCollection", "features": features}}
+
+
+def _drafts(session: Session, office_id: int, day: date
+            ) -> dict[int, tuple[RoutePlan, dict[str, Any]]]:
+    """The office's drafts of ``day`` (finished plans not published) by courier id: for
+    each courier, the latest draft made for them with their route in it (a draft that
+    gave them no stop has none, and an earlier draft's route is not theirs any more)."""
+    out: dict[int, tuple[RoutePlan, dict[str, Any]]] = {}
+    seen: set[int] = set()
+    for plan in session.execute(select(RoutePlan).where(
+            RoutePlan.office_id == office_id, RoutePlan.service_date == day,
+            RoutePlan.status == PlanStatus.SUCCEEDED).order_by(RoutePlan.id.desc())).scalars():
+        for courier_id in sorted(_plan_couriers(plan) - seen):
+            seen.add(courier_id)
+            route = next((r for r in (plan.result or {}).get("routes", [])
+                          if r["courier_id"] == courier_id), None)
+            if route is not None:
+                out[courier_id] = (plan, route)
+    return out
+
+
+def starting_routes(session: Session, office_id: int, day: date, problem: Mapping[str, Any],
+                    *, warm: bool = True) -> dict[str, Any]:
+    """What a new plan of ``day`` for ``problem`` (:func:`build_problem`) starts from,
+    as top-level keys to store with the problem (``Problem.from_dict`` reads none of
+    them):
+
+    - ``routes_before``: ``{courier id: [stop ids]}``, the route in force
+      (:func:`routes_in_force`) of each of the plan's couriers who has one, cut to the
+      plan's stops, in their order: what the finished plan's routes are compared with
+      (:func:`with_stability`), warm start or not.
+    - ``warm_start`` (when ``warm`` and there is something to start from): ``routes``,
+      the solver's initial solution (``routing.solve(initial=...)``), with the
+      ``plan_ids`` it came from and the number of ``stops`` in it.
+
+    A re-plan during the day (new parcels came in, a courier is absent) that started
+    cold would reshuffle every round, though couriers have sorted their bags by it, and
+    spend the short budget finding again what the routes in force already are. Each
+    courier of the plan starts from the first of these with a stop of the plan left on
+    it: their route in force (what their phone shows and their bag is sorted by); else
+    their route in the day's latest draft made for them (a plan finished but not
+    published: the dispatcher's work in progress, second to what the couriers hold). A
+    route keeps only stops still in the plan, in its order; a stop the plan pins to
+    another courier (given to them since), or already on a route taken before (in force
+    first, then by courier id), is left out, as are couriers not in the plan. The
+    solver improves the start as any solution (the objective is unchanged): it is a
+    start, not a constraint."""
+    stops = {s["id"]: s.get("courier_id") for s in problem["stops"]}
+    couriers = [int(c["id"]) for c in problem["couriers"]]
+    in_force = {route["courier_id"]: (plan, route)
+                for plan, route in routes_in_force(session, office_id, day)}
+
+    def cut(route: Mapping[str, Any]) -> list[str]:
+        return [s["identifier"] for s in route["stops"] if s["identifier"] in stops]
+
+    out: dict[str, Any] = {}
+    before = {str(c): cut(in_force[c][1]) for c in couriers if c in in_force}
+    if before:
+        out["routes_before"] = before
+    if not warm:
+        return out
+    routes: dict[str, list[str]] = {}
+    plan_ids: set[int] = set()
+    taken: set[str] = set()
+    for source in (in_force, _drafts(session, office_id, day)):
+        for courier_id in couriers:
+            me = str(courier_id)
+            if me in routes or courier_id not in source:
+                continue
+            plan, route = source[courier_id]
+            mine = [i for i in cut(route) if i not in taken and stops[i] in (None, me)]
+            if mine:
+                routes[me] = mine
+                taken.update(mine)
+                plan_ids.add(plan.id)
+    if routes:
+        out["warm_start"] = {"plan_ids": sorted(plan_ids), "stops": len(taken),
+                             "routes": routes}
+    return out
+
+
+def with_stability(problem: Mapping[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` (:func:`result_json`) saying what the plan started from
+    (``warm_start``: ``plan_ids`` and ``stops``, null for a cold start) and how much it
+    changes the day: each route's ``previous_stops`` (the stops of the plan that were
+    on its courier's route in force when the plan was made) and ``kept_from_previous``
+    (how many of its stops were among them), both null for a courier who had no route
+    in force (:func:`starting_routes`)."""
+    before = problem.get("routes_before") or {}
+    warm = problem.get("warm_start")
+    routes = []
+    for r in result["routes"]:
+        prev = before.get(str(r["courier_id"]))
+        routes.append({**r, "previous_stops": None if prev is None else len(prev),
+                       "kept_from_previous": None if prev is None else len(
+                           set(prev) & {s["identifier"] for s in r["stops"]})})
+    return {**result, "routes": routes, "warm_start": None if warm is None else {
+        "plan_ids": warm["plan_ids"], "stops": warm["stops"]}}
 
 
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
@@ -963,7 +1064,7 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
          "message": "taken off every route by the dispatcher"}
         for i in sorted(before - routed)]
     result["edited_at"], result["edited_by"] = now.isoformat(), actor.username
-    plan.result = result
+    plan.result = with_stability(plan.problem, result)
     plan.best_cost = float(fixed.distance_m)
     session.flush()
     return plan

@@ -1659,3 +1659,179 @@ def test_a_parcel_that_failed_on_the_routes_day_is_done_for_that_day(
     assert r.status_code == 200, r.json
     assert {s["identifier"]: s.get("done", False) for s in r.json["stops"]} == {
         out.identifier: False, spare.identifier: False}
+
+
+# ---- warm starts: a re-plan during the day starts from the routes in force
+
+def solve_spy(monkeypatch):
+    """What each ``routing.solve`` call of the plan jobs got as ``initial``."""
+    import routing
+
+    calls = []
+    real = routing.solve
+
+    def spy(problem, params=None, **kw):
+        calls.append(kw.get("initial"))
+        return real(problem, params, **kw)
+
+    monkeypatch.setattr(routing, "solve", spy)
+    return calls
+
+
+def new_parcel(make_item, office):
+    return make_item(office, events=("EMG",), recipient={
+        "name": "Trần Thị Mai", "address": "5 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.241, "lon": 109.189})
+
+
+def routes_by_courier(result):
+    return {r["courier_id"]: [s["identifier"] for s in r["stops"]] for r in result["routes"]}
+
+
+def split(client, h, url, couriers, first, second):
+    """The plan at ``url`` edited to give ``first`` to couriers[0], ``second`` to
+    couriers[1], in these orders."""
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": couriers[0].id, "identifiers": first},
+        {"courier_id": couriers[1].id, "identifiers": second}]})
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_a_replan_after_publishing_starts_from_the_routes_in_force(
+        client, auth, dispatcher, couriers, day_items, make_item, office, monkeypatch):
+    """New parcels came in after the rounds were published: the re-plan starts from the
+    published routes (what the couriers' bags are sorted by), routes the new parcel and
+    says how much of each round it kept."""
+    h = auth(dispatcher)
+    idents = [i.identifier for i in day_items]
+    url, _ = solved_plan(client, h)
+    split(client, h, url, couriers, idents[:6], idents[6:])
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    published = routes_by_courier(client.get(url, headers=h).json["result"])
+    extra = new_parcel(make_item, office)
+    calls = solve_spy(monkeypatch)
+
+    again, done = solved_plan(client, h, time_limit_s=0.2)
+    assert calls == [{str(c): ids for c, ids in published.items()}]
+    result = done["result"]
+    assert result["warm_start"] == {"plan_ids": [int(url.rsplit("/", 1)[1])], "stops": 12}
+    now = routes_by_courier(result)
+    assert sorted(i for ids in now.values() for i in ids) == sorted([*idents, extra.identifier])
+    assert result["unassigned"] == []
+    for route in result["routes"]:
+        mine = published[route["courier_id"]]
+        assert route["previous_stops"] == len(mine) == 6
+        assert route["kept_from_previous"] == len(set(mine) & set(now[route["courier_id"]]))
+        assert route["kept_from_previous"] == 6  # their parcels stay theirs (pinned)
+    check_documented(client, done, "Plan")
+    # the start is kept through an edit; the numbers follow the edited routes
+    moved = now[couriers[0].id][0]
+    edited = split(client, h, again, couriers, now[couriers[0].id][1:],
+                   [*now[couriers[1].id], moved])["result"]
+    assert edited["warm_start"] == result["warm_start"]
+    kept = {r["courier_id"]: r["kept_from_previous"] for r in edited["routes"]}
+    assert kept[couriers[0].id] == 6 - (moved in published[couriers[0].id])
+
+
+def test_a_replan_gives_each_courier_back_their_round(client, auth, dispatcher, couriers,
+                                                      day_items, make_item, office):
+    """Two couriers alike (same vehicle, same shift) are interchangeable to the solver:
+    started cold, a re-plan may give each the other's round. Warm-started, with a tiny
+    budget, each keeps theirs and the new parcel is routed. The rounds are the day's
+    latest unpublished plan here (nothing published yet, so nothing pinned)."""
+    for c in couriers:  # 12 parcels need both of them
+        c.vehicle_capacity_parcels = 7
+    db.session.commit()
+    h = auth(dispatcher)
+    draft, done = solved_plan(client, h)
+    solved = routes_by_courier(done["result"])
+    assert len(solved) == 2
+    # the solver's rounds, swapped: as good, and the solver would not choose them so
+    swapped = split(client, h, draft, couriers, solved[couriers[1].id],
+                    solved[couriers[0].id])
+    before = routes_by_courier(swapped["result"])
+    extra = new_parcel(make_item, office)
+
+    _, done = solved_plan(client, h, time_limit_s=0.2)
+    result = done["result"]
+    assert result["warm_start"] == {"plan_ids": [int(draft.rsplit("/", 1)[1])], "stops": 12}
+    now = routes_by_courier(result)
+    assert extra.identifier in {i for ids in now.values() for i in ids}
+    for c in couriers:
+        assert len(set(now[c.id]) & set(before[c.id])) >= len(before[c.id]) - 1, (now, before)
+    # nothing was in force: no stability figures
+    assert {r["previous_stops"] for r in result["routes"]} == {None}
+    assert {r["kept_from_previous"] for r in result["routes"]} == {None}
+
+
+def test_warm_start_false_starts_cold_and_still_says_what_changed(
+        client, auth, dispatcher, couriers, day_items, monkeypatch):
+    h = auth(dispatcher)
+    idents = [i.identifier for i in day_items]
+    url, _ = solved_plan(client, h)
+    split(client, h, url, couriers, idents[:6], idents[6:])
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    calls = solve_spy(monkeypatch)
+
+    _, done = solved_plan(client, h, time_limit_s=0.2, warm_start=False)
+    assert calls == [None]
+    result = done["result"]
+    assert result["warm_start"] is None
+    assert {r["previous_stops"] for r in result["routes"]} == {6}
+    r = client.post("/api/v1/route-plans", json=plan_body(warm_start="perhaps"), headers=h)
+    assert r.status_code == 422 and "warm_start" in str(r.json)
+
+
+def test_a_warm_start_keeps_only_what_the_new_plan_has(client, auth, dispatcher, couriers,
+                                                       day_items, clock):
+    """Stops no longer in the plan, stops given to another courier since, and couriers
+    the plan is not for are left out of the start; a courier without a route in force
+    starts from the day's latest draft, without the stops already on a route in force;
+    routes in force win over drafts."""
+    h = auth(dispatcher)
+    idents = [i.identifier for i in day_items]
+    first, second = couriers
+    # in force: the first courier's round of six
+    url, _ = solved_plan(client, h, courier_ids=[first.id], identifiers=idents[:6])
+    assert client.patch(url, headers=h, json={"routes": [
+        {"courier_id": first.id, "identifiers": idents[:6]}]}).status_code == 200
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    published = int(url.rsplit("/", 1)[1])
+    # a draft for both: the first courier's round otherwise (not what is in force), and
+    # the second's with one of the first courier's parcels first
+    draft, _ = solved_plan(client, h)
+    split(client, h, draft, couriers, idents[5:0:-1], [idents[0], *idents[6:]])
+    drafted = int(draft.rsplit("/", 1)[1])
+
+    def start(**kw):
+        """What a plan made now starts from (the plan is not kept: it would be the
+        day's latest draft once solved)."""
+        plan = service.create_plan(db.session, dispatcher, service_input(**kw), now=clock())
+        out = plan.problem.get("warm_start"), plan.problem.get("routes_before")
+        db.session.rollback()
+        return out
+
+    # both couriers, all parcels: the first from their route in force, the second
+    # from the draft less what the first courier's route in force has
+    warm, before = start()
+    assert warm == {"plan_ids": [published, drafted], "stops": 12, "routes": {
+        str(first.id): idents[:6], str(second.id): idents[6:]}}
+    assert before == {str(first.id): idents[:6]}
+    # a parcel of the first courier's given by hand to the second: out of the first's
+    # start (the plan pins it to the second)
+    assert client.post(f"/api/v1/items/{idents[2]}/assign", headers=h,
+                       json={"courier_id": second.id}).status_code == 200
+    chosen = [idents[1], idents[2], idents[7], idents[9]]
+    warm, before = start(identifiers=chosen)
+    assert warm == {"plan_ids": [published, drafted], "stops": 3, "routes": {
+        str(first.id): [idents[1]], str(second.id): [idents[7], idents[9]]}}
+    assert before == {str(first.id): [idents[1], idents[2]]}
+    # the second courier only (the first is absent), some parcels: the first courier
+    # is out of the start, and so are the stops not in the plan
+    warm, before = start(identifiers=chosen, courier_ids=[second.id])
+    assert warm == {"plan_ids": [drafted], "stops": 2,
+                    "routes": {str(second.id): [idents[7], idents[9]]}}
+    assert before is None
+    # nothing left of any round: a cold start
+    assert start(identifiers=[idents[3]], courier_ids=[second.id]) == (None, None)
