@@ -287,8 +287,8 @@ UNPLANNED = {
                                "Its delivery window is on another day"),
     "left_out_by_dispatcher": ("Điều phối viên đã bỏ khỏi mọi tuyến",
                                "Taken off every route by the dispatcher"),
-    "out_with_another_courier": ("Đang được một bưu tá khác ngoài kế hoạch đi phát",
-                                 "Out for delivery with a courier not in this plan"),
+    "out_with_another_courier": ("Đang được một bưu tá khác đi phát (trong túi của họ)",
+                                 "Out for delivery with another courier (in their bag)"),
     "failed_this_day": ("Đã phát không thành công trong ngày; bưu gửi đang ở chỗ bưu tá đã "
                         "phát", "Delivery failed that day; the parcel is with the courier "
                         "who tried"),
@@ -296,6 +296,16 @@ UNPLANNED = {
                                     "ở chỗ một bưu tá ngoài kế hoạch",
                                     "Delivery failed and never scanned back in: with a "
                                     "courier not in this plan"),
+    "failed_since_planned": ("Sau khi lập kế hoạch, bưu gửi đã giao cho một bưu tá khác và "
+                             "phát không thành công; chưa quét nhập lại, vẫn ở chỗ bưu tá đó",
+                             "After the plan was made it went to another courier and its "
+                             "delivery failed; never scanned back in, it is still with them"),
+    "next_attempt_later": ("Lần phát lại được hẹn vào một ngày sau (hôm sau lần phát không "
+                           "thành công, hoặc ngày người nhận yêu cầu)",
+                           "Its next attempt is due on a later day (the day after the failed "
+                           "attempt, or the day the recipient asked for)"),
+    "no_longer_to_deliver": ("Không còn cần phát (đã phát, chuyển hoàn…)",
+                             "Nothing to deliver any more (delivered, returned…)"),
 }
 
 #: what a route of a plan breaks (routing.evaluate.RouteIssueCode; docs/api.md, "Route

@@ -461,15 +461,18 @@ def day_data(user: User) -> Any:
         Item.office_id == office.id, Item.status.in_(ACTIVE)).order_by(Item.id)
     ).unique().scalars().all()
     lg = lang()
-    # back from a failed attempt that day: in its courier's bag, not planned again
+    # back from a failed attempt that day: in its courier's bag, not planned again; nor
+    # one whose recipient asked for a later day (as a plan of the day leaves out)
     bagged = plans.bags_on(db.session(), rows, day)
+    later = {it.id for it in rows if plans.due_later(it, day)}
     out = [{"identifier": it.identifier, "status": it.status.value,
             "status_label": labels.label(labels.STATUS, it.status.value, lg),
             "courier_id": it.courier_id, "lat": it.recipient_lat, "lon": it.recipient_lon,
             "address": f"{it.recipient_address}, {it.recipient_ward or ''}".strip(", "),
             "product": labels.label(labels.PRODUCT, it.product.value, lg),
             "plannable": it.status in plans.PLANNABLE and it.recipient_lat is not None
-            and it.id not in bagged,
+            and it.id not in bagged and it.id not in later,
+            "next_attempt_on": it.next_attempt_on.isoformat() if it.next_attempt_on else None,
             "window": [_vn(it.window_start, "%H:%M"), _vn(it.window_end, "%H:%M")]
             if it.window_start else None} for it in rows]
     plan = _latest_plan(office.id, day)

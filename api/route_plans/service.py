@@ -100,6 +100,36 @@ def _failed_in_bag(day: date, courier_ids: Collection[int], courier_id: int,
     return None
 
 
+def _asked_later(day: date, next_attempt_on: date | None) -> dict[str, str] | None:
+    """Why a plan of ``day`` does not route a parcel whose next attempt is due on a later
+    day (``next_attempt_on``, set by a failed attempt: the day the recipient asked for,
+    else the next day; kept while the parcel is held at the office): the ``reason`` and
+    ``message`` of its unassigned entry (and of ``not_handed_over`` when publishing) and
+    the ``detail`` of a 422 when it was chosen or put on a route; None when it is due on
+    ``day`` or earlier, or has no such day. Sending the parcel out again (EDG) clears the
+    day: the way to try earlier (the recipient called back), as :func:`_failed_in_bag`
+    says for the day of the attempt."""
+    if next_attempt_on is None or next_attempt_on <= day:
+        return None
+    when = next_attempt_on.isoformat()
+    return {"reason": "next_attempt_later",
+            "message": f"its next attempt is due on {when} (the day after its failed "
+                       "attempt, or the day the recipient asked for), not before",
+            "detail": f"The item's next attempt is due on {when} (the day after its failed "
+                      "attempt, or the day the recipient asked for): it is not planned "
+                      "before that day; to try earlier, send it out again (EDG)."}
+
+
+def due_later(item: Item, day: date) -> dict[str, str] | None:
+    """:func:`_asked_later` for ``item`` and a plan of ``day``: what every place that
+    plans, publishes, re-optimises or offers a day's items for planning (the console)
+    asks. A parcel out for delivery is in its courier's bag and on their route (sending
+    it out cleared the day)."""
+    if item.status is Status.OUT_FOR_DELIVERY:
+        return None
+    return _asked_later(day, item.next_attempt_on)
+
+
 def bags_on(session: Session, items: Collection[Item], day: date) -> dict[int, int]:
     """``{item id: courier id}`` for those of ``items`` in a courier's bag on ``day``, out
     on the road with them: out for delivery, or back from a failed attempt made that
@@ -119,12 +149,39 @@ def bags_on(session: Session, items: Collection[Item], day: date) -> dict[int, i
         or (days.get(it.id) is not None and days[it.id] >= day))}
 
 
+def _failed_unplanned(plan: RoutePlan, holder: int, failed_on: date | None
+                      ) -> dict[str, str]:
+    """Why ``plan`` may not give another courier a parcel whose delivery failed (on
+    ``failed_on``, before the plan's day) with ``holder``, who still has it (never
+    scanned back in, nor sent out again), when the plan did not know that they have it
+    (its stop is not pinned to them): the ``reason``, ``message`` and ``detail`` as
+    :func:`_failed_in_bag`'s. A plan made now would have pinned it to them, or left it
+    out when they are not in the plan; a dispatcher's edit of a plan that pinned it may
+    move it (a hand-over at the office at the start of the shift), but a plan that
+    routed it while it was at the office never chose that."""
+    held = _failed_in_bag(plan.service_date, _plan_couriers(plan), holder, failed_on)
+    if held is not None:
+        return held
+    when = f" on {failed_on.isoformat()}" if failed_on is not None else ""
+    return {"reason": "failed_since_planned",
+            "message": f"after the plan was made it went to courier {holder}, whose "
+                       f"delivery attempt{when} failed; never scanned back in, it is still "
+                       "with them",
+            "detail": f"The item went to courier {holder} after the plan was made and its "
+                      f"delivery failed{when}; it was never scanned back in, so it is still "
+                      "with them. Put it on their route or take it off every route; to "
+                      "give it to another courier, scan it back in at the office (EDF) or "
+                      "assign it by hand."}
+
+
 def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                   ) -> tuple[int, dict[str, Any]]:
     """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
-    without coordinates, or whose delivery window is not on the day (a window over
-    midnight is cut there), are left out: listed under the problem's ``left_out`` key,
-    which the finished plan adds to its unassigned stops."""
+    without coordinates, whose delivery window is not on the day (a window over
+    midnight is cut there), in a courier's bag the plan cannot take them from
+    (:func:`_failed_in_bag`) or whose next attempt the recipient asked for on a later
+    day (:func:`_asked_later`) are left out: listed under the problem's ``left_out``
+    key, which the finished plan adds to its unassigned stops."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -160,7 +217,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         # answer), or whose status is not planned (delivered, out with a courier …), is
         # an error, not a parcel silently left out of the plan
         rows = session.execute(select(
-            Item.identifier, Item.status, Item.courier_id, Item.id).where(
+            Item.identifier, Item.status, Item.courier_id, Item.id, Item.next_attempt_on).where(
             Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all()
         known = {r[0]: r[1] for r in rows}
         # in a courier's bag: out for delivery with a courier the plan is not for, or
@@ -169,10 +226,14 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                      and r[2] is not None and r[2] not in courier_ids}
         days = failure_days(session, [r[3] for r in rows if r[1] is Status.DELIVERY_FAILED])
         bagged: dict[str, str] = {}
-        for ident, status, holder, item_id in rows:
+        later: dict[str, str] = {}  # the recipient asked for a later day
+        for ident, status, holder, item_id, asked in rows:
             if status is Status.DELIVERY_FAILED and holder is not None and (
                     held := _failed_in_bag(day, courier_ids, holder, days.get(item_id))):
                 bagged[ident] = held["detail"]
+            elif status is not Status.OUT_FOR_DELIVERY and (
+                    wait := _asked_later(day, asked)):
+                later[ident] = wait["detail"]
         planned = ", ".join(s.value for s in statuses)
         wrong = []
         for n, ident in enumerate(chosen):
@@ -186,13 +247,16 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                           "who is not in this plan.")
             elif ident in bagged:
                 detail = bagged[ident]
+            elif ident in later:
+                detail = later[ident]
             else:
                 continue
             wrong.append({"pointer": f"/identifiers/{n}", "detail": detail})
         if wrong:
             raise Unprocessable("Some chosen items cannot be planned: not items of this "
-                                "office, not in a status the plan takes, or in a courier's "
-                                "bag this plan cannot take them from.", errors=wrong)
+                                "office, not in a status the plan takes, in a courier's "
+                                "bag this plan cannot take them from, or due on a later "
+                                "day the recipient asked for.", errors=wrong)
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     failed_on = failure_days(session, [it.id for it in items if it.courier_id is not None
                                        and it.status is Status.DELIVERY_FAILED])
@@ -216,6 +280,12 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
             # default: said every time)
             left_out.append({"identifier": it.identifier, "reason": held["reason"],
                              "message": held["message"]})
+            continue
+        if wait := due_later(it, day):
+            # the recipient asked for a later day (after the bag rules: a parcel that
+            # failed that day is due the next day at the earliest, and is said so)
+            left_out.append({"identifier": it.identifier, "reason": wait["reason"],
+                             "message": wait["message"]})
             continue
         if it.recipient_lat is None or it.recipient_lon is None:
             left_out.append({"identifier": it.identifier, "reason": "no_coordinates",
@@ -721,6 +791,76 @@ def with_stability(problem: Mapping[str, Any], result: dict[str, Any]) -> dict[s
         "plan_ids": warm["plan_ids"], "stops": warm["stops"]}}
 
 
+def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
+                     wanted: Mapping[str, int]) -> dict[str, dict[str, str]]:
+    """The routed ``items`` (``wanted``: ``{identifier: courier id}``) that publishing
+    ``plan`` does not hand to their route's courier, each with the ``identifier``,
+    ``reason`` and ``message`` of its ``not_handed_over`` entry, by identifier: what
+    happened since the plan was made, judged by the rules a plan made now would follow
+    (:func:`build_problem`), so that publishing never records a hand-over that did not
+    happen nor sends a courier to a door on a day the recipient did not ask for:
+
+    - no longer to deliver (delivered, returned, at a pick-up point …);
+    - in another courier's bag on the road (:func:`bags_on`: out for delivery, or back
+      from a failed attempt that day);
+    - back from a failed attempt on an earlier day, never scanned back in, with a
+      courier the plan did not pin it to (:func:`_failed_unplanned`);
+    - its next attempt due on a later day than the plan's (:func:`_asked_later`)."""
+    day = plan.service_date
+    pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
+    routed = [it for it in items if it.identifier in wanted]
+    bags = bags_on(session, routed, day)
+    failed_on = failure_days(session, [it.id for it in routed if it.courier_id is not None
+                                       and it.status is Status.DELIVERY_FAILED])
+    out: dict[str, dict[str, str]] = {}
+    for it in routed:
+        to, holder = wanted[it.identifier], bags.get(it.id)
+        why: dict[str, str] | None = None
+        if it.status not in REMAINING:
+            why = {"reason": "no_longer_to_deliver",
+                   "message": f"it is {it.status.value} now: nothing to deliver"}
+        elif holder is not None and holder != to:
+            why = ({"reason": "out_with_another_courier",
+                    "message": f"it is out for delivery with courier {holder}, in their bag"}
+                   if it.status is Status.OUT_FOR_DELIVERY
+                   else _failed_in_bag(day, (), holder, failed_on.get(it.id)))
+        elif (holder is None and it.status is Status.DELIVERY_FAILED
+              and it.courier_id is not None and it.courier_id != to
+              and pins.get(it.identifier) != str(it.courier_id)):
+            why = _failed_unplanned(plan, it.courier_id, failed_on.get(it.id))
+        elif holder is None:
+            why = due_later(it, day)
+        if why is not None:
+            out[it.identifier] = {"identifier": it.identifier, "reason": why["reason"],
+                                  "message": why["message"]}
+    return out
+
+
+def _without(plan: RoutePlan, dropped: list[dict[str, str]]) -> dict[str, Any]:
+    """``plan``'s result with the ``dropped`` stops (:func:`_not_handed_over`) taken off
+    their routes, the routes' ETAs, loads and lateness recomputed for the order left
+    (as an edit does), and the stops listed in ``not_handed_over`` and among the
+    unassigned: a courier's route lists only what they were handed."""
+    from routing.evaluate import evaluate
+
+    assert plan.result is not None
+    result = {**plan.result, "not_handed_over": dropped}
+    if not dropped:
+        return result
+    gone = {x["identifier"] for x in dropped}
+    problem = routing.Problem.from_dict(plan.problem)
+    kept = {str(r["courier_id"]): [s["identifier"] for s in r["stops"]
+                                   if s["identifier"] not in gone]
+            for r in plan.result["routes"]}
+    fresh = result_json(problem, evaluate(problem, kept), plan.service_date)
+    result.update(routes=fresh["routes"], distance_m=fresh["distance_m"],
+                  feasible=fresh["feasible"],
+                  unassigned=[u for u in plan.result.get("unassigned", [])
+                              if u["identifier"] not in gone] + dropped)
+    plan.best_cost = float(fresh["distance_m"])
+    return result
+
+
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
             accept_issues: bool = False) -> RoutePlan:
     """Assign each planned item to its courier; the plan becomes the day's routes. A
@@ -778,17 +918,14 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     items = session.execute(select(Item).where(*where).order_by(Item.id)
                             .with_for_update(of=Item)
                             .execution_options(populate_existing=True)).unique().scalars().all()
-    # a parcel in a courier's bag on the road (out for delivery, or failed that day:
-    # bags_on) cannot be handed to another courier (one that went out or failed since
-    # the plan was made, too)
-    bags = bags_on(session, items, plan.service_date)
+    not_handed = _not_handed_over(session, plan, items, wanted)
     changes: list[tuple[Item, User | None]] = []
     for it in items:
+        if it.identifier in not_handed:
+            continue  # stays where it is, reported (below)
         if it.identifier in wanted:
-            if (it.status in PLANNABLE or it.status is Status.OUT_FOR_DELIVERY) and bags.get(
-                    it.id) in (None, wanted[it.identifier]):
-                changes.append((it, couriers[wanted[it.identifier]]))
-                it.updated_at = now
+            changes.append((it, couriers[wanted[it.identifier]]))
+            it.updated_at = now
         elif it.courier_id is not None and it.status in (Status.AT_DELIVERY_OFFICE,
                                                          Status.HELD_AT_OFFICE):
             # the plan's stops on no route are nobody's now, if they are at the office;
@@ -797,6 +934,7 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
             changes.append((it, None))
     custody.hand_over_all(session, changes, by=actor, how=AssignmentHow.ROUTE_PLAN, now=now,
                           plan_id=plan.id)
+    plan.result = _without(plan, list(not_handed.values()))
     # an earlier published plan of the day gives up the routes of this plan's couriers;
     # it is superseded once none of its couriers is left to it (every one of them is
     # locked: _lock_day)
@@ -878,7 +1016,8 @@ def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]
     :func:`_failed_in_bag`) nor held since the plan was published (brought back to the
     office on this route). A parcel failed on an earlier day, or held before the plan
     was published, is what the plan is for; one failed the day before the route's day
-    too, even after the plan was published (a plan made the evening before)."""
+    too, even after the plan was published (a plan made the evening before), unless its
+    recipient asked for a later day than the route's (``next_attempt_on``)."""
     left = {it.identifier for it in items if it.status in REMAINING}
     held = [it.id for it in items if it.status is Status.HELD_AT_OFFICE]
     if held and plan.published_at is not None:
@@ -892,6 +1031,10 @@ def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]
                                        if it.status is Status.DELIVERY_FAILED])
     left -= {it.identifier for it in items
              if it.id in failed_on and failed_on[it.id] >= plan.service_date}
+    # the recipient asked (after the plan was published) for a later day than the
+    # route's: not this route's to try again; going out again (EDG) clears the day and
+    # puts it back (publishing takes such a parcel off the route: :func:`publish`)
+    left -= {it.identifier for it in items if due_later(it, plan.service_date)}
     return left
 
 
@@ -990,18 +1133,34 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
     (saying why when the plan left the item out when it was made); one given twice
     (pointing at the first); a parcel in a courier's bag on the road (out for delivery,
     or failed on the plan's day and not scanned back in since: :func:`bags_on`) put on
-    another courier's route (publishing would not hand it over)."""
+    another courier's route (publishing would not hand it over); a parcel back from a
+    failed attempt with a courier the plan did not pin it to (:func:`_failed_unplanned`)
+    put on another courier's route; a parcel whose next attempt the recipient asked for
+    on a later day than the plan's (:func:`_asked_later`, as the plan leaves out) on any
+    route."""
     couriers = {c["id"] for c in plan.problem["couriers"]}
     stops = {s["id"] for s in plan.problem["stops"]}
+    pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
     left_out = {x["identifier"]: x["message"] for x in plan.problem.get("left_out", [])}
     named = [(k, j, identifiers.normalize(x)) for k, r in enumerate(routes)
              for j, x in enumerate(r["identifiers"])]
-    out = session.execute(select(Item).where(
-        Item.office_id == plan.office_id, Item.courier_id.is_not(None),
-        Item.status.in_((Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED)),
+    found = session.execute(select(Item).where(
+        Item.office_id == plan.office_id,
         Item.identifier.in_({i for _, _, i in named if i in stops}))).unique().scalars().all()
+    out = [it for it in found if it.courier_id is not None
+           and it.status in (Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED)]
     bags = bags_on(session, out, plan.service_date)
     bagged = {it.identifier: (bags[it.id], it.status) for it in out if it.id in bags}
+    # back from a failed attempt on an earlier day, with a courier the plan did not pin
+    # it to: theirs (_failed_unplanned)
+    unpinned = [it for it in out if it.id not in bags and it.status is Status.DELIVERY_FAILED
+                and pins.get(it.identifier) != str(it.courier_id)]
+    days = failure_days(session, [it.id for it in unpinned])
+    kept = {it.identifier: (it.courier_id, _failed_unplanned(plan, it.courier_id,
+                                                             days.get(it.id))["detail"])
+            for it in unpinned if it.courier_id is not None}
+    later = {it.identifier: wait["detail"] for it in found
+             if it.id not in bags and (wait := due_later(it, plan.service_date))}
     first: dict[str, str] = {}
     wrong: dict[tuple[int, int], str] = {}
     for k, r in enumerate(routes):
@@ -1024,6 +1183,10 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
                     if status is Status.OUT_FOR_DELIVERY else
                     f"Delivery failed with courier {holder}, not scanned back in since: in "
                     "their bag.")
+            elif ident in kept and kept[ident][0] != routes[k]["courier_id"]:
+                wrong[(k, j)] = kept[ident][1]
+            elif ident in later:
+                wrong[(k, j)] = later[ident]
     return [{"pointer": f"/routes/{k}/courier_id" if j < 0 else f"/routes/{k}/identifiers/{j}",
              "detail": detail} for (k, j), detail in sorted(wrong.items())]
 

@@ -255,7 +255,8 @@ def test_a_parcel_failed_that_day_is_not_offered_for_planning(logged_in, make_it
                                                               couriers, clock):
     # after a failed attempt the parcel is in its courier's bag: a plan of that day does
     # not take it (the API would refuse it, chosen); from the next day on it is plannable
-    # (on its courier's route)
+    # (on its courier's route). Scanned back in, it is the office's, but its next attempt
+    # is due the next day (next_attempt_on) all the same
     clock.advance(days=-1)
     earlier = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMH"))
     clock.advance(days=1)
@@ -264,9 +265,37 @@ def test_a_parcel_failed_that_day_is_not_offered_for_planning(logged_in, make_it
     day = logged_in.get("/console/api/day?date=2026-11-20").json
     plannable = {i["identifier"]: i["plannable"] for i in day["items"]}
     assert plannable == {earlier.identifier: True, today.identifier: False,
-                         back.identifier: True}
+                         back.identifier: False}
     day = logged_in.get("/console/api/day?date=2026-11-21").json
     assert all(i["plannable"] for i in day["items"])
+
+
+def test_a_parcel_due_on_a_later_day_is_not_offered_for_planning_before_it(
+        logged_in, make_item, office, couriers, clock, dispatcher):
+    # the recipient asked for the 22nd (asks_another_day): the day's items offered for
+    # planning are those a plan of the day takes (a plan leaves it out before the 22nd)
+    from datetime import date
+
+    from api.items import service as items_service
+    from models import EventCode, FailureReason
+
+    asked = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    items_service.record_event(db.session, couriers[0], asked.identifier, {
+        "code": EventCode.EMH, "client_event_id": "emh-asks", "device_time": clock(),
+        "location": {"lat": 12.24, "lon": 109.19},
+        "reason": FailureReason.ASKS_ANOTHER_DAY, "action": "called_recipient",
+        "next_attempt_on": date(2026, 11, 22)}, now=clock(), max_attempts=3)
+    items_service.record_event(db.session, dispatcher, asked.identifier, {
+        "code": EventCode.EDF, "client_event_id": "edf-back", "device_time": clock()},
+        now=clock(), max_attempts=3)  # held at the office: the day stays
+    db.session.commit()
+    other = make_item(office, events=("EMG",))
+    for day, offered in (("2026-11-20", False), ("2026-11-21", False), ("2026-11-22", True)):
+        items = {i["identifier"]: i for i in logged_in.get(
+            f"/console/api/day?date={day}").json["items"]}
+        assert items[asked.identifier]["plannable"] is offered, day
+        assert items[asked.identifier]["next_attempt_on"] == "2026-11-22"
+        assert items[other.identifier]["plannable"] is True
 
 def console_plan(client, h, courier_ids, identifiers, split=None):
     """A plan made, solved and (with ``split``, ``{courier id: identifiers}``) edited

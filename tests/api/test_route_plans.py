@@ -1478,17 +1478,25 @@ def test_publishing_is_documented_with_its_refusals(client):
 
 # ------------------------------------------- a parcel after a failed delivery attempt
 
-def go_out_and_fail(item, courier, clock, full_proof):
+def go_out_and_fail(item, courier, clock, full_proof, asks_for=None):
     """``courier`` (who must hold ``item``) takes it out (unless it is out already) and
-    fails to deliver it, now."""
+    fails to deliver it, now; with ``asks_for`` (a day, ISO) the recipient asked for the
+    next attempt on that day."""
+    from datetime import date
+
     from api.items import service as items_service
+    from models import FailureReason
 
     db.session.refresh(item)
     for code in ("EDG", "EMH")[item.status.value == "out_for_delivery":]:
         payload = {"code": items_service.EventCode(code),
                    "client_event_id": f"{code}-{uuid.uuid4()}", "device_time": clock(),
                    "location": {"lat": 12.24, "lon": 109.19}}
-        if code == "EMH":
+        if code == "EMH" and asks_for is not None:
+            payload.update(reason=FailureReason.ASKS_ANOTHER_DAY,
+                           action="called_recipient",
+                           next_attempt_on=date.fromisoformat(asks_for))
+        elif code == "EMH":
             payload.update(reason="recipient_absent", action="notice_left",
                            photo=full_proof(item)["photo"])
         items_service.record_event(db.session, courier, item.identifier, payload,
@@ -1558,8 +1566,15 @@ def test_a_parcel_that_failed_after_its_plan_was_made_is_not_handed_over(
         "pointer": "/routes/0/identifiers/0",
         "detail": f"Delivery failed with courier {holder.id}, not scanned back in since: in "
                   "their bag."}]
-    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
     assert periods_of(parcel) == [(holder.id, None)]
+    # said, not silently skipped; and not on the route of a courier who never got it
+    assert [(x["identifier"], x["reason"]) for x in r.json["result"]["not_handed_over"]] == [
+        (parcel.identifier, "failed_this_day")]
+    assert client.get(url, headers=h).json["result"]["routes"] == []  # its only stop
+    route = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(couriers[0]))
+    assert route.status_code == 404 and route.json["type"].endswith("/no-route")
 
 
 def test_a_parcel_never_scanned_back_in_after_an_earlier_failed_attempt_stays_with_its_courier(
@@ -1835,3 +1850,200 @@ def test_a_warm_start_keeps_only_what_the_new_plan_has(client, auth, dispatcher,
     assert before is None
     # nothing left of any round: a cold start
     assert start(identifiers=[idents[3]], courier_ids=[second.id]) == (None, None)
+
+
+def scan_in(item, actor, clock):
+    """``actor`` scans ``item`` back in at the office (EDF), now."""
+    from api.items import service as items_service
+
+    items_service.record_event(db.session, actor, item.identifier, {
+        "code": items_service.EventCode.EDF, "client_event_id": f"EDF-{uuid.uuid4()}",
+        "device_time": clock()}, now=clock(), max_attempts=3)
+    db.session.commit()
+
+
+def routed_to(done):
+    return {s["identifier"]: r["courier_id"] for r in done["result"]["routes"]
+            for s in r["stops"]}
+
+
+def unassigned_of(done):
+    return {u["identifier"]: u for u in done["result"]["unassigned"]}
+
+
+# ------------------------------------------ the day the recipient asked for (next_attempt_on)
+
+def test_a_parcel_whose_recipient_asked_for_a_later_day_is_not_planned_before_it(
+        client, auth, dispatcher, couriers, day_items, make_item, office, clock, full_proof):
+    """After a failed attempt the recipient may ask for another day (``asks_another_day``
+    with ``next_attempt_on``): no plan of an earlier day routes the parcel (by default it
+    is left out, saying the day; chosen by identifier, or put on a route by an edit, it
+    is a 422 with a pointer each); from that day on it is planned as any other, and its
+    bag rules still apply. It was planned, and so sent out, on any day."""
+    a, b = couriers
+    clock.advance(days=-1)  # the 19th
+    held = make_item(office, courier=a, events=("EMG",))
+    kept = make_item(office, courier=a, events=("EMG",))
+    go_out_and_fail(held, a, clock, full_proof, asks_for="2026-11-22")
+    go_out_and_fail(kept, a, clock, full_proof, asks_for="2026-11-22")
+    scan_in(held, dispatcher, clock)  # held at the office: the day asked for stays
+    clock.advance(days=1)  # the 20th
+    assert db.session.get(Item, held.id).next_attempt_on.isoformat() == "2026-11-22"
+    h = auth(dispatcher)
+    mine = day_items[0].identifier
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        identifiers=[mine, held.identifier, kept.identifier.lower()]))
+    assert r.status_code == 422, r.json
+    errors = {e["pointer"]: e["detail"] for e in r.json["errors"]}
+    assert list(errors) == ["/identifiers/1", "/identifiers/2"]
+    assert all("2026-11-22" in d for d in errors.values()), errors
+
+    for day in ("2026-11-20", "2026-11-21"):
+        url, done = solved_plan(client, h, date=day)
+        assert held.identifier not in routed_to(done) and kept.identifier not in routed_to(done)
+        assert len(routed_to(done)) == len(day_items)
+        left = unassigned_of(done)
+        for it in (held, kept):
+            assert left[it.identifier]["reason"] == "next_attempt_later", day
+            assert "2026-11-22" in left[it.identifier]["message"]
+    # an edit cannot put it on a route: a pointer each, saying why
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a.id, "identifiers": [mine, held.identifier]},
+        {"courier_id": b.id, "identifiers": [kept.identifier]}]})
+    assert r.status_code == 422, r.json
+    errors = {e["pointer"]: e["detail"] for e in r.json["errors"]}
+    assert list(errors) == ["/routes/0/identifiers/1", "/routes/1/identifiers/0"]
+    assert all("2026-11-22" in d for d in errors.values()), errors
+
+    # on the day asked for it is planned, the one never scanned back in pinned to its
+    # courier, and left out of a plan without them
+    url, done = solved_plan(client, h, date="2026-11-22")
+    assert routed_to(done)[held.identifier] == a.id and routed_to(done)[kept.identifier] == a.id
+    url, done = solved_plan(client, h, date="2026-11-22", courier_ids=[b.id])
+    assert routed_to(done)[held.identifier] == b.id
+    assert unassigned_of(done)[kept.identifier]["reason"] == "failed_with_another_courier"
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    assert periods_of(kept) == [(a.id, None)]
+
+
+def test_a_later_day_asked_for_after_the_plan_was_made_takes_the_parcel_off_its_route(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
+    """Tomorrow's plan is made while the parcel is at the office; today its courier
+    tries it and the recipient asks for the day after tomorrow: publishing tomorrow's
+    plan does not route it (listed in ``not_handed_over`` and among the unassigned
+    stops), and the courier's route does not list it. A plan published before the
+    recipient asked keeps it on the route, done for that day when re-optimised."""
+    a = couriers[0]
+    parcel = make_item(office, courier=a, events=("EMG",))
+    other = make_item(office, courier=a, events=("EMG",))
+    h = auth(dispatcher)
+    early, _ = published_plan(client, h, courier_ids=[a.id], date="2026-11-22")
+    url, done = solved_plan(client, h, courier_ids=[a.id], date="2026-11-21")
+    assert routed_to(done) == {parcel.identifier: a.id, other.identifier: a.id}
+    clock.advance(hours=2)
+    go_out_and_fail(parcel, a, clock, full_proof, asks_for="2026-11-23")  # on the 20th
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    nho = r.json["result"]["not_handed_over"]
+    assert [(x["identifier"], x["reason"]) for x in nho] == [
+        (parcel.identifier, "next_attempt_later")]
+    assert "2026-11-23" in nho[0]["message"]
+    assert unassigned_of(r.json)[parcel.identifier]["reason"] == "next_attempt_later"
+    assert routed_to(r.json) == {other.identifier: a.id}
+    route = client.get("/api/v1/couriers/me/route?date=2026-11-21", headers=auth(a)).json
+    assert [s["identifier"] for s in route["stops"]] == [other.identifier]
+    assert route["stops"][0]["sequence"] == 1
+    assert periods_of(parcel) == [(a.id, None)]
+    # published before: it stays on the route of the 22nd, done for that day
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(a), json={
+        "date": "2026-11-22", "location": {"lat": 12.25, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert {s["identifier"]: s.get("done", False) for s in r.json["stops"]} == {
+        parcel.identifier: True, other.identifier: False}
+
+
+# ---------------------------------- what happened between a plan being made and published
+
+def test_a_parcel_that_failed_before_a_later_days_plan_is_published_is_not_handed_over(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
+    """Tomorrow's plan is made while parcel P is at the office, routing it to courier B;
+    today courier A takes P out, fails and never scans it back in. Publishing tomorrow's
+    plan would have handed P to B, a hand-over that never happened (a plan made now would
+    have left it out: A is not in it). It is not handed over, and is reported, as a
+    parcel delivered meanwhile is; B's route lists neither."""
+    a, b = couriers
+    parcel = make_item(office, events=("EMG",))
+    gone = make_item(office, events=("EMG",))
+    stays = make_item(office, events=("EMG",))
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h, courier_ids=[b.id], date="2026-11-21")
+    assert set(routed_to(done)) == {parcel.identifier, gone.identifier, stays.identifier}
+    for it in (parcel, gone):
+        assert client.post(f"/api/v1/items/{it.identifier}/assign", headers=h,
+                           json={"courier_id": a.id}).status_code == 200
+    clock.advance(hours=3)
+    go_out_and_fail(parcel, a, clock, full_proof)  # on the 20th
+    for code in ("EDG", "EMI"):
+        body = {"code": code, "client_event_id": f"{code}-{uuid.uuid4()}",
+                "device_time": clock().isoformat(), "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMI":
+            body["proof"] = full_proof(gone)
+        r = client.post(f"/api/v1/items/{gone.identifier}/events", headers=auth(a), json=body)
+        assert r.status_code == 201, r.json
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    nho = {x["identifier"]: x for x in r.json["result"]["not_handed_over"]}
+    assert list(nho) == [parcel.identifier, gone.identifier]
+    assert nho[parcel.identifier]["reason"] == "failed_with_another_courier"
+    assert f"courier {a.id}" in nho[parcel.identifier]["message"]
+    assert nho[gone.identifier]["reason"] == "no_longer_to_deliver"
+    assert "delivered" in nho[gone.identifier]["message"]
+    assert routed_to(r.json) == {stays.identifier: b.id}
+    assert periods_of(parcel) == [(a.id, None)]
+    assert db.session.get(Item, gone.id).courier_id == a.id
+    route = client.get("/api/v1/couriers/me/route?date=2026-11-21", headers=auth(b)).json
+    assert [s["identifier"] for s in route["stops"]] == [stays.identifier]
+    got = client.get(url, headers=h).json["result"]
+    assert got["not_handed_over"] == r.json["result"]["not_handed_over"]
+
+
+def test_a_parcel_that_failed_with_a_courier_of_the_plan_after_it_was_made_stays_theirs(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
+    """As above, with A in the plan too (a plan made now would pin P to A): an edit may
+    not put P on B's route (the plan never knew A had it), publishing does not hand it to
+    B and says so; the dispatcher may put it on A's route, or give it to B by hand."""
+    a, b = couriers
+    parcel = make_item(office, events=("EMG",))
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h, date="2026-11-21")
+    on_b = {"routes": [{"courier_id": b.id, "identifiers": [parcel.identifier]},
+                       {"courier_id": a.id, "identifiers": []}]}
+    assert client.patch(url, headers=h, json=on_b).status_code == 200  # at the office
+    assert client.post(f"/api/v1/items/{parcel.identifier}/assign", headers=h,
+                       json={"courier_id": a.id}).status_code == 200
+    go_out_and_fail(parcel, a, clock, full_proof)  # on the 20th
+    r = client.patch(url, headers=h, json=on_b)
+    assert r.status_code == 422, r.json
+    assert [e["pointer"] for e in r.json["errors"]] == ["/routes/0/identifiers/0"]
+    assert f"courier {a.id}" in r.json["errors"][0]["detail"]
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    assert [(x["identifier"], x["reason"]) for x in r.json["result"]["not_handed_over"]] == [
+        (parcel.identifier, "failed_since_planned")]
+    assert parcel.identifier not in routed_to(r.json)
+    assert periods_of(parcel) == [(a.id, None)]
+    assert r.json["result"]["routes"] == []  # B's only stop: B has no route that day
+    assert client.get("/api/v1/couriers/me/route?date=2026-11-21",
+                      headers=auth(b)).status_code == 404
+
+    # a new plan, edited to put it on A's route: published, it stays with A, on the route
+    url, done = solved_plan(client, h, date="2026-11-21")
+    assert routed_to(done)[parcel.identifier] == a.id  # pinned to who has it
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a.id, "identifiers": [parcel.identifier]},
+        {"courier_id": b.id, "identifiers": []}]})
+    assert r.status_code == 200, r.json
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200 and r.json["result"].get("not_handed_over", []) == []
+    route = client.get("/api/v1/couriers/me/route?date=2026-11-21", headers=auth(a)).json
+    assert [s["identifier"] for s in route["stops"]] == [parcel.identifier]
