@@ -63,10 +63,12 @@ PROBLEM_TYPES = {
     "too-many-attempts": "Too many wrong delivery codes or ID numbers for this item; it "
                          "can be delivered again after `Retry-After` seconds.",
     "invalid-route-edit": "A route plan edit names a courier that is not in the plan, an "
-                          "item that is no stop of it or one given twice, or puts a parcel "
+                          "item that is no stop of it or one given twice, puts a parcel "
                           "in a courier's bag on the road (out for delivery, or back from "
-                          "a failed attempt that day) on another courier's route; "
-                          "`errors` has a pointer for each.",
+                          "a failed attempt that day), or one back from a failed attempt "
+                          "with a courier the plan did not pin it to, on another courier's "
+                          "route, or puts a parcel whose next attempt is due after the "
+                          "plan's day on a route; `errors` has a pointer for each.",
     "plan-infeasible": "Routes of the route plan have issues (a vehicle over capacity, "
                        "stops served after their window, a route past the end of the "
                        "shift); `routes` lists each with its issues. Change the plan, or "

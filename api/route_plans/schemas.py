@@ -115,6 +115,14 @@ RESULT_DOC = {
     "unassigned": {"type": "array", "items": {"type": "object", "properties": {
         "identifier": {"type": "string"}, "reason": {"type": "string"},
         "message": {"type": "string"}}}},
+    "not_handed_over": {
+        "type": "array", "description": (
+            "Once published: the routed items publishing did not hand over (no longer to "
+            "deliver, in another courier's bag, failed with a courier the plan did not pin "
+            "them to, or due on a later day), taken off their routes; [] when none"),
+        "items": {"type": "object", "properties": {
+            "identifier": {"type": "string"}, "reason": {"type": "string"},
+            "message": {"type": "string"}}}},
 }
 
 

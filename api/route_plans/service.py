@@ -867,7 +867,10 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     plan whose routes have issues (an edit overloaded a courier, made stops late or
     ran past the shift) is refused (409 ``plan-infeasible``, listing them) unless the
     dispatcher accepts them: never silently; who accepted them, and when, is kept in
-    the result (``issues_accepted``)."""
+    the result (``issues_accepted``). What happened since the plan was made is judged
+    now (:func:`_not_handed_over`): a routed item a plan made now would not give its
+    route's courier stays where it is, off the route, and is listed in the result's
+    ``not_handed_over``, never silently skipped."""
     plan = next(p for p in _lock_day(session, get_plan(session, actor, plan_id))
                 if p.id == plan_id)
     if plan.status is not PlanStatus.SUCCEEDED:
