@@ -179,9 +179,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
     """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
     without coordinates, whose delivery window is not on the day (a window over
     midnight is cut there), in a courier's bag the plan cannot take them from
-    (:func:`_failed_in_bag`) or whose next attempt the recipient asked for on a later
-    day (:func:`_asked_later`) are left out: listed under the problem's ``left_out``
-    key, which the finished plan adds to its unassigned stops."""
+    (:func:`_failed_in_bag`) or whose next attempt is due on a later day
+    (``next_attempt_on``: :func:`_asked_later`) are left out: listed under the
+    problem's ``left_out`` key, which the finished plan adds to its unassigned stops."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -226,7 +226,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                      and r[2] is not None and r[2] not in courier_ids}
         days = failure_days(session, [r[3] for r in rows if r[1] is Status.DELIVERY_FAILED])
         bagged: dict[str, str] = {}
-        later: dict[str, str] = {}  # the recipient asked for a later day
+        later: dict[str, str] = {}  # next attempt due on a later day (next_attempt_on)
         for ident, status, holder, item_id, asked in rows:
             if status is Status.DELIVERY_FAILED and holder is not None and (
                     held := _failed_in_bag(day, courier_ids, holder, days.get(item_id))):
@@ -255,8 +255,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
         if wrong:
             raise Unprocessable("Some chosen items cannot be planned: not items of this "
                                 "office, not in a status the plan takes, in a courier's "
-                                "bag this plan cannot take them from, or due on a later "
-                                "day the recipient asked for.", errors=wrong)
+                                "bag this plan cannot take them from, or whose next "
+                                "attempt is due on a later day.", errors=wrong)
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     failed_on = failure_days(session, [it.id for it in items if it.courier_id is not None
                                        and it.status is Status.DELIVERY_FAILED])
@@ -282,7 +282,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
                              "message": held["message"]})
             continue
         if wait := due_later(it, day):
-            # the recipient asked for a later day (after the bag rules: a parcel that
+            # its next attempt is due on a later day (after the bag rules: a parcel that
             # failed that day is due the next day at the earliest, and is said so)
             left_out.append({"identifier": it.identifier, "reason": wait["reason"],
                              "message": wait["message"]})
@@ -1020,7 +1020,8 @@ def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]
     office on this route). A parcel failed on an earlier day, or held before the plan
     was published, is what the plan is for; one failed the day before the route's day
     too, even after the plan was published (a plan made the evening before), unless its
-    recipient asked for a later day than the route's (``next_attempt_on``)."""
+    next attempt is due after the route's day (``next_attempt_on``: the recipient asked
+    for a later day)."""
     left = {it.identifier for it in items if it.status in REMAINING}
     held = [it.id for it in items if it.status is Status.HELD_AT_OFFICE]
     if held and plan.published_at is not None:
@@ -1034,9 +1035,10 @@ def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]
                                        if it.status is Status.DELIVERY_FAILED])
     left -= {it.identifier for it in items
              if it.id in failed_on and failed_on[it.id] >= plan.service_date}
-    # the recipient asked (after the plan was published) for a later day than the
-    # route's: not this route's to try again; going out again (EDG) clears the day and
-    # puts it back (publishing takes such a parcel off the route: :func:`publish`)
+    # its next attempt is due after the route's day (the recipient asked, after the plan
+    # was published, for a later day): not this route's to try again; going out again
+    # (EDG) clears the day and puts it back (publishing takes such a parcel off the
+    # route: :func:`publish`)
     left -= {it.identifier for it in items if due_later(it, plan.service_date)}
     return left
 
@@ -1138,9 +1140,8 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
     or failed on the plan's day and not scanned back in since: :func:`bags_on`) put on
     another courier's route (publishing would not hand it over); a parcel back from a
     failed attempt with a courier the plan did not pin it to (:func:`_failed_unplanned`)
-    put on another courier's route; a parcel whose next attempt the recipient asked for
-    on a later day than the plan's (:func:`_asked_later`, as the plan leaves out) on any
-    route."""
+    put on another courier's route; a parcel whose next attempt is due after the plan's
+    day (:func:`_asked_later`, as the plan leaves out) on any route."""
     couriers = {c["id"] for c in plan.problem["couriers"]}
     stops = {s["id"] for s in plan.problem["stops"]}
     pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
