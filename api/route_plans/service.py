@@ -852,8 +852,14 @@ def _without(plan: RoutePlan, dropped: list[dict[str, str]]) -> dict[str, Any]:
     kept = {str(r["courier_id"]): [s["identifier"] for s in r["stops"]
                                    if s["identifier"] not in gone]
             for r in plan.result["routes"]}
-    fresh = result_json(problem, evaluate(problem, kept), plan.service_date)
-    result.update(routes=fresh["routes"], distance_m=fresh["distance_m"],
+    fresh = with_stability(plan.problem,
+                           result_json(problem, evaluate(problem, kept), plan.service_date))
+    # issues accepted when publishing stay accepted on the routes that still have them
+    # (taking stops off a route adds none)
+    accepted = plan.result.get("issues_accepted")
+    routes = [{**r, "issues_accepted": accepted if r.get("issues") else None}
+              if "issues_accepted" in plan.result else r for r in fresh["routes"]]
+    result.update(routes=routes, distance_m=fresh["distance_m"],
                   feasible=fresh["feasible"],
                   unassigned=[u for u in plan.result.get("unassigned", [])
                               if u["identifier"] not in gone] + dropped)

@@ -1431,6 +1431,43 @@ def test_a_couriers_route_says_which_issues_a_dispatcher_accepted_and_who(
         url, headers=h).json["result"]["routes"] if rt["courier_id"] == small.id)
 
 
+def test_publishing_without_an_item_keeps_what_was_accepted_and_what_changed(
+        client, auth, dispatcher, couriers, day_items, make_user, office, clock, full_proof):
+    """Publishing takes a routed item delivered meanwhile off its route and recomputes
+    the routes: the issues the dispatcher accepted stay accepted on the route that still
+    has them (the courier's phone warns), and every route still says how much of it was
+    on its courier's route before (``previous_stops``, ``kept_from_previous``)."""
+    small = make_user(Role.COURIER, office, vehicle_capacity_parcels=2,
+                      vehicle_capacity_kg=2.0)
+    h = auth(dispatcher)
+    url, edited = overloaded_plan(client, h, couriers, day_items, small)
+    other = next(r for r in edited["result"]["routes"] if r["courier_id"] == couriers[0].id)
+    gone = next(i for i in day_items if i.identifier == other["stops"][0]["identifier"])
+    assert client.post(f"/api/v1/items/{gone.identifier}/assign", headers=h,
+                       json={"courier_id": couriers[0].id}).status_code == 200
+    for code in ("EDG", "EMI"):
+        body = {"code": code, "client_event_id": f"{code}-{uuid.uuid4()}",
+                "device_time": clock().isoformat(), "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMI":
+            body["proof"] = full_proof(gone)
+        r = client.post(f"/api/v1/items/{gone.identifier}/events",
+                        headers=auth(couriers[0]), json=body)
+        assert r.status_code == 201, r.json
+    published_at = clock.advance(minutes=5)
+    r = client.post(f"{url}/publish", headers=h, json={"accept_issues": True})
+    assert r.status_code == 200, r.json
+    assert [x["identifier"] for x in r.json["result"]["not_handed_over"]] == [gone.identifier]
+    accepted = {"by": dispatcher.username, "at": published_at.isoformat()}
+    routes = {rt["courier_id"]: rt for rt in r.json["result"]["routes"]}
+    assert routes[small.id]["issues"] and routes[small.id]["issues_accepted"] == accepted
+    assert routes[couriers[0].id]["issues_accepted"] is None
+    assert gone.identifier not in [s["identifier"] for s in routes[couriers[0].id]["stops"]]
+    assert all("previous_stops" in rt and "kept_from_previous" in rt for rt in routes.values())
+    mine = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(small)).json
+    assert mine["issues"] and mine["issues_accepted"] == accepted
+    check_documented(client, client.get(url, headers=h).json, "Plan")
+
+
 def test_a_feasible_plans_routes_have_no_issues_and_nothing_accepted(client, auth, dispatcher,
                                                                      couriers, day_items):
     h = auth(dispatcher)
