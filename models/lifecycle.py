@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class Status(enum.StrEnum):
@@ -167,3 +168,40 @@ def replay(events: Iterable[EventCode]) -> ItemState:
     for event in events:
         state = apply(state, event)
     return state
+
+
+def attempts_made(history: Iterable[tuple[EventCode, datetime, bool]]) -> int:
+    """The failed delivery attempts a stored history shows, late ones included.
+
+    ``history`` is ``(code, device time, applied)`` per event, in the order stored
+    (by id). Every applied EMH counts, as :func:`replay` counts them. An unapplied one
+    (kept late: ``late_event``, ``late_conflict``, or held then) happened all the same:
+    it counts once for the delivery round it fell in, judged on what was stored when it
+    came (so a count never changes afterwards, and the item's column can be kept by
+    adding one as each attempt comes). Its round is the latest applied EDG at or before
+    its device time and before the device time of the applied event that followed that
+    EDG (none yet: the round is still under way). A round takes one late attempt at
+    most, and none once an applied EMH ended it: the same attempt recorded twice (the
+    sync and, later, the photo scan, under two event ids) is one attempt. A late EMH
+    that falls in no round (dated before the item went out) is not counted.
+    """
+    applied: list[tuple[EventCode, datetime]] = []
+    late_counted: set[int] = set()  # rounds (index of their EDG in applied) with one
+    count = 0
+    for code, at, was_applied in history:
+        if was_applied:
+            applied.append((code, at))
+            count += code is EventCode.EMH
+            continue
+        if code is not EventCode.EMH:
+            continue
+        rounds = [k for k, (c, start) in enumerate(applied) if c is EventCode.EDG
+                  and start <= at and (k + 1 == len(applied) or at < applied[k + 1][1])]
+        if not rounds:
+            continue
+        k = rounds[-1]
+        ended_failed = k + 1 < len(applied) and applied[k + 1][0] is EventCode.EMH
+        if not ended_failed and k not in late_counted:
+            late_counted.add(k)
+            count += 1
+    return count

@@ -402,6 +402,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         session.add(proof)
         session.flush()
     if not applied:
+        if code is EventCode.EMH:
+            _count_late_attempt(session, item, now, max_attempts)
         return EventResult(event, item, False, [])
     item.move_to(new_state, now)
     if code is EventCode.EMH:
@@ -614,9 +616,37 @@ def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now:
     return ev
 
 
+def _count_late_attempt(session: Session, item: Item, now: datetime,
+                        max_attempts: int) -> None:
+    """A failed attempt kept unapplied (late, or held then) still happened: it counts
+    toward the limit, once for its delivery round (:func:`models.lifecycle.attempts_made`
+    says which count; the same attempt recorded twice counts once).
+
+    The status does not move (nothing moves back or on by a late event, so no automatic
+    return to sender either), but what comes next uses the true count: when it reaches
+    the limit no further round is due, so the retry day is cleared and a new round
+    (EDG) is refused; the item waits for the office to return it (RTS), or is collected
+    or delivered at the office. An item already out on a round (sent out before the
+    attempt arrived) finishes it: a delivery is applied, a failure sends it back."""
+    history = session.execute(
+        select(TrackingEvent.code, TrackingEvent.device_time, TrackingEvent.applied)
+        .where(TrackingEvent.item_id == item.id).order_by(TrackingEvent.id)).all()
+    made = lifecycle.attempts_made((c, t, a) for c, t, a in history)
+    if made == item.failed_attempts:
+        return
+    item.move_to(ItemState(status=item.status, failed_attempts=made), now)
+    if made >= max_attempts:
+        item.next_attempt_on = None
+    session.flush()
+
+
 def replayed_state(item: Item) -> ItemState:
-    """What the stored history says; equals the item's columns (tested)."""
-    return lifecycle.replay(ev.code for ev in item.events if ev.applied)
+    """What the stored history says; equals the item's columns (tested): the status
+    from the applied events, the attempts from all of them, late ones included."""
+    status = lifecycle.replay(ev.code for ev in item.events if ev.applied).status
+    made = lifecycle.attempts_made((ev.code, ev.device_time, ev.applied)
+                                   for ev in sorted(item.events, key=lambda e: e.id))
+    return ItemState(status=status, failed_attempts=made)
 
 
 # ---------------------------------------------------------------- CSV import

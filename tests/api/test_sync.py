@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.items.service import replayed_state
 from models import CashEntry, CourierPosition, Item, Role, SyncUpload, TrackingEvent, db
 from models.lifecycle import EventCode, replay
 
@@ -115,7 +116,8 @@ def test_late_conflicting_event_is_kept_flagged_and_does_not_move_state(
     assert res["result"] == "accepted" and res["applied"] is False
     assert res["flags"] == ["late_conflict"] and res["item_status"] == "delivered"
     stored = db.session.get(Item, item.id)
-    assert stored.status.value == "delivered" and stored.failed_attempts == 0
+    # the state does not move; the attempt did happen on that round, and counts
+    assert stored.status.value == "delivered" and stored.failed_attempts == 1
     staff = client.get(f"/api/v1/items/{item.identifier}",
                        headers=auth(make_user(Role.DISPATCHER, office))).json
     flagged = [e for e in staff["events"] if e["flags"]]
@@ -151,7 +153,8 @@ def test_a_late_event_that_is_still_legal_does_not_move_the_status_back(
     assert res["result"] == "accepted" and res["applied"] is False, res
     assert res["flags"] == ["late_event"] and res["item_status"] == "out_for_delivery"
     stored = db.session.get(Item, item.id)
-    assert stored.status.value == "out_for_delivery" and stored.failed_attempts == 0
+    # it counts as an attempt (it happened), but sets no retry day: the item is out
+    assert stored.status.value == "out_for_delivery" and stored.failed_attempts == 1
     assert stored.next_attempt_on is None
     r = upload(client, h, [event(item.identifier, "EMI", 240, proof=full_proof(item))])
     res = r.json["results"][0]
@@ -160,7 +163,7 @@ def test_a_late_event_that_is_still_legal_does_not_move_the_status_back(
     detail = client.get(f"/api/v1/items/{item.identifier}", headers=disp).json
     late = [e for e in detail["events"] if not e["applied"]]
     assert [(e["code"], e["flags"]) for e in late] == [("EMH", ["late_event"])]
-    assert detail["failed_attempts"] == 0
+    assert detail["failed_attempts"] == 1
     # the public history shows it where it happened: it did happen, and it fits
     public = client.get(f"/api/v1/track/{item.identifier}").json
     assert [e["code"] for e in public["events"]] == [
@@ -189,8 +192,10 @@ def test_a_phone_a_few_minutes_behind_is_not_late_for_what_it_did_after_the_offi
 
 def test_a_late_legal_event_triggers_nothing_that_hangs_on_applying_it(
         client, auth, office, courier, make_item, make_user, clock, full_proof):
-    # two failed attempts and out again (08:00): a third, late, attempt from 07:30 must
-    # not send the item back to the sender, count, or set a next attempt day
+    # two failed attempts and out again (08:00): a third, late, "attempt" from 07:30
+    # must not send the item back to the sender or set a next attempt day; dated before
+    # any round of the item, it does not count either (test_a_late_failed_attempt_...:
+    # one within a round does)
     item = make_item(office, courier=courier,
                      events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDG"))
     paid = make_item(office, courier=courier, events=("EMG",), cod_amount=250_000)
@@ -483,3 +488,96 @@ def test_two_uploads_on_the_same_items_in_opposite_orders_both_succeed(
     for item in (a, b):
         stored = db.session.get(Item, item.id)
         assert replay(e.code for e in stored.events if e.applied).status is stored.status
+
+
+def test_a_late_failed_attempt_counts_toward_the_limit(
+        client, auth, office, courier, make_item, make_user, clock):
+    # the limit is 3. The courier's first attempt (08:30) is made offline and synced only
+    # after the dispatcher held the item (10:00) and sent it out again (11:00): kept
+    # unapplied (late_event), but it happened and counts. The attempts at 11:30 and
+    # 13:30 are the second and third: the third sends the item back, no fourth round.
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    upload(client, h, [event(item.identifier, "EDG", 0)])
+    staff_event(client, disp, item.identifier, "EDF", 120)
+    staff_event(client, disp, item.identifier, "EDG", 180)
+    late = event(item.identifier, "EMH", 30)
+    r = upload(client, h, [late])
+    res = r.json["results"][0]
+    assert res["applied"] is False and res["flags"] == ["late_event"], res
+    assert res["item_status"] == "out_for_delivery"  # the state is not rewound
+    stored = db.session.get(Item, item.id)
+    assert stored.failed_attempts == 1 and stored.next_attempt_on is None
+    # the same scan sent again counts once
+    r = upload(client, h, [late])
+    assert r.json["results"][0]["result"] == "duplicate"
+    assert db.session.get(Item, item.id).failed_attempts == 1
+    upload(client, h, [event(item.identifier, "EMH", 210)])
+    assert db.session.get(Item, item.id).failed_attempts == 2
+    staff_event(client, disp, item.identifier, "EDF", 240)
+    staff_event(client, disp, item.identifier, "EDG", 300)
+    r = upload(client, h, [event(item.identifier, "EMH", 330)])
+    res = r.json["results"][0]
+    assert res["applied"] is True and res["item_status"] == "return_to_sender", res
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=disp).json
+    assert detail["failed_attempts"] == 3 and detail["status"] == "return_to_sender"
+    stored = db.session.get(Item, item.id)
+    db.session.refresh(stored)
+    assert replayed_state(stored) == stored.state
+
+
+def test_a_failed_attempt_recorded_twice_in_one_round_counts_once(
+        client, auth, office, courier, make_item, make_user, clock):
+    # one round (out at 08:00, held at 10:00): the phone's sync and, later, the photo
+    # scan of the same failed attempt (08:30 and 08:31, two event ids) both arrive after
+    # the hold. Both are kept; the round had one failed attempt, and it counts once. An
+    # "attempt" dated before the item ever went out (07:00) fits no round: not counted.
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    upload(client, h, [event(item.identifier, "EDG", 60)])
+    staff_event(client, disp, item.identifier, "EDF", 180)
+    r = upload(client, h, [event(item.identifier, "EMH", 90), event(item.identifier, "EMH", 91),
+                           event(item.identifier, "EMH", -60)])
+    assert [x["applied"] for x in r.json["results"]] == [False, False, False], r.json
+    stored = db.session.get(Item, item.id)
+    assert stored.failed_attempts == 1 and stored.status.value == "held_at_office"
+    db.session.refresh(stored)
+    assert replayed_state(stored) == stored.state
+
+
+def test_a_late_attempt_that_reaches_the_limit_after_the_item_moved_on(
+        client, auth, office, courier, make_item, make_user, clock):
+    # two attempts applied (09:00, 11:00) and the item held at the office (12:00), its
+    # retry due the next day; then the courier's attempt of 08:30, from a round the
+    # dispatcher closed by holding the item (08:45), arrives: the third. The item is not
+    # sent back by it (nothing moves back or on by a late event), but no further round
+    # is due: the retry day is cleared, a new round is refused, and the dispatcher
+    # returns it.
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    upload(client, h, [event(item.identifier, "EDG", 0)])
+    staff_event(client, disp, item.identifier, "EDF", 45)
+    staff_event(client, disp, item.identifier, "EDG", 50)
+    upload(client, h, [event(item.identifier, "EMH", 60)])
+    staff_event(client, disp, item.identifier, "EDG", 100)
+    upload(client, h, [event(item.identifier, "EMH", 180)])
+    staff_event(client, disp, item.identifier, "EDF", 240)
+    stored = db.session.get(Item, item.id)
+    assert stored.failed_attempts == 2 and stored.next_attempt_on is not None
+    r = upload(client, h, [event(item.identifier, "EMH", 30)])
+    res = r.json["results"][0]
+    assert res["applied"] is False and res["item_status"] == "held_at_office", res
+    stored = db.session.get(Item, item.id)
+    db.session.refresh(stored)
+    assert stored.failed_attempts == 3 and stored.status.value == "held_at_office"
+    assert stored.next_attempt_on is None
+    assert db.session.query(TrackingEvent).filter_by(
+        item_id=item.id, code=EventCode.RTS).count() == 0
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=disp, json={
+        "code": "EDG", "client_event_id": next(ids), "device_time": at(300)})
+    assert r.status_code == 409 and "used up" in r.json["detail"], r.json
+    staff_event(client, disp, item.identifier, "RTS", 310)
+    assert db.session.get(Item, item.id).status.value == "return_to_sender"

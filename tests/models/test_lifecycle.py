@@ -90,3 +90,36 @@ def test_replay_equals_stepwise_application_of_legal_events(codes: list[EventCod
     assert state.failed_attempts == kept.count(E.EMH)
     if kept:
         assert kept[0] is E.EMA
+
+
+def test_attempts_made_counts_late_attempts_once_per_round():
+    from datetime import UTC, datetime, timedelta
+
+    from models.lifecycle import attempts_made
+
+    t0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+    def at(minutes):
+        return t0 + timedelta(minutes=minutes)
+
+    base = [(E.EMA, at(-60), True), (E.EMG, at(-30), True), (E.EDG, at(0), True),
+            (E.EDF, at(120), True), (E.EDG, at(180), True)]
+    assert attempts_made(base) == 0
+    # a late attempt in the first round counts; a second one there (the same attempt
+    # recorded again under another id) does not; one before any round does not
+    assert attempts_made([*base, (E.EMH, at(30), False)]) == 1
+    assert attempts_made([*base, (E.EMH, at(30), False), (E.EMH, at(31), False)]) == 1
+    assert attempts_made([*base, (E.EMH, at(-45), False)]) == 0
+    # a round an applied attempt ended takes no late one
+    ended = [(E.EMA, at(-60), True), (E.EDG, at(0), True), (E.EMH, at(60), True),
+             (E.EDG, at(180), True), (E.EMH, at(30), False)]
+    assert attempts_made(ended) == 1
+    # judged on what was stored when it came: counted while its round was under way,
+    # it still counts after the round ends
+    held_then = [(E.EMA, at(-60), True), (E.EDG, at(0), True), (E.EMH, at(30), False),
+                 (E.EMH, at(60), True)]
+    assert attempts_made(held_then) == 2
+    # applied attempts count as replay counts them
+    codes = [E.EMA, E.EMG, E.EDG, E.EMH, E.EDG, E.EMH]
+    assert attempts_made((c, at(k), True) for k, c in enumerate(codes)) == replay(
+        codes).failed_attempts == 2
