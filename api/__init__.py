@@ -58,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if int(app.config.get("PROXY_FIX_X_FOR") or 0) > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        # wrapping wsgi_app is Flask's documented way to add WSGI middleware
         app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
                                 x_for=int(app.config["PROXY_FIX_X_FOR"]))
 

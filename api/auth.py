@@ -75,6 +75,7 @@ def auth_required(*roles: Role) -> Callable[[F], F]:
                 raise Forbidden(f"This needs the role {' or '.join(r.value for r in roles)}.")
             return fn(*args, **kwargs)
 
+        # functools.wraps gives a _Wrapped, not F: the signature is the same
         return wrapper  # type: ignore[return-value]
 
     return decorator

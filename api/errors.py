@@ -208,6 +208,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         if exc.response is not None:  # a page's own answer (e.g. a rate-limited form)
+            # werkzeug types it as its own Response; Flask's subclasses it and serves both
             return exc.response  # type: ignore[return-value]
         status = exc.code or 500
         data = getattr(exc, "data", None) or {}

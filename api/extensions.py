@@ -8,7 +8,7 @@ from flask_smorest import Api as _Api
 from .errors import PROBLEM_MIMETYPE, ProblemSchema
 
 
-class Api(_Api):  # type: ignore[misc]
+class Api(_Api):  # type: ignore[misc]  # flask-smorest is untyped: Api is Any
     """flask-smorest's Api, documenting every error as problem details."""
 
     ERROR_SCHEMA = ProblemSchema

@@ -129,7 +129,7 @@ def limit_chunked_bodies(app: flask.Flask) -> None:
             raise RequestEntityTooLarge()
 
 
-class Blueprint(_Blueprint):  # type: ignore[misc]
+class Blueprint(_Blueprint):  # type: ignore[misc]  # flask-smorest is untyped: Any
     """flask-smorest's Blueprint parsing bodies with :class:`Parser`."""
 
     ARGUMENTS_PARSER = Parser()

@@ -10,16 +10,17 @@ import os
 import sys
 import time
 
+from flask import Flask
 from sqlalchemy import text
 
 log = logging.getLogger("api.serve")
 
 
-def wait_for_database(app: object, timeout_s: float, interval_s: float = 1.0) -> None:
+def wait_for_database(app: Flask, timeout_s: float, interval_s: float = 1.0) -> None:
     from models import db
 
     deadline = time.monotonic() + timeout_s
-    with app.app_context():  # type: ignore[attr-defined]
+    with app.app_context():
         while True:
             try:
                 with db.engine.connect() as conn:

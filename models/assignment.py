@@ -20,7 +20,7 @@ class AssignmentHow(enum.StrEnum):
     BACKFILL = "backfill"  # the courier held the item when the history began (migration)
 
 
-class ItemAssignment(db.Model):  # type: ignore[name-defined,misc]
+class ItemAssignment(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """A period during which an item was assigned to a courier, in server time:
     ``started_at`` up to ``ended_at`` (None while it lasts; at most one such period
     per item). Written only by :func:`api.items.custody.hand_over`, the one way an

@@ -29,6 +29,8 @@ class Base(DeclarativeBase):
 
 #: ``db.session`` is a proxy (a ``scoped_session``) to the current app context's
 #: session; services take a plain ``Session``: callers pass ``db.session()``, that session.
+#: ``db.Model`` is a class Flask-SQLAlchemy makes at run time: to mypy it is no type
+#: (``name-defined``) and Any (``misc``), hence the ignore on each model class.
 db = SQLAlchemy(model_class=Base)
 
 

@@ -25,7 +25,7 @@ class CashKind(enum.StrEnum):
     CORRECTION = "correction"
 
 
-class CashEntry(db.Model):  # type: ignore[name-defined,misc]
+class CashEntry(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "cash_entries"
     __table_args__ = (
         Index("ix_cash_entries_courier_day", "courier_id", "service_date"),

@@ -40,7 +40,7 @@ TRANSITIONS = {
 }
 
 
-class Complaint(db.Model):  # type: ignore[name-defined,misc]
+class Complaint(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "complaints"
     __table_args__ = (Index("ix_complaints_office_status", "office_id", "status"),)
 

@@ -40,7 +40,7 @@ class IdentifierKind(enum.StrEnum):
     EXTERNAL = "external"
 
 
-class Item(db.Model):  # type: ignore[name-defined,misc]
+class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "items"
     __table_args__ = (
         CheckConstraint("cod_amount >= 0", name="cod_non_negative"),
@@ -118,7 +118,7 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
         return f"<Item {self.identifier} {self.status}>"
 
 
-class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]
+class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """One thing that happened to an item. Rows are only ever inserted."""
 
     __tablename__ = "tracking_events"

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import db
 
 
-class Office(db.Model):  # type: ignore[name-defined,misc]
+class Office(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "offices"
 
     id: Mapped[int] = mapped_column(primary_key=True)

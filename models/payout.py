@@ -19,7 +19,7 @@ class PayoutStatus(enum.StrEnum):
     FAILED = "failed"  # the courier could not pay; back at the office
 
 
-class PayoutTask(db.Model):  # type: ignore[name-defined,misc]
+class PayoutTask(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "payout_tasks"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),

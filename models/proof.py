@@ -17,7 +17,7 @@ class EvidenceKind(enum.StrEnum):
     SIGNATURE = "signature"
 
 
-class Evidence(db.Model):  # type: ignore[name-defined,misc]
+class Evidence(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """A file uploaded as evidence, addressed by its SHA-256 (uploading it twice is a
     no-op). Proofs reference it by ``sha256``."""
 
@@ -38,7 +38,7 @@ class Relation(enum.StrEnum):
     PROXY = "proxy"  # an authorised person, with their own ID
 
 
-class DeliveryProof(db.Model):  # type: ignore[name-defined,misc]
+class DeliveryProof(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """What proves a delivery (EMI). ID numbers are kept as a salted hash and their last
     four characters only."""
 

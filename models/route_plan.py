@@ -27,7 +27,7 @@ class PlanStatus(enum.StrEnum):
 ACTIVE = frozenset({PlanStatus.QUEUED, PlanStatus.RUNNING})
 
 
-class RoutePlan(db.Model):  # type: ignore[name-defined,misc]
+class RoutePlan(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "route_plans"
     __table_args__ = (Index("ix_route_plans_office_day", "office_id", "service_date"),)
 

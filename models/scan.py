@@ -47,7 +47,7 @@ _EVENTS = {
 }
 
 
-class Scan(db.Model):  # type: ignore[name-defined,misc]
+class Scan(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "scans"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import UTCDateTime, db
 
 
-class SyncUpload(db.Model):  # type: ignore[name-defined,misc]
+class SyncUpload(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """One ``POST /sync`` call: who, when, and how far the device clock was off."""
 
     __tablename__ = "sync_uploads"
@@ -29,7 +29,7 @@ class SyncUpload(db.Model):  # type: ignore[name-defined,misc]
     flagged: Mapped[int] = mapped_column(default=0)
 
 
-class CourierPosition(db.Model):  # type: ignore[name-defined,misc]
+class CourierPosition(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """A GPS ping. Kept at most one per courier per ``GPS_MIN_INTERVAL_S`` (30 s by
     default) and for ``GPS_RETENTION_DAYS`` (90 by default; ``flask gps purge``)."""
 

@@ -47,7 +47,7 @@ def verify_dummy_password(password: str) -> None:
         pass
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,7 +93,7 @@ def new_token_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,7 +110,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
         return self.revoked_at is None and now < self.expires_at and self.user.active
 
 
-class RevokedSession(db.Model):  # type: ignore[name-defined,misc]
+class RevokedSession(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """A console session ended by logging out. Console sessions are signed cookies; a
     copy of the cookie taken before logout would stay valid until it expires, so the
     session's random id is kept here until then (rows past ``expires_at`` are purged

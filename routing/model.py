@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from routing.errors import InvalidProblemError, ProblemTooLargeError
@@ -498,8 +499,8 @@ class Problem:
             d["window"] = _window(f"{p}.window", d.get("window"))
             if "demand" in d:
                 dm = _mapping(f"{p}.demand", d["demand"])
-                d["demand"] = _sub(f"{p}.demand", lambda dm=dm: Demand(**dm))  # type: ignore[misc]
-            stops.append(_sub(p, lambda d=d: Stop(**d)))  # type: ignore[misc]
+                d["demand"] = _sub(f"{p}.demand", partial(Demand, **dm))
+            stops.append(_sub(p, partial(Stop, **d)))
 
         couriers_raw = root.get("couriers", [])
         if not isinstance(couriers_raw, Sequence) or isinstance(couriers_raw, str):
@@ -521,11 +522,11 @@ class Problem:
                 d["start"] = _latlon(f"{p}.start", d["start"])
             if "capacity" in d:
                 cm = _mapping(f"{p}.capacity", d["capacity"])
-                d["capacity"] = _sub(f"{p}.capacity", lambda cm=cm: Capacity(**cm))  # type: ignore[misc]
+                d["capacity"] = _sub(f"{p}.capacity", partial(Capacity, **cm))
             if "speed" in d:
                 sm = _mapping(f"{p}.speed", d["speed"])
-                d["speed"] = _sub(f"{p}.speed", lambda sm=sm: SpeedProfile(**sm))  # type: ignore[misc]
-            couriers.append(_sub(p, lambda d=d: Courier(**d)))  # type: ignore[misc]
+                d["speed"] = _sub(f"{p}.speed", partial(SpeedProfile, **sm))
+            couriers.append(_sub(p, partial(Courier, **d)))
 
         return cls(office=office, stops=tuple(stops), couriers=tuple(couriers))
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from models import ComplaintCategory, ComplaintStatus
+from models import Complaint, ComplaintCategory, ComplaintStatus
 
 from ..items.schemas import PHONE, Day, Id, Int, ItemDetailSchema, Text
 
@@ -43,12 +43,12 @@ class ComplaintSchema(Schema):
     resolution_note = fields.String(allow_none=True)
     overdue = fields.Method("_overdue")
 
-    def _overdue(self, c: object) -> bool:
+    def _overdue(self, c: Complaint) -> bool:
         from flask import current_app
 
         answered = getattr(c, "answered_at", None)
         moment = answered or current_app.config["CLOCK"]()
-        return bool(moment > c.due_at)  # type: ignore[attr-defined]
+        return bool(moment > c.due_at)
 
 
 class ComplaintUpdateSchema(Schema):

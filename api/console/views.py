@@ -507,6 +507,7 @@ def start_plan(user: User) -> Any:
     if isinstance(payload, dict) and user.role is Role.ADMIN:  # else _load says 422
         payload["office_id"] = office_of(user).id
     data = _load(PlanCreateSchema(), payload)
+    # current_app is typed as the Flask app, not the proxy it is: the app itself, for the job
     plan = plans.start_plan(db.session(), user, data, now=clock(),
                             app=current_app._get_current_object())  # type: ignore[attr-defined]
     return jsonify(plan_json(plan)), 202

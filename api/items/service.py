@@ -549,9 +549,9 @@ def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int) -> 
     reason = data.get("reason")
     if reason is FailureReason.WILL_COLLECT_AT_OFFICE:
         return None
-    asked = data.get("next_attempt_on")
+    asked: date | None = data.get("next_attempt_on")  # a Day field: a date or None
     if asked is not None and reason is FailureReason.ASKS_ANOTHER_DAY:
-        return asked  # type: ignore[no-any-return]
+        return asked
     return local_day(data["device_time"]) + timedelta(days=1)
 
 

@@ -40,6 +40,7 @@ class RoutePlans(MethodView):
     @blp.response(202, PlanSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Start optimising a day's routes for an office; poll the plan for progress."""
+        # current_app is typed as the Flask app, not the proxy it is: the app itself, for the job
         plan = service.start_plan(db.session(), current_actor(), data, now=clock(),
                                   app=current_app._get_current_object())  # type: ignore[attr-defined]
         return plan, 202, {"Location": url_for("route_plans.RoutePlanDetail",

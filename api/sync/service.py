@@ -222,4 +222,5 @@ def purge_positions(session: Session, *, older_than: datetime) -> int:
 
     result = session.execute(delete(CourierPosition).where(
         CourierPosition.device_time < older_than))
+    # a DELETE's result is a CursorResult, which has rowcount; execute() is typed Result
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
