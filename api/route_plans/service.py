@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 import routing
 from models import (
@@ -456,10 +457,25 @@ class Cancelled(Exception):
     pass
 
 
+class PlanDeleted(Cancelled):
+    """The plan's row is gone (deleted while its job ran): nothing to report to."""
+
+
+def _plan_gone(plan_id: int) -> None:
+    log.info("route plan %s was deleted before its job ended: nothing to store", plan_id)
+
+
 def run(session: Session, plan_id: int, *, clock: Any) -> None:
-    """The job: solve the plan's problem, reporting progress; record the outcome."""
+    """The job: solve the plan's problem, reporting progress; record the outcome.
+
+    A plan deleted meanwhile (no endpoint deletes one, but an operator's cleanup may)
+    ends the job at its next progress report, or when it would store the result, with
+    an info line: nothing failed, there is just nothing left to store the work in."""
     plan = session.get(RoutePlan, plan_id)
-    if plan is None or plan.status is not PlanStatus.QUEUED:
+    if plan is None:
+        _plan_gone(plan_id)
+        return
+    if plan.status is not PlanStatus.QUEUED:
         return
     plan.status = PlanStatus.RUNNING
     plan.started_at = plan.heartbeat_at = clock()
@@ -472,20 +488,30 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
             return
         last[0] = time.monotonic()
         assert plan is not None  # checked above (mypy does not narrow it here: rebound below)
-        session.refresh(plan, ["status"])
-        if plan.status is not PlanStatus.RUNNING:  # cancelled, or failed as stale
+        status = session.execute(select(RoutePlan.status).where(
+            RoutePlan.id == plan_id)).scalar_one_or_none()
+        if status is None:
+            raise PlanDeleted
+        if status is not PlanStatus.RUNNING:  # cancelled, or failed as stale
             raise Cancelled
-        # infinite until a feasible plan is known: no best cost yet (JSON has no inf)
-        plan.best_cost = float(best_cost) if math.isfinite(best_cost) else None
-        plan.progress = min(0.99, elapsed_s / plan.time_limit_s)
-        plan.heartbeat_at = clock()
-        session.commit()
+        try:
+            # infinite until a feasible plan is known: no best cost yet (JSON has no inf)
+            plan.best_cost = float(best_cost) if math.isfinite(best_cost) else None
+            plan.progress = min(0.99, elapsed_s / plan.time_limit_s)
+            plan.heartbeat_at = clock()
+            session.commit()
+        except (ObjectDeletedError, StaleDataError):  # deleted since: no row to update
+            raise PlanDeleted from None
 
     try:
         problem = routing.Problem.from_dict(plan.problem)
         result = routing.solve(problem, routing.SolverParams(
             time_limit_s=plan.time_limit_s, seed=plan.id), progress=progress,
             initial=(plan.problem.get("warm_start") or {}).get("routes"))
+    except PlanDeleted:
+        session.rollback()
+        _plan_gone(plan_id)
+        return
     except Cancelled:
         session.rollback()
         return
@@ -503,7 +529,11 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
     # a cancel now waits, or has happened; a plan no longer running (cancelled, or
     # failed as stale while the solver gave no heartbeat) keeps its status
     locked = lock_plan(session, plan_id)
-    if locked is None or locked.status is not PlanStatus.RUNNING:
+    if locked is None:
+        session.rollback()
+        _plan_gone(plan_id)
+        return
+    if locked.status is not PlanStatus.RUNNING:
         session.rollback()
         return
     plan = locked

@@ -2084,3 +2084,51 @@ def test_a_parcel_that_failed_with_a_courier_of_the_plan_after_it_was_made_stays
     assert r.status_code == 200 and r.json["result"].get("not_handed_over", []) == []
     route = client.get("/api/v1/couriers/me/route?date=2026-11-21", headers=auth(a)).json
     assert [s["identifier"] for s in route["stops"]] == [parcel.identifier]
+
+
+def _delete_plan(plan_id):
+    """Delete the plan's row as another connection would (an admin's cleanup)."""
+    from sqlalchemy import delete
+
+    with db.engine.begin() as conn:
+        conn.execute(delete(RoutePlan).where(RoutePlan.id == plan_id))
+
+
+@pytest.mark.parametrize("when", ["at_progress", "after_solve", "before_start"])
+def test_a_plan_deleted_while_its_job_runs_is_an_info_line_not_a_failure(
+        app, dispatcher, couriers, day_items, clock, monkeypatch, caplog, when):
+    # the job found its plan gone at its next progress report (or when storing the
+    # result) and logged "route plan N failed" with the ObjectDeletedError's traceback
+    import logging
+
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    plan_id = plan.id
+    real, beats = service.routing.solve, []
+
+    def solve(problem, params, *, progress=None, **kw):
+        if when == "at_progress":
+            _delete_plan(plan_id)
+
+        def counted(cost, elapsed):
+            beats.append(cost)
+            progress(cost, elapsed)
+
+        result = real(problem, params, progress=counted, **kw)
+        if when == "after_solve":
+            _delete_plan(plan_id)
+        return result
+
+    monkeypatch.setattr(service.routing, "solve", solve)
+    if when == "before_start":
+        _delete_plan(plan_id)
+    db.session.expunge_all()
+    with caplog.at_level(logging.INFO, logger=service.log.name):
+        service.run(db.session, plan_id, clock=clock)
+    records = [r for r in caplog.records if r.name == service.log.name]
+    assert not [r for r in records if r.levelno >= logging.WARNING], [
+        r.getMessage() for r in records]
+    assert [r.getMessage() for r in records if r.levelno == logging.INFO] == [
+        f"route plan {plan_id} was deleted before its job ended: nothing to store"]
+    if when == "at_progress":
+        assert len(beats) == 1  # the job stopped at its first progress report
