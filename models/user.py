@@ -9,8 +9,9 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, String, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
 from .office import Office
@@ -49,6 +50,12 @@ def verify_dummy_password(password: str) -> None:
 
 class User(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     __tablename__ = "users"
+    __table_args__ = (
+        # couriers and dispatchers work for an office (what they see and plan is its);
+        # only an admin may have none. Checked in Python first for a clear message
+        # (_staff_need_an_office); the database refuses any other way in.
+        CheckConstraint("role = 'admin' OR office_id IS NOT NULL", name="staff_have_office"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -81,6 +88,16 @@ class User(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+@event.listens_for(User, "before_insert")
+@event.listens_for(User, "before_update")
+def _staff_need_an_office(mapper: Mapper[User], connection: Connection, user: User) -> None:
+    """A courier or dispatcher without an office is an error, created or changed so,
+    whichever code does it (the database's CHECK would say the same, less clearly)."""
+    if user.role is not Role.ADMIN and user.office_id is None:
+        raise ValueError(f"A {Role(user.role).value} needs an office (user {user.username}); "
+                         "only an admin may have none.")
 
 
 def hash_token(token: str) -> str:

@@ -142,3 +142,41 @@ def test_the_wsgi_module_serves_the_app(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=120, check=True)
     assert out.stdout.split()[-2:] == ["api", "200"], out.stdout + out.stderr
+
+
+def test_couriers_and_dispatchers_cannot_be_without_an_office(app, make_office):
+    # nothing but the CLI checked it: a courier without an office (created in code, or
+    # its office taken away) was visible to no dispatcher and broke office-scoped pages
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from models import Role
+
+    office = make_office()
+    for role in (Role.COURIER, Role.DISPATCHER):
+        user = User(username=f"no-office-{role.value}", role=role, full_name="X")
+        user.set_password("pw")
+        db.session.add(user)
+        with pytest.raises(ValueError, match=f"A {role.value} needs an office"):
+            db.session.flush()
+        db.session.rollback()
+    courier = User(username="btv", role=Role.COURIER, full_name="X", office=office)
+    courier.set_password("pw")
+    admin = User(username="root", role=Role.ADMIN, full_name="Admin")  # admins need none
+    admin.set_password("pw")
+    db.session.add_all([courier, admin])
+    db.session.commit()
+    courier.office_id = None
+    with pytest.raises(ValueError, match="A courier needs an office"):
+        db.session.flush()
+    db.session.rollback()
+    admin.role = Role.DISPATCHER  # made a dispatcher, without an office
+    with pytest.raises(ValueError, match="A dispatcher needs an office"):
+        db.session.flush()
+    db.session.rollback()
+    # and the database refuses it too (SQL run by hand, another program)
+    with pytest.raises(IntegrityError):
+        db.session.execute(text("UPDATE users SET office_id = NULL WHERE username = 'btv'"))
+        db.session.flush()
+    db.session.rollback()

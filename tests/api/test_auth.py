@@ -81,11 +81,11 @@ def test_garbage_tokens_are_401(client):
         assert r.status_code == 401, header
 
 
-def test_a_device_label_with_control_characters_is_refused(client, make_user):
+def test_a_device_label_with_control_characters_is_refused(client, make_user, make_office):
     # stored as sent, a NUL byte is a 500 on PostgreSQL (text cannot hold it)
     from models import ApiToken, db
 
-    user = make_user(Role.COURIER)
+    user = make_user(Role.COURIER, make_office())
     for device in ("Galaxy\x00A52", "Galaxy\nA52", "\x1b[31m"):
         r = client.post("/api/v1/auth/token", json={"username": user.username, "password": "pw",
                                                     "device": device})

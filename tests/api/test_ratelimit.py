@@ -62,13 +62,13 @@ def test_failed_logins_are_limited_per_username_and_successes_cost_nothing(
     assert_rate_limited(r)
     assert r.mimetype == "application/problem+json"
     assert r.json["type"] == "/problems/rate-limited" and r.json["status"] == 429
-    make_user(Role.COURIER, username="binh", password="pw2")
+    make_user(Role.COURIER, courier.office, username="binh", password="pw2")
     assert login(client, "binh", "pw2").status_code == 201  # other accounts unaffected
 
 
-def test_failed_logins_are_limited_per_address(app, client, make_user):
+def test_failed_logins_are_limited_per_address(app, client, make_user, make_office):
     app.config["LOGIN_FAILURE_LIMIT_IP"] = "4 per 15 minutes"
-    make_user(Role.COURIER, username="chi", password="pw")
+    make_user(Role.COURIER, make_office(), username="chi", password="pw")
     for n in range(4):  # spraying many usernames from one address
         assert login(client, f"user{n}", "x", addr="10.0.0.7").status_code == 401
     assert_rate_limited(login(client, "chi", "pw", addr="10.0.0.7"))

@@ -110,3 +110,53 @@ def test_items_with_a_courier_get_an_open_period_from_their_last_change(
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_STAFF_OFFICE = "2b3b06717a66"  # the revision before the users' office check
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_the_staff_office_check_refuses_to_migrate_over_staff_without_an_office(
+        empty_database: str) -> None:
+    from flask_migrate import upgrade
+    from sqlalchemy.exc import IntegrityError
+
+    from api import create_app
+
+    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
+                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        upgrade(revision=BEFORE_STAFF_OFFICE)
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
+                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            for name, role in (("btv9", "courier"), ("dp9", "dispatcher"), ("root", "admin")):
+                conn.execute(text(
+                    "INSERT INTO users (username, password_hash, role, full_name, active) "
+                    "VALUES (:n, 'x', :r, :n, true)"), {"n": name, "r": role})
+        from alembic import command
+        from flask import current_app
+
+        # alembic's own command: Flask-Migrate's would log the error and exit
+        with pytest.raises(RuntimeError) as failed:
+            command.upgrade(current_app.extensions["migrate"].migrate.get_config(), "head")
+        message = str(failed.value)
+        # it names each account to fix (admins need no office) and says how
+        assert "btv9" in message and "dp9" in message and "root" not in message
+        assert "office_id" in message and "Nothing was changed" in message
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET office_id = (SELECT id FROM offices) "
+                              "WHERE role <> 'admin'"))
+            # a row that refers to a user: SQLite rebuilds the users table for the check
+            conn.execute(text(
+                "INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) "
+                "SELECT id, 'h', :t, :t FROM users WHERE username = 'btv9'"), {"t": now})
+        upgrade()
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET office_id = NULL WHERE username = 'btv9'"))
+        db.session.remove()
+        db.engine.dispose()
