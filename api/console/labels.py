@@ -283,6 +283,8 @@ UNPLANNED = {
     "no_capacity_left": ("Các bưu tá đã hết chỗ chở", "No capacity left"),
     "no_time_left": ("Các ca làm việc đã hết thời gian", "No time left in any shift"),
     "no_coordinates": ("Bưu gửi chưa có tọa độ", "The item has no coordinates"),
+    "attempts_used_up": ("Đã hết số lần phát; chờ chuyển hoàn",
+                         "Delivery attempts used up; to be returned to the sender"),
     "window_not_on_this_day": ("Khung giờ giao không thuộc ngày này",
                                "Its delivery window is on another day"),
     "left_out_by_dispatcher": ("Điều phối viên đã bỏ khỏi mọi tuyến",

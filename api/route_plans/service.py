@@ -175,8 +175,8 @@ def _failed_unplanned(plan: RoutePlan, holder: int, failed_on: date | None
                       "assign it by hand."}
 
 
-def build_problem(session: Session, actor: User, data: Mapping[str, Any]
-                  ) -> tuple[int, dict[str, Any]]:
+def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
+                  max_attempts: int | None = None) -> tuple[int, dict[str, Any]]:
     """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
     without coordinates, whose delivery window is not on the day (a window over
     midnight is cut there), in a courier's bag the plan cannot take them from
@@ -282,6 +282,15 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
             left_out.append({"identifier": it.identifier, "reason": held["reason"],
                              "message": held["message"]})
             continue
+        if (max_attempts is not None and it.status is not Status.OUT_FOR_DELIVERY
+                and it.failed_attempts >= max_attempts):
+            # its attempts used up (a late failed attempt, counted after the item was
+            # held: docs/domain.md): no new round may start, it goes back to the sender
+            left_out.append({"identifier": it.identifier, "reason": "attempts_used_up",
+                             "message": f"its {it.failed_attempts} failed attempts use up the "
+                                        f"limit ({max_attempts}): it is to be returned to "
+                                        "the sender (RTS), not sent out again"})
+            continue
         if wait := due_later(it, day):
             # its next attempt is due on a later day (after the bag rules: a parcel that
             # failed that day is due the next day at the earliest, and is said so)
@@ -340,9 +349,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any]
     return office_id, problem
 
 
-def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime
-                ) -> RoutePlan:
-    office_id, problem = build_problem(session, actor, data)
+def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
+                max_attempts: int | None = None) -> RoutePlan:
+    office_id, problem = build_problem(session, actor, data, max_attempts=max_attempts)
     problem.update(starting_routes(session, office_id, data["date"], problem,
                                    warm=data.get("warm_start", True)))
     plan = RoutePlan(office_id=office_id, service_date=data["date"], status=PlanStatus.QUEUED,
@@ -360,7 +369,8 @@ def start_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: d
     never waits for a job that does not exist."""
     from .. import jobs
 
-    plan = create_plan(session, actor, data, now=now)
+    plan = create_plan(session, actor, data, now=now,
+                       max_attempts=app.config["MAX_DELIVERY_ATTEMPTS"])
     session.commit()
     try:
         plan.job_id = jobs.submit(app, "api.route_plans.tasks.run_plan", plan.id,

@@ -2132,3 +2132,23 @@ def test_a_plan_deleted_while_its_job_runs_is_an_info_line_not_a_failure(
         f"route plan {plan_id} was deleted before its job ended: nothing to store"]
     if when == "at_progress":
         assert len(beats) == 1  # the job stopped at its first progress report
+
+
+def test_an_item_whose_attempts_are_used_up_is_not_planned(app, dispatcher, couriers,
+                                                           day_items, clock):
+    # a late failed attempt may use up the limit while the item waits at the office
+    # (held, not sent back: docs/domain.md): a new round would be refused, so a plan
+    # that routed it would send a courier out with a parcel they cannot take out
+    used_up = day_items[0]
+    used_up.failed_attempts = 3  # at the office (plannable), its attempts used up
+    db.session.commit()
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock(),
+                               max_attempts=3)
+    stops = {s["id"] for s in plan.problem["stops"]}
+    assert used_up.identifier not in stops and day_items[1].identifier in stops
+    [left] = [x for x in plan.problem["left_out"] if x["identifier"] == used_up.identifier]
+    assert left["reason"] == "attempts_used_up" and "3 failed attempts" in left["message"]
+    # a higher limit leaves it a round
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock(),
+                               max_attempts=4)
+    assert used_up.identifier in {s["id"] for s in plan.problem["stops"]}
