@@ -175,6 +175,21 @@ def _failed_unplanned(plan: RoutePlan, holder: int, failed_on: date | None
                       "assign it by hand."}
 
 
+def _attempts_used_up(item: Item, max_attempts: int | None) -> dict[str, str] | None:
+    """The ``reason`` and ``message`` for not routing ``item`` (:func:`build_problem`) or
+    not handing it over (:func:`publish`) when its failed attempts use up the limit: a
+    late failed attempt, counted after the item was held (docs/domain.md), can do that
+    while it waits at the office; no new round may start (EDG is refused), it goes back
+    to the sender. None when it has attempts left, or is out on its round already."""
+    if (max_attempts is None or item.status is Status.OUT_FOR_DELIVERY
+            or item.failed_attempts < max_attempts):
+        return None
+    return {"reason": "attempts_used_up",
+            "message": f"its {item.failed_attempts} failed attempts use up the limit "
+                       f"({max_attempts}): it is to be returned to the sender (RTS), not "
+                       "sent out again"}
+
+
 def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                   max_attempts: int | None = None) -> tuple[int, dict[str, Any]]:
     """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
@@ -282,14 +297,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             left_out.append({"identifier": it.identifier, "reason": held["reason"],
                              "message": held["message"]})
             continue
-        if (max_attempts is not None and it.status is not Status.OUT_FOR_DELIVERY
-                and it.failed_attempts >= max_attempts):
-            # its attempts used up (a late failed attempt, counted after the item was
-            # held: docs/domain.md): no new round may start, it goes back to the sender
-            left_out.append({"identifier": it.identifier, "reason": "attempts_used_up",
-                             "message": f"its {it.failed_attempts} failed attempts use up the "
-                                        f"limit ({max_attempts}): it is to be returned to "
-                                        "the sender (RTS), not sent out again"})
+        if used := _attempts_used_up(it, max_attempts):
+            left_out.append({"identifier": it.identifier, **used})
             continue
         if wait := due_later(it, day):
             # its next attempt is due on a later day (after the bag rules: a parcel that
@@ -832,7 +841,8 @@ def with_stability(problem: Mapping[str, Any], result: dict[str, Any]) -> dict[s
 
 
 def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
-                     wanted: Mapping[str, int]) -> dict[str, dict[str, str]]:
+                     wanted: Mapping[str, int], max_attempts: int | None = None
+                     ) -> dict[str, dict[str, str]]:
     """The routed ``items`` (``wanted``: ``{identifier: courier id}``) that publishing
     ``plan`` does not hand to their route's courier, each with the ``identifier``,
     ``reason`` and ``message`` of its ``not_handed_over`` entry, by identifier: what
@@ -845,7 +855,8 @@ def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
       from a failed attempt that day);
     - back from a failed attempt on an earlier day, never scanned back in, with a
       courier the plan did not pin it to (:func:`_failed_unplanned`);
-    - its next attempt due on a later day than the plan's (:func:`_asked_later`)."""
+    - its next attempt due on a later day than the plan's (:func:`_asked_later`);
+    - its failed attempts use up ``max_attempts`` (:func:`_attempts_used_up`)."""
     day = plan.service_date
     pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
     routed = [it for it in items if it.identifier in wanted]
@@ -869,7 +880,7 @@ def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
               and pins.get(it.identifier) != str(it.courier_id)):
             why = _failed_unplanned(plan, it.courier_id, failed_on.get(it.id))
         elif holder is None:
-            why = due_later(it, day)
+            why = _attempts_used_up(it, max_attempts) or due_later(it, day)
         if why is not None:
             out[it.identifier] = {"identifier": it.identifier, "reason": why["reason"],
                                   "message": why["message"]}
@@ -908,7 +919,7 @@ def _without(plan: RoutePlan, dropped: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
-            accept_issues: bool = False) -> RoutePlan:
+            accept_issues: bool = False, max_attempts: int | None = None) -> RoutePlan:
     """Assign each planned item to its courier; the plan becomes the day's routes. A
     plan whose routes have issues (an edit overloaded a courier, made stops late or
     ran past the shift) is refused (409 ``plan-infeasible``, listing them) unless the
@@ -967,7 +978,7 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     items = session.execute(select(Item).where(*where).order_by(Item.id)
                             .with_for_update(of=Item)
                             .execution_options(populate_existing=True)).unique().scalars().all()
-    not_handed = _not_handed_over(session, plan, items, wanted)
+    not_handed = _not_handed_over(session, plan, items, wanted, max_attempts)
     changes: list[tuple[Item, User | None]] = []
     for it in items:
         if it.identifier in not_handed:

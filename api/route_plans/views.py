@@ -101,7 +101,8 @@ class RoutePlanPublish(MethodView):
         """Publish: assign every planned item to its courier. A plan whose routes have
         issues is published only with accept_issues."""
         plan = service.publish(db.session(), current_actor(), plan_id, now=clock(),
-                               accept_issues=data.get("accept_issues", False))
+                               accept_issues=data.get("accept_issues", False),
+                               max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
         db.session.commit()
         return plan
 

@@ -2134,6 +2134,25 @@ def test_a_plan_deleted_while_its_job_runs_is_an_info_line_not_a_failure(
         assert len(beats) == 1  # the job stopped at its first progress report
 
 
+def test_an_item_whose_attempts_were_used_up_since_its_plan_is_not_handed_over(
+        client, auth, dispatcher, couriers, day_items):
+    """A late failed attempt can use up an item's attempts after the plan that routes it
+    was made: publishing would send a courier out with a parcel whose next round is
+    refused (EDG, 409). It stays at the office, reported, as a plan made now would."""
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h)
+    used_up = next(i for i in day_items if i.identifier in routed_to(done))
+    used_up.failed_attempts = 3  # the default limit (POSTAL_MAX_DELIVERY_ATTEMPTS)
+    db.session.commit()
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    [x] = r.json["result"]["not_handed_over"]
+    assert (x["identifier"], x["reason"]) == (used_up.identifier, "attempts_used_up")
+    assert "3 failed attempts" in x["message"]
+    assert used_up.identifier not in routed_to(r.json)
+    assert db.session.get(Item, used_up.id).courier_id is None
+
+
 def test_an_item_whose_attempts_are_used_up_is_not_planned(app, dispatcher, couriers,
                                                            day_items, clock):
     # a late failed attempt may use up the limit while the item waits at the office
