@@ -182,9 +182,21 @@
     /* What changed since the last load is drawn again, nothing else: no flicker, the
        map's view, open lists and the user's choices stay. The plan being polled while
        it runs, or a plan older than the one shown, is left to its own polling. */
+    /* JSON with every object's keys sorted: the same data read back from PostgreSQL
+       (jsonb orders keys its own way) or built by another endpoint compares equal. */
+    function canon(v) {
+      if (Array.isArray(v)) return "[" + v.map(canon).join(",") + "]";
+      if (v && typeof v === "object") {
+        return "{" + Object.keys(v).sort().map(function (k) {
+          return JSON.stringify(k) + ":" + canon(v[k]);
+        }).join(",") + "}";
+      }
+      return JSON.stringify(v === undefined ? null : v);
+    }
+
     function applyDay(data) {
-      var keys = {items: JSON.stringify(data.items), couriers: JSON.stringify(data.couriers),
-                  force: JSON.stringify(data.in_force || null)};
+      var keys = {items: canon(data.items), couriers: canon(data.couriers),
+                  force: canon(data.in_force || null)};
       var old = day.keys;
       day.keys = keys;
       setCouriers(data.couriers || []);
@@ -193,10 +205,12 @@
       var forceChanged = couriersChanged || keys.force !== old.force;
       state.inForce = data.in_force || null;
       var p = data.plan, mine = state.plan;
-      var planChanged = !!p && JSON.stringify(p) !== JSON.stringify(mine) && !(mine && (
+      var planChanged = !!p && canon(p) !== canon(mine) && !(mine && (
         p.id < mine.id || (p.id === mine.id && (mine.status === "queued" ||
                                                 mine.status === "running"))));
-      if (planChanged) showPlan(p);
+      // the same plan in the same state, changed elsewhere (another tab's edit): its
+      // routes are redrawn, and what the status line says of this tab's last action stays
+      if (planChanged) showPlan(p, !!mine && p.id === mine.id && p.status === mine.status);
       else if (forceChanged || old.force === undefined) { drawPlan(); renderInForce(); }
     }
 
@@ -240,8 +254,11 @@
     }
 
     /* The user changes something (a plan started, edited, published): a poll already
-       under way brings data from before it and is dropped. */
+       under way brings data from before it and is dropped; so is one started while the
+       change was on its way (the server may have answered it first), hence once more
+       when the change's answer arrives (actionDone), before the page shows it. */
     function userAction() { day.gen += 1; }
+    function actionDone(value) { day.gen += 1; return value; }
 
     document.addEventListener("visibilitychange", function () {
       if (document.hidden) clearTimeout(day.timer);
@@ -270,6 +287,7 @@
       userAction();
       return api("POST", "/console/api/plans/" + state.plan.id + "/edit",
                  {routes: Object.keys(byCourier).map(function (k) { return byCourier[k]; })})
+        .then(actionDone, function (e) { actionDone(); throw e; })
         .then(function (plan) {
           showPlan(plan);
           status(hasIssues(plan) ? T.edited_issues : T.edited, hasIssues(plan));
@@ -520,13 +538,15 @@
       });
     }
 
-    function showPlan(plan) {
+    function showPlan(plan, keepStatus) {
       state.plan = plan;
       document.getElementById("plan-progress").value = plan.progress || 0;
       document.getElementById("plan-cost").textContent =
         plan.best_cost === null ? "–" : Math.round(plan.best_cost).toLocaleString();
-      status("#" + plan.id + " · " + plan.status_label + (plan.error ? " · " + plan.error : ""),
-             plan.status === "failed");
+      if (!keepStatus) {
+        status("#" + plan.id + " · " + plan.status_label +
+               (plan.error ? " · " + plan.error : ""), plan.status === "failed");
+      }
       document.getElementById("plan-status").dataset.status = plan.status;
       document.getElementById("publish").hidden = plan.status !== "succeeded";
       drawPlan(plan);
@@ -554,6 +574,7 @@
       userAction();
       api("POST", "/console/api/plans", {date: cfg.date, courier_ids: courierIds,
         identifiers: ids, time_limit_s: parseFloat(document.getElementById("time-limit").value)})
+        .then(actionDone, function (e) { actionDone(); throw e; })
         .then(showPlan)
         .catch(function (e) { status(e.message, true); })
         .then(function () { btn.disabled = false; return loadDay(); });
@@ -571,6 +592,7 @@
       }
       userAction();
       api("POST", "/console/api/plans/" + state.plan.id + "/publish", body)
+        .then(actionDone, function (e) { actionDone(); throw e; })
         .then(function (plan) { showPlan(plan); })
         .catch(function (e) { status(e.message, true); })
         .then(loadDay);
