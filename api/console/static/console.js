@@ -462,14 +462,7 @@
           }
           ol.appendChild(li);
         });
-        var problems = null;
-        if (issues.length) {
-          problems = el("ul", {class: "issues"});
-          issues.forEach(function (i) {
-            problems.appendChild(el("li", {class: "issue", "data-code": i.code,
-                                           text: "⚠ " + issueText(i)}));
-          });
-        }
+        var problems = issueList(issues);
         box.appendChild(el("div", {class: "route" + (issues.length ? " has-issues" : ""),
                                    "data-courier": r.courier_id},
           el("h3", {}, el("span", {class: "swatch", style: "background:" + colour(r.courier_id)}),
@@ -485,6 +478,17 @@
         });
         box.appendChild(el("div", {class: "route"}, el("h3", {text: T.left_out}), ul));
       }
+    }
+
+    /* A route's issues as a list (text nodes), or null when it has none. */
+    function issueList(issues) {
+      if (!issues.length) return null;
+      var ul = el("ul", {class: "issues"});
+      issues.forEach(function (i) {
+        ul.appendChild(el("li", {class: "issue", "data-code": i.code,
+                                 text: "⚠ " + issueText(i)}));
+      });
+      return ul;
     }
 
     /* The side panel's list of every courier's route in force (the map's solid lines):
@@ -508,14 +512,7 @@
         var issues = r.issues || [];
         var placed = r.stops.filter(function (s) { return s.eta && !s.done; });
         var last = placed.length ? placed[placed.length - 1] : null;
-        var problems = null;
-        if (issues.length) {
-          problems = el("ul", {class: "issues"});
-          issues.forEach(function (i) {
-            problems.appendChild(el("li", {class: "issue", "data-code": i.code,
-                                           text: "⚠ " + issueText(i)}));
-          });
-        }
+        var problems = issueList(issues);
         var accepted = r.issues_accepted ? el("p", {class: "accepted muted",
           text: fill(T.issues_accepted_by, {by: r.issues_accepted.by,
                                             at: hhmm(r.issues_accepted.at)})}) : null;
