@@ -101,7 +101,8 @@ def _failed_in_bag(day: date, courier_ids: Collection[int], courier_id: int,
     return None
 
 
-def _asked_later(day: date, next_attempt_on: date | None) -> dict[str, str] | None:
+def _asked_later(day: date, status: Status, next_attempt_on: date | None
+                 ) -> dict[str, str] | None:
     """Why a plan of ``day`` does not route a parcel whose next attempt is due on a later
     day (``next_attempt_on``, set by a failed attempt: the day the recipient asked for,
     else the next day; kept while the parcel is held at the office): the ``reason`` and
@@ -109,8 +110,9 @@ def _asked_later(day: date, next_attempt_on: date | None) -> dict[str, str] | No
     the ``detail`` of a 422 when it was chosen or put on a route; None when it is due on
     ``day`` or earlier, or has no such day. Sending the parcel out again (EDG) clears the
     day: the way to try earlier (the recipient called back), as :func:`_failed_in_bag`
-    says for the day of the attempt."""
-    if next_attempt_on is None or next_attempt_on <= day:
+    says for the day of the attempt; so a parcel out for delivery is in its courier's
+    bag and on their route, whatever the day said."""
+    if status is Status.OUT_FOR_DELIVERY or next_attempt_on is None or next_attempt_on <= day:
         return None
     when = next_attempt_on.isoformat()
     return {"reason": "next_attempt_later",
@@ -124,11 +126,8 @@ def _asked_later(day: date, next_attempt_on: date | None) -> dict[str, str] | No
 def due_later(item: Item, day: date) -> dict[str, str] | None:
     """:func:`_asked_later` for ``item`` and a plan of ``day``: what every place that
     plans, publishes, re-optimises or offers a day's items for planning (the console)
-    asks. A parcel out for delivery is in its courier's bag and on their route (sending
-    it out cleared the day)."""
-    if item.status is Status.OUT_FOR_DELIVERY:
-        return None
-    return _asked_later(day, item.next_attempt_on)
+    asks."""
+    return _asked_later(day, item.status, item.next_attempt_on)
 
 
 def bags_on(session: Session, items: Collection[Item], day: date) -> dict[int, int]:
@@ -247,8 +246,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             if status is Status.DELIVERY_FAILED and holder is not None and (
                     held := _failed_in_bag(day, courier_ids, holder, days.get(item_id))):
                 bagged[ident] = held["detail"]
-            elif status is not Status.OUT_FOR_DELIVERY and (
-                    wait := _asked_later(day, asked)):
+            elif wait := _asked_later(day, status, asked):
                 later[ident] = wait["detail"]
         planned = ", ".join(s.value for s in statuses)
         wrong = []
@@ -887,24 +885,32 @@ def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
     return out
 
 
+def _evaluated(plan: RoutePlan, routes: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The result of ``plan`` with ``routes`` (``{courier id: [stop ids]}``) in this fixed
+    order: ETAs, loads, lateness and issues recomputed (``routing.evaluate``), with what
+    each route keeps of its courier's route in force (:func:`with_stability`). What an
+    edit and publishing (stops not handed over taken off) store. Raises
+    ``routing.InvalidProblemError`` for routes the problem cannot take."""
+    from routing.evaluate import evaluate
+
+    problem = routing.Problem.from_dict(plan.problem)
+    return with_stability(plan.problem, result_json(problem, evaluate(problem, routes),
+                                                    plan.service_date))
+
+
 def _without(plan: RoutePlan, dropped: list[dict[str, str]]) -> dict[str, Any]:
     """``plan``'s result with the ``dropped`` stops (:func:`_not_handed_over`) taken off
     their routes, the routes' ETAs, loads and lateness recomputed for the order left
     (as an edit does), and the stops listed in ``not_handed_over`` and among the
     unassigned: a courier's route lists only what they were handed."""
-    from routing.evaluate import evaluate
-
     assert plan.result is not None
     result = {**plan.result, "not_handed_over": dropped}
     if not dropped:
         return result
     gone = {x["identifier"] for x in dropped}
-    problem = routing.Problem.from_dict(plan.problem)
-    kept = {str(r["courier_id"]): [s["identifier"] for s in r["stops"]
-                                   if s["identifier"] not in gone]
-            for r in plan.result["routes"]}
-    fresh = with_stability(plan.problem,
-                           result_json(problem, evaluate(problem, kept), plan.service_date))
+    fresh = _evaluated(plan, {str(r["courier_id"]): [s["identifier"] for s in r["stops"]
+                                                     if s["identifier"] not in gone]
+                              for r in plan.result["routes"]})
     # issues accepted when publishing stay accepted on the routes that still have them
     # (taking stops off a route adds none)
     accepted = plan.result.get("issues_accepted")
@@ -1260,14 +1266,11 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
     courier's bag stays with its courier (:func:`_edit_errors`). A stop pinned to a courier
     (the item was theirs when the plan was made) may be moved: the pin binds the
     optimiser, not the dispatcher, who may reassign an item by hand anyway."""
-    from routing.evaluate import evaluate
-
     plan = get_plan_for_update(session, actor, plan_id)
     if plan.status is not PlanStatus.SUCCEEDED or plan.result is None:
         raise Conflict(f"Only a finished, unpublished plan can be edited; this one is "
                        f"{plan.status.value}.", slug="plan-not-editable",
                        current_status=plan.status.value)
-    problem = routing.Problem.from_dict(plan.problem)
     wrong = _edit_errors(session, plan, routes)
     if wrong:
         raise Unprocessable("Some routes name couriers or stops this edit cannot take; see "
@@ -1275,11 +1278,10 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
     wanted = {str(r["courier_id"]): [identifiers.normalize(s) for s in r["identifiers"]]
               for r in routes}
     try:
-        fixed = evaluate(problem, wanted)
+        result = _evaluated(plan, wanted)
     except routing.InvalidProblemError as exc:
         raise Unprocessable(str(exc), slug="invalid-route-edit",
                             errors=[{"pointer": "/routes", "detail": str(exc)}]) from exc
-    result = result_json(problem, fixed, plan.service_date)
     routed = {i for ids in wanted.values() for i in ids}
     before = {s["identifier"] for r in plan.result["routes"] for s in r["stops"]}
     result["unassigned"] = [u for u in plan.result.get("unassigned", [])
@@ -1288,7 +1290,7 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
          "message": "taken off every route by the dispatcher"}
         for i in sorted(before - routed)]
     result["edited_at"], result["edited_by"] = now.isoformat(), actor.username
-    plan.result = with_stability(plan.problem, result)
-    plan.best_cost = float(fixed.distance_m)
+    plan.result = result
+    plan.best_cost = float(result["distance_m"])
     session.flush()
     return plan
