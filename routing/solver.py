@@ -472,6 +472,7 @@ def _drivers(
     round, changed, instead of a like courier's. The couriers are alike, so this
     changes no cost, ETA or feasibility."""
     out: list[int | None] = [None] * len(core_routes)
+    warm_sets = {ci: set(v) for ci, v in warm_of.items()}
     by_type: dict[int, list[int]] = {}
     for n, cr in enumerate(core_routes):
         by_type.setdefault(cr.vehicle_type, []).append(n)
@@ -479,10 +480,10 @@ def _drivers(
         members = list(groups[vt])
         pairs = sorted(
             (
-                (-len(set(core_routes[n].visits) & set(warm_of[ci])), k, ci, n)
+                (-len(warm_sets[ci].intersection(core_routes[n].visits)), k, ci, n)
                 for k, n in enumerate(mine)
                 for ci in members
-                if ci in warm_of
+                if ci in warm_sets
             ),
         )
         free = set(members)
