@@ -1445,14 +1445,7 @@ def test_publishing_without_an_item_keeps_what_was_accepted_and_what_changed(
     gone = next(i for i in day_items if i.identifier == other["stops"][0]["identifier"])
     assert client.post(f"/api/v1/items/{gone.identifier}/assign", headers=h,
                        json={"courier_id": couriers[0].id}).status_code == 200
-    for code in ("EDG", "EMI"):
-        body = {"code": code, "client_event_id": f"{code}-{uuid.uuid4()}",
-                "device_time": clock().isoformat(), "location": {"lat": 12.24, "lon": 109.19}}
-        if code == "EMI":
-            body["proof"] = full_proof(gone)
-        r = client.post(f"/api/v1/items/{gone.identifier}/events",
-                        headers=auth(couriers[0]), json=body)
-        assert r.status_code == 201, r.json
+    go_out_and_deliver(client, auth(couriers[0]), gone, clock().isoformat(), full_proof)
     published_at = clock.advance(minutes=5)
     r = client.post(f"{url}/publish", headers=h, json={"accept_issues": True})
     assert r.status_code == 200, r.json
@@ -1514,6 +1507,18 @@ def test_publishing_is_documented_with_its_refusals(client):
 
 
 # ------------------------------------------- a parcel after a failed delivery attempt
+
+def go_out_and_deliver(client, headers, item, when, full_proof):
+    """The courier of ``headers`` (who must hold ``item``) takes it out and delivers it,
+    with proof, at ``when`` (ISO)."""
+    for code in ("EDG", "EMI"):
+        body = {"code": code, "client_event_id": f"{code}-{uuid.uuid4()}",
+                "device_time": when, "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMI":
+            body["proof"] = full_proof(item)
+        r = client.post(f"/api/v1/items/{item.identifier}/events", headers=headers, json=body)
+        assert r.status_code == 201, r.json
+
 
 def go_out_and_fail(item, courier, clock, full_proof, asks_for=None):
     """``courier`` (who must hold ``item``) takes it out (unless it is out already) and
@@ -2020,13 +2025,7 @@ def test_a_parcel_that_failed_before_a_later_days_plan_is_published_is_not_hande
                            json={"courier_id": a.id}).status_code == 200
     clock.advance(hours=3)
     go_out_and_fail(parcel, a, clock, full_proof)  # on the 20th
-    for code in ("EDG", "EMI"):
-        body = {"code": code, "client_event_id": f"{code}-{uuid.uuid4()}",
-                "device_time": clock().isoformat(), "location": {"lat": 12.24, "lon": 109.19}}
-        if code == "EMI":
-            body["proof"] = full_proof(gone)
-        r = client.post(f"/api/v1/items/{gone.identifier}/events", headers=auth(a), json=body)
-        assert r.status_code == 201, r.json
+    go_out_and_deliver(client, auth(a), gone, clock().isoformat(), full_proof)
     r = client.post(f"{url}/publish", headers=h)
     assert r.status_code == 200, r.json
     nho = {x["identifier"]: x for x in r.json["result"]["not_handed_over"]}
