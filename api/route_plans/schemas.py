@@ -46,6 +46,14 @@ class PlanCreateSchema(Schema):
             raise ValidationError("The shift must end after it starts.", "shift_end_s")
 
 
+def IsoTime(**kw: Any) -> fields.String:  # noqa: N802 - a field factory
+    """A time a plan's result stores as ISO 8601 text (Viet Nam time), answered as
+    stored: documented as a date-time, dumped as the text it is (``AwareDateTime``
+    would want a ``datetime``)."""
+    metadata = {"format": "date-time", **kw.pop("metadata", {})}
+    return fields.String(metadata=metadata, **kw)
+
+
 class RouteIssueSchema(Schema):
     """One constraint a route of a plan breaks (docs/api.md, "Route issues"): a ``code``
     and its numbers; which fields come depends on the code."""
@@ -63,12 +71,11 @@ class RouteIssueSchema(Schema):
     excess_g = fields.Integer(metadata={"description": "over_weight: grams too many"})
     identifier = fields.String(metadata={"description": "late_stop: the item"})
     sequence = fields.Integer(metadata={"description": "late_stop: its place on the route"})
-    eta = fields.AwareDateTime(metadata={"description": "late_stop: when it is served"})
-    window_end = fields.AwareDateTime(metadata={"description": "late_stop: when its delivery "
-                                                "window closes"})
-    end = fields.AwareDateTime(metadata={"description": "shift_overrun: when the route ends"})
-    shift_end = fields.AwareDateTime(metadata={"description": "shift_overrun: when the shift "
-                                               "ends"})
+    eta = IsoTime(metadata={"description": "late_stop: when it is served"})
+    window_end = IsoTime(metadata={"description": "late_stop: when its delivery window "
+                                   "closes"})
+    end = IsoTime(metadata={"description": "shift_overrun: when the route ends"})
+    shift_end = IsoTime(metadata={"description": "shift_overrun: when the shift ends"})
     late_s = fields.Integer(metadata={"description": "late_stop, shift_overrun: seconds late"})
 
 
@@ -156,6 +163,77 @@ class PlanSchema(Schema):
 
     def _couriers(self, plan: Any) -> int:
         return len(plan.problem.get("couriers", []))
+
+
+class IssuesAcceptedSchema(Schema):
+    by = fields.String(metadata={"description": "The dispatcher's username"})
+    at = IsoTime()
+
+
+class UnplacedSchema(Schema):
+    reason = fields.String(metadata={"description": "Why, as a plan's unassigned stops say "
+                                     "(e.g. no_time_left)"})
+    message = fields.String()
+
+
+class CourierStopSchema(Schema):
+    """A stop of a courier's route (:func:`service.courier_route`): the plan's stop as
+    stored, with the item as it is now. Dumped through this schema, so every key the
+    service gives a stop must be named here (a test compares the two)."""
+
+    sequence = fields.Integer(metadata={"description": "Place on the route, from 1"})
+    identifier = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+    eta = IsoTime(allow_none=True, metadata={
+        "description": "When the courier is due to serve it; null for an unplaced stop"})
+    arrival_s = fields.Integer(allow_none=True, metadata={
+        "description": "Seconds after midnight the courier gets there (null: unplaced)"})
+    wait_s = fields.Integer(allow_none=True, metadata={
+        "description": "Seconds waiting for the delivery window to open"})
+    lateness_s = fields.Integer(allow_none=True, metadata={
+        "description": "Seconds after the window closes it is served (0: on time)"})
+    load_parcels = fields.Integer(metadata={"description": "Parcels on board on arrival"})
+    status = fields.String(allow_none=True, metadata={
+        "description": "The item's current status; null when it is no longer yours"})
+    recipient_address = fields.String(allow_none=True, metadata={
+        "description": "null when the item is no longer yours"})
+    cod_amount = fields.Integer(allow_none=True, metadata={
+        "description": "Cash to collect (VND); null when the item is no longer yours"})
+    still_yours = fields.Boolean(metadata={
+        "description": "false: the item was given to someone else or to nobody since the "
+                       "route was published"})
+    done = fields.Boolean(metadata={
+        "description": "After a re-optimisation: true on a stop done before it (delivered, "
+                       "failed on the route's day, held, or no longer yours), left in place; "
+                       "absent on the others"})
+    unplaced = fields.Nested(UnplacedSchema, metadata={
+        "description": "After a re-optimisation: a stop the new route could not fit (a "
+                       "window already closed, the shift over), still yours, kept after "
+                       "the planned ones without an ETA; absent on the others"})
+
+
+class CourierRouteSchema(Schema):
+    """A courier's published route for a day (GET /couriers/me/route, and the answer
+    of a re-optimisation): docs/api.md."""
+
+    plan_id = fields.Integer(metadata={"description": "The published plan it comes from"})
+    date = fields.String(metadata={"format": "date", "description": "The route's day"})
+    distance_m = fields.Integer(metadata={
+        "description": "Metres; after a re-optimisation, of the stops still ahead from "
+                       "where it was re-planned"})
+    start = IsoTime(metadata={"description": "When the route starts (after a "
+                              "re-optimisation: when it was re-planned)"})
+    end = IsoTime(metadata={"description": "When the courier is back at the office"})
+    stops = fields.List(fields.Nested(CourierStopSchema), metadata={
+        "description": "In visiting order: after a re-optimisation the done stops first, "
+                       "then the new order, then the unplaced ones"})
+    issues = fields.List(fields.Nested(RouteIssueSchema), metadata={
+        "description": "What the route breaks (docs/api.md, \"Route issues\"), [] when "
+                       "nothing; after a re-optimisation, the new route's"})
+    issues_accepted = fields.Nested(IssuesAcceptedSchema, allow_none=True, metadata={
+        "description": "Who published the route with its issues, and when; null when it "
+                       "was published without any"})
 
 
 class RouteQuerySchema(Schema):

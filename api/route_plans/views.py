@@ -13,6 +13,7 @@ from ..jsonbody import Blueprint
 from ..localtime import LOCAL_TZ
 from . import service
 from .schemas import (
+    CourierRouteSchema,
     PlanCreateSchema,
     PlanEditSchema,
     PlanPublishConflictSchema,
@@ -111,7 +112,7 @@ class RoutePlanPublish(MethodView):
 class MyRoute(MethodView):
     @auth_required()
     @blp.arguments(RouteQuerySchema, location="query")
-    @blp.response(200)
+    @blp.response(200, CourierRouteSchema)
     def get(self, q: dict[str, Any]) -> Any:
         """The courier's published route for a day: ordered stops, items, ETAs."""
         day = q.get("date") or clock().astimezone(LOCAL_TZ).date()
@@ -122,7 +123,7 @@ class MyRoute(MethodView):
 class MyRouteReoptimize(MethodView):
     @auth_required()
     @blp.arguments(ReoptimizeSchema)
-    @blp.response(200)
+    @blp.response(200, CourierRouteSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Re-plan the rest of my route from my current position (about 1 s)."""
         now = clock()

@@ -1398,6 +1398,7 @@ def test_a_couriers_route_says_which_issues_a_dispatcher_accepted_and_who(
     assert mine.status_code == 200, mine.json
     assert mine.json["issues"] == issues
     assert mine.json["issues_accepted"] == accepted
+    check_documented(client, mine.json, "CourierRoute")
     # a route without issues in the same plan: nothing to warn about, nothing accepted
     other = client.get("/api/v1/couriers/me/route?date=2026-11-20",
                        headers=auth(couriers[0])).json
@@ -1505,6 +1506,72 @@ def test_publishing_is_documented_with_its_refusals(client):
     assert "issues" in str(spec["components"]["schemas"]) and routes["type"] == "array"
     assert client.get("/problems/plan-infeasible").status_code == 200
 
+
+
+def test_a_couriers_route_is_documented_with_its_fields(client):
+    """The phone app is generated from the OpenAPI document: the courier's route, as
+    fetched and as re-optimised, is a documented schema, not an untyped object."""
+    spec = client.get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    for path, method in (("/api/v1/couriers/me/route", "get"),
+                         ("/api/v1/couriers/me/route/reoptimize", "post")):
+        ok = spec["paths"][path][method]["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/CourierRoute"}, (path, ok)
+    route = schemas["CourierRoute"]["properties"]
+    assert {"plan_id", "date", "distance_m", "start", "end", "stops", "issues",
+            "issues_accepted"} <= set(route)
+    assert route["start"]["format"] == route["end"]["format"] == "date-time"
+    assert route["issues"]["items"] == {"$ref": "#/components/schemas/RouteIssue"}
+    stop = schemas[route["stops"]["items"]["$ref"].split("/")[-1]]["properties"]
+    assert {"sequence", "identifier", "lat", "lon", "eta", "lateness_s", "status",
+            "still_yours", "done", "unplaced"} <= set(stop)
+    assert stop["eta"]["format"] == "date-time" and "null" in stop["eta"]["type"]
+    assert "null" in str(route["issues_accepted"])
+
+
+def test_a_couriers_route_is_answered_whole_and_as_documented(
+        client, auth, dispatcher, couriers, day_items, clock, full_proof):
+    """The response schema is also what the answer is dumped through: nothing the
+    service builds may be lost on the way (done and unplaced stops after a
+    re-optimisation included), and every answer fits the document."""
+    import json
+    from datetime import date
+
+    def whole(body):
+        expected = json.loads(json.dumps(service.courier_route(
+            db.session, couriers[0], date(2026, 11, 20))))
+        assert body == expected
+        check_documented(client, body, "CourierRoute")
+
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    route = route_of(client, auth, couriers[0])
+    assert len(route["stops"]) == 12
+    whole(route)
+    for n, s in enumerate(route["stops"][:2]):
+        for code in ("EDG", "EMI"):
+            body = {"code": code, "client_event_id": f"documented-{n}-{code}",
+                    "device_time": "2026-11-20T09:00:00+07:00",
+                    "location": {"lat": 12.24, "lon": 109.19}}
+            if code == "EMI":
+                body["proof"] = full_proof(next(i for i in day_items
+                                                if i.identifier == s["identifier"]))
+            assert client.post(f"/api/v1/items/{s['identifier']}/events", headers=ch,
+                               json=body).status_code == 201
+    clock.advance(hours=2)  # 10:00 in Viet Nam
+    where = {"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=where)
+    assert r.status_code == 200, r.json
+    assert [s.get("done") for s in r.json["stops"][:3]] == [True, True, None]
+    whole(r.json)
+    clock.advance(hours=8)  # 18:00: nothing fits any more, the rest stays unplaced
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=where)
+    assert r.status_code == 200, r.json
+    assert all(s["unplaced"]["reason"] and s["eta"] is None for s in r.json["stops"][2:])
+    whole(r.json)
+    whole(route_of(client, auth, couriers[0]))
 
 # ------------------------------------------- a parcel after a failed delivery attempt
 
