@@ -70,6 +70,17 @@ UI = {
     "none": ("Bỏ chọn", "None"),
     "time_limit": ("Thời gian tối ưu (giây)", "Optimisation time (s)"),
     "optimise": ("Bắt đầu tối ưu", "Start optimisation"),
+    "warm_start": ("Bắt đầu từ các tuyến đang áp dụng", "Start from the routes in force"),
+    "warm_start_hint": ("Bỏ chọn để tối ưu lại từ đầu: các tuyến bưu tá đã sắp túi theo có "
+                        "thể bị xáo trộn",
+                        "Untick to optimise from scratch: the rounds couriers have sorted "
+                        "their bags by may be reshuffled"),
+    "started_from": ("Khởi đầu từ tuyến có sẵn: {stops} điểm, theo kế hoạch {plans}",
+                     "Warm start: {stops} stops from the routes of plan {plans}"),
+    "started_cold": ("Tối ưu từ đầu, không dựa trên tuyến nào",
+                     "Optimised from scratch, from no earlier routes"),
+    "kept_previous": ("Giữ {kept}/{previous} điểm của tuyến đang áp dụng",
+                      "Kept {kept} of {previous} stops of the route in force"),
     "progress": ("Tiến độ", "Progress"),
     "best_cost": ("Chi phí tốt nhất (m)", "Best cost so far (m)"),
     "publish": ("Công bố tuyến", "Publish"),

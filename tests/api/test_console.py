@@ -297,12 +297,13 @@ def test_a_parcel_due_on_a_later_day_is_not_offered_for_planning_before_it(
         assert items[asked.identifier]["next_attempt_on"] == "2026-11-22"
         assert items[other.identifier]["plannable"] is True
 
-def console_plan(client, h, courier_ids, identifiers, split=None):
-    """A plan made, solved and (with ``split``, ``{courier id: identifiers}``) edited
-    through the console's endpoints; its JSON."""
+def console_plan(client, h, courier_ids, identifiers, split=None, **body):
+    """A plan made (``body``: more of the plan's fields, e.g. ``warm_start``), solved and
+    (with ``split``, ``{courier id: identifiers}``) edited through the console's
+    endpoints; its JSON."""
     r = client.post("/console/api/plans", headers=h, json={
         "date": "2026-11-20", "time_limit_s": 0.3, "courier_ids": courier_ids,
-        "identifiers": identifiers})
+        "identifiers": identifiers, **body})
     assert r.status_code == 202, r.json
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -443,6 +444,58 @@ def test_the_days_routes_in_force_say_who_accepted_their_issues(
     assert force[small.id]["issues_accepted"]["by"] == "disp"
     assert force[couriers[0].id]["issues"] == []
     assert force[couriers[0].id]["issues_accepted"] is None
+
+
+def test_a_console_replan_starts_from_the_routes_in_force_or_cold_as_asked(
+        logged_in, make_item, office, couriers):
+    """The planning form's "start from the routes in force" box: ticked, the plan
+    starts from the published routes; unticked it sends warm_start false and starts
+    cold. Either way each route says how many of its courier's stops it kept."""
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(4)]
+    idents = [i.identifier for i in items]
+    a, b = couriers
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    first = console_plan(logged_in, h, [a.id, b.id], idents,
+                         split={a.id: idents[:2], b.id: idents[2:]})
+    assert first["result"]["warm_start"] is None  # nothing to start from yet
+    assert {r["previous_stops"] for r in first["result"]["routes"]} == {None}
+    assert logged_in.post(f"/console/api/plans/{first['id']}/publish",
+                          headers=h).status_code == 200
+
+    warm = console_plan(logged_in, h, [a.id, b.id], idents, warm_start=True)
+    assert warm["result"]["warm_start"] == {"plan_ids": [first["id"]], "stops": 4}
+    cold = console_plan(logged_in, h, [a.id, b.id], idents, warm_start=False)
+    assert cold["result"]["warm_start"] is None
+    for plan in (warm, cold):
+        for r in plan["result"]["routes"]:
+            assert r["previous_stops"] == 2, r
+            assert 0 <= r["kept_from_previous"] <= 2
+    r = logged_in.post("/console/api/plans", headers=h, json={
+        "date": "2026-11-20", "courier_ids": [a.id], "warm_start": "perhaps"})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/warm_start"
+
+
+def test_the_plan_form_has_a_warm_start_box_ticked_and_its_figures_have_labels(logged_in):
+    import json
+
+    from api.console.labels import UI
+
+    page = logged_in.get("/console/").text
+    box = re.search(r'<input[^>]*id="warm-start"[^>]*>', page).group(0)
+    assert 'type="checkbox"' in box and "checked" in box
+    assert "Bắt đầu từ các tuyến đang áp dụng" in page
+    config = json.loads(re.search(r'id="console-config">(.*?)</script>', page, re.S)
+                        .group(1))
+    # console.js fills these from the plan's result, as text
+    holes = {"kept_previous": {"kept", "previous"}, "started_from": {"plans", "stops"},
+             "started_cold": set(), "warm_start": set(), "warm_start_hint": set()}
+    for key, wanted in holes.items():
+        vi, en = UI[key]
+        assert config["labels"][key] == vi and vi != en, key
+        assert set(re.findall(r"\{(\w+)\}", vi)) == set(re.findall(r"\{(\w+)\}", en)) == wanted
 
 
 def test_the_map_page_takes_a_refresh_interval(logged_in):

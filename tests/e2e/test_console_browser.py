@@ -150,6 +150,10 @@ def test_plan_reassign_reorder_and_publish(console, live):
     assert page.inner_text("#plan-cost") not in ("", "–")
     n_lines = page.locator("path.route-line").count()
     assert n_lines >= 2 and page.locator("path.stop-marker").count() > 10
+    # the day's first plan: nothing to start from, no route in force to compare with
+    assert page.is_checked("#warm-start")
+    assert page.inner_text("#warm-start-info") == "Tối ưu từ đầu, không dựa trên tuyến nào"
+    assert page.locator("#routes .route p.kept").count() == 0
     shot(page, "console-plan")
 
     first = page.locator(".route").first
@@ -231,6 +235,12 @@ DAY_JS = """async () => {
 }"""
 
 
+PLAN_JS = """async id => {
+  const r = await fetch('/console/api/plans/' + id, {credentials: 'same-origin'});
+  return await r.json();
+}"""
+
+
 def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
     """Re-planning one courier's round takes over only their route: after publishing it
     the map still draws every other courier's route in force, from the earlier plan.
@@ -272,6 +282,18 @@ def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
     assert "sẽ được thay nếu công bố kế hoạch #" in covered.inner_text()
     draft_id = page.inner_text("#draft-heading").rsplit("#", 1)[1]
     assert page.inner_text("#draft-heading") == f"Kế hoạch chưa công bố #{draft_id}"
+    # it started from the courier's route in force, and says how much of it it kept
+    result = page.evaluate(PLAN_JS, draft_id)["result"]
+    assert result["warm_start"] == {"plan_ids": [first_plan], "stops": len(before[0]["stops"])}
+    assert page.inner_text("#warm-start-info") == (
+        f"Khởi đầu từ tuyến có sẵn: {len(before[0]['stops'])} điểm, theo kế hoạch "
+        f"#{first_plan}")
+    (route,) = result["routes"]
+    assert route["previous_stops"] == len(before[0]["stops"])
+    kept = page.locator(f"#routes .route[data-courier='{mine}'] p.kept")
+    assert kept.inner_text() == (f"Giữ {route['kept_from_previous']}/"
+                                 f"{route['previous_stops']} điểm của tuyến đang áp dụng")
+    assert kept.evaluate("e => e.children.length") == 0  # text only
     assert [r.get_attribute("data-courier") for r in page.locator("#routes .route[data-courier]")
             .all()] == [str(mine)]
     shot(page, "console-draft-over-in-force")
@@ -316,6 +338,58 @@ def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
     assert page.locator(".force-route.covered").count() == 0
     assert page.locator("#draft-heading").count() == 0
     shot(page, "console-partial-published")
+    assert page.js_errors == []
+
+
+def test_a_plan_started_with_the_box_unticked_starts_cold(console, live):
+    """Unticking "start from the routes in force" sends warm_start false: the plan
+    starts from scratch, says so, and still says how much of each round it kept. A
+    plan stored before warm starts (no figures) shows none."""
+    from models import RoutePlan, db
+
+    page = console
+    routes = page.evaluate(DAY_JS)
+    mine = routes[0]["courier"]
+    page.click("#items-none")
+    for ident in routes[0]["stops"]:
+        page.check(f"#item-checks input[value='{ident}']")
+    for box in page.locator("#courier-checks input").all():
+        box.set_checked(box.get_attribute("value") == str(mine))
+    page.uncheck("#warm-start")
+    page.fill("#time-limit", "0.5")
+    with page.expect_request(lambda r: r.url.endswith("/console/api/plans")
+                             and r.method == "POST") as sent:
+        page.click("#start-plan")
+    assert sent.value.post_data_json["warm_start"] is False
+    page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
+    draft_id = page.inner_text("#draft-heading").rsplit("#", 1)[1]
+    result = page.evaluate(PLAN_JS, draft_id)["result"]
+    assert result["warm_start"] is None
+    assert page.inner_text("#warm-start-info") == "Tối ưu từ đầu, không dựa trên tuyến nào"
+    (route,) = result["routes"]
+    assert route["previous_stops"] == len(routes[0]["stops"])
+    assert page.inner_text(f"#routes .route[data-courier='{mine}'] p.kept") == (
+        f"Giữ {route['kept_from_previous']}/{route['previous_stops']} điểm của tuyến đang "
+        "áp dụng")
+    shot(page, "console-cold-start")
+    # the same draft as a plan made before warm starts stored it: no figures, no error
+    with live["app"].app_context():
+        plan = db.session.get(RoutePlan, int(draft_id))
+        plan.result = {**{k: v for k, v in plan.result.items() if k != "warm_start"},
+                       "routes": [{k: v for k, v in r.items()
+                                   if k not in ("previous_stops", "kept_from_previous")}
+                                  for r in plan.result["routes"]]}
+        db.session.commit()
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_selector("#warm-start-info", state="detached")
+    assert page.locator("#routes .route p.kept").count() == 0
+    assert page.locator(f"#routes .route[data-courier='{mine}'] li.stop").count() == len(
+        routes[0]["stops"])
+    # the box stays as the dispatcher left it until the page is loaded again
+    assert not page.is_checked("#warm-start")
+    page.check("#warm-start")
+    page.click("#publish")
+    page.wait_for_selector("#plan-status[data-status=published]")
     assert page.js_errors == []
 
 

@@ -435,6 +435,8 @@
       if (editable) {
         box.appendChild(el("h3", {class: "draft-heading", id: "draft-heading",
                                   text: T.draft_plan + " #" + plan.id}));
+        var started = warmStartNote(plan.result);
+        if (started) box.appendChild(started);
       }
       (editable ? plan.result.routes : []).forEach(function (r) {
         var ol = el("ol");
@@ -468,7 +470,7 @@
           el("h3", {}, el("span", {class: "swatch", style: "background:" + colour(r.courier_id)}),
              courierName(r.courier_id) + " · " + r.stops.length + " " + T.stops +
              " · " + (r.distance_m / 1000).toFixed(1) + " km · " + hhmm(r.start) + "–" +
-             hhmm(r.end)), problems, ol));
+             hhmm(r.end)), keptNote(r), problems, ol));
       });
       if (plan.result.unassigned && plan.result.unassigned.length) {
         var ul = el("ul", {class: "plain", id: "plan-unassigned"});
@@ -478,6 +480,29 @@
         });
         box.appendChild(el("div", {class: "route"}, el("h3", {text: T.left_out}), ul));
       }
+    }
+
+    /* What the plan's optimisation started from (docs/api.md, "Re-planning during the
+       day"): the routes of which plans, or from scratch (asked for, or nothing to start
+       from). Null for a plan made before warm starts, whose result says nothing. */
+    function warmStartNote(result) {
+      if (!("warm_start" in result)) return null;
+      var warm = result.warm_start;
+      return el("p", {class: "muted", id: "warm-start-info",
+                      "data-plans": warm ? warm.plan_ids.join(",") : "",
+                      text: warm ? fill(T.started_from, {stops: warm.stops,
+                        plans: warm.plan_ids.map(function (id) { return "#" + id; })
+                          .join(", ")}) : T.started_cold});
+    }
+
+    /* How much of its courier's route in force a route keeps, or null when the courier
+       had none (previous_stops null) or the plan predates the figures. */
+    function keptNote(r) {
+      if (r.previous_stops === null || r.previous_stops === undefined) return null;
+      return el("p", {class: "kept muted", "data-kept": r.kept_from_previous,
+                      "data-previous": r.previous_stops,
+                      text: fill(T.kept_previous, {kept: r.kept_from_previous,
+                                                   previous: r.previous_stops})});
     }
 
     /* A route's issues as a list (text nodes), or null when it has none. */
@@ -570,7 +595,8 @@
       status("…");
       userAction();
       api("POST", "/console/api/plans", {date: cfg.date, courier_ids: courierIds,
-        identifiers: ids, time_limit_s: parseFloat(document.getElementById("time-limit").value)})
+        identifiers: ids, time_limit_s: parseFloat(document.getElementById("time-limit").value),
+        warm_start: document.getElementById("warm-start").checked})
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(showPlan)
         .catch(function (e) { status(e.message, true); })
