@@ -171,7 +171,16 @@ def replay(events: Iterable[EventCode]) -> ItemState:
 
 
 def attempts_made(history: Iterable[tuple[EventCode, datetime, bool]]) -> int:
-    """The failed delivery attempts a stored history shows, late ones included.
+    """The failed delivery attempts a stored history shows, late ones included: how
+    many of its events :func:`counted_attempts` counts (the rule is there)."""
+    return sum(counted_attempts(history))
+
+
+def counted_attempts(history: Iterable[tuple[EventCode, datetime, bool]]) -> list[bool]:
+    """For each event of a stored history, whether it is a failed delivery attempt that
+    counts toward the attempt limit: what :func:`attempts_made` adds up, and what every
+    report of attempts (the quality figures, the items awaiting a return) counts, so they
+    agree with the limit.
 
     ``history`` is ``(code, device time, applied)`` per event, in the order stored
     (by id). Every applied EMH counts, as :func:`replay` counts them. An unapplied one
@@ -187,21 +196,24 @@ def attempts_made(history: Iterable[tuple[EventCode, datetime, bool]]) -> int:
     """
     applied: list[tuple[EventCode, datetime]] = []
     late_counted: set[int] = set()  # rounds (index of their EDG in applied) with one
-    count = 0
+    out: list[bool] = []
     for code, at, was_applied in history:
         if was_applied:
             applied.append((code, at))
-            count += code is EventCode.EMH
+            out.append(code is EventCode.EMH)
             continue
         if code is not EventCode.EMH:
+            out.append(False)
             continue
         rounds = [k for k, (c, start) in enumerate(applied) if c is EventCode.EDG
                   and start <= at and (k + 1 == len(applied) or at < applied[k + 1][1])]
         if not rounds:
+            out.append(False)
             continue
         k = rounds[-1]
         ended_failed = k + 1 < len(applied) and applied[k + 1][0] is EventCode.EMH
-        if not ended_failed and k not in late_counted:
+        counts = not ended_failed and k not in late_counted
+        if counts:
             late_counted.add(k)
-            count += 1
-    return count
+        out.append(counts)
+    return out

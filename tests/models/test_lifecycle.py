@@ -123,3 +123,25 @@ def test_attempts_made_counts_late_attempts_once_per_round():
     codes = [E.EMA, E.EMG, E.EDG, E.EMH, E.EDG, E.EMH]
     assert attempts_made((c, at(k), True) for k, c in enumerate(codes)) == replay(
         codes).failed_attempts == 2
+
+
+def test_counted_attempts_names_the_events_attempts_made_counts():
+    # reports (quality figures, items awaiting a return) count attempts event by event:
+    # the same events as the limit, so the first of two copies of a late attempt, and
+    # neither a late copy of an applied attempt nor one dated before any round
+    from datetime import UTC, datetime, timedelta
+
+    from models.lifecycle import attempts_made, counted_attempts
+
+    t0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+    def at(minutes):
+        return t0 + timedelta(minutes=minutes)
+
+    history = [(E.EMA, at(-60), True), (E.EDG, at(0), True), (E.EDF, at(120), True),
+               (E.EMH, at(30), False), (E.EMH, at(31), False), (E.EMH, at(-45), False),
+               (E.EDG, at(180), True), (E.EMH, at(200), True), (E.EMH, at(199), False)]
+    assert counted_attempts(history) == [False, False, False, True, False, False, False,
+                                         True, False]
+    assert attempts_made(history) == 2
+    assert counted_attempts([]) == []
