@@ -4,7 +4,11 @@
 - on time: delivered before the end of the item's delivery window, or, without a window,
   within the product's promise after arriving at the office (EMS 24 h, others 48 h);
 - first-attempt success: deliveries that day with no failed attempt before them;
-- failed attempts by reason: EMH events that day;
+- failed attempts by reason: the failed attempts (EMH) made that day (device time), each
+  counted once as the attempt limit counts it (``models.lifecycle.counted_attempts``):
+  every applied one, and one kept late (synced after the item moved on) once for its
+  delivery round, so the same attempt sent twice (the sync, then the photo scan, under
+  two event ids) is one attempt, and the figures add up to the items' ``failed_attempts``;
 - complaints opened, closed, and the median hours to answer those closed that day;
 - COD outstanding: cash on delivery still on items not delivered (as of now).
 """
@@ -15,16 +19,19 @@ import bisect
 import statistics
 from collections import Counter
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Complaint, EventCode, Item, Product, Status, TrackingEvent
+from models.lifecycle import counted_attempts
 
 from ..localtime import day_bounds
 
 PROMISE_HOURS = {Product.EMS: 24}
+_IN_TIME_ORDER = attrgetter("device_time", "id")
 DEFAULT_PROMISE_HOURS = 48
 COLUMNS = ("date", "delivered", "on_time", "on_time_rate", "first_attempt",
            "first_attempt_rate", "failed_attempts", "complaints_opened", "complaints_closed",
@@ -35,30 +42,42 @@ def figures(session: Session, office_id: int, first: date, days: int) -> dict[st
     start, _ = day_bounds(first)
     end = start + timedelta(days=days)
     in_range = (
-        TrackingEvent.office_id == office_id, TrackingEvent.applied.is_(True),
+        TrackingEvent.office_id == office_id,
         TrackingEvent.code.in_([EventCode.EMI, EventCode.EMH]),
         TrackingEvent.device_time >= start, TrackingEvent.device_time < end,
     )
     # only the columns the figures need (rows, not ORM objects with their relations: a
-    # month of a busy office has tens of thousands of events), in time order
+    # month of a busy office has tens of thousands of events), in time order; failed
+    # attempts applied or not (one kept late may count: decided below)
     events = session.execute(
-        select(TrackingEvent.item_id, TrackingEvent.code, TrackingEvent.device_time,
-               TrackingEvent.reason).where(*in_range)
+        select(TrackingEvent.id, TrackingEvent.item_id, TrackingEvent.code,
+               TrackingEvent.device_time, TrackingEvent.reason, TrackingEvent.applied)
+        .where(*in_range, TrackingEvent.applied.is_(True)
+               | (TrackingEvent.code == EventCode.EMH))
         .order_by(TrackingEvent.device_time, TrackingEvent.id)).all()
-    times = [e.device_time for e in events]
     # the items as a subquery, not a list of ids: a busy office's month can have more
     # items than one statement may carry parameters (65,535 on PostgreSQL)
     item_ids = select(TrackingEvent.item_id).where(*in_range).scalar_subquery()
-    history: dict[int, list[Any]] = {}
+    history: dict[int, list[Any]] = {}  # per item, its applied events in time order
+    attempts: dict[int, list[Any]] = {}  # per item, the failed attempts that count
     items: dict[int, Any] = {}
     if events:
+        stored: dict[int, list[Any]] = {}  # per item, every event in the order stored
         for h in session.execute(
-                select(TrackingEvent.item_id, TrackingEvent.code, TrackingEvent.device_time)
-                .where(TrackingEvent.item_id.in_(item_ids), TrackingEvent.applied.is_(True))
-                .order_by(TrackingEvent.device_time, TrackingEvent.id)):
-            history.setdefault(h.item_id, []).append(h)
+                select(TrackingEvent.id, TrackingEvent.item_id, TrackingEvent.code,
+                       TrackingEvent.device_time, TrackingEvent.applied)
+                .where(TrackingEvent.item_id.in_(item_ids)).order_by(TrackingEvent.id)):
+            stored.setdefault(h.item_id, []).append(h)
+        counted: set[int] = set()  # ids of the events that count as failed attempts
+        for item_id, evs in stored.items():
+            flags = counted_attempts((h.code, h.device_time, h.applied) for h in evs)
+            counted.update(h.id for h, c in zip(evs, flags, strict=True) if c)
+            history[item_id] = sorted((h for h in evs if h.applied), key=_IN_TIME_ORDER)
+            attempts[item_id] = [h for h, c in zip(evs, flags, strict=True) if c]
+        events = [e for e in events if e.code is EventCode.EMI or e.id in counted]
         items = {i.id: i for i in session.execute(
             select(Item.id, Item.window_end, Item.product).where(Item.id.in_(item_ids)))}
+    times = [e.device_time for e in events]
     complaints = session.execute(select(Complaint).where(
         Complaint.office_id == office_id,
         ((Complaint.created_at >= start) & (Complaint.created_at < end))
@@ -75,7 +94,8 @@ def figures(session: Session, office_id: int, first: date, days: int) -> dict[st
         for e in delivered:
             item = items[e.item_id]
             before = [h for h in history[e.item_id] if h.device_time <= e.device_time]
-            if not any(h.code is EventCode.EMH for h in before):
+            # a failed attempt before it that counts, late ones included
+            if not any(h.device_time <= e.device_time for h in attempts[e.item_id]):
                 first_ok += 1
             if item.window_end is not None:
                 on_time += e.device_time <= item.window_end

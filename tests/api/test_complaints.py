@@ -5,14 +5,45 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import Role, db
+from models import Item, Role, db
 from models.sync import CourierPosition
 
 ids = (f"cmp-{n:06d}" for n in itertools.count())
+AT_DOOR = {"lat": 12.238, "lon": 109.196, "accuracy_m": 10}
+T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 08:00 in Viet Nam, the fake clock's start
+
+
+def minutes(m):
+    """``m`` minutes after 08:00 of the 20th, the day's events."""
+    return T0 + timedelta(minutes=m)
+
+
+def record(client, h, identifier, code, when, **kw):
+    """An event from ``POST /items/{id}/events`` at ``when`` (an aware time)."""
+    body = {"code": code, "client_event_id": next(ids), "device_time": when.isoformat(),
+            "location": AT_DOOR, **kw}
+    if code == "EMH":
+        body = {"reason": "unreachable_by_phone", "action": "notice_left", **body}
+    r = client.post(f"/api/v1/items/{identifier}/events", headers=h, json=body)
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def synced(client, h, identifier, code, when, **kw):
+    """One event from a phone's offline backlog (``POST /sync``); its result."""
+    entry = {"kind": "event", "identifier": identifier, "code": code,
+             "client_event_id": next(ids), "device_time": when.isoformat(),
+             "location": AT_DOOR, **kw}
+    if code == "EMH":
+        entry = {"reason": "unreachable_by_phone", "action": "notice_left", **entry}
+    r = client.post("/api/v1/sync", headers=h, json={"device_id": "phone-1",
+                                                    "events": [entry]})
+    assert r.status_code == 200, r.json
+    return r.json["results"][0]
 
 
 @pytest.fixture
@@ -182,6 +213,47 @@ def test_quality_figures(client, auth, office, dispatcher, courier, make_item, c
     for day in ("9999-12-31", "0001-01-01"):
         r = client.get(f"/api/v1/quality?date={day}", headers=auth(dispatcher))
         assert r.status_code == 422 and r.json["errors"][0]["parameter"] == "date"
+
+
+def test_quality_counts_each_failed_attempt_once_as_the_attempt_limit_does(
+        client, auth, office, dispatcher, courier, make_item, clock, full_proof):
+    # one day's attempts, sent twice or late: the report counts what the item's attempt
+    # count (failed_attempts) counts, reason by reason
+    late = make_item(office, courier=courier, events=("EMG",))
+    twice = make_item(office, courier=courier, events=("EMG",))
+    clock.advance(hours=10)  # the phone syncs in the evening
+    h, disp = auth(courier), auth(dispatcher)
+    # late: out at 08:00, held at 10:00 without a result, out again at 11:00 and
+    # delivered at 12:00; then the attempt of 08:30 arrives, sent by the sync and again
+    # by the photo scan (08:31, another event id): one attempt, counted once, and the
+    # delivery was not a first-attempt success
+    synced(client, h, late.identifier, "EDG", minutes(0))
+    record(client, disp, late.identifier, "EDF", minutes(120))
+    record(client, disp, late.identifier, "EDG", minutes(180))
+    record(client, h, late.identifier, "EMI", minutes(240), proof=full_proof(late))
+    for m in (30, 31):
+        assert synced(client, h, late.identifier, "EMH", minutes(m),
+                      reason="recipient_absent", photo=full_proof(late)["photo"]
+                      )["applied"] is False
+    # twice: the attempt of 09:00 applied, then the same attempt once more from the
+    # photo scan (08:59, another id): kept unapplied, not a second attempt
+    synced(client, h, twice.identifier, "EDG", minutes(0))
+    assert synced(client, h, twice.identifier, "EMH", minutes(60))["applied"] is True
+    assert synced(client, h, twice.identifier, "EMH", minutes(59))["applied"] is False
+    db.session.expire_all()
+    made = {i.identifier: i.failed_attempts for i in db.session.query(Item)}
+    assert made == {late.identifier: 1, twice.identifier: 1}
+    r = client.get("/api/v1/quality?date=2026-11-20", headers=disp)
+    assert r.status_code == 200, r.json
+    row = r.json["rows"][0]
+    assert row["failed_attempts"] == sum(made.values()) == 2
+    assert row["failed_attempts_by_reason"] == {"recipient_absent": 1,
+                                                "unreachable_by_phone": 1}
+    assert r.json["failed_attempts_by_reason"] == row["failed_attempts_by_reason"]
+    assert row["delivered"] == 1 and row["first_attempt"] == 0
+    # the next day has none of them
+    nxt = client.get("/api/v1/quality?date=2026-11-21", headers=disp).json["rows"][0]
+    assert nxt["failed_attempts"] == 0 and nxt["failed_attempts_by_reason"] == {}
 
 
 def test_line_breaks_are_kept_in_descriptions_and_notes_other_controls_refused(
