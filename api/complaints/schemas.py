@@ -81,6 +81,9 @@ class MissingRowSchema(Schema):
     since = fields.String(metadata={"description": "Time of the last applied scan (ISO 8601)"})
     hours_without_scan = fields.Float()
     expected = fields.String()
+    attempts_used_up = fields.Boolean(metadata={
+        "description": "Its failed attempts use up the limit: it expects a return to the "
+                       "sender (RTS), a new round being refused"})
     courier_id = fields.Integer(allow_none=True)
 
 
@@ -89,6 +92,9 @@ class MissingPageSchema(Schema):
     page = fields.Integer()
     page_size = fields.Integer()
     total = fields.Integer()
+    due_later = fields.Integer(metadata={
+        "description": "Items as silent but left out: their next attempt is due on a "
+                       "later day (next_attempt_on), as planned"})
 
 
 class QualityQuerySchema(Schema):

@@ -7,7 +7,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -31,6 +31,7 @@ from models.complaint import CLOSED, TRANSITIONS
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..items import custody, identifiers
 from ..items import service as items
+from ..localtime import local_day
 
 # Hours to answer a complaint, per product (the post's service charter)
 SLA_HOURS = {Product.EMS: 24, Product.ADMIN_DOCUMENT: 24, Product.REGISTERED: 48,
@@ -157,13 +158,30 @@ def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]
     return {"complaint": c, "item": item, "gps_trails": trails}
 
 
+class MissingScans(NamedTuple):
+    """A page of :func:`missing_scans`: its rows, how many in all, and how many were left
+    out because their next attempt is due on a later day."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    due_later: int
+
+
 def missing_scans(session: Session, actor: User, office_id: int | None, *, now: datetime,
                   idle_hours: float, out_hours: float, limit: int = 50,
-                  offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                  offset: int = 0, max_attempts: int | None = None) -> MissingScans:
     """Items whose next scan is overdue: at the office (or held) with no attempt for
     ``idle_hours``, or out for delivery for ``out_hours`` without a result; the
     longest silent first. One page (``limit`` rows from ``offset``) and the total:
-    the database does the filtering, so a large office costs one page of rows."""
+    the database does the filtering, so a large office costs one page of rows.
+
+    A parcel whose next attempt is due on a later day (``next_attempt_on``: the day the
+    recipient asked for) is waiting as planned, not forgotten: it is left out and
+    counted (``due_later``), by the rule route plans follow
+    (:func:`api.route_plans.service.due_later`: out for delivery, it is judged as any
+    parcel out). From that day on it is judged by its last scan as any other. An item
+    whose failed attempts use up ``max_attempts`` expects its return to the sender
+    (RTS), not a new round (refused): the row says so (``attempts_used_up``)."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not see the office's missing scans.")
     if actor.role is Role.DISPATCHER:
@@ -171,25 +189,34 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
     last = (select(TrackingEvent.item_id, func.max(TrackingEvent.device_time).label("t"))
             .where(TrackingEvent.applied.is_(True)).group_by(TrackingEvent.item_id).subquery())
     out_for = Item.status == Status.OUT_FOR_DELIVERY
-    stmt = (select(Item, last.c.t).join(last, last.c.item_id == Item.id)
-            .where(Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
-                                    Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED]))
-            .where(or_(and_(out_for, last.c.t <= now - timedelta(hours=out_hours)),
-                       and_(~out_for, last.c.t <= now - timedelta(hours=idle_hours)))))
+    later = and_(~out_for, Item.next_attempt_on > local_day(now))
+    silent = (select(Item, last.c.t).join(last, last.c.item_id == Item.id)
+              .where(Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
+                                      Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED]))
+              .where(or_(and_(out_for, last.c.t <= now - timedelta(hours=out_hours)),
+                         and_(~out_for, last.c.t <= now - timedelta(hours=idle_hours)))))
     if office_id is not None:
-        stmt = stmt.where(Item.office_id == office_id)
-    total = session.execute(
-        select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+        silent = silent.where(Item.office_id == office_id)
+    stmt = silent.where(or_(Item.next_attempt_on.is_(None), ~later))
+
+    def count(query: Any) -> int:
+        return int(session.execute(
+            select(func.count()).select_from(query.order_by(None).subquery())).scalar_one())
+
     rows = session.execute(stmt.order_by(last.c.t, Item.id).limit(limit).offset(offset)).all()
     out = []
     for item, t in rows:
         if t.tzinfo is None:  # SQLite aggregates come back naive (UTC)
             t = t.replace(tzinfo=UTC)
         idle = (now - t).total_seconds() / 3600
+        used_up = (max_attempts is not None and item.status is not Status.OUT_FOR_DELIVERY
+                   and item.failed_attempts >= max_attempts)
         out.append({"identifier": item.identifier, "status": item.status.value,
                     "since": t.isoformat(), "hours_without_scan": round(idle, 1),
                     "expected": "a delivery result (EMI or EMH)"
                     if item.status is Status.OUT_FOR_DELIVERY
+                    else "a return to sender (RTS)" if used_up
                     else "a delivery attempt (EDG)",
-                    "courier_id": item.courier_id})
-    return out, int(total)
+                    "attempts_used_up": used_up, "courier_id": item.courier_id})
+    return MissingScans(out, count(stmt), count(silent.where(later)))
+

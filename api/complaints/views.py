@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 
 from models import db
@@ -97,12 +97,13 @@ class MissingScans(MethodView):
     def get(self, q: dict[str, Any]) -> Any:
         """Items whose next scan is overdue, the longest silent first, one page at a
         time (open a complaint with category missing_scan from here)."""
-        rows, total = service.missing_scans(
+        found = service.missing_scans(
             db.session(), current_actor(), q.get("office_id"), now=clock(),
             idle_hours=q["idle_hours"], out_hours=q["out_hours"],
-            limit=q["page_size"], offset=(q["page"] - 1) * q["page_size"])
-        return {"items": rows, "page": q["page"], "page_size": q["page_size"],
-                "total": total}
+            limit=q["page_size"], offset=(q["page"] - 1) * q["page_size"],
+            max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+        return {"items": found.rows, "page": q["page"], "page_size": q["page_size"],
+                "total": found.total, "due_later": found.due_later}
 
 
 @blp.route("/quality")

@@ -49,6 +49,10 @@ UI = {
     "expect_result": ("kết quả phát (EMI hoặc EMH)", "a delivery result (EMI or EMH)"),
     "expect_attempt": ("lượt đi phát (EDG)", "a delivery attempt (EDG)"),
     "no_missing": ("Không có bưu gửi nào quá hạn quét.", "No item is overdue for a scan."),
+    "expect_return": ("chuyển hoàn (RTS): đã hết số lần phát",
+                      "a return to sender (RTS): attempts used up"),
+    "due_later_note": ("Không liệt kê vì lần phát tiếp theo hẹn vào ngày sau:",
+                       "Not listed, their next attempt being due on a later day:"),
     "more_rows": ("Còn nữa, chỉ hiện", "More exist; showing the first"),
     "nav_import": ("Nhập CSV", "CSV import"),
     # map and planning

@@ -669,14 +669,13 @@ def missing_page(user: User) -> Any:
         flash("; ".join(f"{k}: {' '.join(map(str, v))}"
                         for k, v in exc.normalized_messages().items()), "error")
         q = MissingQuerySchema().load({})
-    rows, total = complaints.missing_scans(
+    max_attempts = current_app.config["MAX_DELIVERY_ATTEMPTS"]
+    found = complaints.missing_scans(
         db.session(), user, office.id, now=clock(), idle_hours=q["idle_hours"],
-        out_hours=q["out_hours"], limit=MISSING_PAGE_ROWS)
+        out_hours=q["out_hours"], limit=MISSING_PAGE_ROWS, max_attempts=max_attempts)
     names = {c.id: c.username for c in _couriers(office)}
-    for r in rows:
-        r["since_dt"] = datetime.fromisoformat(r["since"])
-    return render_template("console/missing.html", rows=rows, total=total,
-                           shown=MISSING_PAGE_ROWS, q=q, names=names)
+    return render_template("console/missing.html", rows=found.rows, total=found.total,
+                           due_later=found.due_later, shown=MISSING_PAGE_ROWS, q=q, names=names)
 
 
 @bp.get("/complaints")

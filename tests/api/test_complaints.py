@@ -46,6 +46,33 @@ def synced(client, h, identifier, code, when, **kw):
     return r.json["results"][0]
 
 
+def attempts_used_up_late(client, auth, office, courier, dispatcher, make_item, clock):
+    """An item whose third failed attempt came late (synced after the item was held at
+    the office): counted, it uses up the limit (3), but no automatic return follows it.
+    The clock ends 10 hours later, when the late attempt arrived."""
+    item = make_item(office, courier=courier, events=("EMG",))
+    t0 = clock()
+
+    def minutes(m):  # the round's events, from when the item arrived
+        return t0 + timedelta(minutes=m)
+
+    clock.advance(hours=10)  # the phone syncs in the evening
+    h, disp = auth(courier), auth(dispatcher)
+    assert synced(client, h, item.identifier, "EDG", minutes(0))["applied"] is True
+    record(client, disp, item.identifier, "EDF", minutes(45))  # the round closed
+    record(client, disp, item.identifier, "EDG", minutes(50))
+    record(client, h, item.identifier, "EMH", minutes(60))
+    record(client, disp, item.identifier, "EDG", minutes(100))
+    record(client, h, item.identifier, "EMH", minutes(180), reason="refused")
+    record(client, disp, item.identifier, "EDF", minutes(240))
+    late = synced(client, h, item.identifier, "EMH", minutes(30))  # of the first round
+    assert late["applied"] is False, late
+    db.session.expire_all()
+    stored = db.session.get(Item, item.id)
+    assert stored.failed_attempts == 3 and stored.status.value == "held_at_office"
+    return item
+
+
 @pytest.fixture
 def office(make_office):
     return make_office()
@@ -152,6 +179,43 @@ def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clo
     assert fresh.identifier not in listed
     assert r.json["total"] == 2 and r.json["page"] == 1
     assert client.get("/api/v1/missing-scans", headers=auth(courier)).status_code == 403
+
+
+def test_a_parcel_whose_next_attempt_is_due_on_a_later_day_is_not_idle(
+        client, auth, office, dispatcher, courier, make_item, clock):
+    # the recipient asked for the 25th: the parcel waits at the office for that day, as
+    # planned, and is not listed as silent before it; the answer counts it (due_later).
+    # A parcel failed the same morning with its retry due the next day is listed once
+    # silent for idle_hours, as before.
+    asked = make_item(office, courier=courier, events=("EMG", "EDG"))
+    record(client, auth(courier), asked.identifier, "EMH", clock(),
+           reason="asks_another_day", action="called_recipient", next_attempt_on="2026-11-25")
+    nextday = make_item(office, courier=courier, events=("EMG", "EDG"))
+    record(client, auth(courier), nextday.identifier, "EMH", clock())
+    for item in (asked, nextday):
+        record(client, auth(dispatcher), item.identifier, "EDF", clock())
+    clock.advance(hours=26)  # the 21st, 10:00
+    r = client.get("/api/v1/missing-scans", headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    assert [i["identifier"] for i in r.json["items"]] == [nextday.identifier]
+    assert r.json["total"] == 1 and r.json["due_later"] == 1
+    # on the 25th it is due: silent since its last scan, it is listed as any other
+    clock.advance(days=4)
+    r = client.get("/api/v1/missing-scans", headers=auth(dispatcher))
+    assert {i["identifier"] for i in r.json["items"]} == {asked.identifier,
+                                                          nextday.identifier}
+    assert r.json["due_later"] == 0
+
+
+def test_missing_scans_expect_a_return_of_an_item_whose_attempts_are_used_up(
+        client, auth, office, dispatcher, courier, make_item, clock):
+    used_up = attempts_used_up_late(client, auth, office, courier, dispatcher, make_item,
+                                    clock)
+    clock.advance(hours=30)
+    r = client.get("/api/v1/missing-scans", headers=auth(dispatcher))
+    row, = r.json["items"]
+    assert row["identifier"] == used_up.identifier and row["attempts_used_up"] is True
+    assert row["expected"] == "a return to sender (RTS)"  # a new round would be refused
 
 
 def test_missing_scans_are_paged_by_the_database_longest_silent_first(
