@@ -97,6 +97,35 @@ class MissingPageSchema(Schema):
                        "later day (next_attempt_on), as planned"})
 
 
+class ReturnsDueQuerySchema(Schema):
+    office_id = Id()
+    page = Int(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = Int(load_default=50, validate=validate.Range(1, 200))
+
+
+class ReturnDueRowSchema(Schema):
+    identifier = fields.String()
+    status = fields.String()
+    failed_attempts = fields.Integer()
+    last_attempt_at = fields.String(allow_none=True, metadata={
+        "description": "Device time of the latest failed attempt (ISO 8601)"})
+    last_attempt_reason = fields.String(allow_none=True)
+    last_attempt_late = fields.Boolean(allow_none=True, metadata={
+        "description": "It was kept unapplied (synced after the item moved on)"})
+    waiting_since = fields.String(metadata={
+        "description": "When the attempt that used up the limit was recorded (ISO 8601)"})
+    hours_waiting = fields.Float()
+    courier_id = fields.Integer(allow_none=True)
+
+
+class ReturnsDuePageSchema(Schema):
+    items = fields.List(fields.Nested(ReturnDueRowSchema))
+    max_attempts = fields.Integer(metadata={"description": "The attempt limit in force"})
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
 class QualityQuerySchema(Schema):
     office_id = Id()
     date = Day(required=True, metadata={"description": "First day"})

@@ -220,3 +220,62 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                     "attempts_used_up": used_up, "courier_id": item.courier_id})
     return MissingScans(out, count(stmt), count(silent.where(later)))
 
+
+RETURN_STATUSES = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
+
+
+def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts: int,
+                limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Items of ``office_id`` awaiting a return to the sender by hand: their failed
+    attempts use up ``max_attempts`` but no return (RTS) was recorded. The last failed
+    attempt returns an item by itself; one counted late (synced after the item was held
+    or sent out again: docs/domain.md, "Lifecycle") does not, and no new round may start
+    (EDG is refused, route plans leave it out: ``attempts_used_up``), so the item waits
+    at the office, or in its courier's bag after a failure, until staff return it. An item
+    out on its round is not listed (its result ends it), nor one at a pick-up point
+    (waiting to be collected).
+
+    Each row: the attempts, the last one (device time, reason, and whether it was kept
+    late), and since when the item waits: when the attempt that used up the limit was
+    recorded (server time), the limit counted as :func:`models.lifecycle.counted_attempts`
+    counts (the item's ``failed_attempts``). The longest waiting first; one page
+    (``limit`` rows from ``offset``) and the total. The database picks the items; their
+    events are read to date each wait, which pages in Python: the list is short by
+    nature (an item gets on it only by a late attempt, or when the setting is lowered),
+    and the office works it down."""
+    from models.lifecycle import counted_attempts
+
+    due = (select(Item.id).where(Item.office_id == office_id,
+                                 Item.status.in_(RETURN_STATUSES),
+                                 Item.failed_attempts >= max_attempts))
+    items = session.execute(
+        select(Item.id, Item.identifier, Item.status, Item.failed_attempts, Item.courier_id,
+               Item.updated_at).where(Item.id.in_(due.scalar_subquery()))).all()
+    history: dict[int, list[Any]] = {}
+    for h in session.execute(
+            select(TrackingEvent.item_id, TrackingEvent.code, TrackingEvent.device_time,
+                   TrackingEvent.server_time, TrackingEvent.applied, TrackingEvent.reason)
+            .where(TrackingEvent.item_id.in_(due.scalar_subquery()))
+            .order_by(TrackingEvent.id)):
+        history.setdefault(h.item_id, []).append(h)
+    rows: list[tuple[datetime, str, dict[str, Any]]] = []
+    for it in items:
+        evs = history.get(it.id, [])
+        flags = counted_attempts((h.code, h.device_time, h.applied) for h in evs)
+        attempts = [h for h, c in zip(evs, flags, strict=True) if c]
+        # the attempt that used up the limit; without one (the setting was lowered, or the
+        # count was set otherwise) the item's last change
+        since = (attempts[max_attempts - 1].server_time if len(attempts) >= max_attempts
+                 else it.updated_at)
+        last = max(attempts, key=lambda h: h.device_time, default=None)
+        rows.append((since, it.identifier, {
+            "identifier": it.identifier, "status": it.status.value,
+            "failed_attempts": it.failed_attempts,
+            "last_attempt_at": last.device_time.isoformat() if last else None,
+            "last_attempt_reason": last.reason.value if last and last.reason else None,
+            "last_attempt_late": (not last.applied) if last else None,
+            "waiting_since": since.isoformat(),
+            "hours_waiting": round((now - since).total_seconds() / 3600, 1),
+            "courier_id": it.courier_id}))
+    rows.sort(key=lambda r: r[:2])
+    return [r for _, _, r in rows[offset:offset + limit]], len(rows)

@@ -23,6 +23,8 @@ from .schemas import (
     PublicComplaintSchema,
     QualityQuerySchema,
     QueueQuerySchema,
+    ReturnsDuePageSchema,
+    ReturnsDueQuerySchema,
 )
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1",
@@ -104,6 +106,25 @@ class MissingScans(MethodView):
             max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
         return {"items": found.rows, "page": q["page"], "page_size": q["page_size"],
                 "total": found.total, "due_later": found.due_later}
+
+
+@blp.route("/returns-due")
+class ReturnsDue(MethodView):
+    @auth_required()
+    @blp.arguments(ReturnsDueQuerySchema, location="query")
+    @blp.response(200, ReturnsDuePageSchema)
+    def get(self, q: dict[str, Any]) -> Any:
+        """Items awaiting a return to the sender by hand: their failed attempts use up
+        the limit (one counted late returns nothing by itself) and no return (RTS) is
+        recorded; the longest waiting first, one page at a time."""
+        office_id = office_for_read(current_actor(), q.get("office_id"),
+                                    what="the office's returns due")
+        max_attempts = current_app.config["MAX_DELIVERY_ATTEMPTS"]
+        rows, total = service.returns_due(
+            db.session(), office_id, now=clock(), max_attempts=max_attempts,
+            limit=q["page_size"], offset=(q["page"] - 1) * q["page_size"])
+        return {"items": rows, "max_attempts": max_attempts, "page": q["page"],
+                "page_size": q["page_size"], "total": total}
 
 
 @blp.route("/quality")

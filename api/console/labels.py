@@ -53,6 +53,21 @@ UI = {
                       "a return to sender (RTS): attempts used up"),
     "due_later_note": ("Không liệt kê vì lần phát tiếp theo hẹn vào ngày sau:",
                        "Not listed, their next attempt being due on a later day:"),
+    "returns_title": ("Bưu gửi chờ chuyển hoàn (đã hết số lần phát)",
+                      "Items awaiting a return to sender (attempts used up)"),
+    "returns_help": ("Đã hết số lần phát nhưng chưa chuyển hoàn (lần phát không thành công "
+                     "được đồng bộ muộn không tự chuyển hoàn); không thể đi phát lại. Quét "
+                     "chuyển hoàn (RTS) để trả lại người gửi.",
+                     "Their failed attempts use up the limit but no return is recorded (an "
+                     "attempt synced late does not return an item by itself); a new round "
+                     "is refused. Scan them as returned to sender (RTS)."),
+    "no_returns": ("Không có bưu gửi nào chờ chuyển hoàn.",
+                   "No item is awaiting a return."),
+    "attempts_of": ("Số lần phát / giới hạn", "Attempts / limit"),
+    "last_attempt": ("Lần phát cuối", "Last attempt"),
+    "synced_late": ("đồng bộ muộn", "synced late"),
+    "waiting_since": ("Chờ từ", "Waiting since"),
+    "hours_waiting": ("Số giờ chờ", "Hours waiting"),
     "more_rows": ("Còn nữa, chỉ hiện", "More exist; showing the first"),
     "nav_import": ("Nhập CSV", "CSV import"),
     # map and planning

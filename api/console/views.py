@@ -658,7 +658,8 @@ MISSING_PAGE_ROWS = 500
 @page
 def missing_page(user: User) -> Any:
     """Items whose next scan is overdue (GET /api/v1/missing-scans), oldest first, each
-    a link to the item, where a missing-scan complaint can be opened."""
+    a link to the item, where a missing-scan complaint can be opened; and the items
+    awaiting a return by hand (GET /api/v1/returns-due), the longest waiting first."""
     from ..complaints.schemas import MissingQuerySchema
 
     office = office_of(user)
@@ -673,9 +674,15 @@ def missing_page(user: User) -> Any:
     found = complaints.missing_scans(
         db.session(), user, office.id, now=clock(), idle_hours=q["idle_hours"],
         out_hours=q["out_hours"], limit=MISSING_PAGE_ROWS, max_attempts=max_attempts)
+    # the office's other follow-up list: parcels whose attempts are used up, to return
+    returns, returns_total = complaints.returns_due(
+        db.session(), office.id, now=clock(), max_attempts=max_attempts,
+        limit=MISSING_PAGE_ROWS)
     names = {c.id: c.username for c in _couriers(office)}
     return render_template("console/missing.html", rows=found.rows, total=found.total,
-                           due_later=found.due_later, shown=MISSING_PAGE_ROWS, q=q, names=names)
+                           due_later=found.due_later, returns=returns,
+                           returns_total=returns_total, max_attempts=max_attempts,
+                           shown=MISSING_PAGE_ROWS, q=q, names=names)
 
 
 @bp.get("/complaints")

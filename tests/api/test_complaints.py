@@ -320,6 +320,59 @@ def test_quality_counts_each_failed_attempt_once_as_the_attempt_limit_does(
     assert nxt["failed_attempts"] == 0 and nxt["failed_attempts_by_reason"] == {}
 
 
+def test_returns_due_lists_items_whose_attempts_are_used_up(
+        client, auth, office, dispatcher, courier, make_item, make_user, make_office, clock):
+    used_up = attempts_used_up_late(client, auth, office, courier, dispatcher, make_item,
+                                    clock)
+    reached = clock()  # when the late third attempt was recorded
+    # not listed: attempts left; returned already; out on its last round, which ends it
+    make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDF"))
+    make_item(office, courier=courier,
+              events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDG", "EMH"))  # RTS by the 3rd
+    make_item(make_office(), events=("EMG",))
+    clock.advance(hours=14)
+    disp = auth(dispatcher)
+    r = client.get("/api/v1/returns-due", headers=disp)
+    assert r.status_code == 200, r.json
+    assert r.json["total"] == 1 and r.json["max_attempts"] == 3
+    row, = r.json["items"]
+    assert row == {
+        "identifier": used_up.identifier, "status": "held_at_office", "failed_attempts": 3,
+        "last_attempt_at": (reached - timedelta(hours=10) + timedelta(minutes=180)).isoformat(),
+        "last_attempt_reason": "refused", "last_attempt_late": False,
+        "waiting_since": reached.isoformat(), "hours_waiting": 14.0,
+        "courier_id": courier.id}
+    # the office returns it: off the list
+    record(client, disp, used_up.identifier, "RTS", clock())
+    assert client.get("/api/v1/returns-due", headers=disp).json["total"] == 0
+    # who may see it: the office's dispatchers and admins, who name the office
+    other = make_user(Role.DISPATCHER, make_office())
+    r = client.get(f"/api/v1/returns-due?office_id={office.id}", headers=auth(other))
+    assert r.status_code == 404
+    assert client.get("/api/v1/returns-due", headers=auth(courier)).status_code == 403
+    admin = auth(make_user(Role.ADMIN))
+    r = client.get("/api/v1/returns-due", headers=admin)
+    assert r.status_code == 422 and r.json["errors"][0]["parameter"] == "office_id"
+    assert client.get(f"/api/v1/returns-due?office_id={office.id}",
+                      headers=admin).status_code == 200
+    r = client.get("/api/v1/returns-due?page_size=0", headers=disp)
+    assert r.status_code == 422 and "page_size" in str(r.json)
+
+
+def test_returns_due_longest_waiting_first_and_paged(
+        client, auth, office, dispatcher, courier, make_item, clock):
+    first = attempts_used_up_late(client, auth, office, courier, dispatcher, make_item, clock)
+    second = attempts_used_up_late(client, auth, office, courier, dispatcher, make_item,
+                                   clock)
+    disp = auth(dispatcher)
+    seen = []
+    for page in (1, 2):
+        r = client.get(f"/api/v1/returns-due?page_size=1&page={page}", headers=disp)
+        assert r.status_code == 200 and r.json["total"] == 2, r.json
+        seen += [i["identifier"] for i in r.json["items"]]
+    assert seen == [first.identifier, second.identifier]
+
+
 def test_line_breaks_are_kept_in_descriptions_and_notes_other_controls_refused(
         client, auth, office, dispatcher, make_item):
     from models import Complaint

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -760,6 +761,34 @@ def test_missing_scans_page_lists_overdue_items_oldest_first(logged_in, make_ite
     assert rows == [fresh.identifier]
     r = logged_in.get("/console/missing?idle_hours=-3&lang=en")
     assert r.status_code == 200 and "idle_hours" in r.text  # a message, the defaults used
+
+
+def test_missing_scans_page_lists_the_items_awaiting_a_return(
+        app, logged_in, make_item, office, couriers, clock):
+    # the attempt limit lowered to 2 (a setting): a parcel held after two failed
+    # attempts is to be returned by hand, and expects that, not a new round; a parcel
+    # whose recipient asked for a later day is not silent, only counted
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 2
+    held = make_item(office, courier=couriers[0],
+                     events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDF"))
+    asked = make_item(office, courier=couriers[1], events=("EMG", "EDG", "EMH", "EDF"))
+    asked.next_attempt_on = (clock() + timedelta(days=5)).date()
+    db.session.commit()
+    clock.advance(hours=30)
+    assert login(logged_in).status_code == 302
+    logged_in.post("/console/lang", data={"lang": "en", "csrf_token": page_token(logged_in)})
+    page = logged_in.get("/console/missing").text
+    missing = page[page.index('id="missing"'):page.index('id="returns-due"')]
+    assert re.findall(r'number=([A-Z0-9]+)"', missing) == [held.identifier]
+    assert "a return to sender (RTS)" in missing
+    assert re.search(r'id="missing-due-later">[^<]*: 1<', page)
+    returns = page[page.index('id="returns-due"'):]
+    assert re.findall(r'number=([A-Z0-9]+)"', returns) == [held.identifier]
+    assert "2 / 2" in returns and "Recipient not at home" in returns and "c0" in returns
+    assert "30.0" in returns  # hours waiting since the attempt was recorded
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 3
+    page = logged_in.get("/console/missing").text
+    assert 'id="returns-empty"' in page and 'id="returns-due"' not in page
 
 
 def test_a_cookie_copied_before_logout_is_refused_after_it(logged_in, clock):
