@@ -7,6 +7,7 @@ once and truncated after every test.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import uuid
@@ -206,6 +207,9 @@ def tiny_png(seed: int = 0) -> bytes:
     im = Image.new("L", (120, 48), 255)
     draw = ImageDraw.Draw(im)
     draw.line([(5, 40 - seed % 30), (40, 8), (80, 40), (115, 10 + seed % 30)], fill=0, width=2)
+    if seed >= 30:  # a dot per further seed, somewhere on the 120 x 48 canvas
+        n = seed // 30
+        draw.point((n % 120, (n // 120) % 48), fill=128 + (n // 5760) % 100)
     buf = io.BytesIO()
     im.save(buf, "PNG")
     return buf.getvalue()
@@ -213,25 +217,40 @@ def tiny_png(seed: int = 0) -> bytes:
 
 @pytest.fixture
 def full_proof(app: Any, clock: FakeClock, make_user: Callable[..., User], tmp_path: Any
-               ) -> Callable[[Item], dict[str, Any]]:
+               ) -> Callable[..., dict[str, Any]]:
     """``full_proof(item)``: a proof of delivery that satisfies any policy for the item
-    (a signature and a photo uploaded as evidence, name, COD, delivery code)."""
+    (a signature and a photo uploaded as evidence, name, COD, delivery code).
+
+    The files are the item's own, uploaded by its courier (``by=``: by whoever will
+    deliver it, e.g. a courier who held it before; an item without a courier: by an
+    admin), since a delivery cites only its deliverer's uploads and a file another
+    recipient's delivery cited is flagged ``proof_reused``. The same item and uploader
+    get the same files again (a phone retrying)."""
     from api.proof.views import upload_evidence
     from models import EvidenceKind
 
-    cache: dict[str, str] = {}
+    cache: dict[tuple[int, int], dict[str, str]] = {}
+    seeds = itertools.count(30)
+    admins: list[User] = []
 
-    def proof(item: Item, **overrides: Any) -> dict[str, Any]:
-        if not cache:
-            uploader = make_user(Role.ADMIN, username="evidence-uploader")
-            for kind, seed in ((EvidenceKind.SIGNATURE, 1), (EvidenceKind.PHOTO, 2)):
-                ev, _ = upload_evidence(db.session, uploader, tiny_png(seed), kind,
-                                        now=clock(), max_bytes=10**7)
-                cache[kind.value] = ev.sha256
-            db.session.commit()
+    def proof(item: Item, *, by: User | None = None, **overrides: Any) -> dict[str, Any]:
         db.session.refresh(item)
+        if by is None:
+            by = item.courier
+        if by is None:
+            if not admins:
+                admins.append(make_user(Role.ADMIN, username="evidence-uploader"))
+            by = admins[0]
+        files = cache.get((by.id, item.id))
+        if files is None:
+            files = cache[(by.id, item.id)] = {}
+            for kind in (EvidenceKind.SIGNATURE, EvidenceKind.PHOTO):
+                ev, _ = upload_evidence(db.session, by, tiny_png(next(seeds)), kind,
+                                        now=clock(), max_bytes=10**7)
+                files[kind.value] = ev.sha256
+            db.session.commit()
         out: dict[str, Any] = {"relation": "recipient", "received_by": "Nguyễn Văn An",
-                               "signature": cache["signature"], "photo": cache["photo"],
+                               "signature": files["signature"], "photo": files["photo"],
                                "id_number": "079123456789"}
         if item.cod_amount:
             out["cod_collected"] = item.cod_amount

@@ -46,7 +46,7 @@ def test_an_offline_delivery_on_an_item_reassigned_since_is_accepted_and_its_cas
         client, auth, couriers, dispatcher, reassigned, full_proof):
     a, b = couriers[0], couriers[1]
     res = upload(client, auth(a), [event(reassigned.identifier, "EMI", 120,
-                                         proof=full_proof(reassigned))])["results"][0]
+                                         proof=full_proof(reassigned, by=a))])["results"][0]
     assert res["result"] == "accepted", res
     assert res["applied"] is True and res["item_status"] == "delivered"
     assert res["flags"] == ["held_then"]
@@ -78,7 +78,7 @@ def test_the_same_delivery_from_the_events_endpoint_and_from_a_scan(
     set_clock(clock, 600)
     h = auth(a)
     body = {"code": "EMI", "client_event_id": next(ids), "device_time": at(60),
-            "location": DOOR, "proof": full_proof(one)}
+            "location": DOOR, "proof": full_proof(one, by=a)}
     r = client.post(f"/api/v1/items/{one.identifier}/events", headers=h, json=body)
     assert r.status_code == 201, r.json
     assert r.json["event"]["flags"] == ["held_then"] and r.json["event"]["applied"] is True
@@ -88,7 +88,7 @@ def test_the_same_delivery_from_the_events_endpoint_and_from_a_scan(
     assert db.session.query(CashEntry).filter_by(courier_id=a.id, item_id=one.id).count() == 1
     r = client.post("/api/v1/scans", headers=h, json={
         "action": "delivered", "client_event_id": next(ids), "device_time": at(70),
-        "codes": [{"text": two.identifier}], "proof": full_proof(two), "location": DOOR})
+        "codes": [{"text": two.identifier}], "proof": full_proof(two, by=a), "location": DOOR})
     assert r.status_code == 201, r.json
     assert r.json["event"]["flags"] == ["held_then"] and r.json["item"]["courier"] is None
     assert db.session.get(Item, two.id).status.value == "delivered"
@@ -130,7 +130,7 @@ def test_an_implausible_device_time_proves_nothing(client, auth, couriers, reass
                                                    full_proof):
     res = upload(client, auth(couriers[0]), [event(
         reassigned.identifier, "EMI", 0, device_time="2000-01-01T09:00:00+07:00",
-        proof=full_proof(reassigned))])["results"][0]
+        proof=full_proof(reassigned, by=couriers[0]))])["results"][0]
     assert res["problem"]["type"] == "/problems/item-reassigned", res
     assert db.session.query(CashEntry).count() == 0
 
@@ -146,7 +146,8 @@ def test_the_device_time_is_corrected_by_the_uploads_clock_skew(
         accepted):
     sent_at = at(600 + skew_minutes)
     out = upload(client, auth(couriers[0]), [event(
-        reassigned.identifier, "EMI", device_minutes, proof=full_proof(reassigned))],
+        reassigned.identifier, "EMI", device_minutes,
+        proof=full_proof(reassigned, by=couriers[0]))],
         sent_at=sent_at)
     assert out["clock_skew_s"] == skew_minutes * 60
     res = out["results"][0]
@@ -181,7 +182,7 @@ def test_other_events_held_then_follow_the_late_event_rules(
         "location": DOOR, "proof": full_proof(reassigned)})
     assert r.status_code == 201, r.json
     res = upload(client, h, [event(reassigned.identifier, "EMI", 150,
-                                   proof=full_proof(reassigned))])["results"][0]
+                                   proof=full_proof(reassigned, by=a))])["results"][0]
     assert res["result"] == "accepted" and res["applied"] is False, res
     assert res["flags"] == ["held_then", "late_conflict"]
     assert [c.courier_id for c in db.session.query(CashEntry)] == [b.id]
@@ -211,7 +212,7 @@ def test_a_held_then_event_on_an_item_nobody_holds_now_is_kept_not_refused(
 def test_a_held_then_event_sent_again_is_a_duplicate(client, auth, couriers, reassigned,
                                                     full_proof, dispatcher, clock):
     a = couriers[0]
-    delivery = event(reassigned.identifier, "EMI", 120, proof=full_proof(reassigned))
+    delivery = event(reassigned.identifier, "EMI", 120, proof=full_proof(reassigned, by=a))
     first = upload(client, auth(a), [delivery])["results"][0]
     assert first["result"] == "accepted", first
     again = upload(client, auth(a), [delivery])["results"][0]
