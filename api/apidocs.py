@@ -44,8 +44,9 @@ PROBLEM_TYPES = {
     "csv-too-many-rows": "Too many rows in one import.",
     "proof-required": "A delivery lacks the proof its product's policy requires; `errors` "
                       "lists what is missing.",
-    "proof-invalid": "The proof of delivery is wrong (unknown evidence, COD amount, "
-                     "delivery code or ID number); `errors` says which.",
+    "proof-invalid": "The proof of delivery is wrong (unknown evidence or a file another "
+                     "user uploaded, COD amount, delivery code or ID number); `errors` "
+                     "says which.",
     "complaint-not-verified": "The item number and the phone number do not match.",
     "illegal-complaint-transition": "The complaint cannot move to that status.",
     "payout-not-verified": "The payout's ID check or receipt is not valid; `errors` says "

@@ -1,4 +1,4 @@
-"""The evidence store: scan photos (later signatures), addressed by their SHA-256.
+"""The evidence store: scan photos, signatures, addressed by their SHA-256.
 
 Local directory by default (``PHOTO_DIR``, default ``instance/evidence``). Content
 addressing makes a resent photo free and a file never overwritten by another.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Evidence, EvidenceKind
+from models import Evidence, EvidenceKind, lock_rows
 
 CONTENT_TYPES = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"),
                  "webp": ("image/webp", "webp")}
@@ -54,14 +54,43 @@ class LocalEvidenceStore:
         return resolved
 
 
-def unknown_evidence(session: Session, refs: Mapping[str, tuple[str | None, EvidenceKind]]
-                     ) -> list[dict[str, str]]:
+def unknown_evidence(session: Session, refs: Mapping[str, tuple[str | None, EvidenceKind]],
+                     *, uploaders: Collection[int] | None = None) -> list[dict[str, str]]:
     """Problem pointers for the references (``pointer -> (sha256, kind)``) that name no
-    uploaded file of that kind; empty references are skipped."""
+    uploaded file of that kind; empty references are skipped.
+
+    With ``uploaders`` (user ids), a file uploaded by anyone else is a problem too: a
+    proof of delivery is what the deliverer captured at the door, not a file someone
+    else sent (another courier's doorstep photo proves nothing about this delivery).
+    Content addressing keeps the first uploader of a file: the same bytes sent again by
+    another user stay theirs, and only a copy of the file can be sent again."""
     out = []
     for pointer, (sha, kind) in refs.items():
-        if sha and session.execute(select(Evidence.id).where(
-                Evidence.sha256 == sha, Evidence.kind == kind)).first() is None:
+        if not sha:
+            continue
+        uploader = session.execute(select(Evidence.uploaded_by_id).where(
+            Evidence.sha256 == sha, Evidence.kind == kind)).scalar_one_or_none()
+        if uploader is None:
             out.append({"pointer": pointer,
                         "detail": f"No uploaded {kind.value} with this SHA-256."})
+        elif uploaders is not None and uploader not in uploaders:
+            out.append({"pointer": pointer,
+                        "detail": f"This {kind.value} was uploaded by another user; a "
+                        "delivery cites only files its deliverer uploaded."})
     return out
+
+
+def lock_evidence(session: Session, shas: Collection[str | None]) -> None:
+    """Lock the evidence rows of these files (in one order) until the transaction ends.
+
+    A delivery that cites a file looks for other deliveries citing it
+    (:mod:`api.proof.reuse`); two deliveries citing the same file at the same moment,
+    each under its own item's lock, would not see each other. With the file's row
+    locked the second waits for the first and sees it. Callers take their items' locks
+    first (items, then files, each in one order: no deadlock)."""
+    wanted = sorted({s for s in shas if s})
+    if not wanted:
+        return
+    lock_rows(session, Evidence, Evidence.sha256.in_(wanted))
+    session.execute(select(Evidence.id).where(Evidence.sha256.in_(wanted))
+                    .order_by(Evidence.id).with_for_update(of=Evidence)).all()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
@@ -51,10 +52,14 @@ class DeliveryProof(db.Model):  # type: ignore[name-defined,misc]  # see models/
     id_number_last4: Mapped[str | None] = mapped_column(String(4))
     id_number_hash: Mapped[str | None] = mapped_column(String(64))
     id_matched: Mapped[bool | None]  # against the number on file, when there is one
-    photo_sha256: Mapped[str | None] = mapped_column(String(64))
-    signature_sha256: Mapped[str | None] = mapped_column(String(64))
+    # indexed: a delivery looks up the other deliveries citing the same file
+    photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    signature_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     code_verified: Mapped[bool] = mapped_column(default=False)
     cod_collected: Mapped[int | None]  # VND
+    # the deliveries of other recipients that cited the same file first, when the
+    # event is flagged proof_reused: [{"pointer", "identifier", "event_id"}]
+    reused_from: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     event: Mapped[TrackingEvent] = relationship(
         backref=db.backref("proof", uselist=False, lazy="selectin"))

@@ -166,6 +166,7 @@ UI = {
     "signature": ("Chữ ký", "Signature"),
     "photo": ("Ảnh", "Photo"),
     "scan_photo": ("Ảnh quét nhãn", "Scan photo"),
+    "reused_from": ("đã dùng trước cho", "first used for"),
     "gps_trail": ("Lộ trình GPS quanh mỗi lần phát", "GPS trail around each attempt"),
     "no_trail": ("Không có dữ liệu GPS quanh các lần phát.",
                  "No GPS pings around the attempts."),
@@ -282,6 +283,8 @@ FLAG = {
     "implausible_device_time": ("Giờ thiết bị bất thường", "Implausible device time"),
     "held_then": ("Bưu tá giữ bưu gửi lúc đó, nay đã giao người khác",
                   "Held by this courier then; reassigned since"),
+    "proof_reused": ("Ảnh/chữ ký đã dùng cho bưu gửi của người nhận khác",
+                     "Proof file already used for another recipient's delivery"),
 }
 
 ASSIGNMENT_HOW = {

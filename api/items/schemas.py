@@ -272,7 +272,9 @@ class EventSchema(Schema):
                                        "changing the status (see flags)"})
     flags = fields.List(fields.String(), allow_none=True,
                         metadata={"description": "Review flags, e.g. late_conflict, late_event, "
-                                  "held_then, device_clock_off, implausible_device_time"})
+                                  "held_then, device_clock_off, implausible_device_time, "
+                                  "proof_reused (proof.reused_from names the other "
+                                  "delivery)"})
     scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
                                                   "event, if any"})
     photo_url = fields.Method("_photo_url")
@@ -284,7 +286,8 @@ class EventSchema(Schema):
         return {"relation": p.relation.value, "received_by": p.received_by,
                 "id_number_last4": p.id_number_last4, "id_matched": p.id_matched,
                 "photo": p.photo_sha256, "signature": p.signature_sha256,
-                "code_verified": p.code_verified, "cod_collected": p.cod_collected}
+                "code_verified": p.code_verified, "cod_collected": p.cod_collected,
+                "reused_from": p.reused_from}
 
     def _scan_id(self, ev: Any) -> int | None:
         scan = getattr(ev, "scan_record", None)

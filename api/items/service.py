@@ -42,9 +42,9 @@ from models import (
 from .. import ratelimit
 from ..devicetime import upload_clock_skew
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from ..evidence import unknown_evidence
+from ..evidence import lock_evidence, unknown_evidence
 from ..localtime import local_day
-from ..proof import policy
+from ..proof import policy, reuse
 from . import custody, identifiers
 
 # What a courier may record in the field, on items assigned to them.
@@ -375,7 +375,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
             new_state, applied = item.state, False
             flags.append("late_event")
     # after the legality check: an illegal delivery is a 409, whatever its proof
-    proof = check_proof(session, item, data.get("proof")) if code is EventCode.EMI else None
+    proof = (check_proof(session, actor, item, data.get("proof"))
+             if code is EventCode.EMI else None)
     photo = check_attempt_photo(session, code, data)
     event = TrackingEvent(
         item_id=item.id, code=code, client_event_id=cid, device_time=data["device_time"],
@@ -387,6 +388,11 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         sync_upload_id=sync_upload_id, photo_sha256=photo,
     )
     event.actor = actor
+    if proof is not None:
+        # a file another recipient's delivery cited first: recorded, flagged for review
+        proof.reused_from = reuse.reused_from(session, item, event, proof) or None
+        if proof.reused_from:
+            event.flags = [*(event.flags or ()), reuse.FLAG]
     try:
         with session.begin_nested():  # (it flushes what is pending first: add inside)
             session.add(event)
@@ -468,19 +474,42 @@ def _refuse_if_reassigned(session: Session, actor: User, identifier: str) -> Non
                        identifier=value)
 
 
-def check_proof(session: Session, item: Item, proof: Mapping[str, Any] | None
+def proof_uploaders(session: Session, actor: User, item: Item) -> set[int]:
+    """Whose uploads a delivery recorded by ``actor`` may cite as its proof.
+
+    A courier: their own only (the photo they took, the signature captured on their
+    phone). Office staff also record deliveries (a recipient collecting at the counter,
+    a correction for a courier whose phone died after uploading the photo): their own
+    uploads and those of every courier who held the item (its courier now and the
+    assignment history), never another item's courier's."""
+    allowed = {actor.id}
+    if actor.role is Role.COURIER:
+        return allowed
+    if item.courier_id is not None:
+        allowed.add(item.courier_id)
+    allowed.update(session.execute(select(ItemAssignment.courier_id).where(
+        ItemAssignment.item_id == item.id)).scalars())
+    return allowed
+
+
+def check_proof(session: Session, actor: User, item: Item, proof: Mapping[str, Any] | None
                 ) -> DeliveryProof:
     """The proof a delivery needs under the item's policy, checked; 422 names what is
-    missing or wrong. Returns the (unsaved) proof row."""
+    missing or wrong (a file nobody uploaded, or somebody the actor may not cite:
+    :func:`proof_uploaders`). Returns the (unsaved) proof row. Its files' rows are
+    locked until the transaction ends (:func:`api.evidence.lock_evidence`), for the
+    look-up of other deliveries citing them (:mod:`api.proof.reuse`)."""
     proof = dict(proof or {})
     missing = policy.missing(item, proof)
     if missing:
         raise Unprocessable("This delivery lacks the proof its policy requires: "
                             + "; ".join(m["detail"] for m in missing), slug="proof-required",
                             errors=missing)
+    lock_evidence(session, [proof.get("photo"), proof.get("signature")])
     wrong = unknown_evidence(session, {
         "/proof/photo": (proof.get("photo"), EvidenceKind.PHOTO),
-        "/proof/signature": (proof.get("signature"), EvidenceKind.SIGNATURE)})
+        "/proof/signature": (proof.get("signature"), EvidenceKind.SIGNATURE)},
+        uploaders=proof_uploaders(session, actor, item))
     if item.cod_amount > 0 and proof.get("cod_collected") != item.cod_amount:
         wrong.append({"pointer": "/proof/cod_collected",
                       "detail": f"Must equal the COD amount, {item.cod_amount} VND."})

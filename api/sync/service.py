@@ -23,6 +23,7 @@ from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, Us
 
 from ..devicetime import SKEW_FLAG_S, time_flags
 from ..errors import NotFound, Problem, problem_type, validation_pointers
+from ..evidence import lock_evidence
 from ..items import service as items
 from ..localtime import LOCAL_TZ, day_start
 from ..payouts import service as payout_service
@@ -78,6 +79,10 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
 
     # every item of the batch locked first, in one order: no deadlock with another batch
     items.lock_items(session, actor, [data["identifier"] for _, data in events])
+    # then the proof files they cite (each delivery looks for others citing its files):
+    # items first, then files, each in one order, as a single event takes them
+    lock_evidence(session, [(data.get("proof") or {}).get(k) for _, data in events
+                            for k in ("photo", "signature")])
     for idx, data in sorted(events, key=lambda e: (e[1]["device_time"], e[0])):
         flags = upload_flags + time_flags(data["device_time"], skew, now)
         try:
