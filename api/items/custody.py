@@ -9,7 +9,7 @@ office staff who handled an item when (:func:`history`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -19,23 +19,32 @@ from models import AssignmentHow, Item, ItemAssignment, User
 
 
 def hand_over(session: Session, item: Item, courier: User | None, *, by: User | None,
-              how: AssignmentHow, now: datetime, plan_id: int | None = None) -> bool:
+              how: AssignmentHow, now: datetime, plan_id: int | None = None,
+              reaffirm: bool = False) -> bool:
     """Give ``item`` to ``courier`` (None: to nobody) from ``now`` (server time): the
     open period ends, a new one begins. Nothing changes if the item already has that
-    courier. The caller holds the item's row lock (two hand-overs at once would both
-    end the same period and both open one). Returns whether the courier changed."""
+    courier, unless ``reaffirm`` and its open period began another way (``how``): then
+    that period ends and one begun ``how`` opens (a dispatcher assigning by hand the
+    courier a route plan gave the item: from then on it is theirs by hand, which a
+    re-plan keeps, :func:`api.route_plans.service.assigned_by_hand`). The caller holds
+    the item's row lock (two hand-overs at once would both end the same period and both
+    open one). Returns whether a period ended or began."""
     return bool(hand_over_all(session, [(item, courier)], by=by, how=how, now=now,
-                              plan_id=plan_id))
+                              plan_id=plan_id, reaffirm=reaffirm))
 
 
 def hand_over_all(session: Session, changes: Sequence[tuple[Item, User | None]], *,
                   by: User | None, how: AssignmentHow, now: datetime,
-                  plan_id: int | None = None) -> list[Item]:
+                  plan_id: int | None = None, reaffirm: bool = False) -> list[Item]:
     """:func:`hand_over` for many items at once (publishing a plan): one statement ends
-    their open periods, one flush opens the new ones. Returns the items whose courier
-    changed."""
+    their open periods, one flush opens the new ones. Returns the items whose period
+    changed (their courier, or, with ``reaffirm``, how the period began)."""
+    same = [item for item, courier in changes if courier is not None
+            and item.courier_id == courier.id] if reaffirm else []
+    began = open_periods(session, [item.id for item in same])
     moved = [(item, courier) for item, courier in changes
-             if item.courier_id != (courier.id if courier is not None else None)]
+             if item.courier_id != (courier.id if courier is not None else None)
+             or (item.id in began and began[item.id].started_how is not how)]
     if not moved:
         return []
     session.execute(
@@ -56,6 +65,16 @@ def hand_over_all(session: Session, changes: Sequence[tuple[Item, User | None]],
         item.updated_at = now
     session.flush()
     return [item for item, _ in moved]
+
+
+def open_periods(session: Session, item_ids: Collection[int]) -> dict[int, ItemAssignment]:
+    """Each of the items' open period (who holds it since when, and how it began), by
+    item id; an item with no open period (no courier) is not in it."""
+    if not item_ids:
+        return {}
+    return {p.item_id: p for p in session.execute(select(ItemAssignment).where(
+        ItemAssignment.item_id.in_(set(item_ids)),
+        ItemAssignment.ended_at.is_(None))).unique().scalars()}
 
 
 def history(session: Session, item_id: int) -> list[ItemAssignment]:

@@ -242,8 +242,10 @@ def assign(session: Session, actor: User, identifier: str, courier_id: int | Non
                 or courier.office_id != item.office_id):
             raise Unprocessable("Not an active courier of the item's office.", errors=[
                 {"pointer": "/courier_id", "detail": "Unknown courier for this office."}])
+    # the courier a route plan gave it, again: from now on theirs by hand, which a re-plan
+    # keeps (a plan's assignment is the plan's to change)
     if not custody.hand_over(session, item, courier, by=actor, how=AssignmentHow.MANUAL,
-                             now=now):
+                             now=now, reaffirm=True):
         item.updated_at = now  # the same courier again: no new period
         session.flush()
     return item
