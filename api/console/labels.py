@@ -341,6 +341,13 @@ UNPLANNED = {
                            "attempt, or the day the recipient asked for)"),
     "no_longer_to_deliver": ("Không còn cần phát (đã phát, chuyển hoàn…)",
                              "Nothing to deliver any more (delivered, returned…)"),
+    "assigned_by_hand": ("Đã được phân công thủ công cho một bưu tá ngoài kế hoạch",
+                         "Assigned by hand to a courier not in this plan"),
+    "assignment_kept": ("Đã phân công cho một bưu tá ngoài kế hoạch (giữ nguyên phân công)",
+                        "Assigned to a courier not in this plan (assignments kept)"),
+    "assigned_since_planned": ("Sau khi lập kế hoạch, bưu gửi đã được phân công thủ công cho "
+                               "một bưu tá khác", "Assigned by hand to another courier after "
+                               "the plan was made"),
 }
 
 #: what a route of a plan breaks (routing.evaluate.RouteIssueCode; docs/api.md, "Route

@@ -40,6 +40,17 @@ class PlanCreateSchema(Schema):
                        "unpublished plan, cut to this plan's stops (the result's "
                        "warm_start says from which plans); false: start from scratch"})
 
+    keep_assignments = fields.Boolean(load_default=False, metadata={
+        "description": "Keep every item assigned to a courier with them: pinned to them "
+                       "when they are in the plan, left out (assignment_kept) when they "
+                       "are not, so nothing already given out is reshuffled. By default "
+                       "only what a courier has (out for delivery, back from a failed "
+                       "attempt) or was given by hand is pinned (one given by hand to a "
+                       "courier not in the plan is left out: assigned_by_hand); an item "
+                       "at the office that a published plan gave its courier may move to "
+                       "another (the warm start keeps it on its courier's round unless "
+                       "moving it is better)"})
+
     @validates_schema
     def _shift(self, data: dict[str, Any], **_: Any) -> None:
         if data["shift_end_s"] <= data["shift_start_s"]:
@@ -126,7 +137,8 @@ RESULT_DOC = {
         "type": "array", "description": (
             "Once published: the routed items publishing did not hand over (no longer to "
             "deliver, in another courier's bag, failed with a courier the plan did not pin "
-            "them to, or due on a later day), taken off their routes; [] when none"),
+            "them to, assigned by hand to another courier since, or due on a later day), "
+            "taken off their routes; [] when none"),
         "items": {"type": "object", "properties": {
             "identifier": {"type": "string"}, "reason": {"type": "string"},
             "message": {"type": "string"}}}},

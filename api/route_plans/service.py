@@ -18,6 +18,7 @@ import routing
 from models import (
     AssignmentHow,
     Item,
+    ItemAssignment,
     PlanStatus,
     Product,
     Role,
@@ -189,14 +190,98 @@ def _attempts_used_up(item: Item, max_attempts: int | None) -> dict[str, str] | 
                        "sent out again"}
 
 
+#: Statuses of an item on the office's shelf: one with a courier was given to them but is
+#: not with them (the only ones whose pin depends on how it was given:
+#: :func:`assigned_by_hand`)
+AT_OFFICE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE)
+
+#: How an item's open assignment period began that makes it its courier's for a plan:
+#: by hand (a dispatcher's choice), or held when the history began (a backfilled period:
+#: how the courier got it is unknown, so it is kept as a dispatcher's choice would be)
+BY_HAND = frozenset({AssignmentHow.MANUAL, AssignmentHow.BACKFILL})
+
+
+def assigned_by_hand(session: Session, items: Collection[Item]) -> set[int]:
+    """Ids of those of ``items`` on the office's shelf (``AT_OFFICE``) whose courier has
+    them on purpose: their open assignment period began by hand or is backfilled
+    (``BY_HAND``), or there is none though they have a courier (not written through
+    :func:`api.items.custody.hand_over`, e.g. data loaded outside the API: unknown, so
+    kept), and they have not gone out for delivery since it began. A plan pins such an
+    item to its courier, and does not give it to another one when they are not in the
+    plan (:func:`_kept_elsewhere`). One a published plan gave its courier
+    (``ROUTE_PLAN``) is that plan's choice, which a re-plan may change (the warm start
+    keeps it on its courier's round unless moving it is better); and so is one that
+    went out with its courier and came back (held, or scanned back in after a failed
+    attempt): the hand-over was for that round, the parcel is the office's to give out
+    again (docs/api.md, "A parcel in a courier's bag")."""
+    mine = [it for it in items if it.courier_id is not None and it.status in AT_OFFICE]
+    periods = custody.open_periods(session, [it.id for it in mine])
+    hand = {it.id for it in mine if it.id not in periods or periods[it.id].started_how
+            in BY_HAND}
+    went_out = {it.id for it in mine if it.id in hand and it.id in periods}
+    if went_out:
+        went_out = set(session.execute(
+            select(TrackingEvent.item_id).join(ItemAssignment, (
+                ItemAssignment.item_id == TrackingEvent.item_id)
+                & ItemAssignment.ended_at.is_(None)).where(
+                TrackingEvent.item_id.in_(went_out), TrackingEvent.applied.is_(True),
+                TrackingEvent.status_after == Status.OUT_FOR_DELIVERY,
+                TrackingEvent.server_time >= ItemAssignment.started_at)).scalars())
+    return hand - went_out
+
+
+def _kept_elsewhere(holder: int, *, by_hand: bool) -> dict[str, str]:
+    """Why a plan whose couriers do not include ``holder`` leaves out an item at the
+    office assigned to them: by hand (:func:`assigned_by_hand`, always), or by a plan
+    when this one keeps every assignment (``keep_assignments``). The ``reason`` and
+    ``message`` of its unassigned entry and the ``detail`` of a 422 when it was chosen:
+    a plan never silently gives away what a dispatcher gave a courier."""
+    if by_hand:
+        return {"reason": "assigned_by_hand",
+                "message": f"it was assigned by hand to courier {holder}, who is not in "
+                           "this plan: it stays theirs",
+                "detail": f"The item was assigned by hand to courier {holder}, who is not "
+                          "in this plan: it stays theirs. Plan it with them, or assign it "
+                          "to another courier (or to nobody) by hand first."}
+    return {"reason": "assignment_kept",
+            "message": f"it is assigned to courier {holder}, who is not in this plan, and "
+                       "the plan keeps every assignment (keep_assignments)",
+            "detail": f"The item is assigned to courier {holder}, who is not in this plan, "
+                      "and the plan keeps every assignment (keep_assignments): plan it "
+                      "with them, or without keep_assignments."}
+
+
+def _assigned_since_planned(holder: int) -> dict[str, str]:
+    """Why publishing does not hand an item at the office to its route's courier, nor
+    take it from ``holder``, when a dispatcher assigned it to ``holder`` by hand after
+    the plan was made (the plan did not pin it to them): the later choice is theirs.
+    The ``reason``, ``message`` and (for an edit's 422) ``detail``."""
+    return {"reason": "assigned_since_planned",
+            "message": f"after the plan was made it was assigned by hand to courier "
+                       f"{holder}: it stays theirs",
+            "detail": f"The item was assigned by hand to courier {holder} after the plan "
+                      "was made: it stays theirs. Put it on their route or take it off "
+                      "every route; to give it to another courier, assign it by hand."}
+
+
 def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                   max_attempts: int | None = None) -> tuple[int, dict[str, Any]]:
     """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
     without coordinates, whose delivery window is not on the day (a window over
     midnight is cut there), in a courier's bag the plan cannot take them from
     (:func:`_failed_in_bag`) or whose next attempt is due on a later day
-    (``next_attempt_on``: :func:`_asked_later`) are left out: listed under the
-    problem's ``left_out`` key, which the finished plan adds to its unassigned stops."""
+    (``next_attempt_on``: :func:`_asked_later`) or assigned by hand to a courier not in
+    the plan (:func:`_kept_elsewhere`) are left out: listed under the problem's
+    ``left_out`` key, which the finished plan adds to its unassigned stops.
+
+    A stop is pinned to its item's courier (``courier_id``: the solver may not move it)
+    when that courier is in the plan and has it physically or on purpose: out for
+    delivery, back from a failed attempt (:func:`_failed_in_bag`), or given by hand
+    (:func:`assigned_by_hand`). An item at the office that a published plan gave its
+    courier is not pinned: a re-plan (a courier joins late) may give it to another,
+    and the warm start (:func:`starting_routes`) keeps it on its courier's round unless
+    that is better. ``keep_assignments`` pins every item with a courier of the plan,
+    and leaves out those with another courier."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -223,6 +308,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     # after noon must keep what is already in their bag on their route
     statuses = tuple(data.get("statuses") or (*PLANNABLE, Status.OUT_FOR_DELIVERY))
     courier_ids = {c.id for c in couriers}
+    keep = bool(data.get("keep_assignments"))
     iq = select(Item).where(Item.office_id == office_id, Item.status.in_(statuses))
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
@@ -234,6 +320,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         rows = session.execute(select(
             Item.identifier, Item.status, Item.courier_id, Item.id, Item.next_attempt_on).where(
             Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all()
+        by_hand_chosen = assigned_by_hand(session, session.execute(select(Item).where(
+            Item.id.in_([r[3] for r in rows if r[2] is not None and r[1] in AT_OFFICE
+                         and r[2] not in courier_ids]))).unique().scalars().all())
         known = {r[0]: r[1] for r in rows}
         # in a courier's bag: out for delivery with a courier the plan is not for, or
         # back from a failed attempt (_failed_in_bag)
@@ -242,12 +331,18 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         days = failure_days(session, [r[3] for r in rows if r[1] is Status.DELIVERY_FAILED])
         bagged: dict[str, str] = {}
         later: dict[str, str] = {}  # next attempt due on a later day (next_attempt_on)
+        kept: dict[str, str] = {}  # assigned by hand to a courier not in the plan
         for ident, status, holder, item_id, asked in rows:
             if status is Status.DELIVERY_FAILED and holder is not None and (
                     held := _failed_in_bag(day, courier_ids, holder, days.get(item_id))):
                 bagged[ident] = held["detail"]
             elif wait := _asked_later(day, status, asked):
                 later[ident] = wait["detail"]
+            elif (status in AT_OFFICE and holder is not None and holder not in courier_ids
+                  and (keep or item_id in by_hand_chosen)):
+                # given to a courier not in the plan, by hand (or kept): theirs
+                kept[ident] = _kept_elsewhere(
+                    holder, by_hand=item_id in by_hand_chosen)["detail"]
         planned = ", ".join(s.value for s in statuses)
         wrong = []
         for n, ident in enumerate(chosen):
@@ -263,17 +358,21 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                 detail = bagged[ident]
             elif ident in later:
                 detail = later[ident]
+            elif ident in kept:
+                detail = kept[ident]
             else:
                 continue
             wrong.append({"pointer": f"/identifiers/{n}", "detail": detail})
         if wrong:
             raise Unprocessable("Some chosen items cannot be planned: not items of this "
                                 "office, not in a status the plan takes, in a courier's "
-                                "bag this plan cannot take them from, or whose next "
-                                "attempt is due on a later day.", errors=wrong)
+                                "bag this plan cannot take them from, whose next attempt "
+                                "is due on a later day, or assigned to a courier not in "
+                                "this plan by hand.", errors=wrong)
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     failed_on = failure_days(session, [it.id for it in items if it.courier_id is not None
                                        and it.status is Status.DELIVERY_FAILED])
+    by_hand = assigned_by_hand(session, items)
     stops: list[dict[str, Any]] = []
     left_out: list[dict[str, str]] = []  # shown with the plan's unassigned stops
     for it in items:
@@ -304,6 +403,12 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             left_out.append({"identifier": it.identifier, "reason": wait["reason"],
                              "message": wait["message"]})
             continue
+        if (it.status in AT_OFFICE and it.courier_id is not None
+                and it.courier_id not in courier_ids and (keep or it.id in by_hand)):
+            kept = _kept_elsewhere(it.courier_id, by_hand=it.id in by_hand)
+            left_out.append({"identifier": it.identifier, "reason": kept["reason"],
+                             "message": kept["message"]})
+            continue
         if it.recipient_lat is None or it.recipient_lon is None:
             left_out.append({"identifier": it.identifier, "reason": "no_coordinates",
                              "message": "the item has no coordinates"})
@@ -327,8 +432,12 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             "window": window,
             "demand": {"parcels": 1, "weight_g": it.weight_g},
             "priority": 1 if it.product is Product.EMS or window else 0,
-            # items already given to a courier of this plan stay with them
-            "courier_id": str(it.courier_id) if it.courier_id in courier_ids else None,
+            # pinned to a courier of this plan who has it (out, or back from a failed
+            # attempt) or was given it by hand; one a published plan gave them at the
+            # office is not (the warm start keeps it there unless moving it is better),
+            # unless the plan keeps every assignment
+            "courier_id": str(it.courier_id) if it.courier_id in courier_ids and (
+                it.status not in AT_OFFICE or keep or it.id in by_hand) else None,
         })
     if not stops:
         raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "
@@ -638,9 +747,11 @@ def geojson(plan: RoutePlan) -> dict[str, Any]:
 
 
 def _route_features(office: Mapping[str, float], route: Mapping[str, Any],
-                    **extra: Any) -> list[dict[str, Any]]:
+                    gone: Collection[str] = (), **extra: Any) -> list[dict[str, Any]]:
     """A route as GeoJSON: a point per stop, then the line; ``extra`` goes into every
-    feature's properties."""
+    feature's properties. The stops ``gone`` (moved away from the courier since the
+    route was published: :func:`moved_away`) say so (``moved_away``) and are not on the
+    line."""
     # from where the route starts (the office, or where the courier stood when it was
     # re-optimised) through the stops still ahead: not those done before that, nor
     # those the re-optimised route could not place (no ETA); back to the office
@@ -648,14 +759,16 @@ def _route_features(office: Mapping[str, float], route: Mapping[str, Any],
     begin = route.get("start_location") or office
     line = [[begin["lon"], begin["lat"]]]
     for s in route["stops"]:
-        if not s.get("done") and s.get("eta") is not None:
+        away = s["identifier"] in gone
+        if not s.get("done") and s.get("eta") is not None and not away:
             line.append([s["lon"], s["lat"]])
         features.append({
             "type": "Feature", "geometry": {"type": "Point",
                                             "coordinates": [s["lon"], s["lat"]]},
             "properties": {"kind": "stop", "courier_id": route["courier_id"],
                            "sequence": s["sequence"], "identifier": s["identifier"],
-                           "eta": s["eta"], **extra}})
+                           "eta": s["eta"], **({"moved_away": True} if away else {}),
+                           **extra}})
     line.append([office["lon"], office["lat"]])
     features.append({"type": "Feature", "geometry": {"type": "LineString",
                                                      "coordinates": line},
@@ -725,17 +838,44 @@ def routes_in_force(session: Session, office_id: int, day: date
     return out
 
 
+def moved_away(session: Session, office_id: int,
+               in_force: list[tuple[RoutePlan, dict[str, Any]]]) -> dict[int, list[dict[str, Any]]]:
+    """The stops of each route ``in_force`` (:func:`routes_in_force`) whose item is no
+    longer with the route's courier, by courier id, in the route's order: ``[{"identifier",
+    "courier_id"}]``, ``courier_id`` the item's courier now (null: nobody). Since the
+    plan was published the item was assigned by hand to another courier (or to nobody),
+    or a later plan for other couriers gave it to one of them; the route stays as
+    published (a plan is a record), and the courier's phone shows such a stop as no
+    longer theirs (``still_yours``, :func:`courier_route`), so the dispatcher's view
+    says the same (:func:`routes_in_force_json`) and a re-plan does not start from it
+    (:func:`starting_routes`). Every route has its entry ([] when nothing moved)."""
+    idents = {s["identifier"] for _, r in in_force for s in r["stops"]}
+    holders = {ident: courier for ident, courier in session.execute(
+        select(Item.identifier, Item.courier_id).where(
+            Item.office_id == office_id, Item.identifier.in_(idents)))} if idents else {}
+    return {r["courier_id"]: [
+        {"identifier": s["identifier"], "courier_id": holders[s["identifier"]]}
+        for s in r["stops"] if s["identifier"] in holders
+        and holders[s["identifier"]] != r["courier_id"]] for _, r in in_force}
+
+
 def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[str, Any]:
     """:func:`routes_in_force` as JSON: ``routes`` (each plan route with its
-    ``plan_id``, ``published_at`` and ``issues_accepted``) and their ``geojson`` (stops
-    and lines, each feature with its ``plan_id``)."""
+    ``plan_id``, ``published_at``, ``issues_accepted`` and ``moved_away``: its stops
+    whose item left its courier since, :func:`moved_away`) and their ``geojson`` (stops
+    and lines, each feature with its ``plan_id``; a stop moved away has ``moved_away``
+    true and the route's line leaves it out: the courier does not go there)."""
     routes, features = [], []
-    for plan, route in routes_in_force(session, office_id, day):
+    in_force = routes_in_force(session, office_id, day)
+    gone = moved_away(session, office_id, in_force)
+    for plan, route in in_force:
         routes.append({**route, "plan_id": plan.id,
                        "published_at": plan.published_at.isoformat()
                        if plan.published_at else None,
-                       "issues_accepted": issues_accepted(plan, route)})
+                       "issues_accepted": issues_accepted(plan, route),
+                       "moved_away": gone[route["courier_id"]]})
         features += _route_features(plan.problem["office"]["location"], route,
+                                    gone={x["identifier"] for x in gone[route["courier_id"]]},
                                     plan_id=plan.id)
     return {"routes": routes, "geojson": {"type": "FeatureCollection", "features": features}}
 
@@ -766,9 +906,10 @@ def starting_routes(session: Session, office_id: int, day: date, problem: Mappin
     them):
 
     - ``routes_before``: ``{courier id: [stop ids]}``, the route in force
-      (:func:`routes_in_force`) of each of the plan's couriers who has one, cut to the
-      plan's stops, in their order: what the finished plan's routes are compared with
-      (:func:`with_stability`), warm start or not.
+      (:func:`routes_in_force`) of each of the plan's couriers who has one, without the
+      stops that left them since (:func:`moved_away`), cut to the plan's stops, in their
+      order: what the finished plan's routes are compared with (:func:`with_stability`),
+      warm start or not.
     - ``warm_start`` (when ``warm`` and there is something to start from): ``routes``,
       the solver's initial solution (``routing.solve(initial=...)``), with the
       ``plan_ids`` it came from and the number of ``stops`` in it.
@@ -787,8 +928,14 @@ def starting_routes(session: Session, office_id: int, day: date, problem: Mappin
     start, not a constraint."""
     stops = {s["id"]: s.get("courier_id") for s in problem["stops"]}
     couriers = [int(c["id"]) for c in problem["couriers"]]
-    in_force = {route["courier_id"]: (plan, route)
-                for plan, route in routes_in_force(session, office_id, day)}
+    # each route in force as it stands: without the stops that left its courier since
+    # it was published (:func:`moved_away`)
+    listed = routes_in_force(session, office_id, day)
+    gone = {c: {x["identifier"] for x in xs}
+            for c, xs in moved_away(session, office_id, listed).items()}
+    in_force = {route["courier_id"]: (plan, {**route, "stops": [
+        s for s in route["stops"] if s["identifier"] not in gone[route["courier_id"]]]})
+        for plan, route in listed}
 
     def cut(route: Mapping[str, Any]) -> list[str]:
         return [s["identifier"] for s in route["stops"] if s["identifier"] in stops]
@@ -853,12 +1000,19 @@ def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
       from a failed attempt that day);
     - back from a failed attempt on an earlier day, never scanned back in, with a
       courier the plan did not pin it to (:func:`_failed_unplanned`);
+    - at the office, assigned by hand to another courier after the plan was made (the
+      plan did not pin it to them: :func:`_assigned_since_planned`);
     - its next attempt due on a later day than the plan's (:func:`_asked_later`);
-    - its failed attempts use up ``max_attempts`` (:func:`_attempts_used_up`)."""
+    - its failed attempts use up ``max_attempts`` (:func:`_attempts_used_up`).
+
+    An item at the office that an earlier plan gave another courier is handed over:
+    moving it is what the plan is for."""
     day = plan.service_date
     pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
     routed = [it for it in items if it.identifier in wanted]
     bags = bags_on(session, routed, day)
+    by_hand = assigned_by_hand(session, [it for it in routed if it.courier_id is not None
+                                         and it.courier_id != wanted[it.identifier]])
     failed_on = failure_days(session, [it.id for it in routed if it.courier_id is not None
                                        and it.status is Status.DELIVERY_FAILED])
     out: dict[str, dict[str, str]] = {}
@@ -877,6 +1031,9 @@ def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
               and it.courier_id is not None and it.courier_id != to
               and pins.get(it.identifier) != str(it.courier_id)):
             why = _failed_unplanned(plan, it.courier_id, failed_on.get(it.id))
+        elif (it.id in by_hand and it.courier_id is not None
+              and pins.get(it.identifier) != str(it.courier_id)):
+            why = _assigned_since_planned(it.courier_id)
         elif holder is None:
             why = _attempts_used_up(it, max_attempts) or due_later(it, day)
         if why is not None:
@@ -933,7 +1090,9 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     the result (``issues_accepted``). What happened since the plan was made is judged
     now (:func:`_not_handed_over`): a routed item a plan made now would not give its
     route's courier stays where it is, off the route, and is listed in the result's
-    ``not_handed_over``, never silently skipped."""
+    ``not_handed_over``, never silently skipped; one at the office that an earlier plan
+    gave another courier is handed over (moving it is what a re-plan is for), one given
+    by hand to a courier since the plan was made is not (:func:`_assigned_since_planned`)."""
     plan = next(p for p in _lock_day(session, get_plan(session, actor, plan_id))
                 if p.id == plan_id)
     if plan.status is not PlanStatus.SUCCEEDED:
@@ -985,6 +1144,11 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
                             .with_for_update(of=Item)
                             .execution_options(populate_existing=True)).unique().scalars().all()
     not_handed = _not_handed_over(session, plan, items, wanted, max_attempts)
+    pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
+    unrouted = [it for it in items if it.identifier not in wanted
+                and it.courier_id is not None and it.status in AT_OFFICE]
+    since = {it.id for it in unrouted if pins.get(it.identifier) != str(it.courier_id)
+             } & assigned_by_hand(session, unrouted)
     changes: list[tuple[Item, User | None]] = []
     for it in items:
         if it.identifier in not_handed:
@@ -992,11 +1156,11 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
         if it.identifier in wanted:
             changes.append((it, couriers[wanted[it.identifier]]))
             it.updated_at = now
-        elif it.courier_id is not None and it.status in (Status.AT_DELIVERY_OFFICE,
-                                                         Status.HELD_AT_OFFICE):
+        elif it.courier_id is not None and it.status in AT_OFFICE and it.id not in since:
             # the plan's stops on no route are nobody's now, if they are at the office;
             # one out, or back from a failed attempt and never scanned in, stays with
-            # its courier (nothing was handed over)
+            # its courier (nothing was handed over), and so does one assigned by hand
+            # after the plan was made (the plan did not pin it to that courier)
             changes.append((it, None))
     custody.hand_over_all(session, changes, by=actor, how=AssignmentHow.ROUTE_PLAN, now=now,
                           plan_id=plan.id)
@@ -1202,9 +1366,11 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
     (pointing at the first); a parcel in a courier's bag on the road (out for delivery,
     or failed on the plan's day and not scanned back in since: :func:`bags_on`) put on
     another courier's route (publishing would not hand it over); a parcel back from a
-    failed attempt with a courier the plan did not pin it to (:func:`_failed_unplanned`)
-    put on another courier's route; a parcel whose next attempt is due after the plan's
-    day (:func:`_asked_later`, as the plan leaves out) on any route."""
+    failed attempt with a courier the plan did not pin it to (:func:`_failed_unplanned`),
+    or at the office and assigned by hand to a courier since the plan was made
+    (:func:`_assigned_since_planned`), put on another courier's route; a parcel whose
+    next attempt is due after the plan's day (:func:`_asked_later`, as the plan leaves
+    out) on any route."""
     couriers = {c["id"] for c in plan.problem["couriers"]}
     stops = {s["id"] for s in plan.problem["stops"]}
     pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
@@ -1226,6 +1392,13 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
     kept = {it.identifier: (it.courier_id, _failed_unplanned(plan, it.courier_id,
                                                              days.get(it.id))["detail"])
             for it in unpinned if it.courier_id is not None}
+    # at the office, assigned by hand since the plan was made (it did not pin it to
+    # that courier): theirs (_assigned_since_planned)
+    shelf = [it for it in found if it.courier_id is not None and it.status in AT_OFFICE
+             and pins.get(it.identifier) != str(it.courier_id)]
+    by_hand = assigned_by_hand(session, shelf)
+    kept |= {it.identifier: (it.courier_id, _assigned_since_planned(it.courier_id)["detail"])
+             for it in shelf if it.id in by_hand and it.courier_id is not None}
     later = {it.identifier: wait["detail"] for it in found
              if it.id not in bags and (wait := due_later(it, plan.service_date))}
     first: dict[str, str] = {}

@@ -1051,8 +1051,10 @@ def test_a_parcel_taken_out_while_its_plan_is_published_is_not_split_between_two
     another courier (publishing did not lock the items it read)."""
     import threading
 
-    parcel = make_item(office, courier=couriers[0], events=("EMG",))
+    parcel = make_item(office, events=("EMG",))
     h = auth(dispatcher)
+    # given to courier 0 by a published plan (one given by hand would stay theirs)
+    published_plan(client, h, courier_ids=[couriers[0].id])
     url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[couriers[1].id]),
                       headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
@@ -1615,6 +1617,12 @@ def go_out_and_fail(item, courier, clock, full_proof, asks_for=None):
     assert (item.status.value, item.courier_id) == ("delivery_failed", courier.id)
 
 
+def pins_of(plan):
+    """The stops ``plan`` (its JSON) pins to a courier: ``{identifier: courier id}``."""
+    return {s["id"]: s["courier_id"] for s in db.session.get(RoutePlan, plan["id"]).problem[
+        "stops"] if s.get("courier_id")}
+
+
 def periods_of(item):
     from models import ItemAssignment
 
@@ -1704,7 +1712,10 @@ def test_a_parcel_never_scanned_back_in_after_an_earlier_failed_attempt_stays_wi
     url, done = solved_plan(client, h)
     owner = {s["identifier"]: r["courier_id"] for r in done["result"]["routes"]
              for s in r["stops"]}
-    assert owner[failed.identifier] == a.id and owner[back.identifier] == a.id  # pinned
+    assert owner[failed.identifier] == a.id  # pinned
+    # scanned back in after the round it was given by hand for: the office's to give out
+    assert pins_of(done) == {failed.identifier: str(a.id)}
+    assert back.identifier in owner
     routes = {r["courier_id"]: [s["identifier"] for s in r["stops"]
                                 if s["identifier"] != failed.identifier]
               for r in done["result"]["routes"]}
@@ -1836,7 +1847,9 @@ def test_a_replan_after_publishing_starts_from_the_routes_in_force(
     extra = new_parcel(make_item, office)
     calls = solve_spy(monkeypatch)
 
-    again, done = solved_plan(client, h, time_limit_s=0.2)
+    # (keeping every assignment: without it the solver may merge the two rounds, the
+    # published parcels being at the office, pinned to nobody)
+    again, done = solved_plan(client, h, time_limit_s=0.2, keep_assignments=True)
     assert calls == [{str(c): ids for c, ids in published.items()}]
     result = done["result"]
     assert result["warm_start"] == {"plan_ids": [int(url.rsplit("/", 1)[1])], "stops": 12}
@@ -1847,7 +1860,7 @@ def test_a_replan_after_publishing_starts_from_the_routes_in_force(
         mine = published[route["courier_id"]]
         assert route["previous_stops"] == len(mine) == 6
         assert route["kept_from_previous"] == len(set(mine) & set(now[route["courier_id"]]))
-        assert route["kept_from_previous"] == 6  # their parcels stay theirs (pinned)
+        assert route["kept_from_previous"] == 6  # their parcels stay theirs (kept)
     check_documented(client, done, "Plan")
     # the start is kept through an edit; the numbers follow the edited routes
     moved = now[couriers[0].id][0]
@@ -1943,14 +1956,14 @@ def test_a_warm_start_keeps_only_what_the_new_plan_has(client, auth, dispatcher,
         str(first.id): idents[:6], str(second.id): idents[6:]}}
     assert before == {str(first.id): idents[:6]}
     # a parcel of the first courier's given by hand to the second: out of the first's
-    # start (the plan pins it to the second)
+    # start (the plan pins it to the second), and no longer on their round in force
     assert client.post(f"/api/v1/items/{idents[2]}/assign", headers=h,
                        json={"courier_id": second.id}).status_code == 200
     chosen = [idents[1], idents[2], idents[7], idents[9]]
     warm, before = start(identifiers=chosen)
     assert warm == {"plan_ids": [published, drafted], "stops": 3, "routes": {
         str(first.id): [idents[1]], str(second.id): [idents[7], idents[9]]}}
-    assert before == {str(first.id): [idents[1], idents[2]]}
+    assert before == {str(first.id): [idents[1]]}
     # the second courier only (the first is absent), some parcels: the first courier
     # is out of the start, and so are the stops not in the plan
     warm, before = start(identifiers=chosen, courier_ids=[second.id])
@@ -2237,3 +2250,188 @@ def test_an_item_whose_attempts_are_used_up_is_not_planned(app, dispatcher, cour
     plan = service.create_plan(db.session, dispatcher, service_input(), now=clock(),
                                max_attempts=4)
     assert used_up.identifier in {s["id"] for s in plan.problem["stops"]}
+
+
+# ---- hard and soft pins: a re-plan may rebalance what a plan gave out at the office
+
+def take_out(client, auth, courier, ident):
+    r = client.post(f"/api/v1/items/{ident}/events", headers=auth(courier), json={
+        "code": "EDG", "client_event_id": str(uuid.uuid4()),
+        "device_time": "2026-11-20T08:05:00+07:00"})
+    assert r.status_code == 201, r.json
+
+
+def assign_by_hand(client, h, ident, courier):
+    r = client.post(f"/api/v1/items/{ident}/assign", headers=h,
+                    json={"courier_id": courier.id if courier is not None else None})
+    assert r.status_code == 200, r.json
+
+
+@pytest.fixture
+def short_day(client, auth, dispatcher, make_user, office, day_items):
+    """The office was short of couriers: A and B (five parcels each) were sent out with
+    six of the day's twelve parcels each, the overload accepted when publishing. Since
+    then A took the first parcel out, and the dispatcher gave the second (A's) to B by
+    hand. Returns A, B, the identifiers and the published plan's url."""
+    a, b = (make_user(Role.COURIER, office, vehicle_capacity_parcels=5,
+                      vehicle_capacity_kg=50.0) for _ in range(2))
+    h = auth(dispatcher)
+    idents = [i.identifier for i in day_items]
+    url, _ = solved_plan(client, h, courier_ids=[a.id, b.id])
+    split(client, h, url, [a, b], idents[:6], idents[6:])
+    r = client.post(f"{url}/publish", headers=h, json={"accept_issues": True})
+    assert r.status_code == 200, r.json
+    take_out(client, auth, a, idents[0])
+    assign_by_hand(client, h, idents[1], b)
+    return a, b, idents, url
+
+
+def test_a_replan_gives_a_late_courier_parcels_a_plan_gave_out_at_the_office(
+        client, auth, dispatcher, make_user, office, short_day):
+    """C joins late: the re-plan moves published parcels still at the office to them
+    (A and B cannot carry all they were given), while the parcel A took out stays A's,
+    and the one given to B by hand stays B's; publishing hands the moved ones over."""
+    from models import AssignmentHow, ItemAssignment
+
+    a, b, idents, first = short_day
+    h = auth(dispatcher)
+    c = make_user(Role.COURIER, office, vehicle_capacity_parcels=30, vehicle_capacity_kg=50.0)
+    url, done = solved_plan(client, h, courier_ids=[a.id, b.id, c.id])
+    result = done["result"]
+    assert result["unassigned"] == []
+    now = routes_by_courier(result)
+    assert idents[0] in now[a.id] and idents[1] in now[b.id]
+    assert len(now[a.id]) <= 5 and len(now[b.id]) <= 5
+    assert len(now[c.id]) >= 2 and set(now[c.id]) <= set(idents)  # published parcels
+    # hard pins only: what A has and what B was given by hand
+    assert pins_of(done) == {idents[0]: str(a.id), idents[1]: str(b.id)}
+    # it started from the routes in force, without the parcel that left A since (B was
+    # given it after their route was published: it is not on it)
+    assert result["warm_start"]["stops"] == 11
+    before = db.session.get(RoutePlan, done["id"]).problem["routes_before"]
+    assert before == {str(a.id): [idents[0], *idents[2:6]], str(b.id): idents[6:]}
+
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    assert r.json["result"]["not_handed_over"] == []
+    db.session.expire_all()
+    holders = {it.identifier: it.courier_id for it in db.session.query(Item)}
+    assert all(holders[i] == c.id for i in now[c.id])
+    assert holders[idents[0]] == a.id and holders[idents[1]] == b.id
+    moved = db.session.query(ItemAssignment).filter_by(courier_id=c.id).all()
+    assert {p.started_how for p in moved} == {AssignmentHow.ROUTE_PLAN}
+    # B's by hand: the period the dispatcher opened goes on (nothing handed over)
+    kept = db.session.query(ItemAssignment).filter_by(
+        item_id=db.session.query(Item).filter_by(identifier=idents[1]).one().id,
+        ended_at=None).one()
+    assert (kept.courier_id, kept.started_how) == (b.id, AssignmentHow.MANUAL)
+    assert client.get(first, headers=h).json["status"] == "superseded"
+    mine = route_of(client, auth, c)
+    assert sorted(s["identifier"] for s in mine["stops"]) == sorted(now[c.id])
+
+
+def test_keep_assignments_pins_every_parcel_to_its_courier(client, auth, dispatcher,
+                                                           make_user, office, short_day):
+    a, b, idents, _ = short_day
+    h = auth(dispatcher)
+    c = make_user(Role.COURIER, office, vehicle_capacity_parcels=30, vehicle_capacity_kg=50.0)
+    url, done = solved_plan(client, h, courier_ids=[a.id, b.id, c.id], keep_assignments=True)
+    holder = {a.id: [idents[0], *idents[2:6]], b.id: [idents[1], *idents[6:]]}
+    assert pins_of(done) == {i: str(cid) for cid, ids in holder.items() for i in ids}
+    now = routes_by_courier(done["result"])
+    assert not set(now.get(c.id, [])) & set(idents)
+    for cid, ids in now.items():
+        assert set(ids) <= set(holder.get(cid, ())), (cid, ids)
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(keep_assignments="perhaps"))
+    assert r.status_code == 422 and "keep_assignments" in r.json["errors"][0]["pointer"]
+    spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    doc = spec["PlanCreate"]["properties"]["keep_assignments"]
+    assert doc["type"] == "boolean" and "assignment_kept" in doc["description"]
+
+
+def test_a_parcel_given_by_hand_to_a_courier_not_in_the_plan_stays_theirs(
+        client, auth, dispatcher, couriers, day_items, make_item, office):
+    """A plan for other couriers does not give it away: left out, saying why; chosen,
+    a 422. One a published plan gave a courier not in the new plan may go to another
+    courier, unless the plan keeps every assignment."""
+    a, b = couriers
+    h = auth(dispatcher)
+    by_plan, by_hand = day_items[0].identifier, day_items[1].identifier
+    published_plan(client, h, courier_ids=[a.id], identifiers=[by_plan])
+    assign_by_hand(client, h, by_hand, a)
+
+    url, done = solved_plan(client, h, courier_ids=[b.id])
+    assert routed_to(done)[by_plan] == b.id
+    left = unassigned_of(done)
+    assert left[by_hand]["reason"] == "assigned_by_hand"
+    assert f"assigned by hand to courier {a.id}" in left[by_hand]["message"]
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        courier_ids=[b.id], identifiers=[by_plan, by_hand]))
+    assert r.status_code == 422, r.json
+    assert [e["pointer"] for e in r.json["errors"]] == ["/identifiers/1"]
+    assert f"assigned by hand to courier {a.id}" in r.json["errors"][0]["detail"]
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    db.session.expire_all()
+    assert db.session.query(Item).filter_by(identifier=by_hand).one().courier_id == a.id
+
+    # keeping every assignment: the one the first plan gave A is left out too
+    assign_by_hand(client, h, by_plan, None)
+    published_plan(client, h, courier_ids=[a.id], identifiers=[by_plan])
+    _, done = solved_plan(client, h, courier_ids=[b.id], keep_assignments=True)
+    left = unassigned_of(done)
+    assert left[by_plan]["reason"] == "assignment_kept"
+    assert left[by_hand]["reason"] == "assigned_by_hand"
+    assert by_plan not in routed_to(done)
+
+
+def test_assigning_by_hand_the_courier_a_plan_gave_pins_the_parcel_to_them(
+        client, auth, dispatcher, couriers, day_items):
+    from models import AssignmentHow, ItemAssignment
+
+    a, b = couriers
+    h = auth(dispatcher)
+    ident = day_items[0].identifier
+    published_plan(client, h, courier_ids=[a.id], identifiers=[ident])
+    item = db.session.query(Item).filter_by(identifier=ident).one()
+    _, done = solved_plan(client, h)
+    assert ident not in pins_of(done)
+    assign_by_hand(client, h, ident, a)  # the same courier: now theirs by hand
+    assign_by_hand(client, h, ident, a)  # and again: nothing more changes
+    db.session.expire_all()
+    periods = db.session.query(ItemAssignment).filter_by(item_id=item.id).order_by(
+        ItemAssignment.id).all()
+    assert [(p.courier_id, p.started_how, p.ended_how) for p in periods] == [
+        (a.id, AssignmentHow.ROUTE_PLAN, AssignmentHow.MANUAL),
+        (a.id, AssignmentHow.MANUAL, None)]
+    _, done = solved_plan(client, h)
+    assert pins_of(done) == {ident: str(a.id)}
+
+
+def test_a_parcel_given_by_hand_after_the_plan_was_made_is_not_handed_over(
+        client, auth, dispatcher, couriers, day_items):
+    """The dispatcher's later choice wins over the plan's: publishing neither hands the
+    parcel to its route's courier nor takes it from the one it was given to, and an edit
+    cannot put it on another courier's route."""
+    a, b = couriers
+    h = auth(dispatcher)
+    idents = [i.identifier for i in day_items]
+    url, _ = solved_plan(client, h)
+    split(client, h, url, couriers, idents[:6], idents[6:10])  # 10, 11 on no route
+    assign_by_hand(client, h, idents[0], b)
+    assign_by_hand(client, h, idents[10], a)
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a.id, "identifiers": idents[:6]},
+        {"courier_id": b.id, "identifiers": [*idents[6:10], idents[10]]}]})
+    assert r.status_code == 422, r.json
+    errors = {e["pointer"]: e["detail"] for e in r.json["errors"]}
+    assert list(errors) == ["/routes/0/identifiers/0", "/routes/1/identifiers/4"]
+    assert f"assigned by hand to courier {b.id} after the plan was made" in errors[
+        "/routes/0/identifiers/0"]
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    assert [(x["identifier"], x["reason"]) for x in r.json["result"]["not_handed_over"]] == [
+        (idents[0], "assigned_since_planned")]
+    db.session.expire_all()
+    holders = {it.identifier: it.courier_id for it in db.session.query(Item)}
+    assert holders[idents[0]] == b.id and holders[idents[10]] == a.id
+    assert holders[idents[11]] is None
