@@ -424,6 +424,62 @@ def test_a_courier_deactivated_since_publishing_keeps_their_route_named_and_colo
     assert listed[a.id]["active"] is False and listed[a.id]["inactive"] == "other_office"
 
 
+def test_a_route_in_force_says_which_stops_left_its_courier_since(
+        logged_in, client, make_item, office, couriers, dispatcher, auth):
+    """The route stays as published, but the map and the side panel must not show a
+    parcel given to someone else since as still on it (the courier's phone no longer
+    does: still_yours): each route in force lists them, with who has them now."""
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(6)]
+    idents = [i.identifier for i in items]
+    a, b = couriers
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    plan = console_plan(logged_in, h, [a.id, b.id], idents,
+                        split={a.id: idents[:3], b.id: idents[3:]})
+    assert logged_in.post(f"/console/api/plans/{plan['id']}/publish",
+                          headers=h).status_code == 200
+
+    def in_force():
+        force = logged_in.get("/console/api/day?date=2026-11-20").json["in_force"]
+        return {r["courier_id"]: r for r in force["routes"]}, force["geojson"]["features"]
+
+    routes, _ = in_force()
+    assert {c: r["moved_away"] for c, r in routes.items()} == {a.id: [], b.id: []}
+
+    # a is off sick: the dispatcher gives one of their parcels to b and takes one back
+    a.active = False
+    db.session.commit()
+    api = auth(dispatcher)
+    for ident, to in ((idents[2], None), (idents[1], b.id)):
+        assert client.post(f"/api/v1/items/{ident}/assign", headers=api,
+                           json={"courier_id": to}).status_code == 200
+    routes, features = in_force()
+    assert [s["identifier"] for s in routes[a.id]["stops"]] == idents[:3]  # as published
+    assert routes[a.id]["moved_away"] == [{"identifier": idents[1], "courier_id": b.id},
+                                          {"identifier": idents[2], "courier_id": None}]
+    assert routes[b.id]["moved_away"] == []
+    flagged = {f["properties"]["identifier"] for f in features
+               if f["properties"]["kind"] == "stop" and f["properties"].get("moved_away")}
+    assert flagged == {idents[1], idents[2]}
+    line = next(f for f in features if f["properties"]["kind"] == "route"
+                and f["properties"]["courier_id"] == a.id)["geometry"]["coordinates"]
+    assert len(line) == 3  # the office, the one stop left, the office
+    assert [s["still_yours"] for s in client.get(
+        "/api/v1/couriers/me/route?date=2026-11-20", headers=auth(b)).json["stops"]] == [
+        True] * 3
+
+    # a plan for b alone gives b a's last parcel (a plan gave it to a, at the office)
+    part = console_plan(logged_in, h, [b.id], idents)
+    assert logged_in.post(f"/console/api/plans/{part['id']}/publish",
+                          headers=h).status_code == 200
+    routes, _ = in_force()
+    assert routes[a.id]["plan_id"] == plan["id"]
+    assert [m["identifier"] for m in routes[a.id]["moved_away"]] == idents[:3]
+    assert routes[a.id]["moved_away"][0]["courier_id"] == b.id
+
+
 def test_the_days_routes_in_force_say_who_accepted_their_issues(
         logged_in, make_item, make_user, office, couriers):
     small = make_user(Role.COURIER, office, username="small", vehicle_capacity_parcels=1)

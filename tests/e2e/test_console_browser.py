@@ -393,6 +393,37 @@ def test_a_plan_started_with_the_box_unticked_starts_cold(console, live):
     assert page.js_errors == []
 
 
+def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(console, live):
+    """A parcel the dispatcher gave another courier by hand after the route was
+    published: the route's card lists it struck through, saying who has it now, and
+    counts one stop less; its marker on the map is hollow."""
+    from api.items import service as items_service
+    from models import User, db, utcnow
+
+    page = console
+    routes = [r for r in page.evaluate(DAY_JS) if len(r["stops"]) >= 2]
+    assert len(routes) >= 2, routes
+    route, other = routes[0], routes[1]
+    ident = route["stops"][1]
+    with live["app"].app_context():
+        dispatcher = db.session.execute(db.select(User).where(
+            User.username == "dispatcher1")).scalar_one()
+        items_service.assign(db.session, dispatcher, ident, other["courier"], now=utcnow())
+        db.session.commit()
+        name = db.session.get(User, other["courier"]).username
+    page.goto(f"{live['url']}/console/", wait_until="domcontentloaded")
+    card = page.locator(f".force-route[data-courier='{route['courier']}']")
+    moved = card.locator(f"ul.moved-away li[data-identifier='{ident}']")
+    moved.wait_for()
+    assert moved.locator("s").inner_text() == ident
+    assert f"nay thuộc {name}" in moved.inner_text()
+    assert f" · {len(route['stops']) - 1} điểm · " in card.locator("h3").inner_text()
+    assert page.locator(f"path.stop-marker.moved-away.courier-{route['courier']}"
+                        ).count() == 1
+    shot(page, "console-moved-away")
+    assert page.js_errors == []
+
+
 LOADS_JS = "() => +document.getElementById('day-updated').dataset.loads"
 
 

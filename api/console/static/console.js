@@ -345,12 +345,16 @@
                          (p.distance_m / 1000).toFixed(1) + " km · " + note))
             .addTo(layer);
         } else if (p.kind === "stop") {
+          // a stop whose parcel left the courier since the route was published: hollow
+          var away = !!p.moved_away;
           L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]],
-            {radius: 6, weight: 2, color: how.dashed ? "#222" : "#fff", fillColor: c,
-             dashArray: how.dashed ? "3 2" : null, opacity: faded ? 0.3 : 1,
-             fillOpacity: faded ? 0.3 : 1, className: "stop-marker" + cls})
+            {radius: 6, weight: 2, color: away ? c : how.dashed ? "#222" : "#fff",
+             fillColor: c, dashArray: how.dashed || away ? "3 2" : null,
+             opacity: faded ? 0.3 : 1, fillOpacity: away ? 0 : faded ? 0.3 : 1,
+             className: "stop-marker" + cls + (away ? " moved-away" : "")})
             .bindTooltip(tip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta) + " · " +
-                         courierName(p.courier_id) + " · " + note))
+                         courierName(p.courier_id) + " · " + note +
+                         (away ? " · " + T.moved_away : "")))
             .addTo(layer);
         }
       });
@@ -535,7 +539,11 @@
       }
       routes.forEach(function (r) {
         var issues = r.issues || [];
-        var placed = r.stops.filter(function (s) { return s.eta && !s.done; });
+        var gone = {};
+        (r.moved_away || []).forEach(function (m) { gone[m.identifier] = true; });
+        var placed = r.stops.filter(function (s) {
+          return s.eta && !s.done && !gone[s.identifier];
+        });
         var last = placed.length ? placed[placed.length - 1] : null;
         var problems = issueList(issues);
         var accepted = r.issues_accepted ? el("p", {class: "accepted muted",
@@ -549,15 +557,30 @@
           el("h3", {}, el("span", {class: "swatch", style: "background:" + colour(r.courier_id)}),
              el("span", {class: "name" + (inactive[r.courier_id] ? " inactive-courier" : ""),
                          text: courierName(r.courier_id)}),
-             " · " + r.stops.length + " " + T.stops + " · " +
+             " · " + (r.stops.length - Object.keys(gone).length) + " " + T.stops + " · " +
              (r.distance_m / 1000).toFixed(1) + " km"),
           el("p", {class: "times", text: T.back_at + " " + hhmm(r.end) +
              (last ? " · " + T.last_stop_at + " " + hhmm(last.eta) : "")}),
           el("p", {class: "muted plan-of", text: T.from_plan + " #" + r.plan_id + " · " +
              T.published_at + " " + hhmm(r.published_at) +
              (covered[r.courier_id] ? " · " + T.replaced_if_published + " #" + draft.id : "")}),
-          problems, accepted));
+          problems, accepted, movedAwayList(r.moved_away || [])));
       });
+    }
+
+    /* The stops of a route in force whose parcel left its courier since it was
+       published (struck through, with who has it now), or null when none. Text nodes. */
+    function movedAwayList(moved) {
+      if (!moved.length) return null;
+      var ul = el("ul", {class: "moved-away", title: T.moved_away});
+      moved.forEach(function (m) {
+        ul.appendChild(el("li", {"data-identifier": m.identifier},
+          el("s", {text: m.identifier}),
+          " → " + (m.courier_id === null ? T.unassigned
+                   : T.now_with + " " + courierName(m.courier_id))));
+      });
+      return el("div", {class: "moved-away-box"},
+                el("p", {class: "muted", text: T.moved_away}), ul);
     }
 
     function showPlan(plan, keepStatus) {
