@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import numpy as np
 import pytest
@@ -147,17 +145,13 @@ def test_large_phone_photo_is_downscaled_then_mapped_back(label) -> None:
     photo[y0 : y0 + big.shape[0], x0 : x0 + big.shape[1]] = big
     data = encode(photo, "JPEG", quality=90)
     scanner = Scanner()
-    scanner.decode(data)  # warm-up
-    t0 = time.perf_counter()
-    codes = scanner.decode(data)
-    elapsed = time.perf_counter() - t0
+    codes = scanner.decode(data)  # its time: benchmarks.scanning_bench (docs/benchmarks.md)
     found = _by_sym(codes)
     assert found[Symbology.CODE128].text == S10
     assert found[Symbology.DATA_MATRIX].text == DM_TEXT
     bx0, by0, bx1, by1 = boxes["CODE128"]
     expected = (x0 + 2 * bx0, y0 + 2 * by0, x0 + 2 * bx1, y0 + 2 * by1)
     assert _inside(found[Symbology.CODE128], expected, tol=20)
-    assert elapsed < 1.0  # generous: the benchmark measures the real figure
 
 
 def test_small_symbol_in_large_photo_falls_back_to_full_resolution() -> None:
