@@ -94,6 +94,14 @@ UI = {
                         "thể bị xáo trộn",
                         "Untick to optimise from scratch: the rounds couriers have sorted "
                         "their bags by may be reshuffled"),
+    "rebalance": ("Cho phép chuyển bưu gửi đã giao giữa các bưu tá đã chọn",
+                  "Let parcels already given out move between the chosen couriers"),
+    "rebalance_hint": ("Bưu gửi còn ở bưu cục mà kế hoạch đã công bố giao cho một bưu tá có thể "
+                       "chuyển sang bưu tá khác (ví dụ một bưu tá vào ca muộn); bưu gửi bưu tá "
+                       "đang mang hoặc được giao tay vẫn giữ nguyên",
+                       "Parcels still at the office that a published plan gave a courier may go "
+                       "to another (e.g. a courier who joins late); what a courier has or was "
+                       "given by hand stays theirs"),
     "started_from": ("Khởi đầu từ tuyến có sẵn: {stops} điểm, theo kế hoạch {plans}",
                      "Warm start: {stops} stops from the routes of plan {plans}"),
     "started_cold": ("Tối ưu từ đầu, không dựa trên tuyến nào",
@@ -346,8 +354,6 @@ UNPLANNED = {
                              "Nothing to deliver any more (delivered, returned…)"),
     "assigned_by_hand": ("Đã được phân công thủ công cho một bưu tá ngoài kế hoạch",
                          "Assigned by hand to a courier not in this plan"),
-    "assignment_kept": ("Đã phân công cho một bưu tá ngoài kế hoạch (giữ nguyên phân công)",
-                        "Assigned to a courier not in this plan (assignments kept)"),
     "assigned_since_planned": ("Sau khi lập kế hoạch, bưu gửi đã được phân công thủ công cho "
                                "một bưu tá khác", "Assigned by hand to another courier after "
                                "the plan was made"),

@@ -230,25 +230,17 @@ def assigned_by_hand(session: Session, items: Collection[Item]) -> set[int]:
     return hand - went_out
 
 
-def _kept_elsewhere(holder: int, *, by_hand: bool) -> dict[str, str]:
+def _kept_elsewhere(holder: int) -> dict[str, str]:
     """Why a plan whose couriers do not include ``holder`` leaves out an item at the
-    office assigned to them: by hand (:func:`assigned_by_hand`, always), or by a plan
-    when this one keeps every assignment (``keep_assignments``). The ``reason`` and
+    office assigned to them by hand (:func:`assigned_by_hand`). The ``reason`` and
     ``message`` of its unassigned entry and the ``detail`` of a 422 when it was chosen:
     a plan never silently gives away what a dispatcher gave a courier."""
-    if by_hand:
-        return {"reason": "assigned_by_hand",
-                "message": f"it was assigned by hand to courier {holder}, who is not in "
-                           "this plan: it stays theirs",
-                "detail": f"The item was assigned by hand to courier {holder}, who is not "
-                          "in this plan: it stays theirs. Plan it with them, or assign it "
-                          "to another courier (or to nobody) by hand first."}
-    return {"reason": "assignment_kept",
-            "message": f"it is assigned to courier {holder}, who is not in this plan, and "
-                       "the plan keeps every assignment (keep_assignments)",
-            "detail": f"The item is assigned to courier {holder}, who is not in this plan, "
-                      "and the plan keeps every assignment (keep_assignments): plan it "
-                      "with them, or without keep_assignments."}
+    return {"reason": "assigned_by_hand",
+            "message": f"it was assigned by hand to courier {holder}, who is not in "
+                       "this plan: it stays theirs",
+            "detail": f"The item was assigned by hand to courier {holder}, who is not "
+                      "in this plan: it stays theirs. Plan it with them, or assign it "
+                      "to another courier (or to nobody) by hand first."}
 
 
 def _assigned_since_planned(holder: int) -> dict[str, str]:
@@ -277,11 +269,12 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     A stop is pinned to its item's courier (``courier_id``: the solver may not move it)
     when that courier is in the plan and has it physically or on purpose: out for
     delivery, back from a failed attempt (:func:`_failed_in_bag`), or given by hand
-    (:func:`assigned_by_hand`). An item at the office that a published plan gave its
-    courier is not pinned: a re-plan (a courier joins late) may give it to another,
-    and the warm start (:func:`starting_routes`) keeps it on its courier's round unless
-    that is better. ``keep_assignments`` pins every item with a courier of the plan,
-    and leaves out those with another courier."""
+    (:func:`assigned_by_hand`), and, with ``keep_assignments`` (the default), when a
+    published plan gave it to them. (One a published plan gave a courier not in this
+    plan is the plan's to give, as an item nobody has.) A rebalancing re-plan (``keep_assignments`` false: a courier joins late) pins only the
+    first kind, so an item at the office that a published plan gave its courier may go
+    to another; the warm start (:func:`starting_routes`) keeps it on its courier's
+    round unless that is shorter."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -308,7 +301,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     # after noon must keep what is already in their bag on their route
     statuses = tuple(data.get("statuses") or (*PLANNABLE, Status.OUT_FOR_DELIVERY))
     courier_ids = {c.id for c in couriers}
-    keep = bool(data.get("keep_assignments"))
+    keep = bool(data.get("keep_assignments", True))
     iq = select(Item).where(Item.office_id == office_id, Item.status.in_(statuses))
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
@@ -339,10 +332,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             elif wait := _asked_later(day, status, asked):
                 later[ident] = wait["detail"]
             elif (status in AT_OFFICE and holder is not None and holder not in courier_ids
-                  and (keep or item_id in by_hand_chosen)):
-                # given to a courier not in the plan, by hand (or kept): theirs
-                kept[ident] = _kept_elsewhere(
-                    holder, by_hand=item_id in by_hand_chosen)["detail"]
+                  and item_id in by_hand_chosen):
+                # given by hand to a courier not in the plan: theirs
+                kept[ident] = _kept_elsewhere(holder)["detail"]
         planned = ", ".join(s.value for s in statuses)
         wrong = []
         for n, ident in enumerate(chosen):
@@ -404,8 +396,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                              "message": wait["message"]})
             continue
         if (it.status in AT_OFFICE and it.courier_id is not None
-                and it.courier_id not in courier_ids and (keep or it.id in by_hand)):
-            kept = _kept_elsewhere(it.courier_id, by_hand=it.id in by_hand)
+                and it.courier_id not in courier_ids and it.id in by_hand):
+            kept = _kept_elsewhere(it.courier_id)
             left_out.append({"identifier": it.identifier, "reason": kept["reason"],
                              "message": kept["message"]})
             continue

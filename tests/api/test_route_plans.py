@@ -1053,9 +1053,11 @@ def test_a_parcel_taken_out_while_its_plan_is_published_is_not_split_between_two
 
     parcel = make_item(office, events=("EMG",))
     h = auth(dispatcher)
-    # given to courier 0 by a published plan (one given by hand would stay theirs)
+    # given to courier 0 by a published plan (one given by hand would stay theirs), then
+    # a rebalancing plan for courier 1 takes it
     published_plan(client, h, courier_ids=[couriers[0].id])
-    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[couriers[1].id]),
+    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[couriers[1].id],
+                                                           keep_assignments=False),
                       headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
     assert [s["identifier"] for r in done["result"]["routes"] for s in r["stops"]] == [
@@ -1712,10 +1714,8 @@ def test_a_parcel_never_scanned_back_in_after_an_earlier_failed_attempt_stays_wi
     url, done = solved_plan(client, h)
     owner = {s["identifier"]: r["courier_id"] for r in done["result"]["routes"]
              for s in r["stops"]}
-    assert owner[failed.identifier] == a.id  # pinned
-    # scanned back in after the round it was given by hand for: the office's to give out
-    assert pins_of(done) == {failed.identifier: str(a.id)}
-    assert back.identifier in owner
+    assert owner[failed.identifier] == a.id and owner[back.identifier] == a.id  # pinned
+    assert pins_of(done) == {failed.identifier: str(a.id), back.identifier: str(a.id)}
     routes = {r["courier_id"]: [s["identifier"] for s in r["stops"]
                                 if s["identifier"] != failed.identifier]
               for r in done["result"]["routes"]}
@@ -1847,9 +1847,7 @@ def test_a_replan_after_publishing_starts_from_the_routes_in_force(
     extra = new_parcel(make_item, office)
     calls = solve_spy(monkeypatch)
 
-    # (keeping every assignment: without it the solver may merge the two rounds, the
-    # published parcels being at the office, pinned to nobody)
-    again, done = solved_plan(client, h, time_limit_s=0.2, keep_assignments=True)
+    again, done = solved_plan(client, h, time_limit_s=0.2)
     assert calls == [{str(c): ids for c, ids in published.items()}]
     result = done["result"]
     assert result["warm_start"] == {"plan_ids": [int(url.rsplit("/", 1)[1])], "stops": 12}
@@ -1860,7 +1858,7 @@ def test_a_replan_after_publishing_starts_from_the_routes_in_force(
         mine = published[route["courier_id"]]
         assert route["previous_stops"] == len(mine) == 6
         assert route["kept_from_previous"] == len(set(mine) & set(now[route["courier_id"]]))
-        assert route["kept_from_previous"] == 6  # their parcels stay theirs (kept)
+        assert route["kept_from_previous"] == 6  # their parcels stay theirs (pinned)
     check_documented(client, done, "Plan")
     # the start is kept through an edit; the numbers follow the edited routes
     moved = now[couriers[0].id][0]
@@ -2296,7 +2294,8 @@ def test_a_replan_gives_a_late_courier_parcels_a_plan_gave_out_at_the_office(
     a, b, idents, first = short_day
     h = auth(dispatcher)
     c = make_user(Role.COURIER, office, vehicle_capacity_parcels=30, vehicle_capacity_kg=50.0)
-    url, done = solved_plan(client, h, courier_ids=[a.id, b.id, c.id])
+    url, done = solved_plan(client, h, courier_ids=[a.id, b.id, c.id],
+                            keep_assignments=False)  # rebalance
     result = done["result"]
     assert result["unassigned"] == []
     now = routes_by_courier(result)
@@ -2330,12 +2329,14 @@ def test_a_replan_gives_a_late_courier_parcels_a_plan_gave_out_at_the_office(
     assert sorted(s["identifier"] for s in mine["stops"]) == sorted(now[c.id])
 
 
-def test_keep_assignments_pins_every_parcel_to_its_courier(client, auth, dispatcher,
-                                                           make_user, office, short_day):
+def test_by_default_a_replan_pins_every_parcel_to_its_courier(client, auth, dispatcher,
+                                                              make_user, office, short_day):
+    """keep_assignments (the default): the late courier gets none of the parcels the
+    published plan gave the others, even though they cannot serve them all."""
     a, b, idents, _ = short_day
     h = auth(dispatcher)
     c = make_user(Role.COURIER, office, vehicle_capacity_parcels=30, vehicle_capacity_kg=50.0)
-    url, done = solved_plan(client, h, courier_ids=[a.id, b.id, c.id], keep_assignments=True)
+    url, done = solved_plan(client, h, courier_ids=[a.id, b.id, c.id])
     holder = {a.id: [idents[0], *idents[2:6]], b.id: [idents[1], *idents[6:]]}
     assert pins_of(done) == {i: str(cid) for cid, ids in holder.items() for i in ids}
     now = routes_by_courier(done["result"])
@@ -2346,14 +2347,14 @@ def test_keep_assignments_pins_every_parcel_to_its_courier(client, auth, dispatc
     assert r.status_code == 422 and "keep_assignments" in r.json["errors"][0]["pointer"]
     spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]
     doc = spec["PlanCreate"]["properties"]["keep_assignments"]
-    assert doc["type"] == "boolean" and "assignment_kept" in doc["description"]
+    assert doc["type"] == "boolean" and doc["default"] is True
 
 
 def test_a_parcel_given_by_hand_to_a_courier_not_in_the_plan_stays_theirs(
         client, auth, dispatcher, couriers, day_items, make_item, office):
     """A plan for other couriers does not give it away: left out, saying why; chosen,
     a 422. One a published plan gave a courier not in the new plan may go to another
-    courier, unless the plan keeps every assignment."""
+    courier."""
     a, b = couriers
     h = auth(dispatcher)
     by_plan, by_hand = day_items[0].identifier, day_items[1].identifier
@@ -2374,15 +2375,6 @@ def test_a_parcel_given_by_hand_to_a_courier_not_in_the_plan_stays_theirs(
     db.session.expire_all()
     assert db.session.query(Item).filter_by(identifier=by_hand).one().courier_id == a.id
 
-    # keeping every assignment: the one the first plan gave A is left out too
-    assign_by_hand(client, h, by_plan, None)
-    published_plan(client, h, courier_ids=[a.id], identifiers=[by_plan])
-    _, done = solved_plan(client, h, courier_ids=[b.id], keep_assignments=True)
-    left = unassigned_of(done)
-    assert left[by_plan]["reason"] == "assignment_kept"
-    assert left[by_hand]["reason"] == "assigned_by_hand"
-    assert by_plan not in routed_to(done)
-
 
 def test_assigning_by_hand_the_courier_a_plan_gave_pins_the_parcel_to_them(
         client, auth, dispatcher, couriers, day_items):
@@ -2393,7 +2385,7 @@ def test_assigning_by_hand_the_courier_a_plan_gave_pins_the_parcel_to_them(
     ident = day_items[0].identifier
     published_plan(client, h, courier_ids=[a.id], identifiers=[ident])
     item = db.session.query(Item).filter_by(identifier=ident).one()
-    _, done = solved_plan(client, h)
+    _, done = solved_plan(client, h, keep_assignments=False)  # rebalance
     assert ident not in pins_of(done)
     assign_by_hand(client, h, ident, a)  # the same courier: now theirs by hand
     assign_by_hand(client, h, ident, a)  # and again: nothing more changes

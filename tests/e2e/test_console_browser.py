@@ -257,10 +257,16 @@ def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
     page.click("#items-none")
     for ident in before[0]["stops"]:
         page.check(f"#item-checks input[value='{ident}']")
+    # ticked too, another courier's parcel: not sent, it stays theirs
+    others = before[1]["stops"][0]
+    page.check(f"#item-checks input[value='{others}']")
     for box in page.locator("#courier-checks input").all():
         box.set_checked(box.get_attribute("value") == str(mine))
     page.fill("#time-limit", "1")
-    page.click("#start-plan")
+    with page.expect_request(lambda r: r.url.endswith("/console/api/plans")
+                             and r.method == "POST") as sent:
+        page.click("#start-plan")
+    assert sorted(sent.value.post_data_json["identifiers"]) == sorted(before[0]["stops"])
     page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
     # the draft, dashed, over the routes in force; the one it would replace faded
     page.wait_for_selector("path.route-line.draft", state="attached")
@@ -361,6 +367,8 @@ def test_a_plan_started_with_the_box_unticked_starts_cold(console, live):
                              and r.method == "POST") as sent:
         page.click("#start-plan")
     assert sent.value.post_data_json["warm_start"] is False
+    # parcels already given out stay with their couriers unless the box says otherwise
+    assert sent.value.post_data_json["keep_assignments"] is True
     page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
     draft_id = page.inner_text("#draft-heading").rsplit("#", 1)[1]
     result = page.evaluate(PLAN_JS, draft_id)["result"]

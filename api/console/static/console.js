@@ -611,15 +611,23 @@
       var courierIds = Array.prototype.map.call(
         document.querySelectorAll("#courier-checks input:checked"),
         function (i) { return +i.value; });
+      // a plan for some couriers takes nothing another courier was given: their items
+      // stay theirs (the API would refuse them by name)
+      var mine = {}, holder = {};
+      courierIds.forEach(function (c) { mine[c] = true; });
+      state.items.forEach(function (it) { holder[it.identifier] = it.courier_id; });
       var ids = Array.prototype.map.call(
         document.querySelectorAll("#item-checks input:checked"),
-        function (i) { return i.value; });
+        function (i) { return i.value; }).filter(function (ident) {
+          return !holder[ident] || mine[holder[ident]];
+        });
       btn.disabled = true;
       status("…");
       userAction();
       api("POST", "/console/api/plans", {date: cfg.date, courier_ids: courierIds,
         identifiers: ids, time_limit_s: parseFloat(document.getElementById("time-limit").value),
-        warm_start: document.getElementById("warm-start").checked})
+        warm_start: document.getElementById("warm-start").checked,
+        keep_assignments: !document.getElementById("rebalance").checked})
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(showPlan)
         .catch(function (e) { status(e.message, true); })
