@@ -41,16 +41,16 @@ class PlanCreateSchema(Schema):
                        "warm_start says from which plans); false: start from scratch"})
 
     keep_assignments = fields.Boolean(load_default=True, metadata={
-        "description": "Keep every item assigned to a courier with them (the default): "
-                       "pinned to them when they are in the plan, so a re-plan "
-                       "reshuffles nothing already given out between its couriers. false: rebalance; only what a courier "
-                       "has (out for delivery, back from a failed attempt) or was given "
-                       "by hand is pinned (one given by hand to a courier not in the plan "
-                       "is left out: assigned_by_hand), and an item at the office that a "
-                       "published plan gave its courier may move to another courier of "
-                       "the plan (a courier joins late, or the others cannot carry all "
-                       "they were given); the warm start keeps it on its courier's round "
-                       "unless moving it is shorter"})
+        "description": "Keep every item assigned to a courier with them (the default): pinned "
+                       "to them when they are in the plan, so a re-plan reshuffles nothing "
+                       "already given out between its couriers. false: rebalance; only what a "
+                       "courier has (out for delivery, back from a failed attempt) or was "
+                       "given by hand is pinned (one given by hand to a courier not in the "
+                       "plan is left out: assigned_by_hand), and an item at the office that a "
+                       "published plan gave its courier may move to another courier of the "
+                       "plan (a courier joins late, or the others cannot carry all they were "
+                       "given); the warm start keeps it on its courier's round unless moving "
+                       "it is shorter"})
 
     @validates_schema
     def _shift(self, data: dict[str, Any], **_: Any) -> None:

@@ -271,9 +271,10 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     delivery, back from a failed attempt (:func:`_failed_in_bag`), or given by hand
     (:func:`assigned_by_hand`), and, with ``keep_assignments`` (the default), when a
     published plan gave it to them. (One a published plan gave a courier not in this
-    plan is the plan's to give, as an item nobody has.) A rebalancing re-plan (``keep_assignments`` false: a courier joins late) pins only the
-    first kind, so an item at the office that a published plan gave its courier may go
-    to another; the warm start (:func:`starting_routes`) keeps it on its courier's
+    plan is the plan's to give, as an item nobody has.) A rebalancing re-plan
+    (``keep_assignments`` false: a courier joins late) pins only the first kind, so an
+    item at the office that a published plan gave its courier may go to another; the
+    warm start (:func:`starting_routes`) keeps it on its courier's
     round unless that is shorter."""
     from models import Office
 
