@@ -111,11 +111,29 @@ def _migrations_dir(app: Flask) -> str:
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    """WAL and a busy timeout so several gunicorn workers can share the SQLite file."""
+    """SQLite shared by several gunicorn workers and threads: WAL (readers never wait
+    for the writer), a busy timeout (a writer waits for the one before it, up to
+    ``SQLITE_BUSY_TIMEOUT_S``; past it the request is a 503, :mod:`api.errors`), and no
+    transaction that reads before it takes the write lock.
+
+    SQLite has one writer at a time. The driver (pysqlite) opens a transaction only at
+    the first ``INSERT``/``UPDATE``/``DELETE``, so the reads before it see the latest
+    data and that statement waits its turn for the write lock. But a ``SAVEPOINT``
+    (``session.begin_nested()``) outside a transaction opens a *deferred* one: its reads
+    pin a snapshot, and the first write after them cannot wait: it fails at once with
+    "database is locked" if another connection holds the write lock or has committed
+    since the snapshot (the busy timeout does not apply to that upgrade). Such a
+    transaction starts with ``BEGIN IMMEDIATE`` instead: it takes the write lock first,
+    waiting for it like any writer. (It also keeps the savepoint's release from
+    committing the whole transaction, as releasing the savepoint that opened it does.)
+    Where a read must come under the lock before the first write of a transaction that
+    no savepoint opens, :func:`models.lock_rows` takes it first."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event
+    from sqlalchemy.engine import Connection
 
+    busy_ms = int(float(app.config["SQLITE_BUSY_TIMEOUT_S"]) * 1000)
     with app.app_context():
         engine = db.engine
 
@@ -123,7 +141,13 @@ def _sqlite_pragmas(app: Flask) -> None:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
+
+        @event.listens_for(engine, "savepoint")
+        def _on_savepoint(conn: Connection, _name: str | None) -> None:
+            dbapi_conn = conn.connection.dbapi_connection
+            if dbapi_conn is not None and not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN IMMEDIATE")

@@ -98,6 +98,9 @@ PROBLEM_TYPES = {
                                  "fewer items or couriers at once.",
     "invalid-routing-problem": "The route optimiser refused the problem as given (e.g. "
                                "routes it cannot evaluate); the detail says why.",
+    "database-busy": "The database (SQLite) was busy with other changes for longer than "
+                     "its busy timeout, and the request's changes were rolled back. Send it "
+                     "again after `Retry-After` seconds.",
     "job-queue-unavailable": "The background job queue (Redis) could not take the job; the "
                              "plan (`plan_id`) is recorded as failed. Try again after "
                              "`Retry-After` seconds.",

@@ -15,6 +15,9 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
     REDIS_URL: str | None = None
+    # SQLite only: how long a write waits for another one to finish before the request
+    # gives up with a 503 (Retry-After). Under gunicorn's 30 s worker timeout.
+    SQLITE_BUSY_TIMEOUT_S = 15
 
     # Request bodies: 12 MB covers a 10 MB photo plus form fields; CSV imports
     # have their own row limit.

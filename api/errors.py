@@ -14,9 +14,10 @@ from typing import Any
 from flask import Flask, Response, json, request
 from markupsafe import escape
 from marshmallow import Schema, fields
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from models import IllegalTransitionError
+from models import IllegalTransitionError, db
 from routing import InvalidProblemError, ProblemTooLargeError
 from scanning import ImageTooLargeError, UnreadableImageError, UnsupportedFormatError
 
@@ -175,6 +176,22 @@ LIBRARY_PROBLEMS: dict[type[Exception], Callable[[Any], Response]] = {
 }
 
 
+#: Seconds a client waits before retrying a request that found the database busy.
+BUSY_RETRY_AFTER_S = 2
+
+
+def database_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (``SQLITE_BUSY``): another connection held the
+    write lock longer than the busy timeout (``SQLITE_BUSY_TIMEOUT_S``). The
+    statement did not run and the transaction is rolled back; the same request can
+    succeed a moment later. (PostgreSQL waits for row
+    locks without a timeout: it never raises this.)"""
+    orig = getattr(exc, "orig", None)
+    return (isinstance(exc, OperationalError) and type(orig).__module__ == "sqlite3"
+            and (getattr(orig, "sqlite_errorcode", None) == 5  # SQLITE_BUSY
+                 or "database is locked" in str(orig)))
+
+
 def _wants_html() -> bool:
     """A browser asking for a page (not the API, not a script): it gets an HTML error."""
     if request.path.startswith(("/api/", "/console/api/")):
@@ -237,6 +254,21 @@ def register_error_handlers(app: Flask) -> None:
 
     for exc_type, handler in LIBRARY_PROBLEMS.items():
         app.register_error_handler(exc_type, handler)
+
+    @app.errorhandler(OperationalError)
+    def _operational(exc: OperationalError) -> Response:
+        if not database_busy(exc):
+            return _unexpected(exc)
+        db.session.rollback()  # (the request's session may serve another one: tests)
+        log.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
+        detail = ("The database was busy with other changes for too long and this request "
+                  "could not finish; its changes were rolled back. Send it again after "
+                  "Retry-After seconds.")
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
+        if _wants_html():
+            return html_error(503, "Service unavailable", detail, headers)
+        return problem_response(503, "Service unavailable", detail, slug="database-busy",
+                                headers=headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -1,7 +1,7 @@
 """Database models. Import from here: ``from models import db, Item, TrackingEvent``."""
 
 from .assignment import AssignmentHow, ItemAssignment
-from .base import Base, UTCDateTime, db, lock_rows, locked_one, utcnow
+from .base import Base, UTCDateTime, db, let_other_writers_in, lock_rows, locked_one, utcnow
 from .cash import CashEntry, CashKind
 from .complaint import Complaint, ComplaintCategory, ComplaintStatus
 from .item import IdentifierKind, Item, Product, TrackingEvent
@@ -59,6 +59,7 @@ __all__ = [
     "User",
     "UTCDateTime",
     "db",
+    "let_other_writers_in",
     "lock_rows",
     "locked_one",
     "utcnow",

@@ -78,6 +78,18 @@ def lock_rows(session: Session, model: Any, *where: Any) -> None:
         session.execute(update(model).where(*where).values({pk.key: pk}))
 
 
+def let_other_writers_in(session: Session) -> None:
+    """On SQLite, commit what the session has done so far, so that other requests get
+    their turn at the write lock; it does nothing on other databases.
+
+    SQLite has one writer for the whole file, held until the transaction ends: a long
+    run of writes that stand alone (an import's rows) in one transaction would keep
+    every other request waiting, past its busy timeout (``SQLITE_BUSY_TIMEOUT_S``).
+    On PostgreSQL they lock only their own rows, and the transaction goes on."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
+
+
 M = TypeVar("M")
 
 

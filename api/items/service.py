@@ -35,6 +35,7 @@ from models import (
     Role,
     TrackingEvent,
     User,
+    let_other_writers_in,
     lifecycle,
     lock_rows,
 )
@@ -773,6 +774,10 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     schema = ItemCreateSchema()
     result = ImportResult()
     for n, row in enumerate(rows, start=1):
+        # each row stands alone: on SQLite the rows before it are committed first, so
+        # that other requests can write between rows (on PostgreSQL the import is one
+        # transaction, which keeps no one else waiting)
+        let_other_writers_in(session)
         if None in row:
             result.errors.append({"row": n, "identifier": row.get("identifier"),
                                   "errors": [{"column": None,
@@ -787,12 +792,9 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
                                   "errors": errs})
             continue
         try:
+            # (on SQLite the savepoint opens the transaction with the write lock taken
+            # first, before the row's reads: api._sqlite_pragmas)
             with session.begin_nested():
-                # SQLite: take the write lock before the row's reads. The savepoint opens
-                # the transaction there; a read first would pin a snapshot that another
-                # request's write makes stale, and the insert would fail at once with
-                # "database is locked" instead of waiting its turn.
-                lock_rows(session, Item, Item.id == -1)
                 item = create_item(session, actor, data, now=now,
                                    carrier_patterns=carrier_patterns)
             result.created.append(item.identifier)
