@@ -1,18 +1,27 @@
-"""What the server makes of a phone's clock: the time flags of a device time and the
-clock skew measured for a sync upload. Used by sync, the event and scan endpoints,
-payouts and the cash ledger (docs/api.md, "Offline sync rules")."""
+"""What the server makes of a phone's clock: the clock skew measured from the
+``sent_at`` a phone sends with a request, and the time flags of a device time. Used by
+sync, the event and scan endpoints, payouts and the cash ledger (docs/api.md, "Offline
+sync rules")."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
-from models import SyncUpload
-
 SKEW_FLAG_S = 300  # device clocks further off than this are flagged
 FUTURE_TOLERANCE = timedelta(minutes=10)
 PAST_LIMIT = timedelta(days=30)
+
+
+def clock_skew(sent_at: datetime | None, now: datetime) -> float | None:
+    """The device's clock minus the server's, in seconds (positive: the device is
+    ahead), from the device time at which it sent the request; None without one."""
+    return (sent_at - now).total_seconds() if sent_at is not None else None
+
+
+def skew_flags(skew_s: float | None) -> list[str]:
+    """``device_clock_off`` for a clock more than :data:`SKEW_FLAG_S` off: the request
+    and everything in it."""
+    return ["device_clock_off"] if skew_s is not None and abs(skew_s) > SKEW_FLAG_S else []
 
 
 def time_flags(device_time: datetime, skew_s: float | None, now: datetime) -> list[str]:
@@ -23,10 +32,7 @@ def time_flags(device_time: datetime, skew_s: float | None, now: datetime) -> li
     return []
 
 
-def upload_clock_skew(session: Session, sync_upload_id: int | None) -> float | None:
-    """The clock skew (device minus server, seconds) measured for a sync upload; None
-    when the event came another way or the phone sent no ``sent_at``."""
-    if sync_upload_id is None:
-        return None
-    upload = session.get(SyncUpload, sync_upload_id)
-    return upload.clock_skew_s if upload is not None else None
+def device_flags(device_time: datetime, skew_s: float | None, now: datetime) -> list[str]:
+    """Every flag of one device time sent with a clock skew (or None): the clock's
+    (:func:`skew_flags`), then the time's (:func:`time_flags`)."""
+    return skew_flags(skew_s) + time_flags(device_time, skew_s, now)

@@ -153,6 +153,10 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
     photo_sha256: Mapped[str | None] = mapped_column(String(64))
     sync_upload_id: Mapped[int | None] = mapped_column(ForeignKey("sync_uploads.id"),
                                                        index=True)
+    # the phone's clock minus the server's, seconds, measured when the event arrived
+    # (``sent_at``: its sync upload's, or the event or scan request's own); None when
+    # the phone sent none. It corrects the device time (api/devicetime.py).
+    clock_skew_s: Mapped[float | None]
 
     item: Mapped[Item] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from models import CashEntry, CashKind, Item, Role, TrackingEvent, User
 
-from ..devicetime import upload_clock_skew
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..localtime import local_day
 from ..scope import office_for_read
@@ -40,12 +39,11 @@ def field_shift_day(device_time: datetime, server_time: datetime, flags: Sequenc
     return shift_day(device_time)
 
 
-def event_shift_day(session: Session, event: TrackingEvent) -> date:
-    """The shift day of a field event (:func:`field_shift_day`), with the clock skew of
-    the upload it came in."""
-    skew = (upload_clock_skew(session, event.sync_upload_id)
-            if "device_clock_off" in (event.flags or ()) else None)
-    return field_shift_day(event.device_time, event.server_time, event.flags, skew)
+def event_shift_day(event: TrackingEvent) -> date:
+    """The shift day of a field event (:func:`field_shift_day`), with the clock skew
+    measured when it arrived."""
+    return field_shift_day(event.device_time, event.server_time, event.flags,
+                           event.clock_skew_s)
 
 
 def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
@@ -53,7 +51,7 @@ def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
     """COD cash taken at a delivery: it is now on the hands of whoever delivered, on the
     shift day of the delivery (:func:`event_shift_day`)."""
     entry = CashEntry(courier_id=actor.id, office_id=item.office_id,
-                      service_date=event_shift_day(session, event),
+                      service_date=event_shift_day(event),
                       kind=CashKind.COD_COLLECTED,
                       amount=amount, item_id=item.id, event_id=event.id,
                       created_by_id=actor.id, created_at=now,

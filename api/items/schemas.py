@@ -104,6 +104,15 @@ def DeviceTime(**kw: Any) -> fields.AwareDateTime:  # noqa: N802 - a field facto
         error="Must be between 2000 and 2099."), **kw)
 
 
+def SentAt(**kw: Any) -> fields.AwareDateTime:  # noqa: N802 - a field factory
+    """``sent_at``: the device's clock when it sent the request, from which the server
+    measures the clock skew (api/devicetime.py); optional, 2000-2099 like every device
+    time."""
+    kw.setdefault("metadata", {"description": "The device's clock when it sent this "
+                               "request: gives the clock skew"})
+    return DeviceTime(allow_none=True, load_default=None, **kw)
+
+
 def Id(**kw: Any) -> fields.Integer:  # noqa: N802 - a field factory, used like a class
     """A database id in a request: a positive 32-bit integer (larger ones would reach
     the database and fail there), given as a JSON integer or a string of digits
@@ -244,6 +253,13 @@ class EventCreateSchema(Schema):
         next_attempt_not_before(data)
 
 
+class EventPostSchema(EventCreateSchema):
+    """One event sent on its own (``POST /items/{id}/events``), with the device's clock
+    at sending, as a sync upload has."""
+
+    sent_at = SentAt()
+
+
 def next_attempt_not_before(data: dict[str, Any]) -> None:
     """The day a recipient asks for cannot be before the attempt (Viet Nam day)."""
     asked, attempt = data.get("next_attempt_on"), data.get("device_time")
@@ -275,6 +291,10 @@ class EventSchema(Schema):
                                   "held_then, device_clock_off, implausible_device_time, "
                                   "proof_reused (proof.reused_from names the other "
                                   "delivery)"})
+    clock_skew_s = fields.Float(allow_none=True, metadata={
+        "description": "The phone's clock minus the server's when the event arrived, in "
+                       "seconds (from the request's or the sync upload's sent_at); null "
+                       "without sent_at"})
     scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
                                                   "event, if any"})
     photo_url = fields.Method("_photo_url")

@@ -41,7 +41,6 @@ from models import (
 )
 
 from .. import ratelimit
-from ..devicetime import upload_clock_skew
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import lock_evidence, unknown_evidence
 from ..localtime import local_day
@@ -292,8 +291,9 @@ class GeoLimits(TypedDict, total=False):
 
 def record_event(session: Session, actor: User, identifier: str, data: Mapping[str, Any], *,
                  now: datetime, max_attempts: int, keep_late_conflicts: bool = False,
-                 flags: Sequence[str] = (), sync_upload_id: int | None = None,
-                 source: str = "api", geo_max_distance_m: float = 300.0,
+                 flags: Sequence[str] = (), clock_skew_s: float | None = None,
+                 sync_upload_id: int | None = None, source: str = "api",
+                 geo_max_distance_m: float = 300.0,
                  geo_max_accuracy_m: float = 100.0) -> EventResult:
     """Apply one event to an item, exactly once per ``client_event_id``.
 
@@ -308,13 +308,14 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     no delivery code, no COD cash booked) and flagged ``late_conflict`` if it is illegal
     now (instead of a 409), ``late_event`` if it is legal, except a legal delivery:
     that is applied, late or not (the parcel is gone). For a legal one the device
-    time is corrected by the sync upload's measured clock skew, and one flagged
+    time is corrected by the phone's measured clock skew (``clock_skew_s``: the sync
+    upload's, or the request's own ``sent_at``; kept on the event), and one flagged
     ``implausible_device_time`` is never late
     (its time says nothing about the order): it is applied as it arrives.
 
     A courier's event on an item no longer theirs is accepted, flagged ``held_then``,
     when the assignment history shows they held the item at its device time (corrected
-    by the upload's clock skew; never for an implausible time): it happened before the
+    by the clock skew; never for an implausible time): it happened before the
     item was given to someone else, so it is late by definition, whichever way it came
     (kept as ``late_event`` or ``late_conflict``; a legal delivery applied, its COD cash
     booked to this courier). Otherwise it is a 404 (``item-reassigned`` to a courier
@@ -334,7 +335,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         if actor.role is not Role.COURIER:
             raise
         # an item reassigned since: the courier's event counts if they held it then
-        when = _ordering_time(session, data["device_time"], flags, sync_upload_id)
+        when = _ordering_time(data["device_time"], flags, clock_skew_s)
         held = _held_at(session, actor, identifier, when)
         if held is None:
             _refuse_if_reassigned(session, actor, identifier)
@@ -373,7 +374,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         # whatever the office recorded since. An event held then happened before the
         # item was given to someone else (or to nobody): late whatever came since
         when = (None if code is EventCode.EMI or not (keep_late_conflicts or held_then)
-                else _ordering_time(session, data["device_time"], flags, sync_upload_id))
+                else _ordering_time(data["device_time"], flags, clock_skew_s))
         if when is not None and (held_then or _is_late(session, item, when)):
             new_state, applied = item.state, False
             flags.append("late_event")
@@ -388,7 +389,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         accuracy_m=loc.get("accuracy_m") if loc else None,
         reason=data.get("reason"), action=data.get("action"), note=data.get("note"),
         status_after=new_state.status, source=source, applied=applied, flags=flags or None,
-        sync_upload_id=sync_upload_id, photo_sha256=photo,
+        sync_upload_id=sync_upload_id, clock_skew_s=clock_skew_s, photo_sha256=photo,
     )
     event.actor = actor
     if proof is not None:
@@ -437,7 +438,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
 def _held_at(session: Session, actor: User, identifier: str, when: datetime | None
              ) -> Item | None:
     """The item (locked), if the assignment history shows the courier held it at
-    ``when`` (the event's device time, corrected by the upload's clock skew:
+    ``when`` (the event's device time, corrected by the clock skew:
     :func:`_ordering_time`); None if it does not, or the time is implausible (None)."""
     if when is None:
         return None
@@ -618,17 +619,17 @@ def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
     return device_time < latest
 
 
-def _ordering_time(session: Session, device_time: datetime, flags: Sequence[str],
-                   sync_upload_id: int | None) -> datetime | None:
+def _ordering_time(device_time: datetime, flags: Sequence[str], clock_skew_s: float | None
+                   ) -> datetime | None:
     """The event's time to compare with the item's latest applied event: the device
-    time, corrected by the upload's measured clock skew whenever there is one (a phone
+    time, corrected by the phone's measured clock skew whenever there is one (a phone
     a few minutes behind, too little to flag, would otherwise be late for what it did
     just after the office's last event); None when the device time is implausible (a
     phone reset to 2000)."""
     if "implausible_device_time" in flags:
         return None
-    skew = upload_clock_skew(session, sync_upload_id)
-    return device_time if skew is None else device_time - timedelta(seconds=skew)
+    return device_time if clock_skew_s is None else device_time - timedelta(
+        seconds=clock_skew_s)
 
 
 def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now: datetime,

@@ -8,13 +8,13 @@ from flask.views import MethodView
 from models import Role, User, db, lifecycle
 
 from ..auth import auth_required, clock, current_actor
-from ..devicetime import time_flags
+from ..devicetime import clock_skew, device_flags
 from ..errors import Problem, Unprocessable
 from ..jsonbody import Blueprint
 from . import custody, service
 from .schemas import (
     AssignSchema,
-    EventCreateSchema,
+    EventPostSchema,
     EventResultSchema,
     ImportResultSchema,
     ItemCreateSchema,
@@ -140,7 +140,7 @@ class ItemAssign(MethodView):
 @blp.route("/items/<string:identifier>/events")
 class ItemEvents(MethodView):
     @auth_required()
-    @blp.arguments(EventCreateSchema)
+    @blp.arguments(EventPostSchema)
     @blp.response(201, EventResultSchema)
     @blp.alt_response(200, schema=EventResultSchema,
                       description="Replay of a client_event_id already recorded: the "
@@ -148,13 +148,16 @@ class ItemEvents(MethodView):
     def post(self, data: dict[str, Any], identifier: str) -> Any:
         """Record a tracking event. Idempotent per client_event_id."""
         now, actor = clock(), current_actor()
+        skew = clock_skew(data["sent_at"], now)
         try:
-            # the sync's time flags (no sent_at here, so no clock skew): COD cash is
-            # booked by them (api.cash.service.field_shift_day)
+            # the sync's clock and time flags, from this request's sent_at (without it,
+            # no clock skew): COD cash is booked by them
+            # (api.cash.service.field_shift_day)
             result = service.record_event(
                 db.session(), actor, identifier, data, now=now,
                 max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"],
-                flags=time_flags(data["device_time"], None, now), **geo_limits())
+                flags=device_flags(data["device_time"], skew, now), clock_skew_s=skew,
+                **geo_limits())
         except Problem:
             db.session.rollback()
             raise

@@ -62,7 +62,7 @@ def failure_days(session: Session, item_ids: Collection[int]) -> dict[int, date]
         TrackingEvent.status_after == Status.DELIVERY_FAILED).group_by(TrackingEvent.item_id)
     events = session.execute(select(TrackingEvent).where(TrackingEvent.id.in_(latest))
                              ).scalars().all()
-    return {ev.item_id: event_shift_day(session, ev) for ev in events}
+    return {ev.item_id: event_shift_day(ev) for ev in events}
 
 
 def _failed_in_bag(day: date, courier_ids: Collection[int], courier_id: int,

@@ -15,6 +15,7 @@ from ..items.schemas import (
     ItemStateSchema,
     LocationSchema,
     ProofSchema,
+    SentAt,
     Text,
     next_attempt_not_before,
 )
@@ -32,6 +33,7 @@ class ScanCreateSchema(Schema):
     client_event_id = fields.String(required=True, validate=validate.Regexp(
         CLIENT_EVENT_ID, error="8-60 characters: letters, digits, '_', '.', ':', '-'."))
     device_time = DeviceTime(required=True)
+    sent_at = SentAt()
     location = fields.Nested(LocationSchema, allow_none=True)
     codes = fields.List(fields.Nested(PhoneCodeSchema), validate=validate.Length(max=20),
                         load_default=list,

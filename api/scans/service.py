@@ -17,7 +17,7 @@ import scanning
 from models import Role, Scan, TrackingEvent, User
 from scanning.loading import sniff_format
 
-from ..devicetime import time_flags
+from ..devicetime import clock_skew, device_flags
 from ..errors import Conflict, NotFound, Problem, Unprocessable
 from ..evidence import CONTENT_TYPES, EvidenceStore
 from ..items import service as items
@@ -107,15 +107,17 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                   "reason": data.get("reason"), "action": data.get("action_taken"),
                   "note": data.get("note"), "proof": data.get("proof"),
                   "photo": data.get("photo"), "next_attempt_on": data.get("next_attempt_on")}
+    skew = clock_skew(data.get("sent_at"), now)
     try:
         # a photo scan may be uploaded long after it was taken: like a synced event, a
         # late one that no longer fits is kept and flagged rather than refused; its
-        # device time gets the sync's time flags too (no sent_at, so no clock skew),
-        # which book COD cash (api.cash.service.field_shift_day)
+        # device time gets the sync's clock and time flags too, from the scan's sent_at
+        # (without it, no clock skew), which book COD cash
+        # (api.cash.service.field_shift_day)
         result = items.record_event(session, actor, ident.item_id, event_data, now=now,
                                     max_attempts=max_attempts, keep_late_conflicts=True,
-                                    flags=time_flags(data["device_time"], None, now),
-                                    source="scan", **(geo or {}))
+                                    flags=device_flags(data["device_time"], skew, now),
+                                    clock_skew_s=skew, source="scan", **(geo or {}))
     except NotFound as exc:
         if exc.slug == "item-reassigned":  # the phone keeps it for a supervisor
             raise NotFound(exc.detail, slug=exc.slug, title=exc.title, code=ident.item_id,

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..items.schemas import CLIENT_EVENT_ID, Day, DeviceTime, EventCreateSchema, Id, LocationSchema
+from ..items.schemas import (
+    CLIENT_EVENT_ID,
+    Day,
+    DeviceTime,
+    EventCreateSchema,
+    Id,
+    LocationSchema,
+    SentAt,
+)
 from ..payouts.schemas import PayoutPaySchema
 
 MAX_BATCH = 500
@@ -10,9 +18,8 @@ MAX_BATCH = 500
 
 class SyncRequestSchema(Schema):
     device_id = fields.String(validate=validate.Length(max=100), allow_none=True)
-    sent_at = DeviceTime(
-        allow_none=True, metadata={"description": "The device's clock when it sent this "
-                                   "upload: gives the clock skew"})
+    sent_at = SentAt(metadata={"description": "The device's clock when it sent this upload: "
+                               "gives the clock skew"})
     events = fields.List(fields.Dict(), required=True,
                          validate=validate.Length(min=1, max=MAX_BATCH),
                          metadata={"description": f"Up to {MAX_BATCH} entries; each is "

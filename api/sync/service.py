@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, User
 
-from ..devicetime import SKEW_FLAG_S, time_flags
+from ..devicetime import clock_skew, skew_flags, time_flags
 from ..errors import NotFound, Problem, problem_type, validation_pointers
 from ..evidence import lock_evidence
 from ..items import service as items
@@ -43,13 +43,13 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
          max_attempts: int, gps_min_interval_s: int,
          geo: items.GeoLimits | None = None) -> dict[str, Any]:
     sent_at = request.get("sent_at")
-    skew = (sent_at - now).total_seconds() if sent_at is not None else None
+    skew = clock_skew(sent_at, now)
     upload = SyncUpload(actor_id=actor.id, device_id=request.get("device_id"), received_at=now,
                         device_sent_at=sent_at, clock_skew_s=skew,
                         received=len(request["events"]))
     session.add(upload)
     session.flush()
-    upload_flags = ["device_clock_off"] if skew is not None and abs(skew) > SKEW_FLAG_S else []
+    upload_flags = skew_flags(skew)
 
     results: list[dict[str, Any]] = [{} for _ in request["events"]]
     events: list[tuple[int, dict[str, Any]]] = []
@@ -90,7 +90,8 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
                 res = items.record_event(
                     session, actor, data["identifier"], data, now=now,
                     max_attempts=max_attempts, keep_late_conflicts=True, flags=flags,
-                    sync_upload_id=upload.id, source="sync", **(geo or {}))
+                    clock_skew_s=skew, sync_upload_id=upload.id, source="sync",
+                    **(geo or {}))
         except Problem as exc:
             results[idx] = _rejected(exc.status, exc.slug, exc.title, exc.detail,
                                      **exc.extensions)

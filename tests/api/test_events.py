@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +12,7 @@ from models import CashEntry, EventCode, Item, Role, TrackingEvent, db
 from tests.conftest import at_once, when_both_arrive
 
 ids = (f"evt-{n:06d}" for n in itertools.count())
+T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # the fake clock: 08:00 in Viet Nam
 
 
 @pytest.fixture
@@ -169,6 +171,10 @@ def test_couriers_cannot_record_office_events(client, auth, office, courier, mak
     {"location": {"lat": "NaN", "lon": 109}},
     {"location": {"lat": 12.2, "lon": 109, "accuracy_m": -1}},
     {"note": "x" * 1001},
+    {"sent_at": "noon"},
+    {"sent_at": "2026-11-20T09:15:00"},  # no zone
+    {"sent_at": "0001-01-01T00:00:00+00:00"},  # outside 2000-2099, as sync refuses it
+    {"sent_at": "2100-01-01T12:00:00+00:00"},
 ])
 def test_bad_event_input_is_422(client, auth, office, courier, make_item, override):
     item = make_item(office, courier=courier, events=("EMG",))
@@ -242,6 +248,41 @@ def test_cod_cash_from_the_events_endpoint_is_booked_by_the_time_flags(
     assert (r.json["event"]["flags"] or []) == flags
     entry = db.session.query(CashEntry).filter_by(item_id=item.id).one()
     assert entry.service_date.isoformat() == day
+
+
+@pytest.mark.parametrize(("device_time", "sent_at", "flags", "day"), [
+    # a phone 2 h ahead: the delivery at 01:50 on the 20th by its clock was 23:50 on
+    # the 19th (sent at 08:00 on the 20th, 10:00 by the phone): the 19th's cash
+    ("2026-11-20T01:50:00+07:00", "2026-11-20T10:00:00+07:00", ["device_clock_off"],
+     "2026-11-19"),
+    # the same delivery without sent_at: nothing to correct the time with
+    ("2026-11-20T01:50:00+07:00", None, [], "2026-11-20"),
+    # a phone reset to 2000 that sends its (equally wrong) sent_at: the skew corrects the
+    # device time to 07:00 on the 20th, which is plausible, so only the clock is flagged
+    ("2000-01-01T09:00:00+07:00", "2000-01-01T10:00:00+07:00", ["device_clock_off"],
+     "2026-11-20"),
+    # a clock 3 min behind: too little to flag, the device time decides
+    ("2026-11-17T16:00:00+07:00", "2026-11-20T07:57:00+07:00", [], "2026-11-17"),
+])
+def test_sent_at_gives_the_clock_skew_and_books_cod_cash_as_sync_does(
+        client, auth, office, courier, dispatcher, make_item, full_proof, device_time,
+        sent_at, flags, day):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    extra = {"sent_at": sent_at} if sent_at else {}
+    r = post(client, auth(courier), item, ev("EMI", device_time=device_time,
+                                             proof=full_proof(item), **extra))
+    assert r.status_code == 201, r.json
+    assert (r.json["event"]["flags"] or []) == flags
+    skew = r.json["event"]["clock_skew_s"]
+    assert skew == (None if sent_at is None else
+                    (datetime.fromisoformat(sent_at) - T0).total_seconds())
+    assert db.session.query(TrackingEvent).filter_by(item_id=item.id, code="EMI").one(
+        ).clock_skew_s == skew
+    entry = db.session.query(CashEntry).filter_by(item_id=item.id).one()
+    assert entry.service_date.isoformat() == day
+    # the staff timeline shows the measured skew with the event
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=auth(dispatcher)).json
+    assert [e["clock_skew_s"] for e in detail["events"] if e["code"] == "EMI"] == [skew]
 
 
 def test_failed_attempt_photo_and_next_attempt_day(client, auth, office, courier, make_item,

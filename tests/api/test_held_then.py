@@ -1,6 +1,6 @@
 """A courier's offline event on an item reassigned since (sync, /events, scans) is
 accepted when the assignment history shows the courier held the item at the event's
-device time (corrected by the upload's clock skew), and handled by the late-event rules;
+device time (corrected by the phone's measured clock skew), and handled by the late-event rules;
 otherwise it stays a 404 item-reassigned."""
 
 from __future__ import annotations
@@ -135,26 +135,53 @@ def test_an_implausible_device_time_proves_nothing(client, auth, couriers, reass
     assert db.session.query(CashEntry).count() == 0
 
 
+def send_alone(client, h, entry, sent_at, way):
+    """One ``event`` entry (:func:`tests.api.test_custody.event`) sent on its own with
+    the phone's ``sent_at``: in an upload, to ``/items/{id}/events`` or as a scan; the
+    entry's result as a sync upload words it (``result``, ``flags``, ``problem``), and
+    the clock skew the server measured."""
+    if way == "sync":
+        out = upload(client, h, [entry], sent_at=sent_at)
+        return out["results"][0], out["clock_skew_s"]
+    if way == "events":
+        body = {k: v for k, v in entry.items() if k not in ("kind", "identifier")}
+        r = client.post(f"/api/v1/items/{entry['identifier']}/events", headers=h,
+                        json={**body, "sent_at": sent_at})
+    else:
+        assert entry["code"] == "EMI"
+        r = client.post("/api/v1/scans", headers=h, json={
+            "action": "delivered", "codes": [{"text": entry["identifier"]}],
+            "sent_at": sent_at, **{k: entry[k] for k in (
+                "client_event_id", "device_time", "location", "proof")}})
+    if r.status_code >= 400:
+        return {"result": "rejected", "problem": r.json}, None
+    assert r.status_code == 201, r.json
+    ev = r.json["event"]
+    return {"result": "accepted", "flags": ev["flags"] or []}, ev["clock_skew_s"]
+
+
+@pytest.mark.parametrize("way", ["sync", "events", "scan"])
 @pytest.mark.parametrize(("device_minutes", "skew_minutes", "accepted"), [
     # the phone is 2 h ahead: 12:00 on its clock was 10:00, while A held the item
     (240, 120, True),
     # the phone is 2 h behind: 09:30 on its clock was 11:30, after B was given it
     (90, -120, False),
 ])
-def test_the_device_time_is_corrected_by_the_uploads_clock_skew(
+def test_the_device_time_is_corrected_by_the_measured_clock_skew(
         client, auth, couriers, reassigned, full_proof, device_minutes, skew_minutes,
-        accepted):
+        accepted, way):
     sent_at = at(600 + skew_minutes)
-    out = upload(client, auth(couriers[0]), [event(
+    res, skew = send_alone(client, auth(couriers[0]), event(
         reassigned.identifier, "EMI", device_minutes,
-        proof=full_proof(reassigned, by=couriers[0]))],
-        sent_at=sent_at)
-    assert out["clock_skew_s"] == skew_minutes * 60
-    res = out["results"][0]
+        proof=full_proof(reassigned, by=couriers[0])), sent_at, way)
     if accepted:
         assert res["result"] == "accepted", res
+        assert skew == skew_minutes * 60
         assert res["flags"] == ["device_clock_off", "held_then"]
         assert db.session.get(Item, reassigned.id).status.value == "delivered"
+        stored = db.session.query(TrackingEvent).filter_by(item_id=reassigned.id,
+                                                           code="EMI").one()
+        assert stored.clock_skew_s == skew_minutes * 60  # kept with the event
         # booked to the day the delivery really happened
         cash = db.session.query(CashEntry).filter_by(item_id=reassigned.id).one()
         assert cash.courier_id == couriers[0].id

@@ -210,6 +210,8 @@ def test_bad_photos_are_clear_errors(client, auth, courier, photo, status, slug)
     {"codes": [{"text": ""}]},
     {"codes": [{"text": "x"}] * 21},
     {"codes": "EE123456785VN"},
+    {"sent_at": "noon"},
+    {"sent_at": "0001-01-01T00:00:00+00:00"},  # outside 2000-2099, as sync refuses it
 ])
 def test_bad_scan_fields_are_422(client, auth, courier, data):
     body = fields(codes=[{"text": "EE123456785VN"}])
@@ -290,6 +292,59 @@ def test_a_late_scan_that_is_still_legal_does_not_move_the_status_back(
         "device_time": "2026-11-20T12:00:00+07:00",
         "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(item)})
     assert r.status_code == 201, r.json
+
+
+@pytest.mark.parametrize(("sent_at", "applied"), [
+    # 10:59 on a phone 3 minutes behind was 11:02: after the office sent the item out
+    # again at 11:00, so the attempt is applied (too little skew to flag the clock)
+    ("2026-11-20T11:02:00+07:00", True),
+    # without sent_at nothing corrects 10:59: before 11:00, kept as a late event
+    (None, False),
+])
+def test_a_scans_sent_at_corrects_its_device_time_for_the_late_test(
+        client, auth, office, courier, make_item, make_user, clock, sent_at, applied):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))  # out at 08:00
+    disp = auth(make_user(Role.DISPATCHER, office))
+    for code, hours in (("EDF", 2), ("EDG", 3)):  # held at 10:00, out again at 11:00
+        r = client.post(f"/api/v1/items/{item.identifier}/events", headers=disp, json={
+            "code": code, "client_event_id": next(ids),
+            "device_time": (clock() + timedelta(hours=hours)).isoformat()})
+        assert r.status_code == 201, r.json
+    clock.advance(hours=3, minutes=5)  # 11:05
+    extra = {"sent_at": sent_at} if sent_at else {}
+    r = post_photo(client, auth(courier), label_photo(item.identifier),
+                   fields("failed_attempt", reason="refused", action_taken="notice_left",
+                          device_time="2026-11-20T10:59:00+07:00", **extra),
+                   as_json_field=False)  # (sent_at as a form field)
+    assert r.status_code == 201, r.json
+    ev = r.json["event"]
+    assert ev["applied"] is applied
+    assert ev["clock_skew_s"] == (-180 if sent_at else None)
+    assert "device_clock_off" not in (ev["flags"] or [])
+    assert ("late_event" in (ev["flags"] or [])) is not applied
+    assert r.json["item"]["status"] == ("delivery_failed" if applied else "out_for_delivery")
+
+
+@pytest.mark.parametrize(("sent_at", "flags"), [
+    # a phone 16 h 40 min ahead, which says so (sent at 08:00 by the server's clock): its
+    # delivery at 00:30 on the 21st was 07:50 on the 20th, plausible once corrected;
+    # only the clock is flagged
+    ("2026-11-21T00:40:00+07:00", ["device_clock_off"]),
+    # without sent_at the time cannot be right; the server's day books the cash
+    (None, ["implausible_device_time"]),
+])
+def test_a_scans_clock_skew_flags_it_as_sync_does(client, auth, office, courier, make_item,
+                                                  full_proof, sent_at, flags):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    data = fields("delivered", codes=[{"text": item.identifier}],
+                  device_time="2026-11-21T00:30:00+07:00",
+                  location={"lat": 12.238, "lon": 109.196, "accuracy_m": 6},
+                  proof=full_proof(item), **({"sent_at": sent_at} if sent_at else {}))
+    r = client.post("/api/v1/scans", json=data, headers=auth(courier))
+    assert r.status_code == 201, r.json
+    assert r.json["event"]["flags"] == flags
+    entry = db.session.query(CashEntry).filter_by(item_id=item.id).one()
+    assert entry.service_date.isoformat() == "2026-11-20"
 
 
 def test_the_same_scan_sent_twice_at_once_is_one_scan(app, auth, office, courier, make_item,

@@ -160,3 +160,59 @@ def test_the_staff_office_check_refuses_to_migrate_over_staff_without_an_office(
             conn.execute(text("UPDATE users SET office_id = NULL WHERE username = 'btv9'"))
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_EVENT_SKEW = "5e8a1f3c7d20"  # the revision before tracking_events.clock_skew_s
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_synced_events_get_their_uploads_clock_skew(empty_database: str) -> None:
+    from flask_migrate import downgrade, upgrade
+
+    from api import create_app
+
+    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
+                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        upgrade(revision=BEFORE_EVENT_SKEW)
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
+                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            conn.execute(text(
+                "INSERT INTO users (username, password_hash, role, full_name, active, "
+                "office_id) SELECT 'btv1', 'x', 'courier', 'Bưu tá', true, id FROM offices"))
+            conn.execute(text(
+                "INSERT INTO items (identifier, identifier_kind, product, sender_name, "
+                "sender_address, recipient_name, recipient_address, recipient_city, "
+                "recipient_province, weight_g, cod_amount, declared_value, "
+                "id_check_required, signature_required, status, failed_attempts, "
+                "office_id, created_at, updated_at) SELECT :n, 's10', 'parcel', 'Shop', '', "
+                "'An', '12 Trần Phú', 'Nha Trang', 'Khánh Hòa', 0, 0, 0, false, false, "
+                "'out_for_delivery', 0, id, :t, :t FROM offices"), {"n": s10(), "t": now})
+            for skew in (7200.0, None):
+                conn.execute(text(
+                    "INSERT INTO sync_uploads (actor_id, received_at, clock_skew_s, received, "
+                    "accepted, duplicates, rejected, flagged) SELECT id, :t, :s, 1, 1, 0, 0, "
+                    "0 FROM users"), {"t": now, "s": skew})
+            # one event from each upload, and one sent on its own
+            for n, upload in enumerate(("(SELECT MIN(id) FROM sync_uploads)",
+                                        "(SELECT MAX(id) FROM sync_uploads)", "NULL")):
+                conn.execute(text(
+                    "INSERT INTO tracking_events (item_id, code, client_event_id, "
+                    "device_time, server_time, status_after, source, applied, "
+                    f"sync_upload_id) SELECT id, 'EDG', :c, :t, :t, 'out_for_delivery', "
+                    f"'sync', true, {upload} FROM items"), {"c": f"mig-skew-{n}", "t": now})
+        upgrade()
+        rows = db.session.execute(text(
+            "SELECT client_event_id, clock_skew_s FROM tracking_events "
+            "ORDER BY client_event_id")).all()
+        assert [tuple(r) for r in rows] == [("mig-skew-0", 7200.0), ("mig-skew-1", None),
+                                            ("mig-skew-2", None)]
+        db.session.remove()
+        downgrade(revision=BEFORE_EVENT_SKEW)
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
