@@ -443,12 +443,20 @@ def _held_at(session: Session, actor: User, identifier: str, when: datetime | No
     if when is None:
         return None
     value = identifiers.normalize(identifier)
-    lock_rows(session, Item, Item.identifier == value)
+    # an item the courier never held is not locked: a sync batch has locked its items
+    # (:func:`lock_items`, in id order, those the courier held among them) and holds
+    # them; one more lock now, out of that order, could deadlock with a publish locking
+    # the same items in id order (PostgreSQL fails one of the two)
+    item_id = session.execute(select(Item.id).where(Item.identifier == value)
+                              ).scalar_one_or_none()
+    if item_id is None or not custody.held_then(session, actor.id, item_id, when):
+        return None
+    lock_rows(session, Item, Item.id == item_id)
     item = session.execute(
-        select(Item).where(Item.identifier == value).with_for_update(of=Item)
+        select(Item).where(Item.id == item_id).with_for_update(of=Item)
         .execution_options(populate_existing=True)).unique().scalar_one_or_none()
     if item is None or not custody.held_then(session, actor.id, item.id, when):
-        return None
+        return None  # (again under the lock: the period may have ended meanwhile)
     return item
 
 
