@@ -130,8 +130,11 @@ def _sqlite_pragmas(app: Flask) -> None:
     no savepoint opens, :func:`models.lock_rows` takes it first."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
+    import sqlite3
+
     from sqlalchemy import event
     from sqlalchemy.engine import Connection
+    from sqlalchemy.exc import OperationalError
 
     busy_ms = int(float(app.config["SQLITE_BUSY_TIMEOUT_S"]) * 1000)
     with app.app_context():
@@ -150,4 +153,8 @@ def _sqlite_pragmas(app: Flask) -> None:
         def _on_savepoint(conn: Connection, _name: str | None) -> None:
             dbapi_conn = conn.connection.dbapi_connection
             if dbapi_conn is not None and not dbapi_conn.in_transaction:
-                dbapi_conn.execute("BEGIN IMMEDIATE")
+                try:
+                    dbapi_conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:  # the busy timeout ran out
+                    # as SQLAlchemy wraps the driver's errors (the 503: api.errors)
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc

@@ -198,6 +198,10 @@ def test_a_write_kept_waiting_past_the_busy_timeout_is_a_503(app, auth, make_use
             assert r.headers["Retry-After"] == "2"
             assert r.mimetype == "application/problem+json"
             assert r.json["type"] == "/problems/database-busy"
+            # a request whose transaction a savepoint opens (BEGIN IMMEDIATE) too
+            r = c.post("/api/v1/items", headers=h, json=item_payload(office_id=office.id))
+            assert r.status_code == 503, r.json
+            assert r.json["type"] == "/problems/database-busy"
     finally:
         holder.execute("ROLLBACK")
         holder.close()
