@@ -88,8 +88,8 @@ def reused_from(session: Session, item: Item, event: TrackingEvent, proof: Deliv
             .order_by(TrackingEvent.id)).unique().all()
         for other_event, other in rows:
             if same_recipient(item, other):
-                day = day or event_shift_day(session, event)
-                if event_shift_day(session, other_event) == day:
+                day = day or event_shift_day(event)
+                if event_shift_day(other_event) == day:
                     continue
             out.append({"pointer": pointer, "identifier": other.identifier,
                         "event_id": other_event.id})

@@ -1,7 +1,7 @@
 """tracking_events.clock_skew_s: the phone's clock skew measured with each event
 
 Revision ID: 7a3c5e9f1b26
-Revises: 5e8a1f3c7d20
+Revises: 8bb0a67653f0
 Create Date: 2026-11-27 10:00:00.000000
 
 The skew was only kept per sync upload (``sync_uploads.clock_skew_s``); an event from
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7a3c5e9f1b26'
-down_revision = '5e8a1f3c7d20'
+down_revision = '8bb0a67653f0'
 branch_labels = None
 depends_on = None
 

@@ -162,7 +162,7 @@ def test_the_staff_office_check_refuses_to_migrate_over_staff_without_an_office(
         db.engine.dispose()
 
 
-BEFORE_EVENT_SKEW = "5e8a1f3c7d20"  # the revision before tracking_events.clock_skew_s
+BEFORE_EVENT_SKEW = "8bb0a67653f0"  # the revision before tracking_events.clock_skew_s
 
 
 @pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
