@@ -209,8 +209,9 @@ def assigned_by_hand(session: Session, items: Collection[Item]) -> set[int]:
     kept), and they have not gone out for delivery since it began. A plan pins such an
     item to its courier, and does not give it to another one when they are not in the
     plan (:func:`_kept_elsewhere`). One a published plan gave its courier
-    (``ROUTE_PLAN``) is that plan's choice, which a re-plan may change (the warm start
-    keeps it on its courier's round unless moving it is better); and so is one that
+    (``ROUTE_PLAN``) is that plan's choice, which a rebalancing re-plan
+    (``keep_assignments`` false) may change (the warm start keeps it on its courier's
+    round unless moving it is shorter); and so is one that
     went out with its courier and came back (held, or scanned back in after a failed
     attempt): the hand-over was for that round, the parcel is the office's to give out
     again (docs/api.md, "A parcel in a courier's bag")."""
@@ -274,8 +275,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     plan is the plan's to give, as an item nobody has.) A rebalancing re-plan
     (``keep_assignments`` false: a courier joins late) pins only the first kind, so an
     item at the office that a published plan gave its courier may go to another; the
-    warm start (:func:`starting_routes`) keeps it on its courier's
-    round unless that is shorter."""
+    warm start (:func:`starting_routes`) keeps it on its courier's round unless that is
+    shorter."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -426,9 +427,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             "demand": {"parcels": 1, "weight_g": it.weight_g},
             "priority": 1 if it.product is Product.EMS or window else 0,
             # pinned to a courier of this plan who has it (out, or back from a failed
-            # attempt) or was given it by hand; one a published plan gave them at the
-            # office is not (the warm start keeps it there unless moving it is better),
-            # unless the plan keeps every assignment
+            # attempt) or was given it by hand, and (keep_assignments, the default) to
+            # the one a published plan gave it at the office; a rebalancing plan leaves
+            # that one to the warm start, which keeps it there unless moving is shorter
             "courier_id": str(it.courier_id) if it.courier_id in courier_ids and (
                 it.status not in AT_OFFICE or keep or it.id in by_hand) else None,
         })
