@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
@@ -32,7 +33,7 @@ from models import (
 from models.route_plan import ACTIVE
 
 from ..cash.service import event_shift_day
-from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
+from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable, database_busy
 from ..items import custody, identifiers
 from ..jobs import JobState
 from ..localtime import day_start
@@ -608,13 +609,13 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
             return
         last[0] = time.monotonic()
         assert plan is not None  # checked above (mypy does not narrow it here: rebound below)
-        status = session.execute(select(RoutePlan.status).where(
-            RoutePlan.id == plan_id)).scalar_one_or_none()
-        if status is None:
-            raise PlanDeleted
-        if status is not PlanStatus.RUNNING:  # cancelled, or failed as stale
-            raise Cancelled
         try:
+            status = session.execute(select(RoutePlan.status).where(
+                RoutePlan.id == plan_id)).scalar_one_or_none()
+            if status is None:
+                raise PlanDeleted
+            if status is not PlanStatus.RUNNING:  # cancelled, or failed as stale
+                raise Cancelled
             # infinite until a feasible plan is known: no best cost yet (JSON has no inf)
             plan.best_cost = float(best_cost) if math.isfinite(best_cost) else None
             plan.progress = min(0.99, elapsed_s / plan.time_limit_s)
@@ -622,6 +623,13 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
             session.commit()
         except (ObjectDeletedError, StaleDataError):  # deleted since: no row to update
             raise PlanDeleted from None
+        except OperationalError as exc:
+            if not database_busy(exc):
+                raise
+            # another writer held SQLite's lock past the busy timeout: this report is
+            # skipped, not the search (the next one, or the result, gets through)
+            session.rollback()
+            log.warning("route plan %s: progress not saved, the database was busy", plan_id)
 
     try:
         problem = routing.Problem.from_dict(plan.problem)
@@ -646,24 +654,45 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
             f"The optimisation failed: {exc.__class__.__name__}", clock()
         session.commit()
         return
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            if _store(session, plan_id, problem, result, clock=clock):
+                log.info("route plan %s solved in %.1f s", plan_id,
+                         time.monotonic() - started)
+            return
+        except OperationalError as exc:
+            session.rollback()
+            if not database_busy(exc) or attempt == STORE_ATTEMPTS:
+                raise  # the job fails; a plan left running is reported stale later
+            log.warning("route plan %s: the database was busy, storing the result again "
+                        "(attempt %d of %d)", plan_id, attempt + 1, STORE_ATTEMPTS)
+
+
+#: Tries at storing a solved plan while SQLite stays busy (each waits out the busy
+#: timeout): a search of minutes is not thrown away for one long write elsewhere.
+STORE_ATTEMPTS = 4
+
+
+def _store(session: Session, plan_id: int, problem: routing.Problem,
+           result: routing.Plan, *, clock: Any) -> bool:
+    """Store the solved plan; false if it is gone or no longer running (left as is)."""
     # a cancel now waits, or has happened; a plan no longer running (cancelled, or
     # failed as stale while the solver gave no heartbeat) keeps its status
-    locked = lock_plan(session, plan_id)
-    if locked is None:
+    plan = lock_plan(session, plan_id)
+    if plan is None:
         session.rollback()
         _plan_gone(plan_id)
-        return
-    if locked.status is not PlanStatus.RUNNING:
+        return False
+    if plan.status is not PlanStatus.RUNNING:
         session.rollback()
-        return
-    plan = locked
+        return False
     solved = result_json(problem, result, plan.service_date)
     solved["unassigned"] += plan.problem.get("left_out", [])  # left out when asked for
     plan.result = with_stability(plan.problem, solved)
     plan.best_cost = float(result.distance_m)
     plan.status, plan.progress, plan.finished_at = PlanStatus.SUCCEEDED, 1.0, clock()
-    log.info("route plan %s solved in %.1f s", plan_id, time.monotonic() - started)
     session.commit()
+    return True
 
 
 def issues_json(problem: routing.Problem, route: routing.CourierRoute, day: date

@@ -211,3 +211,60 @@ def test_a_write_kept_waiting_past_the_busy_timeout_is_a_503(app, auth, make_use
         assert r.status_code == 200, r.json
     with impatient.app_context():
         db.engine.dispose()
+
+
+@sqlite_only
+def test_a_busy_database_delays_a_plan_job_but_does_not_fail_it(app, make_user, office,
+                                                                make_item, clock,
+                                                                monkeypatch):
+    # a plan job saved its progress and its result with plain commits: another writer
+    # holding SQLite's lock past the busy timeout (a long import) failed a search of
+    # minutes with "OperationalError: database is locked"
+    from api import create_app
+    from api.route_plans import service
+    from models import PlanStatus, RoutePlan
+    from tests.api.test_route_plans import service_input
+
+    dispatcher = make_user(Role.DISPATCHER, office)
+    make_user(Role.COURIER, office)
+    for i in range(3):
+        make_item(office, events=("EMG",), recipient={
+            "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+    plan_id = service.create_plan(db.session, dispatcher, service_input(),
+                                  now=clock()).id
+    db.session.commit()
+    impatient = create_app({**{k: app.config[k] for k in (
+        "TESTING", "SQLALCHEMY_DATABASE_URI", "CLOCK", "SECRET_KEY", "PHOTO_DIR",
+        "RATELIMIT_STORAGE_URI")}, "SQLITE_BUSY_TIMEOUT_S": 0.2})
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    real, released = service.routing.solve, threading.Event()
+    releaser = threading.Thread(target=lambda: (released.wait(0.5),
+                                                holder.execute("ROLLBACK")))
+
+    def solve(problem, params, *, progress=None, **kw):
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            progress(1234.0, 0.1)  # kept waiting past the timeout: skipped, no exception
+        finally:
+            holder.execute("ROLLBACK")
+        result = real(problem, params, **kw)
+        holder.execute("BEGIN IMMEDIATE")  # busy when the result is stored, for a while
+        releaser.start()
+        return result
+
+    monkeypatch.setattr(service.routing, "solve", solve)
+    try:
+        with impatient.app_context():
+            service.run(db.session, plan_id, clock=clock)
+            db.engine.dispose()
+    finally:
+        released.set()
+        if releaser.is_alive():
+            releaser.join()
+        holder.close()
+    db.session.expire_all()
+    plan = db.session.get(RoutePlan, plan_id)
+    assert plan.status is PlanStatus.SUCCEEDED, plan.error
+    assert plan.result["routes"] and plan.progress == 1.0
