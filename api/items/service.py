@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypedDict
 
 from geopy.distance import geodesic
-from marshmallow import ValidationError
-from sqlalchemy import Select, func, or_, select
+from marshmallow import Schema, ValidationError
+from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -41,7 +41,7 @@ from models import (
 )
 
 from .. import ratelimit
-from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from ..evidence import lock_evidence, unknown_evidence
 from ..localtime import local_day
 from ..proof import policy, reuse
@@ -126,12 +126,8 @@ def _office_for(session: Session, actor: User, office_id: int | None) -> Office:
     return office
 
 
-def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
-                carrier_patterns: Mapping[str, str]) -> Item:
-    """Create an item from validated input and record its acceptance (EMA)."""
-    if actor.role is Role.COURIER:
-        raise Forbidden("Couriers cannot create items.")
-    ident = identifiers.classify(data["identifier"], carrier_patterns)
+def _product(data: Mapping[str, Any], ident: identifiers.Identifier) -> Product:
+    """The item's product: an S10 number's own, which the input may not contradict."""
     product = data.get("product")
     if ident.product is not None:
         if product is not None and product is not ident.product:
@@ -140,16 +136,15 @@ def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: 
                 "contradicts it.",
                 errors=[{"pointer": "/product", "detail": "Contradicts the S10 number."}])
         product = ident.product
-    product = product or Product.PARCEL
-    office = _office_for(session, actor, data.get("office_id"))
-    exists = session.execute(
-        select(Item.id).where(Item.identifier == ident.value)).scalar_one_or_none()
-    if exists is not None:
-        raise Conflict(f"Item {ident.value} already exists.", slug="duplicate-item",
-                       identifier=ident.value)
+    return product or Product.PARCEL
+
+
+def _item_values(data: Mapping[str, Any], ident: identifiers.Identifier, product: Product,
+                 office_id: int, now: datetime) -> dict[str, Any]:
+    """The columns of a new, accepted item from validated input."""
     window = data.get("delivery_window") or {}
     sender, rcpt = data["sender"], data["recipient"]
-    item = Item(
+    return dict(
         identifier=ident.value, identifier_kind=ident.kind,
         carrier=data.get("carrier") or ident.carrier, product=product,
         sender_name=sender["name"], sender_phone=sender.get("phone"),
@@ -167,27 +162,50 @@ def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: 
         id_check_required=bool(data.get("id_check_required"))
         or product is Product.ADMIN_DOCUMENT,
         signature_required=bool(data.get("signature_required")),
-        status=lifecycle.Status.ACCEPTED, failed_attempts=0, office_id=office.id,
+        status=lifecycle.Status.ACCEPTED, failed_attempts=0, office_id=office_id,
         created_at=now, updated_at=now,
     )
+
+
+def _acceptance(item_id: int, actor_id: int, office_id: int, now: datetime
+                ) -> dict[str, Any]:
+    """The columns of a new item's acceptance event (EMA)."""
+    # '#' is not in a client's keys (schemas.CLIENT_EVENT_ID): no client can take this
+    # one first
+    return dict(item_id=item_id, code=EventCode.EMA, client_event_id=f"srv#ema-{item_id}",
+                device_time=now, server_time=now, actor_id=actor_id, office_id=office_id,
+                status_after=lifecycle.Status.ACCEPTED, source="system")
+
+
+def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
+                carrier_patterns: Mapping[str, str]) -> Item:
+    """Create an item from validated input and record its acceptance (EMA)."""
+    if actor.role is Role.COURIER:
+        raise Forbidden("Couriers cannot create items.")
+    ident = identifiers.classify(data["identifier"], carrier_patterns)
+    product = _product(data, ident)
+    office = _office_for(session, actor, data.get("office_id"))
+    exists = session.execute(
+        select(Item.id).where(Item.identifier == ident.value)).scalar_one_or_none()
+    if exists is not None:
+        raise _duplicate(ident.value)
+    item = Item(**_item_values(data, ident, product, office.id, now))
     try:
         with session.begin_nested():  # (it flushes what is pending first: add inside)
             item.office = office
             session.add(item)
             session.flush()
-            # '#' is not in a client's keys (schemas.CLIENT_EVENT_ID): no client can
-            # take this one first
-            session.add(TrackingEvent(
-                item_id=item.id, code=EventCode.EMA, client_event_id=f"srv#ema-{item.id}",
-                device_time=now, server_time=now, actor_id=actor.id, office_id=office.id,
-                status_after=lifecycle.Status.ACCEPTED, source="system",
-            ))
+            session.add(TrackingEvent(**_acceptance(item.id, actor.id, office.id, now)))
             session.flush()
     except IntegrityError:
         # the same item created by another request at the same moment
-        raise Conflict(f"Item {ident.value} already exists.", slug="duplicate-item",
-                       identifier=ident.value) from None
+        raise _duplicate(ident.value) from None
     return item
+
+
+def _duplicate(identifier: str) -> Conflict:
+    return Conflict(f"Item {identifier} already exists.", slug="duplicate-item",
+                    identifier=identifier)
 
 
 # ---------------------------------------------------------------- listing
@@ -743,7 +761,6 @@ class ImportResult:
 def import_csv(session: Session, actor: User, text: str, *, now: datetime,
                carrier_patterns: Mapping[str, str], max_rows: int) -> ImportResult:
     """Create items from CSV rows; each row stands alone (valid rows are kept)."""
-    from ..errors import validation_pointers
     from .schemas import ItemCreateSchema
 
     if actor.role is Role.COURIER:
@@ -782,36 +799,125 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
             from exc
     schema = ItemCreateSchema()
     result = ImportResult()
-    for n, row in enumerate(rows, start=1):
-        # each row stands alone: on SQLite the rows before it are committed first, so
-        # that other requests can write between rows (on PostgreSQL the import is one
-        # transaction, which keeps no one else waiting)
+    offices: dict[int | None, int | Problem] = {}  # office_id column: the office, or why not
+    claimed: set[str] = set()  # identifiers of earlier rows that passed their checks
+    actor_id = actor.id
+    let_other_writers_in(session)
+    for first in range(0, len(rows), IMPORT_BATCH_ROWS):
+        # a batch of rows is checked, then written: what needs the database (the office,
+        # an identifier already stored) is looked up once per office and once per batch
+        ready: list[_ReadyRow] = []
+        for n, row in enumerate(rows[first:first + IMPORT_BATCH_ROWS], start=first + 1):
+            checked = _check_row(session, actor, schema, n, row, carrier_patterns, now,
+                                 offices, claimed)
+            if isinstance(checked, _ReadyRow):
+                ready.append(checked)
+            else:
+                result.errors.append(checked)
+        _write_rows(session, ready, actor_id, now, result)
+        # each batch stands alone: on SQLite it is committed at once, so that other
+        # requests can write while the next one is checked (on PostgreSQL the import is
+        # one transaction, which keeps no one else waiting)
         let_other_writers_in(session)
-        if None in row:
-            result.errors.append({"row": n, "identifier": row.get("identifier"),
-                                  "errors": [{"column": None,
-                                              "detail": "More fields than columns."}]})
-            continue
-        try:
-            data = schema.load(_row_to_payload(row))
-        except ValidationError as exc:
-            errs = [{"column": _column(p.get("pointer", "")), "detail": p["detail"]}
-                    for p in validation_pointers({"json": exc.messages})]
-            result.errors.append({"row": n, "identifier": row.get("identifier"),
-                                  "errors": errs})
-            continue
-        try:
-            # (on SQLite the savepoint opens the transaction with the write lock taken
-            # first, before the row's reads: api._sqlite_pragmas)
-            with session.begin_nested():
-                item = create_item(session, actor, data, now=now,
-                                   carrier_patterns=carrier_patterns)
-            result.created.append(item.identifier)
-        except (Conflict, Unprocessable, Forbidden) as exc:
-            errs = getattr(exc, "extensions", {}).get("errors") or [{"pointer": ""}]
-            result.errors.append({"row": n, "identifier": data["identifier"], "errors": [
-                {"column": _column(e.get("pointer", "")) or None, "detail": exc.detail}
-                for e in errs]})
+    result.errors.sort(key=lambda e: int(e["row"]))
     return result
 
 
+#: Rows of an import checked, then written, at a time: one query for those of their
+#: identifiers already stored, one multi-row INSERT of the items, one of their EMA
+#: events. On SQLite a batch holds the write lock for a few tens of milliseconds
+#: (docs/benchmarks.md), and releases it while the next batch is checked.
+IMPORT_BATCH_ROWS = 250
+
+
+@dataclass
+class _ReadyRow:
+    """A row that passed every check but the database's: its number and item columns."""
+
+    n: int
+    values: dict[str, Any]
+
+
+def _check_row(session: Session, actor: User, schema: Schema, n: int,
+               row: dict[str | Any, Any], carrier_patterns: Mapping[str, str],
+               now: datetime, offices: dict[int | None, int | Problem], claimed: set[str]
+               ) -> _ReadyRow | dict[str, Any]:
+    """Row ``n`` ready to be written, or its error."""
+    from ..errors import validation_pointers
+
+    if None in row:
+        return {"row": n, "identifier": row.get("identifier"),
+                "errors": [{"column": None, "detail": "More fields than columns."}]}
+    try:
+        data = schema.load(_row_to_payload(row))
+    except ValidationError as exc:
+        errs = [{"column": _column(p.get("pointer", "")), "detail": p["detail"]}
+                for p in validation_pointers({"json": exc.messages})]
+        return {"row": n, "identifier": row.get("identifier"), "errors": errs}
+    # create_item's checks, in its order: the product, the office, the identifier
+    try:
+        ident = identifiers.classify(data["identifier"], carrier_patterns)
+        product = _product(data, ident)
+    except Unprocessable as exc:
+        return _row_error(n, data["identifier"], exc)
+    key = data.get("office_id")
+    if key not in offices:
+        offices[key] = _office_id_or_problem(session, actor, key)
+    office = offices[key]
+    if isinstance(office, Problem):
+        return _row_error(n, data["identifier"], office)
+    if ident.value in claimed:  # an earlier row has it: created, or refused as stored
+        return _row_error(n, data["identifier"], _duplicate(ident.value))
+    claimed.add(ident.value)
+    return _ReadyRow(n, _item_values(data, ident, product, office, now))
+
+
+def _office_id_or_problem(session: Session, actor: User, office_id: int | None
+                          ) -> int | Problem:
+    try:
+        return _office_for(session, actor, office_id).id
+    except (Unprocessable, Forbidden) as exc:
+        return exc
+
+
+def _row_error(n: int, identifier: str, exc: Problem) -> dict[str, Any]:
+    errs = exc.extensions.get("errors") or [{"pointer": ""}]
+    return {"row": n, "identifier": identifier, "errors": [
+        {"column": _column(e.get("pointer", "")) or None, "detail": exc.detail}
+        for e in errs]}
+
+
+def _write_rows(session: Session, batch: Sequence[_ReadyRow], actor_id: int, now: datetime,
+                result: ImportResult) -> None:
+    """Create the items of checked rows with their EMA events, but those whose
+    identifier is already stored (reported as the rows' errors)."""
+    if not batch:
+        return
+    idents = [r.values["identifier"] for r in batch]
+    try:
+        # (on SQLite the savepoint opens the transaction with the write lock taken
+        # first, before the batch's reads: api._sqlite_pragmas)
+        with session.begin_nested():
+            taken = set(session.scalars(select(Item.identifier).where(
+                Item.identifier.in_(idents))))
+            fresh = [r for r in batch if r.values["identifier"] not in taken]
+            if fresh:
+                ids = session.scalars(
+                    insert(Item).returning(Item.id, sort_by_parameter_order=True)
+                    .execution_options(render_nulls=True),
+                    [r.values for r in fresh]).all()
+                session.execute(insert(TrackingEvent), [
+                    _acceptance(item_id, actor_id, r.values["office_id"], now)
+                    for item_id, r in zip(ids, fresh, strict=True)])
+    except IntegrityError:
+        # one of them created by another request since the read (PostgreSQL): row by
+        # row, to tell which
+        if len(batch) > 1:
+            for r in batch:
+                _write_rows(session, [r], actor_id, now, result)
+            return
+        taken, fresh = set(idents), []
+    result.created.extend(r.values["identifier"] for r in fresh)
+    result.errors.extend(_row_error(r.n, r.values["identifier"],
+                                    _duplicate(r.values["identifier"]))
+                         for r in batch if r.values["identifier"] in taken)
