@@ -4,9 +4,10 @@ import csv
 import io
 
 import pytest
+from sqlalchemy import select
 
 from models import Item, Role, db
-from tests.conftest import s10
+from tests.conftest import PG_URL, s10
 
 HEADER = ["identifier", "sender_name", "recipient_name", "recipient_phone", "recipient_address",
           "recipient_ward", "recipient_city", "recipient_province", "recipient_lat",
@@ -150,3 +151,203 @@ def test_an_import_while_others_write_keeps_every_row(app, auth, dispatcher, mak
     assert imported.status_code == 200, imported.json
     assert imported.json["created"] == 300 and set(written) == {201}
     assert db.session.query(Item).count() == 300 + len(written)
+
+
+# ------------------------------------------------- rows checked and written in batches
+
+FULL = HEADER + ["product", "office_id"]
+
+
+def full_row(ident=None, product="", office_id="", **kw):
+    return row(ident, **kw) + [product, office_id]
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    from api.items import service
+
+    monkeypatch.setattr(service, "IMPORT_BATCH_ROWS", 3)
+
+
+def post_csv(client, headers, rows, header=FULL):
+    r = client.post("/api/v1/items/import", data=to_csv(rows, header),
+                    content_type="text/csv", headers=headers)
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one-batch", "batches-of-3"])
+def test_a_repeated_identifier_fails_only_after_a_row_that_created_it(
+        client, auth, dispatcher, make_item, request, batched):
+    if batched:
+        request.getfixturevalue("small_batches")
+    from models import Office, TrackingEvent
+
+    stored = make_item(db.session.get(Office, dispatcher.office_id)).identifier
+    ems, cp, cp2 = s10("EE"), s10("CP"), s10("CP")
+    rows = [
+        full_row(ems, product="parcel"),  # 1: contradicts the S10 number: refused
+        full_row(cp),                     # 2: created
+        full_row(ems.lower()),            # 3: the first EMS row was refused: created
+        full_row(stored),                 # 4: already in the database
+        full_row(cp),                     # 5: row 2 has it
+        full_row(stored),                 # 6: still in the database
+        full_row(ems),                    # 7: row 3 has it
+        full_row(cp2, cod_amount="-5"),   # 8: a bad row: its identifier is not taken
+        full_row(cp2),                    # 9: created
+    ]
+    answer = post_csv(client, auth(dispatcher), rows)
+    assert answer["identifiers"] == [cp, ems, cp2]
+    assert answer["created"] == 3 and answer["failed"] == 6
+    assert [e["row"] for e in answer["errors"]] == [1, 4, 5, 6, 7, 8]
+    by_row = {e["row"]: e for e in answer["errors"]}
+    assert by_row[1]["errors"] == [{"column": "product",
+                                    "detail": f"{ems} is a ems number; product parcel "
+                                              "contradicts it."}]
+    for n, ident in ((4, stored), (5, cp), (6, stored), (7, ems)):
+        assert by_row[n] == {"row": n, "identifier": ident, "errors": [
+            {"column": None, "detail": f"Item {ident} already exists."}]}
+    assert by_row[8]["errors"][0]["column"] == "cod_amount"
+    # each created item has its acceptance, as one created on its own
+    for ident in (cp, ems, cp2):
+        item = db.session.query(Item).filter_by(identifier=ident).one()
+        events = db.session.query(TrackingEvent).filter_by(item_id=item.id).all()
+        assert [(e.code.value, e.client_event_id, e.actor_id, e.office_id, e.source)
+                for e in events] == [("EMA", f"srv#ema-{item.id}", dispatcher.id,
+                                      dispatcher.office_id, "system")]
+        assert item.status.value == "accepted" and item.office_id == dispatcher.office_id
+
+
+def test_offices_per_row(client, auth, dispatcher, make_user, make_office, small_batches):
+    from models import Office
+
+    own = db.session.get(Office, dispatcher.office_id)
+    other = make_office()
+    admin = make_user(Role.ADMIN)
+    admin_rows = [full_row(office_id=str(own.id)), full_row(office_id=""),
+                  full_row(office_id=str(other.id)), full_row(office_id="999999"),
+                  full_row(office_id=str(other.id)), full_row(office_id="")]
+    answer = post_csv(client, auth(admin), admin_rows)
+    assert answer["created"] == 3
+    assert {e["row"]: e["errors"] for e in answer["errors"]} == {
+        2: [{"column": "office_id", "detail": "office_id is required."}],
+        4: [{"column": "office_id", "detail": "No office 999999."}],
+        6: [{"column": "office_id", "detail": "office_id is required."}]}
+    assert sorted(db.session.scalars(select(Item.office_id).where(
+        Item.identifier.in_(answer["identifiers"])))) == sorted([own.id, other.id, other.id])
+    # a dispatcher: their own office, given or not; another is refused, row by row
+    rows = [full_row(office_id=str(other.id)), full_row(), full_row(office_id=str(own.id)),
+            full_row(office_id=str(other.id))]
+    answer = post_csv(client, auth(dispatcher), rows)
+    assert answer["created"] == 2
+    assert {e["row"]: e["errors"] for e in answer["errors"]} == {
+        n: [{"column": None, "detail": "Dispatchers create items for their own office only."}]
+        for n in (1, 4)}
+
+
+def test_a_big_file_with_bad_rows_among_good_ones(client, auth, dispatcher, make_item):
+    """More rows than a batch (api.items.service.IMPORT_BATCH_ROWS): bad rows, and
+    identifiers repeated across batches or already stored, fail alone."""
+    from api.items.service import IMPORT_BATCH_ROWS
+    from models import Office, TrackingEvent
+
+    stored = [make_item(db.session.get(Office, dispatcher.office_id)).identifier
+              for _ in range(3)]
+    n_rows = 2 * IMPORT_BATCH_ROWS + 100
+    rows, bad = [], {}
+    for n in range(1, n_rows + 1):
+        if n % 97 == 0:
+            rows.append(row(recipient_lat="91"))
+            bad[n] = "recipient_lat"
+        elif n % 89 == 0:
+            rows.append(row(stored[n % 3]))
+            bad[n] = None
+        elif n % 83 == 0:  # the identifier of a row a batch or two before
+            rows.append(row(rows[n - 1 - IMPORT_BATCH_ROWS // 2][0]))
+            bad[n] = None
+        else:
+            rows.append(row())
+    answer = post_csv(client, auth(dispatcher), rows, HEADER)
+    assert {e["row"]: e["errors"][0]["column"] for e in answer["errors"]} == bad
+    assert [e["row"] for e in answer["errors"]] == sorted(bad)  # in the file's order
+    good = [r[0] for n, r in enumerate(rows, start=1) if n not in bad]
+    assert answer["identifiers"] == good and answer["created"] == n_rows - len(bad)
+    assert db.session.query(Item).count() == len(good) + 3
+    emas = db.session.query(TrackingEvent.item_id, TrackingEvent.client_event_id).filter(
+        TrackingEvent.code == "EMA").all()
+    assert len(emas) == len(good) + 3
+    assert all(cid == f"srv#ema-{item_id}" for item_id, cid in emas)
+
+
+@pytest.mark.skipif(PG_URL is None, reason="on SQLite the write lock keeps others out "
+                                           "between a batch's check and its insert")
+def test_an_item_created_by_another_request_during_the_import_fails_its_row(
+        app, client, auth, dispatcher, small_batches, clock):
+    """Another transaction commits one of a batch's identifiers after the batch looked
+    them up: the batch is written row by row, and that row alone fails."""
+    from sqlalchemy import event, insert
+
+    from models import TrackingEvent
+
+    rows = [full_row() for _ in range(7)]
+    theirs = rows[4][0]  # in the second batch
+    taken = []
+
+    def meanwhile(conn, cursor, statement, parameters, *_):
+        # the second batch's INSERT, after it found none of its identifiers stored
+        if statement.startswith("INSERT INTO items") and theirs in str(parameters) \
+                and not taken:
+            taken.append(theirs)
+            with db.engine.begin() as other:
+                other.execute(insert(Item).values(
+                    identifier=theirs, identifier_kind="s10", product="parcel",
+                    sender_name="Quầy", recipient_name="Lê Văn Tám",
+                    recipient_address="1 Yersin", recipient_city="Nha Trang",
+                    recipient_province="Khánh Hòa", status="accepted",
+                    office_id=dispatcher.office_id, created_at=clock(),
+                    updated_at=clock()))
+
+    event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        first = post_csv(client, auth(dispatcher), rows)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meanwhile)
+    assert taken == [theirs]
+    assert first["errors"] == [{"row": 5, "identifier": theirs, "errors": [
+        {"column": None, "detail": f"Item {theirs} already exists."}]}]
+    assert first["identifiers"] == [r[0] for r in rows if r[0] != theirs]
+    assert db.session.query(Item).count() == 7
+    assert db.session.query(TrackingEvent).count() == 6
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="SQLite's write lock")
+def test_the_write_lock_is_free_while_rows_are_checked(app, client, auth, dispatcher,
+                                                       monkeypatch, small_batches):
+    """On SQLite a batch holds the write lock only while it is written: while the rows of
+    the next one are checked, another writer can take it at once."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from api.items import service
+
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    free = []
+    check = service._row_to_payload
+
+    def checking(row):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if the lock is held
+            other.execute("ROLLBACK")
+            free.append(True)
+        except sqlite3.OperationalError:
+            free.append(False)
+        finally:
+            other.close()
+        return check(row)
+
+    monkeypatch.setattr(service, "_row_to_payload", checking)
+    answer = post_csv(client, auth(dispatcher), [full_row() for _ in range(8)])
+    assert answer["created"] == 8
+    assert free == [True] * 8
