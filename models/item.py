@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -149,8 +150,12 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
     # that conflicts with what is already recorded); such events carry review flags.
     applied: Mapped[bool] = mapped_column(default=True, server_default=true())
     flags: Mapped[list[str] | None] = mapped_column(JSON)
-    # a photo taken with the event (e.g. the door, for "recipient absent")
-    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    # a photo taken with the event (e.g. the door, for "recipient absent"); indexed: an
+    # event with a photo looks up the other uses of the same file (api/proof/reuse.py)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # when the event is flagged proof_reused for its photo: the earlier uses of the same
+    # file it was not part of, [{"pointer": "/photo", "cited_for", ...}]
+    photo_reused_from: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     sync_upload_id: Mapped[int | None] = mapped_column(ForeignKey("sync_uploads.id"),
                                                        index=True)
     # the phone's clock minus the server's, seconds, measured when the event arrived

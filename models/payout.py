@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import UTCDateTime, db, str_enum
@@ -51,7 +52,17 @@ class PayoutTask(db.Model):  # type: ignore[name-defined,misc]  # see models/bas
     received_by: Mapped[str | None] = mapped_column(String(200))
     relation: Mapped[str | None] = mapped_column(String(16))
     id_number_last4: Mapped[str | None] = mapped_column(String(4))
-    signature_sha256: Mapped[str | None] = mapped_column(String(64))
-    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    # indexed: a payment, a delivery or an event citing a file looks up its other uses
+    # (api/proof/reuse.py)
+    signature_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # review flags of the payment, as an event's: device_clock_off and
+    # implausible_device_time (api/devicetime.py), proof_reused (reused_from names the
+    # earlier uses of its signature or photo it was not part of)
+    flags: Mapped[list[str] | None] = mapped_column(JSON)
+    reused_from: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # the phone's clock minus the server's when the payment arrived (a sync upload's
+    # sent_at); None without one. With the flags it gives the payment's shift day.
+    clock_skew_s: Mapped[float | None]
     receipt_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     failure_note: Mapped[str | None] = mapped_column(Text)
