@@ -42,15 +42,17 @@ PROBLEM_TYPES = {
     "csv-encoding": "The CSV is not UTF-8.",
     "csv-missing": "No CSV was sent.",
     "csv-too-many-rows": "Too many rows in one import.",
-    "proof-required": "A delivery lacks the proof its product's policy requires; `errors` "
-                      "lists what is missing.",
-    "proof-invalid": "The proof of delivery is wrong (unknown evidence or a file another "
-                     "user uploaded, COD amount, delivery code or ID number); `errors` "
-                     "says which.",
+    "proof-required": "A delivery lacks the proof its product's policy requires, or a "
+                      "failed attempt the photo its reason requires; `errors` lists what "
+                      "is missing.",
+    "proof-invalid": "The proof of delivery or an event's photo is wrong (unknown evidence "
+                     "or a file another user uploaded, COD amount, delivery code or ID "
+                     "number); `errors` says which.",
     "complaint-not-verified": "The item number and the phone number do not match.",
     "illegal-complaint-transition": "The complaint cannot move to that status.",
-    "payout-not-verified": "The payout's ID check or receipt is not valid; `errors` says "
-                           "which.",
+    "payout-not-verified": "The payout's ID check or receipt is not valid (an ID number "
+                           "that does not match, unknown evidence or a file another user "
+                           "uploaded); `errors` says which.",
     "payout-not-open": "The payout is not in a state that allows this.",
     "duplicate-payout": "A payout with this reference exists.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "

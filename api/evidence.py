@@ -54,16 +54,22 @@ class LocalEvidenceStore:
         return resolved
 
 
+DELIVERY_RULE = "a delivery cites only files its deliverer uploaded."
+
+
 def unknown_evidence(session: Session, refs: Mapping[str, tuple[str | None, EvidenceKind]],
-                     *, uploaders: Collection[int] | None = None) -> list[dict[str, str]]:
+                     *, uploaders: Collection[int] | None = None,
+                     rule: str = DELIVERY_RULE) -> list[dict[str, str]]:
     """Problem pointers for the references (``pointer -> (sha256, kind)``) that name no
     uploaded file of that kind; empty references are skipped.
 
-    With ``uploaders`` (user ids), a file uploaded by anyone else is a problem too: a
-    proof of delivery is what the deliverer captured at the door, not a file someone
-    else sent (another courier's doorstep photo proves nothing about this delivery).
-    Content addressing keeps the first uploader of a file: the same bytes sent again by
-    another user stay theirs, and only a copy of the file can be sent again."""
+    With ``uploaders`` (user ids), a file uploaded by anyone else is a problem too (its
+    detail ends with ``rule``, which says whose files may be cited): a proof of
+    delivery, a failed attempt's door photo or a payout's receipt is what the courier
+    captured there, not a file someone else sent (another courier's doorstep photo
+    proves nothing about this visit). Content addressing keeps the first uploader of a
+    file: the same bytes sent again by another user stay theirs, and only a copy of the
+    file can be sent again."""
     out = []
     for pointer, (sha, kind) in refs.items():
         if not sha:
@@ -75,19 +81,20 @@ def unknown_evidence(session: Session, refs: Mapping[str, tuple[str | None, Evid
                         "detail": f"No uploaded {kind.value} with this SHA-256."})
         elif uploaders is not None and uploader not in uploaders:
             out.append({"pointer": pointer,
-                        "detail": f"This {kind.value} was uploaded by another user; a "
-                        "delivery cites only files its deliverer uploaded."})
+                        "detail": f"This {kind.value} was uploaded by another user; "
+                        + rule})
     return out
 
 
 def lock_evidence(session: Session, shas: Collection[str | None]) -> None:
     """Lock the evidence rows of these files (in one order) until the transaction ends.
 
-    A delivery that cites a file looks for other deliveries citing it
-    (:mod:`api.proof.reuse`); two deliveries citing the same file at the same moment,
-    each under its own item's lock, would not see each other. With the file's row
-    locked the second waits for the first and sees it. Callers take their items' locks
-    first (items, then files, each in one order: no deadlock)."""
+    A delivery, an event with a photo or a payment that cites a file looks for the
+    file's other uses (:mod:`api.proof.reuse`); two of them citing the same file at the
+    same moment, each under its own item's or payout's lock, would not see each other.
+    With the file's row locked the second waits for the first and sees it. Callers take
+    their items' and payouts' locks first (items, then payouts, then files, each in one
+    order: no deadlock)."""
     wanted = sorted({s for s in shas if s})
     if not wanted:
         return

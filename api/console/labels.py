@@ -8,7 +8,7 @@ from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, lab
 
 __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
            "COMPLAINT_CATEGORY", "COMPLAINT_STATUS", "CASH_KIND", "FLAG", "PUBLIC_COMPLAINT",
-           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE"]
+           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -177,6 +177,7 @@ UI = {
     "signature": ("Chữ ký", "Signature"),
     "photo": ("Ảnh", "Photo"),
     "scan_photo": ("Ảnh quét nhãn", "Scan photo"),
+    "event_photo": ("Ảnh tại địa chỉ", "Photo at the address"),
     "reused_from": ("đã dùng trước cho", "first used for"),
     "gps_trail": ("Lộ trình GPS quanh mỗi lần phát", "GPS trail around each attempt"),
     "no_trail": ("Không có dữ liệu GPS quanh các lần phát.",
@@ -294,8 +295,18 @@ FLAG = {
     "implausible_device_time": ("Giờ thiết bị bất thường", "Implausible device time"),
     "held_then": ("Bưu tá giữ bưu gửi lúc đó, nay đã giao người khác",
                   "Held by this courier then; reassigned since"),
-    "proof_reused": ("Ảnh/chữ ký đã dùng cho bưu gửi của người nhận khác",
-                     "Proof file already used for another recipient's delivery"),
+    "proof_reused": ("Ảnh/chữ ký đã dùng cho lần phát hoặc chi trả khác",
+                     "Photo or signature already used for another delivery, attempt or "
+                     "payout"),
+}
+
+#: what a reused photo or signature was first used for (api/proof/reuse.py), after
+#: UI["reused_from"] and before the item number or the payout's reference
+CITED_FOR = {
+    "delivery": ("việc phát bưu gửi", "the delivery of"),
+    "attempt": ("lần phát không thành công bưu gửi", "a failed attempt on"),
+    "event": ("một sự kiện của bưu gửi", "an event of"),
+    "payout": ("khoản chi trả", "payout"),
 }
 
 ASSIGNMENT_HOW = {

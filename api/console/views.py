@@ -604,10 +604,14 @@ def item_complaint(user: User, identifier: str) -> Any:
 
 
 def _proof_of_office(sha256: str, office_id: int | None) -> bool:
+    """Whether a delivery of the office cites the file as its proof, or an event of the
+    office (a failed attempt) as its photo."""
     return db.session.execute(select(DeliveryProof.id).join(
         TrackingEvent, TrackingEvent.id == DeliveryProof.event_id).where(
         TrackingEvent.office_id == office_id,
         (DeliveryProof.photo_sha256 == sha256) | (DeliveryProof.signature_sha256 == sha256),
+    ).limit(1)).scalar() is not None or db.session.execute(select(TrackingEvent.id).where(
+        TrackingEvent.office_id == office_id, TrackingEvent.photo_sha256 == sha256,
     ).limit(1)).scalar() is not None
 
 
@@ -615,8 +619,8 @@ def _proof_of_office(sha256: str, office_id: int | None) -> bool:
 @page
 def evidence_file(user: User, sha256: str) -> Any:
     """A signature or photo, on the console session: as GET /api/v1/evidence/{sha256}
-    (uploaded by someone of the dispatcher's office), or the proof of a delivery of one
-    of the office's items."""
+    (uploaded by someone of the dispatcher's office), or the proof of a delivery, or the
+    photo of an event (a failed attempt), of one of the office's items."""
     ev = db.session.execute(select(Evidence).where(Evidence.sha256 == sha256[:64])).scalar()
     uploader = db.session.get(User, ev.uploaded_by_id) if ev else None
     if ev is None or uploader is None or not (

@@ -284,13 +284,19 @@ class EventSchema(Schema):
     source = fields.String()
     proof = fields.Method("_proof")
     photo = fields.String(attribute="photo_sha256", allow_none=True)
+    photo_reused_from = fields.List(fields.Dict(), allow_none=True, metadata={
+        "description": "When the event is flagged proof_reused for its photo (a failed "
+                       "attempt's door photo): the earlier use of the file it was not part "
+                       "of, [{pointer, cited_for (delivery, attempt, event or payout), "
+                       "identifier and event_id, or payout_id and reference}]; null "
+                       "otherwise"})
     applied = fields.Boolean(metadata={"description": "False: kept in the history without "
                                        "changing the status (see flags)"})
     flags = fields.List(fields.String(), allow_none=True,
                         metadata={"description": "Review flags, e.g. late_conflict, late_event, "
                                   "held_then, device_clock_off, implausible_device_time, "
-                                  "proof_reused (proof.reused_from names the other "
-                                  "delivery)"})
+                                  "proof_reused (proof.reused_from or "
+                                  "photo_reused_from names the other use of the file)"})
     clock_skew_s = fields.Float(allow_none=True, metadata={
         "description": "The phone's clock minus the server's when the event arrived, in "
                        "seconds (from the request's or the sync upload's sent_at); null "

@@ -396,10 +396,15 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         if when is not None and (held_then or _is_late(session, item, when)):
             new_state, applied = item.state, False
             flags.append("late_event")
+    # every file it cites locked at once, in one order (a delivery's proof and the
+    # event's own photo), for the look-up of their other uses (api.proof.reuse)
+    lock_evidence(session, [*((data.get("proof") or {}).get(k) for k in ("photo",
+                                                                         "signature")),
+                            data.get("photo")])
     # after the legality check: an illegal delivery is a 409, whatever its proof
     proof = (check_proof(session, actor, item, data.get("proof"))
              if code is EventCode.EMI else None)
-    photo = check_attempt_photo(session, code, data)
+    photo = check_event_photo(session, actor, item, code, data)
     event = TrackingEvent(
         item_id=item.id, code=code, client_event_id=cid, device_time=data["device_time"],
         server_time=now, actor_id=actor.id, office_id=item.office_id,
@@ -410,11 +415,15 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         sync_upload_id=sync_upload_id, clock_skew_s=clock_skew_s, photo_sha256=photo,
     )
     event.actor = actor
+    # a file another visit cited first (another recipient's delivery, an attempt at
+    # another address or on another day, another person's payout): recorded, flagged
+    # for review
     if proof is not None:
-        # a file another recipient's delivery cited first: recorded, flagged for review
-        proof.reused_from = reuse.reused_from(session, item, event, proof) or None
-        if proof.reused_from:
-            event.flags = [*(event.flags or ()), reuse.FLAG]
+        proof.reused_from = reuse.delivery_reuse(session, item, event, proof) or None
+    if photo is not None:
+        event.photo_reused_from = reuse.event_photo_reuse(session, item, event) or None
+    if (proof is not None and proof.reused_from) or event.photo_reused_from:
+        event.flags = [*(event.flags or ()), reuse.FLAG]
     try:
         with session.begin_nested():  # (it flushes what is pending first: add inside)
             session.add(event)
@@ -505,7 +514,8 @@ def _refuse_if_reassigned(session: Session, actor: User, identifier: str) -> Non
 
 
 def proof_uploaders(session: Session, actor: User, item: Item) -> set[int]:
-    """Whose uploads a delivery recorded by ``actor`` may cite as its proof.
+    """Whose uploads a delivery recorded by ``actor`` may cite as its proof, and an
+    event (a failed attempt) as its photo.
 
     A courier: their own only (the photo they took, the signature captured on their
     phone). Office staff also record deliveries (a recipient collecting at the counter,
@@ -585,19 +595,33 @@ PHOTO_REASONS = frozenset({FailureReason.RECIPIENT_ABSENT, FailureReason.MOVED,
                            FailureReason.WRONG_ADDRESS})
 
 
-def check_attempt_photo(session: Session, code: EventCode, data: Mapping[str, Any]
-                        ) -> str | None:
+EVENT_PHOTO_RULE = ("an event (a failed attempt), like a delivery, cites only photos "
+                    "its recorder uploaded (office staff: also a courier who held the "
+                    "item).")
+
+
+def check_event_photo(session: Session, actor: User, item: Item, code: EventCode,
+                      data: Mapping[str, Any]) -> str | None:
+    """The event's own photo (the door or the address plate of a failed attempt),
+    required for :data:`PHOTO_REASONS`; 422 for a file nobody uploaded or one the actor
+    may not cite (:func:`proof_uploaders`, as for a delivery's proof). Its row is locked
+    until the transaction ends, for the look-up of its other uses
+    (:mod:`api.proof.reuse`)."""
     sha = data.get("photo")
     if code is EventCode.EMH and data.get("reason") in PHOTO_REASONS and not sha:
         raise Unprocessable(
             f"A failed attempt for '{data['reason'].value}' needs a photo (the door or the "
             "address plate), uploaded first.", slug="proof-required",
             errors=[{"pointer": "/photo", "detail": "Required for this reason."}])
-    unknown = unknown_evidence(session, {"/photo": (sha, EvidenceKind.PHOTO)})
-    if unknown:
-        raise Unprocessable("No uploaded photo with this SHA-256.", slug="proof-invalid",
-                            errors=unknown)
-    return str(sha) if sha else None
+    if not sha:
+        return None
+    lock_evidence(session, [sha])
+    wrong = unknown_evidence(session, {"/photo": (sha, EvidenceKind.PHOTO)},
+                             uploaders=proof_uploaders(session, actor, item),
+                             rule=EVENT_PHOTO_RULE)
+    if wrong:
+        raise Unprocessable(wrong[0]["detail"], slug="proof-invalid", errors=wrong)
+    return str(sha)
 
 
 def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int) -> date | None:

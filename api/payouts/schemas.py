@@ -63,6 +63,18 @@ class PayoutSchema(Schema):
     receipt_number = fields.String(allow_none=True)
     device_time = fields.AwareDateTime(allow_none=True)
     failure_note = fields.String(allow_none=True)
+    flags = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "Review flags of the payment: device_clock_off, "
+                       "implausible_device_time, proof_reused (reused_from names the "
+                       "other use of the file); null when none"})
+    reused_from = fields.List(fields.Dict(), allow_none=True, metadata={
+        "description": "When flagged proof_reused: per file, the earlier use of it the "
+                       "payment was not part of, [{pointer (/signature or /photo), "
+                       "cited_for (payout, delivery, attempt or event), payout_id and "
+                       "reference, or identifier and event_id}]; null otherwise"})
+    clock_skew_s = fields.Float(allow_none=True, metadata={
+        "description": "The phone's clock minus the server's when the payment arrived "
+                       "(a sync upload's sent_at); null without one"})
 
 
 class PayoutQuerySchema(Schema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +21,14 @@ from models import (
     PayoutTask,
     Role,
     User,
+    lock_rows,
     locked_one,
 )
 
 from ..cash.service import field_shift_day, shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from ..evidence import unknown_evidence
-from ..proof import policy
+from ..evidence import lock_evidence, unknown_evidence
+from ..proof import policy, reuse
 from ..scope import office_for_write
 
 
@@ -68,6 +69,24 @@ def visible(session: Session, actor: User, task_id: int, *, for_update: bool = F
     return t
 
 
+def lock_payouts(session: Session, actor: User, ids: Collection[int]) -> None:
+    """Lock, in id order, the rows of the payouts (by id) that the actor may pay (a
+    courier's own: nobody else pays out), as :func:`api.items.service.lock_items` does
+    for a sync batch's items: before the files the batch cites
+    (:func:`api.evidence.lock_evidence`), in the order a single payment takes them (its
+    payout, then its files)."""
+    wanted = sorted(set(ids))
+    if not wanted or actor.role is not Role.COURIER:  # (anyone else is refused anyway)
+        return
+    where = (PayoutTask.id.in_(wanted), PayoutTask.courier_id == actor.id)
+    lock_rows(session, PayoutTask, *where)
+    session.execute(select(PayoutTask.id).where(*where).order_by(PayoutTask.id)
+                    .with_for_update(of=PayoutTask)).all()
+
+
+PAYOUT_RULE = "a payout cites only files the courier paying out uploaded."
+
+
 def listing(session: Session, actor: User, status: list[PayoutStatus]) -> list[PayoutTask]:
     stmt = select(PayoutTask)
     if actor.role is Role.COURIER:
@@ -106,11 +125,16 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
         now: datetime, flags: Sequence[str] = (), clock_skew_s: float | None = None
         ) -> tuple[PayoutTask, bool]:
     """The courier pays the beneficiary: ID checked against the number on file (a proxy
-    shows their own ID and the authorisation), a signature on the receipt.
+    shows their own ID and the authorisation), a signature on the receipt. The
+    signature and the photo are files the courier uploaded (only the assigned courier
+    pays out), else 422 as for a file nobody uploaded.
 
     The payout is booked to the shift day :func:`api.cash.service.field_shift_day` gives
     for its device time, time ``flags`` (:func:`api.devicetime.time_flags`) and the
-    upload's ``clock_skew_s``, like COD cash."""
+    upload's ``clock_skew_s``, like COD cash; the payment keeps them. A signature or
+    photo another visit used first (another person's payout or delivery, the same
+    pensioner's payout on another day: :mod:`api.proof.reuse`) is recorded but flagged
+    ``proof_reused``, naming that use (``reused_from``)."""
     t = visible(session, actor, task_id, for_update=True)
     if t.client_event_id is not None and t.client_event_id == data["client_event_id"]:
         return t, True  # the phone resent it
@@ -132,9 +156,12 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
     if proxy and not data.get("photo"):
         errors.append({"pointer": "/photo", "detail": "A proxy needs a photo of the "
                        "authorisation."})
+    # the files' rows locked (after the payout's) for the look-up of their other uses
+    lock_evidence(session, [data.get("signature"), data.get("photo")])
     errors += unknown_evidence(session, {
         "/signature": (data.get("signature"), EvidenceKind.SIGNATURE),
-        "/photo": (data.get("photo"), EvidenceKind.PHOTO)})
+        "/photo": (data.get("photo"), EvidenceKind.PHOTO)}, uploaders={actor.id},
+        rule=PAYOUT_RULE)
     if errors:
         raise Unprocessable("The payout cannot be recorded.", slug="payout-not-verified",
                             errors=errors)
@@ -147,6 +174,10 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
     t.id_number_last4 = policy.normalise_id(data["id_number"])[-4:]
     t.signature_sha256, t.photo_sha256 = data["signature"], data.get("photo")
     t.receipt_number = f"BN{t.id:06d}{secrets.token_hex(2).upper()}"
+    t.flags, t.clock_skew_s = list(flags) or None, clock_skew_s
+    t.reused_from = reuse.payout_reuse(session, t) or None
+    if t.reused_from:
+        t.flags = [*(t.flags or ()), reuse.FLAG]
     session.add(CashEntry(courier_id=actor.id, office_id=t.office_id,
                           service_date=field_shift_day(data["device_time"], now, flags,
                                                        clock_skew_s),

@@ -79,10 +79,15 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
 
     # every item of the batch locked first, in one order: no deadlock with another batch
     items.lock_items(session, actor, [data["identifier"] for _, data in events])
-    # then the proof files they cite (each delivery looks for others citing its files):
-    # items first, then files, each in one order, as a single event takes them
-    lock_evidence(session, [(data.get("proof") or {}).get(k) for _, data in events
-                            for k in ("photo", "signature")])
+    # then its payouts, then the files they all cite (each delivery, event photo and
+    # payment looks for other uses of its files): items, payouts, files, each in one
+    # order, as a single event (item, files) or payment (payout, files) takes them
+    payout_service.lock_payouts(session, actor, [data["payout_id"] for _, data in payouts])
+    lock_evidence(session, [
+        *((data.get("proof") or {}).get(k) for _, data in events
+          for k in ("photo", "signature")),
+        *(data.get("photo") for _, data in events),
+        *(data.get(k) for _, data in payouts for k in ("signature", "photo"))])
     for idx, data in sorted(events, key=lambda e: (e[1]["device_time"], e[0])):
         flags = upload_flags + time_flags(data["device_time"], skew, now)
         try:
@@ -116,8 +121,10 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
             results[idx] = _rejected(exc.status, exc.slug, exc.title, exc.detail,
                                      **exc.extensions)
             continue
+        # the payment's flags as first recorded (a resent one never flags itself)
         results[idx] = {"result": "duplicate" if replayed else "accepted",
-                        "receipt_number": task.receipt_number, "flags": flags}
+                        "receipt_number": task.receipt_number,
+                        "flags": list(task.flags or [])}
 
     for idx, raw in enumerate(request["events"]):
         results[idx].update(index=idx, kind=raw.get("kind"),

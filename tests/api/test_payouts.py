@@ -44,7 +44,7 @@ def pay_body(evidence, **kw):
 
 def test_payout_round_trip_and_ledger(client, auth, dispatcher, courier, full_proof,
                                       make_item, office):
-    evidence = full_proof(make_item(office))
+    evidence = full_proof(make_item(office), by=courier)
     h = auth(dispatcher)
     r = new_payout(client, h)
     assert r.status_code == 201 and r.json["status"] == "pending"
@@ -71,7 +71,7 @@ def test_payout_round_trip_and_ledger(client, auth, dispatcher, courier, full_pr
 def test_proxy_needs_authorisation_photo_and_failures_go_back(client, auth, dispatcher,
                                                               courier, full_proof, make_item,
                                                               office):
-    evidence = full_proof(make_item(office))
+    evidence = full_proof(make_item(office), by=courier)
     h = auth(dispatcher)
     pid = new_payout(client, h).json["id"]
     client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
@@ -133,7 +133,7 @@ def test_a_beneficiary_phone_longer_than_the_column_is_422(client, auth, dispatc
 
 def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, full_proof,
                                              make_item, office):
-    evidence = full_proof(make_item(office))
+    evidence = full_proof(make_item(office), by=courier)
     h = auth(dispatcher)
     pid = new_payout(client, h).json["id"]
     client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
@@ -180,7 +180,7 @@ def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, 
 def test_a_payout_synced_is_booked_to_the_day_it_really_happened(
         client, auth, dispatcher, courier, full_proof, make_item, office, clock,
         device_time, sent_at, flags):
-    evidence = full_proof(make_item(office))
+    evidence = full_proof(make_item(office), by=courier)
     h = auth(dispatcher)
     pid = new_payout(client, h).json["id"]
     client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
@@ -205,7 +205,7 @@ def test_a_payout_synced_is_booked_to_the_day_it_really_happened(
 ])
 def test_a_payout_paid_online_is_booked_by_the_time_flags(
         client, auth, dispatcher, courier, full_proof, make_item, office, device_time, day):
-    evidence = full_proof(make_item(office))
+    evidence = full_proof(make_item(office), by=courier)
     h = auth(dispatcher)
     pid = new_payout(client, h).json["id"]
     client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
@@ -221,7 +221,7 @@ def test_a_payout_paid_from_two_phones_at_once_is_paid_once(app, client, auth, d
                                                              office, monkeypatch):
     from api.payouts import service
 
-    evidence = full_proof(make_item(office))
+    evidence = full_proof(make_item(office), by=courier)
     h = auth(dispatcher)
     pid = new_payout(client, h).json["id"]
     client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)

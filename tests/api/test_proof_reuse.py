@@ -153,8 +153,8 @@ def test_a_file_cited_for_another_recipient_is_recorded_and_flagged_naming_it(
         assert r.status_code == 201, r.json
         assert r.json["event"]["flags"] == ["proof_reused"]
         assert r.json["event"]["proof"]["reused_from"] == [
-            {"pointer": "/proof/photo", "identifier": first.identifier,
-             "event_id": first_event}]
+            {"pointer": "/proof/photo", "cited_for": "delivery",
+             "identifier": first.identifier, "event_id": first_event}]
     else:
         res = sync(client, h, second, body)
         assert res["result"] == "accepted" and res["flags"] == ["proof_reused"], res
@@ -190,7 +190,8 @@ def test_the_console_timeline_shows_the_flag_and_links_the_other_item(
         r = login(browser, username=dispatcher.username, password="pw")
         assert r.status_code == 302, r.text
         page = browser.get(f"/console/items?number={second.identifier}").text
-    assert "Ảnh/chữ ký đã dùng cho bưu gửi của người nhận khác" in page
+    assert "Ảnh/chữ ký đã dùng cho lần phát hoặc chi trả khác" in page
+    assert "đã dùng trước cho việc phát bưu gửi" in page
     assert f'?number={first.identifier}">{first.identifier}</a>' in page
 
 
