@@ -604,9 +604,9 @@ def check_event_photo(session: Session, actor: User, item: Item, code: EventCode
                       data: Mapping[str, Any]) -> str | None:
     """The event's own photo (the door or the address plate of a failed attempt),
     required for :data:`PHOTO_REASONS`; 422 for a file nobody uploaded or one the actor
-    may not cite (:func:`proof_uploaders`, as for a delivery's proof). Its row is locked
-    until the transaction ends, for the look-up of its other uses
-    (:mod:`api.proof.reuse`)."""
+    may not cite (:func:`proof_uploaders`, as for a delivery's proof). The caller has
+    locked its row (:func:`record_event`, with the proof's files), for the look-up of
+    its other uses (:mod:`api.proof.reuse`)."""
     sha = data.get("photo")
     if code is EventCode.EMH and data.get("reason") in PHOTO_REASONS and not sha:
         raise Unprocessable(
@@ -615,7 +615,6 @@ def check_event_photo(session: Session, actor: User, item: Item, code: EventCode
             errors=[{"pointer": "/photo", "detail": "Required for this reason."}])
     if not sha:
         return None
-    lock_evidence(session, [sha])
     wrong = unknown_evidence(session, {"/photo": (sha, EvidenceKind.PHOTO)},
                              uploaders=proof_uploaders(session, actor, item),
                              rule=EVENT_PHOTO_RULE)
