@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -179,8 +179,17 @@ def payout_use(task: PayoutTask) -> Use:
                task.server_time, payout=task)
 
 
+#: Earlier uses of one file read per check. A file cited more often than this at one
+#: visit does not happen (one signature for a shop's parcels is tens): past it the file
+#: is flagged as reused, naming its first use, and the check stays bounded however many
+#: times a phone cites it.
+REUSE_SCAN_LIMIT = 200
+
+
 def _uses(session: Session, sha: str, *, not_payout: int | None) -> list[Use]:
-    """Every stored use of the file, the earliest recorded first."""
+    """The stored uses of the file, the earliest recorded first: one more than
+    :data:`REUSE_SCAN_LIMIT` at most."""
+    limit = REUSE_SCAN_LIMIT + 1
     found: list[tuple[datetime, int, int, Use]] = []
     for event, item in session.execute(
             select(TrackingEvent, Item)
@@ -188,37 +197,44 @@ def _uses(session: Session, sha: str, *, not_payout: int | None) -> list[Use]:
             .join(Item, Item.id == TrackingEvent.item_id)
             .where(or_(DeliveryProof.photo_sha256 == sha,
                        DeliveryProof.signature_sha256 == sha),
-                   TrackingEvent.code == EventCode.EMI)).unique().all():
+                   TrackingEvent.code == EventCode.EMI)
+            .order_by(TrackingEvent.server_time, TrackingEvent.id).limit(limit)
+    ).unique().all():
         found.append((event.server_time, 0, event.id, _event_use(event, item, DELIVERY)))
     for event, item in session.execute(
             select(TrackingEvent, Item).join(Item, Item.id == TrackingEvent.item_id)
-            .where(TrackingEvent.photo_sha256 == sha)).unique().all():
+            .where(TrackingEvent.photo_sha256 == sha)
+            .order_by(TrackingEvent.server_time, TrackingEvent.id).limit(limit)
+    ).unique().all():
         kind = ATTEMPT if event.code is EventCode.EMH else EVENT
         found.append((event.server_time, 1, event.id, _event_use(event, item, kind)))
     for task in session.execute(select(PayoutTask).where(
             or_(PayoutTask.signature_sha256 == sha, PayoutTask.photo_sha256 == sha),
-            PayoutTask.status == PayoutStatus.PAID)).scalars():
-        if task.id != not_payout and task.device_time is not None:
-            found.append((task.server_time or task.device_time, 2, task.id,
-                          payout_use(task)))
+            PayoutTask.status == PayoutStatus.PAID, PayoutTask.device_time.is_not(None),
+            *([PayoutTask.id != not_payout] if not_payout is not None else []))
+            .order_by(func.coalesce(PayoutTask.server_time, PayoutTask.device_time),
+                      PayoutTask.id).limit(limit)).scalars():
+        found.append((task.server_time or task.device_time, 2, task.id, payout_use(task)))
     found.sort(key=lambda f: f[:3])
-    return [f[3] for f in found]
+    return [f[3] for f in found[:limit]]
 
 
 def reused_from(session: Session, new: Use, files: Sequence[tuple[str, str | None]]
                 ) -> list[dict[str, Any]]:
     """For each file (``(pointer, sha256)``) the not yet stored use ``new`` cites, the
     first earlier use of it that was not the same visit (:func:`same_visit`), named as
-    :meth:`Use.ref` says; empty when there is none."""
+    :meth:`Use.ref` says; empty when there is none. A file already cited more than
+    :data:`REUSE_SCAN_LIMIT` times is reused whatever the visits: its first use."""
     out: list[dict[str, Any]] = []
     not_payout = new.payout.id if new.payout is not None else None
     for pointer, sha in files:
         if not sha:
             continue
-        for old in _uses(session, sha, not_payout=not_payout):
-            if not same_visit(new, old):
-                out.append(old.ref(pointer))
-                break
+        uses = _uses(session, sha, not_payout=not_payout)
+        other = next((old for old in uses[:REUSE_SCAN_LIMIT] if not same_visit(new, old)),
+                     uses[0] if len(uses) > REUSE_SCAN_LIMIT else None)
+        if other is not None:
+            out.append(other.ref(pointer))
     return out
 
 

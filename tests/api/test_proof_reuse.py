@@ -313,3 +313,30 @@ def test_a_replay_is_never_flagged_even_resent_at_once(app, auth, office, courie
     assert db.session.query(TrackingEvent).filter_by(
         client_event_id=body["client_event_id"]).count() == 1
 
+
+
+def test_a_file_cited_more_often_than_one_visit_can_is_flagged_and_the_check_bounded(
+        client, auth, office, courier, make_item, files, monkeypatch):
+    # each check read every earlier use of the file: a phone citing one file thousands
+    # of times made every new use slower; past the limit the file is reused, its first
+    # use named, and only that many uses are read
+    from api.proof import reuse
+
+    monkeypatch.setattr(reuse, "REUSE_SCAN_LIMIT", 3)
+    h = auth(courier)
+    parcels = [out_for_delivery(make_item, office, courier, AN) for _ in range(5)]
+    for n, item in enumerate(parcels[:3]):  # one hand-over: three parcels, one proof
+        r = deliver(client, h, item, delivery(files, time=f"2026-11-20T08:0{n}:00+07:00"))
+        assert r.status_code == 201 and r.json["event"]["flags"] is None, r.json
+    read = []
+    real = reuse._uses
+    monkeypatch.setattr(reuse, "_uses", lambda *a, **k: read.append(real(*a, **k))
+                        or read[-1])
+    r = deliver(client, h, parcels[3], delivery(files, time="2026-11-20T08:03:00+07:00"))
+    assert r.json["event"]["flags"] is None  # three earlier uses: all looked at, one visit
+    r = deliver(client, h, parcels[4], delivery(files, time="2026-11-20T08:04:00+07:00"))
+    assert r.status_code == 201, r.json
+    assert "proof_reused" in r.json["event"]["flags"]
+    assert {e["identifier"] for e in r.json["event"]["proof"]["reused_from"]} == {
+        parcels[0].identifier}
+    assert max(len(u) for u in read) == 4  # the limit and one more, not every use
