@@ -214,7 +214,8 @@ def _uses(session: Session, sha: str, *, not_payout: int | None) -> list[Use]:
             *([PayoutTask.id != not_payout] if not_payout is not None else []))
             .order_by(func.coalesce(PayoutTask.server_time, PayoutTask.device_time),
                       PayoutTask.id).limit(limit)).scalars():
-        found.append((task.server_time or task.device_time, 2, task.id, payout_use(task)))
+        use = payout_use(task)  # paid: its device time is set (the query asks for it)
+        found.append((use.server_time, 2, task.id, use))
     found.sort(key=lambda f: f[:3])
     return [f[3] for f in found[:limit]]
 
