@@ -162,6 +162,12 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
     # (``sent_at``: its sync upload's, or the event or scan request's own); None when
     # the phone sent none. It corrects the device time (api/devicetime.py).
     clock_skew_s: Mapped[float | None]
+    # a failed attempt that counts toward the attempt limit: its number among the
+    # item's counted attempts (1, 2, ...), by :func:`models.lifecycle.counted_attempts`,
+    # which judges each on what was stored when it came, so the number never changes;
+    # None for every other event (and a copy of an attempt, or a late one that fell in
+    # no round). Reports find the attempt that used up the limit by it, in SQL.
+    attempt_no: Mapped[int | None]
 
     item: Mapped[Item] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")

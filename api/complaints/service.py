@@ -238,44 +238,43 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
     Each row: the attempts, the last one (device time, reason, and whether it was kept
     late), and since when the item waits: when the attempt that used up the limit was
     recorded (server time), the limit counted as :func:`models.lifecycle.counted_attempts`
-    counts (the item's ``failed_attempts``). The longest waiting first; one page
-    (``limit`` rows from ``offset``) and the total. The database picks the items; their
-    events are read to date each wait, which pages in Python: the list is short by
-    nature (an item gets on it only by a late attempt, or when the setting is lowered),
-    and the office works it down."""
-    from models.lifecycle import counted_attempts
-
-    due = (select(Item.id).where(Item.office_id == office_id,
-                                 Item.status.in_(RETURN_STATUSES),
-                                 Item.failed_attempts >= max_attempts))
-    items = session.execute(
-        select(Item.id, Item.identifier, Item.status, Item.failed_attempts, Item.courier_id,
-               Item.updated_at).where(Item.id.in_(due.scalar_subquery()))).all()
-    history: dict[int, list[Any]] = {}
+    counts (the item's ``failed_attempts``; each counted attempt carries its number,
+    ``attempt_no``); without such an attempt (the count was set otherwise) the item's
+    last change. The longest waiting first (then by identifier); one page (``limit``
+    rows from ``offset``) and the total: the database filters, orders and pages, as for
+    :func:`missing_scans`, and only the page's attempts are read."""
+    nth = (select(func.min(TrackingEvent.server_time))
+           .where(TrackingEvent.item_id == Item.id,
+                  TrackingEvent.attempt_no == max_attempts)
+           .correlate(Item).scalar_subquery())
+    since = func.coalesce(nth, Item.updated_at).label("since")
+    due = (select(Item.id, Item.identifier, Item.status, Item.failed_attempts,
+                  Item.courier_id, since)
+           .where(Item.office_id == office_id, Item.status.in_(RETURN_STATUSES),
+                  Item.failed_attempts >= max_attempts))
+    total = int(session.execute(
+        select(func.count()).select_from(due.subquery())).scalar_one())
+    page = session.execute(due.order_by(since, Item.identifier).limit(limit)
+                           .offset(offset)).all()
+    last: dict[int, Any] = {}  # each item's latest counted attempt (device time)
     for h in session.execute(
-            select(TrackingEvent.item_id, TrackingEvent.code, TrackingEvent.device_time,
-                   TrackingEvent.server_time, TrackingEvent.applied, TrackingEvent.reason)
-            .where(TrackingEvent.item_id.in_(due.scalar_subquery()))
+            select(TrackingEvent.item_id, TrackingEvent.device_time, TrackingEvent.applied,
+                   TrackingEvent.reason)
+            .where(TrackingEvent.item_id.in_([it.id for it in page]),
+                   TrackingEvent.attempt_no.is_not(None))
             .order_by(TrackingEvent.id)):
-        history.setdefault(h.item_id, []).append(h)
-    rows: list[tuple[datetime, str, dict[str, Any]]] = []
-    for it in items:
-        evs = history.get(it.id, [])
-        flags = counted_attempts((h.code, h.device_time, h.applied) for h in evs)
-        attempts = [h for h, c in zip(evs, flags, strict=True) if c]
-        # the attempt that used up the limit; without one (the setting was lowered, or the
-        # count was set otherwise) the item's last change
-        since = (attempts[max_attempts - 1].server_time if len(attempts) >= max_attempts
-                 else it.updated_at)
-        last = max(attempts, key=lambda h: h.device_time, default=None)
-        rows.append((since, it.identifier, {
+        if h.item_id not in last or h.device_time > last[h.item_id].device_time:
+            last[h.item_id] = h
+    rows = []
+    for it in page:
+        at = last.get(it.id)
+        rows.append({
             "identifier": it.identifier, "status": it.status.value,
             "failed_attempts": it.failed_attempts,
-            "last_attempt_at": last.device_time.isoformat() if last else None,
-            "last_attempt_reason": last.reason.value if last and last.reason else None,
-            "last_attempt_late": (not last.applied) if last else None,
-            "waiting_since": since.isoformat(),
-            "hours_waiting": round((now - since).total_seconds() / 3600, 1),
-            "courier_id": it.courier_id}))
-    rows.sort(key=lambda r: r[:2])
-    return [r for _, _, r in rows[offset:offset + limit]], len(rows)
+            "last_attempt_at": at.device_time.isoformat() if at else None,
+            "last_attempt_reason": at.reason.value if at and at.reason else None,
+            "last_attempt_late": (not at.applied) if at else None,
+            "waiting_since": it.since.isoformat(),
+            "hours_waiting": round((now - it.since).total_seconds() / 3600, 1),
+            "courier_id": it.courier_id})
+    return rows, total

@@ -413,6 +413,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         reason=data.get("reason"), action=data.get("action"), note=data.get("note"),
         status_after=new_state.status, source=source, applied=applied, flags=flags or None,
         sync_upload_id=sync_upload_id, clock_skew_s=clock_skew_s, photo_sha256=photo,
+        attempt_no=_attempt_no(session, item, code, data["device_time"], applied),
     )
     event.actor = actor
     # a file another visit cited first (another recipient's delivery, an attempt at
@@ -696,6 +697,22 @@ def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now:
     session.add(ev)
     item.move_to(state, now)
     return ev
+
+
+def _attempt_no(session: Session, item: Item, code: EventCode, device_time: datetime,
+                applied: bool) -> int | None:
+    """The number an event about to be stored takes among the item's failed attempts
+    that count toward the limit (:func:`models.lifecycle.counted_attempts`, on the
+    stored history and this event after it), or None when it is no such attempt. The
+    item is locked: no other event comes in between."""
+    if code is not EventCode.EMH:
+        return None
+    history = session.execute(
+        select(TrackingEvent.code, TrackingEvent.device_time, TrackingEvent.applied)
+        .where(TrackingEvent.item_id == item.id).order_by(TrackingEvent.id)).all()
+    counted = lifecycle.counted_attempts(
+        [*((c, t, a) for c, t, a in history), (code, device_time, applied)])
+    return sum(counted) if counted[-1] else None
 
 
 def _count_late_attempt(session: Session, item: Item, now: datetime,

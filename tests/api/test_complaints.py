@@ -373,6 +373,134 @@ def test_returns_due_longest_waiting_first_and_paged(
     assert seen == [first.identifier, second.identifier]
 
 
+def as_the_history_says(office_id, max_attempts):
+    """The returns due as the attempt rule reads each item's whole history (how the list
+    was made before each counted attempt carried its number): every row, the longest
+    waiting first, then by identifier."""
+    from api.complaints.service import RETURN_STATUSES
+    from models.lifecycle import counted_attempts
+
+    rows = []
+    for item in db.session.execute(db.select(Item).where(
+            Item.office_id == office_id, Item.status.in_(RETURN_STATUSES),
+            Item.failed_attempts >= max_attempts)).unique().scalars():
+        events = sorted(item.events, key=lambda e: e.id)
+        counted = counted_attempts((e.code, e.device_time, e.applied) for e in events)
+        attempts = [e for e, c in zip(events, counted, strict=True) if c]
+        since = (attempts[max_attempts - 1].server_time if len(attempts) >= max_attempts
+                 else item.updated_at)
+        last = max(attempts, key=lambda e: e.device_time, default=None)
+        rows.append((since, item.identifier, {
+            "identifier": item.identifier, "waiting_since": since.isoformat(),
+            "failed_attempts": item.failed_attempts,
+            "last_attempt_at": last.device_time.isoformat() if last else None,
+            "last_attempt_late": (not last.applied) if last else None}))
+    rows.sort(key=lambda r: r[:2])
+    return [r for _, _, r in rows]
+
+
+def test_returns_due_are_filtered_ordered_and_paged_by_the_database(
+        app, client, auth, office, dispatcher, courier, make_item, make_office, make_user,
+        clock, count_queries):
+    # the limit lowered to 2 (POSTAL_MAX_DELIVERY_ATTEMPTS) after the items' attempts:
+    # every item below with two attempts is due, waiting since its second
+    two = ("EMG", "EDG", "EMH", "EDG", "EMH", "EDF")
+    oldest = make_item(office, courier=courier, events=two)
+    clock.advance(hours=1)
+    # three items whose second attempts were recorded at the same time (one sync): the
+    # same wait, in identifier order
+    tied = [make_item(office, courier=courier, events=two) for _ in range(3)]
+    in_bag = make_item(office, courier=courier, events=two[:-1])  # back, not scanned in
+    clock.advance(hours=1)
+    # three attempts, the first counted late, an hour after the others: waiting since
+    # the second counted, not since the third
+    late = make_item(office, courier=courier, events=("EMG",))
+    h, disp = auth(courier), auth(dispatcher)
+    start = clock()
+    clock.advance(hours=10)
+    synced(client, h, late.identifier, "EDG", start)
+    for code, m in (("EDF", 45), ("EDG", 50), ("EMH", 60), ("EDG", 100), ("EMH", 180),
+                    ("EDF", 240)):
+        record(client, h if code == "EMH" else disp, late.identifier, code,
+               start + timedelta(minutes=m))
+    second = clock()
+    clock.advance(hours=1)
+    assert synced(client, h, late.identifier, "EMH", start + timedelta(minutes=30)
+                  )["applied"] is False
+    # counted otherwise (no attempt in its history): waiting since its last change
+    clock.advance(hours=1)
+    odd = make_item(office, courier=courier, events=("EMG",))
+    db.session.get(Item, odd.id).failed_attempts = 2
+    db.session.get(Item, odd.id).updated_at = clock() - timedelta(hours=30)
+    db.session.commit()
+    # not due: out on a round, too few attempts, another office's
+    make_item(office, courier=courier, events=(*two[:-1], "EDG"))
+    make_item(office, courier=courier, events=two[:3])
+    elsewhere = make_office()
+    make_item(elsewhere, courier=make_user(Role.COURIER, elsewhere), events=two)
+    clock.advance(hours=5)
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 2
+    db.session.expire_all()
+
+    expected = as_the_history_says(office.id, 2)
+    assert expected[-1]["waiting_since"] == second.isoformat()
+    assert [r["identifier"] for r in expected] == [
+        odd.identifier, oldest.identifier, *sorted(t.identifier for t in tied),
+        in_bag.identifier, late.identifier]
+    disp = auth(dispatcher)  # (a fresh token: the clock moved on)
+    full = client.get("/api/v1/returns-due?page_size=200", headers=disp)
+    assert full.status_code == 200, full.json
+    full = full.json
+    assert full["total"] == len(expected) == 7 and full["max_attempts"] == 2
+    assert [{k: row[k] for k in expected[0]} for row in full["items"]] == expected
+    assert full["items"][0]["last_attempt_at"] is None  # no attempt on record
+    assert full["items"][-1]["last_attempt_late"] is False  # the latest by device time
+    # every page size, page after page, up to the first page past the end
+    for size in range(1, len(expected) + 2):
+        seen, page = [], 1
+        while True:
+            r = client.get(f"/api/v1/returns-due?page_size={size}&page={page}",
+                           headers=disp)
+            assert r.status_code == 200, r.json
+            assert r.json["total"] == len(expected) and r.json["page_size"] == size
+            assert len(r.json["items"]) == min(size, len(expected) - len(seen))
+            if not r.json["items"]:
+                break
+            seen += r.json["items"]
+            page += 1
+        assert seen == full["items"], size
+        assert page == -(-len(expected) // size) + 1  # the page past the end is empty
+    far = client.get("/api/v1/returns-due?page_size=3&page=1000", headers=disp).json
+    assert far["items"] == [] and far["total"] == len(expected)
+    # a page costs the same statements however many rows it holds or the office has
+    with count_queries() as one:
+        client.get("/api/v1/returns-due?page_size=1", headers=disp)
+    with count_queries() as all_rows:
+        client.get("/api/v1/returns-due?page_size=200", headers=disp)
+    assert one() == all_rows()
+
+
+def test_each_counted_attempt_carries_its_number(
+        client, auth, office, dispatcher, courier, make_item, clock):
+    from models.lifecycle import counted_attempts
+
+    late = attempts_used_up_late(client, auth, office, courier, dispatcher, make_item,
+                                 clock)
+    # the same late attempt once more (the photo scan, another event id): no number
+    h = auth(courier)
+    assert synced(client, h, late.identifier, "EMH", minutes(31))["applied"] is False
+    plain = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDF"))
+    db.session.expire_all()
+    for item in (late, plain):
+        events = db.session.get(Item, item.id).events
+        counted = counted_attempts((e.code, e.device_time, e.applied) for e in events)
+        numbers = list(itertools.accumulate(counted))
+        assert [e.attempt_no for e in events] == [
+            n if c else None for n, c in zip(numbers, counted, strict=True)]
+    assert [e.attempt_no for e in db.session.get(Item, late.id).events
+            if e.attempt_no] == [1, 2, 3]
+
+
 def test_line_breaks_are_kept_in_descriptions_and_notes_other_controls_refused(
         client, auth, office, dispatcher, make_item):
     from models import Complaint

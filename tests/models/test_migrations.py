@@ -216,3 +216,73 @@ def test_synced_events_get_their_uploads_clock_skew(empty_database: str) -> None
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_ATTEMPT_NO = "0445a79e2656"  # the revision before tracking_events.attempt_no
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_counted_failed_attempts_get_their_numbers(empty_database: str) -> None:
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from api import create_app
+    from models.base import UTCDateTime
+
+    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
+                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    events = sa.table("tracking_events", sa.column("item_id", sa.Integer),
+                      sa.column("code", sa.String), sa.column("client_event_id", sa.String),
+                      sa.column("device_time", UTCDateTime()),
+                      sa.column("server_time", UTCDateTime()),
+                      sa.column("status_after", sa.String), sa.column("source", sa.String),
+                      sa.column("applied", sa.Boolean))
+
+    def at(m: int) -> datetime:
+        return now + timedelta(minutes=m)
+
+    # (code, device time, applied, the number expected): one history per item, in the
+    # order stored; late ones (unapplied) count once per round, never a copy
+    histories = [
+        [("EMG", at(0), True, None), ("EDG", at(10), True, None),
+         ("EMH", at(20), True, 1), ("EDG", at(30), True, None), ("EDF", at(40), True, None),
+         ("EMH", at(35), False, 2),  # late, in the second round: counted
+         ("EMH", at(36), False, None),  # the same attempt again: not
+         ("EMH", at(15), False, None),  # in the first round, which a failure ended
+         ("EDG", at(50), True, None), ("EMH", at(60), True, 3)],
+        [("EMG", at(0), True, None), ("EDF", at(5), True, None)],
+        [("EMG", at(0), True, None), ("EMH", at(-5), False, None)],  # in no round
+    ]
+    with app.app_context():
+        upgrade(revision=BEFORE_ATTEMPT_NO)
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
+                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            for n, history in enumerate(histories):
+                conn.execute(text(
+                    "INSERT INTO items (identifier, identifier_kind, product, sender_name, "
+                    "sender_address, recipient_name, recipient_address, recipient_city, "
+                    "recipient_province, weight_g, cod_amount, declared_value, "
+                    "id_check_required, signature_required, status, failed_attempts, "
+                    "office_id, created_at, updated_at) SELECT :n, 's10', 'parcel', 'Shop', "
+                    "'', 'An', '12 Trần Phú', 'Nha Trang', 'Khánh Hòa', 0, 0, 0, false, "
+                    "false, 'held_at_office', 0, id, :t, :t FROM offices"),
+                    {"n": s10(), "t": now})
+                item_id = conn.execute(text("SELECT MAX(id) FROM items")).scalar_one()
+                for k, (code, when, applied, _) in enumerate(history):
+                    conn.execute(events.insert().values(
+                        item_id=item_id, code=code, client_event_id=f"mig-att-{n}-{k}",
+                        device_time=when, server_time=now, status_after="held_at_office",
+                        source="api", applied=applied))
+        upgrade()
+        rows = db.session.execute(text(
+            "SELECT attempt_no FROM tracking_events ORDER BY item_id, id")).scalars().all()
+        assert rows == [n for history in histories for *_, n in history]
+        db.session.remove()
+        downgrade(revision=BEFORE_ATTEMPT_NO)
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
