@@ -1,17 +1,26 @@
 """The console and the public tracking page in a real browser: Debian's Chromium driven by
 Playwright for Python (never ``playwright install``), against a live server on 127.0.0.1
-(werkzeug in a thread) with a fresh SQLite file of demo data (60 items).
+(werkzeug in a thread) with a SQLite file of demo data (60 items).
+
+Each test stands alone: alone, in any order, on any pytest-xdist worker (``--dist
+load`` too). The server, the browser and its cache of static files are shared per
+module, for speed; no data, page or session is. Each test starts from the demo data as
+loaded (the file is put back from a copy first: ``site``) or, when it asks for
+``published_day``, from the demo day with a plan for every courier published (built
+once), in a new tab whose cookies are reset: logged in as the dispatcher, on the map
+(``console``), or not logged in (``tab``).
 
 Map tiles point at a closed local port: the tests run offline and check that the map
-still draws items, routes and couriers. Screenshots go to ``test-artifacts/``.
-One module, so pytest-xdist (``--dist loadfile``) runs it on a single worker."""
+still draws items, routes and couriers. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,9 +58,18 @@ def browser() -> Iterator[Any]:
     pw.stop()
 
 
+def restore(source: Path, target: Path) -> None:
+    """Copy one SQLite database over another, in place (the backup API): the server's
+    pooled connections read the copy from their next statement on."""
+    with closing(sqlite3.connect(source)) as src, \
+            closing(sqlite3.connect(target, timeout=15)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
-    """A live server on a free port with the demo office and 60 items."""
+    """A live server on a free port with the demo office and 60 items; ``demo`` is a
+    copy of that data as loaded, which :func:`site` puts back before each test."""
     from werkzeug.serving import make_server
 
     from api import create_app
@@ -65,7 +83,8 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.sqlite3'}",
                       "REDIS_URL": None, "PHOTO_DIR": str(tmp / "evidence"),
                       "CONSOLE_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
-    info: dict[str, Any] = {}
+    info: dict[str, Any] = {"db": tmp / "e2e.sqlite3", "demo": tmp / "demo.sqlite3",
+                            "tmp": tmp}
     with app.app_context():
         db.create_all()
         now = utcnow()
@@ -85,6 +104,8 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
             Item.status == Status.DELIVERED).order_by(Item.id)).unique().scalars().first()
         info["delivered"] = delivered.identifier
         info["delivered_phone"] = delivered.recipient_phone
+        db.session.remove()
+    restore(info["db"], info["demo"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -99,23 +120,121 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def console(browser: Any, live: dict[str, Any]) -> Iterator[Any]:
-    """One logged-in dispatcher tab for the console tests, in order."""
+def published_day(live: dict[str, Any]) -> Path:
+    """The demo day with a plan for every courier published, of the items the console's
+    planning form offers, made once through the services (a 1 s optimisation): a copy
+    that :func:`site` puts back for each test asking for it."""
+    from api.localtime import local_day
+    from api.route_plans import service
+    from api.route_plans.schemas import PlanCreateSchema
+    from models import User, db
+
+    app = live["app"]
+    restore(live["demo"], live["db"])
+    with app.app_context():
+        dispatcher = db.session.execute(db.select(User).where(
+            User.username == "dispatcher1")).scalar_one()
+        now = app.config["CLOCK"]()
+        # what the console's planning form offers (not what is out for delivery)
+        data = PlanCreateSchema().load({"date": local_day(now).isoformat(),
+                                        "statuses": [s.value for s in service.PLANNABLE],
+                                        "time_limit_s": 1})
+        attempts = app.config["MAX_DELIVERY_ATTEMPTS"]
+        plan = service.create_plan(db.session, dispatcher, data, now=now,
+                                   max_attempts=attempts)
+        db.session.commit()
+        service.run(db.session, plan.id, clock=app.config["CLOCK"])
+        # (accepted, should the 1 s optimisation leave a stop late: the tests need the
+        # routes in force, not a clean plan)
+        service.publish(db.session, dispatcher, plan.id, now=app.config["CLOCK"](),
+                        accept_issues=True, max_attempts=attempts)
+        db.session.commit()
+        db.session.remove()
+    path: Path = live["tmp"] / "published.sqlite3"
+    restore(live["db"], path)
+    return path
+
+
+@pytest.fixture
+def site(request: Any, live: dict[str, Any]) -> dict[str, Any]:
+    """The live server with the data each test starts from: the demo data as loaded,
+    or the published day for a test that asks for ``published_day``."""
+    if "published_day" in request.fixturenames:
+        restore(request.getfixturevalue("published_day"), live["db"])
+    else:
+        restore(live["demo"], live["db"])
+    return live
+
+
+@pytest.fixture(scope="module")
+def desktop(browser: Any) -> Iterator[Any]:
+    """The browser context the console tests open their tabs in, for its cache of the
+    static files (Leaflet, the console's script): each test resets its cookies."""
     # bypass_csp: wait_for_function evaluates strings, which the console's CSP forbids
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN",
                                   bypass_csp=True)
     context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+def new_tab(context: Any, cookies: list[dict[str, Any]]) -> Any:
+    """A new tab with only ``cookies``: none is a visitor not logged in."""
+    context.clear_cookies()
+    context.add_cookies(cookies)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
+    return page
+
+
+@pytest.fixture
+def tab(desktop: Any, site: dict[str, Any]) -> Iterator[Any]:
+    """A tab of its own, not logged in."""
+    page = new_tab(desktop, [])
     yield page
-    context.close()
+    page.close()
 
 
-def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(console, live):
-    page = console
-    page.goto(f"{live['url']}/console/", wait_until="domcontentloaded")
+@pytest.fixture(scope="module")
+def dispatcher_login(desktop: Any, live: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cookies of one login as the dispatcher, for each test's tab: the signed
+    session cookie holds the whole session (docs/console.md), so a tab given it is
+    logged in, and what a test does with it (switch the language, log out, which the
+    server records in the database put back after the test) goes with that tab's
+    cookies, which the next test replaces. Logging in once spares each test the
+    password check and the form."""
+    page = new_tab(desktop, [])
+    page.goto(f"{live['url']}/console/login", wait_until="domcontentloaded")
+    page.fill("input[name=username]", "dispatcher1")
+    page.fill("input[name=password]", "demo")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#map")
+    cookies: list[dict[str, Any]] = desktop.cookies()
+    page.close()
+    return cookies
+
+
+LOADS_JS = "() => +document.getElementById('day-updated').dataset.loads"
+
+
+@pytest.fixture
+def console(desktop: Any, site: dict[str, Any], dispatcher_login: list[dict[str, Any]]
+            ) -> Iterator[Any]:
+    """A tab of its own logged in as the dispatcher, on the map with the day's data
+    loaded."""
+    page = new_tab(desktop, dispatcher_login)
+    page.goto(f"{site['url']}/console/", wait_until="domcontentloaded")
+    page.wait_for_selector("#map.leaflet-container")
+    page.wait_for_function(f"{LOADS_JS} >= 1")
+    yield page
+    page.close()
+
+
+def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(tab, site):
+    page = tab
+    page.goto(f"{site['url']}/console/", wait_until="domcontentloaded")
     assert "/console/login" in page.url
     page.fill("input[name=username]", "courier1")
     page.fill("input[name=password]", "demo")
@@ -141,7 +260,7 @@ def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(console, live):
     assert page.js_errors == []
 
 
-def test_plan_reassign_reorder_and_publish(console, live):
+def test_plan_reassign_reorder_and_publish(console, site):
     page = console
     page.fill("#time-limit", "1")
     page.click("#start-plan")
@@ -176,7 +295,7 @@ def test_plan_reassign_reorder_and_publish(console, live):
 
     # a stop given to the courier whose vehicle takes nothing: the route says what is
     # wrong, in the page's language, and publishing asks first
-    no_room = live["no_room"]
+    no_room = site["no_room"]
     assert page.locator(f".route[data-courier='{no_room}']").count() == 0
     extra = route.locator("li.stop").last.get_attribute("data-identifier")
     loads = int(page.get_attribute("#day-updated", "data-loads"))
@@ -241,7 +360,7 @@ PLAN_JS = """async id => {
 }"""
 
 
-def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
+def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console, published_day):
     """Re-planning one courier's round takes over only their route: after publishing it
     the map still draws every other courier's route in force, from the earlier plan.
     While it is a draft, it is drawn dashed and the route it would replace faded."""
@@ -347,7 +466,7 @@ def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console):
     assert page.js_errors == []
 
 
-def test_a_plan_started_with_the_box_unticked_starts_cold(console, live):
+def test_a_plan_started_with_the_box_unticked_starts_cold(console, site, published_day):
     """Unticking "start from the routes in force" sends warm_start false: the plan
     starts from scratch, says so, and still says how much of each round it kept. A
     plan stored before warm starts (no figures) shows none."""
@@ -356,6 +475,7 @@ def test_a_plan_started_with_the_box_unticked_starts_cold(console, live):
     page = console
     routes = page.evaluate(DAY_JS)
     mine = routes[0]["courier"]
+    page.click("details:has(#item-checks) > summary")
     page.click("#items-none")
     for ident in routes[0]["stops"]:
         page.check(f"#item-checks input[value='{ident}']")
@@ -381,7 +501,7 @@ def test_a_plan_started_with_the_box_unticked_starts_cold(console, live):
         "áp dụng")
     shot(page, "console-cold-start")
     # the same draft as a plan made before warm starts stored it: no figures, no error
-    with live["app"].app_context():
+    with site["app"].app_context():
         plan = db.session.get(RoutePlan, int(draft_id))
         plan.result = {**{k: v for k, v in plan.result.items() if k != "warm_start"},
                        "routes": [{k: v for k, v in r.items()
@@ -401,7 +521,8 @@ def test_a_plan_started_with_the_box_unticked_starts_cold(console, live):
     assert page.js_errors == []
 
 
-def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(console, live):
+def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(
+        console, site, published_day):
     """A parcel the dispatcher gave another courier by hand after the route was
     published: the route's card lists it struck through, saying who has it now, and
     counts one stop less; its marker on the map is hollow."""
@@ -413,13 +534,13 @@ def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(co
     assert len(routes) >= 2, routes
     route, other = routes[0], routes[1]
     ident = route["stops"][1]
-    with live["app"].app_context():
+    with site["app"].app_context():
         dispatcher = db.session.execute(db.select(User).where(
             User.username == "dispatcher1")).scalar_one()
         items_service.assign(db.session, dispatcher, ident, other["courier"], now=utcnow())
         db.session.commit()
         name = db.session.get(User, other["courier"]).username
-    page.goto(f"{live['url']}/console/", wait_until="domcontentloaded")
+    page.goto(f"{site['url']}/console/", wait_until="domcontentloaded")
     card = page.locator(f".force-route[data-courier='{route['courier']}']")
     moved = card.locator(f"ul.moved-away li[data-identifier='{ident}']")
     moved.wait_for()
@@ -432,10 +553,8 @@ def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(co
     assert page.js_errors == []
 
 
-LOADS_JS = "() => +document.getElementById('day-updated').dataset.loads"
-
-
-def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(console, live):
+def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(
+        console, site, published_day):
     """The day's data is polled (here every second: ?refresh=1): a change made elsewhere
     shows without a reload, the map's zoom and the user's unticked items stay, nothing
     is polled while the tab is hidden, and a failed poll is a quiet notice."""
@@ -445,7 +564,7 @@ def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(console, live
     day_requests: list[str] = []
     page.on("request", lambda r: day_requests.append(r.url) if "/console/api/day" in r.url
             else None)
-    page.goto(f"{live['url']}/console/?refresh=1", wait_until="domcontentloaded")
+    page.goto(f"{site['url']}/console/?refresh=1", wait_until="domcontentloaded")
     page.wait_for_function(f"{LOADS_JS} >= 1")
     page.wait_for_selector(".force-route")
     # the user zooms in and unticks an item
@@ -461,7 +580,7 @@ def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(console, live
     # elsewhere (another tab, an admin): a courier with a route in force is deactivated
     card = page.locator(".force-route").first
     gone = int(card.get_attribute("data-courier"))
-    app = live["app"]
+    app = site["app"]
     with app.app_context():
         db.session.get(User, gone).active = False
         db.session.commit()
@@ -510,17 +629,13 @@ def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(console, live
     page.unroute("**/console/api/day*")
     page.wait_for_selector("#stale-notice", state="hidden")
     assert dialogs == []
-
-    with app.app_context():
-        db.session.get(User, gone).active = True
-        db.session.commit()
     assert page.js_errors == []
 
 
-def test_item_timeline_and_a_complaint_case(console, live):
+def test_item_timeline_and_a_complaint_case(console, site):
     page = console
     page.click("#nav-items")
-    page.fill("input[name=number]", live["delivered"])
+    page.fill("input[name=number]", site["delivered"])
     page.click("#item-search button")
     page.wait_for_selector("#timeline")
     assert page.inner_text("#item-status") == "Đã giao thành công"
@@ -591,27 +706,27 @@ def test_csv_import_shows_row_errors(console, tmp_path):
     shot(page, "console-import")
 
 
-def test_logout(console, live):
+def test_logout(console, site):
     page = console
     page.click("#logout")
     page.wait_for_selector("#login-form")
-    page.goto(f"{live['url']}/console/cash", wait_until="domcontentloaded")
+    page.goto(f"{site['url']}/console/cash", wait_until="domcontentloaded")
     assert "/console/login" in page.url
 
 
-def test_tracking_page_on_a_phone_with_a_complaint(browser, live):
+def test_tracking_page_on_a_phone_with_a_complaint(browser, site):
     context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True,
                                   has_touch=True, locale="vi-VN")
     context.set_default_timeout(15_000)
     page = context.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    page.goto(f"{live['url']}/track/{live['delivered']}", wait_until="load")
+    page.goto(f"{site['url']}/track/{site['delivered']}", wait_until="load")
     assert page.inner_text("#status") == "Đã giao thành công"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scroll
     assert len(requests) == 1  # the page is one request: inline CSS, no script
     page.click("#complaint summary")
-    page.fill("#complaint input[name=phone]", live["delivered_phone"])
+    page.fill("#complaint input[name=phone]", site["delivered_phone"])
     page.select_option("#complaint select[name=category]", "damaged")
     page.fill("#complaint textarea[name=description]", "Hộp bị móp khi nhận.")
     page.click("#complaint button[type=submit]")
