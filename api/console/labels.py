@@ -108,6 +108,11 @@ UI = {
                      "Optimised from scratch, from no earlier routes"),
     "kept_previous": ("Giữ {kept}/{previous} điểm của tuyến đang áp dụng",
                       "Kept {kept} of {previous} stops of the route in force"),
+    "ticked_elsewhere": ("{n} bưu gửi đã chọn thuộc bưu tá không có trong kế hoạch nên không "
+                         "được đưa vào: {items}",
+                         "{n} ticked parcels belong to couriers not in this plan and are "
+                         "left out: {items}"),
+    "and_more": ("và {n} bưu gửi khác", "and {n} more"),
     "progress": ("Tiến độ", "Progress"),
     "best_cost": ("Chi phí tốt nhất (m)", "Best cost so far (m)"),
     "publish": ("Công bố tuyến", "Publish"),

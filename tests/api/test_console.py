@@ -543,12 +543,15 @@ def test_the_plan_form_has_a_warm_start_box_ticked_and_its_figures_have_labels(l
     page = logged_in.get("/console/").text
     box = re.search(r'<input[^>]*id="warm-start"[^>]*>', page).group(0)
     assert 'type="checkbox"' in box and "checked" in box
+    assert re.search(r'<p id="left-out-note"[^>]*role="status"[^>]*hidden>', page)
     assert "Bắt đầu từ các tuyến đang áp dụng" in page
     config = json.loads(re.search(r'id="console-config">(.*?)</script>', page, re.S)
                         .group(1))
     # console.js fills these from the plan's result, as text
     holes = {"kept_previous": {"kept", "previous"}, "started_from": {"plans", "stops"},
-             "started_cold": set(), "warm_start": set(), "warm_start_hint": set()}
+             "started_cold": set(), "warm_start": set(), "warm_start_hint": set(),
+             # the note on the ticked parcels a plan for some couriers leaves out
+             "ticked_elsewhere": {"n", "items"}, "and_more": {"n"}}
     for key, wanted in holes.items():
         vi, en = UI[key]
         assert config["labels"][key] == vi and vi != en, key

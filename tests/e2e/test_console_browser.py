@@ -466,6 +466,80 @@ def test_a_plan_for_one_courier_keeps_the_others_routes_on_the_map(console, publ
     assert page.js_errors == []
 
 
+ITEMS_JS = """async () => {
+  const day = JSON.parse(document.getElementById('console-config').textContent).date;
+  const r = await fetch('/console/api/day?date=' + day, {credentials: 'same-origin'});
+  const data = await r.json();
+  return {items: data.items.filter(i => i.plannable)
+                 .map(i => ({identifier: i.identifier, courier: i.courier_id})),
+          names: Object.fromEntries(data.couriers.map(c => [c.id, c.username]))};
+}"""
+
+
+def test_a_plan_for_some_couriers_says_which_ticked_parcels_it_leaves_out(
+        console, published_day):
+    """Ticked parcels that other couriers were given are not sent with a plan for some
+    couriers (they stay theirs): the form says how many and which, with whose they
+    are, as the choice changes, and still once the plan is made."""
+    page = console
+    day = page.evaluate(ITEMS_JS)
+    names = {int(k): v for k, v in day["names"].items()}
+    routes = page.evaluate(DAY_JS)
+    mine, theirs = routes[0]["courier"], routes[1]["courier"]
+    note = page.locator("#left-out-note")
+    assert note.is_hidden()  # every courier chosen: nothing is left out
+
+    def others(chosen):
+        return [i for i in day["items"] if i["courier"] and i["courier"] not in chosen]
+
+    # one courier chosen, every item ticked: the others' parcels are left out
+    for box in page.locator("#courier-checks input").all():
+        box.set_checked(box.get_attribute("value") == str(mine))
+    left = others({mine})
+    assert len(left) >= 2, left
+    page.wait_for_selector("#left-out-note:not([hidden])")
+    assert note.get_attribute("data-count") == str(len(left))
+    text = note.inner_text()
+    assert text.startswith(f"{len(left)} bưu gửi đã chọn thuộc bưu tá không có trong kế "
+                           "hoạch nên không được đưa vào: "), text
+    first = left[0]
+    assert f"{first['identifier']} ({names[first['courier']]})" in text
+    if len(left) > 5:
+        assert text.endswith(f"và {len(left) - 5} bưu gửi khác")
+    assert note.get_attribute("title").split("\n") == [
+        f"{i['identifier']} ({names[i['courier']]})" for i in left]
+    assert note.evaluate("e => e.children.length") == 0  # text only
+    # another courier chosen too: their parcels are theirs to plan, no longer left out
+    page.check(f"#courier-checks input[value='{theirs}']")
+    assert note.get_attribute("data-count") == str(len(others({mine, theirs})))
+    page.uncheck(f"#courier-checks input[value='{theirs}']")
+    # an item unticked is not counted
+    page.click("details:has(#item-checks) > summary")
+    page.uncheck(f"#item-checks input[value='{first['identifier']}']")
+    left = left[1:]
+    assert note.get_attribute("data-count") == str(len(left))
+    assert first["identifier"] not in note.get_attribute("title")
+
+    page.fill("#time-limit", "0.5")
+    with page.expect_request(lambda r: r.url.endswith("/console/api/plans")
+                             and r.method == "POST") as sent:
+        page.click("#start-plan")
+    body = sent.value.post_data_json
+    assert body["courier_ids"] == [mine]
+    ticked = {i["identifier"] for i in day["items"]} - {first["identifier"]}
+    assert set(body["identifiers"]) == ticked - {i["identifier"] for i in left}
+    page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
+    # the plan is made: the note still says what it left out
+    page.wait_for_function(f"{LOADS_JS} >= 2")
+    assert note.is_visible() and note.get_attribute("data-count") == str(len(left))
+    shot(page, "console-left-out")
+    # every courier chosen again: nothing left out, no note
+    for box in page.locator("#courier-checks input").all():
+        box.check()
+    assert note.is_hidden()
+    assert page.js_errors == []
+
+
 def test_a_plan_started_with_the_box_unticked_starts_cold(console, site, published_day):
     """Unticking "start from the routes in force" sends warm_start false: the plan
     starts from scratch, says so, and still says how much of each round it kept. A

@@ -177,6 +177,7 @@
       }
       document.getElementById("item-count").textContent = plannable;
       document.getElementById("unassigned-count").textContent = open;
+      noteLeftOut();
     }
 
     /* What changed since the last load is drawn again, nothing else: no flicker, the
@@ -606,21 +607,56 @@
       }
     }
 
-    document.getElementById("start-plan").addEventListener("click", function () {
-      var btn = this;
+    /* What the planning form sends: the chosen couriers, and the ticked items that are
+       nobody's or a chosen courier's. A plan for some couriers takes nothing another
+       courier was given: their items stay theirs (the API would refuse them by name);
+       they are left out, and listed (leftOut) so the dispatcher knows. */
+    function planChoice() {
       var courierIds = Array.prototype.map.call(
         document.querySelectorAll("#courier-checks input:checked"),
         function (i) { return +i.value; });
-      // a plan for some couriers takes nothing another courier was given: their items
-      // stay theirs (the API would refuse them by name)
       var mine = {}, holder = {};
       courierIds.forEach(function (c) { mine[c] = true; });
       state.items.forEach(function (it) { holder[it.identifier] = it.courier_id; });
-      var ids = Array.prototype.map.call(
-        document.querySelectorAll("#item-checks input:checked"),
-        function (i) { return i.value; }).filter(function (ident) {
-          return !holder[ident] || mine[holder[ident]];
-        });
+      var ids = [], leftOut = [];
+      document.querySelectorAll("#item-checks input:checked").forEach(function (i) {
+        var c = holder[i.value];
+        if (!c || mine[c]) ids.push(i.value);
+        else leftOut.push({identifier: i.value, courier_id: c});
+      });
+      return {courierIds: courierIds, ids: ids, leftOut: leftOut};
+    }
+
+    /* The note above the start button: how many ticked parcels belong to couriers not
+       chosen and are left out, and which (the first few; all in its title). Kept up
+       to date as couriers and items are ticked and the day's data changes, so it is
+       there before the plan is started and while it is made. Text only. */
+    var LEFT_OUT_SHOWN = 5;
+    function noteLeftOut() {
+      var node = document.getElementById("left-out-note");
+      var left = planChoice().leftOut;
+      node.dataset.count = left.length;
+      node.hidden = !left.length;
+      if (!left.length) { node.textContent = ""; node.title = ""; return; }
+      var named = left.map(function (l) {
+        return l.identifier + " (" + courierName(l.courier_id) + ")";
+      });
+      var shown = named.slice(0, LEFT_OUT_SHOWN).join(", ");
+      if (named.length > LEFT_OUT_SHOWN) {
+        shown += ", " + fill(T.and_more, {n: named.length - LEFT_OUT_SHOWN});
+      }
+      node.textContent = fill(T.ticked_elsewhere, {n: left.length, items: shown});
+      node.title = named.join("\n");
+    }
+    ["item-checks", "courier-checks"].forEach(function (id) {
+      document.getElementById(id).addEventListener("change", noteLeftOut);
+    });
+
+    document.getElementById("start-plan").addEventListener("click", function () {
+      var btn = this;
+      var choice = planChoice();
+      var courierIds = choice.courierIds, ids = choice.ids;
+      noteLeftOut();
       btn.disabled = true;
       status("…");
       userAction();
@@ -655,6 +691,7 @@
     function setAll(on) {
       state.itemsTouched = true;
       document.querySelectorAll("#item-checks input").forEach(function (i) { i.checked = on; });
+      noteLeftOut();
     }
     document.getElementById("item-checks").addEventListener("change", function () {
       state.itemsTouched = true;
