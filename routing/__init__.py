@@ -47,6 +47,7 @@ from routing.matrix import (
 )
 from routing.model import (
     MAX_COURIERS,
+    MAX_MOVE_COST_M,
     MAX_STOPS,
     MAX_TIME_S,
     MOTORBIKE_CITY,
@@ -66,6 +67,7 @@ from routing.solver import check_size, reoptimize, solve
 
 __all__ = [
     "MAX_COURIERS",
+    "MAX_MOVE_COST_M",
     "MAX_STOPS",
     "MAX_TIME_S",
     "MOTORBIKE_CITY",

@@ -27,6 +27,7 @@ from routing.errors import InvalidProblemError, ProblemTooLargeError
 
 __all__ = [
     "MAX_COURIERS",
+    "MAX_MOVE_COST_M",
     "MAX_STOPS",
     "MAX_TIME_S",
     "MOTORBIKE_CITY",
@@ -52,6 +53,12 @@ MAX_COURIERS = 100
 MAX_TIME_S = 2 * 86_400
 #: Highest accepted stop priority.
 MAX_PRIORITY = 3
+#: Largest accepted move cost (metres of distance-equivalent): 50 km, above any
+#: detour in a delivery office's area, so "move only what must move" is expressible.
+#: Not more: PyVRP charges at most 100 000 per parcel over capacity or second late
+#: (``PenaltyParams.max_penalty``), and a move cost near that made its search keep a
+#: stop on its overloaded courier rather than find a plan that moves it.
+MAX_MOVE_COST_M = 50_000
 _MAX_ID_LEN = 200
 #: Slowest accepted speed profile (km/h). Any positive speed used to pass: a tiny one
 #: made every travel time overflow int64 into negative arrival times.
@@ -261,7 +268,13 @@ class Stop:
         0 = normal, 1 = high (10x costlier to leave unassigned), up to
         :data:`MAX_PRIORITY`.
     courier_id
-        If set, only this courier may serve the stop.
+        If set, only this courier may serve the stop (a pin: hard).
+    preferred_courier
+        If set, the courier who should keep the stop (soft): serving it with any
+        other courier costs ``move_cost_m`` more. Ignored on a pinned stop.
+    move_cost_m
+        The stop's own move cost (metres of distance-equivalent, ``0 ..``
+        :data:`MAX_MOVE_COST_M`); ``None``: the problem's ``move_cost_m``.
     """
 
     id: str
@@ -271,6 +284,8 @@ class Stop:
     demand: Demand = field(default_factory=Demand)
     priority: int = 0
     courier_id: str | None = None
+    preferred_courier: str | None = None
+    move_cost_m: int | None = None
 
     def __post_init__(self) -> None:
         _ident("id", self.id)
@@ -284,6 +299,10 @@ class Stop:
         _int("priority", self.priority, 0, MAX_PRIORITY)
         if self.courier_id is not None:
             _ident("courier_id", self.courier_id)
+        if self.preferred_courier is not None:
+            _ident("preferred_courier", self.preferred_courier)
+        if self.move_cost_m is not None:
+            _int("move_cost_m", self.move_cost_m, 0, MAX_MOVE_COST_M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,11 +393,16 @@ class Problem:
         Available couriers (at most :data:`MAX_COURIERS`), unique ids. An empty
         tuple is valid here; :func:`routing.solve` raises
         :class:`routing.InfeasibleProblemError` for it.
+    move_cost_m
+        What serving a stop with another courier than its ``preferred_courier``
+        costs, in metres of distance-equivalent added to the objective (not to
+        the routes' distances), ``0 ..`` :data:`MAX_MOVE_COST_M`; a stop's own
+        ``move_cost_m`` overrides it. 0 (default): preferences change nothing.
 
     Raises
     ------
     InvalidProblemError
-        On duplicate ids or a stop pinned to an unknown courier.
+        On duplicate ids or a stop pinned to (or preferring) an unknown courier.
     ProblemTooLargeError
         When a size limit is exceeded.
     """
@@ -386,10 +410,12 @@ class Problem:
     office: Office
     stops: tuple[Stop, ...]
     couriers: tuple[Courier, ...]
+    move_cost_m: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.office, Office):
             raise InvalidProblemError("office", "must be an Office")
+        _int("move_cost_m", self.move_cost_m, 0, MAX_MOVE_COST_M)
         object.__setattr__(self, "stops", tuple(self.stops))
         object.__setattr__(self, "couriers", tuple(self.couriers))
         if len(self.stops) > MAX_STOPS:
@@ -421,6 +447,19 @@ class Problem:
                 raise InvalidProblemError(
                     f"stops[{i}].courier_id", f"unknown courier {stop.courier_id!r}"
                 )
+            if stop.preferred_courier is not None and stop.preferred_courier not in cids:
+                raise InvalidProblemError(
+                    f"stops[{i}].preferred_courier",
+                    f"unknown courier {stop.preferred_courier!r}",
+                )
+
+    def move_cost_of(self, stop: Stop) -> int:
+        """What serving ``stop`` with another courier than its preferred one costs
+        (metres): 0 for a stop without a preference or pinned to a courier (the pin
+        decides), else its own ``move_cost_m`` or the problem's."""
+        if stop.preferred_courier is None or stop.courier_id is not None:
+            return 0
+        return self.move_cost_m if stop.move_cost_m is None else stop.move_cost_m
 
     def stop(self, stop_id: str) -> Stop:
         """Return the stop with id ``stop_id``.
@@ -458,11 +497,15 @@ class Problem:
              "stops": [{"id": "s1", "location": {...}, "service_s": 120,
                         "window": {"open_s": .., "close_s": ..} | null,
                         "demand": {"parcels": 1, "weight_g": 500},
-                        "priority": 0, "courier_id": null}, ...],
+                        "priority": 0, "courier_id": null,
+                        "preferred_courier": null, "move_cost_m": null}, ...],
              "couriers": [{"id": "c1", "shift": {...},
                            "capacity": {"parcels": 60, "weight_g": 80000},
                            "start": {...} | null, "return_to_office": true,
-                           "speed": {"speed_kmh": 22, "circuity": 1.35}}, ...]}
+                           "speed": {"speed_kmh": 22, "circuity": 1.35}}, ...],
+             "move_cost_m": 0}
+
+        Other top-level keys are ignored (a caller may store its own there).
 
         Parameters
         ----------
@@ -528,7 +571,9 @@ class Problem:
                 d["speed"] = _sub(f"{p}.speed", partial(SpeedProfile, **sm))
             couriers.append(_sub(p, partial(Courier, **d)))
 
-        return cls(office=office, stops=tuple(stops), couriers=tuple(couriers))
+        move_cost = root.get("move_cost_m", 0)
+        return cls(office=office, stops=tuple(stops), couriers=tuple(couriers),
+                   move_cost_m=move_cost)
 
 
 Objective = Literal["duration", "distance"]

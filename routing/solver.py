@@ -235,27 +235,39 @@ def _prize_base(mats: Sequence[TravelMatrix], problem: Problem, objective: str) 
     return base
 
 
-def _check_matrix_memory(size: int, profiles: int, pinned_couriers: int) -> None:
+def _check_matrix_memory(size: int, profiles: int, owners: int) -> None:
     matrix_bytes = profiles * 2 * 8 * size * size
     if matrix_bytes > MATRIX_MEMORY_BUDGET:
         raise ProblemTooLargeError(
             "stops",
-            f"{pinned_couriers} couriers with pinned stops need {profiles} travel "
+            f"{owners} couriers with pinned or preferred stops need {profiles} travel "
             f"matrices of {size}x{size} ({matrix_bytes / 1e9:.1f} GB > "
-            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); pin fewer couriers or split the problem",
+            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); pin fewer couriers, set the move "
+            "cost to 0 or split the problem",
         )
+
+
+def _owners(problem: Problem, stops: Sequence[Stop]) -> set[str]:
+    """The couriers of ``stops`` that need a routing profile of their own: those with
+    pinned stops, and those a stop prefers at a move cost above 0."""
+    return {s.courier_id for s in stops if s.courier_id is not None} | {
+        s.preferred_courier
+        for s in stops
+        if s.preferred_courier is not None and problem.move_cost_of(s) > 0
+    }
 
 
 def check_size(problem: Problem) -> None:
     """Raise :class:`ProblemTooLargeError` now if solving ``problem`` would need more
-    matrix memory than :data:`MATRIX_MEMORY_BUDGET` (each courier with pinned stops
-    needs its own matrices), so that a caller can refuse it before queueing a job.
-    An upper bound: :func:`solve` checks again after dropping stops nobody can serve."""
-    owners = {s.courier_id for s in problem.stops if s.courier_id is not None}
-    pinned = [c for c in problem.couriers if c.id in owners]
-    # one profile per pinned courier, one per speed shared by the others (as _plan)
+    matrix memory than :data:`MATRIX_MEMORY_BUDGET` (each courier with pinned stops, or
+    preferred by a stop at a move cost above 0, needs its own matrices), so that a
+    caller can refuse it before queueing a job. An upper bound: :func:`solve` checks
+    again after dropping stops nobody can serve."""
+    owners = _owners(problem, problem.stops)
+    mine = [c for c in problem.couriers if c.id in owners]
+    # one profile per such courier, one per speed shared by the others (as _plan)
     shared = {c.speed for c in problem.couriers if c.id not in owners}
-    _check_matrix_memory(len(_layout(problem).points) + 1, len(pinned) + len(shared), len(pinned))
+    _check_matrix_memory(len(_layout(problem).points) + 1, len(mine) + len(shared), len(mine))
 
 
 def _plan(
@@ -297,27 +309,45 @@ def _plan(
         else:
             unassigned.append(Unassigned(stop.id, reason, reason.message))
 
-    # ---- profiles: (speed, owner of pinned stops it may serve)
+    # ---- profiles: (speed, owner of pinned or preferred stops); a courier's own
+    # profile forbids the stops pinned to others and charges the move cost on the
+    # arcs into the stops others are preferred for (distance only: durations, hence
+    # windows and ETAs, stay real)
     pinned_to: dict[str, list[int]] = {}
+    preferred_by: dict[str, set[int]] = {}
+    move_cost: dict[int, int] = {}  # stop location -> its move cost (> 0)
     for si in candidates:
-        owner = problem.stops[si].courier_id
-        if owner is not None:
-            pinned_to.setdefault(owner, []).append(layout.stop_loc[si])
+        stop, loc = problem.stops[si], layout.stop_loc[si]
+        if stop.courier_id is not None:
+            pinned_to.setdefault(stop.courier_id, []).append(loc)
+        cost = problem.move_cost_of(stop)
+        if cost > 0 and stop.preferred_courier is not None:
+            move_cost[loc] = cost
+            preferred_by.setdefault(stop.preferred_courier, set()).add(loc)
+    owners = set(pinned_to) | set(preferred_by)
     all_pinned = [loc for locs in pinned_to.values() for loc in locs]
     profile_keys: list[tuple[int, str | None]] = []
     courier_profile: list[int] = []
     for i, c in enumerate(problem.couriers):
-        key = (speed_of[i], c.id if c.id in pinned_to else None)
+        key = (speed_of[i], c.id if c.id in owners else None)
         if key not in profile_keys:
             profile_keys.append(key)
         courier_profile.append(profile_keys.index(key))
     dists, durs = [], []
-    _check_matrix_memory(len(layout.points) + 1, len(profile_keys), len(pinned_to))
+    _check_matrix_memory(len(layout.points) + 1, len(profile_keys), len(owners))
+    charged_max = 0  # the largest move cost some profile charges
     for sp, owner in profile_keys:
         forbid = [loc for loc in all_pinned if loc not in pinned_to.get(owner or "", [])]
+        mine = preferred_by.get(owner or "", set())
+        charge = sorted(loc for loc in move_cost if loc not in mine)
         d, t = base[sp].distance_m, base[sp].duration_s
+        if charge:
+            d = d.copy()
+            d[:, charge] += np.array([move_cost[loc] for loc in charge], dtype=d.dtype)
+            d[charge, charge] = 0  # (PyVRP wants zero diagonals)
+            charged_max = max(charged_max, max(move_cost[loc] for loc in charge))
         if forbid:
-            d, t = d.copy(), t.copy()
+            d, t = (d if charge else d.copy()), t.copy()
             d[:, forbid] = _FORBIDDEN
             t[:, forbid] = _FORBIDDEN
             d[forbid, forbid] = 0
@@ -325,10 +355,14 @@ def _plan(
         dists.append(d)
         durs.append(t)
     if len(profile_keys) > 1:
-        logger.debug("using %d routing profiles for pinned stops", len(profile_keys))
+        logger.debug(
+            "using %d routing profiles for pinned and preferred stops", len(profile_keys)
+        )
 
     # ---- core instance
-    prize = _prize_base(base, problem, params.objective)
+    # a stop is worth more than any detour plus moving it: served by another courier
+    # rather than dropped when its own cannot take it
+    prize = _prize_base(base, problem, params.objective) + charged_max
     clients = []
     for si in candidates:
         s = problem.stops[si]
@@ -568,6 +602,10 @@ def solve(
     _check_types(problem, params, provider)
     params = params or SolverParams()
     provider = provider or HaversineProvider()
+    if params.objective != "distance" and any(problem.move_cost_of(s) for s in problem.stops):
+        raise InvalidProblemError(
+            "move_cost_m", "a move cost is in metres: it needs objective 'distance'"
+        )
     if not problem.stops:
         if not problem.couriers:
             raise InfeasibleProblemError("the problem has no couriers")
@@ -659,7 +697,7 @@ def reoptimize(
         if keep_next in done:
             raise InvalidProblemError("keep_next", f"stop {keep_next!r} is already done")
     rest = [
-        dataclasses.replace(s, courier_id=None)
+        dataclasses.replace(s, courier_id=None, preferred_courier=None)
         for s in problem.stops
         if s.id not in done and s.courier_id in (None, courier_id)
     ]
