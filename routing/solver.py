@@ -335,7 +335,7 @@ def _plan(
         courier_profile.append(profile_keys.index(key))
     dists, durs = [], []
     _check_matrix_memory(len(layout.points) + 1, len(profile_keys), len(owners))
-    charged_max = 0  # the largest move cost some profile charges
+    charged: dict[int, int] = {}  # the stops some profile charges a move cost on
     for sp, owner in profile_keys:
         forbid = [loc for loc in all_pinned if loc not in pinned_to.get(owner or "", [])]
         mine = preferred_by.get(owner or "", set())
@@ -345,7 +345,7 @@ def _plan(
             d = d.copy()
             d[:, charge] += np.array([move_cost[loc] for loc in charge], dtype=d.dtype)
             d[charge, charge] = 0  # (PyVRP wants zero diagonals)
-            charged_max = max(charged_max, max(move_cost[loc] for loc in charge))
+            charged.update((loc, move_cost[loc]) for loc in charge)
         if forbid:
             d, t = (d if charge else d.copy()), t.copy()
             d[:, forbid] = _FORBIDDEN
@@ -360,9 +360,10 @@ def _plan(
         )
 
     # ---- core instance
-    # a stop is worth more than any detour plus moving it: served by another courier
-    # rather than dropped when its own cannot take it
-    prize = _prize_base(base, problem, params.objective) + charged_max
+    # a stop is worth more than any detour plus moving every stop that can move: a plan
+    # serving more stops wins whatever it moves (a stop whose courier cannot take it
+    # is moved, not dropped, and so are the stops moved to make room for one)
+    prize = _prize_base(base, problem, params.objective) + sum(charged.values())
     clients = []
     for si in candidates:
         s = problem.stops[si]

@@ -229,6 +229,33 @@ def test_with_a_huge_move_cost_a_shift_too_short_still_moves_what_it_must() -> N
     assert all(served[s.id] == s.preferred_courier for s in problem.stops if s.id != "x")
 
 
+def test_stops_move_to_make_room_rather_than_a_stop_being_dropped() -> None:
+    """Three loads of three parcels that c cannot carry, and room for two of them on a
+    and b once the two stops preferring each of them move to c: one load must be
+    dropped (the search then weighs prizes), and serving the second is worth the two
+    moves it takes, even at the largest cost (a stop's prize covers moving every stop
+    that can move)."""
+    light = {"demand": Demand(1, 100)}
+    heavy = {"demand": Demand(3, 5_000)}
+    stops = (
+        _stop("s1", 0.004, -0.004, preferred_courier="a", **light),
+        _stop("s2", 0.005, -0.003, preferred_courier="a", **light),
+        _stop("s3", -0.004, 0.004, preferred_courier="b", **light),
+        _stop("s4", -0.005, 0.003, preferred_courier="b", **light),
+        _stop("n1", 0.000, 0.006, **heavy),
+        _stop("n2", 0.001, 0.007, **heavy),
+        _stop("n3", -0.001, 0.007, **heavy),
+    )
+    couriers = (courier("a", capacity=Capacity(3, 50_000)),
+                courier("b", capacity=Capacity(3, 50_000)),
+                courier("c", capacity=Capacity(10, 1_000)))
+    plan = solve(Problem(OFFICE, stops, couriers, move_cost_m=MAX_MOVE_COST_M), SMALL)
+    assert len(plan.unassigned) == 1 and plan.unassigned[0].stop_id.startswith("n")
+    served = _served_by(plan)
+    assert {served[s.id] for s in stops if s.id.startswith("s")} == {"c"}
+    assert sorted(served[n] for n in ("n1", "n2", "n3") if n in served) == ["a", "b"]
+
+
 def test_many_couriers_a_large_cost_keeps_every_stop_with_its_courier() -> None:
     """A random day split at random between three couriers (not the shortest split):
     with a large move cost every stop stays; without one, the solver reshuffles."""
