@@ -102,6 +102,17 @@ UI = {
                        "Parcels still at the office that a published plan gave a courier may go "
                        "to another (e.g. a courier who joins late); what a courier has or was "
                        "given by hand stays theirs"),
+    "move_cost": ("Chi phí chuyển một bưu gửi (m)", "Cost of moving a parcel (m)"),
+    "move_cost_hint": ("Khi cho phép chuyển: một bưu gửi chỉ chuyển sang bưu tá khác khi việc "
+                       "đó rút ngắn tổng quãng đường hơn con số này, hoặc khi bưu tá của nó "
+                       "không chở hay đi kịp; 0: chỉ quãng đường quyết định",
+                       "When parcels may move: one goes to another courier only when that "
+                       "shortens the day by more than this, or when its courier cannot carry "
+                       "or reach it in time; 0: distance alone decides"),
+    "moved_previous": ("Chuyển {moved}/{previous} điểm của các tuyến đang áp dụng sang bưu tá "
+                       "khác (chi phí chuyển {cost} m)",
+                       "Moved {moved} of {previous} stops of the routes in force to another "
+                       "courier (move cost {cost} m)"),
     "started_from": ("Khởi đầu từ tuyến có sẵn: {stops} điểm, theo kế hoạch {plans}",
                      "Warm start: {stops} stops from the routes of plan {plans}"),
     "started_cold": ("Tối ưu từ đầu, không dựa trên tuyến nào",

@@ -32,6 +32,7 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+import routing
 from models import (
     Complaint,
     CourierPosition,
@@ -407,7 +408,8 @@ def index(user: User) -> Any:
     }
     return render_template("console/map.html", office=office, couriers=couriers,
                            colours=colours, config=config, offices=offices,
-                           day=config["date"])
+                           day=config["date"], move_cost_m=plans.DEFAULT_MOVE_COST_M,
+                           max_move_cost_m=routing.MAX_MOVE_COST_M)
 
 
 def _refresh_arg() -> int:

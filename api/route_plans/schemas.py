@@ -4,10 +4,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+import routing
 from models import PlanStatus, Status
 
 from ..errors import ProblemSchema
 from ..items.schemas import Day, Id, Int, LocationSchema
+from .service import DEFAULT_MOVE_COST_M
 
 
 class PlanCreateSchema(Schema):
@@ -49,13 +51,27 @@ class PlanCreateSchema(Schema):
                        "plan is left out: assigned_by_hand), and an item at the office that a "
                        "published plan gave its courier may move to another courier of the "
                        "plan (a courier joins late, or the others cannot carry all they were "
-                       "given); the warm start keeps it on its courier's round unless moving "
-                       "it is shorter"})
+                       "given); it stays with its courier unless moving it shortens the day "
+                       "by more than move_cost_m"})
+    move_cost_m = Int(validate=validate.Range(0, routing.MAX_MOVE_COST_M), metadata={
+        "description": "Only with keep_assignments false (else a 422): what moving a "
+                       "parcel a published plan gave a courier to another courier costs, in "
+                       "metres of distance: it moves only when that shortens the day by "
+                       "more, or when its courier cannot take it (capacity, shift). "
+                       f"0 to {routing.MAX_MOVE_COST_M}; default "
+                       f"{DEFAULT_MOVE_COST_M} (0: distance alone decides). The result's "
+                       "distances are real metres, without it"})
 
     @validates_schema
     def _shift(self, data: dict[str, Any], **_: Any) -> None:
         if data["shift_end_s"] <= data["shift_start_s"]:
             raise ValidationError("The shift must end after it starts.", "shift_end_s")
+
+    @validates_schema
+    def _move_cost_rebalances(self, data: dict[str, Any], **_: Any) -> None:
+        if "move_cost_m" in data and data["keep_assignments"]:
+            raise ValidationError("Only a rebalancing plan (keep_assignments false) moves "
+                                  "parcels given out, at a cost.", "move_cost_m")
 
 
 def IsoTime(**kw: Any) -> fields.String:  # noqa: N802 - a field factory
@@ -131,6 +147,18 @@ RESULT_DOC = {
                                     "description": "The plans whose routes it started from"},
                        "stops": {"type": "integer",
                                  "description": "Stops on the routes it started from"}}},
+    "stability": {"type": ["object", "null"], "description": (
+        "How much the plan changes the day: of the plan's stops that were on its "
+        "couriers' routes in force when it was made, how many are kept on their courier's "
+        "route, moved to another courier's, or unassigned; null when none of its couriers "
+        "had a route in force (plans made before the figures say nothing). They follow an "
+        "edit"), "properties": {
+            "previous_stops": {"type": "integer"}, "kept": {"type": "integer"},
+            "moved": {"type": "integer"}, "unassigned": {"type": "integer"}}},
+    "move_cost_m": {"type": ["integer", "null"], "description": (
+        "A rebalancing plan (keep_assignments false): what moving a parcel a published "
+        "plan gave a courier to another courier cost in the optimisation (m); null for a "
+        "plan that moves nothing given out")},
     "unassigned": {"type": "array", "items": {"type": "object", "properties": {
         "identifier": {"type": "string"}, "reason": {"type": "string"},
         "message": {"type": "string"}}}},
@@ -155,8 +183,9 @@ class PlanSchema(Schema):
     best_cost = fields.Float(allow_none=True, metadata={"description": (
         "While the plan runs: the solver's best objective so far, the distance (m) plus a "
         "penalty for each stop it leaves unserved (more than any detour, so it can be "
-        "far above the routes' distance and drop when the stop is served), null until a "
-        "feasible plan is known. Once the plan has succeeded or is edited: the routes' "
+        "far above the routes' distance and drop when the stop is served) and, in a "
+        "rebalancing plan, move_cost_m for each parcel moved off its courier, null until "
+        "a feasible plan is known. Once the plan has succeeded or is edited: the routes' "
         "total distance (m)")})
     time_limit_s = fields.Float()
     created_at = fields.AwareDateTime()

@@ -45,6 +45,12 @@ STALE_HEARTBEAT = timedelta(seconds=120)
 #: A courier's capacity when none is recorded (a motorbike's)
 DEFAULT_CAPACITY_PARCELS = 60
 DEFAULT_CAPACITY_KG = 80.0
+#: What a rebalancing plan (``keep_assignments`` false) charges, in metres of
+#: distance, for each parcel it moves from the courier a published plan gave it to
+#: another courier, unless the request says otherwise (``move_cost_m``): measured on
+#: the demo day (docs/routing.md, "Rebalancing on the demo day"), it keeps most of the
+#: day where it is and still gives a courier who joins late a round
+DEFAULT_MOVE_COST_M = 2_000
 
 
 def _seconds(day: date, t: datetime) -> int:
@@ -211,8 +217,8 @@ def assigned_by_hand(session: Session, items: Collection[Item]) -> set[int]:
     item to its courier, and does not give it to another one when they are not in the
     plan (:func:`_kept_elsewhere`). One a published plan gave its courier
     (``ROUTE_PLAN``) is that plan's choice, which a rebalancing re-plan
-    (``keep_assignments`` false) may change (the warm start keeps it on its courier's
-    round unless moving it is shorter); and so is one that
+    (``keep_assignments`` false) may change (it prefers its courier: moving it costs
+    ``move_cost_m``); and so is one that
     went out with its courier and came back (held, or scanned back in after a failed
     attempt): the hand-over was for that round, the parcel is the office's to give out
     again (docs/api.md, "A parcel in a courier's bag")."""
@@ -275,9 +281,11 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     published plan gave it to them. (One a published plan gave a courier not in this
     plan is the plan's to give, as an item nobody has.) A rebalancing re-plan
     (``keep_assignments`` false: a courier joins late) pins only the first kind, so an
-    item at the office that a published plan gave its courier may go to another; the
-    warm start (:func:`starting_routes`) keeps it on its courier's round unless that is
-    shorter."""
+    item at the office that a published plan gave its courier may go to another: the
+    stop prefers its courier (``preferred_courier``) and the problem's ``move_cost_m``
+    (the request's, else :data:`DEFAULT_MOVE_COST_M`) is what moving it costs the
+    solver, so it moves only when that shortens the day by more, or when its courier
+    cannot take it."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -305,6 +313,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     statuses = tuple(data.get("statuses") or (*PLANNABLE, Status.OUT_FOR_DELIVERY))
     courier_ids = {c.id for c in couriers}
     keep = bool(data.get("keep_assignments", True))
+    move_cost = None if keep else int(data.get("move_cost_m", DEFAULT_MOVE_COST_M))
     iq = select(Item).where(Item.office_id == office_id, Item.status.in_(statuses))
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
@@ -420,27 +429,31 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                                f"{it.window_end.isoformat()}) is not on {day.isoformat()}"})
                 continue
             window = {"open_s": o, "close_s": c}
-        stops.append({
+        # pinned to a courier of this plan who has it (out, or back from a failed
+        # attempt) or was given it by hand, and (keep_assignments, the default) to the
+        # one a published plan gave it at the office; a rebalancing plan prefers that
+        # one instead (soft: moving it to another courier costs move_cost_m)
+        mine = it.courier_id in courier_ids
+        pinned = mine and (it.status not in AT_OFFICE or keep or it.id in by_hand)
+        stop: dict[str, Any] = {
             "id": it.identifier,
             "location": {"lat": it.recipient_lat, "lon": it.recipient_lon},
             "service_s": 240 if (it.is_cod or it.id_check_required) else 120,
             "window": window,
             "demand": {"parcels": 1, "weight_g": it.weight_g},
             "priority": 1 if it.product is Product.EMS or window else 0,
-            # pinned to a courier of this plan who has it (out, or back from a failed
-            # attempt) or was given it by hand, and (keep_assignments, the default) to
-            # the one a published plan gave it at the office; a rebalancing plan leaves
-            # that one to the warm start, which keeps it there unless moving is shorter
-            "courier_id": str(it.courier_id) if it.courier_id in courier_ids and (
-                it.status not in AT_OFFICE or keep or it.id in by_hand) else None,
-        })
+            "courier_id": str(it.courier_id) if pinned else None,
+        }
+        if mine and not pinned:
+            stop["preferred_courier"] = str(it.courier_id)
+        stops.append(stop)
     if not stops:
         raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "
                             "and a delivery window on that day.", slug="nothing-to-plan",
                             notes=[f"{x['identifier']}: {x['message']}" for x in left_out])
     # a capacity not recorded (None) is the default motorbike's; 0 is a courier who
     # carries nothing (the model and the solver take it), not "not recorded"
-    problem = {
+    problem: dict[str, Any] = {
         "office": {"id": office.code, "location": {"lat": office.lat, "lon": office.lon}},
         "stops": stops,
         "couriers": [{
@@ -453,9 +466,11 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             "return_to_office": True,
         } for c in couriers],
     }
+    if move_cost is not None:  # a rebalancing plan: what moving a parcel given out costs
+        problem["move_cost_m"] = move_cost
     # validate now: a bad or oversized problem never reaches a job
     routing.check_size(routing.Problem.from_dict(problem))
-    if left_out:  # (Problem.from_dict reads no other top-level key)
+    if left_out:  # (Problem.from_dict ignores top-level keys it does not know)
         problem["left_out"] = left_out
     return office_id, problem
 
@@ -995,7 +1010,12 @@ def with_stability(problem: Mapping[str, Any], result: dict[str, Any]) -> dict[s
     changes the day: each route's ``previous_stops`` (the stops of the plan that were
     on its courier's route in force when the plan was made) and ``kept_from_previous``
     (how many of its stops were among them), both null for a courier who had no route
-    in force (:func:`starting_routes`)."""
+    in force (:func:`starting_routes`); for the whole plan, ``stability``: of the
+    ``previous_stops`` on the plan's couriers' routes in force, how many are ``kept``
+    on their courier's route, ``moved`` to another courier's and ``unassigned`` (null
+    when no courier of the plan had a route in force); and ``move_cost_m``, what a
+    rebalancing plan charged per parcel moved off its courier (null for one that moves
+    nothing given out: ``keep_assignments``)."""
     before = problem.get("routes_before") or {}
     warm = problem.get("warm_start")
     routes = []
@@ -1004,8 +1024,18 @@ def with_stability(problem: Mapping[str, Any], result: dict[str, Any]) -> dict[s
         routes.append({**r, "previous_stops": None if prev is None else len(prev),
                        "kept_from_previous": None if prev is None else len(
                            set(prev) & {s["identifier"] for s in r["stops"]})})
+    stability = None
+    if before:
+        served = {s["identifier"]: str(r["courier_id"])
+                  for r in result["routes"] for s in r["stops"]}
+        held = {ident: courier for courier, idents in before.items() for ident in idents}
+        kept = sum(served.get(i) == c for i, c in held.items())
+        moved = sum(i in served and served[i] != c for i, c in held.items())
+        stability = {"previous_stops": len(held), "kept": kept, "moved": moved,
+                     "unassigned": len(held) - kept - moved}
     return {**result, "routes": routes, "warm_start": None if warm is None else {
-        "plan_ids": warm["plan_ids"], "stops": warm["stops"]}}
+        "plan_ids": warm["plan_ids"], "stops": warm["stops"]}, "stability": stability,
+        "move_cost_m": problem.get("move_cost_m")}
 
 
 def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],
@@ -1334,8 +1364,9 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     me = str(actor.id)
     problem_d = dict(plan.problem)
     problem_d["couriers"] = [c for c in plan.problem["couriers"] if c["id"] == me]
-    problem_d["stops"] = [{**s, "courier_id": me} for s in plan.problem["stops"]
-                          if s["id"] in set(idents)]
+    # every stop is theirs now: a rebalancing plan's preferences (other couriers) go
+    problem_d["stops"] = [{**s, "courier_id": me, "preferred_courier": None}
+                          for s in plan.problem["stops"] if s["id"] in set(idents)]
     problem = routing.Problem.from_dict(problem_d)
     now_s = max(0, min(86_400, _seconds(day, now)))
     remaining_order = [i for i in idents if i not in done]

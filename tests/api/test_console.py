@@ -558,6 +558,31 @@ def test_the_plan_form_has_a_warm_start_box_ticked_and_its_figures_have_labels(l
         assert set(re.findall(r"\{(\w+)\}", vi)) == set(re.findall(r"\{(\w+)\}", en)) == wanted
 
 
+def test_the_plan_form_has_a_move_cost_box_for_rebalancing_and_its_figure_a_label(logged_in):
+    """The rebalance box comes with the move cost (the API's default, its bounds),
+    disabled until rebalancing is ticked; the moved figure has a label in both
+    languages with the same holes."""
+    import json
+
+    import routing
+    from api.console.labels import UI
+    from api.route_plans.service import DEFAULT_MOVE_COST_M
+
+    page = logged_in.get("/console/").text
+    box = re.search(r'<input[^>]*id="move-cost"[^>]*>', page).group(0)
+    assert 'type="number"' in box and "disabled" in box
+    assert f'value="{DEFAULT_MOVE_COST_M}"' in box and 'min="0"' in box
+    assert f'max="{routing.MAX_MOVE_COST_M}"' in box
+    config = json.loads(re.search(r'id="console-config">(.*?)</script>', page, re.S)
+                        .group(1))
+    for key, wanted in {"moved_previous": {"moved", "previous", "cost"}, "move_cost": set(),
+                        "move_cost_hint": set()}.items():
+        vi, en = UI[key]
+        assert config["labels"][key] == vi and vi != en, key
+        assert set(re.findall(r"\{(\w+)\}", vi)) == set(re.findall(r"\{(\w+)\}", en)) == wanted
+    assert UI["move_cost"][0] in page
+
+
 def test_the_map_page_takes_a_refresh_interval(logged_in):
     """The day's data is polled every 30 s by default; ``?refresh=`` (seconds) changes
     it (the browser tests poll faster); a bad value is a 422, not a 500."""

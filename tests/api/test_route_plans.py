@@ -2304,6 +2304,14 @@ def test_a_replan_gives_a_late_courier_parcels_a_plan_gave_out_at_the_office(
     assert len(now[c.id]) >= 2 and set(now[c.id]) <= set(idents)  # published parcels
     # hard pins only: what A has and what B was given by hand
     assert pins_of(done) == {idents[0]: str(a.id), idents[1]: str(b.id)}
+    # the rest of what they were given prefers them, at the default move cost
+    stored = db.session.get(RoutePlan, done["id"]).problem
+    assert stored["move_cost_m"] == service.DEFAULT_MOVE_COST_M == result["move_cost_m"]
+    assert preferences_of(done) == {**{i: str(a.id) for i in idents[2:6]},
+                                    **{i: str(b.id) for i in idents[6:]}}
+    moved = len(now[c.id])  # (everything C has was A's or B's in force but idents[1])
+    assert result["stability"] == {"previous_stops": 11, "kept": 11 - moved,
+                                   "moved": moved, "unassigned": 0}
     # it started from the routes in force, without the parcel that left A since (B was
     # given it after their route was published: it is not on it)
     assert result["warm_start"]["stops"] == 11
@@ -2343,11 +2351,109 @@ def test_by_default_a_replan_pins_every_parcel_to_its_courier(client, auth, disp
     assert not set(now.get(c.id, [])) & set(idents)
     for cid, ids in now.items():
         assert set(ids) <= set(holder.get(cid, ())), (cid, ids)
+    # nothing prefers anyone, nothing costs: nothing given out may move
+    assert preferences_of(done) == {}
+    assert "move_cost_m" not in db.session.get(RoutePlan, done["id"]).problem
+    assert done["result"]["move_cost_m"] is None
+    # B cannot carry all theirs: two are left out, none moved
+    assert done["result"]["stability"] == {"previous_stops": 11, "kept": 9, "moved": 0,
+                                           "unassigned": 2}
     r = client.post("/api/v1/route-plans", headers=h, json=plan_body(keep_assignments="perhaps"))
     assert r.status_code == 422 and "keep_assignments" in r.json["errors"][0]["pointer"]
     spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]
     doc = spec["PlanCreate"]["properties"]["keep_assignments"]
     assert doc["type"] == "boolean" and doc["default"] is True
+
+
+def preferences_of(plan):
+    """The stops ``plan`` (its JSON) prefers a courier for: ``{identifier: courier id}``."""
+    return {s["id"]: s["preferred_courier"] for s in db.session.get(
+        RoutePlan, plan["id"]).problem["stops"] if s.get("preferred_courier")}
+
+
+def test_a_high_move_cost_moves_only_what_its_courier_cannot_carry(
+        client, auth, dispatcher, make_user, office, short_day):
+    """B was given six parcels for five places (and one more by hand since): a
+    rebalancing plan with a high move cost gives the late courier C exactly the two
+    that B cannot carry, and A keeps their round; the distances are real metres, the
+    move cost is in none of them; the figures follow an edit, and C can re-optimise
+    the route once it is published."""
+    import routing
+    from routing.evaluate import evaluate
+
+    a, b, idents, _ = short_day
+    h = auth(dispatcher)
+    c = make_user(Role.COURIER, office, vehicle_capacity_parcels=30, vehicle_capacity_kg=50.0)
+    url, done = solved_plan(client, h, courier_ids=[a.id, b.id, c.id],
+                            keep_assignments=False, move_cost_m=20_000)
+    result = done["result"]
+    now = routes_by_courier(result)
+    assert result["unassigned"] == [] and result["move_cost_m"] == 20_000
+    assert sorted(now[a.id]) == sorted([idents[0], *idents[2:6]])
+    assert len(now[c.id]) == 2 and set(now[c.id]) <= set(idents[6:])
+    assert set(now[b.id]) == ({idents[1], *idents[6:]} - set(now[c.id]))
+    assert result["stability"] == {"previous_stops": 11, "kept": 9, "moved": 2,
+                                   "unassigned": 0}
+    # real distances: the fixed routes evaluated without any move cost
+    problem = routing.Problem.from_dict(db.session.get(RoutePlan, done["id"]).problem)
+    real = evaluate(problem, {str(k): v for k, v in now.items()})
+    assert result["distance_m"] == real.distance_m == done["best_cost"]
+    assert sum(r["distance_m"] for r in result["routes"]) == real.distance_m
+    check_documented(client, done, "Plan")
+    # an edit giving C one of A's parcels: one more moved
+    given = now[a.id][-1]
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a.id, "identifiers": now[a.id][:-1]},
+        {"courier_id": b.id, "identifiers": now[b.id]},
+        {"courier_id": c.id, "identifiers": [*now[c.id], given]}]})
+    assert r.status_code == 200, r.json
+    assert r.json["result"]["stability"] == {"previous_stops": 11, "kept": 8, "moved": 3,
+                                             "unassigned": 0}
+    assert r.json["result"]["move_cost_m"] == 20_000
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    # C's stops prefer B in the plan: a courier's re-optimisation takes them as theirs
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(c), json={
+        "date": "2026-11-20", "location": {"lat": 12.245, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert sorted(s["identifier"] for s in r.json["stops"]) == sorted([*now[c.id], given])
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    ({"move_cost_m": 2000}, "rebalancing"),  # keep_assignments (the default) moves nothing
+    ({"keep_assignments": True, "move_cost_m": 0}, "rebalancing"),
+    ({"keep_assignments": False, "move_cost_m": -1}, ""),
+    ({"keep_assignments": False, "move_cost_m": 50_001}, ""),
+    ({"keep_assignments": False, "move_cost_m": 1.5}, ""),
+    ({"keep_assignments": False, "move_cost_m": "far"}, ""),
+    ({"keep_assignments": False, "move_cost_m": None}, ""),
+    ({"keep_assignments": False, "move_cost_m": True}, ""),
+], ids=["with-keep-default", "with-keep", "negative", "too-large", "fraction", "text", "null",
+        "boolean"])
+def test_a_bad_move_cost_is_a_422_on_its_field(client, auth, dispatcher, couriers, day_items,
+                                               body, detail):
+    r = client.post("/api/v1/route-plans", headers=auth(dispatcher), json=plan_body(**body))
+    assert r.status_code == 422, r.json
+    assert [e["pointer"] for e in r.json["errors"]] == ["/move_cost_m"]
+    assert detail in r.json["errors"][0]["detail"]
+    assert db.session.query(RoutePlan).count() == 0
+
+
+def test_the_move_cost_is_documented(client, auth, dispatcher, couriers, day_items):
+    import routing
+
+    spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    doc = spec["PlanCreate"]["properties"]["move_cost_m"]
+    assert doc["type"] == "integer"
+    assert (doc["minimum"], doc["maximum"]) == (0, routing.MAX_MOVE_COST_M)
+    assert f"default {service.DEFAULT_MOVE_COST_M}" in doc["description"]
+    # the bounds are accepted
+    h = auth(dispatcher)
+    for cost in (0, routing.MAX_MOVE_COST_M):
+        r = client.post("/api/v1/route-plans", headers=h,
+                        json=plan_body(keep_assignments=False, move_cost_m=cost))
+        assert r.status_code == 202, r.json
+        assert db.session.get(RoutePlan, r.json["id"]).problem["move_cost_m"] == cost
 
 
 def test_a_parcel_given_by_hand_to_a_courier_not_in_the_plan_stays_theirs(

@@ -595,6 +595,43 @@ def test_a_plan_started_with_the_box_unticked_starts_cold(console, site, publish
     assert page.js_errors == []
 
 
+def test_a_rebalancing_plan_sends_its_move_cost_and_says_what_moved(console, site,
+                                                                   published_day):
+    """The move cost box is live only with "may move" ticked: ticked, the plan is sent
+    with keep_assignments false and the cost typed, and its draft says how many stops
+    of the routes in force went to another courier, at what cost."""
+    page = console
+    routes = [r for r in page.evaluate(DAY_JS) if r["stops"]][:2]
+    chosen = {r["courier"] for r in routes}
+    page.click("#items-none")
+    for route in routes:
+        for ident in route["stops"]:
+            page.check(f"#item-checks input[value='{ident}']")
+    for box in page.locator("#courier-checks input").all():
+        box.set_checked(int(box.get_attribute("value")) in chosen)
+    assert page.is_disabled("#move-cost")
+    page.check("#rebalance")
+    assert page.is_enabled("#move-cost") and page.input_value("#move-cost") == "2000"
+    page.fill("#move-cost", "500")
+    page.fill("#time-limit", "0.5")
+    with page.expect_request(lambda r: r.url.endswith("/console/api/plans")
+                             and r.method == "POST") as sent:
+        page.click("#start-plan")
+    body = sent.value.post_data_json
+    assert body["keep_assignments"] is False and body["move_cost_m"] == 500
+    page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
+    draft_id = page.inner_text("#draft-heading").rsplit("#", 1)[1]
+    result = page.evaluate(PLAN_JS, draft_id)["result"]
+    assert result["move_cost_m"] == 500
+    figures = result["stability"]
+    assert page.inner_text("#moved-info") == (
+        f"Chuyển {figures['moved']}/{figures['previous_stops']} điểm của các tuyến đang áp "
+        "dụng sang bưu tá khác (chi phí chuyển 500 m)")
+    page.uncheck("#rebalance")
+    assert page.is_disabled("#move-cost")
+    assert page.js_errors == []
+
+
 def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(
         console, site, published_day):
     """A parcel the dispatcher gave another courier by hand after the route was

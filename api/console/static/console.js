@@ -442,6 +442,8 @@
                                   text: T.draft_plan + " #" + plan.id}));
         var started = warmStartNote(plan.result);
         if (started) box.appendChild(started);
+        var moved = movedNote(plan.result);
+        if (moved) box.appendChild(moved);
       }
       (editable ? plan.result.routes : []).forEach(function (r) {
         var ol = el("ol");
@@ -498,6 +500,19 @@
                       text: warm ? fill(T.started_from, {stops: warm.stops,
                         plans: warm.plan_ids.map(function (id) { return "#" + id; })
                           .join(", ")}) : T.started_cold});
+    }
+
+    /* A rebalancing plan's figure: how many stops of the routes in force went to
+       another courier, at what move cost; null for a plan that moves nothing given out
+       (move_cost_m null) or whose couriers had no route in force. */
+    function movedNote(result) {
+      if (result.move_cost_m === null || result.move_cost_m === undefined ||
+          !result.stability) return null;
+      return el("p", {class: "muted", id: "moved-info",
+                      "data-moved": result.stability.moved,
+                      text: fill(T.moved_previous, {moved: result.stability.moved,
+                                                    previous: result.stability.previous_stops,
+                                                    cost: result.move_cost_m})});
     }
 
     /* How much of its courier's route in force a route keeps, or null when the courier
@@ -657,17 +672,28 @@
       var choice = planChoice();
       var courierIds = choice.courierIds, ids = choice.ids;
       noteLeftOut();
+      var rebalance = document.getElementById("rebalance").checked;
+      var body = {date: cfg.date, courier_ids: courierIds, identifiers: ids,
+        time_limit_s: parseFloat(document.getElementById("time-limit").value),
+        warm_start: document.getElementById("warm-start").checked,
+        keep_assignments: !rebalance};
+      // what moving a parcel given out costs: only a rebalancing plan takes it (an
+      // empty box leaves it to the server's default)
+      var cost = document.getElementById("move-cost").value;
+      if (rebalance && cost !== "") body.move_cost_m = Number(cost);
       btn.disabled = true;
       status("…");
       userAction();
-      api("POST", "/console/api/plans", {date: cfg.date, courier_ids: courierIds,
-        identifiers: ids, time_limit_s: parseFloat(document.getElementById("time-limit").value),
-        warm_start: document.getElementById("warm-start").checked,
-        keep_assignments: !document.getElementById("rebalance").checked})
+      api("POST", "/console/api/plans", body)
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(showPlan)
         .catch(function (e) { status(e.message, true); })
         .then(function () { btn.disabled = false; return loadDay(); });
+    });
+
+    // the move cost is a rebalancing plan's: its box is live only with "may move" ticked
+    document.getElementById("rebalance").addEventListener("change", function () {
+      document.getElementById("move-cost").disabled = !this.checked;
     });
 
     document.getElementById("publish").addEventListener("click", function () {
