@@ -603,6 +603,7 @@ def test_a_rebalancing_plan_sends_its_move_cost_and_says_what_moved(console, sit
     page = console
     routes = [r for r in page.evaluate(DAY_JS) if r["stops"]][:2]
     chosen = {r["courier"] for r in routes}
+    page.click("details:has(#item-checks) > summary")
     page.click("#items-none")
     for route in routes:
         for ident in route["stops"]:
