@@ -78,6 +78,12 @@ def app(tmp_path: Any, pg_database: str | None, clock: FakeClock) -> Iterator[An
         if pg_database is None:
             db.create_all()
         yield app
+        # a job the test queued in-process and did not wait for (a plan it only created)
+        # ends first: left running, it wrote into the next test's tables and left its
+        # connection to be collected there (a ResourceWarning failing another test)
+        for thread in threading.enumerate():
+            if thread.name.startswith("thread-") and thread is not threading.current_thread():
+                thread.join(60)
         db.session.remove()
         if pg_database is not None:
             tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
