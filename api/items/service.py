@@ -413,7 +413,9 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         reason=data.get("reason"), action=data.get("action"), note=data.get("note"),
         status_after=new_state.status, source=source, applied=applied, flags=flags or None,
         sync_upload_id=sync_upload_id, clock_skew_s=clock_skew_s, photo_sha256=photo,
-        attempt_no=_attempt_no(session, item, code, data["device_time"], applied),
+        # an applied failure always counts: the next number (a late one: below)
+        attempt_no=(new_state.failed_attempts if code is EventCode.EMH and applied
+                    else None),
     )
     event.actor = actor
     # a file another visit cited first (another recipient's delivery, an attempt at
@@ -441,7 +443,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         session.flush()
     if not applied:
         if code is EventCode.EMH:
-            _count_late_attempt(session, item, now, max_attempts)
+            _count_late_attempt(session, item, event, now, max_attempts)
         return EventResult(event, item, False, [])
     item.move_to(new_state, now)
     if code is EventCode.EMH:
@@ -699,24 +701,8 @@ def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now:
     return ev
 
 
-def _attempt_no(session: Session, item: Item, code: EventCode, device_time: datetime,
-                applied: bool) -> int | None:
-    """The number an event about to be stored takes among the item's failed attempts
-    that count toward the limit (:func:`models.lifecycle.counted_attempts`, on the
-    stored history and this event after it), or None when it is no such attempt. The
-    item is locked: no other event comes in between."""
-    if code is not EventCode.EMH:
-        return None
-    history = session.execute(
-        select(TrackingEvent.code, TrackingEvent.device_time, TrackingEvent.applied)
-        .where(TrackingEvent.item_id == item.id).order_by(TrackingEvent.id)).all()
-    counted = lifecycle.counted_attempts(
-        [*((c, t, a) for c, t, a in history), (code, device_time, applied)])
-    return sum(counted) if counted[-1] else None
-
-
-def _count_late_attempt(session: Session, item: Item, now: datetime,
-                        max_attempts: int) -> None:
+def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
+                        now: datetime, max_attempts: int) -> None:
     """A failed attempt kept unapplied (late, or held then) still happened: it counts
     toward the limit, once for its delivery round (:func:`models.lifecycle.attempts_made`
     says which count; the same attempt recorded twice counts once).
@@ -726,13 +712,17 @@ def _count_late_attempt(session: Session, item: Item, now: datetime,
     the limit no further round is due, so the retry day is cleared and a new round
     (EDG) is refused; the item waits for the office to return it (RTS), or is collected
     or delivered at the office. An item already out on a round (sent out before the
-    attempt arrived) finishes it: a delivery is applied, a failure sends it back."""
+    attempt arrived) finishes it: a delivery is applied, a failure sends it back.
+
+    ``attempt`` (stored, last in the history) takes its number among the counted
+    attempts when it counts (``attempt_no``)."""
     history = session.execute(
         select(TrackingEvent.code, TrackingEvent.device_time, TrackingEvent.applied)
         .where(TrackingEvent.item_id == item.id).order_by(TrackingEvent.id)).all()
     made = lifecycle.attempts_made((c, t, a) for c, t, a in history)
     if made == item.failed_attempts:
         return
+    attempt.attempt_no = made
     item.move_to(ItemState(status=item.status, failed_attempts=made), now)
     if made >= max_attempts:
         item.next_attempt_on = None
