@@ -66,3 +66,6 @@ class PayoutTask(db.Model):  # type: ignore[name-defined,misc]  # see models/bas
     clock_skew_s: Mapped[float | None]
     receipt_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     failure_note: Mapped[str | None] = mapped_column(Text)
+    # when the last failure was reported (kept, with its note, if the task is assigned
+    # again)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -63,6 +63,9 @@ class PayoutSchema(Schema):
     receipt_number = fields.String(allow_none=True)
     device_time = fields.AwareDateTime(allow_none=True)
     failure_note = fields.String(allow_none=True)
+    failed_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "When the last failure was reported (kept with its note when the "
+                       "task is assigned again); null if it never failed"})
     flags = fields.List(fields.String(), allow_none=True, metadata={
         "description": "Review flags of the payment: device_clock_off, "
                        "implausible_device_time, proof_reused (reused_from names the "
@@ -83,6 +86,9 @@ class PayoutQuerySchema(Schema):
 
 class PayoutAssignSchema(Schema):
     courier_id = Id(required=True)
+    reference = fields.String(validate=validate.Length(min=8, max=64), metadata={
+        "description": "Idempotency key: the same assignment sent again with it gives the "
+                       "cash once (409 idempotency-key-reused if it was used for another)"})
 
 
 class PayoutPaySchema(Schema):

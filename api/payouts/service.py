@@ -7,10 +7,11 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (
@@ -28,20 +29,57 @@ from models import (
 from ..cash.service import field_shift_day, shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import lock_evidence, unknown_evidence
+from ..localtime import LOCAL_TZ
 from ..proof import policy, reuse
-from ..scope import office_for_write
+from ..scope import office_for_read, office_for_write
+
+#: A task still to settle: not paid yet (a failed one goes back to the office, to be
+#: assigned again)
+OPEN = (PayoutStatus.PENDING, PayoutStatus.ASSIGNED, PayoutStatus.FAILED)
 
 
 def _staff_office(actor: User, office_id: int | None) -> int:
     return office_for_write(actor, office_id, what="or assign payouts")
 
 
-def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime
-           ) -> PayoutTask:
+def new_reference() -> str:
+    """A payout reference for a task created without one (``CT`` and 10 hex digits)."""
+    return f"CT{secrets.token_hex(5).upper()}"
+
+
+def _same_task(t: PayoutTask, office_id: int, data: Mapping[str, Any]) -> bool:
+    """Whether the stored task is the one ``data`` (a create's fields) describes."""
+    b = data["beneficiary"]
+    return (t.office_id == office_id and t.program == data["program"]
+            and t.period == data["period"] and t.amount == data["amount"]
+            and t.due_date == data["due_date"] and t.beneficiary_name == b["name"]
+            and t.beneficiary_address == b["address"]
+            and t.beneficiary_phone == b.get("phone")
+            and hmac.compare_digest(t.beneficiary_id_hash,
+                                    policy.id_hash(t.reference, b["id_number"])))
+
+
+def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
+           replay: bool = False) -> PayoutTask:
+    """A new task (office staff). A ``reference`` already used is a 409
+    ``duplicate-payout``; with ``replay`` (the console's form, whose reference is made
+    once per form), the same task sent again is answered with the stored one instead,
+    so a double submit records it once. Two creates of one reference at the same moment
+    meet at the unique reference: the second is answered as if it came after."""
     office_id = _staff_office(actor, data.get("office_id"))
-    ref = data.get("reference") or f"CT{secrets.token_hex(5).upper()}"
-    if session.execute(select(PayoutTask.id).where(PayoutTask.reference == ref)).first():
+    ref = data.get("reference") or new_reference()
+
+    def earlier() -> PayoutTask | None:
+        t: PayoutTask | None = session.execute(
+            select(PayoutTask).where(PayoutTask.reference == ref)).scalar()
+        if t is None:
+            return None
+        if replay and _same_task(t, office_id, data):
+            return t
         raise Conflict(f"Payout {ref} exists.", slug="duplicate-payout")
+
+    if (same := earlier()) is not None:
+        return same
     b = data["beneficiary"]
     task = PayoutTask(
         reference=ref, program=data["program"], period=data["period"], office_id=office_id,
@@ -49,8 +87,14 @@ def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datet
         beneficiary_address=b["address"], lat=b.get("lat"), lon=b.get("lon"),
         beneficiary_id_hash=policy.id_hash(ref, b["id_number"]), amount=data["amount"],
         due_date=data["due_date"], status=PayoutStatus.PENDING, created_at=now)
-    session.add(task)
-    session.flush()
+    try:
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            session.add(task)
+            session.flush()
+    except IntegrityError:
+        if (same := earlier()) is None:
+            raise
+        return same
     return task
 
 
@@ -99,11 +143,49 @@ def listing(session: Session, actor: User, status: list[PayoutStatus]) -> list[P
                 .scalars())
 
 
-def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now: datetime
-           ) -> PayoutTask:
-    """Give the task and its cash to a courier: the ledger records the advance."""
+def office_day(session: Session, actor: User, office_id: int | None, day: date,
+               status: Collection[PayoutStatus] = (), *, limit: int = 500
+               ) -> list[PayoutTask]:
+    """An office's payouts for a day (the console's payouts page): those due that day,
+    those still open (:data:`OPEN`) from an earlier day, and those paid that day (the
+    server's time, in Viet Nam) whatever their due date; by due date, then id. Office
+    staff only, on the office rule of :func:`api.scope.office_for_read`. ``limit``: at
+    most that many (ask one more to know there are more)."""
+    office_id = office_for_read(actor, office_id, what="payouts")
+    start = datetime.combine(day, time(), LOCAL_TZ)
+    stmt = select(PayoutTask).where(
+        PayoutTask.office_id == office_id,
+        (PayoutTask.due_date == day)
+        | ((PayoutTask.due_date < day) & PayoutTask.status.in_(OPEN))
+        | ((PayoutTask.status == PayoutStatus.PAID) & (PayoutTask.server_time >= start)
+           & (PayoutTask.server_time < start + timedelta(days=1))))
+    if status:
+        stmt = stmt.where(PayoutTask.status.in_(list(status)))
+    return list(session.execute(stmt.order_by(PayoutTask.due_date, PayoutTask.id)
+                                .limit(limit)).scalars())
+
+
+def _advance_note(t: PayoutTask) -> str:
+    return f"Cash for payout {t.reference}"
+
+
+def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now: datetime,
+           client_ref: str | None = None) -> PayoutTask:
+    """Give the task and its cash to a courier: the ledger records the advance.
+    ``client_ref``: a one-time reference (the console's form, the API's ``reference``)
+    kept on the advance, so the same assignment sent twice gives the cash once; used
+    for anything else, a 409 ``idempotency-key-reused``."""
     t = visible(session, actor, task_id, for_update=True)
     _staff_office(actor, t.office_id)
+    if client_ref:  # (the task's row is locked: a resend waits for the first to commit)
+        same = session.execute(select(CashEntry).where(CashEntry.client_ref == client_ref)
+                               ).scalar()
+        if same is not None:
+            if (same.kind is CashKind.ADVANCE and same.courier_id == courier_id
+                    and same.office_id == t.office_id and same.note == _advance_note(t)):
+                return t
+            raise Conflict("This reference was used for another assignment.",
+                           slug="idempotency-key-reused")
     if t.status not in (PayoutStatus.PENDING, PayoutStatus.FAILED):
         raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
                        current_status=t.status.value)
@@ -115,8 +197,8 @@ def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now:
     t.client_event_id = None
     session.add(CashEntry(courier_id=courier.id, office_id=t.office_id,
                           service_date=shift_day(now), kind=CashKind.ADVANCE, amount=t.amount,
-                          created_by_id=actor.id, created_at=now,
-                          note=f"Cash for payout {t.reference}"))
+                          created_by_id=actor.id, created_at=now, note=_advance_note(t),
+                          client_ref=client_ref or None))
     session.flush()
     return t
 
@@ -198,6 +280,6 @@ def fail(session: Session, actor: User, task_id: int, note: str, *, now: datetim
     if t.status is not PayoutStatus.ASSIGNED:
         raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
                        current_status=t.status.value)
-    t.status, t.failure_note = PayoutStatus.FAILED, note
+    t.status, t.failure_note, t.failed_at = PayoutStatus.FAILED, note, now
     session.flush()
     return t

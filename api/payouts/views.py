@@ -48,9 +48,10 @@ class PayoutAssign(MethodView):
     @blp.arguments(PayoutAssignSchema)
     @blp.response(200, PayoutSchema)
     def post(self, data: dict[str, Any], task_id: int) -> Any:
-        """Give the task and its cash to a courier (recorded as an advance)."""
+        """Give the task and its cash to a courier (recorded as an advance). Idempotent
+        per ``reference`` when one is sent."""
         t = service.assign(db.session(), current_actor(), task_id, data["courier_id"],
-                           now=clock())
+                           now=clock(), client_ref=data.get("reference"))
         db.session.commit()
         return t
 

@@ -92,6 +92,36 @@ def test_proxy_needs_authorisation_photo_and_failures_go_back(client, auth, disp
     assert r.status_code == 200 and r.json["relation"] == "proxy"
 
 
+def test_an_assignment_sent_twice_with_its_reference_gives_the_cash_once(
+        client, auth, dispatcher, courier, clock):
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    body = {"courier_id": courier.id, "reference": "assign-0000001"}
+    for _ in range(2):  # a resend: the same answer, one advance
+        r = client.post(f"/api/v1/payouts/{pid}/assign", json=body, headers=h)
+        assert r.status_code == 200 and r.json["status"] == "assigned", r.json
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert [e["kind"] for e in ledger["entries"]] == ["advance"]
+    # the reference used for another payout: refused, nothing booked
+    other = new_payout(client, h, period="2026-12").json["id"]
+    r = client.post(f"/api/v1/payouts/{other}/assign", json=body, headers=h)
+    assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
+    # without a reference, a second assignment is refused as before
+    r = client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id},
+                    headers=h)
+    assert r.status_code == 409 and r.json["type"] == "/problems/payout-not-open"
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert [e["kind"] for e in ledger["entries"]] == ["advance"]
+    # a failure keeps its time with its note, also once the task is given out again
+    clock.advance(minutes=45)
+    r = client.post(f"/api/v1/payouts/{pid}/fail", json={"note": "Cụ đi viện"}, headers=h)
+    assert r.status_code == 200 and r.json["failed_at"] == "2026-11-20T01:45:00+00:00", r.json
+    r = client.post(f"/api/v1/payouts/{pid}/assign", headers=h,
+                    json={"courier_id": courier.id, "reference": "assign-0000002"})
+    assert r.json["status"] == "assigned" and r.json["failed_at"] == "2026-11-20T01:45:00+00:00"
+    assert r.json["failure_note"] == "Cụ đi viện"
+
+
 def test_who_may_do_what(client, auth, dispatcher, courier, make_user, make_office):
     h = auth(dispatcher)
     pid = new_payout(client, h).json["id"]
