@@ -8,7 +8,8 @@ from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, lab
 
 __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
            "COMPLAINT_CATEGORY", "COMPLAINT_STATUS", "CASH_KIND", "FLAG", "PUBLIC_COMPLAINT",
-           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR"]
+           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR",
+           "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PAYOUT_ERROR"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -70,6 +71,7 @@ UI = {
     "hours_waiting": ("Số giờ chờ", "Hours waiting"),
     "more_rows": ("Còn nữa, chỉ hiện", "More exist; showing the first"),
     "nav_import": ("Nhập CSV", "CSV import"),
+    "nav_payouts": ("Chi trả", "Payouts"),
     # map and planning
     "date": ("Ngày", "Date"),
     "show": ("Xem", "Show"),
@@ -253,6 +255,42 @@ UI = {
     "total_office": ("Cả bưu cục", "Whole office"),
     "outstanding": ("COD chưa thu trên bưu gửi", "COD still outstanding on items"),
     "no_entries": ("Chưa có bút toán.", "No entries."),
+    # payouts
+    "payouts_title": ("Chi trả lương hưu, trợ cấp BHXH", "Pension and social-insurance payouts"),
+    "payouts_help": ("Các khoản đến hạn trong ngày, các khoản chưa chi xong từ những ngày "
+                     "trước và các khoản đã chi trong ngày.",
+                     "Those due that day, those still open from earlier days and those paid "
+                     "that day."),
+    "payout": ("Khoản chi trả", "Payout"),
+    "payout_reference": ("Mã chi trả", "Reference"),
+    "beneficiary": ("Người hưởng", "Beneficiary"),
+    "program": ("Chế độ", "Programme"),
+    "period": ("Kỳ", "Period"),
+    "due_date": ("Ngày đến hạn", "Due date"),
+    "full_name": ("Họ tên", "Name"),
+    "phone": ("Số điện thoại", "Phone"),
+    "address": ("Địa chỉ", "Address"),
+    "id_number": ("Số CCCD/CMND", "ID number"),
+    "payment": ("Chi trả", "Payment"),
+    "paid_at": ("Đã chi lúc", "Paid at"),
+    "receipt": ("Biên nhận", "Receipt"),
+    "failed_at": ("Không chi được lúc", "Failed at"),
+    "failed_before": ("Lần giao trước không chi được", "An earlier round failed"),
+    "clock_skew": ("Đồng hồ điện thoại lệch so với máy chủ", "Phone clock off the server time by"),
+    "minutes": ("phút", "min"),
+    "flagged_payouts": ("Khoản chi trả có cảnh báo cần kiểm tra:", "Payouts flagged for review:"),
+    "no_payouts": ("Không có khoản chi trả nào.", "No payouts."),
+    "create_payout": ("Tạo khoản chi trả", "New payout task"),
+    "assign_payout": ("Giao", "Assign"),
+    "assign_help": ("Số tiền được ghi là tạm ứng cho bưu tá", "The cash is recorded as an "
+                    "advance to the courier"),
+    "mark_failed": ("Không chi được", "Mark failed"),
+    "payout_created": ("Đã tạo khoản chi trả:", "Payout task created:"),
+    "payout_assigned": ("Đã giao khoản chi trả cho bưu tá (ghi tạm ứng):",
+                        "Payout given to the courier (recorded as an advance):"),
+    "payout_failed": ("Đã ghi nhận không chi được; khoản chi trả trở về bưu cục:",
+                      "Recorded as failed; the payout is back at the office:"),
+    "all_payouts": ("Danh sách khoản chi trả", "All payouts"),
     # quality
     "quality_day": ("Chỉ số trong ngày", "Figures for the day"),
     "quality_30": ("30 ngày gần nhất", "Last 30 days"),
@@ -300,6 +338,38 @@ CASH_KIND = {
     "payout": ("Chi", "Payout"),
     "handover": ("Nộp tiền", "Hand-in"),
     "correction": ("Điều chỉnh", "Correction"),
+    "advance": ("Tạm ứng chi trả", "Payout advance"),
+}
+
+PAYOUT_STATUS = {
+    "pending": ("Chờ giao bưu tá", "Waiting for a courier"),
+    "assigned": ("Bưu tá đang đi chi", "With a courier"),
+    "paid": ("Đã chi", "Paid"),
+    "failed": ("Không chi được, đã về bưu cục", "Failed, back at the office"),
+}
+
+PAYOUT_PROGRAM = {
+    "pension": ("Lương hưu", "Pension"),
+    "social_insurance": ("Trợ cấp BHXH", "Social insurance"),
+}
+
+PAYOUT_RELATION = {
+    "beneficiary": ("người hưởng", "the beneficiary"),
+    "proxy": ("người được ủy quyền", "a proxy"),
+}
+
+#: the console's message for a refused payout form, by the problem's slug (the service's
+#: own words follow it)
+PAYOUT_ERROR = {
+    "validation-error": ("Dữ liệu không hợp lệ.", "Some fields are not valid."),
+    "duplicate-payout": ("Mã chi trả đã tồn tại.", "That payout reference exists."),
+    "payout-not-open": ("Khoản chi trả không còn ở trạng thái cho phép thao tác này.",
+                        "The payout is no longer in a state that allows this."),
+    "idempotency-key-reused": ("Biểu mẫu này đã được dùng cho việc khác; tải lại trang.",
+                               "This form was used for something else; reload the page."),
+    "not-found": ("Không tìm thấy khoản chi trả, hoặc bạn không có quyền xem.",
+                  "No such payout, or not yours to see."),
+    "forbidden": ("Không có quyền.", "Not allowed."),
 }
 
 FLAG = {

@@ -41,6 +41,8 @@ from models import (
     Evidence,
     Item,
     Office,
+    PayoutStatus,
+    PayoutTask,
     PlanStatus,
     Role,
     RoutePlan,
@@ -64,6 +66,8 @@ from ..items import custody
 from ..items import service as items
 from ..items.schemas import Day, Id
 from ..localtime import LOCAL_TZ
+from ..payouts import service as payouts
+from ..payouts.schemas import PayoutAssignSchema, PayoutCreateSchema, PayoutFailSchema
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from ..route_plans import service as plans
 from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema, PlanPublishSchema
@@ -606,9 +610,13 @@ def item_complaint(user: User, identifier: str) -> Any:
 
 
 def _proof_of_office(sha256: str, office_id: int | None) -> bool:
-    """Whether a delivery of the office cites the file as its proof, or an event of the
-    office (a failed attempt) as its photo."""
-    return db.session.execute(select(DeliveryProof.id).join(
+    """Whether a delivery of the office cites the file as its proof, an event of the
+    office (a failed attempt) as its photo, or a payout of the office as its signature
+    or photo."""
+    return db.session.execute(select(PayoutTask.id).where(
+        PayoutTask.office_id == office_id,
+        (PayoutTask.signature_sha256 == sha256) | (PayoutTask.photo_sha256 == sha256),
+    ).limit(1)).scalar() is not None or db.session.execute(select(DeliveryProof.id).join(
         TrackingEvent, TrackingEvent.id == DeliveryProof.event_id).where(
         TrackingEvent.office_id == office_id,
         (DeliveryProof.photo_sha256 == sha256) | (DeliveryProof.signature_sha256 == sha256),
@@ -622,7 +630,8 @@ def _proof_of_office(sha256: str, office_id: int | None) -> bool:
 def evidence_file(user: User, sha256: str) -> Any:
     """A signature or photo, on the console session: as GET /api/v1/evidence/{sha256}
     (uploaded by someone of the dispatcher's office), or the proof of a delivery, or the
-    photo of an event (a failed attempt), of one of the office's items."""
+    photo of an event (a failed attempt), of one of the office's items, or the receipt
+    of one of the office's payouts."""
     ev = db.session.execute(select(Evidence).where(Evidence.sha256 == sha256[:64])).scalar()
     uploader = db.session.get(User, ev.uploaded_by_id) if ev else None
     if ev is None or uploader is None or not (
@@ -810,6 +819,175 @@ def cash_correction(user: User) -> Any:
 
     _form_action(record)
     return _back_to_ledger(form.get("courier_id"), form.get("date"))
+
+
+# ------------------------------------------------------------------ payouts
+
+PAYOUT_PAGE_ROWS = 500
+
+
+def _payout_status_arg() -> list[PayoutStatus]:
+    """``?status=`` (repeatable; empty: all)."""
+    out = []
+    for raw in request.args.getlist("status"):
+        if not raw:
+            continue
+        try:
+            out.append(PayoutStatus(raw))
+        except ValueError as exc:
+            detail = f"One of {', '.join(s.value for s in PayoutStatus)}."
+            raise Unprocessable(f"status: {detail}", errors=[
+                {"parameter": "status", "detail": detail}]) from exc
+    return out
+
+
+def _payouts_page(user: User, day: date, *, status: Sequence[PayoutStatus] = (),
+                  single: PayoutTask | None = None, error: str | None = None,
+                  form: Any = None, code: int = 200) -> Any:
+    """The payouts page: the office's payouts for ``day`` (or the one payout
+    ``single``), the forms, and ``error``, a refused form's message (``form``: what it
+    sent, to fill it in again), answered with ``code``. One payout is shown with its
+    own office's couriers (an admin's may be another than the one chosen)."""
+    office = office_of(user)
+    if single is not None:
+        office = db.session.get(Office, single.office_id) or office
+        rows = [single]
+    else:
+        rows = payouts.office_day(db.session(), user, office.id, day, status,
+                                  limit=PAYOUT_PAGE_ROWS + 1)
+    ids = {r.courier_id for r in rows if r.courier_id is not None}
+    names = {u.id: u.username for u in db.session.execute(
+        select(User).where(User.id.in_(ids))).scalars()} if ids else {}
+    return render_template(
+        "console/payouts.html", office=office, day=day, rows=rows[:PAYOUT_PAGE_ROWS],
+        more=len(rows) > PAYOUT_PAGE_ROWS, shown=PAYOUT_PAGE_ROWS, single=single,
+        status=[s.value for s in status], statuses=[s.value for s in PayoutStatus],
+        open_statuses=[s.value for s in payouts.OPEN], couriers=_couriers(office),
+        names=names, error=error, form=form or {}, new_reference=payouts.new_reference(),
+        refs={r.id: secrets.token_hex(12) for r in rows},
+        back=(request.full_path.rstrip("?") if request.method == "GET"
+              else url_for("console.payouts_page", date=day.isoformat())),
+        flagged=sum(1 for r in rows[:PAYOUT_PAGE_ROWS] if r.flags)), code
+
+
+@bp.get("/payouts")
+@page
+def payouts_page(user: User) -> Any:
+    """The office's payouts for ``?date=`` (today by default), ``?status=`` filtering."""
+    return _payouts_page(user, _day_arg(), status=_payout_status_arg())
+
+
+@bp.get("/payouts/<int:payout_id>")
+@page
+def payout_page(user: User, payout_id: int) -> Any:
+    """One payout (the link from a reused signature or photo), if the user may see it."""
+    return _payouts_page(user, _today(), single=payouts.visible(db.session(), user, payout_id))
+
+
+def _form_problem(exc: ValidationError | Problem) -> tuple[str, int]:
+    """A refused payout form's message in the page's language (the service's own
+    words after it) and its status."""
+    if isinstance(exc, ValidationError):
+        def flat(messages: Any, path: str = "") -> list[str]:
+            if isinstance(messages, dict):
+                return [m for k, v in messages.items()
+                        for m in flat(v, f"{path}/{k}" if path else str(k))]
+            return [f"{path}: {' '.join(map(str, messages))}"]
+
+        return (f"{labels.label(labels.PAYOUT_ERROR, 'validation-error', lang())} "
+                f"{'; '.join(flat(exc.normalized_messages()))}", 422)
+    said = labels.label(labels.PAYOUT_ERROR, exc.slug, lang())
+    return (f"{said} {exc.detail}" if said and said != exc.slug else exc.detail), exc.status
+
+
+def _payout_form(user: User, action: Callable[[], str]) -> Any:
+    """Run a payout form's action (it commits and says what it did): then back to the
+    page the form was on, the message flashed. Refused (invalid fields, or the
+    service's 4xx), nothing of it is stored and the page is answered again with the
+    message, with the refusal's status (the create form filled in as sent)."""
+    try:
+        msg = action()
+    except (ValidationError, Problem) as exc:
+        db.session.rollback()
+        message, code = _form_problem(exc)
+        try:
+            day = Day().deserialize(request.form.get("date", ""))
+        except ValidationError:
+            day = _today()
+        return _payouts_page(user, day, error=message, form=request.form, code=code)
+    flash(msg, "info")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/payouts")
+@page
+def payout_create(user: User) -> Any:
+    """A new payout task (POST /api/v1/payouts); the form's reference is made once per
+    form, so a double submit records it once (:func:`api.payouts.service.create`)."""
+    f = request.form
+
+    def create() -> str:
+        body: dict[str, Any] = {
+            "reference": f.get("reference", ""), "program": f.get("program", ""),
+            "period": f.get("period", ""), "amount": f.get("amount", ""),
+            "due_date": f.get("due_date", ""),
+            "beneficiary": {"name": f.get("name", ""), "phone": f.get("phone") or None,
+                            "address": f.get("address", ""),
+                            "id_number": f.get("id_number", "")}}
+        if user.role is Role.ADMIN:
+            body["office_id"] = office_of(user).id
+        task = payouts.create(db.session(), user, PayoutCreateSchema().load(body),
+                              now=clock(), replay=True)
+        db.session.commit()
+        return f"{t('payout_created')} {task.reference}"
+
+    return _payout_form(user, create)
+
+
+@bp.post("/payouts/<int:payout_id>/assign")
+@page
+def payout_assign(user: User, payout_id: int) -> Any:
+    """Give a payout and its cash to a courier of the office (POST
+    /api/v1/payouts/{id}/assign: an advance in their ledger); the form's one-time
+    reference makes a double submit give the cash once."""
+    f = request.form
+
+    def assign() -> str:
+        data = PayoutAssignSchema().load({"courier_id": f.get("courier_id", ""),
+                                          "reference": f.get("reference", "")})
+        task = payouts.assign(db.session(), user, payout_id, data["courier_id"], now=clock(),
+                              client_ref=data["reference"])
+        db.session.commit()
+        courier = db.session.get(User, data["courier_id"])
+        return (f"{t('payout_assigned')} {task.reference} → "
+                f"{courier.username if courier else data['courier_id']}")
+
+    return _payout_form(user, assign)
+
+
+@bp.post("/payouts/<int:payout_id>/fail")
+@page
+def payout_fail(user: User, payout_id: int) -> Any:
+    """Not paid: the payout goes back to the office with a note (POST
+    /api/v1/payouts/{id}/fail). Sent again with the same note once it is failed (a
+    double submit), it is told as done, nothing changed."""
+    f = request.form
+
+    def fail() -> str:
+        data = PayoutFailSchema().load({"note": f.get("note", "")})
+        try:
+            task = payouts.fail(db.session(), user, payout_id, data["note"], now=clock())
+        except Problem as exc:
+            if exc.slug != "payout-not-open":
+                raise
+            db.session.rollback()
+            task = payouts.visible(db.session(), user, payout_id)
+            if task.status is not PayoutStatus.FAILED or task.failure_note != data["note"]:
+                raise
+        db.session.commit()
+        return f"{t('payout_failed')} {task.reference}"
+
+    return _payout_form(user, fail)
 
 
 @bp.get("/quality")

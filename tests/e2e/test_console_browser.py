@@ -791,6 +791,11 @@ def test_language_switch_and_the_other_pages(console):
     page.click("#nav-cash")
     page.wait_for_selector("#cash-report")  # count() doesn't wait for the new page
     assert page.locator("#cash-report").count() == 1
+    page.click("#nav-payouts")
+    page.wait_for_selector("#payouts")  # the demo's payouts, due today
+    assert page.locator("#payouts tbody tr").count() >= 1
+    assert "Waiting for a courier" in page.inner_text("#payouts")
+    shot(page, "console-payouts")
     page.click("#lang-switch")
     page.wait_for_selector("html[lang=vi]")
     assert page.inner_text("#nav-map") == "Bản đồ & lập tuyến"
