@@ -249,8 +249,39 @@ def route_cost(inst: CoreInstance, route: CoreRoute, *, kind: str | None = None)
 # --------------------------------------------------------------------------- PyVRP
 
 
+#: PyVRP's largest penalty for one unit of excess load (``PenaltyParams.max_penalty``).
+PYVRP_MAX_PENALTY = 100_000
+
+
+def load_units(inst: CoreInstance, all_required: bool = False) -> list[int]:
+    """What each load dimension's demands and capacities are multiplied by for PyVRP.
+
+    One unit of excess load costs PyVRP at most :data:`PYVRP_MAX_PENALTY`. Where the
+    smallest positive demand of a dimension is worth less than that while some
+    optional client's prize is more (one parcel, against a committed stop's prize or
+    a large move cost), a route one client over capacity is cheaper than leaving a
+    client out, and the search stays among infeasible plans: a test day kept two
+    committed stops on a courier of one parcel rather than move one for a new stop
+    (docs/routing.md, "Committed stops"). Counting such a dimension in smaller units
+    (x this factor) lets one client's excess cost up to its prize; the constraint is
+    the same. 1 everywhere when no prize is that large, and for the all-required model
+    (no prizes)."""
+    dims = len(inst.vehicle_types[0].capacity) if inst.vehicle_types else 0
+    prize = 0 if all_required else max((c.prize for c in inst.clients if not c.required),
+                                       default=0)
+    units = [1] * dims
+    if prize <= PYVRP_MAX_PENALTY:
+        return units
+    for d in range(dims):
+        smallest = min((c.demand[d] for c in inst.clients if c.demand[d] > 0), default=0)
+        if 0 < smallest * PYVRP_MAX_PENALTY < prize:
+            units[d] = -(-prize // (smallest * PYVRP_MAX_PENALTY))
+    return units
+
+
 def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
-    """Build ``pyvrp.ProblemData`` (typed ``object`` to keep pyvrp out of the API)."""
+    """Build ``pyvrp.ProblemData`` (typed ``object`` to keep pyvrp out of the API).
+    Load dimensions are counted in :func:`load_units`."""
     from pyvrp import Client, Depot, Location, ProblemData, VehicleType
 
     n = inst.num_locations
@@ -278,10 +309,11 @@ def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
                 depots.append(Depot(location=loc))
 
     by_dist = inst.objective == "distance"
+    units = load_units(inst, all_required)
     vtypes = [
         VehicleType(
             num_available=vt.count,
-            capacity=list(vt.capacity),
+            capacity=[q * u for q, u in zip(vt.capacity, units, strict=True)],
             start_depot=depot_of[vt.start],
             end_depot=depot_of[dummy if vt.end is None else vt.end],
             tw_early=vt.tw_early,
@@ -295,7 +327,7 @@ def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
     clients = [
         Client(
             location=c.location,
-            delivery=list(c.demand),
+            delivery=[q * u for q, u in zip(c.demand, units, strict=True)],
             service_duration=c.service_s,
             tw_early=c.tw_early,
             tw_late=c.tw_late,
@@ -521,15 +553,40 @@ def _parallel(
     progress: ProgressCallback | None,
     t0: float,
     cancel: Any = None,
+    main_initial: Sequence[tuple[int, Sequence[int]]] | None = None,
 ) -> list[_RunOutput]:
-    """Independent PyVRP runs, one per seed (the first here, with progress)."""
+    """Independent PyVRP runs, one per seed (the first here, with progress), all from
+    ``initial``, or the first from ``main_initial`` when given."""
+    first = initial if main_initial is None else main_initial
     return _fan_out(
         pool,
         cancel,
         _run_pyvrp,
         [(data, deadline, s, initial) for s in seeds[1:]],
-        lambda: _run_pyvrp(data, deadline, seeds[0], initial, progress, t0),
+        lambda: _run_pyvrp(data, deadline, seeds[0], first, progress, t0),
     )
+
+
+def _as_candidate(
+    data: object, initial: Sequence[tuple[int, Sequence[int]]] | None
+) -> _RunOutput | None:
+    """``initial`` (a warm start) as a run's output under ``data``'s model (its cost as
+    :meth:`pyvrp.Result.cost` counts it: travel and the prizes of the clients left
+    out), or ``None`` when it is no feasible solution there (or none at all)."""
+    from pyvrp import CostEvaluator, ProblemData, Route, Solution
+
+    assert isinstance(data, ProblemData)
+    routes = [(vt, list(v)) for vt, v in initial or () if v]
+    if not routes:
+        return None
+    try:
+        sol = Solution(data, [Route(data, v, vt) for vt, v in routes])
+    except (ValueError, RuntimeError, IndexError):
+        return None
+    if not sol.is_feasible():
+        return None
+    dims = len(sol.excess_load())
+    return float(CostEvaluator([0] * dims, 0, 0).cost(sol)), True, routes, 0
 
 
 #: Share of the budget for phase 1 (independent runs).
@@ -609,7 +666,13 @@ def _solve_pyvrp(
     The last phase restarts every worker from the best plan so far with new
     seeds: with the all-required model if a feasible complete plan is known,
     otherwise with the optional (prize) model, so unservable stops get
-    dropped.
+    dropped. In that case a warm start (``initial``) that is a feasible plan of
+    the optional model is kept: this process restarts from it instead (the
+    other workers from phase 1's best), and it is a candidate itself, so the
+    result is never worse than the warm start under the objective (a re-plan
+    does not lose the routes in force to phase 1's infeasible plan; with PyVRP
+    0.14 phase 1 already hands back the warm start it started from when it
+    finds nothing feasible, so this is a guarantee, not a change of result).
     """
     has_optional = any(not c.required for c in inst.clients)
     data_req = _build_data(inst, all_required=True)
@@ -631,10 +694,18 @@ def _solve_pyvrp(
         seed += workers
         feasible = [o for o in out1 if o[1]]
         out_e: list[_RunOutput] = []
+        warm: _RunOutput | None = None
         if feasible:
             start, data2 = min(feasible, key=lambda o: o[0]), data_req
         else:
             start, data2 = out1[0], data_opt
+            # phase 1's best is infeasible. PyVRP 0.14 then returns the start it was
+            # given (a warm start stays its best: nothing infeasible beats it), but
+            # that is its internals, not a promise; restarting only from phase 1's
+            # best could lose a warm start that is a feasible partial plan (the
+            # routes in force of a re-plan on a day that cannot fit every stop). So
+            # it is a candidate and this process's start in the last phase
+            warm = _as_candidate(data_opt, initial) if has_optional else None
         if (
             ELIMINATE_SHARE > 0
             and pool is not None
@@ -649,8 +720,18 @@ def _solve_pyvrp(
             feasible += [o for o in out_e if o[1]]
             start = min(feasible, key=lambda o: o[0])
         seeds = [seed + k for k in range(workers)]
-        out2 = _parallel(pool, data2, deadline, seeds, start[2], reporter, t0, cancel)
-    outputs = out2 + feasible
+        out2 = _parallel(
+            pool,
+            data2,
+            deadline,
+            seeds,
+            start[2],
+            reporter,
+            t0,
+            cancel,
+            main_initial=None if warm is None else warm[2],
+        )
+    outputs = out2 + feasible + ([] if warm is None else [warm])
     costs = tuple(o[0] for o in out1 + out_e + out2)
     logger.debug(
         "pyvrp runs: phase 1 %s, last phase (%s model) %s, iterations %s",

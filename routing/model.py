@@ -275,6 +275,15 @@ class Stop:
     move_cost_m
         The stop's own move cost (metres of distance-equivalent, ``0 ..``
         :data:`MAX_MOVE_COST_M`); ``None``: the problem's ``move_cost_m``.
+    committed
+        ``True`` for a stop already promised: given to a courier by an earlier plan,
+        by hand, or in a courier's bag. When not every stop can be served, the solver
+        leaves out new stops before committed ones: a committed stop's prize (the
+        cost of leaving it out) is 1.5x a new stop's of the same priority, so one
+        committed stop beats one new stop, two new stops beat one committed stop
+        (the plan still serves as many stops as it can), and a higher priority
+        level (10x) beats the difference. Independent of ``courier_id`` and
+        ``preferred_courier`` (a committed stop may still move, or be pinned).
     """
 
     id: str
@@ -286,6 +295,7 @@ class Stop:
     courier_id: str | None = None
     preferred_courier: str | None = None
     move_cost_m: int | None = None
+    committed: bool = False
 
     def __post_init__(self) -> None:
         _ident("id", self.id)
@@ -303,6 +313,8 @@ class Stop:
             _ident("preferred_courier", self.preferred_courier)
         if self.move_cost_m is not None:
             _int("move_cost_m", self.move_cost_m, 0, MAX_MOVE_COST_M)
+        if not isinstance(self.committed, bool):
+            raise InvalidProblemError("committed", "must be a boolean")
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,7 +510,8 @@ class Problem:
                         "window": {"open_s": .., "close_s": ..} | null,
                         "demand": {"parcels": 1, "weight_g": 500},
                         "priority": 0, "courier_id": null,
-                        "preferred_courier": null, "move_cost_m": null}, ...],
+                        "preferred_courier": null, "move_cost_m": null,
+                        "committed": false}, ...],
              "couriers": [{"id": "c1", "shift": {...},
                            "capacity": {"parcels": 60, "weight_g": 80000},
                            "start": {...} | null, "return_to_office": true,

@@ -65,6 +65,12 @@ _FORBIDDEN = UNREACHABLE
 MATRIX_MEMORY_BUDGET = 1_000_000_000
 #: Prize multiplier per priority level.
 _PRIORITY_FACTOR = 10
+#: With both committed and new stops (``Stop.committed``), every prize is this many
+#: times the base prize (:func:`_prizes`), and a committed stop's is 3/2 of that:
+#: the half base left between one committed and one new stop, and between two new
+#: stops and one committed, must each be worth more than the detours and moves of
+#: the exchange (one stop's worth with one base prize, two stops' with two).
+_COMMITTED_SCALE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,13 +207,18 @@ def _repair(
     """Drop stops until the route is feasible (only used after a timeout)."""
     dropped: list[tuple[Stop, UnassignedReason]] = []
     stops = list(stops)
-    # capacity: drop the lowest-priority, largest stops first
+    # capacity: drop the lowest-priority, new (not committed), largest stops first
     while stops and (
         sum(s.demand.parcels for s, _ in stops) > courier.capacity.parcels
         or sum(s.demand.weight_g for s, _ in stops) > courier.capacity.weight_g
     ):
         k = min(
-            range(len(stops)), key=lambda i: (stops[i][0].priority, -stops[i][0].demand.parcels)
+            range(len(stops)),
+            key=lambda i: (
+                stops[i][0].priority,
+                stops[i][0].committed,
+                -stops[i][0].demand.parcels,
+            ),
         )
         dropped.append((stops.pop(k)[0], UnassignedReason.NO_CAPACITY_LEFT))
     route = _simulate(courier, start_loc, stops, mat)
@@ -233,6 +244,26 @@ def _prize_base(mats: Sequence[TravelMatrix], problem: Problem, objective: str) 
         base += max((s.service_s for s in problem.stops), default=0)
         base += max((c.shift.close_s - c.shift.open_s for c in problem.couriers), default=0)
     return base
+
+
+def _prizes(stops: Sequence[Stop], base: int) -> list[int]:
+    """The prize (cost of leaving it out) of each of ``stops``, given ``base``: more
+    than any detour plus every move cost (the caller's). ``base x 10**priority`` for
+    every stop when none is committed, or all are (the same model as without the
+    field). With both kinds, ``4 base`` for a new stop and ``6 base`` for a committed
+    one (x ``10**priority``). Dropping a committed stop to serve a new one of the same
+    priority loses ``2 base``, more than the travel and moves it can save (one stop's
+    detour and every move: less than ``base``); dropping one committed stop to serve
+    two new ones gains ``2 base``, more than the two detours and the moves it can cost
+    (less than ``2 base``). So the plan still serves as many stops as it can,
+    and among plans serving as many, the one with more committed stops wins; a higher
+    priority (x10) outweighs being committed."""
+    committed = sum(s.committed for s in stops)
+    if 0 < committed < len(stops):
+        new, kept = _COMMITTED_SCALE * base, _COMMITTED_SCALE * base * 3 // 2
+    else:
+        new = kept = base
+    return [(kept if s.committed else new) * _PRIORITY_FACTOR**s.priority for s in stops]
 
 
 def _check_matrix_memory(size: int, profiles: int, owners: int) -> None:
@@ -363,9 +394,13 @@ def _plan(
     # a stop is worth more than any detour plus moving every stop that can move: a plan
     # serving more stops wins whatever it moves (a stop whose courier cannot take it
     # is moved, not dropped, and so are the stops moved to make room for one)
-    prize = _prize_base(base, problem, params.objective) + sum(charged.values())
+    # (and a committed stop is worth more than a new one, less than two: _prizes)
+    prizes = _prizes(
+        [problem.stops[si] for si in candidates],
+        _prize_base(base, problem, params.objective) + sum(charged.values()),
+    )
     clients = []
-    for si in candidates:
+    for si, prize in zip(candidates, prizes, strict=True):
         s = problem.stops[si]
         w = s.window
         clients.append(
@@ -376,7 +411,7 @@ def _plan(
                 tw_early=0 if w is None else w.open_s,
                 tw_late=INF_TIME if w is None else w.close_s,
                 required=False,
-                prize=prize * _PRIORITY_FACTOR**s.priority,
+                prize=prize,
             )
         )
     groups: dict[tuple[object, ...], list[int]] = {}
