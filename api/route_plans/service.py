@@ -285,7 +285,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     stop prefers its courier (``preferred_courier``) and the problem's ``move_cost_m``
     (the request's, else :data:`DEFAULT_MOVE_COST_M`) is what moving it costs the
     solver, so it moves only when that shortens the day by more, or when its courier
-    cannot take it."""
+    cannot take it. Every stop pinned or preferred so is ``committed``: on a day that
+    cannot fit every stop, the solver leaves out new stops before those (one for one;
+    two new ones still beat one committed)."""
     from models import Office
 
     office_id = office_for_write(actor, data.get("office_id"), what="route plans")
@@ -446,6 +448,10 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         }
         if mine and not pinned:
             stop["preferred_courier"] = str(it.courier_id)
+        if mine:
+            # given out already (in the courier's bag, by hand or by a published plan):
+            # when the day cannot fit every stop, new ones are left out first
+            stop["committed"] = True
         stops.append(stop)
     if not stops:
         raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "

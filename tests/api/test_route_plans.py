@@ -2365,6 +2365,46 @@ def test_by_default_a_replan_pins_every_parcel_to_its_courier(client, auth, disp
     assert doc["type"] == "boolean" and doc["default"] is True
 
 
+def committed_of(plan):
+    """The stops ``plan`` (its JSON) marks committed (given out already)."""
+    return {s["id"] for s in db.session.get(RoutePlan, plan["id"]).problem["stops"]
+            if s.get("committed")}
+
+
+@pytest.mark.parametrize("rebalance", [False, True])
+def test_a_replan_of_a_full_day_leaves_out_new_parcels_not_those_given_out(
+        client, auth, dispatcher, make_user, office, day_items, make_item, rebalance):
+    """A weight-bound day: A and B carry four parcels of 1.2 kg each, eight of the
+    twelve are routed and published. Three new parcels come in next to the office
+    (each cheaper to deliver than any parcel given out). The re-plan (pins, or a
+    rebalancing one) keeps every parcel given out routed with its courier, and leaves
+    out new ones: given-out stops are committed, a new one does not displace one."""
+    a, b = (make_user(Role.COURIER, office, vehicle_capacity_parcels=30,
+                      vehicle_capacity_kg=5.0) for _ in range(2))
+    h = auth(dispatcher)
+    first, done = published_plan(client, h, courier_ids=[a.id, b.id])
+    given = routed_to(done)
+    assert len(given) == 8 and set(given.values()) == {a.id, b.id}
+    assert committed_of(done) == set()  # nothing was given out before
+    extra = [make_item(office, events=("EMG",), recipient={
+        "name": "Trần Thị Mai", "address": "5 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.2452 + 0.0002 * k, "lon": 109.1942})
+        for k in range(3)]
+
+    kw = {"keep_assignments": False} if rebalance else {}
+    _, again = solved_plan(client, h, courier_ids=[a.id, b.id], **kw)
+    assert committed_of(again) == set(given)
+    now = routed_to(again)
+    assert {i: now.get(i) for i in given} == given
+    assert len(now) == 8  # nothing more fits
+    left = unassigned_of(again)
+    assert set(left) == ({i.identifier for i in day_items} - set(given)) | {
+        e.identifier for e in extra}
+    assert {u["reason"] for u in left.values()} == {"no_capacity_left"}
+    assert again["result"]["stability"] == {"previous_stops": 8, "kept": 8, "moved": 0,
+                                            "unassigned": 0}
+
+
 def preferences_of(plan):
     """The stops ``plan`` (its JSON) prefers a courier for: ``{identifier: courier id}``."""
     return {s["id"]: s["preferred_courier"] for s in db.session.get(
