@@ -11,7 +11,8 @@ Pipeline
    with a precise reason.
 4. Send the rest to :func:`routing.core.solve_core` as *optional* clients
    whose prize dominates any detour (so the solver only drops stops it cannot
-   fit; high priority = 10x the prize per level). Stops pinned to a courier are
+   fit; high priority = 10x the prize per level; a committed stop 1.5x a new
+   one: :func:`_prizes`). Stops pinned to a courier are
    made unreachable (prohibitive travel time) for the others through PyVRP
    routing profiles.
 5. Re-simulate every route on the unpenalised matrices to produce ETAs; if
