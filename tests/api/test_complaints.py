@@ -320,6 +320,181 @@ def test_quality_counts_each_failed_attempt_once_as_the_attempt_limit_does(
     assert nxt["failed_attempts"] == 0 and nxt["failed_attempts_by_reason"] == {}
 
 
+def as_each_history_counts(office_id, first, days):
+    """The quality figures as the attempt rule reads each item's whole history (how the
+    report was made before each counted attempt carried its number): per day,
+    deliveries, on time, first-attempt successes and the failed attempts by reason."""
+    from collections import Counter
+
+    from api.localtime import day_bounds
+    from models import EventCode, Product
+    from models.lifecycle import counted_attempts
+
+    deliveries, attempts = [], []
+    for item in db.session.execute(db.select(Item)).unique().scalars():
+        events = sorted(item.events, key=lambda e: e.id)
+        counted = counted_attempts((e.code, e.device_time, e.applied) for e in events)
+        tried = [e.device_time for e, c in zip(events, counted, strict=True) if c]
+        arrivals = [e.device_time for e in events if e.applied and e.code is EventCode.EMG]
+        for e, c in zip(events, counted, strict=True):
+            if e.office_id != office_id:
+                continue
+            if e.code is EventCode.EMI and e.applied:
+                arrived = min((t for t in arrivals if t <= e.device_time), default=None)
+                promise = timedelta(hours=24 if item.product is Product.EMS else 48)
+                on_time = (e.device_time <= item.window_end if item.window_end
+                           else arrived is not None and e.device_time - arrived <= promise)
+                deliveries.append((e.device_time, on_time,
+                                   not any(t <= e.device_time for t in tried)))
+            elif c and e.reason is not None:
+                attempts.append((e.device_time, e.reason.value))
+    rows = []
+    for n in range(days):
+        lo, hi = day_bounds(first + timedelta(days=n))
+        day = [d for d in deliveries if lo <= d[0] < hi]
+        reasons = Counter(r for t, r in attempts if lo <= t < hi)
+        rows.append({"date": (first + timedelta(days=n)).isoformat(), "delivered": len(day),
+                     "on_time": sum(d[1] for d in day), "first_attempt": sum(d[2] for d in day),
+                     "failed_attempts": sum(reasons.values()),
+                     "failed_attempts_by_reason": dict(sorted(reasons.items()))})
+    return rows
+
+
+def test_quality_counts_as_the_attempt_rule_reads_each_history(
+        client, auth, office, dispatcher, courier, make_item, make_office, make_user, clock,
+        full_proof):
+    # three days of an office's deliveries and attempts, recorded in and out of order
+    # (late, copies, synced after the delivery), at the edges of the days and of the
+    # promises: the report (counted in SQL from each attempt's number) gives what the
+    # attempt rule gives reading each item's history, and what was worked out by hand
+    from datetime import date
+
+    from api.localtime import LOCAL_TZ
+    from models import TrackingEvent
+    from tests.conftest import s10
+
+    def at(day, h, m=0, s=0, us=0):  # local time, November 2026
+        return datetime(2026, 11, day, h, m, s, us, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+    clock.now = at(18, 8)  # the items come in before any of it
+    window = {"start": at(20, 11).isoformat(), "end": at(20, 12).isoformat()}
+    elsewhere = make_office()
+    other_courier = make_user(Role.COURIER, elsewhere)
+    made = {}
+    for name, kw in [("first_try", {}), ("ems_edge", {}), ("ems_over", {}),
+                     ("parcel_edge", {"identifier": s10("CP")}),
+                     ("parcel_over", {"identifier": s10("CP")}),
+                     ("window_edge", {"delivery_window": window}),
+                     ("window_over", {"delivery_window": window}),
+                     ("retried", {}), ("late_twice", {}), ("copy", {}), ("before_round", {}),
+                     ("late_days_before", {}), ("no_arrival", {"identifier": s10("CP")}),
+                     ("midnight", {}), ("past_the_period", {}), ("same_time", {})]:
+        made[name] = make_item(office, courier=courier, **kw)
+    made["elsewhere"] = make_item(elsewhere, courier=other_courier)
+    clock.now = at(22, 20)  # the evening of the 22nd: everything is synced by now
+    office_h, courier_h = auth(make_user(Role.ADMIN)), auth(courier)
+    other_h = auth(other_courier)
+
+    def history(name, *steps, by=courier_h):
+        item = made[name]
+        for code, when, *reason in steps:
+            kw = {"reason": reason[0]} if reason else {}
+            if code == "EMI":
+                kw["proof"] = full_proof(item)
+            if code == "EMH":
+                kw["photo"] = full_proof(item)["photo"]
+            if code in ("EMG", "EDF"):
+                record(client, office_h, item.identifier, code, when)
+            else:
+                record(client, by, item.identifier, code, when, **kw)
+
+    def late(name, when, reason="unreachable_by_phone"):
+        r = synced(client, courier_h, made[name].identifier, "EMH", when, reason=reason,
+                   photo=full_proof(made[name])["photo"])
+        assert r["applied"] is False, r
+
+    history("first_try", ("EMG", at(19, 7)), ("EDG", at(19, 8)), ("EMI", at(19, 9)))
+    # EMS: delivered 24 h after arriving (on time), and a microsecond later (not)
+    history("ems_edge", ("EMG", at(19, 10)), ("EDG", at(20, 9)), ("EMI", at(20, 10)))
+    history("ems_over", ("EMG", at(19, 10)), ("EDG", at(20, 9)),
+            ("EMI", at(20, 10, us=1)))
+    # parcels: 48 h (on time), 48 h and a second (not)
+    history("parcel_edge", ("EMG", at(19, 6)), ("EDG", at(21, 5)), ("EMI", at(21, 6)))
+    history("parcel_over", ("EMG", at(19, 6)), ("EDG", at(21, 5)), ("EMI", at(21, 6, 0, 1)))
+    # a window ending at 12:00: delivered at 12:00 (on time), a second later (not)
+    history("window_edge", ("EMG", at(20, 7)), ("EDG", at(20, 8)), ("EMI", at(20, 12)))
+    history("window_over", ("EMG", at(20, 7)), ("EDG", at(20, 8)), ("EMI", at(20, 12, 0, 1)))
+    # failed on the 19th, delivered on the 20th (26 h after arriving: late for EMS)
+    history("retried", ("EMG", at(19, 7)), ("EDG", at(19, 8)),
+            ("EMH", at(19, 9), "recipient_absent"), ("EDG", at(20, 8)), ("EMI", at(20, 9)))
+    # the attempt of 08:30 synced after the delivery, twice (the sync, the photo scan):
+    # one attempt, and the delivery no first-attempt success
+    history("late_twice", ("EMG", at(20, 7)), ("EDG", at(20, 8)), ("EDF", at(20, 10)),
+            ("EDG", at(20, 11)), ("EMI", at(20, 12)))
+    late("late_twice", at(20, 8, 30), "recipient_absent")
+    late("late_twice", at(20, 8, 31), "recipient_absent")
+    # an applied attempt, then its copy from the photo scan (not a second attempt)
+    history("copy", ("EMG", at(20, 7)), ("EDG", at(20, 8)), ("EMH", at(20, 9)))
+    late("copy", at(20, 8, 59))
+    history("copy", ("EDG", at(21, 8)), ("EMI", at(21, 9)))
+    # a late attempt dated before the item went out: in no round, not counted
+    history("before_round", ("EMG", at(21, 7)), ("EDG", at(21, 9)), ("EMI", at(21, 10)))
+    late("before_round", at(21, 8))
+    # a late attempt of the 19th (the round closed by the office), synced after the
+    # delivery of the 21st
+    history("late_days_before", ("EMG", at(19, 7)), ("EDG", at(19, 8)), ("EDF", at(19, 18)),
+            ("EDG", at(21, 8)), ("EMI", at(21, 9)))
+    late("late_days_before", at(19, 10), "weather")
+    # its arrival dated after the delivery (a phone's clock): no arrival before it
+    history("no_arrival", ("EMG", at(20, 7)), ("EDG", at(20, 8)), ("EMI", at(20, 9)))
+    # a failure a microsecond before midnight, delivered at midnight
+    history("midnight", ("EMG", at(20, 20)), ("EDG", at(20, 21)),
+            ("EMH", at(20, 23, 59, 59, 999_999), "refused"), ("EDG", at(21, 0)),
+            ("EMI", at(21, 0)))
+    history("past_the_period", ("EMG", at(21, 22)), ("EDG", at(21, 23)), ("EMI", at(22, 0)))
+    # a failure and the delivery at the same time: the failure came before it
+    history("same_time", ("EMG", at(20, 14)), ("EDG", at(20, 14, 30)), ("EMH", at(20, 15)),
+            ("EDG", at(20, 15)), ("EMI", at(20, 15)))
+    # another office's failure and delivery
+    history("elsewhere", ("EMG", at(20, 7)), ("EDG", at(20, 8)), ("EMH", at(20, 9)),
+            ("EDG", at(20, 10)), ("EMI", at(20, 11)), by=other_h)
+    db.session.execute(db.update(TrackingEvent).where(
+        TrackingEvent.item_id == made["no_arrival"].id, TrackingEvent.code == "EMG")
+        .values(device_time=at(20, 9, 30)))
+    db.session.commit()
+    db.session.expire_all()
+
+    by_hand = [
+        {"date": "2026-11-19", "delivered": 1, "on_time": 1, "first_attempt": 1,
+         "failed_attempts": 2,
+         "failed_attempts_by_reason": {"recipient_absent": 1, "weather": 1}},
+        # ems_edge, ems_over, window_edge, window_over, retried, late_twice, no_arrival,
+        # same_time; late_twice, copy, midnight, same_time failed
+        {"date": "2026-11-20", "delivered": 8, "on_time": 4, "first_attempt": 5,
+         "failed_attempts": 4,
+         "failed_attempts_by_reason": {"recipient_absent": 1, "refused": 1,
+                                       "unreachable_by_phone": 2}},
+        # parcel_edge, parcel_over, copy, before_round, late_days_before, midnight
+        {"date": "2026-11-21", "delivered": 6, "on_time": 3, "first_attempt": 3,
+         "failed_attempts": 0, "failed_attempts_by_reason": {}},
+    ]
+    assert as_each_history_counts(office.id, date(2026, 11, 19), 3) == by_hand
+    h = auth(dispatcher)
+    r = client.get("/api/v1/quality?date=2026-11-19&days=3", headers=h)
+    assert r.status_code == 200, r.json
+    assert [{k: row[k] for k in by_hand[0]} for row in r.json["rows"]] == by_hand
+    assert r.json["failed_attempts_by_reason"] == {
+        "recipient_absent": 2, "refused": 1, "unreachable_by_phone": 2, "weather": 1}
+    assert [row["on_time_rate"] for row in r.json["rows"]] == [1.0, 0.5, 0.5]
+    assert [row["first_attempt_rate"] for row in r.json["rows"]] == [1.0, 0.625, 0.5]
+    # a day at a time: the same rows
+    for n, expected in enumerate(by_hand):
+        one = client.get(f"/api/v1/quality?date=2026-11-{19 + n}", headers=h).json
+        assert [{k: one["rows"][0][k] for k in expected}] == [expected]
+    nxt = client.get("/api/v1/quality?date=2026-11-22", headers=h).json["rows"][0]
+    assert nxt["delivered"] == 1 and nxt["first_attempt"] == 1 and nxt["on_time"] == 1
+
+
 def test_returns_due_lists_items_whose_attempts_are_used_up(
         client, auth, office, dispatcher, courier, make_item, make_user, make_office, clock):
     used_up = attempts_used_up_late(client, auth, office, courier, dispatcher, make_item,
