@@ -111,3 +111,15 @@ def str_enum(cls: type[enum.Enum], length: int = 32) -> Enum:
     type, so adding a value is a code change, not a table-locking migration."""
     return Enum(cls, native_enum=False, length=length, validate_strings=True,
                 values_callable=lambda e: [m.value for m in e])
+
+
+def in_code_order(session: Session, column: Any) -> Any:
+    """``column`` to sort by in character code order, the same on every database and as
+    Python sorts strings. SQLite compares text byte by byte; PostgreSQL by the
+    database's collation, which differs by installation (``en_US.UTF-8`` sets
+    punctuation aside at first: ``SHOP1`` before ``SHOP-2``, the other way round in code
+    order), so the same rows could come in another order there: sorted by ``COLLATE
+    "C"`` instead (bytes; UTF-8 keeps code order)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.collate("C")
+    return column

@@ -26,6 +26,7 @@ from models import (
     User,
     locked_one,
 )
+from models.base import in_code_order
 from models.complaint import CLOSED, TRANSITIONS
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -240,7 +241,8 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
     recorded (server time), the limit counted as :func:`models.lifecycle.counted_attempts`
     counts (the item's ``failed_attempts``; each counted attempt carries its number,
     ``attempt_no``); without such an attempt (the count was set otherwise) the item's
-    last change. The longest waiting first (then by identifier); one page (``limit``
+    last change. The longest waiting first (then by identifier, in character code
+    order, as Python sorts: the same on SQLite and PostgreSQL); one page (``limit``
     rows from ``offset``) and the total: the database filters, orders and pages, as for
     :func:`missing_scans`, and only the page's attempts are read."""
     nth = (select(func.min(TrackingEvent.server_time))
@@ -254,8 +256,10 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
                   Item.failed_attempts >= max_attempts))
     total = int(session.execute(
         select(func.count()).select_from(due.subquery())).scalar_one())
-    page = session.execute(due.order_by(since, Item.identifier).limit(limit)
-                           .offset(offset)).all()
+    # the same wait: by identifier, in code order on every database (not by the
+    # database's collation: pages would differ between SQLite and PostgreSQL)
+    page = session.execute(due.order_by(since, in_code_order(session, Item.identifier))
+                           .limit(limit).offset(offset)).all()
     last: dict[int, Any] = {}  # each item's latest counted attempt (device time)
     for h in session.execute(
             select(TrackingEvent.item_id, TrackingEvent.device_time, TrackingEvent.applied,

@@ -655,6 +655,53 @@ def test_returns_due_are_filtered_ordered_and_paged_by_the_database(
     assert one() == all_rows()
 
 
+@pytest.fixture
+def identifiers_in_a_language_collation(app):
+    """On PostgreSQL, ``items.identifier`` in a language's collation for the test (as
+    in a database created with ``en_US.UTF-8``; this one is ``C``); SQLite has none."""
+    from sqlalchemy import text
+
+    def collate(name):
+        db.session.commit()  # (no transaction left open to wait for)
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE items ALTER COLUMN identifier "
+                              f'TYPE VARCHAR(40) COLLATE "{name}"'))
+
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    names = db.session.execute(text(
+        "SELECT collname FROM pg_collation WHERE collname IN "
+        "('en_US.utf8', 'en-US-x-icu', 'und-x-icu')")).scalars().all()
+    if not names:
+        pytest.skip("no language collation in this PostgreSQL")
+    collate(sorted(names)[0])
+    yield
+    collate("default")
+
+
+def test_returns_due_with_the_same_wait_in_code_order_on_every_database(
+        app, client, auth, office, dispatcher, courier, make_item,
+        identifiers_in_a_language_collation):
+    # carriers' codes with punctuation, their second attempts recorded at the same
+    # time: by identifier in code order (as Python sorts), whatever the collation
+    # (en_US sets punctuation aside or before letters; code order puts '_' after them)
+    two = ("EMG", "EDG", "EMH", "EDG", "EMH", "EDF")
+    names = ["SHOP_0", "SHOPA", "SHOP-2", "SHOP1", "SHOP.3"]
+    for name in names:
+        make_item(office, courier=courier, identifier=name, events=two)
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 2
+    disp = auth(dispatcher)
+    r = client.get("/api/v1/returns-due", headers=disp)
+    assert r.status_code == 200, r.json
+    assert [i["identifier"] for i in r.json["items"]] == sorted(names) == [
+        "SHOP-2", "SHOP.3", "SHOP1", "SHOPA", "SHOP_0"]
+    assert len({i["waiting_since"] for i in r.json["items"]}) == 1  # all tied
+    paged = [i["identifier"] for page in (1, 2, 3) for i in client.get(
+        f"/api/v1/returns-due?page_size=2&page={page}", headers=disp).json["items"]]
+    assert paged == sorted(names)
+
+
 def test_each_counted_attempt_carries_its_number(
         client, auth, office, dispatcher, courier, make_item, clock):
     from models.lifecycle import counted_attempts
