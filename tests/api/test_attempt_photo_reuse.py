@@ -24,21 +24,6 @@ AN_SISTER = {**AN, "name": "Nguyễn Thị Hoa", "phone": "0911111111"}
 
 
 @pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
-@pytest.fixture
 def door(client, auth, courier):
     """A photo of the door, uploaded by the courier."""
     return upload_file(client, auth(courier), "photo", 6001)

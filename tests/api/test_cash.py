@@ -12,21 +12,6 @@ from tests.conftest import at_once, when_both_arrive
 ids = (f"cash-{n:06d}" for n in itertools.count())
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
 def deliver(client, h, item, proof):
     r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
         "code": "EMI", "client_event_id": next(ids), "device_time": "2026-11-20T10:00:00+07:00",

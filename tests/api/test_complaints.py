@@ -73,21 +73,6 @@ def attempts_used_up_late(client, auth, office, courier, dispatcher, make_item, 
     return item
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
 def test_customer_opens_a_complaint_with_the_phone_number(client, office, make_item):
     item = make_item(office)  # recipient phone 0912345678, sender 0901234567
     url = f"/api/v1/track/{item.identifier}/complaints"

@@ -49,18 +49,8 @@ def assign(client, h, item, courier):
 
 
 @pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
 def couriers(make_user, office):
     return [make_user(Role.COURIER, office) for _ in range(3)]
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
 
 
 def reassign_meanwhile(client, auth, clock, office, couriers, dispatcher, make_item):
@@ -159,8 +149,6 @@ def test_the_console_item_page_shows_the_history(client, auth, clock, office, di
     assert page.status_code == 200
     custody = page.text[page.text.index('id="custody"'):]
     assert custody.index(couriers[0].username) < custody.index(couriers[1].username)
-
-
 
 
 def test_two_assignments_at_once_leave_one_courier_and_one_open_period(

@@ -8,26 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.items.service import replayed_state
-from models import CashEntry, EventCode, Item, Role, TrackingEvent, db
+from models import CashEntry, EventCode, Item, TrackingEvent, db
 from tests.conftest import at_once, when_both_arrive
 
 ids = (f"evt-{n:06d}" for n in itertools.count())
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # the fake clock: 08:00 in Viet Nam
-
-
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
 
 
 def ev(code, **kw):

@@ -21,18 +21,8 @@ from tests.api.test_custody import (
 
 
 @pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
 def couriers(make_user, office):
     return [make_user(Role.COURIER, office) for _ in range(3)]
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
 
 
 @pytest.fixture

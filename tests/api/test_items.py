@@ -6,16 +6,6 @@ from models import Item, Role, db
 from tests.conftest import at_once, item_payload, s10, when_both_arrive
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
 def test_create_derives_product_from_s10_and_records_acceptance(client, auth, dispatcher):
     payload = item_payload(identifier="ee 876 543 216 ca", cod_amount=250_000)
     r = client.post("/api/v1/items", json=payload, headers=auth(dispatcher))

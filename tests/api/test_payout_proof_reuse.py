@@ -23,21 +23,6 @@ MAI = {"name": "Cụ Lê Thị Mai", "phone": "0905000222", "address": "3 Hùng 
        "lat": 12.24, "lon": 109.19, "id_number": "056087654321"}
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
 def receipt(signature, **kw):
     """A payment's body citing ``signature``, paid at 08:05 on 2026-11-20 (the test
     clock's morning: no time flag)."""

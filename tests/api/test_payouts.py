@@ -9,21 +9,6 @@ from models import Role
 from tests.conftest import at_once, when_both_arrive
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
 def new_payout(client, h, **kw):
     body = {"program": "pension", "period": "2026-11", "amount": 3_250_000,
             "due_date": "2026-11-20",

@@ -15,16 +15,6 @@ from tests.conftest import at_once, s10, tiny_png, when_both_arrive
 ids = (f"proof-{n:06d}" for n in itertools.count())
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
 def deliver(client, h, item, proof, **kw):
     body = {"code": "EMI", "client_event_id": next(ids),
             "device_time": "2026-11-20T09:00:00+07:00",

@@ -27,21 +27,6 @@ BINH = {**AN, "name": "Trần Thị Bình", "phone": "0987654321", "address": "4
         "ward": "Phương Sài"}
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
-@pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
 def upload_file(client, h, kind, seed):
     r = client.post("/api/v1/evidence", headers=h, content_type="multipart/form-data",
                     data={"file": (io.BytesIO(tiny_png(seed)), "x.png"), "kind": kind})
@@ -312,7 +297,6 @@ def test_a_replay_is_never_flagged_even_resent_at_once(app, auth, office, courie
     assert [a.json["event"]["flags"] for a in answers] == [None, None]
     assert db.session.query(TrackingEvent).filter_by(
         client_event_id=body["client_event_id"]).count() == 1
-
 
 
 def test_a_file_cited_more_often_than_one_visit_can_is_flagged_and_the_check_bounded(

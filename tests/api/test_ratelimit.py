@@ -15,11 +15,6 @@ ids = (f"rl-{n:06d}" for n in itertools.count())
 
 
 @pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
 def courier(make_user, office):
     return make_user(Role.COURIER, office, username="anh", password="right-pw")
 

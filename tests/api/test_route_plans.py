@@ -22,11 +22,6 @@ def office(make_office):
 
 
 @pytest.fixture
-def dispatcher(make_user, office):
-    return make_user(Role.DISPATCHER, office)
-
-
-@pytest.fixture
 def couriers(make_user, office):
     return [make_user(Role.COURIER, office, vehicle_capacity_parcels=30,
                       vehicle_capacity_kg=50.0) for _ in range(2)]

@@ -20,16 +20,6 @@ def app(app, tmp_path):
     return app
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
 def label_photo(s10: str, fmt: str = "JPEG", **kw) -> bytes:
     gray, _ = make_label(s10=s10, **kw)
     return encode(gray, fmt)

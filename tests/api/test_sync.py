@@ -42,16 +42,6 @@ def evening(clock):
     clock.advance(hours=10)
 
 
-@pytest.fixture
-def office(make_office):
-    return make_office()
-
-
-@pytest.fixture
-def courier(make_user, office):
-    return make_user(Role.COURIER, office)
-
-
 def upload(client, h, entries, **kw):
     body = {"device_id": "android-1", "events": entries}
     body.update(kw)
