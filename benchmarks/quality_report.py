@@ -23,7 +23,6 @@ checks that both give the same report.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
@@ -31,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from api import create_app
 from api.complaints import quality
+from benchmarks import other_version, scratch_app
 from models import FailureReason, Item, Office, Product, Status, TrackingEvent, db
 
 DAY = date(2026, 11, 20)
@@ -109,8 +108,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--old", help="a quality.py with another figures to compare")
     args = parser.parse_args()
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": args.db,
-                      "SECRET_KEY": "bench", "RATELIMIT_STORAGE_URI": "memory://"})
+    app = scratch_app(args.db)
     with app.app_context():
         office_id = fill(args.items)
         report, seconds, mb = measure(quality.figures, office_id, args.days)
@@ -120,10 +118,7 @@ def main() -> None:
               f"{row['first_attempt']} at the first attempt, "
               f"{row['failed_attempts']} failed attempts")
         if args.old:
-            spec = importlib.util.spec_from_file_location("api.complaints.old", args.old)
-            assert spec is not None and spec.loader is not None
-            old = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(old)
+            old = other_version(args.old, "api.complaints.old")
             was, seconds, mb = measure(old.figures, office_id, args.days)
             print(f"--old: {seconds * 1000:.0f} ms, peak {mb:.1f} MB; "
                   f"same report: {was == report}")

@@ -19,7 +19,6 @@ page and total.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -27,8 +26,8 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from api import create_app
 from api.complaints import service
+from benchmarks import other_version, scratch_app
 from models import Item, Office, Status, TrackingEvent, db
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -87,17 +86,13 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=50)
     parser.add_argument("--old", help="a service.py with another returns_due to compare")
     args = parser.parse_args()
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": args.db,
-                      "SECRET_KEY": "bench", "RATELIMIT_STORAGE_URI": "memory://"})
+    app = scratch_app(args.db)
     with app.app_context():
         office_id = fill(args.items)
         found, seconds, mb = measure(service.returns_due, office_id, args.page_size)
         print(f"this version: {seconds * 1000:.0f} ms, peak {mb:.1f} MB, total {found[1]}")
         if args.old:
-            spec = importlib.util.spec_from_file_location("api.complaints.old", args.old)
-            assert spec is not None and spec.loader is not None
-            old = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(old)
+            old = other_version(args.old, "api.complaints.old")
             was, seconds, mb = measure(old.returns_due, office_id, args.page_size)
             print(f"--old: {seconds * 1000:.0f} ms, peak {mb:.1f} MB, total {was[1]}; "
                   f"same page and total: {was == found}")
