@@ -2,7 +2,7 @@
 
 Revision ID: a7c3f0e2d915
 Revises: c4d2e8a91f37
-Create Date: 2026-11-29 09:00:00.000000
+Create Date: 2026-11-27 02:05:00.000000
 
 The console's payouts page shows when a payout was paid or failed; a failure had only
 its note. Payouts failed before this column existed keep it null (no time was kept).
