@@ -27,6 +27,14 @@ H = 3600
 
 #: Short budgets keep the whole routing suite well under 90 s on 2 cores.
 FAST = SolverParams(time_limit_s=0.2, seed=1, workers=1)
+#: A few stops, one or two couriers: PyVRP finds the optimum well within this budget.
+SMALL = SolverParams(time_limit_s=0.3, seed=3, workers=1)
+
+
+def stop_near_office(sid: str, dlat: float, dlon: float, **kw: Any) -> Stop:
+    """A stop ``dlat``/``dlon`` degrees from the office, 60 s of service."""
+    loc = LatLon(OFFICE.location.lat + dlat, OFFICE.location.lon + dlon)
+    return Stop(sid, loc, service_s=60, **kw)
 
 
 def load_json(name: str) -> Any:

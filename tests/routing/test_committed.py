@@ -23,7 +23,6 @@ from routing import (
     CoreVehicleType,
     Demand,
     InvalidProblemError,
-    LatLon,
     Plan,
     Problem,
     SolverParams,
@@ -32,16 +31,12 @@ from routing import (
     solve_core,
 )
 
-from .conftest import OFFICE, courier, random_stops
-
-#: a few stops, one or two couriers: PyVRP finds the optimum well within this budget
-SMALL = SolverParams(time_limit_s=0.3, seed=3, workers=1)
+from .conftest import OFFICE, SMALL, courier, random_stops, stop_near_office
 
 
 def _stop(sid: str, dlat: float, dlon: float, **kw: Any) -> Stop:
-    loc = LatLon(OFFICE.location.lat + dlat, OFFICE.location.lon + dlon)
     kw.setdefault("demand", Demand(1, 1_000))
-    return Stop(sid, loc, service_s=60, **kw)
+    return stop_near_office(sid, dlat, dlon, **kw)
 
 
 def _served(plan: Plan) -> dict[str, str]:

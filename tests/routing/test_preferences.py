@@ -24,21 +24,14 @@ from routing import (
     Problem,
     ProblemTooLargeError,
     SolverParams,
-    Stop,
     TimeWindow,
     reoptimize,
     solve,
 )
 
-from .conftest import FAST, OFFICE, H, courier, random_stops
+from .conftest import FAST, OFFICE, SMALL, H, courier, random_stops, stop_near_office
 
-#: two couriers, a few stops: PyVRP finds the optimum well within this budget
-SMALL = SolverParams(time_limit_s=0.3, seed=3, workers=1)
-
-
-def _stop(sid: str, dlat: float, dlon: float, **kw: Any) -> Stop:
-    loc = LatLon(OFFICE.location.lat + dlat, OFFICE.location.lon + dlon)
-    return Stop(sid, loc, service_s=60, **kw)
+_stop = stop_near_office
 
 
 def _day(move_cost: int, **kw: Any) -> Problem:
