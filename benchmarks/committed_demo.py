@@ -24,31 +24,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.rebalance_demo import NOW, _data
+from benchmarks.rebalance_demo import NOW, _data, demo_app, load_demo_day
 
 
 def _problem(workdir: Path, seconds: float) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from api import create_app
-    from api.demo import load_demo
     from api.route_plans import service
-    from models import Role, User, db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'demo.db'}",
-                      "CLOCK": lambda: NOW, "SECRET_KEY": "benchmark",
-                      "PHOTO_DIR": str(workdir / "evidence"),
-                      "RATELIMIT_STORAGE_URI": "memory://"})
-    with app.app_context():
-        db.create_all()
-        session = db.session()
-        load_demo(session, now=NOW)
-        session.commit()
-        dispatcher = session.execute(select(User).where(
-            User.username == "dispatcher1")).scalar_one()
-        couriers = [c.id for c in session.execute(select(User).where(
-            User.role == Role.COURIER).order_by(User.id)).scalars()]
-        plan = service.create_plan(session, dispatcher, _data(couriers, seconds), now=NOW,
+    with demo_app(workdir, "demo").app_context():
+        session, dispatcher, couriers = load_demo_day()
+        plan = service.create_plan(session, dispatcher,
+                                   _data([c.id for c in couriers], seconds), now=NOW,
                                    max_attempts=3)
         session.commit()
         return copy.deepcopy(plan.problem)

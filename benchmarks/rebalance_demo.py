@@ -47,29 +47,45 @@ def _data(courier_ids: list[int], seconds: float, **kw: Any) -> dict[str, Any]:
             "time_limit_s": seconds, "courier_ids": courier_ids, **kw}
 
 
-def _scenario(name: str, costs: list[int], first_s: float, seconds: float, repeats: int,
-              workdir: Path) -> list[dict[str, Any]]:
+def demo_app(workdir: Path, name: str) -> Any:
+    """The app on a new SQLite file ``workdir/name.db``, its clock at :data:`NOW`. In
+    its app context, :func:`load_demo_day` fills it."""
+    from api import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / (name + '.db')}",
+                       "CLOCK": lambda: NOW, "SECRET_KEY": "benchmark",
+                       "PHOTO_DIR": str(workdir / "evidence"),
+                       "RATELIMIT_STORAGE_URI": "memory://"})
+
+
+def load_demo_day() -> tuple[Any, Any, list[Any]]:
+    """In the app context: the demo data loaded; the session, ``dispatcher1`` and the
+    couriers (by id)."""
     from sqlalchemy import select
 
-    from api import create_app
     from api.demo import load_demo
-    from api.route_plans import service
-    from models import PlanStatus, Role, RoutePlan, User, db
+    from models import Role, User, db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / (name + '.db')}",
-                      "CLOCK": lambda: NOW, "SECRET_KEY": "benchmark",
-                      "PHOTO_DIR": str(workdir / "evidence"),
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    db.create_all()
+    session = db.session()
+    load_demo(session, now=NOW)
+    session.commit()
+    dispatcher = session.execute(select(User).where(
+        User.username == "dispatcher1")).scalar_one()
+    couriers = list(session.execute(select(User).where(
+        User.role == Role.COURIER).order_by(User.id)).scalars())
+    return session, dispatcher, couriers
+
+
+def _scenario(name: str, costs: list[int], first_s: float, seconds: float, repeats: int,
+              workdir: Path) -> list[dict[str, Any]]:
+    from api.route_plans import service
+    from models import PlanStatus, RoutePlan
+
+    app = demo_app(workdir, name)
     runs: list[dict[str, Any]] = []
     with app.app_context():
-        db.create_all()
-        session = db.session()
-        load_demo(session, now=NOW)
-        session.commit()
-        dispatcher = session.execute(select(User).where(
-            User.username == "dispatcher1")).scalar_one()
-        couriers = list(session.execute(select(User).where(
-            User.role == Role.COURIER).order_by(User.id)).scalars())
+        session, dispatcher, couriers = load_demo_day()
         late = couriers[-1].id if name == "late_courier" else None
         everyone = [c.id for c in couriers]
         first_for = [c for c in everyone if c != late]
