@@ -57,18 +57,11 @@ from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from api.items.service import CSV_COLUMNS as COLUMNS
 from models import ApiToken, EventCode, Item, Office, Role, TrackingEvent, User, db, lifecycle
 from models.user import hash_token, new_token_secret
 from scanning.s10 import s10_check_digit
 
-COLUMNS = (
-    "identifier", "product", "carrier", "office_id",
-    "sender_name", "sender_phone", "sender_address",
-    "recipient_name", "recipient_phone", "recipient_address", "recipient_ward",
-    "recipient_city", "recipient_province", "recipient_lat", "recipient_lon",
-    "weight_g", "cod_amount", "declared_value", "window_start", "window_end",
-    "id_check_required", "signature_required",
-)
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 08:00 in Viet Nam
 WARDS = ("Lộc Thọ", "Vĩnh Hòa", "Phước Hải", "Phương Sài", "Vĩnh Nguyên", "Tân Lập",
          "Xương Huân", "Vạn Thạnh", "Phước Tân", "Ngọc Hiệp")
