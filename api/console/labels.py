@@ -69,7 +69,12 @@ UI = {
     "synced_late": ("đồng bộ muộn", "synced late"),
     "waiting_since": ("Chờ từ", "Waiting since"),
     "hours_waiting": ("Số giờ chờ", "Hours waiting"),
-    "more_rows": ("Còn nữa, chỉ hiện", "More exist; showing the first"),
+    # a paged list (the pager_nav macro, _macros.html): {a}, {b}, {n}, {p} filled in
+    "pager_rows": ("Dòng {a}–{b} trong tổng số {n}", "Rows {a}–{b} of {n}"),
+    "pager_page": ("Trang {p}/{n}", "Page {p} of {n}"),
+    "prev_page": ("‹ Trang trước", "‹ Previous"),
+    "next_page": ("Trang sau ›", "Next ›"),
+    "pages": ("Các trang", "Pages"),
     "nav_import": ("Nhập CSV", "CSV import"),
     "nav_payouts": ("Chi trả", "Payouts"),
     # map and planning
@@ -279,6 +284,7 @@ UI = {
     "clock_skew": ("Đồng hồ điện thoại lệch so với máy chủ", "Phone clock off the server time by"),
     "minutes": ("phút", "min"),
     "flagged_payouts": ("Khoản chi trả có cảnh báo cần kiểm tra:", "Payouts flagged for review:"),
+    "flagged_all_pages": ("(cả danh sách, mọi trang)", "(the whole list, all pages)"),
     "no_payouts": ("Không có khoản chi trả nào.", "No payouts."),
     "create_payout": ("Tạo khoản chi trả", "New payout task"),
     "assign_payout": ("Giao", "Assign"),

@@ -5,13 +5,14 @@ API, passing session, actor, data and ``now`` explicitly."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -29,7 +30,7 @@ from flask import (
     session,
     url_for,
 )
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
 from sqlalchemy import select
 
 import routing
@@ -64,7 +65,7 @@ from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..items import custody
 from ..items import service as items
-from ..items.schemas import Day, Id
+from ..items.schemas import Day, Id, Int
 from ..localtime import LOCAL_TZ
 from ..payouts import service as payouts
 from ..payouts.schemas import PayoutAssignSchema, PayoutCreateSchema, PayoutFailSchema
@@ -185,6 +186,63 @@ def _day_arg(name: str = "date") -> date:
         raise Unprocessable(f"{name}: {detail}", errors=[
             {"parameter": name, "detail": detail}]) from exc
     return day
+
+
+#: the highest ``?page=`` a list takes, as the API's paged lists (``page``, 1-based)
+MAX_PAGE = 100_000
+T = TypeVar("T")
+
+
+def _page_arg(name: str = "page") -> int:
+    """``?page=`` (1 by default): a whole number from 1 to :data:`MAX_PAGE`, else a 422
+    page. A page past the last is not an error: :func:`_paged` shows the last."""
+    raw = request.args.get(name)
+    if not raw:
+        return 1
+    try:
+        number: int = Int(validate=validate.Range(1, MAX_PAGE)).deserialize(raw)
+    except ValidationError as exc:
+        detail = f"A page number from 1 to {MAX_PAGE}."
+        raise Unprocessable(f"{name}: {detail}", errors=[
+            {"parameter": name, "detail": detail}]) from exc
+    return number
+
+
+class Pager(NamedTuple):
+    """Where a page is in its list, for the ``pager_nav`` macro (``_macros.html``): page ``page`` of
+    ``pages``, rows ``first`` to ``last`` (1-based) of ``total``, and the links to the
+    pages before and after (None at either end), which keep the list's filters."""
+
+    page: int
+    pages: int
+    total: int
+    first: int
+    last: int
+    prev: str | None
+    next: str | None
+
+
+def _paged(fetch: Callable[[int, int], tuple[T, int]], page: int, size: int, *,
+           endpoint: str, args: dict[str, Any], name: str = "page") -> tuple[T, Pager]:
+    """One page of a list paged in the database: ``fetch(limit, offset)`` gives the
+    page (its rows, or the service's answer) and how many rows in all. A page past the
+    last (the list got shorter, a link kept from before) shows the last one. The links
+    go to ``endpoint`` with ``args``, the query parameters they keep (the filters,
+    another list's page on the same page), and ``name``, the page number (none: 1)."""
+    rows, total = fetch(size, (page - 1) * size)
+    pages = max(1, math.ceil(total / size))
+    if page > pages:
+        page = pages
+        rows, total = fetch(size, (page - 1) * size)
+        pages = max(1, math.ceil(total / size))
+
+    def link(number: int) -> str:
+        return url_for(endpoint, **{**args, **({name: number} if number > 1 else {})})
+
+    return rows, Pager(page=page, pages=pages, total=total,
+                       first=min(total, (page - 1) * size + 1), last=min(total, page * size),
+                       prev=link(page - 1) if page > 1 else None,
+                       next=link(page + 1) if page < pages else None)
 
 
 def office_of(user: User) -> Office:
@@ -666,7 +724,12 @@ def sla(c: Any, now: datetime) -> dict[str, Any]:
             "due_iso": c.due_at.isoformat(), "closed": c.answered_at is not None}
 
 
+#: rows per page of each list of the missing-scans page (``?page=``, ``?returns_page=``)
 MISSING_PAGE_ROWS = 500
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}"
 
 
 @bp.get("/missing")
@@ -674,7 +737,10 @@ MISSING_PAGE_ROWS = 500
 def missing_page(user: User) -> Any:
     """Items whose next scan is overdue (GET /api/v1/missing-scans), oldest first, each
     a link to the item, where a missing-scan complaint can be opened; and the items
-    awaiting a return by hand (GET /api/v1/returns-due), the longest waiting first."""
+    awaiting a return by hand (GET /api/v1/returns-due), the longest waiting first.
+    Each list is paged in the database, :data:`MISSING_PAGE_ROWS` rows a page
+    (``?page=`` and ``?returns_page=``); the links keep the thresholds and the other
+    list's page."""
     from ..complaints.schemas import MissingQuerySchema
 
     office = office_of(user)
@@ -685,19 +751,34 @@ def missing_page(user: User) -> Any:
         flash("; ".join(f"{k}: {' '.join(map(str, v))}"
                         for k, v in exc.normalized_messages().items()), "error")
         q = MissingQuerySchema().load({})
+    page_no, returns_page_no = _page_arg("page"), _page_arg("returns_page")
     max_attempts = current_app.config["MAX_DELIVERY_ATTEMPTS"]
-    found = complaints.missing_scans(
-        db.session(), user, office.id, now=clock(), idle_hours=q["idle_hours"],
-        out_hours=q["out_hours"], limit=MISSING_PAGE_ROWS, max_attempts=max_attempts)
-    # the office's other follow-up list: parcels whose attempts are used up, to return
-    returns, returns_total = complaints.returns_due(
-        db.session(), office.id, now=clock(), max_attempts=max_attempts,
-        limit=MISSING_PAGE_ROWS)
+    now = clock()
+
+    def missing(limit: int, offset: int) -> tuple[complaints.MissingScans, int]:
+        found = complaints.missing_scans(
+            db.session(), user, office.id, now=now, idle_hours=q["idle_hours"],
+            out_hours=q["out_hours"], limit=limit, offset=offset, max_attempts=max_attempts)
+        return found, found.total
+
+    def returns_due(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        # the office's other follow-up list: parcels whose attempts are used up, to return
+        return complaints.returns_due(db.session(), office.id, now=now,
+                                      max_attempts=max_attempts, limit=limit, offset=offset)
+
+    thresholds = {"idle_hours": _hours(q["idle_hours"]), "out_hours": _hours(q["out_hours"])}
+    found, pager = _paged(missing, page_no, MISSING_PAGE_ROWS, endpoint="console.missing_page",
+                          name="page", args={**thresholds, **(
+                              {"returns_page": returns_page_no} if returns_page_no > 1 else {})})
+    returns, returns_pager = _paged(
+        returns_due, returns_page_no, MISSING_PAGE_ROWS, endpoint="console.missing_page",
+        name="returns_page",
+        args={**thresholds, **({"page": pager.page} if pager.page > 1 else {})})
     names = {c.id: c.username for c in _couriers(office)}
-    return render_template("console/missing.html", rows=found.rows, total=found.total,
+    return render_template("console/missing.html", rows=found.rows, pager=pager,
                            due_later=found.due_later, returns=returns,
-                           returns_total=returns_total, max_attempts=max_attempts,
-                           shown=MISSING_PAGE_ROWS, q=q, names=names)
+                           returns_pager=returns_pager, max_attempts=max_attempts, q=q,
+                           names=names)
 
 
 @bp.get("/complaints")
@@ -823,6 +904,7 @@ def cash_correction(user: User) -> Any:
 
 # ------------------------------------------------------------------ payouts
 
+#: rows per page of the payouts page (``?page=``)
 PAYOUT_PAGE_ROWS = 500
 
 
@@ -842,39 +924,53 @@ def _payout_status_arg() -> list[PayoutStatus]:
 
 
 def _payouts_page(user: User, day: date, *, status: Sequence[PayoutStatus] = (),
-                  single: PayoutTask | None = None, error: str | None = None,
-                  form: Any = None, code: int = 200) -> Any:
+                  page_no: int = 1, single: PayoutTask | None = None,
+                  error: str | None = None, form: Any = None, code: int = 200) -> Any:
     """The payouts page: the office's payouts for ``day`` (or the one payout
     ``single``), the forms, and ``error``, a refused form's message (``form``: what it
-    sent, to fill it in again), answered with ``code``. One payout is shown with its
-    own office's couriers (an admin's may be another than the one chosen)."""
+    sent, to fill it in again), answered with ``code``. The day's list is paged in the
+    database, :data:`PAYOUT_PAGE_ROWS` rows a page (page ``page_no``; the links keep
+    the day and the statuses; a refused form answers with the day's first page); the
+    flagged count is the whole list's. One payout is shown with its own office's
+    couriers (an admin's may be another than the one chosen)."""
     office = office_of(user)
+    pager: Pager | None = None
     if single is not None:
         office = db.session.get(Office, single.office_id) or office
-        rows = [single]
+        rows, flagged = [single], int(bool(single.flags))
     else:
-        rows = payouts.office_day(db.session(), user, office.id, day, status,
-                                  limit=PAYOUT_PAGE_ROWS + 1)
+        def fetch(limit: int, offset: int) -> tuple[payouts.OfficeDay, int]:
+            found = payouts.office_day(db.session(), user, office.id, day, status,
+                                       limit=limit, offset=offset)
+            return found, found.total
+
+        args: dict[str, Any] = {"date": day.isoformat()}
+        if status:
+            args["status"] = [s.value for s in status]
+        found, pager = _paged(fetch, page_no, PAYOUT_PAGE_ROWS,
+                              endpoint="console.payouts_page", args=args)
+        rows, flagged = found.rows, found.flagged
     ids = {r.courier_id for r in rows if r.courier_id is not None}
     names = {u.id: u.username for u in db.session.execute(
         select(User).where(User.id.in_(ids))).scalars()} if ids else {}
     return render_template(
-        "console/payouts.html", office=office, day=day, rows=rows[:PAYOUT_PAGE_ROWS],
-        more=len(rows) > PAYOUT_PAGE_ROWS, shown=PAYOUT_PAGE_ROWS, single=single,
-        status=[s.value for s in status], statuses=[s.value for s in PayoutStatus],
+        "console/payouts.html", office=office, day=day, rows=rows, pager=pager,
+        single=single, status=[s.value for s in status],
+        statuses=[s.value for s in PayoutStatus],
         open_statuses=[s.value for s in payouts.OPEN], couriers=_couriers(office),
         names=names, error=error, form=form or {}, new_reference=payouts.new_reference(),
         refs={r.id: secrets.token_hex(12) for r in rows},
         back=(request.full_path.rstrip("?") if request.method == "GET"
               else url_for("console.payouts_page", date=day.isoformat())),
-        flagged=sum(1 for r in rows[:PAYOUT_PAGE_ROWS] if r.flags)), code
+        flagged=flagged), code
 
 
 @bp.get("/payouts")
 @page
 def payouts_page(user: User) -> Any:
-    """The office's payouts for ``?date=`` (today by default), ``?status=`` filtering."""
-    return _payouts_page(user, _day_arg(), status=_payout_status_arg())
+    """The office's payouts for ``?date=`` (today by default), ``?status=`` filtering,
+    ``?page=`` (1 by default)."""
+    return _payouts_page(user, _day_arg(), status=_payout_status_arg(), page_no=_page_arg())
 
 
 @bp.get("/payouts/<int:payout_id>")

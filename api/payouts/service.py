@@ -8,9 +8,9 @@ import hmac
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -143,14 +143,24 @@ def listing(session: Session, actor: User, status: list[PayoutStatus]) -> list[P
                 .scalars())
 
 
+class OfficeDay(NamedTuple):
+    """A page of :func:`office_day`: its rows, how many in all, and how many of all
+    those carry review flags (not only the page's)."""
+
+    rows: list[PayoutTask]
+    total: int
+    flagged: int
+
+
 def office_day(session: Session, actor: User, office_id: int | None, day: date,
-               status: Collection[PayoutStatus] = (), *, limit: int = 500
-               ) -> list[PayoutTask]:
+               status: Collection[PayoutStatus] = (), *, limit: int = 500, offset: int = 0
+               ) -> OfficeDay:
     """An office's payouts for a day (the console's payouts page): those due that day,
     those still open (:data:`OPEN`) from an earlier day, and those paid that day (the
-    server's time, in Viet Nam) whatever their due date; by due date, then id. Office
-    staff only, on the office rule of :func:`api.scope.office_for_read`. ``limit``: at
-    most that many (ask one more to know there are more)."""
+    server's time, in Viet Nam) whatever their due date; by due date, then id (a total
+    order: pages neither skip nor repeat a row). Office staff only, on the office rule
+    of :func:`api.scope.office_for_read`. One page (``limit`` rows from ``offset``),
+    the total and how many are flagged: the database filters, counts and pages."""
     office_id = office_for_read(actor, office_id, what="payouts")
     start = datetime.combine(day, time(), LOCAL_TZ)
     stmt = select(PayoutTask).where(
@@ -161,8 +171,16 @@ def office_day(session: Session, actor: User, office_id: int | None, day: date,
            & (PayoutTask.server_time < start + timedelta(days=1))))
     if status:
         stmt = stmt.where(PayoutTask.status.in_(list(status)))
-    return list(session.execute(stmt.order_by(PayoutTask.due_date, PayoutTask.id)
-                                .limit(limit)).scalars())
+    # flagged: a list with a flag in it. Flags are strings, so its JSON text has a
+    # double quote; SQL NULL, JSON null (a payment without flags) and [] have none
+    # (the same on SQLite and PostgreSQL, without JSON functions that differ)
+    flagged = case((cast(PayoutTask.flags, Text).contains('"'), 1), else_=0)
+    sub = stmt.with_only_columns(flagged.label("flagged")).subquery()
+    total, n_flagged = session.execute(
+        select(func.count(), func.coalesce(func.sum(sub.c.flagged), 0)).select_from(sub)).one()
+    rows = list(session.execute(stmt.order_by(PayoutTask.due_date, PayoutTask.id)
+                                .limit(limit).offset(offset)).scalars())
+    return OfficeDay(rows, int(total), int(n_flagged))
 
 
 def _advance_note(t: PayoutTask) -> str:
