@@ -146,6 +146,11 @@ class CoreInstance:
     objective
         ``"distance"`` or ``"duration"`` (travel time incl. waiting and
         service, as PyVRP counts route duration).
+    assignment_dims
+        How many of the last load dimensions only say which vehicles may serve a
+        client (pins: a client loads a dimension only the vehicles allowed to serve it
+        have room in). They are hard: PyVRP's penalty for them stays at its maximum,
+        and one client over costs more than any prize (:func:`load_units`).
     """
 
     distances: tuple[IntMatrix, ...]
@@ -153,6 +158,7 @@ class CoreInstance:
     clients: tuple[CoreClient, ...]
     vehicle_types: tuple[CoreVehicleType, ...]
     objective: Literal["distance", "duration"] = "distance"
+    assignment_dims: int = 0
 
     def __post_init__(self) -> None:
         if not self.distances or len(self.distances) != len(self.durations):
@@ -166,6 +172,8 @@ class CoreInstance:
         }
         if len(dims) > 1:
             raise ValueError("demand and capacity dimensions differ")
+        if not 0 <= self.assignment_dims <= min(dims, default=0):
+            raise ValueError("more assignment dimensions than load dimensions")
         for c in self.clients:
             if not 0 <= c.location < n:
                 raise ValueError(f"client location {c.location} out of range")
@@ -265,18 +273,30 @@ def load_units(inst: CoreInstance, all_required: bool = False) -> list[int]:
     (docs/routing.md, "Committed stops"). Counting such a dimension in smaller units
     (x this factor) lets one client's excess cost up to its prize; the constraint is
     the same. 1 everywhere when no prize is that large, and for the all-required model
-    (no prizes)."""
+    (no prizes).
+
+    An assignment dimension (``CoreInstance.assignment_dims``, where a client loads one
+    unit) is counted so that one unit over, at the penalty :func:`_run_pyvrp` keeps
+    for it (the maximum), costs more than every prize, in both models."""
     dims = len(inst.vehicle_types[0].capacity) if inst.vehicle_types else 0
-    prize = 0 if all_required else max((c.prize for c in inst.clients if not c.required),
-                                       default=0)
+    top = max((c.prize for c in inst.clients if not c.required), default=0)
+    prize = 0 if all_required else top
     units = [1] * dims
+    for d in _hard_dims(inst):
+        units[d] = top // PYVRP_MAX_PENALTY + 1
     if prize <= PYVRP_MAX_PENALTY:
         return units
-    for d in range(dims):
+    for d in range(dims - inst.assignment_dims):
         smallest = min((c.demand[d] for c in inst.clients if c.demand[d] > 0), default=0)
         if 0 < smallest * PYVRP_MAX_PENALTY < prize:
             units[d] = -(-prize // (smallest * PYVRP_MAX_PENALTY))
     return units
+
+
+def _hard_dims(inst: CoreInstance) -> tuple[int, ...]:
+    """The load dimensions PyVRP's penalty stays at its maximum for."""
+    dims = len(inst.vehicle_types[0].capacity) if inst.vehicle_types else 0
+    return tuple(range(dims - inst.assignment_dims, dims))
 
 
 def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
@@ -439,6 +459,43 @@ def _solve_params(num_clients: int) -> Any:
 _RunOutput = tuple[float, bool, list[tuple[int, list[int]]], int]
 
 
+def _fixed_penalty_manager(data: Any, params: Any, hard_dims: Sequence[int]) -> Any:
+    """A ``pyvrp.PenaltyManager`` whose penalty for the ``hard_dims`` load dimensions
+    is always the maximum (the others adapt as PyVRP's do)."""
+    from pyvrp import CostEvaluator, PenaltyManager
+
+    class _Fixed(PenaltyManager):
+        def cost_evaluator(self) -> CostEvaluator:
+            loads, tw, dist = self.penalties()
+            for d in hard_dims:
+                loads[d] = params.max_penalty
+            return CostEvaluator(loads, tw, dist)
+
+    return _Fixed(params.midpoint_penalties(data), params)
+
+
+def _solve_fixed(data: Any, stop: Any, seed: int, params: Any, init: Any,
+                 hard_dims: Sequence[int]) -> Any:
+    """``pyvrp.solve`` (0.14) with :func:`_fixed_penalty_manager`: the same steps, in
+    the same order, from PyVRP's public parts."""
+    from pyvrp import IteratedLocalSearch, RandomNumberGenerator, Solution
+    from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+
+    rng = RandomNumberGenerator(seed=seed)
+    ls = LocalSearch(
+        data, rng, compute_neighbours(data, params.neighbourhood),
+        PerturbationManager(params.perturbation),
+    )
+    for op in params.operators:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    pm = _fixed_penalty_manager(data, params.penalty, hard_dims)
+    if init is None:
+        init = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
+    algo = IteratedLocalSearch(data, pm, ls, init, params.ils)
+    return algo.run(stop, False, False, params.display_interval)
+
+
 def _run_pyvrp(
     data: object,
     deadline: float,
@@ -446,8 +503,11 @@ def _run_pyvrp(
     initial: Sequence[tuple[int, Sequence[int]]] | None,
     progress: ProgressCallback | None = None,
     t0: float | None = None,
+    *,
+    hard_dims: Sequence[int] = (),
 ) -> _RunOutput:
-    """One PyVRP run (also the process-pool task). Returns picklable output."""
+    """One PyVRP run (also the process-pool task). Returns picklable output.
+    ``hard_dims``: load dimensions whose penalty stays at its maximum (pins)."""
     from pyvrp import ProblemData, Route, Solution, solve
     from pyvrp.exceptions import PenaltyBoundWarning
 
@@ -463,15 +523,19 @@ def _run_pyvrp(
         # Expected in the all-required phase when some stops cannot be
         # served: the time-warp penalty hits its bound. Not actionable.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        res = solve(
-            data,
-            stop=stop,
-            seed=seed,
-            collect_stats=False,
-            display=False,
-            params=_solve_params(data.num_clients),
-            initial_solution=init,
-        )
+        params = _solve_params(data.num_clients)
+        if hard_dims:
+            res = _solve_fixed(data, stop, seed, params, init, hard_dims)
+        else:
+            res = solve(
+                data,
+                stop=stop,
+                seed=seed,
+                collect_stats=False,
+                display=False,
+                params=params,
+                initial_solution=init,
+            )
     best = res.best
     routes = [
         (r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in best.routes()
@@ -554,17 +618,24 @@ def _parallel(
     t0: float,
     cancel: Any = None,
     main_initial: Sequence[tuple[int, Sequence[int]]] | None = None,
+    hard_dims: Sequence[int] = (),
 ) -> list[_RunOutput]:
     """Independent PyVRP runs, one per seed (the first here, with progress), all from
     ``initial``, or the first from ``main_initial`` when given."""
     first = initial if main_initial is None else main_initial
+    run = _pyvrp_task(hard_dims)
     return _fan_out(
         pool,
         cancel,
-        _run_pyvrp,
+        run,
         [(data, deadline, s, initial) for s in seeds[1:]],
-        lambda: _run_pyvrp(data, deadline, seeds[0], first, progress, t0),
+        lambda: run(data, deadline, seeds[0], first, progress, t0),
     )
+
+
+def _pyvrp_task(hard_dims: Sequence[int]) -> Callable[..., _RunOutput]:
+    """:func:`_run_pyvrp` with ``hard_dims`` (picklable for the pool)."""
+    return functools.partial(_run_pyvrp, hard_dims=tuple(hard_dims)) if hard_dims else _run_pyvrp
 
 
 def _as_candidate(
@@ -616,13 +687,14 @@ def _eliminate_route(
     this process's (feasible)."""
     sub, types, init = cut
     data_e = _build_data(sub, all_required=True)
+    run = _pyvrp_task(_hard_dims(sub))
     outs = _fan_out(
         pool,
         cancel,
-        _run_pyvrp,
+        run,
         [(data_e, deadline, seed, init)]
         + [(data, deadline, seed + k, start[2]) for k in range(2, workers)],
-        lambda: _run_pyvrp(data, deadline, seed + 1, start[2], reporter, t0),
+        lambda: run(data, deadline, seed + 1, start[2], reporter, t0),
     )
     if len(outs) != workers:  # a worker failed: which one is unknown
         return outs[:1]
@@ -690,6 +762,7 @@ def _solve_pyvrp(
             reporter,
             t0,
             cancel,
+            hard_dims=_hard_dims(inst),
         )
         seed += workers
         feasible = [o for o in out1 if o[1]]
@@ -730,6 +803,7 @@ def _solve_pyvrp(
             t0,
             cancel,
             main_initial=None if warm is None else warm[2],
+            hard_dims=_hard_dims(inst),
         )
     outputs = out2 + feasible + ([] if warm is None else [warm])
     costs = tuple(o[0] for o in out1 + out_e + out2)

@@ -12,9 +12,10 @@ Pipeline
 4. Send the rest to :func:`routing.core.solve_core` as *optional* clients
    whose prize dominates any detour (so the solver only drops stops it cannot
    fit; high priority = 10x the prize per level; a committed stop 1.5x a new
-   one: :func:`_prizes`). Stops pinned to a courier are
-   made unreachable (prohibitive travel time) for the others through PyVRP
-   routing profiles.
+   one: :func:`_prizes`). A stop pinned to a courier loads extra load
+   dimensions only that courier has room in (:func:`_pin_codes`), with PyVRP's
+   penalty for them held at its maximum; a move cost is charged through a
+   routing profile (matrices) per preferred courier.
 5. Re-simulate every route on the unpenalised matrices to produce ETAs; if
    the solver ran out of time with an infeasible schedule, greedily drop the
    offending stops (reported ``no_time_left`` / ``no_capacity_left``).
@@ -23,7 +24,9 @@ Pipeline
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
+import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,11 +61,11 @@ __all__ = ["reoptimize", "solve"]
 
 logger = logging.getLogger(__name__)
 
-#: Travel value that makes an arc unusable (> any shift length).
-_FORBIDDEN = UNREACHABLE
 #: Upper bound on the memory of the (int64) matrices handed to PyVRP. Each
-#: courier with pinned stops needs its own distance/duration pair (routing
-#: profile), so e.g. 2000 stops allow ~14 such couriers.
+#: courier preferred by stops at a move cost above 0 needs its own distance/duration
+#: pair (routing profile), so e.g. 2000 stops allow ~14 such couriers. (The process's
+#: peak is several times this: PyVRP copies the matrices into each model and worker;
+#: docs/routing.md, "Pins".) Pins need no matrices of their own (:func:`_pin_codes`).
 MATRIX_MEMORY_BUDGET = 1_000_000_000
 #: Prize multiplier per priority level.
 _PRIORITY_FACTOR = 10
@@ -267,22 +270,41 @@ def _prizes(stops: Sequence[Stop], base: int) -> list[int]:
     return [(kept if s.committed else new) * _PRIORITY_FACTOR**s.priority for s in stops]
 
 
+def _pin_codes(couriers: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """A code word for each courier with pinned stops: the extra load dimensions
+    (numbered from 0) each of its pinned stops loads with one unit, and that it has room
+    in (as many units as it has pinned stops). All words have the same number of
+    dimensions (half of ``m``, rounded up; ``m`` the least with enough words), so none
+    is inside another: a stop pinned to ``a`` on ``b``'s route loads a dimension ``b``
+    has no room in. A courier without pins has room in none. 2 couriers need 2
+    dimensions, 20 need 6, 100 need 9. Pins used to be routing profiles that made the
+    others' arcs into the stop unusable: one pair of matrices per courier (~120 MB of
+    process memory each at 1 000 stops, and a 413 beyond ~14 couriers at 2 000 stops;
+    docs/routing.md, "Pins")."""
+    if not couriers:
+        return {}
+    m = 1
+    while math.comb(m, (m + 1) // 2) < len(couriers):
+        m += 1
+    return dict(zip(couriers, itertools.combinations(range(m), (m + 1) // 2), strict=False))
+
+
 def _check_matrix_memory(size: int, profiles: int, owners: int) -> None:
     matrix_bytes = profiles * 2 * 8 * size * size
     if matrix_bytes > MATRIX_MEMORY_BUDGET:
         raise ProblemTooLargeError(
             "stops",
-            f"{owners} couriers with pinned or preferred stops need {profiles} travel "
+            f"{owners} couriers preferred by stops at a move cost need {profiles} travel "
             f"matrices of {size}x{size} ({matrix_bytes / 1e9:.1f} GB > "
-            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); pin fewer couriers, set the move "
-            "cost to 0 or split the problem",
+            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); set the move cost to 0, keep the "
+            "assignments (pins need no matrices) or split the problem",
         )
 
 
 def _owners(problem: Problem, stops: Sequence[Stop]) -> set[str]:
-    """The couriers of ``stops`` that need a routing profile of their own: those with
-    pinned stops, and those a stop prefers at a move cost above 0."""
-    return {s.courier_id for s in stops if s.courier_id is not None} | {
+    """The couriers of ``stops`` that need a routing profile of their own: those a stop
+    prefers at a move cost above 0 (pins are load dimensions: :func:`_pin_codes`)."""
+    return {
         s.preferred_courier
         for s in stops
         if s.preferred_courier is not None and problem.move_cost_of(s) > 0
@@ -291,8 +313,8 @@ def _owners(problem: Problem, stops: Sequence[Stop]) -> set[str]:
 
 def check_size(problem: Problem) -> None:
     """Raise :class:`ProblemTooLargeError` now if solving ``problem`` would need more
-    matrix memory than :data:`MATRIX_MEMORY_BUDGET` (each courier with pinned stops, or
-    preferred by a stop at a move cost above 0, needs its own matrices), so that a
+    matrix memory than :data:`MATRIX_MEMORY_BUDGET` (each courier preferred by a stop
+    at a move cost above 0 needs its own matrices), so that a
     caller can refuse it before queueing a job. An upper bound: :func:`solve` checks
     again after dropping stops nobody can serve."""
     owners = _owners(problem, problem.stops)
@@ -341,8 +363,8 @@ def _plan(
         else:
             unassigned.append(Unassigned(stop.id, reason, reason.message))
 
-    # ---- profiles: (speed, owner of pinned or preferred stops); a courier's own
-    # profile forbids the stops pinned to others and charges the move cost on the
+    # ---- pins are load dimensions (_pin_codes); profiles: (speed, courier preferred
+    # by stops at a move cost), a courier's own profile charges the move cost on the
     # arcs into the stops others are preferred for (distance only: durations, hence
     # windows and ETAs, stay real)
     pinned_to: dict[str, list[int]] = {}
@@ -356,8 +378,9 @@ def _plan(
         if cost > 0 and stop.preferred_courier is not None:
             move_cost[loc] = cost
             preferred_by.setdefault(stop.preferred_courier, set()).add(loc)
-    owners = set(pinned_to) | set(preferred_by)
-    all_pinned = [loc for locs in pinned_to.values() for loc in locs]
+    owners = set(preferred_by)
+    codes = _pin_codes(sorted(pinned_to))
+    dims = max((max(c) + 1 for c in codes.values()), default=0)
     profile_keys: list[tuple[int, str | None]] = []
     courier_profile: list[int] = []
     for i, c in enumerate(problem.couriers):
@@ -369,27 +392,22 @@ def _plan(
     _check_matrix_memory(len(layout.points) + 1, len(profile_keys), len(owners))
     charged: dict[int, int] = {}  # the stops some profile charges a move cost on
     for sp, owner in profile_keys:
-        forbid = [loc for loc in all_pinned if loc not in pinned_to.get(owner or "", [])]
         mine = preferred_by.get(owner or "", set())
         charge = sorted(loc for loc in move_cost if loc not in mine)
-        d, t = base[sp].distance_m, base[sp].duration_s
+        d = base[sp].distance_m
         if charge:
             d = d.copy()
             d[:, charge] += np.array([move_cost[loc] for loc in charge], dtype=d.dtype)
             d[charge, charge] = 0  # (PyVRP wants zero diagonals)
             charged.update((loc, move_cost[loc]) for loc in charge)
-        if forbid:
-            d, t = (d if charge else d.copy()), t.copy()
-            d[:, forbid] = _FORBIDDEN
-            t[:, forbid] = _FORBIDDEN
-            d[forbid, forbid] = 0
-            t[forbid, forbid] = 0
         dists.append(d)
-        durs.append(t)
+        durs.append(base[sp].duration_s)
     if len(profile_keys) > 1:
-        logger.debug(
-            "using %d routing profiles for pinned and preferred stops", len(profile_keys)
-        )
+        logger.debug("using %d routing profiles for preferred stops", len(profile_keys))
+
+    def pin_load(cid: str | None, amount: int) -> tuple[int, ...]:
+        code = codes.get(cid or "", ())
+        return tuple(amount if d in code else 0 for d in range(dims))
 
     # ---- core instance
     # a stop is worth more than any detour plus moving every stop that can move: a plan
@@ -407,7 +425,7 @@ def _plan(
         clients.append(
             CoreClient(
                 location=layout.stop_loc[si],
-                demand=(s.demand.parcels, s.demand.weight_g),
+                demand=(s.demand.parcels, s.demand.weight_g, *pin_load(s.courier_id, 1)),
                 service_s=s.service_s,
                 tw_early=0 if w is None else w.open_s,
                 tw_late=INF_TIME if w is None else w.close_s,
@@ -422,6 +440,7 @@ def _plan(
             c.return_to_office,
             c.shift,
             c.capacity,
+            c.id if c.id in codes else None,
             courier_profile[i],
         )
         groups.setdefault(gkey, []).append(i)
@@ -433,7 +452,11 @@ def _plan(
             CoreVehicleType(
                 start=layout.courier_start[members[0]],
                 end=0 if c.return_to_office else None,
-                capacity=(c.capacity.parcels, c.capacity.weight_g),
+                capacity=(
+                    c.capacity.parcels,
+                    c.capacity.weight_g,
+                    *pin_load(c.id, len(pinned_to.get(c.id, ()))),
+                ),
                 tw_early=c.shift.open_s,
                 tw_late=c.shift.close_s,
                 count=len(members),
@@ -446,6 +469,7 @@ def _plan(
         clients=tuple(clients),
         vehicle_types=tuple(vtypes),
         objective=params.objective,
+        assignment_dims=dims,
     )
 
     # the warm start's routes, in the core's terms; ``warm_of`` keeps whose each is
@@ -482,13 +506,17 @@ def _plan(
     loads: dict[int, tuple[int, int]] = {}
     for cr, ci in zip(res.routes, drivers, strict=True):
         courier = problem.couriers[ci]
-        order = [(problem.stops[candidates[v]], layout.stop_loc[candidates[v]]) for v in cr.visits]
+        # a timed-out search may hand back a stop pinned to another courier (a pin is a
+        # load dimension PyVRP penalises): it is not served, as one left out
+        visits = [v for v in cr.visits
+                  if problem.stops[candidates[v]].courier_id in (None, courier.id)]
+        order = [(problem.stops[candidates[v]], layout.stop_loc[candidates[v]]) for v in visits]
         route, dropped = _repair(courier, layout.courier_start[ci], order, cmat[ci])
         for stop, reason in dropped:
             unassigned.append(Unassigned(stop.id, reason, reason.message))
         if route.visits:
             routes.append(route)
-        served.update(problem.stops[candidates[v]].id for v in cr.visits)
+        served.update(problem.stops[candidates[v]].id for v in visits)
         loads[ci] = (route.parcels, route.weight_g)
     dropped_ids = {u.stop_id for u in unassigned}
     for si in candidates:

@@ -283,15 +283,15 @@ def test_progress_callback_exception_cancels_quickly() -> None:
     assert time.monotonic() - t < 2.0
 
 
-def test_too_many_pin_profiles_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_many_move_cost_profiles_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
     import routing.solver
 
     monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 1_000)
     stops = list(random_stops(6, seed=1))
-    stops[0] = dataclasses.replace(stops[0], courier_id="a")
-    stops[1] = dataclasses.replace(stops[1], courier_id="b")
-    problem = Problem(OFFICE, tuple(stops), (courier("a"), courier("b")))
-    with pytest.raises(ProblemTooLargeError, match="pinned"):
+    stops[0] = dataclasses.replace(stops[0], preferred_courier="a")
+    stops[1] = dataclasses.replace(stops[1], preferred_courier="b")
+    problem = Problem(OFFICE, tuple(stops), (courier("a"), courier("b")), move_cost_m=500)
+    with pytest.raises(ProblemTooLargeError, match="move cost"):
         solve(problem, FAST)
 
 
@@ -349,11 +349,11 @@ def test_other_runnable_sees_busy_processes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("pinned", "others", "too_large"),
+    ("preferred", "others", "too_large"),
     [(("a", "b"), ("c",), True), (("a",), ("b",), False), (("a", "b"), (), False)],
 )
 def test_check_size_counts_the_matrices_solve_needs(
-    monkeypatch: pytest.MonkeyPatch, pinned: tuple[str, ...], others: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch, preferred: tuple[str, ...], others: tuple[str, ...],
     too_large: bool,
 ) -> None:
     import routing.solver
@@ -361,17 +361,27 @@ def test_check_size_counts_the_matrices_solve_needs(
     # 6 stops + office (+1): 8 x 8 int64 distance and duration = 1 024 bytes a profile
     monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
     stops = list(random_stops(6, seed=1))
-    for n, cid in enumerate(pinned):
-        stops[n] = dataclasses.replace(stops[n], courier_id=cid)
-    problem = Problem(OFFICE, tuple(stops), tuple(courier(c) for c in pinned + others))
-    if too_large:  # one matrix pair per pinned courier and one for the others: 3
-        with pytest.raises(ProblemTooLargeError, match="pinned"):
+    for n, cid in enumerate(preferred):
+        stops[n] = dataclasses.replace(stops[n], preferred_courier=cid)
+    problem = Problem(OFFICE, tuple(stops), tuple(courier(c) for c in preferred + others),
+                      move_cost_m=500)
+    if too_large:  # one matrix pair per preferred courier and one for the others: 3
+        with pytest.raises(ProblemTooLargeError, match="move cost"):
             routing.solver.check_size(problem)
-        with pytest.raises(ProblemTooLargeError, match="pinned"):
+        with pytest.raises(ProblemTooLargeError, match="move cost"):
             solve(problem, FAST)
     else:  # two pairs fit: refused neither up front nor by the solve
         routing.solver.check_size(problem)
         assert not solve(problem, FAST).unassigned
+    # the same couriers with pins instead of preferences need no matrices of their own
+    pinned = dataclasses.replace(problem, stops=tuple(
+        dataclasses.replace(s, courier_id=s.preferred_courier, preferred_courier=None)
+        for s in problem.stops))
+    routing.solver.check_size(pinned)
+    plan = solve(pinned, FAST)
+    assert not plan.unassigned
+    on = {v.stop_id: r.courier_id for r in plan.routes for v in r.visits}
+    assert all(on[s.id] == s.courier_id for s in pinned.stops if s.courier_id)
 
 
 def test_progress_reports_infinity_until_a_feasible_plan_is_known() -> None:
