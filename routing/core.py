@@ -725,7 +725,12 @@ def _solve_pyvrp(
     searches with *every client required*: PyVRP's penalised search through
     infeasible space finds complete schedules far more reliably than the
     prize-collecting variant (measured on a 150-stop day: 5/5 seeds served
-    every stop at 1 s, against 1/5 with optional clients).
+    every stop at 1 s, against 1/5 with optional clients). Except on a day the fleet
+    cannot carry (:func:`_fleet_too_small`): no plan serves every stop there, and the
+    all-required search only spends phase 1 among plans that cannot be (on the demo
+    day, 908 kg for 800 kg of capacity, it found none, at ~40 % of the iterations a
+    second); phase 1 then searches the optional model, and there is no elimination
+    phase (docs/routing.md, "A day the fleet cannot carry").
 
     If phase 1 found a feasible plan with two or more routes, one of which
     the other vehicles could take over (:func:`_without_smallest_route`), and
@@ -747,8 +752,13 @@ def _solve_pyvrp(
     finds nothing feasible, so this is a guarantee, not a change of result).
     """
     has_optional = any(not c.required for c in inst.clients)
-    data_req = _build_data(inst, all_required=True)
-    data_opt = _build_data(inst) if has_optional else data_req
+    data_opt = _build_data(inst) if has_optional else None
+    # a day whose stops together outweigh the whole fleet cannot have every stop
+    # served: phase 1 searches the optional model too, and there is no elimination
+    short = data_opt is not None and _fleet_too_small(inst)
+    data_req = data_opt if short else _build_data(inst, all_required=True)
+    if data_opt is None:
+        data_opt = data_req
     deadline = t0 + time_limit_s
     split = t0 + PHASE1_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
@@ -783,6 +793,7 @@ def _solve_pyvrp(
             ELIMINATE_SHARE > 0
             and pool is not None
             and feasible
+            and not short
             and (cut := _without_smallest_route(inst, start[2])) is not None
         ):
             split += ELIMINATE_SHARE * time_limit_s
@@ -810,13 +821,34 @@ def _solve_pyvrp(
     logger.debug(
         "pyvrp runs: phase 1 %s, last phase (%s model) %s, iterations %s",
         [o[0] for o in out1],
-        "required" if data2 is data_req else "optional",
+        "optional" if has_optional and data2 is data_opt else "required",
         [o[0] for o in out2],
         [o[3] for o in out1 + out2],
     )
     best = min(outputs, key=lambda o: (not o[1], o[0]))
     routes = [CoreRoute(vt, tuple(v)) for vt, v in best[2] if v]
     return routes, best[1], costs
+
+
+def _fleet_too_small(inst: CoreInstance) -> bool:
+    """Whether no plan can serve every client because of load alone: the clients'
+    demand in some load dimension is more than all the vehicles carry together, or
+    the clients pinned alike (the same assignment dimensions) outweigh the vehicles
+    that may serve them."""
+    if not inst.vehicle_types or not inst.clients:
+        return False
+    hard = _hard_dims(inst)
+    groups: dict[tuple[int, ...], list[CoreClient]] = {}
+    for c in inst.clients:
+        groups.setdefault(tuple(d for d in hard if c.demand[d] > 0), []).append(c)
+    for pins, clients in [((), list(inst.clients)), *((k, v) for k, v in groups.items() if k)]:
+        allowed = [vt for vt in inst.vehicle_types if all(vt.capacity[d] > 0 for d in pins)]
+        dims = len(inst.vehicle_types[0].capacity) - len(hard)
+        demand = [sum(c.demand[d] for c in clients) for d in range(dims)]
+        room = [sum(vt.capacity[d] * vt.count for vt in allowed) for d in range(dims)]
+        if any(x > r for x, r in zip(demand, room, strict=True)):
+            return True
+    return False
 
 
 def _serves_alone(inst: CoreInstance, vt: CoreVehicleType, c: CoreClient) -> bool:

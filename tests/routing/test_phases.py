@@ -147,6 +147,7 @@ def _record(data: Any, deadline: float, initial: Any, out: Any) -> None:
         "initial": [[int(vt), [int(c) for c in v]] for vt, v in initial or []],
         "routes": [[int(vt), [int(c) for c in v]] for vt, v in out[2]],
         "feasible": bool(out[1]),
+        "required": all(c.required for c in data.clients()),
     }
     with open(os.environ[_LOG], "a", encoding="utf-8") as fh:  # also from forked workers
         fh.write(json.dumps(row) + "\n")
@@ -242,3 +243,53 @@ def test_large_problems_get_a_smaller_neighbourhood(monkeypatch: pytest.MonkeyPa
     assert routing.core.num_neighbours(routing.core.LARGE_PROBLEM_CLIENTS + 1) == 30
     monkeypatch.setattr(routing.core, "PYVRP_CONFIG", routing.core.PyVRPConfig(num_neighbours=12))
     assert routing.core.num_neighbours(2000) == 12
+
+
+def _optional(inst: CoreInstance, capacity: int) -> CoreInstance:
+    """``inst`` with every client optional, and each vehicle of types 1-2 carrying
+    ``capacity``."""
+    return dataclasses.replace(
+        inst,
+        clients=tuple(dataclasses.replace(c, required=False, prize=10_000) for c in inst.clients),
+        vehicle_types=(inst.vehicle_types[0], *(
+            dataclasses.replace(vt, capacity=(capacity,)) for vt in inst.vehicle_types[1:])),
+    )
+
+
+@pytest.mark.parametrize(("capacity", "short"), [(4, False), (2, True)])
+def test_a_day_the_fleet_cannot_carry_skips_the_all_required_phase(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch, capacity: int, short: bool
+) -> None:
+    # 12 one-parcel stops, four vehicles: of 4 parcels each every stop fits and phase 1
+    # requires them all; of 2 no plan serves more than 8, and requiring all 12 would
+    # only spend phase 1 on plans that cannot be
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _spy_run)
+    inst = _optional(_line_instance(), capacity)
+    assert routing.core._fleet_too_small(inst) is short
+    res = solve_core(inst, time_limit_s=0.8, seed=1, workers=2, use_tsp_fast_path=False)
+    runs = _runs(run_log)
+    phase1 = [r for r in runs if not r["initial"]]
+    assert len(phase1) == 2 and all(r["required"] is not short for r in phase1)
+    assert sum(len(r.visits) for r in res.routes) == (8 if short else 12)
+    if short:
+        assert all(r["vehicles"] == FLEET for r in runs), "no elimination run"
+
+
+def test_pinned_stops_that_outweigh_their_courier_make_the_fleet_too_small() -> None:
+    # two couriers of 3 parcels; assignment dimension 1: only the first has room there
+    m = np.array([[0, 5, 5, 5, 5], [5, 0, 5, 5, 5], [5, 5, 0, 5, 5], [5, 5, 5, 0, 5],
+                  [5, 5, 5, 5, 0]], dtype=np.int64)
+
+    def day(pinned: int) -> CoreInstance:
+        return CoreInstance(
+            distances=(m,), durations=(m,),
+            clients=tuple(CoreClient(k, (1, int(k <= pinned)), required=False, prize=100)
+                          for k in range(1, 5)),
+            vehicle_types=(CoreVehicleType(0, 0, (3, 4)), CoreVehicleType(0, 0, (3, 0))),
+            assignment_dims=1,
+        )
+
+    assert not routing.core._fleet_too_small(day(3))  # 3 pinned to a courier of 3
+    assert routing.core._fleet_too_small(day(4))  # 4 pinned to it: one stays out
+    assert not routing.core._fleet_too_small(dataclasses.replace(day(4), assignment_dims=0))
+
