@@ -1,7 +1,9 @@
 """A pinned re-plan of a large office day: what the API's default re-plan asks of the
 solver (every parcel a published plan gave out stays with its courier, new parcels go
 to whoever can take them), measured for distance, stops served and peak memory
-(docs/routing.md, "Pins").
+(docs/routing.md, "Pins"). With ``--move-cost M`` the re-plan rebalances instead (the
+API's ``keep_assignments: false``): each published stop prefers its courier at that
+move cost, which needs a pair of matrices per courier.
 
 Usage (from the repository root)::
 
@@ -43,17 +45,23 @@ def _day(args: argparse.Namespace) -> Problem:
     return generate_day(args.stops + args.new, args.couriers, args.tw_frac, args.instance_seed)
 
 
-def _pinned(day: Problem, published: dict[str, list[str]]) -> Problem:
+def _pinned(day: Problem, published: dict[str, list[str]], move_cost_m: int | None) -> Problem:
+    """The re-plan: each published stop pinned to its courier, or with ``move_cost_m``
+    preferring it at that cost (a rebalancing re-plan); committed either way."""
     owner = {sid: cid for cid, sids in published.items() for sid in sids}
-    return dataclasses.replace(day, stops=tuple(
-        dataclasses.replace(s, courier_id=owner[s.id], committed=True) if s.id in owner else s
-        for s in day.stops))
+    if move_cost_m is None:
+        stops = tuple(dataclasses.replace(s, courier_id=owner[s.id], committed=True)
+                      if s.id in owner else s for s in day.stops)
+        return dataclasses.replace(day, stops=stops)
+    stops = tuple(dataclasses.replace(s, preferred_courier=owner[s.id], committed=True)
+                  if s.id in owner else s for s in day.stops)
+    return dataclasses.replace(day, stops=stops, move_cost_m=move_cost_m)
 
 
 def _replan(args: argparse.Namespace, published: dict[str, list[str]], seed: int,
             out: multiprocessing.Queue[dict[str, Any]]) -> None:
     """One re-plan, in a process of its own: its figures go to ``out``."""
-    problem = _pinned(_day(args), published)
+    problem = _pinned(_day(args), published, args.move_cost)
     try:
         plan = solve(problem, SolverParams(time_limit_s=args.seconds, seed=seed),
                      initial=published)
@@ -69,6 +77,8 @@ def _replan(args: argparse.Namespace, published: dict[str, list[str]], seed: int
         "distance_m": plan.distance_m,
         "served": len(on),
         "pinned": len(pinned),
+        "preferred_moved": sum(1 for s in problem.stops if s.preferred_courier is not None
+                               and s.id in on and on[s.id] != s.preferred_courier),
         "pinned_served": sum(1 for s in pinned if s.id in on),
         "pinned_on_another_courier": sum(
             1 for s in pinned if s.id in on and on[s.id] != s.courier_id),
@@ -89,6 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--first-seconds", type=float, default=20.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--seeds", default="0,1,2,3")
+    ap.add_argument("--move-cost", type=int, default=None,
+                    help="rebalance instead: published stops prefer their courier at this "
+                         "move cost (m) rather than being pinned")
     ap.add_argument("--published", type=Path,
                     help="the published plan ({courier: [stop, ...]}): read from this file "
                          "if it exists, else solved and written there (to measure two "

@@ -752,13 +752,13 @@ def _solve_pyvrp(
     finds nothing feasible, so this is a guarantee, not a change of result).
     """
     has_optional = any(not c.required for c in inst.clients)
-    data_opt = _build_data(inst) if has_optional else None
     # a day whose stops together outweigh the whole fleet cannot have every stop
     # served: phase 1 searches the optional model too, and there is no elimination
-    short = data_opt is not None and _fleet_too_small(inst)
-    data_req = data_opt if short else _build_data(inst, all_required=True)
-    if data_opt is None:
-        data_opt = data_req
+    short = has_optional and _fleet_too_small(inst)
+    data_req = _build_data(inst, all_required=not short)
+    # the optional model, built only when it is searched: each model holds a copy of
+    # every matrix (a routing profile per preferred courier at 2 000 stops: 64 MB)
+    data_opt = data_req if short or not has_optional else None
     deadline = t0 + time_limit_s
     split = t0 + PHASE1_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
@@ -781,6 +781,8 @@ def _solve_pyvrp(
         if feasible:
             start, data2 = min(feasible, key=lambda o: o[0]), data_req
         else:
+            if data_opt is None:
+                data_opt = _build_data(inst)
             start, data2 = out1[0], data_opt
             # phase 1's best is infeasible. PyVRP 0.14 then returns the start it was
             # given (a warm start stays its best: nothing infeasible beats it), but

@@ -293,3 +293,26 @@ def test_pinned_stops_that_outweigh_their_courier_make_the_fleet_too_small() -> 
     assert routing.core._fleet_too_small(day(4))  # 4 pinned to it: one stays out
     assert not routing.core._fleet_too_small(dataclasses.replace(day(4), assignment_dims=0))
 
+
+
+def test_the_optional_model_is_built_only_when_it_is_searched(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each model holds a copy of every matrix: a day whose stops all fit never builds
+    # the optional one; a day the fleet cannot carry builds only that one
+    built: list[bool] = []
+    real = routing.core._build_data
+
+    def counting(inst: CoreInstance, all_required: bool = False) -> object:
+        built.append(all_required)
+        return real(inst, all_required)
+
+    monkeypatch.setattr(routing.core, "_build_data", counting)
+    monkeypatch.setattr(routing.core, "ELIMINATE_SHARE", 0.0)
+    fits = _optional(_line_instance(), 4)
+    assert solve_core(fits, time_limit_s=0.4, seed=1, workers=1, use_tsp_fast_path=False).feasible
+    assert built == [True]
+    built.clear()
+    solve_core(_optional(_line_instance(), 2), time_limit_s=0.4, seed=1, workers=1,
+               use_tsp_fast_path=False)
+    assert built == [False]
