@@ -65,7 +65,8 @@ logger = logging.getLogger(__name__)
 #: courier preferred by stops at a move cost above 0 needs its own distance/duration
 #: pair (routing profile), so e.g. 2000 stops allow ~14 such couriers. (The process's
 #: peak is several times this: PyVRP copies the matrices into each model and worker;
-#: docs/routing.md, "Pins".) Pins need no matrices of their own (:func:`_pin_codes`).
+#: docs/routing.md, "Limits and resources".) Pins need no matrices of their own
+#: (:func:`_pin_codes`).
 MATRIX_MEMORY_BUDGET = 1_000_000_000
 #: Prize multiplier per priority level.
 _PRIORITY_FACTOR = 10
