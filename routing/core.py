@@ -459,6 +459,41 @@ def _solve_params(num_clients: int) -> Any:
 _RunOutput = tuple[float, bool, list[tuple[int, list[int]]], int]
 
 
+#: The instances being solved, by ``id``: worker processes forked while one is here
+#: inherit it, so a task can name its model (:class:`_Model`) and the worker builds it,
+#: instead of the task carrying the model pickled (pickling a PyVRP model peaks at ~3x
+#: its matrices in the sending process, and the worker then holds its own copy anyway).
+_FORKED: dict[int, CoreInstance] = {}
+#: The models this (worker) process built from :data:`_FORKED`, for the next phase.
+_BUILT: dict[_Model, object] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """A PyVRP model a forked worker builds itself: the instance :data:`_FORKED` holds at
+    ``key``, its fleet cut to ``fleet`` ((vehicle type, count) pairs) if given, as
+    :func:`_build_data` builds it with ``all_required``."""
+
+    key: int
+    all_required: bool
+    fleet: tuple[tuple[int, int], ...] | None = None
+
+
+def _model(data: object) -> object:
+    """``data``, or the model a :class:`_Model` names (built once per process)."""
+    if not isinstance(data, _Model):
+        return data
+    built = _BUILT.get(data)
+    if built is None:
+        inst = _FORKED[data.key]
+        if data.fleet is not None:
+            inst = dataclasses.replace(inst, vehicle_types=tuple(
+                dataclasses.replace(inst.vehicle_types[t], count=n) for t, n in data.fleet))
+        _BUILT.clear()  # a worker serves one solve: keep only the model in use
+        built = _BUILT[data] = _build_data(inst, data.all_required)
+    return built
+
+
 def _fixed_penalty_manager(data: Any, params: Any, hard_dims: Sequence[int]) -> Any:
     """A ``pyvrp.PenaltyManager`` whose penalty for the ``hard_dims`` load dimensions
     is always the maximum (the others adapt as PyVRP's do)."""
@@ -511,6 +546,7 @@ def _run_pyvrp(
     from pyvrp import ProblemData, Route, Solution, solve
     from pyvrp.exceptions import PenaltyBoundWarning
 
+    data = _model(data)
     assert isinstance(data, ProblemData)
     stop = _DeadlineStop(deadline, progress, time.monotonic() if t0 is None else t0)
     init = None
@@ -619,16 +655,19 @@ def _parallel(
     cancel: Any = None,
     main_initial: Sequence[tuple[int, Sequence[int]]] | None = None,
     hard_dims: Sequence[int] = (),
+    worker_data: object = None,
 ) -> list[_RunOutput]:
     """Independent PyVRP runs, one per seed (the first here, with progress), all from
-    ``initial``, or the first from ``main_initial`` when given."""
+    ``initial``, or the first from ``main_initial`` when given. The workers get
+    ``worker_data`` (the same model named by a :class:`_Model`) when given."""
     first = initial if main_initial is None else main_initial
     run = _pyvrp_task(hard_dims)
+    shipped = data if worker_data is None else worker_data
     return _fan_out(
         pool,
         cancel,
         run,
-        [(data, deadline, s, initial) for s in seeds[1:]],
+        [(shipped, deadline, s, initial) for s in seeds[1:]],
         lambda: run(data, deadline, seeds[0], first, progress, t0),
     )
 
@@ -679,21 +718,28 @@ def _eliminate_route(
     workers: int,
     reporter: ProgressCallback | None,
     t0: float,
+    key: int | None = None,
 ) -> list[_RunOutput]:
     """One worker searches for a plan with one route fewer than ``start``
     (``cut``, from :func:`_without_smallest_route`: the fleet cut to the
     routes left, one route's stops to place elsewhere); this process and any
     other workers continue ``start``. Returns the outputs, the first being
-    this process's (feasible)."""
+    this process's (feasible). With ``key`` (the instance's in :data:`_FORKED`) the
+    workers build their models themselves (:class:`_Model`)."""
     sub, types, init = cut
-    data_e = _build_data(sub, all_required=True)
+    if key is None:
+        data_e: object = _build_data(sub, all_required=True)
+        shipped = data
+    else:
+        fleet = tuple((t, vt.count) for t, vt in zip(types, sub.vehicle_types, strict=True))
+        data_e, shipped = _Model(key, True, fleet), _Model(key, True)
     run = _pyvrp_task(_hard_dims(sub))
     outs = _fan_out(
         pool,
         cancel,
         run,
         [(data_e, deadline, seed, init)]
-        + [(data, deadline, seed + k, start[2]) for k in range(2, workers)],
+        + [(shipped, deadline, seed + k, start[2]) for k in range(2, workers)],
         lambda: run(data, deadline, seed + 1, start[2], reporter, t0),
     )
     if len(outs) != workers:  # a worker failed: which one is unknown
@@ -762,62 +808,78 @@ def _solve_pyvrp(
     deadline = t0 + time_limit_s
     split = t0 + PHASE1_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
-    with _worker_pool(workers) as (pool, cancel):
-        out1 = _parallel(
-            pool,
-            data_req,
-            split,
-            [seed + k for k in range(workers)],
-            initial,
-            reporter,
-            t0,
-            cancel,
-            hard_dims=_hard_dims(inst),
-        )
-        seed += workers
-        feasible = [o for o in out1 if o[1]]
-        out_e: list[_RunOutput] = []
-        warm: _RunOutput | None = None
-        if feasible:
-            start, data2 = min(feasible, key=lambda o: o[0]), data_req
-        else:
-            if data_opt is None:
-                data_opt = _build_data(inst)
-            start, data2 = out1[0], data_opt
-            # phase 1's best is infeasible. PyVRP 0.14 then returns the start it was
-            # given (a warm start stays its best: nothing infeasible beats it), but
-            # that is its internals, not a promise; restarting only from phase 1's
-            # best could lose a warm start that is a feasible partial plan (the
-            # routes in force of a re-plan on a day that cannot fit every stop). So
-            # it is a candidate and this process's start in the last phase
-            warm = _as_candidate(data_opt, initial) if has_optional else None
-        if (
-            ELIMINATE_SHARE > 0
-            and pool is not None
-            and feasible
-            and not short
-            and (cut := _without_smallest_route(inst, start[2])) is not None
-        ):
-            split += ELIMINATE_SHARE * time_limit_s
-            out_e = _eliminate_route(
-                pool, cancel, cut, data_req, start, split, seed, workers, reporter, t0
+    # forked workers inherit the instance and build their models themselves (_Model)
+    key = id(inst) if workers > 1 and _mp_context().get_start_method() == "fork" else None
+
+    def ship(all_required: bool) -> _Model | None:
+        return None if key is None else _Model(key, all_required)
+
+    if key is not None:
+        _FORKED[key] = inst
+    try:
+        with _worker_pool(workers) as (pool, cancel):
+            out1 = _parallel(
+                pool,
+                data_req,
+                split,
+                [seed + k for k in range(workers)],
+                initial,
+                reporter,
+                t0,
+                cancel,
+                hard_dims=_hard_dims(inst),
+                worker_data=ship(not short),
             )
             seed += workers
-            feasible += [o for o in out_e if o[1]]
-            start = min(feasible, key=lambda o: o[0])
-        seeds = [seed + k for k in range(workers)]
-        out2 = _parallel(
-            pool,
-            data2,
-            deadline,
-            seeds,
-            start[2],
-            reporter,
-            t0,
-            cancel,
-            main_initial=None if warm is None else warm[2],
-            hard_dims=_hard_dims(inst),
-        )
+            feasible = [o for o in out1 if o[1]]
+            out_e: list[_RunOutput] = []
+            warm: _RunOutput | None = None
+            if feasible:
+                start, data2 = min(feasible, key=lambda o: o[0]), data_req
+            else:
+                if data_opt is None:
+                    data_opt = _build_data(inst)
+                start, data2 = out1[0], data_opt
+                # phase 1's best is infeasible. PyVRP 0.14 then returns the start it was
+                # given (a warm start stays its best: nothing infeasible beats it), but
+                # that is its internals, not a promise; restarting only from phase 1's
+                # best could lose a warm start that is a feasible partial plan (the
+                # routes in force of a re-plan on a day that cannot fit every stop). So
+                # it is a candidate and this process's start in the last phase
+                warm = _as_candidate(data_opt, initial) if has_optional else None
+            if (
+                ELIMINATE_SHARE > 0
+                and pool is not None
+                and feasible
+                and not short
+                and (cut := _without_smallest_route(inst, start[2])) is not None
+            ):
+                split += ELIMINATE_SHARE * time_limit_s
+                out_e = _eliminate_route(
+                    pool, cancel, cut, data_req, start, split, seed, workers, reporter, t0,
+                    key=key,
+                )
+                seed += workers
+                feasible += [o for o in out_e if o[1]]
+                start = min(feasible, key=lambda o: o[0])
+            seeds = [seed + k for k in range(workers)]
+            out2 = _parallel(
+                pool,
+                data2,
+                deadline,
+                seeds,
+                start[2],
+                reporter,
+                t0,
+                cancel,
+                main_initial=None if warm is None else warm[2],
+                hard_dims=_hard_dims(inst),
+                # the model data2 is: data_req is the optional one on a short day
+                worker_data=ship(data2 is data_req and not short),
+            )
+    finally:
+        if key is not None:
+            _FORKED.pop(key, None)
     outputs = out2 + feasible + ([] if warm is None else [warm])
     costs = tuple(o[0] for o in out1 + out_e + out2)
     logger.debug(

@@ -242,6 +242,7 @@ def _cold_phase1_idle_last(data: Any, deadline: float, seed: int, initial: Any,
     start); the last phase (optional clients) does not search at all: it returns the
     plan it starts from. So the result is whatever the last phase starts from or is
     given as a candidate."""
+    data = routing.core._model(data)  # a worker's task names its model (routing.core._Model)
     required = all(c.required for c in data.clients())
     if required:
         out = _real_run(data, deadline, seed, None, *rest)

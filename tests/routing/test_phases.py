@@ -141,7 +141,11 @@ _LOG = "ROUTING_TEST_RUN_LOG"
 
 
 def _record(data: Any, deadline: float, initial: Any, out: Any) -> None:
+    named = isinstance(data, routing.core._Model)
+    data = routing.core._model(data)  # a worker's task names its model (routing.core._Model)
     row = {
+        "pid": os.getpid(),
+        "named": named,
         "vehicles": int(data.num_vehicles),
         "deadline": deadline,
         "initial": [[int(vt), [int(c) for c in v]] for vt, v in initial or []],
@@ -162,6 +166,7 @@ def _spy_run(data: Any, deadline: float, seed: int, initial: Any, *rest: Any) ->
 def _winning_elimination(data: Any, deadline: float, seed: int, initial: Any, *rest: Any) -> Any:
     """Like PyVRP, except that a run on a cut fleet claims a cost-0 plan: the
     start's routes with the missing stops appended to the first one."""
+    data = routing.core._model(data)
     if data.num_vehicles == FLEET:
         return _spy_run(data, deadline, seed, initial, *rest)
     served = {c for _vt, v in initial for c in v}
@@ -316,3 +321,25 @@ def test_the_optional_model_is_built_only_when_it_is_searched(
     solve_core(_optional(_line_instance(), 2), time_limit_s=0.4, seed=1, workers=1,
                use_tsp_fast_path=False)
     assert built == [False]
+
+
+def test_forked_workers_build_their_own_models(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a worker's task names the instance it inherited and the model to build, in every
+    # phase (the cut fleet of the elimination run too), instead of carrying a pickled
+    # PyVRP model; the instance is let go after the solve
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _spy_run)
+    res = solve_core(_line_instance(), time_limit_s=0.8, seed=1, workers=2,
+                     use_tsp_fast_path=False)
+    assert res.feasible
+    runs = _runs(run_log)
+    here = [r for r in runs if r["pid"] == os.getpid()]
+    there = [r for r in runs if r["pid"] != os.getpid()]
+    # phase 1, the elimination phase (this process continues, the worker cuts the
+    # fleet) and the last phase
+    assert len(here) == 3 and not any(r["named"] for r in here)
+    assert len(there) == 3 and all(r["named"] for r in there)
+    assert [r["vehicles"] < FLEET for r in there] == [False, True, False]
+    assert routing.core._FORKED == {}
+
