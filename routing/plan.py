@@ -185,3 +185,7 @@ class Plan:
             if r.courier_id == courier_id:
                 return r
         return None
+
+    def couriers_of_stops(self) -> dict[str, str]:
+        """Who serves each planned stop: stop id -> courier id, in route order."""
+        return {v.stop_id: r.courier_id for r in self.routes for v in r.visits}

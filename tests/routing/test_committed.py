@@ -23,7 +23,6 @@ from routing import (
     CoreVehicleType,
     Demand,
     InvalidProblemError,
-    Plan,
     Problem,
     SolverParams,
     Stop,
@@ -37,10 +36,6 @@ from .conftest import OFFICE, SMALL, courier, random_stops, stop_near_office
 def _stop(sid: str, dlat: float, dlon: float, **kw: Any) -> Stop:
     kw.setdefault("demand", Demand(1, 1_000))
     return stop_near_office(sid, dlat, dlon, **kw)
-
-
-def _served(plan: Plan) -> dict[str, str]:
-    return {v.stop_id: r.courier_id for r in plan.routes for v in r.visits}
 
 
 # ------------------------------------------------------------------------- the model
@@ -118,10 +113,10 @@ def test_room_for_one_stop_goes_to_the_committed_one(pinned: bool) -> None:
     far = _stop("far", 0.0, 0.02, courier_id="a" if pinned else None)
     couriers = (courier("a", capacity=Capacity(1, 200_000)),)
     plain = solve(Problem(OFFICE, (near, far), couriers), SMALL)
-    assert list(_served(plain)) == ["near"]
+    assert list(plain.couriers_of_stops()) == ["near"]
     promised = dataclasses.replace(far, committed=True)
     plan = solve(Problem(OFFICE, (near, promised), couriers), SMALL)
-    assert _served(plan) == {"far": "a"}
+    assert plan.couriers_of_stops() == {"far": "a"}
     assert [(u.stop_id, u.reason.value) for u in plan.unassigned] == [
         ("near", "no_capacity_left")]
 
@@ -136,7 +131,7 @@ def test_two_new_stops_beat_one_committed_even_far_away() -> None:
     n2 = _stop("n2", 0.001, 0.04)
     couriers = (courier("a", capacity=Capacity(2, 200_000)),)
     plan = solve(Problem(OFFICE, (promised, n1, n2), couriers), SMALL)
-    assert sorted(_served(plan)) == ["n1", "n2"]
+    assert sorted(plan.couriers_of_stops()) == ["n1", "n2"]
     assert [u.stop_id for u in plan.unassigned] == ["promised"]
 
 
@@ -147,14 +142,14 @@ def test_a_higher_priority_outweighs_being_committed() -> None:
     promised = _stop("promised", 0.002, 0.0, committed=True)
     urgent = _stop("urgent", 0.0, 0.02, priority=1)
     plan = solve(Problem(OFFICE, (promised, urgent), couriers), SMALL)
-    assert list(_served(plan)) == ["urgent"]
+    assert list(plan.couriers_of_stops()) == ["urgent"]
 
     couriers = (courier("a", capacity=Capacity(2, 200_000)),)
     promised = _stop("promised", 0.0, 0.02, demand=Demand(2, 1_000), priority=1,
                      committed=True)
     plan = solve(Problem(OFFICE, (promised, _stop("n1", 0.001, 0.0),
                                   _stop("n2", 0.0, 0.001)), couriers), SMALL)
-    assert list(_served(plan)) == ["promised"]
+    assert list(plan.couriers_of_stops()) == ["promised"]
 
 
 @pytest.mark.parametrize("move_cost", [5_000, MAX_MOVE_COST_M])
@@ -172,10 +167,10 @@ def test_a_committed_stop_is_moved_rather_than_dropped_for_a_new_one(move_cost: 
              _stop("c2", 0.001, -0.011, preferred_courier="a"),
              _stop("new", 0.0, 0.002))
     plain = solve(Problem(OFFICE, stops, couriers, move_cost_m=move_cost), SMALL)
-    assert _served(plain)["new"] == "b"
+    assert plain.couriers_of_stops()["new"] == "b"
     committed = tuple(dataclasses.replace(s, committed=s.id != "new") for s in stops)
     plan = solve(Problem(OFFICE, committed, couriers, move_cost_m=move_cost), SMALL)
-    served = _served(plan)
+    served = plan.couriers_of_stops()
     assert sorted(served) == ["c1", "c2"] and sorted(served.values()) == ["a", "b"]
     assert [u.stop_id for u in plan.unassigned] == ["new"]
 
@@ -321,13 +316,13 @@ def test_a_replan_from_the_optimum_keeps_every_committed_stop() -> None:
                 courier("b", capacity=Capacity(8, 200_000)))
     params = SolverParams(time_limit_s=1.0, seed=5, workers=1)
     first = solve(Problem(OFFICE, stops[:20], couriers), params)
-    served = _served(first)
+    served = first.couriers_of_stops()
     assert len(served) == 16  # four left out: the couriers carry 16 parcels
     again = tuple(
         dataclasses.replace(s, courier_id=served[s.id], committed=True) if s.id in served
         else s for s in stops)
     plan = solve(Problem(OFFICE, again, couriers), params, initial=first)
-    now = _served(plan)
+    now = plan.couriers_of_stops()
     assert {s: now.get(s) for s in served} == served
     assert len(now) == 16
     assert plan.distance_m <= first.distance_m

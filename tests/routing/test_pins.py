@@ -49,10 +49,6 @@ def test_pin_codes_tell_every_courier_apart(couriers: int, dims: int) -> None:
     assert _pin_codes([]) == {}
 
 
-def _on(plan: Any) -> dict[str, str]:
-    return {v.stop_id: r.courier_id for r in plan.routes for v in r.visits}
-
-
 def test_pins_hold_where_breaking_them_saves_most() -> None:
     # twelve couriers, each with its own street east or west of the office; every
     # courier's first stop is pinned to the courier of the street opposite (6 pin
@@ -68,7 +64,7 @@ def test_pins_hold_where_breaking_them_saves_most() -> None:
     problem = Problem(OFFICE, tuple(stops), couriers)
     plan = solve(problem, SolverParams(time_limit_s=1.0, seed=2, workers=1))
     assert plan.feasible and not plan.unassigned
-    on = _on(plan)
+    on = plan.couriers_of_stops()
     for s in stops:
         if s.courier_id is not None:
             assert on[s.id] == s.courier_id, s.id
@@ -90,7 +86,7 @@ def test_a_full_courier_leaves_a_pinned_stop_out_rather_than_hand_it_over() -> N
     problem = Problem(OFFICE, stops, (
         courier("a", capacity=Capacity(2, 10_000)), courier("b")))
     plan = solve(problem, SolverParams(time_limit_s=0.5, seed=1, workers=1))
-    on = _on(plan)
+    on = plan.couriers_of_stops()
     assert [u.reason for u in plan.unassigned] == [UnassignedReason.NO_CAPACITY_LEFT]
     assert plan.unassigned[0].stop_id.startswith("p")
     assert all(on[s.id] == "a" for s in stops if s.id in on and s.courier_id)
@@ -112,7 +108,7 @@ def test_a_pinned_stop_a_timed_out_search_put_on_another_route_is_not_served(
 
     monkeypatch.setattr(routing.solver, "solve_core", wrong)
     plan = solve(problem, SolverParams(time_limit_s=0.3, seed=1, workers=1))
-    assert _on(plan) == {"free": "b"}
+    assert plan.couriers_of_stops() == {"free": "b"}
     assert [(u.stop_id, u.reason) for u in plan.unassigned] == [
         ("mine", UnassignedReason.NO_TIME_LEFT)]
 

@@ -20,7 +20,6 @@ from routing import (
     HaversineProvider,
     InvalidProblemError,
     LatLon,
-    Plan,
     Problem,
     ProblemTooLargeError,
     SolverParams,
@@ -87,10 +86,6 @@ def _brute_force(problem: Problem) -> tuple[dict[str, str], int]:
     return best[1], best[2]
 
 
-def _served_by(plan: Plan) -> dict[str, str]:
-    return {v.stop_id: r.courier_id for r in plan.routes for v in r.visits}
-
-
 def _saving(problem: Problem) -> int:
     """How much shorter the day is with ``x`` on ``b``'s route than on ``a``'s."""
     dist = _distances(problem)
@@ -111,7 +106,7 @@ def test_a_stop_moves_only_when_that_saves_more_than_the_move_cost() -> None:
         assert expected["x"] == x_with
         plan = solve(problem, SMALL)
         assert not plan.unassigned
-        assert _served_by(plan) == expected, cost
+        assert plan.couriers_of_stops() == expected, cost
         # the reported distance is real metres: no move cost in it
         assert plan.distance_m == distance, cost
         assert plan.distance_m == sum(r.distance_m for r in plan.routes)
@@ -199,7 +194,7 @@ def test_with_a_huge_move_cost_only_what_must_move_moves() -> None:
     problem = _day(MAX_MOVE_COST_M, capacity=Capacity(2, 200_000))
     plan = solve(problem, SMALL)
     assert not plan.unassigned
-    served = _served_by(plan)
+    served = plan.couriers_of_stops()
     moved = [s.id for s in problem.stops if served[s.id] != s.preferred_courier]
     assert len(moved) == 1
     assert problem.stop(moved[0]).preferred_courier == "a"
@@ -217,7 +212,7 @@ def test_with_a_huge_move_cost_a_shift_too_short_still_moves_what_it_must() -> N
     problem = _day(MAX_MOVE_COST_M, shift=TimeWindow(8 * H, 8 * H + length))
     plan = solve(problem, SMALL)
     assert not plan.unassigned and plan.feasible
-    served = _served_by(plan)
+    served = plan.couriers_of_stops()
     assert served["x"] == "b"
     assert all(served[s.id] == s.preferred_courier for s in problem.stops if s.id != "x")
 
@@ -244,7 +239,7 @@ def test_stops_move_to_make_room_rather_than_a_stop_being_dropped() -> None:
                 courier("c", capacity=Capacity(10, 1_000)))
     plan = solve(Problem(OFFICE, stops, couriers, move_cost_m=MAX_MOVE_COST_M), SMALL)
     assert len(plan.unassigned) == 1 and plan.unassigned[0].stop_id.startswith("n")
-    served = _served_by(plan)
+    served = plan.couriers_of_stops()
     assert {served[s.id] for s in stops if s.id.startswith("s")} == {"c"}
     assert sorted(served[n] for n in ("n1", "n2", "n3") if n in served) == ["a", "b"]
 
@@ -258,9 +253,9 @@ def test_many_couriers_a_large_cost_keeps_every_stop_with_its_courier() -> None:
     couriers = (courier("a"), courier("b"), courier("c"))
     kept = solve(Problem(OFFICE, stops, couriers, move_cost_m=20_000), FAST)
     assert not kept.unassigned
-    assert all(_served_by(kept)[s.id] == s.preferred_courier for s in stops)
+    assert all(kept.couriers_of_stops()[s.id] == s.preferred_courier for s in stops)
     free = solve(Problem(OFFICE, stops, couriers), FAST)
-    assert sum(_served_by(free)[s.id] != s.preferred_courier for s in stops) > 5
+    assert sum(free.couriers_of_stops()[s.id] != s.preferred_courier for s in stops) > 5
     assert free.distance_m < kept.distance_m
 
 
@@ -271,7 +266,7 @@ def test_pins_stay_hard_and_win_over_preferences() -> None:
         dataclasses.replace(s, courier_id="b") if s.id == "w1" else s for s in problem.stops))
     assert problem.move_cost_of(problem.stop("w1")) == 0  # the pin decides
     plan = solve(problem, SMALL)
-    served = _served_by(plan)
+    served = plan.couriers_of_stops()
     assert served["w1"] == "b"  # pinned to b though a is preferred
     assert served["x"] == x.preferred_courier
 
@@ -384,4 +379,4 @@ def test_demand_is_untouched_by_preferences() -> None:
     problem = Problem(OFFICE, (big,), (courier("a", capacity=Capacity(2, 10_000)),
                                        courier("b")), move_cost_m=MAX_MOVE_COST_M)
     plan = solve(problem, FAST)
-    assert not plan.unassigned and _served_by(plan) == {"big": "b"}
+    assert not plan.unassigned and plan.couriers_of_stops() == {"big": "b"}

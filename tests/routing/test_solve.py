@@ -380,7 +380,7 @@ def test_check_size_counts_the_matrices_solve_needs(
     routing.solver.check_size(pinned)
     plan = solve(pinned, FAST)
     assert not plan.unassigned
-    on = {v.stop_id: r.courier_id for r in plan.routes for v in r.visits}
+    on = plan.couriers_of_stops()
     assert all(on[s.id] == s.courier_id for s in pinned.stops if s.courier_id)
 
 
