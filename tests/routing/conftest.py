@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+import routing.solver
 from routing import (
     Capacity,
+    CoreInstance,
     Courier,
     Demand,
     LatLon,
@@ -66,6 +68,22 @@ def random_stops(
             )
         )
     return tuple(stops)
+
+
+def captured_instance(monkeypatch: pytest.MonkeyPatch, problem: Problem,
+                      params: SolverParams = FAST) -> CoreInstance:
+    """The core instance ``solve`` hands the search for ``problem``."""
+    seen: list[CoreInstance] = []
+    real = routing.solver.solve_core
+
+    def spy(inst: CoreInstance, **kw: Any) -> Any:
+        seen.append(inst)
+        return real(inst, **kw)
+
+    monkeypatch.setattr(routing.solver, "solve_core", spy)
+    routing.solver.solve(problem, params)
+    monkeypatch.undo()
+    return seen[0]
 
 
 def courier(cid: str = "c1", **kw: Any) -> Courier:

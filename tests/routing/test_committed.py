@@ -30,7 +30,7 @@ from routing import (
     solve_core,
 )
 
-from .conftest import OFFICE, SMALL, courier, random_stops, stop_near_office
+from .conftest import OFFICE, SMALL, captured_instance, courier, random_stops, stop_near_office
 
 
 def _stop(sid: str, dlat: float, dlon: float, **kw: Any) -> Stop:
@@ -69,33 +69,20 @@ def test_prizes_are_unchanged_unless_committed_and_new_stops_mix() -> None:
     assert routing.solver._prizes(mixed, base) == [4_000, 6_000, 40_000, 60_000]
 
 
-def _captured(monkeypatch: pytest.MonkeyPatch, problem: Problem) -> CoreInstance:
-    seen: list[CoreInstance] = []
-    real = routing.solver.solve_core
-
-    def spy(inst: CoreInstance, **kw: Any) -> Any:
-        seen.append(inst)
-        return real(inst, **kw)
-
-    monkeypatch.setattr(routing.solver, "solve_core", spy)
-    solve(problem, SMALL)
-    return seen[-1]
-
-
 def test_no_committed_stop_leaves_the_instance_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Benchmarks and plans without the field solve exactly the instance they did."""
     stops = random_stops(12, seed=2)
     couriers = (courier("a", capacity=Capacity(5, 200_000)), courier("b"))
-    plain = _captured(monkeypatch, Problem(OFFICE, stops, couriers))
-    every = _captured(monkeypatch, Problem(
+    plain = captured_instance(monkeypatch, params=SMALL, problem=Problem(OFFICE, stops, couriers))
+    every = captured_instance(monkeypatch, params=SMALL, problem=Problem(
         OFFICE, tuple(dataclasses.replace(s, committed=True) for s in stops), couriers))
     assert plain.clients == every.clients
     prizes = {c.prize for c in plain.clients}
     assert len(prizes) == 1
     prize = prizes.pop()
-    some = _captured(monkeypatch, Problem(OFFICE, tuple(
+    some = captured_instance(monkeypatch, params=SMALL, problem=Problem(OFFICE, tuple(
         dataclasses.replace(s, committed=n % 2 == 0) for n, s in enumerate(stops)), couriers))
     assert [c.prize for c in some.clients] == [
         (6 if n % 2 == 0 else 4) * prize for n in range(len(stops))]

@@ -22,13 +22,21 @@ from routing import (
     LatLon,
     Problem,
     ProblemTooLargeError,
-    SolverParams,
     TimeWindow,
     reoptimize,
     solve,
 )
 
-from .conftest import FAST, OFFICE, SMALL, H, courier, random_stops, stop_near_office
+from .conftest import (
+    FAST,
+    OFFICE,
+    SMALL,
+    H,
+    captured_instance,
+    courier,
+    random_stops,
+    stop_near_office,
+)
 
 _stop = stop_near_office
 
@@ -123,22 +131,6 @@ def test_without_a_move_cost_the_shortest_plan_wins() -> None:
     assert plan.distance_m == distance
 
 
-def _captured(monkeypatch: pytest.MonkeyPatch, problem: Problem,
-              params: SolverParams = FAST) -> CoreInstance:
-    """The core instance ``solve`` hands the search for ``problem``."""
-    seen: list[CoreInstance] = []
-    real = routing.solver.solve_core
-
-    def spy(inst: CoreInstance, **kw: Any) -> Any:
-        seen.append(inst)
-        return real(inst, **kw)
-
-    monkeypatch.setattr(routing.solver, "solve_core", spy)
-    solve(problem, params)
-    monkeypatch.undo()
-    return seen[0]
-
-
 def _same(a: CoreInstance, b: CoreInstance) -> bool:
     return (
         len(a.distances) == len(b.distances)
@@ -162,10 +154,10 @@ def test_a_move_cost_of_zero_solves_what_it_solved_before(
         dataclasses.replace(s, preferred_courier="abc"[n % 3],
                             move_cost_m=0 if n % 2 else None)
         for n, s in enumerate(stops)))
-    assert _same(_captured(monkeypatch, plain), _captured(monkeypatch, preferring))
+    assert _same(captured_instance(monkeypatch, plain), captured_instance(monkeypatch, preferring))
     # and a cost makes a difference the test would see
     costly = dataclasses.replace(preferring, move_cost_m=1_000)
-    assert not _same(_captured(monkeypatch, plain), _captured(monkeypatch, costly))
+    assert not _same(captured_instance(monkeypatch, plain), captured_instance(monkeypatch, costly))
 
 
 def test_the_move_cost_is_charged_on_distances_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +165,7 @@ def test_the_move_cost_is_charged_on_distances_only(monkeypatch: pytest.MonkeyPa
     another courier, in distance only: the durations (windows, ETAs) stay real."""
     problem = dataclasses.replace(_day(700), stops=(
         *_day(700).stops[:5], dataclasses.replace(_day(700).stops[5], move_cost_m=90)))
-    inst = _captured(monkeypatch, problem)
+    inst = captured_instance(monkeypatch, problem)
     base = _distances(problem)
     assert len(inst.distances) == 2  # a's and b's
     for vt in inst.vehicle_types:
@@ -281,7 +273,7 @@ def test_a_single_courier_keeps_the_fast_paths(
     plain = Problem(OFFICE, stops, (courier("a"),))
     preferring = Problem(OFFICE, tuple(dataclasses.replace(s, preferred_courier="a")
                                        for s in stops), (courier("a"),), move_cost_m=5_000)
-    assert _same(_captured(monkeypatch, plain), _captured(monkeypatch, preferring))
+    assert _same(captured_instance(monkeypatch, plain), captured_instance(monkeypatch, preferring))
     params = dataclasses.replace(FAST, time_limit_s=0.5)
     plan = solve(preferring, params)
     if method == "tsptw-ils" and plan.method != method:  # kernels not compiled: PyVRP
