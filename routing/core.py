@@ -902,12 +902,13 @@ def _fleet_too_small(inst: CoreInstance) -> bool:
     if not inst.vehicle_types or not inst.clients:
         return False
     hard = _hard_dims(inst)
-    groups: dict[tuple[int, ...], list[CoreClient]] = {}
+    dims = len(inst.vehicle_types[0].capacity) - len(hard)  # parcels, weight
+    groups: dict[tuple[int, ...], list[CoreClient]] = {(): list(inst.clients)}
     for c in inst.clients:
-        groups.setdefault(tuple(d for d in hard if c.demand[d] > 0), []).append(c)
-    for pins, clients in [((), list(inst.clients)), *((k, v) for k, v in groups.items() if k)]:
+        if pins := tuple(d for d in hard if c.demand[d] > 0):
+            groups.setdefault(pins, []).append(c)
+    for pins, clients in groups.items():  # everyone, then each courier's pinned stops
         allowed = [vt for vt in inst.vehicle_types if all(vt.capacity[d] > 0 for d in pins)]
-        dims = len(inst.vehicle_types[0].capacity) - len(hard)
         demand = [sum(c.demand[d] for c in clients) for d in range(dims)]
         room = [sum(vt.capacity[d] * vt.count for vt in allowed) for d in range(dims)]
         if any(x > r for x, r in zip(demand, room, strict=True)):
