@@ -56,6 +56,10 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # seconds: the cookie's Expires
+    # The cookie is sent only when the session changed (login, activity, the admin's
+    # office choice), not with every answer: a background poll still in flight when
+    # the user changed something would answer with the session as it was and undo it.
+    SESSION_REFRESH_EACH_REQUEST = False
     CONSOLE_SESSION_HOURS = 8  # absolute, from login
     CONSOLE_IDLE_MINUTES = 60  # without a user action (background polling does not count)
     CONSOLE_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -64,14 +64,11 @@ def csrf_ok() -> bool:
 
 
 def log_in(user: User) -> None:
-    lang = session.get("lang")
     session.clear()  # a fresh session: no fixation of anything set before login
     session.permanent = True
     now = _now_s()
     session.update(uid=user.id, ph=_fingerprint(user), iat=now, seen=now,
                    csrf=secrets.token_urlsafe(32), sid=secrets.token_urlsafe(24))
-    if lang:
-        session["lang"] = lang
 
 
 def log_out(*, revoke: bool = True) -> None:
@@ -86,10 +83,7 @@ def log_out(*, revoke: bool = True) -> None:
             db.session.add(RevokedSession(sid=str(sid)[:64], user_id=int(uid), revoked_at=now,
                                           expires_at=max(expires, now)))
         db.session.commit()
-    lang = session.get("lang")
     session.clear()
-    if lang:
-        session["lang"] = lang
 
 
 def current_user(*, activity: bool = True) -> User | None:

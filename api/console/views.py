@@ -92,8 +92,16 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 
 # ------------------------------------------------------------------ plumbing
 
+# The page language is a cookie of its own, not a session key. The session cookie is
+# re-sent with every response (it is permanent and records activity), so a request
+# still in flight when the user switched language answered with the old session and
+# switched the language back.
+LANG_COOKIE = "postal_lang"
+LANG_COOKIE_DAYS = 365
+
+
 def lang() -> str:
-    value = session.get("lang", "vi")
+    value = request.cookies.get(LANG_COOKIE, "vi")
     return value if value in labels.LANGS else "vi"
 
 
@@ -387,8 +395,12 @@ def logout() -> Any:
 @bp.post("/lang")
 def set_lang() -> Any:
     value = request.form.get("lang", "vi")
-    session["lang"] = value if value in labels.LANGS else "vi"
-    return redirect(_safe_next(request.form.get("next")))
+    response = redirect(_safe_next(request.form.get("next")))
+    response.set_cookie(LANG_COOKIE, value if value in labels.LANGS else "vi",
+                        max_age=LANG_COOKIE_DAYS * 86400, path=bp.url_prefix or "/",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"],
+                        httponly=True, samesite="Lax")
+    return response
 
 
 @bp.post("/office")

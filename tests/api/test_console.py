@@ -743,6 +743,25 @@ def test_language_switch(logged_in):
     assert "Báo cáo tiền thu hộ" in logged_in.get("/console/cash").text
 
 
+def test_a_request_in_flight_during_a_language_switch_does_not_switch_it_back(logged_in):
+    """The session cookie is re-sent with every answer. A poll the page sent before the
+    switch answers after it with the session as it was; the language must survive that
+    (it did not: the browser test saw the next page in Vietnamese)."""
+    before = logged_in.get_cookie("postal_console").value
+    logged_in.post("/console/lang", data={"lang": "en", "csrf_token": page_token(logged_in)})
+    logged_in.set_cookie("postal_console", before)  # the late answer's Set-Cookie
+    assert logged_in.get("/console/api/positions").status_code == 200
+    assert "Cash report" in logged_in.get("/console/cash").text
+    # background polls send no session cookie at all, so they cannot undo a change to
+    # the session either (the admin's office choice)
+    for path in ("/console/api/positions", "/console/api/day"):
+        r = logged_in.get(path)
+        assert r.status_code == 200 and r.headers.getlist("Set-Cookie") == [], path
+    # and the choice outlives the session: the login page after logging out keeps it
+    logged_in.post("/console/logout", data={"csrf_token": page_token(logged_in)})
+    assert 'lang="en"' in logged_in.get("/console/login").text
+
+
 def test_vendor_assets_are_served_from_node_modules(client):
     with client.get("/console/vendor/leaflet.js") as r:
         if r.status_code == 404:
