@@ -772,7 +772,7 @@ def _solve_pyvrp(
     infeasible space finds complete schedules far more reliably than the
     prize-collecting variant (measured on a 150-stop day: 5/5 seeds served
     every stop at 1 s, against 1/5 with optional clients). Except on a day the fleet
-    cannot carry (:func:`_fleet_too_small`): no plan serves every stop there, and the
+    cannot carry or work (:func:`_fleet_too_small`): no plan serves every stop there, and the
     all-required search only spends phase 1 among plans that cannot be (on the demo
     day, 908 kg for 800 kg of capacity, it found none, at ~40 % of the iterations a
     second); phase 1 then searches the optional model, and there is no elimination
@@ -798,8 +798,9 @@ def _solve_pyvrp(
     finds nothing feasible, so this is a guarantee, not a change of result).
     """
     has_optional = any(not c.required for c in inst.clients)
-    # a day whose stops together outweigh the whole fleet cannot have every stop
-    # served: phase 1 searches the optional model too, and there is no elimination
+    # a day whose stops together outweigh the whole fleet or need more time than its
+    # shifts cannot have every stop served: phase 1 searches the optional model too,
+    # and there is no elimination
     short = has_optional and _fleet_too_small(inst)
     data_req = _build_data(inst, all_required=not short)
     # the optional model, built only when it is searched: each model holds a copy of
@@ -895,25 +896,51 @@ def _solve_pyvrp(
 
 
 def _fleet_too_small(inst: CoreInstance) -> bool:
-    """Whether no plan can serve every client because of load alone: the clients'
-    demand in some load dimension is more than all the vehicles carry together, or
-    the clients pinned alike (the same assignment dimensions) outweigh the vehicles
-    that may serve them."""
+    """Whether no plan can serve every client because of load or time alone: the
+    clients' demand in some load dimension, or the time they take at the least, is
+    more than all the vehicles carry or work together; or the same holds for the
+    clients pinned alike (the same assignment dimensions) and the vehicles that may
+    serve them.
+
+    The time a client takes at the least is its service plus the shortest travel into
+    it from any other place (every visit is reached by an arc of its own); a vehicle
+    works its shift. Waiting, the way back and windows are left out, so a day this
+    calls too small is too small, but not every such day is found."""
     if not inst.vehicle_types or not inst.clients:
         return False
     hard = _hard_dims(inst)
     dims = len(inst.vehicle_types[0].capacity) - len(hard)  # parcels, weight
-    groups: dict[tuple[int, ...], list[CoreClient]] = {(): list(inst.clients)}
-    for c in inst.clients:
+    busy = _min_arrival_s(inst) + np.array([c.service_s for c in inst.clients], np.int64)
+    groups: dict[tuple[int, ...], list[int]] = {(): list(range(len(inst.clients)))}
+    for k, c in enumerate(inst.clients):
         if pins := tuple(d for d in hard if c.demand[d] > 0):
-            groups.setdefault(pins, []).append(c)
-    for pins, clients in groups.items():  # everyone, then each courier's pinned stops
+            groups.setdefault(pins, []).append(k)
+    for pins, members in groups.items():  # everyone, then each courier's pinned stops
         allowed = [vt for vt in inst.vehicle_types if all(vt.capacity[d] > 0 for d in pins)]
+        clients = [inst.clients[k] for k in members]
         demand = [sum(c.demand[d] for c in clients) for d in range(dims)]
         room = [sum(vt.capacity[d] * vt.count for vt in allowed) for d in range(dims)]
         if any(x > r for x, r in zip(demand, room, strict=True)):
             return True
+        shifts = sum((vt.tw_late - vt.tw_early) * vt.count for vt in allowed)
+        if busy[members].sum(dtype=np.float64) > shifts:
+            return True
     return False
+
+
+def _min_arrival_s(inst: CoreInstance, block: int = 256) -> np.ndarray:
+    """Per client, the shortest travel time into it from any other location, over the
+    vehicles' profiles (read a block of columns at a time: no copy of a matrix)."""
+    locs = np.array([c.location for c in inst.clients], dtype=np.int64)
+    best = np.full(len(locs), np.iinfo(np.int64).max, dtype=np.int64)
+    mats = {id(m): m for m in (inst.durations[vt.profile] for vt in inst.vehicle_types)}
+    for dur in mats.values():
+        for lo in range(0, len(locs), block):
+            cols = locs[lo:lo + block]
+            into = np.asarray(dur[:, cols], dtype=np.int64)  # a copy: fancy indexing
+            into[cols, np.arange(len(cols))] = np.iinfo(np.int64).max  # not from itself
+            np.minimum(best[lo:lo + block], into.min(axis=0), out=best[lo:lo + block])
+    return best
 
 
 def _serves_alone(inst: CoreInstance, vt: CoreVehicleType, c: CoreClient) -> bool:

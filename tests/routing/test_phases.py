@@ -261,21 +261,39 @@ def _optional(inst: CoreInstance, capacity: int) -> CoreInstance:
     )
 
 
-@pytest.mark.parametrize(("capacity", "short"), [(4, False), (2, True)])
-def test_a_day_the_fleet_cannot_carry_skips_the_all_required_phase(
-    run_log: Path, monkeypatch: pytest.MonkeyPatch, capacity: int, short: bool
+def _shifts(inst: CoreInstance, service_s: int, shift_s: int) -> CoreInstance:
+    """``inst`` with every client taking ``service_s`` and every vehicle ``shift_s``."""
+    return dataclasses.replace(
+        inst,
+        clients=tuple(dataclasses.replace(c, service_s=service_s) for c in inst.clients),
+        vehicle_types=tuple(dataclasses.replace(vt, tw_late=shift_s)
+                            for vt in inst.vehicle_types),
+    )
+
+
+@pytest.mark.parametrize(("capacity", "shift_s", "short", "served"), [
+    (4, None, False, 12), (2, None, True, 8), (4, 10_000, False, 12), (4, 1_600, True, None)])
+def test_a_day_the_fleet_cannot_carry_or_work_skips_the_all_required_phase(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch, capacity: int, shift_s: int | None,
+    short: bool, served: int | None,
 ) -> None:
     # 12 one-parcel stops, four vehicles: of 4 parcels each every stop fits and phase 1
     # requires them all; of 2 no plan serves more than 8, and requiring all 12 would
-    # only spend phase 1 on plans that cannot be
+    # only spend phase 1 on plans that cannot be. With 600 s a stop and at least 100 s
+    # to reach it, 12 stops take 8 400 s: five shifts of 1 600 s cannot hold them
     monkeypatch.setattr(routing.core, "_run_pyvrp", _spy_run)
     inst = _optional(_line_instance(), capacity)
+    if shift_s is not None:
+        inst = _shifts(inst, 600, shift_s)
     assert routing.core._fleet_too_small(inst) is short
     res = solve_core(inst, time_limit_s=0.8, seed=1, workers=2, use_tsp_fast_path=False)
     runs = _runs(run_log)
     phase1 = [r for r in runs if not r["initial"]]
     assert len(phase1) == 2 and all(r["required"] is not short for r in phase1)
-    assert sum(len(r.visits) for r in res.routes) == (8 if short else 12)
+    if served is not None:
+        assert sum(len(r.visits) for r in res.routes) == served
+    else:
+        assert 0 < sum(len(r.visits) for r in res.routes) < 12
     if short:
         assert all(r["vehicles"] == FLEET for r in runs), "no elimination run"
 
@@ -297,7 +315,32 @@ def test_pinned_stops_that_outweigh_their_courier_make_the_fleet_too_small() -> 
     assert not routing.core._fleet_too_small(day(3))  # 3 pinned to a courier of 3
     assert routing.core._fleet_too_small(day(4))  # 4 pinned to it: one stays out
     assert not routing.core._fleet_too_small(dataclasses.replace(day(4), assignment_dims=0))
+    # by time: 3 h a stop, the first courier's 10 h shift holds 3 of its pinned stops
+    # and not 4, though both shifts together would hold the 4
+    def timed(pinned: int) -> CoreInstance:
+        inst = _shifts(day(pinned), 3 * 3600, 10 * 3600)
+        return dataclasses.replace(inst, vehicle_types=tuple(
+            dataclasses.replace(vt, capacity=(9, vt.capacity[1] and 9))
+            for vt in inst.vehicle_types))
 
+    assert not routing.core._fleet_too_small(timed(3))
+    assert routing.core._fleet_too_small(timed(4))
+    assert not routing.core._fleet_too_small(dataclasses.replace(timed(4), assignment_dims=0))
+
+
+
+def test_the_shortest_way_into_each_stop_is_over_every_profile_and_never_from_itself(
+) -> None:
+    rng = np.random.default_rng(3)
+    a, b = (rng.integers(1, 1000, size=(7, 7)).astype(np.int64) for _ in range(2))
+    inst = CoreInstance(
+        distances=(a, b), durations=(a, b),
+        clients=tuple(CoreClient(k) for k in (6, 2, 3, 1, 5)),
+        vehicle_types=(CoreVehicleType(0, 0, count=2), CoreVehicleType(4, None, profile=1)),
+    )
+    want = [min(m[i, c] for m in (a, b) for i in range(7) if i != c) for c in (6, 2, 3, 1, 5)]
+    for block in (1, 2, 256):  # blocks of columns, the last one short
+        assert routing.core._min_arrival_s(inst, block).tolist() == want
 
 
 def test_the_optional_model_is_built_only_when_it_is_searched(
