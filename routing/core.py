@@ -1079,16 +1079,16 @@ def _solve_tsp(inst: CoreInstance, time_limit_s: float, workers: int) -> CoreRou
 
 
 def _tsptw_applicable(inst: CoreInstance) -> bool:
-    """One vehicle, distance objective, every client fits the capacity together."""
+    """One vehicle, distance objective, and the clients may all fit: their load in
+    its capacity, their time in its shift (:func:`_fleet_too_small`). The search
+    only looks for a route with every client; on a day that cannot have one (a
+    courier re-optimising late in the shift with too many stops left) it would
+    spend ``TSPTW_GIVE_UP_SHARE`` of the budget before PyVRP drops stops."""
     if sum(vt.count for vt in inst.vehicle_types) != 1 or len(inst.distances) != 1:
         return False
     if inst.objective != "distance" or len(inst.clients) < 1:
         return False
-    vt = next(v for v in inst.vehicle_types if v.count > 0)
-    total = np.zeros(len(vt.capacity), dtype=np.int64)
-    for c in inst.clients:
-        total += np.asarray(c.demand, dtype=np.int64)
-    return not bool(np.any(total > np.asarray(vt.capacity, dtype=np.int64)))
+    return not _fleet_too_small(inst)
 
 
 def _tsptw_instance(inst: CoreInstance) -> tuple[Any, int]:

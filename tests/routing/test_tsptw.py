@@ -259,6 +259,25 @@ def test_without_a_feasible_route_fresh_phases_run_until_the_give_up_share(
     assert 2 <= len(seen[0]) < 20
 
 
+def test_a_shift_too_short_for_the_stops_goes_to_pyvrp_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a courier re-optimising at 15:00 with 30 stops of 12 min left and the shift ending
+    # at 18:00: no route serves them all, and the ILS (which only looks for one) would
+    # spend 30 % of the budget finding none before PyVRP drops stops
+    seen = _record_tsptw_costs(monkeypatch)
+    stops = tuple(dataclasses.replace(s, service_s=12 * 60)
+                  for s in random_stops(30, seed=5, tw_frac=0.3))
+    late = courier("c0", capacity=Capacity(500, 10_000_000), shift=TimeWindow(15 * H, 18 * H))
+    plan = solve(Problem(OFFICE, stops, (late,)), SolverParams(time_limit_s=0.6, seed=0))
+    assert seen == [] and plan.method == "pyvrp"
+    assert plan.feasible and 30 - 15 <= len(plan.unassigned) < 30
+    # with a day's shift the same stops fit, and the ILS plans them
+    day = courier("c0", capacity=Capacity(500, 10_000_000), shift=TimeWindow(7 * H, 19 * H))
+    plan = solve(Problem(OFFICE, stops, (day,)), SolverParams(time_limit_s=0.6, seed=0))
+    assert len(seen) == 1 and plan.method == "tsptw-ils" and not plan.unassigned
+
+
 def test_progress_runs_on_when_the_ils_hands_over_to_pyvrp() -> None:
     # solve_core restarted its clock when the ILS gave up: PyVRP's reports started again
     # from 0 s, so a plan job's progress went backwards (and only PyVRP's share counted)
