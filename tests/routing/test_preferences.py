@@ -21,7 +21,6 @@ from routing import (
     InvalidProblemError,
     LatLon,
     Problem,
-    ProblemTooLargeError,
     TimeWindow,
     reoptimize,
     solve,
@@ -39,6 +38,16 @@ from .conftest import (
 )
 
 _stop = stop_near_office
+
+
+@pytest.fixture(params=["profiles", "alternatives"])
+def encoding(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way the solver charges a move cost: a routing profile per preferred courier
+    while the matrices fit ``MATRIX_MEMORY_BUDGET``, two alternative clients per
+    preferring stop beyond it (here: a budget of nothing)."""
+    if request.param == "alternatives":
+        monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 0)
+    return str(request.param)
 
 
 def _day(move_cost: int, **kw: Any) -> Problem:
@@ -104,7 +113,7 @@ def _saving(problem: Problem) -> int:
     return (_tour(dist, (*w, x)) + _tour(dist, e)) - (_tour(dist, w) + _tour(dist, (*e, x)))
 
 
-def test_a_stop_moves_only_when_that_saves_more_than_the_move_cost() -> None:
+def test_a_stop_moves_only_when_that_saves_more_than_the_move_cost(encoding: str) -> None:
     saving = _saving(_day(0))
     assert saving > 2_000  # the instance is what it says: x is far from a's round
     for cost, x_with in ((saving // 2, "b"), (saving * 2, "a"), (saving - 50, "b"),
@@ -179,7 +188,7 @@ def test_the_move_cost_is_charged_on_distances_only(monkeypatch: pytest.MonkeyPa
         assert np.array_equal(t, inst.durations[0])  # same real durations for both
 
 
-def test_with_a_huge_move_cost_only_what_must_move_moves() -> None:
+def test_with_a_huge_move_cost_only_what_must_move_moves(encoding: str) -> None:
     """Courier a takes 2 parcels but is preferred by 3 stops: one must go to b, and is
     served rather than dropped although moving it costs far more than any detour (the
     stop's prize covers its move cost). b's stops all stay."""
@@ -196,7 +205,7 @@ def test_with_a_huge_move_cost_only_what_must_move_moves() -> None:
         _distances(problem), (3, 4, 5, 6))
 
 
-def test_with_a_huge_move_cost_a_shift_too_short_still_moves_what_it_must() -> None:
+def test_with_a_huge_move_cost_a_shift_too_short_still_moves_what_it_must(encoding: str) -> None:
     """Courier a's shift leaves time for their west stops, not for the detour to x."""
     points = [OFFICE.location, *(s.location for s in _day(0).stops)]
     west = _tour(HaversineProvider().matrix(points, MOTORBIKE_CITY).duration_s, (1, 2))
@@ -209,7 +218,7 @@ def test_with_a_huge_move_cost_a_shift_too_short_still_moves_what_it_must() -> N
     assert all(served[s.id] == s.preferred_courier for s in problem.stops if s.id != "x")
 
 
-def test_stops_move_to_make_room_rather_than_a_stop_being_dropped() -> None:
+def test_stops_move_to_make_room_rather_than_a_stop_being_dropped(encoding: str) -> None:
     """Three loads of three parcels that c cannot carry, and room for two of them on a
     and b once the two stops preferring each of them move to c: one load must be
     dropped (the search then weighs prizes), and serving the second is worth the two
@@ -236,7 +245,7 @@ def test_stops_move_to_make_room_rather_than_a_stop_being_dropped() -> None:
     assert sorted(served[n] for n in ("n1", "n2", "n3") if n in served) == ["a", "b"]
 
 
-def test_many_couriers_a_large_cost_keeps_every_stop_with_its_courier() -> None:
+def test_many_couriers_a_large_cost_keeps_every_stop_with_its_courier(encoding: str) -> None:
     """A random day split at random between three couriers (not the shortest split):
     with a large move cost every stop stays; without one, the solver reshuffles."""
     stops = random_stops(30, seed=8)
@@ -251,7 +260,7 @@ def test_many_couriers_a_large_cost_keeps_every_stop_with_its_courier() -> None:
     assert free.distance_m < kept.distance_m
 
 
-def test_pins_stay_hard_and_win_over_preferences() -> None:
+def test_pins_stay_hard_and_win_over_preferences(encoding: str) -> None:
     problem = _day(MAX_MOVE_COST_M)
     x = problem.stop("x")
     problem = dataclasses.replace(problem, stops=tuple(
@@ -297,24 +306,26 @@ def test_the_duration_objective_refuses_a_move_cost() -> None:
     solve(_day(0), dataclasses.replace(FAST, objective="duration"))  # 0: nothing charged
 
 
-@pytest.mark.parametrize(
-    ("cost", "too_large"), [(0, False), (1, True)], ids=["no cost", "a cost"]
-)
-def test_check_size_counts_the_preferred_couriers_matrices(
-    monkeypatch: pytest.MonkeyPatch, cost: int, too_large: bool
+@pytest.mark.parametrize(("cost", "beyond"), [(0, False), (1, True)], ids=["no cost", "a cost"])
+def test_preferences_beyond_the_matrix_budget_are_alternatives_not_profiles(
+    monkeypatch: pytest.MonkeyPatch, cost: int, beyond: bool
 ) -> None:
-    # 6 stops + office (+1): 1 024 bytes a profile; room for two
-    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
+    # 6 stops + office (+1): 1 024 bytes a profile; room for two, and a's, b's and the
+    # one c shares would be three
     problem = dataclasses.replace(
         _day(cost), couriers=(courier("a"), courier("b"), courier("c")))
-    if too_large:  # a's, b's and the one c shares: 3
-        with pytest.raises(ProblemTooLargeError, match="preferred"):
-            routing.solver.check_size(problem)
-        with pytest.raises(ProblemTooLargeError, match="preferred"):
-            solve(problem, FAST)
+    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
+    inst = captured_instance(monkeypatch, problem)
+    assert len(inst.distances) == 1
+    if beyond:  # each stop: pinned to its courier, or anyone's at a prize 1 lower
+        assert [(inst.clients[k].prize - inst.clients[a].prize) for k, a in inst.groups] == [
+            1] * 6
+        assert [inst.clients[a].demand[2:] for _, a in inst.groups] == [(0, 0)] * 6
+        assert {inst.clients[k].demand[2:] for k, _ in inst.groups} == {(1, 0), (0, 1)}
     else:
-        routing.solver.check_size(problem)
-        assert not solve(problem, FAST).unassigned
+        assert not inst.groups and len(inst.clients) == 6
+    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
+    assert not solve(problem, FAST).unassigned
 
 
 def test_from_dict_reads_preferences_and_the_move_cost() -> None:

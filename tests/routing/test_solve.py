@@ -22,7 +22,6 @@ from routing import (
     LatLon,
     Plan,
     Problem,
-    ProblemTooLargeError,
     SolverParams,
     Stop,
     TimeWindow,
@@ -32,7 +31,7 @@ from routing import (
 )
 from routing.core import route_cost
 
-from .conftest import FAST, OFFICE, H, courier, random_stops
+from .conftest import FAST, OFFICE, H, captured_instance, courier, random_stops
 
 
 def _all_ids(plan: Plan) -> list[str]:
@@ -283,18 +282,6 @@ def test_progress_callback_exception_cancels_quickly() -> None:
     assert time.monotonic() - t < 2.0
 
 
-def test_too_many_move_cost_profiles_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
-    import routing.solver
-
-    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 1_000)
-    stops = list(random_stops(6, seed=1))
-    stops[0] = dataclasses.replace(stops[0], preferred_courier="a")
-    stops[1] = dataclasses.replace(stops[1], preferred_courier="b")
-    problem = Problem(OFFICE, tuple(stops), (courier("a"), courier("b")), move_cost_m=500)
-    with pytest.raises(ProblemTooLargeError, match="move cost"):
-        solve(problem, FAST)
-
-
 @pytest.mark.parametrize(
     ("couriers", "free", "workers", "expected"),
     [
@@ -352,7 +339,7 @@ def test_other_runnable_sees_busy_processes() -> None:
     ("preferred", "others", "too_large"),
     [(("a", "b"), ("c",), True), (("a",), ("b",), False), (("a", "b"), (), False)],
 )
-def test_check_size_counts_the_matrices_solve_needs(
+def test_preferences_beyond_the_matrix_memory_are_alternatives(
     monkeypatch: pytest.MonkeyPatch, preferred: tuple[str, ...], others: tuple[str, ...],
     too_large: bool,
 ) -> None:
@@ -365,19 +352,20 @@ def test_check_size_counts_the_matrices_solve_needs(
         stops[n] = dataclasses.replace(stops[n], preferred_courier=cid)
     problem = Problem(OFFICE, tuple(stops), tuple(courier(c) for c in preferred + others),
                       move_cost_m=500)
-    if too_large:  # one matrix pair per preferred courier and one for the others: 3
-        with pytest.raises(ProblemTooLargeError, match="move cost"):
-            routing.solver.check_size(problem)
-        with pytest.raises(ProblemTooLargeError, match="move cost"):
-            solve(problem, FAST)
-    else:  # two pairs fit: refused neither up front nor by the solve
-        routing.solver.check_size(problem)
-        assert not solve(problem, FAST).unassigned
+    inst = captured_instance(monkeypatch, problem)
+    if too_large:  # a profile per preferred courier and one for the others: 3 > 2
+        assert len(inst.distances) == 1 and len(inst.groups) == len(preferred)
+        assert len(inst.clients) == len(stops) + len(preferred)
+    else:  # two profiles fit
+        assert len(inst.distances) == len(preferred) + bool(others) and not inst.groups
+    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
+    plan = solve(problem, FAST)
+    assert not plan.unassigned
+    assert sorted(s for r in plan.routes for s in r.stop_ids) == sorted(s.id for s in stops)
     # the same couriers with pins instead of preferences need no matrices of their own
     pinned = dataclasses.replace(problem, stops=tuple(
         dataclasses.replace(s, courier_id=s.preferred_courier, preferred_courier=None)
         for s in problem.stops))
-    routing.solver.check_size(pinned)
     plan = solve(pinned, FAST)
     assert not plan.unassigned
     on = plan.couriers_of_stops()
