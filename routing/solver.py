@@ -66,13 +66,13 @@ logger = logging.getLogger(__name__)
 
 #: Upper bound on the memory of the (int64) routing profiles' matrices. Each courier
 #: preferred by stops at a move cost above 0 gets its own distance/duration pair while
-#: they fit (e.g. 2000 stops allow ~14 such couriers); beyond, the move costs are
-#: alternative clients instead, with no matrices of their own and ~2 % longer plans
-#: (docs/routing.md, "Move costs beyond the matrix budget"). (The process's peak is
-#: several times this: PyVRP copies the matrices into each model and worker;
-#: docs/routing.md, "Limits and resources".) Pins need no matrices of their own
-#: (:func:`_pin_codes`).
-MATRIX_MEMORY_BUDGET = 1_000_000_000
+#: they fit (2000 stops allow 5 such couriers, 1000 stops 20); beyond, the move costs
+#: are alternative clients instead, with no matrices of their own and 1-2 % longer
+#: plans (docs/routing.md, "Move costs beyond the matrix budget"). The process's peak
+#: is 2-3 times this (PyVRP copies the matrices into each model and worker;
+#: docs/routing.md, "Limits and resources"): 1 GB at most, where 1 GB of matrices peaked
+#: at 3.2 GB. Pins need no matrices of their own (:func:`_pin_codes`).
+MATRIX_MEMORY_BUDGET = 400_000_000
 #: Prize multiplier per priority level.
 _PRIORITY_FACTOR = 10
 #: With both committed and new stops (``Stop.committed``), every prize is this many
