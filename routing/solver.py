@@ -345,7 +345,8 @@ def _plan(
     # preferred for (distance only: durations, hence windows and ETAs, stay real);
     # beyond it, each such stop is two alternative clients (CoreInstance.groups), one
     # pinned to its courier and one anyone may serve, whose prize is lower by the move
-    # cost (no matrices, ~2 % worse plans: docs/routing.md, "Preferred couriers")
+    # cost (no matrices, 1-2 % longer plans: docs/routing.md, "Move costs beyond the
+    # matrix budget")
     pinned_to: dict[str, list[int]] = {}
     preferred: dict[int, int] = {}  # candidate position -> its move cost (> 0)
     for k, si in enumerate(candidates):
@@ -363,16 +364,17 @@ def _plan(
         if key not in profile_keys:
             profile_keys.append(key)
         courier_profile.append(profile_keys.index(key))
-    alternatives = _matrix_bytes(len(layout.points) + 1, len(profile_keys)) > MATRIX_MEMORY_BUDGET
+    size = len(layout.points) + 1
+    by_alternatives = _matrix_bytes(size, len(profile_keys)) > MATRIX_MEMORY_BUDGET
     stays: Counter[str | None] = Counter()
-    if alternatives:
+    if by_alternatives:
         profile_keys = [(sp, None) for sp in range(len(base))]
         courier_profile = list(speed_of)
         stays.update(owner_of.values())
     dists, durs = [], []
     for sp, owner in profile_keys:
         d = base[sp].distance_m
-        charge = [] if alternatives else sorted(
+        charge = [] if by_alternatives else sorted(
             {layout.stop_loc[candidates[k]]: preferred[k]
              for k, cid in owner_of.items() if cid != owner}.items())
         if charge:
@@ -406,7 +408,7 @@ def _plan(
     for k, (si, prize) in enumerate(zip(candidates, prizes, strict=True)):
         s = problem.stops[si]
         w = s.window
-        pin = s.preferred_courier if alternatives and k in preferred else s.courier_id
+        pin = s.preferred_courier if by_alternatives and k in preferred else s.courier_id
         client = CoreClient(
             location=layout.stop_loc[si],
             demand=(s.demand.parcels, s.demand.weight_g, *pin_load(pin, 1)),
@@ -417,7 +419,7 @@ def _plan(
             prize=prize,
         )
         clients.append(client)
-        if alternatives and k in preferred:
+        if by_alternatives and k in preferred:
             alternative[k] = len(candidates) + len(alternative)
     for k in alternative:  # the same stop served by someone else: its move cost less
         stays_with = clients[k]
