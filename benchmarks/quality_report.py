@@ -15,9 +15,11 @@ out, held, out again and delivered, then its first round's failed attempt synced
 (unapplied, counted) and again from the photo scan (unapplied, a copy: not counted);
 a failed attempt, then held. Every third item has a delivery window, every other one
 is EMS; the failures' reasons vary. ``--days`` reports that many days from the 20th
-(the console's month: 30). ``--old`` also times ``figures`` from another file (the
-version that read every item's history and applied the attempt rule in Python) and
-checks that both give the same report.
+(the console's month: 30). ``--history N`` adds N older events of the office: items
+delivered at the first try on a day of the year before (a table that has served the
+office a while: the report reads the day's events, not the table). ``--old`` also
+times ``figures`` from another file (the version that read every item's history and
+applied the attempt rule in Python) and checks that both give the same report.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ HISTORIES = [
 ]
 
 
-def fill(n: int) -> int:
+def fill(n: int, history: int = 0) -> int:
     db.drop_all()
     db.create_all()
     office = Office(code="BENCH", name="Bench", city="Nha Trang", province="Khánh Hòa",
@@ -82,6 +84,26 @@ def fill(n: int) -> int:
                 reason=REASONS[k % len(REASONS)] if code == "EMH" else None))
     for s in range(0, len(events), 20_000):
         db.session.execute(insert(TrackingEvent), events[s:s + 20_000])
+    year = 365 * 24 * 60
+    per_item = len(HISTORIES[0])
+    for s in range(0, history // per_item, 4_000):  # older items, delivered the year before
+        chunk = range(s, min(history // per_item, s + 4_000))
+        old_ids = db.session.execute(insert(Item).returning(Item.id), [dict(
+            identifier=f"H{k:09d}", identifier_kind="external", product=Product.PARCEL,
+            sender_name="S", sender_address="", recipient_name="R", recipient_address="A",
+            recipient_city="Nha Trang", recipient_province="Khánh Hòa", weight_g=0,
+            cod_amount=0, declared_value=0, id_check_required=False,
+            signature_required=False, status=Status.DELIVERED, failed_attempts=0,
+            office_id=office.id, created_at=START, updated_at=START)
+            for k in chunk]).scalars().all()
+        db.session.execute(insert(TrackingEvent), [dict(
+            item_id=item_id, code=code, client_event_id=f"old-{item_id}-{j}",
+            device_time=START - timedelta(minutes=1440 + (k * 7919) % year - m),
+            server_time=START - timedelta(minutes=1440 + (k * 7919) % year - m),
+            office_id=office.id, status_after=Status.DELIVERED, source="api",
+            applied=applied, attempt_no=number)
+            for k, item_id in zip(chunk, old_ids, strict=True)
+            for j, (code, applied, number, m) in enumerate(HISTORIES[0])])
     db.session.commit()
     return office.id
 
@@ -106,11 +128,15 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--db", required=True, help="a scratch database URL (emptied)")
     parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--history", type=int, default=0,
+                        help="older events of the office, over the year before")
     parser.add_argument("--old", help="a quality.py with another figures to compare")
     args = parser.parse_args()
     app = scratch_app(args.db)
     with app.app_context():
-        office_id = fill(args.items)
+        t = time.perf_counter()
+        office_id = fill(args.items, args.history)
+        print(f"filled in {time.perf_counter() - t:.0f} s")
         report, seconds, mb = measure(quality.figures, office_id, args.days)
         row = report["rows"][0]
         print(f"this version: {seconds * 1000:.0f} ms, peak {mb:.1f} MB; the 20th: "

@@ -125,6 +125,9 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
     __tablename__ = "tracking_events"
     __table_args__ = (
         Index("ix_tracking_events_item_order", "item_id", "id"),
+        # an office's events of a period (the quality report): a range of the index,
+        # not a scan of every event ever recorded
+        Index("ix_tracking_events_office_time", "office_id", "device_time"),
         CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
         CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
     )
