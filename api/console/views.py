@@ -92,10 +92,10 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 
 # ------------------------------------------------------------------ plumbing
 
-# The page language is a cookie of its own, not a session key. The session cookie is
-# re-sent with every response (it is permanent and records activity), so a request
-# still in flight when the user switched language answered with the old session and
-# switched the language back.
+# The page language is a cookie of its own, not a session key. Every answer that
+# changes the session (a user action records its time) re-sends the whole session
+# cookie, so a request still in flight when the user switched language answered with
+# the session as it was and switched the language back.
 LANG_COOKIE = "postal_lang"
 LANG_COOKIE_DAYS = 365
 
