@@ -347,30 +347,30 @@ def _plan(
     # pinned to its courier and one anyone may serve, whose prize is lower by the move
     # cost (no matrices, 1-2 % longer plans: docs/routing.md, "Move costs beyond the
     # matrix budget")
-    pinned_to: dict[str, list[int]] = {}
+    pins: Counter[str] = Counter()  # courier -> clients pinned to them (its room)
     preferred: dict[int, int] = {}  # candidate position -> its move cost (> 0)
     for k, si in enumerate(candidates):
         stop = problem.stops[si]
         if stop.courier_id is not None:
-            pinned_to.setdefault(stop.courier_id, []).append(layout.stop_loc[si])
+            pins[stop.courier_id] += 1
         cost = problem.move_cost_of(stop)
         if cost > 0 and stop.preferred_courier in cidx and len(problem.couriers) > 1:
             preferred[k] = cost
-    owner_of = {k: problem.stops[candidates[k]].preferred_courier for k in preferred}
+    owner_of = {k: str(problem.stops[candidates[k]].preferred_courier) for k in preferred}
+    owners = set(owner_of.values())
     profile_keys: list[tuple[int, str | None]] = []
     courier_profile: list[int] = []
     for i, c in enumerate(problem.couriers):
-        key = (speed_of[i], c.id if c.id in owner_of.values() else None)
+        key = (speed_of[i], c.id if c.id in owners else None)
         if key not in profile_keys:
             profile_keys.append(key)
         courier_profile.append(profile_keys.index(key))
     size = len(layout.points) + 1
     by_alternatives = _matrix_bytes(size, len(profile_keys)) > MATRIX_MEMORY_BUDGET
-    stays: Counter[str | None] = Counter()
-    if by_alternatives:
+    if by_alternatives:  # each preferring stop's first client is pinned to its courier
         profile_keys = [(sp, None) for sp in range(len(base))]
         courier_profile = list(speed_of)
-        stays.update(owner_of.values())
+        pins.update(owner_of.values())
     dists, durs = [], []
     for sp, owner in profile_keys:
         d = base[sp].distance_m
@@ -386,7 +386,7 @@ def _plan(
         durs.append(base[sp].duration_s)
     if len(profile_keys) > len(base):
         logger.debug("using %d routing profiles for preferred stops", len(profile_keys))
-    codes = _pin_codes(sorted(set(pinned_to) | {c for c in stays if c is not None}))
+    codes = _pin_codes(sorted(pins))
     dims = max((max(c) + 1 for c in codes.values()), default=0)
 
     def pin_load(cid: str | None, amount: int) -> tuple[int, ...]:
@@ -449,7 +449,7 @@ def _plan(
                 capacity=(
                     c.capacity.parcels,
                     c.capacity.weight_g,
-                    *pin_load(c.id, len(pinned_to.get(c.id, ())) + stays[c.id]),
+                    *pin_load(c.id, pins[c.id]),
                 ),
                 tw_early=c.shift.open_s,
                 tw_late=c.shift.close_s,
