@@ -52,6 +52,17 @@ HISTORIES = [
 ]
 
 
+def _item(identifier: str, office_id: int, **fields: Any) -> dict[str, Any]:
+    """An item row: a parcel delivered at its first try unless ``fields`` say otherwise."""
+    return dict(
+        identifier=identifier, identifier_kind="external", product=Product.PARCEL,
+        sender_name="S", sender_address="", recipient_name="R", recipient_address="A",
+        recipient_city="Nha Trang", recipient_province="Khánh Hòa", weight_g=0,
+        cod_amount=0, declared_value=0, id_check_required=False, signature_required=False,
+        status=Status.DELIVERED, failed_attempts=0, office_id=office_id,
+        created_at=START, updated_at=START) | fields
+
+
 def fill(n: int, history: int = 0) -> int:
     db.drop_all()
     db.create_all()
@@ -59,17 +70,12 @@ def fill(n: int, history: int = 0) -> int:
                     lat=12.245, lon=109.194)
     db.session.add(office)
     db.session.flush()
-    db.session.execute(insert(Item), [dict(
-        identifier=f"X{k:09d}", identifier_kind="external",
-        product=Product.EMS if k % 2 else Product.PARCEL, sender_name="S",
-        sender_address="", recipient_name="R", recipient_address="A",
-        recipient_city="Nha Trang", recipient_province="Khánh Hòa", weight_g=0,
-        cod_amount=0, declared_value=0, id_check_required=False, signature_required=False,
+    db.session.execute(insert(Item), [_item(
+        f"X{k:09d}", office.id, product=Product.EMS if k % 2 else Product.PARCEL,
         status=Status.HELD_AT_OFFICE if k % 4 == 3 else Status.DELIVERED,
-        failed_attempts=0 if k % 4 == 0 else 1, office_id=office.id,
+        failed_attempts=0 if k % 4 == 0 else 1,
         window_start=START + timedelta(hours=3) if k % 3 == 0 else None,
-        window_end=START + timedelta(hours=4) if k % 3 == 0 else None,
-        created_at=START, updated_at=START) for k in range(n)])
+        window_end=START + timedelta(hours=4) if k % 3 == 0 else None) for k in range(n)])
     ids = db.session.execute(select(Item.id).order_by(Item.id)).scalars().all()
     events = []
     for k, item_id in enumerate(ids):
@@ -88,14 +94,8 @@ def fill(n: int, history: int = 0) -> int:
     per_item = len(HISTORIES[0])
     for s in range(0, history // per_item, 4_000):  # older items, delivered the year before
         chunk = range(s, min(history // per_item, s + 4_000))
-        old_ids = db.session.execute(insert(Item).returning(Item.id), [dict(
-            identifier=f"H{k:09d}", identifier_kind="external", product=Product.PARCEL,
-            sender_name="S", sender_address="", recipient_name="R", recipient_address="A",
-            recipient_city="Nha Trang", recipient_province="Khánh Hòa", weight_g=0,
-            cod_amount=0, declared_value=0, id_check_required=False,
-            signature_required=False, status=Status.DELIVERED, failed_attempts=0,
-            office_id=office.id, created_at=START, updated_at=START)
-            for k in chunk]).scalars().all()
+        old_ids = db.session.execute(insert(Item).returning(Item.id), [
+            _item(f"H{k:09d}", office.id) for k in chunk]).scalars().all()
         db.session.execute(insert(TrackingEvent), [dict(
             item_id=item_id, code=code, client_event_id=f"old-{item_id}-{j}",
             device_time=START - timedelta(minutes=1440 + (k * 7919) % year - m),
