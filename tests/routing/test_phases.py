@@ -343,6 +343,122 @@ def test_the_shortest_way_into_each_stop_is_over_every_profile_and_never_from_it
         assert routing.core._min_arrival_s(inst, block).tolist() == want
 
 
+def _kruskal(weights: dict[tuple[int, int], int], nodes: set[int]) -> int:
+    """A minimum spanning tree's weight, by Kruskal (a check on Prim's)."""
+    root = {v: v for v in nodes}
+
+    def find(v: int) -> int:
+        while root[v] != v:
+            v = root[v]
+        return v
+
+    total = 0
+    for (u, v), w in sorted(weights.items(), key=lambda e: e[1]):
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            root[ru] = rv
+            total += w
+    return total
+
+
+def test_the_spanning_travel_is_a_minimum_spanning_tree_over_places_and_starts() -> None:
+    # asymmetric matrices, two profiles, two starts (merged into one node: any start
+    # reaches a place), two clients at one place and a client at a start
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        a, b = (rng.integers(1, 1000, size=(9, 9)).astype(np.int64) for _ in range(2))
+        places = [6, 2, 3, 3, 1, 5, 8, 4]
+        inst = CoreInstance(
+            distances=(a, b), durations=(a, b),
+            clients=tuple(CoreClient(k) for k in places),
+            vehicle_types=(CoreVehicleType(0, 0, count=2), CoreVehicleType(4, None, profile=1)),
+        )
+        start = -1  # the starts 0 and 4 as one node
+        node = {p: (start if p in (0, 4) else p) for p in [*places, 0, 4]}
+        weights: dict[tuple[int, int], int] = {}
+        for u in set(node):
+            for v in set(node):
+                if node[u] != node[v]:
+                    e = tuple(sorted((node[u], node[v])))
+                    w = min(int(m[u, v]) for m in (a, b))
+                    weights[e] = min(weights.get(e, w), w)  # type: ignore[index]
+        want = _kruskal(weights, set(node.values()))
+        assert routing.core._spanning_travel_s(inst) == want
+
+
+def _random_plan_day(rng: np.random.Generator, metric: bool) -> CoreInstance:
+    """Random clients split into random routes, each route's vehicle type with a shift
+    exactly as long as that route takes (travel, service, the way back when closed)
+    and a capacity exactly its load: a day that just fits. Not ``metric``: random
+    travel times, one way only cheap along the routes, so that a plan of open routes
+    travels no more than the spanning tree (the check is tight there)."""
+    n, k = int(rng.integers(3, 25)), int(rng.integers(1, 5))
+    size = n + 3  # places 0-2 are the vehicles' starts and ends
+    if metric:
+        xy = rng.uniform(0, 5_000, size=(size, 2))
+        dur = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+        dur = dur.astype(np.int64)
+    else:
+        dur = rng.integers(1_000, 3_000, size=(size, size)).astype(np.int64)
+        np.fill_diagonal(dur, 0)
+    places = 3 + rng.permutation(n) if metric else 3 + np.arange(n)
+    clients = tuple(CoreClient(int(places[i]), demand=(int(rng.integers(0, 4)),),
+                               service_s=int(rng.integers(0, 600)), required=False, prize=1)
+                    for i in range(n))
+    order = rng.permutation(n)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=min(k, n) - 1, replace=False))
+    routes = [(int(rng.integers(0, 3)), [int(c) for c in visits])
+              for visits in np.split(order, cuts)]
+    if not metric:
+        for start, visits in routes:
+            path = [start, *(clients[c].location for c in visits)]
+            for u, v in zip(path, path[1:], strict=False):
+                dur[u, v] = rng.integers(1, 100)
+    vtypes = []
+    for start, visits in routes:
+        end = None if rng.random() < 0.5 else int(rng.integers(0, 3))
+        path = [start, *(clients[c].location for c in visits)]
+        took = sum(int(dur[u, v]) for u, v in zip(path, path[1:], strict=False))
+        took += sum(clients[c].service_s for c in visits)
+        took += 0 if end is None else int(dur[path[-1], end])
+        early = int(rng.integers(0, 10_000))
+        vtypes.append(CoreVehicleType(start, end, (sum(clients[c].demand[0] for c in visits),),
+                                      tw_early=early, tw_late=early + took))
+    return CoreInstance(distances=(dur,), durations=(dur,), clients=clients,
+                        vehicle_types=tuple(vtypes))
+
+
+@pytest.mark.parametrize("metric", [True, False])
+def test_a_day_that_just_fits_is_never_called_too_small(metric: bool) -> None:
+    # the check is a bound: each vehicle's shift and capacity are exactly its route's
+    # time and load in a plan serving every client (the spanning tree does not rely
+    # on the triangle inequality: random matrices too)
+    rng = np.random.default_rng(5 + metric)
+    for _ in range(300):
+        day = _random_plan_day(rng, metric)
+        assert not routing.core._fleet_too_small(day)
+
+
+def test_stops_close_in_pairs_far_apart_need_the_spanning_tree() -> None:
+    # ten pairs of stops 10 s apart, the pairs 1 000 s from each other and the depot
+    # (on a line): the shortest way into each stop is 10 s, 200 s in all, but any plan
+    # serving every stop travels at least the spanning tree, 10 x 10 s within the pairs,
+    # 1 000 s from the depot and 9 x 990 s between the pairs: 10 010 s
+    xs = np.array([0] + [p * 1_000 + d for p in range(1, 11) for d in (0, 10)], np.int64)
+    mat = np.abs(xs[:, None] - xs[None, :])
+    def day(shift_s: int) -> CoreInstance:
+        return CoreInstance(
+            distances=(mat,), durations=(mat,),
+            clients=tuple(CoreClient(i, required=False, prize=1) for i in range(1, 21)),
+            vehicle_types=(CoreVehicleType(0, None, tw_late=shift_s),))
+    assert int(routing.core._min_arrival_s(day(1)).sum()) == 200
+    assert routing.core._spanning_travel_s(day(1)) == 10_010
+    assert routing.core._fleet_too_small(day(10_009))
+    assert not routing.core._fleet_too_small(day(10_010))  # the open route that fits
+    plan = solve_core(day(10_010), time_limit_s=0.3, seed=0, workers=1)
+    assert sum(len(r.visits) for r in plan.routes) == 20
+
+
 def test_the_optional_model_is_built_only_when_it_is_searched(
     run_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
