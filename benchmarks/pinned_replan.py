@@ -3,8 +3,9 @@ solver (every parcel a published plan gave out stays with its courier, new parce
 to whoever can take them), measured for distance, stops served and peak memory
 (docs/routing.md, "Pins"). With ``--move-cost M`` the re-plan rebalances instead (the
 API's ``keep_assignments: false``): each published stop prefers its courier at that
-move cost, which needs a pair of matrices per courier (or, beyond the solver's matrix
-budget or with ``--matrix-budget 0``, two alternative clients per stop).
+move cost, which needs a pair of matrices per courier (or, for the couriers beyond the
+solver's matrix budget, or all with ``--matrix-budget 0``, two alternative clients per
+stop).
 
 Usage (from the repository root)::
 

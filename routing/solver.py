@@ -15,8 +15,9 @@ Pipeline
    one: :func:`_prizes`). A stop pinned to a courier loads extra load
    dimensions only that courier has room in (:func:`_pin_codes`), with PyVRP's
    penalty for them held at its maximum; a move cost is charged through a
-   routing profile (matrices) per preferred courier while their matrices fit
-   :data:`MATRIX_MEMORY_BUDGET`, beyond it by two alternative clients per stop
+   routing profile (matrices) per preferred courier as far as their matrices fit
+   :data:`MATRIX_MEMORY_BUDGET` (the couriers most stops prefer first), for the
+   stops preferring the others by two alternative clients per stop
    (``CoreInstance.groups``).
 5. Re-simulate every route on the unpenalised matrices to produce ETAs; if
    the solver ran out of time with an infeasible schedule, greedily drop the
@@ -66,12 +67,12 @@ logger = logging.getLogger(__name__)
 
 #: Upper bound on the memory of the (int64) routing profiles' matrices. Each courier
 #: preferred by stops at a move cost above 0 gets its own distance/duration pair while
-#: they fit (2000 stops allow 5 such couriers, 1000 stops 20); beyond, the move costs
-#: are alternative clients instead, with no matrices of their own and 1-2 % longer
-#: plans (docs/routing.md, "Move costs beyond the matrix budget"). The process's peak
-#: is 2-3 times this (PyVRP copies the matrices into each model and worker;
-#: docs/routing.md, "Limits and resources"): 1 GB at most, where 1 GB of matrices peaked
-#: at 3.2 GB. Pins need no matrices of their own (:func:`_pin_codes`).
+#: they fit, the couriers most stops prefer first (2000 stops allow 5 such couriers,
+#: 1000 stops 20); the stops preferring the others are alternative clients instead, with
+#: no matrices of their own (docs/routing.md, "Move costs beyond the matrix budget").
+#: The process's peak is 2-3 times this (PyVRP copies the matrices into each model and
+#: worker; docs/routing.md, "Limits and resources"): 1 GB at most, where 1 GB of
+#: matrices peaked at 3.2 GB. Pins need no matrices of their own (:func:`_pin_codes`).
 MATRIX_MEMORY_BUDGET = 400_000_000
 #: Prize multiplier per priority level.
 _PRIORITY_FACTOR = 10
@@ -339,14 +340,14 @@ def _plan(
         else:
             unassigned.append(Unassigned(stop.id, reason, reason.message))
 
-    # ---- pins are load dimensions (_pin_codes). A move cost: while the matrices fit
+    # ---- pins are load dimensions (_pin_codes). A move cost: as far as the matrices fit
     # MATRIX_MEMORY_BUDGET, a routing profile per preferred courier, (speed, courier),
-    # whose distances charge the move cost on the arcs into the stops others are
-    # preferred for (distance only: durations, hence windows and ETAs, stay real);
-    # beyond it, each such stop is two alternative clients (CoreInstance.groups), one
-    # pinned to its courier and one anyone may serve, whose prize is lower by the move
-    # cost (no matrices, 1-2 % longer plans: docs/routing.md, "Move costs beyond the
-    # matrix budget")
+    # whose distances charge the move cost on the arcs into the stops other profiled
+    # couriers are preferred for (distance only: durations, hence windows and ETAs, stay
+    # real); a stop preferring a courier beyond it is two alternative clients
+    # (CoreInstance.groups), one pinned to its courier and one anyone may serve, whose
+    # prize is lower by the move cost (no matrices: docs/routing.md, "Move costs beyond
+    # the matrix budget")
     pins: Counter[str] = Counter()  # courier -> clients pinned to them (its room)
     preferred: dict[int, int] = {}  # candidate position -> its move cost (> 0)
     for k, si in enumerate(candidates):
@@ -357,26 +358,38 @@ def _plan(
         if cost > 0 and stop.preferred_courier in cidx and len(problem.couriers) > 1:
             preferred[k] = cost
     owner_of = {k: str(problem.stops[candidates[k]].preferred_courier) for k in preferred}
-    owners = set(owner_of.values())
-    profile_keys: list[tuple[int, str | None]] = []
-    courier_profile: list[int] = []
-    for i, c in enumerate(problem.couriers):
-        key = (speed_of[i], c.id if c.id in owners else None)
-        if key not in profile_keys:
-            profile_keys.append(key)
-        courier_profile.append(profile_keys.index(key))
+
+    def profiles_with(owners: set[str]) -> tuple[list[tuple[int, str | None]], list[int]]:
+        """The profiles, (speed, courier or None), when ``owners`` have their own, and
+        each courier's."""
+        keys: list[tuple[int, str | None]] = []
+        of: list[int] = []
+        for i, c in enumerate(problem.couriers):
+            key = (speed_of[i], c.id if c.id in owners else None)
+            if key not in keys:
+                keys.append(key)
+            of.append(keys.index(key))
+        return keys, of
+
+    # the couriers most stops prefer get profiles first, as many as fit the budget; the
+    # stops that prefer the others are alternatives (mixed: each stop has one encoding)
     size = len(layout.points) + 1
-    by_alternatives = _matrix_bytes(size, len(profile_keys)) > MATRIX_MEMORY_BUDGET
-    if by_alternatives:  # each preferring stop's first client is pinned to its courier
-        profile_keys = [(sp, None) for sp in range(len(base))]
-        courier_profile = list(speed_of)
-        pins.update(owner_of.values())
+    prefer_count = Counter(owner_of.values())
+    profiled: set[str] = set()
+    for cid in sorted(prefer_count, key=lambda c: (-prefer_count[c], c)):
+        if _matrix_bytes(size, len(profiles_with(profiled | {cid})[0])) > MATRIX_MEMORY_BUDGET:
+            break
+        profiled.add(cid)
+    profile_keys, courier_profile = profiles_with(profiled)
+    # each such stop's first client is pinned to its courier
+    by_alternatives = {k for k, cid in owner_of.items() if cid not in profiled}
+    pins.update(owner_of[k] for k in by_alternatives)
     dists, durs = [], []
     for sp, owner in profile_keys:
         d = base[sp].distance_m
-        charge = [] if by_alternatives else sorted(
+        charge = sorted(
             {layout.stop_loc[candidates[k]]: preferred[k]
-             for k, cid in owner_of.items() if cid != owner}.items())
+             for k, cid in owner_of.items() if cid != owner and cid in profiled}.items())
         if charge:
             locs = [loc for loc, _ in charge]
             d = d.copy()
@@ -408,7 +421,7 @@ def _plan(
     for k, (si, prize) in enumerate(zip(candidates, prizes, strict=True)):
         s = problem.stops[si]
         w = s.window
-        pin = s.preferred_courier if by_alternatives and k in preferred else s.courier_id
+        pin = s.preferred_courier if k in by_alternatives else s.courier_id
         client = CoreClient(
             location=layout.stop_loc[si],
             demand=(s.demand.parcels, s.demand.weight_g, *pin_load(pin, 1)),
@@ -419,7 +432,7 @@ def _plan(
             prize=prize,
         )
         clients.append(client)
-        if by_alternatives and k in preferred:
+        if k in by_alternatives:
             alternative[k] = len(candidates) + len(alternative)
     for k in alternative:  # the same stop served by someone else: its move cost less
         stays_with = clients[k]

@@ -311,21 +311,47 @@ def test_preferences_beyond_the_matrix_budget_are_alternatives_not_profiles(
     monkeypatch: pytest.MonkeyPatch, cost: int, beyond: bool
 ) -> None:
     # 6 stops + office (+1): 1 024 bytes a profile; room for two, and a's, b's and the
-    # one c shares would be three
+    # one c shares would be three: a (first of the two couriers three stops prefer)
+    # keeps a profile, c and b share the other, and b's stops are alternatives
     problem = dataclasses.replace(
         _day(cost), couriers=(courier("a"), courier("b"), courier("c")))
     monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
     inst = captured_instance(monkeypatch, problem)
-    assert len(inst.distances) == 1
-    if beyond:  # each stop: pinned to its courier, or anyone's at a prize 1 lower
+    if beyond:  # each of b's stops: pinned to b, or anyone's at a prize 1 lower
+        assert len(inst.distances) == 2
+        assert [k for k, _ in inst.groups] == [3, 4, 5]  # e1-e3
         assert [(inst.clients[k].prize - inst.clients[a].prize) for k, a in inst.groups] == [
-            1] * 6
-        assert [inst.clients[a].demand[2:] for _, a in inst.groups] == [(0, 0)] * 6
-        assert {inst.clients[k].demand[2:] for k, _ in inst.groups} == {(1, 0), (0, 1)}
+            1] * 3
+        assert [inst.clients[a].demand[2:] for _, a in inst.groups] == [(0,)] * 3
+        assert {inst.clients[k].demand[2:] for k, _ in inst.groups} == {(1,)}
+        # a's stops are charged on the arcs into them in the profile b and c share
+        a_stops = [inst.clients[k].location for k in range(3)]  # w1, w2, x
+        charged = np.zeros_like(inst.distances[0])
+        charged[:, a_stops] = 1
+        charged[a_stops, a_stops] = 0
+        assert (inst.distances[1] - inst.distances[0] == charged).all()
     else:
-        assert not inst.groups and len(inst.clients) == 6
+        assert len(inst.distances) == 1 and not inst.groups and len(inst.clients) == 6
     monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
     assert not solve(problem, FAST).unassigned
+
+
+def test_profiles_and_alternatives_mixed_charge_each_move_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # three couriers and room for two profiles: a's stops are charged through the
+    # profile b and c share, b's are alternatives. The plans are the brute force's for
+    # the day without c (c's own round from the office would only add to any plan)
+    monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
+    saving = _saving(_day(0))
+    for cost, x_with in ((saving // 2, "b"), (saving * 2, "a")):
+        two = _day(cost)
+        expected, distance = _brute_force(two)
+        assert expected["x"] == x_with
+        plan = solve(dataclasses.replace(two, couriers=(*two.couriers, courier("c"))), SMALL)
+        assert not plan.unassigned
+        assert plan.couriers_of_stops() == expected, cost
+        assert plan.distance_m == distance, cost
 
 
 def test_from_dict_reads_preferences_and_the_move_cost() -> None:

@@ -336,28 +336,30 @@ def test_other_runnable_sees_busy_processes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("preferred", "others", "too_large"),
-    [(("a", "b"), ("c",), True), (("a",), ("b",), False), (("a", "b"), (), False)],
+    ("preferred", "others", "alternatives"),
+    [(("a", "b"), ("c",), ("b",)), (("a",), ("b",), ()), (("a", "b"), (), ()),
+     (("a", "b", "c"), (), ("b", "c")), (("b", "a", "a"), ("c",), ("b",))],
 )
 def test_preferences_beyond_the_matrix_memory_are_alternatives(
     monkeypatch: pytest.MonkeyPatch, preferred: tuple[str, ...], others: tuple[str, ...],
-    too_large: bool,
+    alternatives: tuple[str, ...],
 ) -> None:
     import routing.solver
 
-    # 6 stops + office (+1): 8 x 8 int64 distance and duration = 1 024 bytes a profile
+    # 6 stops + office (+1): 8 x 8 int64 distance and duration = 1 024 bytes a profile;
+    # room for two: the courier most stops prefer (the first by name of equals) and
+    # the one the others share, whose preferring stops are alternatives instead
     monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
     stops = list(random_stops(6, seed=1))
     for n, cid in enumerate(preferred):
         stops[n] = dataclasses.replace(stops[n], preferred_courier=cid)
-    problem = Problem(OFFICE, tuple(stops), tuple(courier(c) for c in preferred + others),
-                      move_cost_m=500)
+    couriers = tuple(courier(c) for c in dict.fromkeys(preferred + others))
+    problem = Problem(OFFICE, tuple(stops), couriers, move_cost_m=500)
     inst = captured_instance(monkeypatch, problem)
-    if too_large:  # a profile per preferred courier and one for the others: 3 > 2
-        assert len(inst.distances) == 1 and len(inst.groups) == len(preferred)
-        assert len(inst.clients) == len(stops) + len(preferred)
-    else:  # two profiles fit
-        assert len(inst.distances) == len(preferred) + bool(others) and not inst.groups
+    grouped = [n for n, cid in enumerate(preferred) if cid in alternatives]
+    assert [k for k, _ in inst.groups] == grouped
+    assert len(inst.clients) == len(stops) + len(grouped)
+    assert len(inst.distances) == 2
     monkeypatch.setattr(routing.solver, "MATRIX_MEMORY_BUDGET", 2 * 1_024)
     plan = solve(problem, FAST)
     assert not plan.unassigned
