@@ -33,6 +33,7 @@ import argparse
 import dataclasses
 import json
 import multiprocessing
+import queue as queue_module
 import resource
 import statistics
 from pathlib import Path
@@ -95,6 +96,21 @@ def _replan(args: argparse.Namespace, published: dict[str, list[str]], seed: int
     })
 
 
+def _result(child: multiprocessing.process.BaseProcess,
+            queue: multiprocessing.Queue[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """The child's figures, or an error row if it ended without sending any (a crash, or
+    killed for memory), instead of waiting for them for ever."""
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except queue_module.Empty:
+            if not child.is_alive():
+                try:  # it may have sent them just before it ended
+                    return queue.get(timeout=1.0)
+                except queue_module.Empty:
+                    return {"seed": seed, "error": f"re-plan process ended ({child.exitcode})"}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stops", type=int, default=1000)
@@ -135,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         queue: multiprocessing.Queue[dict[str, Any]] = ctx.Queue()
         child = ctx.Process(target=_replan, args=(args, published, seed, queue))
         child.start()
-        run = queue.get()
+        run = _result(child, queue, seed)
         child.join()
         print(json.dumps(run), flush=True)  # noqa: T201
         runs.append(run)
