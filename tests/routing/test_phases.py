@@ -551,3 +551,73 @@ def test_groups_are_alternatives_of_optional_clients() -> None:
     assert sorted(v % 3 for vs in visits.values() for v in vs) == [0, 1, 2]
     assert len(visits[0]) == 2 and all(v < 3 for v in visits[0])
     assert len(visits[1]) == 1 and visits[1][0] >= 3
+
+
+def _timed_line(n: int = 6) -> CoreInstance:
+    """``n`` stops 100 s apart on a line east of the depot (distance = travel time), 60 s
+    of service each; two vehicles of 3 parcels and a third of 1 with a short shift."""
+    xs = np.arange(n + 1, dtype=np.int64) * 100
+    mat = np.abs(xs[:, None] - xs[None, :])
+    return CoreInstance(
+        distances=(mat,), durations=(mat,),
+        clients=tuple(CoreClient(i, demand=(1,), service_s=60) for i in range(1, n + 1)),
+        vehicle_types=(CoreVehicleType(0, 0, (3,), tw_late=10_000, count=2),
+                       CoreVehicleType(0, 0, (1,), tw_late=500)),
+    )
+
+
+def test_a_warm_start_gets_the_stops_it_leaves_out_where_they_fit() -> None:
+    # clients 0-5 at 100-600 s out; the start routes 0 and 2 on one vehicle
+    day = _timed_line()
+    done = routing.core._completed_start(day, [(0, [0, 2])])
+    # 1 goes between 0 and 2 (no detour), which fills that route (3 parcels); 3, 4, 5
+    # open the second vehicle of type 0 (out and back in either order)
+    assert done[0] == (0, [0, 1, 2]) and len(done) == 2
+    assert done[1][0] == 0 and done[1][1] in ([3, 4, 5], [5, 4, 3])
+    # a window closing before 1 can be reached after 0 puts it first instead
+    early = dataclasses.replace(day, clients=(
+        day.clients[0], dataclasses.replace(day.clients[1], tw_late=250), *day.clients[2:]))
+    assert routing.core._completed_start(early, [(0, [0, 2])])[0] == (0, [1, 0, 2])
+    # a shift that cannot take one more stop (the start ends at 720 s): they stay out
+    short = dataclasses.replace(day, vehicle_types=(
+        CoreVehicleType(0, 0, (3,), tw_late=760, count=1),))
+    assert routing.core._completed_start(short, [(0, [0, 2])]) == [(0, [0, 2])]
+
+
+def test_a_completed_warm_start_keeps_pins_and_counts_a_group_once() -> None:
+    day = _alternatives_day(3)  # stops 0-2 pinned to type 0, 3-5 their alternatives
+    done = routing.core._completed_start(day, [(1, [4])])  # stop 1 moved to type 1
+    assert sorted(c for _, v in done for c in v) == [0, 2, 4]
+    assert all(vt == 0 for vt, v in done if 0 in v or 2 in v)  # pinned: type 0 only
+
+
+@pytest.mark.parametrize("metric", [True, False])
+def test_a_completed_warm_start_is_feasible_when_the_start_is(metric: bool) -> None:
+    # random days that just fit (each route exactly as long as its shift, then shifts
+    # doubled for room), the start a random part of each route: the completed start
+    # must stay a feasible plan, hold every client once, and keep every start visit
+    rng = np.random.default_rng(21 + metric)
+    inserted = 0
+    for _ in range(60):
+        day = _random_plan_day(rng, metric)
+        day = dataclasses.replace(day, vehicle_types=tuple(
+            dataclasses.replace(vt, tw_late=vt.tw_late + (vt.tw_late - vt.tw_early),
+                                capacity=(vt.capacity[0] + 2,), count=vt.count + 1)
+            for vt in day.vehicle_types))
+        data = routing.core._build_data(day)
+        given: dict[int, list[int]] = {}
+        for k in rng.permutation(len(day.clients)).tolist():
+            t = int(rng.integers(0, len(day.vehicle_types)))
+            if rng.random() < 0.5 and len(given.setdefault(t, [])) < 3:
+                given[t].append(k)
+        start = [(t, v) for t, v in given.items() if v]
+        if not start or routing.core._as_candidate(data, start) is None:
+            continue
+        done = routing.core._completed_start(day, start)
+        visits = [c for _, v in done for c in v]
+        assert len(visits) == len(set(visits))
+        for (t, v), (t2, v2) in zip(start, done, strict=False):  # kept, in their order
+            assert t2 == t and [c for c in v2 if c in v] == v
+        assert routing.core._as_candidate(data, done) is not None, (start, done)
+        inserted += len(visits) - sum(len(v) for _, v in start)
+    assert inserted > 50  # the check is not vacuous
