@@ -845,7 +845,7 @@ def _solve_pyvrp(
     if not short and initial:
         # PyVRP puts the required clients a warm start leaves out (a re-plan's new stops)
         # back a few at a time, at ~1/15 of its usual iterations a second
-        initial = _completed_start(inst, initial)
+        initial = _completed_start(inst, initial, t0 + COMPLETE_SHARE * time_limit_s)
     deadline = t0 + time_limit_s
     split = t0 + PHASE1_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
@@ -1064,21 +1064,32 @@ def _schedule(inst: CoreInstance, vt: CoreVehicleType, visits: Sequence[int],
         [sum(c.demand[d] for c in clients) for d in range(dims)])
 
 
+#: Share of the budget :func:`_completed_start` may take; the stops it has not placed by
+#: then are left to PyVRP.
+COMPLETE_SHARE = 0.05
+
+
 def _completed_start(
-    inst: CoreInstance, initial: Sequence[tuple[int, Sequence[int]]]
+    inst: CoreInstance, initial: Sequence[tuple[int, Sequence[int]]],
+    deadline: float = math.inf,
 ) -> list[tuple[int, list[int]]]:
     """The warm start with each client it leaves out inserted where it adds the least
     distance and keeps its route feasible: capacity, windows, shift, a pin (the
     vehicle's room in the client's assignment dimensions); or alone on a vehicle not
     used yet. A client that fits nowhere stays out (PyVRP places it), and a group's
-    clients count as one, its first in the insertion.
+    clients count as one, its first in the insertion. A start PyVRP would not take (a
+    client or vehicle type out of range, a client twice) is returned as it is, and
+    the insertion stops at ``deadline`` (``time.monotonic()``).
 
     PyVRP 0.14 puts the required clients a start leaves out back a few at a time: from
     a re-plan's routes in force without its 80 new stops (1 000 + 80 stops, 15
     couriers) it ran ~280 iterations in 5 s, against ~4 500 from this start
     (docs/routing.md, "Warm starts")."""
     routes = [(vt, list(v)) for vt, v in initial if v]
-    if not routes:
+    visits = [c for _, v in routes for c in v]
+    if (not routes or len(set(visits)) < len(visits)
+            or not all(0 <= c < len(inst.clients) for c in visits)
+            or not all(0 <= vt < len(inst.vehicle_types) for vt, _ in routes)):
         return routes
     hard = _hard_dims(inst)
     dims = len(inst.vehicle_types[0].capacity) - len(hard)
@@ -1092,6 +1103,8 @@ def _completed_start(
         if k in served or (k in group_of and (group_of[k] in served_groups
                                              or group_of[k][0] != k)):
             continue
+        if time.monotonic() > deadline:
+            break
         best: tuple[int, int, int] | None = None  # (added distance, route, position)
         for r, (t, _) in enumerate(routes):
             vt, at = kinds[t], times[r]

@@ -582,6 +582,10 @@ def test_a_warm_start_gets_the_stops_it_leaves_out_where_they_fit() -> None:
     short = dataclasses.replace(day, vehicle_types=(
         CoreVehicleType(0, 0, (3,), tw_late=760, count=1),))
     assert routing.core._completed_start(short, [(0, [0, 2])]) == [(0, [0, 2])]
+    # past the deadline nothing more is placed; a start PyVRP would refuse stays as it is
+    assert routing.core._completed_start(day, [(0, [0, 2])], deadline=0.0) == [(0, [0, 2])]
+    for bad in ([(0, [0, 0])], [(0, [0, 9])], [(5, [0])]):
+        assert routing.core._completed_start(day, bad) == bad
 
 
 def test_a_completed_warm_start_keeps_pins_and_counts_a_group_once() -> None:
