@@ -969,10 +969,10 @@ def _fleet_too_small(inst: CoreInstance) -> bool:
         if any(x > r for x, r in zip(demand, room, strict=True)):
             return True
         shifts = sum((vt.tw_late - vt.tw_early) * vt.count for vt in allowed)
-        travel = int(into[members].sum())
-        if not pins and service[members].sum() + travel <= shifts:
+        serving, travel = int(service[members].sum()), int(into[members].sum())
+        if not pins and serving + travel <= shifts:
             travel = max(travel, _spanning_travel_s(inst))  # only when it may tell
-        if service[members].sum() + travel > shifts:
+        if serving + travel > shifts:
             return True
     return False
 
@@ -1094,7 +1094,7 @@ def _completed_start(
     hard = _hard_dims(inst)
     dims = len(inst.vehicle_types[0].capacity) - len(hard)
     kinds = inst.vehicle_types
-    served = {c for _, v in routes for c in v}
+    served = set(visits)
     group_of = {k: g for g in inst.groups for k in g}
     served_groups = {group_of[c] for c in served if c in group_of}
     used = Counter(vt for vt, _ in routes)
@@ -1112,14 +1112,16 @@ def _completed_start(
                     at.load[d] + c.demand[d] > vt.capacity[d] for d in range(dims)):
                 continue
             dur, dist = inst.durations[vt.profile], inst.distances[vt.profile]
-            to = np.where(at.before < 0, c.location, at.before)  # an open end: no way on
+            # an open end: no way on (from the client to itself, 0) and no arc replaced
+            open_end = at.before < 0
+            to = np.where(open_end, c.location, at.before)
             start = np.maximum(at.depart + dur[at.after, c.location], c.tw_early)
-            on = start + c.service_s + np.where(at.before < 0, 0, dur[c.location, to])
+            on = start + c.service_s + dur[c.location, to]
             ok = (start <= c.tw_late) & (np.maximum(on, at.opens) <= at.latest)
             if not ok.any():
                 continue
-            added = (dist[at.after, c.location] + np.where(at.before < 0, 0, dist[c.location, to])
-                     - np.where(at.before < 0, 0, dist[at.after, to]))
+            added = (dist[at.after, c.location] + dist[c.location, to]
+                     - np.where(open_end, 0, dist[at.after, to]))
             j = int(np.argmin(np.where(ok, added, np.iinfo(np.int64).max)))
             if best is None or added[j] < best[0]:
                 best = (int(added[j]), r, j)

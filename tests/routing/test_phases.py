@@ -556,11 +556,10 @@ def test_groups_are_alternatives_of_optional_clients() -> None:
 def _timed_line(n: int = 6) -> CoreInstance:
     """``n`` stops 100 s apart on a line east of the depot (distance = travel time), 60 s
     of service each; two vehicles of 3 parcels and a third of 1 with a short shift."""
-    xs = np.arange(n + 1, dtype=np.int64) * 100
-    mat = np.abs(xs[:, None] - xs[None, :])
-    return CoreInstance(
-        distances=(mat,), durations=(mat,),
-        clients=tuple(CoreClient(i, demand=(1,), service_s=60) for i in range(1, n + 1)),
+    line = _line_instance(n)
+    return dataclasses.replace(
+        line,
+        clients=tuple(dataclasses.replace(c, service_s=60) for c in line.clients),
         vehicle_types=(CoreVehicleType(0, 0, (3,), tw_late=10_000, count=2),
                        CoreVehicleType(0, 0, (1,), tw_late=500)),
     )
