@@ -7,11 +7,15 @@ Usage (from the repository root)::
         --ref-seconds 30 --out /tmp/day150.json
     .venv/bin/python -m benchmarks.routing_synthetic matrix --points 2000 \
         --out /tmp/matrix.json
+    .venv/bin/python -m benchmarks.routing_synthetic speed --out /tmp/speed.json
 
 ``day`` solves one generated day with ``--ref-seconds`` (reference, seed 0)
 and then with each ``--seconds`` budget (comma list) for every seed, reporting distance, unassigned
 stops and the gap to the reference. ``matrix`` times the numpy haversine
 matrix against a geopy geodesic loop extrapolated from a sample of pairs.
+``speed`` times a fixed amount of each search (single-route steps on the
+150-stop day, PyVRP iterations on the 1 000-stop day): the machine's speed,
+to read time-bound figures from different sessions side by side.
 
 Generator: office at 12.2450 N, 109.1940 E (Nha Trang). Stops: 70 % in
 Gaussian neighbourhood clusters, 30 % uniform, inside the city bounding box
@@ -214,6 +218,81 @@ def run_matrix(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _speed_tsptw(steps: int) -> float:
+    """Steps a second of the single-route search (:mod:`routing.tsptw`) on instance 2
+    of the 150-stop day, ``steps`` of them from seed 0: a fixed amount of work."""
+    from routing.tsptw import TsptwInstance, solve_tsptw
+
+    day = generate_day(150, 1, 0.3, seed=2)
+    courier = day.couriers[0]
+    mat = HaversineProvider().matrix(
+        [day.office.location, *(s.location for s in day.stops), day.office.location],
+        courier.speed)
+    shift = courier.shift
+    windows = [s.window or shift for s in day.stops]
+    inst = TsptwInstance(
+        np.ascontiguousarray(mat.distance_m, dtype=np.int64),
+        np.ascontiguousarray(mat.duration_s, dtype=np.int64),
+        np.array([shift.open_s, *(w.open_s for w in windows), shift.open_s], np.int64),
+        np.array([shift.close_s, *(w.close_s for w in windows), shift.close_s], np.int64),
+        np.array([0, *(s.service_s for s in day.stops), 0], np.int64))
+    t = time.perf_counter()
+    solve_tsptw(inst, deadline=None, seed=0, max_iterations=steps)
+    return steps / (time.perf_counter() - t)
+
+
+def _speed_pyvrp(iterations: int) -> float:
+    """Iterations a second of PyVRP alone (its defaults but 30 neighbours, as
+    ``routing`` searches days over 500 stops) on the 1 000-stop, 15-courier day,
+    ``iterations`` of them from seed 0."""
+    from pyvrp import Model, SolveParams
+    from pyvrp import solve as pyvrp_solve
+    from pyvrp.search import NeighbourhoodParams
+    from pyvrp.stop import MaxIterations
+
+    day = generate_day(1000, 15, 0.15, seed=0)
+    courier = day.couriers[0]
+    mat = HaversineProvider().matrix(
+        [day.office.location, *(s.location for s in day.stops)], courier.speed)
+    shift = courier.shift
+    m = Model()
+    places = [m.add_location(0, 0) for _ in range(len(day.stops) + 1)]
+    depot = m.add_depot(places[0], tw_early=shift.open_s, tw_late=shift.close_s)
+    m.add_vehicle_type(len(day.couriers), capacity=[courier.capacity.parcels,
+                                                   courier.capacity.weight_g],
+                       start_depot=depot, end_depot=depot,
+                       tw_early=shift.open_s, tw_late=shift.close_s)
+    for place, s in zip(places[1:], day.stops, strict=True):
+        w = s.window or shift
+        m.add_client(place, delivery=[s.demand.parcels, s.demand.weight_g],
+                     service_duration=s.service_s, tw_early=w.open_s, tw_late=w.close_s)
+    for i, a in enumerate(places):
+        for j, b in enumerate(places):
+            if i != j:
+                m.add_edge(a, b, distance=int(mat.distance_m[i, j]),
+                           duration=int(mat.duration_s[i, j]))
+    data = m.data()
+    params = SolveParams(neighbourhood=NeighbourhoodParams(num_neighbours=30))
+    t = time.perf_counter()
+    pyvrp_solve(data, stop=MaxIterations(iterations), seed=0, params=params)
+    return iterations / (time.perf_counter() - t)
+
+
+def run_speed(args: argparse.Namespace) -> dict[str, Any]:
+    """How fast this machine runs the two searches: fixed work, timed. Speed-bound
+    figures (the 1 s and 30 s targets) from machines or sessions of different speed
+    compare only alongside these."""
+    warm_up()
+    out = {
+        "tsptw_steps_per_s": round(_speed_tsptw(args.steps)),
+        "pyvrp_iterations_per_s": round(_speed_pyvrp(args.iterations)),
+        "tsptw_steps": args.steps,
+        "pyvrp_iterations": args.iterations,
+    }
+    print(out, flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -250,8 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--points", type=int, default=2000)
     m.add_argument("--sample", type=int, default=20000)
     m.add_argument("--out", required=True)
+    sp = sub.add_parser("speed")
+    sp.add_argument("--steps", type=int, default=100_000)
+    sp.add_argument("--iterations", type=int, default=3_000)
+    sp.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    result = run_day(args) if args.cmd == "day" else run_matrix(args)
+    run = {"day": run_day, "matrix": run_matrix, "speed": run_speed}[args.cmd]
+    result = run(args)
     Path(args.out).write_text(json.dumps(result, indent=1))
     return 0
 
