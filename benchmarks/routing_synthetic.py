@@ -245,7 +245,14 @@ def _speed_pyvrp(iterations: int) -> float:
     """Iterations a second of PyVRP alone (its defaults but 30 neighbours, as
     ``routing`` searches days over 500 stops) on the 1 000-stop, 15-courier day,
     ``iterations`` of them from seed 0."""
-    from pyvrp import Model, SolveParams
+    from pyvrp import (
+        Client,
+        Depot,
+        Location,
+        ProblemData,
+        SolveParams,
+        VehicleType,
+    )
     from pyvrp import solve as pyvrp_solve
     from pyvrp.search import NeighbourhoodParams
     from pyvrp.stop import MaxIterations
@@ -255,23 +262,19 @@ def _speed_pyvrp(iterations: int) -> float:
     mat = HaversineProvider().matrix(
         [day.office.location, *(s.location for s in day.stops)], courier.speed)
     shift = courier.shift
-    m = Model()
-    places = [m.add_location(0, 0) for _ in range(len(day.stops) + 1)]
-    depot = m.add_depot(places[0], tw_early=shift.open_s, tw_late=shift.close_s)
-    m.add_vehicle_type(len(day.couriers), capacity=[courier.capacity.parcels,
-                                                   courier.capacity.weight_g],
-                       start_depot=depot, end_depot=depot,
-                       tw_early=shift.open_s, tw_late=shift.close_s)
-    for place, s in zip(places[1:], day.stops, strict=True):
-        w = s.window or shift
-        m.add_client(place, delivery=[s.demand.parcels, s.demand.weight_g],
-                     service_duration=s.service_s, tw_early=w.open_s, tw_late=w.close_s)
-    for i, a in enumerate(places):
-        for j, b in enumerate(places):
-            if i != j:
-                m.add_edge(a, b, distance=int(mat.distance_m[i, j]),
-                           duration=int(mat.duration_s[i, j]))
-    data = m.data()
+    clients = [
+        Client(location=k, delivery=[s.demand.parcels, s.demand.weight_g],
+               service_duration=s.service_s, tw_early=(s.window or shift).open_s,
+               tw_late=(s.window or shift).close_s)
+        for k, s in enumerate(day.stops, start=1)]
+    fleet = VehicleType(len(day.couriers), [courier.capacity.parcels,
+                                            courier.capacity.weight_g],
+                        tw_early=shift.open_s, tw_late=shift.close_s)
+    data = ProblemData(
+        [Location(0.0, 0.0) for _ in range(len(day.stops) + 1)], clients,
+        [Depot(location=0, tw_early=shift.open_s, tw_late=shift.close_s)], [fleet],
+        [np.ascontiguousarray(mat.distance_m, dtype=np.int64)],
+        [np.ascontiguousarray(mat.duration_s, dtype=np.int64)], [])
     params = SolveParams(neighbourhood=NeighbourhoodParams(num_neighbours=30))
     t = time.perf_counter()
     pyvrp_solve(data, stop=MaxIterations(iterations), seed=0, params=params)
