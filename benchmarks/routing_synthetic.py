@@ -15,7 +15,9 @@ stops and the gap to the reference. ``matrix`` times the numpy haversine
 matrix against a geopy geodesic loop extrapolated from a sample of pairs.
 ``speed`` times a fixed amount of each search (single-route steps on the
 150-stop day, PyVRP iterations on the 1 000-stop day): the machine's speed,
-to read time-bound figures from different sessions side by side.
+to read time-bound figures from different sessions side by side. ``day``
+records the same (``--speed-steps``, ``--speed-iterations``; 0 skips) before
+and after its solves, ~5-10 s each time.
 
 Generator: office at 12.2450 N, 109.1940 E (Nha Trang). Stops: 70 % in
 Gaussian neighbourhood clusters, 30 % uniform, inside the city bounding box
@@ -133,6 +135,12 @@ def run_day(args: argparse.Namespace) -> dict[str, Any]:
         # load (or compile) the TSPTW kernels outside the timed solves
         out["warm_up_s"] = round(warm_up(), 3)
         print(f"warm-up: {out['warm_up_s']} s", flush=True)
+    # the machine's speed next to the timed solves, before (once the kernels are
+    # loaded: with --no-warm-up the first solve pays that) and after them: every
+    # time-bound figure depends on it, and it drifts (docs/benchmarks.md)
+    if "warm_up_s" in out or args.speed_steps <= 0:
+        out["speed_before"] = _speed(args.speed_steps, args.speed_iterations)
+        print(f"speed before: {out['speed_before']}", flush=True)
     if args.ref_distance is not None:  # reuse a reference measured earlier
         out["reference"] = {"distance_m": args.ref_distance, "unassigned": 0, "given": True}
         ref_distance, ref_unassigned = args.ref_distance, 0
@@ -167,6 +175,8 @@ def run_day(args: argparse.Namespace) -> dict[str, Any]:
             runs.append(row)
             print(row, flush=True)
     out["runs"] = runs
+    out["speed_after"] = _speed(args.speed_steps, args.speed_iterations)
+    print(f"speed after: {out['speed_after']}", flush=True)
     out["by_budget"] = {}
     for seconds in sorted({r["seconds"] for r in runs}):
         gaps = [r["gap_pct"] for r in runs if r["seconds"] == seconds]
@@ -281,17 +291,31 @@ def _speed_pyvrp(iterations: int) -> float:
     return iterations / (time.perf_counter() - t)
 
 
+#: The speed index's fixed work (``speed``, and ``day`` before and after its solves):
+#: figures compare only for the same amounts (the initial descent is a larger share
+#: of fewer PyVRP iterations).
+SPEED_STEPS = 100_000
+SPEED_ITERATIONS = 3_000
+
+
+def _speed(steps: int, iterations: int) -> dict[str, Any]:
+    """The machine's speed index: ``steps`` single-route steps and ``iterations``
+    PyVRP iterations, timed (either skipped when 0)."""
+    out: dict[str, Any] = {}
+    if steps > 0:
+        out |= {"tsptw_steps_per_s": round(_speed_tsptw(steps)), "tsptw_steps": steps}
+    if iterations > 0:
+        out |= {"pyvrp_iterations_per_s": round(_speed_pyvrp(iterations)),
+                "pyvrp_iterations": iterations}
+    return out
+
+
 def run_speed(args: argparse.Namespace) -> dict[str, Any]:
     """How fast this machine runs the two searches: fixed work, timed. Speed-bound
     figures (the 1 s and 30 s targets) from machines or sessions of different speed
     compare only alongside these."""
     warm_up()
-    out = {
-        "tsptw_steps_per_s": round(_speed_tsptw(args.steps)),
-        "pyvrp_iterations_per_s": round(_speed_pyvrp(args.iterations)),
-        "tsptw_steps": args.steps,
-        "pyvrp_iterations": args.iterations,
-    }
+    out = _speed(args.steps, args.iterations)
     print(out, flush=True)
     return out
 
@@ -327,14 +351,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do not load the TSPTW kernels before the timed solves (the first one pays it)",
     )
+    d.add_argument(
+        "--speed-steps",
+        type=int,
+        default=SPEED_STEPS,
+        help="single-route steps of the speed index timed before and after the runs (0: none)",
+    )
+    d.add_argument(
+        "--speed-iterations",
+        type=int,
+        default=SPEED_ITERATIONS,
+        help="PyVRP iterations of the speed index timed before and after the runs (0: none)",
+    )
     d.add_argument("--out", required=True)
     m = sub.add_parser("matrix")
     m.add_argument("--points", type=int, default=2000)
     m.add_argument("--sample", type=int, default=20000)
     m.add_argument("--out", required=True)
     sp = sub.add_parser("speed")
-    sp.add_argument("--steps", type=int, default=100_000)
-    sp.add_argument("--iterations", type=int, default=3_000)
+    sp.add_argument("--steps", type=int, default=SPEED_STEPS)
+    sp.add_argument("--iterations", type=int, default=SPEED_ITERATIONS)
     sp.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     run = {"day": run_day, "matrix": run_matrix, "speed": run_speed}[args.cmd]
