@@ -800,6 +800,8 @@ def _solve_pyvrp(
     progress: ProgressCallback | None,
     initial: Sequence[tuple[int, Sequence[int]]] | None,
     t0: float,
+    *,
+    optional_only: bool = False,
 ) -> tuple[list[CoreRoute], bool, tuple[float, ...]]:
     """Parallel PyVRP in phases.
 
@@ -812,7 +814,9 @@ def _solve_pyvrp(
     all-required search only spends phase 1 among plans that cannot be (on the demo
     day, 908 kg for 800 kg of capacity, it found none, at ~40 % of the iterations a
     second); phase 1 then searches the optional model, and there is no elimination
-    phase (docs/routing.md, "A day the fleet cannot carry").
+    phase (docs/routing.md, "A day the fleet cannot carry"). The same with
+    ``optional_only`` (the single-route search found no route with every stop and
+    little time is left: :data:`FALLBACK_REQUIRED_MIN_S`).
 
     If phase 1 found a feasible plan with two or more routes, one of which
     the other vehicles could take over (:func:`_without_smallest_route`), and
@@ -837,7 +841,7 @@ def _solve_pyvrp(
     # a day whose stops together outweigh the whole fleet or need more time than its
     # shifts cannot have every stop served: phase 1 searches the optional model too,
     # and there is no elimination
-    short = has_optional and _fleet_too_small(inst)
+    short = has_optional and (optional_only or _fleet_too_small(inst))
     data_req = _build_data(inst, all_required=not short)
     # the optional model, built only when it is searched: each model holds a copy of
     # every matrix (a routing profile per preferred courier at 2 000 stops: 64 MB)
@@ -1437,6 +1441,15 @@ TSPTW_ROUND_S = 3.0
 #: served.
 TSPTW_GIVE_UP_SHARE = 0.3
 
+#: When the single-route search has found no route with every stop, PyVRP first
+#: looks for one too (its all-required phase) only if at least this many seconds
+#: are left; with less it searches the optional model from the start. Measured on
+#: couriers re-optimising late with stops added (benchmarks/reoptimize_day.py, the
+#: moments where PyVRP takes over): at 1 s and 3 s the all-required phase found no
+#: such route, and the optional model alone left out 22 % / 26 % fewer stops; at
+#: 10 s and 30 s it sometimes did (docs/routing.md, session 19).
+FALLBACK_REQUIRED_MIN_S = 5.0
+
 
 def _run_tsptw(
     tinst: Any,
@@ -1705,6 +1718,7 @@ def solve_core(
         time_limit_s = max(remaining, min(0.2, time_limit_s))
         t0 = time.monotonic()
 
+    optional_only = False
     if use_tsp_fast_path and USE_TSPTW_ILS and _tsptw_applicable(inst) and _tsptw_ready():
         remaining = time_limit_s - (time.monotonic() - t0)
         route, costs = _solve_tsptw(
@@ -1723,10 +1737,14 @@ def solve_core(
         remaining = time_limit_s - (time.monotonic() - t0)
         time_limit_s = max(remaining, min(0.5, time_limit_s))
         t0 = time.monotonic()
+        # it has looked for a route with every stop; with little time left, PyVRP's
+        # look for one too would only take time from choosing what to leave out
+        optional_only = time_limit_s < FALLBACK_REQUIRED_MIN_S
 
     n_proc = effective_workers(inst, workers)
     if n_proc != workers:
         logger.debug("machine busy: %d PyVRP process(es) instead of %d", n_proc, workers)
-    routes, feasible, costs = _solve_pyvrp(inst, time_limit_s, seed, n_proc, progress, initial, t0)
+    routes, feasible, costs = _solve_pyvrp(inst, time_limit_s, seed, n_proc, progress, initial, t0,
+                                           optional_only=optional_only)
     cost = sum(route_cost(inst, r) for r in routes)
     return CoreResult(tuple(routes), cost, feasible, "pyvrp", time.monotonic() - t0, costs)
