@@ -102,5 +102,22 @@ def _pyvrp_imported() -> None:
 
 
 @pytest.fixture
+def models_built(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The PyVRP models the solve builds, in order: ``all_required`` of each
+    :func:`routing.core._build_data` call (each model holds a copy of every matrix)."""
+    import routing.core
+
+    built: list[bool] = []
+    real = routing.core._build_data
+
+    def counting(inst: Any, all_required: bool = False) -> object:
+        built.append(all_required)
+        return real(inst, all_required)
+
+    monkeypatch.setattr(routing.core, "_build_data", counting)
+    return built
+
+
+@pytest.fixture
 def small_problem() -> Problem:
     return Problem(OFFICE, random_stops(12, seed=3), (courier(),))

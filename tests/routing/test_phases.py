@@ -461,18 +461,11 @@ def test_stops_close_in_pairs_far_apart_need_the_spanning_tree() -> None:
 
 
 def test_the_optional_model_is_built_only_when_it_is_searched(
-    run_log: Path, monkeypatch: pytest.MonkeyPatch
+    run_log: Path, monkeypatch: pytest.MonkeyPatch, models_built: list[bool]
 ) -> None:
     # each model holds a copy of every matrix: a day whose stops all fit never builds
     # the optional one; a day the fleet cannot carry builds only that one
-    built: list[bool] = []
-    real = routing.core._build_data
-
-    def counting(inst: CoreInstance, all_required: bool = False) -> object:
-        built.append(all_required)
-        return real(inst, all_required)
-
-    monkeypatch.setattr(routing.core, "_build_data", counting)
+    built = models_built
     monkeypatch.setattr(routing.core, "ELIMINATE_SHARE", 0.0)
     fits = _optional(_line_instance(), 4)
     assert solve_core(fits, time_limit_s=0.4, seed=1, workers=1, use_tsp_fast_path=False).feasible

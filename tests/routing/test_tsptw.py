@@ -246,7 +246,7 @@ def test_unservable_stop_falls_back_to_pyvrp(caplog: pytest.LogCaptureFixture) -
 
 @pytest.mark.parametrize("required_min_s", [5.0, 0.1])
 def test_after_the_ils_finds_no_complete_route_little_time_goes_to_the_optional_model(
-    monkeypatch: pytest.MonkeyPatch, required_min_s: float
+    monkeypatch: pytest.MonkeyPatch, models_built: list[bool], required_min_s: float
 ) -> None:
     # with less than FALLBACK_REQUIRED_MIN_S left, PyVRP does not look for a route with
     # every stop again (its all-required phase): it chooses what to leave out from the
@@ -254,20 +254,12 @@ def test_after_the_ils_finds_no_complete_route_little_time_goes_to_the_optional_
     import routing.core
 
     monkeypatch.setattr(routing.core, "FALLBACK_REQUIRED_MIN_S", required_min_s)
-    models: list[bool] = []
-    build = routing.core._build_data
-
-    def spy(inst: CoreInstance, all_required: bool = False) -> object:
-        models.append(all_required)
-        return build(inst, all_required)
-
-    monkeypatch.setattr(routing.core, "_build_data", spy)
     problem, stops = _unservable_problem()
     plan = solve(problem, SolverParams(time_limit_s=1.0, seed=0, workers=1))
     assert plan.method == "pyvrp" and plan.feasible
     assert len(plan.unassigned) == 1
     assert {u.stop_id for u in plan.unassigned} <= {stops[0].id, stops[1].id}
-    assert models and (True in models) == (required_min_s < 0.7)
+    assert models_built and (True in models_built) == (required_min_s < 0.7)
 
 
 def test_without_a_feasible_route_fresh_phases_run_until_the_give_up_share(
