@@ -259,7 +259,9 @@ def test_after_the_ils_finds_no_complete_route_little_time_goes_to_the_optional_
     assert plan.method == "pyvrp" and plan.feasible
     assert len(plan.unassigned) == 1
     assert {u.stop_id for u in plan.unassigned} <= {stops[0].id, stops[1].id}
-    assert models_built and (True in models_built) == (required_min_s < 0.7)
+    # PyVRP gets what the search leaves: ~70 % of the 1 s (it gives up after 30 %)
+    left = 1.0 * (1 - routing.core.TSPTW_GIVE_UP_SHARE)
+    assert models_built and (True in models_built) == (required_min_s < left)
 
 
 def test_without_a_feasible_route_fresh_phases_run_until_the_give_up_share(
