@@ -24,6 +24,7 @@ from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -135,8 +136,12 @@ def published_day(live: dict[str, Any]) -> Path:
         dispatcher = db.session.execute(db.select(User).where(
             User.username == "dispatcher1")).scalar_one()
         now = app.config["CLOCK"]()
+        # the console opens on this day for the tests using it (:func:`console`), not on
+        # the day they run: a suite crossing local midnight (17:00 UTC) would otherwise
+        # show them the next day, with no route in force
+        live["published_on"] = local_day(now)
         # what the console's planning form offers (not what is out for delivery)
-        data = PlanCreateSchema().load({"date": local_day(now).isoformat(),
+        data = PlanCreateSchema().load({"date": live["published_on"].isoformat(),
                                         "statuses": [s.value for s in service.PLANNABLE],
                                         "time_limit_s": 1})
         attempts = app.config["MAX_DELIVERY_ATTEMPTS"]
@@ -161,8 +166,10 @@ def site(request: Any, live: dict[str, Any]) -> dict[str, Any]:
     or the published day for a test that asks for ``published_day``."""
     if "published_day" in request.fixturenames:
         restore(request.getfixturevalue("published_day"), live["db"])
+        live["day"] = live["published_on"]
     else:
         restore(live["demo"], live["db"])
+        live["day"] = None  # the console's own day: today
     return live
 
 
@@ -219,13 +226,20 @@ def dispatcher_login(desktop: Any, live: dict[str, Any]) -> list[dict[str, Any]]
 LOADS_JS = "() => +document.getElementById('day-updated').dataset.loads"
 
 
+def console_url(site: dict[str, Any], **query: str) -> str:
+    """The console's map on the site's day (:func:`site`), with ``query``."""
+    if site["day"]:
+        query = {"date": site["day"].isoformat(), **query}
+    return f"{site['url']}/console/" + ("?" + urlencode(query) if query else "")
+
+
 @pytest.fixture
 def console(desktop: Any, site: dict[str, Any], dispatcher_login: list[dict[str, Any]]
             ) -> Iterator[Any]:
     """A tab of its own logged in as the dispatcher, on the map with the day's data
     loaded."""
     page = new_tab(desktop, dispatcher_login)
-    page.goto(f"{site['url']}/console/", wait_until="domcontentloaded")
+    page.goto(console_url(site), wait_until="domcontentloaded")
     page.wait_for_selector("#map.leaflet-container")
     page.wait_for_function(f"{LOADS_JS} >= 1")
     yield page
@@ -652,7 +666,7 @@ def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(
         items_service.assign(db.session, dispatcher, ident, other["courier"], now=utcnow())
         db.session.commit()
         name = db.session.get(User, other["courier"]).username
-    page.goto(f"{site['url']}/console/", wait_until="domcontentloaded")
+    page.goto(console_url(site), wait_until="domcontentloaded")
     card = page.locator(f".force-route[data-courier='{route['courier']}']")
     moved = card.locator(f"ul.moved-away li[data-identifier='{ident}']")
     moved.wait_for()
@@ -676,7 +690,7 @@ def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(
     day_requests: list[str] = []
     page.on("request", lambda r: day_requests.append(r.url) if "/console/api/day" in r.url
             else None)
-    page.goto(f"{site['url']}/console/?refresh=1", wait_until="domcontentloaded")
+    page.goto(console_url(site, refresh="1"), wait_until="domcontentloaded")
     page.wait_for_function(f"{LOADS_JS} >= 1")
     page.wait_for_selector(".force-route")
     # the user zooms in and unticks an item
