@@ -465,6 +465,41 @@ def test_annealing_beats_its_start_and_a_continuation_never_loses_it() -> None:
     assert ok and dist == more.cost
 
 
+@pytest.mark.parametrize("method", ["anneal", "ils"])
+def test_a_compiled_call_ends_near_the_deadline_when_steps_get_dearer(
+    monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """The search for a first feasible route sizes each compiled call from the
+    steps before it, and their cost varies a hundredfold. A 1 s re-optimisation
+    once ran 2 s: ten steps that cost nothing sized the next call at 1 000 steps
+    of 1.3 ms. On a simulated clock: the first two calls are free, then a step
+    costs 1.3 ms; the search must stop within a few chunks of its deadline."""
+    import routing.tsptw as tsptw
+
+    clock = [1000.0]
+    calls: list[int] = []
+
+    class _Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return clock[0]
+
+    def chunk(*args: object) -> int:
+        state, iterations = args[11], int(args[12])  # type: ignore[call-overload]
+        state[4] = 1  # type: ignore[index]  # descended from the start
+        calls.append(iterations)
+        clock[0] += 0.0 if len(calls) <= 2 else 0.0013 * iterations
+        return -1  # no feasible route yet
+
+    monkeypatch.setattr(tsptw, "time", _Clock)
+    monkeypatch.setattr(tsptw, "_ils_chunk", chunk)
+    deadline = clock[0] + 1.0
+    params = ILSParams(method=method, give_up_share=1.0)
+    assert solve_tsptw(_random_instance(30, 2), deadline=deadline, params=params) is None
+    assert len(calls) > 10
+    assert clock[0] <= deadline + 2 * tsptw.CHUNK_SECONDS
+
+
 def test_unknown_method_is_refused() -> None:
     with pytest.raises(ValueError, match="method"):
         solve_tsptw(
