@@ -1422,20 +1422,23 @@ def _chunk_size(
     total: int,
     max_iterations: int | None,
     cap: int,
-    last: int,
+    last: int | None = None,
 ) -> int:
     """Iterations for the next compiled call: ~CHUNK_SECONDS, never much past the
     deadline; without a deadline a fixed size, so that the schedule (and with it
     the result) does not depend on the machine's speed.
 
-    At most twice the ``last`` call's iterations: an iteration's cost is measured
-    on the calls before, and in the search for a first feasible route it varies a
-    hundredfold (a step whose kick changed nothing costs nothing); sized from ten
-    such steps, one call of 1 000 iterations took 1.3 s of a 1 s budget."""
+    With ``last``, at most twice that call's iterations: an iteration's cost is
+    measured on the calls before, and in the search for a first feasible route it
+    varies a hundredfold (a step whose kick changed nothing costs nothing); sized
+    from ten such steps, one call of 1 000 iterations took 1.3 s of a 1 s budget.
+    An annealing step's cost hardly varies (docs/routing.md, session 18)."""
     if deadline is None:
         return max(0, min(FIXED_CHUNK, cap, (max_iterations or FIXED_CHUNK) - total))
     chunk = int(CHUNK_SECONDS / per_iter)
-    chunk = min(chunk, int((deadline - time.monotonic()) / per_iter) + 1, 2 * max(1, last))
+    chunk = min(chunk, int((deadline - time.monotonic()) / per_iter) + 1)
+    if last is not None:
+        chunk = min(chunk, 2 * max(1, last))
     chunk = max(1, min(chunk, cap))
     if max_iterations is not None:
         chunk = min(chunk, max_iterations - total)
@@ -1483,7 +1486,7 @@ def _anneal(
         if deadline is not None and time.monotonic() >= deadline:
             break
         if per_iter > 0:
-            chunk = _chunk_size(per_iter, deadline, done, max_iterations, 1 << 30, chunk)
+            chunk = _chunk_size(per_iter, deadline, done, max_iterations, 1 << 30)
         elif max_iterations is not None:
             chunk = min(chunk, max_iterations - done)
         frac = min(1.0, _elapsed_share(t_start, deadline, done, max_iterations))
