@@ -737,6 +737,15 @@ def _as_candidate(
 
 #: Share of the budget for phase 1 (independent runs).
 PHASE1_SHARE = 0.5
+#: A day whose stops take at least this share of the couriers' shifts by the bound of
+#: :func:`_fleet_use`, without being more than the shifts, is hedged in phase 1: this
+#: process requires every stop, the workers search the optional model, and the last
+#: phase continues a complete plan if there is one, else the workers' best. Near the
+#: bound, days that fit and days that do not cannot be told apart (0.812 for both
+#: 600-stop days of docs/routing.md, session 19), and requiring every stop on a day
+#: that does not fit spends phase 1 on plans that cannot exist (docs/routing.md,
+#: session 20).
+HEDGE_SHIFT_USE = 0.8
 #: Share of the budget for the route-elimination phase that follows phase 1
 #: when it found a feasible plan (0 = skip it); the rest of the budget
 #: restarts every worker from the best plan with fresh seeds.
@@ -802,6 +811,7 @@ def _solve_pyvrp(
     t0: float,
     *,
     optional_only: bool = False,
+    hedge: bool = True,
 ) -> tuple[list[CoreRoute], bool, tuple[float, ...]]:
     """Parallel PyVRP in phases.
 
@@ -816,7 +826,12 @@ def _solve_pyvrp(
     second); phase 1 then searches the optional model, and there is no elimination
     phase (docs/routing.md, "A day the fleet cannot carry"). The same with
     ``optional_only`` (the single-route search found no route with every stop and
-    little time is left: :data:`FALLBACK_REQUIRED_MIN_S`).
+    little time is left: :data:`FALLBACK_REQUIRED_MIN_S`). On a day near that bound
+    (:data:`HEDGE_SHIFT_USE`) only this process requires every stop in phase 1; the
+    workers search the optional model, and if this process finds no complete plan the
+    last phase starts from their best. Not with ``hedge`` false: after the
+    single-route search, whose fallback found complete routes more often with both
+    processes requiring every stop (docs/routing.md, session 20).
 
     If phase 1 found a feasible plan with two or more routes, one of which
     the other vehicles could take over (:func:`_without_smallest_route`), and
@@ -841,7 +856,8 @@ def _solve_pyvrp(
     # a day whose stops together outweigh the whole fleet or need more time than its
     # shifts cannot have every stop served: phase 1 searches the optional model too,
     # and there is no elimination
-    short = has_optional and (optional_only or _fleet_too_small(inst))
+    too_small, use = (False, 0.0) if optional_only or not has_optional else _fleet_use(inst)
+    short = has_optional and (optional_only or too_small)
     data_req = _build_data(inst, all_required=not short)
     # the optional model, built only when it is searched: each model holds a copy of
     # every matrix (a routing profile per preferred courier at 2 000 stops: 64 MB)
@@ -867,6 +883,12 @@ def _solve_pyvrp(
         _FORKED[key] = inst
     try:
         with _worker_pool(workers) as (pool, cancel):
+            # a day near its shifts' bound: this process requires every stop, the
+            # workers search the optional model (HEDGE_SHIFT_USE)
+            hedging = (hedge and not short and has_optional and pool is not None
+                       and use >= HEDGE_SHIFT_USE)
+            if hedging and data_opt is None:
+                data_opt = _build_data(inst)
             out1 = _parallel(
                 pool,
                 data_req,
@@ -877,10 +899,13 @@ def _solve_pyvrp(
                 t0,
                 cancel,
                 hard_dims=_hard_dims(inst),
-                worker_data=ship(not short),
+                worker_data=(ship(False) if key is not None else data_opt) if hedging
+                else ship(not short),
             )
             seed += workers
-            feasible = [o for o in out1 if o[1]]
+            # hedged, only this process's run can be a complete plan (a crashed worker's
+            # output is left out, so out1[1:] may be empty)
+            feasible = [o for o in (out1[:1] if hedging else out1) if o[1]]
             out_e: list[_RunOutput] = []
             warm: _RunOutput | None = None
             if feasible:
@@ -888,7 +913,9 @@ def _solve_pyvrp(
             else:
                 if data_opt is None:
                     data_opt = _build_data(inst)
-                start, data2 = out1[0], data_opt
+                partial = [o for o in out1[1:] if o[1]] if hedging else []
+                start = min(partial, key=lambda o: o[0]) if partial else out1[0]
+                data2 = data_opt
                 # phase 1's best is infeasible. PyVRP 0.14 then returns the start it was
                 # given (a warm start stays its best: nothing infeasible beats it), but
                 # that is its internals, not a promise; restarting only from phase 1's
@@ -944,7 +971,14 @@ def _solve_pyvrp(
 
 
 def _fleet_too_small(inst: CoreInstance) -> bool:
-    """Whether no plan can serve every client because of load or time alone: the
+    """Whether no plan can serve every client because of load or time alone
+    (:func:`_fleet_use`)."""
+    return _fleet_use(inst)[0]
+
+
+def _fleet_use(inst: CoreInstance) -> tuple[bool, float]:
+    """Whether no plan can serve every client because of load or time alone, and the
+    share of all the vehicles' shifts the clients take at the least. Too small: the
     clients' demand in some load dimension, or the time they take at the least, is
     more than all the vehicles carry or work together; or the same holds for the
     clients pinned alike (the same assignment dimensions) and the vehicles that may
@@ -955,9 +989,10 @@ def _fleet_too_small(inst: CoreInstance) -> bool:
     clients together, their travel is also at least a minimum spanning tree over their
     places and the vehicles' starts (:func:`_spanning_travel_s`). A vehicle works its
     shift. Waiting, the way back and windows are left out, so a day this calls too
-    small is too small, but not every such day is found."""
+    small is too small, but not every such day is found: a day whose share is a little
+    under 1 may not fit either (docs/routing.md, session 19)."""
     if not inst.vehicle_types or not inst.clients:
-        return False
+        return False, 0.0
     hard = _hard_dims(inst)
     dims = len(inst.vehicle_types[0].capacity) - len(hard)  # parcels, weight
     into = _min_arrival_s(inst)
@@ -969,20 +1004,23 @@ def _fleet_too_small(inst: CoreInstance) -> bool:
     for k, c in enumerate(inst.clients):
         if k not in grouped and (pins := tuple(d for d in hard if c.demand[d] > 0)):
             groups.setdefault(pins, []).append(k)
+    use = 0.0  # everyone's share of every shift
     for pins, members in groups.items():  # everyone, then each courier's pinned stops
         allowed = [vt for vt in inst.vehicle_types if all(vt.capacity[d] > 0 for d in pins)]
         clients = [inst.clients[k] for k in members]
         demand = [sum(c.demand[d] for c in clients) for d in range(dims)]
         room = [sum(vt.capacity[d] * vt.count for vt in allowed) for d in range(dims)]
         if any(x > r for x, r in zip(demand, room, strict=True)):
-            return True
+            return True, use if pins else math.inf
         shifts = sum((vt.tw_late - vt.tw_early) * vt.count for vt in allowed)
         serving, travel = int(service[members].sum()), int(into[members].sum())
         if not pins and serving + travel <= shifts:
             travel = max(travel, _spanning_travel_s(inst))  # only when it may tell
+        if not pins:
+            use = (serving + travel) / shifts if shifts > 0 else math.inf
         if serving + travel > shifts:
-            return True
-    return False
+            return True, use
+    return False, use
 
 
 def _spanning_travel_s(inst: CoreInstance) -> int:
@@ -1718,7 +1756,7 @@ def solve_core(
         time_limit_s = max(remaining, min(0.2, time_limit_s))
         t0 = time.monotonic()
 
-    optional_only = False
+    optional_only = fell_back = False  # fell back: the single-route search found none
     if use_tsp_fast_path and USE_TSPTW_ILS and _tsptw_applicable(inst) and _tsptw_ready():
         remaining = time_limit_s - (time.monotonic() - t0)
         route, costs = _solve_tsptw(
@@ -1740,11 +1778,12 @@ def solve_core(
         # it has looked for a route with every stop; with little time left, PyVRP's
         # look for one too would only take time from choosing what to leave out
         optional_only = time_limit_s < FALLBACK_REQUIRED_MIN_S
+        fell_back = True
 
     n_proc = effective_workers(inst, workers)
     if n_proc != workers:
         logger.debug("machine busy: %d PyVRP process(es) instead of %d", n_proc, workers)
     routes, feasible, costs = _solve_pyvrp(inst, time_limit_s, seed, n_proc, progress, initial, t0,
-                                           optional_only=optional_only)
+                                           optional_only=optional_only, hedge=not fell_back)
     cost = sum(route_cost(inst, r) for r in routes)
     return CoreResult(tuple(routes), cost, feasible, "pyvrp", time.monotonic() - t0, costs)

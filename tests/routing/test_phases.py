@@ -299,6 +299,26 @@ def test_a_day_the_fleet_cannot_carry_or_work_skips_the_all_required_phase(
         assert all(r["vehicles"] == FLEET for r in runs), "no elimination run"
 
 
+@pytest.mark.parametrize(("shift_s", "use", "hedged"), [
+    (2_000, 0.84, True), (2_100, 0.8, True), (10_000, 0.168, False)])
+def test_a_day_near_its_shifts_bound_hedges_phase_one(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch, shift_s: int, use: float, hedged: bool
+) -> None:
+    # 12 stops of 600 s, at least 100 s to reach each: 8 400 s of the five shifts. Near
+    # that bound a day may fit or not, and no check tells which (docs/routing.md,
+    # sessions 19-20): this process requires every stop, the other searches the
+    # optional model, and the last phase goes on from a complete plan if there is one,
+    # else from the other's. Far from it, both require every stop
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _spy_run)
+    inst = _shifts(_optional(_line_instance(), 4), 600, shift_s)
+    assert routing.core._fleet_use(inst) == (False, pytest.approx(use))
+    res = solve_core(inst, time_limit_s=0.8, seed=1, workers=2, use_tsp_fast_path=False)
+    phase1 = [r for r in _runs(run_log) if not r["initial"]]
+    assert sorted(r["required"] for r in phase1) == ([False, True] if hedged else [True, True])
+    served = sum(len(r.visits) for r in res.routes)
+    assert res.feasible and (0 < served < 12 if hedged else served == 12)
+
+
 def test_pinned_stops_that_outweigh_their_courier_make_the_fleet_too_small() -> None:
     # two couriers of 3 parcels; assignment dimension 1: only the first has room there
     m = np.array([[0, 5, 5, 5, 5], [5, 0, 5, 5, 5], [5, 5, 0, 5, 5], [5, 5, 5, 0, 5],

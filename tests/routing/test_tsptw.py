@@ -264,6 +264,33 @@ def test_after_the_ils_finds_no_complete_route_little_time_goes_to_the_optional_
     assert models_built and (True in models_built) == (required_min_s < left)
 
 
+def test_the_fallback_after_the_ils_looks_for_a_complete_route_with_every_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a day near its shifts' bound hedges PyVRP's phase 1 (one process requires every
+    # stop, the other not), but not after the single-route search: there both
+    # processes requiring every stop found complete routes more often (session 20)
+    import routing.core
+
+    monkeypatch.setattr(routing.core, "FALLBACK_REQUIRED_MIN_S", 0.1)
+    monkeypatch.setattr(routing.core, "HEDGE_SHIFT_USE", 0.0)  # every day near the bound
+    monkeypatch.setattr(routing.core, "LOAD_AWARE_WORKERS", False)
+    required: list[bool] = []
+    real = routing.core._parallel
+
+    def spy(pool: object, data: object, *args: object, **kw: object) -> object:
+        shipped = kw.get("worker_data") or data  # a model, or one a forked worker builds
+        required.append(shipped.all_required if isinstance(shipped, routing.core._Model)
+                        else all(c.required for c in shipped.clients()))  # type: ignore[attr-defined]
+        return real(pool, data, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(routing.core, "_parallel", spy)
+    problem, stops = _unservable_problem()
+    plan = solve(problem, SolverParams(time_limit_s=1.0, seed=0, workers=2))
+    assert plan.method == "pyvrp" and plan.feasible and len(plan.unassigned) == 1
+    assert required == [True, False]  # phase 1's workers required every stop; then not
+
+
 def test_without_a_feasible_route_fresh_phases_run_until_the_give_up_share(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
