@@ -887,7 +887,9 @@ def _solve_pyvrp(
             # workers search the optional model (HEDGE_SHIFT_USE)
             hedging = (hedge and not short and has_optional and pool is not None
                        and use >= HEDGE_SHIFT_USE)
-            if hedging and data_opt is None:
+            if hedging and key is None and data_opt is None:
+                # shipped to the workers; forked ones build it themselves, and this
+                # process only needs it if it finds no complete plan (built below)
                 data_opt = _build_data(inst)
             out1 = _parallel(
                 pool,
@@ -1014,9 +1016,9 @@ def _fleet_use(inst: CoreInstance) -> tuple[bool, float]:
             return True, use if pins else math.inf
         shifts = sum((vt.tw_late - vt.tw_early) * vt.count for vt in allowed)
         serving, travel = int(service[members].sum()), int(into[members].sum())
-        if not pins and serving + travel <= shifts:
-            travel = max(travel, _spanning_travel_s(inst))  # only when it may tell
         if not pins:
+            if serving + travel <= shifts:
+                travel = max(travel, _spanning_travel_s(inst))  # only when it may tell
             use = (serving + travel) / shifts if shifts > 0 else math.inf
         if serving + travel > shifts:
             return True, use
