@@ -1,6 +1,6 @@
 """Request bodies: JSON that Python's parser accepts but the application cannot use.
 
-``json.loads`` accepts two things a hostile client can send that fail later, as 500s:
+``json.loads`` accepts things a hostile client can send that fail later, as 500s:
 
 * nesting deeper than the interpreter's recursion limit (``[[[[...]]]]``) raises
   ``RecursionError`` instead of a decoding error;
@@ -8,10 +8,12 @@
   cannot be encoded as UTF-8, so it fails in the database driver, a log line or a
   response (RFC 8259 section 8.2 leaves such strings' behaviour unpredictable;
   I-JSON, RFC 7493, forbids them).
+* an integer literal of more than 4 300 digits, which ``int()`` refuses to convert
+  (CVE-2020-10735's limit) with a ``ValueError``;
 * ``"\\u0000"``: a NUL character, which PostgreSQL cannot hold in text, not even
   in a query parameter (the driver raises).
 
-:func:`loads` turns both into ``json.JSONDecodeError``, which every JSON entry point
+:func:`loads` turns them all into ``json.JSONDecodeError``, which every JSON entry point
 already answers with a 400: webargs through :class:`Parser` (flask-smorest's
 arguments) and ``request.get_json`` through :class:`JSONProvider`.
 """
@@ -71,8 +73,8 @@ def _check_strings(doc: Any) -> None:
 
 
 def loads(data: str | bytes, **kwargs: Any) -> Any:
-    """``json.loads`` that raises ``JSONDecodeError`` for too deep nesting and lone
-    surrogates (module docstring)."""
+    """``json.loads`` that raises ``JSONDecodeError`` for too deep nesting, integers
+    of too many digits, lone surrogates and NUL (module docstring)."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -82,6 +84,10 @@ def loads(data: str | bytes, **kwargs: Any) -> Any:
         doc = json.loads(data, **kwargs)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "<body>", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # an integer of more digits than int() converts (4 300)
+        raise json.JSONDecodeError(str(exc).split(";")[0], "<body>", 0) from None
     if _UNUSABLE_ESCAPE.search(data):  # a pair (an escaped emoji) is fine: look closer
         _check_strings(doc)
     return doc

@@ -87,7 +87,10 @@ def test_malformed_bodies_are_4xx(client, spec, make_user, make_office, auth, da
     ('{"x": {"\\udfff": 1}}', "key at /x is not valid Unicode"),
     ('{"date": "2026-11-20", "identifiers": ["EE1\\u00002"]}', "/identifiers/0 holds a NUL"),
     ('{"x": {"a\\u0000": 1}}', "key at /x holds a NUL"),
-], ids=["deep-list", "deep-object", "lone-surrogate", "surrogate-key", "nul", "nul-key"])
+    ('{"date": "2026-11-20", "time_limit_s": ' + "1" * 4_301 + "}",
+     "limit (4300 digits) for integer string conversion"),
+], ids=["deep-list", "deep-object", "lone-surrogate", "surrogate-key", "nul", "nul-key",
+        "huge-integer"])
 def test_json_that_python_parses_but_cannot_use_is_400(client, spec, make_user, make_office,
                                                         auth, path, data, reason):
     # webargs (items, route plans) and request.get_json (scans) both answer 400
