@@ -9,7 +9,10 @@ from models import PlanStatus, Status
 
 from ..errors import ProblemSchema
 from ..items.schemas import Day, Id, Int, LocationSchema
-from .service import DEFAULT_MOVE_COST_M
+from .service import DEFAULT_MOVE_COST_M, REMAINING
+
+_PLANNED_STATUSES = ("Only items still to deliver can be planned: "
+                     + ", ".join(s.value for s in REMAINING) + ".")
 
 
 class PlanCreateSchema(Schema):
@@ -22,7 +25,12 @@ class PlanCreateSchema(Schema):
                               validate=validate.Length(min=1, max=2000),
                               metadata={"description": "Only these items (default: all "
                                         "plannable items of the office)"})
-    statuses = fields.List(fields.Enum(Status, by_value=True),
+    # only parcels still to deliver: a plan of delivered parcels, or of parcels not at
+    # the office yet, would hand nothing over and yet, published, take over the routes
+    # in force
+    statuses = fields.List(fields.Enum(Status, by_value=True, validate=validate.OneOf(
+                               REMAINING, error=_PLANNED_STATUSES),
+                               error_messages={"unknown": _PLANNED_STATUSES}),
                            validate=validate.Length(min=1, max=10),
                            metadata={"description": "Default: at_delivery_office, "
                                      "held_at_office, delivery_failed, and "

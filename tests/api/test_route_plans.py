@@ -107,8 +107,9 @@ def test_pinned_items_stay_with_their_courier(client, auth, dispatcher, couriers
 
 
 def test_unplannable_input_is_422(client, auth, dispatcher, couriers, day_items, make_user,
-                                  make_office):
+                                  make_office, make_item, office):
     h = auth(dispatcher)
+    make_item(office)  # accepted, not at the delivery office yet
     for body, pointer in [
         (plan_body(shift_start_s=10 * 3600, shift_end_s=9 * 3600), "/shift_end_s"),
         (plan_body(time_limit_s=1000), "/time_limit_s"),
@@ -119,11 +120,16 @@ def test_unplannable_input_is_422(client, auth, dispatcher, couriers, day_items,
         (plan_body(shift_start_s=28800.99), "/shift_start_s"),
         (plan_body(courier_ids=[couriers[0].id + 0.5]), "/courier_ids/0"),
         (plan_body(courier_ids=[make_user(Role.COURIER, make_office()).id]), "/courier_ids"),
+        # a plan of parcels not to deliver (delivered, not at the office yet) handed
+        # nothing over, yet published it took every courier's route in force
+        (plan_body(statuses=["delivered"]), "/statuses/0"),
+        (plan_body(statuses=["at_delivery_office", "accepted"]), "/statuses/1"),
     ]:
         r = client.post("/api/v1/route-plans", json=body, headers=h)
         assert r.status_code == 422, body
         assert pointer in [e["pointer"] for e in r.json["errors"]]
-    r = client.post("/api/v1/route-plans", json=plan_body(statuses=["delivered"]), headers=h)
+    r = client.post("/api/v1/route-plans", json=plan_body(statuses=["held_at_office"]),
+                    headers=h)
     assert r.status_code == 422 and r.json["type"] == "/problems/nothing-to-plan"
     assert db.session.query(RoutePlan).count() == 0
 
