@@ -36,7 +36,7 @@ from ..cash.service import event_shift_day
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable, database_busy
 from ..items import custody, identifiers
 from ..jobs import JobState
-from ..localtime import day_start
+from ..localtime import day_start, local_day
 from ..scope import office_for_write
 
 log = logging.getLogger(__name__)
@@ -1340,7 +1340,8 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     the route after the planned ones, without an ETA and with the reason: the items
     are still the courier's, and the next re-optimisation tries them again. The plan
     is re-read under a lock before the route is written back (other couriers may
-    re-optimise their routes of the same plan at the same time)."""
+    re-optimise their routes of the same plan at the same time). A day that is over
+    (before today in Viet Nam) is a 409 ``day-over``: its route stays as published."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
     plan = _published_for(session, actor.office_id, day, actor.id)
@@ -1348,6 +1349,11 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
                   if r["courier_id"] == actor.id), None) if plan else None
     if plan is None or route is None:
         raise NotFound(f"No published route for you on {day.isoformat()}.", slug="no-route")
+    if day < local_day(now):
+        # its clock would stand past midnight: every stop unplaced, the day's record of
+        # the route rewritten (a phone with a wrong date could do it)
+        raise Conflict(f"{day.isoformat()} is over; its route stays as it was. Re-optimise "
+                       "today's route.", slug="day-over")
     office = plan.problem["office"]["location"]
     far = routing.haversine_m([routing.LatLon(lat, lon),
                                routing.LatLon(office["lat"], office["lon"])])[0, 1]

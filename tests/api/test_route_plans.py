@@ -744,6 +744,25 @@ def test_two_plans_of_a_day_published_at_once_leave_one_published(
         assert r.status_code in (200, 404), r.json
 
 
+def test_a_day_that_is_over_is_not_reoptimized(client, auth, dispatcher, couriers,
+                                               day_items, clock):
+    """Re-optimising yesterday's route ran its clock past midnight: every stop lost its
+    ETA as 'not reachable' and the day's record of the route was rewritten."""
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    before = route_of(client, auth, couriers[0])
+    where = {"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}}
+    clock.advance(days=1)
+    ch = auth(couriers[0])
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=where)
+    assert r.status_code == 409 and r.json["type"] == "/problems/day-over", r.json
+    assert route_of(client, auth, couriers[0]) == before
+    # today's route, when there is one, is the courier's to re-optimise
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+                    json={"location": where["location"]})
+    assert r.status_code == 404 and r.json["type"] == "/problems/no-route"
+
+
 def test_reoptimizing_replans_held_and_earlier_failed_items(client, auth, dispatcher, couriers,
                                                             day_items, make_item, office,
                                                             clock, full_proof):
