@@ -95,6 +95,8 @@ PROBLEM_TYPES = {
                     "was changed: ask again.",
     "no-route": "The courier has no published route for that day (no plan made for them "
                 "was published, or the plan gave them no stop).",
+    "day-over": "The route's day is before today (Viet Nam time): it can no longer be "
+                "re-optimised, and its route stays as published.",
     "routing-problem-too-large": "Too many stops or couriers for the route optimiser (its "
                                  "distance matrices would exceed the memory budget); plan "
                                  "fewer items or couriers at once.",

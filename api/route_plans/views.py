@@ -124,6 +124,9 @@ class MyRouteReoptimize(MethodView):
     @auth_required()
     @blp.arguments(ReoptimizeSchema)
     @blp.response(200, CourierRouteSchema)
+    @blp.alt_response(409, content_type="application/problem+json",
+                      description="day-over: the day is before today; its route stays as "
+                      "published")
     def post(self, data: dict[str, Any]) -> Any:
         """Re-plan the rest of my route from my current position (about 1 s)."""
         now = clock()
