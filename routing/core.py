@@ -925,11 +925,16 @@ def _solve_pyvrp(
                 # routes in force of a re-plan on a day that cannot fit every stop). So
                 # it is a candidate and this process's start in the last phase
                 warm = _as_candidate(data_opt, initial) if has_optional else None
+            # a short budget on a large day: phase 1's first descent (PyVRP's, which
+            # nothing interrupts) may take it all, ~2 s at 2 000 stops. A later phase
+            # would start with a descent of its own, so with a complete plan in hand
+            # and its time gone, a phase is skipped, not run past the deadline
             if (
                 ELIMINATE_SHARE > 0
                 and pool is not None
                 and feasible
                 and not short
+                and time.monotonic() < split + ELIMINATE_SHARE * time_limit_s
                 and (cut := _without_smallest_route(inst, start[2])) is not None
             ):
                 split += ELIMINATE_SHARE * time_limit_s
@@ -941,7 +946,7 @@ def _solve_pyvrp(
                 feasible += [o for o in out_e if o[1]]
                 start = min(feasible, key=lambda o: o[0])
             seeds = [seed + k for k in range(workers)]
-            out2 = _parallel(
+            out2 = [] if feasible and time.monotonic() >= deadline else _parallel(
                 pool,
                 data2,
                 deadline,

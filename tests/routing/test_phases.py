@@ -235,6 +235,32 @@ def test_a_better_plan_with_a_route_fewer_is_kept(
     assert {r.vehicle_type for r in res.routes} <= {1, 2}
 
 
+def _phase_one_past_the_budget(data: Any, deadline: float, seed: int, initial: Any,
+                               *rest: Any) -> Any:
+    """Like PyVRP, except that phase 1 (no start given) returns only after the whole
+    0.8 s budget is spent, as its first descent does on a large day at a short budget."""
+    out = _spy_run(data, deadline, seed, initial, *rest)
+    if not initial:
+        time.sleep(max(0.0, deadline + 0.5 * 0.8 + 0.05 - time.monotonic()))
+    return out
+
+
+def test_no_phase_runs_past_the_budget_once_a_complete_plan_is_found(
+    run_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2 000 stops at 1 s: phase 1's descent took ~2.3 s, then the elimination and the
+    # last phase ran ~0.8 and ~0.6 s more, each starting with a descent of its own
+    monkeypatch.setattr(routing.core, "_run_pyvrp", _phase_one_past_the_budget)
+    res = solve_core(_line_instance(), time_limit_s=0.8, seed=1, workers=2,
+                     use_tsp_fast_path=False)
+    assert res.feasible
+    assert sorted(c for r in res.routes for c in r.visits) == list(range(12))
+    runs = _runs(run_log)
+    assert len(runs) == 2 and not any(r["initial"] for r in runs)  # phase 1 only
+    plans = [sorted(v for _vt, v in r["routes"] if v) for r in runs if r["feasible"]]
+    assert sorted(list(r.visits) for r in res.routes) in plans
+
+
 def test_no_elimination_phase_with_one_worker(
     run_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
