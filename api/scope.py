@@ -2,12 +2,13 @@
 
 Couriers never act office-wide (403). Dispatchers act on their own office: naming
 another one is a 404 when reading (its existence is not revealed) and a 403 when
-writing. Admins must name the office (422).
+writing. Admins must name the office (422), one that exists (reading: 404, writing:
+422 on ``office_id``).
 """
 
 from __future__ import annotations
 
-from models import Role, User
+from models import Office, Role, User, db
 
 from .errors import Forbidden, NotFound, Unprocessable
 
@@ -24,6 +25,8 @@ def office_for_read(actor: User, office_id: int | None, *, what: str) -> int:
     if office_id is None:
         raise Unprocessable("office_id is required for an admin.",
                             errors=[{"parameter": "office_id", "detail": "Required."}])
+    if db.session.get(Office, office_id) is None:  # not an empty report of no office
+        raise NotFound(f"No office {office_id}.")
     return office_id
 
 
@@ -39,4 +42,7 @@ def office_for_write(actor: User, office_id: int | None, *, what: str) -> int:
     if office_id is None:
         raise Unprocessable("office_id is required for an admin.",
                             errors=[{"pointer": "/office_id", "detail": "Required."}])
+    if db.session.get(Office, office_id) is None:  # (its foreign keys would fail: a 500)
+        raise Unprocessable(f"No office {office_id}.",
+                            errors=[{"pointer": "/office_id", "detail": "Unknown office."}])
     return office_id

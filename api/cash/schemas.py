@@ -52,9 +52,8 @@ class HandoverSchema(Schema):
     date = Day(required=True)
     counted_amount = Int(required=True, validate=validate.Range(0, MAX_VND))
     note = Text(500, allow_none=True, multiline=True)
-    reference = fields.String(validate=validate.Length(min=8, max=64),
-                              metadata={"description": "Idempotency key (the receipt "
-                                        "number)"})
+    reference = Text(64, min_len=8, metadata={"description": "Idempotency key (the receipt "
+                                                "number)"})
 
 
 class CorrectionSchema(Schema):

@@ -30,7 +30,7 @@ class BeneficiarySchema(Schema):
 
 
 class PayoutCreateSchema(Schema):
-    reference = fields.String(validate=validate.Length(min=4, max=40))
+    reference = Text(40, min_len=4)
     program = fields.String(required=True, validate=validate.OneOf(["pension",
                                                                     "social_insurance"]))
     period = fields.String(required=True, validate=validate.Regexp(
@@ -86,7 +86,7 @@ class PayoutQuerySchema(Schema):
 
 class PayoutAssignSchema(Schema):
     courier_id = Id(required=True)
-    reference = fields.String(validate=validate.Length(min=8, max=64), metadata={
+    reference = Text(64, min_len=8, metadata={
         "description": "Idempotency key: the same assignment sent again with it gives the "
                        "cash once (409 idempotency-key-reused if it was used for another)"})
 

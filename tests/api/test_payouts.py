@@ -252,3 +252,23 @@ def test_a_payout_paid_from_two_phones_at_once_is_paid_once(app, client, auth, d
     ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
     assert [e["kind"] for e in ledger["entries"]] == ["advance", "payout"]  # booked once
     assert ledger["totals"]["on_hand"] == 0
+
+
+def test_an_admin_naming_an_office_that_does_not_exist(client, auth, make_user, office):
+    # a payout for office 999 failed its foreign key: a 500
+    h = auth(make_user(Role.ADMIN))
+    missing = office.id + 1000
+    r = new_payout(client, h, office_id=missing)
+    assert r.status_code == 422, r.json
+    assert [e["pointer"] for e in r.json["errors"]] == ["/office_id"]
+    r = client.post("/api/v1/route-plans", headers=h,
+                    json={"office_id": missing, "date": "2026-11-20"})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/office_id"
+    # reports of it are a 404, not an empty report of no office
+    for url in (f"/api/v1/quality?office_id={missing}&date=2026-11-20",
+                f"/api/v1/returns-due?office_id={missing}",
+                f"/api/v1/cash/report?office_id={missing}&date=2026-11-20"):
+        r = client.get(url, headers=h)
+        assert r.status_code == 404, (url, r.json)
+    r = client.get(f"/api/v1/quality?office_id={office.id}&date=2026-11-20", headers=h)
+    assert r.status_code == 200
