@@ -85,44 +85,59 @@ def has_alpha(data: bytes, fmt: str) -> bool:
 
 #: rows flattened at a time (bounds the temporaries' memory)
 _FLATTEN_ROWS = 256
+#: The most a transparent image may take decoded with its alpha, at full size and
+#: in its own bit depth (4 channels, 2 bytes a sample at 16 bits). Beyond it the
+#: image is decoded as plain grayscale (reduced, cheap, alpha dropped): a 373 KB
+#: 16-bit 7000 x 7000 PNG took ~1.9 GB, four at once 7.7 GB. 128 MB: 8-bit RGBA to
+#: 32 MP, 16-bit to 16 MP; a phone's transparent image (a screenshot) is far smaller.
+MAX_DECODED_BYTES = 128 * 2**20
+
+
+def _png_bytes_per_sample(data: bytes) -> int:
+    """2 for a 16-bit PNG (the IHDR's bit depth), else 1."""
+    return 2 if len(data) > 24 and data[12:16] == b"IHDR" and data[24] == 16 else 1
 
 
 def flatten(pixels: NDArray[Any]) -> NDArray[np.uint8] | None:
     """Grayscale of a BGRA/BGR/gray array, transparent pixels shown as white.
 
     16-bit samples are scaled to 8 bits. Returns ``None`` for an unexpected
-    shape.
+    shape. Works in bands of rows: no temporary is the size of the image (whole-
+    image ones took ~0.5 GB at 50 MP, and a 16-bit image's 32-bit copy ~0.8 GB).
     """
-    if pixels.dtype == np.uint16:
-        pixels = (pixels.astype(np.uint32) // 257).astype(np.uint8)
-    elif pixels.dtype != np.uint8:
+    if pixels.dtype not in (np.uint8, np.uint16):
         return None
-    pixels = np.asarray(pixels, dtype=np.uint8)
-    if pixels.ndim == 2:
-        return np.asarray(pixels, dtype=np.uint8)
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (3, 4)):
         return None
-    if pixels.shape[2] == 3:
-        return np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-    gray8 = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGRA2GRAY), dtype=np.uint8)
-    # gray * a + white * (1 - a), rounded (opaque pixels keep their gray); in bands
-    # of rows, so the 16-bit temporaries stay small (whole-image ones took ~0.5 GB
-    # at 50 MP)
+    gray8 = np.empty(pixels.shape[:2], np.uint8)
     for top in range(0, gray8.shape[0], _FLATTEN_ROWS):
-        band = slice(top, top + _FLATTEN_ROWS)
-        gray = gray8[band].astype(np.uint16)
-        alpha = pixels[band, :, 3].astype(np.uint16)
-        gray8[band] = (gray * alpha + 255 * (255 - alpha) + 127) // 255
+        band = pixels[top : top + _FLATTEN_ROWS]
+        if band.dtype == np.uint16:
+            band = (band.astype(np.uint32) // 257).astype(np.uint8)
+        if band.ndim == 2:
+            gray8[top : top + _FLATTEN_ROWS] = band
+        elif band.shape[2] == 3:
+            gray8[top : top + _FLATTEN_ROWS] = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+        else:
+            # gray * a + white * (1 - a), rounded (opaque pixels keep their gray)
+            gray = cv2.cvtColor(band, cv2.COLOR_BGRA2GRAY).astype(np.uint16)
+            alpha = band[:, :, 3].astype(np.uint16)
+            gray8[top : top + _FLATTEN_ROWS] = (gray * alpha + 255 * (255 - alpha) + 127) // 255
     return gray8
 
 
 def decode_flattened(data: bytes, header: ImageHeader) -> LoadedImage | None:
     """Decode a transparent PNG/WebP to grayscale flattened onto white.
 
-    Returns ``None`` when the data cannot be decoded this way (the caller then
-    falls back to :func:`scanning.loading.decode_pixels`, which reports the
-    error).
+    Returns ``None`` when the data cannot be decoded this way, or would take more
+    than :data:`MAX_DECODED_BYTES` (the caller then decodes it as grayscale, which
+    reports a decoding error).
     """
+    sample = _png_bytes_per_sample(data) if header.format == "PNG" else 1
+    if header.width * header.height * 4 * sample > MAX_DECODED_BYTES:
+        logger.info("transparent %s of %dx%d too large to flatten: decoded as grayscale",
+                    header.format, header.width, header.height)
+        return None
     try:
         pixels = cv2.imdecode(
             np.frombuffer(bytes(data), dtype=np.uint8),

@@ -142,3 +142,33 @@ def test_the_library_loader_flattens_too(dm_rgba: Image.Image) -> None:
     gray = load_image(data, max_pixels=10**7, max_bytes=10**7).gray
     alpha = np.asarray(dm_rgba)[:, :, 3]
     assert (gray[alpha == 0] == 255).all()
+
+
+def test_a_16_bit_image_flattens_as_its_8_bit_self_band_by_band() -> None:
+    rng = np.random.default_rng(3)
+    rgba8 = rng.integers(0, 256, (600, 7, 4), dtype=np.uint8)  # three bands of rows
+    rgba16 = rgba8.astype(np.uint16) * 257
+    out16, out8 = transparency.flatten(rgba16), transparency.flatten(rgba8)
+    assert out16 is not None and out8 is not None
+    assert out16.dtype == np.uint8 and np.array_equal(out16, out8)
+    gray16 = rgba16[:, :, 0]
+    assert np.array_equal(transparency.flatten(gray16), rgba8[:, :, 0])
+
+
+def test_a_transparent_image_too_large_to_flatten_is_decoded_as_grayscale(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 373 KB 16-bit 7000 x 7000 PNG took ~1.9 GB to flatten; above the budget the
+    # image is decoded without its alpha (a 16-bit one counts twice an 8-bit one)
+    rgba = np.zeros((40, 50, 4), np.uint16)
+    rgba[:, :, 3] = 65535
+    rgba[10:20, 10:20, :3] = 65535
+    ok, buf = cv2.imencode(".png", rgba)
+    data = buf.tobytes()
+    header = scanning.loading.probe_image(data, max_pixels=10**6, max_bytes=10**6)
+    monkeypatch.setattr(transparency, "MAX_DECODED_BYTES", 40 * 50 * 4 * 2)
+    assert transparency.decode_flattened(data, header) is not None
+    monkeypatch.setattr(transparency, "MAX_DECODED_BYTES", 40 * 50 * 4 * 2 - 1)
+    assert transparency.decode_flattened(data, header) is None
+    loaded = scanning.loading.decode_pixels(data, header)
+    assert loaded.gray.shape == (40, 50) and loaded.gray[15, 15] == 255
+    assert loaded.gray[0, 0] == 0
