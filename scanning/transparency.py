@@ -109,14 +109,15 @@ def flatten(pixels: NDArray[Any]) -> NDArray[np.uint8] | None:
         return None
     if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (3, 4)):
         return None
+    channels = int(pixels.shape[-1]) if pixels.ndim == 3 else 1
     gray8 = np.empty(pixels.shape[:2], np.uint8)
     for top in range(0, gray8.shape[0], _FLATTEN_ROWS):
         band = pixels[top : top + _FLATTEN_ROWS]
         if band.dtype == np.uint16:
             band = (band.astype(np.uint32) // 257).astype(np.uint8)
-        if band.ndim == 2:
+        if channels == 1:
             gray8[top : top + _FLATTEN_ROWS] = band
-        elif band.shape[2] == 3:
+        elif channels == 3:
             gray8[top : top + _FLATTEN_ROWS] = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
         else:
             # gray * a + white * (1 - a), rounded (opaque pixels keep their gray)
