@@ -109,9 +109,10 @@ def flatten(pixels: NDArray[Any]) -> NDArray[np.uint8] | None:
         return None
     if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (3, 4)):
         return None
+    rows, cols = int(pixels.shape[0]), int(pixels.shape[1])
     channels = int(pixels.shape[-1]) if pixels.ndim == 3 else 1
-    gray8 = np.empty(pixels.shape[:2], np.uint8)
-    for top in range(0, gray8.shape[0], _FLATTEN_ROWS):
+    gray8 = np.empty((rows, cols), np.uint8)
+    for top in range(0, rows, _FLATTEN_ROWS):
         band = pixels[top : top + _FLATTEN_ROWS]
         if band.dtype == np.uint16:
             band = (band.astype(np.uint32) // 257).astype(np.uint8)
