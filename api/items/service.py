@@ -379,8 +379,11 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         new_state = lifecycle.apply(item.state, code, max_attempts)
     except lifecycle.IllegalTransitionError:
         # an event held then came before the reassignment: late by definition
-        if not (held_then or (keep_late_conflicts
-                              and _is_late(session, item, data["device_time"]))):
+        # (a clock found off is corrected here too: a fast phone's real attempt was
+        # refused as not late; an implausible time is compared as it is)
+        if not (held_then or (keep_late_conflicts and _is_late(
+                session, item, _ordering_time(data["device_time"], flags, clock_skew_s)
+                or data["device_time"]))):
             raise
         new_state, applied = item.state, False
         flags.append("late_conflict")
@@ -447,7 +450,11 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         return EventResult(event, item, False, [])
     item.move_to(new_state, now)
     if code is EventCode.EMH:
-        item.next_attempt_on = next_attempt_day(data, item, max_attempts)
+        from ..cash.service import field_shift_day
+
+        item.next_attempt_on = next_attempt_day(
+            data, item, max_attempts,
+            day=field_shift_day(data["device_time"], now, flags, clock_skew_s))
     elif code in NO_ATTEMPT_DUE:
         item.next_attempt_on = None
     if code is EventCode.EDG and item.delivery_code is None and policy.needs_delivery_code(item):
@@ -626,9 +633,12 @@ def check_event_photo(session: Session, actor: User, item: Item, code: EventCode
     return str(sha)
 
 
-def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int) -> date | None:
+def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int, *,
+                     day: date | None = None) -> date | None:
     """The recipient's day if they asked for one; none if they will collect or the item
-    goes back; else the next day (Viet Nam time)."""
+    goes back; else the day after the attempt's ``day`` (default: its device time's, in
+    Viet Nam; a field event passes :func:`api.cash.service.field_shift_day`'s, so that a
+    phone a year ahead does not put the next attempt a year off)."""
     if item.failed_attempts >= max_attempts:  # the item goes back
         return None
     reason = data.get("reason")
@@ -637,7 +647,7 @@ def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int) -> 
     asked: date | None = data.get("next_attempt_on")  # a Day field: a date or None
     if asked is not None and reason is FailureReason.ASKS_ANOTHER_DAY:
         return asked
-    return local_day(data["device_time"]) + timedelta(days=1)
+    return (local_day(data["device_time"]) if day is None else day) + timedelta(days=1)
 
 
 GEO_CHECKED = frozenset({EventCode.EMI, EventCode.EMH})
@@ -662,13 +672,15 @@ def geo_flags(item: Item, code: EventCode, loc: Mapping[str, Any] | None, *,
 
 
 def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
-    latest = session.execute(select(func.max(TrackingEvent.device_time)).where(
-        TrackingEvent.item_id == item.id, TrackingEvent.applied.is_(True))).scalar_one_or_none()
-    if latest is None:
-        return False
-    if latest.tzinfo is None:  # SQLite aggregate bypasses the column type
-        latest = latest.replace(tzinfo=UTC)
-    return device_time < latest
+    """Whether ``device_time`` comes before the item's latest applied event, each taken
+    at its ordering time (:func:`_ordering_time`): one event from a phone a year ahead,
+    or reset to 2099, made every later event on the item late, kept unapplied."""
+    times = [_ordering_time(t, flags or (), skew) for t, flags, skew in session.execute(
+        select(TrackingEvent.device_time, TrackingEvent.flags, TrackingEvent.clock_skew_s)
+        .where(TrackingEvent.item_id == item.id, TrackingEvent.applied.is_(True)))]
+    known = [t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+             for t in times if t is not None]
+    return bool(known) and device_time < max(known)
 
 
 def _ordering_time(device_time: datetime, flags: Sequence[str], clock_skew_s: float | None
@@ -682,6 +694,17 @@ def _ordering_time(device_time: datetime, flags: Sequence[str], clock_skew_s: fl
         return None
     return device_time if clock_skew_s is None else device_time - timedelta(
         seconds=clock_skew_s)
+
+
+def _round_time(device_time: datetime, flags: Sequence[str] | None,
+                clock_skew_s: float | None) -> datetime:
+    """The time that places a stored event in its delivery round
+    (:func:`models.lifecycle.counted_attempts`): its ordering time
+    (:func:`_ordering_time`; a fast phone's attempt falls in the round it was made in),
+    or the device time as sent when that is implausible."""
+    when = _ordering_time(device_time, flags or (), clock_skew_s)
+    t = device_time if when is None else when
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)  # (SQLite drops it)
 
 
 def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now: datetime,
@@ -717,9 +740,10 @@ def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
     ``attempt`` (stored, last in the history) takes its number among the counted
     attempts when it counts (``attempt_no``)."""
     history = session.execute(
-        select(TrackingEvent.code, TrackingEvent.device_time, TrackingEvent.applied)
+        select(TrackingEvent.code, TrackingEvent.device_time, TrackingEvent.applied,
+               TrackingEvent.flags, TrackingEvent.clock_skew_s)
         .where(TrackingEvent.item_id == item.id).order_by(TrackingEvent.id)).all()
-    made = lifecycle.attempts_made((c, t, a) for c, t, a in history)
+    made = lifecycle.attempts_made((c, _round_time(t, f, k), a) for c, t, a, f, k in history)
     if made == item.failed_attempts:
         return
     attempt.attempt_no = made
@@ -733,8 +757,9 @@ def replayed_state(item: Item) -> ItemState:
     """What the stored history says; equals the item's columns (tested): the status
     from the applied events, the attempts from all of them, late ones included."""
     status = lifecycle.replay(ev.code for ev in item.events if ev.applied).status
-    made = lifecycle.attempts_made((ev.code, ev.device_time, ev.applied)
-                                   for ev in sorted(item.events, key=lambda e: e.id))
+    made = lifecycle.attempts_made(
+        (ev.code, _round_time(ev.device_time, ev.flags, ev.clock_skew_s), ev.applied)
+        for ev in sorted(item.events, key=lambda e: e.id))
     return ItemState(status=status, failed_attempts=made)
 
 

@@ -149,6 +149,16 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
             CourierPosition.client_event_id == cid)).first() is not None:
         return {"result": "duplicate", "flags": []}
     t = data["device_time"]
+    skew = upload.clock_skew_s
+    if time_flags(t, skew, now):
+        # a phone reset to 2000, or a year ahead: stored, it would be the courier's
+        # latest position for ever (and never purged) or a point lost in the past
+        return _rejected(422, "validation-error", "The request is not valid",
+                         "The ping's time cannot be right, even corrected for the phone's "
+                         "clock: not stored.",
+                         errors=[{"pointer": "/device_time", "detail": "Implausible."}])
+    if skew_flags(skew):  # a clock found off: the ping is stored at when it was taken
+        t -= timedelta(seconds=skew or 0)
     near = session.execute(select(CourierPosition.id).where(
         CourierPosition.courier_id == actor.id,
         CourierPosition.device_time > t - min_interval,

@@ -168,8 +168,8 @@ def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, 
     r = client.post(f"/api/v1/payouts/{second}/pay", headers=auth(courier),
                     json=pay_body(evidence))
     assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
-    ping = {"kind": "gps", "client_event_id": "gps-after-reuse-1",
-            "device_time": "2026-11-20T09:40:00+07:00", "location": {"lat": 12.25, "lon": 109.19}}
+    ping = {"kind": "gps", "client_event_id": "gps-after-reuse-1",  # (08:00 now: not ahead)
+            "device_time": "2026-11-20T07:40:00+07:00", "location": {"lat": 12.25, "lon": 109.19}}
     r = client.post("/api/v1/sync", headers=auth(courier), json={"events": [
         ping, {**entry, "payout_id": second}]})
     assert r.status_code == 200

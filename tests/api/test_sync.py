@@ -573,3 +573,79 @@ def test_a_late_attempt_that_reaches_the_limit_after_the_item_moved_on(
     assert r.status_code == 409 and "used up" in r.json["detail"], r.json
     staff_event(client, disp, item.identifier, "RTS", 310)
     assert db.session.get(Item, item.id).status.value == "return_to_sender"
+
+
+def test_a_phone_far_ahead_neither_sets_the_next_attempt_nor_makes_later_events_late(
+        client, auth, office, courier, make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))  # out at 08:00
+    evening(clock)  # 18:00 on the 20th
+    h = auth(courier)
+    # a failed attempt timed 400 days ahead by a phone whose clock nobody measured
+    ahead = (clock() + timedelta(days=400)).isoformat()
+    r = upload(client, h, [event(item.identifier, "EMH", 0, device_time=ahead,
+                                 action="retry_next_round")], sent_at=clock().isoformat())
+    res = r.json["results"][0]
+    assert res["applied"] is True and "implausible_device_time" in res["flags"]
+    # the next attempt is the day after the server's day, not a year on (the parcel
+    # could not be planned until then)
+    assert db.session.get(Item, item.id).next_attempt_on.isoformat() == "2026-11-21"
+    # the next morning the courier takes it out again: applied, not kept as late behind
+    # the event of next year
+    clock.advance(hours=15)  # 09:00 on the 21st
+    h = auth(courier)
+    r = upload(client, h, [event(item.identifier, "EDG", 25 * 60)], sent_at=clock().isoformat())
+    res = r.json["results"][0]
+    assert res["applied"] is True and "late_event" not in res["flags"], res
+    assert db.session.get(Item, item.id).status.value == "out_for_delivery"
+
+
+def test_a_phone_a_year_ahead_that_sends_its_clock_gets_its_next_attempt_right(
+        client, auth, office, courier, make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    evening(clock)
+    year = timedelta(days=365)
+    r = upload(client, auth(courier), [event(
+        item.identifier, "EMH", 9 * 60, device_time=(T0 + timedelta(hours=9) + year).isoformat(),
+        action="retry_next_round")], sent_at=(clock() + year).isoformat())
+    assert r.json["results"][0]["flags"] == ["device_clock_off"]
+    assert db.session.get(Item, item.id).next_attempt_on.isoformat() == "2026-11-21"
+
+
+def test_an_illegal_event_from_a_fast_phone_is_judged_late_at_its_corrected_time(
+        client, auth, office, courier, make_item, make_user, clock):
+    # the attempt happened at 08:30, before the office held the item at 08:45; the phone
+    # is 20 minutes fast. Judged at its raw 08:50 it was not late: a 409, the attempt lost
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))  # out at 08:00
+    clock.advance(minutes=45)
+    staff_event(client, auth(make_user(Role.DISPATCHER, office)), item.identifier, "EDF", 45)
+    clock.advance(minutes=30)  # 09:15 on the server, 09:35 on the phone
+    r = upload(client, auth(courier), [event(item.identifier, "EMH", 50)],
+               sent_at=(clock() + timedelta(minutes=20)).isoformat())
+    res = r.json["results"][0]
+    assert res["result"] == "accepted", res
+    assert res["applied"] is False and "late_conflict" in res["flags"]
+    assert db.session.get(Item, item.id).failed_attempts == 1
+
+
+@pytest.mark.parametrize(("days", "sent_days", "stored"), [
+    (300, 0, None),  # a phone 300 days ahead, its clock unknown: not stored
+    (-3650, 0, None),  # reset to 2016
+    (365, 365, 0),  # a year ahead and saying so: stored at when it was taken
+])
+def test_a_ping_with_an_impossible_time_is_not_the_couriers_latest_position(
+        client, auth, office, courier, make_user, clock, days, sent_days, stored):
+    clock.advance(hours=1)  # 09:00
+    h = auth(courier)
+    upload(client, h, [ping(55)], sent_at=clock().isoformat())  # the real 08:55
+    odd = ping(60, lat=10.0, lon=100.0)
+    odd["device_time"] = (clock() + timedelta(days=days)).isoformat()
+    r = upload(client, h, [odd], sent_at=(clock() + timedelta(days=sent_days)).isoformat())
+    assert r.json["results"][0]["result"] == ("rejected" if stored is None else "accepted")
+    rows = client.get("/api/v1/courier-positions",
+                      headers=auth(make_user(Role.DISPATCHER, office))).json["couriers"]
+    (mine,) = [row for row in rows if row["courier_id"] == courier.id]
+    age = mine["position"]["age_s"]
+    if stored is None:
+        assert mine["position"]["lat"] == 12.24 and age == 5 * 60
+    else:
+        assert mine["position"]["lat"] == 10.0 and 0 <= age < 5
