@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -190,7 +191,9 @@ def _header(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int, int]:
                 limit=max_pixels,
             ) from exc
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types on garbage
-            raise UnreadableImageError(f"corrupt {fmt} header: {exc}") from exc
+            # (Pillow's message names its buffer object, "<_io.BytesIO object at 0x…>")
+            why = re.sub(r"\s*<[^>]* at 0x[0-9a-f]+>", "", str(exc))
+            raise UnreadableImageError(f"corrupt {fmt} header: {why}") from exc
     if width <= 0 or height <= 0:
         raise UnreadableImageError(f"{fmt} header declares an empty image ({width}x{height})")
     if width * height > max_pixels:

@@ -121,3 +121,11 @@ def test_malformed_exif_is_ignored() -> None:
     im.save(buf, "JPEG", exif=b"Exif\x00\x00garbage-not-tiff")
     loaded = Scanner().load(buf.getvalue())
     assert loaded.orientation == 1 and loaded.gray.shape == (30, 40)
+
+
+def test_a_header_pillow_cannot_identify_is_reported_without_its_buffer() -> None:
+    # the detail read "cannot identify image file <_io.BytesIO object at 0x7f3e…>"
+    with pytest.raises(UnreadableImageError) as err:
+        scanning.loading.probe_image(b"\xff\xd8\xff" + b"garbage" * 10, max_pixels=10**6,
+                                     max_bytes=10**6)
+    assert str(err.value) == "corrupt JPEG header: cannot identify image file"
