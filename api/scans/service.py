@@ -108,22 +108,27 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                   "note": data.get("note"), "proof": data.get("proof"),
                   "photo": data.get("photo"), "next_attempt_on": data.get("next_attempt_on")}
     skew = clock_skew(data.get("sent_at"), now)
-    try:
-        # a photo scan may be uploaded long after it was taken: like a synced event, a
-        # late one that no longer fits is kept and flagged rather than refused; its
-        # device time gets the sync's clock and time flags too, from the scan's sent_at
-        # (without it, no clock skew), which book COD cash
-        # (api.cash.service.field_shift_day)
-        result = items.record_event(session, actor, ident.item_id, event_data, now=now,
-                                    max_attempts=max_attempts, keep_late_conflicts=True,
-                                    flags=device_flags(data["device_time"], skew, now),
-                                    clock_skew_s=skew, source="scan", **(geo or {}))
-    except NotFound as exc:
-        if exc.slug == "item-reassigned":  # the phone keeps it for a supervisor
-            raise NotFound(exc.detail, slug=exc.slug, title=exc.title, code=ident.item_id,
-                           codes=codes) from exc
+    # a label with two item numbers (another carrier's sticker over ours, a return
+    # label): the first that is an item the courier can see is the one scanned
+    for identified in (ident.item_id, *ident.alternatives):
+        try:
+            # a photo scan may be uploaded long after it was taken: like a synced event,
+            # a late one that no longer fits is kept and flagged rather than refused;
+            # its device time gets the sync's clock and time flags too, from the scan's
+            # sent_at (without it, no clock skew), which book COD cash
+            # (api.cash.service.field_shift_day)
+            result = items.record_event(session, actor, identified, event_data, now=now,
+                                        max_attempts=max_attempts, keep_late_conflicts=True,
+                                        flags=device_flags(data["device_time"], skew, now),
+                                        clock_skew_s=skew, source="scan", **(geo or {}))
+            break
+        except NotFound as exc:
+            if exc.slug == "item-reassigned":  # the phone keeps it for a supervisor
+                raise NotFound(exc.detail, slug=exc.slug, title=exc.title, code=identified,
+                               codes=codes) from exc
+    else:
         raise NotFound(f"No item {ident.item_id} that you can see.", slug="item-not-found",
-                       code=ident.item_id, codes=codes) from exc
+                       code=ident.item_id, codes=codes)
     if result.replayed:
         # the same scan sent again while the first was being recorded: the event
         # lock made this request wait for it, so its scan is there now
@@ -136,7 +141,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
     scan = Scan(client_event_id=cid, action=data["action"], actor_id=actor.id,
                 item_id=result.item.id, event_id=result.event.id,
                 device_time=data["device_time"], server_time=now, codes=codes,
-                identified_code=ident.item_id, misreads=misreads, photo_key=key,
+                identified_code=identified, misreads=misreads, photo_key=key,
                 photo_content_type=CONTENT_TYPES[ext][0] if ext else None,
                 photo_bytes=len(photo) if photo is not None else None)
     scan.item, scan.event, scan.actor = result.item, result.event, actor

@@ -89,6 +89,21 @@ def test_phone_decoded_codes_without_photo(client, auth, office, courier, make_i
     assert r.json["identified_code"] == item.identifier
 
 
+def test_a_label_with_two_item_numbers_scans_the_one_that_is_an_item(
+        client, auth, office, courier, make_item, make_office):
+    item = make_item(office, courier=courier, events=("EMG",))
+    elsewhere = make_item(make_office(), events=("EMG",))  # another office's parcel
+    codes = [{"text": "EE123456785VN", "symbology": "CODE_128"},  # no item at all
+             {"text": elsewhere.identifier, "symbology": "CODE_128"},
+             {"text": item.identifier, "symbology": "CODE_128"}]
+    r = client.post("/api/v1/scans", json=fields(codes=codes), headers=auth(courier))
+    assert r.status_code == 201, r.json  # was a 404 for the first number
+    assert r.json["identified_code"] == item.identifier
+    assert r.json["item"]["status"] == "out_for_delivery"
+    r = client.post("/api/v1/scans", json=fields(codes=codes[:2]), headers=auth(courier))
+    assert r.status_code == 404 and r.json["code"] == "EE123456785VN"
+
+
 def test_replay_returns_original_without_decoding_again(client, auth, office, courier,
                                                          make_item):
     item = make_item(office, courier=courier, events=("EMG",))
