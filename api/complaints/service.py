@@ -33,6 +33,7 @@ from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..items import custody, identifiers
 from ..items import service as items
 from ..localtime import local_day
+from ..scope import office_for_read
 
 # Hours to answer a complaint, per product (the post's service charter)
 SLA_HOURS = {Product.EMS: 24, Product.ADMIN_DOCUMENT: 24, Product.REGISTERED: 48,
@@ -185,8 +186,10 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
     (RTS), not a new round (refused): the row says so (``attempts_used_up``)."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not see the office's missing scans.")
-    if actor.role is Role.DISPATCHER:
-        office_id = actor.office_id
+    if actor.role is Role.DISPATCHER or office_id is not None:
+        # the office rule (another office's: a 404, not the dispatcher's own silently);
+        # an admin naming none sees every office
+        office_id = office_for_read(actor, office_id, what="the office's missing scans")
     last = (select(TrackingEvent.item_id, func.max(TrackingEvent.device_time).label("t"))
             .where(TrackingEvent.applied.is_(True)).group_by(TrackingEvent.item_id).subquery())
     out_for = Item.status == Status.OUT_FOR_DELIVERY

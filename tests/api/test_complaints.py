@@ -149,7 +149,8 @@ def test_case_shows_the_whole_trail(client, auth, office, dispatcher, courier, m
     assert len(trails["EMI"]["points"]) == 4  # -20, -5, +10, +25 minutes
 
 
-def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clock):
+def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clock,
+                       make_office, make_user):
     stale = make_item(office, events=("EMG",))
     out = make_item(office, courier=courier, events=("EMG", "EDG"))
     clock.advance(hours=20)
@@ -164,6 +165,16 @@ def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clo
     assert fresh.identifier not in listed
     assert r.json["total"] == 2 and r.json["page"] == 1
     assert client.get("/api/v1/missing-scans", headers=auth(courier)).status_code == 403
+    # another office is a 404 (it was the dispatcher's own, silently), as on every report
+    other = make_office()
+    r = client.get(f"/api/v1/missing-scans?office_id={other.id}", headers=auth(dispatcher))
+    assert r.status_code == 404
+    admin = auth(make_user(Role.ADMIN))
+    r = client.get(f"/api/v1/missing-scans?office_id={other.id}", headers=admin)
+    assert r.status_code == 200 and r.json["total"] == 0
+    assert client.get(f"/api/v1/missing-scans?office_id={other.id + 99}",
+                      headers=admin).status_code == 404
+    assert client.get("/api/v1/missing-scans", headers=admin).json["total"] == 2  # every office
 
 
 def test_a_parcel_whose_next_attempt_is_due_on_a_later_day_is_not_idle(
