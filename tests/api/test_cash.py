@@ -164,3 +164,41 @@ def test_the_largest_amounts_allowed_are_stored(client, auth, courier, dispatche
     assert ledger["totals"]["on_hand"] == 1_450_000 + 10**10
     report = client.get("/api/v1/cash/report?date=2026-11-20", headers=h).json
     assert report["office"]["corrections"] == 2 * 10**10
+
+
+def test_a_day_handed_in_twice_is_short_only_by_what_is_still_out(client, auth, courier,
+                                                                   dispatcher, day):
+    # 1 450 000 on hand: 1 000 000 at midday, 450 000 in the evening. Summed over both
+    # hand-ins the day was 450 000 short though every dong came in
+    h = auth(dispatcher)
+    for counted, ref in ((1_000_000, "receipt-midday-1"), (450_000, "receipt-evening-1")):
+        r = client.post("/api/v1/cash/handovers", headers=h, json={
+            "courier_id": courier.id, "date": "2026-11-20", "counted_amount": counted,
+            "reference": ref})
+        assert r.status_code == 201, r.json
+    totals = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                        headers=h).json["totals"]
+    assert totals["on_hand"] == 0 and totals["discrepancy"] == 0
+    r = client.post("/api/v1/cash/handovers", headers=h, json={
+        "courier_id": courier.id, "date": "2026-11-20", "counted_amount": 0})
+    assert r.status_code == 201 and r.json["expected_on_hand"] == 0
+
+
+def test_two_hand_ins_at_once_each_expect_what_the_other_left(app, client, auth, courier,
+                                                              dispatcher, day, monkeypatch):
+    from api.cash import service
+
+    # both read the ledger before either wrote: each expected 1 450 000
+    monkeypatch.setattr(service, "_entries", when_both_arrive(service._entries))
+    h, courier_id = auth(dispatcher), courier.id
+    answers = at_once(app, *(
+        lambda c, n=n, ref=ref: c.post("/api/v1/cash/handovers", headers=h, json={
+            "courier_id": courier_id, "date": "2026-11-20", "counted_amount": n,
+            "reference": ref})
+        for n, ref in ((1_000_000, "receipt-at-once-a"), (450_000, "receipt-at-once-b"))))
+    assert [a.status_code for a in answers] == [201, 201]
+    expected = sorted(a.json["expected_on_hand"] for a in answers)
+    assert expected in ([450_000, 1_450_000], [1_000_000, 1_450_000])
+    totals = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                        headers=h).json["totals"]
+    assert totals["on_hand"] == 0 and totals["discrepancy"] == 0
