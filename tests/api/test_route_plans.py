@@ -355,6 +355,22 @@ def test_plan_runs_on_rq_when_redis_is_configured(client, auth, dispatcher, cour
     assert body["status"] == "succeeded" and len(body["result"]["routes"]) >= 1
 
 
+def test_the_rq_worker_loads_the_routing_kernels_before_it_forks_its_jobs(redis_queue):
+    # a plain rq worker forked every job from a process that had never loaded them: each
+    # job's solve paid for PyVRP and the compiled kernels out of its own budget
+    import subprocess
+    import sys
+
+    code = ("import sys, redis; from api.jobs import RoutingWorker\n"
+            "assert 'pyvrp' not in sys.modules\n"
+            f"RoutingWorker(['{jobs.QUEUE}'], connection=redis.Redis.from_url('{REDIS}'))\n"
+            "from routing import tsptw\n"
+            "assert 'pyvrp' in sys.modules and tsptw.warm_up() == 0.0\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_rq_job_that_failed_in_the_queue_is_reported(client, auth, dispatcher, couriers,
                                                      day_items, redis_queue, monkeypatch):
     from rq import SimpleWorker
