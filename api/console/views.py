@@ -510,8 +510,7 @@ def _latest_plan(office_id: int, day: date) -> RoutePlan | None:
 
 def plan_json(plan: RoutePlan) -> dict[str, Any]:
     job = jobs.rq_job_state(current_app, plan.job_id) if plan.job_id else None
-    if plans.refresh(plan, now=clock(), job=job):
-        db.session.commit()
+    plan = plans.refresh_stored(db.session(), plan, now=clock(), job=job)
     return {"id": plan.id, "status": plan.status.value,
             "status_label": labels.label(labels.PLAN_STATUS, plan.status.value, lang()),
             "progress": plan.progress, "best_cost": plan.best_cost, "error": plan.error,

@@ -584,6 +584,24 @@ def refresh(plan: RoutePlan, *, now: datetime, job: JobState | None) -> bool:
     return False
 
 
+def refresh_stored(session: Session, plan: RoutePlan, *, now: datetime,
+                   job: JobState | None) -> RoutePlan:
+    """:func:`refresh`, written: decided first on ``plan`` as read (no lock: most reads
+    change nothing), then again on its row locked, as the job's own write locks it
+    (:func:`_store`). Decided on the unlocked row alone, a plan whose worker stored its
+    result meanwhile was overwritten as failed. Returns the plan as it now stands."""
+    plan_id = plan.id
+    if not refresh(plan, now=now, job=job):
+        return plan
+    session.expire(plan)  # (the change above, on a row that may be stale: not flushed)
+    locked = lock_plan(session, plan_id)
+    if locked is None:  # deleted meanwhile
+        raise NotFound(f"No route plan {plan_id}.")
+    refresh(locked, now=now, job=job)
+    session.commit()  # (the lock ends with it)
+    return locked
+
+
 def cancel(session: Session, actor: User, plan_id: int, *, now: datetime) -> RoutePlan:
     plan = get_plan_for_update(session, actor, plan_id)
     if plan.status not in ACTIVE:

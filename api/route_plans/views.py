@@ -29,9 +29,7 @@ blp = Blueprint("route_plans", __name__, url_prefix="/api/v1",
 
 def _refreshed(plan: Any) -> Any:
     job = jobs.rq_job_state(current_app, plan.job_id) if plan.job_id else None
-    if service.refresh(plan, now=clock(), job=job):
-        db.session.commit()
-    return plan
+    return service.refresh_stored(db.session(), plan, now=clock(), job=job)
 
 
 @blp.route("/route-plans")

@@ -200,6 +200,32 @@ def test_a_dead_worker_is_reported_not_lost(client, auth, dispatcher, couriers, 
     assert body["status"] == "failed" and "stopped" in body["error"]
 
 
+def test_a_result_stored_while_a_reader_finds_the_heartbeat_stale_stays(
+        client, auth, dispatcher, couriers, day_items, clock, monkeypatch):
+    # the reader decided "failed" on the row it read without a lock; the worker, late
+    # but alive, stored its result before the reader wrote: the plan read failed, with
+    # its result attached
+    from sqlalchemy import update
+
+    from models import RoutePlan
+
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    plan.status, plan.heartbeat_at = PlanStatus.RUNNING, clock()
+    db.session.commit()
+    plan_id, real_lock = plan.id, service.lock_plan
+    clock.advance(minutes=5)
+
+    def worker_stores_first(session, pid):
+        with db.engine.begin() as conn:  # the worker's own transaction
+            conn.execute(update(RoutePlan).where(RoutePlan.id == pid).values(
+                status=PlanStatus.SUCCEEDED, progress=1.0, finished_at=clock()))
+        return real_lock(session, pid)
+
+    monkeypatch.setattr(service, "lock_plan", worker_stores_first)
+    body = client.get(f"/api/v1/route-plans/{plan_id}", headers=auth(dispatcher)).json
+    assert body["status"] == "succeeded" and body["error"] is None
+
+
 def test_failed_solve_is_recorded(app, dispatcher, couriers, day_items, clock, monkeypatch):
     plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
     db.session.commit()
