@@ -119,6 +119,29 @@ def submit(app: Flask, path: str, *args: Any, timeout_s: int = 900) -> str:
     return job_id
 
 
+def withdraw(app: Flask, job_id: str) -> bool:
+    """Take a job off the RQ queue if no worker has taken it yet (its plan was
+    cancelled: a worker would otherwise build an app, ~2 s, only to find nothing to do).
+    Best effort: a job already taken, gone, or Redis unreachable is left as it is (the
+    job sees its plan cancelled and ends). True if it was withdrawn."""
+    url = app.config.get("REDIS_URL")
+    if not url or job_id.startswith("thread-"):
+        return False
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=Redis.from_url(url, socket_timeout=2))
+        if job.get_status() != "queued":
+            return False
+        job.cancel()
+    except (NoSuchJobError, RedisError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class JobState:
     """RQ's view of a job."""

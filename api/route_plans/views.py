@@ -83,6 +83,8 @@ class RoutePlanCancel(MethodView):
         """Cancel a queued or running plan."""
         plan = service.cancel(db.session(), current_actor(), plan_id, now=clock())
         db.session.commit()
+        if plan.job_id:
+            jobs.withdraw(current_app, plan.job_id)
         return plan
 
 

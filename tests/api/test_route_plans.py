@@ -381,6 +381,17 @@ def test_plan_runs_on_rq_when_redis_is_configured(client, auth, dispatcher, cour
     assert body["status"] == "succeeded" and len(body["result"]["routes"]) >= 1
 
 
+def test_a_plan_cancelled_while_queued_leaves_the_queue(client, auth, dispatcher, couriers,
+                                                        day_items, redis_queue):
+    h = auth(dispatcher)
+    plan_id = client.post("/api/v1/route-plans", json=plan_body(), headers=h).json["id"]
+    assert len(redis_queue) == 1
+    r = client.post(f"/api/v1/route-plans/{plan_id}/cancel", headers=h)
+    assert r.status_code == 200 and r.json["status"] == "cancelled"
+    assert len(redis_queue) == 0  # no worker takes it only to find nothing to do
+    assert client.get(f"/api/v1/route-plans/{plan_id}", headers=h).json["status"] == "cancelled"
+
+
 def test_the_rq_worker_loads_the_routing_kernels_before_it_forks_its_jobs(redis_queue):
     # a plain rq worker forked every job from a process that had never loaded them: each
     # job's solve paid for PyVRP and the compiled kernels out of its own budget
