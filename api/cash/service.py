@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import CashEntry, CashKind, Item, Role, TrackingEvent, User, lock_rows
+from models import CashEntry, CashKind, Item, Role, TrackingEvent, User, locked_one
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..localtime import local_day
@@ -114,8 +114,7 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     courier = _courier(session, actor, courier_id)
     # one hand-in of a courier at a time: two at once both read the same ledger and
     # recorded the same expected amount, the shortfall counted twice
-    lock_rows(session, User, User.id == courier.id)
-    session.execute(select(User.id).where(User.id == courier.id).with_for_update())
+    locked_one(session, User, User.id == courier.id)
 
     def earlier() -> CashEntry | None:
         same = session.execute(select(CashEntry).where(
