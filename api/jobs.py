@@ -2,7 +2,7 @@
 this process. Job functions take plain arguments (ids) and open their own app
 context, so the same function runs in either place.
 
-An RQ worker: ``rq worker -w api.jobs.RoutingWorker --url $REDIS_URL postal`` with the
+An RQ worker: ``rq worker -w api.rqworker.RoutingWorker --url $REDIS_URL postal`` with the
 app's environment (``DATABASE_URL`` …); the job builds its app with ``create_app()``.
 """
 
@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from rq import Worker
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +66,6 @@ def worker_app() -> Flask:
         _worker_app = create_app()
         warm_up_routing()  # an RQ worker process: its first job keeps its budget
     return _worker_app
-
-
-class RoutingWorker(Worker):
-    """An RQ worker that loads the routing library's kernels (PyVRP, the compiled
-    single-route search) once, before it forks a work horse per job. A plain ``rq
-    worker`` forks from a process that never loaded them, so every job loaded them
-    again (~1-2 s) while its solve ran, out of the solve's own budget."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        from routing import warm_up
-
-        log.info("routing kernels loaded in %.2f s; jobs fork from here", warm_up())
 
 
 def _resolve(path: str) -> Callable[..., Any]:

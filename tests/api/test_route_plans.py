@@ -398,7 +398,7 @@ def test_the_rq_worker_loads_the_routing_kernels_before_it_forks_its_jobs(redis_
     import subprocess
     import sys
 
-    code = ("import sys, redis; from api.jobs import RoutingWorker\n"
+    code = ("import sys, redis; from api.rqworker import RoutingWorker\n"
             "assert 'pyvrp' not in sys.modules\n"
             f"RoutingWorker(['{jobs.QUEUE}'], connection=redis.Redis.from_url('{REDIS}'))\n"
             "from routing import tsptw\n"
