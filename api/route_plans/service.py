@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
@@ -41,6 +41,12 @@ from ..scope import office_for_write
 
 log = logging.getLogger(__name__)
 PLANNABLE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
+#: Statuses of an item still to be delivered on the courier's route: what a plan takes
+#: (``PLANNABLE``) and out for delivery; a held item is done for the day once it became
+#: so after the plan was published, a failed one once it failed on the route's day
+#: (:func:`_remaining`).
+REMAINING = (*PLANNABLE, Status.OUT_FOR_DELIVERY)
+
 STALE_HEARTBEAT = timedelta(seconds=120)
 #: A courier's capacity when none is recorded (a motorbike's)
 DEFAULT_CAPACITY_PARCELS = 60
@@ -316,11 +322,11 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     courier_ids = {c.id for c in couriers}
     keep = bool(data.get("keep_assignments", True))
     move_cost = None if keep else int(data.get("move_cost_m", DEFAULT_MOVE_COST_M))
-    iq = select(Item).where(Item.office_id == office_id, Item.status.in_(statuses))
+    wanted: ColumnElement[bool] = Item.status.in_(statuses)
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
         chosen = [identifiers.normalize(i) for i in data["identifiers"]]
-        iq = iq.where(Item.identifier.in_(set(chosen)))
+        wanted = and_(wanted, Item.identifier.in_(set(chosen)))
         # one that is no item of this office (unknown, or another office's: the same
         # answer), or whose status is not planned (delivered, out with a courier …), is
         # an error, not a parcel silently left out of the plan
@@ -375,6 +381,11 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                                 "bag this plan cannot take them from, whose next attempt "
                                 "is due on a later day, or assigned to a courier not in "
                                 "this plan by hand.", errors=wrong)
+    # whatever the plan's couriers already hold and is still to deliver is always in it,
+    # whichever items or statuses were chosen: publishing takes over their routes, and a
+    # parcel in their bag or given to them must not drop off the route their phone shows
+    theirs = and_(Item.courier_id.in_(courier_ids), Item.status.in_(REMAINING))
+    iq = select(Item).where(Item.office_id == office_id, or_(wanted, theirs))
     items = session.execute(iq.order_by(Item.id)).unique().scalars().all()
     failed_on = failure_days(session, [it.id for it in items if it.courier_id is not None
                                        and it.status is Status.DELIVERY_FAILED])
@@ -1302,12 +1313,6 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
             "issues": route.get("issues", []),
             "issues_accepted": issues_accepted(plan, route)}
 
-
-#: Statuses of an item still to be delivered on the courier's route: what a plan takes
-#: (``PLANNABLE``) and out for delivery; a held item is done for the day once it became
-#: so after the plan was published, a failed one once it failed on the route's day
-#: (:func:`_remaining`).
-REMAINING = (*PLANNABLE, Status.OUT_FOR_DELIVERY)
 
 #: A re-optimisation from farther than this from the office is refused: a GPS fix
 #: that far off (0, 0 from a phone without a fix, a stale position from another

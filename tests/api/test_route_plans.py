@@ -1101,6 +1101,39 @@ def test_a_plan_for_some_couriers_leaves_the_others_their_routes(client, auth, d
     assert r.json["plan_id"] == int(third.rsplit("/", 1)[1])
 
 
+@pytest.mark.parametrize("choose", ["identifiers", "statuses"])
+def test_a_plan_of_chosen_parcels_keeps_what_its_couriers_hold_on_their_routes(
+        client, auth, dispatcher, couriers, day_items, make_item, office, choose):
+    """New parcels came in at noon: a plan of just those for a courier who is out with
+    the morning's parcels (or of the parcels at the office only) replaced their route,
+    when published, by one without the parcels in their bag, still theirs."""
+    h = auth(dispatcher)
+    courier = couriers[0]
+    _, morning = published_plan(client, h, courier_ids=[courier.id])
+    bag = [s["identifier"] for r in morning["result"]["routes"] for s in r["stops"]]
+    assert len(bag) == 12
+    for ident in bag[:8]:  # out with eight of them; four still at the office, theirs
+        assert client.post(f"/api/v1/items/{ident}/events", headers=auth(courier), json={
+            "code": "EDG", "client_event_id": str(uuid.uuid4()),
+            "device_time": "2026-11-20T08:05:00+07:00"}).status_code == 201
+    rcpt = {"name": "Nguyễn Thị Hoa", "address": "5 Trần Phú", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.247, "lon": 109.196}
+    noon = make_item(office, events=("EMG",), recipient=rcpt)
+    chosen = ({"identifiers": [noon.identifier]} if choose == "identifiers"
+              else {"statuses": ["at_delivery_office"]})
+    url, done = published_plan(client, h, courier_ids=[courier.id], **chosen)
+    routed = [s["identifier"] for r in done["result"]["routes"] for s in r["stops"]]
+    assert sorted(routed) == sorted([*bag, noon.identifier])
+    mine = route_of(client, auth, courier)
+    assert mine["plan_id"] == int(url.rsplit("/", 1)[1])
+    assert sorted(s["identifier"] for s in mine["stops"]) == sorted(routed)
+    assert all(s["still_yours"] for s in mine["stops"])
+    # the bag's parcels stay pinned to the courier (a rebalance could not move them)
+    assert {p["id"]: p["courier_id"] for p in db.session.get(
+        RoutePlan, int(url.rsplit("/", 1)[1])).problem["stops"]
+        if p["id"] in bag[:8]} == dict.fromkeys(bag[:8], str(courier.id))
+
+
 def test_parcels_out_with_a_courier_the_plan_is_not_for_stay_with_them(
         client, auth, dispatcher, couriers, day_items, make_item, office):
     """A dispatcher who plans out-for-delivery items too must not hand a parcel that is in
@@ -2035,9 +2068,12 @@ def test_a_warm_start_keeps_only_what_the_new_plan_has(client, auth, dispatcher,
                        json={"courier_id": second.id}).status_code == 200
     chosen = [idents[1], idents[2], idents[7], idents[9]]
     warm, before = start(identifiers=chosen)
-    assert warm == {"plan_ids": [published, drafted], "stops": 3, "routes": {
-        str(first.id): [idents[1]], str(second.id): [idents[7], idents[9]]}}
-    assert before == {str(first.id): [idents[1]]}
+    # the parcels the first courier holds are in any plan for them (publishing takes
+    # over their route), chosen or not; the draft's parcels nobody holds only if chosen
+    kept = [idents[0], idents[1], idents[3], idents[4], idents[5]]
+    assert warm == {"plan_ids": [published, drafted], "stops": 7, "routes": {
+        str(first.id): kept, str(second.id): [idents[7], idents[9]]}}
+    assert before == {str(first.id): kept}
     # the second courier only (the first is absent), some parcels: the first courier
     # is out of the start, and so are the stops not in the plan
     warm, before = start(identifiers=chosen, courier_ids=[second.id])
