@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
@@ -190,8 +190,14 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
         # the office rule (another office's: a 404, not the dispatcher's own silently);
         # an admin naming none sees every office
         office_id = office_for_read(actor, office_id, what="the office's missing scans")
-    last = (select(TrackingEvent.item_id, func.max(TrackingEvent.device_time).label("t"))
-            .where(TrackingEvent.applied.is_(True)).group_by(TrackingEvent.item_id).subquery())
+    # an event happened when its phone says, but not after the server got it (a phone a
+    # year ahead kept its item off the list for a year), and a time flagged implausible
+    # (a phone reset to 2000) counts from when it was received
+    ev = TrackingEvent
+    when = case((cast(ev.flags, Text).like("%implausible_device_time%"), ev.server_time),
+                (ev.device_time > ev.server_time, ev.server_time), else_=ev.device_time)
+    last = (select(ev.item_id, func.max(when).label("t"))
+            .where(ev.applied.is_(True)).group_by(ev.item_id).subquery())
     out_for = Item.status == Status.OUT_FOR_DELIVERY
     later = and_(~out_for, Item.next_attempt_on > local_day(now))
     silent = (select(Item, last.c.t).join(last, last.c.item_id == Item.id)

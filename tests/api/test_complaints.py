@@ -177,6 +177,24 @@ def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clo
     assert client.get("/api/v1/missing-scans", headers=admin).json["total"] == 2  # every office
 
 
+def test_a_phone_clock_far_off_does_not_hide_or_age_a_silent_item(
+        client, auth, office, dispatcher, courier, make_item, clock):
+    """Silence is counted from when a scan happened, never later than the server got it:
+    one event from a phone a year ahead kept its item off the list for a year, and one
+    from a phone reset to 2000 listed it at once as silent for 26 years."""
+    ahead = make_item(office, courier=courier, events=("EMG",))
+    reset = make_item(office, courier=courier, events=("EMG",))
+    clock.advance(hours=1)
+    record(client, auth(courier), ahead.identifier, "EDG", clock() + timedelta(days=365))
+    record(client, auth(courier), reset.identifier, "EDG", datetime(2000, 1, 1, tzinfo=UTC))
+    r = client.get("/api/v1/missing-scans", headers=auth(dispatcher))
+    assert r.json["total"] == 0  # both just scanned
+    clock.advance(hours=13)  # out for delivery for 13 hours without a result
+    r = client.get("/api/v1/missing-scans", headers=auth(dispatcher))
+    listed = {i["identifier"]: i["hours_without_scan"] for i in r.json["items"]}
+    assert listed == {ahead.identifier: 13.0, reset.identifier: 13.0}
+
+
 def test_a_parcel_whose_next_attempt_is_due_on_a_later_day_is_not_idle(
         client, auth, office, dispatcher, courier, make_item, clock):
     # the recipient asked for the 25th: the parcel waits at the office for that day, as
