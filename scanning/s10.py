@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import enum
 import re
+import string
 from typing import NamedTuple
 
 __all__ = [
@@ -58,6 +59,8 @@ RESERVED_SERVICE_PREFIXES: frozenset[str] = frozenset({"J", "K"})
 
 _S10_SHAPE = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}")
 _SEPARATORS = re.compile(r"[\s\-]+")
+#: ASCII letters only: ``str.upper()`` turns 'ß' into 'SS' (and 'ﬅ' into 'ST')
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 class InvalidS10Error(ValueError):
@@ -182,7 +185,8 @@ def s10_check_digit(serial8: str) -> int:
 def normalize_s10(s: str) -> str:
     """Return the canonical form of a possibly formatted S10 string.
 
-    Removes whitespace and hyphens and upper-cases the result. The result is
+    Removes whitespace and hyphens and upper-cases the ASCII letters of the
+    result (not others: ``"ß12345678?VN"`` is no S10 number). The result is
     *not* validated; pass it to :func:`is_valid_s10` or :func:`parse_s10`.
 
     Parameters
@@ -202,7 +206,7 @@ def normalize_s10(s: str) -> str:
     """
     if not isinstance(s, str):
         raise InvalidS10Error(s, "type", f"S10 must be str, not {type(s).__name__}")
-    return _SEPARATORS.sub("", s).upper()
+    return _SEPARATORS.sub("", s).translate(_ASCII_UPPER)
 
 
 def looks_like_s10(s: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ EXTERNAL_ID = re.compile(r"[A-Z0-9][A-Z0-9._-]{3,39}")
 # Two letters, 7-10 digits, two more characters: a mistyped or misread S10, never
 # accepted as another carrier's code.
 NEAR_S10 = re.compile(r"[A-Z]{2}[0-9]{7,10}[A-Z0-9]{2}")
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 S10_PRODUCTS: dict[S10Product, Product | None] = {
     S10Product.EMS: Product.EMS,
@@ -37,7 +39,9 @@ class Identifier:
 def normalize(raw: str) -> str:
     """Canonical form used for storage and look-ups: trimmed and upper-cased; for
     S10-shaped input also without spaces and hyphens."""
-    value = raw.strip().upper()
+    # ASCII letters only: str.upper() turns 'ß' into 'SS' and 'ﬁ' into 'FI', so
+    # 'ß123456785VN' was looked up, and stored, as SS123456785VN
+    value = raw.strip().translate(_ASCII_UPPER)
     compact = normalize_s10(value)
     return compact if looks_like_s10(compact) else value
 

@@ -206,6 +206,22 @@ def test_lookup_is_case_and_space_insensitive(client, auth, office, dispatcher, 
     assert r.status_code == 200 and r.json["identifier"] == item.identifier
 
 
+def test_only_ascii_letters_are_upper_cased_in_a_look_up(client, auth, dispatcher):
+    from scanning.s10 import s10_check_digit
+
+    serial = "12345678"
+    ident = f"SS{serial}{s10_check_digit(serial)}VN"
+    assert client.post("/api/v1/items", json=item_payload(identifier=ident),
+                       headers=auth(dispatcher)).status_code == 201
+    h = auth(dispatcher)
+    assert client.get(f"/api/v1/items/ss{ident[2:]}", headers=h).status_code == 200
+    # str.upper() made 'ß' 'SS' (and 'ﬅ' 'ST'): another string found this item
+    r = client.get(f"/api/v1/items/ß{ident[2:]}", headers=h)
+    assert r.status_code == 404, r.json
+    r = client.post("/api/v1/items", json=item_payload(identifier=f"ß{ident[2:]}"), headers=h)
+    assert r.status_code == 422, r.json
+
+
 @pytest.mark.parametrize("window", [
     {"start": "0001-01-01T01:00:00+05:00", "end": "0001-01-01T02:00:00+05:00"},
     {"start": "9999-12-31T18:00:00+00:00", "end": "9999-12-31T23:00:00+00:00"}])

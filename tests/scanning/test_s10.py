@@ -100,6 +100,13 @@ def test_normalize_then_validate(raw: str, canonical: str) -> None:
     assert is_valid_s10(normalize_s10(raw))
 
 
+@pytest.mark.parametrize("raw", ["ß123456785VN", "ﬅ123456785VN", "EE123456785Vß"])
+def test_normalize_upper_cases_ascii_letters_only(raw: str) -> None:
+    # str.upper() made these SS123456785VN, ST123456785VN and EE123456785VSS
+    assert not looks_like_s10(normalize_s10(raw))
+    assert normalize_s10(raw) == raw
+
+
 def test_looks_like_s10_ignores_check_digit_only() -> None:
     assert looks_like_s10("EE876543217CA")
     assert not looks_like_s10("EE87654321CA")
