@@ -63,9 +63,23 @@ class Text(fields.String):
         out = super()._deserialize(value, attr, data, **kw).strip()
         if "\n" in self.allowed:  # a browser's textarea sends CRLF
             out = out.replace("\r\n", "\n").replace("\r", "\n")
-        if any(ord(c) < 32 and c not in self.allowed for c in out):
+        if any(_forbidden(c) and c not in self.allowed for c in out):
             raise ValidationError("Control characters are not allowed.")
         return out
+
+
+#: Characters no name, address or note needs, refused in every :class:`Text`: the C0
+#: and C1 control characters and DEL, the bidirectional embeddings, overrides and
+#: isolates (U+202A-U+202E, U+2066-U+2069: a right-to-left override shows a name
+#: reversed in the console, a sender "‮nhoJ" reads as "John"), and the line and
+#: paragraph separators (U+2028, U+2029: a line break in a one-line field)
+_BIDI_AND_SEPARATORS = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+                                 "\u2066\u2067\u2068\u2069")
+
+
+def _forbidden(c: str) -> bool:
+    o = ord(c)
+    return o < 32 or 127 <= o < 160 or c in _BIDI_AND_SEPARATORS
 
 
 class Int(fields.Integer):

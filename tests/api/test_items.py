@@ -206,6 +206,23 @@ def test_lookup_is_case_and_space_insensitive(client, auth, office, dispatcher, 
     assert r.status_code == 200 and r.json["identifier"] == item.identifier
 
 
+@pytest.mark.parametrize("name", ["\u202enhoJ", "An\u2066h", "Lan\u2028Hoa", "Hoa\x7f",
+                                  "Ho\x85a", "\x9bHoa"])
+def test_bidi_overrides_and_other_invisible_controls_are_refused_in_names(
+        client, auth, dispatcher, name):
+    """A right-to-left override shows a name reversed wherever it is displayed; C1
+    controls and DEL are control characters as much as C0's."""
+    payload = item_payload()
+    payload["recipient"]["name"] = name
+    r = client.post("/api/v1/items", json=payload, headers=auth(dispatcher))
+    assert r.status_code == 422, r.json
+    assert r.json["errors"][0]["pointer"] == "/recipient/name"
+    assert db.session.query(Item).count() == 0
+    payload["recipient"]["name"] = "Nguyễn Văn Ân"  # letters of any script stay welcome
+    assert client.post("/api/v1/items", json=payload,
+                       headers=auth(dispatcher)).status_code == 201
+
+
 def test_only_ascii_letters_are_upper_cased_in_a_look_up(client, auth, dispatcher):
     from scanning.s10 import s10_check_digit
 
