@@ -369,11 +369,17 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:64]
         password = request.form.get("password", "")[:256]
-        found = db.session.execute(select(User).where(User.username == username)
-                                   ).scalar_one_or_none()
+        # no account's name holds a control character (``users create``), and a NUL,
+        # which a multipart form may carry this far, cannot even be compared by
+        # PostgreSQL: no such user
+        found = None if any(not c.isprintable() for c in username) else db.session.execute(
+            select(User).where(User.username == username)).scalar_one_or_none()
         if found is None:
             verify_dummy_password(password)
-        if found is None or not password or not found.check_password(password) \
+        # the hash is checked before the empty password is refused: answered at once for
+        # a known name only, an empty password told which names exist (an unknown one
+        # costs the dummy check)
+        if found is None or not found.check_password(password) or not password \
                 or not found.active:
             status, error = 401, "bad_login"
         elif found.role not in security.STAFF:

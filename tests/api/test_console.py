@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 
 from models import CourierPosition, Role, db
 
@@ -133,6 +134,38 @@ def test_admin_logs_in_and_sees_the_first_office(client, make_user, office):
     assert login(client, "root").status_code == 302
     r = client.get("/console/")
     assert r.status_code == 200 and office.name in r.text and 'id="office-select"' in r.text
+
+
+def test_an_empty_password_costs_a_hash_check_for_known_and_unknown_names(
+        client, dispatcher, monkeypatch):
+    """No user enumeration by timing: a login with an empty password checks a hash
+    whether the name exists or not (an unknown name was checked against the dummy
+    hash, a known one answered at once)."""
+    import models.user as user_model
+
+    calls = []
+
+    class Counting(PasswordHasher):
+        def verify(self, hash, password):  # noqa: A002 - argon2's own names
+            calls.append(password)
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(user_model, "_hasher",
+                        Counting(time_cost=1, memory_cost=1024, parallelism=1))
+    for name in ("disp", "nobody-here"):
+        calls.clear()
+        assert login(client, name, "").status_code == 401
+        assert len(calls) == 1, name
+
+
+def test_a_multipart_login_with_a_nul_in_the_name_is_a_bad_login(client, dispatcher):
+    """A multipart form's fields are not checked for NUL before the view (uploads are
+    read only once the sender is known): the login form's name is, as no account has
+    one (PostgreSQL cannot compare text holding NUL: it was a 500)."""
+    r = client.post("/console/login", content_type="multipart/form-data", data={
+        "username": "di\x00sp", "password": "secret-pw", "csrf_token": csrf(client)})
+    assert r.status_code == 401, r.get_data(as_text=True)[:300]
+    assert client.get("/console/").status_code == 302  # not logged in
 
 
 # ------------------------------------------------------------------ CSRF
