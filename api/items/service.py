@@ -858,22 +858,30 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     claimed: set[str] = set()  # identifiers of earlier rows that passed their checks
     actor_id = actor.id
     let_other_writers_in(session)
-    for first in range(0, len(rows), IMPORT_BATCH_ROWS):
-        # a batch of rows is checked, then written: what needs the database (the office,
-        # an identifier already stored) is looked up once per office and once per batch
-        ready: list[_ReadyRow] = []
-        for n, row in enumerate(rows[first:first + IMPORT_BATCH_ROWS], start=first + 1):
-            checked = _check_row(session, actor, schema, n, row, carrier_patterns, now,
-                                 offices, claimed)
-            if isinstance(checked, _ReadyRow):
-                ready.append(checked)
-            else:
-                result.errors.append(checked)
-        _write_rows(session, ready, actor_id, now, result)
+    # every row is checked (what needs the database, the office, is looked up once per
+    # office), then the rows ready are written in batches, in the order of their
+    # identifiers: two imports of the same items at once (on PostgreSQL each one
+    # transaction) then wait for each other's rows in one order; in their files' orders
+    # each could hold a row the other wants next, a deadlock
+    ready: list[_ReadyRow] = []
+    for n, row in enumerate(rows, start=1):
+        checked = _check_row(session, actor, schema, n, row, carrier_patterns, now,
+                             offices, claimed)
+        if isinstance(checked, _ReadyRow):
+            ready.append(checked)
+        else:
+            result.errors.append(checked)
+    ready.sort(key=lambda r: str(r.values["identifier"]))
+    for first in range(0, len(ready), IMPORT_BATCH_ROWS):
+        # an identifier already stored is looked up once per batch
+        _write_rows(session, ready[first:first + IMPORT_BATCH_ROWS], actor_id, now, result)
         # each batch stands alone: on SQLite it is committed at once, so that other
-        # requests can write while the next one is checked (on PostgreSQL the import is
-        # one transaction, which keeps no one else waiting)
+        # requests can write between batches (on PostgreSQL the import is one
+        # transaction, which keeps no one else waiting)
         let_other_writers_in(session)
+    # the answer in the file's order
+    order = {str(r.values["identifier"]): r.n for r in ready}
+    result.created.sort(key=lambda ident: order[ident])
     result.errors.sort(key=lambda e: int(e["row"]))
     return result
 

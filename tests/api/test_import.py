@@ -351,3 +351,49 @@ def test_the_write_lock_is_free_while_rows_are_checked(app, client, auth, dispat
     answer = post_csv(client, auth(dispatcher), [full_row() for _ in range(8)])
     assert answer["created"] == 8
     assert free == [True] * 8
+
+
+@pytest.mark.skipif(PG_URL is None, reason="SQLite's write lock lets one import in at a time")
+def test_imports_of_the_same_items_in_other_orders_do_not_deadlock(
+        app, auth, dispatcher, monkeypatch):
+    """Two files with the same items in other orders, imported at once (PostgreSQL: each
+    one transaction): each INSERT waits for the other's uncommitted rows; written in
+    the files' orders, each held a row the other wanted next, a deadlock (a 500). Both
+    are answered, and each item is created once."""
+    import threading
+
+    from sqlalchemy import event
+
+    from api.items import service
+    from tests.conftest import at_once
+
+    monkeypatch.setattr(service, "IMPORT_BATCH_ROWS", 1)
+    rows = [full_row() for _ in range(2)]
+    h = auth(dispatcher)
+    first_written = [threading.Event(), threading.Event()]
+    mine = threading.local()
+
+    def second_insert_waits(conn, cursor, statement, *_):
+        # each import writes its first row, then (up to 3 s) waits for the other's first
+        if statement.startswith("INSERT INTO items") and hasattr(mine, "n"):
+            mine.inserts = getattr(mine, "inserts", 0) + 1
+            if mine.inserts == 2:
+                first_written[mine.n].set()
+                first_written[1 - mine.n].wait(3)
+
+    def importing(n, ordered):
+        def run(cl):
+            mine.n = n
+            return cl.post("/api/v1/items/import", data=to_csv(ordered, FULL),
+                           content_type="text/csv", headers=h)
+        return run
+
+    event.listen(db.engine, "before_cursor_execute", second_insert_waits)
+    try:
+        answers = at_once(app, importing(0, rows), importing(1, rows[::-1]))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", second_insert_waits)
+    assert [a.status_code for a in answers] == [200, 200], [a.json for a in answers]
+    assert sum(a.json["created"] for a in answers) == 2
+    assert sum(a.json["failed"] for a in answers) == 2
+    assert db.session.query(Item).count() == 2
