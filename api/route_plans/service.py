@@ -642,11 +642,15 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
     A plan deleted meanwhile (no endpoint deletes one, but an operator's cleanup may)
     ends the job at its next progress report, or when it would store the result, with
     an info line: nothing failed, there is just nothing left to store the work in."""
-    plan = session.get(RoutePlan, plan_id)
+    # locked, as a cancel locks it: read unlocked, a cancel committed before the write
+    # below was overwritten with "running", and the plan solved and stored
+    plan = lock_plan(session, plan_id)
     if plan is None:
+        session.rollback()
         _plan_gone(plan_id)
         return
     if plan.status is not PlanStatus.QUEUED:
+        session.rollback()
         return
     plan.status = PlanStatus.RUNNING
     plan.started_at = plan.heartbeat_at = clock()
