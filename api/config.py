@@ -45,6 +45,8 @@ class Defaults:
     COMPLAINT_LIMIT_IP = "20 per hour"  # public complaints per client address
     COMPLAINT_LIMIT_ITEM = "5 per day"  # public complaints per item number
     PROOF_FAILURE_LIMIT = "5 per hour"  # wrong delivery codes / ID numbers per item
+    # route re-optimisations per courier: each holds a web thread for about 1 s
+    REOPTIMIZE_RATE_LIMIT = "10 per minute"
     # Behind a reverse proxy: how many X-Forwarded-For hops to trust (0: none)
     PROXY_FIX_X_FOR = 0
 

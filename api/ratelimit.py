@@ -13,7 +13,9 @@ What is limited (each value a ``limits`` string from config, e.g. ``"10 per 15 m
 * public tracking (JSON and page): per client address;
 * public complaints (JSON and page form): per client address and per item number;
 * wrong proof of delivery on one item (delivery code, ID number): per item, whatever
-  the route it came by (scan, event, sync entry), see :func:`check_proof_attempts`.
+  the route it came by (scan, event, sync entry), see :func:`check_proof_attempts`;
+* a courier's route re-optimisations (about 1 s of a web thread each): per account, so
+  a phone retrying in a loop cannot hold every thread of the web workers.
 
 A breach is 429 problem details with ``Retry-After``; on HTML pages the page says so.
 """
@@ -67,6 +69,14 @@ def item_number_key() -> str:
     from .items.identifiers import normalize
 
     return "item:" + normalize(str((request.view_args or {}).get("number", "")))[:60]
+
+
+def actor_key() -> str:
+    """The authenticated user (a limit per account on work a logged-in client can
+    flood the web threads with)."""
+    from .auth import current_actor
+
+    return f"actor:{current_actor().id}"
 
 
 def failed_login(response: Response) -> bool:

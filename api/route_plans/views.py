@@ -11,6 +11,7 @@ from .. import jobs
 from ..auth import auth_required, clock, current_actor
 from ..jsonbody import Blueprint
 from ..localtime import LOCAL_TZ
+from ..ratelimit import actor_key, cfg, limiter
 from . import service
 from .schemas import (
     CourierRouteSchema,
@@ -122,6 +123,9 @@ class MyRoute(MethodView):
 @blp.route("/couriers/me/route/reoptimize")
 class MyRouteReoptimize(MethodView):
     @auth_required()
+    # each solve holds a web thread for ~1 s: a phone re-sending in a loop (or many at
+    # once) would hold every thread of the web workers
+    @limiter.shared_limit(cfg("REOPTIMIZE_RATE_LIMIT"), "reoptimize", key_func=actor_key)
     @blp.arguments(ReoptimizeSchema)
     @blp.response(200, CourierRouteSchema)
     @blp.alt_response(409, content_type="application/problem+json",

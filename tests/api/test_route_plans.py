@@ -320,6 +320,44 @@ def test_a_solver_failing_after_a_cancel_leaves_the_plan_cancelled(
     assert body["status"] == "cancelled" and body["error"] is None
 
 
+def test_a_cancel_as_the_job_starts_is_not_overwritten(app, auth, dispatcher, couriers,
+                                                      day_items, clock):
+    # the job read its plan queued without a lock; a cancel committed before the job
+    # wrote "running" over it, so the dispatcher was told "cancelled" and the plan went
+    # on to be solved and stored as succeeded
+    import threading
+
+    from sqlalchemy import event
+
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    db.session.commit()
+    plan_id, h, answers, fired = plan.id, auth(dispatcher), [], []
+    url = f"/api/v1/route-plans/{plan_id}"
+    db.session.remove()  # the job reads the plan afresh, as a worker does
+
+    def cancel():
+        with app.test_client() as c:
+            answers.append(c.post(f"{url}/cancel", headers=h).status_code)
+
+    canceller = threading.Thread(target=cancel)
+
+    def cancel_as_it_is_read(target, context):
+        if not fired:  # the job's read of its plan: the dispatcher cancels right then
+            fired.append(True)
+            canceller.start()
+            canceller.join(2)  # done at once, unless the job's read holds the plan locked
+
+    event.listen(RoutePlan, "load", cancel_as_it_is_read)
+    try:
+        service.run(db.session, plan_id, clock=clock)
+    finally:
+        event.remove(RoutePlan, "load", cancel_as_it_is_read)
+    canceller.join(30)
+    assert answers == [200]
+    body = app.test_client().get(url, headers=h).json
+    assert body["status"] == "cancelled" and body["result"] is None, body
+
+
 def test_best_cost_is_documented_as_what_it_is(client):
     # the API documentation called best_cost the "best distance (m)": while a plan runs
     # it is the solver's objective, which adds a penalty for each stop left unserved
@@ -509,6 +547,28 @@ def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, cou
     bad = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
         "date": "2026-11-20", "location": {"lat": 95, "lon": 109.19}})
     assert bad.status_code == 422
+
+
+def test_a_courier_cannot_hold_every_web_thread_with_reoptimizations(
+        app, client, auth, dispatcher, couriers, day_items):
+    # each re-optimisation solves for about 1 s in a web thread, with no limit: one
+    # courier's phone sending 40 at once kept a dispatcher's request waiting 21 s
+    app.config["REOPTIMIZE_RATE_LIMIT"] = "3 per minute"
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    wait_for(client, h, url, {"succeeded"})
+    assert client.post(f"{url}/publish", headers=h).status_code == 200
+    body = {"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}}
+    first, other = auth(couriers[0]), auth(couriers[1])
+    for _ in range(3):
+        assert client.post("/api/v1/couriers/me/route/reoptimize", headers=first,
+                           json=body).status_code == 200
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=first, json=body)
+    assert r.status_code == 429 and r.json["type"] == "/problems/rate-limited"
+    assert int(r.headers["Retry-After"]) >= 1
+    # per courier: the others are not held up by it (200, or 404 with no route)
+    assert client.post("/api/v1/couriers/me/route/reoptimize", headers=other,
+                       json=body).status_code in (200, 404)
 
 
 def test_a_reoptimized_route_starts_where_the_courier_stood(client, auth, dispatcher,
