@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, User
+from models import CourierPosition, IllegalTransitionError, Role, SyncUpload, User, lock_rows
 
 from ..devicetime import clock_skew, skew_flags, time_flags
 from ..errors import NotFound, Problem, problem_type, validation_pointers
@@ -73,6 +73,14 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
             continue
         {"event": events, "gps": pings, "payout": payouts}[kind].append((idx, data))
 
+    if pings and actor.role is Role.COURIER:
+        # one upload's pings at a time per courier: two uploads at once would each look
+        # for a ping near theirs before either stored one, and both keep theirs. The
+        # courier's row, first (before the items): FOR NO KEY UPDATE, which rows that
+        # merely refer to the courier (their events, a plan handing them items) do not wait for
+        lock_rows(session, User, User.id == actor.id)
+        session.execute(select(User.id).where(User.id == actor.id)
+                        .with_for_update(key_share=True)).all()
     for idx, data in sorted(pings, key=lambda p: (p[1]["device_time"], p[0])):
         results[idx] = _ping(session, actor, data, now=now, upload=upload,
                              min_interval=timedelta(seconds=gps_min_interval_s))

@@ -649,3 +649,22 @@ def test_a_ping_with_an_impossible_time_is_not_the_couriers_latest_position(
         assert mine["position"]["lat"] == 12.24 and age == 5 * 60
     else:
         assert mine["position"]["lat"] == 10.0 and 0 <= age < 5
+
+
+def test_two_uploads_at_once_keep_one_ping_per_interval(app, auth, office, courier, clock,
+                                                       monkeypatch):
+    from api.sync import service
+    from tests.conftest import at_once, when_both_arrive
+
+    evening(clock)
+    h = auth(courier)
+    # two uploads from one phone (a retry of the last one while the next goes out), with
+    # different pings 10 s apart: one per 30 s is kept, whichever upload stores it
+    monkeypatch.setattr(service, "_ping", when_both_arrive(service._ping))
+    answers = at_once(app, lambda c: upload(c, h, [ping(1)]),
+                      lambda c: upload(c, h, [ping(1 + 1 / 6)]))
+    assert [a.status_code for a in answers] == [200, 200]
+    results = sorted(a.json["results"][0]["result"] for a in answers)
+    assert results == ["accepted", "downsampled"]
+    db.session.expire_all()
+    assert db.session.query(CourierPosition).count() == 1
