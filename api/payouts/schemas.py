@@ -82,6 +82,8 @@ class PayoutSchema(Schema):
 
 class PayoutQuerySchema(Schema):
     status = fields.List(fields.Enum(PayoutStatus, by_value=True))
+    page = Int(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = Int(load_default=500, validate=validate.Range(1, 1000))
 
 
 class PayoutAssignSchema(Schema):

@@ -131,7 +131,12 @@ def lock_payouts(session: Session, actor: User, ids: Collection[int]) -> None:
 PAYOUT_RULE = "a payout cites only files the courier paying out uploaded."
 
 
-def listing(session: Session, actor: User, status: list[PayoutStatus]) -> list[PayoutTask]:
+def listing(session: Session, actor: User, status: list[PayoutStatus], *, limit: int = 500,
+            offset: int = 0) -> tuple[list[PayoutTask], int]:
+    """One page of the payouts the actor sees, and how many in all: the open ones first
+    (to pay, or back at the office: :data:`OPEN`), oldest due first, then the paid ones,
+    latest due first. The list was the 1 000 oldest and nothing more: after a year of
+    paid payouts a courier's phone no longer listed the ones assigned that day."""
     stmt = select(PayoutTask)
     if actor.role is Role.COURIER:
         stmt = stmt.where(PayoutTask.courier_id == actor.id)
@@ -139,8 +144,16 @@ def listing(session: Session, actor: User, status: list[PayoutStatus]) -> list[P
         stmt = stmt.where(PayoutTask.office_id == actor.office_id)
     if status:
         stmt = stmt.where(PayoutTask.status.in_(status))
-    return list(session.execute(stmt.order_by(PayoutTask.due_date, PayoutTask.id).limit(1000))
-                .scalars())
+    total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    is_open = PayoutTask.status.in_(OPEN)
+    # (each key is the same within the other group: where NULLs sort does not matter)
+    open_first = case((is_open, 0), else_=1)
+    rows = session.execute(stmt.order_by(
+        open_first,
+        case((is_open, PayoutTask.due_date), else_=None).asc(),
+        case((is_open, None), else_=PayoutTask.due_date).desc(),
+        PayoutTask.id).limit(limit).offset(offset)).scalars()
+    return list(rows), total
 
 
 class OfficeDay(NamedTuple):

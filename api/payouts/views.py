@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request, url_for
 from flask.views import MethodView
 
 from models import db
@@ -27,10 +28,25 @@ blp = Blueprint("payouts", __name__, url_prefix="/api/v1",
 class Payouts(MethodView):
     @auth_required()
     @blp.arguments(PayoutQuerySchema, location="query")
-    @blp.response(200, PayoutSchema(many=True))
+    @blp.response(200, PayoutSchema(many=True), headers={
+        "X-Total-Count": {"description": "How many payouts the query matches in all",
+                          "schema": {"type": "integer"}},
+        "Link": {"description": 'The next page (rel="next"), when there is one',
+                 "schema": {"type": "string"}}})
     def get(self, q: dict[str, Any]) -> Any:
-        """Payout tasks you can see (couriers: theirs), by due date."""
-        return service.listing(db.session(), current_actor(), q.get("status") or [])
+        """Payout tasks you can see (couriers: theirs): the open ones (pending,
+        assigned, failed) first, oldest due first, then the paid ones, latest due
+        first; ``page_size`` (500, at most 1 000) a page, the total in
+        ``X-Total-Count`` and the next page in ``Link``."""
+        page, size = q["page"], q["page_size"]
+        rows, total = service.listing(db.session(), current_actor(), q.get("status") or [],
+                                      limit=size, offset=(page - 1) * size)
+        headers = {"X-Total-Count": str(total)}
+        if page * size < total:
+            args: dict[str, Any] = {k: v for k, v in request.args.lists() if k != "page"}
+            nxt = url_for(request.endpoint or "", page=page + 1, **args)
+            headers["Link"] = f'<{nxt}>; rel="next"'
+        return rows, 200, headers
 
     @auth_required()
     @blp.arguments(PayoutCreateSchema)

@@ -272,3 +272,33 @@ def test_an_admin_naming_an_office_that_does_not_exist(client, auth, make_user, 
         assert r.status_code == 404, (url, r.json)
     r = client.get(f"/api/v1/quality?office_id={office.id}&date=2026-11-20", headers=h)
     assert r.status_code == 200
+
+
+def test_the_list_puts_open_payouts_first_and_pages_with_a_total(client, auth, dispatcher):
+    """The list was the 1 000 oldest payouts and nothing more: after a year of paid ones
+    the payouts assigned that day were not on it. Open ones now come first (oldest due
+    first), then the paid ones (latest due first), a page at a time, with the total."""
+    from models import PayoutStatus, PayoutTask, db
+
+    h = auth(dispatcher)
+    ids = {day: new_payout(client, h, due_date=f"2026-11-{day:02d}").json["id"]
+           for day in (3, 9, 12, 18, 20)}
+    for day in (3, 12, 18):  # paid long ago (as a year of history would be)
+        db.session.get(PayoutTask, ids[day]).status = PayoutStatus.PAID
+    db.session.commit()
+    seen, url, pages = [], "/api/v1/payouts?page_size=2", 0
+    while url:
+        r = client.get(url, headers=h)
+        assert r.status_code == 200 and r.headers["X-Total-Count"] == "5"
+        seen += [p["id"] for p in r.json]
+        pages += 1
+        link = r.headers.get("Link")
+        url = link[1:link.index(">")] if link else None
+        assert url is None or "page_size=2" in url
+    assert pages == 3
+    assert seen == [ids[9], ids[20], ids[18], ids[12], ids[3]]
+    r = client.get("/api/v1/payouts?status=paid&page_size=2&page=2", headers=h)
+    assert [p["id"] for p in r.json] == [ids[3]] and "Link" not in r.headers
+    assert r.headers["X-Total-Count"] == "3"
+    bad = client.get("/api/v1/payouts?page_size=1001", headers=h)
+    assert bad.status_code == 422
