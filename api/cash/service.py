@@ -47,10 +47,12 @@ def event_shift_day(event: TrackingEvent) -> date:
 
 
 def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
-               amount: int, now: datetime) -> CashEntry:
-    """COD cash taken at a delivery: it is now on the hands of whoever delivered, on the
-    shift day of the delivery (:func:`event_shift_day`)."""
-    entry = CashEntry(courier_id=actor.id, office_id=item.office_id,
+               amount: int, now: datetime, *, holder: int) -> CashEntry:
+    """COD cash taken at a delivery: it is now in the hands of ``holder``, on the shift
+    day of the delivery (:func:`event_shift_day`): the courier whose bag the item was in
+    (also when office staff record the delivery for them), else whoever delivered it
+    (a clerk at the counter, whose till is their ledger)."""
+    entry = CashEntry(courier_id=holder, office_id=item.office_id,
                       service_date=event_shift_day(event),
                       kind=CashKind.COD_COLLECTED,
                       amount=amount, item_id=item.id, event_id=event.id,
@@ -61,8 +63,10 @@ def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
 
 
 def _courier(session: Session, actor: User, courier_id: int) -> User:
+    """Who holds the cash of a ledger: a courier, or office staff who took COD cash at
+    the counter (dispatchers: a clerk's till); a courier sees only their own."""
     courier = session.get(User, courier_id)
-    if courier is None or courier.role is not Role.COURIER or (
+    if courier is None or courier.role not in (Role.COURIER, Role.DISPATCHER) or (
             actor.role is Role.COURIER and actor.id != courier_id) or (
             actor.role is Role.DISPATCHER and courier.office_id != actor.office_id):
         raise NotFound(f"No courier {courier_id} that you can see.")
@@ -112,6 +116,8 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     ledger expects on hand is the discrepancy, recorded with the entry."""
     _staff(actor)
     courier = _courier(session, actor, courier_id)
+    if courier.id == actor.id:
+        raise Forbidden("Your cash is counted in by someone else.")
     # one hand-in of a courier at a time: two at once both read the same ledger and
     # recorded the same expected amount, the shortfall counted twice
     locked_one(session, User, User.id == courier.id)

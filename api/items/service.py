@@ -448,6 +448,9 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         if code is EventCode.EMH:
             _count_late_attempt(session, item, event, now, max_attempts)
         return EventResult(event, item, False, [])
+    # in a courier's bag until now: the COD cash a delivery takes is in their hands,
+    # even when office staff record it for them (a phone that died)
+    bag = item.courier_id if item.status is lifecycle.Status.OUT_FOR_DELIVERY else None
     item.move_to(new_state, now)
     if code is EventCode.EMH:
         from ..cash.service import field_shift_day
@@ -464,7 +467,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         if proof is not None and proof.cod_collected:
             from ..cash.service import record_cod
 
-            record_cod(session, actor, item, event, proof.cod_collected, now)
+            holder = bag if bag is not None and actor.role is not Role.COURIER else actor.id
+            record_cod(session, actor, item, event, proof.cod_collected, now, holder=holder)
     follow: list[TrackingEvent] = []
     if code is EventCode.EMH and new_state.failed_attempts >= max_attempts:
         follow.append(_return_to_sender(session, item, event, now, max_attempts))

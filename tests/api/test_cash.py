@@ -130,11 +130,14 @@ def test_the_same_handover_sent_twice_at_once_is_one(app, client, auth, courier,
     assert [e["kind"] for e in ledger["entries"]].count("handover") == 1
 
 def test_hand_ins_are_for_couriers_and_a_reference_is_one_day(client, auth, courier,
-                                                             dispatcher, day):
+                                                             dispatcher, day, make_user):
     h = auth(dispatcher)
     body = {"courier_id": dispatcher.id, "date": "2026-11-20", "counted_amount": 100}
     r = client.post("/api/v1/cash/handovers", json=body, headers=h)
-    assert r.status_code == 404  # a dispatcher holds no courier cash
+    assert r.status_code == 403  # nobody counts their own cash in (a clerk's till)
+    admin = auth(make_user(Role.ADMIN))
+    assert client.post("/api/v1/cash/handovers", json={**body, "courier_id": 10**6},
+                       headers=admin).status_code == 404
     body = {"courier_id": courier.id, "date": "2026-11-20", "counted_amount": 100,
             "reference": "RCPT-DAY-0001"}
     assert client.post("/api/v1/cash/handovers", json=body, headers=h).status_code == 201
@@ -202,3 +205,32 @@ def test_two_hand_ins_at_once_each_expect_what_the_other_left(app, client, auth,
     totals = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
                         headers=h).json["totals"]
     assert totals["on_hand"] == 0 and totals["discrepancy"] == 0
+
+
+def test_cod_a_dispatcher_records_for_a_courier_is_in_the_couriers_ledger(
+        client, auth, office, courier, dispatcher, make_item, make_user, full_proof):
+    """The phone died after the photo: a dispatcher records the delivery for the courier.
+    The cash is in the courier's hands; it was booked to the dispatcher, whose ledger
+    no endpoint showed and whose cash no hand-in could take: the office report showed it
+    on hand for good, and the courier's hand-in 700 000 over."""
+    out = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=700_000)
+    h = auth(dispatcher)
+    deliver(client, h, out, full_proof(out, by=courier))
+    mine = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=auth(courier)).json
+    assert mine["totals"]["cod_collected"] == 700_000
+    # at the counter (the item at the office): the clerk took the cash, their till is a
+    # ledger that another member of staff counts in
+    counter = make_item(office, events=("EMG", "EDH"), cod_amount=90_000)
+    deliver(client, h, counter, full_proof(counter, by=dispatcher))
+    till = client.get(f"/api/v1/couriers/{dispatcher.id}/cash?date=2026-11-20", headers=h)
+    assert till.status_code == 200 and till.json["totals"]["on_hand"] == 90_000
+    body = {"courier_id": dispatcher.id, "date": "2026-11-20", "counted_amount": 90_000}
+    assert client.post("/api/v1/cash/handovers", json=body, headers=h).status_code == 403
+    other = auth(make_user(Role.DISPATCHER, office))
+    r = client.post("/api/v1/cash/handovers", json=body, headers=other)
+    assert r.status_code == 201, r.json
+    report = client.get("/api/v1/cash/report?date=2026-11-20", headers=h).json
+    assert report["office"]["on_hand"] == 700_000  # the courier's, not yet handed in
+    assert client.get(f"/api/v1/couriers/{dispatcher.id}/cash?date=2026-11-20",
+                      headers=auth(courier)).status_code == 404
