@@ -554,6 +554,16 @@ def check_proof(session: Session, actor: User, item: Item, proof: Mapping[str, A
     locked until the transaction ends (:func:`api.evidence.lock_evidence`), for the
     look-up of other deliveries citing them (:mod:`api.proof.reuse`)."""
     proof = dict(proof or {})
+    if (actor.role is Role.COURIER and item.delivery_code is None
+            and policy.needs_delivery_code(item)):
+        # its code is issued when it goes out (EDG): a courier who delivered it from the
+        # office, never sent out, needed none (staff at the counter check the person)
+        raise Unprocessable(
+            "This item is delivered against a one-time code, issued when it goes out for "
+            "delivery (EDG); none was issued: send it out first.", slug="proof-required",
+            errors=[{"pointer": "/proof/delivery_code",
+                     "detail": "Required: " + policy.DETAIL["delivery_code"]
+                               + " None was issued: the item was never sent out (EDG)."}])
     missing = policy.missing(item, proof)
     if missing:
         raise Unprocessable("This delivery lacks the proof its policy requires: "

@@ -194,6 +194,25 @@ def test_valuable_items_get_a_delivery_code(client, auth, office, courier, make_
     assert db.session.get(Item, item.id).delivery_code is None
 
 
+def test_a_courier_cannot_skip_the_code_by_never_sending_the_item_out(
+        client, auth, office, courier, dispatcher, make_item, full_proof):
+    """The code is issued when the item goes out (EDG): a courier who recorded the
+    delivery of a valuable item never sent out (at a pick-up point, at the office) was
+    asked for no code at all. Staff at the counter still deliver it (they check the
+    person)."""
+    item = make_item(office, courier=courier, events=("EMG", "EDH"),
+                     cod_amount=policy.CODE_COD_THRESHOLD)
+    before = item.status
+    r = deliver(client, auth(courier), item, full_proof(item, by=courier))
+    assert r.status_code == 422, r.json
+    assert r.json["errors"][0]["pointer"] == "/proof/delivery_code"
+    db.session.expire_all()
+    assert db.session.get(Item, item.id).status is before
+    r = deliver(client, auth(dispatcher), item, full_proof(item, by=dispatcher))
+    assert r.status_code == 201, r.json
+    assert r.json["event"]["proof"]["code_verified"] is False
+
+
 def test_evidence_upload_is_idempotent_and_checked(client, auth, courier, app):
     h = auth(courier)
 
