@@ -82,6 +82,17 @@ def _forbidden(c: str) -> bool:
     return o < 32 or 127 <= o < 160 or c in _BIDI_AND_SEPARATORS
 
 
+class JSONBool(fields.Boolean):
+    """A JSON ``true`` or ``false``, nothing else: marshmallow's Boolean reads "no", "off",
+    0 and 1 too, so a typo such as ``"keep_assignments": "no"`` changed what a request
+    does instead of being refused. (Not for CSV or forms, where booleans are text.)"""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Int(fields.Integer):
     """A whole number: an int or a string of digits (CSV), never 1.5 rounded down."""
 

@@ -8,7 +8,7 @@ import routing
 from models import PlanStatus, Status
 
 from ..errors import ProblemSchema
-from ..items.schemas import Day, Id, Int, LocationSchema
+from ..items.schemas import Day, Id, Int, JSONBool, LocationSchema
 from .service import DEFAULT_MOVE_COST_M, REMAINING
 
 _PLANNED_STATUSES = ("Only items still to deliver can be planned: "
@@ -44,13 +44,13 @@ class PlanCreateSchema(Schema):
                                  validate=validate.Range(0, 86_400))
     time_limit_s = fields.Float(load_default=10.0, validate=validate.Range(0.2, 300),
                                 metadata={"description": "Optimisation time budget"})
-    warm_start = fields.Boolean(load_default=True, metadata={
+    warm_start = JSONBool(load_default=True, metadata={
         "description": "Start the optimisation from the couriers' routes in force that "
                        "day (published), else from their route in the day's latest "
                        "unpublished plan, cut to this plan's stops (the result's "
                        "warm_start says from which plans); false: start from scratch"})
 
-    keep_assignments = fields.Boolean(load_default=True, metadata={
+    keep_assignments = JSONBool(load_default=True, metadata={
         "description": "Keep every item assigned to a courier with them (the default): pinned "
                        "to them when they are in the plan, so a re-plan reshuffles nothing "
                        "already given out between its couriers. false: rebalance; only what a "
@@ -322,7 +322,7 @@ class PlanEditSchema(Schema):
 
 
 class PlanPublishSchema(Schema):
-    accept_issues = fields.Boolean(load_default=False, metadata={
+    accept_issues = JSONBool(load_default=False, metadata={
         "description": "Publish even though routes have issues (over capacity, late stops, "
                        "past the shift's end): the dispatcher has seen them. Without it such "
                        "a plan is a 409 plan-infeasible; who accepted them, and when, is "

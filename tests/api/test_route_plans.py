@@ -124,6 +124,9 @@ def test_unplannable_input_is_422(client, auth, dispatcher, couriers, day_items,
         # nothing over, yet published it took every courier's route in force
         (plan_body(statuses=["delivered"]), "/statuses/0"),
         (plan_body(statuses=["at_delivery_office", "accepted"]), "/statuses/1"),
+        # JSON booleans only: "no" was read as false (a rebalancing plan), "yes" as true
+        (plan_body(keep_assignments="no"), "/keep_assignments"),
+        (plan_body(warm_start=0), "/warm_start"),
     ]:
         r = client.post("/api/v1/route-plans", json=body, headers=h)
         assert r.status_code == 422, body
@@ -1525,7 +1528,8 @@ def test_an_infeasible_plan_is_published_only_when_its_issues_are_accepted(
         assert r.json["type"] == "/problems/plan-infeasible"
         assert r.json["routes"] == [{"courier_id": small.id, "issues": issues}]
         assert "accept_issues" in r.json["detail"]
-    for bad in ({"accept_issues": "maybe"}, {"accept_issues": None}, {"accept": True}, [True]):
+    for bad in ({"accept_issues": "maybe"}, {"accept_issues": "yes"}, {"accept_issues": 1},
+                {"accept_issues": None}, {"accept": True}, [True]):
         r = client.post(f"{url}/publish", headers=h, json=bad)
         assert r.status_code == 422 and r.mimetype == "application/problem+json", bad
     assert client.get(url, headers=h).json["status"] == "succeeded"
