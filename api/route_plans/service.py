@@ -1524,6 +1524,10 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
              "detail": detail} for (k, j), detail in sorted(wrong.items())]
 
 
+#: mistakes an edit's answer lists at most (one per route and stop named)
+MAX_EDIT_ERRORS = 200
+
+
 def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str, Any]], *,
               now: datetime) -> RoutePlan:
     """The dispatcher moves stops between couriers or reorders them; ETAs, loads and
@@ -1537,10 +1541,21 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
         raise Conflict(f"Only a finished, unpublished plan can be edited; this one is "
                        f"{plan.status.value}.", slug="plan-not-editable",
                        current_status=plan.status.value)
+    # each stop once: an edit naming more than the plan has repeats some (100 routes of
+    # 2 000 repeats took 4 s to check and answered 18 MB of errors)
+    named = sum(len(r["identifiers"]) for r in routes)
+    if named > len(plan.problem["stops"]):
+        raise Unprocessable(
+            f"The routes name {named} stops; the plan has {len(plan.problem['stops'])}, "
+            "each to be named once.", slug="invalid-route-edit",
+            errors=[{"pointer": "/routes", "detail": "More stops than the plan has."}])
     wrong = _edit_errors(session, plan, routes)
     if wrong:
+        shown = wrong[:MAX_EDIT_ERRORS]
+        more = (f" (the first {len(shown)} of {len(wrong)})" if len(wrong) > len(shown)
+                else "")
         raise Unprocessable("Some routes name couriers or stops this edit cannot take; see "
-                            "errors.", slug="invalid-route-edit", errors=wrong)
+                            f"errors{more}.", slug="invalid-route-edit", errors=shown)
     wanted = {str(r["courier_id"]): [identifiers.normalize(s) for s in r["identifiers"]]
               for r in routes}
     try:
