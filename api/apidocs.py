@@ -97,6 +97,9 @@ PROBLEM_TYPES = {
                 "was published, or the plan gave them no stop).",
     "day-over": "The route's day is before today (Viet Nam time): it can no longer be "
                 "re-optimised, and its route stays as published.",
+    "day-not-started": "The route's day is after today (Viet Nam time): it is re-optimised "
+                       "on the day, from where the courier then stands; until then it "
+                       "starts at the office as published.",
     "routing-problem-too-large": "Too many stops or couriers for the route optimiser (its "
                                  "distance matrices would exceed the memory budget); plan "
                                  "fewer items or couriers at once.",

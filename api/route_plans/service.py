@@ -1368,7 +1368,8 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     are still the courier's, and the next re-optimisation tries them again. The plan
     is re-read under a lock before the route is written back (other couriers may
     re-optimise their routes of the same plan at the same time). A day that is over
-    (before today in Viet Nam) is a 409 ``day-over``: its route stays as published."""
+    (before today in Viet Nam) is a 409 ``day-over``, one to come a 409
+    ``day-not-started``: its route stays as published."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
     plan = _published_for(session, actor.office_id, day, actor.id)
@@ -1381,6 +1382,11 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
         # the route rewritten (a phone with a wrong date could do it)
         raise Conflict(f"{day.isoformat()} is over; its route stays as it was. Re-optimise "
                        "today's route.", slug="day-over")
+    if day > local_day(now):
+        # from where the courier stands the evening before, at midnight: the next
+        # morning's route would start from their home, not the office
+        raise Conflict(f"{day.isoformat()} has not begun; its route starts at the office "
+                       "as published. Re-optimise it on the day.", slug="day-not-started")
     office = plan.problem["office"]["location"]
     far = routing.haversine_m([routing.LatLon(lat, lon),
                                routing.LatLon(office["lat"], office["lon"])])[0, 1]

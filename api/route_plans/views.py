@@ -129,8 +129,8 @@ class MyRouteReoptimize(MethodView):
     @blp.arguments(ReoptimizeSchema)
     @blp.response(200, CourierRouteSchema)
     @blp.alt_response(409, content_type="application/problem+json",
-                      description="day-over: the day is before today; its route stays as "
-                      "published")
+                      description="day-over: the day is before today; day-not-started: "
+                      "it is after today; its route stays as published")
     def post(self, data: dict[str, Any]) -> Any:
         """Re-plan the rest of my route from my current position (about 1 s)."""
         now = clock()

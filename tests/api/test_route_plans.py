@@ -879,6 +879,20 @@ def test_a_day_that_is_over_is_not_reoptimized(client, auth, dispatcher, courier
     assert r.status_code == 404 and r.json["type"] == "/problems/no-route"
 
 
+def test_a_day_to_come_is_not_reoptimized(client, auth, dispatcher, couriers, day_items,
+                                          clock):
+    """The evening before, from home: the clock stood at midnight and the position was
+    stored as the route's start, so the next morning's route began at the courier's home."""
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    before = route_of(client, auth, couriers[0])
+    clock.advance(days=-1)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(couriers[0]),
+                    json={"date": "2026-11-20", "location": {"lat": 12.27, "lon": 109.2}})
+    assert r.status_code == 409 and r.json["type"] == "/problems/day-not-started", r.json
+    assert route_of(client, auth, couriers[0]) == before
+
+
 def test_reoptimizing_replans_held_and_earlier_failed_items(client, auth, dispatcher, couriers,
                                                             day_items, make_item, office,
                                                             clock, full_proof):
