@@ -5,6 +5,7 @@ sync rules")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 SKEW_FLAG_S = 300  # device clocks further off than this are flagged
@@ -36,3 +37,15 @@ def device_flags(device_time: datetime, skew_s: float | None, now: datetime) -> 
     """Every flag of one device time sent with a clock skew (or None): the clock's
     (:func:`skew_flags`), then the time's (:func:`time_flags`)."""
     return skew_flags(skew_s) + time_flags(device_time, skew_s, now)
+
+
+def likely_time(device_time: datetime, server_time: datetime, flags: Sequence[str] | None,
+                clock_skew_s: float | None) -> datetime:
+    """When something a phone recorded most likely happened, for people who read one
+    time (the public tracking page): its device time corrected by the phone's measured
+    clock skew, never after the server received it, and the receive time itself when
+    even the corrected time is implausible. (Staff see both times as recorded.)"""
+    if "implausible_device_time" in (flags or ()):
+        return server_time
+    corrected = device_time - timedelta(seconds=clock_skew_s or 0)
+    return min(corrected, server_time)

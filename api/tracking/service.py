@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Item
 
+from ..devicetime import likely_time
 from ..errors import NotFound, Unprocessable
 from ..items import identifiers
 from ..localtime import LOCAL_TZ
@@ -35,12 +36,16 @@ def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
     # an unapplied event that no longer fits (late_conflict): staff only; a legal one
     # that came late (late_event) did happen and fits where it happened: shown there
     shown = [e for e in item.events if e.applied or "late_event" in (e.flags or ())]
-    for ev in sorted(shown, key=lambda e: (e.device_time, e.id), reverse=True):
+    # each at the time it most likely happened: a phone set to 2090 showed the customer
+    # an event in 2090, on top of the list
+    when = {ev.id: likely_time(ev.device_time, ev.server_time, ev.flags, ev.clock_skew_s)
+            for ev in shown}
+    for ev in sorted(shown, key=lambda e: (when[e.id], e.id), reverse=True):
         place = f"{ev.office.city}, {ev.office.province}" if ev.office else None
         events.append({
             "code": ev.code.value,
             "label": labels.label(labels.EVENT, ev.code.value, lang),
-            "time": ev.device_time.astimezone(LOCAL_TZ),
+            "time": when[ev.id].astimezone(LOCAL_TZ),
             "place": place,
             "reason": labels.label(labels.REASON, ev.reason.value if ev.reason else None, lang),
             "action": labels.label(labels.ACTION, ev.action.value if ev.action else None, lang),

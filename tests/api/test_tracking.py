@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -107,3 +108,31 @@ def test_the_public_page_cannot_be_framed_or_load_anything(client):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         csp = r.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+
+
+def test_public_tracking_shows_when_events_most_likely_happened(client, auth, make_office,
+                                                                make_user, make_item, clock):
+    """A phone set to 2090 showed the customer a scan in 2090, on top of the history: the
+    page shows the time corrected by the phone's measured clock skew, never later than the
+    server received it."""
+    office = make_office()
+    courier = make_user(Role.COURIER, office)
+    item = make_item(office, courier=courier, events=("EMG",))
+    clock.advance(minutes=30)
+    now = clock()
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
+        "code": "EDG", "client_event_id": "track-2090-1",
+        "device_time": "2090-01-01T08:00:00+07:00", "sent_at": "2090-01-01T08:05:00+07:00"})
+    assert r.status_code == 201, r.json
+    clock.advance(minutes=30)
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
+        "code": "EMH", "client_event_id": "track-2090-2", "reason": "asks_another_day",
+        "action": "called_recipient", "device_time": "2091-06-01T09:00:00+07:00",
+        "location": {"lat": 12.2381, "lon": 109.1962}})
+    assert r.status_code == 201, r.json
+    body = client.get(f"/api/v1/track/{item.identifier}").json
+    assert [e["code"] for e in body["events"]] == ["EMH", "EDG", "EMG", "EMA"]
+    times = [datetime.fromisoformat(e["time"]) for e in body["events"]]
+    assert times == sorted(times, reverse=True) and times[0] <= clock()
+    assert times[1] == now - timedelta(minutes=5)  # 08:00 on a clock 5 minutes before it sent
+    assert "2090" not in str(body) and "2091" not in str(body)
