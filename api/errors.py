@@ -246,8 +246,16 @@ def register_error_handlers(app: Flask) -> None:
                 429, "Too many requests", f"Too many requests ({detail}); wait for the time "
                 "in Retry-After.", slug="rate-limited", headers=headers)
         if status == 413:
-            detail = (f"The request body is larger than the limit of "
-                      f"{app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB.")
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            field_limit = app.config.get("MAX_FORM_MEMORY_SIZE")
+            if (request.content_length is not None and request.content_length <= limit
+                    and field_limit):
+                # the body is within the limit: a form field (not a file) was over its own
+                detail = (f"A form field is larger than the limit of "
+                          f"{field_limit // 1000} KB; files go in file parts.")
+            else:
+                detail = (f"The request body is larger than the limit of "
+                          f"{limit // (1024 * 1024)} MB.")
         if _wants_html():
             return html_error(status, exc.name, detail or "", headers)
         return problem_response(status, exc.name, detail, headers=headers)

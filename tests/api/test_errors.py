@@ -139,6 +139,17 @@ def test_body_too_large_is_413(client, spec, app):
     assert "1 MB" in body["detail"]
 
 
+def test_a_form_field_too_large_says_so_not_that_the_body_is(client, spec, app, make_user,
+                                                              make_office, auth):
+    # a 3 MB note in a multipart scan was answered "larger than the limit of 12 MB"
+    app.config["MAX_FORM_MEMORY_SIZE"] = 20_000  # (500 KB by default)
+    h = auth(make_user(Role.COURIER, make_office()))
+    r = client.post("/api/v1/scans", headers=h, content_type="multipart/form-data",
+                    data={"note": "x" * 30_000, "action": "EDG"})
+    body = check_problem(r, spec, 413)
+    assert "form field" in body["detail"] and "20 KB" in body["detail"]
+
+
 def test_500_says_nothing_about_internals(app, caplog):
     @app.get("/boom")
     def boom():
