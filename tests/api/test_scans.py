@@ -232,6 +232,14 @@ def test_bad_multipart_data_field(client, auth, courier, data):
     assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/data"
 
 
+def test_two_photos_in_one_scan_are_422_not_one_dropped(client, auth, courier):
+    png = encode(make_label()[0], "PNG")
+    r = client.post("/api/v1/scans", headers=auth(courier), content_type="multipart/form-data",
+                    data={"photo": [(io.BytesIO(png), "a.png"), (io.BytesIO(png), "b.png")],
+                          "data": json.dumps(fields())})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/photo"
+
+
 def test_scan_and_photo_visibility(client, auth, office, courier, make_item, make_user,
                                    make_office):
     item = make_item(office, courier=courier, events=("EMG",))
