@@ -1998,8 +1998,10 @@ def test_a_parcel_that_failed_on_the_routes_day_is_done_for_that_day(
     r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
                     json={**where, "keep_next": out.identifier})
     assert r.status_code == 422, r.json
-    # the plan of the 21st, published before the attempt, still has it to deliver
-    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch,
+    # the plan of the 21st, published before the attempt, still has it to deliver (the
+    # next morning: a day to come is not re-optimised)
+    clock.advance(days=1)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(a),
                     json={**where, "date": "2026-11-21"})
     assert r.status_code == 200, r.json
     assert {s["identifier"]: s.get("done", False) for s in r.json["stops"]} == {
@@ -2287,7 +2289,9 @@ def test_a_later_day_asked_for_after_the_plan_was_made_takes_the_parcel_off_its_
     assert [s["identifier"] for s in route["stops"]] == [other.identifier]
     assert route["stops"][0]["sequence"] == 1
     assert periods_of(parcel) == [(a.id, None)]
-    # published before: it stays on the route of the 22nd, done for that day
+    # published before: it stays on the route of the 22nd, done for that day (the
+    # courier re-optimises it that morning)
+    clock.advance(days=2)
     r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(a), json={
         "date": "2026-11-22", "location": {"lat": 12.25, "lon": 109.19}})
     assert r.status_code == 200, r.json
