@@ -140,6 +140,8 @@ UI = {
     "distance": ("Quãng đường", "Distance"),
     "eta": ("Giờ đến dự kiến", "ETA"),
     "move_to": ("Chuyển cho", "Move to"),
+    "in_bag": ("Trong túi bưu tá: không chuyển cho người khác được",
+               "In the courier's bag: it cannot go to another courier"),
     "up": ("Lên", "Up"),
     "down": ("Xuống", "Down"),
     "left_out": ("Không xếp được", "Not routed"),

@@ -445,6 +445,16 @@
         var moved = movedNote(plan.result);
         if (moved) box.appendChild(moved);
       }
+      // a parcel in its courier's bag (out, or back from a failed attempt that day) goes
+      // with them: its stop is reordered, not moved to another courier (the server
+      // refuses such an edit)
+      var inBag = {};
+      (state.items || []).forEach(function (it) {
+        if (it.courier_id && !it.plannable &&
+            (it.status === "out_for_delivery" || it.status === "delivery_failed")) {
+          inBag[it.identifier] = true;
+        }
+      });
       (editable ? plan.result.routes : []).forEach(function (r) {
         var ol = el("ol");
         var issues = r.issues || [];
@@ -458,6 +468,7 @@
           if (editable) {
             var sel = el("select", {"aria-label": T.move_to, class: "move",
               onchange: function (ev) { moveStop(s.identifier, r.courier_id, +ev.target.value); }});
+            if (inBag[s.identifier]) { sel.disabled = true; sel.title = T.in_bag; }
             couriers.forEach(function (cid) {
               var opt = el("option", {value: cid, text: courierName(cid)});
               if (cid === r.courier_id) opt.selected = true;
