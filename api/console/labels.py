@@ -231,6 +231,7 @@ UI = {
     "overdue": ("Quá hạn", "Overdue"),
     "left": ("còn lại", "left"),
     "overdue_by": ("quá hạn", "overdue by"),
+    "status_unchanged": ("giữ nguyên", "unchanged"),
     "empty_queue": ("Không có khiếu nại đang mở.", "No open complaints."),
     "update": ("Cập nhật", "Update"),
     "resolution": ("Kết quả xử lý", "Resolution note"),

@@ -36,6 +36,7 @@ from sqlalchemy import select
 import routing
 from models import (
     Complaint,
+    ComplaintStatus,
     CourierPosition,
     DeliveryProof,
     EventCode,
@@ -829,7 +830,12 @@ def complaint_page(user: User, complaint_id: int) -> Any:
     case = complaints.evidence(db.session(), user, complaint_id)
     c = case["complaint"]
     return render_template("console/complaint.html", c=c, sla=sla(c, clock()),
-                           statuses=[s.value for s in TRANSITIONS[c.status]],
+                           # the current status first, chosen: the form sent as it is
+                           # (a note added) changes no status; then the statuses it may
+                           # go to, always in the same order (TRANSITIONS holds sets,
+                           # whose order changes with each process's string hashing)
+                           statuses=[c.status.value] + [s.value for s in ComplaintStatus
+                                                        if s in TRANSITIONS[c.status]],
                            **{k: v for k, v in _item_context(case["item"]).items()
                               if k != "complaints"}, complaints=[])
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from models import CourierPosition, Role, db
+from models import Complaint, CourierPosition, Role, db
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -719,6 +719,32 @@ def test_item_timeline_with_proof_images_and_a_complaint(logged_in, make_item, o
     r = logged_in.post(r.location, data={"status": "investigating", "csrf_token": token})
     assert r.status_code == 302
     assert "Đang xác minh" in logged_in.get(r.location).text
+
+
+def test_the_complaint_form_keeps_the_status_unless_another_is_chosen(logged_in, make_item,
+                                                                      office, couriers):
+    # the form's first status was chosen by default, and which came first followed each
+    # process's string hashing (TRANSITIONS holds sets): a note added to a new complaint
+    # could reject it
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    token = page_token(logged_in)
+    url = logged_in.post(f"/console/items/{item.identifier}/complaints", data={
+        "category": "late", "description": "Khách chờ từ sáng",
+        "csrf_token": token}).location
+    page = logged_in.get(url).text
+    form = page.split('id="complaint-update"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w+)"', form) == [
+        "open", "investigating", "resolved", "rejected"]
+    assert re.search(r'<option value="open" selected>Mới mở \(giữ nguyên\)', form)
+    r = logged_in.post(url, data={"status": "open", "resolution_note": "Đã gọi khách",
+                                  "csrf_token": token})
+    assert r.status_code == 302
+    c = db.session.execute(db.select(Complaint).where(Complaint.item_id == item.id)).scalar()
+    db.session.refresh(c)
+    assert c.status.value == "open" and c.resolution_note == "Đã gọi khách"
+    form = logged_in.get(url).text.split('id="complaint-update"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w+)"', form) == [
+        "open", "investigating", "resolved", "rejected"]
 
 
 def test_evidence_of_another_office_is_not_shown(logged_in, make_office, make_user, make_item):
