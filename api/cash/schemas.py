@@ -60,6 +60,8 @@ class CorrectionSchema(Schema):
     entry_id = Id(required=True)
     amount = Int(required=True, validate=validate.Range(-MAX_VND, MAX_VND))
     reason = Text(500, min_len=3, required=True)
+    reference = Text(64, min_len=8, metadata={"description": "Idempotency key: the same "
+                                                "correction sent again is recorded once"})
 
 
 class ReportQuerySchema(Schema):

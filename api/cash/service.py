@@ -153,8 +153,10 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
 
 
 def correct(session: Session, actor: User, entry_id: int, amount: int, reason: str, *,
-            now: datetime) -> CashEntry:
-    """A correction is a new entry naming the one it corrects; nothing is rewritten."""
+            now: datetime, client_ref: str | None = None) -> CashEntry:
+    """A correction is a new entry naming the one it corrects; nothing is rewritten.
+    ``client_ref`` (the console form's one-time reference) makes it idempotent: the
+    same correction sent again (a double submit) is recorded once."""
     _staff(actor)
     target = session.get(CashEntry, entry_id)
     if target is None or (actor.role is Role.DISPATCHER
@@ -163,12 +165,33 @@ def correct(session: Session, actor: User, entry_id: int, amount: int, reason: s
     if amount == 0:
         raise Unprocessable("A correction of 0 changes nothing.",
                             errors=[{"pointer": "/amount", "detail": "Must not be 0."}])
+
+    def earlier() -> CashEntry | None:
+        same = session.execute(select(CashEntry).where(
+            CashEntry.client_ref == client_ref)).scalar_one_or_none()
+        if same is not None and (same.corrects_id != target.id or same.amount != amount
+                                 or same.kind is not CashKind.CORRECTION):
+            raise Conflict("This reference was used for another entry.",
+                           slug="idempotency-key-reused")
+        return same
+
+    if client_ref and (same := earlier()) is not None:
+        return same
     entry = CashEntry(courier_id=target.courier_id, office_id=target.office_id,
                       service_date=target.service_date, kind=CashKind.CORRECTION,
                       amount=amount, corrects_id=target.id, item_id=target.item_id,
-                      note=reason, created_by_id=actor.id, created_at=now)
-    session.add(entry)
-    session.flush()
+                      note=reason, created_by_id=actor.id, created_at=now,
+                      client_ref=client_ref)
+    try:
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        # the same correction sent twice at once: the other request recorded it
+        same = earlier() if client_ref else None
+        if same is None:
+            raise
+        return same
     return entry
 
 

@@ -54,7 +54,7 @@ class Corrections(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Correct a ledger entry by adding a new one (entries are never changed)."""
         entry = service.correct(db.session(), current_actor(), data["entry_id"], data["amount"],
-                                data["reason"], now=clock())
+                                data["reason"], now=clock(), client_ref=data.get("reference"))
         db.session.commit()
         return entry
 

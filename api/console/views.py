@@ -857,7 +857,8 @@ def cash_page(user: User) -> Any:
             ledger = None
     names = {c.id: c.username for c in _couriers(office)}
     return render_template("console/cash.html", report=report, ledger=ledger, day=day,
-                           names=names, reference=secrets.token_hex(12))
+                           names=names, reference=secrets.token_hex(12),
+                           correction_reference=secrets.token_hex(12))
 
 
 def _back_to_ledger(courier_id: Any, day: Any) -> Any:
@@ -915,9 +916,12 @@ def cash_correction(user: User) -> Any:
     def record() -> None:
         data = CorrectionSchema().load({"entry_id": form.get("entry_id", ""),
                                         "amount": form.get("amount", ""),
-                                        "reason": form.get("reason", "")})
+                                        "reason": form.get("reason", ""),
+                                        **({"reference": form["reference"]}
+                                           if form.get("reference") else {})})
+        # the form's one-time reference: a double submit records the correction once
         cash.correct(db.session(), user, data["entry_id"], data["amount"], data["reason"],
-                     now=clock())
+                     now=clock(), client_ref=data.get("reference"))
         db.session.commit()
         flash(t("correction_recorded"), "info")
 

@@ -888,6 +888,22 @@ def test_cash_hand_in_and_correction_from_the_ledger(logged_in, make_item, offic
     assert r.status_code == 302
     fix = db.session.query(CashEntry).filter_by(kind=CashKind.CORRECTION).one()
     assert fix.corrects_id == entries[0].id and fix.amount == -50_000
+    # the correction form's own one-time reference: a double submit records it once
+    page = logged_in.get(url).text
+    fix_form = {"csrf_token": token, "courier_id": couriers[0].id, "date": "2026-11-20",
+                "entry_id": fix.id, "amount": "20000", "reason": "nhầm",
+                "reference": re.search(r'id="correction-form".*?name="reference" '
+                                       r'value="([0-9a-f]{24})"', page, re.S).group(1)}
+    assert fix_form["reference"] != re.search(r'name="reference" value="([0-9a-f]+)"',
+                                              page).group(1)  # not the hand-in form's
+    for _ in range(2):
+        assert logged_in.post("/console/cash/correction", data=fix_form).status_code == 302
+    assert [e.amount for e in db.session.query(CashEntry).filter_by(
+        corrects_id=fix.id)] == [20_000]
+    # that reference for another correction: refused, nothing stored
+    logged_in.post("/console/cash/correction", data={**fix_form, "amount": "30000"})
+    assert "another entry" in logged_in.get(url).text
+    assert db.session.query(CashEntry).filter_by(kind=CashKind.CORRECTION).count() == 2
     # bad input: a message, nothing stored
     r = logged_in.post("/console/cash/handover", data={**form, "reference": "x" * 20,
                                                        "counted_amount": "-1"})
