@@ -32,6 +32,7 @@ from flask import (
 )
 from marshmallow import ValidationError, validate
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 import routing
 from models import (
@@ -171,11 +172,28 @@ def _vnd(value: int | None) -> str:
     return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
 
 
+def _here() -> str:
+    """Where the language switch comes back to: the page shown; for a page answering a
+    form (a POST: a refused payout form, an import), its address if that is a page too,
+    else the map (``/console/payouts/7/assign`` has no GET: a 405)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    adapter = current_app.create_url_adapter(request)
+    try:
+        if adapter is None:
+            raise LookupError
+        adapter.match(request.path, method="GET")
+    except (HTTPException, LookupError):
+        return url_for("console.index")
+    return request.path
+
+
 @bp.context_processor
 def _context() -> dict[str, Any]:
     lg = lang()
     user = request.environ.get(security._CACHE)
     return {"lang": lg, "t": t, "csrf_token": security.csrf_token, "user": user,
+            "here": _here,
             "L": lambda table, key: labels.label(getattr(labels, table), key, lg),
             "labels": labels}
 
@@ -500,7 +518,9 @@ def _refresh_arg() -> int:
     raw = request.args.get("refresh")
     if not raw:
         return DAY_REFRESH_S
-    if not raw.isdigit() or not 1 <= int(raw) <= 3600:
+    # ASCII digits only: "²" is a digit to str.isdigit() but not to int() (a 500), and
+    # int() reads other scripts' digits ("٣") that no one types in an address
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 3600:
         detail = "Seconds between refreshes of the day's data: a whole number, 1 to 3600."
         raise Unprocessable(f"refresh: {detail}", errors=[
             {"parameter": "refresh", "detail": detail}])

@@ -302,6 +302,30 @@ def test_assign_a_payout_to_a_courier_of_the_office_once(
     assert "Tạm ứng chi trả" in page and "3.250.000 ₫" in page
 
 
+def test_the_language_switch_on_a_refused_form_goes_back_to_a_page(
+        logged_in, client, auth, dispatcher, courier):
+    # the page answering a refused form is at the form's address (a POST): the switch
+    # went back there with a GET, a 405 for /payouts/{id}/assign and /fail
+    payout = new_payout(client, auth(dispatcher)).json
+    form = assign_form(logged_in, payout["id"], courier.id)
+    r = logged_in.post(f"/console/payouts/{payout['id']}/assign",
+                       data={**form, "courier_id": 999_999})
+    assert r.status_code == 422
+    back = re.search(r'name="next" value="([^"]*)">\s*<input type="hidden" name="lang"',
+                     r.text).group(1).replace("&amp;", "&")
+    assert back == "/console/payouts?date=2026-11-20"
+    r = logged_in.post("/console/lang", data={"lang": "en", "next": back,
+                                              "csrf_token": form["csrf_token"]})
+    assert logged_in.get(r.location).status_code == 200
+    # a form whose address is a page too comes back to it; a page shown by GET, as it was
+    r = logged_in.post("/console/import", data={"csrf_token": form["csrf_token"]})
+    assert re.search(r'name="next" value="/console/import">\s*<input type="hidden" '
+                     'name="lang"', r.text)
+    page = logged_in.get("/console/payouts?date=2026-11-20&status=pending").text
+    assert re.search(r'name="next" value="/console/payouts\?date=2026-11-20&amp;'
+                     r'status=pending">\s*<input type="hidden" name="lang"', page)
+
+
 def test_mark_a_payout_failed_with_a_note_then_give_it_again(
         logged_in, client, auth, office, dispatcher, courier, clock):
     h = auth(dispatcher)
