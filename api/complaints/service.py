@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
@@ -46,10 +47,19 @@ def _digits(phone: str | None) -> str:
     return re.sub(r"\D", "", phone or "")
 
 
+def new_reference() -> str:
+    return f"KN{secrets.token_hex(4).upper()}"
+
+
+#: a complaint reference as :func:`new_reference` makes it
+REFERENCE_RE = re.compile(r"KN[0-9A-F]{8}")
+
+
 def _new(session: Session, item: Item, *, channel: str, actor: User | None,
-         category: ComplaintCategory, description: str, now: datetime) -> Complaint:
+         category: ComplaintCategory, description: str, now: datetime,
+         reference: str | None = None) -> Complaint:
     hours = SLA_HOURS.get(item.product, DEFAULT_SLA_HOURS)
-    c = Complaint(reference=f"KN{secrets.token_hex(4).upper()}", item_id=item.id,
+    c = Complaint(reference=reference or new_reference(), item_id=item.id,
                   office_id=item.office_id, channel=channel,
                   opened_by_id=actor.id if actor else None, category=category,
                   description=description, status=ComplaintStatus.OPEN, created_at=now,
@@ -81,12 +91,40 @@ def open_public(session: Session, number: str, phone: str, category: ComplaintCa
 
 
 def open_staff(session: Session, actor: User, identifier: str, category: ComplaintCategory,
-               description: str, *, now: datetime) -> Complaint:
+               description: str, *, now: datetime, reference: str | None = None
+               ) -> Complaint:
+    """A complaint opened by office staff. ``reference`` (the console's form, which
+    makes it once per form): the same complaint sent again (a double submit) is
+    answered with the stored one, also when both arrive at once (they meet at the
+    unique reference); the reference of another complaint is a 409."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not open complaints.")
     item = items.get_item(session, actor, identifier)
-    return _new(session, item, channel="office", actor=actor, category=category,
-                description=description, now=now)
+
+    def earlier() -> Complaint | None:
+        c: Complaint | None = session.execute(select(Complaint).where(
+            Complaint.reference == reference)).unique().scalar()
+        if c is None:
+            return None
+        if (c.item_id, c.opened_by_id, c.category, c.description) == (
+                item.id, actor.id, category, description):
+            return c
+        raise Conflict(f"The reference {reference} was used for another complaint.",
+                       slug="idempotency-key-reused")
+
+    if reference is None:
+        return _new(session, item, channel="office", actor=actor, category=category,
+                    description=description, now=now)
+    if (same := earlier()) is not None:
+        return same
+    try:
+        with session.begin_nested():
+            return _new(session, item, channel="office", actor=actor, category=category,
+                        description=description, now=now, reference=reference)
+    except IntegrityError:
+        if (same := earlier()) is None:
+            raise
+        return same
 
 
 def _visible(session: Session, actor: User, complaint_id: int, *, for_update: bool = False

@@ -665,6 +665,7 @@ def _item_context(item: Item) -> dict[str, Any]:
             "address": [item.recipient_lat, item.recipient_lon]
             if item.recipient_lat is not None else None,
             "categories": labels.table(labels.COMPLAINT_CATEGORY, lang()),
+            "complaint_reference": complaints.new_reference(),
             "complaints": [c for c in db.session.execute(
                 select(Complaint).where(Complaint.item_id == item.id)
                 .order_by(Complaint.id)).unique().scalars()]}
@@ -690,10 +691,14 @@ def item_page(user: User) -> Any:
 def item_complaint(user: User, identifier: str) -> Any:
     form = {"identifier": identifier, "category": request.form.get("category", ""),
             "description": request.form.get("description", "")}
+    # made once per form (_item_context): a double submit opens one complaint
+    reference = request.form.get("reference", "")
     try:
         data = ComplaintCreateSchema().load(form)
-        c = complaints.open_staff(db.session(), user, data["identifier"], data["category"],
-                                  data["description"], now=clock())
+        c = complaints.open_staff(
+            db.session(), user, data["identifier"], data["category"], data["description"],
+            now=clock(),
+            reference=reference if complaints.REFERENCE_RE.fullmatch(reference) else None)
     except (ValidationError, Problem) as exc:
         db.session.rollback()
         msg = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.messages.items()

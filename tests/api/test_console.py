@@ -746,6 +746,33 @@ def test_the_complaint_form_keeps_the_status_unless_another_is_chosen(logged_in,
     assert re.findall(r'<option value="(\w+)"', form) == [
         "open", "investigating", "resolved", "rejected"]
 
+def test_a_complaint_form_sent_twice_opens_one_complaint(logged_in, make_item, office,
+                                                          couriers):
+    # a double click on "open": the form's reference, made once per form, is sent twice
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    page = logged_in.get(f"/console/items?number={item.identifier}").text
+    form = {"csrf_token": CSRF_RE.search(page).group(1), "category": "late",
+            "description": "Khách chờ từ sáng",
+            "reference": re.search(r'name="reference" value="(KN[0-9A-F]{8})"', page).group(1)}
+    url = f"/console/items/{item.identifier}/complaints"
+    first, again = (logged_in.post(url, data=form) for _ in range(2))
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location and "/console/complaints/" in first.location
+    assert db.session.execute(db.select(db.func.count(Complaint.id)).where(
+        Complaint.item_id == item.id)).scalar() == 1
+    # that reference for another complaint: refused, nothing stored
+    r = logged_in.post(url, data={**form, "description": "Something else"},
+                       follow_redirects=True)
+    assert f"{form['reference']} was used for another complaint" in r.text
+    # the next form's reference is another: a second complaint
+    page = logged_in.get(f"/console/items?number={item.identifier}").text
+    fresh = re.search(r'name="reference" value="(KN[0-9A-F]{8})"', page).group(1)
+    assert fresh != form["reference"]
+    form["reference"] = fresh
+    assert logged_in.post(url, data=form).location != first.location
+    assert db.session.execute(db.select(db.func.count(Complaint.id)).where(
+        Complaint.item_id == item.id)).scalar() == 2
+
 
 def test_evidence_of_another_office_is_not_shown(logged_in, make_office, make_user, make_item):
     other = make_office()
