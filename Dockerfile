@@ -27,7 +27,8 @@ FROM python:3.11-slim-bookworm
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libzbar0 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --create-home --uid 10001 postal
+ && useradd --create-home --uid 10001 postal \
+ && mkdir -p /var/lib/postal/evidence && chown -R postal /var/lib/postal
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY migrations ./migrations
@@ -37,6 +38,11 @@ ENV PATH=/opt/venv/bin:$PATH FLASK_APP=api PYTHONUNBUFFERED=1 PORT=8000 \
 # numba's kernel cache (routing/tsptw.py): the package directory is root-owned, so a
 # directory the non-root user can write; shared by all worker processes of the container
 ENV NUMBA_CACHE_DIR=/tmp/numba-cache
+# evidence photos (scans, proofs): the default, the instance folder, would be
+# /opt/venv/var/api-instance for the installed package, root-owned: every photo a 500.
+# A volume, so that they outlive the container.
+ENV POSTAL_PHOTO_DIR=/var/lib/postal/evidence
+VOLUME /var/lib/postal
 USER postal
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"

@@ -28,6 +28,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     refuse_nul_characters(app)
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("POSTAL")
+    if "POSTAL_SECRET_KEY" in os.environ:  # as written: "12345" is no JSON number here
+        app.config["SECRET_KEY"] = os.environ["POSTAL_SECRET_KEY"]
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if os.environ.get("REDIS_URL"):
@@ -35,12 +37,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.config.setdefault("CLOCK", utcnow)
+    _boolean_settings(app)
+    _check_settings(app)
 
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "postal.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
+    _connect_timeout(app)
+    secret = app.config["SECRET_KEY"]
+    if not isinstance(secret, str | bytes) or not secret.strip():
+        raise RuntimeError("POSTAL_SECRET_KEY is empty: set it to a long random string.")
     if (app.config["SECRET_KEY"] == DEV_SECRET_KEY and not app.config.get("DEMO_MODE")
             and not app.testing and not app.debug):
         raise RuntimeError(
@@ -91,6 +99,76 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+# Settings that are on or off: ``POSTAL_DEMO_MODE=False`` is not JSON, so it came in as the
+# string "False", which is true.
+BOOLEAN_SETTINGS = ("DEMO_MODE", "RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE",
+                    "SESSION_COOKIE_HTTPONLY")
+
+
+def _boolean_settings(app: Flask) -> None:
+    for key in BOOLEAN_SETTINGS:
+        value = app.config.get(key)
+        if not isinstance(value, str):
+            continue
+        word = value.strip().lower()
+        if word in ("true", "yes", "on", "1"):
+            app.config[key] = True
+        elif word in ("false", "no", "off", "0", ""):
+            app.config[key] = False
+        else:
+            raise RuntimeError(f"POSTAL_{key} must be true or false, not {value!r}.")
+
+
+# Numeric settings: (smallest, largest, whole numbers only). A wrong one from the
+# environment (``POSTAL_TOKEN_TTL_HOURS=abc``, ``POSTAL_MAX_CONTENT_LENGTH=12MB``) let the
+# app start and made every login or upload a 500; ``POSTAL_GPS_RETENTION_DAYS=0`` (or -5)
+# made ``flask gps purge`` delete every ping.
+NUMERIC_SETTINGS: dict[str, tuple[float, float, bool]] = {
+    "SQLITE_BUSY_TIMEOUT_S": (0.001, 3600, False),
+    "MAX_CONTENT_LENGTH": (1, 2**40, True),
+    "IMPORT_MAX_ROWS": (1, 10**7, True),
+    "PHOTO_MAX_BYTES": (1, 2**40, True),
+    "TOKEN_TTL_HOURS": (0.01, 24 * 366, False),
+    "GPS_MIN_INTERVAL_S": (0, 86400, False),
+    "GPS_RETENTION_DAYS": (1, 3650, True),  # as `gps purge --days`
+    "MAX_DELIVERY_ATTEMPTS": (1, 100, True),
+    "GEO_FLAG_DISTANCE_M": (0, 10**7, False),
+    "GEO_FLAG_ACCURACY_M": (0, 10**7, False),
+    "CONSOLE_SESSION_HOURS": (0.01, 24 * 366, False),
+    "CONSOLE_IDLE_MINUTES": (0.1, 10**6, False),
+    "PROXY_FIX_X_FOR": (0, 100, True),
+}
+# Rate limits (``limits`` strings): one that does not parse turned the login limits off
+# without a word, and made every proof check a 500.
+RATE_LIMIT_SETTINGS = ("LOGIN_FAILURE_LIMIT_USER", "LOGIN_FAILURE_LIMIT_IP",
+                       "TRACKING_RATE_LIMIT", "COMPLAINT_LIMIT_IP", "COMPLAINT_LIMIT_ITEM",
+                       "PROOF_FAILURE_LIMIT", "REOPTIMIZE_RATE_LIMIT")
+
+
+def _check_settings(app: Flask) -> None:
+    """Refuse to start on a setting that would fail (or do harm) only later, on a request
+    or a CLI run."""
+    import math
+
+    from limits import parse_many
+
+    for key, (low, high, whole) in NUMERIC_SETTINGS.items():
+        value = app.config.get(key)
+        ok = (isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value) and low <= value <= high
+              and (not whole or isinstance(value, int)))
+        if not ok:
+            kind = "a whole number" if whole else "a number"
+            raise RuntimeError(f"POSTAL_{key} must be {kind} from {low:g} to {high:g}, "
+                               f"not {value!r}.")
+    for key in RATE_LIMIT_SETTINGS:
+        try:
+            parse_many(str(app.config.get(key)))
+        except ValueError:
+            raise RuntimeError(f"POSTAL_{key} is not a rate limit such as "
+                               f"'10 per 15 minutes': {app.config.get(key)!r}.") from None
+
+
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` path parts are database ids: a number past 32 bits is no id (404),
     not a value to hand to the database."""
@@ -98,6 +176,22 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+# PostgreSQL: how long opening a connection may take. libpq waits forever by default: a
+# database host that accepts the connection but does not answer (hung, half-open behind a
+# proxy or firewall) held every request, /healthz, and `api.serve`'s bounded wait forever.
+DB_CONNECT_TIMEOUT_S = 5
+
+
+def _connect_timeout(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("postgresql") or "connect_timeout" in uri:
+        return
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options["connect_args"] = {"connect_timeout": DB_CONNECT_TIMEOUT_S,
+                               **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _migrations_dir(app: Flask) -> str:

@@ -108,6 +108,9 @@ PROBLEM_TYPES = {
     "database-busy": "The database (SQLite) was busy with other changes for longer than "
                      "its busy timeout, and the request's changes were rolled back. Send it "
                      "again after `Retry-After` seconds.",
+    "database-unavailable": "The database cannot be reached (down, restarting, or a "
+                            "wrong `DATABASE_URL`); nothing was stored. Try again after "
+                            "`Retry-After` seconds.",
     "job-queue-unavailable": "The background job queue (Redis) could not take the job; the "
                              "plan (`plan_id`) is recorded as failed. Try again after "
                              "`Retry-After` seconds.",

@@ -1,4 +1,5 @@
-"""Command-line tools: ``flask --app api demo load``, ``flask --app api users create``."""
+"""Command-line tools: ``flask --app api demo load``, ``flask --app api offices create``,
+``flask --app api users create``."""
 
 from __future__ import annotations
 
@@ -32,6 +33,40 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Loaded office {summary.office}, {summary.items} items, users: "
                    f"{', '.join(summary.users)} (password: demo)")
+
+    offices = click.Group("offices", help="Delivery offices.")
+
+    @offices.command("create")
+    @click.argument("code")
+    @click.option("--name", required=True)
+    @click.option("--city", required=True)
+    @click.option("--province", required=True)
+    @click.option("--address", default="")
+    @click.option("--lat", type=click.FloatRange(-90, 90), required=True,
+                  help="Where routes start and end")
+    @click.option("--lon", type=click.FloatRange(-180, 180), required=True)
+    def create_office(code: str, name: str, city: str, province: str, address: str,
+                      lat: float, lon: float) -> None:
+        """Create a delivery office (before its staff: ``users create --office CODE``)."""
+        if not 1 <= len(code) <= 20 or code != code.strip() or any(
+                not c.isprintable() for c in code):
+            raise click.ClickException("The code must be 1-20 printable characters, without "
+                                       "spaces around it.")
+        for label, value, size in (("name", name, 200), ("city", city, 100),
+                                   ("province", province, 100), ("address", address, 300)):
+            if not value.strip() and label != "address":
+                raise click.ClickException(f"The {label} must not be empty.")
+            if len(value) > size:  # the column
+                raise click.ClickException(f"The {label} must be at most {size} characters.")
+        if lat != lat or lon != lon:  # NaN passes click's range check
+            raise click.ClickException("--lat and --lon must be numbers.")
+        if db.session.execute(db.select(Office).where(Office.code == code)).scalar():
+            raise click.ClickException(f"Office {code} exists.")
+        db.session.add(Office(code=code, name=name.strip(), city=city.strip(),
+                              province=province.strip(), address=address.strip(),
+                              lat=lat, lon=lon))
+        db.session.commit()
+        click.echo(f"Created office {code}.")
 
     users = click.Group("users", help="Staff accounts.")
     MIN_PASSWORD = 8  # noqa: N806 - a constant of this command
@@ -90,3 +125,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(gps)
     app.cli.add_command(demo)
     app.cli.add_command(users)
+    app.cli.add_command(offices)

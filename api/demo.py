@@ -119,6 +119,11 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
     """Create the demo office, users and items. Refuses to run twice."""
     if session.execute(select(Office).where(Office.code == "NT650000")).scalar() is not None:
         raise ValueError("Demo data is already loaded.")
+    names = ["dispatcher1", "admin"] + [f"courier{i}" for i in range(1, 11)]
+    taken = sorted(session.execute(
+        select(User.username).where(User.username.in_(names))).scalars())
+    if taken:
+        raise ValueError(f"Accounts with the demo usernames exist: {', '.join(taken)}.")
     rng = random.Random(seed)
     office = Office(code="NT650000", name="Bưu cục Nha Trang", address="2 Lê Lợi, Xương Huân",
                     city="Nha Trang", province="Khánh Hòa", lat=HUB[0], lon=HUB[1])

@@ -192,6 +192,17 @@ def database_busy(exc: BaseException) -> bool:
                  or "database is locked" in str(orig)))
 
 
+UNREACHABLE_RETRY_AFTER_S = 10
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """No connection to the database (it is down, restarting, or the URL's host or port
+    is wrong; or the connection dropped): no statement ran, as ``/healthz`` says with
+    its 503. (Was a 500 with a traceback for every request.)"""
+    return isinstance(exc, OperationalError) and (exc.connection_invalidated
+                                                  or exc.statement is None)
+
+
 def _wants_html() -> bool:
     """A browser asking for a page (not the API, not a script): it gets an HTML error."""
     if request.path.startswith(("/api/", "/console/api/")):
@@ -265,6 +276,16 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> Response:
+        if database_unreachable(exc):
+            db.session.rollback()
+            log.error("database unreachable on %s %s: %s", request.method, request.path,
+                      exc.orig)
+            detail = "The database cannot be reached; try again in a moment."
+            headers = {"Retry-After": str(UNREACHABLE_RETRY_AFTER_S)}
+            if _wants_html():
+                return html_error(503, "Service unavailable", detail, headers)
+            return problem_response(503, "Service unavailable", detail,
+                                    slug="database-unavailable", headers=headers)
         if not database_busy(exc):
             return _unexpected(exc)
         db.session.rollback()  # (the request's session may serve another one: tests)

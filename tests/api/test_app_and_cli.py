@@ -15,6 +15,52 @@ def test_refuses_to_start_with_the_development_secret(tmp_path):
     create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "s3cret"})
 
 
+@pytest.mark.parametrize("value", ["False", "no", "off", "FALSE"])
+def test_demo_mode_spelled_false_is_off(tmp_path, monkeypatch, value):
+    # not JSON, so it stayed the string "False", which is true: demo mode on, the
+    # development secret tolerated and `demo load` allowed in production
+    monkeypatch.setenv("POSTAL_DEMO_MODE", value)
+    monkeypatch.delenv("POSTAL_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+    monkeypatch.setenv("POSTAL_DEMO_MODE", "maybe")
+    with pytest.raises(RuntimeError, match="POSTAL_DEMO_MODE"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+    monkeypatch.setenv("POSTAL_DEMO_MODE", "True")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"}
+                      ).config["DEMO_MODE"] is True
+
+
+def test_secret_key_from_the_environment_is_taken_as_written(tmp_path, monkeypatch):
+    # an empty one (`POSTAL_SECRET_KEY=${UNSET}` in a compose file) started the app, and
+    # every console page was a 500 ("no secret key was set"); a numeric one too (JSON: int)
+    uri = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"}
+    monkeypatch.setenv("POSTAL_SECRET_KEY", "")
+    with pytest.raises(RuntimeError, match="POSTAL_SECRET_KEY"):
+        create_app(uri)
+    monkeypatch.setenv("POSTAL_SECRET_KEY", "20261127123456789")
+    app = create_app(uri)
+    assert app.config["SECRET_KEY"] == "20261127123456789"
+    assert app.test_client().get("/console/login").status_code == 200
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("POSTAL_TOKEN_TTL_HOURS", "abc"), ("POSTAL_TOKEN_TTL_HOURS", "-1"),
+    ("POSTAL_TOKEN_TTL_HOURS", "1e9"), ("POSTAL_MAX_CONTENT_LENGTH", "12MB"),
+    ("POSTAL_MAX_CONTENT_LENGTH", "-1"), ("POSTAL_GPS_MIN_INTERVAL_S", "abc"),
+    ("POSTAL_GPS_RETENTION_DAYS", "0"), ("POSTAL_GPS_RETENTION_DAYS", "-5"),
+    ("POSTAL_SQLITE_BUSY_TIMEOUT_S", "abc"), ("POSTAL_PROXY_FIX_X_FOR", "abc"),
+    ("POSTAL_LOGIN_FAILURE_LIMIT_USER", "3/15min"), ("POSTAL_PROOF_FAILURE_LIMIT", "abc"),
+])
+def test_bad_settings_are_refused_at_start(tmp_path, monkeypatch, key, value):
+    # they started the app and failed later: every login (or upload, sync) a 500, the
+    # login limit silently off, `gps purge` deleting every ping
+    monkeypatch.setenv(key, value)
+    with pytest.raises(RuntimeError, match=key):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                    "SECRET_KEY": "s3cret"})
+
+
 def test_settings_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("POSTAL_MAX_DELIVERY_ATTEMPTS", "5")
     monkeypatch.setenv("POSTAL_SECRET_KEY", "from-env")
@@ -27,6 +73,19 @@ def test_settings_come_from_the_environment(tmp_path, monkeypatch):
 def test_demo_load_needs_demo_mode(app):
     result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "5"])
     assert result.exit_code != 0 and "POSTAL_DEMO_MODE" in result.output
+
+
+def test_demo_load_beside_an_account_of_a_demo_name(app):
+    # an admin named "admin" made with `users create`: demo load was an IntegrityError
+    # traceback (with the new account's password hash in it)
+    admin = User(username="admin", role=Role.ADMIN, full_name="Admin")
+    admin.set_password("not-the-demo-one")
+    db.session.add(admin)
+    db.session.commit()
+    app.config["DEMO_MODE"] = True
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "5"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "admin" in result.output and "argon2" not in result.output
 
 
 def test_demo_data_is_consistent(app):
@@ -109,6 +168,40 @@ def test_entrypoint_gives_up_on_an_unreachable_database_in_bounded_time(tmp_path
     assert time.monotonic() - start < 10
 
 
+def test_an_unreachable_database_is_a_503_not_a_500():
+    app = create_app({"SQLALCHEMY_DATABASE_URI":
+                      "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1",
+                      "SECRET_KEY": "x"})
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 503
+    r = client.post("/api/v1/auth/token", json={"username": "a", "password": "b"})
+    assert r.status_code == 503, r.get_data(as_text=True)
+    assert r.json["type"].endswith("/database-unavailable") and r.headers["Retry-After"]
+    r = client.get("/api/v1/items", headers={"Authorization": "Bearer x"})
+    assert r.status_code == 503
+
+
+def test_a_database_that_never_answers_is_given_up_in_bounded_time():
+    # accepts the connection, never answers (a hung server, a half-open proxy)
+    import socket
+    import time
+
+    from api.serve import wait_for_database
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        port = sock.getsockname()[1]
+        app = create_app({"SQLALCHEMY_DATABASE_URI":
+                          f"postgresql+psycopg://nobody@127.0.0.1:{port}/none",
+                          "SECRET_KEY": "x"})
+        start = time.monotonic()
+        assert app.test_client().get("/healthz").status_code == 503
+        with pytest.raises(SystemExit, match="not reachable"):
+            wait_for_database(app, timeout_s=1, interval_s=0.2)
+        assert time.monotonic() - start < 30
+
+
 def test_entrypoint_returns_when_the_database_answers(app):
     from api.serve import wait_for_database
 
@@ -142,6 +235,27 @@ def test_the_wsgi_module_serves_the_app(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=120, check=True)
     assert out.stdout.split()[-2:] == ["api", "200"], out.stdout + out.stderr
+
+
+def test_offices_create_command(app):
+    # a fresh production database has no office, and `users create` needs one: there was
+    # no way but SQL to make the first
+    from models import Office
+
+    runner = app.test_cli_runner()
+    args = ["offices", "create", "HN100000", "--name", "Bưu cục Hà Nội", "--city", "Hà Nội",
+            "--province", "Hà Nội", "--lat", "21.03", "--lon", "105.85"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    office = db.session.execute(db.select(Office).filter_by(code="HN100000")).scalar_one()
+    assert (office.lat, office.lon, office.name) == (21.03, 105.85, "Bưu cục Hà Nội")
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1 and "exists" in result.output
+    result = runner.invoke(args=[*args[:-4], "--lat", "nan", "--lon", "105"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    result = runner.invoke(args=["users", "create", "d1", "--role", "dispatcher",
+                                 "--office", "HN100000"], input="password1\npassword1\n")
+    assert result.exit_code == 0, result.output
 
 
 def test_couriers_and_dispatchers_cannot_be_without_an_office(app, make_office):
