@@ -155,8 +155,15 @@ def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
 
 
 def update(session: Session, actor: User, complaint_id: int, data: Mapping[str, Any], *,
-           now: datetime) -> Complaint:
+           now: datetime, seen_status: str | None = None) -> Complaint:
+    """``seen_status``: the status the change was decided on (the console's form); a
+    complaint whose status changed since (another dispatcher resolved it) is a 409,
+    not reopened or closed over their decision."""
     c = _visible(session, actor, complaint_id, for_update=True)
+    if seen_status is not None and seen_status != c.status.value:
+        raise Conflict(f"The complaint became {c.status.value} since the page was shown; "
+                       "nothing was changed: look at it again.",
+                       slug="complaint-changed", current_status=c.status.value)
     new = data.get("status")
     if new is not None and new is not c.status:
         if new not in TRANSITIONS[c.status]:

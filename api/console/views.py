@@ -843,7 +843,8 @@ def complaint_page(user: User, complaint_id: int) -> Any:
                 if v}
         try:
             complaints.update(db.session(), user, complaint_id,
-                              ComplaintUpdateSchema().load(form), now=clock())
+                              ComplaintUpdateSchema().load(form), now=clock(),
+                              seen_status=request.form.get("seen_status") or None)
             db.session.commit()
         except ValidationError as exc:
             db.session.rollback()

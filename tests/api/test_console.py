@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from models import Complaint, CourierPosition, Role, db
+from api.complaints import service as complaints
+from models import Complaint, ComplaintStatus, CourierPosition, Role, db
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -772,6 +773,34 @@ def test_a_complaint_form_sent_twice_opens_one_complaint(logged_in, make_item, o
     assert logged_in.post(url, data=form).location != first.location
     assert db.session.execute(db.select(db.func.count(Complaint.id)).where(
         Complaint.item_id == item.id)).scalar() == 2
+
+
+def test_a_complaint_changed_since_its_page_was_shown_is_not_changed_over_it(
+        logged_in, client, make_item, office, couriers, dispatcher, clock):
+    # two dispatchers on the same new complaint: one resolves it; the other, from the
+    # page as it was (open), moves it to investigating: that reopened the resolved case
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    token = page_token(logged_in)
+    url = logged_in.post(f"/console/items/{item.identifier}/complaints", data={
+        "category": "late", "description": "Chưa nhận được hàng",
+        "csrf_token": token}).location
+    seen = re.search(r'name="seen_status" value="(\w+)"', logged_in.get(url).text).group(1)
+    assert seen == "open"
+    c = db.session.execute(db.select(Complaint).where(Complaint.item_id == item.id)).scalar()
+    complaints.update(db.session(), dispatcher, c.id, {
+        "status": ComplaintStatus.RESOLVED, "resolution_note": "Đã giao lại"}, now=clock())
+    db.session.commit()  # the other dispatcher
+    r = logged_in.post(url, data={"status": "investigating", "seen_status": seen,
+                                  "resolution_note": "Đang gọi khách", "csrf_token": token},
+                       follow_redirects=True)
+    assert "became resolved" in r.text
+    db.session.refresh(c)
+    assert (c.status, c.resolution_note) == (ComplaintStatus.RESOLVED, "Đã giao lại")
+    # decided on the page as it is now: done (reopened knowingly)
+    r = logged_in.post(url, data={"status": "investigating", "seen_status": "resolved",
+                                  "csrf_token": token})
+    db.session.refresh(c)
+    assert c.status is ComplaintStatus.INVESTIGATING
 
 
 def test_evidence_of_another_office_is_not_shown(logged_in, make_office, make_user, make_item):
