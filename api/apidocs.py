@@ -95,6 +95,9 @@ PROBLEM_TYPES = {
                     "was changed: ask again.",
     "no-route": "The courier has no published route for that day (no plan made for them "
                 "was published, or the plan gave them no stop).",
+    "complaint-changed": "The complaint changed since the page it was sent from was shown "
+                         "(another member of staff updated it); nothing was changed: "
+                         "`current_status` says what it is now. Look again and resend.",
     "day-over": "The route's day is before today (Viet Nam time): it can no longer be "
                 "re-optimised, and its route stays as published.",
     "day-not-started": "The route's day is after today (Viet Nam time): it is re-optimised "
