@@ -177,6 +177,9 @@ _ZX_BINARIZERS: dict[str, Any] = {
     "fixed_threshold": zxingcpp.Binarizer.FixedThreshold,
 }
 
+#: zxing-cpp refuses images with a longer side (``ValueError``)
+ZXING_MAX_SIDE = 65_535
+
 Binarizer = Literal["local_average", "global_histogram", "fixed_threshold"]
 
 
@@ -220,6 +223,10 @@ class ZxingDecoder:
 
     def decode(self, gray: GrayImage) -> list[Read]:
         """Decode `gray` with zxing-cpp (text mode ``Plain``: content as encoded)."""
+        if max(gray.shape[:2]) > ZXING_MAX_SIDE:
+            # zxing-cpp raises ValueError; a PNG may be 70000 x 700 px within max_pixels
+            # (the pipeline's downscaled working copy was read already)
+            return []
         results = zxingcpp.read_barcodes(
             np.ascontiguousarray(gray),
             formats=self._formats,

@@ -45,6 +45,12 @@ logger = logging.getLogger(__name__)
 
 _ORIENTATION_TAG = 0x0112
 
+#: libjpeg decodes a progressive JPEG through a buffer of all its DCT coefficients
+#: (2 bytes a sample of every component, at any output scale, even 1/8): a 704-byte
+#: progressive CMYK header claiming 7000 x 7100 took 0.49 GB to scan. Above this many
+#: coefficient bytes a progressive JPEG is refused (a 12 MP 4:2:0 photo needs 37 MB).
+MAX_PROGRESSIVE_COEF_BYTES = 128 * 2**20
+
 _UNSUPPORTED_MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"GIF87a", "GIF"),
     (0, b"GIF89a", "GIF"),
@@ -179,6 +185,8 @@ def _header(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int, int]:
             with Image.open(io.BytesIO(data), formats=[fmt]) as im:
                 width, height = im.size
                 exif = im.info.get("exif")
+                progressive = fmt == "JPEG" and bool(im.info.get("progressive"))
+                layers = list(getattr(im, "layer", ())) if progressive else []
         except Image.DecompressionBombError as exc:
             # Pillow's own, higher limit: report the declared size when we can
             w = h = 0
@@ -203,7 +211,25 @@ def _header(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int, int]:
             height=height,
             limit=max_pixels,
         )
+    if layers and _coefficient_bytes(width, height, layers) > MAX_PROGRESSIVE_COEF_BYTES:
+        raise ImageTooLargeError(
+            f"progressive JPEG of {width}x{height} with {len(layers)} components needs more "
+            f"than {MAX_PROGRESSIVE_COEF_BYTES // 2**20} MB to decode",
+            width=width,
+            height=height,
+            limit=MAX_PROGRESSIVE_COEF_BYTES,
+        )
     return width, height, _orientation(exif)
+
+
+def _coefficient_bytes(width: int, height: int, layers: list[tuple[object, int, int, int]]) -> int:
+    """DCT coefficient buffer of a progressive JPEG (Pillow's ``layer``: id, h, v, table)."""
+    hmax = max(max(int(h) for _, h, _, _ in layers), 1)
+    vmax = max(max(int(v) for _, _, v, _ in layers), 1)
+    return sum(
+        -(-width * int(h) // (8 * hmax)) * -(-height * int(v) // (8 * vmax)) * 128
+        for _, h, v, _ in layers
+    )
 
 
 def probe_image(data: bytes, *, max_pixels: int, max_bytes: int) -> ImageHeader:

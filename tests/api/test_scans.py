@@ -5,11 +5,12 @@ import itertools
 import json
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from models import CashEntry, Role, Scan, TrackingEvent, db
 from tests.conftest import at_once, when_both_arrive
-from tests.scanning._images import encode, make_label, png_bomb
+from tests.scanning._images import encode, make_label, png_bomb, progressive_jpeg_header
 
 ids = (f"scan-{n:06d}" for n in itertools.count())
 
@@ -200,12 +201,23 @@ def test_photo_size_limit_is_413(client, auth, courier, app):
     (b"hello, not an image", 422, "unreadable-image"),
     (b"GIF89a" + b"\x00" * 100, 415, "unsupported-image-format"),
     (png_bomb(), 413, "image-too-large"),
+    (progressive_jpeg_header(7000, 7100, "CMYK", 0), 413, "image-too-large"),  # 0.5 GB
     (b"\xff\xd8\xff\xe0" + b"\x00" * 50, 422, "unreadable-image"),  # truncated JPEG
 ])
 def test_bad_photos_are_clear_errors(client, auth, courier, photo, status, slug):
     r = post_photo(client, auth(courier), photo, fields())
     assert r.status_code == status, r.json
     assert r.json["type"] == f"/problems/{slug}"
+
+
+@pytest.mark.parametrize("size", [(65_536, 1), (1, 100_000), (70_000, 700)])
+def test_a_photo_wider_than_zxing_takes_is_no_code_not_a_500(client, auth, courier, size):
+    # a well-formed PNG of under 50 MP with a side above 65535 px: zxing-cpp raises a
+    # ValueError on it (in the full-resolution retry), which must not become a 500
+    photo = encode(np.full(size[::-1], 255, np.uint8), "PNG")
+    r = post_photo(client, auth(courier), photo, fields())
+    assert r.status_code == 422, r.json
+    assert r.json["type"] == "/problems/no-item-code"
 
 
 @pytest.mark.parametrize("data", [

@@ -126,3 +126,13 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
     )
+
+
+def progressive_jpeg_header(width: int, height: int, mode: str, subsampling: int) -> bytes:
+    """A tiny progressive JPEG whose SOF2 claims `width` x `height`."""
+    buf = io.BytesIO()
+    Image.new(mode, (16, 16)).save(buf, "JPEG", progressive=True, subsampling=subsampling)
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc2")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)

@@ -18,8 +18,15 @@ from scanning import (
     UnreadableImageError,
     UnsupportedFormatError,
 )
+from scanning.loading import probe_image
 
-from ._images import STORE_FOR_ORIENTATION, encode, make_label, png_bomb
+from ._images import (
+    STORE_FOR_ORIENTATION,
+    encode,
+    make_label,
+    png_bomb,
+    progressive_jpeg_header,
+)
 
 
 def _must_not_decode(*args: object) -> None:
@@ -129,3 +136,19 @@ def test_a_header_pillow_cannot_identify_is_reported_without_its_buffer() -> Non
         scanning.loading.probe_image(b"\xff\xd8\xff" + b"garbage" * 10, max_pixels=10**6,
                                      max_bytes=10**6)
     assert str(err.value) == "corrupt JPEG header: cannot identify image file"
+
+
+def test_a_progressive_jpeg_too_large_to_buffer_is_refused_from_the_header(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # libjpeg buffers every DCT coefficient of a progressive JPEG, even at 1/4 size:
+    # these 704 bytes (under 50 MP) took 0.49 GB
+    bomb = progressive_jpeg_header(7000, 7100, "CMYK", 0)
+    assert len(bomb) < 1000
+    with monkeypatch.context() as m:
+        m.setattr(cv2, "imdecode", _must_not_decode)
+        with pytest.raises(ImageTooLargeError):
+            scanning.decode(bomb)
+    # a phone's 12 MP progressive photo still goes through
+    assert probe_image(progressive_jpeg_header(4032, 3024, "RGB", 2), max_pixels=50_000_000,
+                       max_bytes=2**20).width == 4032
