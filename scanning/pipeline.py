@@ -5,6 +5,7 @@ See ``docs/scanning.md`` for the measurements behind the defaults.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -240,6 +241,7 @@ def default_decoders(symbologies: frozenset[Symbology] = ALL_SYMBOLOGIES) -> dic
     }
 
 
+@functools.lru_cache(maxsize=8192)
 def _bbox(polygon: tuple[Point, ...]) -> tuple[float, float, float, float]:
     xs = [p[0] for p in polygon]
     ys = [p[1] for p in polygon]
@@ -347,13 +349,23 @@ def best_rival(code: Barcode, reads: Sequence[Barcode], support: Support) -> Bar
         return None
     # the value's extent: every read of it (ZBar may report one value at several places)
     same = [r for r in reads if r.symbology == code.symbology and r.text == code.text] or [code]
-    rivals = [
-        r
-        for r in reads
-        if _family(r) == _family(code)
-        and r.text != code.text
-        and any(_overlap(r, c) >= 0.3 for c in same)
-    ]
+    boxes = [_bbox(c.polygon) for c in same if c.polygon]
+    if not boxes:
+        return None
+    # every read is compared with every other one: a 400 KB PNG of 638 EAN-8 symbols
+    # took 26 s of CPU. Reads outside the value's extent are skipped at once.
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    family = _family(code)
+    rivals = []
+    for r in reads:
+        if r.text == code.text or not r.polygon:
+            continue
+        rx0, ry0, rx1, ry1 = _bbox(r.polygon)
+        if rx1 <= x0 or rx0 >= x1 or ry1 <= y0 or ry0 >= y1:
+            continue
+        if _family(r) == family and any(_overlap(r, c) >= 0.3 for c in same):
+            rivals.append(r)
     return max(rivals, key=lambda r: _n_engines(r, support), default=None)
 
 
