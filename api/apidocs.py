@@ -90,9 +90,11 @@ PROBLEM_TYPES = {
                            "courier of the office (deactivated or moved since the plan was "
                            "made); `courier_ids` lists them. Move their stops (edit the "
                            "plan) or start a new plan.",
-    "plan-changed": "The day's plan changed while the courier's route was being "
-                    "re-optimised (a plan published since took the route over); nothing "
-                    "was changed: ask again.",
+    "plan-changed": "The plan changed under the request: the day's plan while the "
+                    "courier's route was being re-optimised (a plan published since took "
+                    "the route over), or a draft edited in the console since the edit's "
+                    "`base` version was shown (another tab or dispatcher); nothing was "
+                    "changed: look again and resend.",
     "no-route": "The courier has no published route for that day (no plan made for them "
                 "was published, or the plan gave them no stop).",
     "complaint-changed": "The complaint changed since the page it was sent from was shown "

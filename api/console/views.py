@@ -5,6 +5,8 @@ API, passing session, actor, data and ``now`` explicitly."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import secrets
@@ -63,7 +65,7 @@ from ..cash import service as cash
 from ..complaints import quality
 from ..complaints import service as complaints
 from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
-from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
+from ..errors import Conflict, Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..items import custody
 from ..items import service as items
@@ -535,10 +537,21 @@ def _latest_plan(office_id: int, day: date) -> RoutePlan | None:
     ).order_by(RoutePlan.id.desc()).limit(1)).scalar()
 
 
+def plan_version(plan: RoutePlan) -> str | None:
+    """A digest of the plan's routes as they are (null before it has any): an edit from
+    the map names the version it was made from (``base``), so an edit made from routes
+    another dispatcher (another tab) changed since is refused instead of silently
+    putting them back (each edit sends every route)."""
+    if plan.result is None:
+        return None
+    return hashlib.sha256(json.dumps(plan.result, sort_keys=True, default=str)
+                          .encode()).hexdigest()[:20]
+
+
 def plan_json(plan: RoutePlan) -> dict[str, Any]:
     job = jobs.rq_job_state(current_app, plan.job_id) if plan.job_id else None
     plan = plans.refresh_stored(db.session(), plan, now=clock(), job=job)
-    return {"id": plan.id, "status": plan.status.value,
+    return {"id": plan.id, "status": plan.status.value, "version": plan_version(plan),
             "status_label": labels.label(labels.PLAN_STATUS, plan.status.value, lang()),
             "progress": plan.progress, "best_cost": plan.best_cost, "error": plan.error,
             "time_limit_s": plan.time_limit_s, "date": plan.service_date.isoformat(),
@@ -624,7 +637,17 @@ def plan_detail(user: User, plan_id: int) -> Any:
 @bp.post("/api/plans/<int:plan_id>/edit")
 @endpoint()
 def plan_edit(user: User, plan_id: int) -> Any:
-    data = _load(PlanEditSchema(), request.get_json(silent=True))
+    """As PATCH /api/v1/route-plans/{id}; with ``base`` (the plan's ``version`` the
+    edit was made from), a plan changed since is a 409 ``plan-changed``, checked with
+    the plan locked."""
+    body = request.get_json(silent=True)
+    base = body.pop("base", None) if isinstance(body, dict) else None
+    data = _load(PlanEditSchema(), body)
+    if base is not None and plan_version(
+            plans.get_plan_for_update(db.session(), user, plan_id)) != base:
+        raise Conflict("The plan was changed (in another tab or by another dispatcher) "
+                       "since it was shown; it is shown again as it is now: edit it again.",
+                       slug="plan-changed")
     plan = plans.edit_plan(db.session(), user, plan_id, data["routes"], now=clock())
     db.session.commit()
     return jsonify(plan_json(plan))

@@ -353,6 +353,48 @@ def console_plan(client, h, courier_ids, identifiers, split=None, **body):
     return plan
 
 
+def test_an_edit_made_from_a_plan_changed_since_is_refused_not_made_over_it(
+        logged_in, client, make_item, office, couriers):
+    # two dispatchers (or tabs) with the same draft on screen: each edit sends every
+    # route, so the second, made from the routes as they were, put back the first's move
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(6)]
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    a, b = (c.id for c in couriers)
+    ids = [i.identifier for i in items]
+    plan = console_plan(logged_in, h, [a, b], ids, split={a: ids[:3], b: ids[3:]})
+    shown = logged_in.get(f"/console/api/plans/{plan['id']}").json  # both screens
+    assert shown["version"] == plan["version"]
+
+    # the first moves a stop to courier b
+    r = logged_in.post(f"/console/api/plans/{plan['id']}/edit", headers=h, json={
+        "routes": [{"courier_id": a, "identifiers": ids[1:3]},
+                   {"courier_id": b, "identifiers": ids[3:] + ids[:1]}],
+        "base": shown["version"]})
+    assert r.status_code == 200, r.json
+    moved = r.json
+    assert moved["version"] != shown["version"]
+    # the second, from the screen as it was, swaps two of courier b's stops
+    r = logged_in.post(f"/console/api/plans/{plan['id']}/edit", headers=h, json={
+        "routes": [{"courier_id": a, "identifiers": ids[:3]},
+                   {"courier_id": b, "identifiers": [ids[4], ids[3], ids[5]]}],
+        "base": shown["version"]})
+    assert r.status_code == 409 and r.json["type"].endswith("/plan-changed"), r.json
+    now = logged_in.get(f"/console/api/plans/{plan['id']}").json
+    assert now["result"] == moved["result"] and now["version"] == moved["version"]
+    routes = {rt["courier_id"]: [s["identifier"] for s in rt["stops"]]
+              for rt in now["result"]["routes"]}
+    assert ids[0] in routes[b]  # the first's move kept
+    # made from the plan as it is now, it is made
+    r = logged_in.post(f"/console/api/plans/{plan['id']}/edit", headers=h, json={
+        "routes": [{"courier_id": a, "identifiers": ids[1:3]},
+                   {"courier_id": b, "identifiers": [ids[4], ids[3], ids[5], ids[0]]}],
+        "base": now["version"]})
+    assert r.status_code == 200, r.json
+
+
 def test_day_shows_every_couriers_route_in_force_after_a_partial_publish(
         logged_in, client, make_item, office, couriers, auth):
     """A plan for one courier takes over only their route: the day's map must still show

@@ -286,8 +286,11 @@
       routes.forEach(function (r) { byCourier[r.courier_id] = r; });
       status("…");
       userAction();
+      // made from this version of the plan: changed since (another tab, another
+      // dispatcher), the edit is refused (409), not made over their changes
       return api("POST", "/console/api/plans/" + state.plan.id + "/edit",
-                 {routes: Object.keys(byCourier).map(function (k) { return byCourier[k]; })})
+                 {routes: Object.keys(byCourier).map(function (k) { return byCourier[k]; }),
+                  base: state.plan.version})
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(function (plan) {
           showPlan(plan);
