@@ -369,6 +369,41 @@ def test_plan_reassign_reorder_and_publish(console, site):
     assert page.js_errors == []
 
 
+def test_a_second_click_while_an_edit_or_publish_is_on_its_way_sends_nothing(console, site):
+    """A double click (or an impatient second click on a slow line) on the draft's
+    controls or on publish: the second would be made from the same routes as the first
+    (each edit sends every route) and silently undo it, and a second publish answers 409
+    after the first succeeded, the status line then saying it failed."""
+    page = console
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url.rsplit("/", 1)[-1])
+            if r.method == "POST" and "/console/api/plans/" in r.url else None)
+    page.fill("#time-limit", "1")
+    page.click("#start-plan")
+    page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
+    first, second = (page.locator("#routes .route[data-courier]").nth(n) for n in (0, 1))
+    a, b = first.get_attribute("data-courier"), second.get_attribute("data-courier")
+    orders = {c: [li.get_attribute("data-identifier") for li in
+                  page.locator(f".route[data-courier='{c}'] li.stop").all()] for c in (a, b)}
+    # two reorders in one go, the second before the first is answered
+    page.evaluate("""ids => ids.forEach(c => document.querySelector(
+        `.route[data-courier='${c}'] li.stop button.down`).click())""", [a, b])
+    page.wait_for_function("document.querySelector('#plan-status').textContent !== '…'")
+    page.wait_for_timeout(500)
+    assert sent == ["edit"]
+    shown = [li.get_attribute("data-identifier") for li in
+             page.locator(f".route[data-courier='{a}'] li.stop").all()]
+    assert shown[:2] == orders[a][1::-1]  # the edit that was sent is the one shown
+
+    page.once("dialog", lambda d: d.accept())  # the plan may have issues
+    page.dblclick("#publish")
+    page.wait_for_selector("#plan-status[data-status=published]")
+    page.wait_for_timeout(500)
+    assert sent == ["edit", "publish"]
+    assert page.locator("#plan-status.bad").count() == 0
+    assert page.js_errors == []
+
+
 # each route in force: its stops, and those the planning form offers a box for (not
 # what is out in the courier's bag, which a plan for the courier takes anyway)
 DAY_JS = """async () => {

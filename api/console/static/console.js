@@ -279,12 +279,30 @@
       });
     }
 
+    /* An edit or a publish on its way: the draft's controls and the publish button are
+       disabled until it is answered, so a second click (a double click, an impatient
+       one on a slow line) sends nothing. Made from the same routes as the first, it
+       would silently undo it (each edit sends every route), and a second publish
+       answers 409 after the first succeeded, the status line then saying it failed. */
+    var busy = false;
+    function setBusy(on) {
+      busy = on;
+      document.getElementById("publish").disabled = on;
+      // (a control off for its own reason, a stop in its courier's bag, stays off)
+      document.querySelectorAll("#routes select, #routes button").forEach(function (n) {
+        if (on && !n.disabled) { n.disabled = true; n.dataset.busy = "1"; }
+        else if (!on && n.dataset.busy) { n.disabled = false; delete n.dataset.busy; }
+      });
+    }
+
     function edit(mutate) {
+      if (busy) return Promise.resolve();
       var routes = currentRoutes();
       mutate(routes);
       var byCourier = {};
       routes.forEach(function (r) { byCourier[r.courier_id] = r; });
       status("…");
+      setBusy(true);
       userAction();
       // made from this version of the plan: changed since (another tab, another
       // dispatcher), the edit is refused (409), not made over their changes
@@ -293,10 +311,11 @@
                   base: state.plan.version})
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(function (plan) {
+          setBusy(false);
           showPlan(plan);
           status(hasIssues(plan) ? T.edited_issues : T.edited, hasIssues(plan));
         })
-        .catch(function (e) { status(e.message, true); })
+        .catch(function (e) { setBusy(false); status(e.message, true); })
         .then(loadDay);
     }
 
@@ -711,6 +730,7 @@
     });
 
     document.getElementById("publish").addEventListener("click", function () {
+      if (busy) return;
       // a plan whose routes break their limits is published only knowingly
       var body;
       if (hasIssues(state.plan)) {
@@ -720,11 +740,12 @@
         }
         body = {accept_issues: true};
       }
+      setBusy(true);
       userAction();
       api("POST", "/console/api/plans/" + state.plan.id + "/publish", body)
         .then(actionDone, function (e) { actionDone(); throw e; })
-        .then(function (plan) { showPlan(plan); })
-        .catch(function (e) { status(e.message, true); })
+        .then(function (plan) { setBusy(false); showPlan(plan); })
+        .catch(function (e) { setBusy(false); status(e.message, true); })
         .then(loadDay);
     });
 
