@@ -404,6 +404,42 @@ def test_a_second_click_while_an_edit_or_publish_is_on_its_way_sends_nothing(con
     assert page.js_errors == []
 
 
+def test_a_refused_move_says_why_and_puts_the_stop_back_on_its_courier(console, site):
+    """The draft was changed meanwhile (another tab): a move made from the old draft is
+    refused (409 plan-changed), the status line says so, and the stop's select shows its
+    courier again, not the one it was not moved to."""
+    page = console
+    page.fill("#time-limit", "1")
+    page.click("#start-plan")
+    page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
+    draft = page.inner_text("#draft-heading").rsplit("#", 1)[1]
+    # another tab reverses the first route (no base: made from the plan as it is)
+    assert page.evaluate("""async id => {
+      const get = await fetch('/console/api/plans/' + id, {credentials: 'same-origin'});
+      const plan = await get.json();
+      const routes = plan.result.routes.map(r => ({courier_id: r.courier_id,
+        identifiers: r.stops.map(s => s.identifier)}));
+      routes[0].identifiers.reverse();
+      const token = document.querySelector('meta[name=csrf-token]').content;
+      const r = await fetch('/console/api/plans/' + id + '/edit', {method: 'POST',
+        credentials: 'same-origin', body: JSON.stringify({routes: routes}),
+        headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token}});
+      return r.status;
+    }""", draft) == 200
+    stop = page.locator("#routes li.stop:has(select.move:enabled)").first
+    moved = stop.get_attribute("data-identifier")
+    holder = page.locator(f"#routes .route[data-courier]:has(li[data-identifier='{moved}'])"
+                          ).get_attribute("data-courier")
+    other = next(c for c in (r.get_attribute("data-courier") for r in
+                             page.locator("#routes .route[data-courier]").all()) if c != holder)
+    stop.locator("select.move").select_option(other)
+    page.wait_for_selector("#plan-status.bad")
+    assert "changed" in page.inner_text("#plan-status")
+    again = page.locator(f"#routes li[data-identifier='{moved}']")
+    assert again.locator("select.move").input_value() == holder
+    assert page.js_errors == []
+
+
 # each route in force: its stops, and those the planning form offers a box for (not
 # what is out in the courier's bag, which a plan for the courier takes anyway)
 DAY_JS = """async () => {

@@ -315,8 +315,24 @@
           showPlan(plan);
           status(hasIssues(plan) ? T.edited_issues : T.edited, hasIssues(plan));
         })
-        .catch(function (e) { setBusy(false); status(e.message, true); })
+        .catch(function (e) {
+          // refused: the draft drawn again as it is (a move's select back on its
+          // courier), and the reasons the answer gives, not only "see errors"
+          setBusy(false);
+          renderRoutes(state.plan);
+          status(problemText(e), true);
+        })
         .then(loadDay);
+    }
+
+    /* A refused action's message with the reasons of its problem details' errors (the
+       first few), e.g. why a stop cannot be put on a route. */
+    var ERRORS_SHOWN = 3;
+    function problemText(e) {
+      var errors = (e.problem && e.problem.errors) || [];
+      var said = errors.slice(0, ERRORS_SHOWN).map(function (x) { return x.detail; });
+      if (errors.length > ERRORS_SHOWN) said.push("…");
+      return [e.message].concat(said).join(" ");
     }
 
     function moveStop(identifier, from, to) {
