@@ -404,37 +404,39 @@ def test_a_second_click_while_an_edit_or_publish_is_on_its_way_sends_nothing(con
     assert page.js_errors == []
 
 
-def test_a_refused_move_says_why_and_puts_the_stop_back_on_its_courier(console, site):
-    """The draft was changed meanwhile (another tab): a move made from the old draft is
-    refused (409 plan-changed), the status line says so, and the stop's select shows its
-    courier again, not the one it was not moved to."""
+def test_a_refused_edit_says_why_and_puts_the_stop_back_on_its_courier(console, site):
+    """A parcel of the draft was given by hand to another courier since: an edit keeping
+    it on its route is refused (a 422 naming it); the status line gives the reason, not
+    only "see errors", and a moved stop's select shows its courier again."""
+    from api.items import service as items_service
+    from models import User, db
+
     page = console
     page.fill("#time-limit", "1")
     page.click("#start-plan")
     page.wait_for_selector("#plan-status[data-status=succeeded]", timeout=40_000)
-    draft = page.inner_text("#draft-heading").rsplit("#", 1)[1]
-    # another tab reverses the first route (no base: made from the plan as it is)
-    assert page.evaluate("""async id => {
-      const get = await fetch('/console/api/plans/' + id, {credentials: 'same-origin'});
-      const plan = await get.json();
-      const routes = plan.result.routes.map(r => ({courier_id: r.courier_id,
-        identifiers: r.stops.map(s => s.identifier)}));
-      routes[0].identifiers.reverse();
-      const token = document.querySelector('meta[name=csrf-token]').content;
-      const r = await fetch('/console/api/plans/' + id + '/edit', {method: 'POST',
-        credentials: 'same-origin', body: JSON.stringify({routes: routes}),
-        headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token}});
-      return r.status;
-    }""", draft) == 200
     stop = page.locator("#routes li.stop:has(select.move:enabled)").first
-    moved = stop.get_attribute("data-identifier")
-    holder = page.locator(f"#routes .route[data-courier]:has(li[data-identifier='{moved}'])"
+    given = stop.get_attribute("data-identifier")
+    holder = page.locator(f"#routes .route[data-courier]:has(li[data-identifier='{given}'])"
                           ).get_attribute("data-courier")
     other = next(c for c in (r.get_attribute("data-courier") for r in
                              page.locator("#routes .route[data-courier]").all()) if c != holder)
-    stop.locator("select.move").select_option(other)
+    with site["app"].app_context():
+        dispatcher = db.session.execute(db.select(User).where(
+            User.username == "dispatcher1")).scalar_one()
+        items_service.assign(db.session, dispatcher, given, int(other),
+                             now=site["app"].config["CLOCK"]())
+        db.session.commit()
+        db.session.remove()
+    # any edit sends every route: this one keeps the parcel on its old courier's
+    mine = page.locator(f"#routes .route[data-courier='{holder}'] li.stop").all()
+    other_stop = next(li for li in mine if li.get_attribute("data-identifier") != given
+                      and li.locator("select.move:enabled").count())
+    other_stop.locator("select.move").select_option(other)
     page.wait_for_selector("#plan-status.bad")
-    assert "changed" in page.inner_text("#plan-status")
+    said = page.inner_text("#plan-status")  # the reason, naming who has the parcel now
+    assert said.startswith("Some routes name") and f"courier {other}" in said, said
+    moved = other_stop.get_attribute("data-identifier")
     again = page.locator(f"#routes li[data-identifier='{moved}']")
     assert again.locator("select.move").input_value() == holder
     assert page.js_errors == []
