@@ -13,7 +13,10 @@ class Defaults:
     # and the development secret key is tolerated.
     DEMO_MODE = False
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    # hide_parameters: a database error's log line and traceback leave out the statement's
+    # values (recipients' names and phones, delivery codes, password hashes)
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True,
+                                                    "hide_parameters": True}
     REDIS_URL: str | None = None
     # SQLite only: how long a write waits for another one to finish before the request
     # gives up with a 503 (Retry-After). Under gunicorn's 30 s worker timeout.
@@ -34,7 +37,6 @@ class Defaults:
     # with a worse GPS fix, are flagged for review (not refused)
     GEO_FLAG_DISTANCE_M = 300
     GEO_FLAG_ACCURACY_M = 100
-    LIST_MAX_PAGE_SIZE = 200
 
     # Rate limits (api/ratelimit.py; "N per M seconds|minutes|hours|day"). Counters in
     # Redis when REDIS_URL is set, else per worker process; RATELIMIT_STORAGE_URI

@@ -294,3 +294,18 @@ def test_couriers_and_dispatchers_cannot_be_without_an_office(app, make_office):
         db.session.execute(text("UPDATE users SET office_id = NULL WHERE username = 'btv'"))
         db.session.flush()
     db.session.rollback()
+
+
+def test_database_errors_leave_the_statements_values_out_of_the_log(app):
+    # an error's message (logged with its traceback) listed every value of the statement:
+    # recipients' phones, delivery codes, password hashes
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from models import db
+
+    with pytest.raises(DBAPIError) as failed:
+        db.session.execute(text("SELECT * FROM no_such_table WHERE phone = :p"),
+                           {"p": "0912345678"})
+    db.session.rollback()
+    assert "0912345678" not in str(failed.value)
