@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from api import create_app
@@ -309,3 +311,55 @@ def test_database_errors_leave_the_statements_values_out_of_the_log(app):
                            {"p": "0912345678"})
     db.session.rollback()
     assert "0912345678" not in str(failed.value)
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="PostgreSQL's advisory lock")
+def test_replicas_started_together_migrate_one_at_a_time(tmp_path):
+    """Containers of one deployment started at once each ran the migrations at the same
+    time on an empty database, racing to create the same tables; with the lock one
+    migrates and the others find nothing left to do."""
+    import threading
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from api.serve import migrate
+
+    base = make_url(os.environ["DATABASE_URL"])
+    name = f"test_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        apps = [create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
+                for _ in range(3)]
+        failures: list[BaseException] = []
+        start = threading.Barrier(len(apps))
+
+        def replica(app):
+            start.wait()
+            try:
+                migrate(app)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=replica, args=(a,)) for a in apps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert failures == []
+        check = create_engine(url)
+        with check.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 0
+        check.dispose()
+        for app in apps:
+            with app.app_context():
+                db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
