@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -123,29 +123,43 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     locked_one(session, User, User.id == courier.id)
 
     def earlier() -> CashEntry | None:
-        same = session.execute(select(CashEntry).where(
-            CashEntry.client_ref == client_ref)).scalar_one_or_none()
-        if same is not None and (same.courier_id != courier.id or same.amount != -counted
-                                 or same.service_date != day
-                                 or same.kind is not CashKind.HANDOVER):
-            raise Conflict("This reference was used for another hand-in.",
-                           slug="idempotency-key-reused")
-        return same
+        return _recorded(session, client_ref, "hand-in", lambda same: (
+            same.courier_id == courier.id and same.amount == -counted
+            and same.service_date == day and same.kind is CashKind.HANDOVER))
 
-    if client_ref and (same := earlier()) is not None:
+    if (same := earlier()) is not None:
         return same
     expected = sum(e.amount for e in _entries(session, courier.id, day))
-    entry = CashEntry(courier_id=courier.id, office_id=courier.office_id or actor.office_id,
-                      service_date=day, kind=CashKind.HANDOVER, amount=-counted,
-                      expected_on_hand=expected, note=note, created_by_id=actor.id,
-                      created_at=now, client_ref=client_ref)
+    return _add_once(session, CashEntry(
+        courier_id=courier.id, office_id=courier.office_id or actor.office_id,
+        service_date=day, kind=CashKind.HANDOVER, amount=-counted, expected_on_hand=expected,
+        note=note, created_by_id=actor.id, created_at=now, client_ref=client_ref), earlier)
+
+
+def _recorded(session: Session, client_ref: str | None, what: str,
+              matches: Callable[[CashEntry], bool]) -> CashEntry | None:
+    """The entry recorded under ``client_ref`` (an idempotency key; None without one, or
+    when none is); one recorded for something else is a 409."""
+    if not client_ref:
+        return None
+    same: CashEntry | None = session.execute(select(CashEntry).where(
+        CashEntry.client_ref == client_ref)).scalar_one_or_none()
+    if same is not None and not matches(same):
+        raise Conflict(f"This reference was used for another {what}.",
+                       slug="idempotency-key-reused")
+    return same
+
+
+def _add_once(session: Session, entry: CashEntry,
+              earlier: Callable[[], CashEntry | None]) -> CashEntry:
+    """Store ``entry``; the same one sent twice at once meets the other at its unique
+    ``client_ref``, and ``earlier`` finds what the other request recorded."""
     try:
         with session.begin_nested():  # (it flushes what is pending first: add inside)
             session.add(entry)
             session.flush()
     except IntegrityError:
-        # the same hand-in sent twice at once: the other request recorded it
-        same = earlier() if client_ref else None
+        same = earlier()
         if same is None:
             raise
         return same
@@ -167,32 +181,17 @@ def correct(session: Session, actor: User, entry_id: int, amount: int, reason: s
                             errors=[{"pointer": "/amount", "detail": "Must not be 0."}])
 
     def earlier() -> CashEntry | None:
-        same = session.execute(select(CashEntry).where(
-            CashEntry.client_ref == client_ref)).scalar_one_or_none()
-        if same is not None and (same.corrects_id != target.id or same.amount != amount
-                                 or same.kind is not CashKind.CORRECTION):
-            raise Conflict("This reference was used for another entry.",
-                           slug="idempotency-key-reused")
-        return same
+        return _recorded(session, client_ref, "entry", lambda same: (
+            same.corrects_id == target.id and same.amount == amount
+            and same.kind is CashKind.CORRECTION))
 
-    if client_ref and (same := earlier()) is not None:
+    if (same := earlier()) is not None:
         return same
-    entry = CashEntry(courier_id=target.courier_id, office_id=target.office_id,
-                      service_date=target.service_date, kind=CashKind.CORRECTION,
-                      amount=amount, corrects_id=target.id, item_id=target.item_id,
-                      note=reason, created_by_id=actor.id, created_at=now,
-                      client_ref=client_ref)
-    try:
-        with session.begin_nested():  # (it flushes what is pending first: add inside)
-            session.add(entry)
-            session.flush()
-    except IntegrityError:
-        # the same correction sent twice at once: the other request recorded it
-        same = earlier() if client_ref else None
-        if same is None:
-            raise
-        return same
-    return entry
+    return _add_once(session, CashEntry(
+        courier_id=target.courier_id, office_id=target.office_id,
+        service_date=target.service_date, kind=CashKind.CORRECTION, amount=amount,
+        corrects_id=target.id, item_id=target.item_id, note=reason, created_by_id=actor.id,
+        created_at=now, client_ref=client_ref), earlier)
 
 
 def report(session: Session, actor: User, office_id: int | None, day: date
