@@ -59,6 +59,8 @@ class ComplaintUpdateSchema(Schema):
 class QueueQuerySchema(Schema):
     status = fields.List(fields.Enum(ComplaintStatus, by_value=True))
     overdue = fields.Boolean(load_default=False)
+    page = Int(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = Int(load_default=500, validate=validate.Range(1, 1000))
 
 
 class ComplaintEvidenceSchema(Schema):

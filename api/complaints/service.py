@@ -140,7 +140,11 @@ def _visible(session: Session, actor: User, complaint_id: int, *, for_update: bo
 
 
 def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
-          overdue_only: bool, now: datetime) -> list[Complaint]:
+          overdue_only: bool, now: datetime, limit: int = 500, offset: int = 0
+          ) -> tuple[list[Complaint], int]:
+    """One page of the complaints queue (``limit`` rows from ``offset``), soonest due
+    first, and how many complaints it holds in all. It was the 500 soonest due and
+    nothing more: past 500 open cases the rest were out of sight, without a word."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not handle complaints.")
     stmt = select(Complaint)
@@ -150,8 +154,10 @@ def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
                                                         ComplaintStatus.INVESTIGATING]))
     if overdue_only:
         stmt = stmt.where(Complaint.due_at < now)
-    return list(session.execute(stmt.order_by(Complaint.due_at, Complaint.id).limit(500)).unique()
-                .scalars())
+    total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    rows = session.execute(stmt.order_by(Complaint.due_at, Complaint.id)
+                           .limit(limit).offset(offset)).unique().scalars()
+    return list(rows), total
 
 
 def update(session: Session, actor: User, complaint_id: int, data: Mapping[str, Any], *,

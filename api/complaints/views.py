@@ -9,6 +9,7 @@ from models import db
 
 from ..auth import PUBLIC, auth_required, clock, current_actor
 from ..jsonbody import Blueprint
+from ..paging import headers_doc, page_headers
 from ..ratelimit import cfg, item_number_key, limiter
 from ..scope import office_for_read
 from . import quality, service
@@ -52,11 +53,16 @@ class PublicComplaint(MethodView):
 class Complaints(MethodView):
     @auth_required()
     @blp.arguments(QueueQuerySchema, location="query")
-    @blp.response(200, ComplaintSchema(many=True))
+    @blp.response(200, ComplaintSchema(many=True), headers=headers_doc("complaints"))
     def get(self, q: dict[str, Any]) -> Any:
-        """The complaints queue, soonest due first (open and investigating by default)."""
-        return service.queue(db.session(), current_actor(), statuses=q.get("status") or [],
-                             overdue_only=q["overdue"], now=clock())
+        """The complaints queue, soonest due first (open and investigating by default);
+        ``page_size`` (500, at most 1 000) a page, the total in ``X-Total-Count`` and the
+        next page in ``Link``."""
+        page, size = q["page"], q["page_size"]
+        rows, total = service.queue(db.session(), current_actor(),
+                                    statuses=q.get("status") or [], overdue_only=q["overdue"],
+                                    now=clock(), limit=size, offset=(page - 1) * size)
+        return rows, 200, page_headers(page, size, total)
 
     @auth_required()
     @blp.arguments(ComplaintCreateSchema)

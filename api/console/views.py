@@ -847,13 +847,24 @@ def missing_page(user: User) -> Any:
                            names=names)
 
 
+#: rows per page of the complaints queue (``?page=``)
+COMPLAINTS_PAGE_ROWS = 200
+
+
 @bp.get("/complaints")
 @page
 def complaints_page(user: User) -> Any:
     now = clock()
     overdue = request.args.get("overdue") == "1"
-    rows = complaints.queue(db.session(), user, statuses=[], overdue_only=overdue, now=now)
-    return render_template("console/complaints.html", rows=rows, overdue=overdue,
+
+    def fetch(limit: int, offset: int) -> tuple[list[Complaint], int]:
+        return complaints.queue(db.session(), user, statuses=[], overdue_only=overdue,
+                                now=now, limit=limit, offset=offset)
+
+    rows, pager = _paged(fetch, _page_arg("page"), COMPLAINTS_PAGE_ROWS,
+                         endpoint="console.complaints_page",
+                         args={"overdue": "1"} if overdue else {})
+    return render_template("console/complaints.html", rows=rows, overdue=overdue, pager=pager,
                            sla={c.id: sla(c, now) for c in rows})
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
 from flask.views import MethodView
 
 from models import db
@@ -10,6 +9,7 @@ from models import db
 from ..auth import auth_required, clock, current_actor
 from ..devicetime import time_flags
 from ..jsonbody import Blueprint
+from ..paging import headers_doc, page_headers
 from . import service
 from .schemas import (
     PayoutAssignSchema,
@@ -28,11 +28,7 @@ blp = Blueprint("payouts", __name__, url_prefix="/api/v1",
 class Payouts(MethodView):
     @auth_required()
     @blp.arguments(PayoutQuerySchema, location="query")
-    @blp.response(200, PayoutSchema(many=True), headers={
-        "X-Total-Count": {"description": "How many payouts the query matches in all",
-                          "schema": {"type": "integer"}},
-        "Link": {"description": 'The next page (rel="next"), when there is one',
-                 "schema": {"type": "string"}}})
+    @blp.response(200, PayoutSchema(many=True), headers=headers_doc("payouts"))
     def get(self, q: dict[str, Any]) -> Any:
         """Payout tasks you can see (couriers: theirs): the open ones (pending,
         assigned, failed) first, oldest due first, then the paid ones, latest due
@@ -41,12 +37,7 @@ class Payouts(MethodView):
         page, size = q["page"], q["page_size"]
         rows, total = service.listing(db.session(), current_actor(), q.get("status") or [],
                                       limit=size, offset=(page - 1) * size)
-        headers = {"X-Total-Count": str(total)}
-        if page * size < total:
-            args: dict[str, Any] = {k: v for k, v in request.args.lists() if k != "page"}
-            nxt = url_for(request.endpoint or "", page=page + 1, **args)
-            headers["Link"] = f'<{nxt}>; rel="next"'
-        return rows, 200, headers
+        return rows, 200, page_headers(page, size, total)
 
     @auth_required()
     @blp.arguments(PayoutCreateSchema)

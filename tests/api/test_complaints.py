@@ -121,6 +121,37 @@ def test_queue_sla_and_workflow(client, auth, office, dispatcher, make_item, clo
     assert client.get(url, headers=auth(stranger)).status_code == 404
 
 
+def test_the_queue_pages_with_a_total_past_its_first_500(client, auth, office, dispatcher,
+                                                          make_item, clock):
+    """The queue was the 500 soonest due and nothing more: the 501st open case was
+    out of sight without a word. It now pages, soonest due first, with the total, and
+    the next page's link keeps the filters."""
+    h = auth(dispatcher)
+    made = []
+    for n in range(5):  # one complaint an hour: due in that order (same category)
+        item = make_item(office)
+        r = client.post("/api/v1/complaints", headers=h, json={
+            "identifier": item.identifier, "category": "damaged", "description": f"Móp {n}"})
+        assert r.status_code == 201
+        made.append(r.json["id"])
+        clock.advance(hours=1)
+    h = auth(dispatcher)
+    seen, url, pages = [], "/api/v1/complaints?page_size=2&status=open", 0
+    while url:
+        r = client.get(url, headers=h)
+        assert r.status_code == 200 and r.headers["X-Total-Count"] == "5"
+        seen += [c["id"] for c in r.json]
+        pages += 1
+        link = r.headers.get("Link")
+        url = link[1:link.index(">")] if link else None
+        assert url is None or ("page_size=2" in url and "status=open" in url)
+    assert pages == 3 and seen == made
+    r = client.get("/api/v1/complaints?page=4&page_size=2", headers=h)
+    assert r.status_code == 200 and r.json == [] and r.headers["X-Total-Count"] == "5"
+    for bad in ("page=0", "page_size=0", "page_size=1001", "page=x"):
+        assert client.get(f"/api/v1/complaints?{bad}", headers=h).status_code == 422
+
+
 def test_case_shows_the_whole_trail(client, auth, office, dispatcher, courier, make_item,
                                     clock, full_proof):
     item = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG"))

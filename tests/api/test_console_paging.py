@@ -285,3 +285,34 @@ def test_every_missing_scan_and_return_is_reached_page_by_page(
         for bad in BAD_PAGES:
             r = client.get(f"/console/missing?{name}={bad}", headers={"Accept": "text/html"})
             assert r.status_code == 422 and r.mimetype == "text/html", (name, bad)
+
+
+# ---------------------------------------------------------------- complaints
+
+def test_every_complaint_of_the_queue_is_reached_page_by_page(logged_in, office, dispatcher,
+                                                              make_item, clock, monkeypatch):
+    """The queue showed the 500 soonest due and nothing more."""
+    from api.complaints import service as complaints
+
+    monkeypatch.setattr(views, "COMPLAINTS_PAGE_ROWS", 2)
+    made = []
+    for n in range(5):
+        c = complaints.open_staff(db.session, dispatcher, make_item(office).identifier,
+                                  "damaged", f"Móp {n}", now=clock())
+        made.append(c.reference)
+        clock.advance(hours=1)
+    db.session.commit()
+    assert login(logged_in).status_code == 302  # a new shift
+
+    def references(page):
+        return re.findall(r'<td><a href="/console/complaints/\d+">([^<]+)</a></td>', page)
+
+    seen, urls = walk(logged_in, "/console/complaints", "queue-pager", references)
+    assert seen == [made[:2], made[2:4], made[4:]]
+    assert rows_text(logged_in.get(urls[-1]).text, "queue-pager") == (
+        "Dòng 5–5 trong tổng số 5", "Trang 3/3")
+    clock.advance(hours=100)  # all overdue: the filter is kept by the links
+    assert login(logged_in).status_code == 302
+    seen, urls = walk(logged_in, "/console/complaints?overdue=1", "queue-pager", references)
+    assert [r for page in seen for r in page] == made
+    assert all(query(u)["overdue"] == ["1"] for u in urls)
