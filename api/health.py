@@ -1,13 +1,40 @@
-"""Liveness and readiness: ``GET /healthz`` checks the database answers."""
+"""Liveness and readiness: ``GET /healthz``.
+
+The status code follows the database alone (503 when it does not answer): it is what
+every request needs, and a load balancer takes a node out on it. When ``REDIS_URL``
+is set the answer also says whether the job queue answers and how many RQ workers
+listen on it: without either, route plans are accepted and wait (``status``
+``degraded``, still 200, since scans and deliveries go on without them)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from models import db
 
+from . import jobs
+
 bp = Blueprint("health", __name__)
+
+
+def queue_state(url: str) -> dict[str, Any]:
+    """``queue``: ``ok``, ``no-workers`` or ``unreachable``; ``workers``: how many RQ
+    workers listen on the jobs' queue (None when Redis does not answer). Two seconds
+    at most: a Redis that accepts and never answers must not hang the check."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue, Worker
+
+    try:
+        conn = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        conn.ping()
+        workers = Worker.count(connection=conn, queue=Queue(jobs.QUEUE, connection=conn))
+    except (RedisError, OSError):
+        return {"queue": "unreachable", "workers": None}
+    return {"queue": "ok" if workers else "no-workers", "workers": workers}
 
 
 @bp.get("/healthz")
@@ -17,4 +44,10 @@ def healthz() -> tuple[Response, int]:
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok"), 200
+    body: dict[str, Any] = {"status": "ok", "database": "ok"}
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        body.update(queue_state(url))
+        if body["queue"] != "ok":
+            body["status"] = "degraded"
+    return jsonify(body), 200

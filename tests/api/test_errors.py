@@ -244,6 +244,52 @@ def test_healthz(client):
     assert r.status_code == 200 and r.json == {"status": "ok", "database": "ok"}
 
 
+def test_healthz_says_when_the_job_queue_cannot_run_plans(app, client):
+    """With ``REDIS_URL`` set, route plans wait on Redis for an RQ worker: /healthz
+    said "ok" with Redis down or no worker running, and plans queued for ever. It
+    says so now (200 still: scans and deliveries go on without the queue)."""
+    import os
+    import socket
+    import uuid
+
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from api import jobs
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json == {"status": "degraded", "database": "ok", "queue": "unreachable",
+                      "workers": None}
+    url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+    conn = Redis.from_url(url)
+    try:
+        conn.ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip(f"no Redis at {url} (.ci/run starts one)")
+    app.config["REDIS_URL"] = url
+    name, saved = f"{jobs.QUEUE}-{uuid.uuid4().hex[:6]}", jobs.QUEUE
+    jobs.QUEUE = name
+    try:
+        r = client.get("/healthz")
+        assert r.json == {"status": "degraded", "database": "ok", "queue": "no-workers",
+                          "workers": 0}
+        worker = Worker([Queue(name, connection=conn)], connection=conn)
+        worker.register_birth()
+        try:
+            r = client.get("/healthz")
+            assert r.status_code == 200
+            assert r.json == {"status": "ok", "database": "ok", "queue": "ok", "workers": 1}
+        finally:
+            worker.register_death()
+    finally:
+        jobs.QUEUE = saved
+
+
 HUGE = 10**25  # larger than any database integer: must never reach the database
 
 
