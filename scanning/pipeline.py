@@ -138,7 +138,10 @@ class ScanConfig:
         ``up2``/``up3`` transforms are skipped for images whose longer side
         exceeds this (default 1024).
     ladder_budget_ms : float
-        Stop the ladder once this much wall time has been spent in it.
+        Start no ladder step once this much wall time has passed since the
+        first pass began: that pass and the full-resolution retry count, and
+        the confirm, main and partial ladders share it (default 2 s). A step
+        already running finishes.
     confirm_ladder : tuple of str
         Steps tried when the first pass found linear codes needing
         confirmation, until all are confirmed (see :func:`confirmed`).
@@ -508,6 +511,7 @@ class Scanner:
         until: StopCondition | None,
     ) -> list[Barcode]:
         cfg = self.config
+        begun = time.perf_counter()
         full_w, full_h = full_size
         h, w = gray.shape
         work = gray
@@ -518,12 +522,12 @@ class Scanner:
         reduced = (ww, wh) != (full_w, full_h)
         if reduced:
             logger.debug("working on %dx%d copy of %dx%d image", ww, wh, full_w, full_h)
-        run = _Run(self, work, to_full)
+        run = _Run(self, work, to_full, begun=begun)
         for spec in cfg.large_first_pass if reduced else cfg.first_pass:
             run.step(spec)
         if not run.found and reduced and cfg.full_resolution_fallback:
             logger.debug("nothing found on the downscaled copy; retrying at full resolution")
-            full_run = _Run(self, full_resolution(), preprocess.IDENTITY)
+            full_run = _Run(self, full_resolution(), preprocess.IDENTITY, begun=begun)
             for spec in cfg.first_pass:
                 full_run.step(spec)
             run.absorb(full_run)
@@ -584,8 +588,11 @@ class Scanner:
 class _Run:
     """State of one decode: merged codes, every read, and engine support."""
 
-    def __init__(self, scanner: Scanner, image: GrayImage, to_full: preprocess.Affine) -> None:
+    def __init__(self, scanner: Scanner, image: GrayImage, to_full: preprocess.Affine, *,
+                 begun: float) -> None:
         self.scanner = scanner
+        #: when the decode began (``time.perf_counter()``): the ladders' budget counts from it
+        self.begun = begun
         self.image = image
         self.to_full = to_full
         self.found: list[Barcode] = []
@@ -613,9 +620,12 @@ class _Run:
         return settled(code, self.reads, self.support)
 
     def ladder(self, steps: Sequence[str], stop: StopCondition) -> None:
-        start = time.perf_counter()
+        """Run ``steps`` until ``stop`` holds or the decode's budget is spent (it counts
+        from the decode's start: a 48 MP photo's full-resolution retry, ~2 s, used to
+        be followed by 2 s more of ladder, and the confirm ladder by a main ladder of
+        its own 2 s)."""
         for spec in steps:
-            if (time.perf_counter() - start) * 1000 > self.scanner.config.ladder_budget_ms:
+            if (time.perf_counter() - self.begun) * 1000 > self.scanner.config.ladder_budget_ms:
                 logger.debug("ladder budget exhausted before %s", spec)
                 break
             self.step(spec)

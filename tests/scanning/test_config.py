@@ -166,3 +166,50 @@ def test_partial_ladder_runs_only_when_2d_codes_leave_room(
 def test_partial_coverage_must_be_a_fraction() -> None:
     with pytest.raises(ValueError):
         ScanConfig(partial_max_coverage=1.5)
+
+
+class FakeClock:
+    """``time`` for scanning.pipeline: ``perf_counter`` reads seconds that only the
+    fake slow decoder advances (no timed test)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+class SlowDecoder:
+    """Fake engine that finds nothing and takes ``ms`` of the fake clock a call."""
+
+    name = "slow"
+
+    def __init__(self, clock: FakeClock, ms: float) -> None:
+        self.clock, self.ms, self.shapes = clock, ms, []
+
+    def decode(self, gray: np.ndarray) -> list[Read]:
+        self.shapes.append(gray.shape)
+        self.clock.now += self.ms / 1000
+        return []
+
+
+@pytest.mark.parametrize(("width", "ladder_steps"), [(1500, 3), (3000, 0)])
+def test_the_full_resolution_retry_spends_the_ladders_budget(
+    monkeypatch: pytest.MonkeyPatch, width: int, ladder_steps: int
+) -> None:
+    """The ladder's budget (1 s here) counted from the ladder's start: a large photo's
+    full-resolution retry (2 s on a 48 MP photo) was followed by the whole budget
+    again. It now counts from the first pass: after a first pass (0.6 s) and a retry
+    (0.6 s) no ladder step starts; after a first pass alone the ladder runs."""
+    from scanning import pipeline
+
+    clock = FakeClock()
+    monkeypatch.setattr(pipeline, "time", clock)
+    slow, counter = SlowDecoder(clock, 600), CountingDecoder()
+    cfg = ScanConfig(first_pass=("slow:gray",), large_first_pass=("slow:gray",),
+                     ladder=("count:gray",) * 3, ladder_budget_ms=1000)
+    image = np.full((300, width), 255, np.uint8)
+    found = Scanner(cfg, decoders={"slow": slow, "count": counter}).decode(encode(image, "PNG"))
+    assert found == []
+    assert len(slow.shapes) == (2 if width > 2048 else 1)  # the retry ran on the large one
+    assert counter.calls == ladder_steps
