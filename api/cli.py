@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 
 from models import Office, Role, User, db
+from models.user import same_name_taken
 
 
 def register_cli(app: Flask) -> None:
@@ -96,8 +97,11 @@ def register_cli(app: Flask) -> None:
                 raise click.ClickException(f"No office {office_code}.")
         if Role(role) is not Role.ADMIN and office is None:
             raise click.ClickException("Couriers and dispatchers need --office.")
-        if db.session.execute(db.select(User).where(User.username == username)).scalar():
-            raise click.ClickException(f"User {username} exists.")
+        if (taken := same_name_taken(db.session, username)) is not None:
+            raise click.ClickException(
+                f"User {taken.username} exists." if taken.username == username else
+                f"User {taken.username} exists: names differing only in case are one "
+                "at login.")
         user = User(username=username, role=Role(role), full_name=full_name or username,
                     office_id=office.id if office else None)
         user.set_password(password)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+import string
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CheckConstraint, ForeignKey, String, event
+from sqlalchemy import CheckConstraint, ForeignKey, String, event, func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
 from .office import Office
@@ -139,3 +140,38 @@ class RevokedSession(db.Model):  # type: ignore[name-defined,misc]  # see models
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(name: str) -> str:
+    """``name`` with its ASCII letters in lower case (what SQL ``lower()`` does on
+    SQLite, and on PostgreSQL for ASCII: the only case folding both agree on)."""
+    return name.translate(_ASCII_LOWER)
+
+
+def same_name_taken(session: Session, username: str) -> User | None:
+    """An account whose name is ``username`` but for the case of ASCII letters (or is
+    it): a new account may not take such a name, or logins naming it would be ambiguous."""
+    return session.execute(select(User).where(
+        func.lower(User.username) == ascii_lower(username)).limit(1)).scalar()
+
+
+def find_for_login(session: Session, username: str) -> User | None:
+    """The account a login names: the name as typed, around spaces dropped, else the
+    one account whose name differs from it only in the case of ASCII letters (a phone's
+    keyboard capitalises the first letter: ``Courier1`` logs in as ``courier1``). None
+    when there is none, or when two accounts differ only so (made before names were
+    kept apart by case) and neither is named exactly. No account's name holds a
+    control character (``users create``), and a NUL cannot even be compared by
+    PostgreSQL: such a name finds none."""
+    name = username.strip()
+    if not name or any(not c.isprintable() for c in name):
+        return None
+    exact = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    if exact is not None:
+        return exact
+    alike = session.execute(select(User).where(
+        func.lower(User.username) == ascii_lower(name)).limit(2)).scalars().all()
+    return alike[0] if len(alike) == 1 else None

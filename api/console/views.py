@@ -57,7 +57,7 @@ from models import (
     db,
 )
 from models.complaint import TRANSITIONS
-from models.user import verify_dummy_password
+from models.user import find_for_login, verify_dummy_password
 
 from .. import jobs
 from ..auth import clock
@@ -390,11 +390,8 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:64]
         password = request.form.get("password", "")[:256]
-        # no account's name holds a control character (``users create``), and a NUL,
-        # which a multipart form may carry this far, cannot even be compared by
-        # PostgreSQL: no such user
-        found = None if any(not c.isprintable() for c in username) else db.session.execute(
-            select(User).where(User.username == username)).scalar_one_or_none()
+        # (a NUL, which a multipart form may carry this far, finds no one)
+        found = find_for_login(db.session(), username)
         if found is None:
             verify_dummy_password(password)
         # the hash is checked before the empty password is refused: answered at once for

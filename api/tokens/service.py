@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, User
-from models.user import hash_token, new_token_secret, verify_dummy_password
+from models.user import find_for_login, hash_token, new_token_secret, verify_dummy_password
 
 from ..errors import Forbidden, NotFound, Unauthorized
 
@@ -16,7 +16,7 @@ from ..errors import Forbidden, NotFound, Unauthorized
 def issue_token(session: Session, *, username: str, password: str, device: str | None,
                 now: datetime, ttl: timedelta) -> tuple[str, ApiToken]:
     """Check the credentials and return (secret, token row). The secret is shown once."""
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    user = find_for_login(session, username)
     if user is None:
         verify_dummy_password(password)
         raise Unauthorized("Wrong username or password.", slug="invalid-credentials")

@@ -138,6 +138,12 @@ def test_users_create_command(app, make_office):
     user = db.session.query(User).filter_by(username="btv1").one()
     assert user.office_id == office.id and user.check_password("s3cret-pass")
     assert user.password_hash.startswith("$argon2id$")
+    # a name differing only in case would make logins ambiguous (they ignore case)
+    for taken in ("btv1", "BTV1"):
+        r = runner.invoke(args=["users", "create", taken, "--role", "courier", "--office",
+                                "KH001", "--password", "s3cret-pass"])
+        assert r.exit_code != 0 and "User btv1 exists" in r.output, r.output
+    assert db.session.query(User).count() == 1
     r = runner.invoke(args=["users", "create", "x", "--role", "courier"],
                       input="s3cret-pass\ns3cret-pass\n")
     assert r.exit_code != 0 and "--office" in r.output

@@ -27,6 +27,31 @@ def test_wrong_password_and_unknown_user_look_the_same(client, make_user):
     assert "WWW-Authenticate" in a.headers
 
 
+def test_a_name_typed_with_capitals_or_spaces_logs_in(client, make_user, make_office):
+    """A phone's keyboard capitalises the first letter and may add a space: ``Courier1 ``
+    was a wrong username for ``courier1``. Letters' case (ASCII) and surrounding spaces
+    no longer matter, unless two accounts differ only in case: then only the exact
+    name logs in (neither is guessed)."""
+    from models import User, db
+
+    office = make_office()
+    courier = make_user(Role.COURIER, office, username="courier7")
+    for typed in ("Courier7", "COURIER7 ", " courier7"):
+        r = login(client, typed)
+        assert r.status_code == 201, typed
+        me = client.get("/api/v1/auth/me",
+                        headers={"Authorization": f"Bearer {r.json['access_token']}"})
+        assert me.json["id"] == courier.id
+    assert login(client, "Courier7", "wrong").status_code == 401
+    # two accounts from before names were kept apart by case
+    ann = make_user(Role.COURIER, office, username="ann")
+    db.session.add(User(username="Ann", role=Role.COURIER, full_name="Ann",
+                        office_id=office.id, password_hash=ann.password_hash))
+    db.session.commit()
+    assert login(client, "ann").status_code == login(client, "Ann").status_code == 201
+    assert login(client, "ANN").status_code == 401
+
+
 def test_inactive_user_cannot_log_in(client, make_user):
     user = make_user(Role.ADMIN, active=False)
     assert login(client, user.username).status_code == 401

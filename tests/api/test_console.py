@@ -159,6 +159,10 @@ def test_an_empty_password_costs_a_hash_check_for_known_and_unknown_names(
         assert len(calls) == 1, name
 
 
+def test_the_console_login_ignores_the_names_case(client, dispatcher):
+    assert login(client, username="DISP ").status_code == 302
+
+
 def test_a_multipart_login_with_a_nul_in_the_name_is_a_bad_login(client, dispatcher):
     """A multipart form's fields are not checked for NUL before the view (uploads are
     read only once the sender is known): the login form's name is, as no account has
