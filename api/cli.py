@@ -97,7 +97,7 @@ def register_cli(app: Flask) -> None:
                 raise click.ClickException(f"No office {office_code}.")
         if Role(role) is not Role.ADMIN and office is None:
             raise click.ClickException("Couriers and dispatchers need --office.")
-        if (taken := same_name_taken(db.session, username)) is not None:
+        if (taken := same_name_taken(db.session(), username)) is not None:
             raise click.ClickException(
                 f"User {taken.username} exists." if taken.username == username else
                 f"User {taken.username} exists: names differing only in case are one "
