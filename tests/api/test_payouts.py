@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models import Role
+from tests.api.paging import pages
 from tests.conftest import at_once, when_both_arrive
 
 
@@ -286,17 +287,11 @@ def test_the_list_puts_open_payouts_first_and_pages_with_a_total(client, auth, d
     for day in (3, 12, 18):  # paid long ago (as a year of history would be)
         db.session.get(PayoutTask, ids[day]).status = PayoutStatus.PAID
     db.session.commit()
-    seen, url, pages = [], "/api/v1/payouts?page_size=2", 0
-    while url:
-        r = client.get(url, headers=h)
-        assert r.status_code == 200 and r.headers["X-Total-Count"] == "5"
-        seen += [p["id"] for p in r.json]
-        pages += 1
-        link = r.headers.get("Link")
-        url = link[1:link.index(">")] if link else None
-        assert url is None or "page_size=2" in url
-    assert pages == 3
-    assert seen == [ids[9], ids[20], ids[18], ids[12], ids[3]]
+    found = pages(client, "/api/v1/payouts?page_size=2", h)
+    assert len(found) == 3 and all(r.headers["X-Total-Count"] == "5" for r in found)
+    assert all("page_size=2" in r.headers["Link"] for r in found[:-1])
+    assert [p["id"] for r in found for p in r.json] == [ids[9], ids[20], ids[18], ids[12],
+                                                        ids[3]]
     r = client.get("/api/v1/payouts?status=paid&page_size=2&page=2", headers=h)
     assert [p["id"] for p in r.json] == [ids[3]] and "Link" not in r.headers
     assert r.headers["X-Total-Count"] == "3"
