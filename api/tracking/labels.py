@@ -78,6 +78,7 @@ UI = {
                      "Too many lookups, please try again in a few minutes"),
     "cod": ("Thu hộ (COD)", "Cash on delivery"),
     "next_attempt": ("Dự kiến phát lại", "Next delivery attempt"),
+    "expected_delivery": ("Dự kiến giao hôm nay", "Expected today"),
     "time_note": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
 }
 

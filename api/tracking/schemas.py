@@ -16,6 +16,12 @@ class PublicEventSchema(Schema):
     action = fields.String(allow_none=True)
 
 
+class ExpectedDeliverySchema(Schema):
+    from_ = fields.AwareDateTime(data_key="from", attribute="from", metadata={
+        "description": "Not before (Vietnam time, a whole quarter of an hour)"})
+    to = fields.AwareDateTime(metadata={"description": "Not after, most likely"})
+
+
 class PublicTrackingSchema(Schema):
     number = fields.String()
     product = fields.String()
@@ -26,5 +32,9 @@ class PublicTrackingSchema(Schema):
     cash_on_delivery = fields.Boolean()
     next_attempt_on = fields.String(allow_none=True, metadata={"description": "Day of the "
                                     "next delivery attempt, after a failed one"})
+    expected_delivery = fields.Nested(ExpectedDeliverySchema, allow_none=True, metadata={
+        "description": "When a parcel out for delivery is expected at the door, from its "
+                       "courier's route and how late they run; null when it is not out "
+                       "for delivery on a route"})
     lang = fields.String()
     events = fields.List(fields.Nested(PublicEventSchema))

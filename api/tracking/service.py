@@ -6,6 +6,7 @@ times and places at city level.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,10 +18,12 @@ from ..devicetime import likely_time
 from ..errors import NotFound, Unprocessable
 from ..items import identifiers
 from ..localtime import LOCAL_TZ
+from ..route_plans.eta import expected_delivery
 from . import labels
 
 
-def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
+def public_tracking(session: Session, number: str, lang: str, *, now: datetime
+                    ) -> dict[str, Any]:
     try:
         ident = identifiers.classify(number)
     except ValueError as exc:
@@ -59,6 +62,7 @@ def public_tracking(session: Session, number: str, lang: str) -> dict[str, Any]:
         "destination": f"{item.recipient_city}, {item.recipient_province}",
         "cash_on_delivery": item.is_cod,
         "next_attempt_on": item.next_attempt_on.isoformat() if item.next_attempt_on else None,
+        "expected_delivery": expected_delivery(session, item, now),
         "lang": lang,
         "events": events,
     }

@@ -45,7 +45,7 @@ class Track(MethodView):
     @limiter.shared_limit(cfg("TRACKING_RATE_LIMIT"), "tracking")
     def get(self, q: dict[str, Any], number: str) -> dict[str, Any]:
         """Status and history of an item; no personal data."""
-        return service.public_tracking(db.session(), number, q["lang"])
+        return service.public_tracking(db.session(), number, q["lang"], now=clock())
 
 
 def _lang() -> str:
@@ -79,7 +79,7 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
             status: int | None = None) -> Response:
     result, error, code = None, None, 200
     try:
-        result = service.public_tracking(db.session(), number, lang)
+        result = service.public_tracking(db.session(), number, lang, now=clock())
     except NotFound:
         error, code = "not_found", 404
     except Unprocessable:
@@ -87,9 +87,12 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
     # the day as the page shows its other dates (the JSON has it as an ISO date)
     next_attempt = (date.fromisoformat(result["next_attempt_on"]).strftime("%d/%m/%Y")
                     if result and result["next_attempt_on"] else None)
+    expected = result and result["expected_delivery"]
+    window = (f"{expected['from']:%H:%M}–{expected['to']:%H:%M}" if expected else None)
     return make_response(render_template(
         "track.html", lang=lang, ui=_ui(lang), result=result, error=error, number=number[:60],
-        next_attempt=next_attempt, complaint=complaint, complaint_error=complaint_error,
+        next_attempt=next_attempt, expected_window=window, complaint=complaint,
+        complaint_error=complaint_error,
         **_complaint_ui(lang),
         complaint_due=complaint.due_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
         if complaint else None),

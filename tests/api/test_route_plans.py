@@ -2790,3 +2790,63 @@ def test_a_parcel_given_by_hand_after_the_plan_was_made_is_not_handed_over(
     holders = {it.identifier: it.courier_id for it in db.session.query(Item)}
     assert holders[idents[0]] == b.id and holders[idents[10]] == a.id
     assert holders[idents[11]] is None
+
+
+def test_the_tracking_page_shows_when_a_parcel_out_is_expected(client, auth, dispatcher,
+                                                               couriers, day_items, clock):
+    """A customer whose parcel is out for delivery sees when it is expected: a window
+    around its stop's ETA on the courier's route, moved by how late the courier runs
+    (the latest stop before it served, against that stop's ETA); none once it is no
+    longer out on the route."""
+    from datetime import datetime, timedelta
+
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    stops = route_of(client, auth, couriers[0])["stops"]
+    order = [s["identifier"] for s in stops]
+    eta = {s["identifier"]: datetime.fromisoformat(s["eta"]) for s in stops}
+    target = order[-2]
+
+    def expected(ident=target):
+        r = client.get(f"/api/v1/track/{ident}")
+        assert r.status_code == 200
+        window = r.json["expected_delivery"]
+        return window and {k: datetime.fromisoformat(v) for k, v in window.items()}
+
+    def event(ident, code, **kw):
+        body = {"code": code, "client_event_id": f"eta-{ident}-{code}",
+                "device_time": clock().isoformat(), "location": {"lat": 12.24, "lon": 109.19},
+                **kw}
+        r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json=body)
+        assert r.status_code == 201, r.json
+
+    def attempt(ident):
+        event(ident, "EMH", reason="unreachable_by_phone", action="notice_left")
+
+    assert expected() is None  # at the office: not out yet
+    for ident in order:
+        event(ident, "EDG")
+    window = expected()
+    assert window["from"] <= eta[target] <= window["to"]
+    assert window["from"] >= eta[target] - timedelta(minutes=45)
+    assert window["to"] <= eta[target] + timedelta(minutes=75)
+    assert window["from"].minute % 15 == 0 and window["to"].minute % 15 == 0
+    assert window["from"].utcoffset() == timedelta(hours=7)
+    # the courier reaches the first stop 15 minutes behind its ETA: the rest moves by as
+    # much (the window's end, a whole quarter, could not reach this without the delay)
+    late = eta[order[0]] + timedelta(minutes=15)
+    clock.advance(seconds=(late - clock()).total_seconds())
+    attempt(order[0])
+    moved = expected()
+    assert moved["to"] >= eta[target] + timedelta(minutes=75)
+    assert moved["from"] <= eta[target] + timedelta(minutes=15) <= moved["to"]
+    # a stop after the parcel's served changes nothing
+    attempt(order[-1])
+    assert expected() == moved
+    page = client.get(f"/track/{target}?lang=en").text
+    assert 'id="expected-delivery"' in page and "Expected today" in page
+    # the parcel's own attempt: no longer out, no window
+    attempt(target)
+    assert expected() is None
+    assert 'id="expected-delivery"' not in client.get(f"/track/{target}").text
