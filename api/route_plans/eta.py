@@ -42,8 +42,9 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
 
     The ETA is the route's, moved by how late the courier runs: the latest stop before
     this one served (delivered or attempted) since the route's ETAs were computed (its
-    publication, or the courier's re-optimisation), against that stop's ETA; never
-    earlier than the route says, nor than now. The window runs from :data:`BEFORE` it
+    publication, or the courier's re-optimisation), against that stop's ETA, less what
+    the route waits between the two for windows to open; never earlier than the route
+    says, nor than now. The window runs from :data:`BEFORE` it
     to :data:`AFTER` it, in whole quarters of an hour, and never starts before now."""
     if item.status is not Status.OUT_FOR_DELIVERY or item.courier_id is None:
         return None
@@ -81,7 +82,10 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
                  in served]
         if times:
             when, ident = max(times)
-            delay = max(delay, when - before[ident])
+            # what the route waits after it (for windows to open) takes up as much
+            served_at = next(n for n, s in enumerate(stops) if s["identifier"] == ident)
+            slack = sum(int(s.get("wait_s") or 0) for s in stops[served_at + 1:at + 1])
+            delay = max(delay, when - before[ident] - timedelta(seconds=slack))
     expected = max(eta + delay, now)
     start = max(_floor(expected - BEFORE), _floor(now))
     end = max(_ceil(expected + AFTER), start + 2 * STEP)

@@ -2850,3 +2850,45 @@ def test_the_tracking_page_shows_when_a_parcel_out_is_expected(client, auth, dis
     attempt(target)
     assert expected() is None
     assert 'id="expected-delivery"' not in client.get(f"/track/{target}").text
+
+
+def test_the_expected_window_counts_what_the_route_waits_for_windows(
+        client, auth, dispatcher, couriers, make_item, office, clock):
+    """A courier 40 minutes late at one stop is not 40 minutes late where the route
+    waits for a window to open after it: the wait takes up as much."""
+    from datetime import datetime
+
+    from api.route_plans.eta import expected_delivery
+
+    courier = couriers[0]
+    a, b, c = (make_item(office, courier=courier, events=("EMG", "EDG")) for _ in range(3))
+    at = datetime.fromisoformat  # 09:00 local is 02:00 UTC; the clock is at 08:00 local
+
+    def stop(item, eta, wait_s):
+        return {"identifier": item.identifier, "eta": eta, "wait_s": wait_s}
+
+    plan = RoutePlan(
+        office_id=office.id, service_date=clock().date(), status=PlanStatus.PUBLISHED,
+        created_by_id=dispatcher.id, created_at=clock(), published_at=clock(),
+        time_limit_s=1, progress=1, problem={"couriers": [{"id": str(courier.id)}]},
+        result={"routes": [{"courier_id": courier.id, "stops": [
+            stop(a, "2026-11-20T09:00:00+07:00", 0),
+            stop(b, "2026-11-20T10:00:00+07:00", 1800),
+            stop(c, "2026-11-20T10:30:00+07:00", 0)]}]})
+    db.session.add(plan)
+    db.session.commit()
+
+    def window(item):
+        found = expected_delivery(db.session, db.session.get(Item, item.id), clock())
+        return found and (f"{found['from']:%H:%M}", f"{found['to']:%H:%M}")
+
+    assert window(b) == ("09:30", "11:00") and window(c) == ("10:00", "11:30")
+    clock.advance(seconds=(at("2026-11-20T09:40:00+07:00") - clock()).total_seconds())
+    r = client.post(f"/api/v1/items/{a.identifier}/events", headers=auth(courier), json={
+        "code": "EMH", "client_event_id": "wait-a-001", "device_time": clock().isoformat(),
+        "location": {"lat": 12.24, "lon": 109.19}, "reason": "unreachable_by_phone",
+        "action": "notice_left"})
+    assert r.status_code == 201, r.json
+    # 40 minutes late, less the 30 the route waited at b: 10 minutes at b and c
+    assert window(b) == ("09:30", "11:15") and window(c) == ("10:00", "11:45")
+    assert window(a) is None
