@@ -191,6 +191,7 @@ UI = {
     "sender": ("Người gửi", "Sender"),
     "cod": ("Thu hộ (COD)", "Cash on delivery"),
     "window": ("Khung giờ giao", "Delivery window"),
+    "expected_delivery": ("Dự kiến giao hôm nay", "Expected today"),
     "event": ("Sự kiện", "Event"),
     "device_time": ("Giờ thiết bị", "Device time"),
     "server_time": ("Giờ máy chủ", "Server time"),

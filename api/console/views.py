@@ -75,6 +75,7 @@ from ..payouts import service as payouts
 from ..payouts.schemas import PayoutAssignSchema, PayoutCreateSchema, PayoutFailSchema
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
 from ..route_plans import service as plans
+from ..route_plans.eta import expected_delivery
 from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema, PlanPublishSchema
 from ..sync import service as sync
 from . import labels, security
@@ -681,6 +682,7 @@ def gps_trails(item: Item) -> list[dict[str, Any]]:
 
 def _item_context(item: Item) -> dict[str, Any]:
     return {"item": item, "trails": gps_trails(item),
+            "expected": expected_delivery(db.session(), item, clock()),
             "assignments": custody.history(db.session(), item.id),
             "address": [item.recipient_lat, item.recipient_lon]
             if item.recipient_lat is not None else None,

@@ -2845,7 +2845,14 @@ def test_the_tracking_page_shows_when_a_parcel_out_is_expected(client, auth, dis
     attempt(order[-1])
     assert expected() == moved
     page = client.get(f"/track/{target}?lang=en").text
-    assert 'id="expected-delivery"' in page and "Expected today" in page
+    shown = f"{moved['from']:%H:%M}–{moved['to']:%H:%M}"
+    assert 'id="expected-delivery"' in page and "Expected today" in page and shown in page
+    # the office's staff see it on the item's page (a customer on the phone)
+    from tests.api.test_console import login
+
+    assert login(client, dispatcher.username, "pw").status_code == 302
+    page = client.get(f"/console/items?number={target}").text
+    assert f'id="item-expected">{moved["from"]:%H:%M} – {moved["to"]:%H:%M}<' in page
     # the parcel's own attempt: no longer out, no window
     attempt(target)
     assert expected() is None
