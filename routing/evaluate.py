@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from routing.errors import InvalidProblemError
-from routing.matrix import HaversineProvider, MatrixProvider
+from routing.matrix import HaversineProvider, MatrixProvider, checked_matrix
 from routing.model import Problem
 from routing.plan import CourierRoute, Plan
 from routing.solver import _check_types, _layout, _simulate
@@ -164,7 +164,7 @@ def evaluate(
         ci = couriers[cid]
         courier = problem.couriers[ci]
         if courier.speed not in matrices:
-            matrices[courier.speed] = provider.matrix(layout.points, courier.speed)
+            matrices[courier.speed] = checked_matrix(provider, layout.points, courier.speed)
         stops = [(problem.stops[stop_index[s]], layout.stop_loc[stop_index[s]])
                  for s in stop_ids]
         route = _simulate(courier, layout.courier_start[ci], stops, matrices[courier.speed])

@@ -16,9 +16,11 @@ Three providers implement :class:`MatrixProvider`:
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import math
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -40,6 +42,7 @@ __all__ = [
     "MatrixProvider",
     "OsrmTableProvider",
     "TravelMatrix",
+    "checked_matrix",
     "haversine_m",
     "local_earth_radius_m",
 ]
@@ -55,6 +58,15 @@ _WGS84_E2 = 6.69437999014e-3
 UNREACHABLE = 10_000_000
 
 IntMatrix = npt.NDArray[np.int64]
+
+#: Bytes an OSRM table response may take: per requested cell (two numbers of up to
+#: ~20 characters each), per waypoint (OSRM echoes each coordinate with a hint and a
+#: street name), plus a fixed allowance. A 50 x 50 block is ~50 KB in practice; a
+#: server sending more is broken, and reading it all (json included) cost ~2x its size
+#: in memory.
+_OSRM_BYTES_PER_CELL = 64
+_OSRM_BYTES_PER_POINT = 4096
+_OSRM_BYTES_FIXED = 1 << 20
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -106,6 +118,36 @@ class MatrixProvider(Protocol):
             ``len(points) x len(points)`` matrices.
         """
         ...
+
+
+def checked_matrix(provider: MatrixProvider, points: Sequence[LatLon],
+                   speed: SpeedProfile) -> TravelMatrix:
+    """``provider.matrix(points, speed)``, checked: a :class:`TravelMatrix` of
+    ``len(points)`` points, zero diagonals, no negative entry; entries above
+    :data:`UNREACHABLE` are that (sums of larger ones overflowed int64 in the
+    searches: a route visiting one stop twice and another never).
+
+    Raises
+    ------
+    MatrixProviderError
+        When the provider's matrix is none of that.
+    """
+    m = provider.matrix(points, speed)
+    name = type(provider).__name__
+    if not isinstance(m, TravelMatrix):
+        raise MatrixProviderError(f"{name} returned {type(m).__name__}, not a TravelMatrix")
+    if m.size != len(points):
+        raise MatrixProviderError(
+            f"{name} returned a {m.size}x{m.size} matrix for {len(points)} points")
+    for what, a in (("distance", m.distance_m), ("duration", m.duration_s)):
+        if a.size and int(a.min()) < 0:
+            raise MatrixProviderError(f"{name} returned a negative {what}")
+        if np.any(np.diagonal(a)):
+            raise MatrixProviderError(f"{name} returned a {what} from a point to itself")
+    if max(int(m.distance_m.max(initial=0)), int(m.duration_s.max(initial=0))) > UNREACHABLE:
+        m = TravelMatrix(distance_m=np.minimum(m.distance_m, UNREACHABLE),
+                         duration_s=np.minimum(m.duration_s, UNREACHABLE))
+    return m
 
 
 def _coords(points: Sequence[LatLon]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -234,7 +276,10 @@ class OsrmTableProvider:
     ``max_points`` coordinates per request (OSRM's default
     ``--max-table-size`` is 100), so an ``n``-point matrix takes
     ``ceil(n / (max_points/2))**2`` requests. Pairs OSRM cannot route
-    (``null``) get :data:`UNREACHABLE`.
+    (``null``) get :data:`UNREACHABLE`, and so do longer trips. A response
+    that is not such a table (wrong shape, an entry that is not a finite
+    number >= 0, larger than a table of its size can be) is a
+    :class:`~routing.MatrixProviderError`.
 
     Parameters
     ----------
@@ -243,9 +288,11 @@ class OsrmTableProvider:
     profile
         OSRM profile path segment, default ``"driving"``.
     timeout_s
-        Socket timeout per request.
+        Time limit of each request, ``0 < timeout_s <= 3600``, body included (a
+        server sending its answer slowly is cut off after it, not only one that
+        goes silent).
     max_points
-        Maximum coordinates per request (sources + destinations), >= 2.
+        Maximum coordinates per request (sources + destinations), an integer >= 2.
     speed_factor
         Multiplier applied to OSRM durations (e.g. 1.2 when the OSRM car
         profile is faster than motorbikes in traffic). The ``speed`` argument
@@ -264,10 +311,10 @@ class OsrmTableProvider:
         parsed = urllib.parse.urlparse(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if max_points < 2:
-            raise ValueError("max_points must be >= 2")
-        if not timeout_s > 0:
-            raise ValueError("timeout_s must be positive")
+        if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
+            raise ValueError("max_points must be an integer >= 2")
+        if not 0 < timeout_s <= 3600:  # (an infinite one overflowed the socket's timeout)
+            raise ValueError("timeout_s must be in (0, 3600]")
         if not (math.isfinite(speed_factor) and speed_factor > 0):
             raise ValueError("speed_factor must be positive")
         self.base_url = base_url.rstrip("/")
@@ -289,10 +336,34 @@ class OsrmTableProvider:
             safe=";,",
         )
         url = f"{self.base_url}/table/v1/{self.profile}/{path}?{query}"
+        n_dst = len(coords) - n_src
+        limit = (
+            _OSRM_BYTES_FIXED
+            + _OSRM_BYTES_PER_POINT * len(coords)
+            + _OSRM_BYTES_PER_CELL * n_src * n_dst
+        )
+        # ``timeout_s`` bounds the whole request: the socket timeout alone bounds each
+        # read, so a server trickling its body a byte at a time held the caller forever
+        deadline = time.monotonic() + self.timeout_s
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_s) as resp:  # noqa: S310
-                body = json.loads(resp.read().decode("utf-8"))
-        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+                parts: list[bytes] = []
+                size = 0
+                while True:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"no complete response in {self.timeout_s} s")
+                    part = resp.read1(65536)
+                    if not part:
+                        break
+                    size += len(part)
+                    if size > limit:
+                        raise MatrixProviderError(
+                            f"OSRM table response larger than {limit} bytes"
+                        )
+                    parts.append(part)
+                body = json.loads(b"".join(parts).decode("utf-8"))
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError,
+                ValueError, RecursionError) as exc:
             raise MatrixProviderError(f"OSRM table request failed: {exc}") from exc
         if not isinstance(body, dict) or body.get("code") != "Ok":
             code = body.get("code") if isinstance(body, dict) else None
@@ -317,10 +388,10 @@ class OsrmTableProvider:
                 dst = list(points[d0 : d0 + chunk])
                 durations, distances = self._request(src + dst, len(src))
                 requests += 1
-                if len(durations) != len(src) or len(distances) != len(src):
+                if not _rows(durations, len(src)) or not _rows(distances, len(src)):
                     raise MatrixProviderError("OSRM table has the wrong number of rows")
                 for i in range(len(src)):
-                    if len(durations[i]) != len(dst) or len(distances[i]) != len(dst):
+                    if not _rows(durations[i], len(dst)) or not _rows(distances[i], len(dst)):
                         raise MatrixProviderError("OSRM table has the wrong number of columns")
                     for j in range(len(dst)):
                         t, m = durations[i][j], distances[i][j]
@@ -330,7 +401,29 @@ class OsrmTableProvider:
                         if t is None or m is None:
                             dur[gi, gj] = dist[gi, gj] = UNREACHABLE
                         else:
-                            dur[gi, gj] = round(float(t) * self.speed_factor)
-                            dist[gi, gj] = round(float(m))
+                            dur[gi, gj] = _cell(float(_number(t)) * self.speed_factor)
+                            dist[gi, gj] = _cell(_number(m))
         logger.debug("OSRM matrix %dx%d built with %d requests", n, n, requests)
         return TravelMatrix(distance_m=dist, duration_s=dur)
+
+
+def _rows(value: object, n: int) -> bool:
+    """Whether ``value`` is a JSON array of ``n`` items."""
+    return isinstance(value, list) and len(value) == n
+
+
+def _number(value: object) -> float:
+    """A table entry: a finite non-negative number (a NaN, a string or a negative time
+    from a broken server is an error, not a travel time)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MatrixProviderError(f"OSRM table holds {type(value).__name__} {value!r:.40}")
+    number = float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise MatrixProviderError(f"OSRM table holds {value!r}")
+    return number
+
+
+def _cell(value: float) -> int:
+    """A number of metres or seconds, at most :data:`UNREACHABLE` (so sums never
+    overflow: a longer trip fails every shift anyway)."""
+    return UNREACHABLE if value >= UNREACHABLE else round(value)

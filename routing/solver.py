@@ -48,9 +48,16 @@ from routing.core import (
     solve_core,
 )
 from routing.errors import InfeasibleProblemError, InvalidProblemError
-from routing.matrix import UNREACHABLE, HaversineProvider, MatrixProvider, TravelMatrix
+from routing.matrix import (
+    UNREACHABLE,
+    HaversineProvider,
+    MatrixProvider,
+    TravelMatrix,
+    checked_matrix,
+)
 from routing.model import (
     MAX_TIME_S,
+    Capacity,
     Courier,
     LatLon,
     Problem,
@@ -320,7 +327,7 @@ def _plan(
     for c in problem.couriers:
         if c.speed not in speeds:
             speeds.append(c.speed)
-    base = [provider.matrix(layout.points, sp) for sp in speeds]
+    base = [checked_matrix(provider, layout.points, sp) for sp in speeds]
     matrix_s = time.monotonic() - t_mat
     speed_of = [speeds.index(c.speed) for c in problem.couriers]
     cmat = [base[k] for k in speed_of]
@@ -678,6 +685,11 @@ def solve(
     """
     t0 = time.monotonic()
     _check_types(problem, params, provider)
+    if initial is not None and not isinstance(initial, Plan | Mapping):
+        raise TypeError(
+            f"initial must be a routing.Plan or a mapping of courier ids to stop ids, "
+            f"not {type(initial).__name__}"
+        )
     params = params or SolverParams()
     provider = provider or HaversineProvider()
     if params.objective != "distance" and any(problem.move_cost_of(s) for s in problem.stops):
@@ -714,7 +726,7 @@ def reoptimize(
     The stops considered are those of ``problem`` that are not done and are
     either unpinned or pinned to this courier (pass the courier's current
     route, plus any stops to add). Capacity is not reduced: the remaining
-    parcels are already on board.
+    parcels are already on board (those of ``keep_next`` count against it).
 
     Parameters
     ----------
@@ -745,12 +757,14 @@ def reoptimize(
     -------
     Plan
         A plan with at most one route (``courier_id``'s); its ``start_s`` is
-        ``now_s`` and its first visit is ``keep_next`` when given.
+        ``now_s`` (the shift's start if later) and its first visit is ``keep_next``
+        when given.
 
     Raises
     ------
     InvalidProblemError
-        Unknown courier or stop ids, ``keep_next`` already done, bad ``now_s``.
+        Unknown courier or stop ids, ``keep_next`` already done or pinned to
+        another courier, bad ``now_s``.
     """
     t0 = time.monotonic()
     _check_types(problem, params, provider)
@@ -774,12 +788,19 @@ def reoptimize(
             raise InvalidProblemError("keep_next", f"unknown stop id {keep_next!r}")
         if keep_next in done:
             raise InvalidProblemError("keep_next", f"stop {keep_next!r} is already done")
+        pinned_to = problem.stop(keep_next).courier_id
+        if pinned_to not in (None, courier_id):
+            raise InvalidProblemError(
+                "keep_next", f"stop {keep_next!r} is pinned to courier {pinned_to!r}"
+            )
     rest = [
         dataclasses.replace(s, courier_id=None, preferred_courier=None)
         for s in problem.stops
         if s.id not in done and s.courier_id in (None, courier_id)
     ]
-    shift_open = min(max(courier.shift.open_s, now_s), courier.shift.close_s)
+    # the courier leaves now, or when the shift starts if later (as without keep_next)
+    leave_s = max(courier.shift.open_s, now_s)
+    shift_open = min(leave_s, courier.shift.close_s)
     head: Visit | None = None
     head_stop: Stop | None = None
     lead_d = lead_t = 0
@@ -787,16 +808,14 @@ def reoptimize(
     if keep_next is not None:
         head_stop = next(s for s in rest if s.id == keep_next)
         rest = [s for s in rest if s.id != keep_next]
-        legs = provider.matrix(
-            [position, head_stop.location, problem.office.location], courier.speed
+        legs = checked_matrix(
+            provider, [position, head_stop.location, problem.office.location], courier.speed
         )
         lead_d, lead_t = int(legs.distance_m[0, 1]), int(legs.duration_s[0, 1])
-        arrival = now_s + lead_t
+        arrival = leave_s + lead_t
         w = head_stop.window
         begin = arrival if w is None else max(arrival, w.open_s)
         late = 0 if w is None else max(0, begin - w.close_s)
-        total_p = head_stop.demand.parcels + sum(s.demand.parcels for s in rest)
-        total_w = head_stop.demand.weight_g + sum(s.demand.weight_g for s in rest)
         head = Visit(
             stop_id=head_stop.id,
             arrival_s=arrival,
@@ -806,19 +825,39 @@ def reoptimize(
             lateness_s=late,
             travel_distance_m=lead_d,
             travel_duration_s=lead_t,
-            load_parcels=total_p - head_stop.demand.parcels,
-            load_weight_g=total_w - head_stop.demand.weight_g,
+            load_parcels=0,  # what the route after it serves: set once it is planned
+            load_weight_g=0,
         )
         start = head_stop.location
         shift_open = min(max(shift_open, head.departure_s), courier.shift.close_s)
+    capacity = courier.capacity
+    if head_stop is not None:  # the kept stop's parcels ride along until it
+        capacity = Capacity(
+            max(0, capacity.parcels - head_stop.demand.parcels),
+            max(0, capacity.weight_g - head_stop.demand.weight_g),
+        )
     sub_courier = dataclasses.replace(
-        courier, start=start, shift=TimeWindow(shift_open, courier.shift.close_s)
+        courier, start=start, shift=TimeWindow(shift_open, courier.shift.close_s),
+        capacity=capacity,
     )
     sub = Problem(office=problem.office, stops=tuple(rest), couriers=(sub_courier,))
     initial: dict[str, Sequence[str]] | None = None
     if current_order is not None:
         initial = {courier_id: list(current_order)}
     plan = solve(sub, params, provider=provider, progress=progress, initial=initial)
+    if plan.routes and (leave_s if head is None else head.departure_s) > courier.shift.close_s:
+        # the rest starts after the shift has closed (the search's shift was clamped to
+        # its close): whatever it served (no travel, no service) would end after the
+        # shift too, and its ETAs were from before the courier gets there
+        after_shift = [
+            Unassigned(v.stop_id, UnassignedReason.NO_TIME_LEFT,
+                       UnassignedReason.NO_TIME_LEFT.message)
+            for r in plan.routes for v in r.visits
+        ]
+        order = {s.id: i for i, s in enumerate(sub.stops)}
+        left_out = sorted((*plan.unassigned, *after_shift), key=lambda u: order[u.stop_id])
+        plan = dataclasses.replace(plan, routes=(), distance_m=0, travel_s=0, feasible=True,
+                                   unassigned=tuple(left_out))
     if head is None or head_stop is None:
         return dataclasses.replace(plan, runtime_s=time.monotonic() - t0)
 
@@ -830,10 +869,10 @@ def reoptimize(
         route = CourierRoute(
             courier_id=courier_id,
             visits=(head,),
-            start_s=now_s,
+            start_s=leave_s,
             end_s=end,
             distance_m=lead_d + back_d,
-            duration_s=end - now_s,
+            duration_s=end - leave_s,
             travel_s=lead_t + back_t,
             parcels=head_stop.demand.parcels,
             weight_g=head_stop.demand.weight_g,
@@ -841,13 +880,18 @@ def reoptimize(
             returns_to_office=courier.return_to_office,
         )
     else:
+        # on board leaving the kept stop: what the rest of the route delivers (not the
+        # stops left out, as on every other visit)
+        head = dataclasses.replace(
+            head, load_parcels=route.parcels, load_weight_g=route.weight_g
+        )
         route = CourierRoute(
             courier_id=courier_id,
             visits=(head, *route.visits),
-            start_s=now_s,
+            start_s=leave_s,
             end_s=route.end_s,
             distance_m=lead_d + route.distance_m,
-            duration_s=route.end_s - now_s,
+            duration_s=route.end_s - leave_s,
             travel_s=lead_t + route.travel_s,
             parcels=route.parcels + head_stop.demand.parcels,
             weight_g=route.weight_g + head_stop.demand.weight_g,
@@ -859,6 +903,9 @@ def reoptimize(
         routes=(route,),
         distance_m=route.distance_m,
         travel_s=route.travel_s,
-        feasible=route.lateness_s == 0,
+        # the kept stop stays first even when it alone is more than the courier carries
+        feasible=route.lateness_s == 0
+        and route.parcels <= courier.capacity.parcels
+        and route.weight_g <= courier.capacity.weight_g,
         runtime_s=time.monotonic() - t0,
     )

@@ -15,15 +15,25 @@ import pytest
 
 from routing import (
     MOTORBIKE_CITY,
+    Courier,
     GeodesicProvider,
     HaversineProvider,
     LatLon,
     MatrixProvider,
     MatrixProviderError,
+    Office,
     OsrmTableProvider,
+    Problem,
+    SolverParams,
     SpeedProfile,
+    Stop,
+    TimeWindow,
+    TravelMatrix,
     haversine_m,
+    reoptimize,
+    solve,
 )
+from routing.evaluate import evaluate
 from routing.matrix import UNREACHABLE
 
 rng = np.random.default_rng(42)
@@ -209,9 +219,199 @@ def test_osrm_connection_refused() -> None:
         {"base_url": "not a url"},
         {"base_url": "http://127.0.0.1:5000", "max_points": 1},
         {"base_url": "http://127.0.0.1:5000", "timeout_s": 0},
+        {"base_url": "http://127.0.0.1:5000", "timeout_s": float("inf")},  # OverflowError
+        {"base_url": "http://127.0.0.1:5000", "timeout_s": 1e300},  # at the request
+        {"base_url": "http://127.0.0.1:5000", "max_points": 10.5},  # TypeError, ditto
         {"base_url": "http://127.0.0.1:5000", "speed_factor": -1},
     ],
 )
 def test_osrm_bad_arguments(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         OsrmTableProvider(**kwargs)
+
+
+class _Raw(BaseHTTPRequestHandler):
+    """A broken OSRM-compatible server: answers every request with ``body`` (bytes),
+    or lets ``serve`` (a function of the handler) write the response itself."""
+
+    body: bytes = b""
+    serve: Any = None
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        try:
+            if type(self).serve is not None:
+                type(self).serve(self)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.body)))
+            self.end_headers()
+            self.wfile.write(self.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up
+            pass
+
+
+@pytest.fixture
+def raw_osrm() -> Iterator[str]:
+    _Raw.body, _Raw.serve = b"", None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Raw)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _table(durations: Any, distances: Any = None) -> bytes:
+    if distances is None:
+        distances = [[0, 1], [1, 0]]
+    return json.dumps({"code": "Ok", "durations": durations, "distances": distances}).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"code": "Ok", "durations": [[0, NaN], [1, 0]], "distances": [[0, 1], [1, 0]]}',
+        b'{"code": "Ok", "durations": [[0, Infinity], [1, 0]], "distances": [[0, 1], [1, 0]]}',
+        _table([[0, -50], [1, 0]]),
+        _table([[0, "12"], [1, 0]]),
+        _table([[0, True], [1, 0]]),
+        _table([[0, [1]], [1, 0]]),
+        _table([[0, 1], 5]),
+        _table(None),
+        _table({"0": [0, 1], "1": [1, 0]}),
+        _table(["ab", "cd"], ["ab", "cd"]),
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["nan", "infinity", "negative", "string", "boolean", "nested", "row-number", "null",
+         "object", "strings", "deep"],
+)
+def test_osrm_malformed_table_is_a_provider_error(raw_osrm: str, body: bytes) -> None:
+    # each of these crashed with ValueError, OverflowError, TypeError, KeyError or
+    # RecursionError from deep inside the client, or (negative) became a travel time
+    _Raw.body = body
+    with pytest.raises(MatrixProviderError):
+        OsrmTableProvider(raw_osrm, timeout_s=5).matrix(_points(2))
+
+
+def test_osrm_huge_value_is_unreachable_not_an_overflow(raw_osrm: str) -> None:
+    _Raw.body = _table([[0, 1e300], [1, 0]], [[0, 1e300], [1, 0]])
+    m = OsrmTableProvider(raw_osrm, speed_factor=2.0).matrix(_points(2))
+    assert m.duration_s[0, 1] == UNREACHABLE and m.distance_m[0, 1] == UNREACHABLE
+
+
+def test_osrm_truncated_body_is_a_provider_error(raw_osrm: str) -> None:
+    def serve(h: BaseHTTPRequestHandler) -> None:  # promises more than it sends
+        h.send_response(200)
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        h.wfile.write(b'{"code": "Ok"')
+
+    _Raw.serve = serve
+    with pytest.raises(MatrixProviderError):  # was http.client.IncompleteRead
+        OsrmTableProvider(raw_osrm, timeout_s=5).matrix(_points(2))
+
+
+def test_osrm_trickled_body_is_bounded_by_the_timeout(raw_osrm: str) -> None:
+    sent = []
+
+    def serve(h: BaseHTTPRequestHandler) -> None:  # one byte at a time, each in time
+        h.send_response(200)
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        for _ in range(100):
+            h.wfile.write(b" ")
+            h.wfile.flush()
+            sent.append(1)
+            time.sleep(0.05)
+
+    _Raw.serve = serve
+    with pytest.raises(MatrixProviderError):
+        OsrmTableProvider(raw_osrm, timeout_s=0.3).matrix(_points(2))
+    # the socket timeout alone (each byte comes in 0.05 s) read all 100 bytes, 5 s
+    assert len(sent) < 50
+
+
+def test_osrm_oversized_body_is_refused_early(raw_osrm: str) -> None:
+    sent = []
+
+    def serve(h: BaseHTTPRequestHandler) -> None:  # 64 MB of blanks, no length
+        h.send_response(200)
+        h.end_headers()
+        chunk = b" " * (1 << 20)
+        for _ in range(64):
+            h.wfile.write(chunk)
+            sent.append(1)
+
+    _Raw.serve = serve
+    with pytest.raises(MatrixProviderError, match="larger than"):
+        OsrmTableProvider(raw_osrm, timeout_s=5).matrix(_points(2))
+    assert len(sent) < 64  # the client stopped reading (it used to read it all)
+
+
+# ----------------------------------------------------------------------------- a user's provider
+
+
+class _Bent:
+    """A provider whose haversine matrix ``bend`` spoils."""
+
+    def __init__(self, bend: Any) -> None:
+        self.bend = bend
+
+    def matrix(self, points: Any, speed: SpeedProfile = MOTORBIKE_CITY) -> Any:
+        m = HaversineProvider().matrix(points, speed)
+        return self.bend(m)
+
+
+def _day(couriers: int) -> Problem:
+    office = Office(LatLon(12.2450, 109.1940))
+    stops = tuple(
+        Stop(f"s{i}", LatLon(12.25 + i / 1000, 109.19),
+             window=TimeWindow(9 * 3600, 12 * 3600) if i % 2 else None)
+        for i in range(5)
+    )
+    shift = TimeWindow(8 * 3600, 17 * 3600)
+    return Problem(office, stops, tuple(Courier(f"c{k}", shift) for k in range(couriers)))
+
+
+@pytest.mark.parametrize(
+    "bend",
+    [
+        lambda m: TravelMatrix(m.distance_m[:-1, :-1].copy(), m.duration_s[:-1, :-1].copy()),
+        lambda m: TravelMatrix(np.zeros((9, 9), np.int64), np.zeros((9, 9), np.int64)),
+        lambda m: TravelMatrix(-m.distance_m, -m.duration_s),
+        lambda m: TravelMatrix(m.distance_m + 5, m.duration_s + 5),
+        lambda m: (m.distance_m, m.duration_s),
+    ],
+    ids=["too-small", "too-large", "negative", "diagonal", "not-a-matrix"],
+)
+@pytest.mark.parametrize("couriers", [1, 2])
+def test_a_providers_broken_matrix_is_a_provider_error(bend: Any, couriers: int) -> None:
+    # were an IndexError, PyVRP's ValueError, an AttributeError, or a plan on matrices
+    # of other points (too large) or leaving every stop out (negative)
+    problem = _day(couriers)
+    provider = _Bent(bend)
+    params = SolverParams(time_limit_s=0.1, workers=1)
+    with pytest.raises(MatrixProviderError):
+        solve(problem, params, provider=provider)
+    with pytest.raises(MatrixProviderError):
+        evaluate(problem, {"c0": ["s0", "s1"]}, provider=provider)
+    with pytest.raises(MatrixProviderError):
+        reoptimize(problem, "c0", LatLon(12.25, 109.19), [], now_s=9 * 3600,
+                   keep_next="s0", params=params, provider=provider)
+
+
+def test_a_providers_huge_distances_are_unreachable() -> None:
+    # 2**50 x the metres: the time-window search's sums overflowed int64, and it
+    # returned a route visiting one stop twice and leaving another out
+    problem = _day(1)
+    provider = _Bent(lambda m: TravelMatrix(m.distance_m * 2**50, m.duration_s))
+    plan = solve(problem, SolverParams(time_limit_s=0.2, workers=1), provider=provider)
+    (route,) = plan.routes
+    assert sorted(route.stop_ids) == [s.id for s in problem.stops]
+    assert all(v.travel_distance_m <= UNREACHABLE for v in route.visits)

@@ -7,16 +7,21 @@ import dataclasses
 import pytest
 
 from routing import (
+    Capacity,
+    Demand,
     HaversineProvider,
     InvalidProblemError,
     LatLon,
     Problem,
+    Stop,
+    TimeWindow,
     UnassignedReason,
     reoptimize,
     solve,
 )
+from routing.evaluate import route_issues
 
-from .conftest import FAST, OFFICE, H, courier, random_stops
+from .conftest import FAST, OFFICE, H, courier, random_stops, stop_near_office
 
 PROVIDER = HaversineProvider(radius_m=6_371_008.8)
 
@@ -138,3 +143,93 @@ def test_bad_arguments(kwargs: dict[str, object], path: str) -> None:
     with pytest.raises(InvalidProblemError) as info:
         reoptimize(problem, params=FAST, **args)  # type: ignore[arg-type]
     assert info.value.path == path
+
+
+def _three_stops(**kw: object) -> tuple[Stop, ...]:
+    return tuple(stop_near_office(f"s{i}", 0.003 * (i + 1), 0.0, **kw) for i in range(3))
+
+
+def test_keep_next_counts_against_the_capacity() -> None:
+    # room for two parcels: the kept stop and one more (without keep_next one is left
+    # out too); the kept stop's parcel was not counted, so all three were served by a
+    # "feasible" route over capacity
+    c1 = dataclasses.replace(courier("c1"), capacity=Capacity(2, 10**6))
+    problem = Problem(OFFICE, _three_stops(), (c1,))
+    plan = reoptimize(problem, "c1", OFFICE.location, [], now_s=9 * H, keep_next="s0",
+                      params=FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    assert route.stop_ids[0] == "s0"
+    assert route.parcels == 2 and len(route.visits) == 2
+    assert [u.reason for u in plan.unassigned] == [UnassignedReason.NO_CAPACITY_LEFT]
+    assert route_issues(problem, route) == ()
+    assert plan.feasible
+
+
+def test_kept_stops_load_is_what_the_route_serves_after_it() -> None:
+    # s2's window closed before now: left out, so it is not on board in the plan
+    stops = list(_three_stops(demand=Demand(1, 500)))
+    stops[2] = dataclasses.replace(stops[2], window=TimeWindow(8 * H, 8 * H + 60))
+    problem = Problem(OFFICE, tuple(stops), (courier("c1"),))
+    plan = reoptimize(problem, "c1", OFFICE.location, [], now_s=9 * H, keep_next="s0",
+                      params=FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    assert route.stop_ids == ("s0", "s1")
+    assert [u.stop_id for u in plan.unassigned] == ["s2"]
+    head, after = route.visits
+    assert (head.load_parcels, head.load_weight_g) == (1, 500)  # was (2, 1000)
+    assert (after.load_parcels, after.load_weight_g) == (0, 0)
+
+
+def test_keep_next_pinned_to_another_courier_is_refused() -> None:
+    stops = list(_three_stops())
+    stops[0] = dataclasses.replace(stops[0], courier_id="c2")
+    problem = Problem(OFFICE, tuple(stops), (courier("c1"), courier("c2")))
+    with pytest.raises(InvalidProblemError) as info:  # was a bare StopIteration
+        reoptimize(problem, "c1", OFFICE.location, [], now_s=9 * H, keep_next="s0",
+                   params=FAST, provider=PROVIDER)
+    assert info.value.path == "keep_next"
+
+
+def test_keep_next_before_the_shift_leaves_at_the_shift_start() -> None:
+    # asked at 07:00 for an 08:00 shift: like a re-plan without keep_next, the route
+    # starts at 08:00 (the kept stop's ETA was from 07:00 and the rest from 08:00)
+    problem = Problem(OFFICE, _three_stops(), (courier("c1"),))
+    plan = reoptimize(problem, "c1", OFFICE.location, [], now_s=7 * H, keep_next="s0",
+                      params=FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    leg = PROVIDER.matrix([OFFICE.location, problem.stop("s0").location])
+    assert route.start_s == 8 * H
+    assert route.visits[0].arrival_s == 8 * H + leg.duration_s[0, 1]
+    assert route.duration_s == route.end_s - 8 * H
+
+
+def test_kept_stop_over_capacity_is_not_feasible() -> None:
+    # the courier is on the way to a stop heavier than they may carry: it stays first,
+    # but the plan does not call the route feasible
+    stops = list(_three_stops())
+    stops[0] = dataclasses.replace(stops[0], demand=Demand(1, 5_000))
+    c1 = courier("c1", capacity=Capacity(10, 1_000))
+    problem = Problem(OFFICE, tuple(stops), (c1,))
+    plan = reoptimize(problem, "c1", OFFICE.location, [], now_s=9 * H, keep_next="s0",
+                      params=FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    assert route.stop_ids[0] == "s0"
+    assert [i.code.value for i in route_issues(problem, route)] == ["over_weight"]
+    assert not plan.feasible
+
+
+@pytest.mark.parametrize("keep_next", [None, "s0"])
+def test_nothing_more_after_the_shift_has_closed(keep_next: str | None) -> None:
+    # 19:00, shift closed at 18:00: stops where the courier stands, no service time,
+    # were "served" at 18:00 (the clamped start of the search's shift), before the
+    # courier even got there
+    stops = tuple(Stop(f"s{i}", LatLon(12.26, 109.20), service_s=0) for i in range(3))
+    problem = Problem(OFFICE, stops, (courier("c1", return_to_office=False),))
+    plan = reoptimize(problem, "c1", LatLon(12.26, 109.20), [], now_s=19 * H,
+                      keep_next=keep_next, params=FAST, provider=PROVIDER)
+    served = [v for r in plan.routes for v in r.visits]
+    assert all(v.arrival_s >= 19 * H for v in served)
+    assert [v.stop_id for v in served] == ([keep_next] if keep_next else [])
+    left = {u.stop_id: u.reason for u in plan.unassigned}
+    assert set(left) == {"s0", "s1", "s2"} - {keep_next}
+    assert set(left.values()) == {UnassignedReason.NO_TIME_LEFT}

@@ -403,6 +403,7 @@ def test_arguments_of_the_wrong_type_are_a_clear_type_error():
         lambda: solve(as_dict),
         lambda: solve(problem, {"time_limit_s": 1}),
         lambda: solve(problem, FAST, provider="haversine"),
+        lambda: solve(problem, FAST, initial=[["s0", "s1"]]),  # was an AttributeError
         lambda: evaluate(as_dict, {}),
         lambda: evaluate(problem, [("a", [])]),
         lambda: reoptimize(as_dict, "a", LatLon(12.2, 109.2), (), now_s=0),
