@@ -49,3 +49,15 @@ def likely_time(device_time: datetime, server_time: datetime, flags: Sequence[st
         return server_time
     corrected = device_time - timedelta(seconds=clock_skew_s or 0)
     return min(corrected, server_time)
+
+
+def ping_clock_time(device_time: datetime, flags: Sequence[str] | None,
+                    clock_skew_s: float | None) -> datetime:
+    """An event's device time on the clock its courier's GPS pings are kept by: a ping
+    from a clock found off (``device_clock_off``) is stored at its corrected time
+    (:mod:`api.sync.service`), so an event flagged so is corrected the same way (the
+    trail around an attempt from a phone an hour behind was looked for an hour before
+    it); any other is taken as sent, as its pings were."""
+    if "device_clock_off" in (flags or ()) and clock_skew_s is not None:
+        return device_time - timedelta(seconds=clock_skew_s)
+    return device_time

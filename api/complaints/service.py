@@ -30,6 +30,7 @@ from models import (
 from models.base import in_code_order
 from models.complaint import CLOSED, TRANSITIONS
 
+from ..devicetime import ping_clock_time
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..items import custody, identifiers
 from ..items import service as items
@@ -198,10 +199,12 @@ def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]
     for ev in item.events:
         if ev.code not in (EventCode.EMI, EventCode.EMH) or ev.actor_id is None:
             continue
+        # on the pings' clock: a phone's pings are stored corrected for a clock found off
+        when = ping_clock_time(ev.device_time, ev.flags, ev.clock_skew_s)
         pts = session.execute(select(CourierPosition).where(
             CourierPosition.courier_id == ev.actor_id,
-            CourierPosition.device_time >= ev.device_time - TRAIL_WINDOW,
-            CourierPosition.device_time <= ev.device_time + TRAIL_WINDOW,
+            CourierPosition.device_time >= when - TRAIL_WINDOW,
+            CourierPosition.device_time <= when + TRAIL_WINDOW,
         ).order_by(CourierPosition.device_time)).scalars().all()
         trails.append({"event_id": ev.id, "code": ev.code.value,
                        "device_time": ev.device_time.isoformat(),

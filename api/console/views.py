@@ -65,6 +65,7 @@ from ..cash import service as cash
 from ..complaints import quality
 from ..complaints import service as complaints
 from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
+from ..devicetime import ping_clock_time
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..items import custody
@@ -669,10 +670,11 @@ def gps_trails(item: Item) -> list[dict[str, Any]]:
     for ev in item.events:
         if ev.code not in (EventCode.EMI, EventCode.EMH) or ev.actor_id is None:
             continue
+        when = ping_clock_time(ev.device_time, ev.flags, ev.clock_skew_s)  # as a case's
         pts = db.session.execute(select(CourierPosition).where(
             CourierPosition.courier_id == ev.actor_id,
-            CourierPosition.device_time >= ev.device_time - complaints.TRAIL_WINDOW,
-            CourierPosition.device_time <= ev.device_time + complaints.TRAIL_WINDOW,
+            CourierPosition.device_time >= when - complaints.TRAIL_WINDOW,
+            CourierPosition.device_time <= when + complaints.TRAIL_WINDOW,
         ).order_by(CourierPosition.device_time)).scalars().all()
         out.append({"code": ev.code.value, "time": _vn(ev.device_time, "%H:%M"),
                     "event": [ev.lat, ev.lon] if ev.lat is not None else None,

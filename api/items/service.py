@@ -55,6 +55,9 @@ FIELD_EVENTS_NEEDING_GPS = frozenset({EventCode.EMH, EventCode.EMI})
 # pick-up point for collection (EDH), or it is closed (EMI, RTS). A hold at the office
 # (EDF, the usual step after a failed attempt) keeps the day: the retry is still due.
 NO_ATTEMPT_DUE = frozenset({EventCode.EDG, EventCode.EDH, EventCode.EMI, EventCode.RTS})
+# What an event's flags say about its device time (api.devicetime), which the automatic
+# return to sender takes over from the attempt that caused it
+TIME_FLAGS = frozenset({"device_clock_off", "implausible_device_time"})
 
 
 # ---------------------------------------------------------------- visibility
@@ -280,7 +283,12 @@ class EventResult:
 
 
 def _replay_of(session: Session, actor: User, client_event_id: str, identifier: str,
-               code: EventCode) -> EventResult | None:
+               code: EventCode, data: Mapping[str, Any]) -> EventResult | None:
+    """The event already recorded under ``client_event_id``, if this is a resend of it;
+    409 ``idempotency-key-reused`` if the id was used for another event: another item or
+    code, someone else's, or the same item and code at another time or for another
+    reason (a phone whose ids repeat after a reinstall: its second failed attempt on the
+    item was answered as a duplicate of the first, and lost)."""
     ev = session.execute(select(TrackingEvent).where(
         TrackingEvent.client_event_id == client_event_id)).scalar_one_or_none()
     if ev is None:
@@ -295,6 +303,12 @@ def _replay_of(session: Session, actor: User, client_event_id: str, identifier: 
         # someone else's event id: do not reveal what it was
         raise Conflict(f"client_event_id {client_event_id} was already used.",
                        slug="idempotency-key-reused")
+    if (ev.device_time != data["device_time"] or ev.reason != data.get("reason")
+            or ev.action != data.get("action")):
+        raise Conflict(
+            f"client_event_id {client_event_id} was already used for another "
+            f"{code.value} on this item (at {ev.device_time.isoformat()}).",
+            slug="idempotency-key-reused")
     follow = session.execute(select(TrackingEvent).where(
         TrackingEvent.client_event_id == f"{client_event_id}#rts")).scalars().all()
     return EventResult(ev, item, True, list(follow))
@@ -341,7 +355,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     """
     code: EventCode = data["code"]
     cid: str = data["client_event_id"]
-    replay = _replay_of(session, actor, cid, identifier, code)
+    replay = _replay_of(session, actor, cid, identifier, code, data)
     if replay is not None:
         return replay
     if actor.role is Role.COURIER and code not in COURIER_EVENTS:
@@ -360,7 +374,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
             raise
         item, held_then = held, True
     # again under the lock: the same event resent at once may have just been recorded
-    replay = _replay_of(session, actor, cid, identifier, code)
+    replay = _replay_of(session, actor, cid, identifier, code, data)
     if replay is not None:
         return replay
     loc = data.get("location")
@@ -436,7 +450,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
             session.flush()
     except IntegrityError:
         # a concurrent request with the same client_event_id won the race
-        replay = _replay_of(session, actor, cid, identifier, code)
+        replay = _replay_of(session, actor, cid, identifier, code, data)
         if replay is None:
             raise
         return replay
@@ -725,13 +739,18 @@ def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now:
                       max_attempts: int) -> TrackingEvent:
     """The return decided by the last failed attempt. It carries the attempt's device
     time, not the server's: histories sort by device time (then id), and a phone clock
-    ahead of the server's would otherwise list the return before its cause."""
+    ahead of the server's would otherwise list the return before its cause. With that
+    time come the attempt's clock skew and time flags, which say when it most likely
+    happened (:func:`api.devicetime.likely_time`, the public page): without them the
+    return of a phone 10 minutes behind was shown 10 minutes before its cause, and one
+    reset to 2000 on 2000-01-01."""
     state = lifecycle.apply(item.state, EventCode.RTS)
+    time_flags = [f for f in attempt.flags or () if f in TIME_FLAGS]
     ev = TrackingEvent(
         item_id=item.id, code=EventCode.RTS, client_event_id=f"{attempt.client_event_id}#rts",
         device_time=attempt.device_time, server_time=now, actor_id=None, office_id=item.office_id,
         note=f"Automatic: {max_attempts} failed delivery attempts.", status_after=state.status,
-        source="system",
+        source="system", clock_skew_s=attempt.clock_skew_s, flags=time_flags or None,
     )
     session.add(ev)
     item.move_to(state, now)

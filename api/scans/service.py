@@ -50,11 +50,15 @@ class ScanOutcome:
     replayed: bool
 
 
-def _replay(session: Session, actor: User, cid: str, action: Any) -> ScanOutcome | None:
+def _replay(session: Session, actor: User, cid: str, action: Any, device_time: datetime
+            ) -> ScanOutcome | None:
     scan = session.execute(select(Scan).where(Scan.client_event_id == cid)).scalar_one_or_none()
     if scan is not None:
+        # another action, someone else's, or the same action at another time (a phone
+        # whose ids start over): another scan, not a resend of this one
         if scan.action is not action or (actor.role is not Role.ADMIN
-                                          and scan.actor_id != actor.id):
+                                          and scan.actor_id != actor.id) or (
+                scan.device_time != device_time):
             raise Conflict(f"client_event_id {cid} was already used.",
                            slug="idempotency-key-reused")
         return ScanOutcome(scan, True)
@@ -71,7 +75,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                 scan_config: scanning.ScanConfig | None = None,
                 geo: items.GeoLimits | None = None) -> ScanOutcome:
     cid: str = data["client_event_id"]
-    replay = _replay(session, actor, cid, data["action"])
+    replay = _replay(session, actor, cid, data["action"], data["device_time"])
     if replay is not None:
         return replay  # before decoding anything: a resend costs nothing
 
@@ -132,7 +136,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
     if result.replayed:
         # the same scan sent again while the first was being recorded: the event
         # lock made this request wait for it, so its scan is there now
-        replay = _replay(session, actor, cid, data["action"])
+        replay = _replay(session, actor, cid, data["action"], data["device_time"])
         if replay is not None:
             return replay
         raise Conflict(f"client_event_id {cid} was already used for an event that was not "

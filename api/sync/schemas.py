@@ -20,10 +20,13 @@ class SyncRequestSchema(Schema):
     device_id = fields.String(validate=validate.Length(max=100), allow_none=True)
     sent_at = SentAt(metadata={"description": "The device's clock when it sent this upload: "
                                "gives the clock skew"})
-    events = fields.List(fields.Dict(), required=True,
-                         validate=validate.Length(min=1, max=MAX_BATCH),
-                         metadata={"description": f"Up to {MAX_BATCH} entries; each is "
-                                   "checked on its own"})
+    # each entry is checked on its own (api.sync.service): one that is no JSON object
+    # (a null left by a phone's array with a hole, a string) is that entry's 422, not
+    # the whole batch's
+    events = fields.List(fields.Raw(allow_none=True, metadata={"type": "object"}),
+                         required=True, validate=validate.Length(min=1, max=MAX_BATCH),
+                         metadata={"description": f"Up to {MAX_BATCH} entries (JSON "
+                                   "objects); each is checked on its own"})
 
 
 class SyncEventSchema(EventCreateSchema):

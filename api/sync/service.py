@@ -56,7 +56,12 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
     pings: list[tuple[int, dict[str, Any]]] = []
     payouts: list[tuple[int, dict[str, Any]]] = []
     for idx, raw in enumerate(request["events"]):
-        kind = raw.get("kind")
+        if not isinstance(raw, dict):
+            results[idx] = _rejected(422, "validation-error", "The request is not valid",
+                                     "An entry is a JSON object.",
+                                     errors=[{"pointer": "", "detail": "Not an object."}])
+            continue
+        kind: Any = raw.get("kind")
         schema = {"event": SyncEventSchema, "gps": GpsPingSchema,
                   "payout": SyncPayoutSchema}.get(kind) if isinstance(kind, str) else None
         if schema is None:
@@ -135,9 +140,10 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
                         "flags": list(task.flags or [])}
 
     for idx, raw in enumerate(request["events"]):
-        results[idx].update(index=idx, kind=raw.get("kind"),
-                            client_event_id=raw.get("client_event_id")
-                            if isinstance(raw.get("client_event_id"), str) else None)
+        entry = raw if isinstance(raw, dict) else {}
+        results[idx].update(index=idx, kind=entry.get("kind"),
+                            client_event_id=entry.get("client_event_id")
+                            if isinstance(entry.get("client_event_id"), str) else None)
     counts = {k: sum(1 for r in results if r["result"] == k)
               for k in ("accepted", "duplicate", "downsampled", "rejected")}
     counts["flagged"] = sum(1 for r in results if r.get("flags"))
@@ -165,6 +171,14 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
                          "The ping's time cannot be right, even corrected for the phone's "
                          "clock: not stored.",
                          errors=[{"pointer": "/device_time", "detail": "Implausible."}])
+    loc = data["location"]
+    if loc["lat"] == 0 and loc["lon"] == 0:
+        # a phone without a fix sends 0, 0: stored, it was the courier's latest position
+        # on the office's map (in the Gulf of Guinea), a line across the world in their
+        # track, and kept the real fixes of the next 30 s out as downsampled
+        return _rejected(422, "validation-error", "The request is not valid",
+                         "0, 0 is what a phone without a GPS fix sends: not stored.",
+                         errors=[{"pointer": "/location", "detail": "No GPS fix (0, 0)."}])
     if skew_flags(skew):  # a clock found off: the ping is stored at when it was taken
         t -= timedelta(seconds=skew or 0)
     near = session.execute(select(CourierPosition.id).where(
@@ -173,7 +187,6 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
         CourierPosition.device_time < t + min_interval).limit(1)).first()
     if near is not None:
         return {"result": "downsampled", "flags": []}
-    loc = data["location"]
     try:
         with session.begin_nested():  # (it flushes what is pending first: add inside)
             session.add(CourierPosition(

@@ -176,6 +176,38 @@ def test_case_shows_the_whole_trail(client, auth, office, dispatcher, courier, m
     assert len(trails["EMI"]["points"]) == 4  # -20, -5, +10, +25 minutes
 
 
+def test_the_trail_of_an_attempt_from_a_clock_found_off_shows_the_pings_around_it(
+        client, auth, office, dispatcher, courier, make_item, clock):
+    # a phone an hour behind syncs in the evening: its pings are stored at their
+    # corrected times, and the trail looked around the attempt's uncorrected time, an
+    # hour before it: the courier who did ring showed no GPS near the door
+    item = make_item(office, courier=courier, events=("EMG",))
+    clock.advance(hours=10)  # 18:00: the phone syncs the day
+    behind = timedelta(hours=1)
+    pings = [{"kind": "gps", "client_event_id": next(ids),
+              "device_time": (minutes(m) - behind).isoformat(), "location": AT_DOOR}
+             for m in (100, 115, 130, 145)]
+    events = [{"kind": "event", "identifier": item.identifier, "code": code,
+               "client_event_id": next(ids), "device_time": (minutes(m) - behind).isoformat(),
+               "location": AT_DOOR, **kw}
+              for code, m, kw in (("EDG", 90, {}), ("EMH", 120, {
+                  "reason": "unreachable_by_phone", "action": "notice_left"}))]
+    r = client.post("/api/v1/sync", headers=auth(courier), json={
+        "sent_at": (clock() - behind).isoformat(), "events": [*events, *pings]})
+    assert [x["result"] for x in r.json["results"]] == ["accepted"] * 6, r.json
+    c = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": item.identifier, "category": "false_attempt",
+        "description": "Không ai đến nhà"}).json
+    case = client.get(f"/api/v1/complaints/{c['id']}", headers=auth(dispatcher)).json
+    (trail,) = case["gps_trails"]
+    assert trail["code"] == "EMH" and len(trail["points"]) == 4, trail
+    # the console's item page draws the same trail
+    from api.console.views import gps_trails
+
+    (drawn,) = gps_trails(db.session.get(Item, item.id))
+    assert drawn["code"] == "EMH" and len(drawn["points"]) == 4, drawn
+
+
 def test_missing_scans(client, auth, office, dispatcher, courier, make_item, clock,
                        make_office, make_user):
     stale = make_item(office, events=("EMG",))

@@ -337,6 +337,25 @@ def test_the_automatic_return_comes_after_the_attempt_that_caused_it(
     assert rts.server_time == clock()  # when the server decided it
 
 
+@pytest.mark.parametrize("device_time, sent_at", [
+    # a phone 10 minutes behind the server, which sends its clock: the attempt was made
+    # at 08:00; the return was shown at 07:50, before its cause
+    ("2026-11-20T07:50:00+07:00", "2026-11-20T07:50:00+07:00"),
+    # a phone reset to 2000: the attempt is shown when the server got it; the return
+    # was shown on 2000-01-01, the first thing that ever happened to the parcel
+    ("2000-01-01T07:00:00+07:00", None)])
+def test_the_public_page_shows_the_automatic_return_at_its_causes_time(
+        client, auth, office, courier, make_item, device_time, sent_at):
+    item = make_item(office, courier=courier,
+                     events=("EMG", "EDG", "EMH", "EDG", "EMH", "EDG"))
+    r = post(client, auth(courier), item, ev("EMH", device_time=device_time,
+                                             sent_at=sent_at))
+    assert r.status_code == 201 and r.json["item"]["status"] == "return_to_sender"
+    events = client.get(f"/api/v1/track/{item.identifier}").json["events"]
+    assert [e["code"] for e in events[:2]] == ["RTS", "EMH"]  # newest first
+    assert events[0]["time"] == events[1]["time"] == "2026-11-20T08:00:00+07:00"
+
+
 def test_two_phones_recording_an_attempt_at_once_count_one(app, auth, office, courier,
                                                             make_item, monkeypatch):
     from api.items import service

@@ -120,6 +120,24 @@ def test_replay_returns_original_without_decoding_again(client, auth, office, co
     assert db.session.query(TrackingEvent).filter_by(item_id=item.id).count() == 3
 
 
+def test_a_scan_id_used_again_at_another_time_is_refused(client, auth, office, courier,
+                                                         make_item):
+    # a phone whose ids start over (reinstalled): its next scan of the item reuses an id.
+    # Answered as a replay, the phone dropped the scan: lost
+    item = make_item(office, courier=courier, events=("EMG",))
+    data = fields(codes=[{"text": item.identifier, "symbology": "CODE_128"}])
+    first = client.post("/api/v1/scans", json=data, headers=auth(courier))
+    assert first.status_code == 201, first.json
+    later = {**data, "device_time": "2026-11-20T09:40:00+07:00"}
+    r = client.post("/api/v1/scans", json=later, headers=auth(courier))
+    assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
+    # the same scan resent (the same instant written in UTC) is a replay
+    same = {**data, "device_time": "2026-11-20T01:05:00+00:00"}
+    r = client.post("/api/v1/scans", json=same, headers=auth(courier))
+    assert r.status_code == 200 and r.json["replayed"] is True
+    assert db.session.query(Scan).count() == 1
+
+
 def test_no_code_found_is_422_listing_what_was_seen(client, auth, courier):
     gray, _ = make_label(s10="EE123456784VN")  # wrong check digit: a misread
     r = post_photo(client, auth(courier), encode(gray, "PNG"), fields())

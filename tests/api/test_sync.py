@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -336,9 +336,10 @@ def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, mak
     assert db.session.query(CourierPosition).count() == 0
 
 
+# (entries that are no objects, [1, 2], are refused one by one: see
+# test_an_entry_that_is_no_object_is_refused_alone)
 @pytest.mark.parametrize("body", [{"events": []}, {"events": [{}] * 501}, {"events": "x"},
-                                  {"events": [1, 2]}, {"events": [{"kind": "gps"}],
-                                                       "sent_at": "noon"},
+                                  {"events": [{"kind": "gps"}], "sent_at": "noon"},
                                   {"events": [{"kind": "gps"}],
                                    "sent_at": "0001-01-01T00:00:00+00:00"}])
 def test_bad_uploads_are_422(client, auth, courier, body):
@@ -667,4 +668,68 @@ def test_two_uploads_at_once_keep_one_ping_per_interval(app, auth, office, couri
     results = sorted(a.json["results"][0]["result"] for a in answers)
     assert results == ["accepted", "downsampled"]
     db.session.expire_all()
+    assert db.session.query(CourierPosition).count() == 1
+
+
+def test_an_entry_that_is_no_object_is_refused_alone(client, auth, office, courier,
+                                                     make_item, clock):
+    # a phone's array with a hole serialises it as null: that entry is refused, not the
+    # whole backlog with the good entries around it
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    batch = [event(item.identifier, "EDG", 1), None, "EDG", 7, [], True]
+    r = upload(client, auth(courier), batch)
+    assert r.status_code == 200, r.json
+    results = r.json["results"]
+    assert [x["result"] for x in results] == ["accepted"] + ["rejected"] * 5
+    assert all(x["problem"]["status"] == 422 and x["problem"]["errors"][0]["pointer"] == ""
+               and x["kind"] is None and x["client_event_id"] is None for x in results[1:])
+    assert r.json["counts"]["accepted"] == 1 and r.json["counts"]["rejected"] == 5
+    assert db.session.get(Item, item.id).status.value == "out_for_delivery"
+
+
+def test_an_event_id_used_again_for_another_attempt_on_the_item_is_refused(
+        client, auth, office, courier, make_item, clock):
+    # a phone whose ids start over (reinstalled): its second failed attempt on the item
+    # reuses the first one's id. Answered "duplicate", the phone dropped it: lost
+    item = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h = auth(courier)
+    first = event(item.identifier, "EMH", 10, client_event_id="reused-0000001")
+    r = upload(client, h, [event(item.identifier, "EDG", 5), first])
+    assert [x["result"] for x in r.json["results"]] == ["accepted", "accepted"]
+    second = {**first, "device_time": at(40)}
+    r = upload(client, h, [event(item.identifier, "EDG", 30), second])
+    res = r.json["results"][1]
+    assert res["result"] == "rejected", res
+    assert res["problem"]["type"] == "/problems/idempotency-key-reused"
+    # the same moment with another reason is not the same attempt either
+    r = upload(client, h, [{**first, "reason": "refused"}])
+    assert r.json["results"][0]["problem"]["type"] == "/problems/idempotency-key-reused"
+    body = {k: v for k, v in second.items() if k not in ("kind", "identifier")}
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json=body)
+    assert r.status_code == 409 and r.json["type"] == "/problems/idempotency-key-reused"
+    # the first attempt resent as it was (another zone, the same instant) is a duplicate
+    same = {**first, "device_time": (T0 + timedelta(minutes=10)).astimezone(
+        timezone(timedelta(hours=7))).isoformat()}
+    r = upload(client, h, [same])
+    assert r.json["results"][0]["result"] == "duplicate", r.json
+    assert db.session.query(TrackingEvent).filter_by(
+        client_event_id="reused-0000001").count() == 1
+    assert db.session.get(Item, item.id).status.value == "out_for_delivery"
+
+
+def test_a_ping_without_a_gps_fix_is_not_the_couriers_position(client, auth, office,
+                                                                courier, make_user, clock):
+    # a phone without a fix sends 0, 0: kept, the courier stood in the Gulf of Guinea on
+    # the office's map, and the real fix 10 s later was dropped as downsampled
+    evening(clock)
+    r = upload(client, auth(courier), [ping(600, lat=0, lon=0), ping(600 + 1 / 6)])
+    no_fix, real = r.json["results"]
+    assert no_fix["result"] == "rejected", no_fix
+    assert no_fix["problem"]["errors"][0]["pointer"] == "/location"
+    assert real["result"] == "accepted", real
+    pos = client.get("/api/v1/courier-positions",
+                     headers=auth(make_user(Role.DISPATCHER, office))).json["couriers"]
+    assert pos[0]["position"]["lat"] == pytest.approx(12.24)
     assert db.session.query(CourierPosition).count() == 1
