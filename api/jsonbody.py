@@ -12,6 +12,10 @@
   (CVE-2020-10735's limit) with a ``ValueError``;
 * ``"\\u0000"``: a NUL character, which PostgreSQL cannot hold in text, not even
   in a query parameter (the driver raises).
+* a document of very many values: 12 MB holding a million keys took a web thread
+  17-26 s and ~550 MB to be refused field by field, the answer listing every key
+  (no request the API takes holds more than ~20 000 values: a sync backlog of 500
+  entries), so more than :data:`MAX_VALUES` is refused at once.
 
 :func:`loads` turns them all into ``json.JSONDecodeError``, which every JSON entry point
 already answers with a 400: webargs through :class:`Parser` (flask-smorest's
@@ -51,6 +55,28 @@ def _why_unusable(text: str) -> str | None:
         "is not valid Unicode (lone surrogate escape)"
 
 
+#: object members plus array items a JSON body may hold in all (the largest request
+#: the API takes, a sync backlog of 500 entries, holds ~20 000)
+MAX_VALUES = 100_000
+
+
+def _too_many_values(doc: Any) -> bool:
+    """Whether ``doc`` holds more than :data:`MAX_VALUES` members and items. Iterative,
+    and stops counting there."""
+    count, stack = 0, [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            count += len(node)
+            stack.extend(v for v in node if isinstance(v, dict | list))
+        if count > MAX_VALUES:
+            return True
+    return False
+
+
 def _check_strings(doc: Any) -> None:
     """Raise ``JSONDecodeError`` at the first string (key or value) with a lone
     surrogate or a NUL. Iterative: the document may be nested up to the parser's
@@ -74,7 +100,7 @@ def _check_strings(doc: Any) -> None:
 
 def loads(data: str | bytes, **kwargs: Any) -> Any:
     """``json.loads`` that raises ``JSONDecodeError`` for too deep nesting, integers
-    of too many digits, lone surrogates and NUL (module docstring)."""
+    of too many digits, lone surrogates, NUL and too many values (module docstring)."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -88,6 +114,11 @@ def loads(data: str | bytes, **kwargs: Any) -> Any:
         raise
     except ValueError as exc:  # an integer of more digits than int() converts (4 300)
         raise json.JSONDecodeError(str(exc).split(";")[0], "<body>", 0) from None
+    # each member has its colon, each array item a comma or the array's "[" before it:
+    # a cheap count of those (strings included) tells most documents are small
+    if len(data) > MAX_VALUES and data.count(",") + data.count(":") + data.count("[") \
+            > MAX_VALUES and _too_many_values(doc):
+        raise json.JSONDecodeError(f"more than {MAX_VALUES} values", "<body>", 0)
     if _UNUSABLE_ESCAPE.search(data):  # a pair (an escaped emoji) is fine: look closer
         _check_strings(doc)
     return doc

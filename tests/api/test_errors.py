@@ -89,8 +89,12 @@ def test_malformed_bodies_are_4xx(client, spec, make_user, make_office, auth, da
     ('{"x": {"a\\u0000": 1}}', "key at /x holds a NUL"),
     ('{"date": "2026-11-20", "time_limit_s": ' + "1" * 4_301 + "}",
      "limit (4300 digits) for integer string conversion"),
+    ('{"x": {' + ",".join(f'"k{i}": 1' for i in range(100_001)) + "}}",
+     "more than 100000 values"),
+    ('{"date": "2026-11-20", "identifiers": [' + "[1]," * 50_001 + "1]}",
+     "more than 100000 values"),
 ], ids=["deep-list", "deep-object", "lone-surrogate", "surrogate-key", "nul", "nul-key",
-        "huge-integer"])
+        "huge-integer", "many-keys", "many-items"])
 def test_json_that_python_parses_but_cannot_use_is_400(client, spec, make_user, make_office,
                                                         auth, path, data, reason):
     # webargs (items, route plans) and request.get_json (scans) both answer 400
@@ -99,6 +103,38 @@ def test_json_that_python_parses_but_cannot_use_is_400(client, spec, make_user, 
     body = check_problem(r, spec, 400)
     if path != "/api/v1/scans":  # the scan endpoint says only that it wants JSON
         assert reason in body["detail"]
+
+
+def test_a_login_of_800_000_keys_is_refused_at_once(client):
+    """The login takes anyone's body: 12 MB of a million keys took a web thread 17-26 s
+    and ~550 MB, and answered every key's error (50 MB). Refused as it is parsed."""
+    from api import jsonbody
+
+    calls = []
+    walk = jsonbody._too_many_values
+    jsonbody._too_many_values = lambda doc: calls.append(1) or walk(doc)
+    try:
+        body = "{" + ",".join(f"\"k{i}\":1" for i in range(800_000)) + "}"  # 9.5 MB
+        r = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+    finally:
+        jsonbody._too_many_values = walk
+    assert r.status_code == 400 and "more than 100000 values" in r.json["detail"]
+    assert len(r.data) < 2000 and calls == [1]
+
+
+def test_a_large_document_under_the_value_limit_is_read_without_a_walk():
+    """The walk counting values runs only when the text has as many separators."""
+    from api import jsonbody
+
+    doc = {"names": ["x" * 200] * 1_000, "text": "a" * 200_000}
+    text = __import__("json").dumps(doc)
+    walk = jsonbody._too_many_values
+    jsonbody._too_many_values = lambda doc: pytest.fail("walked")
+    try:
+        assert jsonbody.loads(text) == doc
+    finally:
+        jsonbody._too_many_values = walk
+    assert jsonbody.loads("[" + "1," * 99_999 + "1]") == [1] * 100_000
 
 
 def test_valid_unicode_is_kept():
