@@ -101,7 +101,8 @@ PROBLEM_TYPES = {
                          "(another member of staff updated it); nothing was changed: "
                          "`current_status` says what it is now. Look again and resend.",
     "day-over": "The route's day is before today (Viet Nam time): it can no longer be "
-                "re-optimised, and its route stays as published.",
+                "re-optimised, and its route stays as published; nor can a plan of that "
+                "day be published (it would hand over today's parcels).",
     "day-not-started": "The route's day is after today (Viet Nam time): it is re-optimised "
                        "on the day, from where the courier then stands; until then it "
                        "starts at the office as published.",

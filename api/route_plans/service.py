@@ -557,13 +557,19 @@ def get_plan_for_update(session: Session, actor: User, plan_id: int) -> RoutePla
 
 
 def refresh(plan: RoutePlan, *, now: datetime, job: JobState | None) -> bool:
-    """Notice a job that died: RQ says failed/stopped/missing, the worker's heartbeat
+    """Notice a job that died: RQ says failed/stopped/missing, or finished while its
+    plan is still queued or running, the worker's heartbeat
     stopped, or the job never started its plan (:func:`api.jobs.rq_job_state` gives
     ``job``; None: no RQ, or Redis unreachable). Returns True if the plan changed."""
     if plan.status not in ACTIVE:
         return False
     rq_status = job.status if job is not None else None
     lost = rq_status in ("failed", "stopped", "canceled", "missing")
+    # the job ended, yet its plan was never solved nor cancelled (the job stores the
+    # result, or sees the plan no longer queued, before it ends): a worker on another
+    # database (a worker without this app's DATABASE_URL, or another deployment's
+    # sharing the Redis) took it and found no such plan there; it stayed queued for ever
+    ended = rq_status == "finished"
     stale = (plan.status is PlanStatus.RUNNING and plan.heartbeat_at is not None
              and now - plan.heartbeat_at > STALE_HEARTBEAT)
     waiting = plan.status is PlanStatus.QUEUED and now - plan.created_at > STALE_HEARTBEAT
@@ -582,10 +588,12 @@ def refresh(plan: RoutePlan, *, now: datetime, job: JobState | None) -> bool:
         and job.started_at is not None and now - job.started_at > STALE_HEARTBEAT
         and (job.worker_beat_at is None or now - job.worker_beat_at > STALE_HEARTBEAT))
     unstarted = unstarted or taken_by_dead_worker
-    if lost or stale or orphan or unstarted:
+    if lost or ended or stale or orphan or unstarted:
         plan.status = PlanStatus.FAILED
         plan.error = ("The worker running this plan stopped before it finished; start a "
                       "new plan." if stale else
+                      "The job of this plan ended without solving it: is the RQ worker on "
+                      "this database (DATABASE_URL)? Start a new plan." if ended else
                       "The plan never reached the job queue; start a new plan." if orphan
                       else "The job of this plan stopped before it started; start a new "
                       "plan." if unstarted
@@ -1191,6 +1199,13 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
         raise Conflict(f"Only a finished plan can be published; this one is "
                        f"{plan.status.value}.", slug="plan-not-ready",
                        current_status=plan.status.value)
+    if plan.service_date < local_day(now):
+        # its routes are for a day gone by, but publishing hands today's parcels over:
+        # what is at the office now would go to that day's couriers, off the routes in
+        # force today (a console tab left open overnight plans and publishes its day)
+        raise Conflict(f"{plan.service_date.isoformat()} is over: a plan of it is no longer "
+                       "published (it would hand over today's parcels). Start a plan for "
+                       "today.", slug="day-over")
     assert plan.result is not None
     wanted = {s["identifier"]: r["courier_id"] for r in plan.result["routes"]
               for s in r["stops"]}

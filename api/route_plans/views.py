@@ -96,7 +96,8 @@ class RoutePlanPublish(MethodView):
     @blp.response(200, PlanSchema)
     @blp.alt_response(409, schema=PlanPublishConflictSchema,
                       content_type="application/problem+json",
-                      description="plan-not-ready (not a finished plan), courier-unavailable "
+                      description="plan-not-ready (not a finished plan), day-over (the "
+                      "plan's day is before today), courier-unavailable "
                       "(a routed courier left the office), or plan-infeasible: routes have "
                       "issues (routes); send accept_issues to publish it anyway")
     def post(self, data: dict[str, Any], plan_id: int) -> Any:

@@ -465,6 +465,28 @@ def test_rq_job_that_failed_in_the_queue_is_reported(client, auth, dispatcher, c
     assert body["status"] == "failed" and "failed" in body["error"]
 
 
+def test_rq_job_that_ended_without_solving_its_plan_is_reported(
+        client, auth, dispatcher, couriers, day_items, redis_queue, monkeypatch):
+    # a worker on another database (started without the app's DATABASE_URL, or another
+    # deployment's sharing the Redis) takes the job, finds no such plan and ends: RQ says
+    # finished, and the plan stayed queued for ever
+    from rq import SimpleWorker
+
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    monkeypatch.setattr(service, "run", lambda session, plan_id, **kw: service._plan_gone(
+        plan_id))
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    body = client.get(url, headers=h).json
+    assert body["status"] == "failed", body
+    assert "ended without solving it" in body["error"] and "DATABASE_URL" in body["error"]
+    # a job that solved its plan ended as well: the plan is what it stored
+    monkeypatch.undo()
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    assert client.get(url, headers=h).json["status"] == "succeeded"
+
+
 @pytest.mark.parametrize("death", ["stopped_beating", "expired"])
 def test_an_rq_job_whose_worker_died_before_it_started_the_plan_is_reported_failed(
         client, auth, dispatcher, couriers, day_items, redis_queue, clock, death):
@@ -1129,6 +1151,30 @@ def test_publishing_to_a_courier_no_longer_active_here_is_409(client, auth, disp
     assert client.post(f"{url}/publish", headers=h).status_code == 200
 
 
+def test_a_plan_of_a_day_that_is_over_is_not_published(client, auth, dispatcher, couriers,
+                                                       day_items, clock):
+    """A plan's day gone by (a console tab opened the evening before plans its day the
+    next morning): publishing it handed that day's routes today's parcels, taking them
+    off the routes in force today, and gave the couriers no route for today. A 409
+    day-over, and nothing changes; the day itself, and a day to come, still publish."""
+    h = auth(dispatcher)
+    url, _ = solved_plan(client, h)  # of the 20th
+    today, _ = solved_plan(client, h, date="2026-11-21")
+    clock.advance(days=1)  # the 21st
+    h = auth(dispatcher)  # (a new token: the first one has expired)
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 409, r.json
+    assert r.json["type"].endswith("/day-over")
+    assert "2026-11-20 is over" in r.json["detail"]
+    db.session.expire_all()
+    assert all(i.courier_id is None for i in db.session.query(Item).all())
+    assert db.session.get(RoutePlan, int(url.rsplit("/", 1)[1])).status is \
+        PlanStatus.SUCCEEDED
+    assert client.post(f"{today}/publish", headers=h).status_code == 200
+    later, _ = solved_plan(client, h, date="2026-11-22")
+    assert client.post(f"{later}/publish", headers=h).status_code == 200
+
+
 def test_a_plan_for_some_couriers_leaves_the_others_their_routes(client, auth, dispatcher,
                                                                  couriers, day_items):
     """Re-planning part of the day (one courier's round after new parcels came in) must
@@ -1424,9 +1470,13 @@ def test_an_edit_naming_more_stops_than_the_plan_has_is_refused_whole_and_short(
     s = [st["identifier"] for r in done["result"]["routes"] for st in r["stops"]]
     a = couriers[0].id
     r = client.patch(url, headers=h, json={"routes": [
-        {"courier_id": a + k, "identifiers": [s[0]] * 2000} for k in range(100)]})
+        {"courier_id": a + k, "identifiers": [s[0]] * 2000} for k in range(10)]})
     assert r.status_code == 422 and len(r.get_data()) < 2000
     assert r.json["errors"] == [{"pointer": "/routes", "detail": "More stops than the plan has."}]
+    # 100 such routes are more values than any request holds: refused as the body is read
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a + k, "identifiers": [s[0]] * 2000} for k in range(100)]})
+    assert r.status_code == 400 and "more than 100000 values" in r.json["detail"]
     monkeypatch.setattr(service, "MAX_EDIT_ERRORS", 3)
     r = client.patch(url, headers=h, json={"routes": [
         {"courier_id": a, "identifiers": [s[0]] * len(s)}]})
