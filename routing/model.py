@@ -284,6 +284,14 @@ class Stop:
         (the plan still serves as many stops as it can), and a higher priority
         level (10x) beats the difference. Independent of ``courier_id`` and
         ``preferred_courier`` (a committed stop may still move, or be pinned).
+    on_board
+        ``True`` for a stop whose parcels are already on its courier's vehicle (out
+        for delivery, in the bag): the courier is ``courier_id``, or the problem's
+        only courier. Leaving it out frees no room, so it takes none: the search
+        gives that courier's other stops the capacity less what is on board, and
+        never leaves an on-board stop out for capacity (only for time). The routes
+        report the true loads, on-board parcels included (a bag over the capacity
+        is a route over capacity, ``route_issues``).
     """
 
     id: str
@@ -296,6 +304,7 @@ class Stop:
     preferred_courier: str | None = None
     move_cost_m: int | None = None
     committed: bool = False
+    on_board: bool = False
 
     def __post_init__(self) -> None:
         _ident("id", self.id)
@@ -315,6 +324,8 @@ class Stop:
             _int("move_cost_m", self.move_cost_m, 0, MAX_MOVE_COST_M)
         if not isinstance(self.committed, bool):
             raise InvalidProblemError("committed", "must be a boolean")
+        if not isinstance(self.on_board, bool):
+            raise InvalidProblemError("on_board", "must be a boolean")
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +475,11 @@ class Problem:
                     f"stops[{i}].preferred_courier",
                     f"unknown courier {stop.preferred_courier!r}",
                 )
+            if stop.on_board and stop.courier_id is None and len(cids) != 1:
+                raise InvalidProblemError(
+                    f"stops[{i}].on_board",
+                    "needs courier_id (whose vehicle it is on) when there is not one courier",
+                )
 
     def move_cost_of(self, stop: Stop) -> int:
         """What serving ``stop`` with another courier than its preferred one costs
@@ -511,7 +527,7 @@ class Problem:
                         "demand": {"parcels": 1, "weight_g": 500},
                         "priority": 0, "courier_id": null,
                         "preferred_courier": null, "move_cost_m": null,
-                        "committed": false}, ...],
+                        "committed": false, "on_board": false}, ...],
              "couriers": [{"id": "c1", "shift": {...},
                            "capacity": {"parcels": 60, "weight_g": 80000},
                            "start": {...} | null, "return_to_office": true,

@@ -59,6 +59,7 @@ from routing.model import (
     MAX_TIME_S,
     Capacity,
     Courier,
+    Demand,
     LatLon,
     Problem,
     SolverParams,
@@ -705,7 +706,65 @@ def solve(
         warm = {r.courier_id: r.stop_ids for r in initial.routes}
     else:
         warm = initial
-    return _plan(problem, params, provider, progress, warm, t0)
+    if not any(s.on_board for s in problem.stops):
+        return _plan(problem, params, provider, progress, warm, t0)
+    return _loaded(problem, _plan(_unloaded(problem), params, provider, progress, warm, t0))
+
+
+def _unloaded(problem: Problem) -> Problem:
+    """The problem the search solves when some stops are on board (``Stop.on_board``):
+    their parcels taken off them and off their courier's capacity. Leaving one out frees
+    no room, so the search cannot trade it for new stops; the rest of the capacity is
+    the new stops' (none when the bag already fills it)."""
+    sole = problem.couriers[0].id if len(problem.couriers) == 1 else None
+    aboard: dict[str, tuple[int, int]] = {}
+    for s in problem.stops:
+        if s.on_board:
+            cid = s.courier_id or sole
+            assert cid is not None  # (Problem checks it)
+            p, w = aboard.get(cid, (0, 0))
+            aboard[cid] = (p + s.demand.parcels, w + s.demand.weight_g)
+    couriers = tuple(
+        dataclasses.replace(c, capacity=Capacity(
+            max(0, c.capacity.parcels - aboard[c.id][0]),
+            max(0, c.capacity.weight_g - aboard[c.id][1])))
+        if c.id in aboard else c for c in problem.couriers)
+    stops = tuple(dataclasses.replace(s, demand=Demand(0, 0)) if s.on_board else s
+                  for s in problem.stops)
+    return dataclasses.replace(problem, stops=stops, couriers=couriers)
+
+
+def _loaded(problem: Problem, plan: Plan) -> Plan:
+    """``plan`` of :func:`_unloaded`'s problem with the true loads of ``problem``: each
+    route's parcels and weight, and what is on board leaving each stop, count the
+    on-board stops' parcels again; a route over its courier's capacity (a bag fuller
+    than the vehicle) makes the plan not feasible."""
+    demand = {s.id: s.demand for s in problem.stops}
+    capacity = {c.id: c.capacity for c in problem.couriers}
+    routes = []
+    for r in plan.routes:
+        parcels = sum(demand[v.stop_id].parcels for v in r.visits)
+        weight = sum(demand[v.stop_id].weight_g for v in r.visits)
+        visits, left_p, left_w = [], parcels, weight
+        for v in r.visits:
+            left_p -= demand[v.stop_id].parcels
+            left_w -= demand[v.stop_id].weight_g
+            visits.append(dataclasses.replace(v, load_parcels=left_p, load_weight_g=left_w))
+        routes.append(dataclasses.replace(r, visits=tuple(visits), parcels=parcels,
+                                          weight_g=weight))
+    fits = all(r.parcels <= capacity[r.courier_id].parcels
+               and r.weight_g <= capacity[r.courier_id].weight_g for r in routes)
+    # a stop that fits a vehicle, but not beside what is on board: no capacity left
+    stops = {s.id: s for s in problem.stops}
+    unassigned = tuple(
+        Unassigned(u.stop_id, UnassignedReason.NO_CAPACITY_LEFT,
+                   UnassignedReason.NO_CAPACITY_LEFT.message)
+        if u.reason is UnassignedReason.DEMAND_EXCEEDS_CAPACITY and any(
+            _fits(stops[u.stop_id], c) for c in problem.couriers
+            if stops[u.stop_id].courier_id in (None, c.id))
+        else u for u in plan.unassigned)
+    return dataclasses.replace(plan, routes=tuple(routes), unassigned=unassigned,
+                               feasible=plan.feasible and fits)
 
 
 def reoptimize(

@@ -46,6 +46,8 @@ PLANNABLE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_F
 #: so after the plan was published, a failed one once it failed on the route's day
 #: (:func:`_remaining`).
 REMAINING = (*PLANNABLE, Status.OUT_FOR_DELIVERY)
+#: an item in these statuses with its courier is on their motorbike (``Stop.on_board``)
+ON_BOARD = (Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED)
 
 STALE_HEARTBEAT = timedelta(seconds=120)
 #: A courier's capacity when none is recorded (a motorbike's)
@@ -463,6 +465,10 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             # given out already (in the courier's bag, by hand or by a published plan):
             # when the day cannot fit every stop, new ones are left out first
             stop["committed"] = True
+        if pinned and it.status in ON_BOARD:
+            # in the bag on the road: leaving it out frees no room on the motorbike (a
+            # plan dropped heavy bag parcels to take more light ones from the office)
+            stop["on_board"] = True
         stops.append(stop)
     if not stops:
         raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "
@@ -1425,7 +1431,10 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     problem_d = dict(plan.problem)
     problem_d["couriers"] = [c for c in plan.problem["couriers"] if c["id"] == me]
     # every stop is theirs now: a rebalancing plan's preferences (other couriers) go
-    problem_d["stops"] = [{**s, "courier_id": me, "preferred_courier": None}
+    # and what is in their bag now is on board (it may have gone out since the plan)
+    problem_d["stops"] = [{**s, "courier_id": me, "preferred_courier": None,
+                           "on_board": s["id"] in items and items[s["id"]].courier_id == actor.id
+                           and items[s["id"]].status in ON_BOARD}
                           for s in plan.problem["stops"] if s["id"] in set(idents)]
     problem = routing.Problem.from_dict(problem_d)
     now_s = max(0, min(86_400, _seconds(day, now)))

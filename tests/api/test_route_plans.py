@@ -2949,3 +2949,26 @@ def test_the_expected_window_counts_what_the_route_waits_for_windows(
     # 40 minutes late, less the 30 the route waited at b: 10 minutes at b and c
     assert window(b) == ("09:30", "11:15") and window(c) == ("10:00", "11:45")
     assert window(a) is None
+
+
+def test_a_plan_keeps_the_bag_on_its_courier_s_route(client, auth, dispatcher, couriers,
+                                                     make_item, office):
+    """Two heavy parcels out for delivery in a courier's bag, six light ones at the
+    office: the plan left a bag parcel off the route to take three more light ones (the
+    bag does not get lighter for it). The bag is on board now: it stays, the light
+    ones fill what is left of the 50 kg."""
+    courier = couriers[0]
+    bag = [make_item(office, courier=courier, events=("EMG", "EDG"), weight_g=20_000)
+           for _ in range(2)]
+    new = [make_item(office, events=("EMG",), weight_g=3_000) for _ in range(6)]
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[courier.id]),
+                      headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded", "failed"})
+    routed = {s["identifier"] for r in done["result"]["routes"] for s in r["stops"]}
+    assert {i.identifier for i in bag} <= routed
+    assert len(routed & {i.identifier for i in new}) == 3
+    assert done["result"]["routes"][0]["weight_g"] == 49_000
+    plan = db.session.get(RoutePlan, done["id"])
+    assert sorted(s.get("on_board", False) for s in plan.problem["stops"]) == [False] * 6 + [
+        True] * 2
