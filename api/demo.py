@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import EventCode, FailureAction, FailureReason, Office, Product, Role, User
@@ -120,8 +120,10 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
     if session.execute(select(Office).where(Office.code == "NT650000")).scalar() is not None:
         raise ValueError("Demo data is already loaded.")
     names = ["dispatcher1", "admin"] + [f"courier{i}" for i in range(1, 11)]
+    # by case too: an "Admin" made with ``users create`` beside the demo's "admin" made
+    # logins ambiguous (they ignore the case of ASCII letters), which it refuses
     taken = sorted(session.execute(
-        select(User.username).where(User.username.in_(names))).scalars())
+        select(User.username).where(func.lower(User.username).in_(names))).scalars())
     if taken:
         raise ValueError(f"Accounts with the demo usernames exist: {', '.join(taken)}.")
     rng = random.Random(seed)

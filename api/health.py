@@ -26,12 +26,17 @@ def queue_state(url: str) -> dict[str, Any]:
     at most: a Redis that accepts and never answers must not hang the check."""
     from redis import Redis
     from redis.exceptions import RedisError
-    from rq import Queue, Worker
+    from rq import Queue
+    from rq.worker_registration import get_keys
 
     try:
         conn = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         conn.ping()
-        workers = Worker.count(connection=conn, queue=Queue(jobs.QUEUE, connection=conn))
+        # a worker killed (SIGKILL, OOM, a host gone) stays in the queue's set of workers
+        # until a live worker cleans it up: none does when none is left, and the count
+        # said "ok" for ever. Its own key expires once it stops beating: count those.
+        keys = get_keys(queue=Queue(jobs.QUEUE, connection=conn))
+        workers = int(conn.exists(*keys)) if keys else 0
     except (RedisError, OSError):
         return {"queue": "unreachable", "workers": None}
     return {"queue": "ok" if workers else "no-workers", "workers": workers}

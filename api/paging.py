@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import request, url_for
 
@@ -18,10 +19,14 @@ def headers_doc(what: str) -> dict[str, Any]:
 
 def page_headers(page: int, size: int, total: int) -> dict[str, str]:
     """``X-Total-Count``, and ``Link`` to the next page of the current request's list
-    (its other query arguments kept) when there is one."""
+    (its other query arguments kept) when there is one. The query is encoded here, not
+    by ``url_for``: a query argument named ``endpoint`` or ``_scheme``, ``_anchor``,
+    ``_method`` or ``_external`` would be taken by it as its own (a 500, or a link to
+    whatever host the request's ``Host`` header names)."""
     headers = {"X-Total-Count": str(total)}
     if page * size < total:
-        args: dict[str, Any] = {k: v for k, v in request.args.lists() if k != "page"}
-        nxt = url_for(request.endpoint or "", page=page + 1, **args)
-        headers["Link"] = f'<{nxt}>; rel="next"'
+        query = [("page", str(page + 1))] + [
+            (k, v) for k, values in request.args.lists() if k != "page" for v in values]
+        path = url_for(request.endpoint or "", **(request.view_args or {}))
+        headers["Link"] = f'<{path}?{urlencode(query)}>; rel="next"'
     return headers

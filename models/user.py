@@ -10,7 +10,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CheckConstraint, ForeignKey, String, event, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, event, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, relationship
 
@@ -169,9 +169,13 @@ def find_for_login(session: Session, username: str) -> User | None:
     name = username.strip()
     if not name or any(not c.isprintable() for c in name):
         return None
-    exact = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    # one statement whatever the name, the one an unknown name costs too: the exact name
+    # first, then a search by case, was one statement for a known name and two, the
+    # second scanning every account (no index on lower()), for an unknown one
+    found = session.execute(select(User).where(or_(
+        User.username == name, func.lower(User.username) == ascii_lower(name)))).scalars().all()
+    exact = next((u for u in found if u.username == name), None)
     if exact is not None:
         return exact
-    alike = session.execute(select(User).where(
-        func.lower(User.username) == ascii_lower(name)).limit(2)).scalars().all()
+    alike = [u for u in found if ascii_lower(u.username) == ascii_lower(name)]
     return alike[0] if len(alike) == 1 else None

@@ -38,15 +38,21 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
     """``{"from", "to"}`` (aware local times), when ``item`` is out for delivery with a
     courier whose route in force today (the one their phone shows) has it still ahead
     with an ETA; else None (not out, delivered, on no route, left unplaced by a
-    re-optimisation).
+    re-optimisation, the courier deactivated).
 
     The ETA is the route's, moved by how late the courier runs: the latest stop before
     this one served (delivered or attempted) since the route's ETAs were computed (its
     publication, or the courier's re-optimisation), against that stop's ETA, less what
     the route waits between the two for windows to open; never earlier than the route
-    says, nor than now. The window runs from :data:`BEFORE` it
+    says, nor than now; none an hour (:data:`AFTER`) after the courier is due back at
+    the office (the route's end, moved by as much). The window runs from :data:`BEFORE` it
     to :data:`AFTER` it, in whole quarters of an hour, and never starts before now."""
     if item.status is not Status.OUT_FOR_DELIVERY or item.courier_id is None:
+        return None
+    if item.courier is None or not item.courier.active:
+        # a courier deactivated since can no longer log in, let alone deliver: their
+        # route stays in force (the office reassigns its parcels), but it no longer
+        # says when anyone comes
         return None
     day = local_day(now)
     plan = _published_for(session, item.office_id, day, item.courier_id)
@@ -86,6 +92,12 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
             served_at = next(n for n, s in enumerate(stops) if s["identifier"] == ident)
             slack = sum(int(s.get("wait_s") or 0) for s in stops[served_at + 1:at + 1])
             delay = max(delay, when - before[ident] - timedelta(seconds=slack))
+    # the route is over once the courier is due back at the office (its end, as late as
+    # they run), give or take the window's own hour: a parcel still out then has no
+    # result recorded, or is coming back; the window slid with the clock ("within the
+    # hour" all evening, then past midnight into the next day)
+    if route.get("end") and now > datetime.fromisoformat(route["end"]) + delay + AFTER:
+        return None
     expected = max(eta + delay, now)
     start = max(_floor(expected - BEFORE), _floor(now))
     end = max(_ceil(expected + AFTER), start + 2 * STEP)

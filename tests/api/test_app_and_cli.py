@@ -90,6 +90,20 @@ def test_demo_load_beside_an_account_of_a_demo_name(app):
     assert "admin" in result.output and "argon2" not in result.output
 
 
+def test_demo_load_beside_an_account_of_a_demo_name_in_capitals(app):
+    """``users create`` refuses a name differing from another only in case (logins
+    ignore it); demo load did not: beside an "Admin", it made an "admin" (password
+    demo), and "admin" typed on a phone logged into one, "Admin" into the other."""
+    admin = User(username="Admin", role=Role.ADMIN, full_name="Admin")
+    admin.set_password("not-the-demo-one")
+    db.session.add(admin)
+    db.session.commit()
+    app.config["DEMO_MODE"] = True
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "5"])
+    assert "exist: Admin" in result.output, result.output
+    assert db.session.query(User).count() == 1
+
+
 def test_demo_data_is_consistent(app):
     app.config["DEMO_MODE"] = True
     runner = app.test_cli_runner()

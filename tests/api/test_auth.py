@@ -52,6 +52,20 @@ def test_a_name_typed_with_capitals_or_spaces_logs_in(client, make_user, make_of
     assert login(client, "ANN").status_code == 401
 
 
+def test_an_unknown_name_costs_the_statements_a_known_one_does(client, make_user,
+                                                               make_office, count_queries):
+    """A login looked the exact name up, then, not found, every account by case (a
+    second statement, scanning the table): an unknown name cost one statement more than
+    a known one, a difference an attacker can time to tell which names exist."""
+    make_user(Role.COURIER, make_office(), username="courier8")
+    counts = {}
+    for typed in ("courier8", "Courier8", "nobody99"):
+        with count_queries() as n:
+            assert login(client, typed, "wrong").status_code == 401
+        counts[typed] = n()
+    assert len(set(counts.values())) == 1, counts
+
+
 def test_inactive_user_cannot_log_in(client, make_user):
     user = make_user(Role.ADMIN, active=False)
     assert login(client, user.username).status_code == 401

@@ -148,6 +148,31 @@ def test_the_queue_pages_with_a_total_past_its_first_500(client, auth, office, d
         assert client.get(f"/api/v1/complaints?{bad}", headers=h).status_code == 422
 
 
+def test_the_next_page_link_keeps_any_query_argument_as_query(client, auth, office,
+                                                              dispatcher, make_item):
+    """The next page's link was built by ``url_for`` with the request's query arguments
+    as its keywords: ``?endpoint=`` or ``?_scheme=``, ``_anchor``, ``_method`` were a 500,
+    and ``?_external=1`` made the link absolute on whatever host the request's ``Host``
+    header named. Every argument is kept as a query argument, the link stays relative."""
+    from urllib.parse import parse_qs, urlsplit
+
+    h = auth(dispatcher)
+    for n in range(2):
+        r = client.post("/api/v1/complaints", headers=h, json={
+            "identifier": make_item(office).identifier, "category": "damaged",
+            "description": f"Móp {n}"})
+        assert r.status_code == 201
+    for arg in ("endpoint", "_scheme", "_anchor", "_method", "_external", "values"):
+        r = client.get(f"/api/v1/complaints?page_size=1&{arg}=x%3E%3B%22", headers=h,
+                       environ_overrides={"HTTP_HOST": "evil.example"})
+        assert r.status_code == 200, (arg, r.json)
+        link = r.headers["Link"]
+        assert link.startswith("</api/v1/complaints?") and link.endswith('>; rel="next"')
+        url = urlsplit(link[1:link.index(">")])
+        assert not url.netloc and not url.fragment
+        assert parse_qs(url.query) == {"page": ["2"], "page_size": ["1"], arg: ['x>;"']}
+
+
 def test_case_shows_the_whole_trail(client, auth, office, dispatcher, courier, make_item,
                                     clock, full_proof):
     item = make_item(office, courier=courier, events=("EMG", "EDG", "EMH", "EDG"))

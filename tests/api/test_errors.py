@@ -320,6 +320,12 @@ def test_healthz_says_when_the_job_queue_cannot_run_plans(app, client):
             r = client.get("/healthz")
             assert r.status_code == 200
             assert r.json == {"status": "ok", "database": "ok", "queue": "ok", "workers": 1}
+            # killed without a word: its key expires (no beat), its name stays in the
+            # queue's set of workers (only a live worker cleans that up)
+            conn.delete(worker.key)
+            r = client.get("/healthz")
+            assert r.json == {"status": "degraded", "database": "ok", "queue": "no-workers",
+                              "workers": 0}
         finally:
             worker.register_death()
     finally:

@@ -2972,3 +2972,83 @@ def test_a_plan_keeps_the_bag_on_its_courier_s_route(client, auth, dispatcher, c
     plan = db.session.get(RoutePlan, done["id"])
     assert sorted(s.get("on_board", False) for s in plan.problem["stops"]) == [False] * 6 + [
         True] * 2
+
+
+def test_no_expected_window_once_the_courier_is_deactivated(
+        client, dispatcher, couriers, make_item, office, clock):
+    """A courier deactivated with parcels out keeps their route in force (the office
+    reassigns the parcels), but can no longer log in to deliver them: the tracking page
+    told the customer a window (then "within the hour", hour after hour) from a route
+    that nobody drives."""
+    courier = couriers[0]
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    plan = RoutePlan(
+        office_id=office.id, service_date=clock().date(), status=PlanStatus.PUBLISHED,
+        created_by_id=dispatcher.id, created_at=clock(), published_at=clock(),
+        time_limit_s=1, progress=1, problem={"couriers": [{"id": str(courier.id)}]},
+        result={"routes": [{"courier_id": courier.id, "stops": [
+            {"identifier": item.identifier, "eta": "2026-11-20T10:00:00+07:00",
+             "wait_s": 0}]}]})
+    db.session.add(plan)
+    db.session.commit()
+
+    def expected():
+        r = client.get(f"/api/v1/track/{item.identifier}")
+        assert r.status_code == 200
+        return r.json["expected_delivery"]
+
+    assert expected() == {"from": "2026-11-20T09:30:00+07:00",
+                          "to": "2026-11-20T11:00:00+07:00"}
+    db.session.get(type(courier), courier.id).active = False
+    db.session.commit()
+    assert expected() is None
+    assert 'id="expected-delivery"' not in client.get(f"/track/{item.identifier}").text
+
+
+def test_no_expected_window_once_the_route_is_over(client, auth, dispatcher, couriers,
+                                                   make_item, office, clock):
+    """An hour past the time the courier is due back at the office (the route's end,
+    moved by how late they run) a parcel still out has no result recorded: the window
+    slid with the clock, "within the hour" all evening and on past midnight into the
+    next day."""
+    from datetime import datetime
+
+    courier = couriers[0]
+    a, b = (make_item(office, courier=courier, events=("EMG", "EDG")) for _ in range(2))
+    plan = RoutePlan(
+        office_id=office.id, service_date=clock().date(), status=PlanStatus.PUBLISHED,
+        created_by_id=dispatcher.id, created_at=clock(), published_at=clock(),
+        time_limit_s=1, progress=1, problem={"couriers": [{"id": str(courier.id)}]},
+        result={"routes": [{"courier_id": courier.id, "end": "2026-11-20T12:00:00+07:00",
+                            "stops": [
+                                {"identifier": a.identifier, "eta": "2026-11-20T09:00:00+07:00",
+                                 "wait_s": 0},
+                                {"identifier": b.identifier, "eta": "2026-11-20T11:30:00+07:00",
+                                 "wait_s": 0}]}]})
+    db.session.add(plan)
+    db.session.commit()
+
+    def at(hhmm):
+        clock.advance(seconds=(datetime.fromisoformat(f"2026-11-20T{hhmm}:00+07:00")
+                               - clock()).total_seconds())
+
+    def expected():
+        r = client.get(f"/api/v1/track/{b.identifier}")
+        assert r.status_code == 200
+        return r.json["expected_delivery"]
+
+    at("12:50")  # the route's end was 12:00: an hour's grace, as the window's own
+    assert expected() == {"from": "2026-11-20T12:45:00+07:00",
+                          "to": "2026-11-20T14:00:00+07:00"}
+    at("13:10")
+    assert expected() is None
+    # an hour late at a (served at 10:00): due back at 13:00, the window holds an hour on
+    r = client.post(f"/api/v1/items/{a.identifier}/events", headers=auth(courier), json={
+        "code": "EMH", "client_event_id": "over-a-001",
+        "device_time": "2026-11-20T10:00:00+07:00", "location": {"lat": 12.24, "lon": 109.19},
+        "reason": "unreachable_by_phone", "action": "notice_left"})
+    assert r.status_code == 201, r.json
+    assert expected() == {"from": "2026-11-20T13:00:00+07:00",
+                          "to": "2026-11-20T14:15:00+07:00"}
+    at("14:05")
+    assert expected() is None
