@@ -43,7 +43,8 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
     The ETA is the route's, moved by how late the courier runs: the latest stop before
     this one served (delivered or attempted) since the route's ETAs were computed (its
     publication, or the courier's re-optimisation), against that stop's ETA, less what
-    the route waits between the two for windows to open; never earlier than the route
+    the route waits between the two for windows to open; before any is served, how much
+    later than the route's start it was published (less the waits up to the parcel); never earlier than the route
     says, nor than now; none an hour (:data:`AFTER`) after the courier is due back at
     the office (the route's end, moved by as much). The window runs from :data:`BEFORE` it
     to :data:`AFTER` it, in whole quarters of an hour, and never starts before now."""
@@ -92,6 +93,13 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
             served_at = next(n for n, s in enumerate(stops) if s["identifier"] == ident)
             slack = sum(int(s.get("wait_s") or 0) for s in stops[served_at + 1:at + 1])
             delay = max(delay, when - before[ident] - timedelta(seconds=slack))
+    if delay == timedelta(0) and since is not None and route.get("start"):
+        # nothing served yet: the route cannot have begun before it was published (a
+        # plan of the day from 08:00, published at 09:20: every ETA was 80 minutes early,
+        # and every window of the morning read "now")
+        slack = sum(int(s.get("wait_s") or 0) for s in stops[:at + 1])
+        delay = max(delay, since - datetime.fromisoformat(route["start"])
+                    - timedelta(seconds=slack))
     # the route is over once the courier is due back at the office (its end, as late as
     # they run), give or take the window's own hour: a parcel still out then has no
     # result recorded, or is coming back; the window slid with the clock ("within the

@@ -3052,3 +3052,33 @@ def test_no_expected_window_once_the_route_is_over(client, auth, dispatcher, cou
                           "to": "2026-11-20T14:15:00+07:00"}
     at("14:05")
     assert expected() is None
+
+
+def test_a_route_published_late_moves_its_windows_by_as_much(
+        client, auth, dispatcher, couriers, make_item, office, clock):
+    """A plan of the day from 08:00 published at 09:20: before any stop is served, the
+    route cannot have begun before it was published (every window of the morning read
+    "now"); a wait for a window takes up as much."""
+    from api.route_plans.eta import expected_delivery
+
+    courier = couriers[0]
+    a, b = (make_item(office, courier=courier, events=("EMG", "EDG")) for _ in range(2))
+    clock.advance(minutes=80)  # 09:20 local
+    plan = RoutePlan(
+        office_id=office.id, service_date=clock().date(), status=PlanStatus.PUBLISHED,
+        created_by_id=dispatcher.id, created_at=clock(), published_at=clock(),
+        time_limit_s=1, progress=1, problem={"couriers": [{"id": str(courier.id)}]},
+        result={"routes": [{"courier_id": courier.id, "start": "2026-11-20T08:00:00+07:00",
+                            "end": "2026-11-20T12:00:00+07:00", "stops": [
+            {"identifier": a.identifier, "eta": "2026-11-20T09:00:00+07:00", "wait_s": 0},
+            {"identifier": b.identifier, "eta": "2026-11-20T11:00:00+07:00",
+             "wait_s": 3600}]}]})
+    db.session.add(plan)
+    db.session.commit()
+
+    def window(item):
+        found = expected_delivery(db.session, db.session.get(Item, item.id), clock())
+        return found and (f"{found['from']:%H:%M}", f"{found['to']:%H:%M}")
+
+    assert window(a) == ("09:45", "11:30")  # 09:00 + 80 min = 10:20
+    assert window(b) == ("10:45", "12:30")  # 11:00 + 80 - 60 (its wait) = 11:20
