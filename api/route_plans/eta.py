@@ -44,10 +44,11 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
     this one served (delivered or attempted) since the route's ETAs were computed (its
     publication, or the courier's re-optimisation), against that stop's ETA, less what
     the route waits between the two for windows to open; before any is served, how much
-    later than the route's start it was published (less the waits up to the parcel); never earlier than the route
-    says, nor than now; none an hour (:data:`AFTER`) after the courier is due back at
-    the office (the route's end, moved by as much). The window runs from :data:`BEFORE` it
-    to :data:`AFTER` it, in whole quarters of an hour, and never starts before now."""
+    later than the route's start it was published (less the waits up to the parcel);
+    never earlier than the route says, nor than now; none an hour (:data:`AFTER`) after
+    the courier is due back at the office (the route's end, moved by as much). The
+    window runs from :data:`BEFORE` it to :data:`AFTER` it, in whole quarters of an
+    hour, and never starts before now."""
     if item.status is not Status.OUT_FOR_DELIVERY or item.courier_id is None:
         return None
     if item.courier is None or not item.courier.active:
