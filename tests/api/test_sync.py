@@ -441,6 +441,44 @@ def test_latest_positions_lists_each_courier_once(client, auth, office, courier,
     assert [r["courier_id"] for r in rows] == [courier.id]
 
 
+def test_latest_positions_look_up_each_courier_not_every_ping(
+        client, auth, office, courier, make_user, make_office, clock):
+    # the console's map asks every 10 s: each courier's latest ping is found in the
+    # (courier_id, device_time) index, where a grouped max read every ping kept (90
+    # days, every office)
+    from sqlalchemy import event as sa_event
+
+    from models import CourierPosition
+
+    other = make_user(Role.COURIER, make_office())
+    t = clock()
+    for n, who in enumerate((courier, courier, other)):
+        db.session.add(CourierPosition(client_event_id=f"map-{n}", courier_id=who.id,
+                                       device_time=t - timedelta(minutes=n), server_time=t,
+                                       lat=12.24 + n * 1e-3, lon=109.19, accuracy_m=5))
+    db.session.commit()
+    seen = []
+
+    def keep(conn, cursor, statement, parameters, *a):
+        if "courier_positions" in statement:
+            seen.append((statement, parameters))
+
+    sa_event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        rows = client.get("/api/v1/courier-positions",
+                          headers=auth(make_user(Role.DISPATCHER, office))).json["couriers"]
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", keep)
+    assert [(r["courier_id"], r["position"]["lat"]) for r in rows] == [(courier.id, 12.24)]
+    assert len(seen) == 1
+    if db.engine.dialect.name != "sqlite":
+        return  # (PostgreSQL's planner reads a table this small whole whatever the query)
+    statement, parameters = seen[0]
+    plan = [r[-1] for r in db.session.connection().exec_driver_sql(
+        "EXPLAIN QUERY PLAN " + statement, parameters)]
+    assert not [p for p in plan if p.startswith("SCAN courier_positions")], plan
+
+
 def test_the_same_pings_resent_at_once_are_kept_once(app, auth, office, courier, clock,
                                                      monkeypatch):
     from api.sync import service
