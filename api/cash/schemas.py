@@ -31,8 +31,10 @@ class TotalsSchema(Schema):
     handed_in = fields.Integer()
     corrections = fields.Integer()
     on_hand = fields.Integer(metadata={"description": "What the courier should still hold"})
-    discrepancy = fields.Integer(metadata={"description": "Counted minus expected, over "
-                                           "the day's hand-ins (negative: cash missing)"})
+    discrepancy = fields.Integer(metadata={"description": "Counted minus expected, at "
+                                           "the day's last hand-in (negative: cash "
+                                           "missing); an office's: the sum of its "
+                                           "couriers'"})
 
 
 class LedgerSchema(Schema):

@@ -197,7 +197,8 @@ def correct(session: Session, actor: User, entry_id: int, amount: int, reason: s
 def report(session: Session, actor: User, office_id: int | None, day: date
            ) -> dict[str, Any]:
     """Per courier and for the office: COD collected, paid out, handed in, on hand,
-    discrepancies; and COD still outstanding on items out for delivery."""
+    discrepancies; and COD still outstanding on items not yet delivered (at the
+    office, out, back from an attempt, or waiting at a pick-up point)."""
     office_id = office_for_read(actor, office_id, what="the office's cash report")
     rows = session.execute(select(CashEntry).where(
         CashEntry.office_id == office_id, CashEntry.service_date == day
@@ -207,14 +208,26 @@ def report(session: Session, actor: User, office_id: int | None, day: date
         per.setdefault(e.courier_id, []).append(e)
     names = dict(session.execute(select(User.id, User.username).where(
         User.id.in_(per))).all()) if per else {}
-    couriers = [{"courier_id": cid, "username": names.get(cid), **totals(es)}
-                for cid, es in per.items()]
+    per_courier = {cid: totals(es) for cid, es in per.items()}
+    couriers = [{"courier_id": cid, "username": names.get(cid), **t}
+                for cid, t in per_courier.items()]
     office = totals(rows)
+    # each courier's own (the last hand-in of the office's day was one courier's: another
+    # counted in exact after one who was short hid the shortfall)
+    office["discrepancy"] = sum(t["discrepancy"] for t in per_courier.values())
+    return {"office_id": office_id, "date": day.isoformat(), "couriers": couriers,
+            "office": office,
+            "cod_outstanding_on_items": cod_outstanding(session, office_id)}
+
+
+def cod_outstanding(session: Session, office_id: int) -> int:
+    """COD still to collect on the office's items not yet delivered: at the office, out,
+    back from an attempt, or waiting at a pick-up point (collected when the recipient
+    comes for it: EMI)."""
     from models import Status
 
-    outstanding = session.execute(select(func.coalesce(func.sum(Item.cod_amount), 0)).where(
+    return int(session.execute(select(func.coalesce(func.sum(Item.cod_amount), 0)).where(
         Item.office_id == office_id, Item.cod_amount > 0,
         Item.status.in_([Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED,
-                         Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE]))).scalar_one()
-    return {"office_id": office_id, "date": day.isoformat(), "couriers": couriers,
-            "office": office, "cod_outstanding_on_items": int(outstanding)}
+                         Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
+                         Status.AT_PICKUP_POINT]))).scalar_one())

@@ -30,9 +30,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 
-from models import Complaint, EventCode, Item, Product, Status, TrackingEvent
+from models import Complaint, EventCode, Item, Product, TrackingEvent
 from models.base import UTCDateTime
 
+from ..cash.service import cod_outstanding
 from ..localtime import day_bounds
 
 PROMISE_HOURS = {Product.EMS: 24}
@@ -144,10 +145,7 @@ def figures(session: Session, office_id: int, first: date, days: int) -> dict[st
             "complaints_opened": len(opened), "complaints_closed": len(closed),
             "median_answer_hours": round(statistics.median(answer_h), 2) if answer_h else None,
         })
-    outstanding = session.execute(select(func.coalesce(func.sum(Item.cod_amount), 0)).where(
-        Item.office_id == office_id, Item.cod_amount > 0,
-        Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
-                         Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED]))).scalar_one()
+    outstanding = cod_outstanding(session, office_id)
     return {"office_id": office_id, "from": first.isoformat(), "days": days, "rows": rows,
             "failed_attempts_by_reason": dict(sorted(reasons_total.items())),
             "cod_outstanding": int(outstanding)}

@@ -241,6 +241,7 @@ UI = {
     # cash
     "cash_report": ("Báo cáo tiền thu hộ", "Cash report"),
     "cod_collected": ("Đã thu COD", "COD collected"),
+    "advances": ("Tạm ứng chi trả", "Payout advances"),
     "paid_out": ("Đã chi", "Paid out"),
     "handed_in": ("Đã nộp", "Handed in"),
     "corrections": ("Điều chỉnh", "Corrections"),

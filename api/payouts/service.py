@@ -221,8 +221,11 @@ def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now:
         raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
                        current_status=t.status.value)
     courier = session.get(User, courier_id)
-    if courier is None or courier.role is not Role.COURIER or courier.office_id != t.office_id:
-        raise Unprocessable("Not a courier of the payout's office.",
+    # (a deactivated courier cannot log in to pay it or bring it back: the cash was
+    # booked to them all the same)
+    if (courier is None or courier.role is not Role.COURIER or not courier.active
+            or courier.office_id != t.office_id):
+        raise Unprocessable("Not an active courier of the payout's office.",
                             errors=[{"pointer": "/courier_id", "detail": "Unknown courier."}])
     t.courier_id, t.status = courier.id, PayoutStatus.ASSIGNED
     t.client_event_id = None

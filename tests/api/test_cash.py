@@ -234,3 +234,34 @@ def test_cod_a_dispatcher_records_for_a_courier_is_in_the_couriers_ledger(
     assert report["office"]["on_hand"] == 700_000  # the courier's, not yet handed in
     assert client.get(f"/api/v1/couriers/{dispatcher.id}/cash?date=2026-11-20",
                       headers=auth(courier)).status_code == 404
+
+
+def test_the_office_discrepancy_is_every_couriers_not_the_last_hand_in(
+        client, auth, office, courier, dispatcher, day, make_item, make_user, full_proof):
+    """The office's total discrepancy was the last hand-in's of the day, whoever's: a
+    courier 50 000 short, then another counted in exact, and the office showed 0 short
+    (the console's cash page footer too)."""
+    other = make_user(Role.COURIER, office)
+    it = make_item(office, courier=other, events=("EMG", "EDG"), cod_amount=300_000)
+    deliver(client, auth(other), it, full_proof(it))
+    h = auth(dispatcher)
+    for who, counted in ((courier, 1_400_000), (other, 300_000)):
+        assert client.post("/api/v1/cash/handovers", headers=h, json={
+            "courier_id": who.id, "date": "2026-11-20",
+            "counted_amount": counted}).status_code == 201
+    report = client.get("/api/v1/cash/report?date=2026-11-20", headers=h).json
+    assert sorted(r["discrepancy"] for r in report["couriers"]) == [-50_000, 0]
+    assert report["office"]["discrepancy"] == -50_000
+    assert report["office"]["on_hand"] == 50_000
+
+
+def test_cod_waiting_at_a_pick_up_point_is_outstanding(client, auth, office, courier,
+                                                       dispatcher, day, make_item):
+    """A COD parcel at a pick-up point is not delivered and its cash not collected: the
+    cash report and the quality report left it out of the COD outstanding."""
+    make_item(office, events=("EMG", "EDH"), cod_amount=400_000)
+    h = auth(dispatcher)
+    report = client.get("/api/v1/cash/report?date=2026-11-20", headers=h).json
+    assert report["cod_outstanding_on_items"] == 90_000 + 400_000
+    quality = client.get("/api/v1/quality?date=2026-11-20", headers=h).json
+    assert quality["cod_outstanding"] == 90_000 + 400_000

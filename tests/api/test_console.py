@@ -1178,3 +1178,24 @@ def test_every_route_issue_has_a_label_in_both_languages_with_the_same_numbers()
     for code, (vi, en) in ROUTE_ISSUE.items():
         holes = set(re.findall(r"\{(\w+)\}", vi))
         assert vi != en and holes == set(re.findall(r"\{(\w+)\}", en)) == fields[code], code
+
+
+def test_the_cash_page_shows_the_payout_advances_its_on_hand_counts(logged_in, office,
+                                                                      couriers, clock):
+    """On hand counts the cash given for payouts, but the page showed no advances: a
+    courier given 1 234 000 who paid 1 000 000 out was 'on hand 234 000' with nothing on
+    the row adding up to it."""
+    import re
+    from datetime import date
+
+    from models import CashEntry, CashKind
+
+    for kind, amount in ((CashKind.ADVANCE, 1_234_000), (CashKind.PAYOUT, -1_000_000)):
+        db.session.add(CashEntry(courier_id=couriers[0].id, office_id=office.id,
+                                 service_date=date(2026, 11, 20), kind=kind, amount=amount,
+                                 created_by_id=couriers[0].id, created_at=clock()))
+    db.session.commit()
+    page = logged_in.get("/console/cash?date=2026-11-20").text
+    row = re.search(r"<tr class=\"\">\s*<td><a [^>]*>c0</a></td>(.*?)</tr>", page, re.S)
+    cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
+    assert "1.234.000 ₫" in cells and "Tạm ứng chi trả" in page

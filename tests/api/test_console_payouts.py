@@ -272,7 +272,7 @@ def test_assign_a_payout_to_a_courier_of_the_office_once(
         assert r.status_code == status, (bad, r.status_code)
         if status == 422:
             assert 'id="payout-error"' in r.text
-    assert "Not a courier of the payout" in logged_in.post(
+    assert "Not an active courier of the payout" in logged_in.post(
         url, data={**form, "courier_id": far.id}).text
     assert tasks()[0].status is PayoutStatus.PENDING and advances() == 0
     # given to the courier: the advance in their ledger, once for a double submit

@@ -297,3 +297,18 @@ def test_the_list_puts_open_payouts_first_and_pages_with_a_total(client, auth, d
     assert r.headers["X-Total-Count"] == "3"
     bad = client.get("/api/v1/payouts?page_size=1001", headers=h)
     assert bad.status_code == 422
+
+
+def test_a_payout_is_not_given_to_a_deactivated_courier(client, auth, dispatcher, office,
+                                                        make_user):
+    """The API gave a payout, and its cash as an advance, to a courier who was
+    deactivated (and so cannot log in to pay it or bring it back); items and the
+    console's form take active couriers only."""
+    gone = make_user(Role.COURIER, office, active=False)
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    r = client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": gone.id}, headers=h)
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/courier_id"
+    assert client.get(f"/api/v1/couriers/{gone.id}/cash?date=2026-11-20",
+                      headers=h).json["entries"] == []
+    assert client.get("/api/v1/payouts?status=pending", headers=h).json[0]["id"] == pid
