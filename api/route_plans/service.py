@@ -272,8 +272,13 @@ def _assigned_since_planned(holder: int) -> dict[str, str]:
                       "every route; to give it to another courier, assign it by hand."}
 
 
+#: a plan of today made once its shift has begun starts at the next of these steps (s)
+START_STEP_S = 300
+
+
 def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
-                  max_attempts: int | None = None) -> tuple[int, dict[str, Any]]:
+                  max_attempts: int | None = None, now: datetime | None = None
+                  ) -> tuple[int, dict[str, Any]]:
     """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
     without coordinates, whose delivery window is not on the day (a window over
     midnight is cut there), in a courier's bag the plan cannot take them from
@@ -304,7 +309,14 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         raise Unprocessable(f"No office {office_id}.",
                             errors=[{"pointer": "/office_id", "detail": "Unknown office."}])
     day: date = data["date"]
-    shift = {"open_s": data["shift_start_s"], "close_s": data["shift_end_s"]}
+    open_s, close_s = data["shift_start_s"], data["shift_end_s"]
+    if now is not None and day == local_day(now) and open_s < _seconds(day, now) < close_s:
+        # a plan of today made once the shift has begun starts when it is made (at the
+        # next 5 minutes): the couriers cannot leave the office earlier. A re-plan at noon
+        # planned from 08:00, so windows of the morning looked met and every ETA was
+        # hours early. (After the shift, the day is planned as asked.)
+        open_s = min(close_s - 1, -(-_seconds(day, now) // START_STEP_S) * START_STEP_S)
+    shift = {"open_s": open_s, "close_s": close_s}
 
     q = select(User).where(User.office_id == office_id, User.role == Role.COURIER,
                            User.active.is_(True))
@@ -500,7 +512,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
 
 def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
                 max_attempts: int | None = None) -> RoutePlan:
-    office_id, problem = build_problem(session, actor, data, max_attempts=max_attempts)
+    office_id, problem = build_problem(session, actor, data, max_attempts=max_attempts,
+                                       now=now)
     problem.update(starting_routes(session, office_id, data["date"], problem,
                                    warm=data.get("warm_start", True)))
     plan = RoutePlan(office_id=office_id, service_date=data["date"], status=PlanStatus.QUEUED,

@@ -3082,3 +3082,31 @@ def test_a_route_published_late_moves_its_windows_by_as_much(
 
     assert window(a) == ("09:45", "11:30")  # 09:00 + 80 min = 10:20
     assert window(b) == ("10:45", "12:30")  # 11:00 + 80 - 60 (its wait) = 11:20
+
+
+def test_a_plan_of_today_made_at_noon_starts_then(client, auth, dispatcher, couriers,
+                                                  day_items, make_item, office, clock):
+    """A re-plan at 11:17 planned the day from 08:00: a window of 08:00-10:00 looked met
+    and every ETA was hours early. It now starts at the next 5 minutes (11:20); a plan
+    of another day, or of today once the shift is over, is planned as asked."""
+    morning = make_item(office, events=("EMG",), delivery_window={
+        "start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T10:00:00+07:00"})
+    clock.advance(hours=3, minutes=17)  # 11:17 in Viet Nam
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    plan = db.session.get(RoutePlan, done["id"])
+    assert {c["shift"]["open_s"] for c in plan.problem["couriers"]} == {11 * 3600 + 20 * 60}
+    for route in done["result"]["routes"]:
+        assert route["start"] == "2026-11-20T11:20:00+07:00"
+        assert min(s["eta"] for s in route["stops"]) > "2026-11-20T11:20"
+    assert morning.identifier in {u["identifier"] for u in done["result"]["unassigned"]}
+    tomorrow = client.post("/api/v1/route-plans", json=plan_body(date="2026-11-21"),
+                           headers=h).headers["Location"]
+    done = wait_for(client, h, tomorrow, {"succeeded"})
+    assert {r["start"] for r in done["result"]["routes"]} == {"2026-11-21T08:00:00+07:00"}
+    clock.advance(hours=7)  # 18:17: the shift (to 17:30) is over
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    assert {r["start"] for r in done["result"]["routes"]} == {"2026-11-20T08:00:00+07:00"}
