@@ -92,9 +92,16 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
         load_demo(db.session, now=now, n_items=60)
         couriers = db.session.execute(db.select(User).where(User.role == Role.COURIER)
                                       .order_by(User.id)).scalars().all()
-        # the last courier's vehicle takes nothing: a stop moved to them overloads it
-        couriers[-1].vehicle_capacity_parcels = 0
-        info["no_room"] = couriers[-1].id
+        # a courier whose vehicle takes nothing: a stop moved to them overloads it. One
+        # holding no parcel (the demo's bags depend on the hour): a bag is on board
+        # whatever the vehicle takes, and would give them a route of its own
+        holding = set(db.session.execute(db.select(Item.courier_id).where(
+            Item.courier_id.is_not(None), Item.status.not_in(
+                [Status.DELIVERED, Status.RETURN_TO_SENDER]))).scalars())
+        empty = [c for c in couriers if c.id not in holding]
+        assert empty, "every demo courier holds a parcel"
+        empty[-1].vehicle_capacity_parcels = 0
+        info["no_room"] = empty[-1].id
         for n, c in enumerate(couriers[:3]):  # three couriers out on the road
             db.session.add(CourierPosition(
                 client_event_id=f"e2e-pos-{n}", courier_id=c.id, lat=12.24 + 0.004 * n,
