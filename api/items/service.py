@@ -419,7 +419,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
                                                                          "signature")),
                             data.get("photo")])
     # after the legality check: an illegal delivery is a 409, whatever its proof
-    proof = (check_proof(session, actor, item, data.get("proof"))
+    proof = (check_proof(session, actor, item, data.get("proof"), applied=applied)
              if code is EventCode.EMI else None)
     photo = check_event_photo(session, actor, item, code, data)
     event = TrackingEvent(
@@ -560,15 +560,19 @@ def proof_uploaders(session: Session, actor: User, item: Item) -> set[int]:
     return allowed
 
 
-def check_proof(session: Session, actor: User, item: Item, proof: Mapping[str, Any] | None
-                ) -> DeliveryProof:
+def check_proof(session: Session, actor: User, item: Item, proof: Mapping[str, Any] | None,
+                *, applied: bool = True) -> DeliveryProof:
     """The proof a delivery needs under the item's policy, checked; 422 names what is
     missing or wrong (a file nobody uploaded, or somebody the actor may not cite:
     :func:`proof_uploaders`). Returns the (unsaved) proof row. Its files' rows are
     locked until the transaction ends (:func:`api.evidence.lock_evidence`), for the
-    look-up of other deliveries citing them (:mod:`api.proof.reuse`)."""
+    look-up of other deliveries citing them (:mod:`api.proof.reuse`).
+
+    A delivery kept unapplied (``applied`` false: a late conflict, such as the same
+    hand-over recorded again after the delivery used the item's code) is not asked for
+    a code the item no longer has: it changes nothing, and is kept for review."""
     proof = dict(proof or {})
-    if (actor.role is Role.COURIER and item.delivery_code is None
+    if (applied and actor.role is Role.COURIER and item.delivery_code is None
             and policy.needs_delivery_code(item)):
         # its code is issued when it goes out (EDG): a courier who delivered it from the
         # office, never sent out, needed none (staff at the counter check the person)

@@ -43,8 +43,10 @@ def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKi
     header = probe_image(data, max_pixels=50_000_000, max_bytes=max_bytes)  # or 4xx
     # a corrupt or truncated body is no proof: 422. Decoded at half size: the whole
     # stream is still read, in a quarter of the memory (and a transparent image is
-    # not flattened: a 50-megapixel RGBA PNG of 200 KB took 0.7 GB at full size)
-    decode_pixels(data, header, reduce=2)
+    # not flattened: a 50-megapixel RGBA PNG of 200 KB took 0.7 GB at full size); an
+    # image one pixel wide or high (a PNG or WebP is decoded whole and then halved, to
+    # nothing: OpenCV failed on it) at full size: at most one row or column of pixels
+    decode_pixels(data, header, reduce=2 if min(header.width, header.height) >= 2 else 1)
     ext = sniff_format(data).lower()
     sha = hashlib.sha256(data).hexdigest()
     existing = session.execute(select(Evidence).where(Evidence.sha256 == sha)).scalar()
@@ -78,6 +80,11 @@ class EvidenceUpload(MethodView):
     def post(self) -> Any:
         """Upload a photo or a signature image (JPEG, PNG, WebP); refer to it by its
         SHA-256 in a delivery's proof. Uploading the same file again is harmless."""
+        if len(request.files.getlist("file")) > 1:
+            # the first was stored and the others dropped without a word: a delivery
+            # citing one of them was then refused as citing no uploaded file
+            raise Unprocessable("One file an upload.", errors=[
+                {"pointer": "/file", "detail": "Sent more than once."}])
         upload = request.files.get("file")
         kind = request.form.get("kind", "photo")
         if upload is None:

@@ -213,6 +213,34 @@ def test_a_courier_cannot_skip_the_code_by_never_sending_the_item_out(
     assert r.json["event"]["proof"]["code_verified"] is False
 
 
+def test_the_same_coded_hand_over_recorded_again_is_kept_as_a_late_conflict(
+        client, auth, office, courier, make_item, make_user, full_proof, clock):
+    """The delivery used the item's code (cleared); the phone's sync then sends the same
+    hand-over under another client_event_id, dated a minute earlier. Like any other
+    item's, it is kept unapplied (late_conflict): it was refused as an item "never sent
+    out (EDG)", which it was."""
+    clock.advance(hours=2)  # 10:00 in Viet Nam: the times below are the morning's
+    item = make_item(office, courier=courier, events=("EMG",),
+                     cod_amount=policy.CODE_COD_THRESHOLD)
+    h = auth(courier)
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+        "code": "EDG", "client_event_id": next(ids),
+        "device_time": "2026-11-20T08:30:00+07:00"})
+    assert r.status_code == 201
+    code = client.get(f"/api/v1/items/{item.identifier}/delivery-code",
+                      headers=auth(make_user(Role.DISPATCHER, office))).json["delivery_code"]
+    proof = full_proof(item, delivery_code=code)
+    assert deliver(client, h, item, proof).status_code == 201
+    r = client.post("/api/v1/sync", headers=h, json={"device_id": "android-1", "events": [{
+        "kind": "event", "identifier": item.identifier, "code": "EMI",
+        "client_event_id": next(ids), "device_time": "2026-11-20T08:59:00+07:00",
+        "location": {"lat": 12.238, "lon": 109.196, "accuracy_m": 8}, "proof": proof}]})
+    res = r.json["results"][0]
+    assert res["result"] == "accepted", res.get("problem")
+    assert res["flags"] == ["late_conflict"] and res["item_status"] == "delivered"
+    assert db.session.query(DeliveryProof).count() == 2
+
+
 def test_evidence_upload_is_idempotent_and_checked(client, auth, courier, app):
     h = auth(courier)
 
@@ -244,6 +272,34 @@ def test_evidence_upload_is_idempotent_and_checked(client, auth, courier, app):
     assert up(jpeg).status_code == 201
     app.config["PHOTO_MAX_BYTES"] = 100
     assert up(tiny_png(5)).status_code == 413
+
+
+@pytest.mark.parametrize("ext", [".png", ".webp", ".jpg"])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 40), (40, 1)])
+def test_an_image_one_pixel_wide_or_high_is_evidence(client, auth, courier, ext, shape):
+    """A PNG or WebP is decoded whole and then halved: one pixel wide or high, to
+    nothing, and OpenCV's failed assertion came back as an unreadable image (422)."""
+    import cv2
+    import numpy as np
+
+    data = cv2.imencode(ext, np.full(shape, 200, np.uint8))[1].tobytes()
+    r = client.post("/api/v1/evidence", headers=auth(courier),
+                    content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(data), "x"), "kind": "signature"})
+    assert r.status_code == 201, r.json
+
+
+def test_two_files_in_one_upload_are_refused(client, auth, courier):
+    """Two ``file`` parts (a photo and a signature in one request): the first was stored
+    (201) and the second dropped, so the delivery citing it was refused later."""
+    from models import Evidence
+
+    r = client.post("/api/v1/evidence", headers=auth(courier),
+                    content_type="multipart/form-data",
+                    data={"file": [(io.BytesIO(tiny_png(61)), "a"),
+                                   (io.BytesIO(tiny_png(62)), "b")], "kind": "photo"})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/file"
+    assert db.session.query(Evidence).count() == 0
 
 
 def test_the_same_file_uploaded_twice_at_once_is_stored_once(app, auth, courier, monkeypatch):
