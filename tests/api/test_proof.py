@@ -169,18 +169,24 @@ def test_device_times_out_of_any_plausible_range_are_422(client, auth, office, c
     assert client.get(f"/api/v1/track/{item.identifier}").status_code == 200
 
 
-def test_valuable_items_get_a_delivery_code(client, auth, office, courier, make_item,
-                                            make_user, full_proof):
+def coded_and_out(client, auth, office, courier, make_item, make_user):
+    """An item valuable enough for a one-time code, sent out by ``courier`` at 08:30
+    (EDG issues the code); the item and its code, as a dispatcher reads it."""
     item = make_item(office, courier=courier, events=("EMG",),
                      cod_amount=policy.CODE_COD_THRESHOLD)
-    h = auth(courier)
-    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
         "code": "EDG", "client_event_id": next(ids),
         "device_time": "2026-11-20T08:30:00+07:00"})
     assert r.status_code == 201
-    dispatcher = make_user(Role.DISPATCHER, office)
     code = client.get(f"/api/v1/items/{item.identifier}/delivery-code",
-                      headers=auth(dispatcher)).json["delivery_code"]
+                      headers=auth(make_user(Role.DISPATCHER, office))).json["delivery_code"]
+    return item, code
+
+
+def test_valuable_items_get_a_delivery_code(client, auth, office, courier, make_item,
+                                            make_user, full_proof):
+    item, code = coded_and_out(client, auth, office, courier, make_item, make_user)
+    h = auth(courier)
     assert code and len(code) == 6
     assert client.get(f"/api/v1/items/{item.identifier}/delivery-code",
                       headers=h).status_code == 403
@@ -220,15 +226,8 @@ def test_the_same_coded_hand_over_recorded_again_is_kept_as_a_late_conflict(
     item's, it is kept unapplied (late_conflict): it was refused as an item "never sent
     out (EDG)", which it was."""
     clock.advance(hours=2)  # 10:00 in Viet Nam: the times below are the morning's
-    item = make_item(office, courier=courier, events=("EMG",),
-                     cod_amount=policy.CODE_COD_THRESHOLD)
+    item, code = coded_and_out(client, auth, office, courier, make_item, make_user)
     h = auth(courier)
-    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
-        "code": "EDG", "client_event_id": next(ids),
-        "device_time": "2026-11-20T08:30:00+07:00"})
-    assert r.status_code == 201
-    code = client.get(f"/api/v1/items/{item.identifier}/delivery-code",
-                      headers=auth(make_user(Role.DISPATCHER, office))).json["delivery_code"]
     proof = full_proof(item, delivery_code=code)
     assert deliver(client, h, item, proof).status_code == 201
     r = client.post("/api/v1/sync", headers=h, json={"device_id": "android-1", "events": [{

@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -95,6 +96,20 @@ def test_2000_points_match_a_pairwise_haversine() -> None:
 # ----------------------------------------------------------------------------- OSRM
 
 
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler], poll_s: float = 0.5) -> Iterator[str]:
+    """A local HTTP server of ``handler`` in a thread, for the block: its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(poll_s,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 class _Osrm(BaseHTTPRequestHandler):
     """Fake OSRM table service: durations = 10 x |i - j| style from coordinates."""
 
@@ -149,15 +164,8 @@ class _Osrm(BaseHTTPRequestHandler):
 def osrm() -> Iterator[str]:
     _Osrm.requests = []
     _Osrm.mode = "ok"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Osrm)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(_Osrm) as url:
+        yield url
 
 
 def _points(n: int) -> list[LatLon]:
@@ -256,15 +264,8 @@ class _Raw(BaseHTTPRequestHandler):
 @pytest.fixture
 def raw_osrm() -> Iterator[str]:
     _Raw.body, _Raw.serve = b"", None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Raw)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(_Raw, poll_s=0.02) as url:
+        yield url
 
 
 def _table(durations: Any, distances: Any = None) -> bytes:
