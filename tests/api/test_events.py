@@ -72,6 +72,21 @@ def test_replay_returns_the_original_result_and_records_nothing(client, auth, of
     assert db.session.query(TrackingEvent).filter_by(item_id=item.id).count() == 3
 
 
+@pytest.mark.parametrize("device_time", ["2026-11-20T08:30:00.123456+07:00",
+                                         "2026-11-20T08:30:00.5Z", "2026-11-20T01:30:00Z"])
+def test_a_resend_with_fractions_of_a_second_or_another_offset_is_a_replay(
+        client, auth, office, courier, make_item, device_time):
+    """A resend is compared by its device time (the same id at another time is another
+    event): as stored, to the microsecond, in whatever offset it is written."""
+    item = make_item(office, courier=courier, events=("EMG",))
+    h = auth(courier)
+    body = {**ev("EDG"), "device_time": device_time}
+    assert post(client, h, item, body).status_code == 201
+    same = body["device_time"].replace("01:30:00Z", "08:30:00+07:00")
+    again = post(client, h, item, {**body, "device_time": same})
+    assert again.status_code == 200 and again.json["replayed"] is True
+
+
 def test_replay_after_later_events_does_not_move_state(client, auth, office, courier,
                                                        make_item, full_proof):
     item = make_item(office, courier=courier, events=("EMG",))
