@@ -3110,3 +3110,43 @@ def test_a_plan_of_today_made_at_noon_starts_then(client, auth, dispatcher, cour
     url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
     assert {r["start"] for r in done["result"]["routes"]} == {"2026-11-20T08:00:00+07:00"}
+
+
+def test_a_tracking_look_up_reads_only_the_plan_holding_the_route(
+        client, auth, dispatcher, couriers, make_item, office, clock):
+    """Public look-ups read every published plan of the day, problems and results
+    (~1 MB each at 1 000 stops), for any parcel out; now the latest first, one at a
+    time, until the one holding the courier's route."""
+    from sqlalchemy import event
+
+    courier = couriers[0]
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+
+    def published(stops):
+        plan = RoutePlan(
+            office_id=office.id, service_date=clock().date(), status=PlanStatus.PUBLISHED,
+            created_by_id=dispatcher.id, created_at=clock(), published_at=clock(),
+            time_limit_s=1, progress=1, problem={"couriers": [{"id": str(courier.id)}]},
+            result={"routes": [{"courier_id": courier.id, "stops": stops}]})
+        db.session.add(plan)
+        db.session.commit()
+        return plan.id
+
+    for _ in range(3):  # earlier plans of the day
+        published([])
+    published([{"identifier": item.identifier, "eta": "2026-11-20T10:00:00+07:00",
+                "wait_s": 0}])
+    number = item.identifier
+    db.session.expunge_all()
+    loaded = []
+
+    def count(target, _context):
+        loaded.append(target.id)
+
+    event.listen(RoutePlan, "load", count)
+    try:
+        r = client.get(f"/api/v1/track/{number}")
+    finally:
+        event.remove(RoutePlan, "load", count)
+    assert r.json["expected_delivery"] is not None
+    assert len(loaded) == 1
