@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.cli import NoAppException
+from limits.errors import ConfigurationError
 from werkzeug.routing import IntegerConverter
 
 from models import db, utcnow
@@ -21,6 +23,16 @@ from .jsonbody import JSONProvider, limit_chunked_bodies, refuse_nul_characters
 log = logging.getLogger(__name__)
 
 
+class ConfigError(NoAppException, RuntimeError):
+    """A setting the app refuses to start with (its message names the variable). A
+    ``NoAppException`` too: the ``flask`` command prints its message alone ("Error:
+    ..."), where any other exception was a traceback to read the setting's name from."""
+
+    def __init__(self, message: str) -> None:
+        NoAppException.__init__(self, message)
+        RuntimeError.__init__(self, message)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.json = JSONProvider(app)
@@ -28,8 +40,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     refuse_nul_characters(app)
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("POSTAL")
-    if "POSTAL_SECRET_KEY" in os.environ:  # as written: "12345" is no JSON number here
-        app.config["SECRET_KEY"] = os.environ["POSTAL_SECRET_KEY"]
+    for key in STRING_SETTINGS:  # as written: "12345" is no JSON number here
+        if f"POSTAL_{key}" in os.environ:
+            app.config[key] = os.environ[f"POSTAL_{key}"]
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if os.environ.get("REDIS_URL"):
@@ -45,13 +58,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         path = os.path.join(app.instance_path, "postal.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
+    _check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     _connect_timeout(app)
     secret = app.config["SECRET_KEY"]
     if not isinstance(secret, str | bytes) or not secret.strip():
-        raise RuntimeError("POSTAL_SECRET_KEY is empty: set it to a long random string.")
+        raise ConfigError("POSTAL_SECRET_KEY is empty: set it to a long random string.")
     if (app.config["SECRET_KEY"] == DEV_SECRET_KEY and not app.config.get("DEMO_MODE")
             and not app.testing and not app.debug):
-        raise RuntimeError(
+        raise ConfigError(
             "Refusing to start with the development SECRET_KEY: set POSTAL_SECRET_KEY "
             "(or POSTAL_DEMO_MODE=true for a demo)."
         )
@@ -62,7 +76,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=_migrations_dir(app), render_as_batch=True,
                      compare_type=True)
     api.init_app(app)
-    ratelimit.init_app(app)
+    _check_redis_url(app.config.get("REDIS_URL"))
+    try:
+        ratelimit.init_app(app)
+    except ConfigurationError:  # its message is the URI, password and all
+        raise ConfigError("POSTAL_RATELIMIT_STORAGE_URI (else REDIS_URL) is not a storage "
+                          "the rate limits can use, such as memory:// or "
+                          "redis://host:6379/0.") from None
     if int(app.config.get("PROXY_FIX_X_FOR") or 0) > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -99,6 +119,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+# Settings that are text (a secret, a directory, a URI), taken from the environment as
+# written: parsed as JSON, ``POSTAL_PHOTO_DIR=2026`` became the number 2026 and every photo
+# upload a 500.
+STRING_SETTINGS = ("SECRET_KEY", "PHOTO_DIR", "MIGRATIONS_DIR", "CONSOLE_ASSETS_DIR",
+                   "RATELIMIT_STORAGE_URI")
+
+
 # Settings that are on or off: ``POSTAL_DEMO_MODE=False`` is not JSON, so it came in as the
 # string "False", which is true.
 BOOLEAN_SETTINGS = ("DEMO_MODE", "RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE",
@@ -116,7 +143,7 @@ def _boolean_settings(app: Flask) -> None:
         elif word in ("false", "no", "off", "0", ""):
             app.config[key] = False
         else:
-            raise RuntimeError(f"POSTAL_{key} must be true or false, not {value!r}.")
+            raise ConfigError(f"POSTAL_{key} must be true or false, not {value!r}.")
 
 
 # Numeric settings: (smallest, largest, whole numbers only). A wrong one from the
@@ -159,14 +186,37 @@ def _check_settings(app: Flask) -> None:
               and (not whole or isinstance(value, int)))
         if not ok:
             kind = "a whole number" if whole else "a number"
-            raise RuntimeError(f"POSTAL_{key} must be {kind} from {low:g} to {high:g}, "
+            raise ConfigError(f"POSTAL_{key} must be {kind} from {low:g} to {high:g}, "
                                f"not {value!r}.")
     for key in RATE_LIMIT_SETTINGS:
         try:
-            parse_many(str(app.config.get(key)))
+            # "0 per 15 minutes" parses, and refused every request it counts: every
+            # login, right password or not (turning limits off is RATELIMIT_ENABLED)
+            if not all(item.amount >= 1 for item in parse_many(str(app.config.get(key)))):
+                raise ValueError
         except ValueError:
-            raise RuntimeError(f"POSTAL_{key} is not a rate limit such as "
+            raise ConfigError(f"POSTAL_{key} is not a rate limit such as "
                                f"'10 per 15 minutes': {app.config.get(key)!r}.") from None
+    _check_carrier_patterns(app.config.get("CARRIER_PATTERNS"))
+
+
+def _check_carrier_patterns(patterns: object) -> None:
+    """``CARRIER_PATTERNS``: name -> regex. A pattern that does not compile, or anything
+    but an object of strings, started the app and made every item created, imported or
+    scanned with another carrier's code a 500."""
+    import re
+
+    message = ("POSTAL_CARRIER_PATTERNS must be a JSON object of carrier name to regular "
+               "expression, such as '{\"GHN\": \"^G[A-Z0-9]{7,11}$\"}'")
+    if not isinstance(patterns, Mapping):
+        raise ConfigError(f"{message}, not {patterns!r}.")
+    for name, pattern in patterns.items():
+        if not isinstance(pattern, str) or not pattern:
+            raise ConfigError(f"{message}: {name!r} is {pattern!r}.")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{message}: {name!r} does not compile ({exc}).") from None
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -176,6 +226,33 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+def _check_database_url(uri: object) -> None:
+    """A URL SQLAlchemy cannot use (``postgres://``, as some hosts hand it out) was a
+    traceback. The message leaves the URL out: it may hold the password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(str(uri)).get_dialect()
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"DATABASE_URL is not a database URL this app can use ({exc}): "
+                          "e.g. postgresql+psycopg://user:password@host:5432/postal") from None
+
+
+def _check_redis_url(url: object) -> None:
+    """A ``REDIS_URL`` redis-py refuses (a typo in its scheme or port) was a traceback that
+    printed it, password and all, or a 500 on every route plan."""
+    if not url:
+        return
+    from redis import Redis
+
+    try:
+        Redis.from_url(str(url))  # parses; connects only when used
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL is not a Redis URL ({exc}): e.g. "
+                          "redis://:password@host:6379/0") from None
 
 
 # PostgreSQL: how long opening a connection may take. libpq waits forever by default: a

@@ -62,15 +62,40 @@ def migrate(app: Flask) -> None:
                 conn.commit()
 
 
+def _whole(name: str, default: str, low: int, high: int) -> str:
+    value = os.environ.get(name, default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise SystemExit(f"Refusing to start: {name} must be a whole number from {low} to "
+                         f"{high}, not {value!r}.")
+    return str(number)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from api import create_app
+    from api import ConfigError, create_app
 
-    app = create_app()
-    wait_for_database(app, float(os.environ.get("DB_WAIT_SECONDS", "60")))
+    try:  # a wrong setting: its message alone, not a traceback to read it from
+        app = create_app()
+    except ConfigError as exc:
+        raise SystemExit(f"Refusing to start: {exc}") from None
+    # gunicorn took WEB_CONCURRENCY=0: it listened, started no worker, and every request
+    # waited for ever
+    port = _whole("PORT", "8000", 1, 65535)
+    workers = _whole("WEB_CONCURRENCY", "2", 1, 64)
+    wait = os.environ.get("DB_WAIT_SECONDS", "60")
+    try:
+        wait_s = float(wait)
+    except ValueError:
+        wait_s = -1.0
+    if not 0 <= wait_s <= 86400:  # NaN too
+        raise SystemExit(f"Refusing to start: DB_WAIT_SECONDS must be a number of seconds "
+                         f"from 0 to 86400, not {wait!r}.")
+    wait_for_database(app, wait_s)
     migrate(app)
-    port = os.environ.get("PORT", "8000")
-    workers = os.environ.get("WEB_CONCURRENCY", "2")
     argv = ["gunicorn", "--bind", f"0.0.0.0:{port}", "--workers", workers, "--threads", "4",
             "--access-logfile", "-", "api.wsgi:app"]
     sys.stdout.flush()

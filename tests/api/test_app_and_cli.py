@@ -53,6 +53,13 @@ def test_secret_key_from_the_environment_is_taken_as_written(tmp_path, monkeypat
     ("POSTAL_GPS_RETENTION_DAYS", "0"), ("POSTAL_GPS_RETENTION_DAYS", "-5"),
     ("POSTAL_SQLITE_BUSY_TIMEOUT_S", "abc"), ("POSTAL_PROXY_FIX_X_FOR", "abc"),
     ("POSTAL_LOGIN_FAILURE_LIMIT_USER", "3/15min"), ("POSTAL_PROOF_FAILURE_LIMIT", "abc"),
+    # a limit of 0 refused every login, the right password too
+    ("POSTAL_LOGIN_FAILURE_LIMIT_USER", "0 per 15 minutes"),
+    ("POSTAL_TRACKING_RATE_LIMIT", "0 per minute"),
+    # another carrier's code in an item, an import or a scan was a 500
+    ("POSTAL_CARRIER_PATTERNS", '{"GHN": "^G[A-Z0-9"}'), ("POSTAL_CARRIER_PATTERNS", '["^G"]'),
+    ("POSTAL_CARRIER_PATTERNS", "GHN"), ("POSTAL_CARRIER_PATTERNS", '{"GHN": 5}'),
+    ("POSTAL_CARRIER_PATTERNS", '{"GHN": ""}'),
 ])
 def test_bad_settings_are_refused_at_start(tmp_path, monkeypatch, key, value):
     # they started the app and failed later: every login (or upload, sync) a 500, the
@@ -61,6 +68,80 @@ def test_bad_settings_are_refused_at_start(tmp_path, monkeypatch, key, value):
     with pytest.raises(RuntimeError, match=key):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
                     "SECRET_KEY": "s3cret"})
+
+
+def test_directories_from_the_environment_are_taken_as_written(tmp_path, monkeypatch):
+    # parsed as JSON, a directory named 2026 became the number 2026: every photo a 500
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POSTAL_PHOTO_DIR", "2026")
+    monkeypatch.setenv("POSTAL_CONSOLE_ASSETS_DIR", "[1]")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                      "SECRET_KEY": "s3cret"})
+    assert app.config["PHOTO_DIR"] == "2026" and app.config["CONSOLE_ASSETS_DIR"] == "[1]"
+    from api.scans.views import evidence_store
+
+    with app.app_context():
+        key = evidence_store().save(b"photo", "jpg")
+    assert (tmp_path / "2026" / key).read_bytes() == b"photo"
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("POSTAL_TOKEN_TTL_HOURS", "-1"), ("DB_WAIT_SECONDS", "abc"),
+    # gunicorn with no worker listened and never answered
+    ("WEB_CONCURRENCY", "0"), ("WEB_CONCURRENCY", "two"), ("PORT", "80000"),
+])
+def test_entrypoint_refuses_a_bad_setting_with_its_message(tmp_path, monkeypatch, key, value):
+    # the container's entrypoint printed a traceback to read the setting's name from
+    from api import serve
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("POSTAL_SECRET_KEY", "s3cret")
+    monkeypatch.setenv(key, value)
+    monkeypatch.setattr(serve, "wait_for_database", lambda *a: None)
+    monkeypatch.setattr(serve, "migrate", lambda app: None)
+    monkeypatch.setattr(os, "execvp", lambda *a: pytest.fail(f"started: {a}"))
+    with pytest.raises(SystemExit) as exc:
+        serve.main()
+    assert str(exc.value).startswith("Refusing to start: ") and key in str(exc.value)
+
+
+def test_flask_command_refuses_a_bad_setting_with_its_message(tmp_path, monkeypatch):
+    # `flask --app api db upgrade` printed a traceback to read the setting's name from
+    from click.testing import CliRunner
+    from flask.cli import cli
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("POSTAL_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("POSTAL_GPS_RETENTION_DAYS", "0")
+    result = CliRunner().invoke(cli, ["--app", "api", "gps", "purge"])
+    assert result.exit_code != 0
+    assert "Error: POSTAL_GPS_RETENTION_DAYS must be" in result.output, result.output
+    assert isinstance(result.exception, SystemExit)  # click's exit, not the error raised
+
+
+@pytest.mark.parametrize("url", ["postgres://postal:pw-2026@db:5432/postal", "not a url"])
+def test_a_database_url_sqlalchemy_cannot_use_is_refused_without_its_password(
+        monkeypatch, url):
+    # `postgres://` (as some hosts give it) was a NoSuchModuleError traceback
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(RuntimeError, match="DATABASE_URL") as exc:
+        create_app({"SECRET_KEY": "s3cret"})
+    assert "pw-2026" not in str(exc.value)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("REDIS_URL", "redis//:pw-2026@127.0.0.1:6379/0"),
+    ("REDIS_URL", "redis://:pw-2026@127.0.0.1:abc/0"),
+    ("POSTAL_RATELIMIT_STORAGE_URI", "rediss//:pw-2026@127.0.0.1:6379/0"),
+])
+def test_a_redis_url_with_a_typo_is_refused_without_its_password(tmp_path, monkeypatch,
+                                                                   key, value):
+    # a traceback printed the URL, password and all (or every route plan was a 500)
+    monkeypatch.setenv(key, value)
+    with pytest.raises(RuntimeError, match=key) as exc:
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                    "SECRET_KEY": "s3cret"})
+    assert "pw-2026" not in str(exc.value)
 
 
 def test_settings_come_from_the_environment(tmp_path, monkeypatch):
