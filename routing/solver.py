@@ -784,8 +784,9 @@ def reoptimize(
 
     The stops considered are those of ``problem`` that are not done and are
     either unpinned or pinned to this courier (pass the courier's current
-    route, plus any stops to add). Capacity is not reduced: the remaining
-    parcels are already on board (those of ``keep_next`` count against it).
+    route, plus any stops to add). The courier's capacity holds the kept stop's
+    parcels and the rest's as in :func:`solve`: a stop marked ``on_board`` (in the
+    bag) takes none from the others and is never left out for it.
 
     Parameters
     ----------

@@ -903,11 +903,16 @@ def _replaced(plan: RoutePlan) -> dict[str, int]:
     return dict((plan.result or {}).get("replaced", {}))
 
 
+def _published_query(what: Any, office_id: int | None, day: date) -> Any:
+    """``select(what)`` of the office's published plans of ``day``, the latest first."""
+    return select(what).where(
+        RoutePlan.office_id == office_id, RoutePlan.service_date == day,
+        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc())
+
+
 def _published(session: Session, office_id: int | None, day: date) -> list[RoutePlan]:
     """The office's published plans of ``day``, the latest first."""
-    return list(session.execute(select(RoutePlan).where(
-        RoutePlan.office_id == office_id, RoutePlan.service_date == day,
-        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc())).scalars())
+    return list(session.execute(_published_query(RoutePlan, office_id, day)).scalars())
 
 
 def _holding(plans: list[RoutePlan], courier_id: int) -> RoutePlan | None:
@@ -924,9 +929,7 @@ def _published_for(session: Session, office_id: int | None, day: date,
     routes; the others keep theirs from the earlier plan. Read latest first, one plan
     at a time (usually the latest holds it): the public tracking page asks this for any
     parcel out, and every plan of the day, problem and result, is ~1 MB at 1 000 stops."""
-    ids = session.execute(select(RoutePlan.id).where(
-        RoutePlan.office_id == office_id, RoutePlan.service_date == day,
-        RoutePlan.status == PlanStatus.PUBLISHED).order_by(RoutePlan.id.desc())).scalars()
+    ids = session.execute(_published_query(RoutePlan.id, office_id, day)).scalars()
     for plan_id in list(ids):
         plan = session.get(RoutePlan, plan_id)
         if plan is not None and _holding([plan], courier_id) is not None:
