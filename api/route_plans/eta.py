@@ -75,7 +75,7 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
                              datetime.fromisoformat(route["reoptimized_at"])
                              if route.get("reoptimized_at") else None) if t is not None),
                 default=None)
-    delay = timedelta(0)
+    delay, served_any = timedelta(0), False
     if before and since is not None:
         served = session.execute(
             select(Item.identifier, TrackingEvent.device_time, TrackingEvent.server_time,
@@ -89,12 +89,13 @@ def expected_delivery(session: Session, item: Item, now: datetime) -> dict[str, 
         times = [(likely_time(dt, st, flags, skew), ident) for ident, dt, st, flags, skew
                  in served]
         if times:
+            served_any = True
             when, ident = max(times)
             # what the route waits after it (for windows to open) takes up as much
             served_at = next(n for n, s in enumerate(stops) if s["identifier"] == ident)
             slack = sum(int(s.get("wait_s") or 0) for s in stops[served_at + 1:at + 1])
             delay = max(delay, when - before[ident] - timedelta(seconds=slack))
-    if delay == timedelta(0) and since is not None and route.get("start"):
+    if not served_any and since is not None and route.get("start"):
         # nothing served yet: the route cannot have begun before it was published (a
         # plan of the day from 08:00, published at 09:20: every ETA was 80 minutes early,
         # and every window of the morning read "now")

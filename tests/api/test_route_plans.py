@@ -3082,6 +3082,15 @@ def test_a_route_published_late_moves_its_windows_by_as_much(
 
     assert window(a) == ("09:45", "11:30")  # 09:00 + 80 min = 10:20
     assert window(b) == ("10:45", "12:30")  # 11:00 + 80 - 60 (its wait) = 11:20
+    # once a stop is served, how late the courier runs is measured: a served at 09:25,
+    # 25 minutes behind its ETA, which b's hour of waiting takes up: b is due at 11:00
+    clock.advance(minutes=5)
+    r = client.post(f"/api/v1/items/{a.identifier}/events", headers=auth(courier), json={
+        "code": "EMH", "client_event_id": "late-pub-001", "device_time": clock().isoformat(),
+        "location": {"lat": 12.24, "lon": 109.19}, "reason": "unreachable_by_phone",
+        "action": "notice_left"})
+    assert r.status_code == 201, r.json
+    assert window(b) == ("10:30", "12:00")
 
 
 def test_a_plan_of_today_made_at_noon_starts_then(client, auth, dispatcher, couriers,
