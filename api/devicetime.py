@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 SKEW_FLAG_S = 300  # device clocks further off than this are flagged
 FUTURE_TOLERANCE = timedelta(minutes=10)
 PAST_LIMIT = timedelta(days=30)
+#: every flag :func:`device_flags` can give: what they say about an event's device time
+TIME_FLAGS = frozenset({"device_clock_off", "implausible_device_time"})
 
 
 def clock_skew(sent_at: datetime | None, now: datetime) -> float | None:

@@ -41,6 +41,7 @@ from models import (
 )
 
 from .. import ratelimit
+from ..devicetime import TIME_FLAGS
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from ..evidence import lock_evidence, unknown_evidence
 from ..localtime import local_day
@@ -55,9 +56,6 @@ FIELD_EVENTS_NEEDING_GPS = frozenset({EventCode.EMH, EventCode.EMI})
 # pick-up point for collection (EDH), or it is closed (EMI, RTS). A hold at the office
 # (EDF, the usual step after a failed attempt) keeps the day: the retry is still due.
 NO_ATTEMPT_DUE = frozenset({EventCode.EDG, EventCode.EDH, EventCode.EMI, EventCode.RTS})
-# What an event's flags say about its device time (api.devicetime), which the automatic
-# return to sender takes over from the attempt that caused it
-TIME_FLAGS = frozenset({"device_clock_off", "implausible_device_time"})
 
 
 # ---------------------------------------------------------------- visibility
