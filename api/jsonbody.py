@@ -202,3 +202,16 @@ def refuse_nul_characters(app: flask.Flask) -> None:
             where = "a form field"
         if where is not None:
             raise Problem(f"NUL characters are not allowed ({where}).")
+
+
+def single_file(field: str, what: str) -> Any:
+    """The multipart file part ``field`` of the request (None when there is none); two
+    or more are a 422 on ``/field`` saying ``what`` one is ("One photo a scan."): the
+    first was used and the others dropped without a word."""
+    from .errors import Unprocessable
+
+    if len(flask.request.files.getlist(field)) > 1:
+        raise Unprocessable(what, errors=[
+            {"pointer": f"/{field}", "detail": "Sent more than once."}])
+    return flask.request.files.get(field)
+

@@ -18,7 +18,7 @@ from ..auth import auth_required, clock, current_actor
 from ..errors import Forbidden, NotFound, Problem, Unprocessable
 from ..evidence import CONTENT_TYPES
 from ..items import service as items
-from ..jsonbody import Blueprint
+from ..jsonbody import Blueprint, single_file
 from ..scans.views import evidence_store
 
 blp = Blueprint("proof", __name__, url_prefix="/api/v1",
@@ -80,12 +80,8 @@ class EvidenceUpload(MethodView):
     def post(self) -> Any:
         """Upload a photo or a signature image (JPEG, PNG, WebP); refer to it by its
         SHA-256 in a delivery's proof. Uploading the same file again is harmless."""
-        if len(request.files.getlist("file")) > 1:
-            # the first was stored and the others dropped without a word: a delivery
-            # citing one of them was then refused as citing no uploaded file
-            raise Unprocessable("One file an upload.", errors=[
-                {"pointer": "/file", "detail": "Sent more than once."}])
-        upload = request.files.get("file")
+        # (a second was dropped: a delivery citing it was refused as citing no upload)
+        upload = single_file("file", "One file an upload.")
         kind = request.form.get("kind", "photo")
         if upload is None:
             raise Unprocessable("Send the file as the multipart field 'file'.",

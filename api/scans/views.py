@@ -45,11 +45,7 @@ def _payload() -> tuple[dict[str, Any], bytes | None]:
     ``data`` field or as form fields."""
     photo = None
     if request.mimetype == "multipart/form-data":
-        if len(request.files.getlist("photo")) > 1:
-            # the first was decoded and the others dropped without a word
-            raise Unprocessable("One photo a scan.", errors=[
-                {"pointer": "/photo", "detail": "Sent more than once."}])
-        upload = request.files.get("photo")
+        upload = jsonbody.single_file("photo", "One photo a scan.")
         photo = upload.read() if upload is not None else None
         if "data" in request.form:
             try:
