@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -204,8 +205,6 @@ def _check_carrier_patterns(patterns: object) -> None:
     """``CARRIER_PATTERNS``: name -> regex. A pattern that does not compile, or anything
     but an object of strings, started the app and made every item created, imported or
     scanned with another carrier's code a 500."""
-    import re
-
     message = ("POSTAL_CARRIER_PATTERNS must be a JSON object of carrier name to regular "
                "expression, such as '{\"GHN\": \"^G[A-Z0-9]{7,11}$\"}'")
     if not isinstance(patterns, Mapping):
