@@ -62,8 +62,8 @@ from routing.model import (
     Stop,
     TimeWindow,
 )
-from routing.plan import CourierRoute, Plan, Unassigned, UnassignedReason, Visit
-from routing.solver import reoptimize, solve
+from routing.plan import CourierRoute, OfficeVisit, Plan, Unassigned, UnassignedReason, Visit
+from routing.solver import OFFICE_LOAD_S, reoptimize, solve
 
 __all__ = [
     "MAX_COURIERS",
@@ -71,6 +71,7 @@ __all__ = [
     "MAX_STOPS",
     "MAX_TIME_S",
     "MOTORBIKE_CITY",
+    "OFFICE_LOAD_S",
     "Capacity",
     "CoreClient",
     "CoreInstance",
@@ -88,6 +89,7 @@ __all__ = [
     "MatrixProvider",
     "MatrixProviderError",
     "Office",
+    "OfficeVisit",
     "OsrmTableProvider",
     "Plan",
     "Problem",

@@ -89,11 +89,12 @@ def route_issues(problem: Problem, route: CourierRoute) -> tuple[RouteIssue, ...
         raise InvalidProblemError("route", f"unknown courier {route.courier_id!r}") from None
     windows = {s.id: s.window for s in problem.stops}
     out: list[RouteIssue] = []
-    if route.parcels > courier.capacity.parcels:
-        out.append(RouteIssue(RouteIssueCode.OVER_PARCELS, route.parcels,
+    parcels, weight = _peak_load(problem, route)
+    if parcels > courier.capacity.parcels:
+        out.append(RouteIssue(RouteIssueCode.OVER_PARCELS, parcels,
                               courier.capacity.parcels))
-    if route.weight_g > courier.capacity.weight_g:
-        out.append(RouteIssue(RouteIssueCode.OVER_WEIGHT, route.weight_g,
+    if weight > courier.capacity.weight_g:
+        out.append(RouteIssue(RouteIssueCode.OVER_WEIGHT, weight,
                               courier.capacity.weight_g))
     for v in route.visits:
         if v.stop_id not in windows:
@@ -106,6 +107,22 @@ def route_issues(problem: Problem, route: CourierRoute) -> tuple[RouteIssue, ...
         out.append(RouteIssue(RouteIssueCode.SHIFT_OVERRUN, route.end_s,
                               courier.shift.close_s))
     return tuple(out)
+
+
+def _peak_load(problem: Problem, route: CourierRoute) -> tuple[int, int]:
+    """The most the courier carries at once, parcels and grams: everything from the
+    start, or with a pass by the office (``route.office_visit``) the more of what
+    leaves the start (the stops before the office, and those on board after it) and
+    what leaves the office (the stops after it)."""
+    if route.office_visit is None:
+        return route.parcels, route.weight_g
+    stops = {s.id: s for s in problem.stops}
+    cut = route.office_visit.before
+    out = [stops[v.stop_id] for n, v in enumerate(route.visits)
+           if n < cut or stops[v.stop_id].on_board]
+    back = [stops[v.stop_id] for v in route.visits[cut:]]
+    return (max(sum(s.demand.parcels for s in out), sum(s.demand.parcels for s in back)),
+            max(sum(s.demand.weight_g for s in out), sum(s.demand.weight_g for s in back)))
 
 
 def evaluate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["CourierRoute", "Plan", "Unassigned", "UnassignedReason", "Visit"]
+__all__ = ["CourierRoute", "OfficeVisit", "Plan", "Unassigned", "UnassignedReason", "Visit"]
 
 
 class UnassignedReason(StrEnum):
@@ -79,6 +79,33 @@ class Visit:
 
 
 @dataclass(frozen=True, slots=True)
+class OfficeVisit:
+    """A pass by the office in the middle of a route, to load parcels that are still
+    there (a courier on the road re-optimised with stops whose parcels are at the
+    office: :func:`routing.reoptimize`'s ``at_office``).
+
+    Attributes
+    ----------
+    before
+        Index in ``CourierRoute.visits`` of the first visit after the office (0: the
+        courier goes to the office first).
+    arrival_s
+        Arrival at the office.
+    departure_s
+        ``arrival_s`` plus the time to load (:data:`routing.OFFICE_LOAD_S`).
+    travel_distance_m, travel_duration_s
+        Leg from the previous point (start or previous stop) to the office; the visit at
+        ``before`` travels from the office.
+    """
+
+    before: int
+    arrival_s: int
+    departure_s: int
+    travel_distance_m: int
+    travel_duration_s: int
+
+
+@dataclass(frozen=True, slots=True)
 class CourierRoute:
     """A courier's route.
 
@@ -99,11 +126,15 @@ class CourierRoute:
     travel_s
         Travel time only.
     parcels, weight_g
-        Total load delivered (= loaded at the start).
+        Total load delivered (= loaded at the start, or at the start and at the
+        ``office_visit``).
     lateness_s
         Sum of visit lateness plus overrun of the shift end; 0 when feasible.
     returns_to_office
         Closed (``True``) or open route.
+    office_visit
+        A pass by the office to load parcels on the way (``None``: every parcel was
+        on board at the start).
     """
 
     courier_id: str
@@ -117,6 +148,7 @@ class CourierRoute:
     weight_g: int
     lateness_s: int
     returns_to_office: bool
+    office_visit: OfficeVisit | None = None
 
     @property
     def stop_ids(self) -> tuple[str, ...]:

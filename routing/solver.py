@@ -67,9 +67,9 @@ from routing.model import (
     Stop,
     TimeWindow,
 )
-from routing.plan import CourierRoute, Plan, Unassigned, UnassignedReason, Visit
+from routing.plan import CourierRoute, OfficeVisit, Plan, Unassigned, UnassignedReason, Visit
 
-__all__ = ["reoptimize", "solve"]
+__all__ = ["AT_OFFICE_M", "OFFICE_LOAD_S", "reoptimize", "solve"]
 
 logger = logging.getLogger(__name__)
 
@@ -767,6 +767,14 @@ def _loaded(problem: Problem, plan: Plan) -> Plan:
                                feasible=plan.feasible and fits)
 
 
+#: Time to load parcels at the office on a pass in the middle of a route
+#: (:class:`~routing.OfficeVisit`): scanning them out and strapping them on.
+OFFICE_LOAD_S = 600
+#: A courier this close to the office (metres) is at it: what is at the office is
+#: loaded before leaving, as on a route that starts there.
+AT_OFFICE_M = 150
+
+
 def reoptimize(
     problem: Problem,
     courier_id: str,
@@ -779,6 +787,7 @@ def reoptimize(
     provider: MatrixProvider | None = None,
     current_order: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
+    at_office: Collection[str] = (),
 ) -> Plan:
     """Re-plan the rest of one courier's route from where they are now.
 
@@ -801,7 +810,8 @@ def reoptimize(
     now_s
         Current time (seconds since day start); the new route starts then.
     keep_next
-        Stop the courier is already heading to: it stays first.
+        Stop the courier is already heading to: it stays first (after the office
+        when it is ``at_office``).
     params
         Solver parameters.
     provider
@@ -812,6 +822,14 @@ def reoptimize(
         is still feasible.
     progress
         Optional progress hook.
+    at_office
+        Stops whose parcels are still at the office, not with the courier (none
+        may be ``on_board``). A courier farther than :data:`AT_OFFICE_M` from the
+        office passes by it before the first of them, and loads them there in
+        :data:`OFFICE_LOAD_S` (the route's ``office_visit``): either after the stops
+        whose parcels they carry (those the search fits before; the rest after the
+        office) or first of all, whichever serves more (by priority), then is less
+        late, then shorter. The budget is shared by the two searches.
 
     Returns
     -------
@@ -824,12 +842,175 @@ def reoptimize(
     ------
     InvalidProblemError
         Unknown courier or stop ids, ``keep_next`` already done or pinned to
-        another courier, bad ``now_s``.
+        another courier, bad ``now_s``, an ``at_office`` stop that is on board.
     """
-    t0 = time.monotonic()
     _check_types(problem, params, provider)
     params = params or SolverParams()
     provider = provider or HaversineProvider()
+    courier, done = _checked_reoptimize(problem, courier_id, position, done_stop_ids,
+                                        now_s, keep_next)
+    if isinstance(at_office, str) or not isinstance(at_office, Collection):
+        raise InvalidProblemError("at_office", "must be a collection of stop ids")
+    ids = {s.id: s for s in problem.stops}
+    unknown = sorted(str(i) for i in at_office if i not in ids)
+    if unknown:
+        raise InvalidProblemError("at_office", f"unknown stop ids {unknown[:5]}")
+    aboard = sorted(i for i in at_office if ids[i].on_board)
+    if aboard:
+        raise InvalidProblemError("at_office", f"stops {aboard[:5]} are on board")
+    fetch = {i for i in at_office if i not in done and ids[i].courier_id in (None, courier_id)}
+    if fetch:
+        legs = checked_matrix(provider, [position, problem.office.location], courier.speed)
+        if int(legs.distance_m[0, 1]) > AT_OFFICE_M:
+            return _via_office(problem, courier, position, done, fetch,
+                               (int(legs.distance_m[0, 1]), int(legs.duration_s[0, 1])),
+                               now_s=now_s, keep_next=keep_next, params=params,
+                               provider=provider, current_order=current_order,
+                               progress=progress)
+    return _reoptimize(problem, courier_id, position, done_stop_ids, now_s=now_s,
+                       keep_next=keep_next, params=params, provider=provider,
+                       current_order=current_order, progress=progress)
+
+
+def _via_office(
+    problem: Problem,
+    courier: Courier,
+    position: LatLon,
+    done: set[str],
+    fetch: set[str],
+    leg: tuple[int, int],
+    *,
+    now_s: int,
+    keep_next: str | None,
+    params: SolverParams,
+    provider: MatrixProvider,
+    current_order: Sequence[str] | None,
+    progress: ProgressCallback | None,
+) -> Plan:
+    """:func:`reoptimize` of a courier on the road with parcels to fetch at the office
+    (``fetch``; ``leg``: the distance and time from ``position`` to the office). Without
+    ``keep_next``, the better of "the bag, then the office, then the rest" and "the
+    office first, then everything"; with it, the one that starts with the kept stop."""
+    t0 = time.monotonic()
+    cid = courier.id
+    mine = [s for s in problem.stops if s.id not in done and s.courier_id in (None, cid)]
+    leave_s = max(courier.shift.open_s, now_s)
+    bag_first = (keep_next is None or keep_next not in fetch) and any(
+        s.id not in fetch for s in mine)
+    office_first = keep_next is None or keep_next in fetch
+    share = 0.5 if bag_first and office_first else 1.0
+
+    def part(stops: Sequence[Stop], who: Courier, where: LatLon, at_s: int, of: float,
+             keep: str | None) -> Plan:
+        ids = {s.id for s in stops}
+        return _reoptimize(
+            dataclasses.replace(problem, stops=tuple(stops), couriers=(who,)), cid, where,
+            (), now_s=max(0, min(MAX_TIME_S, at_s)), keep_next=keep,
+            params=dataclasses.replace(
+                params, time_limit_s=max(0.01, params.time_limit_s * share * of)),
+            provider=provider, progress=progress,
+            current_order=None if current_order is None
+            else [i for i in current_order if i in ids])
+
+    candidates: list[Plan] = []
+    if bag_first:
+        # the stops whose parcels are with the courier, back to the office, the rest:
+        # what is at the office, and what the bag's trip could not fit
+        there = dataclasses.replace(courier, return_to_office=True)
+        first = part([s for s in mine if s.id not in fetch], there, position, now_s, 0.4,
+                     keep_next)
+        trip = first.route_of(cid)
+        back_s = trip.end_s if trip is not None else leave_s + leg[1]
+        later = {u.stop_id for u in first.unassigned} | fetch
+        rest = part([s for s in mine if s.id in later], courier, problem.office.location,
+                    back_s + OFFICE_LOAD_S, 0.6, None)
+        candidates.append(_merged(problem, courier, leave_s, first, back_s, leg, rest))
+    if office_first:
+        back_s = leave_s + leg[1]
+        rest = part(mine, courier, problem.office.location, back_s + OFFICE_LOAD_S, 1.0,
+                    keep_next)
+        candidates.append(_merged(problem, courier, leave_s, None, back_s, leg, rest))
+    weight = {s.id: _PRIORITY_FACTOR ** s.priority for s in problem.stops}
+
+    def rank(p: Plan) -> tuple[int, int, int]:
+        return (sum(weight[u.stop_id] for u in p.unassigned),
+                sum(r.lateness_s for r in p.routes), p.distance_m)
+
+    best = min(candidates, key=rank)
+    return dataclasses.replace(best, runtime_s=time.monotonic() - t0)
+
+
+def _merged(problem: Problem, courier: Courier, leave_s: int, head: Plan | None,
+            arrival_s: int, leg: tuple[int, int], rest: Plan) -> Plan:
+    """One route of ``head`` (the trip from the courier's position back to the office,
+    arriving at ``arrival_s``; ``None``: straight there, ``leg``, leaving at
+    ``leave_s``), the office visit and ``rest``'s route from the office. Without a route
+    after the office, the office visit is only the way back: the route is ``head``'s.
+    On board leaving each stop before the office: what the route delivers before it,
+    and the parcels on board (``Stop.on_board``) it delivers after."""
+    cid = courier.id
+    first = head.route_of(cid) if head is not None else None
+    after = rest.route_of(cid)
+    unassigned = (*(head.unassigned if head is not None else ()), *rest.unassigned)
+    seen: set[str] = set()
+    left = []
+    served = set(after.stop_ids if after is not None else ())
+    for u in unassigned:  # a stop left out of the bag's trip may be served after
+        if u.stop_id not in seen and u.stop_id not in served:
+            seen.add(u.stop_id)
+            left.append(u)
+    order = {s.id: n for n, s in enumerate(problem.stops)}
+    left.sort(key=lambda u: order[u.stop_id])
+    if after is None:
+        routes = (first,) if first is not None else ()
+        return Plan(routes=routes, unassigned=tuple(left),
+                    distance_m=sum(r.distance_m for r in routes),
+                    travel_s=sum(r.travel_s for r in routes),
+                    feasible=rest.feasible and (head is None or head.feasible),
+                    method=rest.method, runtime_s=0.0, matrix_s=rest.matrix_s)
+    if first is not None:
+        stops = {s.id: s for s in problem.stops}
+        carried = [stops[v.stop_id].demand for v in after.visits if stops[v.stop_id].on_board]
+        more_p, more_w = sum(d.parcels for d in carried), sum(d.weight_g for d in carried)
+        visits = tuple(dataclasses.replace(v, load_parcels=v.load_parcels + more_p,
+                                           load_weight_g=v.load_weight_g + more_w)
+                       for v in first.visits)
+        back_d = first.distance_m - sum(v.travel_distance_m for v in visits)
+        back_t = first.travel_s - sum(v.travel_duration_s for v in visits)
+        start_s, dist0, travel0, late0 = first.start_s, first.distance_m, first.travel_s, \
+            first.lateness_s - max(0, first.end_s - courier.shift.close_s)
+        parcels0, weight0 = first.parcels, first.weight_g
+    else:
+        visits = ()
+        back_d, back_t = leg
+        start_s, dist0, travel0, late0, parcels0, weight0 = leave_s, leg[0], leg[1], 0, 0, 0
+    office = OfficeVisit(before=len(visits), arrival_s=arrival_s,
+                         departure_s=arrival_s + OFFICE_LOAD_S, travel_distance_m=back_d,
+                         travel_duration_s=back_t)
+    route = CourierRoute(
+        courier_id=cid,
+        visits=(*visits, *after.visits),
+        start_s=start_s,
+        end_s=after.end_s,
+        distance_m=dist0 + after.distance_m,
+        duration_s=after.end_s - start_s,
+        travel_s=travel0 + after.travel_s,
+        parcels=parcels0 + after.parcels,
+        weight_g=weight0 + after.weight_g,
+        lateness_s=late0 + after.lateness_s,
+        returns_to_office=courier.return_to_office,
+        office_visit=office,
+    )
+    return Plan(routes=(route,), unassigned=tuple(left), distance_m=route.distance_m,
+                travel_s=route.travel_s,
+                feasible=rest.feasible and (head is None or head.feasible),
+                method=rest.method, runtime_s=0.0, matrix_s=rest.matrix_s)
+
+
+def _checked_reoptimize(problem: Problem, courier_id: str, position: LatLon,
+                        done_stop_ids: Collection[str], now_s: int, keep_next: str | None
+                        ) -> tuple[Courier, set[str]]:
+    """:func:`reoptimize`'s arguments checked: the courier and the done stops."""
     try:
         courier = problem.courier(courier_id)
     except KeyError:
@@ -853,6 +1034,29 @@ def reoptimize(
             raise InvalidProblemError(
                 "keep_next", f"stop {keep_next!r} is pinned to courier {pinned_to!r}"
             )
+    return courier, done
+
+
+def _reoptimize(
+    problem: Problem,
+    courier_id: str,
+    position: LatLon,
+    done_stop_ids: Collection[str],
+    *,
+    now_s: int,
+    keep_next: str | None = None,
+    params: SolverParams | None = None,
+    provider: MatrixProvider | None = None,
+    current_order: Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """:func:`reoptimize` with every parcel on board."""
+    t0 = time.monotonic()
+    _check_types(problem, params, provider)
+    params = params or SolverParams()
+    provider = provider or HaversineProvider()
+    courier, done = _checked_reoptimize(problem, courier_id, position, done_stop_ids,
+                                        now_s, keep_next)
     rest = [
         dataclasses.replace(s, courier_id=None, preferred_courier=None)
         for s in problem.stops

@@ -263,6 +263,13 @@ class CourierStopSchema(Schema):
                        "the planned ones without an ETA; absent on the others"})
 
 
+class OfficeVisitSchema(Schema):
+    before_sequence = fields.Integer(metadata={
+        "description": "The stop the courier goes to after the office"})
+    arrival = IsoTime(metadata={"description": "When the courier is due at the office"})
+    departure = IsoTime(metadata={"description": "When they leave it, loaded"})
+
+
 class CourierRouteSchema(Schema):
     """A courier's published route for a day (GET /couriers/me/route, and the answer
     of a re-optimisation): docs/api.md."""
@@ -284,6 +291,11 @@ class CourierRouteSchema(Schema):
     issues_accepted = fields.Nested(IssuesAcceptedSchema, allow_none=True, metadata={
         "description": "Who published the route with its issues, and when; null when it "
                        "was published without any"})
+    office_visit = fields.Nested(OfficeVisitSchema, allow_none=True, metadata={
+        "description": "After a re-optimisation away from the office with parcels of the "
+                       "route still there (not taken out): the courier passes by the "
+                       "office to load them before stop `before_sequence`; null when "
+                       "every parcel ahead is on board"})
 
 
 class RouteQuerySchema(Schema):

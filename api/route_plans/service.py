@@ -832,6 +832,13 @@ def result_json(problem: routing.Problem, plan: routing.Plan, day: date) -> dict
             } for n, v in enumerate(r.visits)],
             # what the route breaks: [] for a solved plan's routes
             "issues": issues_json(problem, r, day),
+            # a courier on the road re-optimised with parcels still at the office passes
+            # by it before this stop to load them
+            **({"office_visit": {
+                "before_sequence": r.office_visit.before + 1,
+                "arrival": (base + timedelta(seconds=r.office_visit.arrival_s)).isoformat(),
+                "departure": (base + timedelta(seconds=r.office_visit.departure_s)
+                              ).isoformat()}} if r.office_visit is not None else {}),
         })
     return {"routes": routes,
             "unassigned": [{"identifier": u.stop_id, "reason": u.reason.value,
@@ -862,8 +869,12 @@ def _route_features(office: Mapping[str, float], route: Mapping[str, Any],
     features: list[dict[str, Any]] = []
     begin = route.get("start_location") or office
     line = [[begin["lon"], begin["lat"]]]
+    # a pass by the office on the way (a re-optimised route with parcels still there)
+    via = (route.get("office_visit") or {}).get("before_sequence")
     for s in route["stops"]:
         away = s["identifier"] in gone
+        if s["sequence"] == via:
+            line.append([office["lon"], office["lat"]])
         if not s.get("done") and s.get("eta") is not None and not away:
             line.append([s["lon"], s["lat"]])
         features.append({
@@ -1360,6 +1371,7 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
                       "still_yours": mine is not None})
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
             "start": route["start"], "end": route["end"], "stops": stops,
+            "office_visit": route.get("office_visit"),
             "issues": route.get("issues", []),
             "issues_accepted": issues_accepted(plan, route)}
 
@@ -1464,9 +1476,13 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     problem = routing.Problem.from_dict(problem_d)
     now_s = max(0, min(86_400, _seconds(day, now)))
     remaining_order = [i for i in idents if i not in done]
+    # parcels given to the courier that they have not taken out (still at the office):
+    # a courier on the road passes by the office to load them (routing.reoptimize)
+    at_office = [i for i in remaining_order if items[i].status not in ON_BOARD]
     session.commit()  # no transaction held open while the solver runs
     new = routing.reoptimize(problem, me, routing.LatLon(lat, lon), done, now_s=now_s,
                              keep_next=keep_next, current_order=remaining_order,
+                             at_office=at_office,
                              params=routing.SolverParams(time_limit_s=time_limit_s,
                                                          seed=plan_id))
     fresh = result_json(problem, new, day)
@@ -1495,6 +1511,9 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     # and what it breaks (a kept next stop already late, say), numbered as stored
     ahead["issues"] = [{**i, "sequence": i["sequence"] + len(done_stops)} if "sequence" in i
                        else i for i in new_route.get("issues", [])]
+    visit = new_route.get("office_visit")
+    ahead["office_visit"] = None if visit is None else {
+        **visit, "before_sequence": visit["before_sequence"] + len(done_stops)}
     result["routes"] = [
         {**r, "stops": stops, "reoptimized_at": now.isoformat(), **ahead,
          "start": new_route.get("start", r["start"]),

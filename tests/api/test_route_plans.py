@@ -632,7 +632,11 @@ def test_a_reoptimized_route_starts_where_the_courier_stood(client, auth, dispat
                 if f["properties"]["kind"] == "route")["geometry"]["coordinates"]
     ahead = [[s["lon"], s["lat"]] for s in stored["stops"][1:]]  # the delivered one is behind
     assert len(ahead) == 11
-    assert line == [[here["lon"], here["lat"]], *ahead, home]
+    # the other eleven parcels are still at the office (only the first went out): the
+    # courier passes by it to load them before the next stop
+    assert stored["office_visit"]["before_sequence"] == 2
+    assert r.json["office_visit"] == stored["office_visit"]
+    assert line == [[here["lon"], here["lat"]], home, *ahead, home]
 
 
 def test_a_reoptimized_route_is_summed_over_the_stops_ahead(client, auth, dispatcher,
@@ -737,6 +741,48 @@ def published_plan(client, h, **kw):
 
 def route_of(client, auth, courier):
     return client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(courier)).json
+
+
+def test_a_courier_on_the_road_passes_by_the_office_for_parcels_still_there(
+        client, auth, dispatcher, couriers, day_items, clock):
+    # the route's parcels the courier has not taken out are at the office: re-planned
+    # from the road, the route went straight from the courier's position to them
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    order = [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]]
+    left_behind = set(order[-2:])
+    for n, ident in enumerate(order[:-2]):
+        r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
+            "code": "EDG", "client_event_id": f"on-the-road-{n}",
+            "device_time": "2026-11-20T08:30:00+07:00",
+            "location": {"lat": 12.245, "lon": 109.194}})
+        assert r.status_code == 201, r.json
+    clock.advance(hours=2)  # 10:00 in Viet Nam, 2 km north of the office
+    road = {"date": "2026-11-20", "location": {"lat": 12.2630, "lon": 109.1940}}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    assert r.status_code == 200, r.json
+    visit = r.json["office_visit"]
+    assert visit is not None
+    stops = r.json["stops"]
+    assert sorted(s["identifier"] for s in stops) == sorted(order)
+    before = {s["identifier"] for s in stops if s["sequence"] < visit["before_sequence"]}
+    assert not before & left_behind  # loaded at the office: after it
+    assert all(s["status"] == "out_for_delivery" for s in stops
+               if s["identifier"] in before)
+    first_after = next(s for s in stops if s["sequence"] == visit["before_sequence"])
+    assert visit["arrival"] < visit["departure"] <= first_after["eta"]
+    assert client.get("/api/v1/couriers/me/route?date=2026-11-20",
+                      headers=ch).json["office_visit"] == visit
+    # once they are taken out too, the route needs no pass by the office
+    for n, ident in enumerate(sorted(left_behind)):
+        assert client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
+            "code": "EDG", "client_event_id": f"road-late-{n}",
+            "device_time": "2026-11-20T10:05:00+07:00",
+            "location": {"lat": 12.245, "lon": 109.194}}).status_code == 201
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    assert r.status_code == 200, r.json
+    assert r.json["office_visit"] is None
 
 
 def test_reoptimizing_never_loses_stops(client, auth, dispatcher, couriers, day_items, clock):

@@ -1,0 +1,188 @@
+"""reoptimize(at_office=...): a courier on the road with parcels still at the office
+passes by it to load them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from routing import (
+    OFFICE_LOAD_S,
+    Capacity,
+    Demand,
+    HaversineProvider,
+    InvalidProblemError,
+    LatLon,
+    Problem,
+    Stop,
+    TimeWindow,
+    UnassignedReason,
+    reoptimize,
+)
+from routing.evaluate import RouteIssueCode, route_issues
+
+from .conftest import FAST, OFFICE, H, courier, stop_near_office
+
+PROVIDER = HaversineProvider(radius_m=6_371_008.8)
+#: about 3 km north of the office: the courier out with their bag
+ROAD = LatLon(12.272, 109.194)
+
+
+def _bag(n: int = 3, **kw: object) -> list[Stop]:
+    # near where the courier stands, far from the office
+    return [stop_near_office(f"b{i}", 0.028 + 0.002 * i, 0.0, on_board=True, **kw)
+            for i in range(n)]
+
+
+def _new(n: int = 2, **kw: object) -> list[Stop]:
+    # near the office, on the other side of it
+    return [stop_near_office(f"n{i}", -0.002 - 0.002 * i, 0.001, **kw) for i in range(n)]
+
+
+def _reopt(problem: Problem, **kw: object):  # type: ignore[no-untyped-def]
+    args: dict[str, object] = {"now_s": 10 * H, "params": FAST, "provider": PROVIDER}
+    args.update(kw)
+    return reoptimize(problem, "c1", kw.pop("position", ROAD), [],  # type: ignore[arg-type]
+                      **{k: v for k, v in args.items() if k != "position"})
+
+
+def test_bag_first_then_the_office_then_the_rest() -> None:
+    problem = Problem(OFFICE, (*_bag(), *_new()), (courier("c1"),))
+    plan = _reopt(problem, at_office=["n0", "n1"])
+    (route,) = plan.routes
+    assert not plan.unassigned
+    visit = route.office_visit
+    assert visit is not None
+    # the bag's three stops before the office, the two parcels loaded there after it
+    assert set(route.stop_ids[:visit.before]) == {"b0", "b1", "b2"}
+    assert set(route.stop_ids[visit.before:]) == {"n0", "n1"}
+    last = route.visits[visit.before - 1]
+    leg = PROVIDER.matrix([problem.stop(last.stop_id).location, OFFICE.location])
+    assert visit.travel_distance_m == leg.distance_m[0, 1]
+    assert visit.arrival_s == last.departure_s + leg.duration_s[0, 1]
+    assert visit.departure_s == visit.arrival_s + OFFICE_LOAD_S
+    # the first stop after the office leaves from it, after loading
+    after = route.visits[visit.before]
+    out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
+    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    # the distance is every leg: to the bag's stops, to the office, the rest, back
+    legs = sum(v.travel_distance_m for v in route.visits) + visit.travel_distance_m
+    home = PROVIDER.matrix([problem.stop(route.stop_ids[-1]).location, OFFICE.location])
+    assert route.distance_m == legs + home.distance_m[0, 1]
+    assert route.end_s == route.visits[-1].departure_s + home.duration_s[0, 1]
+    # on board leaving each stop: the bag, then what was loaded at the office
+    assert [v.load_parcels for v in route.visits] == [2, 1, 0, 1, 0]
+    assert route.parcels == 5
+
+
+def test_without_at_office_every_parcel_rides_from_the_start() -> None:
+    problem = Problem(OFFICE, (*_bag(), *_new()), (courier("c1"),))
+    (route,) = _reopt(problem).routes
+    assert route.office_visit is None
+
+
+def test_at_the_office_nothing_to_fetch() -> None:
+    # a courier standing at the office loads before leaving: no pass by it on the way
+    problem = Problem(OFFICE, (*_bag(), *_new()), (courier("c1"),))
+    plan = _reopt(problem, at_office=["n0", "n1"], position=OFFICE.location)
+    (route,) = plan.routes
+    assert route.office_visit is None
+    assert len(route.visits) == 5
+
+
+def test_office_first_when_a_window_closes_before_the_bag_is_done() -> None:
+    # a parcel at the office due by 10:25: after the bag and loading (10:28) it is late;
+    # to the office first (10:12), loading, then it: 10:23
+    urgent = stop_near_office("n0", -0.002, 0.001, window=TimeWindow(10 * H, 10 * H + 1500),
+                              priority=1)
+    problem = Problem(OFFICE, (*_bag(), urgent), (courier("c1"),))
+    plan = _reopt(problem, at_office=["n0"])
+    (route,) = plan.routes
+    assert not plan.unassigned
+    assert route.office_visit is not None and route.office_visit.before == 0
+    assert route.stop_ids[0] == "n0"
+    assert not route_issues(problem, route)
+
+
+def test_keep_next_at_the_office_goes_there_first() -> None:
+    problem = Problem(OFFICE, (*_bag(), *_new()), (courier("c1"),))
+    (route,) = _reopt(problem, at_office=["n0", "n1"], keep_next="n1").routes
+    assert route.office_visit is not None and route.office_visit.before == 0
+    assert route.stop_ids[0] == "n1"
+
+
+def test_keep_next_in_the_bag_is_served_before_the_office() -> None:
+    problem = Problem(OFFICE, (*_bag(), *_new()), (courier("c1"),))
+    (route,) = _reopt(problem, at_office=["n0", "n1"], keep_next="b0").routes
+    assert route.stop_ids[0] == "b0"
+    assert route.office_visit is not None and route.office_visit.before == 3
+
+
+def test_capacity_is_per_trip() -> None:
+    # 3 parcels in the bag and 3 at the office for a vehicle of 4: each trip fits
+    problem = Problem(OFFICE, (*_bag(3), *_new(3)),
+                      (courier("c1", capacity=Capacity(4, 80_000)),))
+    plan = _reopt(problem, at_office=["n0", "n1", "n2"])
+    (route,) = plan.routes
+    assert not plan.unassigned
+    assert route.office_visit is not None
+    assert not route_issues(problem, route)
+    assert plan.feasible
+
+
+def test_the_bag_carried_past_the_office_takes_room() -> None:
+    # a bag stop served after the office rides along from the start: the office's
+    # parcels share the vehicle with it (30 + 30 kg of 80 kg; not a third 30 kg)
+    heavy = Demand(1, 30_000)
+    stops = (stop_near_office("b0", 0.028, 0.0, on_board=True, demand=heavy),
+             stop_near_office("n0", -0.002, 0.0, demand=heavy),
+             stop_near_office("n1", -0.004, 0.0, demand=heavy))
+    problem = Problem(OFFICE, stops, (courier("c1", capacity=Capacity(10, 80_000)),))
+    plan = _reopt(problem, at_office=["n0", "n1"], keep_next="n0")
+    (route,) = plan.routes
+    assert route.office_visit is not None and route.office_visit.before == 0
+    assert route.stop_ids[0] == "n0" and "b0" in route.stop_ids
+    assert [(u.stop_id, u.reason) for u in plan.unassigned] == [
+        ("n1", UnassignedReason.NO_CAPACITY_LEFT)]
+    assert not route_issues(problem, route)
+    # all three after the office: 90 kg leave it
+    full = dataclasses.replace(route, visits=(*route.visits, dataclasses.replace(
+        route.visits[-1], stop_id="n1")), parcels=3, weight_g=90_000)
+    issues = route_issues(problem, full)
+    assert [(i.code, i.value) for i in issues] == [(RouteIssueCode.OVER_WEIGHT, 90_000)]
+
+
+def test_peak_load_is_the_fuller_trip() -> None:
+    # 3 parcels leave the start, 2 the office (and a bag stop after it: 3): at most 3
+    problem = Problem(OFFICE, (*_bag(3), *_new(2)), (courier("c1"),))
+    (route,) = _reopt(problem, at_office=["n0", "n1"]).routes
+    assert route.office_visit is not None
+    tight = problem.couriers[0].__class__("c1", shift=problem.couriers[0].shift,
+                                          capacity=Capacity(3, 200_000))
+    assert not route_issues(dataclasses.replace(problem, couriers=(tight,)), route)
+    two = dataclasses.replace(tight, capacity=Capacity(2, 200_000))
+    issues = route_issues(dataclasses.replace(problem, couriers=(two,)), route)
+    assert [(i.code, i.value) for i in issues] == [(RouteIssueCode.OVER_PARCELS, 3)]
+
+
+def test_after_the_shift_nothing_after_the_office() -> None:
+    # back at the office at ~17:55 with the shift closing at 18:00: nothing more
+    problem = Problem(OFFICE, (*_bag(1), *_new(1)), (courier("c1"),))
+    plan = _reopt(problem, at_office=["n0"], now_s=17 * H + 45 * 60)
+    assert [u.stop_id for u in plan.unassigned] == ["n0"]
+    for route in plan.routes:
+        assert "n0" not in route.stop_ids
+
+
+@pytest.mark.parametrize(("at_office", "why"), [
+    (["nope"], "unknown stop"),
+    (["b0"], "on board"),
+    ("n0", "collection"),
+])
+def test_bad_at_office(at_office: object, why: str) -> None:
+    problem = Problem(OFFICE, (*_bag(), *_new()), (courier("c1"),))
+    with pytest.raises(InvalidProblemError) as info:
+        _reopt(problem, at_office=at_office)
+    assert info.value.path == "at_office"
+    assert why in str(info.value)
