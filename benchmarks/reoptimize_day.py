@@ -11,6 +11,9 @@ Usage (from the repository root)::
     .venv/bin/python -m benchmarks.reoptimize_day --instances 0-9 --done 40 --new 5 \
         --delays 900,1800 --seconds 1 --ref-seconds 10 --out /tmp/reopt.json
 
+``--new-at-office``: the new stops' parcels are at the office (the courier passes by
+it to load them, ``reoptimize``'s ``at_office``), the route's on board.
+
 A moment: the day's plan (``--plan-seconds``, seed 0; ``--plans FILE`` keeps it) is
 the route in force; the courier has served its first ``--done`` stops and is
 ``--delay`` seconds behind its plan at the last of them, heading to the next (kept
@@ -56,6 +59,7 @@ class Moment:
     done: tuple[str, ...]
     now_s: int
     order: tuple[str, ...]  # the stops left, in the planned order
+    at_office: tuple[str, ...] = ()  # stops whose parcels are at the office
 
 
 def route_in_force(instance: int, plan_seconds: float) -> list[str]:
@@ -65,9 +69,11 @@ def route_in_force(instance: int, plan_seconds: float) -> list[str]:
     return [v.stop_id for v in plan.routes[0].visits]
 
 
-def moment(instance: int, in_force: list[str], done: int, new: int, delay_s: int) -> Moment:
+def moment(instance: int, in_force: list[str], done: int, new: int, delay_s: int,
+           new_at_office: bool = False) -> Moment:
     """The day ``instance`` on the route ``in_force`` after ``done`` stops, ``delay_s``
-    late, ``new`` stops added."""
+    late, ``new`` stops added (``new_at_office``: the route's parcels are on board, the
+    new ones at the office: ``reoptimize``'s ``at_office``)."""
     day = generate_day(150, 1, 0.3, seed=instance)
     plan = evaluate(day, {day.couriers[0].id: in_force})
     visits = plan.routes[0].visits
@@ -85,20 +91,27 @@ def moment(instance: int, in_force: list[str], done: int, new: int, delay_s: int
             window = TimeWindow(opens, opens + 2 * H)
         added.append(Stop(f"n{i:02d}", LatLon(float(lat), float(lon)), service_s=120,
                           window=window, demand=Demand(1, 1000)))
-    problem = dataclasses.replace(day, stops=day.stops + tuple(added))
+    stops = day.stops
+    if new_at_office:
+        stops = tuple(dataclasses.replace(s, on_board=True) for s in stops)
+    problem = dataclasses.replace(day, stops=stops + tuple(added))
     order = tuple(v.stop_id for v in visits[done:])
-    return Moment(problem, day.couriers[0].id, last.location, served, now, order)
+    return Moment(problem, day.couriers[0].id, last.location, served, now, order,
+                  tuple(s.id for s in added) if new_at_office else ())
 
 
 def _reoptimize(m: Moment, seconds: float, seed: int) -> Plan:
     return reoptimize(m.problem, m.courier_id, m.position, m.done, now_s=m.now_s,
                       keep_next=m.order[0], current_order=m.order[1:],
-                      params=SolverParams(time_limit_s=seconds, seed=seed))
+                      params=SolverParams(time_limit_s=seconds, seed=seed),
+                      at_office=m.at_office)
 
 
 def _summary(plan: Plan) -> dict[str, Any]:
+    visit = plan.routes[0].office_visit if plan.routes else None
     return {"distance_m": plan.distance_m, "unassigned": len(plan.unassigned),
-            "method": plan.method, "runtime_s": round(plan.runtime_s, 3)}
+            "method": plan.method, "runtime_s": round(plan.runtime_s, 3),
+            "office_before": None if visit is None else visit.before}
 
 
 def _ints(spec: str) -> list[int]:
@@ -125,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the routes in force ({instance: [stop, ...]}): read from this file "
                          "where it has them, else solved and written there (so that two "
                          "versions start from the same moments)")
+    ap.add_argument("--new-at-office", action="store_true",
+                    help="the route's parcels are on board and the new stops' at the office "
+                         "(the courier passes by it: reoptimize's at_office)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if not 1 <= args.done < 150:
@@ -138,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             plans[str(instance)] = route_in_force(instance, args.plan_seconds)
     if args.plans is not None:
         args.plans.write_text(json.dumps(plans))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for delay in _ints(args.delays):
         for instance in _ints(args.instances):
-            m = moment(instance, plans[str(instance)], args.done, args.new, delay)
+            m = moment(instance, plans[str(instance)], args.done, args.new, delay,
+                       args.new_at_office)
             ref = _reoptimize(m, args.ref_seconds, 0)
             for seed in _ints(args.seeds):
                 plan = _reoptimize(m, args.seconds, seed)
@@ -161,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "within_1pct_same_unassigned": sum(r["gap_pct"] <= 1.0 for r in same),
         "gap_pct_mean_same_unassigned": (round(statistics.fmean(r["gap_pct"] for r in same), 3)
                                          if same else None),
+        "runtime_s_max": max((r["short"]["runtime_s"] for r in rows), default=None),
     }
     print(json.dumps(summary), flush=True)  # noqa: T201
     args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},

@@ -63,9 +63,10 @@ from routing.model import (
     TimeWindow,
 )
 from routing.plan import CourierRoute, OfficeVisit, Plan, Unassigned, UnassignedReason, Visit
-from routing.solver import OFFICE_LOAD_S, reoptimize, solve
+from routing.solver import AT_OFFICE_M, OFFICE_LOAD_S, reoptimize, solve
 
 __all__ = [
+    "AT_OFFICE_M",
     "MAX_COURIERS",
     "MAX_MOVE_COST_M",
     "MAX_STOPS",

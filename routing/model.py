@@ -349,6 +349,13 @@ class Courier:
         route ending at the last stop.
     speed
         Speed profile used by crow-flies matrix providers.
+    bag_only
+        With a ``start``: ``True`` for a courier out on the road who carries only the
+        parcels of their on-board stops (``Stop.on_board``); every other stop's parcels
+        are at the office, and the route passes by it to load them before the first
+        of them (``CourierRoute.office_visit``), unless the courier stands within
+        ``routing.AT_OFFICE_M`` of it. ``False`` (default): the courier carries
+        whatever the route delivers from the start.
     """
 
     id: str
@@ -357,6 +364,7 @@ class Courier:
     start: LatLon | None = None
     return_to_office: bool = True
     speed: SpeedProfile = MOTORBIKE_CITY
+    bag_only: bool = False
 
     def __post_init__(self) -> None:
         _ident("id", self.id)
@@ -370,6 +378,8 @@ class Courier:
             raise InvalidProblemError("return_to_office", "must be a boolean")
         if not isinstance(self.speed, SpeedProfile):
             raise InvalidProblemError("speed", "must be a SpeedProfile")
+        if not isinstance(self.bag_only, bool):
+            raise InvalidProblemError("bag_only", "must be a boolean")
 
 
 def _sub(prefix: str, build: Callable[[], T]) -> T:
@@ -531,6 +541,7 @@ class Problem:
              "couriers": [{"id": "c1", "shift": {...},
                            "capacity": {"parcels": 60, "weight_g": 80000},
                            "start": {...} | null, "return_to_office": true,
+                           "bag_only": false,
                            "speed": {"speed_kmh": 22, "circuity": 1.35}}, ...],
              "move_cost_m": 0}
 

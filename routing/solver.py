@@ -706,9 +706,82 @@ def solve(
         warm = {r.courier_id: r.stop_ids for r in initial.routes}
     else:
         warm = initial
+    road = [c for c in problem.couriers if c.bag_only and c.start is not None]
+    if road:
+        return _from_the_road(problem, road, params, provider, progress, warm, t0)
     if not any(s.on_board for s in problem.stops):
         return _plan(problem, params, provider, progress, warm, t0)
     return _loaded(problem, _plan(_unloaded(problem), params, provider, progress, warm, t0))
+
+
+#: The share of a plan's budget that the trips back to the office of its couriers on
+#: the road (``Courier.bag_only``) take, together (:func:`_from_the_road`)
+ROAD_SHARE = 0.2
+
+
+def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverParams,
+                   provider: MatrixProvider, progress: ProgressCallback | None,
+                   warm: Mapping[str, Sequence[str]] | None, t0: float) -> Plan:
+    """:func:`solve` with couriers out on the road who carry only their bags
+    (``Courier.bag_only``): each first serves what of the bag it can on the way back to
+    the office (a single-route search from where they stand, :data:`ROAD_SHARE` of the
+    budget for all of them), then the day is planned with each starting at the office
+    once back and loaded (:data:`OFFICE_LOAD_S`), the bag's other stops still on
+    board. Their routes are the two trips joined (``CourierRoute.office_visit``); a
+    courier within :data:`AT_OFFICE_M` of the office is at it, and loads there."""
+    sole = problem.couriers[0].id if len(problem.couriers) == 1 else None
+    couriers = {c.id: c for c in problem.couriers}
+    stops = list(problem.stops)
+    heads: dict[str, tuple[CourierRoute | None, int, tuple[int, int], int]] = {}
+    share = params.time_limit_s * ROAD_SHARE / len(road)
+    for c in road:
+        assert c.start is not None
+        legs = checked_matrix(provider, [c.start, problem.office.location], c.speed)
+        leg = (int(legs.distance_m[0, 1]), int(legs.duration_s[0, 1]))
+        if leg[0] <= AT_OFFICE_M:
+            couriers[c.id] = dataclasses.replace(c, start=None, bag_only=False)
+            continue
+        leave_s = c.shift.open_s
+        bag = tuple(s for s in stops if s.on_board and (s.courier_id or sole) == c.id)
+        first = None
+        if bag:
+            there = dataclasses.replace(c, return_to_office=True, bag_only=False)
+            first = _reoptimize(
+                Problem(problem.office, bag, (there,)), c.id, c.start, (), now_s=leave_s,
+                params=dataclasses.replace(params, time_limit_s=max(0.01, share)),
+                provider=provider).route_of(c.id)
+        back_s = first.end_s if first is not None else leave_s + leg[1]
+        served = set(first.stop_ids if first is not None else ())
+        stops = [s for s in stops if s.id not in served]
+        ready = min(back_s + OFFICE_LOAD_S, c.shift.close_s)
+        couriers[c.id] = dataclasses.replace(c, start=None, bag_only=False,
+                                             shift=TimeWindow(ready, c.shift.close_s))
+        heads[c.id] = (first, back_s, leg, leave_s)
+    day = dataclasses.replace(problem, stops=tuple(stops),
+                              couriers=tuple(couriers[c.id] for c in problem.couriers))
+    left_s = max(0.01, params.time_limit_s - (time.monotonic() - t0))
+    if day.stops:
+        plan = solve(day, dataclasses.replace(params, time_limit_s=left_s), provider=provider,
+                     progress=None if progress is None else _since(t0, progress),
+                     initial=warm)
+    else:
+        plan = Plan((), (), 0, 0, True, "empty", 0.0, 0.0)
+    routes = []
+    for c in problem.couriers:
+        after = plan.route_of(c.id)
+        if c.id in heads:
+            first, back_s, leg, leave_s = heads[c.id]
+            joined = _joined(problem, c, leave_s, first, back_s, leg, after)
+            if joined is not None:
+                routes.append(joined)
+        elif after is not None:
+            routes.append(after)
+    return Plan(
+        routes=tuple(routes), unassigned=plan.unassigned,
+        distance_m=sum(r.distance_m for r in routes), travel_s=sum(r.travel_s for r in routes),
+        feasible=plan.feasible and all(h[0] is None or h[0].lateness_s == 0
+                                       for h in heads.values()),
+        method=plan.method, runtime_s=time.monotonic() - t0, matrix_s=plan.matrix_s)
 
 
 def _unloaded(problem: Problem) -> Problem:
@@ -829,7 +902,8 @@ def reoptimize(
         :data:`OFFICE_LOAD_S` (the route's ``office_visit``): either after the stops
         whose parcels they carry (those the search fits before; the rest after the
         office) or first of all, whichever serves more (by priority), then is less
-        late, then shorter. The budget is shared by the two searches.
+        late, then shorter. The budget is shared by the two searches. A courier who
+        is ``bag_only`` has every stop that is not on board at the office.
 
     Returns
     -------
@@ -859,6 +933,9 @@ def reoptimize(
     if aboard:
         raise InvalidProblemError("at_office", f"stops {aboard[:5]} are on board")
     fetch = {i for i in at_office if i not in done and ids[i].courier_id in (None, courier_id)}
+    if courier.bag_only:  # every parcel not on board is at the office
+        fetch |= {s.id for s in problem.stops if not s.on_board and s.id not in done
+                  and s.courier_id in (None, courier_id)}
     if fetch:
         legs = checked_matrix(provider, [position, problem.office.location], courier.speed)
         if int(legs.distance_m[0, 1]) > AT_OFFICE_M:
@@ -942,32 +1019,41 @@ def _via_office(
 
 def _merged(problem: Problem, courier: Courier, leave_s: int, head: Plan | None,
             arrival_s: int, leg: tuple[int, int], rest: Plan) -> Plan:
-    """One route of ``head`` (the trip from the courier's position back to the office,
-    arriving at ``arrival_s``; ``None``: straight there, ``leg``, leaving at
-    ``leave_s``), the office visit and ``rest``'s route from the office. Without a route
-    after the office, the office visit is only the way back: the route is ``head``'s.
-    On board leaving each stop before the office: what the route delivers before it,
-    and the parcels on board (``Stop.on_board``) it delivers after."""
+    """The plan of one route (:func:`_joined`) of ``head``'s route (the trip from the
+    courier's position back to the office, arriving at ``arrival_s``; ``None``:
+    straight there, ``leg``, leaving at ``leave_s``) and ``rest``'s from the office,
+    with what both left out and the route does not serve."""
     cid = courier.id
     first = head.route_of(cid) if head is not None else None
-    after = rest.route_of(cid)
-    unassigned = (*(head.unassigned if head is not None else ()), *rest.unassigned)
+    route = _joined(problem, courier, leave_s, first, arrival_s, leg, rest.route_of(cid))
+    served = set(route.stop_ids if route is not None else ())
     seen: set[str] = set()
     left = []
-    served = set(after.stop_ids if after is not None else ())
-    for u in unassigned:  # a stop left out of the bag's trip may be served after
+    for u in (*(head.unassigned if head is not None else ()), *rest.unassigned):
         if u.stop_id not in seen and u.stop_id not in served:
-            seen.add(u.stop_id)
+            seen.add(u.stop_id)  # a stop left out of the bag's trip may be served after
             left.append(u)
     order = {s.id: n for n, s in enumerate(problem.stops)}
     left.sort(key=lambda u: order[u.stop_id])
+    routes = (route,) if route is not None else ()
+    return Plan(routes=routes, unassigned=tuple(left),
+                distance_m=sum(r.distance_m for r in routes),
+                travel_s=sum(r.travel_s for r in routes),
+                feasible=rest.feasible and (head is None or head.feasible),
+                method=rest.method, runtime_s=0.0, matrix_s=rest.matrix_s)
+
+
+def _joined(problem: Problem, courier: Courier, leave_s: int, first: CourierRoute | None,
+            arrival_s: int, leg: tuple[int, int], after: CourierRoute | None
+            ) -> CourierRoute | None:
+    """One route of ``first`` (the trip from the courier's position back to the office,
+    arriving at ``arrival_s``; ``None``: straight there, ``leg``, leaving at
+    ``leave_s``), the office visit and ``after`` (from the office). Without a route
+    after the office, the office visit is only the way back: the route is ``first``.
+    On board leaving each stop before the office: what the route delivers before it,
+    and the parcels on board (``Stop.on_board``) it delivers after."""
     if after is None:
-        routes = (first,) if first is not None else ()
-        return Plan(routes=routes, unassigned=tuple(left),
-                    distance_m=sum(r.distance_m for r in routes),
-                    travel_s=sum(r.travel_s for r in routes),
-                    feasible=rest.feasible and (head is None or head.feasible),
-                    method=rest.method, runtime_s=0.0, matrix_s=rest.matrix_s)
+        return first
     if first is not None:
         stops = {s.id: s for s in problem.stops}
         carried = [stops[v.stop_id].demand for v in after.visits if stops[v.stop_id].on_board]
@@ -987,8 +1073,8 @@ def _merged(problem: Problem, courier: Courier, leave_s: int, head: Plan | None,
     office = OfficeVisit(before=len(visits), arrival_s=arrival_s,
                          departure_s=arrival_s + OFFICE_LOAD_S, travel_distance_m=back_d,
                          travel_duration_s=back_t)
-    route = CourierRoute(
-        courier_id=cid,
+    return CourierRoute(
+        courier_id=courier.id,
         visits=(*visits, *after.visits),
         start_s=start_s,
         end_s=after.end_s,
@@ -1001,10 +1087,6 @@ def _merged(problem: Problem, courier: Courier, leave_s: int, head: Plan | None,
         returns_to_office=courier.return_to_office,
         office_visit=office,
     )
-    return Plan(routes=(route,), unassigned=tuple(left), distance_m=route.distance_m,
-                travel_s=route.travel_s,
-                feasible=rest.feasible and (head is None or head.feasible),
-                method=rest.method, runtime_s=0.0, matrix_s=rest.matrix_s)
 
 
 def _checked_reoptimize(problem: Problem, courier_id: str, position: LatLon,
@@ -1102,7 +1184,7 @@ def _reoptimize(
         )
     sub_courier = dataclasses.replace(
         courier, start=start, shift=TimeWindow(shift_open, courier.shift.close_s),
-        capacity=capacity,
+        capacity=capacity, bag_only=False,
     )
     sub = Problem(office=problem.office, stops=tuple(rest), couriers=(sub_courier,))
     initial: dict[str, Sequence[str]] | None = None

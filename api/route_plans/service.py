@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 import routing
 from models import (
     AssignmentHow,
+    CourierPosition,
     Item,
     ItemAssignment,
     PlanStatus,
@@ -310,11 +311,14 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                             errors=[{"pointer": "/office_id", "detail": "Unknown office."}])
     day: date = data["date"]
     open_s, close_s = data["shift_start_s"], data["shift_end_s"]
-    if now is not None and day == local_day(now) and open_s < _seconds(day, now) < close_s:
+    under_way = (now is not None and day == local_day(now)
+                 and open_s < _seconds(day, now) < close_s)
+    if under_way:
         # a plan of today made once the shift has begun starts when it is made (at the
         # next 5 minutes): the couriers cannot leave the office earlier. A re-plan at noon
         # planned from 08:00, so windows of the morning looked met and every ETA was
         # hours early. (After the shift, the day is planned as asked.)
+        assert now is not None
         open_s = min(close_s - 1, -(-_seconds(day, now) // START_STEP_S) * START_STEP_S)
     shift = {"open_s": open_s, "close_s": close_s}
 
@@ -486,6 +490,10 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         raise Unprocessable("No item to plan: none in the chosen statuses has coordinates "
                             "and a delivery window on that day.", slug="nothing-to-plan",
                             notes=[f"{x['identifier']}: {x['message']}" for x in left_out])
+    # couriers out on the road now start where they are, with their bag: the rest of
+    # their route passes by the office to load (routing.Courier.bag_only)
+    road = on_the_road(session, [c.id for c in couriers], (office.lat, office.lon),
+                       now) if under_way and now is not None else {}
     # a capacity not recorded (None) is the default motorbike's; 0 is a courier who
     # carries nothing (the model and the solver take it), not "not recorded"
     problem: dict[str, Any] = {
@@ -499,6 +507,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                 "weight_g": int((DEFAULT_CAPACITY_KG if c.vehicle_capacity_kg is None
                                  else c.vehicle_capacity_kg) * 1000)},
             "return_to_office": True,
+            **({"start": road[c.id], "bag_only": True} if c.id in road else {}),
         } for c in couriers],
     }
     if move_cost is not None:  # a rebalancing plan: what moving a parcel given out costs
@@ -508,6 +517,40 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     if left_out:  # (Problem.from_dict ignores top-level keys it does not know)
         problem["left_out"] = left_out
     return office_id, problem
+
+
+#: A courier's latest position counts for a plan made during the day when it is at
+#: most this old (device time; a phone sends one about every 30 s while it has a fix)
+ROAD_POSITION_AGE = timedelta(minutes=15)
+
+
+def on_the_road(session: Session, courier_ids: Collection[int],
+                office: tuple[float, float], now: datetime) -> dict[int, dict[str, float]]:
+    """Where each of these couriers is now, as a plan's start: their latest position of
+    the last :data:`ROAD_POSITION_AGE` (a phone clock up to 5 minutes ahead taken
+    too), if they are away from the office (more than ``routing.AT_OFFICE_M``) and
+    within :data:`MAX_REOPTIMIZE_DISTANCE_M` of it (a fix farther off is a stale or
+    wrong one: the courier is taken to be at the office)."""
+    if not courier_ids:
+        return {}
+    rows = session.execute(
+        select(CourierPosition.courier_id, CourierPosition.lat, CourierPosition.lon)
+        .where(CourierPosition.courier_id.in_(list(courier_ids)),
+               CourierPosition.device_time >= now - ROAD_POSITION_AGE,
+               CourierPosition.device_time <= now + timedelta(minutes=5))
+        .order_by(CourierPosition.courier_id, CourierPosition.device_time.desc(),
+                  CourierPosition.id.desc())).all()
+    home = routing.LatLon(*office)
+    out: dict[int, dict[str, float]] = {}
+    for cid, lat, lon in rows:
+        if cid in out:
+            continue  # an older one
+        far = routing.haversine_m([routing.LatLon(lat, lon), home])[0, 1]
+        if routing.AT_OFFICE_M < far <= MAX_REOPTIMIZE_DISTANCE_M:
+            out[cid] = {"lat": lat, "lon": lon}
+        else:
+            out[cid] = {}
+    return {cid: at for cid, at in out.items() if at}
 
 
 def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,

@@ -3205,3 +3205,56 @@ def test_a_tracking_look_up_reads_only_the_plan_holding_the_route(
         event.remove(RoutePlan, "load", count)
     assert r.json["expected_delivery"] is not None
     assert len(loaded) == 1
+
+
+def test_a_plan_made_during_the_day_starts_couriers_on_the_road_where_they_are(
+        client, auth, dispatcher, couriers, day_items, make_item, office, clock):
+    """A re-plan at noon started every route at the office: a courier 2 km away with
+    their bag was routed from the office, and new parcels from the office as if they
+    rode with them. Now a courier whose phone sent a position in the last 15 minutes,
+    away from the office, starts there with their bag, and passes by the office to
+    load anything the plan adds; one whose latest position is older starts at the
+    office as before."""
+    from datetime import timedelta
+
+    from models import CourierPosition
+
+    out, idle = couriers[0], couriers[1]
+    north = {"name": "Lê Thị Bình", "phone": "0912345678", "address": "5 Phạm Văn Đồng",
+             "ward": "Vĩnh Hải", "city": "Nha Trang", "province": "Khánh Hòa"}
+    bag = [make_item(office, courier=out, events=("EMG", "EDG"),
+                     recipient={**north, "lat": 12.266 + 0.002 * n, "lon": 109.195})
+           for n in range(3)]
+    clock.advance(hours=3, minutes=17)  # 11:17 in Viet Nam
+    here = {"lat": 12.2630, "lon": 109.1940}  # 2 km north of the office
+    for n, (who, ago, at) in enumerate([(out, 4, here), (idle, 40, here)]):
+        db.session.add(CourierPosition(
+            client_event_id=f"road-ping-{n}", courier_id=who.id,
+            device_time=clock() - timedelta(minutes=ago), server_time=clock(), **at))
+    db.session.commit()
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[out.id, idle.id]),
+                      headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    plan = db.session.get(RoutePlan, done["id"])
+    starts = {c["id"]: (c.get("start"), c.get("bag_only")) for c in plan.problem["couriers"]}
+    assert starts == {str(out.id): (here, True), str(idle.id): (None, None)}
+    for route in done["result"]["routes"]:
+        if route["courier_id"] == idle.id:
+            assert route["start_location"] == {"lat": office.lat, "lon": office.lon}
+            assert "office_visit" not in route
+    # the courier out alone: the bag first, from where they are, then the office's
+    url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[out.id]),
+                      headers=h).headers["Location"]
+    done = wait_for(client, h, url, {"succeeded"})
+    (route,) = done["result"]["routes"]
+    assert route["start_location"] == here
+    visit = route["office_visit"]
+    before = [s["identifier"] for s in route["stops"] if s["sequence"] < visit["before_sequence"]]
+    assert set(before) == {it.identifier for it in bag}
+    assert visit["arrival"] < visit["departure"] <= route["stops"][len(before)]["eta"]
+    assert len(route["stops"]) + len(done["result"]["unassigned"]) == len(day_items) + len(bag)
+    line = next(f for f in client.get(f"{url}/geojson", headers=h).json["features"]
+                if f["properties"]["kind"] == "route")["geometry"]["coordinates"]
+    assert line[0] == [here["lon"], here["lat"]]
+    assert line[len(before) + 1] == [office.lon, office.lat]

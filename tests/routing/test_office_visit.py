@@ -19,8 +19,9 @@ from routing import (
     TimeWindow,
     UnassignedReason,
     reoptimize,
+    solve,
 )
-from routing.evaluate import RouteIssueCode, route_issues
+from routing.evaluate import RouteIssueCode, evaluate, route_issues
 
 from .conftest import FAST, OFFICE, H, courier, stop_near_office
 
@@ -186,3 +187,75 @@ def test_bad_at_office(at_office: object, why: str) -> None:
         _reopt(problem, at_office=at_office)
     assert info.value.path == "at_office"
     assert why in str(info.value)
+
+
+# --- solve(): couriers out on the road with their bag (Courier.bag_only) -------------
+
+def _road_day(**c1: object) -> Problem:
+    bag = [dataclasses.replace(s, courier_id="c1") for s in _bag()]
+    out = courier("c1", shift=TimeWindow(10 * H, 18 * H), start=ROAD, bag_only=True)
+    return Problem(OFFICE, (*bag, *_new(6)), (dataclasses.replace(out, **c1),))
+
+
+def test_a_plan_takes_a_courier_on_the_road_back_to_the_office_for_new_parcels() -> None:
+    problem = _road_day()
+    plan = solve(problem, FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    assert not plan.unassigned
+    visit = route.office_visit
+    assert visit is not None
+    assert set(route.stop_ids[:visit.before]) == {"b0", "b1", "b2"}
+    assert set(route.stop_ids[visit.before:]) == {f"n{i}" for i in range(6)}
+    assert route.start_s == 10 * H
+    # the first leg is from where the courier stands
+    leg = PROVIDER.matrix([ROAD, problem.stop(route.stop_ids[0]).location])
+    assert route.visits[0].arrival_s == 10 * H + leg.duration_s[0, 1]
+    assert route.visits[visit.before].arrival_s > visit.departure_s
+    assert not route_issues(problem, route)
+    # a dispatcher's edit of the same order is scheduled the same way
+    (fixed,) = evaluate(problem, {"c1": list(route.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == route
+
+
+def test_a_courier_on_the_road_with_no_bag_goes_to_the_office_first() -> None:
+    problem = dataclasses.replace(_road_day(), stops=tuple(_new(3)))
+    (route,) = solve(problem, FAST, provider=PROVIDER).routes
+    assert route.office_visit is not None and route.office_visit.before == 0
+    leg = PROVIDER.matrix([ROAD, OFFICE.location])
+    assert route.office_visit.arrival_s == 10 * H + leg.duration_s[0, 1]
+    assert route.distance_m > leg.distance_m[0, 1]
+
+
+def test_a_courier_at_the_office_loads_there() -> None:
+    near = LatLon(OFFICE.location.lat + 0.0005, OFFICE.location.lon)  # ~55 m away
+    plan = solve(_road_day(start=near), FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    assert route.office_visit is None
+    assert len(route.visits) == 9
+
+
+def test_bag_only_without_a_start_is_a_courier_at_the_office() -> None:
+    plan = solve(_road_day(start=None), FAST, provider=PROVIDER)
+    assert plan.routes[0].office_visit is None
+
+
+def test_other_couriers_of_the_day_are_planned_as_before() -> None:
+    problem = _road_day()
+    other = courier("c2", shift=TimeWindow(10 * H, 18 * H))
+    problem = dataclasses.replace(problem, couriers=(*problem.couriers, other))
+    plan = solve(problem, FAST, provider=PROVIDER)
+    assert not plan.unassigned
+    served = {i for r in plan.routes for i in r.stop_ids}
+    assert served == {s.id for s in problem.stops}
+    c1 = plan.route_of("c1")
+    assert c1 is not None and {"b0", "b1", "b2"} <= set(c1.stop_ids)
+    c2 = plan.route_of("c2")
+    assert c2 is None or c2.office_visit is None
+
+
+def test_bag_only_must_be_a_boolean() -> None:
+    with pytest.raises(InvalidProblemError) as info:
+        Problem.from_dict({"office": {"location": {"lat": 12.245, "lon": 109.194}},
+                           "stops": [], "couriers": [{"id": "c1", "bag_only": "yes",
+                                                      "shift": {"open_s": 0, "close_s": 9}}]})
+    assert info.value.path == "couriers[0].bag_only"
