@@ -7,7 +7,8 @@ from __future__ import annotations
 from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, label
 
 __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
-           "COMPLAINT_CATEGORY", "COMPLAINT_STATUS", "CASH_KIND", "FLAG", "PUBLIC_COMPLAINT",
+           "COMPLAINT_CATEGORY", "COMPLAINT_CHANNEL", "COMPLAINT_STATUS", "CASH_KIND", "FLAG",
+           "PUBLIC_COMPLAINT",
            "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR",
            "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PAYOUT_ERROR"]
 
@@ -335,6 +336,12 @@ COMPLAINT_CATEGORY = {
     "courier_conduct": ("Thái độ bưu tá", "Courier conduct"),
     "missing_scan": ("Thiếu sự kiện quét", "Missing scan"),
     "other": ("Khác", "Other"),
+}
+
+#: who opened a complaint (``Complaint.channel``)
+COMPLAINT_CHANNEL = {
+    "office": ("Bưu cục", "Office"),
+    "public": ("Khách hàng (trang tra cứu)", "Customer (tracking page)"),
 }
 
 COMPLAINT_STATUS = {

@@ -182,14 +182,19 @@ def _here() -> str:
     else the map (``/console/payouts/7/assign`` has no GET: a 405)."""
     if request.method == "GET":
         return request.full_path.rstrip("?")
+    return request.path if _is_page(request.path) else url_for("console.index")
+
+
+def _is_page(path: str) -> bool:
+    """Whether ``path`` answers a GET (``/console/payouts/7/assign`` does not: a 405)."""
     adapter = current_app.create_url_adapter(request)
     try:
         if adapter is None:
             raise LookupError
-        adapter.match(request.path, method="GET")
+        adapter.match(path, method="GET")
     except (HTTPException, LookupError):
-        return url_for("console.index")
-    return request.path
+        return False
+    return True
 
 
 @bp.context_processor
@@ -296,6 +301,20 @@ def _safe_next(target: str | None) -> str:
     return url_for("console.index")
 
 
+def _back_after_login() -> str:
+    """Where logging in leads back to: the page asked for; for a form sent once the
+    session had ended (a POST), the console page the form was on (its ``Referer``,
+    same-origin by the ``Referrer-Policy``), else :func:`_here`. A form's own address
+    may have no GET (``/console/cash/handover``): logging in led to a 405."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    ref = urlsplit(request.referrer or "")
+    target = ref.path + (f"?{ref.query}" if ref.query else "")
+    if ref.netloc == request.host and _safe_next(target) == target and _is_page(ref.path):
+        return target  # (a refused form's answer is at the form's address: not that)
+    return _here()
+
+
 def page(fn: Callable[..., Any]) -> Callable[..., Any]:
     """An HTML page: logged in as a dispatcher or admin, else the login page or 403."""
 
@@ -305,9 +324,9 @@ def page(fn: Callable[..., Any]) -> Callable[..., Any]:
             user = security.current_user()
         except security.SessionEnded:
             flash(t("session_expired"), "warn")
-            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("console.login", next=_back_after_login()))
         if user is None:
-            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("console.login", next=_back_after_login()))
         if user.role not in security.STAFF:
             return _page_error(403, "couriers_refused")
         try:
@@ -369,7 +388,8 @@ def vendor(name: str) -> Response:
 
 def _login_limited(_limit: Any) -> Response:
     resp = make_response(render_template("console/login.html", error="too_many_logins",
-                                         next=request.values.get("next") or ""), 429)
+                                         next=request.values.get("next") or "",
+                                         username=request.form.get("username", "")[:64]), 429)
     return _headers(resp)
 
 
@@ -408,7 +428,8 @@ def login() -> Any:
             db.session.commit()  # a password rehash, if any
             security.log_in(found)
             return redirect(_safe_next(nxt))
-    return render_template("console/login.html", error=error, next=nxt or ""), status
+    return render_template("console/login.html", error=error, next=nxt or "",
+                           username=request.form.get("username", "")[:64]), status
 
 
 @bp.post("/logout")
@@ -508,7 +529,8 @@ def index(user: User) -> Any:
     }
     return render_template("console/map.html", office=office, couriers=couriers,
                            colours=colours, config=config, offices=offices,
-                           day=config["date"], move_cost_m=plans.DEFAULT_MOVE_COST_M,
+                           day=config["date"], config_refresh=config["dayRefreshS"],
+                           move_cost_m=plans.DEFAULT_MOVE_COST_M,
                            max_move_cost_m=routing.MAX_MOVE_COST_M)
 
 
@@ -729,7 +751,15 @@ def item_complaint(user: User, identifier: str) -> Any:
                         ) if isinstance(exc, ValidationError) and isinstance(
                             exc.messages, dict) else str(exc)
         flash(msg, "error")
-        return redirect(url_for("console.item_page", number=identifier))
+        try:  # the item's page again, the form filled in as sent: the text is not lost
+            item = items.get_item(db.session(), user, identifier, with_events=True)
+        except Problem:
+            db.session.rollback()
+            return redirect(url_for("console.item_page", number=identifier))
+        return render_template("console/item.html", number=item.identifier, error=None,
+                               complaint_form=form, **_item_context(item),
+                               back=url_for("console.item_page", number=item.identifier)), (
+                                   exc.status if isinstance(exc, Problem) else 422)
     db.session.commit()
     return redirect(url_for("console.complaint_page", complaint_id=c.id))
 
@@ -796,7 +826,10 @@ MISSING_PAGE_ROWS = 500
 
 
 def _hours(value: float) -> str:
-    return f"{value:g}"
+    """A threshold as the paging links carry it: short ("24"), yet the same number
+    (``:g`` alone keeps six digits: 20.1234567 became 20.1235, another list)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 @bp.get("/missing")
@@ -841,8 +874,12 @@ def missing_page(user: User) -> Any:
         returns_due, returns_page_no, MISSING_PAGE_ROWS, endpoint="console.missing_page",
         name="returns_page",
         args={**thresholds, **({"page": pager.page} if pager.page > 1 else {})})
-    names = {c.id: c.username for c in _couriers(office)}
-    return render_template("console/missing.html", rows=found.rows, pager=pager,
+    # whoever holds them, also a courier deactivated or moved since (the office's active
+    # couriers only left their parcels without a name, as if nobody had them)
+    ids = {r["courier_id"] for r in [*found.rows, *returns] if r["courier_id"] is not None}
+    names = {u.id: u.username for u in db.session.execute(
+        select(User).where(User.id.in_(ids))).scalars()} if ids else {}
+    return render_template("console/missing.html", office=office, rows=found.rows, pager=pager,
                            due_later=found.due_later, returns=returns,
                            returns_pager=returns_pager, max_attempts=max_attempts, q=q,
                            names=names)
@@ -872,6 +909,9 @@ def complaints_page(user: User) -> Any:
 @bp.route("/complaints/<int:complaint_id>", methods=["GET", "POST"])
 @page
 def complaint_page(user: User, complaint_id: int) -> Any:
+    """A complaint and its evidence; its form (POST) moves it on. Refused (a note too
+    long, closing without one, another dispatcher changed it since), the page is
+    answered again with the reason and the form as sent: the note typed is not lost."""
     if request.method == "POST":
         form = {k: v for k, v in (("status", request.form.get("status")),
                                   ("resolution_note", request.form.get("resolution_note")))
@@ -884,10 +924,20 @@ def complaint_page(user: User, complaint_id: int) -> Any:
         except ValidationError as exc:
             db.session.rollback()
             flash("; ".join(p["detail"] for p in pointers({"form": exc.messages})), "error")
+            return _complaint_page(user, complaint_id, sent=form, code=422)
         except Problem as exc:
             db.session.rollback()
             flash(str(exc), "error")
+            if exc.status == 409:  # changed since: the status chosen again, on the page as it is
+                form.pop("status", None)
+            return _complaint_page(user, complaint_id, sent=form, code=exc.status)
         return redirect(url_for("console.complaint_page", complaint_id=complaint_id))
+    return _complaint_page(user, complaint_id)
+
+
+def _complaint_page(user: User, complaint_id: int, *, sent: dict[str, str] | None = None,
+                    code: int = 200) -> Any:
+    """The complaint's page; ``sent``: a refused form's fields, to fill it in again."""
     case = complaints.evidence(db.session(), user, complaint_id)
     c = case["complaint"]
     return render_template("console/complaint.html", c=c, sla=sla(c, clock()),
@@ -897,8 +947,9 @@ def complaint_page(user: User, complaint_id: int) -> Any:
                            # whose order changes with each process's string hashing)
                            statuses=[c.status.value] + [s.value for s in ComplaintStatus
                                                         if s in TRANSITIONS[c.status]],
+                           sent=sent or {},
                            **{k: v for k, v in _item_context(case["item"]).items()
-                              if k != "complaints"}, complaints=[])
+                              if k != "complaints"}, complaints=[]), code
 
 
 # ------------------------------------------------------------------ cash, quality, import
@@ -906,23 +957,43 @@ def complaint_page(user: User, complaint_id: int) -> Any:
 @bp.get("/cash")
 @page
 def cash_page(user: User) -> Any:
+    return _cash_page(user, _day_arg(), request.args.get("courier"))
+
+
+def _cash_page(user: User, day: date, courier: Any, *, handover: Any = None,
+               correction: Any = None, code: int = 200) -> Any:
+    """The cash report of ``day`` and ``courier``'s ledger (an id as sent: none or not
+    one the user can see, no ledger). ``handover``, ``correction``: a refused form as
+    sent, to fill it in again, answered with ``code``."""
     office = office_of(user)
-    day = _day_arg()
     report = cash.report(db.session(), user, office.id, day)
     ledger = None
-    if request.args.get("courier"):
+    if courier:
         try:
-            ledger = cash.ledger(db.session(), user, Id().deserialize(request.args["courier"]),
-                                 day)
+            ledger = cash.ledger(db.session(), user, Id().deserialize(courier), day)
         except (ValidationError, Problem):
             ledger = None
     names = {c.id: c.username for c in _couriers(office)}
-    return render_template("console/cash.html", report=report, ledger=ledger, day=day,
+    return render_template("console/cash.html", office=office, report=report, ledger=ledger,
+                           day=day,
                            names=names, reference=secrets.token_hex(12),
-                           correction_reference=secrets.token_hex(12))
+                           correction_reference=secrets.token_hex(12),
+                           handover=handover or {}, correction=correction or {},
+                           back=url_for("console.cash_page", date=day.isoformat(),
+                                        courier=courier)), code
 
 
-def _back_to_ledger(courier_id: Any, day: Any) -> Any:
+def _back_to_ledger(user: User, refused: int | None, courier_id: Any, day: Any,
+                    **sent: Any) -> Any:
+    """Back to the ledger the form was on; a refused form (``refused``, its status)
+    answers that page again, the form filled in as sent (``sent``), so nothing typed
+    is lost (a form with a day that is not one: the redirect, as before)."""
+    if refused is not None:
+        try:
+            return _cash_page(user, Day().deserialize(day or ""), courier_id, code=refused,
+                              **sent)
+        except ValidationError:
+            pass
     return redirect(url_for("console.cash_page", date=str(day or ""), courier=courier_id))
 
 
@@ -948,22 +1019,25 @@ def cash_handover(user: User) -> Any:
         diff = -entry.amount - (entry.expected_on_hand or 0)
         flash(f"{t('handover_recorded')} {_vnd(diff)}", "info" if diff == 0 else "warn")
 
-    _form_action(record)
-    return _back_to_ledger(form.get("courier_id"), form.get("date"))
+    return _back_to_ledger(user, _form_action(record), form.get("courier_id"),
+                           form.get("date"), handover=form)
 
 
-def _form_action(action: Callable[[], None]) -> None:
+def _form_action(action: Callable[[], None]) -> int | None:
     """Run a console form's action; invalid fields or a refused action become a
-    flashed message, and nothing of it is stored."""
+    flashed message, and nothing of it is stored: then the refusal's status."""
     try:
         action()
     except ValidationError as exc:
         db.session.rollback()
         flash("; ".join(f"{k}: {' '.join(map(str, v))}"
                         for k, v in exc.normalized_messages().items()), "error")
+        return 422
     except Problem as exc:
         db.session.rollback()
         flash(exc.detail, "error")
+        return exc.status
+    return None
 
 
 @bp.post("/cash/correction")
@@ -986,8 +1060,8 @@ def cash_correction(user: User) -> Any:
         db.session.commit()
         flash(t("correction_recorded"), "info")
 
-    _form_action(record)
-    return _back_to_ledger(form.get("courier_id"), form.get("date"))
+    return _back_to_ledger(user, _form_action(record), form.get("courier_id"),
+                           form.get("date"), correction=form)
 
 
 # ------------------------------------------------------------------ payouts
@@ -1192,7 +1266,8 @@ def quality_page(user: User) -> Any:
              "reasons": {labels.label(labels.REASON, k, lg): v
                          for k, v in month["failed_attempts_by_reason"].items()},
              "labels": labels.table(labels.UI, lg)}
-    return render_template("console/quality.html", today=today["rows"][0], month=month,
+    return render_template("console/quality.html", office=office, today=today["rows"][0],
+                           month=month,
                            chart=chart, day=day, cod_outstanding=today["cod_outstanding"])
 
 

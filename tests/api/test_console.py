@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from argon2 import PasswordHasher
@@ -85,7 +86,10 @@ def test_courier_is_refused_with_403(client, couriers):
 def test_wrong_password(client, dispatcher):
     r = login(client, password="nope")
     assert r.status_code == 401 and "Sai tên đăng nhập" in r.text
-    assert login(client, username="nobody").status_code == 401
+    # the name typed stays in the form (the password is typed again), escaped
+    assert re.search(r'<input name="username"[^>]* value="disp"', r.text)
+    r = login(client, username='"><b>x')
+    assert r.status_code == 401 and 'value="&#34;&gt;&lt;b&gt;x"' in r.text
 
 
 def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(client, dispatcher):
@@ -210,6 +214,38 @@ def test_idle_session_expires_after_an_hour(logged_in, clock):
     assert r.status_code == 302 and "/console/login" in r.location
     assert "hết hạn" in logged_in.get(r.location).text  # "session expired" message
     assert logged_in.get("/console/").status_code == 302
+
+
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page(client, dispatcher,
+                                                                    clock, couriers):
+    # a form whose address has no GET (the cash hand-in, a payout's assign): logging
+    # in again went to that address, a 405
+    def sent_when_ended(url, referer):
+        assert login(client).status_code == 302
+        token = page_token(client)
+        clock.advance(minutes=61)
+        r = client.post(url, data={"csrf_token": token},
+                           headers={"Referer": referer} if referer else {})
+        assert r.status_code == 302 and r.location.startswith("/console/login?"), url
+        return parse_qs(urlsplit(r.location).query)["next"][0]
+
+    ledger = f"/console/cash?date=2026-11-20&courier={couriers[0].id}"
+    assert sent_when_ended("/console/cash/handover", f"http://localhost{ledger}") == ledger
+    # without a Referer, or another site's: the page its address shows, else the map
+    assert sent_when_ended("/console/payouts/7/assign", None) == "/console/"
+    assert sent_when_ended("/console/cash/correction",
+                           "http://evil.example/console/cash") == "/console/"
+    assert sent_when_ended("/console/complaints/3", None) == "/console/complaints/3"
+    # sent again from a refused form's answer, which is at the form's own address
+    assert sent_when_ended("/console/cash/handover",
+                           "http://localhost/console/cash/handover") == "/console/"
+    back = sent_when_ended("/console/items/EE123456785VN/complaints",
+                           "http://localhost/console/items?number=EE123456785VN")
+    r = client.post("/console/login", data={
+        "username": "disp", "password": "secret-pw", "next": back,
+        "csrf_token": csrf(client)})
+    assert r.status_code == 302 and r.location == back
+    assert client.get(r.location).status_code == 404  # a page (no such item), not a 405
 
 
 def test_polling_does_not_keep_an_idle_session_alive(logged_in, clock):
@@ -821,6 +857,58 @@ def test_a_complaint_form_sent_twice_opens_one_complaint(logged_in, make_item, o
         Complaint.item_id == item.id)).scalar() == 2
 
 
+def test_a_refused_complaint_form_is_answered_with_what_was_typed(logged_in, make_item,
+                                                                  office, couriers):
+    # a description refused (a right-to-left override pasted in with the text) was
+    # lost: the answer was a redirect to the item's page and an empty form
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    token = page_token(logged_in)
+    text = "Khách báo chưa nhận được hàng \u202e dù đã gọi ba lần"
+    r = logged_in.post(f"/console/items/{item.identifier}/complaints", data={
+        "category": "wrong_cod", "description": text, "csrf_token": token})
+    assert r.status_code == 422 and "Control characters" in r.text
+    form = r.text.split('id="complaint-form"')[1].split("</form>")[0]
+    assert f">{text}</textarea>" in form
+    assert '<option value="wrong_cod" selected>' in form
+    # the language switch leads back to the item's page (the form's address has no GET)
+    assert f'name="next" value="/console/items?number={item.identifier}"' in r.text
+    assert db.session.execute(db.select(db.func.count(Complaint.id))).scalar() == 0
+    # sent as shown once the character is taken out: opened
+    r = logged_in.post(f"/console/items/{item.identifier}/complaints", data={
+        "category": "wrong_cod", "description": text.replace("\u202e", ""),
+        "csrf_token": token})
+    assert r.status_code == 302 and "/console/complaints/" in r.location
+
+
+def test_a_refused_complaint_update_keeps_the_note(logged_in, make_item, office, couriers,
+                                                   dispatcher, clock):
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    token = page_token(logged_in)
+    url = logged_in.post(f"/console/items/{item.identifier}/complaints", data={
+        "category": "late", "description": "Chưa nhận được hàng",
+        "csrf_token": token}).location
+    note = "Đã gọi khách lúc 10:00 \u2028 hẹn giao lại chiều nay"
+    r = logged_in.post(url, data={"status": "resolved", "seen_status": "open",
+                                  "resolution_note": note, "csrf_token": token})
+    assert r.status_code == 422 and "Control characters" in r.text
+    form = r.text.split('id="complaint-update"')[1].split("</form>")[0]
+    assert f'value="{note}"' in form and '<option value="resolved" selected>' in form
+    # another dispatcher changed it meanwhile: the note kept, the status as it is now
+    c = db.session.execute(db.select(Complaint).where(Complaint.item_id == item.id)).scalar()
+    complaints.update(db.session(), dispatcher, c.id, {
+        "status": ComplaintStatus.INVESTIGATING}, now=clock())
+    db.session.commit()
+    note = note.replace("\u2028", "")
+    r = logged_in.post(url, data={"status": "resolved", "seen_status": "open",
+                                  "resolution_note": note, "csrf_token": token})
+    assert r.status_code == 409 and "became investigating" in r.text
+    form = r.text.split('id="complaint-update"')[1].split("</form>")[0]
+    assert f'value="{note}"' in form
+    assert '<option value="investigating" selected>' in form
+    db.session.refresh(c)
+    assert (c.status, c.resolution_note) == (ComplaintStatus.INVESTIGATING, None)
+
+
 def test_a_complaint_changed_since_its_page_was_shown_is_not_changed_over_it(
         logged_in, client, make_item, office, couriers, dispatcher, clock):
     # two dispatchers on the same new complaint: one resolves it; the other, from the
@@ -891,6 +979,13 @@ def test_cash_quality_import_pages(logged_in, make_item, office, couriers, clock
     assert r.status_code == 200, r.text
     assert re.search(r'id="import-created">1<', r.text)
     assert re.search(r'id="import-failed">1<', r.text) and "weight_g" in r.text
+    # the same file again: the first row is already stored, an error of no column
+    # (null in the API), which the table showed as "None"
+    r = logged_in.post("/console/import", data={
+        "csrf_token": token, "file": (io.BytesIO((header + good).encode()), "x.csv")},
+        content_type="multipart/form-data")
+    rows = r.text.split('id="import-errors"')[1].split("</table>")[0]
+    assert "already exists" in rows and "None" not in rows
 
 
 def test_language_switch(logged_in):
@@ -936,7 +1031,7 @@ def test_vendor_assets_are_served_from_node_modules(client):
 
 # ------------------------------------------------------------------ public tracking page
 
-def test_tracking_page_complaint_form(client, make_item, office):
+def test_tracking_page_complaint_form(client, make_item, office, dispatcher):
     item = make_item(office, events=("EMG",))
     page = client.get(f"/track/{item.identifier}")
     assert page.status_code == 200 and f'action="/track/{item.identifier}/complaint' in page.text
@@ -955,6 +1050,14 @@ def test_tracking_page_complaint_form(client, make_item, office):
 
     assert db.session.execute(db.select(Complaint).where(
         Complaint.reference == ref)).scalar().channel == "public"
+    # the queue and the case say who opened it in the page's language (it showed the
+    # stored word, "public", in the Vietnamese console too)
+    login(client)
+    queue = client.get("/console/complaints").text
+    row = queue.split(ref)[1].split("</tr>")[0]
+    assert "<td>Khách hàng (trang tra cứu)</td>" in row
+    case = client.get(re.search(rf'href="(/console/complaints/\d+)">{ref}<', queue).group(1))
+    assert "Khách hàng (trang tra cứu)" in case.text and ">public<" not in case.text
 
 
 def test_cash_hand_in_and_correction_from_the_ledger(logged_in, make_item, office, couriers,
@@ -1002,16 +1105,29 @@ def test_cash_hand_in_and_correction_from_the_ledger(logged_in, make_item, offic
         assert logged_in.post("/console/cash/correction", data=fix_form).status_code == 302
     assert [e.amount for e in db.session.query(CashEntry).filter_by(
         corrects_id=fix.id)] == [20_000]
-    # that reference for another correction: refused, nothing stored
-    logged_in.post("/console/cash/correction", data={**fix_form, "amount": "30000"})
-    assert "another entry" in logged_in.get(url).text
+    # that reference for another correction: refused, nothing stored; the ledger's page
+    # again, the form as sent (it was a redirect to an empty form: the amount and the
+    # reason typed were lost)
+    r = logged_in.post("/console/cash/correction", data={**fix_form, "amount": "30000"})
+    assert r.status_code == 409 and "another entry" in r.text
+    fix_form_shown = r.text.split('id="correction-form"')[1].split("</form>")[0]
+    assert f'<option value="{fix.id}" selected>' in fix_form_shown
+    assert 'value="30000"' in fix_form_shown and 'value="nhầm"' in fix_form_shown
     assert db.session.query(CashEntry).filter_by(kind=CashKind.CORRECTION).count() == 2
-    # bad input: a message, nothing stored
+    # bad input: a message, nothing stored, what was typed kept
     r = logged_in.post("/console/cash/handover", data={**form, "reference": "x" * 20,
                                                        "counted_amount": "-1"})
-    assert r.status_code == 302
+    assert r.status_code == 422 and "counted_amount" in r.text
+    handover_shown = r.text.split('id="handover-form"')[1].split("</form>")[0]
+    assert 'value="-1"' in handover_shown and 'value="thiếu 50k"' in handover_shown
     assert db.session.query(CashEntry).filter_by(kind=CashKind.HANDOVER).count() == 1
-    assert "counted_amount" in logged_in.get(url).text
+    assert 'id="ledger-title"' in r.text  # the ledger of the form's courier and day
+    # the language switch there leads back to the ledger (the form's address has no GET)
+    assert f'name="next" value="{url}"'.replace("&", "&amp;") in r.text
+    # a form whose day is not one: back to the page, as before
+    r = logged_in.post("/console/cash/handover", data={**form, "date": "nope",
+                                                       "reference": "w" * 20})
+    assert r.status_code == 302
     # no CSRF token: refused
     r = logged_in.post("/console/cash/handover", data={**form, "csrf_token": "",
                                                        "reference": "y" * 20})
@@ -1041,6 +1157,24 @@ def test_missing_scans_page_lists_overdue_items_oldest_first(logged_in, make_ite
     assert rows == [fresh.identifier]
     r = logged_in.get("/console/missing?idle_hours=-3&lang=en")
     assert r.status_code == 200 and "idle_hours" in r.text  # a message, the defaults used
+
+
+def test_missing_scans_page_names_a_courier_deactivated_since(
+        app, logged_in, make_item, office, couriers, clock):
+    # the parcels of a courier who left are exactly the ones to chase: the column was
+    # empty, as if nobody held them (names came from the office's active couriers)
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 1
+    out = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    held = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMH", "EDF"))
+    couriers[0].active = False
+    db.session.commit()
+    clock.advance(hours=30)
+    assert login(logged_in).status_code == 302
+    page = logged_in.get("/console/missing").text
+    missing = page[page.index('id="missing"'):page.index('id="returns-due"')]
+    returns = page[page.index('id="returns-due"'):]
+    assert re.search(rf"{out.identifier}</a></td>.*?<td>c0</td>", missing, re.S)
+    assert re.search(rf"{held.identifier}</a></td>.*?<td>c0</td>", returns, re.S)
 
 
 def test_missing_scans_page_lists_the_items_awaiting_a_return(
@@ -1114,6 +1248,30 @@ def test_out_of_range_numbers_and_dates_in_console_urls_are_not_500s(client, mak
     for day in ("0001-01-29", "9999-12-31"):
         r = client.get(f"/console/quality?date={day}")
         assert r.status_code == 422, (day, r.status_code)
+
+
+def test_choosing_an_office_or_a_day_on_the_map_keeps_the_day_and_the_refresh(
+        client, make_user, make_office, office):
+    # the office form led back to today's map, the day form dropped ?refresh=
+    make_user(Role.ADMIN, username="root", password="secret-pw")
+    far = make_office()
+    assert login(client, "root").status_code == 302
+    page = client.get("/console/?date=2026-11-18&refresh=5").text
+    office_form = page.split('id="office-form"')[1].split("</form>")[0]
+    back = re.search(r'name="next" value="([^"]+)"', office_form).group(1)
+    assert back.replace("&amp;", "&") == "/console/?date=2026-11-18&refresh=5"
+    r = client.post("/console/office", data={"office_id": far.id, "next": back.replace(
+        "&amp;", "&"), "csrf_token": CSRF_RE.search(page).group(1)})
+    assert r.location == "/console/?date=2026-11-18&refresh=5"
+    day_form = page.split('id="day-form"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="refresh" value="5">' in day_form
+    day_form = client.get("/console/").text.split('id="day-form"')[1].split("</form>")[0]
+    assert 'name="refresh"' not in day_form
+    # the pages of the chosen office say which it is (the cash, missing-scans and quality
+    # pages did not: an admin read another office's figures as the one they had in mind)
+    for path in ("/console/cash", "/console/missing", "/console/quality"):
+        page = client.get(path).text
+        assert f'<strong class="office-name">{far.name}</strong>' in page, path
 
 
 def test_an_empty_password_never_logs_in(client, make_user, office):

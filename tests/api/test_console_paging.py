@@ -262,6 +262,10 @@ def test_every_missing_scan_and_return_is_reached_page_by_page(
     assert rows_text(last, "missing-pager") == ("Dòng 7–7 trong tổng số 7", "Trang 3/3")
     assert link(last, "next", "missing-pager") is None
     assert query(link(last, "prev", "missing-pager"))["page"] == ["2"]
+    # a threshold the links keep as it was asked for, all its digits (not the six of
+    # "%g": 20.1234567 became 20.1235, another list than the one shown)
+    page = client.get("/console/missing?idle_hours=20.1234567&out_hours=6").text
+    assert query(link(page, "next", "missing-pager"))["idle_hours"] == ["20.1234567"]
     # the returns list pages on its own, its links keeping the other list's page
     monkeypatch.setattr(views, "MISSING_PAGE_ROWS", 1)
     page = client.get(url + "&page=4").text
