@@ -27,9 +27,9 @@ system-deps:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
 	@command -v npm >/dev/null 2>&1 || { echo "Installing nodejs and npm with apt-get..."; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
-	@$(MAKE) --no-print-directory browser-deps
 
 # Debian's Chromium for the browser tests (tests/e2e); they skip, saying why, without it.
+# `make test` only: `make run` (a server, e.g. the post's own) has no use for a browser.
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \

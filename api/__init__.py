@@ -55,7 +55,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _check_settings(app)
 
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        os.makedirs(app.instance_path, exist_ok=True)
+        try:
+            os.makedirs(app.instance_path, exist_ok=True)
+        except OSError as exc:  # the container's user may not write the installed package's
+            raise ConfigError(f"DATABASE_URL is not set, and the folder of the default "
+                              f"SQLite file, {app.instance_path}, cannot be created "
+                              f"({exc.strerror}): set DATABASE_URL.") from None
         path = os.path.join(app.instance_path, "postal.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
@@ -216,6 +221,28 @@ def _check_carrier_patterns(patterns: object) -> None:
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(f"{message}: {name!r} does not compile ({exc}).") from None
+
+
+#: one line per record, as gunicorn's own: time, process, level, logger
+LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+
+
+def configure_logging() -> None:
+    """The app's own log records (``api``, ``models``, ``routing``: a 500's traceback, a
+    route plan solved or failed, Redis unreachable) on stderr at INFO, with their time and
+    level. Served processes call it (gunicorn workers: :mod:`api.wsgi`; RQ workers): no
+    one configured logging there, so Python's last-resort handler printed the warnings
+    and errors as bare messages, without time or level, and dropped every INFO record.
+    Logging configured already (handlers on the root logger) is left as it is."""
+    if logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S %z"))
+    for name in ("api", "models", "routing"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
 
 
 class BoundedIntConverter(IntegerConverter):

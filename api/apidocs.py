@@ -117,6 +117,14 @@ PROBLEM_TYPES = {
     "database-unavailable": "The database cannot be reached (down, restarting, or a "
                             "wrong `DATABASE_URL`); nothing was stored. Try again after "
                             "`Retry-After` seconds.",
+    "evidence-store-unavailable": "The server could not write the photo or signature "
+                                  "to its evidence store (`POSTAL_PHOTO_DIR`: its disk "
+                                  "full, or not writable); nothing was recorded. Send it "
+                                  "again after `Retry-After` seconds.",
+    "evidence-file-missing": "The photo or signature is recorded but its file is missing "
+                             "from the evidence store (`POSTAL_PHOTO_DIR`: a volume not "
+                             "mounted, or a database restored without its files); the "
+                             "server logs it. Uploading the same file again restores it.",
     "job-queue-unavailable": "The background job queue (Redis) could not take the job; the "
                              "plan (`plan_id`) is recorded as failed. Try again after "
                              "`Retry-After` seconds.",

@@ -126,6 +126,13 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
         select(User.username).where(func.lower(User.username).in_(names))).scalars())
     if taken:
         raise ValueError(f"Accounts with the demo usernames exist: {', '.join(taken)}.")
+    # a post's own database (`make run`, or `demo load`, with its DATABASE_URL still set
+    # in the shell) got the demo accounts beside its own: an "admin" of every office,
+    # password "demo"
+    if (session.execute(select(func.count()).select_from(Office)).scalar()
+            or session.execute(select(func.count()).select_from(User)).scalar()):
+        raise ValueError("This database already holds offices or accounts: demo data, "
+                         "with its well-known passwords, goes into an empty one only.")
     rng = random.Random(seed)
     office = Office(code="NT650000", name="Bưu cục Nha Trang", address="2 Lê Lợi, Xương Huân",
                     city="Nha Trang", province="Khánh Hòa", lat=HUB[0], lon=HUB[1])

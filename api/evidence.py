@@ -6,7 +6,10 @@ addressing makes a resent photo free and a file never overwritten by another.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Collection, Mapping
@@ -18,6 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Evidence, EvidenceKind, lock_rows
+
+from .errors import Problem
+
+log = logging.getLogger(__name__)
+
+#: how long a phone waits before sending a file the store could not write again
+STORE_RETRY_AFTER_S = 300
 
 CONTENT_TYPES = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"),
                  "webp": ("image/webp", "webp")}
@@ -37,14 +47,30 @@ class LocalEvidenceStore:
         digest = hashlib.sha256(data).hexdigest()
         key = f"{digest[:2]}/{digest[2:4]}/{digest}.{extension}"
         target = self.root / key
-        if target.exists():
-            return key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # write then rename: a reader never sees half a file
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        tmp = None
+        try:
+            if target.exists():
+                return key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # write then rename: a reader never sees half a file
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except OSError as exc:
+            # a full disk (or a directory the server may not write) was a 500, and left
+            # the part written as a hidden .upload- file, for every retry of the phone
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            log.error("evidence store %s: cannot write a file: %s", self.root,
+                      exc.strerror or exc.__class__.__name__)
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise Problem("The server could not store the file"
+                          + (" (its disk is full)" if full else "")
+                          + "; nothing was recorded. Send it again later.", status=503,
+                          slug="evidence-store-unavailable", title="Service unavailable",
+                          headers={"Retry-After": str(STORE_RETRY_AFTER_S)}) from None
         return key
 
     def path(self, key: str) -> Path:
@@ -52,6 +78,20 @@ class LocalEvidenceStore:
         if not resolved.is_relative_to(self.root.resolve()):
             raise ValueError("evidence key outside the store")
         return resolved
+
+    def existing(self, key: str) -> Path:
+        """The stored file to serve. One the database names but the store lacks (the
+        volume not mounted, ``PHOTO_DIR`` changed, a database restored without its
+        files) was a 500 on every photo link: a 503 saying so, and an error in the log
+        naming the file. (Uploading the same bytes again puts it back.)"""
+        path = self.path(key)
+        if not path.is_file():
+            log.error("evidence store %s: file %s is missing", self.root, key)
+            raise Problem("The file is recorded but missing from the server's evidence "
+                          "store; the error is logged.", status=503,
+                          slug="evidence-file-missing", title="Service unavailable",
+                          headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
+        return path
 
 
 DELIVERY_RULE = "a delivery cites only files its deliverer uploaded."

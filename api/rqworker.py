@@ -22,4 +22,8 @@ class RoutingWorker(Worker):
         super().__init__(*args, **kwargs)
         from routing import warm_up
 
+        from . import configure_logging
+
+        configure_logging()  # the jobs' records (route plan solved, failed) with the time
+
         log.info("routing kernels loaded in %.2f s; jobs fork from here", warm_up())

@@ -96,8 +96,10 @@ def main() -> None:
                          f"from 0 to 86400, not {wait!r}.")
     wait_for_database(app, wait_s)
     migrate(app)
-    argv = ["gunicorn", "--bind", f"0.0.0.0:{port}", "--workers", workers, "--threads", "4",
-            "--access-logfile", "-", "api.wsgi:app"]
+    # gunicorn of this interpreter: `.venv/bin/python -m api.serve` outside an activated
+    # venv found no `gunicorn` on PATH, a FileNotFoundError after the migrations ran
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{port}", "--workers",
+            workers, "--threads", "4", "--access-logfile", "-", "api.wsgi:app"]
     sys.stdout.flush()
     os.execvp(argv[0], argv)  # noqa: S606 - fixed argv, no shell
 

@@ -5,8 +5,9 @@ it (see :func:`api.jobs.warm_up_routing`)."""
 
 from __future__ import annotations
 
-from . import create_app
+from . import configure_logging, create_app
 from .jobs import warm_up_routing
 
+configure_logging()
 app = create_app()
 warm_up_routing()

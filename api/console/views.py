@@ -795,7 +795,7 @@ def evidence_file(user: User, sha256: str) -> Any:
         raise NotFound("No such evidence that you can see.")
     from ..scans.views import evidence_store
 
-    return send_file(evidence_store().path(ev.path), mimetype=ev.content_type, max_age=0)
+    return send_file(evidence_store().existing(ev.path), mimetype=ev.content_type, max_age=0)
 
 
 @bp.get("/scans/<int:scan_id>/photo")
@@ -807,7 +807,7 @@ def scan_photo(user: User, scan_id: int) -> Any:
     scan = scans.get_scan(db.session(), user, scan_id)
     if not scan.photo_key:
         raise NotFound(f"Scan {scan_id} has no photo.")
-    return send_file(evidence_store().path(scan.photo_key), mimetype=scan.photo_content_type,
+    return send_file(evidence_store().existing(scan.photo_key), mimetype=scan.photo_content_type,
                      max_age=0)
 
 

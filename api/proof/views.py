@@ -50,9 +50,11 @@ def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKi
     ext = sniff_format(data).lower()
     sha = hashlib.sha256(data).hexdigest()
     existing = session.execute(select(Evidence).where(Evidence.sha256 == sha)).scalar()
+    # written again when its file is gone from the store (a lost volume, a restored
+    # database): a phone resending its photo got a 200 and the file stayed missing
+    path = evidence_store().save(data, CONTENT_TYPES[ext][1])
     if existing is not None:
         return existing, False
-    path = evidence_store().save(data, CONTENT_TYPES[ext][1])
     ev = Evidence(sha256=sha, path=path, kind=kind, content_type=CONTENT_TYPES[ext][0],
                   size_bytes=len(data), uploaded_by_id=actor.id, uploaded_at=now)
     try:
@@ -109,7 +111,7 @@ class EvidenceFile(MethodView):
                 actor.role is Role.ADMIN or actor.id == ev.uploaded_by_id
                 or (actor.role is Role.DISPATCHER and uploader.office_id == actor.office_id)):
             raise NotFound(f"No evidence {sha256[:70]} that you can see.")
-        resp = send_file(evidence_store().path(ev.path), mimetype=ev.content_type, max_age=0)
+        resp = send_file(evidence_store().existing(ev.path), mimetype=ev.content_type, max_age=0)
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
 

@@ -128,7 +128,7 @@ class ScanPhoto(MethodView):
         if not scan.photo_key:
             raise Problem(f"Scan {scan_id} has no photo.", status=404, slug="not-found",
                           title="Not found")
-        resp = send_file(evidence_store().path(scan.photo_key),
+        resp = send_file(evidence_store().existing(scan.photo_key),
                          mimetype=scan.photo_content_type, max_age=0)
         resp.headers["Cache-Control"] = "private, no-store"
         return resp

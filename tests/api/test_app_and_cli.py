@@ -455,3 +455,99 @@ def test_replicas_started_together_migrate_one_at_a_time(tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_the_served_app_logs_its_records_with_time_and_level(tmp_path):
+    """Under gunicorn nobody configured logging: the app's warnings and tracebacks came
+    out through Python's last-resort handler as bare messages (no time, no level), and
+    its INFO records (a route plan solved, the routing kernels ready) not at all."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "POSTAL_DEMO_MODE": "true",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}"}
+    code = ("import logging, api.wsgi; "
+            "logging.getLogger('api.route_plans.service').info('route plan 7 solved'); "
+            "logging.getLogger('api.errors').warning('database busy')")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    lines = out.stderr.splitlines()
+    assert any(line.startswith("[") and "[INFO] api.route_plans.service: route plan 7 "
+               "solved" in line for line in lines), out.stderr
+    assert any("[WARNING] api.errors: database busy" in line for line in lines), out.stderr
+
+
+def test_the_entrypoint_execs_the_gunicorn_of_its_own_interpreter(tmp_path, monkeypatch):
+    # `.venv/bin/python -m api.serve` without the venv on PATH migrated the database, then
+    # died on FileNotFoundError: execvp looked `gunicorn` up on PATH
+    import sys
+
+    from api import serve
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("POSTAL_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(serve, "wait_for_database", lambda *a: None)
+    monkeypatch.setattr(serve, "migrate", lambda app: None)
+    started = []
+    monkeypatch.setattr(os, "execvp", lambda file, argv: started.append((file, argv)))
+    serve.main()
+    (file, argv), = started
+    assert file == sys.executable and argv[1:3] == ["-m", "gunicorn"]
+    assert argv[-1] == "api.wsgi:app"
+
+
+def test_users_password_deactivate_and_activate_commands(app, client, make_office,
+                                                        make_user, auth):
+    # a courier who left, or who forgot the password: nothing but SQL could lock the
+    # account or set a new password
+    office = make_office(code="KH002")
+    courier = make_user(Role.COURIER, office, username="btv2", password="old-pass-1")
+    h = auth(courier)
+    assert client.get("/api/v1/auth/me", headers=h).status_code == 200
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["users", "password", "btv2"], input="short\nshort\n")
+    assert r.exit_code != 0 and "8 characters" in r.output
+    r = runner.invoke(args=["users", "password", "btv2"], input="new-pass-1\nnew-pass-1\n")
+    assert r.exit_code == 0, r.output
+    db.session.expire_all()
+    assert courier.check_password("new-pass-1") and not courier.check_password("old-pass-1")
+    assert client.get("/api/v1/auth/me", headers=h).status_code == 401  # its tokens end
+    login = {"username": "btv2", "password": "new-pass-1"}
+    assert client.post("/api/v1/auth/token", json=login).status_code == 201
+    h = auth(courier)
+    r = runner.invoke(args=["users", "deactivate", "btv2"])
+    assert r.exit_code == 0, r.output
+    assert client.get("/api/v1/auth/me", headers=h).status_code == 401
+    assert client.post("/api/v1/auth/token", json=login).status_code == 401
+    r = runner.invoke(args=["users", "activate", "btv2"])
+    assert r.exit_code == 0, r.output
+    assert client.post("/api/v1/auth/token", json=login).status_code == 201
+    for command in ("password", "deactivate", "activate"):
+        r = runner.invoke(args=["users", command, "nobody"], input="new-pass-1\nnew-pass-1\n")
+        assert r.exit_code != 0 and "No user nobody" in r.output, r.output
+
+
+def test_no_database_url_and_an_instance_folder_it_cannot_create_is_a_config_error(
+        tmp_path, monkeypatch):
+    # the container (an installed package, run as a non-root user) without DATABASE_URL:
+    # a PermissionError traceback from makedirs instead of the setting's name
+    import flask
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(flask.Flask, "auto_find_instance_path",
+                        lambda self: str(blocker / "instance"))
+    with pytest.raises(RuntimeError, match="DATABASE_URL is not set"):
+        create_app({"SECRET_KEY": "s3cret"})
+
+
+def test_demo_load_refuses_a_database_with_offices_or_accounts_of_its_own(app, make_office):
+    # `make run` (or `demo load`) with the post's DATABASE_URL still set in the shell
+    # added the demo's accounts to its database: an admin of every office, password demo
+    make_office(code="HN100000")
+    app.config["DEMO_MODE"] = True
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "5"])
+    assert "already holds offices or accounts" in result.output, result.output
+    assert db.session.query(User).count() == 0 and db.session.query(Item).count() == 0

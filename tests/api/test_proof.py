@@ -340,3 +340,93 @@ def test_scan_delivery_carries_proof(client, auth, office, courier, make_item, f
     body["proof"] = full_proof(item)
     r = client.post("/api/v1/scans", json=body, headers=auth(courier))
     assert r.status_code == 201 and r.json["event"]["proof"]["signature"]
+
+
+def test_a_full_disk_is_a_503_and_leaves_no_part_of_the_file(client, auth, courier, app,
+                                                              monkeypatch):
+    # ENOSPC while writing was a 500, and the part written stayed as a hidden
+    # `.upload-*` file in the store, one more for every retry of the phone
+    import errno
+    import os
+    from pathlib import Path
+
+    from api import evidence
+
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, fd, mode):
+            self.fh = real_fdopen(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            self.fh.write(data[:10])
+            self.fh.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(evidence.os, "fdopen", FullDisk)
+    r = client.post("/api/v1/evidence", headers=auth(courier),
+                    content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(tiny_png(6)), "x"), "kind": "photo"})
+    assert r.status_code == 503, r.json
+    assert r.json["type"] == "/problems/evidence-store-unavailable"
+    assert "disk is full" in r.json["detail"] and r.headers["Retry-After"]
+    root = Path(app.config["PHOTO_DIR"])
+    assert [p for p in root.rglob("*") if p.is_file()] == []
+    with app.app_context():
+        from models import Evidence
+
+        assert db.session.query(Evidence).count() == 0
+    monkeypatch.setattr(evidence.os, "fdopen", real_fdopen)
+    again = client.post("/api/v1/evidence", headers=auth(courier),
+                        content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(tiny_png(6)), "x"), "kind": "photo"})
+    assert again.status_code == 201
+
+
+def test_a_file_missing_from_the_store_is_a_503_and_uploading_it_again_restores_it(
+        client, auth, courier, app):
+    # the evidence volume not mounted, or a database restored without its files: every
+    # photo link was a 500, and the phone resending the photo got a 200 while the file
+    # stayed missing
+    from pathlib import Path
+
+    h = auth(courier)
+
+    def up():
+        return client.post("/api/v1/evidence", headers=h, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(tiny_png(7)), "x"), "kind": "photo"})
+
+    first = up()
+    assert first.status_code == 201
+    sha = first.json["sha256"]
+    stored = [p for p in Path(app.config["PHOTO_DIR"]).rglob("*") if p.is_file()]
+    assert len(stored) == 1
+    stored[0].unlink()
+    r = client.get(f"/api/v1/evidence/{sha}", headers=h)
+    assert r.status_code == 503 and r.json["type"] == "/problems/evidence-file-missing"
+    assert up().status_code == 200
+    with client.get(f"/api/v1/evidence/{sha}", headers=h) as r:
+        assert r.status_code == 200 and r.data == tiny_png(7)
+
+
+def test_an_evidence_directory_the_server_cannot_write_is_a_503(client, auth, courier,
+                                                                monkeypatch):
+    # PHOTO_DIR owned by another user (e.g. a volume mounted root-owned): a 500
+    import errno
+    import pathlib
+
+    def refused(self, *a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refused)
+    r = client.post("/api/v1/evidence", headers=auth(courier),
+                    content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(tiny_png(8)), "x"), "kind": "photo"})
+    assert r.status_code == 503 and r.json["type"] == "/problems/evidence-store-unavailable"
+    assert "disk is full" not in r.json["detail"]
