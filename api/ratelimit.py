@@ -14,6 +14,7 @@ What is limited (each value a ``limits`` string from config, e.g. ``"10 per 15 m
 * public complaints (JSON and page form): per client address and per item number;
 * wrong proof of delivery on one item (delivery code, ID number): per item, whatever
   the route it came by (scan, event, sync entry), see :func:`check_proof_attempts`;
+  wrong beneficiary ID numbers on one payout likewise, per payout (``/pay`` or sync);
 * a courier's route re-optimisations (about 1 s of a web thread each): per account, so
   a phone retrying in a loop cannot hold every thread of the web workers.
 
@@ -99,14 +100,16 @@ def _retry_after(window: tuple[float, int]) -> int:
     return max(1, math.ceil(reset_at - time.time()))
 
 
-def check_proof_attempts(item_id: int) -> None:
+def check_proof_attempts(item_id: int, *, payout: bool = False) -> None:
     """Refuse proof checks on an item that has had too many wrong ones recently
     (``PROOF_FAILURE_LIMIT``): a 6-digit delivery code must not be guessable by
-    retrying. Call before checking; call :func:`proof_failed` after a wrong one."""
+    retrying. Call before checking; call :func:`proof_failed` after a wrong one.
+    ``payout``: ``item_id`` is a payout task's, whose beneficiary's ID number is
+    checked the same way (its cash must not go to whoever guesses it)."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     item = parse(current_app.config["PROOF_FAILURE_LIMIT"])
-    key = f"proof-item-{item_id}"
+    key = _proof_key(item_id, payout)
     strategy = limiter.limiter
     try:
         allowed = strategy.test(item, key)
@@ -116,6 +119,11 @@ def check_proof_attempts(item_id: int) -> None:
                     exc_info=True)
         return
     if not allowed:
+        if payout:
+            raise TooManyAttempts(
+                f"Too many wrong ID numbers for this payout ({item}); it can be paid "
+                f"again in {wait} s. The office can check the beneficiary's ID meanwhile.",
+                headers={"Retry-After": str(wait)})
         raise TooManyAttempts(
             f"Too many wrong delivery codes or ID numbers for this item "
             f"({item}); it can be delivered again in {wait} s. The office can check "
@@ -123,12 +131,16 @@ def check_proof_attempts(item_id: int) -> None:
             headers={"Retry-After": str(wait)})
 
 
-def proof_failed(item_id: int) -> None:
+def _proof_key(item_id: int, payout: bool) -> str:
+    return f"proof-payout-{item_id}" if payout else f"proof-item-{item_id}"
+
+
+def proof_failed(item_id: int, *, payout: bool = False) -> None:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     item = parse(current_app.config["PROOF_FAILURE_LIMIT"])
     try:
-        limiter.limiter.hit(item, f"proof-item-{item_id}")
+        limiter.limiter.hit(item, _proof_key(item_id, payout))
     except Exception:
         log.warning("rate-limit storage unavailable; a wrong proof was not counted",
                     exc_info=True)

@@ -54,6 +54,9 @@ def new_reference() -> str:
 
 #: a complaint reference as :func:`new_reference` makes it
 REFERENCE_RE = re.compile(r"KN[0-9A-F]{8}")
+#: new references drawn for a complaint before giving up (each clash is a 1 in 4 billion
+#: chance per complaint stored)
+REFERENCE_TRIES = 5
 
 
 def _new(session: Session, item: Item, *, channel: str, actor: User | None,
@@ -66,9 +69,23 @@ def _new(session: Session, item: Item, *, channel: str, actor: User | None,
                   description=description, status=ComplaintStatus.OPEN, created_at=now,
                   due_at=now + timedelta(hours=hours), updated_at=now)
     c.item = item
-    session.add(c)
-    session.flush()
-    return c
+    if reference is not None:  # the caller's: a clash is theirs to settle (open_staff)
+        session.add(c)
+        session.flush()
+        return c
+    # a reference of our own is 32 random bits: among ~80 000 complaints two meet by
+    # chance, and the customer whose complaint drew the used one got a 500
+    for attempt in range(REFERENCE_TRIES):
+        try:
+            with session.begin_nested():  # (it flushes what is pending first: add inside)
+                session.add(c)
+                session.flush()
+            return c
+        except IntegrityError:
+            if attempt + 1 == REFERENCE_TRIES:
+                raise
+            c.reference = new_reference()
+    raise AssertionError("unreachable")
 
 
 def open_public(session: Session, number: str, phone: str, category: ComplaintCategory,

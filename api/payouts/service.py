@@ -26,6 +26,7 @@ from models import (
     locked_one,
 )
 
+from .. import ratelimit
 from ..cash.service import field_shift_day, shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import lock_evidence, unknown_evidence
@@ -45,6 +46,17 @@ def _staff_office(actor: User, office_id: int | None) -> int:
 def new_reference() -> str:
     """A payout reference for a task created without one (``CT`` and 10 hex digits)."""
     return f"CT{secrets.token_hex(5).upper()}"
+
+
+def _unused_reference(session: Session) -> str:
+    """A new reference no task has: one drawn by chance twice (40 random bits: among a
+    million tasks, likely) was a 409 ``Payout … exists`` for a reference nobody gave."""
+    for _ in range(4):
+        ref = new_reference()
+        if session.execute(select(PayoutTask.id).where(PayoutTask.reference == ref)
+                           ).first() is None:
+            return ref
+    return new_reference()  # (the unique reference still refuses a clash)
 
 
 def _same_task(t: PayoutTask, office_id: int, data: Mapping[str, Any]) -> bool:
@@ -67,7 +79,7 @@ def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datet
     so a double submit records it once. Two creates of one reference at the same moment
     meet at the unique reference: the second is answered as if it came after."""
     office_id = _staff_office(actor, data.get("office_id"))
-    ref = data.get("reference") or new_reference()
+    ref = data.get("reference") or _unused_reference(session)
 
     def earlier() -> PayoutTask | None:
         t: PayoutTask | None = session.execute(
@@ -265,10 +277,15 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
                        "another payout.", slug="idempotency-key-reused")
     errors = []
     proxy = data["relation"] == "proxy"
-    if not proxy and not hmac.compare_digest(policy.id_hash(t.reference, data["id_number"]),
-                                             t.beneficiary_id_hash):
-        errors.append({"pointer": "/id_number",
-                       "detail": "Does not match the beneficiary's ID number."})
+    if not proxy:
+        # as a delivery's ID check: a number cannot be found by retrying (the cash was
+        # paid to whoever guessed it after any number of wrong ones)
+        ratelimit.check_proof_attempts(t.id, payout=True)
+        if not hmac.compare_digest(policy.id_hash(t.reference, data["id_number"]),
+                                   t.beneficiary_id_hash):
+            ratelimit.proof_failed(t.id, payout=True)
+            errors.append({"pointer": "/id_number",
+                           "detail": "Does not match the beneficiary's ID number."})
     if proxy and not data.get("photo"):
         errors.append({"pointer": "/photo", "detail": "A proxy needs a photo of the "
                        "authorisation."})

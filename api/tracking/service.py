@@ -17,7 +17,7 @@ from models import Item
 from ..devicetime import likely_time
 from ..errors import NotFound, Unprocessable
 from ..items import identifiers
-from ..localtime import LOCAL_TZ
+from ..localtime import LOCAL_TZ, local_day
 from ..route_plans.eta import expected_delivery
 from . import labels
 
@@ -61,7 +61,10 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
         "status_label": labels.label(labels.STATUS, item.status.value, lang),
         "destination": f"{item.recipient_city}, {item.recipient_province}",
         "cash_on_delivery": item.is_cod,
-        "next_attempt_on": item.next_attempt_on.isoformat() if item.next_attempt_on else None,
+        # a day gone by is no next attempt (the retry is overdue: staff see the day, the
+        # customer was told "next attempt: 21/11" on the 28th)
+        "next_attempt_on": item.next_attempt_on.isoformat()
+        if item.next_attempt_on and item.next_attempt_on >= local_day(now) else None,
         "expected_delivery": expected_delivery(session, item, now),
         "lang": lang,
         "events": events,

@@ -61,6 +61,12 @@ def _ui(lang: str) -> dict[str, str]:
 def track_form() -> Any:
     number = request.args.get("number", "").strip()
     lang = _lang()
+    if number and ("/" in number or not number.strip(".")):
+        # no item number has a slash (a pasted link), and "." or ".." is a path step: the
+        # page at /track/{number} cannot be that, and the customer got a bare 404
+        return make_response(render_template(
+            "track.html", lang=lang, ui=_ui(lang), result=None, error="invalid",
+            number=number[:60]), 422)
     if number:
         return redirect(url_for("track_page.track_page", number=number[:60], lang=lang))
     return render_template("track.html", lang=lang, ui=_ui(lang), result=None, error=None,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import Item, Role, db
+from models import Complaint, Item, Role, db
 from models.sync import CourierPosition
 from tests.api.paging import pages
 
@@ -90,6 +90,33 @@ def test_customer_opens_a_complaint_with_the_phone_number(client, office, make_i
     wrong = client.post(url, json={**body, "phone": "0999999999"})
     assert unknown.status_code == wrong.status_code == 403
     assert unknown.json["detail"] == wrong.json["detail"]
+
+
+def test_a_complaint_reference_drawn_twice_is_drawn_again(client, auth, office, dispatcher,
+                                                          make_item, monkeypatch):
+    from api.complaints import service
+
+    item = make_item(office)
+    drawn = iter(["KN00000001", "KN00000001", "KN00000001", "KN00000002"])
+    monkeypatch.setattr(service, "new_reference", lambda: next(drawn))
+    first = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": item.identifier, "category": "late", "description": "Giao chậm"})
+    assert first.status_code == 201 and first.json["reference"] == "KN00000001"
+    # the customer's complaint draws the same reference (a 500 before), then another
+    r = client.post(f"/api/v1/track/{item.identifier}/complaints", json={
+        "phone": "0912345678", "category": "late", "description": "Giao chậm quá"})
+    assert r.status_code == 201 and r.json["reference"] == "KN00000002"
+    assert db.session.query(Complaint).count() == 2
+
+
+def test_a_customer_cannot_file_an_office_only_category(client, office, make_item):
+    # missing_scan is the office's own (opened from the missing-scans list): the page's
+    # form never offered it, the JSON took it
+    item = make_item(office)
+    r = client.post(f"/api/v1/track/{item.identifier}/complaints", json={
+        "phone": "0912345678", "category": "missing_scan", "description": "Chưa có gì"})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/category"
+    assert db.session.query(Complaint).count() == 0
 
 
 def test_queue_sla_and_workflow(client, auth, office, dispatcher, make_item, clock,

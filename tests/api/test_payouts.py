@@ -312,3 +312,47 @@ def test_a_payout_is_not_given_to_a_deactivated_courier(client, auth, dispatcher
     assert client.get(f"/api/v1/couriers/{gone.id}/cash?date=2026-11-20",
                       headers=h).json["entries"] == []
     assert client.get("/api/v1/payouts?status=pending", headers=h).json[0]["id"] == pid
+
+
+def test_a_beneficiary_id_number_cannot_be_guessed_by_retrying(app, client, auth, dispatcher,
+                                                               courier, full_proof, make_item,
+                                                               office):
+    # as a delivery's ID check: after PROOF_FAILURE_LIMIT wrong numbers even the right
+    # one is refused for a while (30 wrong ones, then the right one, paid the cash out)
+    app.config["PROOF_FAILURE_LIMIT"] = "3 per hour"
+    evidence = full_proof(make_item(office), by=courier)
+    h = auth(dispatcher)
+    pid, other = new_payout(client, h).json["id"], new_payout(client, h).json["id"]
+    for p in (pid, other):
+        client.post(f"/api/v1/payouts/{p}/assign", json={"courier_id": courier.id}, headers=h)
+    ch = auth(courier)
+    for n in range(3):
+        r = client.post(f"/api/v1/payouts/{pid}/pay", headers=ch, json=pay_body(
+            evidence, client_event_id=f"payout-guess-{n}", id_number=f"05601234500{n}"))
+        assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/id_number"
+    r = client.post(f"/api/v1/payouts/{pid}/pay", headers=ch, json=pay_body(evidence))
+    assert r.status_code == 429 and r.json["type"] == "/problems/too-many-attempts"
+    assert int(r.headers["Retry-After"]) > 0
+    # by sync too, and nothing was paid
+    r = client.post("/api/v1/sync", headers=ch, json={"device_id": "phone-1", "events": [
+        {"kind": "payout", "payout_id": pid, **pay_body(evidence)}]})
+    assert r.json["results"][0]["problem"]["status"] == 429
+    listed = {p["id"]: p for p in client.get("/api/v1/payouts", headers=h).json}
+    assert listed[pid]["status"] == "assigned"
+    # other payouts are not affected
+    r = client.post(f"/api/v1/payouts/{other}/pay", headers=ch,
+                    json=pay_body(evidence, client_event_id="payout-other-1"))
+    assert r.status_code == 200 and r.json["status"] == "paid"
+
+
+def test_a_payout_reference_drawn_twice_is_drawn_again(client, auth, dispatcher, monkeypatch):
+    from api.payouts import service
+
+    drawn = iter(["CT0000000001", "CT0000000001", "CT0000000002"])
+    monkeypatch.setattr(service, "new_reference", lambda: next(drawn))
+    h = auth(dispatcher)
+    first = new_payout(client, h)
+    assert first.status_code == 201 and first.json["reference"] == "CT0000000001"
+    # no reference given: the one drawn by chance again was a 409 "Payout … exists"
+    r = new_payout(client, h, period="2026-12")
+    assert r.status_code == 201 and r.json["reference"] == "CT0000000002"

@@ -66,7 +66,7 @@ def test_tracking_page_is_vietnamese_by_default_and_private(client, delivered_af
 
 
 def test_tracking_page_shows_the_next_attempt_day(client, auth, make_office, make_user,
-                                                   make_item):
+                                                   make_item, clock):
     office = make_office()
     courier = make_user(Role.COURIER, office)
     item = make_item(office, courier=courier, events=("EMG", "EDG"))
@@ -82,6 +82,14 @@ def test_tracking_page_shows_the_next_attempt_day(client, auth, make_office, mak
     assert 'id="next-attempt"' in vi and "Dự kiến phát lại: 24/11/2026" in vi
     en = client.get(f"/track/{item.identifier}?lang=en").get_data(as_text=True)
     assert "Next delivery attempt: 24/11/2026" in en
+    # the day gone by without the attempt (held at the office since): no longer "next"
+    clock.advance(days=4, hours=15)  # 23:00 on the 24th
+    assert client.get(f"/api/v1/track/{item.identifier}").json["next_attempt_on"] == \
+        "2026-11-24"
+    clock.advance(days=1)
+    assert client.get(f"/api/v1/track/{item.identifier}").json["next_attempt_on"] is None
+    assert 'id="next-attempt"' not in client.get(f"/track/{item.identifier}").get_data(
+        as_text=True)
     # none scheduled (a delivered item): no line at all
     done = make_item(office, courier=courier, events=("EMG", "EDG", "EMI"))
     assert 'id="next-attempt"' not in client.get(f"/track/{done.identifier}").get_data(
@@ -95,6 +103,10 @@ def test_tracking_page_errors_are_pages(client, app):
     assert r.status_code == 422 and "Invalid item number" in r.get_data(as_text=True)
     r = client.get("/track?number=ee123456785vn")
     assert r.status_code == 302 and "/track/ee123456785vn" in r.headers["Location"]
+    # a pasted link, a slash: no page has that path (a bare 404 before), the form says so
+    for typed in ("https://example.vn/track/EE123456785VN", "EE123456785VN/", ".."):
+        r = client.get("/track", query_string={"number": typed, "lang": "en"})
+        assert r.status_code == 422 and "Invalid item number" in r.get_data(as_text=True)
     r = client.get("/track/<img src=x onerror=alert(1)>")
     assert r.status_code == 422
     html = r.get_data(as_text=True)
