@@ -544,6 +544,42 @@ def _fixed_penalty_manager(data: Any, params: Any, hard_dims: Sequence[int]) -> 
     return _Fixed(params.midpoint_penalties(data), params)
 
 
+#: Pin mates (:func:`_with_pin_mates`) a pinned stop gets as neighbours at most, the
+#: nearest first: any one on its courier's route is a place to try it there
+PIN_MATES = 2
+
+
+def _with_pin_mates(data: Any, neighbours: dict[Any, list[Any]],
+                    hard_dims: Sequence[int]) -> dict[Any, list[Any]]:
+    """``neighbours`` (PyVRP's granular neighbourhood) with each pinned client's nearest
+    :data:`PIN_MATES` pin mates (the other clients pinned alike: the same load in the
+    ``hard_dims``) added to its neighbours. PyVRP inserts a client only next to one of
+    its neighbours, and next to a client on another courier's route a pinned one
+    breaks its pin: when none of its nearest clients was on its courier's route, a
+    stop pinned to that courier was never tried there and was left out (an on-board
+    parcel of a route ending hours before the shift did: "no time left"). Its pin
+    mates are on that route whenever they are served."""
+    clients = data.clients()
+    dist = np.asarray(data.distance_matrix(0))
+    pins: dict[tuple[int, ...], list[Any]] = {}
+    for act in neighbours:
+        if act.is_client():
+            key = tuple(clients[act.idx].delivery[d] for d in hard_dims)
+            if any(key):
+                pins.setdefault(key, []).append(act)
+    out = dict(neighbours)
+    for mates in pins.values():
+        if len(mates) < 2:
+            continue
+        for act in mates:
+            have = {a.idx for a in out[act] if a.is_client()} | {act.idx}
+            here = clients[act.idx].location
+            near = sorted((m for m in mates if m.idx not in have),
+                          key=lambda m: dist[here, clients[m.idx].location])
+            out[act] = [*out[act], *near[:PIN_MATES]]
+    return out
+
+
 def _solve_fixed(data: Any, stop: Any, seed: int, params: Any, init: Any,
                  hard_dims: Sequence[int]) -> Any:
     """``pyvrp.solve`` (0.14) with :func:`_fixed_penalty_manager`: the same steps, in
@@ -553,7 +589,8 @@ def _solve_fixed(data: Any, stop: Any, seed: int, params: Any, init: Any,
 
     rng = RandomNumberGenerator(seed=seed)
     ls = LocalSearch(
-        data, rng, compute_neighbours(data, params.neighbourhood),
+        data, rng, _with_pin_mates(data, compute_neighbours(data, params.neighbourhood),
+                                   hard_dims),
         PerturbationManager(params.perturbation),
     )
     for op in params.operators:

@@ -37,7 +37,7 @@ from ..cash.service import event_shift_day
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable, database_busy
 from ..items import custody, identifiers
 from ..jobs import JobState
-from ..localtime import day_start, local_day
+from ..localtime import LOCAL_TZ, day_start, local_day
 from ..scope import office_for_write
 
 log = logging.getLogger(__name__)
@@ -454,10 +454,14 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
             o = max(0, _seconds(day, it.window_start))
             c = min(86_400, _seconds(day, it.window_end))
             if o >= c:
+                # in Viet Nam time, as the day: stored UTC, a window of 06:30 on the 29th
+                # read "2026-11-28T23:30:00+00:00 ... is not on 2026-11-28"
                 left_out.append({
                     "identifier": it.identifier, "reason": "window_not_on_this_day",
-                    "message": f"its delivery window ({it.window_start.isoformat()} to "
-                               f"{it.window_end.isoformat()}) is not on {day.isoformat()}"})
+                    "message": f"its delivery window "
+                               f"({it.window_start.astimezone(LOCAL_TZ).isoformat()} to "
+                               f"{it.window_end.astimezone(LOCAL_TZ).isoformat()}) is not "
+                               f"on {day.isoformat()}"})
                 continue
             window = {"open_s": o, "close_s": c}
         # pinned to a courier of this plan who has it (out, or back from a failed

@@ -225,8 +225,12 @@ def track_geojson(session: Session, actor: User, courier_id: int, day: Any) -> d
                "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
                "properties": {"device_time": p.device_time.astimezone(LOCAL_TZ).isoformat(),
                               "accuracy_m": p.accuracy_m}} for p in rows]
+    # a LineString has two or more positions (RFC 7946, 3.1.4): a day of no ping or one
+    # is an unlocated track (geometry null, 3.2), not an empty or one-point line that
+    # map libraries refuse
     line = {"type": "Feature", "geometry": {"type": "LineString",
-                                            "coordinates": [[p.lon, p.lat] for p in rows]},
+                                            "coordinates": [[p.lon, p.lat] for p in rows]}
+            if len(rows) >= 2 else None,
             "properties": {"courier_id": courier_id, "date": day.isoformat(),
                            "points": len(rows)}}
     return {"type": "FeatureCollection", "features": [line, *points]}

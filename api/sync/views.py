@@ -42,8 +42,8 @@ class Sync(MethodView):
 class CourierTrack(MethodView):
     @auth_required()
     @blp.arguments(TrackQuerySchema, location="query")
-    @blp.response(200, description="GeoJSON FeatureCollection: the track as a LineString, "
-                  "then each ping as a Point")
+    @blp.response(200, description="GeoJSON FeatureCollection: the track as a LineString "
+                  "(geometry null with fewer than two pings), then each ping as a Point")
     def get(self, q: dict[str, Any], courier_id: int) -> Any:
         """A courier's GPS track for a day."""
         return service.track_geojson(db.session(), current_actor(), courier_id, q["date"])

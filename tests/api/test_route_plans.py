@@ -1047,6 +1047,11 @@ def test_windows_over_midnight_are_cut_and_other_days_left_out_with_a_reason(
     unassigned = {u["identifier"]: u["reason"] for u in done["result"]["unassigned"]}
     assert unassigned == {tomorrow.identifier: "window_not_on_this_day",
                           nowhere.identifier: "no_coordinates"}
+    # said in Viet Nam time, as the day it is not on
+    message = next(u["message"] for u in done["result"]["unassigned"]
+                   if u["identifier"] == tomorrow.identifier)
+    assert message == ("its delivery window (2026-11-21T09:00:00+07:00 to "
+                       "2026-11-21T10:00:00+07:00) is not on 2026-11-20")
     eta = next(s["eta"] for r in done["result"]["routes"] for s in r["stops"]
                if s["identifier"] == late.identifier)
     assert eta >= "2026-11-20T15:00"  # not at 8 in the morning

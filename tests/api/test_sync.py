@@ -336,6 +336,26 @@ def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, mak
     assert db.session.query(CourierPosition).count() == 0
 
 
+def test_a_track_of_fewer_than_two_pings_is_valid_geojson(client, auth, office, courier,
+                                                          clock):
+    """A LineString has two or more positions (RFC 7946): a day without pings answered
+    an empty line, a day of one ping a one-point line, which map libraries refuse."""
+    evening(clock)
+    h = auth(courier)
+    url = f"/api/v1/couriers/{courier.id}/track?date=2026-11-20"
+    track = client.get(url, headers=h).json
+    assert track["features"] == [{"type": "Feature", "geometry": None, "properties": {
+        "courier_id": courier.id, "date": "2026-11-20", "points": 0}}]
+    upload(client, h, [ping(0)])
+    track = client.get(url, headers=h).json
+    assert track["features"][0]["geometry"] is None
+    assert track["features"][0]["properties"]["points"] == 1
+    assert [f["geometry"]["type"] for f in track["features"][1:]] == ["Point"]
+    upload(client, h, [ping(1)])
+    line = client.get(url, headers=h).json["features"][0]["geometry"]
+    assert line["type"] == "LineString" and len(line["coordinates"]) == 2
+
+
 # (entries that are no objects, [1, 2], are refused one by one: see
 # test_an_entry_that_is_no_object_is_refused_alone)
 @pytest.mark.parametrize("body", [{"events": []}, {"events": [{}] * 501}, {"events": "x"},

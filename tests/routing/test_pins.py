@@ -29,7 +29,7 @@ from routing import (
 from routing.core import PYVRP_MAX_PENALTY, load_units
 from routing.solver import _pin_codes
 
-from .conftest import OFFICE, courier, stop_near_office
+from .conftest import OFFICE, courier, load_json, stop_near_office
 
 
 @pytest.mark.parametrize(("couriers", "dims"), [
@@ -152,3 +152,16 @@ def test_the_penalty_of_a_pin_dimension_stays_at_its_maximum() -> None:
     evaluator = pm.cost_evaluator()
     assert evaluator.load_penalty(2, 1, 1) == int(params.max_penalty)  # one unit over
     assert evaluator.load_penalty(2, 1, 0) < int(params.max_penalty)  # parcels adapt
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_a_pinned_stop_far_from_the_rest_of_its_route_is_not_left_out(seed: int) -> None:
+    # the demo day at noon (10 couriers, 176 stops, many pinned): BA840452924VN, a
+    # 121 g parcel without a window in courier 8's bag, lies among stops of other
+    # couriers' routes. PyVRP inserts a stop only next to one of its nearest stops
+    # (granular neighbourhood), where it broke its pin: it was never tried on courier
+    # 8's route, which ended at 15:15 with room to spare, and was left out as "no time
+    # left" (off the route on the courier's phone). Its pin mates are its neighbours now.
+    problem = Problem.from_dict(load_json("days/demo_noon_pins"))
+    plan = solve(problem, SolverParams(time_limit_s=0.5, seed=seed))
+    assert "BA840452924VN" in plan.route_of("8").stop_ids
