@@ -92,7 +92,8 @@ PROBLEM_TYPES = {
                            "plan) or start a new plan.",
     "plan-changed": "The plan changed under the request: the day's plan while the "
                     "courier's route was being re-optimised (a plan published since took "
-                    "the route over), or a draft edited in the console since the edit's "
+                    "the route over, or a stop of it was delivered, attempted or "
+                    "reassigned meanwhile), or a draft edited in the console since the edit's "
                     "`base` version was shown (another tab or dispatcher); nothing was "
                     "changed: look again and resend.",
     "no-route": "The courier has no published route for that day (no plan made for them "
@@ -112,7 +113,8 @@ PROBLEM_TYPES = {
     "invalid-routing-problem": "The route optimiser refused the problem as given (e.g. "
                                "routes it cannot evaluate); the detail says why.",
     "database-busy": "The database (SQLite) was busy with other changes for longer than "
-                     "its busy timeout, and the request's changes were rolled back. Send it "
+                     "its busy timeout, or PostgreSQL rolled the request back to break a "
+                     "deadlock, and the request's changes were rolled back. Send it "
                      "again after `Retry-After` seconds.",
     "database-unavailable": "The database cannot be reached (down, restarting, or a "
                             "wrong `DATABASE_URL`); nothing was stored. Try again after "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.exc import IntegrityError
 
 from models import Office, Role, User, db
 from models.user import same_name_taken
@@ -107,7 +108,15 @@ def register_cli(app: Flask) -> None:
                     office_id=office.id if office else None)
         user.set_password(password)
         db.session.add(user)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # the same name created at the same moment by another command (a script run
+            # twice, two admins): it passed the check above too; a traceback, not a refusal
+            db.session.rollback()
+            if (taken := same_name_taken(db.session(), username)) is None:
+                raise
+            raise click.ClickException(f"User {taken.username} exists.") from None
         click.echo(f"Created {role} {username}.")
 
     def _user(username: str) -> User:

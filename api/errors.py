@@ -180,13 +180,23 @@ LIBRARY_PROBLEMS: dict[type[Exception], Callable[[Any], Response]] = {
 BUSY_RETRY_AFTER_S = 2
 
 
+#: PostgreSQL's "deadlock detected" and "could not serialize access": the server chose
+#: this transaction to roll back so that another could go on
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def database_busy(exc: BaseException) -> bool:
     """SQLite's "database is locked" (``SQLITE_BUSY``): another connection held the
     write lock longer than the busy timeout (``SQLITE_BUSY_TIMEOUT_S``). The
     statement did not run and the transaction is rolled back; the same request can
-    succeed a moment later. (PostgreSQL waits for row
-    locks without a timeout: it never raises this.)"""
+    succeed a moment later. PostgreSQL waits for row locks without a timeout, but
+    breaks a deadlock (two transactions each waiting for a row the other locked) by
+    rolling one of them back: the same, where it was a 500 (the locks are taken in one
+    order where the code knows of a cycle; one it does not know of is still resent)."""
     orig = getattr(exc, "orig", None)
+    if isinstance(exc, OperationalError) and getattr(orig, "sqlstate", None) in \
+            RETRYABLE_SQLSTATES:
+        return True
     return (isinstance(exc, OperationalError) and type(orig).__module__ == "sqlite3"
             and (getattr(orig, "sqlite_errorcode", None) == 5  # SQLITE_BUSY
                  or "database is locked" in str(orig)))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import CashEntry, CashKind, Item, Role, TrackingEvent, User, locked_one
+from models import CashEntry, CashKind, Item, Role, TrackingEvent, User, lock_rows
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..localtime import local_day
@@ -119,8 +119,14 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     if courier.id == actor.id:
         raise Forbidden("Your cash is counted in by someone else.")
     # one hand-in of a courier at a time: two at once both read the same ledger and
-    # recorded the same expected amount, the shortfall counted twice
-    locked_one(session, User, User.id == courier.id)
+    # recorded the same expected amount, the shortfall counted twice. FOR NO KEY UPDATE,
+    # as a sync's pings lock the courier: FOR UPDATE also kept every row referring to
+    # the user from being written (its FOREIGN KEY check takes KEY SHARE), so two clerks
+    # counting each other's till at once, each inserting its entry created by the
+    # other, deadlocked on PostgreSQL (one a 500)
+    lock_rows(session, User, User.id == courier.id)
+    session.execute(select(User.id).where(User.id == courier.id)
+                    .with_for_update(key_share=True)).all()
 
     def earlier() -> CashEntry | None:
         return _recorded(session, client_ref, "hand-in", lambda same: (

@@ -299,25 +299,38 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
         raise Unprocessable("The payout cannot be recorded.", slug="payout-not-verified",
                             errors=errors)
     loc = data.get("location") or {}
-    t.status = PayoutStatus.PAID
-    t.client_event_id, t.device_time, t.server_time = (data["client_event_id"],
-                                                       data["device_time"], now)
-    t.paid_lat, t.paid_lon = loc.get("lat"), loc.get("lon")
-    t.received_by, t.relation = data["received_by"], data["relation"]
-    t.id_number_last4 = policy.normalise_id(data["id_number"])[-4:]
-    t.signature_sha256, t.photo_sha256 = data["signature"], data.get("photo")
-    t.receipt_number = f"BN{t.id:06d}{secrets.token_hex(2).upper()}"
-    t.flags, t.clock_skew_s = list(flags) or None, clock_skew_s
-    t.reused_from = reuse.payout_reuse(session, t) or None
-    if t.reused_from:
-        t.flags = [*(t.flags or ()), reuse.FLAG]
-    session.add(CashEntry(courier_id=actor.id, office_id=t.office_id,
-                          service_date=field_shift_day(data["device_time"], now, flags,
-                                                       clock_skew_s),
-                          kind=CashKind.PAYOUT,
-                          amount=-t.amount, created_by_id=actor.id, created_at=now,
-                          note=f"Payout {t.reference}, receipt {t.receipt_number}"))
-    session.flush()
+    cid = data["client_event_id"]
+    try:
+        # another payout paid under this client_event_id at the same moment (checked
+        # above, before either wrote) meets this one at its unique index: a 409 as
+        # above, where it was a 500 (in a sync, the whole upload's)
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            t.status = PayoutStatus.PAID
+            t.client_event_id, t.device_time, t.server_time = (data["client_event_id"],
+                                                               data["device_time"], now)
+            t.paid_lat, t.paid_lon = loc.get("lat"), loc.get("lon")
+            t.received_by, t.relation = data["received_by"], data["relation"]
+            t.id_number_last4 = policy.normalise_id(data["id_number"])[-4:]
+            t.signature_sha256, t.photo_sha256 = data["signature"], data.get("photo")
+            t.receipt_number = f"BN{t.id:06d}{secrets.token_hex(2).upper()}"
+            t.flags, t.clock_skew_s = list(flags) or None, clock_skew_s
+            t.reused_from = reuse.payout_reuse(session, t) or None
+            if t.reused_from:
+                t.flags = [*(t.flags or ()), reuse.FLAG]
+            session.add(CashEntry(courier_id=actor.id, office_id=t.office_id,
+                                  service_date=field_shift_day(data["device_time"], now, flags,
+                                                               clock_skew_s),
+                                  kind=CashKind.PAYOUT,
+                                  amount=-t.amount, created_by_id=actor.id, created_at=now,
+                                  note=f"Payout {t.reference}, receipt {t.receipt_number}"))
+            session.flush()
+    except IntegrityError:
+        if session.execute(select(PayoutTask.id).where(
+                PayoutTask.client_event_id == cid,
+                PayoutTask.id != task_id)).first() is None:
+            raise
+        raise Conflict(f"client_event_id {cid} was already used for another payout.",
+                       slug="idempotency-key-reused") from None
     return t, False
 
 

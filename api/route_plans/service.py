@@ -1549,6 +1549,14 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
         session.rollback()
         raise Conflict("The day's plan changed while your route was re-planned; ask again.",
                        slug="plan-changed")
+    # and its stops, under the lock (the items re-read): a phone back in coverage sends
+    # its backlog and asks for a new route at once; a delivery the sync recorded while
+    # the solver ran was planned as a stop ahead, with an ETA and the detour to it
+    if _remaining(session, locked, [it for it in items.values()
+                                    if it.courier_id == actor.id]) != set(remaining_order):
+        session.rollback()
+        raise Conflict("Stops of your route were delivered, attempted or reassigned while "
+                       "it was re-planned; ask again.", slug="plan-changed")
     result = dict(locked.result or {})
     # the route now starts where the courier stands, at the time of the new route; its
     # distance, duration, lateness, load and issues are the new route's: the stops

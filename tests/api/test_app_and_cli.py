@@ -551,3 +551,26 @@ def test_demo_load_refuses_a_database_with_offices_or_accounts_of_its_own(app, m
     result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "5"])
     assert "already holds offices or accounts" in result.output, result.output
     assert db.session.query(User).count() == 0 and db.session.query(Item).count() == 0
+
+
+def test_users_create_racing_another_with_the_same_name(app, make_office, make_user,
+                                                        monkeypatch):
+    """Two ``users create`` of one name at once (a provisioning script run twice): both
+    found the name free, and the second's insert met the first at the unique username,
+    a traceback. Now refused as if it came after."""
+    from api import cli
+
+    office = make_office(code="KH002")
+    make_user(Role.COURIER, office, username="btv9")  # the other command, just committed
+    real, calls = cli.same_name_taken, []
+
+    def checked_before_the_other_committed(session, name):
+        calls.append(name)
+        return None if len(calls) == 1 else real(session, name)
+
+    monkeypatch.setattr(cli, "same_name_taken", checked_before_the_other_committed)
+    r = app.test_cli_runner().invoke(args=["users", "create", "btv9", "--role", "courier",
+                                           "--office", "KH002", "--password", "s3cret-pass"])
+    assert r.exit_code == 1 and "User btv9 exists" in r.output, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert db.session.query(User).filter_by(username="btv9").count() == 1

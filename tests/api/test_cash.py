@@ -265,3 +265,27 @@ def test_cod_waiting_at_a_pick_up_point_is_outstanding(client, auth, office, cou
     assert report["cod_outstanding_on_items"] == 90_000 + 400_000
     quality = client.get("/api/v1/quality?date=2026-11-20", headers=h).json
     assert quality["cod_outstanding"] == 90_000 + 400_000
+
+
+def test_two_clerks_counting_each_others_till_at_once_both_get_an_answer(
+        app, client, auth, office, dispatcher, make_user, make_item, full_proof,
+        monkeypatch):
+    """Two counter clerks count each other's till at the same moment (the end of the
+    day). Each hand-in locked its till's user row FOR UPDATE, which also keeps every
+    other transaction from inserting a row that refers to that user; each then inserted
+    its entry, created by the other clerk (whose row the other hand-in held): on
+    PostgreSQL a deadlock, one of them a 500."""
+    from api.cash import service
+
+    other = make_user(Role.DISPATCHER, office)
+    for clerk in (dispatcher, other):
+        counter = make_item(office, events=("EMG", "EDH"), cod_amount=90_000)
+        deliver(client, auth(clerk), counter, full_proof(counter, by=clerk))
+    monkeypatch.setattr(service, "_entries", when_both_arrive(service._entries, timeout=3))
+    pairs = ((auth(other), dispatcher.id), (auth(dispatcher), other.id))
+    answers = at_once(app, *(
+        lambda c, h=h, till=till: c.post("/api/v1/cash/handovers", headers=h, json={
+            "courier_id": till, "date": "2026-11-20", "counted_amount": 90_000})
+        for h, till in pairs))
+    assert [a.status_code for a in answers] == [201, 201], [a.json for a in answers]
+    assert [a.json["expected_on_hand"] for a in answers] == [90_000, 90_000]

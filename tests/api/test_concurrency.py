@@ -268,3 +268,34 @@ def test_a_busy_database_delays_a_plan_job_but_does_not_fail_it(app, make_user, 
     plan = db.session.get(RoutePlan, plan_id)
     assert plan.status is PlanStatus.SUCCEEDED, plan.error
     assert plan.result["routes"] and plan.progress == 1.0
+
+
+def test_a_deadlock_postgresql_broke_is_a_503_to_send_again(client, auth, make_user, office,
+                                                            make_item, monkeypatch):
+    """PostgreSQL breaks a deadlock by rolling one transaction back ("deadlock
+    detected", SQLSTATE 40P01): like SQLite's busy lock, nothing was stored and the same
+    request goes through when sent again; it was a 500."""
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from api.items import service
+
+    courier = make_user(Role.COURIER, office)
+    item = make_item(office, events=("EMG",))
+    h = auth(make_user(Role.DISPATCHER, office))
+    real = service.assign
+
+    def deadlocked(*args, **kwargs):
+        real(*args, **kwargs)  # its changes made, then the transaction chosen as victim
+        raise OperationalError("UPDATE items ...", {},
+                               psycopg.errors.DeadlockDetected("deadlock detected"))
+
+    monkeypatch.setattr(service, "assign", deadlocked)
+    url = f"/api/v1/items/{item.identifier}/assign"
+    r = client.post(url, headers=h, json={"courier_id": courier.id})
+    assert r.status_code == 503, r.json
+    assert r.json["type"] == "/problems/database-busy" and r.headers["Retry-After"] == "2"
+    db.session.expire_all()
+    assert db.session.get(Item, item.id).courier_id is None  # rolled back
+    monkeypatch.setattr(service, "assign", real)
+    assert client.post(url, headers=h, json={"courier_id": courier.id}).status_code == 200

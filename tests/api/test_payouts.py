@@ -356,3 +356,30 @@ def test_a_payout_reference_drawn_twice_is_drawn_again(client, auth, dispatcher,
     # no reference given: the one drawn by chance again was a 409 "Payout … exists"
     r = new_payout(client, h, period="2026-12")
     assert r.status_code == 201 and r.json["reference"] == "CT0000000002"
+
+
+def test_two_payouts_paid_under_one_client_event_id_at_once(app, client, auth, dispatcher,
+                                                            courier, full_proof, make_item,
+                                                            office, monkeypatch):
+    """A phone sends two payments with one client_event_id (each checks that no other
+    payout took it before either writes): the second met the first at the unique
+    index, a 500 on PostgreSQL (in a sync, the whole upload's). Now a 409, as when the
+    first was already stored."""
+    from api.payouts import service
+
+    evidence = full_proof(make_item(office), by=courier)
+    h = auth(dispatcher)
+    pids = [new_payout(client, h).json["id"] for _ in range(2)]
+    for pid in pids:
+        client.post(f"/api/v1/payouts/{pid}/assign", json={"courier_id": courier.id}, headers=h)
+    monkeypatch.setattr(service.policy, "id_hash", when_both_arrive(service.policy.id_hash))
+    ch = auth(courier)
+    answers = at_once(app, *(
+        lambda c, pid=pid: c.post(f"/api/v1/payouts/{pid}/pay", headers=ch,
+                                  json=pay_body(evidence, client_event_id="payout-one-id"))
+        for pid in pids))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.json for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json["type"] == "/problems/idempotency-key-reused"
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert [e["kind"] for e in ledger["entries"]].count("payout") == 1

@@ -3263,3 +3263,44 @@ def test_a_plan_made_during_the_day_starts_couriers_on_the_road_where_they_are(
                 if f["properties"]["kind"] == "route")["geometry"]["coordinates"]
     assert line[0] == [here["lon"], here["lat"]]
     assert line[len(before) + 1] == [office.lon, office.lat]
+
+
+def test_a_delivery_synced_while_the_route_is_replanned_is_not_planned_ahead(
+        app, client, auth, dispatcher, couriers, day_items, clock, full_proof, monkeypatch):
+    """A phone back in coverage sends its backlog and asks for a new route at once: a
+    delivery the sync recorded while the solver ran was planned as a stop still ahead,
+    with an ETA (and the route's distance counting the detour to it)."""
+    import routing
+
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    order = [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]]
+    first = next(i for i in day_items if i.identifier == order[0])
+    proof = full_proof(first)
+    r = client.post(f"/api/v1/items/{order[0]}/events", headers=ch, json={
+        "code": "EDG", "client_event_id": "race-reopt-edg",
+        "device_time": "2026-11-20T09:00:00+07:00", "location": {"lat": 12.24, "lon": 109.19}})
+    assert r.status_code == 201, r.json
+    clock.advance(hours=1)
+
+    def deliver_meanwhile(*args, **kwargs):
+        def sync(c):
+            return c.post("/api/v1/sync", headers=ch, json={"events": [{
+                "kind": "event", "identifier": order[0], "code": "EMI",
+                "client_event_id": "race-reopt-emi", "device_time": "2026-11-20T09:30:00+07:00",
+                "location": {"lat": 12.24, "lon": 109.19}, "proof": proof}]})
+        (synced,) = at_once(app, sync)
+        assert synced.json["results"][0]["result"] == "accepted", synced.json
+        return real(*args, **kwargs)
+
+    real = routing.reoptimize
+    monkeypatch.setattr(service.routing, "reoptimize", deliver_meanwhile)
+    body = {"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=body)
+    assert r.status_code == 409 and r.json["type"] == "/problems/plan-changed", r.json
+    monkeypatch.setattr(service.routing, "reoptimize", real)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=body)
+    assert r.status_code == 200, r.json
+    stop = next(s for s in r.json["stops"] if s["identifier"] == order[0])
+    assert stop.get("done") is True and stop["status"] == "delivered"
