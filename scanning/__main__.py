@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,13 @@ def _escape(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii")
 
 
+def _pattern(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     parser = argparse.ArgumentParser(
@@ -33,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--carrier",
         action="append",
         default=[],
+        type=_pattern,
         metavar="REGEX",
         help="carrier identifier pattern (repeatable)",
     )
@@ -41,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
-    scanner = Scanner(ScanConfig(max_pixels=args.max_pixels))
+    try:
+        scanner = Scanner(ScanConfig(max_pixels=args.max_pixels))
+    except ValueError as exc:  # a usage error (exit status 2), not a traceback
+        parser.error(str(exc))
     out = sys.stdout
     status = 0
     for path in args.photos:

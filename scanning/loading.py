@@ -47,9 +47,32 @@ _ORIENTATION_TAG = 0x0112
 
 #: libjpeg decodes a progressive JPEG through a buffer of all its DCT coefficients
 #: (2 bytes a sample of every component, at any output scale, even 1/8): a 704-byte
-#: progressive CMYK header claiming 7000 x 7100 took 0.49 GB to scan. Above this many
-#: coefficient bytes a progressive JPEG is refused (a 12 MP 4:2:0 photo needs 37 MB).
+#: progressive CMYK header claiming 7000 x 7100 took 0.49 GB to scan. So does a
+#: sequential (baseline) JPEG whose first scan holds fewer components than the frame
+#: (the components in separate scans): a 354-byte one took 0.5 GB. Above this many
+#: coefficient bytes such a JPEG is refused (a 12 MP 4:2:0 photo needs 37 MB).
 MAX_PROGRESSIVE_COEF_BYTES = 128 * 2**20
+
+#: libjpeg goes through every block of the image for each scan of a multi-scan JPEG:
+#: a 95 KB progressive 12 MP JPEG repeating one 26-byte AC scan 1000 times took 15 s
+#: to decode (a 10 MB one, ~50 min). A JPEG of more scans is refused; encoders write
+#: 10 or so (libjpeg's progressive script: 10 for colour, 6 for grayscale).
+MAX_JPEG_SCANS = 64
+
+#: marker segments walked to count the scans: a photo has a few tens
+_MAX_JPEG_SEGMENTS = 16 * MAX_JPEG_SCANS
+
+#: marker segments (APPn, DQT, SOF, DHT...; a photo has a few tens) and bytes of junk
+#: a JPEG may have before its first scan
+_MAX_JPEG_HEADER_SEGMENTS = 256
+_MAX_JPEG_JUNK = 64 * 2**10
+
+#: PNG chunks before the image data (IHDR, PLTE, tRNS, gAMA, iCCP, eXIf, tEXt...; a
+#: photo or a screenshot has a few, an editor's export some tens)
+_MAX_PNG_HEADER_CHUNKS = 512
+
+#: the next marker: 0xFF followed by neither a stuffed zero, a restart marker nor fill
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 _UNSUPPORTED_MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"GIF87a", "GIF"),
@@ -64,11 +87,20 @@ _UNSUPPORTED_MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"qoif", "QOI"),
     (0, b"\x00\x00\x01\x00", "ICO"),
     (0, b"\xff\x0a", "JPEG-XL"),
-    (4, b"ftypheic", "HEIC"),
-    (4, b"ftypheix", "HEIC"),
-    (4, b"ftypmif1", "HEIF"),
-    (4, b"ftypavif", "AVIF"),
+    (0, b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG-XL"),  # in its ISO-BMFF container
 )
+
+#: ISO-BMFF ``ftyp`` major brands of HEIF files: HEIC stills (10-bit ``heix``, Apple's
+#: and Samsung's photos), HEVC image sequences (bursts, live photos), generic HEIF
+#: and AVIF stills and sequences
+_HEIF_BRANDS = {
+    **dict.fromkeys((b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"),
+                    "HEIC"),
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
 
 
 @dataclass(frozen=True)
@@ -119,6 +151,8 @@ def sniff_format(data: bytes) -> str:
     for offset, magic, name in _UNSUPPORTED_MAGIC:
         if data[offset : offset + len(magic)] == magic:
             raise UnsupportedFormatError(name)
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        raise UnsupportedFormatError(_HEIF_BRANDS[data[8:12]])
     raise UnreadableImageError("not a JPEG, PNG or WebP image (unknown signature)")
 
 
@@ -178,15 +212,31 @@ class ImageHeader:
         return self.width, self.height
 
 
+def _check_png_chunks(data: bytes) -> None:
+    """Refuse a PNG with more than ``_MAX_PNG_HEADER_CHUNKS`` chunks before its image data:
+    Pillow reads them one by one in Python (10 MB of empty chunks took it ~7 s)."""
+    pos = 8
+    for _ in range(_MAX_PNG_HEADER_CHUNKS):
+        if pos + 8 > len(data) or data[pos + 4 : pos + 8] in (b"IDAT", b"IEND"):
+            return
+        pos += 12 + int.from_bytes(data[pos : pos + 4], "big")
+    raise UnreadableImageError(f"corrupt PNG header: more than {_MAX_PNG_HEADER_CHUNKS} "
+                               "chunks before the image data")
+
+
 def _header(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int, int]:
+    first_scan = _first_scan_components(data) if fmt == "JPEG" else 0
+    if fmt == "PNG":
+        _check_png_chunks(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data), formats=[fmt]) as im:
                 width, height = im.size
                 exif = im.info.get("exif")
-                progressive = fmt == "JPEG" and bool(im.info.get("progressive"))
-                layers = list(getattr(im, "layer", ())) if progressive else []
+                layers = list(getattr(im, "layer", ())) if fmt == "JPEG" else []
+                if not (im.info.get("progressive") or first_scan < len(layers)):
+                    layers = []  # one interleaved scan: decoded a row of blocks at a time
         except Image.DecompressionBombError as exc:
             # Pillow's own, higher limit: report the declared size when we can
             w = h = 0
@@ -211,15 +261,76 @@ def _header(data: bytes, fmt: str, max_pixels: int) -> tuple[int, int, int]:
             height=height,
             limit=max_pixels,
         )
+    if layers and _jpeg_scans(data) > MAX_JPEG_SCANS:
+        raise ImageTooLargeError(
+            f"JPEG of {width}x{height} in more than {MAX_JPEG_SCANS} scans (each one goes "
+            "through the whole image)",
+            width=width,
+            height=height,
+            limit=MAX_JPEG_SCANS,
+        )
     if layers and _coefficient_bytes(width, height, layers) > MAX_PROGRESSIVE_COEF_BYTES:
         raise ImageTooLargeError(
-            f"progressive JPEG of {width}x{height} with {len(layers)} components needs more "
+            f"multi-scan JPEG of {width}x{height} with {len(layers)} components needs more "
             f"than {MAX_PROGRESSIVE_COEF_BYTES // 2**20} MB to decode",
             width=width,
             height=height,
             limit=MAX_PROGRESSIVE_COEF_BYTES,
         )
     return width, height, _orientation(exif)
+
+
+def _first_scan_components(data: bytes) -> int:
+    """Number of components in a JPEG's first scan (its first SOS marker); a large number
+    when there is none (libjpeg then reads no pixels either).
+
+    Raises
+    ------
+    UnreadableImageError
+        When more than ``_MAX_JPEG_HEADER_SEGMENTS`` marker segments, or more than
+        ``_MAX_JPEG_JUNK`` bytes that are no marker, come before it: Pillow reads them
+        one by one in Python (10 MB of empty comments took it 10 s and 256 MB).
+    """
+    pos = junk = 0
+    for _ in range(_MAX_JPEG_HEADER_SEGMENTS):
+        found = _JPEG_MARKER.search(data, pos)  # skips junk, as libjpeg does
+        if found is None or found.start() + 4 >= len(data):
+            return 255
+        junk += found.start() - pos
+        if junk > _MAX_JPEG_JUNK:
+            raise UnreadableImageError(f"corrupt JPEG header: more than {_MAX_JPEG_JUNK} "
+                                       "bytes of junk between its markers")
+        pos = found.start()
+        marker = data[pos + 1]
+        if marker == 0xDA:
+            return data[pos + 4]
+        if marker in (0x01, 0xD8):  # no length
+            pos += 2
+        else:
+            pos += 2 + max(int.from_bytes(data[pos + 2 : pos + 4], "big"), 2)
+    raise UnreadableImageError(f"corrupt JPEG header: more than {_MAX_JPEG_HEADER_SEGMENTS} "
+                               "marker segments before the image data")
+
+
+def _jpeg_scans(data: bytes) -> int:
+    """Number of scans (SOS markers) of a JPEG up to its EOI, counted up to just past
+    :data:`MAX_JPEG_SCANS`; more than that too when the markers do not end within
+    ``_MAX_JPEG_SEGMENTS`` segments."""
+    scans, pos = 0, 2
+    for _ in range(_MAX_JPEG_SEGMENTS):
+        found = _JPEG_MARKER.search(data, pos)  # skips entropy-coded data (and junk)
+        if found is None:
+            return scans
+        pos = found.start()
+        marker = data[pos + 1]
+        if marker == 0xD9:  # EOI: what follows (a motion photo's video) is not decoded
+            return scans
+        if marker == 0xDA:
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                return scans
+        pos += 2 + max(int.from_bytes(data[pos + 2 : pos + 4], "big"), 2)
+    return MAX_JPEG_SCANS + 1
 
 
 def _coefficient_bytes(width: int, height: int, layers: list[tuple[object, int, int, int]]) -> int:

@@ -37,7 +37,7 @@ def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKi
                     now: datetime, max_bytes: int) -> tuple[Evidence, bool]:
     """Store a photo or signature image; the same bytes twice are one file."""
     if len(data) > max_bytes:
-        raise Problem(f"The file is {len(data) // 1024} KB; the limit is "
+        raise Problem(f"The file is {-(-len(data) // 1024)} KB; the limit is "
                       f"{max_bytes // 1024} KB.", status=413, slug="photo-too-large",
                       title="File too large")
     header = probe_image(data, max_pixels=50_000_000, max_bytes=max_bytes)  # or 4xx

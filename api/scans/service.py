@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 import scanning
 from models import Role, Scan, TrackingEvent, User
 from scanning.loading import sniff_format
+from scanning.s10 import looks_like_s10, normalize_s10
 
 from ..devicetime import clock_skew, device_flags
 from ..errors import Conflict, NotFound, Problem, Unprocessable
@@ -84,7 +85,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
     ext = None
     if photo is not None:
         if len(photo) > photo_max_bytes:
-            raise Problem(f"The photo is {len(photo) // 1024} KB; the limit is "
+            raise Problem(f"The photo is {-(-len(photo) // 1024)} KB; the limit is "
                           f"{photo_max_bytes // 1024} KB.", status=413, slug="photo-too-large",
                           title="Photo too large")
         ext = sniff_format(photo).lower()
@@ -113,8 +114,16 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                   "photo": data.get("photo"), "next_attempt_on": data.get("next_attempt_on")}
     skew = clock_skew(data.get("sent_at"), now)
     # a label with two item numbers (another carrier's sticker over ours, a return
-    # label): the first that is an item the courier can see is the one scanned
-    for identified in (ident.item_id, *ident.alternatives):
+    # label): the first that is an item the courier can see is the one scanned, the
+    # S10s first, then the other carriers' numbers (identify() stops at the S10s)
+    candidates = [ident.item_id, *ident.alternatives]
+    if ident.kind == "s10":
+        others = scanning.identify(
+            [b for b in barcodes if not looks_like_s10(normalize_s10(b.text))],
+            carrier_patterns)
+        if others.item_id is not None:
+            candidates += [others.item_id, *others.alternatives]
+    for identified in candidates:
         try:
             # a photo scan may be uploaded long after it was taken: like a synced event,
             # a late one that no longer fits is kept and flagged rather than refused;

@@ -47,6 +47,8 @@ def _payload() -> tuple[dict[str, Any], bytes | None]:
     if request.mimetype == "multipart/form-data":
         upload = jsonbody.single_file("photo", "One photo a scan.")
         photo = upload.read() if upload is not None else None
+        if photo == b"" and not upload.filename:
+            photo = None  # a form's file field left empty: no photo, the codes decide
         if "data" in request.form:
             try:
                 raw: Any = jsonbody.loads(request.form["data"])

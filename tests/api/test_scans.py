@@ -105,6 +105,46 @@ def test_a_label_with_two_item_numbers_scans_the_one_that_is_an_item(
     assert r.status_code == 404 and r.json["code"] == "EE123456785VN"
 
 
+def test_a_label_with_an_s10_that_is_no_item_scans_its_carrier_number(
+        client, auth, office, courier, make_item):
+    # another post's S10 on a parcel a local carrier delivers: the docs promise the S10s
+    # first, then the other carriers' numbers; only the S10s were tried (404)
+    item = make_item(office, courier=courier, events=("EMG",), identifier="GHNX12345")
+    photo = label_photo("EE123456785VN", carrier=item.identifier)
+    r = post_photo(client, auth(courier), photo, fields())
+    assert r.status_code == 201, r.json
+    assert r.json["identified_code"] == item.identifier
+    other = make_item(office, courier=courier, events=("EMG",), identifier="GHNX67890")
+    codes = [{"text": "EE123456785VN"}, {"text": other.identifier}]
+    r = client.post("/api/v1/scans", json=fields(codes=codes), headers=auth(courier))
+    assert r.status_code == 201, r.json
+    assert r.json["identified_code"] == other.identifier
+    # an S10 with a wrong check digit is still never the item, nor a carrier number
+    r = client.post("/api/v1/scans", json=fields(codes=[{"text": "EE123456784VN"}]),
+                    headers=auth(courier))
+    assert r.status_code == 422 and r.json["misreads"]
+
+
+def test_an_empty_photo_field_is_no_photo(client, auth, office, courier, make_item):
+    # a form whose file field was left empty sends a part with no file name and no
+    # bytes: the phone's codes were refused as an unreadable image
+    item = make_item(office, courier=courier, events=("EMG",))
+    data = fields(codes=json.dumps([{"text": item.identifier}]))
+    data.pop("location")
+    form = {**data, "photo": (io.BytesIO(b""), "")}
+    r = client.post("/api/v1/scans", data=form, headers=auth(courier),
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+    assert r.json["identified_code"] == item.identifier and r.json["photo_url"] is None
+    # a file that is empty is still an unreadable photo
+    form = {**fields(codes=json.dumps([{"text": item.identifier}])),
+            "photo": (io.BytesIO(b""), "label.jpg")}
+    form.pop("location")
+    r = client.post("/api/v1/scans", data=form, headers=auth(courier),
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and r.json["type"].endswith("unreadable-image")
+
+
 def test_replay_returns_original_without_decoding_again(client, auth, office, courier,
                                                          make_item):
     item = make_item(office, courier=courier, events=("EMG",))
@@ -213,6 +253,10 @@ def test_photo_size_limit_is_413(client, auth, courier, app):
     big = encode(make_label()[0], "PNG") + b"\x00" * 60_000
     r = post_photo(client, auth(courier), big, fields())
     assert r.status_code == 413 and r.json["type"] == "/problems/photo-too-large"
+    # a byte over the limit reads as over it (was "48 KB; the limit is 48 KB")
+    app.config["PHOTO_MAX_BYTES"] = 48 * 1024
+    r = post_photo(client, auth(courier), big[:48 * 1024 + 1], fields())
+    assert r.status_code == 413 and "49 KB; the limit is 48 KB" in r.json["detail"]
 
 
 @pytest.mark.parametrize(("photo", "status", "slug"), [

@@ -136,3 +136,44 @@ def progressive_jpeg_header(width: int, height: int, mode: str, subsampling: int
     sof = data.index(b"\xff\xc2")
     data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
+
+
+def multiscan_jpeg_header(width: int, height: int, mode: str) -> bytes:
+    """A tiny sequential (baseline) JPEG whose SOF0 claims `width` x `height` and whose
+    first scan holds one component only (libjpeg then buffers the whole image's
+    coefficients, as for a progressive one)."""
+    buf = io.BytesIO()
+    Image.new(mode, (16, 16)).save(buf, "JPEG", subsampling=0)
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    sos = data.index(b"\xff\xda")
+    length = struct.unpack(">H", data[sos + 2 : sos + 4])[0]
+    first = bytes(data[sos + 5 : sos + 7])  # component id and its tables
+    one = b"\xff\xda" + struct.pack(">H", 8) + b"\x01" + first + b"\x00\x3f\x00"
+    return bytes(data[:sos]) + one + bytes(data[sos + 2 + length :])
+
+
+def many_scans_jpeg(extra_scans: int, width: int = 4000, height: int = 3000) -> bytes:
+    """A flat progressive grayscale JPEG with one of its AC scans (and the Huffman table
+    before it) repeated `extra_scans` more times: libjpeg goes through the whole image
+    for each (a few tens of bytes a scan)."""
+    buf = io.BytesIO()
+    Image.new("L", (width, height), 128).save(buf, "JPEG", progressive=True, quality=50)
+    data = buf.getvalue()
+    pos, table, repeat = 2, b"", b""
+    while not repeat:
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        end = pos + 2 + length
+        if data[pos + 1] == 0xC4:
+            table = data[pos:end]
+        elif data[pos + 1] == 0xDA:
+            following = end
+            while data[following + 1] == 0 or 0xD0 <= data[following + 1] <= 0xD7:
+                following = data.index(b"\xff", following + 1)
+            spectral_start, approx = data[pos + 7], data[pos + 9]
+            if spectral_start > 0 and approx >> 4 == 0:  # an AC first scan
+                repeat = table + data[pos:following]
+            end = following
+        pos = end
+    return data[:-2] + repeat * extra_scans + data[-2:]

@@ -130,6 +130,21 @@ def test_cli_prints_codes_and_item(tmp_path: Path) -> None:
     assert "junk.jpg: error:" in proc.stderr
 
 
+@pytest.mark.parametrize("args", [["--carrier", "("], ["--max-pixels", "0"]])
+def test_cli_usage_errors_exit_2_without_a_traceback(tmp_path: Path, args: list[str]) -> None:
+    photo = tmp_path / "label.png"
+    photo.write_bytes(encode(make_label()[0], "PNG"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "scanning", *args, str(photo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr  # was 1, with a traceback
+    assert "Traceback" not in proc.stderr
+
+
 class CountingDecoder:
     """Fake engine that finds nothing and counts its calls."""
 
