@@ -977,14 +977,17 @@ def _via_office(
     office_first = keep_next is None or keep_next in fetch
     share = 0.5 if bag_first and office_first else 1.0
 
+    deadline = t0 + params.time_limit_s
+
     def part(stops: Sequence[Stop], who: Courier, where: LatLon, at_s: int, of: float,
              keep: str | None) -> Plan:
         ids = {s.id for s in stops}
+        # its share of the budget, or what an earlier search that overran left of it
+        budget = min(params.time_limit_s * share * of, deadline - time.monotonic())
         return _reoptimize(
             dataclasses.replace(problem, stops=tuple(stops), couriers=(who,)), cid, where,
             (), now_s=max(0, min(MAX_TIME_S, at_s)), keep_next=keep,
-            params=dataclasses.replace(
-                params, time_limit_s=max(0.01, params.time_limit_s * share * of)),
+            params=dataclasses.replace(params, time_limit_s=max(0.01, budget)),
             provider=provider, progress=progress,
             current_order=None if current_order is None
             else [i for i in current_order if i in ids])
