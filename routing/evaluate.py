@@ -10,24 +10,16 @@ constraint it breaks and by how much.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from routing.errors import InvalidProblemError
-from routing.matrix import HaversineProvider, MatrixProvider, TravelMatrix, checked_matrix
-from routing.model import Courier, Problem, Stop, TimeWindow
+from routing.matrix import HaversineProvider, MatrixProvider, checked_matrix
+from routing.model import Problem
 from routing.plan import CourierRoute, Plan
-from routing.solver import (
-    AT_OFFICE_M,
-    OFFICE_LOAD_S,
-    _check_types,
-    _joined,
-    _layout,
-    _simulate,
-)
+from routing.solver import _check_types, _fixed, _layout
 
 __all__ = ["RouteIssue", "RouteIssueCode", "evaluate", "route_issues"]
 
@@ -115,27 +107,6 @@ def route_issues(problem: Problem, route: CourierRoute) -> tuple[RouteIssue, ...
         out.append(RouteIssue(RouteIssueCode.SHIFT_OVERRUN, route.end_s,
                               courier.shift.close_s))
     return tuple(out)
-
-
-def _fixed(problem: Problem, courier: Courier, start: int, stops: list[tuple[Stop, int]],
-           mat: TravelMatrix) -> CourierRoute:
-    """The schedule of ``stops`` in this order; a courier on the road with only their bag
-    (``Courier.bag_only``) passes by the office before the first stop not on board,
-    as :func:`routing.solve` plans it."""
-    cut = next((n for n, (s, _) in enumerate(stops) if not s.on_board), None)
-    leg = (int(mat.distance_m[start, 0]), int(mat.duration_s[start, 0]))
-    if not courier.bag_only or courier.start is None or cut is None or leg[0] <= AT_OFFICE_M:
-        return _simulate(courier, start, stops, mat)
-    leave_s = courier.shift.open_s
-    first = (_simulate(dataclasses.replace(courier, return_to_office=True), start,
-                       stops[:cut], mat) if cut else None)
-    back_s = first.end_s if first is not None else leave_s + leg[1]
-    ready = TimeWindow(min(back_s + OFFICE_LOAD_S, courier.shift.close_s),
-                       courier.shift.close_s)
-    after = _simulate(dataclasses.replace(courier, shift=ready), 0, stops[cut:], mat)
-    joined = _joined(problem, courier, leave_s, first, back_s, leg, after)
-    assert joined is not None
-    return joined
 
 
 def _peak_load(problem: Problem, route: CourierRoute) -> tuple[int, int]:

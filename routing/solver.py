@@ -61,6 +61,7 @@ from routing.model import (
     Courier,
     Demand,
     LatLon,
+    Office,
     Problem,
     SolverParams,
     SpeedProfile,
@@ -733,7 +734,9 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
     couriers = {c.id: c for c in problem.couriers}
     stops = list(problem.stops)
     heads: dict[str, tuple[CourierRoute | None, int, tuple[int, int], int]] = {}
+    bags_fit = True  # a bag over the vehicle's capacity is a route over it
     share = params.time_limit_s * ROAD_SHARE / len(road)
+    road_end = t0 + params.time_limit_s * ROAD_SHARE
     for c in road:
         assert c.start is not None
         legs = checked_matrix(provider, [c.start, problem.office.location], c.speed)
@@ -742,14 +745,29 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
             couriers[c.id] = dataclasses.replace(c, start=None, bag_only=False)
             continue
         leave_s = c.shift.open_s
-        bag = tuple(s for s in stops if s.on_board and (s.courier_id or sole) == c.id)
+        # a bag stop whose window opens after the courier could be back and loaded is
+        # served after the office, when there is anything there: waiting for it on the
+        # way brought them back at 16:00 for a 14:00 window, the new stops all left out
+        later = leave_s + leg[1] + OFFICE_LOAD_S if any(
+            not s.on_board and s.courier_id in (None, c.id) for s in stops) else MAX_TIME_S
+        whole = [s for s in stops if s.on_board and (s.courier_id or sole) == c.id]
+        bag = tuple(s for s in whole if s.window is None or s.window.open_s <= later)
         first = None
         if bag:
             there = dataclasses.replace(c, return_to_office=True, bag_only=False)
-            first = _reoptimize(
-                Problem(problem.office, bag, (there,)), c.id, c.start, (), now_s=leave_s,
-                params=dataclasses.replace(params, time_limit_s=max(0.01, share)),
-                provider=provider).route_of(c.id)
+            left_s = road_end - time.monotonic()
+            if left_s > 0:  # one search (no pool of processes: a bag is a few stops)
+                trip = _reoptimize(
+                    Problem(problem.office, bag, (there,)), c.id, c.start, (),
+                    now_s=leave_s, provider=provider, params=dataclasses.replace(
+                        params, time_limit_s=max(0.01, min(share, left_s)), workers=1))
+                first = trip.route_of(c.id)
+                bags_fit = bags_fit and trip.feasible
+            else:  # a search takes ~0.05 s whatever its budget: 100 of them overran it
+                first = _bag_in_turn(problem.office, there, bag, provider)
+            bags_fit = bags_fit and (first is None or first.lateness_s == 0)
+        bags_fit = bags_fit and sum(s.demand.parcels for s in whole) <= c.capacity.parcels \
+            and sum(s.demand.weight_g for s in whole) <= c.capacity.weight_g
         back_s = first.end_s if first is not None else leave_s + leg[1]
         served = set(first.stop_ids if first is not None else ())
         stops = [s for s in stops if s.id not in served]
@@ -772,6 +790,13 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
         if c.id in heads:
             first, back_s, leg, leave_s = heads[c.id]
             joined = _joined(problem, c, leave_s, first, back_s, leg, after)
+            if after is not None and joined is not None and all(
+                    problem.stop(i).on_board for i in after.stop_ids[:1]):
+                # the trip from the office starts with a stop of the bag (one the trip
+                # back left out, or waiting for its window): timed as evaluate() times
+                # the order, that stop before the office (and no office at all when
+                # nothing is to load there), so that an edit keeps the plan's times
+                joined = _fixed_route(problem, c, joined.stop_ids, provider)
             if joined is not None:
                 routes.append(joined)
         elif after is not None:
@@ -779,9 +804,38 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
     return Plan(
         routes=tuple(routes), unassigned=plan.unassigned,
         distance_m=sum(r.distance_m for r in routes), travel_s=sum(r.travel_s for r in routes),
-        feasible=plan.feasible and all(h[0] is None or h[0].lateness_s == 0
-                                       for h in heads.values()),
+        feasible=plan.feasible and bags_fit,
         method=plan.method, runtime_s=time.monotonic() - t0, matrix_s=plan.matrix_s)
+
+
+def _fixed_route(problem: Problem, courier: Courier, order: Sequence[str],
+                 provider: MatrixProvider) -> CourierRoute:
+    """:func:`_fixed` of ``courier``'s stops ``order`` (a courier with a ``start``)."""
+    assert courier.start is not None
+    stops = [problem.stop(i) for i in order]
+    mat = checked_matrix(provider, [problem.office.location, courier.start,
+                                    *(s.location for s in stops)], courier.speed)
+    return _fixed(problem, courier, 1, [(s, n + 2) for n, s in enumerate(stops)], mat)
+
+
+def _bag_in_turn(office: Office, courier: Courier, bag: Sequence[Stop],
+                 provider: MatrixProvider) -> CourierRoute | None:
+    """The trip of a courier on the road back to the office (``courier``: its start,
+    closed) through their bag without a search: the nearest stop next, the late ones
+    left out (for after the office); ``None`` when none is served."""
+    mat = checked_matrix(provider, [office.location, courier.start or office.location,
+                                    *(s.location for s in bag)], courier.speed)
+    order: list[tuple[Stop, int]] = []
+    todo = list(range(len(bag)))
+    here = 1
+    while todo:
+        k = min(todo, key=lambda i: (int(mat.duration_s[here, i + 2]), i))
+        todo.remove(k)
+        order.append((bag[k], k + 2))
+        here = k + 2
+    room = Capacity(sum(s.demand.parcels for s in bag), sum(s.demand.weight_g for s in bag))
+    route, _ = _repair(dataclasses.replace(courier, capacity=room), 1, order, mat)
+    return route if route.visits else None
 
 
 def _unloaded(problem: Problem) -> Problem:
@@ -1056,7 +1110,17 @@ def _joined(problem: Problem, courier: Courier, leave_s: int, first: CourierRout
     On board leaving each stop before the office: what the route delivers before it,
     and the parcels on board (``Stop.on_board``) it delivers after."""
     if after is None:
-        return first
+        if first is None or courier.return_to_office:
+            return first
+        # nothing from the office: an open route ends at its last stop, not back there
+        back_d = first.distance_m - sum(v.travel_distance_m for v in first.visits)
+        back_t = first.travel_s - sum(v.travel_duration_s for v in first.visits)
+        end_s = first.visits[-1].departure_s
+        return dataclasses.replace(
+            first, end_s=end_s, distance_m=first.distance_m - back_d,
+            duration_s=end_s - first.start_s, travel_s=first.travel_s - back_t,
+            lateness_s=sum(v.lateness_s for v in first.visits)
+            + max(0, end_s - courier.shift.close_s), returns_to_office=False)
     if first is not None:
         stops = {s.id: s for s in problem.stops}
         carried = [stops[v.stop_id].demand for v in after.visits if stops[v.stop_id].on_board]
@@ -1090,6 +1154,33 @@ def _joined(problem: Problem, courier: Courier, leave_s: int, first: CourierRout
         returns_to_office=courier.return_to_office,
         office_visit=office,
     )
+
+
+def _fixed(problem: Problem, courier: Courier, start: int, stops: list[tuple[Stop, int]],
+           mat: TravelMatrix) -> CourierRoute:
+    """The schedule of ``stops`` in this order; a courier on the road with only their bag
+    (``Courier.bag_only``) passes by the office before the first stop not on board,
+    as :func:`routing.solve` plans it."""
+    cut = next((n for n, (s, _) in enumerate(stops) if not s.on_board), None)
+    leg = (int(mat.distance_m[start, 0]), int(mat.duration_s[start, 0]))
+    if not courier.bag_only or courier.start is None or cut is None or leg[0] <= AT_OFFICE_M:
+        return _simulate(courier, start, stops, mat)
+    leave_s = courier.shift.open_s
+    first = (_simulate(dataclasses.replace(courier, return_to_office=True), start,
+                       stops[:cut], mat) if cut else None)
+    back_s = first.end_s if first is not None else leave_s + leg[1]
+    # the trip from the office leaves once loaded, the shift over or not: clamped to
+    # the shift's close, it left before the courier was back (ETAs before the office's)
+    ready_s = min(back_s + OFFICE_LOAD_S, MAX_TIME_S)
+    close_s = courier.shift.close_s
+    after = _simulate(dataclasses.replace(
+        courier, shift=TimeWindow(ready_s, max(ready_s, close_s))), 0, stops[cut:], mat)
+    if ready_s > close_s:  # its overrun is of the true close
+        after = dataclasses.replace(after, lateness_s=sum(
+            v.lateness_s for v in after.visits) + max(0, after.end_s - close_s))
+    joined = _joined(problem, courier, leave_s, first, back_s, leg, after)
+    assert joined is not None
+    return joined
 
 
 def _checked_reoptimize(problem: Problem, courier_id: str, position: LatLon,

@@ -259,3 +259,109 @@ def test_bag_only_must_be_a_boolean() -> None:
                            "stops": [], "couriers": [{"id": "c1", "bag_only": "yes",
                                                       "shift": {"open_s": 0, "close_s": 9}}]})
     assert info.value.path == "couriers[0].bag_only"
+
+
+def test_an_edit_back_at_the_office_after_the_shift_leaves_it_loaded() -> None:
+    # the bag's stop takes the courier to 10:14 at the office, the shift closes at 10:10:
+    # the stop after the office used to be timed from 10:10, before they were back
+    bag = dataclasses.replace(_bag(1)[0], courier_id="c1")
+    out = courier("c1", shift=TimeWindow(10 * H, 10 * H + 600), start=ROAD, bag_only=True)
+    problem = Problem(OFFICE, (bag, *_new(1)), (out,))
+    (route,) = evaluate(problem, {"c1": ["b0", "n0"]}, provider=PROVIDER).routes
+    visit = route.office_visit
+    assert visit is not None and visit.arrival_s > 10 * H + 600
+    leg = PROVIDER.matrix([OFFICE.location, problem.stop("n0").location])
+    assert route.visits[1].arrival_s == visit.departure_s + leg.duration_s[0, 1]
+    assert route.end_s == route.visits[1].departure_s + leg.duration_s[1, 0]
+    assert route.lateness_s == route.end_s - (10 * H + 600)
+    assert route_issues(problem, route)[-1].value == route.end_s
+
+
+def test_an_open_route_of_the_bag_alone_ends_at_its_last_stop() -> None:
+    problem = dataclasses.replace(_road_day(return_to_office=False),
+                                  stops=tuple(dataclasses.replace(s, courier_id="c1")
+                                              for s in _bag()))
+    (route,) = solve(problem, FAST, provider=PROVIDER).routes
+    assert not route.returns_to_office and route.office_visit is None
+    assert route.end_s == route.visits[-1].departure_s
+    assert route.distance_m == sum(v.travel_distance_m for v in route.visits)
+    assert route.travel_s == sum(v.travel_duration_s for v in route.visits)
+    (fixed,) = evaluate(problem, {"c1": list(route.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == route
+
+
+def test_a_bag_over_the_capacity_is_not_a_feasible_plan() -> None:
+    problem = _road_day(capacity=Capacity(2, 200_000))
+    plan = solve(problem, FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    assert {"b0", "b1", "b2"} <= set(route.stop_ids)
+    assert route_issues(problem, route)
+    assert not plan.feasible
+
+
+def test_many_couriers_on_the_road_keep_to_the_budget(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    # a search of a bag takes ~0.05 s whatever its budget: one per courier overran a
+    # plan's budget by seconds; once the road's share is spent, bags go nearest first
+    import routing.solver
+
+    searches: list[str] = []
+    real = routing.solver._reoptimize
+
+    def spy(*args: object, **kw: object) -> object:
+        searches.append(str(args[1]))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(routing.solver, "_reoptimize", spy)
+    couriers, stops = [], []
+    for i in range(40):
+        at = LatLon(ROAD.lat, ROAD.lon + 0.001 * i)
+        couriers.append(courier(f"c{i}", shift=TimeWindow(10 * H, 18 * H), start=at,
+                                bag_only=True))
+        stops += [dataclasses.replace(s, id=f"{s.id}c{i}", courier_id=f"c{i}",
+                                      location=LatLon(s.location.lat, at.lon))
+                  for s in _bag(2)]
+    problem = Problem(OFFICE, tuple(stops), tuple(couriers))
+    plan = solve(problem, dataclasses.replace(FAST, time_limit_s=0.2), provider=PROVIDER)
+    assert len(searches) < len(couriers)
+    served = [i for r in plan.routes for i in r.stop_ids]
+    assert sorted(served) == sorted(s.id for s in stops) and not plan.unassigned
+    for r in plan.routes:  # the bag's two stops, then back to the office
+        assert len(r.visits) == 2 and r.returns_to_office
+        assert not route_issues(problem, r)
+
+
+def test_a_bag_stop_of_the_afternoon_waits_for_after_the_office() -> None:
+    # the bag's trip back used to wait at b2 until 16:00: back at the office after the
+    # new stops' windows had closed, every one of them left out
+    problem = _road_day()
+    bag = [dataclasses.replace(s, window=TimeWindow(16 * H, 17 * H)) if s.id == "b2" else s
+           for s in problem.stops if s.on_board]
+    new = [dataclasses.replace(s, window=TimeWindow(10 * H, 14 * H))
+           for s in problem.stops if not s.on_board]
+    problem = dataclasses.replace(problem, stops=(*bag, *new))
+    plan = solve(problem, FAST, provider=PROVIDER)
+    assert not plan.unassigned
+    (route,) = plan.routes
+    assert route.office_visit is not None and route.office_visit.arrival_s < 11 * H
+    assert set(route.stop_ids[:route.office_visit.before]) == {"b0", "b1"}
+    assert not route_issues(problem, route)
+    (fixed,) = evaluate(problem, {"c1": list(route.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == route
+
+
+def test_no_pass_by_the_office_with_nothing_to_load_there() -> None:
+    # b2 waits for after the office, but the stop at the office cannot be served (its
+    # window closed): the route went by the office to load nothing, and an edit of the
+    # same order was timed without it
+    problem = _road_day()
+    bag = [dataclasses.replace(s, window=TimeWindow(16 * H, 17 * H)) if s.id == "b2" else s
+           for s in problem.stops if s.on_board]
+    gone = dataclasses.replace(_new(1)[0], window=TimeWindow(8 * H, 9 * H), courier_id="c1")
+    problem = dataclasses.replace(problem, stops=(*bag, gone))
+    plan = solve(problem, FAST, provider=PROVIDER)
+    assert [u.stop_id for u in plan.unassigned] == ["n0"]
+    (route,) = plan.routes
+    assert route.office_visit is None and route.stop_ids[-1] == "b2"
+    (fixed,) = evaluate(problem, {"c1": list(route.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == route
