@@ -19,6 +19,7 @@ import routing
 from models import (
     AssignmentHow,
     CourierPosition,
+    EventCode,
     Item,
     ItemAssignment,
     PlanStatus,
@@ -496,7 +497,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                             notes=[f"{x['identifier']}: {x['message']}" for x in left_out])
     # couriers out on the road now start where they are, with their bag: the rest of
     # their route passes by the office to load (routing.Courier.bag_only)
-    road = on_the_road(session, [c.id for c in couriers], (office.lat, office.lon),
+    road = on_the_road(session, office_id, [c.id for c in couriers], (office.lat, office.lon),
                        now) if under_way and now is not None else {}
     # a capacity not recorded (None) is the default motorbike's; 0 is a courier who
     # carries nothing (the model and the solver take it), not "not recorded"
@@ -528,29 +529,42 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
 ROAD_POSITION_AGE = timedelta(minutes=15)
 
 
-def on_the_road(session: Session, courier_ids: Collection[int],
+def on_the_road(session: Session, office_id: int, courier_ids: Collection[int],
                 office: tuple[float, float], now: datetime) -> dict[int, dict[str, float]]:
     """Where each of these couriers is now, as a plan's start: their latest position of
     the last :data:`ROAD_POSITION_AGE` (a phone clock up to 5 minutes ahead taken
     too), if they are away from the office (more than ``routing.AT_OFFICE_M``) and
     within :data:`MAX_REOPTIMIZE_DISTANCE_M` of it (a fix farther off is a stale or
-    wrong one: the courier is taken to be at the office)."""
+    wrong one: the courier is taken to be at the office). A courier who scanned a
+    parcel of the office out for delivery (EDG, a parcel they hold now) after that
+    position is loading at the office: a phone indoors often has no fix, and its latest
+    one is from the ride in."""
     if not courier_ids:
         return {}
+    since, until = now - ROAD_POSITION_AGE, now + timedelta(minutes=5)
     rows = session.execute(
-        select(CourierPosition.courier_id, CourierPosition.lat, CourierPosition.lon)
+        select(CourierPosition.courier_id, CourierPosition.lat, CourierPosition.lon,
+               CourierPosition.device_time)
         .where(CourierPosition.courier_id.in_(list(courier_ids)),
-               CourierPosition.device_time >= now - ROAD_POSITION_AGE,
-               CourierPosition.device_time <= now + timedelta(minutes=5))
+               CourierPosition.device_time >= since, CourierPosition.device_time <= until)
         .order_by(CourierPosition.courier_id, CourierPosition.device_time.desc(),
                   CourierPosition.id.desc())).all()
+    # (whoever recorded it: the courier's phone, or a clerk handing the parcel over)
+    loading = dict(session.execute(
+        select(Item.courier_id, func.max(TrackingEvent.device_time))
+        .join(Item, Item.id == TrackingEvent.item_id)
+        .where(TrackingEvent.office_id == office_id, TrackingEvent.code == EventCode.EDG,
+               Item.courier_id.in_(list(courier_ids)),
+               TrackingEvent.device_time >= since, TrackingEvent.device_time <= until)
+        .group_by(Item.courier_id)).all())
     home = routing.LatLon(*office)
     out: dict[int, dict[str, float]] = {}
-    for cid, lat, lon in rows:
+    for cid, lat, lon, at in rows:
         if cid in out:
             continue  # an older one
         far = routing.haversine_m([routing.LatLon(lat, lon), home])[0, 1]
-        if routing.AT_OFFICE_M < far <= MAX_REOPTIMIZE_DISTANCE_M:
+        if (routing.AT_OFFICE_M < far <= MAX_REOPTIMIZE_DISTANCE_M
+                and not (cid in loading and loading[cid] >= at)):
             out[cid] = {"lat": lat, "lon": lon}
         else:
             out[cid] = {}
