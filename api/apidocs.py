@@ -13,6 +13,10 @@ PROBLEM_TYPES = {
     "bad-request": "The request cannot be read: e.g. NUL characters in the URL, a query "
                    "parameter or a form field, or a scan that is neither JSON nor "
                    "multipart with a photo.",
+    "unsupported-media-type": "A JSON endpoint was sent a body that is not "
+                              "`Content-Type: application/json` (e.g. `text/plain`, "
+                              "what `fetch` sends a string as, a form, or no type "
+                              "at all); nothing was done.",
     "conflict": "The request conflicts with the resource's current state.",
     "csrf-failed": "A console request that changes something came without the page's CSRF "
                    "token, or with a wrong or expired one (`X-CSRF-Token`); reload the page "

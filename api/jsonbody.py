@@ -129,6 +129,18 @@ class Parser(FlaskParser):
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
+            # a body of another type (``fetch`` sends a string as ``text/plain``, an
+            # HTTP client left without a ``Content-Type``, a form) was taken for no
+            # body at all: a PATCH answered 200 having changed nothing, a publish lost
+            # its ``accept_issues``, a login said its fields were missing
+            if req.content_length or req.get_data(cache=True, parse_form_data=False):
+                from .errors import Problem
+
+                raise Problem(
+                    f"The body must be JSON sent as 'Content-Type: application/json', "
+                    f"not {req.mimetype or 'without a Content-Type'}.",
+                    status=415, slug="unsupported-media-type",
+                    title="Unsupported media type")
             return core.missing
         return loads(req.get_data(cache=True))
 

@@ -92,6 +92,17 @@ def init_app(app: Flask) -> None:
     # The limiter is one object per process (decorators need it at import time); its
     # settings come from the app being set up: one app per process in production.
     app.config.setdefault("RATELIMIT_ENABLED", True)
+
+    # registered before the limiter's hook, so it runs after it (Flask runs them in
+    # reverse): the limiter sets Retry-After on every answer of a limited route, a
+    # successful login (900), a tracking lookup (60) or a customer's refused complaint
+    # (a 403 saying "retry in 3600 s") included; it means "wait" only on a refusal
+    @app.after_request
+    def _retry_after_on_refusals_only(response: Response) -> Response:
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter.init_app(app)
 
 

@@ -48,7 +48,7 @@ class ComplaintSchema(Schema):
     due_at = fields.AwareDateTime()
     answered_at = fields.AwareDateTime(allow_none=True)
     resolution_note = fields.String(allow_none=True)
-    overdue = fields.Method("_overdue")
+    overdue = fields.Method("_overdue", metadata={"type": "boolean"})
 
     def _overdue(self, c: Complaint) -> bool:
         from flask import current_app

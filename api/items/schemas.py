@@ -301,13 +301,26 @@ class EventSchema(Schema):
     server_time = fields.AwareDateTime()
     actor = fields.Nested(ActorSchema, allow_none=True)
     office_code = fields.String(attribute="office.code", allow_none=True)
-    location = fields.Method("_location")
+    location = fields.Method("_location", metadata={
+        "type": ["object", "null"], "properties": {
+            "lat": {"type": "number"}, "lon": {"type": "number"},
+            "accuracy_m": {"type": ["number", "null"]}}})
     reason = fields.Enum(FailureReason, by_value=True, allow_none=True)
     action = fields.Enum(FailureAction, by_value=True, allow_none=True)
     note = fields.String(allow_none=True)
     status_after = fields.Enum(Status, by_value=True)
     source = fields.String()
-    proof = fields.Method("_proof")
+    proof = fields.Method("_proof", metadata={
+        "type": ["object", "null"], "description": "Proof of delivery (EMI); null otherwise",
+        "properties": {
+            "relation": {"type": "string", "enum": ["recipient", "proxy"]},
+            "received_by": {"type": ["string", "null"]},
+            "id_number_last4": {"type": ["string", "null"]},
+            "id_matched": {"type": ["boolean", "null"]},
+            "photo": {"type": ["string", "null"]}, "signature": {"type": ["string", "null"]},
+            "code_verified": {"type": "boolean"},
+            "cod_collected": {"type": ["integer", "null"]},
+            "reused_from": {"type": ["array", "null"], "items": {"type": "object"}}}})
     photo = fields.String(attribute="photo_sha256", allow_none=True)
     photo_reused_from = fields.List(fields.Dict(), allow_none=True, metadata={
         "description": "When the event is flagged proof_reused for its photo (a failed "
@@ -326,9 +339,11 @@ class EventSchema(Schema):
         "description": "The phone's clock minus the server's when the event arrived, in "
                        "seconds (from the request's or the sync upload's sent_at); null "
                        "without sent_at"})
-    scan_id = fields.Method("_scan_id", metadata={"description": "The scan behind the "
+    scan_id = fields.Method("_scan_id", metadata={"type": ["integer", "null"],
+                                                  "description": "The scan behind the "
                                                   "event, if any"})
-    photo_url = fields.Method("_photo_url")
+    photo_url = fields.Method("_photo_url", metadata={
+        "type": ["string", "null"], "description": "The photo of the scan behind the event"})
 
     def _proof(self, ev: Any) -> dict[str, Any] | None:
         p = getattr(ev, "proof", None)
@@ -373,12 +388,21 @@ class ItemSchema(Schema):
     office_id = Int()
     office_code = fields.String(attribute="office.code")
     courier = fields.Nested(CourierRefSchema, allow_none=True)
-    sender = fields.Method("_sender")
-    recipient = fields.Method("_recipient")
+    sender = fields.Method("_sender", metadata={"type": "object", "properties": {
+        "name": {"type": "string"}, "phone": {"type": ["string", "null"]},
+        "address": {"type": "string"}}})
+    recipient = fields.Method("_recipient", metadata={"type": "object", "properties": {
+        "name": {"type": "string"}, "phone": {"type": ["string", "null"]},
+        "address": {"type": "string"}, "ward": {"type": ["string", "null"]},
+        "city": {"type": "string"}, "province": {"type": "string"},
+        "lat": {"type": ["number", "null"]}, "lon": {"type": ["number", "null"]}}})
     weight_g = Int()
     cod_amount = Int()
     declared_value = Int()
-    delivery_window = fields.Method("_window")
+    delivery_window = fields.Method("_window", metadata={
+        "type": ["object", "null"], "properties": {
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"}}})
     id_check_required = fields.Boolean()
     signature_required = fields.Boolean()
     next_attempt_on = fields.Date(allow_none=True)
@@ -415,7 +439,9 @@ class AssignmentSchema(Schema):
                        "started_at, the item's last change then)"})
     started_plan_id = fields.Integer(allow_none=True)
     ended_by = fields.Nested(ActorSchema, allow_none=True)
-    ended_how = fields.Method("_ended_how", metadata={"description": "manual or route_plan"})
+    ended_how = fields.Method("_ended_how", metadata={
+        "type": ["string", "null"], "description": "manual or route_plan; null while the "
+                                                   "courier still holds the item"})
     ended_plan_id = fields.Integer(allow_none=True)
 
     def _ended_how(self, a: Any) -> str | None:

@@ -136,9 +136,24 @@ RESULT_DOC = {
         "lateness_s": {"type": "integer"},
         "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"},
+        "start_location": {"type": "object", "description": (
+            "Where the route starts: the office, or where the courier stood (out on "
+            "the road when the plan was made, or when it was re-optimised)"),
+            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+        "office_visit": {"type": ["object", "null"], "description": (
+            "A route starting away from the office with parcels still there: the "
+            "courier passes by the office to load them before stop before_sequence; "
+            "null (or absent) when every parcel ahead is on board"), "properties": {
+                "before_sequence": {"type": "integer"},
+                "arrival": {"type": "string", "format": "date-time"},
+                "departure": {"type": "string", "format": "date-time"}}},
+        "reoptimized_at": {"type": "string", "format": "date-time", "description": (
+            "When the courier last re-optimised the route; absent if never")},
         "stops": {"type": "array", "items": {"type": "object"},
                   "description": "In visiting order: sequence, identifier, lat, lon, eta, "
-                                 "arrival_s, wait_s, lateness_s, load_parcels"},
+                                 "arrival_s, wait_s, lateness_s, load_parcels (after a "
+                                 "re-optimisation also done or unplaced, as on the "
+                                 "courier's route)"},
         "issues": ISSUES_DOC,
         "issues_accepted": ACCEPTED_DOC,
         "previous_stops": {"type": ["integer", "null"], "description": (
@@ -201,8 +216,8 @@ class PlanSchema(Schema):
     finished_at = fields.AwareDateTime(allow_none=True)
     published_at = fields.AwareDateTime(allow_none=True)
     error = fields.String(allow_none=True)
-    stops = fields.Method("_stops")
-    couriers = fields.Method("_couriers")
+    stops = fields.Method("_stops", metadata={"type": "integer"})
+    couriers = fields.Method("_couriers", metadata={"type": "integer"})
     result = fields.Dict(allow_none=True, metadata={
         "description": "routes (ordered stops with ETA per courier, and what each breaks: "
                        "issues), unassigned stops with a reason, and whether every route "

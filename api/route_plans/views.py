@@ -37,7 +37,8 @@ def _refreshed(plan: Any) -> Any:
 class RoutePlans(MethodView):
     @auth_required()
     @blp.arguments(PlanCreateSchema)
-    @blp.response(202, PlanSchema)
+    @blp.response(202, PlanSchema, headers={"Location": {
+        "description": "The plan's URL, to poll", "schema": {"type": "string"}}})
     def post(self, data: dict[str, Any]) -> Any:
         """Start optimising a day's routes for an office; poll the plan for progress."""
         # current_app is typed as the Flask app, not the proxy it is: the app itself, for the job

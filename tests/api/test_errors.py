@@ -387,3 +387,83 @@ def test_nul_characters_are_refused_before_they_reach_the_database(
     h = auth(make_user(Role.DISPATCHER, make_office()))
     r = getattr(client, method)(url, headers=h, **kw)
     assert 400 <= r.status_code < 500, (r.status_code, r.get_data(as_text=True)[:300])
+
+
+@pytest.mark.parametrize("ctype", ["text/plain;charset=UTF-8", None,
+                                   "application/x-www-form-urlencoded"])
+def test_a_json_body_of_another_type_is_415_not_no_body(client, spec, make_user,
+                                                        make_office, make_item, auth, ctype):
+    """``fetch(url, {method: "PATCH", body: JSON.stringify(...)})`` sends ``text/plain``:
+    the body was read as no body at all, and the PATCH answered 200 having changed
+    nothing."""
+    from models import Complaint, db
+
+    office = make_office()
+    h = auth(make_user(Role.DISPATCHER, office))
+    item = make_item(office=office)
+    r = client.post("/api/v1/complaints", json={"identifier": item.identifier,
+                                                "category": "late", "description": "Late again"},
+                    headers=h)
+    assert r.status_code == 201, r.json
+    cid = r.json["id"]
+    headers = dict(h, **({"Content-Type": ctype} if ctype else {}))
+    r = client.patch(f"/api/v1/complaints/{cid}", data='{"status": "investigating"}',
+                     headers=headers)
+    body = check_problem(r, spec, 415)
+    assert body["type"] == "/problems/unsupported-media-type"
+    assert db.session.get(Complaint, cid).status.value == "open"
+    # a JSON type with a charset, or a +json type, is JSON; no body is still no body
+    r = client.patch(f"/api/v1/complaints/{cid}", data='{"status": "investigating"}',
+                     headers=dict(h, **{"Content-Type": "application/json; charset=utf-8"}))
+    assert r.status_code == 200 and r.json["status"] == "investigating"
+    r = client.patch(f"/api/v1/complaints/{cid}", headers=dict(h, **{"Content-Type":
+                                                                        "text/plain"}))
+    assert r.status_code == 200
+
+
+def test_documented_patterns_are_json_schema_patterns(spec):
+    """JSON Schema patterns are ECMA-262 and unanchored: Python's ``\\Z`` (a literal
+    ``Z`` there, or a syntax error with the ``u`` flag ajv uses) documented a SHA-256
+    followed by a ``Z``, and an unanchored pattern let through what the server refuses."""
+    patterns = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.append(node["pattern"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    assert patterns
+    for p in patterns:
+        assert "\\Z" not in p and p.startswith("^"), p
+    event = {"$ref": "#/components/schemas/EventPost", "components": spec["components"]}
+    ok = {"code": "EMI", "client_event_id": "0b6f-4c1e-9a1d",
+          "device_time": "2026-11-20T09:00:00+07:00", "photo": "a" * 64}
+    assert not list(jsonschema.Draft202012Validator(event).iter_errors(ok))
+    for field, bad in (("client_event_id", "!!0b6f-4c1e-9a1d"), ("photo", "a" * 64 + "z"),
+                       ("photo", "x" + "a" * 64)):
+        errors = list(jsonschema.Draft202012Validator(event).iter_errors({**ok, field: bad}))
+        assert [e.path[-1] for e in errors] == [field], (field, bad)
+
+
+def test_every_documented_field_has_a_type(spec, client, make_user, make_office, make_item,
+                                           auth):
+    """Fields computed by a method (``fields.Method``) were documented as anything at
+    all: an app generated from the document had no type for an item's recipient, its
+    delivery window, an event's location or proof, a plan's stop count."""
+    untyped = [(name, prop) for name, schema in spec["components"]["schemas"].items()
+               for prop, value in (schema.get("properties") or {}).items()
+               if not {"type", "$ref", "anyOf", "oneOf", "allOf", "enum"} & set(value)]
+    assert untyped == []
+    office = make_office()
+    h = auth(make_user(Role.DISPATCHER, office))
+    item = make_item(office=office, events=("EMG",))
+    body = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    schema = {"$ref": "#/components/schemas/ItemDetail", "components": spec["components"]}
+    jsonschema.Draft202012Validator(schema).validate(body)
+    assert isinstance(body["recipient"], dict)
