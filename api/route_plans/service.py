@@ -1566,8 +1566,11 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     # and its stops, under the lock (the items re-read): a phone back in coverage sends
     # its backlog and asks for a new route at once; a delivery the sync recorded while
     # the solver ran was planned as a stop ahead, with an ETA and the detour to it
-    if _remaining(session, locked, [it for it in items.values()
-                                    if it.courier_id == actor.id]) != set(remaining_order):
+    # (one query: the items expired at the commit before the solver ran, and read one
+    # by one they were a query each)
+    now_mine = session.execute(select(Item).where(
+        Item.identifier.in_(idents), Item.courier_id == actor.id)).unique().scalars().all()
+    if _remaining(session, locked, list(now_mine)) != set(remaining_order):
         session.rollback()
         raise Conflict("Stops of your route were delivered, attempted or reassigned while "
                        "it was re-planned; ask again.", slug="plan-changed")
