@@ -33,6 +33,9 @@ class Defaults:
     GPS_MIN_INTERVAL_S = 30  # GPS pings kept: at most one per courier per interval
     GPS_RETENTION_DAYS = 90  # `flask gps purge` deletes older pings
     MAX_DELIVERY_ATTEMPTS = 3
+    # what a courier on the road spends at the office loading the parcels that wait
+    # there, when a route passes by it (a route plan's or re-optimisation's office_visit)
+    OFFICE_LOAD_MINUTES = 10
     # deliveries and failed attempts recorded further than this from the address, or
     # with a worse GPS fix, are flagged for review (not refused)
     GEO_FLAG_DISTANCE_M = 300

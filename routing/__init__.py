@@ -48,9 +48,11 @@ from routing.matrix import (
 from routing.model import (
     MAX_COURIERS,
     MAX_MOVE_COST_M,
+    MAX_OFFICE_LOAD_S,
     MAX_STOPS,
     MAX_TIME_S,
     MOTORBIKE_CITY,
+    OFFICE_LOAD_S,
     Capacity,
     Courier,
     Demand,
@@ -63,12 +65,13 @@ from routing.model import (
     TimeWindow,
 )
 from routing.plan import CourierRoute, OfficeVisit, Plan, Unassigned, UnassignedReason, Visit
-from routing.solver import AT_OFFICE_M, OFFICE_LOAD_S, reoptimize, solve
+from routing.solver import AT_OFFICE_M, reoptimize, solve
 
 __all__ = [
     "AT_OFFICE_M",
     "MAX_COURIERS",
     "MAX_MOVE_COST_M",
+    "MAX_OFFICE_LOAD_S",
     "MAX_STOPS",
     "MAX_TIME_S",
     "MOTORBIKE_CITY",

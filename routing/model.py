@@ -28,9 +28,11 @@ from routing.errors import InvalidProblemError, ProblemTooLargeError
 __all__ = [
     "MAX_COURIERS",
     "MAX_MOVE_COST_M",
+    "MAX_OFFICE_LOAD_S",
     "MAX_STOPS",
     "MAX_TIME_S",
     "MOTORBIKE_CITY",
+    "OFFICE_LOAD_S",
     "Capacity",
     "Courier",
     "Demand",
@@ -51,6 +53,12 @@ MAX_COURIERS = 100
 #: Largest accepted time value: two days in seconds (a shift may run past
 #: midnight, but not by more than a day).
 MAX_TIME_S = 2 * 86_400
+#: Time to load parcels at the office on a pass in the middle of a route
+#: (:class:`~routing.OfficeVisit`), scanning them out and strapping them on: the
+#: default of ``Office.load_s``.
+OFFICE_LOAD_S = 600
+#: Longest accepted ``Office.load_s``: four hours.
+MAX_OFFICE_LOAD_S = 4 * 3600
 #: Highest accepted stop priority.
 MAX_PRIORITY = 3
 #: Largest accepted move cost (metres of distance-equivalent): 50 km, above any
@@ -237,15 +245,23 @@ class Office:
         Position of the office.
     id
         Identifier used in outputs.
+    load_s
+        Seconds a courier who comes back from the road spends there loading the
+        parcels that wait for them (a pass by the office in the middle of a route,
+        ``CourierRoute.office_visit``), 0 to :data:`MAX_OFFICE_LOAD_S`; default
+        :data:`OFFICE_LOAD_S`, 10 minutes. A route that starts at the office starts
+        loaded: its shift's start is when it leaves.
     """
 
     location: LatLon
     id: str = "office"
+    load_s: int = OFFICE_LOAD_S
 
     def __post_init__(self) -> None:
         if not isinstance(self.location, LatLon):
             raise InvalidProblemError("location", "must be a LatLon")
         _ident("id", self.id)
+        _int("load_s", self.load_s, 0, MAX_OFFICE_LOAD_S)
 
 
 @dataclass(frozen=True, slots=True)

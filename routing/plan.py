@@ -92,7 +92,7 @@ class OfficeVisit:
     arrival_s
         Arrival at the office.
     departure_s
-        ``arrival_s`` plus the time to load (:data:`routing.OFFICE_LOAD_S`).
+        ``arrival_s`` plus the time to load (``Office.load_s``).
     travel_distance_m, travel_duration_s
         Leg from the previous point (start or previous stop) to the office; the visit at
         ``before`` travels from the office.

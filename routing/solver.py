@@ -70,7 +70,7 @@ from routing.model import (
 )
 from routing.plan import CourierRoute, OfficeVisit, Plan, Unassigned, UnassignedReason, Visit
 
-__all__ = ["AT_OFFICE_M", "OFFICE_LOAD_S", "reoptimize", "solve"]
+__all__ = ["AT_OFFICE_M", "reoptimize", "solve"]
 
 logger = logging.getLogger(__name__)
 
@@ -727,7 +727,7 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
     (``Courier.bag_only``): each first serves what of the bag it can on the way back to
     the office (a single-route search from where they stand, :data:`ROAD_SHARE` of the
     budget for all of them), then the day is planned with each starting at the office
-    once back and loaded (:data:`OFFICE_LOAD_S`), the bag's other stops still on
+    once back and loaded (``Office.load_s``), the bag's other stops still on
     board. Their routes are the two trips joined (``CourierRoute.office_visit``); a
     courier within :data:`AT_OFFICE_M` of the office is at it, and loads there."""
     sole = problem.couriers[0].id if len(problem.couriers) == 1 else None
@@ -748,7 +748,7 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
         # a bag stop whose window opens after the courier could be back and loaded is
         # served after the office, when there is anything there: waiting for it on the
         # way brought them back at 16:00 for a 14:00 window, the new stops all left out
-        later = leave_s + leg[1] + OFFICE_LOAD_S if any(
+        later = leave_s + leg[1] + problem.office.load_s if any(
             not s.on_board and s.courier_id in (None, c.id) for s in stops) else MAX_TIME_S
         whole = [s for s in stops if s.on_board and (s.courier_id or sole) == c.id]
         bag = tuple(s for s in whole if s.window is None or s.window.open_s <= later)
@@ -771,7 +771,7 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
         back_s = first.end_s if first is not None else leave_s + leg[1]
         served = set(first.stop_ids if first is not None else ())
         stops = [s for s in stops if s.id not in served]
-        ready = min(back_s + OFFICE_LOAD_S, c.shift.close_s)
+        ready = min(back_s + problem.office.load_s, c.shift.close_s)
         couriers[c.id] = dataclasses.replace(c, start=None, bag_only=False,
                                              shift=TimeWindow(ready, c.shift.close_s))
         heads[c.id] = (first, back_s, leg, leave_s)
@@ -894,9 +894,6 @@ def _loaded(problem: Problem, plan: Plan) -> Plan:
                                feasible=plan.feasible and fits)
 
 
-#: Time to load parcels at the office on a pass in the middle of a route
-#: (:class:`~routing.OfficeVisit`): scanning them out and strapping them on.
-OFFICE_LOAD_S = 600
 #: A courier this close to the office (metres) is at it: what is at the office is
 #: loaded before leaving, as on a route that starts there.
 AT_OFFICE_M = 150
@@ -953,7 +950,7 @@ def reoptimize(
         Stops whose parcels are still at the office, not with the courier (none
         may be ``on_board``). A courier farther than :data:`AT_OFFICE_M` from the
         office passes by it before the first of them, and loads them there in
-        :data:`OFFICE_LOAD_S` (the route's ``office_visit``): either after the stops
+        ``Office.load_s`` (the route's ``office_visit``): either after the stops
         whose parcels they carry (those the search fits before; the rest after the
         office) or first of all, whichever serves more (by priority), then is less
         late, then shorter. The budget is shared by the two searches. A courier who
@@ -1057,11 +1054,11 @@ def _via_office(
         back_s = trip.end_s if trip is not None else leave_s + leg[1]
         later = {u.stop_id for u in first.unassigned} | fetch
         rest = part([s for s in mine if s.id in later], courier, problem.office.location,
-                    back_s + OFFICE_LOAD_S, 0.6, None)
+                    back_s + problem.office.load_s, 0.6, None)
         candidates.append(_merged(problem, courier, leave_s, first, back_s, leg, rest))
     if office_first:
         back_s = leave_s + leg[1]
-        rest = part(mine, courier, problem.office.location, back_s + OFFICE_LOAD_S, 1.0,
+        rest = part(mine, courier, problem.office.location, back_s + problem.office.load_s, 1.0,
                     keep_next)
         candidates.append(_merged(problem, courier, leave_s, None, back_s, leg, rest))
     weight = {s.id: _PRIORITY_FACTOR ** s.priority for s in problem.stops}
@@ -1138,7 +1135,7 @@ def _joined(problem: Problem, courier: Courier, leave_s: int, first: CourierRout
         back_d, back_t = leg
         start_s, dist0, travel0, late0, parcels0, weight0 = leave_s, leg[0], leg[1], 0, 0, 0
     office = OfficeVisit(before=len(visits), arrival_s=arrival_s,
-                         departure_s=arrival_s + OFFICE_LOAD_S, travel_distance_m=back_d,
+                         departure_s=arrival_s + problem.office.load_s, travel_distance_m=back_d,
                          travel_duration_s=back_t)
     return CourierRoute(
         courier_id=courier.id,
@@ -1171,7 +1168,7 @@ def _fixed(problem: Problem, courier: Courier, start: int, stops: list[tuple[Sto
     back_s = first.end_s if first is not None else leave_s + leg[1]
     # the trip from the office leaves once loaded, the shift over or not: clamped to
     # the shift's close, it left before the courier was back (ETAs before the office's)
-    ready_s = min(back_s + OFFICE_LOAD_S, MAX_TIME_S)
+    ready_s = min(back_s + problem.office.load_s, MAX_TIME_S)
     close_s = courier.shift.close_s
     after = _simulate(dataclasses.replace(
         courier, shift=TimeWindow(ready_s, max(ready_s, close_s))), 0, stops[cut:], mat)

@@ -3224,14 +3224,14 @@ def test_a_tracking_look_up_reads_only_the_plan_holding_the_route(
 
 
 def test_a_plan_made_during_the_day_starts_couriers_on_the_road_where_they_are(
-        client, auth, dispatcher, couriers, day_items, make_item, make_user, office, clock):
+        app, client, auth, dispatcher, couriers, day_items, make_item, make_user, office, clock):
     """A re-plan at noon started every route at the office: a courier 2 km away with
     their bag was routed from the office, and new parcels from the office as if they
     rode with them. Now a courier whose phone sent a position in the last 15 minutes,
     away from the office, starts there with their bag, and passes by the office to
     load anything the plan adds; one whose latest position is older starts at the
     office as before."""
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from models import CourierPosition
 
@@ -3263,13 +3263,18 @@ def test_a_plan_made_during_the_day_starts_couriers_on_the_road_where_they_are(
         if route["courier_id"] == idle.id:
             assert route["start_location"] == {"lat": office.lat, "lon": office.lon}
             assert "office_visit" not in route
-    # the courier out alone: the bag first, from where they are, then the office's
+    assert plan.problem["office"]["load_s"] == 600  # POSTAL_OFFICE_LOAD_MINUTES, 10
+    # the courier out alone: the bag first, from where they are, then the office's,
+    # loaded in the office's time
+    app.config["OFFICE_LOAD_MINUTES"] = 25
     url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[out.id]),
                       headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
     (route,) = done["result"]["routes"]
     assert route["start_location"] == here
     visit = route["office_visit"]
+    assert (datetime.fromisoformat(visit["departure"])
+            - datetime.fromisoformat(visit["arrival"])) == timedelta(minutes=25)
     before = [s["identifier"] for s in route["stops"] if s["sequence"] < visit["before_sequence"]]
     assert set(before) == {it.identifier for it in bag}
     assert visit["arrival"] < visit["departure"] <= route["stops"][len(before)]["eta"]

@@ -365,3 +365,37 @@ def test_no_pass_by_the_office_with_nothing_to_load_there() -> None:
     assert route.office_visit is None and route.stop_ids[-1] == "b2"
     (fixed,) = evaluate(problem, {"c1": list(route.stop_ids)}, provider=PROVIDER).routes
     assert fixed == route
+
+
+# --- Office.load_s: the time to load at the office ------------------------------------
+
+def test_the_office_load_time_is_the_offices() -> None:
+    slow = dataclasses.replace(OFFICE, load_s=45 * 60)
+    # a re-optimisation, a plan and an edit all leave the office load_s after arriving
+    problem = Problem(slow, (*_bag(), *_new()), (courier("c1"),))
+    (route,) = _reopt(problem, at_office=["n0", "n1"]).routes
+    assert route.office_visit is not None
+    assert route.office_visit.departure_s == route.office_visit.arrival_s + 45 * 60
+    day = dataclasses.replace(_road_day(), office=slow)
+    (planned,) = solve(day, FAST, provider=PROVIDER).routes
+    visit = planned.office_visit
+    assert visit is not None and visit.departure_s == visit.arrival_s + 45 * 60
+    after = planned.visits[visit.before]
+    out = PROVIDER.matrix([OFFICE.location, day.stop(after.stop_id).location])
+    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    (fixed,) = evaluate(day, {"c1": list(planned.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == planned
+    # none: the courier leaves as they arrive
+    quick = dataclasses.replace(day, office=dataclasses.replace(OFFICE, load_s=0))
+    (fast,) = solve(quick, FAST, provider=PROVIDER).routes
+    assert fast.office_visit is not None
+    assert fast.office_visit.departure_s == fast.office_visit.arrival_s
+    assert OFFICE.load_s == OFFICE_LOAD_S == 600
+
+
+@pytest.mark.parametrize("load_s", [-1, 4 * H + 1, 1.5, "600", True])
+def test_bad_office_load_time(load_s: object) -> None:
+    with pytest.raises(InvalidProblemError) as info:
+        Problem.from_dict({"office": {"location": {"lat": 12.245, "lon": 109.194},
+                                      "load_s": load_s}, "stops": [], "couriers": []})
+    assert info.value.path == "office.load_s"
