@@ -1434,9 +1434,18 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
                       "recipient_address": mine.recipient_address if mine else None,
                       "cod_amount": mine.cod_amount if mine else None,
                       "still_yours": mine is not None})
+    # a pass by the office is to load parcels; once those ahead of it are all out for
+    # delivery (or done), it is behind the courier, or was never needed: the phone
+    # would lead them back to an office with nothing left to take
+    visit = route.get("office_visit")
+    if visit is not None and not any(
+            s["still_yours"] and Status(s["status"]) in REMAINING
+            and Status(s["status"]) not in ON_BOARD
+            for s in stops[visit["before_sequence"] - 1:]):
+        visit = None
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
             "start": route["start"], "end": route["end"], "stops": stops,
-            "office_visit": route.get("office_visit"),
+            "office_visit": visit,
             "issues": route.get("issues", []),
             "issues_accepted": issues_accepted(plan, route)}
 

@@ -789,6 +789,14 @@ def test_a_courier_on_the_road_passes_by_the_office_for_parcels_still_there(
             "code": "EDG", "client_event_id": f"road-late-{n}",
             "device_time": "2026-11-20T10:05:00+07:00",
             "location": {"lat": 12.245, "lon": 109.194}}).status_code == 201
+        if n == 0:  # one parcel still waits there
+            assert client.get("/api/v1/couriers/me/route?date=2026-11-20",
+                              headers=ch).json["office_visit"] == visit
+    # the pass by the office is behind them: their route stops sending them there
+    # before they re-optimise (it stayed, and the phone led them back to load nothing)
+    again = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=ch).json
+    assert again["office_visit"] is None
+    assert [s["identifier"] for s in again["stops"]] == [s["identifier"] for s in stops]
     r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
     assert r.status_code == 200, r.json
     assert r.json["office_visit"] is None
