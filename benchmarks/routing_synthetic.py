@@ -11,7 +11,10 @@ Usage (from the repository root)::
 
 ``day`` solves one generated day with ``--ref-seconds`` (reference, seed 0)
 and then with each ``--seconds`` budget (comma list) for every seed, reporting distance, unassigned
-stops and the gap to the reference. ``matrix`` times the numpy haversine
+stops and the gap to the reference. The reference is ``routing.solve`` (``--ref-solver
+ours``), the same without its single-route fast paths (``pyvrp``), or PyVRP's own
+``solve`` with its default parameters in one process on the same model
+(``pyvrp-plain``). ``matrix`` times the numpy haversine
 matrix against a geopy geodesic loop extrapolated from a sample of pairs.
 ``speed`` times a fixed amount of each search (single-route steps on the
 150-stop day, PyVRP iterations on the 1 000-stop day): the machine's speed,
@@ -119,6 +122,38 @@ def _score(plan: Plan) -> tuple[int, int]:
     return (len(plan.unassigned), plan.distance_m)
 
 
+def _plain_pyvrp(problem: Problem, params: SolverParams) -> Plan:
+    """``problem`` solved by PyVRP's own ``solve``: the model ``routing.solve`` builds
+    (optional stops with prizes), PyVRP's default parameters, one process, the whole
+    budget, no fast path, no phases. ``routing.solve``'s own steps around it (the
+    pre-check, the routes' ETAs) stay: only the search is swapped, so the distances
+    compare."""
+    from pyvrp import solve as pyvrp_solve
+    from pyvrp.stop import MaxRuntime
+
+    from routing import core, solver
+
+    def plain(inst: core.CoreInstance, *, time_limit_s: float, seed: int = 0,
+              **_: Any) -> core.CoreResult:
+        t0 = time.monotonic()
+        res = pyvrp_solve(core._build_data(inst), stop=MaxRuntime(time_limit_s), seed=seed,
+                          display=False)
+        routes = tuple(
+            core.CoreRoute(r.vehicle_type(), tuple(a.idx for a in r.schedule()
+                                                   if a.is_client()))
+            for r in res.best.routes())
+        cost = sum(core.route_cost(inst, r) for r in routes)
+        return core.CoreResult(routes, cost, bool(res.best.is_feasible()), "pyvrp-plain",
+                               time.monotonic() - t0)
+
+    original = solver.solve_core
+    solver.solve_core = plain  # type: ignore[assignment]
+    try:
+        return solve(problem, params)
+    finally:
+        solver.solve_core = original
+
+
 def run_day(args: argparse.Namespace) -> dict[str, Any]:
     """Reference solve, then the short budget over several seeds."""
     problem = generate_day(args.stops, args.couriers, args.tw_frac, args.instance_seed)
@@ -145,16 +180,18 @@ def run_day(args: argparse.Namespace) -> dict[str, Any]:
         out["reference"] = {"distance_m": args.ref_distance, "unassigned": 0, "given": True}
         ref_distance, ref_unassigned = args.ref_distance, 0
     else:
-        ref = solve(
-            problem,
-            SolverParams(
-                time_limit_s=args.ref_seconds,
-                seed=0,
-                workers=args.workers,
-                use_tsp_fast_path=args.ref_solver == "ours",
-            ),
+        params = SolverParams(
+            time_limit_s=args.ref_seconds,
+            seed=0,
+            workers=args.workers,
+            use_tsp_fast_path=args.ref_solver == "ours",
         )
-        out["reference"] = {"seconds": args.ref_seconds, **_summary(ref)}
+        if args.ref_solver == "pyvrp-plain":
+            ref = _plain_pyvrp(problem, params)
+        else:
+            ref = solve(problem, params)
+        out["reference"] = {"seconds": args.ref_seconds, "solver": args.ref_solver,
+                            **_summary(ref)}
         ref_distance, ref_unassigned = ref.distance_m, len(ref.unassigned)
     print(f"reference: {out['reference']}", flush=True)
     runs = []
@@ -345,7 +382,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["ours", "pyvrp"],
         help="ours: what routing.solve runs; pyvrp: single-route fast paths off (PyVRP only)",
     )
-    d.add_argument("--ref-solver", default="ours", choices=["ours", "pyvrp"])
+    d.add_argument(
+        "--ref-solver",
+        default="ours",
+        choices=["ours", "pyvrp", "pyvrp-plain"],
+        help="as --solver; pyvrp-plain: PyVRP's own solve with its default parameters, "
+        "one process, on the model routing.solve builds",
+    )
     d.add_argument(
         "--no-warm-up",
         action="store_true",
