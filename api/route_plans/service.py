@@ -529,13 +529,19 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
 #: A courier's latest position counts for a plan made during the day when it is at
 #: most this old (device time; a phone sends one about every 30 s while it has a fix)
 ROAD_POSITION_AGE = timedelta(minutes=15)
+#: ... and a fix worse than this (metres) says nothing of where they are: it cannot
+#: tell the office (``routing.AT_OFFICE_M``) from the street outside
+ROAD_FIX_ACCURACY_M = routing.AT_OFFICE_M
 
 
 def on_the_road(session: Session, office_id: int, courier_ids: Collection[int],
                 office: tuple[float, float], now: datetime) -> dict[int, dict[str, float]]:
     """Where each of these couriers is now, as a plan's start: their latest position of
     the last :data:`ROAD_POSITION_AGE` (a phone clock up to 5 minutes ahead taken
-    too), if they are away from the office (more than ``routing.AT_OFFICE_M``) and
+    too) whose fix is good to :data:`ROAD_FIX_ACCURACY_M` (or says nothing of it: a
+    phone indoors reports a network fix hundreds of metres off, and a courier at the
+    office was planned from there, as out on the road with only their bag), if they are
+    away from the office (more than ``routing.AT_OFFICE_M``) and
     within :data:`MAX_REOPTIMIZE_DISTANCE_M` of it (a fix farther off is a stale or
     wrong one: the courier is taken to be at the office). A courier who scanned a
     parcel of the office out for delivery (EDG, a parcel they hold now) after that
@@ -548,7 +554,9 @@ def on_the_road(session: Session, office_id: int, courier_ids: Collection[int],
         select(CourierPosition.courier_id, CourierPosition.lat, CourierPosition.lon,
                CourierPosition.device_time)
         .where(CourierPosition.courier_id.in_(list(courier_ids)),
-               CourierPosition.device_time >= since, CourierPosition.device_time <= until)
+               CourierPosition.device_time >= since, CourierPosition.device_time <= until,
+               or_(CourierPosition.accuracy_m.is_(None),
+                   CourierPosition.accuracy_m <= ROAD_FIX_ACCURACY_M))
         .order_by(CourierPosition.courier_id, CourierPosition.device_time.desc(),
                   CourierPosition.id.desc())).all()
     # (whoever recorded it: the courier's phone, or a clerk handing the parcel over)

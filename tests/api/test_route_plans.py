@@ -3245,6 +3245,7 @@ def test_a_plan_made_during_the_day_starts_couriers_on_the_road_where_they_are(
 
     out, idle = couriers
     back = make_user(Role.COURIER, office)
+    indoors = make_user(Role.COURIER, office)
     north = {"name": "Lê Thị Bình", "phone": "0912345678", "address": "5 Phạm Văn Đồng",
              "ward": "Vĩnh Hải", "city": "Nha Trang", "province": "Khánh Hòa"}
     bag = [make_item(office, courier=out, events=("EMG", "EDG"),
@@ -3252,21 +3253,24 @@ def test_a_plan_made_during_the_day_starts_couriers_on_the_road_where_they_are(
            for n in range(3)]
     clock.advance(hours=3, minutes=17)  # 11:17 in Viet Nam
     here = {"lat": 12.2630, "lon": 109.1940}  # 2 km north of the office
-    for n, (who, ago, at) in enumerate([(out, 4, here), (idle, 40, here), (back, 6, here)]):
+    for n, (who, ago, at) in enumerate([(out, 4, here), (idle, 40, here), (back, 6, here),
+                                        (indoors, 2, here)]):
         db.session.add(CourierPosition(
             client_event_id=f"road-ping-{n}", courier_id=who.id,
-            device_time=clock() - timedelta(minutes=ago), server_time=clock(), **at))
+            device_time=clock() - timedelta(minutes=ago), server_time=clock(), **at,
+            # a phone indoors at the office: a network fix, 2 km off, good to 3 km
+            accuracy_m=3000.0 if who is indoors else 12.0))
     db.session.commit()
     # back at the office, loading a parcel out (EDG) since their last fix, on the road
     make_item(office, courier=back, events=("EMG", "EDG"))
     h = auth(dispatcher)
     url = client.post("/api/v1/route-plans", json=plan_body(
-        courier_ids=[out.id, idle.id, back.id]), headers=h).headers["Location"]
+        courier_ids=[out.id, idle.id, back.id, indoors.id]), headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
     plan = db.session.get(RoutePlan, done["id"])
     starts = {c["id"]: (c.get("start"), c.get("bag_only")) for c in plan.problem["couriers"]}
     assert starts == {str(out.id): (here, True), str(idle.id): (None, None),
-                      str(back.id): (None, None)}
+                      str(back.id): (None, None), str(indoors.id): (None, None)}
     for route in done["result"]["routes"]:
         if route["courier_id"] == idle.id:
             assert route["start_location"] == {"lat": office.lat, "lon": office.lon}
