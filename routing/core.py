@@ -231,7 +231,7 @@ class CoreResult:
         Whether the solver reported a feasible solution (all required clients
         served, capacities and time windows respected).
     method
-        ``"fast-tsp"``, ``"tsptw-ils"``, ``"pyvrp"`` or ``"empty"``.
+        ``"fast-tsp"``, ``"exact"``, ``"tsptw-ils"``, ``"pyvrp"`` or ``"empty"``.
     runtime_s
         Wall-clock time.
     seeds_costs
@@ -1595,6 +1595,26 @@ def _run_tsptw(
     return None if best is None else (best.cost, list(best.order), iterations, best.scale)
 
 
+#: Single routes of up to this many stops are solved exactly
+#: (:func:`routing.tsptw.solve_exact`), not annealed.
+EXACT_MAX_CLIENTS = 9
+
+
+def _solve_exact(inst: CoreInstance) -> tuple[bool, CoreRoute | None]:
+    """(settled, route): the shortest route with every stop of a single-route instance
+    of at most :data:`EXACT_MAX_CLIENTS` stops (the TSPTW search's model), or ``None``
+    when no route serves every stop; not settled when the enumeration ran out of
+    branches (the annealing takes over)."""
+    from routing.tsptw import solve_exact
+
+    tinst, vt_idx = _tsptw_instance(inst)
+    try:
+        res = solve_exact(tinst)
+    except TimeoutError:
+        return False, None
+    return True, None if res is None else CoreRoute(vt_idx, tuple(v - 1 for v in res.order))
+
+
 def _solve_tsptw(
     inst: CoreInstance,
     time_limit_s: float,
@@ -1801,7 +1821,25 @@ def solve_core(
         t0 = time.monotonic()
 
     optional_only = fell_back = False  # fell back: the single-route search found none
-    if use_tsp_fast_path and USE_TSPTW_ILS and _tsptw_applicable(inst) and _tsptw_ready():
+    if (use_tsp_fast_path and USE_TSPTW_ILS and _tsptw_applicable(inst)
+            and len(inst.clients) <= EXACT_MAX_CLIENTS and _tsptw_ready()):
+        # a few stops (a courier's last ones of the day): every order, in milliseconds,
+        # where the annealing below spent the whole budget on what it found at once
+        settled, exact = _solve_exact(inst)
+        if exact is not None:
+            cost = route_cost(inst, exact)
+            if progress is not None:
+                progress(float(cost), time.monotonic() - t0)
+            return CoreResult((exact,) if exact.visits else (), cost, True, "exact",
+                              time.monotonic() - t0)
+        if settled:  # no route serves every stop: PyVRP chooses what to leave out
+            remaining = time_limit_s - (time.monotonic() - t0)
+            time_limit_s = max(remaining, min(0.5, time_limit_s))
+            t0 = time.monotonic()
+            optional_only = time_limit_s < FALLBACK_REQUIRED_MIN_S
+            fell_back = True
+    if (use_tsp_fast_path and USE_TSPTW_ILS and not fell_back and _tsptw_applicable(inst)
+            and _tsptw_ready()):
         remaining = time_limit_s - (time.monotonic() - t0)
         route, costs = _solve_tsptw(
             inst, max(remaining, 0.05), seed, workers, progress, initial, time.monotonic()

@@ -48,6 +48,7 @@ __all__ = [
     "cache_ready",
     "is_warm",
     "route_schedule",
+    "solve_exact",
     "solve_tsptw",
     "warm_up",
 ]
@@ -1177,7 +1178,100 @@ def _insertion_order(inst: TsptwInstance, rng: np.random.Generator, mode: str) -
 
 _compile_lock = threading.Lock()
 _compiled = False
-_ENTRY_POINTS = (_construct, _ils_chunk, _anneal_chunk)
+@njit(cache=True)
+def _exact_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64,
+               max_nodes: int) -> tuple[int, I64, int, bool]:  # pragma: no cover - compiled
+    """Every order of the clients, depth first, a branch cut as soon as a window is
+    missed or its distance reaches the best route's: (best distance or -1, its order,
+    nodes expanded, finished within ``max_nodes``). Node 0 starts at ``early[0]``, as
+    :func:`_schedule` does; every client is served; the end by ``late[n + 1]``."""
+    n = dist.shape[0] - 2
+    end = n + 1
+    route = np.zeros(max(n, 1), dtype=np.int64)
+    best_route = np.zeros(max(n, 1), dtype=np.int64)
+    used = np.zeros(n + 2, dtype=np.bool_)
+    dep = np.zeros(n + 1, dtype=np.int64)  # departure after the k-th position
+    dst = np.zeros(n + 1, dtype=np.int64)  # distance up to it
+    nxt = np.ones(n + 1, dtype=np.int64)  # next client to try at depth k
+    best = -1
+    dep[0] = early[0] + service[0]
+    k = 0
+    nodes = 0
+    while k >= 0:
+        if k == n:  # every client placed: to the end
+            u = route[n - 1] if n > 0 else 0
+            t = dep[n] + dur[u, end]
+            if t < early[end]:
+                t = early[end]
+            c = dst[n] + dist[u, end]
+            if t <= late[end] and (best < 0 or c < best):
+                best = c
+                best_route[:n] = route[:n]
+            k -= 1
+            if k >= 0:
+                used[route[k]] = False
+            continue
+        v = nxt[k]
+        if v > n:  # every client tried at this depth
+            nxt[k] = 1
+            k -= 1
+            if k >= 0:
+                used[route[k]] = False
+            continue
+        nxt[k] = v + 1
+        if used[v]:
+            continue
+        u = route[k - 1] if k > 0 else 0
+        t = dep[k] + dur[u, v]
+        if t < early[v]:
+            t = early[v]
+        if t > late[v]:
+            continue
+        d = dst[k] + dist[u, v]
+        if best >= 0 and d >= best:
+            continue
+        nodes += 1
+        if nodes > max_nodes:
+            return best, best_route, nodes, False
+        route[k] = v
+        used[v] = True
+        dep[k + 1] = t + service[v]
+        dst[k + 1] = d
+        k += 1
+    return best, best_route, nodes, True
+
+
+#: Routes of up to this many clients are solved exactly (:func:`solve_exact`): at
+#: most 9! orders, each branch cut at its first missed window or once longer than the
+#: best; measured 0.002-0.03 s (up to ~92 000 branches on random 9-stop routes), where
+#: the annealing spent its whole budget. 10 stops took up to 0.16 s, 11 up to 1.1 s.
+EXACT_MAX_CLIENTS = 9
+#: ... and the search gives up (the annealing takes over) after this many branches
+#: (~0.3 s): more than 9 stops can ever make (986 409), a guard only.
+EXACT_MAX_NODES = 1_000_000
+
+
+def solve_exact(inst: TsptwInstance, max_nodes: int | None = None) -> TsptwResult | None:
+    """The shortest route serving every client within its window, by enumeration with
+    bounds, for at most :data:`EXACT_MAX_CLIENTS` clients. ``None``: no such route
+    exists. Raises ``ValueError`` for more clients, ``TimeoutError`` when the
+    enumeration would take more than ``max_nodes`` branches (default
+    :data:`EXACT_MAX_NODES`)."""
+    n = inst.n
+    if max_nodes is None:
+        max_nodes = EXACT_MAX_NODES
+    if n > EXACT_MAX_CLIENTS:
+        raise ValueError(f"{n} clients: the exact search takes at most {EXACT_MAX_CLIENTS}")
+    best, order, nodes, finished = _exact_dfs(inst.dist, inst.dur, inst.early, inst.late,
+                                              inst.service, max_nodes)
+    if not finished:
+        raise TimeoutError(f"more than {max_nodes} branches")
+    if best < 0:
+        return None
+    return TsptwResult(tuple(int(v) for v in order[:n]), int(best), int(nodes), True)
+
+
+_ENTRY_POINTS = (_construct, _ils_chunk, _anneal_chunk, _exact_dfs)
 
 
 def is_warm() -> bool:
@@ -1222,6 +1316,7 @@ def warm_up() -> float:
         late[1] = 2_000
         inst = TsptwInstance(dist, dist.copy(), early, late, np.full(n + 2, 10, dtype=np.int64))
         solve_tsptw(inst, deadline=None, seed=0, max_iterations=3)
+        solve_exact(inst)
         _compiled = True
         return time.monotonic() - t
 

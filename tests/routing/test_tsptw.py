@@ -713,3 +713,82 @@ def test_short_budgets_make_one_probe_longer_ones_several(
     res = solve_core(_core_single(30, 5), time_limit_s=budget, seed=0, workers=1)
     assert res.method == "tsptw-ils"
     assert len(calls) == runs  # 0.2 s: 1 + 1 (probes would be 25 ms); 1 s: 4 + 1
+
+
+# --- a few stops: every order (solve_exact) ------------------------------------------
+
+@pytest.mark.parametrize("open_route", [False, True])
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_the_exact_search_is_the_brute_force_optimum(open_route: bool, asymmetric: bool
+                                                     ) -> None:
+    from routing.tsptw import solve_exact
+
+    feasible = infeasible = 0
+    for seed in range(16):
+        n = seed % 8  # 0..7 stops
+        inst = _random_instance(n, seed + 100, open_route=open_route, asymmetric=asymmetric,
+                                tight=0.9 + 0.1 * (seed % 3))
+        opt = _brute(inst)
+        res = solve_exact(inst)
+        if opt is None:
+            assert res is None
+            infeasible += 1
+            continue
+        assert res is not None and sorted(res.order) == list(range(1, n + 1))
+        assert _simulate(inst, list(res.order)) == (True, res.cost)
+        assert res.cost == opt
+        feasible += 1
+    assert feasible >= 8
+
+
+def test_the_exact_search_refuses_more_stops_and_stops_at_its_branch_budget() -> None:
+    from routing.tsptw import EXACT_MAX_CLIENTS, solve_exact
+
+    with pytest.raises(ValueError, match="clients"):
+        solve_exact(_random_instance(EXACT_MAX_CLIENTS + 1, 1, tight=8.0))
+    with pytest.raises(TimeoutError):
+        solve_exact(_random_instance(EXACT_MAX_CLIENTS, 1, tight=8.0), max_nodes=10)
+
+
+def test_solve_core_solves_a_few_stops_exactly() -> None:
+    # a courier's last stops: the annealing spent its whole budget (1 s for 3 stops)
+    from routing.core import EXACT_MAX_CLIENTS, _tsp_applicable, _tsptw_instance
+
+    exact = 0
+    for n in (1, 3, 5, 7, EXACT_MAX_CLIENTS):
+        inst = _core_single(n, 7)
+        res = solve_core(inst, time_limit_s=30.0, seed=0, workers=2)
+        # (without windows, fast-tsp first, as before)
+        assert res.method == ("fast-tsp" if _tsp_applicable(inst) else "exact")
+        assert res.feasible
+        exact += res.method == "exact"
+        (route,) = res.routes
+        tinst, _ = _tsptw_instance(inst)
+        order = [v + 1 for v in route.visits]
+        assert sorted(order) == list(range(1, n + 1))
+        ok, dist = _simulate(tinst, order)
+        assert ok and dist == res.cost
+        if n <= 7:
+            assert dist == _brute(tinst)
+    assert exact >= 3
+    assert solve_core(_core_single(EXACT_MAX_CLIENTS + 1, 7), time_limit_s=0.2, seed=0,
+                      workers=1).method == "tsptw-ils"
+
+
+def test_a_few_stops_beyond_the_branch_budget_are_annealed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import routing.tsptw
+
+    monkeypatch.setattr(routing.tsptw, "EXACT_MAX_NODES", 3)
+    res = solve_core(_core_single(8, 7), time_limit_s=0.2, seed=0, workers=1)
+    assert res.method == "tsptw-ils" and res.feasible and len(res.routes[0].visits) == 8
+
+
+def test_a_few_stops_that_no_route_serves_all_go_to_pyvrp_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _record_tsptw_costs(monkeypatch)
+    problem, stops = _unservable_problem()
+    few = dataclasses.replace(problem, stops=problem.stops[:6])  # the two that clash, 4 more
+    plan = solve(few, SolverParams(time_limit_s=0.6, seed=0))
+    assert seen == [] and plan.method == "pyvrp" and len(plan.unassigned) == 1
+    assert plan.unassigned[0].stop_id in {stops[0].id, stops[1].id}
