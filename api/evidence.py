@@ -20,7 +20,14 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Evidence, EvidenceKind, lock_rows
+from models import (
+    DeliveryProof,
+    Evidence,
+    EvidenceKind,
+    PayoutTask,
+    TrackingEvent,
+    lock_rows,
+)
 
 from .errors import Problem
 
@@ -141,3 +148,20 @@ def lock_evidence(session: Session, shas: Collection[str | None]) -> None:
     lock_rows(session, Evidence, Evidence.sha256.in_(wanted))
     session.execute(select(Evidence.id).where(Evidence.sha256.in_(wanted))
                     .order_by(Evidence.id).with_for_update(of=Evidence)).all()
+
+
+def cited_by_office(session: Session, sha256: str, office_id: int | None) -> bool:
+    """Whether a delivery of the office cites the file as its proof, an event of the
+    office (a failed attempt) as its photo, or a payout of the office as its signature
+    or photo: the office's staff may see it whoever uploaded it (an admin recording a
+    delivery at the counter, a courier since moved to another office)."""
+    return session.execute(select(PayoutTask.id).where(
+        PayoutTask.office_id == office_id,
+        (PayoutTask.signature_sha256 == sha256) | (PayoutTask.photo_sha256 == sha256),
+    ).limit(1)).scalar() is not None or session.execute(select(DeliveryProof.id).join(
+        TrackingEvent, TrackingEvent.id == DeliveryProof.event_id).where(
+        TrackingEvent.office_id == office_id,
+        (DeliveryProof.photo_sha256 == sha256) | (DeliveryProof.signature_sha256 == sha256),
+    ).limit(1)).scalar() is not None or session.execute(select(TrackingEvent.id).where(
+        TrackingEvent.office_id == office_id, TrackingEvent.photo_sha256 == sha256,
+    ).limit(1)).scalar() is not None

@@ -41,7 +41,6 @@ from models import (
     Complaint,
     ComplaintStatus,
     CourierPosition,
-    DeliveryProof,
     EventCode,
     Evidence,
     Item,
@@ -52,7 +51,6 @@ from models import (
     Role,
     RoutePlan,
     Status,
-    TrackingEvent,
     User,
     db,
 )
@@ -68,6 +66,7 @@ from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
 from ..devicetime import ping_clock_time
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
+from ..evidence import cited_by_office
 from ..items import custody
 from ..items import service as items
 from ..items.schemas import Day, Id, Int
@@ -764,22 +763,6 @@ def item_complaint(user: User, identifier: str) -> Any:
     return redirect(url_for("console.complaint_page", complaint_id=c.id))
 
 
-def _proof_of_office(sha256: str, office_id: int | None) -> bool:
-    """Whether a delivery of the office cites the file as its proof, an event of the
-    office (a failed attempt) as its photo, or a payout of the office as its signature
-    or photo."""
-    return db.session.execute(select(PayoutTask.id).where(
-        PayoutTask.office_id == office_id,
-        (PayoutTask.signature_sha256 == sha256) | (PayoutTask.photo_sha256 == sha256),
-    ).limit(1)).scalar() is not None or db.session.execute(select(DeliveryProof.id).join(
-        TrackingEvent, TrackingEvent.id == DeliveryProof.event_id).where(
-        TrackingEvent.office_id == office_id,
-        (DeliveryProof.photo_sha256 == sha256) | (DeliveryProof.signature_sha256 == sha256),
-    ).limit(1)).scalar() is not None or db.session.execute(select(TrackingEvent.id).where(
-        TrackingEvent.office_id == office_id, TrackingEvent.photo_sha256 == sha256,
-    ).limit(1)).scalar() is not None
-
-
 @bp.get("/evidence/<string:sha256>")
 @page
 def evidence_file(user: User, sha256: str) -> Any:
@@ -791,7 +774,7 @@ def evidence_file(user: User, sha256: str) -> Any:
     uploader = db.session.get(User, ev.uploaded_by_id) if ev else None
     if ev is None or uploader is None or not (
             user.role is Role.ADMIN or uploader.office_id == user.office_id
-            or _proof_of_office(ev.sha256, user.office_id)):
+            or cited_by_office(db.session(), ev.sha256, user.office_id)):
         raise NotFound("No such evidence that you can see.")
     from ..scans.views import evidence_store
 

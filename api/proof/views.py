@@ -16,7 +16,7 @@ from scanning.loading import decode_pixels, probe_image, sniff_format
 
 from ..auth import auth_required, clock, current_actor
 from ..errors import Forbidden, NotFound, Problem, Unprocessable
-from ..evidence import CONTENT_TYPES
+from ..evidence import CONTENT_TYPES, cited_by_office
 from ..items import service as items
 from ..jsonbody import Blueprint, single_file
 from ..scans.views import evidence_store
@@ -103,13 +103,19 @@ class EvidenceFile(MethodView):
     @auth_required()
     @blp.response(200, description="The file")
     def get(self, sha256: str) -> Response:
-        """An evidence file: its uploader, dispatchers of the uploader's office, admins."""
+        """An evidence file: its uploader, dispatchers of the uploader's office or of an
+        office whose delivery, event or payout cites it, admins."""
         actor = current_actor()
         ev = db.session.execute(select(Evidence).where(Evidence.sha256 == sha256)).scalar()
         uploader = db.session.get(User, ev.uploaded_by_id) if ev else None
+        # the proof of a delivery of the office, whoever uploaded it (an admin at the
+        # counter): the console showed it, the API answered the office's complaint
+        # staff a 404 for the signature its item detail names
         if ev is None or uploader is None or not (
                 actor.role is Role.ADMIN or actor.id == ev.uploaded_by_id
-                or (actor.role is Role.DISPATCHER and uploader.office_id == actor.office_id)):
+                or (actor.role is Role.DISPATCHER and (
+                    uploader.office_id == actor.office_id
+                    or cited_by_office(db.session(), ev.sha256, actor.office_id)))):
             raise NotFound(f"No evidence {sha256[:70]} that you can see.")
         resp = send_file(evidence_store().existing(ev.path), mimetype=ev.content_type, max_age=0)
         resp.headers["Cache-Control"] = "private, no-store"

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Item
+from models import EventCode, Item
 
 from ..devicetime import likely_time
 from ..errors import NotFound, Unprocessable
@@ -37,8 +37,13 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
         raise NotFound(f"No item {ident.value}.", slug="item-not-found")
     events = []
     # an unapplied event that no longer fits (late_conflict): staff only; a legal one
-    # that came late (late_event) did happen and fits where it happened: shown there
-    shown = [e for e in item.events if e.applied or "late_event" in (e.flags or ())]
+    # that came late (late_event) did happen and fits where it happened: shown there,
+    # but a failed attempt kept late only when it counted (its attempt_no): the same
+    # attempt recorded again (the sync, then the photo scan) showed the customer two
+    # failed attempts for one, and one dated before the item went out counts for nothing
+    shown = [e for e in item.events if e.applied or (
+        "late_event" in (e.flags or ()) and (e.code is not EventCode.EMH
+                                             or e.attempt_no is not None))]
     # each at the time it most likely happened: a phone set to 2090 showed the customer
     # an event in 2090, on top of the list
     when = {ev.id: likely_time(ev.device_time, ev.server_time, ev.flags, ev.clock_skew_s)

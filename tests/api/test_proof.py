@@ -64,6 +64,25 @@ def test_signature_is_enough_for_ems_and_is_kept(client, auth, office, courier, 
     got.close()
 
 
+def test_the_office_sees_the_proof_of_its_delivery_whoever_uploaded_it(
+        client, auth, office, make_item, make_user, make_office, full_proof):
+    """An admin records a delivery at the counter with files of their own: the item
+    detail names the signature, and the office's complaint staff got a 404 for it from
+    the API (the console showed it). Another office's dispatcher still gets nothing."""
+    item = make_item(office, events=("EMG", "EDF"))
+    admin = make_user(Role.ADMIN)
+    proof = full_proof(item, by=admin)
+    assert deliver(client, auth(admin), item, proof).status_code == 201
+    h = auth(make_user(Role.DISPATCHER, office))
+    named = client.get(f"/api/v1/items/{item.identifier}", headers=h).json["events"][-1]
+    assert named["proof"]["signature"] == proof["signature"]
+    for sha in (proof["signature"], proof["photo"]):
+        with client.get(f"/api/v1/evidence/{sha}", headers=h) as got:
+            assert got.status_code == 200 and got.mimetype == "image/png"
+        other = auth(make_user(Role.DISPATCHER, make_office()))
+        assert client.get(f"/api/v1/evidence/{sha}", headers=other).status_code == 404
+
+
 def test_unknown_evidence_is_refused(client, auth, office, courier, make_item):
     item = make_item(office, courier=courier, events=("EMG", "EDG"))
     r = deliver(client, auth(courier), item, {"received_by": "A", "signature": "ab" * 32})

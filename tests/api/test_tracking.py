@@ -148,3 +148,68 @@ def test_public_tracking_shows_when_events_most_likely_happened(client, auth, ma
     assert times == sorted(times, reverse=True) and times[0] <= clock()
     assert times[1] == now - timedelta(minutes=5)  # 08:00 on a clock 5 minutes before it sent
     assert "2090" not in str(body) and "2091" not in str(body)
+
+
+def test_public_tracking_shows_a_failed_attempt_once_as_it_counted(
+        client, auth, make_office, make_user, make_item, clock):
+    """The same failed attempt recorded twice (the phone's sync, then its photo scan,
+    two event ids), both arriving after the office sent the item out again, counts once
+    (``failed_attempts`` 1): the customer was shown two failed attempts, and a third
+    "attempt" dated before the item ever went out, which counts for nothing."""
+    office = make_office()
+    courier = make_user(Role.COURIER, office)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    item, other = (make_item(office, courier=courier, events=("EMG",)) for _ in range(2))
+    t0 = clock()
+    clock.advance(hours=10)  # the evening: the phone syncs its day
+
+    def at(minutes):
+        return (t0 + timedelta(minutes=minutes)).isoformat()
+
+    door = {"lat": 12.238, "lon": 109.196, "accuracy_m": 10}
+    r = client.post("/api/v1/sync", headers=h, json={"events": [
+        {"kind": "event", "identifier": item.identifier, "code": "EDG",
+         "client_event_id": "pub-dup-edg-1", "device_time": at(60), "location": door}]})
+    assert r.json["results"][0]["applied"] is True, r.json
+    for n, (code, minutes) in enumerate((("EDF", 180), ("EDG", 200))):
+        r = client.post(f"/api/v1/items/{item.identifier}/events", headers=disp, json={
+            "code": code, "client_event_id": f"pub-dup-office-{n}", "device_time": at(minutes)})
+        assert r.status_code == 201, r.json
+    r = client.post("/api/v1/sync", headers=h, json={"events": [
+        {"kind": "event", "identifier": item.identifier, "code": "EMH",
+         "client_event_id": f"pub-dup-emh-{minutes}", "device_time": at(minutes),
+         "location": door, "reason": "unreachable_by_phone", "action": "notice_left"}
+        for minutes in (90, 91, -60)]})
+    assert [(x["applied"], x["flags"]) for x in r.json["results"]] == [
+        (False, ["late_event"])] * 3, r.json
+    staff = client.get(f"/api/v1/items/{item.identifier}", headers=disp).json
+    assert staff["failed_attempts"] == 1 and staff["status"] == "out_for_delivery"
+    assert [e["code"] for e in staff["events"]].count("EMH") == 3  # staff see every record
+    body = client.get(f"/api/v1/track/{item.identifier}").json
+    assert [e["code"] for e in body["events"]] == ["EDG", "EDF", "EMH", "EDG", "EMG", "EMA"]
+    attempt = body["events"][2]
+    assert attempt["time"] == datetime.fromisoformat(at(90)).astimezone(
+        datetime.fromisoformat(attempt["time"]).tzinfo).isoformat()
+    html = client.get(f"/track/{item.identifier}").get_data(as_text=True)
+    assert html.count("Phát không thành công") == 1
+    # the attempt applied as it came, then its photo scan uploaded after the item went
+    # out again: kept late, counting nothing (the round's attempt counted): shown once
+    r = client.post("/api/v1/sync", headers=h, json={"events": [
+        {"kind": "event", "identifier": other.identifier, "code": code,
+         "client_event_id": f"pub-dup2-{code}", "device_time": at(minutes), "location": door,
+         **({"reason": "unreachable_by_phone", "action": "notice_left"}
+            if code == "EMH" else {})}
+        for code, minutes in (("EDG", 60), ("EMH", 90))]})
+    assert [x["applied"] for x in r.json["results"]] == [True, True], r.json
+    r = client.post(f"/api/v1/items/{other.identifier}/events", headers=disp, json={
+        "code": "EDG", "client_event_id": "pub-dup2-office", "device_time": at(200)})
+    assert r.status_code == 201, r.json
+    r = client.post("/api/v1/scans", headers=h, json={
+        "action": "failed_attempt", "codes": [{"text": other.identifier}],
+        "client_event_id": "pub-dup2-scan", "device_time": at(91), "location": door,
+        "reason": "unreachable_by_phone", "action_taken": "notice_left"})
+    assert r.status_code == 201 and r.json["event"]["flags"] == ["late_event"], r.json
+    assert client.get(f"/api/v1/items/{other.identifier}", headers=disp).json[
+        "failed_attempts"] == 1
+    body = client.get(f"/api/v1/track/{other.identifier}").json
+    assert [e["code"] for e in body["events"]] == ["EDG", "EMH", "EDG", "EMG", "EMA"]
