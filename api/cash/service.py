@@ -182,6 +182,10 @@ def correct(session: Session, actor: User, entry_id: int, amount: int, reason: s
     if target is None or (actor.role is Role.DISPATCHER
                           and target.office_id != actor.office_id):
         raise NotFound(f"No ledger entry {entry_id} that you can see.")
+    if target.courier_id == actor.id:
+        # as a hand-in: a clerk who corrected the COD taken at their own counter away
+        # had nothing left to hand in, and kept the cash
+        raise Forbidden("Your cash is corrected by someone else.")
     if amount == 0:
         raise Unprocessable("A correction of 0 changes nothing.",
                             errors=[{"pointer": "/amount", "detail": "Must not be 0."}])

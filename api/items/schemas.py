@@ -176,6 +176,14 @@ class RecipientSchema(Schema):
     def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("lat") is None) != (data.get("lon") is None):
             raise ValidationError("Give both lat and lon, or neither.", "lat")
+        if data.get("lat") == 0 and data.get("lon") == 0:
+            # a spreadsheet's empty cells exported as 0, or a geocoder that found nothing
+            # (as a phone without a GPS fix sends, refused in a sync): stored, the parcel
+            # was on the map in the Gulf of Guinea, "not reachable" in every route plan
+            # and each delivery flagged far from its address
+            raise ValidationError("0, 0 is not the recipient's place (an empty cell or a "
+                                  "failed geocoding): give the coordinates, or neither.",
+                                  "lat")
 
 
 class WindowSchema(Schema):

@@ -262,13 +262,15 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
     upload's ``clock_skew_s``, like COD cash; the payment keeps them. A signature or
     photo another visit used first (another person's payout or delivery, the same
     pensioner's payout on another day: :mod:`api.proof.reuse`) is recorded but flagged
-    ``proof_reused``, naming that use (``reused_from``)."""
+    ``proof_reused``, naming that use (``reused_from``). A task marked failed since is
+    paid by a payment made before that (:func:`_paid_before_it_failed`)."""
     t = visible(session, actor, task_id, for_update=True)
     if t.client_event_id is not None and t.client_event_id == data["client_event_id"]:
         return t, True  # the phone resent it
     if actor.role is not Role.COURIER or t.courier_id != actor.id:
         raise Forbidden("Only the assigned courier pays out.")
-    if t.status is not PayoutStatus.ASSIGNED:
+    if t.status is not PayoutStatus.ASSIGNED and not _paid_before_it_failed(
+            t, data["device_time"], flags, clock_skew_s):
         raise Conflict(f"Payout {t.reference} is {t.status.value}.", slug="payout-not-open",
                        current_status=t.status.value)
     if session.execute(select(PayoutTask.id).where(
@@ -332,6 +334,23 @@ def pay(session: Session, actor: User, task_id: int, data: Mapping[str, Any], *,
         raise Conflict(f"client_event_id {cid} was already used for another payout.",
                        slug="idempotency-key-reused") from None
     return t, False
+
+
+def _paid_before_it_failed(t: PayoutTask, device_time: datetime, flags: Sequence[str],
+                           clock_skew_s: float | None) -> bool:
+    """Whether a payment of a task marked failed since (by the office, while its courier
+    was out of reach) happened before that: the courier paid offline, and the task is
+    still theirs (not given out again). Refused, the payment had no record: the
+    courier's ledger kept the cash as on hand, a shortfall at the hand-in, and the
+    pensioner could be paid twice. Its time is the device time, corrected for a clock
+    found off (as its shift day, :func:`api.cash.service.field_shift_day`); an
+    implausible one says nothing about the order."""
+    if t.status is not PayoutStatus.FAILED or t.failed_at is None \
+            or "implausible_device_time" in flags:
+        return False
+    if "device_clock_off" in flags and clock_skew_s is not None:
+        device_time -= timedelta(seconds=clock_skew_s)
+    return device_time < t.failed_at
 
 
 def fail(session: Session, actor: User, task_id: int, note: str, *, now: datetime

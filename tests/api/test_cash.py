@@ -227,6 +227,14 @@ def test_cod_a_dispatcher_records_for_a_courier_is_in_the_couriers_ledger(
     assert till.status_code == 200 and till.json["totals"]["on_hand"] == 90_000
     body = {"courier_id": dispatcher.id, "date": "2026-11-20", "counted_amount": 90_000}
     assert client.post("/api/v1/cash/handovers", json=body, headers=h).status_code == 403
+    # nor corrects it: the clerk corrected the COD of their own counter away, had
+    # nothing left to hand in, and kept the cash
+    own = till.json["entries"][0]["id"]
+    fix = {"entry_id": own, "amount": -90_000, "reason": "recipient paid nothing"}
+    r = client.post("/api/v1/cash/corrections", json=fix, headers=h)
+    assert r.status_code == 403, r.json
+    assert client.get(f"/api/v1/couriers/{dispatcher.id}/cash?date=2026-11-20",
+                      headers=h).json["totals"]["on_hand"] == 90_000
     other = auth(make_user(Role.DISPATCHER, office))
     r = client.post("/api/v1/cash/handovers", json=body, headers=other)
     assert r.status_code == 201, r.json

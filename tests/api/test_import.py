@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 from sqlalchemy import select
 
 from models import Item, Role, db
-from tests.conftest import PG_URL, s10
+from tests.conftest import PG_URL, item_payload, s10
 
 HEADER = ["identifier", "sender_name", "recipient_name", "recipient_phone", "recipient_address",
           "recipient_ward", "recipient_city", "recipient_province", "recipient_lat",
@@ -60,6 +61,26 @@ def test_valid_rows_are_kept_and_bad_rows_reported(client, auth, dispatcher):
     assert item.window_start is not None and item.cod_amount == 120000
 
 
+def test_coordinates_of_0_0_are_refused_not_stored(client, auth, dispatcher):
+    """Empty coordinate cells exported as 0 (or a geocoder that found nothing): stored,
+    the parcel was in the Gulf of Guinea on the map, "not reachable" in every plan and
+    each of its deliveries flagged far from its address. 0 in one of them is a place."""
+    rows = [row(recipient_lat="0", recipient_lon="0"), row(recipient_lat="0.0",
+                                                           recipient_lon="-0"),
+            row(recipient_lat="0", recipient_lon="109.18")]
+    r = client.post("/api/v1/items/import", data=to_csv(rows), content_type="text/csv",
+                    headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    assert r.json["created"] == 1 and [e["row"] for e in r.json["errors"]] == [1, 2]
+    assert {e["errors"][0]["column"] for e in r.json["errors"]} == {"recipient_lat"}
+    assert "0, 0" in r.json["errors"][0]["errors"][0]["detail"]
+    one = client.post("/api/v1/items", headers=auth(dispatcher), json=item_payload(
+        recipient={"name": "A", "address": "1 Yersin", "city": "Nha Trang",
+                   "province": "Khánh Hòa", "lat": 0, "lon": 0}))
+    assert one.status_code == 422
+    assert one.json["errors"][0]["pointer"] == "/recipient/lat"
+
+
 def test_multipart_upload_with_bom(client, auth, dispatcher):
     data = b"\xef\xbb\xbf" + to_csv([row()])
     r = client.post("/api/v1/items/import", data={"file": (io.BytesIO(data), "items.csv")},
@@ -110,6 +131,33 @@ def test_a_quote_left_open_refuses_the_file_not_the_rows_after_it(client, auth, 
                     headers=auth(dispatcher))
     assert r.status_code == 422 and r.json["type"] == "/problems/csv-malformed", r.json
     assert db.session.query(Item).count() == 0
+
+
+def test_rows_ending_in_a_lone_cr_are_rows(client, auth, dispatcher):
+    """A Mac spreadsheet's "CSV (Macintosh)" ends its lines with CR alone: the file was
+    read as one line and refused whole ("new-line character seen in unquoted field")."""
+    rows = [row(), row(recipient_address="7 Yersin\r\nhẻm 3"), row()]
+    body = to_csv(rows).replace(b"\r\n", b"\r").replace(b"7 Yersin\r", b"7 Yersin\r\n")
+    r = client.post("/api/v1/items/import", data=body, content_type="text/csv",
+                    headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    assert r.json["created"] == 2 and [e["row"] for e in r.json["errors"]] == [2]
+    assert r.json["errors"][0]["errors"][0]["column"] == "recipient_address"
+    assert r.json["identifiers"] == [rows[0][0], rows[2][0]]
+
+
+@pytest.mark.parametrize("line", [
+    ",".join(f"col{n}" for n in range(20_000)),  # a file with no line breaks
+    "," * 20_000])  # a line of empty cells, each a "repeated column"
+def test_a_header_of_many_fields_is_refused_at_once(client, auth, dispatcher, line):
+    """Each column was counted in the whole header: 20 000 fields took a web thread
+    ~40 s, a 12 MB line hours."""
+    started = time.monotonic()
+    r = client.post("/api/v1/items/import", data=(line + "\r\n").encode(),
+                    content_type="text/csv", headers=auth(dispatcher))
+    assert r.status_code == 422 and r.json["type"] == "/problems/csv-header", r.json
+    assert time.monotonic() - started < 5
+    assert len(r.json["detail"]) < 1000  # the first columns, and how many in all
 
 
 def test_a_repeated_column_is_refused(client, auth, dispatcher):

@@ -178,6 +178,42 @@ def test_payout_made_offline_arrives_by_sync(client, auth, dispatcher, courier, 
     assert r.json["results"][1]["problem"]["status"] == 409
 
 
+def test_a_payout_paid_offline_before_the_office_marked_it_failed_is_paid(
+        client, auth, dispatcher, courier, full_proof, make_item, office, clock):
+    """The courier paid at 09:30 with no signal; at 11:00 the office, not hearing from
+    them, marked the task failed. The sync was refused (409 payout-not-open): the
+    payment had no record, the courier's ledger kept 3 250 000 on hand (short by as
+    much at the hand-in) and the task was open to be paid again."""
+    evidence = full_proof(make_item(office), by=courier)
+    h = auth(dispatcher)
+    pid = new_payout(client, h).json["id"]
+    other = new_payout(client, h, period="2026-12").json["id"]
+    for task in (pid, other):
+        client.post(f"/api/v1/payouts/{task}/assign", json={"courier_id": courier.id},
+                    headers=h)
+    clock.advance(hours=3)  # 11:00
+    for task in (pid, other):
+        r = client.post(f"/api/v1/payouts/{task}/fail", json={"note": "no answer"},
+                        headers=h)
+        assert r.status_code == 200 and r.json["status"] == "failed"
+    clock.advance(hours=1)  # the phone finds a signal at noon
+    r = client.post("/api/v1/sync", headers=auth(courier), json={
+        "sent_at": clock().isoformat(), "events": [
+            {"kind": "payout", "payout_id": pid, **pay_body(evidence)},
+            # paid after the office marked it failed: it was no longer the courier's
+            {"kind": "payout", "payout_id": other, **pay_body(
+                evidence, client_event_id="payout-0000002",
+                device_time="2026-11-20T11:30:00+07:00")}]})
+    assert [x["result"] for x in r.json["results"]] == ["accepted", "rejected"], r.json
+    assert r.json["results"][1]["problem"]["status"] == 409
+    paid = client.get("/api/v1/payouts", headers=h).json
+    assert {p["id"]: p["status"] for p in paid} == {pid: "paid", other: "failed"}
+    assert [p["failure_note"] for p in paid if p["id"] == pid] == ["no answer"]
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert ledger["totals"]["paid_out"] == 3_250_000
+    assert ledger["totals"]["on_hand"] == 3_250_000  # the other task's cash, to hand in
+
+
 @pytest.mark.parametrize(("device_time", "sent_at", "flags"), [
     # a phone reset to 2000 that sends no sent_at: the device time cannot be right, and
     # the server's receive time (18:00 on the 20th) decides the shift day
