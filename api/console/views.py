@@ -678,7 +678,8 @@ def plan_edit(user: User, plan_id: int) -> Any:
 def plan_publish(user: User, plan_id: int) -> Any:
     data = _load(PlanPublishSchema(), request.get_json(silent=True))
     plan = plans.publish(db.session(), user, plan_id, now=clock(),
-                         accept_issues=data["accept_issues"])
+                         accept_issues=data["accept_issues"],
+                         max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
     db.session.commit()
     return jsonify(plan_json(plan))
 

@@ -1371,6 +1371,7 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
                 and it.courier_id is not None and it.status in AT_OFFICE]
     since = {it.id for it in unrouted if pins.get(it.identifier) != str(it.courier_id)
              } & assigned_by_hand(session, unrouted)
+    mine = _plan_couriers(plan)
     changes: list[tuple[Item, User | None]] = []
     for it in items:
         if it.identifier in not_handed:
@@ -1378,11 +1379,16 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
         if it.identifier in wanted:
             changes.append((it, couriers[wanted[it.identifier]]))
             it.updated_at = now
-        elif it.courier_id is not None and it.status in AT_OFFICE and it.id not in since:
-            # the plan's stops on no route are nobody's now, if they are at the office;
-            # one out, or back from a failed attempt and never scanned in, stays with
-            # its courier (nothing was handed over), and so does one assigned by hand
-            # after the plan was made (the plan did not pin it to that courier)
+        elif (it.courier_id in mine and it.status in AT_OFFICE
+              and it.id not in since):
+            # the plan's stops on no route are nobody's now, if they are at the office
+            # and their courier's route is the plan's; one out, or back from a failed
+            # attempt and never scanned in, stays with its courier (nothing was handed
+            # over), and so does one assigned by hand after the plan was made (the plan
+            # did not pin it to that courier), and one of a courier not in the plan: the
+            # plan does not take over their route (a plan for one courier, which takes
+            # every parcel of the office, left the others' routes their stops but took
+            # the parcels it did not route from them)
             changes.append((it, None))
     custody.hand_over_all(session, changes, by=actor, how=AssignmentHow.ROUTE_PLAN, now=now,
                           plan_id=plan.id)
@@ -1390,7 +1396,6 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     # an earlier published plan of the day gives up the routes of this plan's couriers;
     # it is superseded once none of its couriers is left to it (every one of them is
     # locked: _lock_day)
-    mine = _plan_couriers(plan)
     for old in session.execute(select(RoutePlan).where(
             RoutePlan.office_id == plan.office_id, RoutePlan.service_date == plan.service_date,
             RoutePlan.status == PlanStatus.PUBLISHED, RoutePlan.id != plan.id)).scalars():
@@ -1469,19 +1474,25 @@ def _remaining(session: Session, plan: RoutePlan, items: list[Item]) -> set[str]
     status, and neither failed on the route's day (the day's attempt was made, also
     when it failed between the plan being made and published: the plan took the parcel
     while it was out; a plan never takes up a parcel that failed on its day,
-    :func:`_failed_in_bag`) nor held since the plan was published (brought back to the
-    office on this route). A parcel failed on an earlier day, or held before the plan
-    was published, is what the plan is for; one failed the day before the route's day
+    :func:`_failed_in_bag`) nor held since the plan was published, on the route's day
+    (brought back to the office on this route). A parcel failed on an earlier day, or
+    held before the plan was published or the route's day began (scanned back in the
+    evening before, after a plan made that evening was published), is what the plan is
+    for; one failed the day before the route's day
     too, even after the plan was published (a plan made the evening before), unless its
     next attempt is due after the route's day (``next_attempt_on``: the recipient asked
     for a later day)."""
     left = {it.identifier for it in items if it.status in REMAINING}
     held = [it.id for it in items if it.status is Status.HELD_AT_OFFICE]
     if held and plan.published_at is not None:
+        # on the route's day: a plan published the evening before did not send the
+        # courier out with a parcel they scanned back in that evening (from the day
+        # before's round, after a failed attempt); it is the route's day to deliver
         since = session.execute(select(TrackingEvent.item_id).where(
             TrackingEvent.item_id.in_(held), TrackingEvent.applied.is_(True),
             TrackingEvent.status_after == Status.HELD_AT_OFFICE,
-            TrackingEvent.server_time > plan.published_at)).scalars()
+            TrackingEvent.server_time > max(plan.published_at,
+                                            day_start(plan.service_date)))).scalars()
         brought_back = set(since)
         left -= {it.identifier for it in items if it.id in brought_back}
     failed_on = failure_days(session, [it.id for it in items

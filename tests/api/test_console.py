@@ -749,6 +749,31 @@ def test_an_overloaded_plan_is_published_from_the_console_only_when_accepted(
     assert r.json["result"]["issues_accepted"]["by"] == "disp"
 
 
+def test_a_parcel_whose_attempts_were_used_up_is_not_handed_over_from_the_console(
+        logged_in, make_item, office, couriers):
+    """Published from the console, a plan handed over a parcel whose failed attempts
+    used up the limit since it was made (a late attempt counted while it waited at the
+    office): its courier could not take it out (EDG is refused). The API's publish kept
+    it at the office, listed in not_handed_over; the console's did not ask."""
+    from models import Item
+
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(3)]
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    plan = console_plan(logged_in, h, [couriers[0].id], [i.identifier for i in items])
+    routed = {s["identifier"] for r in plan["result"]["routes"] for s in r["stops"]}
+    used_up = next(i for i in items if i.identifier in routed)
+    used_up.failed_attempts = 3  # the default limit (POSTAL_MAX_DELIVERY_ATTEMPTS)
+    db.session.commit()
+    r = logged_in.post(f"/console/api/plans/{plan['id']}/publish", headers=h)
+    assert r.status_code == 200 and r.json["status"] == "published", r.json
+    assert [(x["identifier"], x["reason"]) for x in r.json["result"]["not_handed_over"]] \
+        == [(used_up.identifier, "attempts_used_up")]
+    assert db.session.get(Item, used_up.id).courier_id is None
+
+
 def test_plan_errors_are_problem_details(logged_in, office, couriers):
     h = {"X-CSRF-Token": page_token(logged_in)}
     r = logged_in.post("/console/api/plans", headers=h, json={"date": "nope"})

@@ -913,6 +913,29 @@ def test_publishing_takes_left_out_items_from_their_courier(client, auth, dispat
     assert all(db.session.get(Item, i.id).courier_id is not None for i in day_items)
 
 
+def test_a_plan_for_some_couriers_leaves_the_others_the_parcels_it_does_not_route(
+        client, auth, dispatcher, couriers, day_items, make_user, office):
+    """A re-plan for one courier takes every plannable parcel of the office, among them
+    those a published plan gave other couriers (the plan's to give). Those it did not
+    route were taken from their courier too, to nobody: a plan for one courier stripped
+    the others' routes in force of the parcels still waiting for them at the office."""
+    h = auth(dispatcher)
+    b = couriers[1]
+    published_plan(client, h, courier_ids=[b.id])  # b's round: every parcel
+    assert {db.session.get(Item, i.id).courier_id for i in day_items} == {b.id}
+    small = make_user(Role.COURIER, office, vehicle_capacity_parcels=1)
+    url, done = published_plan(client, h, courier_ids=[small.id])
+    routed = {s["identifier"] for r in done["result"]["routes"] for s in r["stops"]}
+    assert len(routed) == 1  # one parcel moved to the new courier, as the plan chose
+    db.session.expire_all()
+    holders = {i.identifier: db.session.get(Item, i.id).courier_id for i in day_items}
+    assert holders == {i.identifier: small.id if i.identifier in routed else b.id
+                       for i in day_items}
+    # b's route in force still has them
+    stops = route_of(client, auth, b)["stops"]
+    assert {s["identifier"] for s in stops if s["still_yours"]} == set(holders) - routed
+
+
 def test_two_plans_of_a_day_published_at_once_leave_one_published(
         app, client, auth, dispatcher, couriers, day_items, monkeypatch):
     import threading
@@ -2126,6 +2149,42 @@ def test_a_parcel_that_failed_on_the_routes_day_is_done_for_that_day(
     assert r.status_code == 200, r.json
     assert {s["identifier"]: s.get("done", False) for s in r.json["stops"]} == {
         out.identifier: False, spare.identifier: False}
+
+
+def test_a_parcel_scanned_back_in_the_evening_before_is_the_routes_day_to_deliver(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
+    """A plan published the evening before its day: a parcel of it that failed that
+    evening and was scanned back in at the office (EDF, the usual step) after the plan
+    was published was brought back on the day before's round, not on this route.
+    Re-optimised on the route's day it was marked done, and the courier's route no
+    longer went by the office for it."""
+    a = couriers[0]
+    out = make_item(office, courier=a, events=("EMG", "EDG"))  # in a's bag on the 20th
+    spare = make_item(office, courier=a, events=("EMG", "EDG"))
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[a.id], date="2026-11-21")  # the 20th, 08:00
+    clock.advance(hours=8)
+    go_out_and_fail(out, a, clock, full_proof)  # 16:00 on the 20th: retry on the 21st
+    clock.advance(hours=1)
+    scan_in(out, a, clock)  # 17:00 on the 20th: back on the office's shelf
+    assert db.session.get(Item, out.id).status.value == "held_at_office"
+    clock.advance(hours=16)  # 09:00 on the 21st, on the road with the spare parcel
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(a), json={
+        "date": "2026-11-21", "location": {"lat": 12.26, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    stops = {s["identifier"]: s for s in r.json["stops"]}
+    assert not stops[out.identifier].get("done") and stops[out.identifier]["eta"]
+    assert not stops[spare.identifier].get("done")
+    # the parcel is at the office: the route passes by it first
+    assert r.json["office_visit"] is not None
+    # brought back again on the route's day, it is done for it
+    clock.advance(hours=1)
+    scan_in(spare, a, clock)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(a), json={
+        "date": "2026-11-21", "location": {"lat": 12.26, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert {s["identifier"]: s.get("done", False) for s in r.json["stops"]} == {
+        out.identifier: False, spare.identifier: True}
 
 
 # ---- warm starts: a re-plan during the day starts from the routes in force
