@@ -189,31 +189,51 @@ def counted_attempts(history: Iterable[tuple[EventCode, datetime, bool]]) -> lis
     came (so a count never changes afterwards, and the item's column can be kept by
     adding one as each attempt comes). Its round is the latest applied EDG at or before
     its device time and before the device time of the applied event that followed that
-    EDG (none yet: the round is still under way). A round takes one late attempt at
+    EDG (none yet: the round is still under way). A late EDG kept unapplied that fitted
+    where it happened when it came (the applied event before it left the item at the
+    office or back from an attempt, from where it may go out) opens a round too, up to
+    the applied event after it: the courier's departure and attempt made offline and
+    synced together after the office held the item and sent it out again (the EDG is
+    no longer legal then, the attempt still is) are a round with an attempt, where the
+    attempt used to count for nothing. A round takes one late attempt at
     most, and none once an applied EMH ended it: the same attempt recorded twice (the
     sync and, later, the photo scan, under two event ids) is one attempt. A late EMH
     that falls in no round (dated before the item went out) is not counted.
     """
     applied: list[tuple[EventCode, datetime]] = []
-    late_counted: set[int] = set()  # rounds (index of their EDG in applied) with one
+    late_departures: list[datetime] = []  # late EDGs that fitted where they happened
+    # rounds with one: ("applied", index of their EDG in applied) or ("late", index in
+    # late_departures)
+    late_counted: set[tuple[str, int]] = set()
     out: list[bool] = []
     for code, at, was_applied in history:
         if was_applied:
             applied.append((code, at))
             out.append(code is EventCode.EMH)
             continue
+        if code is EventCode.EDG:
+            before = [(t, k) for k, (_c, t) in enumerate(applied) if t <= at]
+            if before and TRANSITIONS[applied[max(before)[1]][0]][1] in TRANSITIONS[
+                    EventCode.EDG][0]:
+                late_departures.append(at)
+            out.append(False)
+            continue
         if code is not EventCode.EMH:
             out.append(False)
             continue
-        rounds = [k for k, (c, start) in enumerate(applied) if c is EventCode.EDG
+        # (start, key, ended by an applied EMH) of each round the attempt falls in
+        rounds = [(start, ("applied", k),
+                   k + 1 < len(applied) and applied[k + 1][0] is EventCode.EMH)
+                  for k, (c, start) in enumerate(applied) if c is EventCode.EDG
                   and start <= at and (k + 1 == len(applied) or at < applied[k + 1][1])]
+        rounds += [(start, ("late", j), False) for j, start in enumerate(late_departures)
+                   if start <= at and not any(start < t <= at for _c, t in applied)]
         if not rounds:
             out.append(False)
             continue
-        k = rounds[-1]
-        ended_failed = k + 1 < len(applied) and applied[k + 1][0] is EventCode.EMH
-        counts = not ended_failed and k not in late_counted
+        _start, key, ended_failed = max(rounds)
+        counts = not ended_failed and key not in late_counted
         if counts:
-            late_counted.add(k)
+            late_counted.add(key)
         out.append(counts)
     return out

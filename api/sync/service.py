@@ -159,9 +159,9 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
     if actor.role is not Role.COURIER:
         return _rejected(403, "forbidden", "Forbidden", "Only couriers send GPS pings.")
     cid = data["client_event_id"]
-    if session.execute(select(CourierPosition.id).where(
-            CourierPosition.client_event_id == cid)).first() is not None:
-        return {"result": "duplicate", "flags": []}
+    stored = _stored_ping(session, actor, cid)
+    if stored is not None:
+        return stored
     t = data["device_time"]
     skew = upload.clock_skew_s
     if time_flags(t, skew, now):
@@ -197,11 +197,26 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
     except IntegrityError:
         # the same upload resent while the first was being recorded (a phone that
         # timed out): that one stored the ping
-        if session.execute(select(CourierPosition.id).where(
-                CourierPosition.client_event_id == cid)).first() is None:
+        stored = _stored_ping(session, actor, cid)
+        if stored is None:
             raise
-        return {"result": "duplicate", "flags": []}
+        return stored
     return {"result": "accepted", "flags": []}
+
+
+def _stored_ping(session: Session, actor: User, cid: str) -> dict[str, Any] | None:
+    """The result for a ping whose ``client_event_id`` is stored: a resend of the
+    courier's own (``duplicate``), or another courier's id (409
+    ``idempotency-key-reused``, as for an event: answered as a duplicate, the phone
+    dropped its ping); None when it is not stored."""
+    courier_id = session.execute(select(CourierPosition.courier_id).where(
+        CourierPosition.client_event_id == cid)).scalar_one_or_none()
+    if courier_id is None:
+        return None
+    if courier_id != actor.id:
+        return _rejected(409, "idempotency-key-reused", "Conflict",
+                         f"client_event_id {cid} was already used.")
+    return {"result": "duplicate", "flags": []}
 
 
 def _visible_courier(session: Session, actor: User, courier_id: int) -> User:

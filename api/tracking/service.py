@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import EventCode, Item
+from models import EventCode, Item, TrackingEvent
+from models.lifecycle import TRANSITIONS
 
 from ..devicetime import likely_time
 from ..errors import NotFound, Unprocessable
@@ -36,18 +37,18 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
     if item is None:
         raise NotFound(f"No item {ident.value}.", slug="item-not-found")
     events = []
-    # an unapplied event that no longer fits (late_conflict): staff only; a legal one
-    # that came late (late_event) did happen and fits where it happened: shown there,
-    # but a failed attempt kept late only when it counted (its attempt_no): the same
-    # attempt recorded again (the sync, then the photo scan) showed the customer two
-    # failed attempts for one, and one dated before the item went out counts for nothing
-    shown = [e for e in item.events if e.applied or (
-        "late_event" in (e.flags or ()) and (e.code is not EventCode.EMH
-                                             or e.attempt_no is not None))]
     # each at the time it most likely happened: a phone set to 2090 showed the customer
     # an event in 2090, on top of the list
     when = {ev.id: likely_time(ev.device_time, ev.server_time, ev.flags, ev.clock_skew_s)
-            for ev in shown}
+            for ev in item.events}
+    # an unapplied event that no longer fits (late_conflict): staff only; a legal one
+    # that came late (late_event) did happen and fits where it happened: shown there,
+    # unless it repeats what the history already says then (the same attempt recorded
+    # again, the sync then the photo scan: an attempt the limit does not count; a
+    # departure while the item was already out), which showed the customer two failed
+    # attempts or two departures for one
+    shown = [e for e in item.events if e.applied or (
+        "late_event" in (e.flags or ()) and _fits(e, item.events, when))]
     for ev in sorted(shown, key=lambda e: (when[e.id], e.id), reverse=True):
         place = f"{ev.office.city}, {ev.office.province}" if ev.office else None
         events.append({
@@ -74,3 +75,16 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
         "lang": lang,
         "events": events,
     }
+
+
+def _fits(ev: TrackingEvent, history: list[TrackingEvent], when: dict[int, datetime]
+          ) -> bool:
+    """Whether a late event (kept unapplied, still legal when it came) fits where it
+    happened: a failed attempt that counts toward the limit (a copy of one, or one
+    before the item went out, does not: :func:`models.lifecycle.counted_attempts`), any
+    other event legal after the applied event before it in the customer's order."""
+    if ev.code is EventCode.EMH:
+        return ev.attempt_no is not None
+    before = [e for e in history if e.applied and (when[e.id], e.id) < (when[ev.id], ev.id)]
+    status = max(before, key=lambda e: (when[e.id], e.id)).status_after if before else None
+    return status in TRANSITIONS[ev.code][0]

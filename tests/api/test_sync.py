@@ -161,6 +161,36 @@ def test_a_late_event_that_is_still_legal_does_not_move_the_status_back(
     assert public["status"] == "delivered"
 
 
+def test_the_public_page_shows_a_late_copy_of_an_attempt_or_departure_once(
+        client, auth, office, courier, make_item, make_user, clock):
+    # the attempt of 08:30 synced at once; the dispatcher holds the item (10:00) and sends
+    # it out again (11:00); then the photo scan of the same attempt arrives (08:30:12,
+    # another event id). Kept as a late_event that the limit does not count (a copy), it
+    # showed the customer two failed attempts. Likewise the phone's own departure
+    # (08:05), arriving after the office's (08:00) and the attempt: the item was out.
+    item = make_item(office, courier=courier, events=("EMG",))
+    out = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    upload(client, h, [event(item.identifier, "EDG", 0), event(item.identifier, "EMH", 30)])
+    staff_event(client, disp, item.identifier, "EDF", 120)
+    staff_event(client, disp, item.identifier, "EDG", 180)
+    r = upload(client, h, [event(item.identifier, "EMH", 30.2)])
+    assert r.json["results"][0]["flags"] == ["late_event"], r.json
+    assert db.session.get(Item, item.id).failed_attempts == 1
+    public = client.get(f"/api/v1/track/{item.identifier}").json
+    assert [e["code"] for e in public["events"]] == ["EDG", "EDF", "EMH", "EDG", "EMG", "EMA"]
+    staff_event(client, disp, out.identifier, "EDG", 0)
+    upload(client, h, [event(out.identifier, "EMH", 60)])
+    r = upload(client, h, [event(out.identifier, "EDG", 5)])
+    assert r.json["results"][0]["flags"] == ["late_event"], r.json
+    public = client.get(f"/api/v1/track/{out.identifier}").json
+    assert [e["code"] for e in public["events"]] == ["EMH", "EDG", "EMG", "EMA"]
+    # staff see every copy
+    staff = client.get(f"/api/v1/items/{out.identifier}", headers=disp).json
+    assert [e["code"] for e in staff["events"]].count("EDG") == 2
+
+
 def test_a_phone_a_few_minutes_behind_is_not_late_for_what_it_did_after_the_office(
         client, auth, office, courier, make_item, make_user, clock):
     # the dispatcher sends the item out again at 11:00; the courier's attempt at 11:01
@@ -334,6 +364,22 @@ def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, mak
     clock.advance(days=91)
     assert "Deleted 8" in runner.invoke(args=["gps", "purge"]).output
     assert db.session.query(CourierPosition).count() == 0
+
+
+def test_a_ping_id_another_courier_used_is_refused_not_a_duplicate(
+        client, auth, office, courier, make_user, clock):
+    # two phones whose apps number their pings alike: the second courier's ping was
+    # answered "duplicate" (of the first courier's), and the phone dropped it
+    other = make_user(Role.COURIER, office)
+    evening(clock)
+    p = ping(590)
+    assert upload(client, auth(courier), [p]).json["results"][0]["result"] == "accepted"
+    res = upload(client, auth(other), [dict(p, device_time=at(595))]).json["results"][0]
+    assert res["result"] == "rejected", res
+    assert res["problem"]["status"] == 409
+    assert res["problem"]["type"].endswith("/idempotency-key-reused")
+    assert upload(client, auth(courier), [p]).json["results"][0]["result"] == "duplicate"
+    assert db.session.query(CourierPosition).filter_by(courier_id=other.id).count() == 0
 
 
 def test_a_track_of_fewer_than_two_pings_is_valid_geojson(client, auth, office, courier,
@@ -596,6 +642,40 @@ def test_a_failed_attempt_recorded_twice_in_one_round_counts_once(
     assert stored.failed_attempts == 1 and stored.status.value == "held_at_office"
     db.session.refresh(stored)
     assert replayed_state(stored) == stored.state
+
+
+def test_an_attempt_synced_with_its_departure_after_the_office_moved_on_counts(
+        client, auth, office, courier, make_item, make_user, clock):
+    # the courier goes out at 08:00 and fails at 08:30, offline; the dispatcher holds the
+    # item at 10:00 and sends it out again at 11:00; then the phone syncs both. The
+    # departure is no longer legal (late_conflict), the attempt still is (late_event): the
+    # attempt happened in the round the departure opened and counts, where it counted
+    # for nothing (no applied EDG before it). Its copy (the photo scan) counts once.
+    item = make_item(office, courier=courier, events=("EMG",))
+    dup = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    staff_event(client, disp, item.identifier, "EDF", 120)
+    staff_event(client, disp, item.identifier, "EDG", 180)
+    r = upload(client, h, [event(item.identifier, "EDG", 0), event(item.identifier, "EMH", 30),
+                           event(item.identifier, "EMH", 31)])
+    assert [(x["applied"], x["flags"]) for x in r.json["results"]] == [
+        (False, ["late_conflict"]), (False, ["late_event"]), (False, ["late_event"])], r.json
+    stored = db.session.get(Item, item.id)
+    assert stored.failed_attempts == 1 and stored.status.value == "out_for_delivery"
+    assert [e.attempt_no for e in db.session.query(TrackingEvent).filter_by(
+        item_id=item.id, code=EventCode.EMH).order_by(TrackingEvent.id)] == [1, None]
+    db.session.refresh(stored)
+    assert replayed_state(stored) == stored.state
+    # a departure recorded twice (the office's, then the phone's a few minutes later)
+    # opens no second round: the item was already out
+    staff_event(client, disp, dup.identifier, "EDG", 0)
+    staff_event(client, disp, dup.identifier, "EDF", 120)
+    staff_event(client, disp, dup.identifier, "EDG", 180)
+    r = upload(client, h, [event(dup.identifier, "EMH", 30), event(dup.identifier, "EDG", 35),
+                           event(dup.identifier, "EMH", 40)])
+    assert [x["applied"] for x in r.json["results"]] == [False, False, False], r.json
+    assert db.session.get(Item, dup.id).failed_attempts == 1
 
 
 def test_a_late_attempt_that_reaches_the_limit_after_the_item_moved_on(

@@ -119,6 +119,15 @@ def test_attempts_made_counts_late_attempts_once_per_round():
     held_then = [(E.EMA, at(-60), True), (E.EDG, at(0), True), (E.EMH, at(30), False),
                  (E.EMH, at(60), True)]
     assert attempts_made(held_then) == 2
+    # a departure kept late that fitted where it happened (the item was at the office)
+    # opens a round up to the next applied event: its attempt counts, once; a departure
+    # kept late inside an applied round (the item was out already) opens none
+    late_out = [(E.EMA, at(-60), True), (E.EMG, at(-30), True), (E.EDF, at(120), True),
+                (E.EDG, at(180), True), (E.EDG, at(0), False), (E.EMH, at(30), False),
+                (E.EMH, at(31), False)]
+    assert attempts_made(late_out) == 1
+    assert attempts_made([*base, (E.EMH, at(30), False), (E.EDG, at(35), False),
+                          (E.EMH, at(40), False)]) == 1
     # applied attempts count as replay counts them
     codes = [E.EMA, E.EMG, E.EDG, E.EMH, E.EDG, E.EMH]
     assert attempts_made((c, at(k), True) for k, c in enumerate(codes)) == replay(
