@@ -83,8 +83,9 @@ class ComplaintDetail(MethodView):
         """The case with its whole evidence: events, proof, photos, GPS trails."""
         from ..items.views import with_allowed_events
 
-        out = service.evidence(db.session(), current_actor(), complaint_id)
-        out["item"] = with_allowed_events(out["item"])
+        actor = current_actor()
+        out = service.evidence(db.session(), actor, complaint_id)
+        out["item"] = with_allowed_events(out["item"], actor)
         return out
 
     @auth_required()

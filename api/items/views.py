@@ -5,7 +5,7 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 
-from models import Role, User, db, lifecycle
+from models import EventCode, Role, User, db, lifecycle
 
 from ..auth import auth_required, clock, current_actor
 from ..devicetime import clock_skew, device_flags
@@ -34,9 +34,14 @@ def geo_limits() -> service.GeoLimits:
             "geo_max_accuracy_m": float(cfg["GEO_FLAG_ACCURACY_M"])}
 
 
-def with_allowed_events(item: Any) -> Any:
+def with_allowed_events(item: Any, actor: User) -> Any:
+    """The events the lifecycle allows next that ``actor`` may record: a courier was
+    offered RTS and EMG (a 403 each), and anyone EDG for an item given to no courier
+    (a 409 ``not-assigned``)."""
     allowed = [e.value for e in lifecycle.allowed_events(
-        item.state, current_app.config["MAX_DELIVERY_ATTEMPTS"])]
+        item.state, current_app.config["MAX_DELIVERY_ATTEMPTS"])
+        if (actor.role is not Role.COURIER or e in service.COURIER_EVENTS)
+        and (e is not EventCode.EDG or item.courier_id is not None)]
     item.allowed_events = allowed  # transient attribute for the schema
     return item
 
@@ -57,7 +62,7 @@ def item_state(item: Any, actor: User) -> Any:
         return {"identifier": item.identifier, "status": item.status,
                 "failed_attempts": item.failed_attempts, "courier": None,
                 "allowed_events": []}
-    return with_allowed_events(item)
+    return with_allowed_events(item, actor)
 
 
 @blp.route("/items")
@@ -80,7 +85,7 @@ class Items(MethodView):
         item = service.create_item(db.session(), actor, data, now=clock(),
                                    carrier_patterns=current_app.config["CARRIER_PATTERNS"])
         db.session.commit()
-        return with_history(with_allowed_events(item), actor)
+        return with_history(with_allowed_events(item, actor), actor)
 
 
 @blp.route("/items/import")
@@ -121,7 +126,7 @@ class ItemDetail(MethodView):
         """An item with its full event timeline (staff)."""
         actor = current_actor()
         item = service.get_item(db.session(), actor, identifier, with_events=True)
-        return with_history(with_allowed_events(item), actor)
+        return with_history(with_allowed_events(item, actor), actor)
 
 
 @blp.route("/items/<string:identifier>/assign")

@@ -47,6 +47,21 @@ def test_courier_delivers_an_assigned_item(client, auth, office, courier, make_i
     assert e["server_time"].startswith("2026-11-20T01:30:00")
 
 
+def test_allowed_events_are_what_the_reader_may_record(client, auth, office, courier,
+                                                       dispatcher, make_item):
+    """A courier was offered RTS and EMG, each a 403 when sent; anyone was offered EDG
+    for an item given to no courier, a 409 not-assigned."""
+    mine = make_item(office, courier=courier, events=("EMG",))
+    nobodys = make_item(office, events=("EMG",))
+    seen = client.get(f"/api/v1/items/{mine.identifier}", headers=auth(courier)).json
+    assert set(seen["allowed_events"]) == {"EDG", "EDF", "EDH"}
+    staff = client.get(f"/api/v1/items/{mine.identifier}", headers=auth(dispatcher)).json
+    assert {"EDG", "RTS"} <= set(staff["allowed_events"])
+    free = client.get(f"/api/v1/items/{nobodys.identifier}", headers=auth(dispatcher)).json
+    assert "EDG" not in free["allowed_events"] and "RTS" in free["allowed_events"]
+    assert post(client, auth(dispatcher), nobodys, ev("EDG")).status_code == 409
+
+
 def test_illegal_transition_is_409_with_state_and_allowed_events(client, auth, office,
                                                                  dispatcher, make_item):
     item = make_item(office)
