@@ -267,13 +267,21 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
     ev = TrackingEvent
     when = case((cast(ev.flags, Text).like("%implausible_device_time%"), ev.server_time),
                 (ev.device_time > ev.server_time, ev.server_time), else_=ev.device_time)
+    waiting = Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
+                               Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED])
+    # the last scan of the items that may be waiting (of the office) only: grouped over
+    # every event ever recorded, it read the whole table, for the page and again for its
+    # total (1.2 million events: 2.6 s for an office of 4 400 items, 0.16 s now)
+    candidates = select(Item.id).where(waiting)
+    if office_id is not None:
+        candidates = candidates.where(Item.office_id == office_id)
     last = (select(ev.item_id, func.max(when).label("t"))
-            .where(ev.applied.is_(True)).group_by(ev.item_id).subquery())
+            .where(ev.applied.is_(True), ev.item_id.in_(candidates))
+            .group_by(ev.item_id).subquery())
     out_for = Item.status == Status.OUT_FOR_DELIVERY
     later = and_(~out_for, Item.next_attempt_on > local_day(now))
     silent = (select(Item, last.c.t).join(last, last.c.item_id == Item.id)
-              .where(Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
-                                      Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED]))
+              .where(waiting)
               .where(or_(and_(out_for, last.c.t <= now - timedelta(hours=out_hours)),
                          and_(~out_for, last.c.t <= now - timedelta(hours=idle_hours)))))
     if office_id is not None:

@@ -34,7 +34,7 @@ from models import (
 )
 from models.route_plan import ACTIVE
 
-from ..cash.service import event_shift_day
+from ..cash.service import field_shift_day
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable, database_busy
 from ..items import custody, identifiers
 from ..jobs import JobState
@@ -77,9 +77,14 @@ def failure_days(session: Session, item_ids: Collection[int]) -> dict[int, date]
     latest = select(func.max(TrackingEvent.id)).where(
         TrackingEvent.item_id.in_(set(item_ids)), TrackingEvent.applied.is_(True),
         TrackingEvent.status_after == Status.DELIVERY_FAILED).group_by(TrackingEvent.item_id)
-    events = session.execute(select(TrackingEvent).where(TrackingEvent.id.in_(latest))
-                             ).scalars().all()
-    return {ev.item_id: event_shift_day(ev) for ev in events}
+    # the columns the day needs only: whole events came with their actor, office, scan
+    # and proof (two more statements per 500 items: 21 statements for 5 000 parcels back from
+    # their attempts, at each refresh of the console's map, every 30 s)
+    rows = session.execute(select(
+        TrackingEvent.item_id, TrackingEvent.device_time, TrackingEvent.server_time,
+        TrackingEvent.flags, TrackingEvent.clock_skew_s).where(TrackingEvent.id.in_(latest)))
+    return {r.item_id: field_shift_day(r.device_time, r.server_time, r.flags, r.clock_skew_s)
+            for r in rows}
 
 
 def _failed_in_bag(day: date, courier_ids: Collection[int], courier_id: int,

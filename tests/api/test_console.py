@@ -56,6 +56,34 @@ def page_token(client):
     return CSRF_RE.search(client.get("/console/items").text).group(1)
 
 
+def test_the_days_items_are_read_without_their_office_and_courier(
+        logged_in, office, make_item, make_user):
+    """The map's day (polled every 30 s) reads the office's items to deliver: each came
+    joined to its office and its courier (and the courier's office), none of which it
+    shows (40 000 items: 7.0 s, 5.7 s without them), and one statement however many of
+    them came back from a failed attempt (their days were 21 statements for 5 000)."""
+    from sqlalchemy import event
+
+    courier = make_user(Role.COURIER, office)
+    for events in (("EMG",), ("EMG", "EDG"), ("EMG", "EDG", "EMH")):
+        make_item(office, courier=courier, events=events)
+    seen = []
+
+    def keep(conn, cursor, statement, *a):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        day = logged_in.get("/console/api/day?date=2026-11-20")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert day.status_code == 200 and len(day.json["items"]) == 3
+    assert {i["courier_id"] for i in day.json["items"]} == {courier.id}
+    read = [s for s in seen if s.startswith("SELECT items.id, items.identifier,")
+            and "ORDER BY items.id" in s]
+    assert len(read) == 1 and " JOIN " not in read[0], read
+
+
 # ------------------------------------------------------------------ login and roles
 
 def test_pages_need_a_login(client, dispatcher):
