@@ -25,7 +25,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, case, exists, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
@@ -96,12 +96,16 @@ def figures(session: Session, office_id: int, first: date, days: int) -> dict[st
     ).join(Item, Item.id == ev.item_id).where(
         *in_range, ev.code == EventCode.EMI, ev.applied.is_(True)).subquery()
     d = delivery.c
-    deadline = case(*((d.product == product, plus_hours(d.arrived, literal_column(str(h))))
-                      for product, h in PROMISE_HOURS.items()),
-                    else_=plus_hours(d.arrived, literal_column(str(DEFAULT_PROMISE_HOURS))))
+    # ``arrived`` named once: the database computes the look-up (a correlated subquery)
+    # wherever the subquery's column is named, and it was named three times (its test
+    # and each product's deadline), for every delivery of the period. Without an
+    # arrival the deadline is null, and the delivery not on time.
+    promise = case(*((d.product == product, literal_column(str(h)))
+                     for product, h in PROMISE_HOURS.items()),
+                   else_=literal_column(str(DEFAULT_PROMISE_HOURS)))
     on_time = case((d.window_end.is_not(None),
                     case((d.device_time <= d.window_end, 1), else_=0)),
-                   (and_(d.arrived.is_not(None), d.device_time <= deadline), 1), else_=0)
+                   (d.device_time <= plus_hours(d.arrived, promise), 1), else_=0)
     delivered = {r.day: r for r in session.execute(
         select(d.day, func.count().label("delivered"),
                func.sum(d.first_ok).label("first_ok"), func.sum(on_time).label("on_time"))
