@@ -123,6 +123,10 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
             carrier_patterns)
         if others.item_id is not None:
             candidates += [others.item_id, *others.alternatives]
+    # one the courier had but no longer has (item-reassigned) is said only when no other
+    # code is an item they can see: it refused the scan of their own parcel when a code
+    # before it on the label was one reassigned away from them
+    reassigned: NotFound | None = None
     for identified in candidates:
         try:
             # a photo scan may be uploaded long after it was taken: like a synced event,
@@ -136,10 +140,13 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                                         clock_skew_s=skew, source="scan", **(geo or {}))
             break
         except NotFound as exc:
-            if exc.slug == "item-reassigned":  # the phone keeps it for a supervisor
-                raise NotFound(exc.detail, slug=exc.slug, title=exc.title, code=identified,
-                               codes=codes) from exc
+            if exc.slug == "item-reassigned" and reassigned is None:
+                # the phone keeps it for a supervisor
+                reassigned = NotFound(exc.detail, slug=exc.slug, title=exc.title,
+                                      code=identified, codes=codes)
     else:
+        if reassigned is not None:
+            raise reassigned
         raise NotFound(f"No item {ident.item_id} that you can see.", slug="item-not-found",
                        code=ident.item_id, codes=codes)
     if result.replayed:

@@ -159,7 +159,7 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
     if actor.role is not Role.COURIER:
         return _rejected(403, "forbidden", "Forbidden", "Only couriers send GPS pings.")
     cid = data["client_event_id"]
-    stored = _stored_ping(session, actor, cid)
+    stored = _stored_ping(session, actor, data)
     if stored is not None:
         return stored
     t = data["device_time"]
@@ -197,25 +197,32 @@ def _ping(session: Session, actor: User, data: Mapping[str, Any], *, now: dateti
     except IntegrityError:
         # the same upload resent while the first was being recorded (a phone that
         # timed out): that one stored the ping
-        stored = _stored_ping(session, actor, cid)
+        stored = _stored_ping(session, actor, data)
         if stored is None:
             raise
         return stored
     return {"result": "accepted", "flags": []}
 
 
-def _stored_ping(session: Session, actor: User, cid: str) -> dict[str, Any] | None:
+def _stored_ping(session: Session, actor: User, data: Mapping[str, Any]
+                 ) -> dict[str, Any] | None:
     """The result for a ping whose ``client_event_id`` is stored: a resend of the
-    courier's own (``duplicate``), or another courier's id (409
-    ``idempotency-key-reused``, as for an event: answered as a duplicate, the phone
-    dropped its ping); None when it is not stored."""
-    courier_id = session.execute(select(CourierPosition.courier_id).where(
-        CourierPosition.client_event_id == cid)).scalar_one_or_none()
-    if courier_id is None:
+    courier's own, at the same place (``duplicate``), else a 409
+    ``idempotency-key-reused``, as for an event: another courier's id, or another ping
+    of a phone whose ids start over (reinstalled), answered as a duplicate, was dropped
+    by the phone, and the courier's trail with it. The time is not compared: a ping is
+    stored at its time corrected for a clock found off, which another upload measures
+    anew. None when it is not stored."""
+    cid = data["client_event_id"]
+    stored = session.execute(select(
+        CourierPosition.courier_id, CourierPosition.lat, CourierPosition.lon).where(
+        CourierPosition.client_event_id == cid)).first()
+    if stored is None:
         return None
-    if courier_id != actor.id:
+    loc = data["location"]
+    if stored.courier_id != actor.id or (stored.lat, stored.lon) != (loc["lat"], loc["lon"]):
         return _rejected(409, "idempotency-key-reused", "Conflict",
-                         f"client_event_id {cid} was already used.")
+                         f"client_event_id {cid} was already used for another ping.")
     return {"result": "duplicate", "flags": []}
 
 

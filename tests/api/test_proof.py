@@ -90,6 +90,32 @@ def test_unknown_evidence_is_refused(client, auth, office, courier, make_item):
     assert r.json["errors"][0]["pointer"] == "/proof/signature"
 
 
+def test_an_offices_dispatcher_sees_its_proof_whoever_uploaded_it(
+        client, auth, office, courier, make_item, make_office, make_user, full_proof):
+    """GET /evidence/{sha256} answered a dispatcher only for files uploaded by someone
+    now of their office: once the courier who made a delivery moved to another office,
+    the office's own proof of it was a 404 (the console showed it), and so was the
+    signature of a delivery an admin recorded at the counter."""
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    full = full_proof(item)
+    assert deliver(client, auth(courier), item, full).status_code == 201
+    courier.office_id = make_office().id  # moved since
+    db.session.commit()
+    admin = make_user(Role.ADMIN)
+    held = make_item(office, events=("EMG", "EDF"))
+    counter = full_proof(held, by=admin)
+    assert deliver(client, auth(admin), held, counter).status_code == 201
+    h = auth(make_user(Role.DISPATCHER, office))
+    for sha in (full["signature"], full["photo"], counter["signature"]):
+        got = client.get(f"/api/v1/evidence/{sha}", headers=h)
+        assert got.status_code == 200, sha
+        got.close()
+    # another office's dispatcher still does not see the counter's signature
+    other = auth(make_user(Role.DISPATCHER, make_office()))
+    assert client.get(f"/api/v1/evidence/{counter['signature']}",
+                      headers=other).status_code == 404
+
+
 def test_id_number_must_match_the_one_on_file(client, auth, office, courier, make_item,
                                               full_proof):
     rcpt = {"name": "Phạm Văn Cường", "address": "3 Yersin", "city": "Nha Trang",

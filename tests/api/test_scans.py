@@ -105,6 +105,27 @@ def test_a_label_with_two_item_numbers_scans_the_one_that_is_an_item(
     assert r.status_code == 404 and r.json["code"] == "EE123456785VN"
 
 
+def test_a_label_whose_first_number_was_reassigned_away_scans_the_courier_s_own(
+        client, auth, office, courier, make_item, make_user):
+    """The first number on the label is an item the courier had and no longer has, the
+    second is theirs: the scan was refused as item-reassigned, where the docs promise
+    the first number that is an item they can see."""
+    before = make_item(office, courier=courier, events=("EMG",))
+    mine = make_item(office, courier=courier, events=("EMG",), identifier="GHNX24680")
+    r = client.post(f"/api/v1/items/{before.identifier}/assign",
+                    json={"courier_id": make_user(Role.COURIER, office).id},
+                    headers=auth(make_user(Role.DISPATCHER, office)))
+    assert r.status_code == 200
+    codes = [{"text": before.identifier}, {"text": mine.identifier}]
+    r = client.post("/api/v1/scans", json=fields(codes=codes), headers=auth(courier))
+    assert r.status_code == 201, r.json
+    assert r.json["identified_code"] == mine.identifier
+    # alone, it is still the distinct 404 the phone keeps the scan for
+    r = client.post("/api/v1/scans", json=fields(codes=codes[:1]), headers=auth(courier))
+    assert r.status_code == 404 and r.json["type"] == "/problems/item-reassigned"
+    assert r.json["code"] == before.identifier
+
+
 def test_a_label_with_an_s10_that_is_no_item_scans_its_carrier_number(
         client, auth, office, courier, make_item):
     # another post's S10 on a parcel a local carrier delivers: the docs promise the S10s

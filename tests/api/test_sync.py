@@ -857,6 +857,28 @@ def test_an_event_id_used_again_for_another_attempt_on_the_item_is_refused(
     assert db.session.get(Item, item.id).status.value == "out_for_delivery"
 
 
+def test_a_ping_id_used_again_for_another_ping_is_refused_not_dropped(
+        client, auth, office, courier, make_user, clock):
+    """A ping whose client_event_id was stored was a duplicate whoever sent it and
+    wherever: another courier's phone using the same ids, or this phone's ids starting
+    over after a reinstall, had its pings answered "duplicate", dropped by the phone and
+    lost (the courier's trail with them), where an event's id is refused (409)."""
+    evening(clock)
+    h = auth(courier)
+    first = {**ping(1), "client_event_id": "gps-00000001"}
+    assert upload(client, h, [first]).json["results"][0]["result"] == "accepted"
+    # resent as it was: a duplicate, stored once
+    assert upload(client, h, [first]).json["results"][0]["result"] == "duplicate"
+    other = auth(make_user(Role.COURIER, office))
+    for hh, entry in ((other, first), (h, {**first, "device_time": at(40),
+                                           "location": {"lat": 12.25, "lon": 109.2}})):
+        res = upload(client, hh, [entry]).json["results"][0]
+        assert res["result"] == "rejected", res
+        assert res["problem"]["type"] == "/problems/idempotency-key-reused"
+        assert res["problem"]["status"] == 409
+    assert db.session.query(CourierPosition).count() == 1
+
+
 def test_a_ping_without_a_gps_fix_is_not_the_couriers_position(client, auth, office,
                                                                 courier, make_user, clock):
     # a phone without a fix sends 0, 0: kept, the courier stood in the Gulf of Guinea on
