@@ -366,7 +366,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         if actor.role is not Role.COURIER:
             raise
         # an item reassigned since: the courier's event counts if they held it then
-        when = _ordering_time(data["device_time"], flags, clock_skew_s)
+        when = ordering_time(data["device_time"], flags, clock_skew_s)
         held = _held_at(session, actor, identifier, when)
         if held is None:
             _refuse_if_reassigned(session, actor, identifier)
@@ -395,7 +395,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         # (a clock found off is corrected here too: a fast phone's real attempt was
         # refused as not late; an implausible time is compared as it is)
         if not (held_then or (keep_late_conflicts and _is_late(
-                session, item, _ordering_time(data["device_time"], flags, clock_skew_s)
+                session, item, ordering_time(data["device_time"], flags, clock_skew_s)
                 or data["device_time"]))):
             raise
         new_state, applied = item.state, False
@@ -408,7 +408,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         # whatever the office recorded since. An event held then happened before the
         # item was given to someone else (or to nobody): late whatever came since
         when = (None if code is EventCode.EMI or not (keep_late_conflicts or held_then)
-                else _ordering_time(data["device_time"], flags, clock_skew_s))
+                else ordering_time(data["device_time"], flags, clock_skew_s))
         if when is not None and (held_then or _is_late(session, item, when)):
             new_state, applied = item.state, False
             flags.append("late_event")
@@ -493,7 +493,7 @@ def _held_at(session: Session, actor: User, identifier: str, when: datetime | No
              ) -> Item | None:
     """The item (locked), if the assignment history shows the courier held it at
     ``when`` (the event's device time, corrected by the clock skew:
-    :func:`_ordering_time`); None if it does not, or the time is implausible (None)."""
+    :func:`ordering_time`); None if it does not, or the time is implausible (None)."""
     if when is None:
         return None
     value = identifiers.normalize(identifier)
@@ -704,9 +704,9 @@ def geo_flags(item: Item, code: EventCode, loc: Mapping[str, Any] | None, *,
 
 def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
     """Whether ``device_time`` comes before the item's latest applied event, each taken
-    at its ordering time (:func:`_ordering_time`): one event from a phone a year ahead,
+    at its ordering time (:func:`ordering_time`): one event from a phone a year ahead,
     or reset to 2099, made every later event on the item late, kept unapplied."""
-    times = [_ordering_time(t, flags or (), skew) for t, flags, skew in session.execute(
+    times = [ordering_time(t, flags or (), skew) for t, flags, skew in session.execute(
         select(TrackingEvent.device_time, TrackingEvent.flags, TrackingEvent.clock_skew_s)
         .where(TrackingEvent.item_id == item.id, TrackingEvent.applied.is_(True)))]
     known = [t if t.tzinfo is not None else t.replace(tzinfo=UTC)
@@ -714,7 +714,7 @@ def _is_late(session: Session, item: Item, device_time: datetime) -> bool:
     return bool(known) and device_time < max(known)
 
 
-def _ordering_time(device_time: datetime, flags: Sequence[str], clock_skew_s: float | None
+def ordering_time(device_time: datetime, flags: Sequence[str], clock_skew_s: float | None
                    ) -> datetime | None:
     """The event's time to compare with the item's latest applied event: the device
     time, corrected by the phone's measured clock skew whenever there is one (a phone
@@ -731,9 +731,9 @@ def _round_time(device_time: datetime, flags: Sequence[str] | None,
                 clock_skew_s: float | None) -> datetime:
     """The time that places a stored event in its delivery round
     (:func:`models.lifecycle.counted_attempts`): its ordering time
-    (:func:`_ordering_time`; a fast phone's attempt falls in the round it was made in),
+    (:func:`ordering_time`; a fast phone's attempt falls in the round it was made in),
     or the device time as sent when that is implausible."""
-    when = _ordering_time(device_time, flags or (), clock_skew_s)
+    when = ordering_time(device_time, flags or (), clock_skew_s)
     t = device_time if when is None else when
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)  # (SQLite drops it)
 

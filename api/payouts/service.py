@@ -30,6 +30,7 @@ from .. import ratelimit
 from ..cash.service import field_shift_day, shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..evidence import lock_evidence, unknown_evidence
+from ..items.service import ordering_time
 from ..localtime import LOCAL_TZ
 from ..proof import policy, reuse
 from ..scope import office_for_read, office_for_write
@@ -342,15 +343,13 @@ def _paid_before_it_failed(t: PayoutTask, device_time: datetime, flags: Sequence
     was out of reach) happened before that: the courier paid offline, and the task is
     still theirs (not given out again). Refused, the payment had no record: the
     courier's ledger kept the cash as on hand, a shortfall at the hand-in, and the
-    pensioner could be paid twice. Its time is the device time, corrected for a clock
-    found off (as its shift day, :func:`api.cash.service.field_shift_day`); an
-    implausible one says nothing about the order."""
-    if t.status is not PayoutStatus.FAILED or t.failed_at is None \
-            or "implausible_device_time" in flags:
+    pensioner could be paid twice. Its time is taken as an offline event's is against
+    the office's actions (:func:`api.items.service.ordering_time`); an implausible one
+    says nothing about the order."""
+    if t.status is not PayoutStatus.FAILED or t.failed_at is None:
         return False
-    if "device_clock_off" in flags and clock_skew_s is not None:
-        device_time -= timedelta(seconds=clock_skew_s)
-    return device_time < t.failed_at
+    when = ordering_time(device_time, flags, clock_skew_s)
+    return when is not None and when < t.failed_at
 
 
 def fail(session: Session, actor: User, task_id: int, note: str, *, now: datetime
