@@ -19,9 +19,9 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -59,6 +59,20 @@ def browser() -> Iterator[Any]:
     pw.stop()
 
 
+def morning_clock() -> Callable[[], datetime]:
+    """The server's clock for these tests: it runs at the real pace from 08:30 Viet Nam
+    time today. The console plans "today" from the clock's time, against the demo's
+    08:00-17:30 shifts: on the real clock, a run in the late afternoon or at night
+    would plan a day already over, with few or no stops to move."""
+    from api.localtime import LOCAL_TZ
+    from models import utcnow
+
+    started = utcnow()
+    day = started.astimezone(LOCAL_TZ).date()
+    morning = datetime.combine(day, time(8, 30), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return lambda: morning + (utcnow() - started)
+
+
 def restore(source: Path, target: Path) -> None:
     """Copy one SQLite database over another, in place (the backup API): the server's
     pooled connections read the copy from their next statement on."""
@@ -75,7 +89,7 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
 
     from api import create_app
     from api.demo import load_demo
-    from models import CourierPosition, Item, Role, Status, User, db, utcnow
+    from models import CourierPosition, Item, Role, Status, User, db
 
     if not LEAFLET.is_dir():
         pytest.skip("the console's npm packages are missing (make install runs npm ci)")
@@ -83,12 +97,13 @@ def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
     app = create_app({"TESTING": True, "DEMO_MODE": True, "SECRET_KEY": "e2e-secret",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.sqlite3'}",
                       "REDIS_URL": None, "PHOTO_DIR": str(tmp / "evidence"),
-                      "CONSOLE_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
+                      "CONSOLE_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png",
+                      "CLOCK": morning_clock()})
     info: dict[str, Any] = {"db": tmp / "e2e.sqlite3", "demo": tmp / "demo.sqlite3",
                             "tmp": tmp}
     with app.app_context():
         db.create_all()
-        now = utcnow()
+        now = app.config["CLOCK"]()
         load_demo(db.session, now=now, n_items=60)
         couriers = db.session.execute(db.select(User).where(User.role == Role.COURIER)
                                       .order_by(User.id)).scalars().all()
@@ -750,7 +765,7 @@ def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(
     published: the route's card lists it struck through, saying who has it now, and
     counts one stop less; its marker on the map is hollow."""
     from api.items import service as items_service
-    from models import User, db, utcnow
+    from models import User, db
 
     page = console
     routes = [r for r in page.evaluate(DAY_JS) if len(r["stops"]) >= 2]
@@ -760,7 +775,8 @@ def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(
     with site["app"].app_context():
         dispatcher = db.session.execute(db.select(User).where(
             User.username == "dispatcher1")).scalar_one()
-        items_service.assign(db.session, dispatcher, ident, other["courier"], now=utcnow())
+        items_service.assign(db.session, dispatcher, ident, other["courier"],
+                               now=site["app"].config["CLOCK"]())
         db.session.commit()
         name = db.session.get(User, other["courier"]).username
     page.goto(console_url(site), wait_until="domcontentloaded")
