@@ -1383,19 +1383,24 @@ def _tsptw_applicable(inst: CoreInstance) -> bool:
     return not _fleet_too_small(inst)
 
 
-def _tsptw_instance(inst: CoreInstance) -> tuple[Any, int]:
-    """The single route as a :class:`routing.tsptw.TsptwInstance` (+ vehicle type)."""
+def _tsptw_instance(inst: CoreInstance, vt_idx: int | None = None) -> tuple[Any, int]:
+    """The single route as a :class:`routing.tsptw.TsptwInstance` (+ vehicle type):
+    of vehicle type ``vt_idx``, by default the first with a vehicle, over every
+    client."""
     from routing.tsptw import BIG_TIME, TsptwInstance
 
-    vt_idx = next(i for i, v in enumerate(inst.vehicle_types) if v.count > 0)
+    if vt_idx is None:
+        vt_idx = next(i for i, v in enumerate(inst.vehicle_types) if v.count > 0)
     vt = inst.vehicle_types[vt_idx]
     n = len(inst.clients)
     locs = np.asarray(
         [vt.start, *(c.location for c in inst.clients), vt.start if vt.end is None else vt.end],
         dtype=np.intp,
     )
-    dist = np.ascontiguousarray(inst.distances[0][np.ix_(locs, locs)], dtype=np.int64)
-    dur = np.ascontiguousarray(inst.durations[0][np.ix_(locs, locs)], dtype=np.int64)
+    dist = np.ascontiguousarray(inst.distances[vt.profile][np.ix_(locs, locs)],
+                                dtype=np.int64)
+    dur = np.ascontiguousarray(inst.durations[vt.profile][np.ix_(locs, locs)],
+                               dtype=np.int64)
     if vt.end is None:
         dist[:, n + 1] = 0
         dur[:, n + 1] = 0
@@ -1613,6 +1618,45 @@ def _solve_exact(inst: CoreInstance) -> tuple[bool, CoreRoute | None]:
     except TimeoutError:
         return False, None
     return True, None if res is None else CoreRoute(vt_idx, tuple(v - 1 for v in res.order))
+
+
+#: Problems of a few stops with more than one vehicle, alternatives (a committed or
+#: preferred stop), or no route serving every stop, are solved exactly
+#: (:func:`routing.tsptw.solve_fleet_exact`), where PyVRP spent the whole budget.
+USE_FLEET_EXACT = True
+
+
+def _fleet_exact_applicable(inst: CoreInstance) -> bool:
+    try:
+        from routing.tsptw import FLEET_EXACT_MAX_CLIENTS
+    except (ImportError, RuntimeError):  # :func:`_tsptw_ready` says why
+        return False
+    return (inst.objective == "distance"
+            and 1 <= len(inst.clients) <= FLEET_EXACT_MAX_CLIENTS
+            and any(vt.count > 0 for vt in inst.vehicle_types))
+
+
+def _solve_fleet_exact(inst: CoreInstance) -> tuple[int, list[CoreRoute]] | None:
+    """(objective, routes): the best plan of a problem of at most
+    :data:`routing.tsptw.FLEET_EXACT_MAX_CLIENTS` stops under PyVRP's objective of
+    the optional model (travel, plus the prize of every optional stop left out; at
+    most one client of each group), every required stop served; ``None`` when no
+    plan serves them all, or the enumeration ran out of branches."""
+    from routing.tsptw import FleetVehicle, solve_fleet_exact
+
+    kept = [t for t, vt in enumerate(inst.vehicle_types) if vt.count > 0]
+    types = [FleetVehicle(_tsptw_instance(inst, t)[0], inst.vehicle_types[t].capacity,
+                          inst.vehicle_types[t].count) for t in kept]
+    try:
+        res = solve_fleet_exact(
+            types, [c.demand for c in inst.clients], [c.prize for c in inst.clients],
+            [c.required for c in inst.clients], inst.groups)
+    except TimeoutError:
+        return None
+    if res is None:
+        return None
+    objective, routes = res
+    return objective, [CoreRoute(kept[t], visits) for t, visits in routes]
 
 
 def _solve_tsptw(
@@ -1838,6 +1882,18 @@ def solve_core(
             t0 = time.monotonic()
             optional_only = time_limit_s < FALLBACK_REQUIRED_MIN_S
             fell_back = True
+    if (use_tsp_fast_path and USE_FLEET_EXACT and _fleet_exact_applicable(inst)
+            and (fell_back or not _tsptw_applicable(inst)) and _tsptw_ready()):
+        # a few stops for several couriers (a re-plan late in the day), or for one who
+        # cannot serve them all: every split and order, where PyVRP took the budget
+        found = _solve_fleet_exact(inst)
+        if found is not None:
+            objective, fleet_routes = found
+            if progress is not None:
+                progress(float(objective), time.monotonic() - t0)
+            return CoreResult(tuple(r for r in fleet_routes if r.visits),
+                              sum(route_cost(inst, r) for r in fleet_routes), True, "exact",
+                              time.monotonic() - t0)
     if (use_tsp_fast_path and USE_TSPTW_ILS and not fell_back and _tsptw_applicable(inst)
             and _tsptw_ready()):
         remaining = time_limit_s - (time.monotonic() - t0)

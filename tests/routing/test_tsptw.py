@@ -784,11 +784,14 @@ def test_a_few_stops_beyond_the_branch_budget_are_annealed(
     assert res.method == "tsptw-ils" and res.feasible and len(res.routes[0].visits) == 8
 
 
-def test_a_few_stops_that_no_route_serves_all_go_to_pyvrp_at_once(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("n", "method"), [(6, "exact"), (9, "pyvrp")])
+def test_a_few_stops_that_no_route_serves_all_skip_the_annealing(
+        monkeypatch: pytest.MonkeyPatch, n: int, method: str) -> None:
+    """The two that clash and more: up to FLEET_EXACT_MAX_CLIENTS stops, the exact
+    fleet search chooses what to leave out; beyond, PyVRP, at once."""
     seen = _record_tsptw_costs(monkeypatch)
     problem, stops = _unservable_problem()
-    few = dataclasses.replace(problem, stops=problem.stops[:6])  # the two that clash, 4 more
+    few = dataclasses.replace(problem, stops=problem.stops[:n])
     plan = solve(few, SolverParams(time_limit_s=0.6, seed=0))
-    assert seen == [] and plan.method == "pyvrp" and len(plan.unassigned) == 1
+    assert seen == [] and plan.method == method and len(plan.unassigned) == 1
     assert plan.unassigned[0].stop_id in {stops[0].id, stops[1].id}

@@ -1,0 +1,207 @@
+"""A few stops for a fleet, solved exactly (routing.tsptw.solve_fleet_exact and its
+wiring in routing.core.solve_core), checked against brute force: every assignment of
+the stops to the vehicles (or to nobody), every order of each route."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from functools import cache
+
+import numpy as np
+import pytest
+
+from routing import Capacity, Problem, SolverParams, solve
+from routing.core import CoreClient, CoreInstance, CoreVehicleType, solve_core
+from routing.tsptw import warm_up
+
+from .conftest import OFFICE, courier, random_stops, stop_near_office
+
+H = 3600
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled() -> None:
+    warm_up()
+
+
+def _route(inst: CoreInstance, vt: CoreVehicleType, visits: tuple[int, ...]) -> int | None:
+    """Travel of one route, or None when it breaks a window, the shift or the
+    capacity: leave at the shift open, wait when early."""
+    dims = len(vt.capacity)
+    for d in range(dims):
+        if sum(inst.clients[k].demand[d] for k in visits) > vt.capacity[d]:
+            return None
+    dist, dur = inst.distances[vt.profile], inst.durations[vt.profile]
+    t, at, travel = vt.tw_early, vt.start, 0
+    for k in visits:
+        c = inst.clients[k]
+        t = max(t + int(dur[at, c.location]), c.tw_early)
+        if t > c.tw_late:
+            return None
+        t += c.service_s
+        travel += int(dist[at, c.location])
+        at = c.location
+    if vt.end is not None:
+        t += int(dur[at, vt.end])
+        travel += int(dist[at, vt.end])
+    return travel if t <= vt.tw_late else None
+
+
+def _brute(inst: CoreInstance) -> float:
+    """The best objective: travel plus the prize of each optional client left out,
+    every required client served, at most one client of a group."""
+    n = len(inst.clients)
+    vehicles = [t for t, vt in enumerate(inst.vehicle_types) for _ in range(vt.count)]
+
+    @cache
+    def best_route(t: int, members: frozenset[int]) -> float:
+        if not members:
+            return 0.0
+        vt = inst.vehicle_types[t]
+        costs = [_route(inst, vt, p) for p in itertools.permutations(sorted(members))]
+        return min((c for c in costs if c is not None), default=math.inf)
+
+    best = math.inf
+    for owner in itertools.product(range(-1, len(vehicles)), repeat=n):
+        served = {k for k in range(n) if owner[k] >= 0}
+        if any(inst.clients[k].required and k not in served for k in range(n)):
+            continue
+        if any(len(served & set(g)) > 1 for g in inst.groups):
+            continue
+        total = float(sum(inst.clients[k].prize for k in range(n) if k not in served))
+        for v, t in enumerate(vehicles):
+            total += best_route(t, frozenset(k for k in range(n) if owner[k] == v))
+        best = min(best, total)
+    return best
+
+
+def _objective(inst: CoreInstance, routes: tuple) -> float:
+    served = [k for r in routes for k in r.visits]
+    assert len(served) == len(set(served)), "a client on two routes"
+    total = 0.0
+    for r in routes:
+        cost = _route(inst, inst.vehicle_types[r.vehicle_type], r.visits)
+        assert cost is not None, "a route breaks a window, the shift or the capacity"
+        total += cost
+    return total + sum(c.prize for k, c in enumerate(inst.clients) if k not in served)
+
+
+def _random_fleet(seed: int) -> CoreInstance:
+    """3-5 clients, 2-3 vehicle types (one of them two vehicles, one open), two
+    profiles, windows, two load dimensions, optional clients, a group and a pin."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 6))
+    places = n + 3
+    xy = rng.uniform(0, 4000, size=(places, 2))
+    d = np.rint(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))).astype(np.int64)
+    slow = (d * 1.3).astype(np.int64)  # a second profile, asymmetric
+    slow[np.triu_indices(places, 1)] += 50
+    clients = []
+    for k in range(n):
+        early, late = 0, 10 * H
+        if rng.random() < 0.5:
+            early = int(rng.integers(0, 2 * H))
+            late = early + int(rng.integers(600, 3600))
+        required = rng.random() < 0.5
+        clients.append(CoreClient(
+            location=3 + k, demand=(int(rng.integers(1, 3)), int(rng.integers(0, 30)), 0),
+            service_s=int(rng.integers(30, 300)), tw_early=early, tw_late=late,
+            required=required, prize=0 if required else int(rng.integers(500, 9000))))
+    groups: tuple[tuple[int, ...], ...] = ()
+    if n >= 4 and seed % 2:  # clients 0 and 1 are one stop, the first pinned to type 0
+        clients[0] = dataclasses.replace(clients[0], required=False, prize=8000,
+                                         demand=(*clients[0].demand[:2], 1))
+        clients[1] = dataclasses.replace(clients[1], location=clients[0].location,
+                                         required=False, prize=8000 - 700)
+        groups = ((0, 1),)
+    shift = int(rng.integers(2, 4)) * H
+    types = (
+        CoreVehicleType(start=0, end=0, capacity=(3, 60, 1), tw_early=0, tw_late=shift),
+        CoreVehicleType(start=1, end=None, capacity=(2, 40, 0), tw_early=600,
+                        tw_late=shift, count=2 if seed % 3 else 1, profile=1),
+        CoreVehicleType(start=2, end=0, capacity=(4, 25, 0), tw_early=0, tw_late=shift),
+    )[: 2 + seed % 2]
+    return CoreInstance((d, slow), (d // 5, slow // 5), tuple(clients), types,
+                        assignment_dims=1, groups=groups)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_few_stops_for_a_fleet_are_the_brute_force_optimum(seed: int) -> None:
+    inst = _random_fleet(seed)
+    opt = _brute(inst)
+    if math.isinf(opt):  # no plan serves every required client: PyVRP says so
+        res = solve_core(inst, time_limit_s=0.3, seed=0, workers=1)
+        assert res.method == "pyvrp" and not res.feasible
+        return
+    res = solve_core(inst, time_limit_s=30.0, seed=0, workers=1)
+    assert res.method == "exact" and res.feasible
+    assert _objective(inst, res.routes) == opt
+    assert res.cost == sum(_route(inst, inst.vehicle_types[r.vehicle_type], r.visits)
+                           for r in res.routes)
+    assert all(r.visits for r in res.routes)
+
+
+def test_the_random_fleets_cover_what_the_search_must_handle() -> None:
+    """The cases above hold plans with left-out clients, a group, two vehicles of one
+    type both out, and no plan at all: else they would test less than they say."""
+    left_out = group_served = twin = infeasible = 0
+    for seed in range(12):
+        inst = _random_fleet(seed)
+        if math.isinf(_brute(inst)):
+            infeasible += 1
+            continue
+        res = solve_core(inst, time_limit_s=30.0, seed=0, workers=1)
+        served = {k for r in res.routes for k in r.visits}
+        left_out += len(served) < len(inst.clients) - len(inst.groups)
+        group_served += any(served & set(g) for g in inst.groups)
+        twin += sum(r.vehicle_type == 1 for r in res.routes) == 2
+    assert left_out and group_served and twin and infeasible
+
+
+def test_the_fleet_search_refuses_more_stops_and_stops_at_its_branch_budget() -> None:
+    from routing.core import _tsptw_instance
+    from routing.tsptw import FLEET_EXACT_MAX_CLIENTS, FleetVehicle, solve_fleet_exact
+
+    inst = _random_fleet(1)
+    n = len(inst.clients)
+    fleet = [FleetVehicle(_tsptw_instance(inst, 0)[0], (9, 99, 9), 2)]
+    args = ([c.demand for c in inst.clients], [1] * n, [False] * n)
+    assert solve_fleet_exact(fleet, *args) is not None
+    with pytest.raises(TimeoutError):
+        solve_fleet_exact(fleet, *args, max_nodes=2)
+    many = FLEET_EXACT_MAX_CLIENTS + 1
+    with pytest.raises(ValueError, match="clients"):
+        solve_fleet_exact(fleet, [(0, 0, 0)] * many, [1] * many, [False] * many)
+
+
+def test_a_late_replan_of_a_few_stops_for_several_couriers_is_exact() -> None:
+    """Five stops left for three couriers: every split and order, in one go, where
+    PyVRP spent the whole budget. Not with the fast paths off."""
+    stops = random_stops(5, seed=3)
+    couriers = tuple(courier(f"c{i}", capacity=Capacity(3, 100_000)) for i in range(3))
+    problem = Problem(OFFICE, stops, couriers)
+    plan = solve(problem, SolverParams(time_limit_s=30.0, seed=0, workers=1))
+    assert plan.method == "exact" and plan.feasible and not plan.unassigned
+    assert sum(len(r.visits) for r in plan.routes) == 5
+    assert all(len(r.visits) <= 3 for r in plan.routes)  # each courier takes 3 parcels
+    pyvrp = solve(problem, SolverParams(time_limit_s=0.5, seed=0, workers=1,
+                                        use_tsp_fast_path=False))
+    assert pyvrp.method == "pyvrp"
+    assert plan.distance_m <= pyvrp.distance_m
+
+
+def test_a_stop_no_route_can_serve_is_left_out_exactly() -> None:
+    """Two stops at the same minute far apart, one courier: the exact search leaves
+    one out (the one whose prize is lower: the other is urgent)."""
+    from routing import TimeWindow
+
+    a = stop_near_office("a", 0.01, 0.0, window=TimeWindow(9 * H, 9 * H + 60))
+    b = stop_near_office("b", -0.05, 0.0, window=TimeWindow(9 * H, 9 * H + 60),
+                         priority=1)
+    c = stop_near_office("c", 0.0, 0.01)
+    plan = solve(Problem(OFFICE, (a, b, c), (courier("x"),)),
+                 SolverParams(time_limit_s=5.0, seed=0, workers=1))
+    assert plan.method == "exact" and plan.feasible
+    assert [u.stop_id for u in plan.unassigned] == ["a"]
