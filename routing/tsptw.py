@@ -1273,11 +1273,18 @@ def solve_exact(inst: TsptwInstance, max_nodes: int | None = None) -> TsptwResul
     return TsptwResult(tuple(int(v) for v in order[:n]), int(best), int(nodes), True)
 
 
+#: Paths kept per (set of clients, last client) by :func:`_subset_dfs` to cut those
+#: they dominate (a path over the same clients, no longer, leaving no later).
+_LABELS = 4
+
+
 @njit(cache=True)
 def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand: I64,
                 capacity: I64, max_nodes: int
                 ) -> tuple[I64, I64, int, bool]:  # pragma: no cover - compiled
-    """Every feasible order of every subset of the clients, depth first: for each
+    """Every feasible order of every subset of the clients, depth first, a path cut
+    when one over the same clients to the same last client, no longer and leaving no
+    later, was expanded (up to :data:`_LABELS` such paths kept): for each
     subset (bit ``v - 1`` for client ``v``) the shortest route serving exactly it
     within the windows and ``capacity`` (``demand`` is ``(n + 2, dims)``), or -1;
     the orders, one row per subset; nodes expanded; finished within ``max_nodes``.
@@ -1297,6 +1304,10 @@ def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand
     load = np.zeros((n + 1, max(dims, 1)), dtype=np.int64)
     mask = np.zeros(n + 1, dtype=np.int64)
     nxt = np.ones(n + 1, dtype=np.int64)
+    # the paths expanded, up to LABELS per (subset, last client): (distance, departure)
+    label_d = np.zeros((size, n + 1, _LABELS), dtype=np.int64)
+    label_t = np.zeros((size, n + 1, _LABELS), dtype=np.int64)
+    labels = np.zeros((size, n + 1), dtype=np.int64)
     dep[0] = early[0] + service[0]
     k = 0
     nodes = 0
@@ -1331,21 +1342,47 @@ def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand
         if t > late[v]:
             continue
         fits = True
-        for d in range(dims):
-            if load[k, d] + demand[v, d] > capacity[d]:
+        for q in range(dims):
+            if load[k, q] + demand[v, q] > capacity[q]:
                 fits = False
         if not fits:
             continue
+        # a path over the same clients to v, no longer and leaving no later, was
+        # expanded: whatever follows this one follows it too, as well or better
+        m = mask[k] | (1 << (v - 1))
+        d = dst[k] + dist[u, v]
+        t += service[v]
+        dominated = False
+        for j in range(labels[m, v]):
+            if label_d[m, v, j] <= d and label_t[m, v, j] <= t:
+                dominated = True
+                break
+        if dominated:
+            continue
+        kept = labels[m, v]
+        j = 0
+        while j < kept:  # the labels this path dominates make room
+            if d <= label_d[m, v, j] and t <= label_t[m, v, j]:
+                kept -= 1
+                label_d[m, v, j] = label_d[m, v, kept]
+                label_t[m, v, j] = label_t[m, v, kept]
+            else:
+                j += 1
+        if kept < _LABELS:
+            label_d[m, v, kept] = d
+            label_t[m, v, kept] = t
+            kept += 1
+        labels[m, v] = kept
         nodes += 1
         if nodes > max_nodes:
             return best, orders, nodes, False
         route[k] = v
         used[v] = True
-        dep[k + 1] = t + service[v]
-        dst[k + 1] = dst[k] + dist[u, v]
-        for d in range(dims):
-            load[k + 1, d] = load[k, d] + demand[v, d]
-        mask[k + 1] = mask[k] | (1 << (v - 1))
+        dep[k + 1] = t
+        dst[k + 1] = d
+        for q in range(dims):
+            load[k + 1, q] = load[k, q] + demand[v, q]
+        mask[k + 1] = m
         k += 1
     return best, orders, nodes, True
 
@@ -1383,8 +1420,10 @@ def _partition_dp(costs: I64, vehicles: I64) -> tuple[I64, I64]:  # pragma: no c
 
 #: Problems of up to this many clients, for any fleet, are solved exactly
 #: (:func:`solve_fleet_exact`): every feasible order of every subset per vehicle
-#: type (at most 109 600 branches at 8 clients), then the cheapest split of the
-#: clients among the vehicles (3^8 pairs of sets per vehicle).
+#: type (at most 109 600 branches at 8 clients, fewer with the dominance cut), then
+#: the cheapest split of the clients among the vehicles (3^8 pairs of sets per
+#: vehicle). Measured (``benchmarks.fleet_exact``): at most 0.036 s for 8 stops and
+#: 40 couriers each on the road elsewhere; 10 stops took up to 0.54 s, 12 up to 6 s.
 FLEET_EXACT_MAX_CLIENTS = 8
 
 
