@@ -1301,6 +1301,59 @@ def _without(plan: RoutePlan, dropped: list[dict[str, str]]) -> dict[str, Any]:
     return result
 
 
+def _with_bags_left_out(session: Session, plan: RoutePlan, items: Collection[Item],
+                        mine: Collection[int]) -> dict[str, Any]:
+    """``plan``'s result with each parcel it left out that is in the bag of one of its
+    couriers (out for delivery, or back from an earlier failed attempt and not scanned
+    in; still to deliver on the plan's day: :func:`_remaining`) at the end of that
+    courier's route, without an ETA and with the reason it was left out (``unplaced``),
+    as a re-optimisation keeps a stop it cannot fit: the parcel stays theirs, so their
+    phone lists it, and their next re-optimisation tries it again. A courier the plan
+    routes nothing else for gets a route of those parcels alone. The parcels stay among
+    the plan's ``unassigned``. Not those publishing did not hand over (``not_handed_over``:
+    the plan routed them, to another courier)."""
+    assert plan.result is not None
+    routed = {s["identifier"] for r in plan.result["routes"] for s in r["stops"]}
+    # what the optimiser left out, not what publishing did not hand over (reported as
+    # such: :func:`_not_handed_over`)
+    dropped = {x["identifier"] for x in plan.result.get("not_handed_over", [])}
+    why = {u["identifier"]: u for u in plan.result.get("unassigned", [])
+           if u["identifier"] not in dropped}
+    bags = [it for it in items if it.identifier in why and it.identifier not in routed
+            and it.courier_id in mine and it.status in ON_BOARD]
+    if not bags:
+        return plan.result
+    left = _remaining(session, plan, bags)
+    where = {s["id"]: s["location"] for s in plan.problem["stops"]}
+    extra: dict[int, list[dict[str, Any]]] = {}
+    for it in sorted(bags, key=lambda it: it.identifier):
+        if it.identifier in left and it.identifier in where and it.courier_id is not None:
+            u, at = why[it.identifier], where[it.identifier]
+            extra.setdefault(it.courier_id, []).append({
+                "identifier": it.identifier, "lat": at["lat"], "lon": at["lon"],
+                "eta": None, "arrival_s": None, "wait_s": None, "lateness_s": None,
+                "load_parcels": None,
+                "unplaced": {"reason": u["reason"], "message": u["message"]}})
+    if not extra:
+        return plan.result
+    routes = list(plan.result["routes"])
+    have = {r["courier_id"] for r in routes}
+    office = plan.problem["office"]["location"]
+    base = day_start(plan.service_date)
+    for c in plan.problem["couriers"]:
+        cid = int(c["id"])
+        if cid in extra and cid not in have:  # nothing else for them: a route of its own
+            begin = (base + timedelta(seconds=c["shift"]["open_s"])).isoformat()
+            routes.append({
+                "courier_id": cid, "distance_m": 0, "duration_s": 0, "parcels": 0,
+                "weight_g": 0, "lateness_s": 0, "start": begin,
+                "start_location": c.get("start") or office, "end": begin, "stops": [],
+                "issues": []})
+    routes = [{**r, "stops": [{**s, "sequence": n + 1} for n, s in enumerate(
+        [*r["stops"], *extra.get(r["courier_id"], [])])]} for r in routes]
+    return {**plan.result, "routes": routes}
+
+
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
             accept_issues: bool = False, max_attempts: int | None = None) -> RoutePlan:
     """Assign each planned item to its courier; the plan becomes the day's routes. A
@@ -1398,6 +1451,7 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     custody.hand_over_all(session, changes, by=actor, how=AssignmentHow.ROUTE_PLAN, now=now,
                           plan_id=plan.id)
     plan.result = _without(plan, list(not_handed.values()))
+    plan.result = _with_bags_left_out(session, plan, items, mine)
     # an earlier published plan of the day gives up the routes of this plan's couriers;
     # it is superseded once none of its couriers is left to it (every one of them is
     # locked: _lock_day)

@@ -3412,3 +3412,54 @@ def test_a_delivery_synced_while_the_route_is_replanned_is_not_planned_ahead(
     assert r.status_code == 200, r.json
     stop = next(s for s in r.json["stops"] if s["identifier"] == order[0])
     assert stop.get("done") is True and stop["status"] == "delivered"
+
+
+def test_a_replan_keeps_the_bag_parcels_it_cannot_route_on_their_couriers_route(
+        client, auth, dispatcher, couriers, make_item, office, clock):
+    """A re-plan at 10:00 cannot serve a parcel in a courier's bag whose window closed at
+    09:00: it stays theirs (it is in their bag), and their phone's route lists it after
+    the planned stops, without an ETA and saying why, as a re-optimisation does; their
+    next re-optimisation tries it again. A courier the plan routes nothing else for gets
+    a route of it alone."""
+    h = auth(dispatcher)
+    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
+    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    late = make_item(office, courier=couriers[0], events=("EMG", "EDG"), recipient=rcpt,
+                     delivery_window=window)
+    others = [make_item(office, courier=couriers[0], events=("EMG", "EDG"),
+                        recipient={**rcpt, "lat": 12.243 + 0.002 * i}) for i in range(2)]
+    alone = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
+                      recipient={**rcpt, "lat": 12.239}, delivery_window=window)
+    clock.advance(hours=2)  # 10:00 in Viet Nam
+    url, done = published_plan(client, h, statuses=["out_for_delivery"])
+    left = {u["identifier"]: u for u in done["result"]["unassigned"]}
+    assert set(left) == {late.identifier, alone.identifier}
+
+    mine = route_of(client, auth, couriers[0])
+    assert {s["identifier"] for s in mine["stops"][:2]} == {o.identifier for o in others}
+    last = mine["stops"][-1]
+    assert len(mine["stops"]) == 3 and last["identifier"] == late.identifier
+    assert last["sequence"] == 3 and last["eta"] is None and last["still_yours"]
+    assert last["unplaced"] == {"reason": left[late.identifier]["reason"],
+                                "message": left[late.identifier]["message"]}
+    assert all(s["eta"] is not None for s in mine["stops"][:2])
+    theirs = route_of(client, auth, couriers[1])
+    assert [s["identifier"] for s in theirs["stops"]] == [alone.identifier]
+    assert theirs["stops"][0]["unplaced"]["reason"] == left[alone.identifier]["reason"]
+    assert theirs["distance_m"] == 0
+    db.session.expire_all()
+    assert db.session.get(Item, late.id).courier_id == couriers[0].id
+    assert db.session.get(Item, alone.id).courier_id == couriers[1].id
+    # the stop's marker is on the map, off the line
+    gj = client.get(f"{url}/geojson", headers=h).json
+    points = [f for f in gj["features"] if f["properties"].get("identifier") == late.identifier]
+    assert len(points) == 1 and points[0]["properties"]["eta"] is None
+    # the next re-optimisation tries it again, and keeps it
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(couriers[0]), json={
+        "date": "2026-11-20", "location": {"lat": 12.245, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert sorted(s["identifier"] for s in r.json["stops"]) == sorted(
+        [late.identifier, *(o.identifier for o in others)])
+    assert r.json["stops"][-1]["identifier"] == late.identifier
+    assert r.json["stops"][-1]["unplaced"]["reason"]
