@@ -153,7 +153,9 @@ RESULT_DOC = {
                   "description": "In visiting order: sequence, identifier, lat, lon, eta, "
                                  "arrival_s, wait_s, lateness_s, load_parcels (after a "
                                  "re-optimisation also done or unplaced, as on the "
-                                 "courier's route)"},
+                                 "courier's route; unplaced also on a published route: "
+                                 "a parcel in its courier's bag the plan could not "
+                                 "route)"},
         "issues": ISSUES_DOC,
         "issues_accepted": ACCEPTED_DOC,
         "previous_stops": {"type": ["integer", "null"], "description": (
@@ -258,7 +260,8 @@ class CourierStopSchema(Schema):
         "description": "Seconds waiting for the delivery window to open"})
     lateness_s = fields.Integer(allow_none=True, metadata={
         "description": "Seconds after the window closes it is served (0: on time)"})
-    load_parcels = fields.Integer(metadata={"description": "Parcels on board on arrival"})
+    load_parcels = fields.Integer(allow_none=True, metadata={
+        "description": "Parcels on board on arrival; null for a stop a plan left unplaced"})
     status = fields.String(allow_none=True, metadata={
         "description": "The item's current status; null when it is no longer yours"})
     recipient_address = fields.String(allow_none=True, metadata={
@@ -273,9 +276,10 @@ class CourierStopSchema(Schema):
                        "failed on the route's day, held, or no longer yours), left in place; "
                        "absent on the others"})
     unplaced = fields.Nested(UnplacedSchema, metadata={
-        "description": "After a re-optimisation: a stop the new route could not fit (a "
-                       "window already closed, the shift over), still yours, kept after "
-                       "the planned ones without an ETA; absent on the others"})
+        "description": "After a re-optimisation or a re-plan: a stop the new route could "
+                       "not fit (a window already closed, the shift over), still yours (in "
+                       "your bag, for a re-plan), kept after the planned ones without an "
+                       "ETA; absent on the others"})
 
 
 class OfficeVisitSchema(Schema):

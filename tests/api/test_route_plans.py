@@ -3444,7 +3444,9 @@ def test_a_replan_keeps_the_bag_parcels_it_cannot_route_on_their_couriers_route(
     assert last["unplaced"] == {"reason": left[late.identifier]["reason"],
                                 "message": left[late.identifier]["message"]}
     assert all(s["eta"] is not None for s in mine["stops"][:2])
+    check_documented(client, mine, "CourierRoute")
     theirs = route_of(client, auth, couriers[1])
+    check_documented(client, theirs, "CourierRoute")
     assert [s["identifier"] for s in theirs["stops"]] == [alone.identifier]
     assert theirs["stops"][0]["unplaced"]["reason"] == left[alone.identifier]["reason"]
     assert theirs["distance_m"] == 0
