@@ -1626,14 +1626,23 @@ def _solve_exact(inst: CoreInstance) -> tuple[bool, CoreRoute | None]:
 USE_FLEET_EXACT = True
 
 
-def _fleet_exact_applicable(inst: CoreInstance) -> bool:
+#: What the exact fleet search takes per vehicle type and subset of the stops, at the
+#: most (``benchmarks.fleet_exact``: ~3.5 us idle, 8 stops for 40 couriers in 0.036 s;
+#: ~3x that on a loaded machine). It runs only when that is at most half the budget
+#: (a re-plan of 8 stops for 150 couriers each elsewhere took ~1 s).
+FLEET_EXACT_S_PER_SUBSET = 1e-5
+
+
+def _fleet_exact_applicable(inst: CoreInstance, time_limit_s: float) -> bool:
     try:
         from routing.tsptw import FLEET_EXACT_MAX_CLIENTS
     except (ImportError, RuntimeError):  # :func:`_tsptw_ready` says why
         return False
+    types = sum(vt.count > 0 for vt in inst.vehicle_types)
     return (inst.objective == "distance"
-            and 1 <= len(inst.clients) <= FLEET_EXACT_MAX_CLIENTS
-            and any(vt.count > 0 for vt in inst.vehicle_types))
+            and 1 <= len(inst.clients) <= FLEET_EXACT_MAX_CLIENTS and types > 0
+            and types * 2 ** len(inst.clients) * FLEET_EXACT_S_PER_SUBSET
+            <= 0.5 * time_limit_s)
 
 
 def _solve_fleet_exact(inst: CoreInstance) -> tuple[int, list[CoreRoute]] | None:
@@ -1882,7 +1891,7 @@ def solve_core(
             t0 = time.monotonic()
             optional_only = time_limit_s < FALLBACK_REQUIRED_MIN_S
             fell_back = True
-    if (use_tsp_fast_path and USE_FLEET_EXACT and _fleet_exact_applicable(inst)
+    if (use_tsp_fast_path and USE_FLEET_EXACT and _fleet_exact_applicable(inst, time_limit_s)
             and (fell_back or not _tsptw_applicable(inst)) and _tsptw_ready()):
         # a few stops for several couriers (a re-plan late in the day), or for one who
         # cannot serve them all: every split and order, where PyVRP took the budget

@@ -1310,13 +1310,18 @@ def _with_bags_left_out(session: Session, plan: RoutePlan, items: Collection[Ite
     as a re-optimisation keeps a stop it cannot fit: the parcel stays theirs, so their
     phone lists it, and their next re-optimisation tries it again. A courier the plan
     routes nothing else for gets a route of those parcels alone. The parcels stay among
-    the plan's ``unassigned``. Not those publishing did not hand over (``not_handed_over``:
-    the plan routed them, to another courier)."""
+    the plan's ``unassigned``. Of those publishing did not hand over (``not_handed_over``:
+    the plan routed them to another courier), those out for delivery in the bag of one
+    of the plan's couriers (the plan takes over their route) too; not the others."""
     assert plan.result is not None
     routed = {s["identifier"] for r in plan.result["routes"] for s in r["stops"]}
-    # what the optimiser left out, not what publishing did not hand over (reported as
-    # such: :func:`_not_handed_over`)
-    dropped = {x["identifier"] for x in plan.result.get("not_handed_over", [])}
+    # what the optimiser left out, and what publishing did not hand over because it is
+    # out for delivery in another courier's bag (:func:`_not_handed_over`): when that
+    # courier is one of the plan's, the plan takes over their route, and the parcel is
+    # theirs to deliver that day (one back from a failed attempt stays off: the
+    # dispatcher puts it on a route)
+    dropped = {x["identifier"] for x in plan.result.get("not_handed_over", [])
+               if x["reason"] != "out_with_another_courier"}
     why = {u["identifier"]: u for u in plan.result.get("unassigned", [])
            if u["identifier"] not in dropped}
     bags = [it for it in items if it.identifier in why and it.identifier not in routed
@@ -1351,6 +1356,15 @@ def _with_bags_left_out(session: Session, plan: RoutePlan, items: Collection[Ite
                 "issues": []})
     routes = [{**r, "stops": [{**s, "sequence": n + 1} for n, s in enumerate(
         [*r["stops"], *extra.get(r["courier_id"], [])])]} for r in routes]
+    # how much of each route was on its courier's route in force (:func:`with_stability`),
+    # the parcels added included; a route made here has the figures too
+    before = plan.problem.get("routes_before") or {}
+    for r in routes:
+        if r["courier_id"] in extra:
+            prev = before.get(str(r["courier_id"]))
+            r["previous_stops"] = None if prev is None else len(prev)
+            r["kept_from_previous"] = None if prev is None else len(
+                set(prev) & {s["identifier"] for s in r["stops"]})
     return {**plan.result, "routes": routes}
 
 

@@ -3465,3 +3465,64 @@ def test_a_replan_keeps_the_bag_parcels_it_cannot_route_on_their_couriers_route(
         [late.identifier, *(o.identifier for o in others)])
     assert r.json["stops"][-1]["identifier"] == late.identifier
     assert r.json["stops"][-1]["unplaced"]["reason"]
+
+
+def test_a_parcel_taken_out_by_another_courier_of_the_plan_before_publishing_is_on_their_route(
+        client, auth, dispatcher, couriers, make_item, office, clock):
+    """A plan routes a parcel at the office to one courier; before it is published the
+    dispatcher gives it by hand to another courier of the plan, who takes it out. Publishing
+    does not hand it over (``not_handed_over``: in the other courier's bag), and the plan
+    takes over that courier's route: it is in their bag, still theirs to deliver that day,
+    so their route lists it, unplaced, as a bag parcel the plan left out."""
+    parcel = make_item(office, events=("EMG",))  # at the office, nobody's
+    other = make_item(office, events=("EMG",))
+    h = auth(dispatcher)
+    url, done = solved_plan(client, h, courier_ids=[c.id for c in couriers])
+    to = routed_to(done)[parcel.identifier]
+    holder = next(c for c in couriers if c.id != to)
+    assert client.post(f"/api/v1/items/{parcel.identifier}/assign", headers=h,
+                       json={"courier_id": holder.id}).status_code == 200
+    clock.advance(minutes=10)
+    r = client.post(f"/api/v1/items/{parcel.identifier}/events", headers=auth(holder), json={
+        "code": "EDG", "client_event_id": "taken-out-before-publish",
+        "device_time": clock().isoformat(), "location": {"lat": 12.24, "lon": 109.19}})
+    assert r.status_code == 201, r.json
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    assert [(x["identifier"], x["reason"]) for x in r.json["result"]["not_handed_over"]] == [
+        (parcel.identifier, "out_with_another_courier")]
+    db.session.expire_all()
+    assert db.session.get(Item, parcel.id).courier_id == holder.id
+    theirs = route_of(client, auth, holder)
+    assert "stops" in theirs, theirs
+    stop = next((s for s in theirs["stops"] if s["identifier"] == parcel.identifier), None)
+    assert stop is not None and stop["still_yours"] and stop["eta"] is None
+    assert stop["unplaced"]["reason"] == "out_with_another_courier"
+    assert parcel.identifier not in [s["identifier"] for s in route_of(
+        client, auth, next(c for c in couriers if c.id == to)).get("stops", [])]
+    assert other.identifier in routed_to(r.json)
+
+
+def test_a_route_of_bag_parcels_alone_says_what_it_keeps_of_the_route_in_force(
+        client, auth, dispatcher, couriers, make_item, office, clock):
+    """Every route of a published plan says how much of it was on its courier's route in
+    force (``previous_stops``, ``kept_from_previous``; null when they had none), also the
+    route publishing makes of the bag parcels the plan could not route."""
+    h = auth(dispatcher)
+    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
+    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    make_item(office, courier=couriers[0], events=("EMG", "EDG"), recipient=rcpt)
+    alone = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
+                      recipient={**rcpt, "lat": 12.239}, delivery_window=window)
+    published_plan(client, h, statuses=["out_for_delivery"])  # 08:00: on courier 1's route
+    assert [s["identifier"] for s in route_of(client, auth, couriers[1])["stops"]] == [
+        alone.identifier]
+    clock.advance(hours=2)  # 10:00: its window closed
+    url, done = published_plan(client, h, statuses=["out_for_delivery"])
+    assert alone.identifier in {u["identifier"] for u in done["result"]["unassigned"]}
+    routes = {r["courier_id"]: r for r in client.get(url, headers=h).json["result"]["routes"]}
+    assert [s["identifier"] for s in routes[couriers[1].id]["stops"]] == [alone.identifier]
+    assert all("previous_stops" in r and "kept_from_previous" in r for r in routes.values())
+    assert routes[couriers[1].id]["previous_stops"] == 1
+    assert routes[couriers[1].id]["kept_from_previous"] == 1

@@ -205,3 +205,97 @@ def test_a_stop_no_route_can_serve_is_left_out_exactly() -> None:
                  SolverParams(time_limit_s=5.0, seed=0, workers=1))
     assert plan.method == "exact" and plan.feasible
     assert [u.stop_id for u in plan.unassigned] == ["a"]
+
+
+def _odd_fleet(seed: int) -> CoreInstance:
+    """Shapes the fleets above leave out: asymmetric matrices breaking the triangle
+    inequality (and an unreachable pair), 0-3 load dimensions with vehicles of no room,
+    vehicle types of no vehicle, starts and ends apart or open, a shift without an end,
+    clients at a depot, windows closing before the shifts open, several groups, every
+    client optional."""
+    from routing.core import INF_TIME
+
+    rng = np.random.default_rng(1000 + seed)
+    n, n_types = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+    places = n + 2 * n_types
+    d = rng.integers(0, 3000, size=(places, places)).astype(np.int64)
+    if rng.random() < 0.3:
+        d[rng.integers(0, places), rng.integers(0, places)] = 10_000_000
+    np.fill_diagonal(d, 0)
+    n_profiles = int(rng.integers(1, 3))
+    dists = tuple(d * (1 + p) for p in range(n_profiles))
+    durs = tuple(rng.integers(0, 2000, size=(places, places)).astype(np.int64)
+                 for _ in range(n_profiles))
+    for m in durs:
+        np.fill_diagonal(m, 0)
+    dims = int(rng.integers(0, 3))
+    types = []
+    for _ in range(n_types):
+        early = int(rng.integers(0, 2 * H)) if rng.random() < 0.5 else 0
+        late = INF_TIME if rng.random() < 0.2 else early + int(rng.integers(0, 4 * H))
+        types.append(CoreVehicleType(
+            start=int(rng.integers(0, places)),
+            end=None if rng.random() < 0.3 else int(rng.integers(0, places)),
+            capacity=tuple(int(rng.integers(0, 4)) for _ in range(dims)), tw_early=early,
+            tw_late=late, count=int(rng.integers(0, 3)),
+            profile=int(rng.integers(0, n_profiles))))
+    if not any(vt.count for vt in types):
+        types[0] = dataclasses.replace(types[0], count=1)
+    all_optional = rng.random() < 0.3
+    clients = []
+    for _ in range(n):
+        early, late = 0, INF_TIME
+        r = rng.random()
+        if r < 0.4:
+            early = int(rng.integers(0, 4 * H))
+            late = early + int(rng.integers(0, 2 * H))
+        elif r < 0.5:
+            late = int(rng.integers(0, 600))  # closes before most shifts open
+        required = not all_optional and rng.random() < 0.4
+        clients.append(CoreClient(
+            location=int(rng.integers(0, places)),
+            demand=tuple(int(rng.integers(0, 3)) for _ in range(dims)),
+            service_s=int(rng.integers(0, 600)), tw_early=early, tw_late=late,
+            required=required, prize=0 if required else int(rng.integers(0, 9000))))
+    order = [int(k) for k in rng.permutation(n)]
+    groups = []
+    while len(order) >= 2 and rng.random() < 0.5:
+        group, order = tuple(sorted(order[:2])), order[2:]
+        for k in group:
+            clients[k] = dataclasses.replace(clients[k], required=False,
+                                             prize=max(clients[k].prize, 1))
+        groups.append(group)
+    return CoreInstance(dists, durs, tuple(clients), tuple(types), groups=tuple(groups))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_odd_fleets_are_the_brute_force_optimum(seed: int) -> None:
+    from routing.core import _solve_fleet_exact
+
+    inst = _odd_fleet(seed)
+    opt = _brute(inst)
+    found = _solve_fleet_exact(inst)
+    if math.isinf(opt):
+        assert found is None
+        return
+    assert found is not None
+    objective, routes = found
+    assert objective == opt == _objective(inst, tuple(r for r in routes if r.visits))
+    used = [r.vehicle_type for r in routes if r.visits]
+    assert all(used.count(t) <= inst.vehicle_types[t].count for t in set(used))
+
+
+def test_a_fleet_too_large_for_the_budget_is_left_to_pyvrp() -> None:
+    """Each courier on the road elsewhere is a vehicle type of its own, whose every
+    subset of the stops the exact search routes: 8 stops for 40 couriers is ~0.1 s of
+    work at the most, run only within half the budget."""
+    from routing import LatLon
+
+    rng = np.random.default_rng(5)
+    stops = random_stops(8, seed=5)
+    couriers = tuple(courier(f"c{i}", start=LatLon(12.245 + float(rng.uniform(-.02, .02)),
+                                                   109.194 + float(rng.uniform(-.02, .02))))
+                     for i in range(40))
+    problem = Problem(OFFICE, stops, couriers)
+    assert solve(problem, SolverParams(time_limit_s=0.1, seed=0, workers=1)).method == "pyvrp"
+    assert solve(problem, SolverParams(time_limit_s=1.0, seed=0, workers=1)).method == "exact"
