@@ -1365,7 +1365,13 @@ def _with_bags_left_out(session: Session, plan: RoutePlan, items: Collection[Ite
             r["previous_stops"] = None if prev is None else len(prev)
             r["kept_from_previous"] = None if prev is None else len(
                 set(prev) & {s["identifier"] for s in r["stops"]})
-    return {**plan.result, "routes": routes}
+    out = {**plan.result, "routes": routes}
+    # and the plan's figures with them: counted before the parcels were added, it called
+    # them unassigned while their routes counted them kept (a plan stored before the
+    # figures keeps saying nothing)
+    if "stability" in plan.result:
+        out["stability"] = with_stability(plan.problem, out)["stability"]
+    return out
 
 
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
@@ -1654,7 +1660,11 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
     fresh = result_json(problem, new, day)
     new_route = fresh["routes"][0] if fresh["routes"] else {"stops": []}
     by_id = {s["identifier"]: s for s in started["stops"]}
-    done_stops = [{**by_id[i], "done": True} for i in idents if i in done]
+    # a stop done is no longer one to fit in: the reason it was left unplaced (by the
+    # plan, or an earlier re-optimisation) goes, or the phone showed it both done and
+    # still to place
+    done_stops = [{**{k: v for k, v in by_id[i].items() if k != "unplaced"}, "done": True}
+                  for i in idents if i in done]
     unplaced = [{**by_id[u["identifier"]], "eta": None, "arrival_s": None, "wait_s": None,
                  "lateness_s": None, "unplaced": {"reason": u["reason"],
                                                   "message": u["message"]}}

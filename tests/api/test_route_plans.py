@@ -3526,3 +3526,59 @@ def test_a_route_of_bag_parcels_alone_says_what_it_keeps_of_the_route_in_force(
     assert all("previous_stops" in r and "kept_from_previous" in r for r in routes.values())
     assert routes[couriers[1].id]["previous_stops"] == 1
     assert routes[couriers[1].id]["kept_from_previous"] == 1
+
+
+
+
+def test_a_plan_s_stability_counts_the_bag_parcels_publishing_keeps_on_their_route(
+        client, auth, dispatcher, couriers, make_item, office, clock):
+    """The plan's ``stability`` (of the stops on its couriers' routes in force, how many
+    are kept, moved or unassigned) agrees with its routes once published: a bag parcel
+    the plan could not route goes back on its courier's route at publishing, and its
+    route counts it in ``kept_from_previous``, so the plan counts it as kept, not as
+    unassigned."""
+    h = auth(dispatcher)
+    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
+    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    make_item(office, courier=couriers[0], events=("EMG", "EDG"), recipient=rcpt)
+    alone = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
+                      recipient={**rcpt, "lat": 12.239}, delivery_window=window)
+    published_plan(client, h, statuses=["out_for_delivery"])  # 08:00: on courier 1's route
+    clock.advance(hours=2)  # 10:00: its window closed
+    url, _ = published_plan(client, h, statuses=["out_for_delivery"])
+    result = client.get(url, headers=h).json["result"]
+    routes = {r["courier_id"]: r for r in result["routes"]}
+    assert [s["identifier"] for s in routes[couriers[1].id]["stops"]] == [alone.identifier]
+    assert sum(r["kept_from_previous"] for r in routes.values()) == 2
+    assert result["stability"] == {"previous_stops": 2, "kept": 2, "moved": 0,
+                                   "unassigned": 0}
+
+
+def test_a_done_stop_a_plan_had_left_unplaced_is_done_not_unplaced(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
+    """A bag parcel a published plan could not route is on its courier's route,
+    ``unplaced``; once attempted, the courier's re-optimisation marks it ``done``, and
+    no longer ``unplaced`` (the schema: ``unplaced`` is a stop the new route could not
+    fit, absent on the others): the phone showed a parcel it had just attempted both
+    done and still to fit in."""
+    h = auth(dispatcher)
+    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
+    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    alone = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
+                      recipient={**rcpt, "lat": 12.239}, delivery_window=window)
+    other = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
+                      recipient={**rcpt, "lat": 12.238})
+    clock.advance(hours=2)  # 10:00: the window of one of them closed
+    published_plan(client, h, statuses=["out_for_delivery"])
+    stops = route_of(client, auth, couriers[1])["stops"]
+    assert [s["identifier"] for s in stops] == [other.identifier, alone.identifier]
+    assert stops[-1]["unplaced"]["reason"]
+    go_out_and_fail(alone, couriers[1], clock, full_proof)  # attempted after all
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(couriers[1]),
+                    json={"date": "2026-11-20", "location": {"lat": 12.24, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    done = next(s for s in r.json["stops"] if s["identifier"] == alone.identifier)
+    assert done["done"] is True
+    assert "unplaced" not in done
