@@ -1528,13 +1528,18 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
                       "still_yours": mine is not None})
     # a pass by the office is to load parcels; once those ahead of it are all out for
     # delivery (or done), it is behind the courier, or was never needed: the phone
-    # would lead them back to an office with nothing left to take
+    # would lead them back to an office with nothing left to take. Done as a
+    # re-optimisation says (:func:`_remaining`): a parcel the office held since the plan
+    # was published, or whose recipient asked for a later day, is at the office but
+    # not to load today (a re-optimisation plans no pass for it, and the phone led the
+    # courier back for it)
     visit = route.get("office_visit")
-    if visit is not None and not any(
-            s["still_yours"] and Status(s["status"]) in REMAINING
-            and Status(s["status"]) not in ON_BOARD
-            for s in stops[visit["before_sequence"] - 1:]):
-        visit = None
+    if visit is not None:
+        ahead = [items[s["identifier"]] for s in stops[visit["before_sequence"] - 1:]
+                 if s["still_yours"] and Status(s["status"]) in REMAINING
+                 and Status(s["status"]) not in ON_BOARD]
+        if not _remaining(session, plan, ahead):
+            visit = None
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
             "start": route["start"], "end": route["end"], "stops": stops,
             "office_visit": visit,
@@ -1659,12 +1664,13 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
                                                          seed=plan_id))
     fresh = result_json(problem, new, day)
     new_route = fresh["routes"][0] if fresh["routes"] else {"stops": []}
-    by_id = {s["identifier"]: s for s in started["stops"]}
-    # a stop done is no longer one to fit in: the reason it was left unplaced (by the
-    # plan, or an earlier re-optimisation) goes, or the phone showed it both done and
-    # still to place
-    done_stops = [{**{k: v for k, v in by_id[i].items() if k != "unplaced"}, "done": True}
-                  for i in idents if i in done]
+    # each stop as the route had it, without what the last re-optimisation said of it:
+    # a stop it left unplaced and since delivered is done, not still unplaced with the
+    # reason (the phone listed a delivered parcel among those it could not fit), and
+    # one done then and back on the road since (sent out again) is not done
+    by_id = {s["identifier"]: {k: v for k, v in s.items() if k not in ("done", "unplaced")}
+             for s in started["stops"]}
+    done_stops = [{**by_id[i], "done": True} for i in idents if i in done]
     unplaced = [{**by_id[u["identifier"]], "eta": None, "arrival_s": None, "wait_s": None,
                  "lateness_s": None, "unplaced": {"reason": u["reason"],
                                                   "message": u["message"]}}

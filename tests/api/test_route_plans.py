@@ -3582,3 +3582,100 @@ def test_a_done_stop_a_plan_had_left_unplaced_is_done_not_unplaced(
     done = next(s for s in r.json["stops"] if s["identifier"] == alone.identifier)
     assert done["done"] is True
     assert "unplaced" not in done
+
+
+def test_a_pass_by_the_office_for_a_parcel_held_there_since_is_not_shown(
+        client, auth, dispatcher, couriers, day_items, clock):
+    # the route passes by the office to load two parcels left there; the courier takes
+    # one out and the office holds the other (the recipient will collect it): held since
+    # the plan was published, it is done for the day (a re-optimisation plans no pass
+    # for it), yet the phone kept sending the courier back to the office to load it
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    order = [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]]
+    for n, ident in enumerate(order[:-2]):
+        assert client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
+            "code": "EDG", "client_event_id": f"held-visit-{n}",
+            "device_time": "2026-11-20T08:30:00+07:00",
+            "location": {"lat": 12.245, "lon": 109.194}}).status_code == 201
+    clock.advance(hours=2)
+    road = {"date": "2026-11-20", "location": {"lat": 12.2630, "lon": 109.1940}}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    assert r.status_code == 200, r.json
+    assert r.json["office_visit"] is not None
+    taken, held = order[-2], order[-1]
+    assert client.post(f"/api/v1/items/{taken}/events", headers=ch, json={
+        "code": "EDG", "client_event_id": "held-visit-late",
+        "device_time": "2026-11-20T10:05:00+07:00",
+        "location": {"lat": 12.245, "lon": 109.194}}).status_code == 201
+    scan_in(next(i for i in day_items if i.identifier == held), dispatcher, clock)
+    again = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=ch).json
+    assert again["office_visit"] is None
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    assert r.status_code == 200, r.json
+    assert r.json["office_visit"] is None
+    assert next(s for s in r.json["stops"] if s["identifier"] == held)["done"]
+
+
+def test_a_stop_left_unplaced_then_delivered_is_done_not_unplaced(
+        client, auth, dispatcher, couriers, day_items, clock, full_proof):
+    # a re-optimisation could not place a stop (the shift over, a window closed); the
+    # courier delivers it anyway (the recipient called): the next re-optimisation marked
+    # it done and still unplaced, with the reason, so the phone listed a delivered parcel
+    # among those it could not fit
+    published_plan(client, auth(dispatcher), courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    clock.advance(hours=10)  # 18:00 in Viet Nam: nothing fits any more
+    road = {"date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}}
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    assert r.status_code == 200, r.json
+    first = r.json["stops"][0]
+    assert first["unplaced"]
+    item = next(i for i in day_items if i.identifier == first["identifier"])
+    for code in ("EDG", "EMI"):
+        body = {"code": code, "client_event_id": f"unplaced-then-{code}",
+                "device_time": clock().isoformat(), "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMI":
+            body["proof"] = full_proof(item)
+        assert client.post(f"/api/v1/items/{item.identifier}/events", headers=ch,
+                           json=body).status_code == 201
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    assert r.status_code == 200, r.json
+    done = next(s for s in r.json["stops"] if s["identifier"] == item.identifier)
+    assert done["done"] and done["status"] == "delivered"
+    assert "unplaced" not in done
+    assert [s["identifier"] for s in r.json["stops"] if s.get("unplaced")] == [
+        s["identifier"] for s in r.json["stops"] if not s.get("done")]
+
+
+def test_a_stop_done_then_sent_out_again_and_left_unplaced_is_not_done(
+        client, auth, dispatcher, couriers, day_items, clock):
+    # failed, marked done by a re-optimisation, then sent out again (the recipient
+    # called back): the next re-optimisation that cannot fit it any more kept its
+    # "done" beside the "unplaced", and the phone hid a parcel still in the bag
+    from datetime import timedelta
+
+    published_plan(client, auth(dispatcher), courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    ident = route_of(client, auth, couriers[0])["stops"][0]["identifier"]
+    for n, code in enumerate(("EDG", "EMH", "EDG")):
+        body = {"code": code, "client_event_id": f"done-again-{n}",
+                "device_time": (clock() + timedelta(minutes=n)).isoformat(),
+                "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMH":
+            body.update(reason="unreachable_by_phone", action="called_recipient")
+        r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json=body)
+        assert r.status_code == 201, r.json
+        if code == "EMH":
+            clock.advance(minutes=30)
+            r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+                "date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}})
+            assert next(s for s in r.json["stops"] if s["identifier"] == ident)["done"]
+    clock.advance(hours=10)  # past the shift: nothing fits
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json={
+        "date": "2026-11-20", "location": {"lat": 12.25, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    stop = next(s for s in r.json["stops"] if s["identifier"] == ident)
+    assert stop["status"] == "out_for_delivery" and stop["unplaced"]
+    assert not stop.get("done")
