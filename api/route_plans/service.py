@@ -1356,21 +1356,14 @@ def _with_bags_left_out(session: Session, plan: RoutePlan, items: Collection[Ite
                 "issues": []})
     routes = [{**r, "stops": [{**s, "sequence": n + 1} for n, s in enumerate(
         [*r["stops"], *extra.get(r["courier_id"], [])])]} for r in routes]
-    # how much of each route was on its courier's route in force (:func:`with_stability`),
-    # the parcels added included; a route made here has the figures too
-    before = plan.problem.get("routes_before") or {}
-    for r in routes:
-        if r["courier_id"] in extra:
-            prev = before.get(str(r["courier_id"]))
-            r["previous_stops"] = None if prev is None else len(prev)
-            r["kept_from_previous"] = None if prev is None else len(
-                set(prev) & {s["identifier"] for s in r["stops"]})
     out = {**plan.result, "routes": routes}
-    # and the plan's figures with them: counted before the parcels were added, it called
-    # them unassigned while their routes counted them kept (a plan stored before the
-    # figures keeps saying nothing)
     if "stability" in plan.result:
-        out["stability"] = with_stability(plan.problem, out)["stability"]
+        # how much of each route, and of the plan, was on the couriers' routes in force
+        # (:func:`with_stability`), the parcels added included: counted before, the plan
+        # called them unassigned, and a route made here had no figures (a plan stored
+        # before the figures keeps saying nothing)
+        fresh = with_stability(plan.problem, out)
+        out.update(routes=fresh["routes"], stability=fresh["stability"])
     return out
 
 

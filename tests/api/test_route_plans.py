@@ -3414,6 +3414,13 @@ def test_a_delivery_synced_while_the_route_is_replanned_is_not_planned_ahead(
     assert stop.get("done") is True and stop["status"] == "delivered"
 
 
+#: A recipient near the office, and a delivery window over by mid-morning: a bag
+#: parcel with it cannot be routed by a re-plan at 10:00.
+BAG_RECIPIENT = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+                 "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
+MORNING_WINDOW = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+
+
 def test_a_replan_keeps_the_bag_parcels_it_cannot_route_on_their_couriers_route(
         client, auth, dispatcher, couriers, make_item, office, clock):
     """A re-plan at 10:00 cannot serve a parcel in a courier's bag whose window closed at
@@ -3422,9 +3429,7 @@ def test_a_replan_keeps_the_bag_parcels_it_cannot_route_on_their_couriers_route(
     next re-optimisation tries it again. A courier the plan routes nothing else for gets
     a route of it alone."""
     h = auth(dispatcher)
-    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
-    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    rcpt, window = BAG_RECIPIENT, MORNING_WINDOW
     late = make_item(office, courier=couriers[0], events=("EMG", "EDG"), recipient=rcpt,
                      delivery_window=window)
     others = [make_item(office, courier=couriers[0], events=("EMG", "EDG"),
@@ -3509,9 +3514,7 @@ def test_a_route_of_bag_parcels_alone_says_what_it_keeps_of_the_route_in_force(
     force (``previous_stops``, ``kept_from_previous``; null when they had none), also the
     route publishing makes of the bag parcels the plan could not route."""
     h = auth(dispatcher)
-    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
-    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    rcpt, window = BAG_RECIPIENT, MORNING_WINDOW
     make_item(office, courier=couriers[0], events=("EMG", "EDG"), recipient=rcpt)
     alone = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
                       recipient={**rcpt, "lat": 12.239}, delivery_window=window)
@@ -3538,9 +3541,7 @@ def test_a_plan_s_stability_counts_the_bag_parcels_publishing_keeps_on_their_rou
     route counts it in ``kept_from_previous``, so the plan counts it as kept, not as
     unassigned."""
     h = auth(dispatcher)
-    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
-    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    rcpt, window = BAG_RECIPIENT, MORNING_WINDOW
     make_item(office, courier=couriers[0], events=("EMG", "EDG"), recipient=rcpt)
     alone = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
                       recipient={**rcpt, "lat": 12.239}, delivery_window=window)
@@ -3563,9 +3564,7 @@ def test_a_done_stop_a_plan_had_left_unplaced_is_done_not_unplaced(
     fit, absent on the others): the phone showed a parcel it had just attempted both
     done and still to fit in."""
     h = auth(dispatcher)
-    rcpt = {"name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-            "province": "Khánh Hòa", "lat": 12.241, "lon": 109.187}
-    window = {"start": "2026-11-20T08:00:00+07:00", "end": "2026-11-20T09:00:00+07:00"}
+    rcpt, window = BAG_RECIPIENT, MORNING_WINDOW
     alone = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
                       recipient={**rcpt, "lat": 12.239}, delivery_window=window)
     other = make_item(office, courier=couriers[1], events=("EMG", "EDG"),
