@@ -1633,11 +1633,13 @@ USE_FLEET_EXACT = True
 FLEET_EXACT_S_PER_SUBSET = 1e-5
 
 
+#: Problems of up to this many stops go to the exact fleet search
+#: (:data:`routing.tsptw.FLEET_EXACT_MAX_CLIENTS`, which it takes at most): checked
+#: here before anything is imported, so a large day does not import numba for it.
+FLEET_EXACT_MAX_CLIENTS = 8
+
+
 def _fleet_exact_applicable(inst: CoreInstance, time_limit_s: float) -> bool:
-    try:
-        from routing.tsptw import FLEET_EXACT_MAX_CLIENTS
-    except (ImportError, RuntimeError):  # :func:`_tsptw_ready` says why
-        return False
     types = sum(vt.count > 0 for vt in inst.vehicle_types)
     return (inst.objective == "distance"
             and 1 <= len(inst.clients) <= FLEET_EXACT_MAX_CLIENTS and types > 0

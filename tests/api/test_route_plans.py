@@ -752,25 +752,34 @@ def route_of(client, auth, courier):
     return client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=auth(courier)).json
 
 
-def test_a_courier_on_the_road_passes_by_the_office_for_parcels_still_there(
-        client, auth, dispatcher, couriers, day_items, clock):
-    # the route's parcels the courier has not taken out are at the office: re-planned
-    # from the road, the route went straight from the courier's position to them
-    h = auth(dispatcher)
-    published_plan(client, h, courier_ids=[couriers[0].id])
-    ch = auth(couriers[0])
-    order = [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]]
-    left_behind = set(order[-2:])
+ROAD = {"date": "2026-11-20", "location": {"lat": 12.2630, "lon": 109.1940}}
+
+
+def on_the_road_with_two_left(client, auth, dispatcher, courier, clock):
+    """``courier``'s published route of the day's items, all but its last two taken out
+    at 08:30, re-optimised at 10:00 from 2 km north of the office (``ROAD``): their
+    headers, the route's order as published and the re-optimisation's response."""
+    published_plan(client, auth(dispatcher), courier_ids=[courier.id])
+    ch = auth(courier)
+    order = [s["identifier"] for s in route_of(client, auth, courier)["stops"]]
     for n, ident in enumerate(order[:-2]):
         r = client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
             "code": "EDG", "client_event_id": f"on-the-road-{n}",
             "device_time": "2026-11-20T08:30:00+07:00",
             "location": {"lat": 12.245, "lon": 109.194}})
         assert r.status_code == 201, r.json
-    clock.advance(hours=2)  # 10:00 in Viet Nam, 2 km north of the office
-    road = {"date": "2026-11-20", "location": {"lat": 12.2630, "lon": 109.1940}}
-    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    clock.advance(hours=2)  # 10:00 in Viet Nam
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=ROAD)
     assert r.status_code == 200, r.json
+    return ch, order, r
+
+
+def test_a_courier_on_the_road_passes_by_the_office_for_parcels_still_there(
+        client, auth, dispatcher, couriers, day_items, clock):
+    # the route's parcels the courier has not taken out are at the office: re-planned
+    # from the road, the route went straight from the courier's position to them
+    ch, order, r = on_the_road_with_two_left(client, auth, dispatcher, couriers[0], clock)
+    left_behind = set(order[-2:])
     visit = r.json["office_visit"]
     assert visit is not None
     stops = r.json["stops"]
@@ -797,7 +806,7 @@ def test_a_courier_on_the_road_passes_by_the_office_for_parcels_still_there(
     again = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=ch).json
     assert again["office_visit"] is None
     assert [s["identifier"] for s in again["stops"]] == [s["identifier"] for s in stops]
-    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=ROAD)
     assert r.status_code == 200, r.json
     assert r.json["office_visit"] is None
 
@@ -3589,19 +3598,7 @@ def test_a_pass_by_the_office_for_a_parcel_held_there_since_is_not_shown(
     # one out and the office holds the other (the recipient will collect it): held since
     # the plan was published, it is done for the day (a re-optimisation plans no pass
     # for it), yet the phone kept sending the courier back to the office to load it
-    h = auth(dispatcher)
-    published_plan(client, h, courier_ids=[couriers[0].id])
-    ch = auth(couriers[0])
-    order = [s["identifier"] for s in route_of(client, auth, couriers[0])["stops"]]
-    for n, ident in enumerate(order[:-2]):
-        assert client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
-            "code": "EDG", "client_event_id": f"held-visit-{n}",
-            "device_time": "2026-11-20T08:30:00+07:00",
-            "location": {"lat": 12.245, "lon": 109.194}}).status_code == 201
-    clock.advance(hours=2)
-    road = {"date": "2026-11-20", "location": {"lat": 12.2630, "lon": 109.1940}}
-    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
-    assert r.status_code == 200, r.json
+    ch, order, r = on_the_road_with_two_left(client, auth, dispatcher, couriers[0], clock)
     assert r.json["office_visit"] is not None
     taken, held = order[-2], order[-1]
     assert client.post(f"/api/v1/items/{taken}/events", headers=ch, json={
@@ -3611,7 +3608,7 @@ def test_a_pass_by_the_office_for_a_parcel_held_there_since_is_not_shown(
     scan_in(next(i for i in day_items if i.identifier == held), dispatcher, clock)
     again = client.get("/api/v1/couriers/me/route?date=2026-11-20", headers=ch).json
     assert again["office_visit"] is None
-    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=road)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=ROAD)
     assert r.status_code == 200, r.json
     assert r.json["office_visit"] is None
     assert next(s for s in r.json["stops"] if s["identifier"] == held)["done"]
