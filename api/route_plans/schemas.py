@@ -274,7 +274,8 @@ class CourierStopSchema(Schema):
     done = fields.Boolean(metadata={
         "description": "After a re-optimisation: true on a stop done before it (delivered, "
                        "failed on the route's day, held, or no longer yours), left in place; "
-                       "absent on the others"})
+                       "absent on the others, and taken off once the parcel is yours to "
+                       "deliver again (failed, then sent out again)"})
     unplaced = fields.Nested(UnplacedSchema, metadata={
         "description": "After a re-optimisation or a re-plan: a stop the new route could "
                        "not fit (a window already closed, the shift over), still yours (in "

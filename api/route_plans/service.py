@@ -1064,6 +1064,28 @@ def moved_away(session: Session, office_id: int,
         and holders[s["identifier"]] != r["courier_id"]] for _, r in in_force}
 
 
+def _back_on_the_road(session: Session, plan: RoutePlan, route: Mapping[str, Any],
+                      items: Mapping[str, Item] | None = None) -> dict[str, Any]:
+    """``route`` with ``done`` taken off each stop whose parcel is, now, its courier's
+    to deliver on the route's day again (:func:`_remaining`): failed, marked done by a
+    re-optimisation, then sent out again (the recipient called back). The mark says what
+    the last re-optimisation found; the courier's phone showed a parcel in their bag as
+    done, and the dispatcher's view left it off the route, until they re-optimised.
+    ``items`` by identifier, when the caller has read them."""
+    marked = [s["identifier"] for s in route["stops"] if s.get("done")]
+    if not marked:
+        return dict(route)
+    if items is None:
+        items = {it.identifier: it for it in session.execute(select(Item).where(
+            Item.identifier.in_(marked))).unique().scalars()}
+    again = _remaining(session, plan, [items[i] for i in marked if i in items
+                                       and items[i].courier_id == route["courier_id"]])
+    if not again:
+        return dict(route)
+    return {**route, "stops": [{k: v for k, v in s.items() if k != "done"}
+                               if s["identifier"] in again else s for s in route["stops"]]}
+
+
 def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[str, Any]:
     """:func:`routes_in_force` as JSON: ``routes`` (each plan route with its
     ``plan_id``, ``published_at``, ``issues_accepted`` and ``moved_away``: its stops
@@ -1071,7 +1093,8 @@ def routes_in_force_json(session: Session, office_id: int, day: date) -> dict[st
     and lines, each feature with its ``plan_id``; a stop moved away has ``moved_away``
     true and the route's line leaves it out: the courier does not go there)."""
     routes, features = [], []
-    in_force = routes_in_force(session, office_id, day)
+    in_force = [(plan, _back_on_the_road(session, plan, route))
+                for plan, route in routes_in_force(session, office_id, day)]
     gone = moved_away(session, office_id, in_force)
     for plan, route in in_force:
         routes.append({**route, "plan_id": plan.id,
@@ -1511,6 +1534,7 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
     idents = [s["identifier"] for s in route["stops"]]
     items = {it.identifier: it for it in session.execute(
         select(Item).where(Item.identifier.in_(idents))).unique().scalars()}
+    route = _back_on_the_road(session, plan, route, items)
     stops = []
     for s in route["stops"]:
         it = items.get(s["identifier"])

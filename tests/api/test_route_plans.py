@@ -3675,3 +3675,41 @@ def test_a_stop_done_then_sent_out_again_and_left_unplaced_is_not_done(
     stop = next(s for s in r.json["stops"] if s["identifier"] == ident)
     assert stop["status"] == "out_for_delivery" and stop["unplaced"]
     assert not stop.get("done")
+
+
+def test_a_stop_done_then_sent_out_again_is_not_done_before_the_next_reoptimisation(
+        client, auth, dispatcher, couriers, day_items, clock, office):
+    # failed, marked done by a re-optimisation, then sent out again (the recipient called
+    # back): until the courier re-optimised again, their phone showed the parcel in
+    # their bag as done, and the dispatcher's view of the routes in force left it off
+    from datetime import date, timedelta
+
+    published_plan(client, auth(dispatcher), courier_ids=[couriers[0].id])
+    ch = auth(couriers[0])
+    ident = route_of(client, auth, couriers[0])["stops"][0]["identifier"]
+    for n, code in enumerate(("EDG", "EMH")):
+        body = {"code": code, "client_event_id": f"undone-{n}",
+                "device_time": (clock() + timedelta(minutes=n)).isoformat(),
+                "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMH":
+            body.update(reason="unreachable_by_phone", action="called_recipient")
+        assert client.post(f"/api/v1/items/{ident}/events", headers=ch,
+                           json=body).status_code == 201
+    clock.advance(minutes=30)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=ROAD)
+    assert r.status_code == 200, r.json
+    assert next(s for s in r.json["stops"] if s["identifier"] == ident)["done"]
+
+    def in_force() -> dict:
+        routes = service.routes_in_force_json(db.session, office.id, date(2026, 11, 20))
+        return next(s for s in routes["routes"][0]["stops"] if s["identifier"] == ident)
+
+    assert in_force()["done"]  # failed: done for the day, as the phone says
+    assert client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
+        "code": "EDG", "client_event_id": "undone-again", "device_time": clock().isoformat(),
+        "location": {"lat": 12.24, "lon": 109.19}}).status_code == 201
+    stop = next(s for s in client.get("/api/v1/couriers/me/route?date=2026-11-20",
+                                      headers=ch).json["stops"] if s["identifier"] == ident)
+    assert stop["status"] == "out_for_delivery" and stop["still_yours"]
+    assert not stop.get("done")
+    assert not in_force().get("done")
