@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from models import db
 
-from .. import jobs
+from .. import geojson, jobs
 from ..auth import auth_required, clock, current_actor
 from ..jsonbody import Blueprint
 from ..localtime import LOCAL_TZ
@@ -71,10 +71,11 @@ class RoutePlanDetail(MethodView):
 class RoutePlanGeoJSON(MethodView):
     @auth_required()
     @blp.response(200, description="GeoJSON FeatureCollection: office, stops (sequence, "
-                  "ETA), routes as lines")
+                  "ETA), routes as lines", content_type=geojson.MEDIA_TYPE)
     def get(self, plan_id: int) -> Any:
         """The plan as GeoJSON for a map."""
-        return service.geojson(service.get_plan(db.session(), current_actor(), plan_id))
+        return geojson.response(service.geojson(service.get_plan(db.session(),
+                                                                 current_actor(), plan_id)))
 
 
 @blp.route("/route-plans/<int:plan_id>/cancel")

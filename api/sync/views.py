@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from models import db
 
+from .. import geojson
 from ..auth import auth_required, clock, current_actor
 from ..items.views import geo_limits
 from ..jsonbody import Blueprint
@@ -43,10 +44,12 @@ class CourierTrack(MethodView):
     @auth_required()
     @blp.arguments(TrackQuerySchema, location="query")
     @blp.response(200, description="GeoJSON FeatureCollection: the track as a LineString "
-                  "(geometry null with fewer than two pings), then each ping as a Point")
+                  "(geometry null with fewer than two pings), then each ping as a Point",
+                  content_type=geojson.MEDIA_TYPE)
     def get(self, q: dict[str, Any], courier_id: int) -> Any:
         """A courier's GPS track for a day."""
-        return service.track_geojson(db.session(), current_actor(), courier_id, q["date"])
+        return geojson.response(service.track_geojson(db.session(), current_actor(),
+                                                      courier_id, q["date"]))
 
 
 @blp.route("/courier-positions")

@@ -72,7 +72,9 @@ def test_plan_publish_and_courier_route_in_process(client, auth, dispatcher, cou
         assert etas == sorted(etas) and etas[0].startswith("2026-11-20T08")
         assert [s["sequence"] for s in route["stops"]] == list(range(1, len(etas) + 1))
 
-    gj = client.get(f"{url}/geojson", headers=h).json
+    r = client.get(f"{url}/geojson", headers=h)
+    assert r.mimetype == "application/geo+json"  # RFC 7946's type, for maps and GIS tools
+    gj = r.json
     kinds = [f["properties"]["kind"] for f in gj["features"]]
     assert kinds.count("stop") == 12 and kinds.count("office") == 1
     assert kinds.count("route") == len(done["result"]["routes"])

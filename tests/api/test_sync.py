@@ -347,8 +347,10 @@ def test_gps_pings_are_downsampled_and_served(client, auth, office, courier, mak
     assert (again["duplicate"], again["downsampled"], again["accepted"]) == (8, 16, 0)
     assert db.session.query(CourierPosition).count() == 8
     dispatcher = make_user(Role.DISPATCHER, office)
-    track = client.get(f"/api/v1/couriers/{courier.id}/track?date=2026-11-20",
-                       headers=auth(dispatcher)).json
+    r = client.get(f"/api/v1/couriers/{courier.id}/track?date=2026-11-20",
+                   headers=auth(dispatcher))
+    assert r.mimetype == "application/geo+json"
+    track = r.json
     line = track["features"][0]["geometry"]["coordinates"]
     assert len(line) == 8 and line == sorted(line, key=lambda c: c[1])
     pos = client.get("/api/v1/courier-positions", headers=auth(dispatcher)).json["couriers"]
