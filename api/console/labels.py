@@ -171,6 +171,7 @@ UI = {
     "moved_away": ("Không còn ở chỗ bưu tá này (chuyển đi sau khi công bố)",
                    "No longer with this courier (moved since it was published)"),
     "now_with": ("nay thuộc", "now with"),
+    "stop_done": ("đã xong", "done"),
     "issues_accepted_by": ("Đã chấp nhận vượt giới hạn: {by}, lúc {at}",
                            "Issues accepted by {by} at {at}"),
     "courier_deactivated": ("bưu tá đã ngừng hoạt động", "courier deactivated"),

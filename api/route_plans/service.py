@@ -940,7 +940,8 @@ def _route_features(office: Mapping[str, float], route: Mapping[str, Any],
     """A route as GeoJSON: a point per stop, then the line; ``extra`` goes into every
     feature's properties. The stops ``gone`` (moved away from the courier since the
     route was published: :func:`moved_away`) say so (``moved_away``) and are not on the
-    line."""
+    line; so do those done before the courier re-optimised it (``done``: their ETA is
+    the one planned before, not when the parcel was delivered or attempted)."""
     # from where the route starts (the office, or where the courier stood when it was
     # re-optimised) through the stops still ahead: not those done before that, nor
     # those the re-optimised route could not place (no ETA); back to the office
@@ -961,7 +962,7 @@ def _route_features(office: Mapping[str, float], route: Mapping[str, Any],
             "properties": {"kind": "stop", "courier_id": route["courier_id"],
                            "sequence": s["sequence"], "identifier": s["identifier"],
                            "eta": s["eta"], **({"moved_away": True} if away else {}),
-                           **extra}})
+                           **({"done": True} if s.get("done") else {}), **extra}})
     line.append([office["lon"], office["lat"]])
     features.append({"type": "Feature", "geometry": {"type": "LineString",
                                                      "coordinates": line},

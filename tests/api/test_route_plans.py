@@ -3703,10 +3703,17 @@ def test_a_stop_done_then_sent_out_again_is_not_done_before_the_next_reoptimisat
     assert next(s for s in r.json["stops"] if s["identifier"] == ident)["done"]
 
     def in_force() -> dict:
+        """the stop on the console's routes in force, with its map marker's properties
+        (``marker``)"""
         routes = service.routes_in_force_json(db.session, office.id, date(2026, 11, 20))
-        return next(s for s in routes["routes"][0]["stops"] if s["identifier"] == ident)
+        marker = next(f["properties"] for f in routes["geojson"]["features"]
+                      if f["properties"].get("identifier") == ident)
+        stop = next(s for s in routes["routes"][0]["stops"] if s["identifier"] == ident)
+        return {**stop, "marker": marker}
 
-    assert in_force()["done"]  # failed: done for the day, as the phone says
+    # failed: done for the day, as the phone says, and its marker too (the map showed it
+    # as a stop still to make, at the ETA planned before)
+    assert in_force()["done"] and in_force()["marker"]["done"]
     assert client.post(f"/api/v1/items/{ident}/events", headers=ch, json={
         "code": "EDG", "client_event_id": "undone-again", "device_time": clock().isoformat(),
         "location": {"lat": 12.24, "lon": 109.19}}).status_code == 201
@@ -3714,4 +3721,4 @@ def test_a_stop_done_then_sent_out_again_is_not_done_before_the_next_reoptimisat
                                       headers=ch).json["stops"] if s["identifier"] == ident)
     assert stop["status"] == "out_for_delivery" and stop["still_yours"]
     assert not stop.get("done")
-    assert not in_force().get("done")
+    assert not in_force().get("done") and "done" not in in_force()["marker"]

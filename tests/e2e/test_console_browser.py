@@ -792,6 +792,43 @@ def test_a_stop_given_to_another_courier_is_shown_apart_on_its_route_in_force(
     assert page.js_errors == []
 
 
+def test_a_stop_done_before_a_reoptimisation_is_grey_on_the_map_without_its_eta(
+        console, site, published_day):
+    """A stop the courier attempted (failed) before re-optimising their route: the map
+    drew it as a stop still to make, at the ETA planned before. Its marker is small and
+    grey now, and says it is done."""
+    from models import User, db
+
+    page = console
+    route = next(r for r in page.evaluate(DAY_JS) if len(r["stops"]) >= 2)
+    ident = route["stops"][0]
+    with site["app"].app_context():
+        name = db.session.get(User, route["courier"]).username
+    phone = site["app"].test_client()
+    token = phone.post("/api/v1/auth/token", json={"username": name, "password": "demo"}
+                       ).json["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    now = site["app"].config["CLOCK"]()
+    for n, code in enumerate(("EDG", "EMH")):
+        body = {"code": code, "client_event_id": f"done-on-the-map-{n}",
+                "device_time": now.isoformat(), "location": {"lat": 12.24, "lon": 109.19}}
+        if code == "EMH":
+            body.update(reason="unreachable_by_phone", action="called_recipient")
+        r = phone.post(f"/api/v1/items/{ident}/events", headers=h, json=body)
+        assert r.status_code == 201, r.json
+    r = phone.post("/api/v1/couriers/me/route/reoptimize", headers=h, json={
+        "date": site["day"].isoformat(), "location": {"lat": 12.24, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert next(s for s in r.json["stops"] if s["identifier"] == ident)["done"]
+    page.goto(console_url(site), wait_until="domcontentloaded")
+    marker = page.locator(f"path.stop-marker.in-force.done.courier-{route['courier']}")
+    marker.wait_for()
+    assert marker.count() == 1
+    marker.dispatch_event("mouseover")  # lines may lie over it
+    assert f"{ident} · ✓ đã xong" in page.wait_for_selector(".leaflet-tooltip").inner_text()
+    assert page.js_errors == []
+
+
 def test_the_map_refreshes_itself_keeping_the_view_and_the_choices(
         console, site, published_day):
     """The day's data is polled (here every second: ?refresh=1): a change made elsewhere

@@ -384,14 +384,19 @@
                          (p.distance_m / 1000).toFixed(1) + " km · " + note))
             .addTo(layer);
         } else if (p.kind === "stop") {
-          // a stop whose parcel left the courier since the route was published: hollow
-          var away = !!p.moved_away;
+          // a stop whose parcel left the courier since the route was published: hollow;
+          // one done before the courier re-optimised: small and grey, without its ETA
+          // (the one planned before, not when it was done)
+          var away = !!p.moved_away, done = !!p.done;
           L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]],
-            {radius: 6, weight: 2, color: away ? c : how.dashed ? "#222" : "#fff",
-             fillColor: c, dashArray: how.dashed || away ? "3 2" : null,
+            {radius: done ? 4 : 6, weight: 2,
+             color: away ? c : how.dashed ? "#222" : "#fff",
+             fillColor: done ? "#999" : c, dashArray: how.dashed || away ? "3 2" : null,
              opacity: faded ? 0.3 : 1, fillOpacity: away ? 0 : faded ? 0.3 : 1,
-             className: "stop-marker" + cls + (away ? " moved-away" : "")})
-            .bindTooltip(tip(p.sequence + ". " + p.identifier + " · " + hhmm(p.eta) + " · " +
+             className: "stop-marker" + cls + (away ? " moved-away" : "") +
+               (done ? " done" : "")})
+            .bindTooltip(tip(p.sequence + ". " + p.identifier + " · " +
+                         (done ? "✓ " + T.stop_done : hhmm(p.eta)) + " · " +
                          courierName(p.courier_id) + " · " + note +
                          (away ? " · " + T.moved_away : "")))
             .addTo(layer);
