@@ -5,8 +5,6 @@ API, passing session, actor, data and ``now`` explicitly."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import secrets
@@ -65,7 +63,7 @@ from ..complaints import quality
 from ..complaints import service as complaints
 from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
 from ..devicetime import ping_clock_time
-from ..errors import Conflict, Forbidden, NotFound, Problem, Unauthorized, Unprocessable
+from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
 from ..errors import validation_pointers as pointers
 from ..evidence import cited_by_office
 from ..items import custody
@@ -558,21 +556,10 @@ def _latest_plan(office_id: int, day: date) -> RoutePlan | None:
     ).order_by(RoutePlan.id.desc()).limit(1)).scalar()
 
 
-def plan_version(plan: RoutePlan) -> str | None:
-    """A digest of the plan's routes as they are (null before it has any): an edit from
-    the map names the version it was made from (``base``), so an edit made from routes
-    another dispatcher (another tab) changed since is refused instead of silently
-    putting them back (each edit sends every route)."""
-    if plan.result is None:
-        return None
-    return hashlib.sha256(json.dumps(plan.result, sort_keys=True, default=str)
-                          .encode()).hexdigest()[:20]
-
-
 def plan_json(plan: RoutePlan) -> dict[str, Any]:
     job = jobs.rq_job_state(current_app, plan.job_id) if plan.job_id else None
     plan = plans.refresh_stored(db.session(), plan, now=clock(), job=job)
-    return {"id": plan.id, "status": plan.status.value, "version": plan_version(plan),
+    return {"id": plan.id, "status": plan.status.value, "version": plans.plan_version(plan),
             "status_label": labels.label(labels.PLAN_STATUS, plan.status.value, lang()),
             "progress": plan.progress, "best_cost": plan.best_cost, "error": plan.error,
             "time_limit_s": plan.time_limit_s, "date": plan.service_date.isoformat(),
@@ -658,6 +645,16 @@ def plan_detail(user: User, plan_id: int) -> Any:
     return jsonify(plan_json(plans.get_plan(db.session(), user, plan_id)))
 
 
+def _base(body: Any) -> str | None:
+    """The ``base`` of an edit's or a publish's ``body``, taken out of it: the plan's
+    ``version`` the dispatcher's screen showed (:func:`plans.plan_version`), or None."""
+    base = body.pop("base", None) if isinstance(body, dict) else None
+    if base is not None and not isinstance(base, str):
+        raise Unprocessable("base is the plan's version the screen showed.",
+                            errors=[{"pointer": "/base", "detail": "Not a string."}])
+    return base
+
+
 @bp.post("/api/plans/<int:plan_id>/edit")
 @endpoint()
 def plan_edit(user: User, plan_id: int) -> Any:
@@ -665,13 +662,11 @@ def plan_edit(user: User, plan_id: int) -> Any:
     edit was made from), a plan changed since is a 409 ``plan-changed``, checked with
     the plan locked."""
     body = request.get_json(silent=True)
-    base = body.pop("base", None) if isinstance(body, dict) else None
+    base = _base(body)
     data = _load(PlanEditSchema(), body)
-    if base is not None and plan_version(
+    if base is not None and plans.plan_version(
             plans.get_plan_for_update(db.session(), user, plan_id)) != base:
-        raise Conflict("The plan was changed (in another tab or by another dispatcher) "
-                       "since it was shown; it is shown again as it is now: edit it again.",
-                       slug="plan-changed")
+        raise plans.changed_since(base)
     plan = plans.edit_plan(db.session(), user, plan_id, data["routes"], now=clock())
     db.session.commit()
     return jsonify(plan_json(plan))
@@ -680,10 +675,16 @@ def plan_edit(user: User, plan_id: int) -> Any:
 @bp.post("/api/plans/<int:plan_id>/publish")
 @endpoint()
 def plan_publish(user: User, plan_id: int) -> Any:
-    data = _load(PlanPublishSchema(), request.get_json(silent=True))
+    """As POST /api/v1/route-plans/{id}/publish; with ``base`` (the plan's ``version``
+    on the dispatcher's screen), a plan changed since (an edit in another tab) is a 409
+    ``plan-changed``, nothing published: what is published is what they saw."""
+    body = request.get_json(silent=True)
+    base = _base(body)
+    data = _load(PlanPublishSchema(), body)
     plan = plans.publish(db.session(), user, plan_id, now=clock(),
                          accept_issues=data["accept_issues"],
-                         max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+                         max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"],
+                         base=base)
     db.session.commit()
     return jsonify(plan_json(plan))
 

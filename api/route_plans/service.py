@@ -3,6 +3,8 @@ it in a background job, publish the result (assigning items to couriers)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import time
@@ -1391,8 +1393,29 @@ def _with_bags_left_out(session: Session, plan: RoutePlan, items: Collection[Ite
     return out
 
 
+def plan_version(plan: RoutePlan) -> str | None:
+    """A digest of the plan's routes as they are (null before it has any): the console
+    names the version an edit or a publish was made from (``base``), so one made from
+    routes another dispatcher (another tab) changed since is refused instead of
+    silently putting them back (each edit sends every route) or publishing routes the
+    dispatcher never saw."""
+    if plan.result is None:
+        return None
+    return hashlib.sha256(json.dumps(plan.result, sort_keys=True, default=str)
+                          .encode()).hexdigest()[:20]
+
+
+def changed_since(base: str) -> Conflict:
+    """The 409 of an edit or a publish made from version ``base`` of a plan changed
+    since (:func:`plan_version`)."""
+    return Conflict("The plan was changed (in another tab or by another dispatcher) since "
+                    "it was shown; it is shown again as it is now: look at it again.",
+                    slug="plan-changed", base=base)
+
+
 def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
-            accept_issues: bool = False, max_attempts: int | None = None) -> RoutePlan:
+            accept_issues: bool = False, max_attempts: int | None = None,
+            base: str | None = None) -> RoutePlan:
     """Assign each planned item to its courier; the plan becomes the day's routes. A
     plan whose routes have issues (an edit overloaded a courier, made stops late or
     ran past the shift) is refused (409 ``plan-infeasible``, listing them) unless the
@@ -1402,9 +1425,13 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
     route's courier stays where it is, off the route, and is listed in the result's
     ``not_handed_over``, never silently skipped; one at the office that an earlier plan
     gave another courier is handed over (moving it is what a re-plan is for), one given
-    by hand to a courier since the plan was made is not (:func:`_assigned_since_planned`)."""
+    by hand to a courier since the plan was made is not (:func:`_assigned_since_planned`).
+    With ``base``, the :func:`plan_version` the dispatcher saw, a plan changed since is
+    a 409 ``plan-changed`` (checked under the day's lock), nothing published."""
     plan = next(p for p in _lock_day(session, get_plan(session, actor, plan_id))
                 if p.id == plan_id)
+    if base is not None and plan_version(plan) != base:
+        raise changed_since(base)
     if plan.status is not PlanStatus.SUCCEEDED:
         raise Conflict(f"Only a finished plan can be published; this one is "
                        f"{plan.status.value}.", slug="plan-not-ready",

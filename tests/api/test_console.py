@@ -13,7 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from api.complaints import service as complaints
-from models import Complaint, ComplaintStatus, CourierPosition, Role, db
+from models import Complaint, ComplaintStatus, CourierPosition, Item, Role, db
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -1410,3 +1410,36 @@ def test_the_cash_page_shows_the_payout_advances_its_on_hand_counts(logged_in, o
     row = re.search(r"<tr class=\"\">\s*<td><a [^>]*>c0</a></td>(.*?)</tr>", page, re.S)
     cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
     assert "1.234.000 ₫" in cells and "Tạm ứng chi trả" in page
+
+
+def test_a_publish_made_from_a_plan_changed_since_is_refused(
+        logged_in, client, make_item, office, couriers):
+    # two tabs with the same draft: one moves a stop, the other, still showing the
+    # routes as they were, publishes; the courier got a route the dispatcher who
+    # published never saw. Now the publish names the version on its screen (``base``)
+    items = [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(4)]
+    h = {"X-CSRF-Token": page_token(logged_in)}
+    a, b = (c.id for c in couriers)
+    ids = [i.identifier for i in items]
+    plan = console_plan(logged_in, h, [a, b], ids, split={a: ids[:2], b: ids[2:]})
+    url = f"/console/api/plans/{plan['id']}"
+    moved = logged_in.post(f"{url}/edit", headers=h, json={
+        "routes": [{"courier_id": a, "identifiers": ids[1:2]},
+                   {"courier_id": b, "identifiers": ids[2:] + ids[:1]}],
+        "base": plan["version"]}).json
+    r = logged_in.post(f"{url}/publish", headers=h, json={"base": plan["version"]})
+    assert r.status_code == 409 and r.json["type"].endswith("/plan-changed"), r.json
+    assert logged_in.get(url).json["status"] == "succeeded"
+    db.session.expire_all()
+    assert all(i.courier_id is None for i in db.session.query(Item).all())
+    r = logged_in.post(f"{url}/publish", headers=h, json={"base": 7})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/base", r.json
+    # published from what is shown now, it is published as shown
+    r = logged_in.post(f"{url}/publish", headers=h, json={"base": moved["version"]})
+    assert r.status_code == 200 and r.json["status"] == "published", r.json
+    routes = {rt["courier_id"]: [s["identifier"] for s in rt["stops"]]
+              for rt in r.json["result"]["routes"]}
+    assert routes[b][-1] == ids[0]

@@ -752,21 +752,23 @@
 
     document.getElementById("publish").addEventListener("click", function () {
       if (busy) return;
-      // a plan whose routes break their limits is published only knowingly
-      var body;
+      // a plan whose routes break their limits is published only knowingly; and what
+      // is published is the version on the screen: changed since (an edit in another
+      // tab), the publish is refused (409) and the plan shown again as it is now
+      var body = {base: state.plan.version};
       if (hasIssues(state.plan)) {
         if (!window.confirm(T.confirm_publish_issues)) {
           status(T.publish_not_confirmed, true);
           return;
         }
-        body = {accept_issues: true};
+        body.accept_issues = true;
       }
       setBusy(true);
       userAction();
       api("POST", "/console/api/plans/" + state.plan.id + "/publish", body)
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(function (plan) { setBusy(false); showPlan(plan); })
-        .catch(function (e) { setBusy(false); status(e.message, true); })
+        .catch(function (e) { setBusy(false); status(problemText(e), true); })
         .then(loadDay);
     });
 
