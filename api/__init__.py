@@ -248,7 +248,11 @@ def configure_logging() -> None:
 
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` path parts are database ids: a number past 32 bits is no id (404),
-    not a value to hand to the database."""
+    not a value to hand to the database; nor are digits other than ASCII ones (404):
+    ``\\d`` and ``int()`` take any script's, so ``/route-plans/٣`` was plan 3 (as the
+    request bodies' :class:`api.items.schemas.Int`, which takes ``[0-9]`` only)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", 2**31 - 1)

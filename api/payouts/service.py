@@ -240,13 +240,24 @@ def assign(session: Session, actor: User, task_id: int, courier_id: int, *, now:
             or courier.office_id != t.office_id):
         raise Unprocessable("Not an active courier of the payout's office.",
                             errors=[{"pointer": "/courier_id", "detail": "Unknown courier."}])
-    t.courier_id, t.status = courier.id, PayoutStatus.ASSIGNED
-    t.client_event_id = None
-    session.add(CashEntry(courier_id=courier.id, office_id=t.office_id,
-                          service_date=shift_day(now), kind=CashKind.ADVANCE, amount=t.amount,
-                          created_by_id=actor.id, created_at=now, note=_advance_note(t),
-                          client_ref=client_ref or None))
-    session.flush()
+    try:
+        # the same reference sent for another payout at the same moment (each locks only
+        # its own task: both found it unused above) meets this one at the ledger's
+        # unique reference: a 409 as above, where it was a 500
+        with session.begin_nested():  # (it flushes what is pending first: add inside)
+            t.courier_id, t.status = courier.id, PayoutStatus.ASSIGNED
+            t.client_event_id = None
+            session.add(CashEntry(courier_id=courier.id, office_id=t.office_id,
+                                  service_date=shift_day(now), kind=CashKind.ADVANCE,
+                                  amount=t.amount, created_by_id=actor.id, created_at=now,
+                                  note=_advance_note(t), client_ref=client_ref or None))
+            session.flush()
+    except IntegrityError:
+        if not client_ref or session.execute(select(CashEntry.id).where(
+                CashEntry.client_ref == client_ref)).first() is None:
+            raise
+        raise Conflict("This reference was used for another assignment.",
+                       slug="idempotency-key-reused") from None
     return t
 
 

@@ -348,6 +348,18 @@ def test_huge_ids_in_the_path_are_404(client, auth, make_user, method, url):
     assert r.status_code == 404, r.get_json()
 
 
+@pytest.mark.parametrize("zero", [0x0660, 0xFF10, 0x1D7CE])  # Arabic-Indic, fullwidth, bold
+def test_ids_in_the_path_are_ascii_digits(client, auth, make_user, make_office, zero):
+    # \d and int() take any script's digits: /couriers/٢/cash was courier 2's ledger
+    courier = make_user(Role.COURIER, make_office())
+    h = auth(make_user(Role.ADMIN))
+    url = "/api/v1/couriers/{}/cash?date=2026-11-20"
+    assert client.get(url.format(courier.id), headers=h).status_code == 200
+    other = "".join(chr(zero + int(d)) for d in str(courier.id))
+    r = client.get(url.format(other), headers=h)
+    assert r.status_code == 404 and r.mimetype == "application/problem+json", r.get_json()
+
+
 @pytest.mark.parametrize(("url", "body"), [
     ("/api/v1/cash/handovers", {"courier_id": HUGE, "date": "2026-11-20", "counted_amount": 1}),
     ("/api/v1/cash/corrections", {"entry_id": HUGE, "amount": 1, "reason": "abc"}),

@@ -419,3 +419,27 @@ def test_two_payouts_paid_under_one_client_event_id_at_once(app, client, auth, d
     assert refused.json["type"] == "/problems/idempotency-key-reused"
     ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
     assert [e["kind"] for e in ledger["entries"]].count("payout") == 1
+
+
+def test_one_assignment_reference_sent_for_two_payouts_at_once(app, client, auth, dispatcher,
+                                                                courier, monkeypatch):
+    """Two assignments of two payouts under one ``reference`` (each locks only its own
+    task, so both find the reference unused before either writes): the second met the
+    first at the ledger's unique reference, a 500 on PostgreSQL. Now a 409, as when the
+    first was already stored; one advance is booked."""
+    from api.payouts import service
+
+    h = auth(dispatcher)
+    pids = [new_payout(client, h, period=f"2026-{m}").json["id"] for m in (11, 12)]
+    monkeypatch.setattr(service, "shift_day", when_both_arrive(service.shift_day))
+    body = {"courier_id": courier.id, "reference": "assign-0000009"}
+    answers = at_once(app, *(
+        lambda c, pid=pid: c.post(f"/api/v1/payouts/{pid}/assign", json=body, headers=h)
+        for pid in pids))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.json for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json["type"] == "/problems/idempotency-key-reused"
+    listed = client.get("/api/v1/payouts", headers=h).json
+    assert sorted(p["status"] for p in listed) == ["assigned", "pending"]
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=h).json
+    assert [e["kind"] for e in ledger["entries"]] == ["advance"]
