@@ -34,8 +34,11 @@ class Defaults:
     GPS_RETENTION_DAYS = 90  # `flask gps purge` deletes older pings
     MAX_DELIVERY_ATTEMPTS = 3
     # what a courier on the road spends at the office loading the parcels that wait
-    # there, when a route passes by it (a route plan's or re-optimisation's office_visit)
-    OFFICE_LOAD_MINUTES = 10
+    # there, when a route passes by it (a route plan's or re-optimisation's office_visit):
+    # a base time and a time per parcel loaded (routing.Office.load_s, load_per_parcel_s);
+    # 20 parcels take the 10 minutes every load took before
+    OFFICE_LOAD_MINUTES = 5
+    OFFICE_LOAD_SECONDS_PER_PARCEL = 15
     # deliveries and failed attempts recorded further than this from the address, or
     # with a worse GPS fix, are flagged for review (not refused)
     GEO_FLAG_DISTANCE_M = 300

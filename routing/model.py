@@ -28,10 +28,12 @@ from routing.errors import InvalidProblemError, ProblemTooLargeError
 __all__ = [
     "MAX_COURIERS",
     "MAX_MOVE_COST_M",
+    "MAX_OFFICE_LOAD_PER_PARCEL_S",
     "MAX_OFFICE_LOAD_S",
     "MAX_STOPS",
     "MAX_TIME_S",
     "MOTORBIKE_CITY",
+    "OFFICE_LOAD_PER_PARCEL_S",
     "OFFICE_LOAD_S",
     "Capacity",
     "Courier",
@@ -54,11 +56,22 @@ MAX_COURIERS = 100
 #: midnight, but not by more than a day).
 MAX_TIME_S = 2 * 86_400
 #: Time to load parcels at the office on a pass in the middle of a route
-#: (:class:`~routing.OfficeVisit`), scanning them out and strapping them on: the
-#: default of ``Office.load_s``.
-OFFICE_LOAD_S = 600
+#: (:class:`~routing.OfficeVisit`), whatever their number (parking, finding the
+#: courier's shelf, signing out): the default of ``Office.load_s``.
+OFFICE_LOAD_S = 300
+#: Time to load each parcel on such a pass (scanning it out, strapping it on): the
+#: default of ``Office.load_per_parcel_s``. With :data:`OFFICE_LOAD_S`, a top-up of 20
+#: parcels (a third of the default 60-parcel motorbike) takes the 10 minutes that
+#: every load took before the time depended on the parcels.
+OFFICE_LOAD_PER_PARCEL_S = 15
 #: Longest accepted ``Office.load_s``: four hours.
 MAX_OFFICE_LOAD_S = 4 * 3600
+#: Longest accepted ``Office.load_per_parcel_s``: ten minutes.
+MAX_OFFICE_LOAD_PER_PARCEL_S = 600
+#: The load time of an office stored without ``load_per_parcel_s`` (a problem written
+#: before the time depended on the parcels): :meth:`Problem.from_dict`'s ``load_s``
+#: then, whatever the number of parcels, as it was.
+_FIXED_LOAD_S = 600
 #: Highest accepted stop priority.
 MAX_PRIORITY = 3
 #: Largest accepted move cost (metres of distance-equivalent): 50 km, above any
@@ -248,20 +261,33 @@ class Office:
     load_s
         Seconds a courier who comes back from the road spends there loading the
         parcels that wait for them (a pass by the office in the middle of a route,
-        ``CourierRoute.office_visit``), 0 to :data:`MAX_OFFICE_LOAD_S`; default
-        :data:`OFFICE_LOAD_S`, 10 minutes. A route that starts at the office starts
-        loaded: its shift's start is when it leaves.
+        ``CourierRoute.office_visit``) whatever their number, 0 to
+        :data:`MAX_OFFICE_LOAD_S`; default :data:`OFFICE_LOAD_S`, 5 minutes. A route
+        that starts at the office starts loaded: its shift's start is when it leaves.
+    load_per_parcel_s
+        Seconds more for each parcel loaded on such a pass, 0 to
+        :data:`MAX_OFFICE_LOAD_PER_PARCEL_S`; default :data:`OFFICE_LOAD_PER_PARCEL_S`,
+        15 s. The pass takes :meth:`load_time_s` of the parcels the route delivers
+        from the office (not those already on board).
     """
 
     location: LatLon
     id: str = "office"
     load_s: int = OFFICE_LOAD_S
+    load_per_parcel_s: int = OFFICE_LOAD_PER_PARCEL_S
 
     def __post_init__(self) -> None:
         if not isinstance(self.location, LatLon):
             raise InvalidProblemError("location", "must be a LatLon")
         _ident("id", self.id)
         _int("load_s", self.load_s, 0, MAX_OFFICE_LOAD_S)
+        _int("load_per_parcel_s", self.load_per_parcel_s, 0, MAX_OFFICE_LOAD_PER_PARCEL_S)
+
+    def load_time_s(self, parcels: int) -> int:
+        """Seconds to load ``parcels`` parcels on a pass by the office: ``load_s`` plus
+        ``load_per_parcel_s`` each, at most :data:`MAX_TIME_S` (a day of a million
+        parcels would otherwise time the route past any shift's representable end)."""
+        return min(MAX_TIME_S, self.load_s + self.load_per_parcel_s * parcels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,7 +573,8 @@ class Problem:
 
         The shape mirrors the dataclasses::
 
-            {"office": {"location": {"lat": .., "lon": ..}, "id": "office"},
+            {"office": {"location": {"lat": .., "lon": ..}, "id": "office",
+                        "load_s": 300, "load_per_parcel_s": 15},
              "stops": [{"id": "s1", "location": {...}, "service_s": 120,
                         "window": {"open_s": .., "close_s": ..} | null,
                         "demand": {"parcels": 1, "weight_g": 500},
@@ -561,7 +588,10 @@ class Problem:
                            "speed": {"speed_kmh": 22, "circuity": 1.35}}, ...],
              "move_cost_m": 0}
 
-        Other top-level keys are ignored (a caller may store its own there).
+        Other top-level keys are ignored (a caller may store its own there). An
+        office without ``load_per_parcel_s`` is one stored before the load time
+        depended on the parcels: it loads in a fixed ``load_s`` (default 600, the
+        fixed time of then), ``load_per_parcel_s`` 0.
 
         Parameters
         ----------
@@ -581,6 +611,10 @@ class Problem:
         root = _mapping("", data)
         office_d = dict(_mapping("office", root.get("office")))
         office_d["location"] = _latlon("office.location", office_d.get("location"))
+        if "load_per_parcel_s" not in office_d:
+            # stored before the load time depended on the parcels: fixed, as it was
+            office_d["load_per_parcel_s"] = 0
+            office_d.setdefault("load_s", _FIXED_LOAD_S)
         office = _sub("office", lambda: Office(**office_d))
 
         stops_raw = root.get("stops", [])

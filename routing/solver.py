@@ -32,7 +32,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -727,13 +727,19 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
     (``Courier.bag_only``): each first serves what of the bag it can on the way back to
     the office (a single-route search from where they stand, :data:`ROAD_SHARE` of the
     budget for all of them), then the day is planned with each starting at the office
-    once back and loaded (``Office.load_s``), the bag's other stops still on
-    board. Their routes are the two trips joined (``CourierRoute.office_visit``); a
-    courier within :data:`AT_OFFICE_M` of the office is at it, and loads there."""
+    once back and loaded, the bag's other stops still on board. Their routes are the
+    two trips joined (``CourierRoute.office_visit``); a courier within
+    :data:`AT_OFFICE_M` of the office is at it, and loads there.
+
+    How many parcels a courier loads is known only once the day is planned: the search
+    has them leave the office after loading the most they could (all that waits there,
+    at most what fills the room their bag leaves), and their route is then timed with
+    what it loads (``Office.load_time_s``) as :func:`routing.evaluate.evaluate` times
+    it: no later, so no stop the search placed in time becomes late."""
     sole = problem.couriers[0].id if len(problem.couriers) == 1 else None
     couriers = {c.id: c for c in problem.couriers}
     stops = list(problem.stops)
-    heads: dict[str, tuple[CourierRoute | None, int, tuple[int, int], int]] = {}
+    heads: dict[str, tuple[CourierRoute | None, int, tuple[int, int], int, int]] = {}
     bags_fit = True  # a bag over the vehicle's capacity is a route over it
     share = params.time_limit_s * ROAD_SHARE / len(road)
     road_end = t0 + params.time_limit_s * ROAD_SHARE
@@ -748,8 +754,10 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
         # a bag stop whose window opens after the courier could be back and loaded is
         # served after the office, when there is anything there: waiting for it on the
         # way brought them back at 16:00 for a 14:00 window, the new stops all left out
-        later = leave_s + leg[1] + problem.office.load_s if any(
-            not s.on_board and s.courier_id in (None, c.id) for s in stops) else MAX_TIME_S
+        waiting = [s.demand.parcels for s in stops
+                   if not s.on_board and s.courier_id in (None, c.id)]
+        later = leave_s + leg[1] + problem.office.load_time_s(min(waiting)) if waiting \
+            else MAX_TIME_S
         whole = [s for s in stops if s.on_board and (s.courier_id or sole) == c.id]
         bag = tuple(s for s in whole if s.window is None or s.window.open_s <= later)
         first = None
@@ -771,10 +779,15 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
         back_s = first.end_s if first is not None else leave_s + leg[1]
         served = set(first.stop_ids if first is not None else ())
         stops = [s for s in stops if s.id not in served]
-        ready = min(back_s + problem.office.load_s, c.shift.close_s)
+        # the most they can load: what waits at the office for them or for anyone, at
+        # most the room the parcels still on board leave in the vehicle
+        aboard = sum(s.demand.parcels for s in whole if s.id not in served)
+        room = max(0, c.capacity.parcels - aboard)
+        most_s = problem.office.load_time_s(min(room, sum(waiting)))
+        ready = min(back_s + most_s, c.shift.close_s)
         couriers[c.id] = dataclasses.replace(c, start=None, bag_only=False,
                                              shift=TimeWindow(ready, c.shift.close_s))
-        heads[c.id] = (first, back_s, leg, leave_s)
+        heads[c.id] = (first, back_s, leg, leave_s, most_s)
     day = dataclasses.replace(problem, stops=tuple(stops),
                               couriers=tuple(couriers[c.id] for c in problem.couriers))
     left_s = max(0.01, params.time_limit_s - (time.monotonic() - t0))
@@ -788,14 +801,16 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
     for c in problem.couriers:
         after = plan.route_of(c.id)
         if c.id in heads:
-            first, back_s, leg, leave_s = heads[c.id]
-            joined = _joined(problem, c, leave_s, first, back_s, leg, after)
-            if after is not None and joined is not None and all(
-                    problem.stop(i).on_board for i in after.stop_ids[:1]):
-                # the trip from the office starts with a stop of the bag (one the trip
-                # back left out, or waiting for its window): timed as evaluate() times
-                # the order, that stop before the office (and no office at all when
-                # nothing is to load there), so that an edit keeps the plan's times
+            first, back_s, leg, leave_s, most_s = heads[c.id]
+            load_s = _load_time(problem, after, lambda s: not s.on_board)
+            joined = _joined(problem, c, leave_s, first, back_s, leg, after, load_s)
+            if after is not None and joined is not None and (load_s != most_s or all(
+                    problem.stop(i).on_board for i in after.stop_ids[:1])):
+                # the trip from the office loads fewer parcels than the search allowed
+                # for, or starts with a stop of the bag (one the trip back left out, or
+                # waiting for its window): timed as evaluate() times the order, that
+                # stop before the office (and no office at all when nothing is to load
+                # there), so that an edit keeps the plan's times
                 joined = _fixed_route(problem, c, joined.stop_ids, provider)
             if joined is not None:
                 routes.append(joined)
@@ -806,6 +821,16 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
         distance_m=sum(r.distance_m for r in routes), travel_s=sum(r.travel_s for r in routes),
         feasible=plan.feasible and bags_fit,
         method=plan.method, runtime_s=time.monotonic() - t0, matrix_s=plan.matrix_s)
+
+
+def _load_time(problem: Problem, route: CourierRoute | None,
+               loaded: Callable[[Stop], bool]) -> int:
+    """``Office.load_time_s`` of the parcels of ``route``'s stops that are ``loaded`` at
+    the office (``route``: the trip from it; ``None``: nothing)."""
+    stops = {s.id: s for s in problem.stops}
+    parcels = sum(stops[i].demand.parcels for i in (route.stop_ids if route else ())
+                  if loaded(stops[i]))
+    return problem.office.load_time_s(parcels)
 
 
 def _fixed_route(problem: Problem, courier: Courier, order: Sequence[str],
@@ -950,7 +975,9 @@ def reoptimize(
         Stops whose parcels are still at the office, not with the courier (none
         may be ``on_board``). A courier farther than :data:`AT_OFFICE_M` from the
         office passes by it before the first of them, and loads them there in
-        ``Office.load_s`` (the route's ``office_visit``): either after the stops
+        ``Office.load_time_s`` of their parcels (the route's ``office_visit``; the
+        search allows for all of them, the route is timed with those it serves):
+        either after the stops
         whose parcels they carry (those the search fits before; the rest after the
         office) or first of all, whichever serves more (by priority), then is less
         late, then shorter. The budget is shared by the two searches. A courier who
@@ -1023,6 +1050,10 @@ def _via_office(
     cid = courier.id
     mine = [s for s in problem.stops if s.id not in done and s.courier_id in (None, cid)]
     leave_s = max(courier.shift.open_s, now_s)
+    # the search allows for loading every parcel to fetch (that fits the vehicle); the
+    # route is timed with those it serves (_reloaded)
+    most_s = problem.office.load_time_s(min(courier.capacity.parcels, sum(
+        s.demand.parcels for s in mine if s.id in fetch)))
     bag_first = (keep_next is None or keep_next not in fetch) and any(
         s.id not in fetch for s in mine)
     office_first = keep_next is None or keep_next in fetch
@@ -1054,13 +1085,14 @@ def _via_office(
         back_s = trip.end_s if trip is not None else leave_s + leg[1]
         later = {u.stop_id for u in first.unassigned} | fetch
         rest = part([s for s in mine if s.id in later], courier, problem.office.location,
-                    back_s + problem.office.load_s, 0.6, None)
-        candidates.append(_merged(problem, courier, leave_s, first, back_s, leg, rest))
+                    back_s + most_s, 0.6, None)
+        rest, load_s = _reloaded(problem, courier, rest, back_s, most_s, fetch, provider)
+        candidates.append(_merged(problem, courier, leave_s, first, back_s, leg, rest, load_s))
     if office_first:
         back_s = leave_s + leg[1]
-        rest = part(mine, courier, problem.office.location, back_s + problem.office.load_s, 1.0,
-                    keep_next)
-        candidates.append(_merged(problem, courier, leave_s, None, back_s, leg, rest))
+        rest = part(mine, courier, problem.office.location, back_s + most_s, 1.0, keep_next)
+        rest, load_s = _reloaded(problem, courier, rest, back_s, most_s, fetch, provider)
+        candidates.append(_merged(problem, courier, leave_s, None, back_s, leg, rest, load_s))
     weight = {s.id: _PRIORITY_FACTOR ** s.priority for s in problem.stops}
 
     def rank(p: Plan) -> tuple[int, int, int]:
@@ -1071,15 +1103,35 @@ def _via_office(
     return dataclasses.replace(best, runtime_s=time.monotonic() - t0)
 
 
+def _reloaded(problem: Problem, courier: Courier, rest: Plan, arrival_s: int, most_s: int,
+              fetch: set[str], provider: MatrixProvider) -> tuple[Plan, int]:
+    """``rest`` (the plan from the office, leaving it ``most_s`` after ``arrival_s``:
+    loading every parcel to ``fetch``) timed with what its route loads there (the
+    ``fetch`` stops it serves; fewer when it leaves some out: earlier), and that load
+    time."""
+    route = rest.route_of(courier.id)
+    load_s = _load_time(problem, route, lambda s: s.id in fetch)
+    if route is None or load_s == most_s:
+        return rest, load_s
+    stops = [problem.stop(i) for i in route.stop_ids]
+    mat = checked_matrix(provider, [problem.office.location, *(s.location for s in stops)],
+                         courier.speed)
+    route = _from_office(courier, min(arrival_s + load_s, MAX_TIME_S),
+                         [(s, n + 1) for n, s in enumerate(stops)], mat)
+    return dataclasses.replace(rest, routes=(route,)), load_s
+
+
 def _merged(problem: Problem, courier: Courier, leave_s: int, head: Plan | None,
-            arrival_s: int, leg: tuple[int, int], rest: Plan) -> Plan:
+            arrival_s: int, leg: tuple[int, int], rest: Plan, load_s: int) -> Plan:
     """The plan of one route (:func:`_joined`) of ``head``'s route (the trip from the
     courier's position back to the office, arriving at ``arrival_s``; ``None``:
-    straight there, ``leg``, leaving at ``leave_s``) and ``rest``'s from the office,
-    with what both left out and the route does not serve."""
+    straight there, ``leg``, leaving at ``leave_s``), the ``load_s`` there and
+    ``rest``'s route from the office, with what both left out and the route does not
+    serve."""
     cid = courier.id
     first = head.route_of(cid) if head is not None else None
-    route = _joined(problem, courier, leave_s, first, arrival_s, leg, rest.route_of(cid))
+    route = _joined(problem, courier, leave_s, first, arrival_s, leg, rest.route_of(cid),
+                    load_s)
     served = set(route.stop_ids if route is not None else ())
     seen: set[str] = set()
     left = []
@@ -1098,12 +1150,13 @@ def _merged(problem: Problem, courier: Courier, leave_s: int, head: Plan | None,
 
 
 def _joined(problem: Problem, courier: Courier, leave_s: int, first: CourierRoute | None,
-            arrival_s: int, leg: tuple[int, int], after: CourierRoute | None
+            arrival_s: int, leg: tuple[int, int], after: CourierRoute | None, load_s: int
             ) -> CourierRoute | None:
     """One route of ``first`` (the trip from the courier's position back to the office,
     arriving at ``arrival_s``; ``None``: straight there, ``leg``, leaving at
-    ``leave_s``), the office visit and ``after`` (from the office). Without a route
-    after the office, the office visit is only the way back: the route is ``first``.
+    ``leave_s``), the office visit (``load_s`` long) and ``after`` (from the office).
+    Without a route after the office, the office visit is only the way back: the route
+    is ``first``.
     On board leaving each stop before the office: what the route delivers before it,
     and the parcels on board (``Stop.on_board``) it delivers after."""
     if after is None:
@@ -1135,7 +1188,7 @@ def _joined(problem: Problem, courier: Courier, leave_s: int, first: CourierRout
         back_d, back_t = leg
         start_s, dist0, travel0, late0, parcels0, weight0 = leave_s, leg[0], leg[1], 0, 0, 0
     office = OfficeVisit(before=len(visits), arrival_s=arrival_s,
-                         departure_s=arrival_s + problem.office.load_s, travel_distance_m=back_d,
+                         departure_s=arrival_s + load_s, travel_distance_m=back_d,
                          travel_duration_s=back_t)
     return CourierRoute(
         courier_id=courier.id,
@@ -1166,18 +1219,27 @@ def _fixed(problem: Problem, courier: Courier, start: int, stops: list[tuple[Sto
     first = (_simulate(dataclasses.replace(courier, return_to_office=True), start,
                        stops[:cut], mat) if cut else None)
     back_s = first.end_s if first is not None else leave_s + leg[1]
-    # the trip from the office leaves once loaded, the shift over or not: clamped to
-    # the shift's close, it left before the courier was back (ETAs before the office's)
-    ready_s = min(back_s + problem.office.load_s, MAX_TIME_S)
+    load_s = problem.office.load_time_s(sum(s.demand.parcels for s, _ in stops[cut:]
+                                            if not s.on_board))
+    after = _from_office(courier, min(back_s + load_s, MAX_TIME_S), stops[cut:], mat)
+    joined = _joined(problem, courier, leave_s, first, back_s, leg, after, load_s)
+    assert joined is not None
+    return joined
+
+
+def _from_office(courier: Courier, ready_s: int, stops: list[tuple[Stop, int]],
+                 mat: TravelMatrix) -> CourierRoute:
+    """The schedule of ``stops`` in this order from the office (``mat``'s point 0),
+    leaving it loaded at ``ready_s``."""
+    # it leaves once loaded, the shift over or not: clamped to the shift's close, it
+    # left before the courier was back (ETAs before the office's)
     close_s = courier.shift.close_s
     after = _simulate(dataclasses.replace(
-        courier, shift=TimeWindow(ready_s, max(ready_s, close_s))), 0, stops[cut:], mat)
+        courier, shift=TimeWindow(ready_s, max(ready_s, close_s))), 0, stops, mat)
     if ready_s > close_s:  # its overrun is of the true close
         after = dataclasses.replace(after, lateness_s=sum(
             v.lateness_s for v in after.visits) + max(0, after.end_s - close_s))
-    joined = _joined(problem, courier, leave_s, first, back_s, leg, after)
-    assert joined is not None
-    return joined
+    return after
 
 
 def _checked_reoptimize(problem: Problem, courier_id: str, position: LatLon,

@@ -287,7 +287,8 @@ START_STEP_S = 300
 
 def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
                   max_attempts: int | None = None, now: datetime | None = None,
-                  office_load_s: int = routing.OFFICE_LOAD_S
+                  office_load_s: int = routing.OFFICE_LOAD_S,
+                  office_load_per_parcel_s: int = routing.OFFICE_LOAD_PER_PARCEL_S
                   ) -> tuple[int, dict[str, Any]]:
     """The office and the routing problem (``routing.Problem.from_dict`` shape). Items
     without coordinates, whose delivery window is not on the day (a window over
@@ -511,7 +512,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     # carries nothing (the model and the solver take it), not "not recorded"
     problem: dict[str, Any] = {
         "office": {"id": office.code, "location": {"lat": office.lat, "lon": office.lon},
-                   "load_s": office_load_s},
+                   "load_s": office_load_s, "load_per_parcel_s": office_load_per_parcel_s},
         "stops": stops,
         "couriers": [{
             "id": str(c.id), "shift": shift,
@@ -589,10 +590,12 @@ def on_the_road(session: Session, office_id: int, courier_ids: Collection[int],
 
 
 def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
-                max_attempts: int | None = None, office_load_s: int = routing.OFFICE_LOAD_S
+                max_attempts: int | None = None, office_load_s: int = routing.OFFICE_LOAD_S,
+                office_load_per_parcel_s: int = routing.OFFICE_LOAD_PER_PARCEL_S
                 ) -> RoutePlan:
     office_id, problem = build_problem(session, actor, data, max_attempts=max_attempts,
-                                       now=now, office_load_s=office_load_s)
+                                       now=now, office_load_s=office_load_s,
+                                       office_load_per_parcel_s=office_load_per_parcel_s)
     problem.update(starting_routes(session, office_id, data["date"], problem,
                                    warm=data.get("warm_start", True)))
     plan = RoutePlan(office_id=office_id, service_date=data["date"], status=PlanStatus.QUEUED,
@@ -612,7 +615,8 @@ def start_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: d
 
     plan = create_plan(session, actor, data, now=now,
                        max_attempts=app.config["MAX_DELIVERY_ATTEMPTS"],
-                       office_load_s=round(app.config["OFFICE_LOAD_MINUTES"] * 60))
+                       office_load_s=round(app.config["OFFICE_LOAD_MINUTES"] * 60),
+                       office_load_per_parcel_s=app.config["OFFICE_LOAD_SECONDS_PER_PARCEL"])
     session.commit()
     try:
         plan.job_id = jobs.submit(app, "api.route_plans.tasks.run_plan", plan.id,

@@ -54,6 +54,10 @@ def test_secret_key_from_the_environment_is_taken_as_written(tmp_path, monkeypat
     ("POSTAL_SQLITE_BUSY_TIMEOUT_S", "abc"), ("POSTAL_PROXY_FIX_X_FOR", "abc"),
     # a route plan's office visit: a negative load time made every plan fail
     ("POSTAL_OFFICE_LOAD_MINUTES", "-1"), ("POSTAL_OFFICE_LOAD_MINUTES", "241"),
+    ("POSTAL_OFFICE_LOAD_SECONDS_PER_PARCEL", "-1"),
+    ("POSTAL_OFFICE_LOAD_SECONDS_PER_PARCEL", "601"),
+    ("POSTAL_OFFICE_LOAD_SECONDS_PER_PARCEL", "7.5"),
+    ("POSTAL_OFFICE_LOAD_SECONDS_PER_PARCEL", "abc"),
     ("POSTAL_LOGIN_FAILURE_LIMIT_USER", "3/15min"), ("POSTAL_PROOF_FAILURE_LIMIT", "abc"),
     # a limit of 0 refused every login, the right password too
     ("POSTAL_LOGIN_FAILURE_LIMIT_USER", "0 per 15 minutes"),

@@ -813,6 +813,44 @@ def test_a_courier_on_the_road_passes_by_the_office_for_parcels_still_there(
     assert r.json["office_visit"] is None
 
 
+def test_a_courier_on_the_road_loads_in_the_time_their_plan_was_made_with(
+        app, client, auth, dispatcher, couriers, day_items, clock):
+    """Loading takes a base time and a time per parcel (POSTAL_OFFICE_LOAD_MINUTES,
+    POSTAL_OFFICE_LOAD_SECONDS_PER_PARCEL): a re-optimisation times the pass by the
+    office with the plan's, settings changed since or not; a plan stored before the
+    time per parcel loads in its fixed time."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy.orm.attributes import flag_modified
+
+    def load_time(visit):
+        return (datetime.fromisoformat(visit["departure"])
+                - datetime.fromisoformat(visit["arrival"]))
+
+    app.config.update(OFFICE_LOAD_MINUTES=4, OFFICE_LOAD_SECONDS_PER_PARCEL=90)
+    ch, order, r = on_the_road_with_two_left(client, auth, dispatcher, couriers[0], clock)
+    # the two parcels left at the office: 4 minutes and 90 s each
+    assert load_time(r.json["office_visit"]) == timedelta(minutes=4, seconds=2 * 90)
+    plan = db.session.scalars(db.select(RoutePlan).filter_by(
+        status=PlanStatus.PUBLISHED)).one()
+    assert plan.problem["office"]["load_s"] == 240
+    assert plan.problem["office"]["load_per_parcel_s"] == 90
+    app.config.update(OFFICE_LOAD_MINUTES=30, OFFICE_LOAD_SECONDS_PER_PARCEL=0)
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=ROAD)
+    assert r.status_code == 200, r.json
+    assert load_time(r.json["office_visit"]) == timedelta(minutes=4, seconds=2 * 90)
+    # stored before: no load_per_parcel_s, a fixed load_s (or none: the 10 minutes)
+    for office, fixed in (({"load_s": 420}, timedelta(minutes=7)), ({}, timedelta(minutes=10))):
+        stored = {k: v for k, v in plan.problem["office"].items()
+                  if k not in ("load_s", "load_per_parcel_s")}
+        plan.problem["office"] = {**stored, **office}
+        flag_modified(plan, "problem")
+        db.session.commit()
+        r = client.post("/api/v1/couriers/me/route/reoptimize", headers=ch, json=ROAD)
+        assert r.status_code == 200, r.json
+        assert load_time(r.json["office_visit"]) == fixed
+
+
 def test_reoptimizing_never_loses_stops(client, auth, dispatcher, couriers, day_items, clock):
     h = auth(dispatcher)
     published_plan(client, h, courier_ids=[couriers[0].id])
@@ -3362,20 +3400,25 @@ def test_a_plan_made_during_the_day_starts_couriers_on_the_road_where_they_are(
         if route["courier_id"] == idle.id:
             assert route["start_location"] == {"lat": office.lat, "lon": office.lon}
             assert "office_visit" not in route
-    assert plan.problem["office"]["load_s"] == 600  # POSTAL_OFFICE_LOAD_MINUTES, 10
+    # POSTAL_OFFICE_LOAD_MINUTES, 5, and POSTAL_OFFICE_LOAD_SECONDS_PER_PARCEL, 15
+    assert plan.problem["office"]["load_s"] == 300
+    assert plan.problem["office"]["load_per_parcel_s"] == 15
     # the courier out alone: the bag first, from where they are, then the office's,
-    # loaded in the office's time
-    app.config["OFFICE_LOAD_MINUTES"] = 25
+    # loaded in the office's time: 25 minutes and 30 s for each parcel loaded there
+    app.config.update(OFFICE_LOAD_MINUTES=25, OFFICE_LOAD_SECONDS_PER_PARCEL=30)
     url = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[out.id]),
                       headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
     (route,) = done["result"]["routes"]
     assert route["start_location"] == here
     visit = route["office_visit"]
-    assert (datetime.fromisoformat(visit["departure"])
-            - datetime.fromisoformat(visit["arrival"])) == timedelta(minutes=25)
     before = [s["identifier"] for s in route["stops"] if s["sequence"] < visit["before_sequence"]]
     assert set(before) == {it.identifier for it in bag}
+    loaded = len(route["stops"]) - len(before)  # a parcel each
+    assert loaded > 0
+    assert (datetime.fromisoformat(visit["departure"])
+            - datetime.fromisoformat(visit["arrival"])) == timedelta(minutes=25,
+                                                                     seconds=30 * loaded)
     assert visit["arrival"] < visit["departure"] <= route["stops"][len(before)]["eta"]
     assert len(route["stops"]) + len(done["result"]["unassigned"]) == len(day_items) + len(bag)
     line = next(f for f in client.get(f"{url}/geojson", headers=h).json["features"]

@@ -8,8 +8,13 @@ import dataclasses
 import pytest
 
 from routing import (
+    MAX_OFFICE_LOAD_PER_PARCEL_S,
+    MAX_OFFICE_LOAD_S,
+    MAX_TIME_S,
+    OFFICE_LOAD_PER_PARCEL_S,
     OFFICE_LOAD_S,
     Capacity,
+    CourierRoute,
     Demand,
     HaversineProvider,
     InvalidProblemError,
@@ -62,7 +67,8 @@ def test_bag_first_then_the_office_then_the_rest() -> None:
     leg = PROVIDER.matrix([problem.stop(last.stop_id).location, OFFICE.location])
     assert visit.travel_distance_m == leg.distance_m[0, 1]
     assert visit.arrival_s == last.departure_s + leg.duration_s[0, 1]
-    assert visit.departure_s == visit.arrival_s + OFFICE_LOAD_S
+    # loading the two parcels: 5 minutes and 15 s each
+    assert visit.departure_s == visit.arrival_s + OFFICE_LOAD_S + 2 * OFFICE_LOAD_PER_PARCEL_S
     # the first stop after the office leaves from it, after loading
     after = route.visits[visit.before]
     out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
@@ -93,9 +99,9 @@ def test_at_the_office_nothing_to_fetch() -> None:
 
 
 def test_office_first_when_a_window_closes_before_the_bag_is_done() -> None:
-    # a parcel at the office due by 10:25: after the bag and loading (10:28) it is late;
-    # to the office first (10:12), loading, then it: 10:23
-    urgent = stop_near_office("n0", -0.002, 0.001, window=TimeWindow(10 * H, 10 * H + 1500),
+    # a parcel at the office due by 10:20: after the bag and loading (10:23) it is late;
+    # to the office first (10:11), loading, then it: 10:17
+    urgent = stop_near_office("n0", -0.002, 0.001, window=TimeWindow(10 * H, 10 * H + 1200),
                               priority=1)
     problem = Problem(OFFICE, (*_bag(), urgent), (courier("c1"),))
     plan = _reopt(problem, at_office=["n0"])
@@ -371,10 +377,10 @@ def test_no_pass_by_the_office_with_nothing_to_load_there() -> None:
     assert fixed == route
 
 
-# --- Office.load_s: the time to load at the office ------------------------------------
+# --- Office.load_s, load_per_parcel_s: the time to load at the office ------------------
 
 def test_the_office_load_time_is_the_offices() -> None:
-    slow = dataclasses.replace(OFFICE, load_s=45 * 60)
+    slow = dataclasses.replace(OFFICE, load_s=45 * 60, load_per_parcel_s=0)
     # a re-optimisation, a plan and an edit all leave the office load_s after arriving
     problem = Problem(slow, (*_bag(), *_new()), (courier("c1"),))
     (route,) = _reopt(problem, at_office=["n0", "n1"]).routes
@@ -390,11 +396,113 @@ def test_the_office_load_time_is_the_offices() -> None:
     (fixed,) = evaluate(day, {"c1": list(planned.stop_ids)}, provider=PROVIDER).routes
     assert fixed == planned
     # none: the courier leaves as they arrive
-    quick = dataclasses.replace(day, office=dataclasses.replace(OFFICE, load_s=0))
+    quick = dataclasses.replace(day, office=dataclasses.replace(OFFICE, load_s=0,
+                                                                load_per_parcel_s=0))
     (fast,) = solve(quick, FAST, provider=PROVIDER).routes
     assert fast.office_visit is not None
     assert fast.office_visit.departure_s == fast.office_visit.arrival_s
-    assert OFFICE.load_s == OFFICE_LOAD_S == 600
+    assert OFFICE.load_s == OFFICE_LOAD_S == 300
+    assert OFFICE.load_per_parcel_s == OFFICE_LOAD_PER_PARCEL_S == 15
+
+
+#: 5 minutes, and a minute for each parcel loaded
+PER_PARCEL = dataclasses.replace(OFFICE, load_s=300, load_per_parcel_s=60)
+
+
+def _loaded_at_office(problem: Problem, route: CourierRoute) -> int:
+    """The parcels ``route`` delivers from the office that were not on board."""
+    assert route.office_visit is not None
+    return sum(problem.stop(i).demand.parcels
+               for i in route.stop_ids[route.office_visit.before:]
+               if not problem.stop(i).on_board)
+
+
+def test_the_load_time_is_per_parcel_loaded() -> None:
+    # a re-optimisation: the two stops at the office, of 1 and 3 parcels, after the bag
+    new = _new()
+    new[1] = dataclasses.replace(new[1], demand=Demand(3, 3000))
+    problem = Problem(PER_PARCEL, (*_bag(), *new), (courier("c1"),))
+    (route,) = _reopt(problem, at_office=["n0", "n1"]).routes
+    visit = route.office_visit
+    assert visit is not None and set(route.stop_ids[visit.before:]) == {"n0", "n1"}
+    assert visit.departure_s - visit.arrival_s == 300 + 4 * 60
+    after = route.visits[visit.before]
+    out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
+    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    # a plan: the six stops of the morning at the office (one of 3 parcels: 8), not the
+    # bag's stop of the afternoon that rides past the office
+    day = _road_day()
+    stops = [dataclasses.replace(s, window=TimeWindow(16 * H, 17 * H)) if s.id == "b2"
+             else s if s.on_board else dataclasses.replace(
+                 s, window=TimeWindow(10 * H, 14 * H),
+                 demand=Demand(3, 3000) if s.id == "n5" else s.demand)
+             for s in day.stops]
+    day = dataclasses.replace(day, office=PER_PARCEL, stops=tuple(stops))
+    plan = solve(day, FAST, provider=PROVIDER)
+    (planned,) = plan.routes
+    visit = planned.office_visit
+    assert not plan.unassigned and visit is not None and "b2" in planned.stop_ids[visit.before:]
+    assert _loaded_at_office(day, planned) == 8
+    assert visit.departure_s - visit.arrival_s == 300 + 8 * 60
+    after = planned.visits[visit.before]
+    out = PROVIDER.matrix([OFFICE.location, day.stop(after.stop_id).location])
+    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    assert not route_issues(day, planned)
+    # an edit of the same order is timed the same; one that leaves n5 out loads 5
+    (fixed,) = evaluate(day, {"c1": list(planned.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == planned
+    fewer = [i for i in planned.stop_ids if i != "n5"]
+    (edited,) = evaluate(day, {"c1": fewer}, provider=PROVIDER).routes
+    assert edited.office_visit is not None
+    assert edited.office_visit.departure_s - edited.office_visit.arrival_s == 300 + 5 * 60
+
+
+def test_a_parcel_left_out_is_not_loaded() -> None:
+    # a stop at the office whose window has closed is left out: the search allowed for
+    # loading its 5 parcels, the route is timed with the 2 it loads
+    gone = dataclasses.replace(_new(3)[2], window=TimeWindow(8 * H, 9 * H),
+                               demand=Demand(5, 5000))
+    problem = Problem(PER_PARCEL, (*_bag(), *_new(), gone), (courier("c1"),))
+    plan = _reopt(problem, at_office=["n0", "n1", "n2"])
+    assert [u.stop_id for u in plan.unassigned] == ["n2"]
+    (route,) = plan.routes
+    visit = route.office_visit
+    assert visit is not None and set(route.stop_ids[visit.before:]) == {"n0", "n1"}
+    assert visit.departure_s - visit.arrival_s == 300 + 2 * 60
+    after = route.visits[visit.before]
+    out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
+    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    # a plan of the day the same, and timed as an edit of its order
+    day = _road_day()
+    day = dataclasses.replace(day, office=PER_PARCEL, stops=(
+        *day.stops, dataclasses.replace(gone, id="n6", courier_id="c1")))
+    plan = solve(day, FAST, provider=PROVIDER)
+    assert [u.stop_id for u in plan.unassigned] == ["n6"]
+    (planned,) = plan.routes
+    visit = planned.office_visit
+    assert visit is not None and visit.departure_s - visit.arrival_s == 300 + 6 * 60
+    (fixed,) = evaluate(day, {"c1": list(planned.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == planned
+
+
+def test_slow_loading_misses_a_window_the_office_first_made() -> None:
+    # the parcel due at 10:20 (and three more) at the office: loading them in 6 minutes
+    # makes it by going to the office first (10:18); in 17 the office is left at 10:28,
+    # so the bag goes first and the parcel waits for another day
+    urgent = stop_near_office("n0", -0.002, 0.001, window=TimeWindow(10 * H, 10 * H + 1200),
+                              priority=1)
+    problem = Problem(OFFICE, (*_bag(), urgent, *_new(4)[1:]), (courier("c1"),))
+    fetch = ["n0", "n1", "n2", "n3"]
+    (route,) = _reopt(problem, at_office=fetch).routes
+    assert route.office_visit is not None and route.office_visit.before == 0
+    assert route.stop_ids[0] == "n0" and not route_issues(problem, route)
+    slow = dataclasses.replace(problem, office=dataclasses.replace(OFFICE,
+                                                                   load_per_parcel_s=180))
+    plan = _reopt(slow, at_office=fetch)
+    (route,) = plan.routes
+    assert route.office_visit is not None and route.office_visit.before == 3
+    assert [u.stop_id for u in plan.unassigned] == ["n0"]
+    assert route.office_visit.departure_s - route.office_visit.arrival_s == 300 + 3 * 180
 
 
 @pytest.mark.parametrize("load_s", [-1, 4 * H + 1, 1.5, "600", True])
@@ -403,3 +511,36 @@ def test_bad_office_load_time(load_s: object) -> None:
         Problem.from_dict({"office": {"location": {"lat": 12.245, "lon": 109.194},
                                       "load_s": load_s}, "stops": [], "couriers": []})
     assert info.value.path == "office.load_s"
+
+
+@pytest.mark.parametrize("per_parcel", [-1, 601, 1.5, "15", True, None])
+def test_bad_office_load_time_per_parcel(per_parcel: object) -> None:
+    with pytest.raises(InvalidProblemError) as info:
+        Problem.from_dict({"office": {"location": {"lat": 12.245, "lon": 109.194},
+                                      "load_per_parcel_s": per_parcel},
+                           "stops": [], "couriers": []})
+    assert info.value.path == "office.load_per_parcel_s"
+    assert MAX_OFFICE_LOAD_PER_PARCEL_S == 600
+
+
+def test_an_office_stored_without_a_per_parcel_time_loads_in_a_fixed_time() -> None:
+    # a problem stored before the load time depended on the parcels (a route plan's)
+    # keeps its fixed time, whatever it loads: load_s as given, or the 600 s of then
+    where = {"lat": 12.245, "lon": 109.194}
+
+    def office(**kw: object) -> object:
+        return Problem.from_dict({"office": {"location": where, **kw}, "stops": [],
+                                  "couriers": []}).office
+
+    assert office() == dataclasses.replace(OFFICE, load_s=600, load_per_parcel_s=0)
+    assert office(load_s=900) == dataclasses.replace(OFFICE, load_s=900, load_per_parcel_s=0)
+    assert office(load_per_parcel_s=20) == dataclasses.replace(OFFICE, load_per_parcel_s=20)
+    assert office(load_s=120, load_per_parcel_s=20).load_time_s(3) == 180
+
+
+def test_a_load_time_stays_in_a_day() -> None:
+    # a million parcels at 10 minutes each: no time past MAX_TIME_S
+    most = dataclasses.replace(OFFICE, load_s=MAX_OFFICE_LOAD_S,
+                               load_per_parcel_s=MAX_OFFICE_LOAD_PER_PARCEL_S)
+    assert most.load_time_s(10**6) == MAX_TIME_S
+    assert most.load_time_s(0) == MAX_OFFICE_LOAD_S
