@@ -12,6 +12,9 @@
   (CVE-2020-10735's limit) with a ``ValueError``;
 * ``"\\u0000"``: a NUL character, which PostgreSQL cannot hold in text, not even
   in a query parameter (the driver raises).
+* an object with a key twice (``{"date": "2026-11-20", "date": "2026-11-21"}``):
+  Python keeps the last, another parser (a proxy's, a log's) may keep the first, so the
+  request meant two things; I-JSON (RFC 7493, 2.3) forbids it.
 * a document of very many values: 12 MB holding a million keys took a web thread
   17-26 s and ~550 MB to be refused field by field, the answer listing every key
   (no request the API takes holds more than ~20 000 values: a sync backlog of 500
@@ -98,16 +101,31 @@ def _check_strings(doc: Any) -> None:
             stack.extend((value, [*path, i]) for i, value in enumerate(node))
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members as a dict, or ``JSONDecodeError`` for a key given twice."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    shown = key if len(key) <= 40 else key[:40] + "…"
+    raise json.JSONDecodeError(f"the key {shown!r} appears twice in one object", "<body>", 0)
+
+
 def loads(data: str | bytes, **kwargs: Any) -> Any:
     """``json.loads`` that raises ``JSONDecodeError`` for too deep nesting, integers
-    of too many digits, lone surrogates, NUL and too many values (module docstring)."""
+    of too many digits, lone surrogates, NUL, a key twice in an object and too many
+    values (module docstring)."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", "<body>", exc.start) from exc
     try:
-        doc = json.loads(data, **kwargs)
+        doc = json.loads(data, **{"object_pairs_hook": _unique_keys, **kwargs})
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "<body>", 0) from None
     except json.JSONDecodeError:

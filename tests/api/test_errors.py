@@ -93,8 +93,11 @@ def test_malformed_bodies_are_4xx(client, spec, make_user, make_office, auth, da
      "more than 100000 values"),
     ('{"date": "2026-11-20", "identifiers": [' + "[1]," * 50_001 + "1]}",
      "more than 100000 values"),
+    # Python kept the last: a plan for the 21st; another parser keeps the first
+    ('{"date": "2026-11-20", "date": "2026-11-21"}', "the key 'date' appears twice"),
+    ('{"x": [{"a": 1, "b": 2, "a": 3}]}', "the key 'a' appears twice"),
 ], ids=["deep-list", "deep-object", "lone-surrogate", "surrogate-key", "nul", "nul-key",
-        "huge-integer", "many-keys", "many-items"])
+        "huge-integer", "many-keys", "many-items", "key-twice", "nested-key-twice"])
 def test_json_that_python_parses_but_cannot_use_is_400(client, spec, make_user, make_office,
                                                         auth, path, data, reason):
     # webargs (items, route plans) and request.get_json (scans) both answer 400
