@@ -159,7 +159,17 @@ def _library(status: int, slug: str, title: str) -> Callable[[Exception], Respon
     def handler(exc: Exception) -> Response:
         return problem_response(status, title, str(exc), slug=slug)
 
+    handler.slug = slug  # type: ignore[attr-defined]  # (library_slug)
     return handler
+
+
+def library_slug(exc: Exception) -> str | None:
+    """The problem type (slug) ``exc`` is answered with (:data:`LIBRARY_PROBLEMS`), for
+    a caller that records it instead of answering it (a scan's unreadable photo)."""
+    for kind, handler in LIBRARY_PROBLEMS.items():
+        if isinstance(exc, kind):
+            return getattr(handler, "slug", None)
+    return None
 
 
 # Library and model exceptions -> responses, in one place.

@@ -65,6 +65,9 @@ class Scan(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
     photo_key: Mapped[str | None] = mapped_column(String(200))
     photo_content_type: Mapped[str | None] = mapped_column(String(40))
     photo_bytes: Mapped[int | None]
+    #: the photo could not be read (``{"type", "detail"}``: a truncated JPEG, a HEIC, a
+    #: decompression bomb), so the scan is the phone's codes alone and no photo is kept
+    photo_error: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     actor: Mapped[User] = relationship()
     item: Mapped[Item] = relationship()

@@ -74,12 +74,23 @@ class MisreadSchema(Schema):
     reason = fields.String()
 
 
+class PhotoErrorSchema(Schema):
+    type = fields.String(metadata={"description": "The problem type a scan without phone "
+                                                  "codes is answered with: unreadable-image, "
+                                                  "unsupported-image-format, image-too-large"})
+    detail = fields.String()
+
+
 class ScanResultSchema(Schema):
     scan_id = fields.Integer()
     codes = fields.List(fields.Nested(CodeSchema))
     identified_code = fields.String()
     misreads = fields.List(fields.Nested(MisreadSchema))
     photo_url = fields.String(allow_none=True)
+    photo_error = fields.Nested(PhotoErrorSchema, allow_none=True, metadata={
+        "description": "The photo could not be read (truncated, a HEIC, too large): the scan "
+                       "is the phone's codes alone and the photo is not kept (null when it "
+                       "was read, or none was sent)"})
     event = fields.Nested(EventSchema)
     item = fields.Nested(ItemStateSchema)
     replayed = fields.Boolean()

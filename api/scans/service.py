@@ -19,7 +19,7 @@ from scanning.loading import sniff_format
 from scanning.s10 import looks_like_s10, normalize_s10
 
 from ..devicetime import clock_skew, device_flags
-from ..errors import Conflict, NotFound, Problem, Unprocessable
+from ..errors import Conflict, NotFound, Problem, Unprocessable, library_slug
 from ..evidence import CONTENT_TYPES, EvidenceStore
 from ..items import service as items
 
@@ -83,13 +83,24 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
     barcodes: list[scanning.Barcode] = []
     sources: list[str] = []
     ext = None
+    photo_error: dict[str, str] | None = None
     if photo is not None:
         if len(photo) > photo_max_bytes:
             raise Problem(f"The photo is {-(-len(photo) // 1024)} KB; the limit is "
                           f"{photo_max_bytes // 1024} KB.", status=413, slug="photo-too-large",
                           title="Photo too large")
-        ext = sniff_format(photo).lower()
-        found = scanning.scan_label(photo, carrier_patterns, config=scan_config).barcodes
+        try:
+            ext = sniff_format(photo).lower()
+            found = scanning.scan_label(photo, carrier_patterns, config=scan_config).barcodes
+        except scanning.ScanningError as exc:
+            if not data.get("codes"):
+                raise  # nothing else to go by: the photo's problem is the answer
+            # the phone decoded the label itself: the scan (a delivery, a pick-up) is
+            # recorded from its codes, where the whole scan was refused and lost with a
+            # photo the camera app truncated or wrote as HEIC; the photo is not kept
+            ext, found = None, ()
+            photo_error = {"type": library_slug(exc) or "unreadable-image",
+                           "detail": str(exc)[:300]}
         barcodes += found
         sources += ["photo"] * len(found)
     for code in data.get("codes") or []:
@@ -163,7 +174,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                 device_time=data["device_time"], server_time=now, codes=codes,
                 identified_code=identified, misreads=misreads, photo_key=key,
                 photo_content_type=CONTENT_TYPES[ext][0] if ext else None,
-                photo_bytes=len(photo) if photo is not None else None)
+                photo_bytes=len(photo) if photo is not None else None, photo_error=photo_error)
     scan.item, scan.event, scan.actor = result.item, result.event, actor
     session.add(scan)
     session.flush()

@@ -35,7 +35,7 @@ def _result(outcome: service.ScanOutcome, actor: User) -> dict[str, Any]:
     return {"scan_id": scan.id, "codes": scan.codes, "identified_code": scan.identified_code,
             "misreads": scan.misreads,
             "photo_url": url_for("scans.ScanPhoto", scan_id=scan.id) if scan.photo_key
-            else None,
+            else None, "photo_error": scan.photo_error,
             "event": scan.event, "item": item_state(scan.item, actor),
             "replayed": outcome.replayed}
 

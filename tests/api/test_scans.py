@@ -157,13 +157,16 @@ def test_an_empty_photo_field_is_no_photo(client, auth, office, courier, make_it
                     content_type="multipart/form-data")
     assert r.status_code == 201, r.json
     assert r.json["identified_code"] == item.identifier and r.json["photo_url"] is None
-    # a file that is empty is still an unreadable photo
-    form = {**fields(codes=json.dumps([{"text": item.identifier}])),
+    # a file that is empty is still an unreadable photo: the scan is the phone's codes
+    # (test_an_unreadable_photo_sent_with_the_phone_s_codes_keeps_the_scan)
+    other = make_item(office, courier=courier, events=("EMG",))
+    form = {**fields(codes=json.dumps([{"text": other.identifier}])),
             "photo": (io.BytesIO(b""), "label.jpg")}
     form.pop("location")
     r = client.post("/api/v1/scans", data=form, headers=auth(courier),
                     content_type="multipart/form-data")
-    assert r.status_code == 422 and r.json["type"].endswith("unreadable-image")
+    assert r.status_code == 201 and r.json["photo_error"]["type"] == "unreadable-image"
+    assert r.json["identified_code"] == other.identifier and r.json["photo_url"] is None
 
 
 def test_replay_returns_original_without_decoding_again(client, auth, office, courier,
@@ -291,6 +294,34 @@ def test_bad_photos_are_clear_errors(client, auth, courier, photo, status, slug)
     r = post_photo(client, auth(courier), photo, fields())
     assert r.status_code == status, r.json
     assert r.json["type"] == f"/problems/{slug}"
+
+
+@pytest.mark.parametrize(("photo", "slug"), [
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 50, "unreadable-image"),  # truncated JPEG
+    (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100, "unsupported-image-format"),  # HEIC
+    (png_bomb(), "image-too-large"),
+])
+def test_an_unreadable_photo_sent_with_the_phone_s_codes_keeps_the_scan(
+        client, auth, office, courier, make_item, photo, slug):
+    """The phone decoded the label and sent its photo too, which the server cannot read
+    (the camera app truncated it or wrote a HEIC): the whole scan was refused, the
+    courier's taking the parcel out lost with it. It is recorded from the phone's codes,
+    saying why the photo is not kept; a replay answers the same."""
+    item = make_item(office, courier=courier, events=("EMG",))
+    data = fields(codes=[{"text": item.identifier, "symbology": "CODE_128"}])
+    r = post_photo(client, auth(courier), photo, data)
+    assert r.status_code == 201, r.json
+    assert r.json["item"]["status"] == "out_for_delivery"
+    assert r.json["identified_code"] == item.identifier and r.json["photo_url"] is None
+    assert r.json["photo_error"]["type"] == slug and r.json["photo_error"]["detail"]
+    assert [c["source"] for c in r.json["codes"]] == ["phone"]
+    again = post_photo(client, auth(courier), photo, data)
+    assert again.status_code == 200 and again.json["photo_error"] == r.json["photo_error"]
+    # a photo read well says nothing
+    other = make_item(office, courier=courier, events=("EMG",))
+    r = post_photo(client, auth(courier), label_photo(other.identifier),
+                   fields(codes=[{"text": other.identifier}]))
+    assert r.status_code == 201 and r.json["photo_error"] is None and r.json["photo_url"]
 
 
 @pytest.mark.parametrize("size", [(65_536, 1), (1, 100_000), (70_000, 700)])
