@@ -49,6 +49,18 @@ def _payload() -> tuple[dict[str, Any], bytes | None]:
         photo = upload.read() if upload is not None else None
         if photo == b"" and not upload.filename:
             photo = None  # a form's file field left empty: no photo, the codes decide
+        others = sorted(k for k in request.form if k != "data")
+        if "data" in request.form and others:
+            # both ways at once: the data field won, the form fields silently dropped
+            raise Unprocessable("Send the fields either as one JSON 'data' field or as form "
+                                "fields, not both.", errors=[
+                                    {"pointer": f"/{k}", "detail": "Also in 'data'? Send "
+                                     "the fields one way."} for k in others[:20]])
+        twice = sorted(k for k in request.form if len(request.form.getlist(k)) > 1)
+        if twice:
+            # the first was taken, the others dropped: which one the phone meant is unknown
+            raise Unprocessable("Some fields were sent more than once.", errors=[
+                {"pointer": f"/{k}", "detail": "Sent more than once."} for k in twice[:20]])
         if "data" in request.form:
             try:
                 raw: Any = jsonbody.loads(request.form["data"])

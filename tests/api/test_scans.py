@@ -358,6 +358,30 @@ def test_bad_multipart_data_field(client, auth, courier, data):
     assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/data"
 
 
+def test_fields_sent_two_ways_or_twice_are_422_not_some_dropped(client, auth, office,
+                                                                 courier, make_item):
+    # a data field and form fields: the data field won and the form's were dropped; a form
+    # field sent twice: the first won
+    item = make_item(office, courier=courier, events=("EMG",))
+    data = fields(codes=[{"text": item.identifier}])
+    form = {"data": json.dumps(data), "action": "delivered",
+            "photo": (io.BytesIO(b""), "")}
+    r = client.post("/api/v1/scans", data=form, headers=auth(courier),
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and r.json["errors"] == [
+        {"pointer": "/action", "detail": "Also in 'data'? Send the fields one way."}], r.json
+    from werkzeug.datastructures import MultiDict
+
+    form = MultiDict([*((k, json.dumps(v) if isinstance(v, dict | list) else v)
+                        for k, v in data.items()), ("action", "delivered")])
+    r = client.post("/api/v1/scans", data=form, headers=auth(courier),
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and r.json["errors"] == [
+        {"pointer": "/action", "detail": "Sent more than once."}], r.json
+    assert client.get(f"/api/v1/items/{item.identifier}", headers=auth(courier)
+                      ).json["status"] == "at_delivery_office"
+
+
 def test_two_photos_in_one_scan_are_422_not_one_dropped(client, auth, courier):
     png = encode(make_label()[0], "PNG")
     r = client.post("/api/v1/scans", headers=auth(courier), content_type="multipart/form-data",
