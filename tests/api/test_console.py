@@ -421,18 +421,30 @@ def console_plan(client, h, courier_ids, identifiers, split=None, **body):
     return plan
 
 
+def items_along_yersin(make_item, office, n):
+    """``n`` items at the office, nobody's, a few hundred metres apart in Nha Trang."""
+    return [make_item(office, events=("EMG",), recipient={
+        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
+        for i in range(n)]
+
+
+def draft_for_two(client, make_item, office, couriers, n):
+    """A draft of :func:`items_along_yersin` ``n`` items for both ``couriers``, the
+    first half for the first, made through the console: the CSRF headers, the two
+    courier ids, the items' identifiers and the plan's JSON."""
+    h = {"X-CSRF-Token": page_token(client)}
+    a, b = (c.id for c in couriers)
+    ids = [i.identifier for i in items_along_yersin(make_item, office, n)]
+    plan = console_plan(client, h, [a, b], ids, split={a: ids[:n // 2], b: ids[n // 2:]})
+    return h, (a, b), ids, plan
+
+
 def test_an_edit_made_from_a_plan_changed_since_is_refused_not_made_over_it(
         logged_in, client, make_item, office, couriers):
     # two dispatchers (or tabs) with the same draft on screen: each edit sends every
     # route, so the second, made from the routes as they were, put back the first's move
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(6)]
-    h = {"X-CSRF-Token": page_token(logged_in)}
-    a, b = (c.id for c in couriers)
-    ids = [i.identifier for i in items]
-    plan = console_plan(logged_in, h, [a, b], ids, split={a: ids[:3], b: ids[3:]})
+    h, (a, b), ids, plan = draft_for_two(logged_in, make_item, office, couriers, 6)
     shown = logged_in.get(f"/console/api/plans/{plan['id']}").json  # both screens
     assert shown["version"] == plan["version"]
 
@@ -528,10 +540,7 @@ def test_a_courier_deactivated_since_publishing_keeps_their_route_named_and_colo
     """Their route stays in force until a plan replaces it (the parcels are still in
     their name): the day's data still names them, in their colour, as no longer active,
     instead of leaving an anonymous grey line."""
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(4)]
+    items = items_along_yersin(make_item, office, 4)
     idents = [i.identifier for i in items]
     a, b = couriers
     h = {"X-CSRF-Token": page_token(logged_in)}
@@ -573,10 +582,7 @@ def test_a_route_in_force_says_which_stops_left_its_courier_since(
     """The route stays as published, but the map and the side panel must not show a
     parcel given to someone else since as still on it (the courier's phone no longer
     does: still_yours): each route in force lists them, with who has them now."""
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(6)]
+    items = items_along_yersin(make_item, office, 6)
     idents = [i.identifier for i in items]
     a, b = couriers
     h = {"X-CSRF-Token": page_token(logged_in)}
@@ -627,10 +633,7 @@ def test_a_route_in_force_says_which_stops_left_its_courier_since(
 def test_the_days_routes_in_force_say_who_accepted_their_issues(
         logged_in, make_item, make_user, office, couriers):
     small = make_user(Role.COURIER, office, username="small", vehicle_capacity_parcels=1)
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(3)]
+    items = items_along_yersin(make_item, office, 3)
     h = {"X-CSRF-Token": page_token(logged_in)}
     plan = console_plan(logged_in, h, [small.id, couriers[0].id],
                         [i.identifier for i in items],
@@ -652,10 +655,7 @@ def test_a_console_replan_starts_from_the_routes_in_force_or_cold_as_asked(
     """The planning form's "start from the routes in force" box: ticked, the plan
     starts from the published routes; unticked it sends warm_start false and starts
     cold. Either way each route says how many of its courier's stops it kept."""
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(4)]
+    items = items_along_yersin(make_item, office, 4)
     idents = [i.identifier for i in items]
     a, b = couriers
     h = {"X-CSRF-Token": page_token(logged_in)}
@@ -746,10 +746,7 @@ def test_the_map_page_takes_a_refresh_interval(logged_in):
 def test_an_overloaded_plan_is_published_from_the_console_only_when_accepted(
         logged_in, make_item, make_user, office, couriers):
     small = make_user(Role.COURIER, office, username="small", vehicle_capacity_parcels=1)
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(3)]
+    items = items_along_yersin(make_item, office, 3)
     h = {"X-CSRF-Token": page_token(logged_in)}
     r = logged_in.post("/console/api/plans", headers=h, json={
         "date": "2026-11-20", "time_limit_s": 0.3, "courier_ids": [small.id, couriers[0].id]})
@@ -785,10 +782,7 @@ def test_a_parcel_whose_attempts_were_used_up_is_not_handed_over_from_the_consol
     it at the office, listed in not_handed_over; the console's did not ask."""
     from models import Item
 
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(3)]
+    items = items_along_yersin(make_item, office, 3)
     h = {"X-CSRF-Token": page_token(logged_in)}
     plan = console_plan(logged_in, h, [couriers[0].id], [i.identifier for i in items])
     routed = {s["identifier"] for r in plan["result"]["routes"] for s in r["stops"]}
@@ -1417,14 +1411,7 @@ def test_a_publish_made_from_a_plan_changed_since_is_refused(
     # two tabs with the same draft: one moves a stop, the other, still showing the
     # routes as they were, publishes; the courier got a route the dispatcher who
     # published never saw. Now the publish names the version on its screen (``base``)
-    items = [make_item(office, events=("EMG",), recipient={
-        "name": "Lê Văn Tám", "address": "1 Yersin", "city": "Nha Trang",
-        "province": "Khánh Hòa", "lat": 12.238 + 0.003 * i, "lon": 109.185})
-        for i in range(4)]
-    h = {"X-CSRF-Token": page_token(logged_in)}
-    a, b = (c.id for c in couriers)
-    ids = [i.identifier for i in items]
-    plan = console_plan(logged_in, h, [a, b], ids, split={a: ids[:2], b: ids[2:]})
+    h, (a, b), ids, plan = draft_for_two(logged_in, make_item, office, couriers, 4)
     url = f"/console/api/plans/{plan['id']}"
     moved = logged_in.post(f"{url}/edit", headers=h, json={
         "routes": [{"courier_id": a, "identifiers": ids[1:2]},

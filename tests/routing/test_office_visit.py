@@ -54,6 +54,16 @@ def _reopt(problem: Problem, **kw: object):  # type: ignore[no-untyped-def]
                       **{k: v for k, v in args.items() if k != "position"})
 
 
+def _leaves_once_loaded(problem: Problem, route: CourierRoute) -> None:
+    """``route`` reaches its first stop after the office straight from it, once loaded
+    (its ``office_visit``'s departure)."""
+    visit = route.office_visit
+    assert visit is not None
+    after = route.visits[visit.before]
+    out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
+    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+
+
 def test_bag_first_then_the_office_then_the_rest() -> None:
     problem = Problem(OFFICE, (*_bag(), *_new()), (courier("c1"),))
     plan = _reopt(problem, at_office=["n0", "n1"])
@@ -71,9 +81,7 @@ def test_bag_first_then_the_office_then_the_rest() -> None:
     # loading the two parcels: 5 minutes and 15 s each
     assert visit.departure_s == visit.arrival_s + OFFICE_LOAD_S + 2 * OFFICE_LOAD_PER_PARCEL_S
     # the first stop after the office leaves from it, after loading
-    after = route.visits[visit.before]
-    out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
-    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    _leaves_once_loaded(problem, route)
     # the distance is every leg: to the bag's stops, to the office, the rest, back
     legs = sum(v.travel_distance_m for v in route.visits) + visit.travel_distance_m
     home = PROVIDER.matrix([problem.stop(route.stop_ids[-1]).location, OFFICE.location])
@@ -403,9 +411,7 @@ def test_the_office_load_time_is_the_offices() -> None:
     (planned,) = solve(day, FAST, provider=PROVIDER).routes
     visit = planned.office_visit
     assert visit is not None and visit.departure_s == visit.arrival_s + 45 * 60
-    after = planned.visits[visit.before]
-    out = PROVIDER.matrix([OFFICE.location, day.stop(after.stop_id).location])
-    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    _leaves_once_loaded(day, planned)
     (fixed,) = evaluate(day, {"c1": list(planned.stop_ids)}, provider=PROVIDER).routes
     assert fixed == planned
     # none: the courier leaves as they arrive
@@ -439,9 +445,7 @@ def test_the_load_time_is_per_parcel_loaded() -> None:
     visit = route.office_visit
     assert visit is not None and set(route.stop_ids[visit.before:]) == {"n0", "n1"}
     assert visit.departure_s - visit.arrival_s == 300 + 4 * 60
-    after = route.visits[visit.before]
-    out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
-    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    _leaves_once_loaded(problem, route)
     # a plan: the six stops of the morning at the office (one of 3 parcels: 8), not the
     # bag's stop of the afternoon that rides past the office
     day = _road_day()
@@ -457,9 +461,7 @@ def test_the_load_time_is_per_parcel_loaded() -> None:
     assert not plan.unassigned and visit is not None and "b2" in planned.stop_ids[visit.before:]
     assert _loaded_at_office(day, planned) == 8
     assert visit.departure_s - visit.arrival_s == 300 + 8 * 60
-    after = planned.visits[visit.before]
-    out = PROVIDER.matrix([OFFICE.location, day.stop(after.stop_id).location])
-    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    _leaves_once_loaded(day, planned)
     assert not route_issues(day, planned)
     # an edit of the same order is timed the same; one that leaves n5 out loads 5
     (fixed,) = evaluate(day, {"c1": list(planned.stop_ids)}, provider=PROVIDER).routes
@@ -482,9 +484,7 @@ def test_a_parcel_left_out_is_not_loaded() -> None:
     visit = route.office_visit
     assert visit is not None and set(route.stop_ids[visit.before:]) == {"n0", "n1"}
     assert visit.departure_s - visit.arrival_s == 300 + 2 * 60
-    after = route.visits[visit.before]
-    out = PROVIDER.matrix([OFFICE.location, problem.stop(after.stop_id).location])
-    assert after.arrival_s == visit.departure_s + out.duration_s[0, 1]
+    _leaves_once_loaded(problem, route)
     # a plan of the day the same, and timed as an edit of its order
     day = _road_day()
     day = dataclasses.replace(day, office=PER_PARCEL, stops=(
