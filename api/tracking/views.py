@@ -81,8 +81,16 @@ def _complaint_ui(lang: str) -> dict[str, Any]:
     return {"pc": table(PUBLIC_COMPLAINT, lang), "categories": table(COMPLAINT_CATEGORY, lang)}
 
 
+def _typed() -> dict[str, str]:
+    """What the complaint form sent, as the fields hold at most (a refused form is shown
+    again with it: the customer had to type their complaint again)."""
+    return {"phone": request.form.get("phone", "")[:20],
+            "category": request.form.get("category", "")[:40],
+            "description": request.form.get("description", "")[:2000]}
+
+
 def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: str | None = None,
-            status: int | None = None) -> Response:
+            status: int | None = None, typed: dict[str, str] | None = None) -> Response:
     result, error, code = None, None, 200
     try:
         result = service.public_tracking(db.session(), number, lang, now=clock())
@@ -98,7 +106,7 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
     return make_response(render_template(
         "track.html", lang=lang, ui=_ui(lang), result=result, error=error, number=number[:60],
         next_attempt=next_attempt, expected_window=window, complaint=complaint,
-        complaint_error=complaint_error,
+        complaint_error=complaint_error, typed=typed or {},
         **_complaint_ui(lang),
         complaint_due=complaint.due_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
         if complaint else None),
@@ -111,14 +119,14 @@ def _page_limited(_limit: Any) -> Response:
     number = str((request.view_args or {}).get("number", ""))[:60]
     return make_response(render_template(
         "track.html", lang=lang, ui=_ui(lang), result=None, error="rate_limited",
-        number=number, complaint=None, complaint_error=None, **_complaint_ui(lang),
+        number=number, complaint=None, complaint_error=None, typed={}, **_complaint_ui(lang),
         complaint_due=None), 429)
 
 
 def _complaint_limited(_limit: Any) -> Response:
     """A rate-limited complaint form: the item's page with the form saying so (429)."""
     number = str((request.view_args or {}).get("number", ""))
-    resp = _render(number, _lang(), complaint_error="rate_limited", status=429)
+    resp = _render(number, _lang(), complaint_error="rate_limited", status=429, typed=_typed())
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -158,6 +166,7 @@ def track_complaint(number: str) -> Response:
     except (Forbidden, Unprocessable):
         db.session.rollback()
         problem, status = "not_verified", 403
-    resp = _render(number, lang, complaint=complaint, complaint_error=problem, status=status)
+    resp = _render(number, lang, complaint=complaint, complaint_error=problem, status=status,
+                   typed=_typed() if problem else None)
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -1083,16 +1083,20 @@ def test_tracking_page_complaint_form(client, make_item, office, dispatcher):
     page = client.get(f"/track/{item.identifier}")
     assert page.status_code == 200 and f'action="/track/{item.identifier}/complaint' in page.text
     url = f"/track/{item.identifier}/complaint?lang=en"
-    r = client.post(url, data={"phone": "0999999999", "category": "late",
-                               "description": "Where is it?"})
+    r = client.post(url, data={"phone": "0999999999", "category": "damaged",
+                               "description": "Where is it? <b>"})
     assert r.status_code == 403 and "do not match" in r.text
+    # refused, the form keeps what the customer typed (they typed it all again), escaped
+    assert 'value="0999999999"' in r.text and 'value="damaged" selected' in r.text
+    assert ">Where is it? &lt;b&gt;</textarea>" in r.text
     r = client.post(url, data={"phone": "0912345678", "category": "late", "description": "x"})
-    assert r.status_code == 422
+    assert r.status_code == 422 and ">x</textarea>" in r.text
     r = client.post(url, data={"phone": "0912 345 678", "category": "late",
                                "description": "Where is it?"})
     assert r.status_code == 201 and r.headers["Cache-Control"] == "no-store"
     ref = re.search(r'id="complaint-reference">(KN[0-9A-F]{8})<', r.text).group(1)
     assert "Nguyễn" not in r.text  # nothing personal echoed back
+    assert "0912 345 678" not in r.text
     from models import Complaint
 
     assert db.session.execute(db.select(Complaint).where(

@@ -164,6 +164,7 @@ def test_public_complaints_are_limited_per_item_and_per_address(app, client, off
                           "description": "Chưa nhận được hàng"},
                     environ_base={"REMOTE_ADDR": "5.5.5.9"})
     assert r.status_code == 429 and "Too many complaints" in r.get_data(as_text=True)
+    assert ">Chưa nhận được hàng</textarea>" in r.get_data(as_text=True)  # kept to resend
     # another spelling of the same number is the same item, and the same counter
     n = items[0].identifier
     for spelling in (n.lower(), f"{n[:2]}-{n[2:5]} {n[5:8]}-{n[8:11]} {n[11:]}"):
