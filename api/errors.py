@@ -214,6 +214,25 @@ def database_busy(exc: BaseException) -> bool:
 
 UNREACHABLE_RETRY_AFTER_S = 10
 
+#: Seconds a client waits before resending a request the database had no room for
+FULL_RETRY_AFTER_S = 300
+
+
+def database_full(exc: BaseException) -> bool:
+    """The database's disk is full: SQLite's ``SQLITE_FULL`` ("database or disk is
+    full"), PostgreSQL's ``disk_full`` (53100). The statement did not run and the
+    transaction is rolled back: nothing stored is lost, and the phone keeps what it
+    sent until an operator frees space. (Was a 500, "something went wrong on our
+    side", which told neither the client to resend nor the operator what to do.)"""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "53100":
+        return True
+    return type(orig).__module__ == "sqlite3" and (
+        getattr(orig, "sqlite_errorcode", None) == 13  # SQLITE_FULL
+        or "database or disk is full" in str(orig))
+
 
 def database_unreachable(exc: BaseException) -> bool:
     """No connection to the database (it is down, restarting, or the URL's host or port
@@ -306,6 +325,17 @@ def register_error_handlers(app: Flask) -> None:
                 return html_error(503, "Service unavailable", detail, headers)
             return problem_response(503, "Service unavailable", detail,
                                     slug="database-unavailable", headers=headers)
+        if database_full(exc):
+            db.session.rollback()
+            log.critical("database disk full on %s %s: %s; free space for the database",
+                         request.method, request.path, exc.orig)
+            detail = ("The server's database has no room left; nothing was changed. Keep "
+                      "the data and send it again later (the operators are told).")
+            headers = {"Retry-After": str(FULL_RETRY_AFTER_S)}
+            if _wants_html():
+                return html_error(503, "Service unavailable", detail, headers)
+            return problem_response(503, "Service unavailable", detail, slug="database-full",
+                                    headers=headers)
         if not database_busy(exc):
             return _unexpected(exc)
         db.session.rollback()  # (the request's session may serve another one: tests)

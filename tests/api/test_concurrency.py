@@ -299,3 +299,42 @@ def test_a_deadlock_postgresql_broke_is_a_503_to_send_again(client, auth, make_u
     assert db.session.get(Item, item.id).courier_id is None  # rolled back
     monkeypatch.setattr(service, "assign", real)
     assert client.post(url, headers=h, json={"courier_id": courier.id}).status_code == 200
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_full_database_disk_is_a_503_to_resend_not_a_500(client, auth, office, make_user,
+                                                          make_item, monkeypatch, engine):
+    """The database's disk full: "something went wrong on our side" (500) told the phone
+    neither that its data was not stored nor to send it again. A 503 with Retry-After,
+    nothing changed. SQLite's real error (a database file capped at its size)."""
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from api.items import service
+
+    if engine == "sqlite":
+        full = sqlite3.connect(":memory:")
+        full.execute("CREATE TABLE t (x BLOB)")
+        full.execute("PRAGMA max_page_count = 2")
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            for _ in range(10):
+                full.execute("INSERT INTO t VALUES (zeroblob(4000))")
+        cause: Exception = caught.value
+    else:
+        cause = psycopg.errors.DiskFull("could not extend file: No space left on device")
+    courier = make_user(Role.COURIER, office)
+    item = make_item(office, events=("EMG",))
+    real = service.assign
+
+    def no_room(*args, **kwargs):
+        real(*args, **kwargs)
+        raise OperationalError("INSERT INTO item_assignments ...", {}, cause)
+
+    monkeypatch.setattr(service, "assign", no_room)
+    r = client.post(f"/api/v1/items/{item.identifier}/assign",
+                    headers=auth(make_user(Role.DISPATCHER, office)),
+                    json={"courier_id": courier.id})
+    assert r.status_code == 503, r.json
+    assert r.json["type"] == "/problems/database-full" and r.headers["Retry-After"] == "300"
+    db.session.expire_all()
+    assert db.session.get(Item, item.id).courier_id is None  # rolled back
