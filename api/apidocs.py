@@ -123,6 +123,9 @@ PROBLEM_TYPES = {
     "database-unavailable": "The database cannot be reached (down, restarting, or a "
                             "wrong `DATABASE_URL`); nothing was stored. Try again after "
                             "`Retry-After` seconds.",
+    "database-full": "The database's disk is full; nothing was changed. Keep the data "
+                     "and send it again after `Retry-After` seconds (the operators are "
+                     "alerted by the log).",
     "evidence-store-unavailable": "The server could not write the photo or signature "
                                   "to its evidence store (`POSTAL_PHOTO_DIR`: its disk "
                                   "full, or not writable); nothing was recorded. Send it "
