@@ -92,7 +92,8 @@ class OfficeVisit:
     arrival_s
         Arrival at the office.
     departure_s
-        ``arrival_s`` plus the time to load (``Office.load_s``).
+        ``arrival_s`` plus the time to load (``Office.load_time_s`` of the parcels
+        loaded there).
     travel_distance_m, travel_duration_s
         Leg from the previous point (start or previous stop) to the office; the visit at
         ``before`` travels from the office.

@@ -735,7 +735,9 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
     has them leave the office after loading the most they could (all that waits there,
     at most what fills the room their bag leaves), and their route is then timed with
     what it loads (``Office.load_time_s``) as :func:`routing.evaluate.evaluate` times
-    it: no later, so no stop the search placed in time becomes late."""
+    it: no later, so no stop the search placed in time becomes late (unless the trip
+    from the office starts with a bag stop: served before the office, as ``evaluate``
+    times it, waiting there for its window delays the rest)."""
     sole = problem.couriers[0].id if len(problem.couriers) == 1 else None
     couriers = {c.id: c for c in problem.couriers}
     stops = list(problem.stops)
@@ -810,7 +812,9 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
                 # for, or starts with a stop of the bag (one the trip back left out, or
                 # waiting for its window): timed as evaluate() times the order, that
                 # stop before the office (and no office at all when nothing is to load
-                # there), so that an edit keeps the plan's times
+                # there), so that an edit keeps the plan's times. Waiting there for its
+                # window delays the office and all after it: that route may be late
+                # where the search's was not (the plan is then not feasible)
                 joined = _fixed_route(problem, c, joined.stop_ids, provider)
             if joined is not None:
                 routes.append(joined)
@@ -819,7 +823,7 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
     return Plan(
         routes=tuple(routes), unassigned=plan.unassigned,
         distance_m=sum(r.distance_m for r in routes), travel_s=sum(r.travel_s for r in routes),
-        feasible=plan.feasible and bags_fit,
+        feasible=plan.feasible and bags_fit and all(r.lateness_s == 0 for r in routes),
         method=plan.method, runtime_s=time.monotonic() - t0, matrix_s=plan.matrix_s)
 
 

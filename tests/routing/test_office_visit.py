@@ -398,6 +398,30 @@ def test_no_pass_by_the_office_with_nothing_to_load_there() -> None:
     assert fixed == route
 
 
+def test_a_bag_stop_served_before_the_office_that_makes_a_stop_late_is_not_feasible(
+) -> None:
+    # b0 (in the bag) opens after the courier could be back and loaded, so it waits for
+    # after the office; the search serves it first from there, then n0. Timed as an
+    # edit of that order is (b0 before the office, waiting for its window), n0 is late:
+    # the plan said feasible, its route late
+    leg = int(PROVIDER.matrix([ROAD, OFFICE.location]).duration_s[0, 1])
+    ready = 10 * H + leg + OFFICE.load_time_s(3)
+    b0 = stop_near_office("b0", -0.002, 0.001, on_board=True, courier_id="c1",
+                          window=TimeWindow(ready + 120, ready + 300))
+    n0 = stop_near_office("n0", -0.004, 0.001, demand=Demand(3, 3000), courier_id="c1",
+                          window=TimeWindow(ready + 310, ready + 500))
+    out = courier("c1", shift=TimeWindow(10 * H, 18 * H), start=ROAD, bag_only=True)
+    problem = Problem(OFFICE, (b0, n0), (out,))
+    plan = solve(problem, FAST, provider=PROVIDER)
+    (route,) = plan.routes
+    assert route.stop_ids == ("b0", "n0") and not plan.unassigned
+    assert route.office_visit is not None and route.office_visit.before == 1
+    (fixed,) = evaluate(problem, {"c1": list(route.stop_ids)}, provider=PROVIDER).routes
+    assert fixed == route
+    assert [i.stop_id for i in route_issues(problem, route)] == ["n0"]
+    assert not plan.feasible
+
+
 # --- Office.load_s, load_per_parcel_s: the time to load at the office ------------------
 
 def test_the_office_load_time_is_the_offices() -> None:

@@ -11,12 +11,15 @@ from routing import (
     Demand,
     HaversineProvider,
     LatLon,
+    Office,
     Problem,
     SolverParams,
     Stop,
     TimeWindow,
+    reoptimize,
     solve,
 )
+from routing.evaluate import evaluate, route_issues
 
 from .conftest import OFFICE, H
 
@@ -121,3 +124,103 @@ def test_plan_invariants(problem: Problem) -> None:
         assert route.distance_m == dist
         assert route.lateness_s == 0
     assert plan.feasible
+
+
+#: where a courier on the road may stand: not at the office (AT_OFFICE_M), where a plan
+#: starts them and an edit does not
+away = coord.filter(lambda p: abs(p[0] - OFFICE.location.lat)
+                    + abs(p[1] - OFFICE.location.lon) > 0.003)
+
+
+@st.composite
+def road_days(draw: st.DrawFn) -> Problem:
+    """Couriers out on the road with their bag (``bag_only``), parcels at the office for
+    them or anyone, an office that loads in a base time and a time per parcel."""
+    couriers = []
+    for k in range(draw(st.integers(1, 3))):
+        lat, lon = draw(away)
+        o = draw(st.integers(8 * H, 10 * H))
+        couriers.append(Courier(
+            f"c{k}", shift=TimeWindow(o, o + draw(st.integers(2 * H, 8 * H))),
+            capacity=Capacity(draw(st.integers(1, 12)), 80_000),
+            start=LatLon(lat, lon) if draw(st.integers(0, 4)) else None,
+            return_to_office=draw(st.booleans()), bag_only=True))
+    stops = []
+    for i in range(draw(st.integers(1, 9))):
+        lat, lon = draw(coord)
+        window = None
+        if draw(st.booleans()):
+            o = draw(st.integers(8 * H, 15 * H))
+            window = TimeWindow(o, o + draw(st.integers(15 * 60, 3 * H)))
+        on_board = draw(st.booleans())
+        owner = draw(st.sampled_from([None, *(c.id for c in couriers)]))
+        stops.append(Stop(f"s{i}", LatLon(lat, lon), service_s=120, window=window,
+                          demand=Demand(draw(st.integers(1, 4)), 100),
+                          courier_id=owner or ("c0" if on_board else None),
+                          on_board=on_board))
+    office = Office(OFFICE.location, load_s=draw(st.integers(0, 600)),
+                    load_per_parcel_s=draw(st.sampled_from([0, 15, 120, 600])))
+    return Problem(office, tuple(stops), tuple(couriers))
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(road_days())
+def test_a_plan_with_couriers_on_the_road_is_timed_as_an_edit_of_it(problem: Problem
+                                                                     ) -> None:
+    # the searches allow for the most a courier can load at the office, then time the
+    # route with what it loads: as evaluate() times the same order, a dispatcher's edit
+    plan = solve(problem, PARAMS, provider=PROVIDER)
+    planned = [v.stop_id for r in plan.routes for v in r.visits]
+    assert sorted(planned + [u.stop_id for u in plan.unassigned]) == sorted(
+        s.id for s in problem.stops)
+    for route in plan.routes:
+        (fixed,) = evaluate(problem, {route.courier_id: list(route.stop_ids)},
+                            provider=PROVIDER).routes
+        assert fixed == route
+        visit = route.office_visit
+        if visit is not None:
+            loaded = sum(problem.stop(i).demand.parcels
+                         for i in route.stop_ids[visit.before:]
+                         if not problem.stop(i).on_board)
+            assert loaded > 0
+            assert visit.departure_s - visit.arrival_s == problem.office.load_time_s(loaded)
+        # a feasible plan's routes break nothing
+        assert not (plan.feasible and route_issues(problem, route))
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(road_days())
+def test_a_reoptimisation_on_the_road_loads_in_the_time_of_what_it_loads(problem: Problem
+                                                                         ) -> None:
+    # the courier's parcels at the office: loaded in the time of those the route serves,
+    # and the route's lateness is what route_issues says (a bag over the capacity is not
+    # checked here: the re-optimisation calls it feasible, route_issues does not)
+    c = problem.couriers[0]
+    if c.start is None:
+        return
+    plan = reoptimize(problem, c.id, c.start, [], now_s=c.shift.open_s, params=PARAMS,
+                      provider=PROVIDER)
+    for route in plan.routes:
+        late = [i for i in route_issues(problem, route)
+                if i.code in ("late_stop", "shift_overrun")]
+        assert not (plan.feasible and late)
+        assert route.lateness_s == sum(i.excess for i in late)
+        visit = route.office_visit
+        if visit is not None:
+            loaded = sum(problem.stop(i).demand.parcels
+                         for i in route.stop_ids[visit.before:]
+                         if not problem.stop(i).on_board)
+            assert visit.departure_s - visit.arrival_s == problem.office.load_time_s(loaded)
+            if visit.before < len(route.visits):
+                first = route.visits[visit.before]
+                assert first.arrival_s == visit.departure_s + first.travel_duration_s
