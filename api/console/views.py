@@ -358,6 +358,16 @@ def endpoint(*, passive: bool = False) -> Callable[[Callable[..., Any]], Callabl
     return decorator
 
 
+def _json_body() -> Any:
+    """The request's JSON body, None when it has none. One that is not JSON, or JSON the
+    app refuses (``api.jsonbody``: a key twice ...), is a 400 (a body of another type a
+    415), where it was read as no body at all: a publish went ahead without the version
+    check it asked for."""
+    if not request.get_data(cache=True):
+        return None
+    return request.get_json()
+
+
 def _load(schema: Any, data: Any) -> dict[str, Any]:
     try:
         out: dict[str, Any] = schema.load(data or {})
@@ -629,7 +639,7 @@ def positions(user: User) -> Any:
 @bp.post("/api/plans")
 @endpoint()
 def start_plan(user: User) -> Any:
-    payload = request.get_json(silent=True) or {}
+    payload = _json_body() or {}
     if isinstance(payload, dict) and user.role is Role.ADMIN:  # else _load says 422
         payload["office_id"] = office_of(user).id
     data = _load(PlanCreateSchema(), payload)
@@ -661,7 +671,7 @@ def plan_edit(user: User, plan_id: int) -> Any:
     """As PATCH /api/v1/route-plans/{id}; with ``base`` (the plan's ``version`` the
     edit was made from), a plan changed since is a 409 ``plan-changed``, checked with
     the plan locked."""
-    body = request.get_json(silent=True)
+    body = _json_body()
     base = _base(body)
     data = _load(PlanEditSchema(), body)
     if base is not None and plans.plan_version(
@@ -678,7 +688,7 @@ def plan_publish(user: User, plan_id: int) -> Any:
     """As POST /api/v1/route-plans/{id}/publish; with ``base`` (the plan's ``version``
     on the dispatcher's screen), a plan changed since (an edit in another tab) is a 409
     ``plan-changed``, nothing published: what is published is what they saw."""
-    body = request.get_json(silent=True)
+    body = _json_body()
     base = _base(body)
     data = _load(PlanPublishSchema(), body)
     plan = plans.publish(db.session(), user, plan_id, now=clock(),

@@ -1428,6 +1428,12 @@ def test_a_publish_made_from_a_plan_changed_since_is_refused(
     assert all(i.courier_id is None for i in db.session.query(Item).all())
     r = logged_in.post(f"{url}/publish", headers=h, json={"base": 7})
     assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/base", r.json
+    # a body the server cannot read was read as none: published without the check
+    for bad in ('{"base": "' + plan["version"] + '"', '{"base": "x", "base": "y"}'):
+        r = logged_in.post(f"{url}/publish", headers=h, data=bad,
+                           content_type="application/json")
+        assert r.status_code == 400, r.json
+    assert logged_in.get(url).json["status"] == "succeeded"
     # published from what is shown now, it is published as shown
     r = logged_in.post(f"{url}/publish", headers=h, json={"base": moved["version"]})
     assert r.status_code == 200 and r.json["status"] == "published", r.json
