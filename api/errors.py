@@ -313,41 +313,36 @@ def register_error_handlers(app: Flask) -> None:
     for exc_type, handler in LIBRARY_PROBLEMS.items():
         app.register_error_handler(exc_type, handler)
 
+    def _unavailable(detail: str, slug: str, retry_after_s: int) -> Response:
+        """A 503 of the database (its changes rolled back): resend after ``retry_after_s``."""
+        headers = {"Retry-After": str(retry_after_s)}
+        if _wants_html():
+            return html_error(503, "Service unavailable", detail, headers)
+        return problem_response(503, "Service unavailable", detail, slug=slug, headers=headers)
+
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> Response:
         if database_unreachable(exc):
             db.session.rollback()
             log.error("database unreachable on %s %s: %s", request.method, request.path,
                       exc.orig)
-            detail = "The database cannot be reached; try again in a moment."
-            headers = {"Retry-After": str(UNREACHABLE_RETRY_AFTER_S)}
-            if _wants_html():
-                return html_error(503, "Service unavailable", detail, headers)
-            return problem_response(503, "Service unavailable", detail,
-                                    slug="database-unavailable", headers=headers)
+            return _unavailable("The database cannot be reached; try again in a moment.",
+                                "database-unavailable", UNREACHABLE_RETRY_AFTER_S)
         if database_full(exc):
             db.session.rollback()
             log.critical("database disk full on %s %s: %s; free space for the database",
                          request.method, request.path, exc.orig)
-            detail = ("The server's database has no room left; nothing was changed. Keep "
-                      "the data and send it again later (the operators are told).")
-            headers = {"Retry-After": str(FULL_RETRY_AFTER_S)}
-            if _wants_html():
-                return html_error(503, "Service unavailable", detail, headers)
-            return problem_response(503, "Service unavailable", detail, slug="database-full",
-                                    headers=headers)
+            return _unavailable("The server's database has no room left; nothing was "
+                                "changed. Keep the data and send it again later (the "
+                                "operators are told).", "database-full", FULL_RETRY_AFTER_S)
         if not database_busy(exc):
             return _unexpected(exc)
         db.session.rollback()  # (the request's session may serve another one: tests)
         log.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
-        detail = ("The database was busy with other changes for too long and this request "
-                  "could not finish; its changes were rolled back. Send it again after "
-                  "Retry-After seconds.")
-        headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
-        if _wants_html():
-            return html_error(503, "Service unavailable", detail, headers)
-        return problem_response(503, "Service unavailable", detail, slug="database-busy",
-                                headers=headers)
+        return _unavailable("The database was busy with other changes for too long and "
+                            "this request could not finish; its changes were rolled back. "
+                            "Send it again after Retry-After seconds.", "database-busy",
+                            BUSY_RETRY_AFTER_S)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

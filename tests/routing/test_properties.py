@@ -70,12 +70,13 @@ def problems(draw: st.DrawFn) -> Problem:
     return Problem(OFFICE, tuple(stops), tuple(couriers))
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    derandomize=True,
-)
+def _examples(n: int) -> settings:
+    """``n`` examples, the same every run (derandomized), however long each solve takes."""
+    return settings(max_examples=n, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@_examples(25)
 @given(problems())
 def test_plan_invariants(problem: Problem) -> None:
     plan = solve(problem, PARAMS, provider=PROVIDER)
@@ -163,12 +164,7 @@ def road_days(draw: st.DrawFn) -> Problem:
     return Problem(office, tuple(stops), tuple(couriers))
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    derandomize=True,
-)
+@_examples(40)
 @given(road_days())
 def test_a_plan_with_couriers_on_the_road_is_timed_as_an_edit_of_it(problem: Problem
                                                                      ) -> None:
@@ -193,12 +189,7 @@ def test_a_plan_with_couriers_on_the_road_is_timed_as_an_edit_of_it(problem: Pro
         assert not (plan.feasible and route_issues(problem, route))
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    derandomize=True,
-)
+@_examples(40)
 @given(road_days())
 def test_a_reoptimisation_on_the_road_loads_in_the_time_of_what_it_loads(problem: Problem
                                                                          ) -> None:
