@@ -20,13 +20,15 @@ import http.client
 import json
 import logging
 import math
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -288,9 +290,9 @@ class OsrmTableProvider:
     profile
         OSRM profile path segment, default ``"driving"``.
     timeout_s
-        Time limit of each request, ``0 < timeout_s <= 3600``, body included (a
-        server sending its answer slowly is cut off after it, not only one that
-        goes silent).
+        Time limit of each request, ``0 < timeout_s <= 3600``, from the connection
+        to the end of the body (a server sending its status line, headers or body
+        slowly is cut off after it, not only one that goes silent).
     max_points
         Maximum coordinates per request (sources + destinations), an integer >= 2.
     speed_factor
@@ -343,15 +345,16 @@ class OsrmTableProvider:
             + _OSRM_BYTES_PER_CELL * n_src * n_dst
         )
         # ``timeout_s`` bounds the whole request: the socket timeout alone bounds each
-        # read, so a server trickling its body a byte at a time held the caller forever
-        deadline = time.monotonic() + self.timeout_s
+        # read, so a server trickling its head or body a byte at a time held the caller
+        # forever. The watchdog shuts the connection at the deadline, whatever the
+        # request is waiting for (the status line, the headers, the body)
+        watchdog = _Watchdog(time.monotonic() + self.timeout_s)
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout_s) as resp:  # noqa: S310
+            with watchdog.opener().open(url, timeout=self.timeout_s) as resp:
                 parts: list[bytes] = []
                 size = 0
                 while True:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"no complete response in {self.timeout_s} s")
+                    watchdog.check()
                     part = resp.read1(65536)
                     if not part:
                         break
@@ -361,10 +364,15 @@ class OsrmTableProvider:
                             f"OSRM table response larger than {limit} bytes"
                         )
                     parts.append(part)
+                watchdog.check()  # (the end of a body cut at the deadline)
                 body = json.loads(b"".join(parts).decode("utf-8"))
         except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError,
                 ValueError, RecursionError) as exc:
-            raise MatrixProviderError(f"OSRM table request failed: {exc}") from exc
+            # once the watchdog has cut the connection, whatever that raised is its doing
+            why = f"no complete response in {self.timeout_s} s" if watchdog.fired else exc
+            raise MatrixProviderError(f"OSRM table request failed: {why}") from exc
+        finally:
+            watchdog.cancel()
         if not isinstance(body, dict) or body.get("code") != "Ok":
             code = body.get("code") if isinstance(body, dict) else None
             raise MatrixProviderError(f"OSRM table returned code {code!r}")
@@ -405,6 +413,97 @@ class OsrmTableProvider:
                             dist[gi, gj] = _cell(_number(m))
         logger.debug("OSRM matrix %dx%d built with %d requests", n, n, requests)
         return TravelMatrix(distance_m=dist, duration_s=dur)
+
+
+class _Watchdog:
+    """Shuts the sockets of one request at ``deadline`` (``time.monotonic()``): a
+    blocked read then returns, and :meth:`check` raises ``TimeoutError``."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.fired = False
+        self._timers: list[threading.Timer] = []
+
+    def check(self) -> None:
+        """Raise ``TimeoutError`` once the deadline has passed."""
+        if self.fired or time.monotonic() > self.deadline:
+            self.fired = True
+            raise TimeoutError("deadline passed")
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` at the deadline (a timer thread, cancelled by :meth:`cancel`)."""
+        self.check()
+        timer = threading.Timer(self.deadline - time.monotonic(), self._fire, (sock,))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _fire(self, sock: socket.socket) -> None:
+        self.fired = True
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
+
+    def cancel(self) -> None:
+        """Stop the timers (the request is over)."""
+        for timer in self._timers:
+            timer.cancel()
+
+    def watched(self, create: Callable[..., socket.socket]) -> Callable[..., socket.socket]:
+        """``create`` (a socket factory), each socket it makes watched."""
+
+        def created(*args: Any, **kwargs: Any) -> socket.socket:
+            sock = create(*args, **kwargs)
+            self.watch(sock)
+            return sock
+
+        return created
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """``urllib``'s default opener (proxies, redirects...), its HTTP(S) connections
+        watched from the moment their socket exists (the TLS handshake included)."""
+        return urllib.request.build_opener(_WatchedHTTPHandler(self), _WatchedHTTPSHandler(self))
+
+
+class _Watched:
+    """An ``http.client`` connection whose sockets a :class:`_Watchdog` watches."""
+
+    _create_connection: Callable[..., socket.socket]
+
+    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = watchdog.watched(self._create_connection)
+
+
+class _WatchedHTTPConnection(_Watched, http.client.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, http.client.HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self.watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        # (typeshed's protocol has no ``watchdog``: do_open passes it to the class)
+        return self.do_open(_WatchedHTTPConnection, req,  # type: ignore[arg-type]
+                            watchdog=self.watchdog)
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self.watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTPSConnection, req,  # type: ignore[arg-type]
+                            context=self._context,  # type: ignore[attr-defined]
+                            watchdog=self.watchdog)
 
 
 def _rows(value: object, n: int) -> bool:

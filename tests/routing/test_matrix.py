@@ -338,6 +338,30 @@ def test_osrm_trickled_body_is_bounded_by_the_timeout(raw_osrm: str) -> None:
     assert len(sent) < 50
 
 
+def test_osrm_trickled_headers_are_bounded_by_the_timeout(raw_osrm: str) -> None:
+    sent = []
+
+    def serve(h: BaseHTTPRequestHandler) -> None:  # the head a byte at a time, each in time
+        body = _table([[0, 1], [1, 0]])
+        head = (b"HTTP/1.0 200 OK\r\nX-Pad: " + b"x" * 60
+                + f"\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        for byte in head:
+            h.wfile.write(bytes([byte]))
+            h.wfile.flush()
+            sent.append(1)
+            time.sleep(0.05)
+        h.wfile.write(body)
+
+    _Raw.serve = serve
+    t0 = time.monotonic()
+    with pytest.raises(MatrixProviderError, match="no complete response in 0.3 s"):
+        OsrmTableProvider(raw_osrm, timeout_s=0.3).matrix(_points(2))
+    # the socket timeout alone (each byte comes in 0.05 s) waited for the whole head,
+    # ~5 s, and returned the table
+    assert time.monotonic() - t0 < 2.0
+    assert len(sent) < 50
+
+
 def test_osrm_oversized_body_is_refused_early(raw_osrm: str) -> None:
     sent = []
 
