@@ -15,7 +15,10 @@ benchmarks measure exactly the configuration the product runs:
   the others in a ``ProcessPoolExecutor``): independent runs with seeds
   ``seed, seed+1, ...``, then one worker tries a plan with a route fewer
   while the others continue, then all restart from the best plan; the best
-  feasible result wins (see :func:`_solve_pyvrp`).
+  feasible result wins (see :func:`_solve_pyvrp`). A day too large for its budget
+  (:func:`_slow_start`) starts from a greedy plan instead of PyVRP's random one,
+  whose first descent nothing interrupts, in one phase; problems of a few stops stop
+  once PyVRP has settled (:data:`PATIENT_MAX_CLIENTS`).
 """
 
 from __future__ import annotations
@@ -231,7 +234,7 @@ class CoreResult:
         Whether the solver reported a feasible solution (all required clients
         served, capacities and time windows respected).
     method
-        ``"fast-tsp"``, ``"exact"``, ``"tsptw-ils"``, ``"pyvrp"`` or ``"empty"``.
+        ``"fast-tsp"``, ``"exact"``, ``"tsptw-ils"``, ``"pyvrp"``, ``"greedy"`` or ``"empty"``.
     runtime_s
         Wall-clock time.
     seeds_costs
@@ -396,22 +399,42 @@ def _build_data(inst: CoreInstance, all_required: bool = False) -> object:
 _PYVRP_INFEASIBLE = float(np.iinfo(np.int64).max)
 
 
-class _DeadlineStop:
-    """PyVRP stopping criterion: wall-clock deadline + optional progress hook."""
+#: PyVRP runs on at most this many clients stop after :data:`PYVRP_PATIENCE` iterations
+#: without a better plan (once they have a feasible one), not at the deadline: a re-plan
+#: of 12 stops for 3 couriers spent its whole budget (30 s at a plan's default) on the
+#: plan it had after a few hundred iterations. Over 45 random problems of 9-30 stops
+#: (1-3 couriers, windows, pins, either objective) the last better plan came by
+#: iteration 1 013 of 2 000-51 000; of 30-60 stops, by iteration 3 249 of 2 000-5 000
+#: (not settled: larger problems keep the whole budget).
+PATIENT_MAX_CLIENTS = 20
+PYVRP_PATIENCE = 10_000
 
-    def __init__(self, deadline: float, progress: ProgressCallback | None, t0: float) -> None:
+
+class _DeadlineStop:
+    """PyVRP stopping criterion: wall-clock deadline + optional progress hook; with
+    ``patience``, also that many iterations without a better feasible plan."""
+
+    def __init__(self, deadline: float, progress: ProgressCallback | None, t0: float,
+                 patience: int = 0) -> None:
         self.deadline = deadline
         self.progress = progress
         self.t0 = t0
         self.best = math.inf
         self.last_report = -1.0
         self.iterations = 0
+        self.patience = patience
+        self.lowest = math.inf  # the best feasible cost seen
+        self.stale = 0  # iterations since it was lowered
 
     def __call__(self, best_cost: float) -> bool:
         now = time.monotonic()
         self.iterations += 1
         if float(best_cost) >= _PYVRP_INFEASIBLE:  # PyVRP's cost of an infeasible solution
             best_cost = math.inf  # (ProgressCallback: inf until a feasible one is known)
+        if best_cost < self.lowest:
+            self.lowest, self.stale = best_cost, 0
+        else:
+            self.stale += 1
         if self.progress is not None:
             improved = best_cost < self.best
             if improved or now - self.last_report >= 0.25:
@@ -422,6 +445,8 @@ class _DeadlineStop:
                 self.progress(float(self.best), now - self.t0)
         if _CANCEL is not None and _CANCEL.is_set():
             return True
+        if self.patience and self.stale >= self.patience and self.lowest < math.inf:
+            return True  # settled
         return now >= self.deadline
 
 
@@ -466,7 +491,7 @@ def num_neighbours(num_clients: int) -> int:
     return NEIGHBOURS_LARGE if num_clients > LARGE_PROBLEM_CLIENTS else NEIGHBOURS
 
 
-def _solve_params(num_clients: int, alternatives: int = 0) -> Any:
+def _solve_params(num_clients: int, alternatives: int = 0, quick: bool = False) -> Any:
     import pyvrp.search
     from pyvrp import IteratedLocalSearchParams, SolveParams
     from pyvrp.search import NeighbourhoodParams, PerturbationParams
@@ -477,8 +502,10 @@ def _solve_params(num_clients: int, alternatives: int = 0) -> Any:
         ops = [getattr(pyvrp.search, name) for name in cfg.operators]
     return SolveParams(
         operators=ops,
+        # quick: no exhaustive descent on a new best either (:func:`_slow_start`)
         ils=IteratedLocalSearchParams(
-            history_length=cfg.history_length, exhaustive_on_best=cfg.exhaustive_on_best
+            history_length=cfg.history_length,
+            exhaustive_on_best=cfg.exhaustive_on_best and not quick,
         ),
         # a stop's alternatives share its place, so they take places in every list:
         # as many more neighbours as make the same number of stops
@@ -612,15 +639,18 @@ def _run_pyvrp(
     t0: float | None = None,
     *,
     hard_dims: Sequence[int] = (),
+    quick: bool = False,
 ) -> _RunOutput:
     """One PyVRP run (also the process-pool task). Returns picklable output.
-    ``hard_dims``: load dimensions whose penalty stays at its maximum (pins)."""
+    ``hard_dims``: load dimensions whose penalty stays at its maximum (pins);
+    ``quick``: no exhaustive descent on a new best (:func:`_slow_start`)."""
     from pyvrp import ProblemData, Route, Solution, solve
     from pyvrp.exceptions import PenaltyBoundWarning
 
     data = _model(data)
     assert isinstance(data, ProblemData)
-    stop = _DeadlineStop(deadline, progress, time.monotonic() if t0 is None else t0)
+    stop = _DeadlineStop(deadline, progress, time.monotonic() if t0 is None else t0,
+                         PYVRP_PATIENCE if data.num_clients <= PATIENT_MAX_CLIENTS else 0)
     init = None
     if initial:
         try:
@@ -632,7 +662,7 @@ def _run_pyvrp(
         # served: the time-warp penalty hits its bound. Not actionable.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         params = _solve_params(data.num_clients,
-                               sum(len(g.clients) - 1 for g in data.groups()))
+                               sum(len(g.clients) - 1 for g in data.groups()), quick)
         if hard_dims:
             res = _solve_fixed(data, stop, seed, params, init, hard_dims)
         else:
@@ -729,12 +759,13 @@ def _parallel(
     main_initial: Sequence[tuple[int, Sequence[int]]] | None = None,
     hard_dims: Sequence[int] = (),
     worker_data: object = None,
+    quick: bool = False,
 ) -> list[_RunOutput]:
     """Independent PyVRP runs, one per seed (the first here, with progress), all from
     ``initial``, or the first from ``main_initial`` when given. The workers get
     ``worker_data`` (the same model named by a :class:`_Model`) when given."""
     first = initial if main_initial is None else main_initial
-    run = _pyvrp_task(hard_dims)
+    run = _pyvrp_task(hard_dims, quick)
     shipped = data if worker_data is None else worker_data
     return _fan_out(
         pool,
@@ -745,9 +776,11 @@ def _parallel(
     )
 
 
-def _pyvrp_task(hard_dims: Sequence[int]) -> Callable[..., _RunOutput]:
-    """:func:`_run_pyvrp` with ``hard_dims`` (picklable for the pool)."""
-    return functools.partial(_run_pyvrp, hard_dims=tuple(hard_dims)) if hard_dims else _run_pyvrp
+def _pyvrp_task(hard_dims: Sequence[int], quick: bool = False) -> Callable[..., _RunOutput]:
+    """:func:`_run_pyvrp` with ``hard_dims`` and ``quick`` (picklable for the pool)."""
+    if not hard_dims and not quick:
+        return _run_pyvrp
+    return functools.partial(_run_pyvrp, hard_dims=tuple(hard_dims), quick=quick)
 
 
 def _as_candidate(
@@ -801,6 +834,7 @@ def _eliminate_route(
     reporter: ProgressCallback | None,
     t0: float,
     key: int | None = None,
+    quick: bool = False,
 ) -> list[_RunOutput]:
     """One worker searches for a plan with one route fewer than ``start``
     (``cut``, from :func:`_without_smallest_route`: the fleet cut to the
@@ -815,7 +849,7 @@ def _eliminate_route(
     else:
         fleet = tuple((t, vt.count) for t, vt in zip(types, sub.vehicle_types, strict=True))
         data_e, shipped = _Model(key, True, fleet), _Model(key, True)
-    run = _pyvrp_task(_hard_dims(sub))
+    run = _pyvrp_task(_hard_dims(sub), quick)
     outs = _fan_out(
         pool,
         cancel,
@@ -849,8 +883,13 @@ def _solve_pyvrp(
     *,
     optional_only: bool = False,
     hedge: bool = True,
+    quick: Sequence[tuple[int, Sequence[int]]] = (),
 ) -> tuple[list[CoreRoute], bool, tuple[float, ...]]:
-    """Parallel PyVRP in phases.
+    """Parallel PyVRP in phases. With a ``quick`` start (:func:`_greedy_start`, a
+    day too large for the budget: :func:`_slow_start`) there is one phase, phase 1,
+    for the whole budget, from that start (completed as a warm start is; a candidate
+    itself when phase 1 finds no feasible plan), with no exhaustive descent on a new
+    best.
 
     Phase 1 (``PHASE1_SHARE`` of the budget) runs ``workers`` independent
     searches with *every client required*: PyVRP's penalised search through
@@ -899,6 +938,8 @@ def _solve_pyvrp(
     # the optional model, built only when it is searched: each model holds a copy of
     # every matrix (a routing profile per preferred courier at 2 000 stops: 64 MB)
     data_opt = data_req if short or not has_optional else None
+    if quick:  # no descent from a random start (solve_core)
+        initial = quick
     if not short and initial:
         # PyVRP puts the required clients a warm start leaves out (a re-plan's new stops)
         # back a few at a time, at ~1/15 of its usual iterations a second. Its share of
@@ -908,7 +949,9 @@ def _solve_pyvrp(
         initial = _completed_start(
             inst, initial, time.monotonic() + COMPLETE_SHARE * time_limit_s)
     deadline = t0 + time_limit_s
-    split = t0 + PHASE1_SHARE * time_limit_s
+    # a quick start: one phase, the whole budget (a phase's first iteration from its
+    # start is a descent of its own, ~0.3 s at 2 000 stops)
+    split = deadline if quick else t0 + PHASE1_SHARE * time_limit_s
     reporter = _Monotone(progress) if progress is not None else None
     # forked workers inherit the instance and build their models themselves (_Model)
     key = id(inst) if workers > 1 and _mp_context().get_start_method() == "fork" else None
@@ -940,6 +983,7 @@ def _solve_pyvrp(
                 hard_dims=_hard_dims(inst),
                 worker_data=(ship(False) if key is not None else data_opt) if hedging
                 else ship(not short),
+                quick=bool(quick),
             )
             seed += workers
             # hedged, only this process's run can be a complete plan (a crashed worker's
@@ -968,6 +1012,7 @@ def _solve_pyvrp(
             # and its time gone, a phase is skipped, not run past the deadline
             if (
                 ELIMINATE_SHARE > 0
+                and not quick
                 and pool is not None
                 and feasible
                 and not short
@@ -977,13 +1022,13 @@ def _solve_pyvrp(
                 split += ELIMINATE_SHARE * time_limit_s
                 out_e = _eliminate_route(
                     pool, cancel, cut, data_req, start, split, seed, workers, reporter, t0,
-                    key=key,
+                    key=key, quick=bool(quick),
                 )
                 seed += workers
                 feasible += [o for o in out_e if o[1]]
                 start = min(feasible, key=lambda o: o[0])
             seeds = [seed + k for k in range(workers)]
-            out2 = [] if feasible and time.monotonic() >= deadline else _parallel(
+            out2 = [] if (feasible or quick) and time.monotonic() >= deadline else _parallel(
                 pool,
                 data2,
                 deadline,
@@ -996,6 +1041,7 @@ def _solve_pyvrp(
                 hard_dims=_hard_dims(inst),
                 # the model data2 is: data_req is the optional one on a short day
                 worker_data=ship(data2 is data_req and not short),
+                quick=bool(quick),
             )
     finally:
         if key is not None:
@@ -1233,6 +1279,76 @@ def _completed_start(
     return routes
 
 
+#: Seconds PyVRP's first descent takes per client x clients per vehicle, on the slow
+#: side (its random start spreads the clients over every vehicle, and a move costs
+#: more on a longer route): 1 000 stops for 15 couriers took 0.2-0.4 s, 2 000 for 20
+#: 1.4-2.3 s, for 3 couriers at one place 3.5-5.5 s, for one courier 11 s
+#: (docs/routing.md, "Session 27").
+PYVRP_START_S_PER_UNIT = 1e-5
+#: ... and days of fewer clients keep PyVRP's own start: its descent takes ~0.1 s or
+#: less there.
+QUICK_MIN_CLIENTS = 500
+#: ... and so do days whose descent would overrun the budget by at most this many
+#: seconds: on a city's day a greedy start, searched for the budget, is a lottery. 2 000
+#: stops for 20 couriers (the descent ~2 s) from the greedy start: 742 km (the start
+#: itself) at 0.5 s, 565-637 km at 1 s, after 1.2-1.5 s; from PyVRP's own, 505 km after
+#: 2.4-3.2 s (docs/routing.md, "Session 28").
+QUICK_SLACK_S = 3.0
+
+#: ... and PyVRP does not search a day whose greedy start has a route of more stops
+#: than this (many stops at one place, a short service each): single iterations of its
+#: search from such a start took 1-230 s (2 000 stops at one place for 3 couriers, a
+#: start of 1 947 + 53 stops), while normal days' routes hold ~100-350 stops. The
+#: greedy plan is the result (method ``"greedy"``).
+PYVRP_MAX_ROUTE = 400
+
+
+def _slow_start(inst: CoreInstance, time_limit_s: float) -> bool:
+    """Whether PyVRP's descent from its random start (:data:`PYVRP_START_S_PER_UNIT`)
+    may overrun ``time_limit_s``, the budget, by more than :data:`QUICK_SLACK_S`: a
+    day of thousands of stops for few couriers, or at one place."""
+    n = len(inst.clients)
+    vehicles = max(1, min(n, sum(vt.count for vt in inst.vehicle_types)))
+    return (n >= QUICK_MIN_CLIENTS
+            and PYVRP_START_S_PER_UNIT * n * n / vehicles > time_limit_s + QUICK_SLACK_S)
+
+
+def _greedy_start(inst: CoreInstance) -> list[tuple[int, list[int]]]:
+    """A start for PyVRP in milliseconds, in place of its random one: vehicle by
+    vehicle (types in order), a nearest-neighbour route over the clients left, each
+    within its window, the shift and the capacity (pins included: their assignment
+    dimensions); at most one client of a group (:func:`routing.tsptw._greedy_route`).
+    The clients no route took are left out."""
+    from routing.tsptw import BIG_TIME, _greedy_route
+
+    n = len(inst.clients)
+    dims = len(inst.vehicle_types[0].capacity) if inst.vehicle_types else 0
+    loc = np.array([c.location for c in inst.clients], dtype=np.int64)
+    early = np.array([min(c.tw_early, BIG_TIME) for c in inst.clients], dtype=np.int64)
+    late = np.array([min(c.tw_late, BIG_TIME) for c in inst.clients], dtype=np.int64)
+    service = np.array([c.service_s for c in inst.clients], dtype=np.int64)
+    demand = np.array([c.demand for c in inst.clients], dtype=np.int64).reshape(n, dims)
+    group = np.full(n, -1, dtype=np.int64)
+    for g, members in enumerate(inst.groups):
+        group[list(members)] = g
+    left = np.ones(n, dtype=np.bool_)
+    out = np.zeros(n, dtype=np.int64)
+    costs = inst.distances if inst.objective == "distance" else inst.durations
+    routes: list[tuple[int, list[int]]] = []
+    for t, vt in enumerate(inst.vehicle_types):
+        cost = np.ascontiguousarray(costs[vt.profile], dtype=np.int64)
+        dur = np.ascontiguousarray(inst.durations[vt.profile], dtype=np.int64)
+        capacity = np.array(vt.capacity, dtype=np.int64)
+        for _ in range(vt.count):
+            k = _greedy_route(cost, dur, loc, early, late, service, demand, group, capacity,
+                              vt.start, -1 if vt.end is None else vt.end,
+                              min(vt.tw_early, BIG_TIME), min(vt.tw_late, BIG_TIME), left, out)
+            if k == 0:  # the type's other vehicles would find none either
+                break
+            routes.append((t, out[:k].tolist()))
+    return routes
+
+
 def _serves_alone(inst: CoreInstance, vt: CoreVehicleType, c: CoreClient) -> bool:
     """Whether a vehicle of type ``vt`` can serve ``c`` as its only stop:
     capacity, the client's window and the shift, direct travel (a stop pinned
@@ -1370,17 +1486,22 @@ def _solve_tsp(inst: CoreInstance, time_limit_s: float, workers: int) -> CoreRou
 # --------------------------------------------------------------------------- TSPTW ILS
 
 
-def _tsptw_applicable(inst: CoreInstance) -> bool:
-    """One vehicle, distance objective, and the clients may all fit: their load in
-    its capacity, their time in its shift (:func:`_fleet_too_small`). The search
-    only looks for a route with every client; on a day that cannot have one (a
-    courier re-optimising late in the shift with too many stops left) it would
+def _one_route(inst: CoreInstance) -> bool:
+    """One vehicle, and the clients may all fit: their load in its capacity, their
+    time in its shift (:func:`_fleet_too_small`). The single-route searches only look
+    for a route with every client; on a day that cannot have one (a courier
+    re-optimising late in the shift with too many stops left) the annealing would
     spend ``TSPTW_GIVE_UP_SHARE`` of the budget before PyVRP drops stops."""
     if sum(vt.count for vt in inst.vehicle_types) != 1 or len(inst.distances) != 1:
         return False
-    if inst.objective != "distance" or len(inst.clients) < 1 or inst.groups:
+    if len(inst.clients) < 1 or inst.groups:
         return False
     return not _fleet_too_small(inst)
+
+
+def _tsptw_applicable(inst: CoreInstance) -> bool:
+    """:func:`_one_route`, by distance: what the annealing minimises."""
+    return inst.objective == "distance" and _one_route(inst)
 
 
 def _tsptw_instance(inst: CoreInstance, vt_idx: int | None = None) -> tuple[Any, int]:
@@ -1494,6 +1615,12 @@ def warm_up() -> float:
 
 _TsptwOutput = tuple[int, list[int], int, float] | None
 
+#: The single-route instances being searched and their candidate lists, by ``id``:
+#: forked workers inherit them, and a task names its key (an ``int``) instead of
+#: carrying 64 MB of matrices pickled at 2 000 stops (a worker started its search
+#: 0.4-1.5 s after the caller, past a 1 s budget), as :data:`_FORKED` does for PyVRP.
+_FORKED_ROUTES: dict[int, tuple[Any, Any]] = {}
+
 #: Share of a round after which the TSPTW workers' probes stop, their best
 #: routes are ranked, and worker j anneals on from the j-th best with a new
 #: seed over the end of the cooling schedule. Measured on the 150-stop day
@@ -1548,15 +1675,21 @@ def _run_tsptw(
     progress: ProgressCallback | None = None,
     t0: float | None = None,
     probes: int = 1,
+    neighbours: Any = None,
 ) -> _TsptwOutput:
     """One worker (also the process-pool task): the search of
     :mod:`routing.tsptw` over ``schedule``, as ``probes`` consecutive runs
     that share the time left (each its own start and seed, each the whole
     ``schedule``). Returns the best run's (cost, order 1..n, iterations of
     all runs, temperature scale) or ``None`` if no feasible route with every
-    stop. A run that finds none leaves the rest of the time to one search."""
+    stop. A run that finds none leaves the rest of the time to one search.
+    ``neighbours``: the instance's candidate lists (:func:`routing.tsptw.neighbour_lists`),
+    computed once for every run. ``tinst`` may be the key of both in
+    :data:`_FORKED_ROUTES` (a forked worker)."""
     from routing.tsptw import solve_tsptw
 
+    if isinstance(tinst, int):  # a forked worker's: the instance it inherited
+        tinst, neighbours = _FORKED_ROUTES[tinst]
     start = time.monotonic() if t0 is None else t0
     last = [-1.0, math.inf]
 
@@ -1587,6 +1720,7 @@ def _run_tsptw(
             on_chunk=on_chunk,
             schedule=schedule,
             scale=scale,
+            neighbours=neighbours,
         )
         k += 1
         if res is None:
@@ -1606,15 +1740,16 @@ EXACT_MAX_CLIENTS = 9
 
 
 def _solve_exact(inst: CoreInstance) -> tuple[bool, CoreRoute | None]:
-    """(settled, route): the shortest route with every stop of a single-route instance
-    of at most :data:`EXACT_MAX_CLIENTS` stops (the TSPTW search's model), or ``None``
+    """(settled, route): the shortest route (by duration, the one of least duration)
+    with every stop of a single-route instance of at most :data:`EXACT_MAX_CLIENTS`
+    stops (the TSPTW search's model), or ``None``
     when no route serves every stop; not settled when the enumeration ran out of
     branches (the annealing takes over)."""
     from routing.tsptw import solve_exact
 
     tinst, vt_idx = _tsptw_instance(inst)
     try:
-        res = solve_exact(tinst)
+        res = solve_exact(tinst, by_duration=inst.objective == "duration")
     except TimeoutError:
         return False, None
     return True, None if res is None else CoreRoute(vt_idx, tuple(v - 1 for v in res.order))
@@ -1641,8 +1776,7 @@ FLEET_EXACT_MAX_CLIENTS = 8
 
 def _fleet_exact_applicable(inst: CoreInstance, time_limit_s: float) -> bool:
     types = sum(vt.count > 0 for vt in inst.vehicle_types)
-    return (inst.objective == "distance"
-            and 1 <= len(inst.clients) <= FLEET_EXACT_MAX_CLIENTS and types > 0
+    return (1 <= len(inst.clients) <= FLEET_EXACT_MAX_CLIENTS and types > 0
             and types * 2 ** len(inst.clients) * FLEET_EXACT_S_PER_SUBSET
             <= 0.5 * time_limit_s)
 
@@ -1661,7 +1795,8 @@ def _solve_fleet_exact(inst: CoreInstance) -> tuple[int, list[CoreRoute]] | None
     try:
         res = solve_fleet_exact(
             types, [c.demand for c in inst.clients], [c.prize for c in inst.clients],
-            [c.required for c in inst.clients], inst.groups)
+            [c.required for c in inst.clients], inst.groups,
+            by_duration=inst.objective == "duration")
     except TimeoutError:
         return None
     if res is None:
@@ -1684,7 +1819,11 @@ def _solve_tsptw(
     ``TSPTW_PROBES`` fresh annealing runs; then worker j continues the j-th
     best route of the round from ``TSPTW_CONTINUE_FROM`` of the cooling
     schedule. The best route of all."""
+    from routing.tsptw import neighbour_lists
+
     tinst, vt_idx = _tsptw_instance(inst)
+    # once, not in every run: O(n^2), ~0.06 s at 2 000 stops
+    neigh = neighbour_lists(tinst)
     init: list[int] | None = None
     for vt, visits in initial or ():
         if vt == vt_idx:
@@ -1695,38 +1834,52 @@ def _solve_tsptw(
     found: list[tuple[int, list[int], int, float]] = []
     costs: list[float] = []
     k = 0
-    with _worker_pool(workers) as (pool, cancel):
-        for r in range(rounds):
-            r0 = t0 + r * time_limit_s / rounds
-            r1 = t0 + (r + 1) * time_limit_s / rounds
-            n_probes = max(1, min(TSPTW_PROBES, int(share * (r1 - r0) / TSPTW_PROBE_MIN_S)))
-            phases = [(r0 + share * (r1 - r0), (0.0, 1.0), n_probes)]
-            if share < 1:
-                phases.append((r1, (TSPTW_CONTINUE_FROM, 1.0), 1))
-            # (start, temperature scale) per worker, taken round-robin
-            starts: list[tuple[list[int] | None, float | None]] = [(init, None)]
-            for end, part, probes in phases:
-                args = [
-                    (tinst, end, seed + k + j, *starts[j % len(starts)], part)
-                    for j in range(workers)
-                ]
-                main = functools.partial(_run_tsptw, *args[0], reporter, t0, probes)
-                task = functools.partial(_run_tsptw, probes=probes)
-                outputs = _fan_out(pool, cancel, task, args[1:], main)
-                k += workers
-                costs += [math.inf if o is None else float(o[0]) for o in outputs]
-                now = [o for o in outputs if o is not None]
-                found += now
+    # forked workers inherit the instance (_FORKED_ROUTES), others get it pickled
+    key = id(tinst) if workers > 1 and _mp_context().get_start_method() == "fork" else None
+    if key is not None:
+        _FORKED_ROUTES[key] = (tinst, neigh)
+    try:
+        with _worker_pool(workers) as (pool, cancel):
+            for r in range(rounds):
+                r0 = t0 + r * time_limit_s / rounds
+                r1 = t0 + (r + 1) * time_limit_s / rounds
+                n_probes = max(1, min(TSPTW_PROBES, int(share * (r1 - r0) / TSPTW_PROBE_MIN_S)))
+                phases = [(r0 + share * (r1 - r0), (0.0, 1.0), n_probes)]
+                if share < 1:
+                    phases.append((r1, (TSPTW_CONTINUE_FROM, 1.0), 1))
+                # (start, temperature scale) per worker, taken round-robin
+                starts: list[tuple[list[int] | None, float | None]] = [(init, None)]
+                for end, part, probes in phases:
+                    if found and time.monotonic() >= end:
+                        # its time went on what came before (a start of thousands of
+                        # stops): a phase would still build and descend its own starts
+                        continue
+                    args = [
+                        (tinst if key is None or j == 0 else key, end, seed + k + j,
+                         *starts[j % len(starts)], part)
+                        for j in range(workers)
+                    ]
+                    main = functools.partial(_run_tsptw, *args[0], reporter, t0, probes, neigh)
+                    task = functools.partial(_run_tsptw, probes=probes,
+                                             neighbours=None if key is not None else neigh)
+                    outputs = _fan_out(pool, cancel, task, args[1:], main)
+                    k += workers
+                    costs += [math.inf if o is None else float(o[0]) for o in outputs]
+                    now = [o for o in outputs if o is not None]
+                    found += now
+                    if not found and time.monotonic() - t0 >= TSPTW_GIVE_UP_SHARE * time_limit_s:
+                        break  # no feasible route: leave the rest of the budget to PyVRP
+                    if now:  # the round's second part continues from its own best
+                        # routes (worker j from the j-th best: two shapes kept
+                        # alive); not from an earlier round's, which would win
+                        # every time, and the rounds would not differ
+                        ranked = sorted(now, key=lambda o: o[0])
+                        starts = [(o[1], o[3] or None) for o in ranked]
                 if not found and time.monotonic() - t0 >= TSPTW_GIVE_UP_SHARE * time_limit_s:
-                    break  # no feasible route: leave the rest of the budget to PyVRP
-                if now:  # the round's second part continues from its own best
-                    # routes (worker j from the j-th best: two shapes kept
-                    # alive); not from an earlier round's, which would win
-                    # every time, and the rounds would not differ
-                    ranked = sorted(now, key=lambda o: o[0])
-                    starts = [(o[1], o[3] or None) for o in ranked]
-            if not found and time.monotonic() - t0 >= TSPTW_GIVE_UP_SHARE * time_limit_s:
-                break
+                    break
+    finally:
+        if key is not None:
+            _FORKED_ROUTES.pop(key, None)
     logger.debug("tsptw runs: costs %s, iterations %s", costs, [o[2] for o in found])
     if not found:
         return None, tuple(costs)
@@ -1876,10 +2029,14 @@ def solve_core(
         t0 = time.monotonic()
 
     optional_only = fell_back = False  # fell back: the single-route search found none
-    if (use_tsp_fast_path and USE_TSPTW_ILS and _tsptw_applicable(inst)
+    # (once: O(n^2) at its worst, _spanning_travel_s, ~0.1 s at 2 000 stops)
+    one_route = use_tsp_fast_path and _one_route(inst)
+    single = one_route and inst.objective == "distance"  # the annealing's
+    if (one_route and USE_TSPTW_ILS
             and len(inst.clients) <= EXACT_MAX_CLIENTS and _tsptw_ready()):
         # a few stops (a courier's last ones of the day): every order, in milliseconds,
-        # where the annealing below spent the whole budget on what it found at once
+        # where the annealing below (or PyVRP, by duration) spent the whole budget on
+        # what it found at once
         settled, exact = _solve_exact(inst)
         if exact is not None:
             cost = route_cost(inst, exact)
@@ -1894,7 +2051,7 @@ def solve_core(
             optional_only = time_limit_s < FALLBACK_REQUIRED_MIN_S
             fell_back = True
     if (use_tsp_fast_path and USE_FLEET_EXACT and _fleet_exact_applicable(inst, time_limit_s)
-            and (fell_back or not _tsptw_applicable(inst)) and _tsptw_ready()):
+            and (fell_back or not one_route) and _tsptw_ready()):
         # a few stops for several couriers (a re-plan late in the day), or for one who
         # cannot serve them all: every split and order, where PyVRP took the budget
         found = _solve_fleet_exact(inst)
@@ -1905,8 +2062,7 @@ def solve_core(
             return CoreResult(tuple(r for r in fleet_routes if r.visits),
                               sum(route_cost(inst, r) for r in fleet_routes), True, "exact",
                               time.monotonic() - t0)
-    if (use_tsp_fast_path and USE_TSPTW_ILS and not fell_back and _tsptw_applicable(inst)
-            and _tsptw_ready()):
+    if single and USE_TSPTW_ILS and not fell_back and _tsptw_ready():
         remaining = time_limit_s - (time.monotonic() - t0)
         route, costs = _solve_tsptw(
             inst, max(remaining, 0.05), seed, workers, progress, initial, time.monotonic()
@@ -1929,10 +2085,33 @@ def solve_core(
         optional_only = time_limit_s < FALLBACK_REQUIRED_MIN_S
         fell_back = True
 
+    quick: list[tuple[int, list[int]]] = []
+    if not initial and _slow_start(inst, time_limit_s) and _tsptw_ready():
+        # a day too large for the budget: PyVRP's descent from its random start, which
+        # nothing interrupts, would overrun it by seconds; a greedy start instead
+        quick = _greedy_start(inst)
+        if max((len(v) for _, v in quick), default=0) > PYVRP_MAX_ROUTE:
+            return _greedy_result(inst, quick, progress, t0)
     n_proc = effective_workers(inst, workers)
     if n_proc != workers:
         logger.debug("machine busy: %d PyVRP process(es) instead of %d", n_proc, workers)
     routes, feasible, costs = _solve_pyvrp(inst, time_limit_s, seed, n_proc, progress, initial, t0,
-                                           optional_only=optional_only, hedge=not fell_back)
+                                           optional_only=optional_only, hedge=not fell_back,
+                                           quick=quick)
     cost = sum(route_cost(inst, r) for r in routes)
     return CoreResult(tuple(routes), cost, feasible, "pyvrp", time.monotonic() - t0, costs)
+
+
+def _greedy_result(inst: CoreInstance, start: Sequence[tuple[int, Sequence[int]]],
+                   progress: ProgressCallback | None, t0: float) -> CoreResult:
+    """:func:`_greedy_start`'s plan as the result (method ``"greedy"``); its objective
+    as PyVRP counts it (travel and the prize of every client left out) to
+    ``progress``."""
+    routes = tuple(CoreRoute(vt, tuple(v)) for vt, v in start if v)
+    cost = sum(route_cost(inst, r) for r in routes)
+    served = {k for r in routes for k in r.visits}
+    if progress is not None:
+        left = sum(c.prize for k, c in enumerate(inst.clients) if k not in served)
+        progress(float(cost + left), time.monotonic() - t0)
+    required = all(k in served for k, c in enumerate(inst.clients) if c.required)
+    return CoreResult(routes, cost, required, "greedy", time.monotonic() - t0)

@@ -196,7 +196,7 @@ class Plan:
         solver ran out of time before finding a feasible schedule and the
         repair step could not fix it).
     method
-        ``"fast-tsp"``, ``"exact"``, ``"tsptw-ils"``, ``"pyvrp"`` or ``"empty"``.
+        ``"fast-tsp"``, ``"exact"``, ``"tsptw-ils"``, ``"pyvrp"``, ``"greedy"`` or ``"empty"``.
     runtime_s
         Wall-clock time of :func:`routing.solve` (matrix + solve).
     matrix_s

@@ -48,6 +48,7 @@ __all__ = [
     "TsptwResult",
     "cache_ready",
     "is_warm",
+    "neighbour_lists",
     "route_schedule",
     "solve_exact",
     "solve_fleet_exact",
@@ -66,6 +67,11 @@ CHUNK_SECONDS = 0.01
 
 #: Iterations per compiled call when only an iteration count bounds the search.
 FIXED_CHUNK = 50
+
+#: Work of one compiled call of the descent from a start (:func:`_local_search`'s
+#: ``max_work`` x the route's length: moves tried in full or made, each O(n) at the
+#: most), ~10-50 ms. One of 2 000 stops missing windows took 10 s in one call.
+DESCENT_WORK = 10_000_000
 
 #: Stand-in for "no limit" (keeps every sum far from int64 overflow).
 BIG_TIME = 1 << 50
@@ -428,20 +434,31 @@ def _local_search(
     active: np.ndarray,
     w: I64,
     buf: I64,
+    max_work: int = 0,
 ) -> int:  # pragma: no cover - compiled
     """First-improvement descent (Or-opt, 2-opt, exchange) on distance + penalty x warp.
 
-    Returns the final time warp.
+    Returns the final time warp; every stop is then inactive. With ``max_work > 0``
+    it stops once that many moves were tried in full or made (each O(n) at the most:
+    the time warp of the changed part, the schedule after a move), between two stops,
+    those not done with still ``active``: a call with the same ``active`` goes on
+    (sweeping from the first stop again). From a start of 2 000 stops missing
+    windows, where the time warp lets every candidate through the distance screen,
+    the whole descent took 10 s, which nothing could interrupt.
     """
     n = m - 2
     nn = neigh.shape[1]
     tw_cur = _schedule(route, m, dist, dur, nd, w)
+    limit = max_work if max_work > 0 else np.int64(1) << 62
+    work = 0
     improved = True
     while improved:
         improved = False
         for u in range(1, n + 1):
             if not active[u]:
                 continue
+            if work >= limit:
+                return tw_cur  # (u and the others left are still active)
             found = False
             pre = 0
             nb = -1
@@ -477,6 +494,7 @@ def _local_search(
                             _delta_dist(0, i, j, p, rev, route, dist, w) >= penalty * tw_cur
                         ):
                             continue
+                        work += 1
                         d, pre, nb, tw_new = _try_move(
                             0,
                             i,
@@ -510,6 +528,7 @@ def _local_search(
                             _delta_dist(1, i, j, 0, False, route, dist, w) >= penalty * tw_cur
                         ):
                             continue
+                        work += 1
                         d, pre, nb, tw_new = _try_move(
                             1,
                             i,
@@ -542,6 +561,7 @@ def _local_search(
                             _delta_dist(2, i, j, 0, False, route, dist, w) >= penalty * tw_cur
                         ):
                             continue
+                        work += 1
                         d, pre, nb, tw_new = _try_move(
                             2,
                             i,
@@ -566,6 +586,7 @@ def _local_search(
                     _apply(route, pre, buf, nb, w, active)
                     tw_cur = _schedule(route, m, dist, dur, nd, w)
                     improved = True
+                    work += 1
                     break
             if not found:
                 active[u] = False
@@ -779,12 +800,19 @@ def _ils_chunk(
     block: int,
     rr_share: int,
     rr_max: int,
+    pending: np.ndarray,
+    descent_work: int = 0,
 ) -> int:  # pragma: no cover - compiled
     """Run ``iterations`` ILS steps; ``cur`` / ``best`` / ``hist`` / ``state`` persist.
 
     ``state``: [rng, iterations done, current cost, best feasible cost (-1:
     none), initialised, current time warp]. Costs: distance + penalty x warp.
-    Returns the best feasible distance (-1 if none yet).
+    Returns the best feasible distance (-1 if none yet). The descent from the
+    start (``state[4] == 0``) does at most ``descent_work`` of
+    :func:`_local_search`'s work a call (``> 0``): if it is not done, the call
+    returns -1 there, ``state[4]`` still 0, and the next call goes on from ``cur`` and
+    ``pending`` (its stops not done; all ``True`` before a descent begins, and again
+    after it).
     """
     m = dist.shape[0]
     w = np.zeros((9, m), np.int64)
@@ -792,7 +820,12 @@ def _ils_chunk(
     active = np.ones(m, np.bool_)
     rng = state[0:1]
     if state[4] == 0:
-        tw = _local_search(cur, m, dist, dur, nd, neigh, maxseg, penalty, active, w, buf)
+        tw = _local_search(cur, m, dist, dur, nd, neigh, maxseg, penalty, pending, w, buf,
+                           descent_work)
+        for v in range(1, m - 1):
+            if pending[v]:
+                return -1  # not done: the next call goes on
+        pending[:] = True
         c = w[_CUM, m - 1] + penalty * tw
         state[2] = c
         state[3] = -1
@@ -1130,35 +1163,72 @@ def route_schedule(inst: TsptwInstance, order: Sequence[int]) -> tuple[bool, int
     return ok, d
 
 
+@njit(cache=True)
+def _nearest(dist: I64, dur: I64, early: I64, late: I64, service: I64, speed: float,
+             k: int) -> I64:  # pragma: no cover - compiled
+    """:func:`_neighbours`' lists: for each client the ``k`` others of least proximity,
+    ties to the lower number (a stable sort's first ``k``), in O(n^2) time and O(n k)
+    memory. The same float operations, in the same order, as the numpy matrices this
+    replaced (0.5-1.3 s and ~10 matrices of n^2 floats at 2 000 stops, once per probe)."""
+    n = dist.shape[0] - 2
+    out = np.zeros((n + 2, k), dtype=np.int64)
+    val = np.empty(k, dtype=np.float64)
+    idx = np.empty(k, dtype=np.int64)
+    lt = np.empty(n + 1, dtype=np.float64)
+    for v in range(1, n + 1):
+        lt[v] = float(min(late[v], late[0]))
+    for i in range(1, n + 1):
+        ei, si, lti = float(early[i]), float(service[i]), lt[i]
+        kept = 0
+        for j in range(1, n + 1):
+            if j == i:
+                continue
+            ej, sj, ltj = float(early[j]), float(service[j]), lt[j]
+            tij, tji = float(dur[i, j]), float(dur[j, i])
+            wait = max(0.0, ej - tij - si - lti)
+            warp = max(0.0, ei + si + tij - ltj)
+            p = float(dist[i, j]) + speed * (0.2 * wait + warp)
+            wait = max(0.0, ei - tji - sj - ltj)
+            warp = max(0.0, ej + sj + tji - lti)
+            q = float(dist[j, i]) + speed * (0.2 * wait + warp)
+            x = min(p, q)
+            if kept == k and not x < val[k - 1]:
+                continue  # (a tie goes to the lower number, seen first)
+            pos = kept if kept < k else k - 1
+            while pos > 0 and x < val[pos - 1]:
+                val[pos] = val[pos - 1]
+                idx[pos] = idx[pos - 1]
+                pos -= 1
+            val[pos] = x
+            idx[pos] = j
+            if kept < k:
+                kept += 1
+        out[i, :] = idx
+    out[0] = out[1]
+    out[n + 1] = out[1]
+    return out
+
+
 def _neighbours(inst: TsptwInstance, k: int) -> I64:
     """k nearest clients of each client by distance plus window incompatibility.
 
     Proximity as in PyVRP's granular neighbourhoods: distance + (0.2 x least
     waiting + least time warp when going from one to the other), the times
     converted to metres at the instance's mean speed; the smaller of both
-    directions.
+    directions (:func:`_nearest`).
     """
     n = inst.n
     k = max(1, min(k, n - 1))
-    c = np.arange(1, n + 1)
-    d = inst.dist[np.ix_(c, c)].astype(np.float64)
-    t = inst.dur[np.ix_(c, c)].astype(np.float64)
-    e = inst.early[c].astype(np.float64)
-    lt = np.minimum(inst.late[c], inst.late[0]).astype(np.float64)
-    s = inst.service[c].astype(np.float64)
-    wait = np.maximum(0.0, e[None, :] - t - s[:, None] - lt[:, None])
-    warp = np.maximum(0.0, e[:, None] + s[:, None] + t - lt[None, :])
-    tsum = float(t.sum())
-    speed = float(d.sum()) / tsum if tsum > 0 else 1.0
-    prox = d + speed * (0.2 * wait + warp)
-    sym = np.minimum(prox, prox.T)
-    np.fill_diagonal(sym, np.inf)
-    idx = np.argsort(sym, axis=1, kind="stable")[:, :k] + 1
-    out = np.zeros((n + 2, k), dtype=np.int64)
-    out[1 : n + 1] = idx
-    out[0] = idx[0]
-    out[n + 1] = idx[0]
-    return out
+    # integer sums: exact, as the float sums were (below 2^53)
+    tsum = int(inst.dur[1 : n + 1, 1 : n + 1].sum())
+    speed = int(inst.dist[1 : n + 1, 1 : n + 1].sum()) / tsum if tsum > 0 else 1.0
+    return _nearest(inst.dist, inst.dur, inst.early, inst.late, inst.service, speed, k)
+
+
+def neighbour_lists(inst: TsptwInstance, params: ILSParams | None = None) -> I64:
+    """The candidate lists :func:`solve_tsptw` searches ``inst`` on with ``params``
+    (its ``neighbours`` nearest clients of each, :func:`_neighbours`)."""
+    return _neighbours(inst, (params or ILSParams()).neighbours)
 
 
 def _insertion_order(inst: TsptwInstance, rng: np.random.Generator, mode: str) -> I64:
@@ -1180,23 +1250,49 @@ def _insertion_order(inst: TsptwInstance, rng: np.random.Generator, mode: str) -
 
 _compile_lock = threading.Lock()
 _compiled = False
+
+
+@njit(cache=True, inline="always")
+def _extend(seg: I64, k: int, t: int, service: int, early: int,
+            late: int) -> None:  # pragma: no cover - compiled
+    """``seg[k + 1]`` = the path ``seg[k]`` (a row ``[duration, latest start]``)
+    followed by ``t`` of travel and a node of ``service`` within ``[early, late]``, as
+    PyVRP merges duration segments (Vidal et al. 2013): the path's least duration over
+    its start times, waiting only where a window forces it even at the latest start.
+    The path must be on time (the forward schedule checks it: no time warp), so its
+    earliest start plays no part."""
+    d = seg[k, 0] + t
+    wait = early - d - seg[k, 1]
+    if wait < 0:
+        wait = 0
+    seg[k + 1, 0] = seg[k, 0] + t + service + wait
+    last = late - d
+    seg[k + 1, 1] = last if last < seg[k, 1] else seg[k, 1]
+
+
 @njit(cache=True)
-def _exact_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64,
-               max_nodes: int) -> tuple[int, I64, int, bool]:  # pragma: no cover - compiled
+def _exact_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, max_nodes: int,
+               by_duration: bool) -> tuple[int, I64, int, bool]:  # pragma: no cover - compiled
     """Every order of the clients, depth first, a branch cut as soon as a window is
-    missed or its distance reaches the best route's: (best distance or -1, its order,
-    nodes expanded, finished within ``max_nodes``). Node 0 starts at ``early[0]``, as
-    :func:`_schedule` does; every client is served; the end by ``late[n + 1]``."""
+    missed or its cost reaches the best route's: (best cost or -1, its order, nodes
+    expanded, finished within ``max_nodes``). The cost is the distance, or with
+    ``by_duration`` the duration as PyVRP counts it (travel, service and the waiting
+    a later start cannot avoid: :func:`_extend`; a path's is a bound on every route
+    it begins). Node 0 starts at ``early[0]``, as :func:`_schedule` does (by duration
+    at the latest start that changes nothing); every client is served; the end by
+    ``late[n + 1]``."""
     n = dist.shape[0] - 2
     end = n + 1
     route = np.zeros(max(n, 1), dtype=np.int64)
     best_route = np.zeros(max(n, 1), dtype=np.int64)
     used = np.zeros(n + 2, dtype=np.bool_)
     dep = np.zeros(n + 1, dtype=np.int64)  # departure after the k-th position
-    dst = np.zeros(n + 1, dtype=np.int64)  # distance up to it
+    dst = np.zeros(n + 1, dtype=np.int64)  # cost up to it
+    seg = np.zeros((n + 2, 2), dtype=np.int64)  # duration, latest start up to it
     nxt = np.ones(n + 1, dtype=np.int64)  # next client to try at depth k
     best = -1
     dep[0] = early[0] + service[0]
+    seg[0, 0], seg[0, 1] = service[0], late[0]
     k = 0
     nodes = 0
     while k >= 0:
@@ -1205,7 +1301,11 @@ def _exact_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64,
             t = dep[n] + dur[u, end]
             if t < early[end]:
                 t = early[end]
-            c = dst[n] + dist[u, end]
+            if by_duration:
+                _extend(seg, n, dur[u, end], 0, early[end], late[end])
+                c = seg[n + 1, 0]
+            else:
+                c = dst[n] + dist[u, end]
             if t <= late[end] and (best < 0 or c < best):
                 best = c
                 best_route[:n] = route[:n]
@@ -1229,7 +1329,11 @@ def _exact_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64,
             t = early[v]
         if t > late[v]:
             continue
-        d = dst[k] + dist[u, v]
+        if by_duration:
+            _extend(seg, k, dur[u, v], service[v], early[v], late[v])
+            d = seg[k + 1, 0]
+        else:
+            d = dst[k] + dist[u, v]
         if best >= 0 and d >= best:
             continue
         nodes += 1
@@ -1253,19 +1357,22 @@ EXACT_MAX_CLIENTS = 9
 EXACT_MAX_NODES = 1_000_000
 
 
-def solve_exact(inst: TsptwInstance, max_nodes: int | None = None) -> TsptwResult | None:
-    """The shortest route serving every client within its window, by enumeration with
-    bounds, for at most :data:`EXACT_MAX_CLIENTS` clients. ``None``: no such route
-    exists. Raises ``ValueError`` for more clients, ``TimeoutError`` when the
-    enumeration would take more than ``max_nodes`` branches (default
-    :data:`EXACT_MAX_NODES`)."""
+def solve_exact(inst: TsptwInstance, max_nodes: int | None = None,
+                by_duration: bool = False) -> TsptwResult | None:
+    """The shortest route serving every client within its window (with
+    ``by_duration``, the one of least duration as PyVRP counts it: travel, service and
+    the waiting no later start avoids), by enumeration with bounds, for at most
+    :data:`EXACT_MAX_CLIENTS` clients; its cost is the distance or the duration.
+    ``None``: no such route exists. Raises ``ValueError`` for more clients,
+    ``TimeoutError`` when the enumeration would take more than ``max_nodes`` branches
+    (default :data:`EXACT_MAX_NODES`)."""
     n = inst.n
     if max_nodes is None:
         max_nodes = EXACT_MAX_NODES
     if n > EXACT_MAX_CLIENTS:
         raise ValueError(f"{n} clients: the exact search takes at most {EXACT_MAX_CLIENTS}")
     best, order, nodes, finished = _exact_dfs(inst.dist, inst.dur, inst.early, inst.late,
-                                              inst.service, max_nodes)
+                                              inst.service, max_nodes, by_duration)
     if not finished:
         raise TimeoutError(f"more than {max_nodes} branches")
     if best < 0:
@@ -1280,16 +1387,18 @@ _LABELS = 4
 
 @njit(cache=True)
 def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand: I64,
-                capacity: I64, max_nodes: int
+                capacity: I64, max_nodes: int, by_duration: bool
                 ) -> tuple[I64, I64, int, bool]:  # pragma: no cover - compiled
     """Every feasible order of every subset of the clients, depth first, a path cut
-    when one over the same clients to the same last client, no longer and leaving no
-    later, was expanded (up to :data:`_LABELS` such paths kept): for each
-    subset (bit ``v - 1`` for client ``v``) the shortest route serving exactly it
+    when one over the same clients to the same last client, costing no more and
+    leaving no later, was expanded (up to :data:`_LABELS` such paths kept): for each
+    subset (bit ``v - 1`` for client ``v``) the cheapest route serving exactly it
     within the windows and ``capacity`` (``demand`` is ``(n + 2, dims)``), or -1;
     the orders, one row per subset; nodes expanded; finished within ``max_nodes``.
-    The empty subset costs 0 (the vehicle stays home). Times as in
-    :func:`_exact_dfs`."""
+    The cost is the distance, or with ``by_duration`` the duration as PyVRP counts it
+    (:func:`_extend`; a path then also cuts only one that may start no later: what
+    follows it can wait less). The empty subset costs 0 (the vehicle stays home).
+    Times as in :func:`_exact_dfs`."""
     n = dist.shape[0] - 2
     end = n + 1
     dims = capacity.shape[0]
@@ -1301,14 +1410,18 @@ def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand
     used = np.zeros(n + 2, dtype=np.bool_)
     dep = np.zeros(n + 1, dtype=np.int64)
     dst = np.zeros(n + 1, dtype=np.int64)
+    seg = np.zeros((n + 2, 2), dtype=np.int64)  # duration, latest start up to each depth
     load = np.zeros((n + 1, max(dims, 1)), dtype=np.int64)
     mask = np.zeros(n + 1, dtype=np.int64)
     nxt = np.ones(n + 1, dtype=np.int64)
-    # the paths expanded, up to LABELS per (subset, last client): (distance, departure)
+    # the paths expanded, up to LABELS per (subset, last client): (cost, departure,
+    # latest start; the last one 0 by distance)
     label_d = np.zeros((size, n + 1, _LABELS), dtype=np.int64)
     label_t = np.zeros((size, n + 1, _LABELS), dtype=np.int64)
+    label_l = np.zeros((size, n + 1, _LABELS), dtype=np.int64)
     labels = np.zeros((size, n + 1), dtype=np.int64)
     dep[0] = early[0] + service[0]
+    seg[0, 0], seg[0, 1] = service[0], late[0]
     k = 0
     nodes = 0
     closed = np.zeros(n + 1, dtype=np.bool_)  # depth k's path offered to its subset
@@ -1319,7 +1432,11 @@ def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand
             t = dep[k] + dur[u, end]
             if t < early[end]:
                 t = early[end]
-            c = dst[k] + dist[u, end]
+            if by_duration:
+                _extend(seg, k, dur[u, end], 0, early[end], late[end])
+                c = seg[k + 1, 0]
+            else:
+                c = dst[k] + dist[u, end]
             m = mask[k]
             if t <= late[end] and (best[m] < 0 or c < best[m]):
                 best[m] = c
@@ -1347,14 +1464,21 @@ def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand
                 fits = False
         if not fits:
             continue
-        # a path over the same clients to v, no longer and leaving no later, was
-        # expanded: whatever follows this one follows it too, as well or better
+        # a path over the same clients to v, costing no more and leaving no later (by
+        # duration: may start no later), was expanded: whatever follows this one
+        # follows it too, as well or better
         m = mask[k] | (1 << (v - 1))
-        d = dst[k] + dist[u, v]
+        lat = 0
+        if by_duration:
+            _extend(seg, k, dur[u, v], service[v], early[v], late[v])
+            d = seg[k + 1, 0]
+            lat = seg[k + 1, 1]
+        else:
+            d = dst[k] + dist[u, v]
         t += service[v]
         dominated = False
         for j in range(labels[m, v]):
-            if label_d[m, v, j] <= d and label_t[m, v, j] <= t:
+            if label_d[m, v, j] <= d and label_t[m, v, j] <= t and label_l[m, v, j] >= lat:
                 dominated = True
                 break
         if dominated:
@@ -1362,15 +1486,17 @@ def _subset_dfs(dist: I64, dur: I64, early: I64, late: I64, service: I64, demand
         kept = labels[m, v]
         j = 0
         while j < kept:  # the labels this path dominates make room
-            if d <= label_d[m, v, j] and t <= label_t[m, v, j]:
+            if d <= label_d[m, v, j] and t <= label_t[m, v, j] and lat >= label_l[m, v, j]:
                 kept -= 1
                 label_d[m, v, j] = label_d[m, v, kept]
                 label_t[m, v, j] = label_t[m, v, kept]
+                label_l[m, v, j] = label_l[m, v, kept]
             else:
                 j += 1
         if kept < _LABELS:
             label_d[m, v, kept] = d
             label_t[m, v, kept] = t
+            label_l[m, v, kept] = lat
             kept += 1
         labels[m, v] = kept
         nodes += 1
@@ -1445,9 +1571,11 @@ def solve_fleet_exact(
     required: Sequence[bool],
     groups: Sequence[Sequence[int]] = (),
     max_nodes: int | None = None,
+    by_duration: bool = False,
 ) -> tuple[int, list[tuple[int, tuple[int, ...]]]] | None:
     """The cheapest plan of the clients ``0..n-1`` (client ``k`` is node ``k + 1`` of
-    every type's instance) for a fleet, by enumeration: travel plus the ``prize`` of
+    every type's instance) for a fleet, by enumeration: travel (the routes' durations
+    as PyVRP counts them with ``by_duration``: :func:`_extend`) plus the ``prize`` of
     every client left out; every ``required`` client served; at most one client of
     each of ``groups`` served; each route within the windows, its shift and its
     vehicle's capacity. ``(objective, [(type, clients in order), ...])`` (non-empty
@@ -1475,7 +1603,7 @@ def solve_fleet_exact(
         cap[:dims] = vt.capacity
         best, order, _nodes, finished = _subset_dfs(
             vt.inst.dist, vt.inst.dur, vt.inst.early, vt.inst.late, vt.inst.service, dem,
-            cap, max_nodes)
+            cap, max_nodes, by_duration)
         if not finished:
             raise TimeoutError(f"more than {max_nodes} branches")
         costs[t] = best
@@ -1513,8 +1641,67 @@ def solve_fleet_exact(
     return best_total, routes
 
 
+@njit(cache=True)
+def _greedy_route(cost: I64, dur: I64, loc: I64, early: I64, late: I64, service: I64,
+                  demand: I64, group: I64, capacity: I64, start: int, end: int,
+                  shift_open: int, shift_close: int, left: np.ndarray,
+                  out: I64) -> int:  # pragma: no cover - compiled
+    """One vehicle's route by nearest neighbour over the clients still ``left``
+    (``loc`` their places in the matrices, ``demand`` ``(clients, dims)``): from
+    ``start`` at ``shift_open``, each time the client of least ``cost`` of the arc
+    plus the time until its service ends (short services first: more clients in the
+    shift) among those it can still serve within the window, the capacity and the
+    shift (back to ``end`` by ``shift_close``, none if ``end < 0``); written to
+    ``out``, taken from ``left`` with the other clients of its ``group`` (``-1``:
+    none). Returns how many. O(clients x route length)."""
+    n = loc.shape[0]
+    dims = capacity.shape[0]
+    load = np.zeros(dims, dtype=np.int64)
+    here = start
+    now = shift_open
+    k = 0
+    while True:
+        best = -1
+        best_score = np.int64(1) << 62
+        best_start = 0
+        for c in range(n):
+            if not left[c]:
+                continue
+            fits = True
+            for q in range(dims):
+                if load[q] + demand[c, q] > capacity[q]:
+                    fits = False
+                    break
+            if not fits:
+                continue
+            at = now + dur[here, loc[c]]
+            if at < early[c]:
+                at = early[c]
+            if at > late[c]:
+                continue
+            back = 0 if end < 0 else dur[loc[c], end]
+            if at + service[c] + back > shift_close:
+                continue
+            score = cost[here, loc[c]] + (at + service[c] - now)
+            if score < best_score:
+                best, best_score, best_start = c, score, at
+        if best < 0:
+            return k
+        out[k] = best
+        k += 1
+        left[best] = False
+        if group[best] >= 0:
+            for c in range(n):
+                if group[c] == group[best]:
+                    left[c] = False
+        for q in range(dims):
+            load[q] += demand[best, q]
+        now = best_start + service[best]
+        here = loc[best]
+
+
 _ENTRY_POINTS = (_construct, _ils_chunk, _anneal_chunk, _exact_dfs, _subset_dfs,
-                 _partition_dp)
+                 _partition_dp, _nearest, _greedy_route)
 
 
 def is_warm() -> bool:
@@ -1561,6 +1748,11 @@ def warm_up() -> float:
         solve_tsptw(inst, deadline=None, seed=0, max_iterations=3)
         solve_exact(inst)
         solve_fleet_exact([FleetVehicle(inst, (1,), 2)], [(1,)] * n, [5] * n, [True] * n)
+        _greedy_route(dist, dist, np.arange(1, n + 1), early[1:n + 1], late[1:n + 1],
+                      inst.service[1:n + 1], np.ones((n, 1), dtype=np.int64),
+                      np.full(n, -1, dtype=np.int64), np.full(1, n, dtype=np.int64), 0,
+                      n + 1, 0, 10_000, np.ones(n, dtype=np.bool_),
+                      np.zeros(n, dtype=np.int64))
         _compiled = True
         return time.monotonic() - t
 
@@ -1576,6 +1768,7 @@ def solve_tsptw(
     on_chunk: Callable[[int], bool] | None = None,
     schedule: tuple[float, float] = (0.0, 1.0),
     scale: float | None = None,
+    neighbours: I64 | None = None,
 ) -> TsptwResult | None:
     """Search until ``deadline`` (``time.monotonic``) or ``max_iterations``.
 
@@ -1612,11 +1805,16 @@ def solve_tsptw(
         Temperature unit in metres; default: the mean arc length of the
         first feasible route. Continuing calls pass the first call's
         :attr:`TsptwResult.scale`.
+    neighbours
+        The candidate lists, :func:`neighbour_lists` of ``inst`` and ``params``:
+        computed once for many calls on one instance (by default, here).
 
     Returns
     -------
     TsptwResult | None
-        ``None`` if no feasible route with every client was found.
+        ``None`` if no feasible route with every client was found. A deadline that
+        passes while the start is built (thousands of stops) ends the search there:
+        the start, if feasible.
     """
     p = params or ILSParams()
     n = inst.n
@@ -1642,10 +1840,10 @@ def solve_tsptw(
             break
         if deadline is not None and time.monotonic() >= deadline:
             break
-    if n < 3:
+    if n < 3 or (deadline is not None and time.monotonic() >= deadline):
         ok, d = route_schedule(inst, route[1 : n + 1].tolist())
         return TsptwResult(tuple(int(v) for v in route[1 : n + 1]), d, 0, built) if ok else None
-    neigh = _neighbours(inst, p.neighbours)
+    neigh = neighbour_lists(inst, p) if neighbours is None else neighbours
     best = route.copy()
     hist = np.zeros(max(1, p.history), dtype=np.int64)
     state = np.zeros(6, dtype=np.int64)
@@ -1661,6 +1859,9 @@ def solve_tsptw(
     # annealing: the first call only descends from the start
     chunk = 0 if anneal else min(10, p.iterations_per_chunk)
     stopped = False
+    descended = False  # the descent from the start is done (it may take many calls)
+    work = max(1, DESCENT_WORK // (n + 2))
+    pending = np.ones(n + 2, dtype=np.bool_)
     while True:
         if per_iter > 0:
             chunk = _chunk_size(
@@ -1694,8 +1895,19 @@ def solve_tsptw(
                 p.perturb_block,
                 p.ruin_share,
                 min(p.ruin_max, n - 1, neigh.shape[1] + 1),
+                pending,
+                work,
             )
         )
+        if descends and state[4] == 0:  # still descending: no iteration made
+            if on_chunk is not None and on_chunk(best_cost):
+                stopped = True
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                stopped = True
+                break
+            continue
+        descended = True
         if chunk > 0:  # a descent from the start counts as ~20 iterations
             spent = (time.monotonic() - t_call) / (chunk + (20 if descends else 0))
             per_iter = max(1e-6, spent if per_iter == 0 else 0.5 * per_iter + 0.5 * spent)
@@ -1732,6 +1944,8 @@ def solve_tsptw(
                 break
     if kept is not None and (best_cost < 0 or kept[0] < best_cost):
         best_cost, best = kept
+    if best_cost < 0 and built and not descended:  # stopped in the descent: the start
+        best_cost = route_schedule(inst, best[1 : n + 1].tolist())[1]
     if best_cost < 0:
         return None
     used_scale = 0.0

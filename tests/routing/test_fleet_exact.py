@@ -7,13 +7,21 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 import pytest
 
-from routing import Capacity, Problem, SolverParams, solve
-from routing.core import CoreClient, CoreInstance, CoreVehicleType, solve_core
+from routing import Capacity, Problem, SolverParams, TimeWindow, solve
+from routing.core import (
+    INF_TIME,
+    CoreClient,
+    CoreInstance,
+    CoreVehicleType,
+    _build_data,
+    solve_core,
+)
 from routing.tsptw import warm_up
 
 from .conftest import OFFICE, courier, random_stops, stop_near_office
@@ -49,18 +57,36 @@ def _route(inst: CoreInstance, vt: CoreVehicleType, visits: tuple[int, ...]) -> 
     return travel if t <= vt.tw_late else None
 
 
-def _brute(inst: CoreInstance) -> float:
-    """The best objective: travel plus the prize of each optional client left out,
-    every required client served, at most one client of a group."""
+def _pyvrp_durations(inst: CoreInstance) -> Callable[[int, tuple[int, ...]], int | None]:
+    """The duration PyVRP gives a route of vehicle type ``t`` (travel, service and the
+    waiting no later start avoids), or None when it is not feasible there."""
+    from pyvrp import Route
+
+    data = _build_data(inst)
+
+    def duration(t: int, visits: tuple[int, ...]) -> int | None:
+        route = Route(data, list(visits), t)  # type: ignore[arg-type]
+        return int(route.duration()) if route.is_feasible() else None
+
+    return duration
+
+
+def _brute(inst: CoreInstance,
+           cost_of: Callable[[int, tuple[int, ...]], int | None] | None = None) -> float:
+    """The best objective: travel (``cost_of`` each route, by default :func:`_route`)
+    plus the prize of each optional client left out, every required client served, at
+    most one client of a group."""
     n = len(inst.clients)
     vehicles = [t for t, vt in enumerate(inst.vehicle_types) for _ in range(vt.count)]
+    if cost_of is None:
+        def cost_of(t: int, visits: tuple[int, ...]) -> int | None:
+            return _route(inst, inst.vehicle_types[t], visits)
 
     @cache
     def best_route(t: int, members: frozenset[int]) -> float:
         if not members:
             return 0.0
-        vt = inst.vehicle_types[t]
-        costs = [_route(inst, vt, p) for p in itertools.permutations(sorted(members))]
+        costs = [cost_of(t, p) for p in itertools.permutations(sorted(members))]
         return min((c for c in costs if c is not None), default=math.inf)
 
     best = math.inf
@@ -77,12 +103,14 @@ def _brute(inst: CoreInstance) -> float:
     return best
 
 
-def _objective(inst: CoreInstance, routes: tuple) -> float:
+def _objective(inst: CoreInstance, routes: tuple,
+               cost_of: Callable[[int, tuple[int, ...]], int | None] | None = None) -> float:
     served = [k for r in routes for k in r.visits]
     assert len(served) == len(set(served)), "a client on two routes"
     total = 0.0
     for r in routes:
-        cost = _route(inst, inst.vehicle_types[r.vehicle_type], r.visits)
+        cost = (_route(inst, inst.vehicle_types[r.vehicle_type], r.visits) if cost_of is None
+                else cost_of(r.vehicle_type, r.visits))
         assert cost is not None, "a route breaks a window, the shift or the capacity"
         total += cost
     return total + sum(c.prize for k, c in enumerate(inst.clients) if k not in served)
@@ -141,6 +169,46 @@ def test_a_few_stops_for_a_fleet_are_the_brute_force_optimum(seed: int) -> None:
     assert res.cost == sum(_route(inst, inst.vehicle_types[r.vehicle_type], r.visits)
                            for r in res.routes)
     assert all(r.visits for r in res.routes)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_few_stops_for_a_fleet_by_duration_are_the_brute_force_optimum(seed: int) -> None:
+    # PyVRP spent the whole budget on these (30 s for a plan's default); the durations
+    # are PyVRP's own, and so is its objective: the routes' durations and the prizes
+    inst = dataclasses.replace(_random_fleet(seed), objective="duration")
+    duration = _pyvrp_durations(inst)
+    opt = _brute(inst, duration)
+    if math.isinf(opt):
+        return  # (no plan serves every required client: PyVRP, as by distance)
+    res = solve_core(inst, time_limit_s=30.0, seed=0, workers=1)
+    assert res.method == "exact" and res.feasible
+    assert _objective(inst, res.routes, duration) == opt
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_few_stops_on_one_route_by_duration_are_the_brute_force_optimum(seed: int) -> None:
+    # one vehicle: the single-route enumeration, by PyVRP's duration (waiting at a
+    # window counts, unless starting later avoids it)
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 7))
+    xy = rng.uniform(0, 4000, size=(n + 1, 2))
+    d = np.rint(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))).astype(np.int64)
+    clients = []
+    for k in range(n):
+        early, late = 0, INF_TIME
+        if k == 0 or rng.random() < 0.6:  # (a window: not fast-tsp's)
+            early = int(rng.integers(1, 5)) * H
+            late = early + int(rng.integers(300, 2 * H))
+        clients.append(CoreClient(location=1 + k, demand=(1,), service_s=int(rng.integers(30, 300)),
+                                  tw_early=early, tw_late=late, required=False, prize=10**8))
+    vt = CoreVehicleType(start=0, end=None if seed % 3 == 0 else 0, capacity=(n,),
+                         tw_early=0, tw_late=10 * H)
+    inst = CoreInstance((d,), (d // 5,), tuple(clients), (vt,), objective="duration")
+    duration = _pyvrp_durations(inst)
+    opt = _brute(inst, duration)
+    res = solve_core(inst, time_limit_s=30.0, seed=0, workers=1)
+    assert res.method == "exact"
+    assert _objective(inst, res.routes, duration) == opt
 
 
 def test_the_random_fleets_cover_what_the_search_must_handle() -> None:
@@ -299,3 +367,30 @@ def test_a_fleet_too_large_for_the_budget_is_left_to_pyvrp() -> None:
     problem = Problem(OFFICE, stops, couriers)
     assert solve(problem, SolverParams(time_limit_s=0.1, seed=0, workers=1)).method == "pyvrp"
     assert solve(problem, SolverParams(time_limit_s=1.0, seed=0, workers=1)).method == "exact"
+
+
+# --- tiny problems return at once, whatever the objective ----------------------------------
+
+
+@pytest.mark.parametrize("case", ["window", "pinned", "two couriers", "open route"])
+def test_a_stop_or_three_by_duration_return_long_before_the_budget(case: str) -> None:
+    # by duration PyVRP spent the whole budget on these ("1 stop at 30 s takes 30 s")
+    import time
+
+    window = TimeWindow(9 * H, 10 * H)
+    stops = [stop_near_office("a", 0.002, 0.001, window=window)]
+    fleet = [courier("c1")]
+    if case == "pinned":
+        fleet.append(courier("c2"))
+        stops = [dataclasses.replace(stops[0], courier_id="c2")]
+    if case == "two couriers":
+        fleet.append(courier("c2"))
+        stops += [stop_near_office("b", -0.004, 0.002), stop_near_office("c", 0.001, -0.003)]
+    if case == "open route":
+        fleet = [courier("c1", return_to_office=False)]
+        stops.append(stop_near_office("b", -0.004, 0.002))
+    t0 = time.monotonic()
+    plan = solve(Problem(OFFICE, tuple(stops), tuple(fleet)),
+                 SolverParams(time_limit_s=30, objective="duration"))
+    assert time.monotonic() - t0 < 5.0
+    assert plan.method == "exact" and not plan.unassigned

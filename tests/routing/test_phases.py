@@ -688,3 +688,120 @@ def test_a_completed_warm_start_is_feasible_when_the_start_is(metric: bool) -> N
         assert routing.core._as_candidate(data, done) is not None, (start, done)
         inserted += len(visits) - sum(len(v) for _, v in start)
     assert inserted > 50  # the check is not vacuous
+
+
+# --- a day too large for its budget: a greedy start, one phase ----------------------------
+
+
+def _grid_day(n: int, vehicles: int, capacity: int, *, spread: int = 100) -> CoreInstance:
+    """``n`` optional unit-demand clients on a grid ``spread`` m apart (0: all at one
+    place), 60 s of service, every third with a two-hour window; ``vehicles`` of
+    ``capacity`` from the depot, 08:00-18:00. Distance = duration (1 m/s)."""
+    side = int(np.ceil(np.sqrt(n + 1)))
+    xy = np.array([(i % side, i // side) for i in range(n + 1)], dtype=np.int64) * spread
+    mat = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
+    h = 3600
+    clients = tuple(
+        CoreClient(location=i, demand=(1,), service_s=60 if spread else 10,
+                   tw_early=(8 + i % 8) * h if i % 3 == 0 else 0,
+                   tw_late=(10 + i % 8) * h if i % 3 == 0 else routing.core.INF_TIME,
+                   required=False, prize=10**7)
+        for i in range(1, n + 1))
+    vt = CoreVehicleType(start=0, end=0, capacity=(capacity,), tw_early=8 * h,
+                         tw_late=18 * h, count=vehicles)
+    return CoreInstance((mat,), (mat,), clients, (vt,))
+
+
+def _feasible(inst: CoreInstance, routes: Any) -> bool:
+    """Whether ``routes`` ((vehicle type, clients) pairs) are a feasible solution of
+    the optional model: windows, shifts, every load dimension, groups."""
+    from pyvrp import Route, Solution
+
+    data = routing.core._build_data(inst)
+    return bool(Solution(data, [Route(data, list(v), vt) for vt, v in routes if v]).is_feasible())
+
+
+def test_a_day_too_large_for_its_budget_is_one_phase_from_a_greedy_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1 200 stops for 2 couriers at 0.5 s: PyVRP's descent from its random start (about
+    # 7 s by PYVRP_START_S_PER_UNIT), which nothing interrupts, would overrun the budget
+    seen: list[tuple[Any, dict[str, Any]]] = []
+
+    def spy(data: Any, deadline: float, seed: int, initial: Any, *rest: Any,
+            **kw: Any) -> Any:
+        seen.append((initial, kw))
+        return _real_run(data, deadline, seed, initial, *rest, **kw)
+
+    monkeypatch.setattr(routing.core, "_run_pyvrp", spy)
+    inst = _grid_day(1200, 2, 350)
+    assert routing.core._slow_start(inst, 0.5)
+    assert not routing.core._slow_start(inst, 5.0)  # 2 s over: PyVRP's own start
+    res = solve_core(inst, time_limit_s=0.5, seed=0, workers=1)
+    assert res.method == "pyvrp" and res.feasible
+    ((start, kw),) = seen  # one phase
+    assert kw.get("quick") is True
+    assert sum(len(v) for _vt, v in start) > 300 and _feasible(inst, start)
+    # a day PyVRP's start fits keeps its phases from a random start
+    seen.clear()
+    res = solve_core(_grid_day(150, 3, 250), time_limit_s=0.6, seed=0, workers=1)
+    assert len(seen) >= 2 and seen[0][0] is None and not seen[0][1].get("quick")
+
+
+def test_the_greedy_start_keeps_windows_loads_pins_and_groups() -> None:
+    # two vehicle types; a stop pinned to type 0 (assignment dimension 1); three stops
+    # as alternatives (pinned to type 1, or anyone's); windows; a capacity of 5
+    base = _grid_day(40, 2, 5)
+    clients = [dataclasses.replace(c, demand=(1, 0)) for c in base.clients]
+    clients[0] = dataclasses.replace(clients[0], demand=(1, 1))
+    groups = []
+    for k in (1, 2, 3):
+        clients[k] = dataclasses.replace(clients[k], demand=(1, 2))
+        clients.append(dataclasses.replace(clients[k], demand=(1, 0), prize=10**7 - 500))
+        groups.append((k, len(clients) - 1))
+    vt = base.vehicle_types[0]
+    inst = dataclasses.replace(
+        base, clients=tuple(clients), assignment_dims=1, groups=tuple(groups),
+        vehicle_types=(dataclasses.replace(vt, capacity=(5, 1), count=2),
+                       dataclasses.replace(vt, capacity=(5, 2), count=2)))
+    start = routing.core._greedy_start(inst)
+    assert _feasible(inst, start)
+    served = [c for _vt, v in start for c in v]
+    assert len(served) == len(set(served)) > 10
+    assert all(vt == 0 for vt, v in start if 0 in v)  # the pinned stop
+    assert all(sum(c in v for c in g) <= 1 for _vt, v in start for g in groups)
+
+
+def test_stops_at_one_place_are_planned_greedily_past_pyvrp() -> None:
+    # 1 000 stops at one place, 10 s each: the greedy start puts them all on one route,
+    # and from such a start single PyVRP iterations took seconds (1-230 s at 2 000 stops)
+    inst = _grid_day(1000, 2, 1000, spread=0)
+    res = solve_core(inst, time_limit_s=1.0, seed=0, workers=1)
+    assert res.method == "greedy" and res.feasible
+    assert sorted(c for r in res.routes for c in r.visits) == list(range(1000))
+    assert _feasible(inst, [(r.vehicle_type, r.visits) for r in res.routes])
+
+
+# --- a few stops: PyVRP stops once it has settled ------------------------------------------
+
+
+def test_the_stopping_criterion_waits_for_a_feasible_plan_then_its_patience() -> None:
+    stop = routing.core._DeadlineStop(time.monotonic() + 3600, None, time.monotonic(),
+                                      patience=3)
+    infeasible = routing.core._PYVRP_INFEASIBLE
+    assert not any(stop(infeasible) for _ in range(10))  # no feasible plan yet: on
+    assert [stop(c) for c in (500.0, 500.0, 400.0, 400.0, 400.0, 400.0)] == [
+        False, False, False, False, False, True]
+    impatient = routing.core._DeadlineStop(time.monotonic() + 3600, None, time.monotonic())
+    assert not any(impatient(100.0) for _ in range(100_000))
+
+
+def test_a_few_stops_for_a_fleet_return_once_pyvrp_has_settled() -> None:
+    # 12 stops for 5 vehicles (beyond the exact search): PyVRP had its plan after a few
+    # hundred iterations and searched on for the whole budget
+    inst = _line_instance()
+    assert len(inst.clients) <= routing.core.PATIENT_MAX_CLIENTS
+    t0 = time.monotonic()
+    res = solve_core(inst, time_limit_s=20.0, seed=1, workers=1)
+    assert time.monotonic() - t0 < 8.0
+    assert res.method == "pyvrp" and res.feasible
