@@ -6,6 +6,7 @@ from .cash import CashEntry, CashKind
 from .complaint import Complaint, ComplaintCategory, ComplaintStatus
 from .item import IdentifierKind, Item, Product, TrackingEvent
 from .lifecycle import (
+    Awaiting,
     EventCode,
     FailureAction,
     FailureReason,
@@ -24,6 +25,7 @@ from .user import ApiToken, RevokedSession, Role, User
 __all__ = [
     "ApiToken",
     "AssignmentHow",
+    "Awaiting",
     "Base",
     "CashEntry",
     "CashKind",

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, str_enum
-from .lifecycle import EventCode, FailureAction, FailureReason, ItemState, Status
+from .lifecycle import Awaiting, EventCode, FailureAction, FailureReason, ItemState, Status
 from .office import Office
 from .user import User
 
@@ -85,6 +85,9 @@ class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
     delivery_code: Mapped[str | None] = mapped_column(String(8))
     # after a failed attempt: the day of the next attempt (Viet Nam date)
     next_attempt_on: Mapped[date | None] = mapped_column(Date)
+    # after a failed attempt: no further round, the parcel waits for its recipient at
+    # the office or for its return to the sender (models.lifecycle.awaiting_after)
+    awaiting: Mapped[Awaiting | None] = mapped_column(str_enum(Awaiting, 16))
     signature_required: Mapped[bool] = mapped_column(default=False)
 
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)

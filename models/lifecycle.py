@@ -68,6 +68,26 @@ class FailureAction(enum.StrEnum):
     RETURN_TO_SENDER = "return_to_sender"
 
 
+class Awaiting(enum.StrEnum):
+    """What a parcel waits for after a failed attempt, instead of another round: the
+    recipient, who will collect it at the office, or its return to the sender, which the
+    courier chose (refused, moved...)."""
+
+    COLLECTION = "collection"
+    RETURN = "return"
+
+
+def awaiting_after(reason: FailureReason | None, action: FailureAction | None
+                   ) -> Awaiting | None:
+    """What a failed attempt with ``reason`` and ``action`` leaves its parcel waiting
+    for (None: another delivery round)."""
+    if action == FailureAction.RETURN_TO_SENDER:
+        return Awaiting.RETURN
+    if action == FailureAction.HOLD_AT_OFFICE or reason == FailureReason.WILL_COLLECT_AT_OFFICE:
+        return Awaiting.COLLECTION
+    return None
+
+
 _S = Status
 _E = EventCode
 

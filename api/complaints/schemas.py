@@ -94,6 +94,10 @@ class MissingRowSchema(Schema):
         "description": "Its failed attempts use up the limit: it expects a return to the "
                        "sender (RTS), a new round being refused"})
     courier_id = fields.Integer(allow_none=True)
+    awaiting = fields.String(allow_none=True, metadata={
+        "description": "What it waits for after its last failed attempt instead of another "
+                       "round: `collection` (its recipient, at the office) or `return` (the "
+                       "courier chose the return to the sender); null: another round"})
 
 
 class MissingPageSchema(Schema):
@@ -125,6 +129,9 @@ class ReturnDueRowSchema(Schema):
         "description": "When the attempt that used up the limit was recorded (ISO 8601)"})
     hours_waiting = fields.Float()
     courier_id = fields.Integer(allow_none=True)
+    chosen_at_attempt = fields.Boolean(metadata={
+        "description": "Listed because its courier chose the return at a failed attempt "
+                       "(awaiting `return`), its attempts not used up"})
 
 
 class ReturnsDuePageSchema(Schema):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
+    Awaiting,
     Complaint,
     ComplaintCategory,
     ComplaintStatus,
@@ -254,7 +255,9 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
     (:func:`api.route_plans.service.due_later`: out for delivery, it is judged as any
     parcel out). From that day on it is judged by its last scan as any other. An item
     whose failed attempts use up ``max_attempts`` expects its return to the sender
-    (RTS), not a new round (refused): the row says so (``attempts_used_up``)."""
+    (RTS), not a new round (refused): the row says so (``attempts_used_up``); so does
+    one whose courier chose to return it (``Item.awaiting``), and one whose recipient
+    will collect it expects that collection (or, after the office's wait, a return)."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not see the office's missing scans.")
     if actor.role is Role.DISPATCHER or office_id is not None:
@@ -304,9 +307,14 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                     "since": t.isoformat(), "hours_without_scan": round(idle, 1),
                     "expected": "a delivery result (EMI or EMH)"
                     if item.status is Status.OUT_FOR_DELIVERY
-                    else "a return to sender (RTS)" if used_up
+                    else "a return to sender (RTS)"
+                    if used_up or item.awaiting is Awaiting.RETURN
+                    else "its collection at the office (EMI), or a return to sender (RTS)"
+                    if item.awaiting is Awaiting.COLLECTION
                     else "a delivery attempt (EDG)",
-                    "attempts_used_up": used_up, "courier_id": item.courier_id})
+                    "attempts_used_up": used_up, "courier_id": item.courier_id,
+                    "awaiting": None if item.status is Status.OUT_FOR_DELIVERY
+                    or item.awaiting is None else item.awaiting.value})
     return MissingScans(out, count(stmt), count(silent.where(later)))
 
 
@@ -316,7 +324,9 @@ RETURN_STATUSES = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELI
 def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts: int,
                 limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Items of ``office_id`` awaiting a return to the sender by hand: their failed
-    attempts use up ``max_attempts`` but no return (RTS) was recorded. The last failed
+    attempts use up ``max_attempts``, or their courier chose the return at a failed
+    attempt (``Item.awaiting``: refused, moved…; ``chosen_at_attempt``), but no return
+    (RTS) was recorded. The last failed
     attempt returns an item by itself; one counted late (synced after the item was held
     or sent out again: docs/domain.md, "Lifecycle") does not, and no new round may start
     (EDG is refused, route plans leave it out: ``attempts_used_up``), so the item waits
@@ -339,9 +349,10 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
            .correlate(Item).scalar_subquery())
     since = func.coalesce(nth, Item.updated_at).label("since")
     due = (select(Item.id, Item.identifier, Item.status, Item.failed_attempts,
-                  Item.courier_id, since)
+                  Item.courier_id, Item.awaiting, since)
            .where(Item.office_id == office_id, Item.status.in_(RETURN_STATUSES),
-                  Item.failed_attempts >= max_attempts))
+                  or_(Item.failed_attempts >= max_attempts,
+                      Item.awaiting == Awaiting.RETURN)))
     total = int(session.execute(
         select(func.count()).select_from(due.subquery())).scalar_one())
     # the same wait: by identifier, in code order on every database (not by the
@@ -368,5 +379,7 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
             "last_attempt_late": (not at.applied) if at else None,
             "waiting_since": it.since.isoformat(),
             "hours_waiting": round((now - it.since).total_seconds() / 3600, 1),
-            "courier_id": it.courier_id})
+            "courier_id": it.courier_id,
+            # why: its attempts are used up, or its courier chose the return
+            "chosen_at_attempt": it.failed_attempts < max_attempts})
     return rows, total

@@ -53,16 +53,24 @@ UI = {
     "no_missing": ("Không có bưu gửi nào quá hạn quét.", "No item is overdue for a scan."),
     "expect_return": ("chuyển hoàn (RTS): đã hết số lần phát",
                       "a return to sender (RTS): attempts used up"),
+    "expect_return_chosen": ("chuyển hoàn (RTS): bưu tá đã chọn chuyển hoàn",
+                             "a return to sender (RTS): the courier's choice"),
+    "expect_collection": ("người nhận đến nhận tại bưu cục (EMI), hoặc chuyển hoàn (RTS)",
+                          "its collection at the office (EMI), or a return (RTS)"),
     "due_later_note": ("Không liệt kê vì lần phát tiếp theo hẹn vào ngày sau:",
                        "Not listed, their next attempt being due on a later day:"),
-    "returns_title": ("Bưu gửi chờ chuyển hoàn (đã hết số lần phát)",
-                      "Items awaiting a return to sender (attempts used up)"),
-    "returns_help": ("Đã hết số lần phát nhưng chưa chuyển hoàn (lần phát không thành công "
-                     "được đồng bộ muộn không tự chuyển hoàn); không thể đi phát lại. Quét "
-                     "chuyển hoàn (RTS) để trả lại người gửi.",
-                     "Their failed attempts use up the limit but no return is recorded (an "
-                     "attempt synced late does not return an item by itself); a new round "
-                     "is refused. Scan them as returned to sender (RTS)."),
+    "returns_title": ("Bưu gửi chờ chuyển hoàn (đã hết số lần phát, hoặc bưu tá chọn "
+                      "chuyển hoàn)", "Items awaiting a return to sender (attempts used up, "
+                      "or the courier's choice)"),
+    "returns_help": ("Đã hết số lần phát, hoặc bưu tá đã chọn chuyển hoàn ở lần phát không "
+                     "thành công (từ chối nhận, chuyển đi…), nhưng chưa chuyển hoàn (lần "
+                     "phát không thành công được đồng bộ muộn không tự chuyển hoàn); không "
+                     "được lập kế hoạch phát lại. Quét chuyển hoàn (RTS) để trả lại người "
+                     "gửi.",
+                     "Their failed attempts use up the limit, or their courier chose the "
+                     "return at a failed attempt (refused, moved…), but no return is "
+                     "recorded (an attempt synced late does not return an item by itself); "
+                     "no plan routes them. Scan them as returned to sender (RTS)."),
     "no_returns": ("Không có bưu gửi nào chờ chuyển hoàn.",
                    "No item is awaiting a return."),
     "attempts_of": ("Số lần phát / giới hạn", "Attempts / limit"),
@@ -466,6 +474,12 @@ UNPLANNED = {
                            "thành công, hoặc ngày người nhận yêu cầu)",
                            "Its next attempt is due on a later day (the day after the failed "
                            "attempt, or the day the recipient asked for)"),
+    "awaits_collection": ("Người nhận sẽ đến bưu cục nhận (theo lần phát không thành công "
+                          "gần nhất)", "Its recipient will collect it at the office (its "
+                          "last failed attempt said so)"),
+    "awaits_return": ("Chờ chuyển hoàn (bưu tá đã chọn chuyển hoàn ở lần phát không thành "
+                      "công gần nhất)", "Waiting for its return to the sender (chosen at "
+                      "its last failed attempt)"),
     "no_longer_to_deliver": ("Không còn cần phát (đã phát, chuyển hoàn…)",
                              "Nothing to deliver any more (delivered, returned…)"),
     "assigned_by_hand": ("Đã được phân công thủ công cho một bưu tá ngoài kế hoạch",

@@ -16,7 +16,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from models import EventCode, FailureAction, FailureReason, Product, Status
+from models import Awaiting, EventCode, FailureAction, FailureReason, Product, Status
 
 from ..localtime import local_day
 from . import identifiers
@@ -414,6 +414,11 @@ class ItemSchema(Schema):
     id_check_required = fields.Boolean()
     signature_required = fields.Boolean()
     next_attempt_on = fields.Date(allow_none=True)
+    awaiting = fields.Enum(Awaiting, by_value=True, allow_none=True, metadata={
+        "description": "After a failed attempt, what the item waits for instead of another "
+                       "round: `collection` (its recipient will collect it at the office) or "
+                       "`return` (its courier chose the return to the sender); null: "
+                       "another round (on next_attempt_on)"})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 

@@ -471,8 +471,10 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         item.next_attempt_on = next_attempt_day(
             data, item, max_attempts,
             day=field_shift_day(data["device_time"], now, flags, clock_skew_s))
+        item.awaiting = lifecycle.awaiting_after(data.get("reason"), data.get("action"))
     elif code in NO_ATTEMPT_DUE:
         item.next_attempt_on = None
+        item.awaiting = None
     if code is EventCode.EDG and item.delivery_code is None and policy.needs_delivery_code(item):
         item.delivery_code = policy.new_delivery_code()
     if code is EventCode.EMI:
@@ -666,14 +668,16 @@ def check_event_photo(session: Session, actor: User, item: Item, code: EventCode
 
 def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int, *,
                      day: date | None = None) -> date | None:
-    """The recipient's day if they asked for one; none if they will collect or the item
-    goes back; else the day after the attempt's ``day`` (default: its device time's, in
-    Viet Nam; a field event passes :func:`api.cash.service.field_shift_day`'s, so that a
-    phone a year ahead does not put the next attempt a year off)."""
+    """The recipient's day if they asked for one; none if the item goes back or waits for
+    its recipient or its return (:func:`models.lifecycle.awaiting_after`: they will
+    collect it, the courier held it at the office or returns it); else the day after the
+    attempt's ``day`` (default: its device time's, in Viet Nam; a field event passes
+    :func:`api.cash.service.field_shift_day`'s, so that a phone a year ahead does not put
+    the next attempt a year off)."""
     if item.failed_attempts >= max_attempts:  # the item goes back
         return None
     reason = data.get("reason")
-    if reason is FailureReason.WILL_COLLECT_AT_OFFICE:
+    if lifecycle.awaiting_after(reason, data.get("action")) is not None:
         return None
     asked: date | None = data.get("next_attempt_on")  # a Day field: a date or None
     if asked is not None and reason is FailureReason.ASKS_ANOTHER_DAY:
@@ -757,6 +761,7 @@ def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now:
     )
     session.add(ev)
     item.move_to(state, now)
+    item.awaiting = None  # returned: it waits for nothing
     return ev
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 import routing
 from models import (
     AssignmentHow,
+    Awaiting,
     CourierPosition,
     EventCode,
     Item,
@@ -126,8 +127,29 @@ def _failed_in_bag(day: date, courier_ids: Collection[int], courier_id: int,
     return None
 
 
-def _asked_later(day: date, status: Status, next_attempt_on: date | None
-                 ) -> dict[str, str] | None:
+#: Why a plan leaves out a parcel waiting for its recipient or its return
+#: (``Item.awaiting``): its unassigned entry's ``reason`` and ``message``, and a 422's
+#: ``detail``.
+_AWAITING = {
+    Awaiting.COLLECTION: {
+        "reason": "awaits_collection",
+        "message": "its recipient will collect it at the office (its last failed attempt "
+                   "said so, or held it there)",
+        "detail": "The item waits for its recipient at the office (its last failed attempt "
+                  "said they will collect it, or held it there): it is not planned; to "
+                  "deliver it after all, send it out again (EDG)."},
+    Awaiting.RETURN: {
+        "reason": "awaits_return",
+        "message": "its courier chose to return it to the sender at its last failed "
+                   "attempt",
+        "detail": "The item waits for its return to the sender (its courier chose so at "
+                  "its last failed attempt): it is not planned; to deliver it after all, "
+                  "send it out again (EDG)."},
+}
+
+
+def _asked_later(day: date, status: Status, next_attempt_on: date | None,
+                 awaiting: Awaiting | None = None) -> dict[str, str] | None:
     """Why a plan of ``day`` does not route a parcel whose next attempt is due on a later
     day (``next_attempt_on``, set by a failed attempt: the day the recipient asked for,
     else the next day; kept while the parcel is held at the office): the ``reason`` and
@@ -136,8 +158,13 @@ def _asked_later(day: date, status: Status, next_attempt_on: date | None
     ``day`` or earlier, or has no such day. Sending the parcel out again (EDG) clears the
     day: the way to try earlier (the recipient called back), as :func:`_failed_in_bag`
     says for the day of the attempt; so a parcel out for delivery is in its courier's
-    bag and on their route, whatever the day said."""
-    if status is Status.OUT_FOR_DELIVERY or next_attempt_on is None or next_attempt_on <= day:
+    bag and on their route, whatever the day said. A parcel ``awaiting`` its recipient
+    or its return (``Item.awaiting``) is due on no day: :data:`_AWAITING` says why."""
+    if status is Status.OUT_FOR_DELIVERY:
+        return None
+    if awaiting is not None:
+        return dict(_AWAITING[awaiting])
+    if next_attempt_on is None or next_attempt_on <= day:
         return None
     when = next_attempt_on.isoformat()
     return {"reason": "next_attempt_later",
@@ -152,7 +179,7 @@ def due_later(item: Item, day: date) -> dict[str, str] | None:
     """:func:`_asked_later` for ``item`` and a plan of ``day``: what every place that
     plans, publishes, re-optimises or offers a day's items for planning (the console)
     asks."""
-    return _asked_later(day, item.status, item.next_attempt_on)
+    return _asked_later(day, item.status, item.next_attempt_on, item.awaiting)
 
 
 def bags_on(session: Session, items: Collection[Item], day: date) -> dict[int, int]:
@@ -359,7 +386,8 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         # answer), or whose status is not planned (delivered, out with a courier …), is
         # an error, not a parcel silently left out of the plan
         rows = session.execute(select(
-            Item.identifier, Item.status, Item.courier_id, Item.id, Item.next_attempt_on).where(
+            Item.identifier, Item.status, Item.courier_id, Item.id, Item.next_attempt_on,
+            Item.awaiting).where(
             Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all()
         by_hand_chosen = assigned_by_hand(session, session.execute(select(Item).where(
             Item.id.in_([r[3] for r in rows if r[2] is not None and r[1] in AT_OFFICE
@@ -373,11 +401,11 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         bagged: dict[str, str] = {}
         later: dict[str, str] = {}  # next attempt due on a later day (next_attempt_on)
         kept: dict[str, str] = {}  # assigned by hand to a courier not in the plan
-        for ident, status, holder, item_id, asked in rows:
+        for ident, status, holder, item_id, asked, awaiting in rows:
             if status is Status.DELIVERY_FAILED and holder is not None and (
                     held := _failed_in_bag(day, courier_ids, holder, days.get(item_id))):
                 bagged[ident] = held["detail"]
-            elif wait := _asked_later(day, status, asked):
+            elif wait := _asked_later(day, status, asked, awaiting):
                 later[ident] = wait["detail"]
             elif (status in AT_OFFICE and holder is not None and holder not in courier_ids
                   and item_id in by_hand_chosen):

@@ -322,8 +322,9 @@ def test_failed_attempt_photo_and_next_attempt_day(client, auth, office, courier
     assert post(client, h, item, ev("EDG")).status_code == 201
     r = post(client, h, item, ev("EMH", reason="will_collect_at_office"))
     assert r.json["item"]["status"] == "return_to_sender"  # third attempt
-    assert client.get(f"/api/v1/items/{item.identifier}",
-                      headers=h).json["next_attempt_on"] is None
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    assert detail["next_attempt_on"] is None
+    assert detail["awaiting"] is None  # returned: not waiting for its recipient
     bad = post(client, h, item, ev("EMH", photo="ab" * 32))
     assert bad.status_code in (409, 422)
 
@@ -349,6 +350,29 @@ def test_the_next_attempt_day_goes_when_no_attempt_is_coming(
     detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
     assert detail["next_attempt_on"] == kept
     assert client.get(f"/api/v1/track/{item.identifier}").json["next_attempt_on"] == kept
+
+
+@pytest.mark.parametrize(("reason", "action", "awaiting", "next_day"), [
+    ("will_collect_at_office", "called_recipient", "collection", None),
+    ("unreachable_by_phone", "hold_at_office", "collection", None),
+    ("refused", "return_to_sender", "return", None),
+    # the recipient asked for a day, but the courier chose the return: no day
+    ("asks_another_day", "return_to_sender", "return", None),
+    ("refused", "notice_left", None, "2026-11-21"),  # another round, the next day
+])
+def test_a_failed_attempt_the_recipient_collects_or_the_courier_returns_schedules_none(
+        client, auth, office, courier, make_item, reason, action, awaiting, next_day):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    h = auth(courier)
+    extra = {"next_attempt_on": "2026-11-23"} if reason == "asks_another_day" else {}
+    r = post(client, h, item, ev("EMH", reason=reason, action=action, **extra))
+    assert r.status_code == 201, r.json
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    assert (detail["awaiting"], detail["next_attempt_on"]) == (awaiting, next_day)
+    # the recipient called back: out again, it waits for nothing
+    assert post(client, h, item, ev("EDG")).status_code == 201
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    assert (detail["awaiting"], detail["next_attempt_on"]) == (None, None)
 
 
 def test_the_automatic_return_comes_after_the_attempt_that_caused_it(

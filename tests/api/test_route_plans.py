@@ -1993,10 +1993,10 @@ def go_out_and_deliver(client, headers, item, when, full_proof):
         assert r.status_code == 201, r.json
 
 
-def go_out_and_fail(item, courier, clock, full_proof, asks_for=None):
+def go_out_and_fail(item, courier, clock, full_proof, asks_for=None, why=None):
     """``courier`` (who must hold ``item``) takes it out (unless it is out already) and
     fails to deliver it, now; with ``asks_for`` (a day, ISO) the recipient asked for the
-    next attempt on that day."""
+    next attempt on that day; with ``why``, for that ``(reason, action)``."""
     from datetime import date
 
     from api.items import service as items_service
@@ -2007,7 +2007,9 @@ def go_out_and_fail(item, courier, clock, full_proof, asks_for=None):
         payload = {"code": items_service.EventCode(code),
                    "client_event_id": f"{code}-{uuid.uuid4()}", "device_time": clock(),
                    "location": {"lat": 12.24, "lon": 109.19}}
-        if code == "EMH" and asks_for is not None:
+        if code == "EMH" and why is not None:
+            payload.update(reason=why[0], action=why[1])
+        elif code == "EMH" and asks_for is not None:
             payload.update(reason=FailureReason.ASKS_ANOTHER_DAY,
                            action="called_recipient",
                            next_attempt_on=date.fromisoformat(asks_for))
@@ -2504,6 +2506,61 @@ def test_a_parcel_whose_recipient_asked_for_a_later_day_is_not_planned_before_it
     assert unassigned_of(done)[kept.identifier]["reason"] == "failed_with_another_courier"
     assert client.post(f"{url}/publish", headers=h).status_code == 200
     assert periods_of(kept) == [(a.id, None)]
+
+
+def test_a_parcel_waiting_for_its_recipient_or_its_return_is_not_planned(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof, day_items):
+    """A failed attempt whose recipient will collect the parcel at the office, or whose
+    courier chose its return to the sender, schedules no other round: plans leave it out
+    (saying which), chosen by identifier or put on a route by an edit it is a 422, and
+    it is listed among the returns due. Sent out again (the recipient called back), it
+    is on its courier's route."""
+    a, b = couriers
+    clock.advance(days=-1)  # the 19th
+    collect = make_item(office, courier=a, events=("EMG",))
+    back = make_item(office, courier=a, events=("EMG",))
+    go_out_and_fail(collect, a, clock, full_proof,
+                    why=("will_collect_at_office", "called_recipient"))
+    go_out_and_fail(back, a, clock, full_proof, why=("refused", "return_to_sender"))
+    scan_in(collect, dispatcher, clock)
+    scan_in(back, dispatcher, clock)
+    clock.advance(days=1)  # the 20th
+    h = auth(dispatcher)
+    mine = day_items[0].identifier
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        identifiers=[mine, collect.identifier, back.identifier]))
+    assert r.status_code == 422, r.json
+    errors = {e["pointer"]: e["detail"] for e in r.json["errors"]}
+    assert list(errors) == ["/identifiers/1", "/identifiers/2"]
+    assert "collect" in errors["/identifiers/1"] and "return" in errors["/identifiers/2"]
+
+    url, done = solved_plan(client, h, date="2026-11-20")
+    assert collect.identifier not in routed_to(done) and back.identifier not in routed_to(done)
+    left = unassigned_of(done)
+    assert left[collect.identifier]["reason"] == "awaits_collection"
+    assert left[back.identifier]["reason"] == "awaits_return"
+    r = client.patch(url, headers=h, json={"routes": [
+        {"courier_id": a.id, "identifiers": [mine, collect.identifier]},
+        {"courier_id": b.id, "identifiers": [back.identifier]}]})
+    assert r.status_code == 422, r.json
+    assert [e["pointer"] for e in r.json["errors"]] == [
+        "/routes/0/identifiers/1", "/routes/1/identifiers/0"]
+    returns = client.get(f"/api/v1/returns-due?office_id={office.id}", headers=h).json
+    assert [(x["identifier"], x["chosen_at_attempt"]) for x in returns["items"]] == [
+        (back.identifier, True)]
+    missing = client.get(f"/api/v1/missing-scans?office_id={office.id}&idle_hours=1",
+                         headers=h).json["items"]
+    expected = {x["identifier"]: (x["awaiting"], x["expected"]) for x in missing}
+    assert expected[collect.identifier][0] == "collection"
+    assert "collection" in expected[collect.identifier][1]
+    assert expected[back.identifier] == ("return", "a return to sender (RTS)")
+
+    # the recipient called back: out again with its courier, it is on their route
+    go_out_and_fail(collect, a, clock, full_proof)  # (out, and failed again: the 20th)
+    clock.advance(days=1)
+    url, done = solved_plan(client, auth(dispatcher), date="2026-11-21")
+    assert routed_to(done)[collect.identifier] == a.id
+    assert unassigned_of(done)[back.identifier]["reason"] == "awaits_return"
 
 
 def test_a_later_day_asked_for_after_the_plan_was_made_takes_the_parcel_off_its_route(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from models import Item, Office, Role, User, db
@@ -61,21 +61,20 @@ def test_items_with_a_courier_get_an_open_period_from_their_last_change(
         db.session.flush()
         changed = now - timedelta(hours=3)
 
-        def item(courier_id: int | None) -> Item:
-            it = Item(identifier=s10(), identifier_kind="s10", product="ems",
-                      sender_name="Shop", sender_address="", recipient_name="An",
-                      recipient_address="12 Trần Phú", recipient_city="Nha Trang",
-                      recipient_province="Khánh Hòa", weight_g=0, cod_amount=0,
-                      declared_value=0, id_check_required=False, signature_required=False,
-                      status="out_for_delivery", failed_attempts=0, office_id=office.id,
-                      courier_id=courier_id, created_at=changed - timedelta(hours=1),
-                      updated_at=changed)
-            db.session.add(it)
-            return it
+        def item(courier_id: int | None) -> int:
+            # the columns of that revision only (the ORM's Item has the ones added since)
+            return int(db.session.execute(insert(Item.__table__).values(
+                identifier=s10(), identifier_kind="s10", product="ems",
+                sender_name="Shop", sender_address="", recipient_name="An",
+                recipient_address="12 Trần Phú", recipient_city="Nha Trang",
+                recipient_province="Khánh Hòa", weight_g=0, cod_amount=0,
+                declared_value=0, id_check_required=False, signature_required=False,
+                status="out_for_delivery", failed_attempts=0, office_id=office.id,
+                courier_id=courier_id, created_at=changed - timedelta(hours=1),
+                updated_at=changed).returning(Item.__table__.c.id)).scalar_one())
 
-        held, free = item(courier.id), item(None)
+        held_id, free_id, courier_id = item(courier.id), item(None), courier.id
         db.session.commit()
-        held_id, free_id, courier_id = held.id, free.id, courier.id
         db.session.remove()
 
         upgrade()
