@@ -290,6 +290,17 @@ class OfficeVisitSchema(Schema):
     departure = IsoTime(metadata={"description": "When they leave it, loaded"})
 
 
+class OffRouteSchema(Schema):
+    identifier = fields.String()
+    status = fields.String()
+    recipient_address = fields.String(allow_none=True)
+    cod_amount = fields.Integer()
+    reason = fields.String(metadata={
+        "description": "`no_coordinates` (the item has none: nothing to route it by) or "
+                       "`not_in_plan` (taken out since the route was published: a "
+                       "dispatcher's re-plan puts it on the route)"})
+
+
 class CourierRouteSchema(Schema):
     """A courier's published route for a day (GET /couriers/me/route, and the answer
     of a re-optimisation): docs/api.md."""
@@ -305,6 +316,9 @@ class CourierRouteSchema(Schema):
     stops = fields.List(fields.Nested(CourierStopSchema), metadata={
         "description": "In visiting order: after a re-optimisation the done stops first, "
                        "then the new order, then the unplaced ones"})
+    off_route = fields.List(fields.Nested(OffRouteSchema), metadata={
+        "description": "The courier's parcels out for delivery (in their bag) on no stop "
+                       "of the route, by identifier; [] when none"})
     issues = fields.List(fields.Nested(RouteIssueSchema), metadata={
         "description": "What the route breaks (docs/api.md, \"Route issues\"), [] when "
                        "nothing; after a re-optimisation, the new route's"})

@@ -1622,9 +1622,20 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
                  and Status(s["status"]) not in ON_BOARD]
         if not _remaining(session, plan, ahead):
             visit = None
+    # in the courier's bag and on no stop of the route (no coordinates to route it by,
+    # or taken out since the plan was published): listed, so that it is not forgotten
+    # in the bag (a COD parcel's cash with it) for want of a stop to remind them
+    off_route = [{"identifier": it.identifier, "status": it.status.value,
+                  "recipient_address": it.recipient_address, "cod_amount": it.cod_amount,
+                  "reason": "no_coordinates" if it.recipient_lat is None
+                  or it.recipient_lon is None else "not_in_plan"}
+                 for it in session.execute(select(Item).where(
+                     Item.courier_id == actor.id, Item.status == Status.OUT_FOR_DELIVERY,
+                     Item.identifier.not_in(idents)).order_by(Item.identifier)
+                     ).unique().scalars()]
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
             "start": route["start"], "end": route["end"], "stops": stops,
-            "office_visit": visit,
+            "off_route": off_route, "office_visit": visit,
             "issues": route.get("issues", []),
             "issues_accepted": issues_accepted(plan, route)}
 

@@ -3583,6 +3583,39 @@ def test_a_replan_keeps_the_bag_parcels_it_cannot_route_on_their_couriers_route(
     assert r.json["stops"][-1]["unplaced"]["reason"]
 
 
+def test_a_couriers_route_lists_the_parcels_in_their_bag_on_no_stop(
+        client, auth, dispatcher, couriers, make_item, office, day_items):
+    """A parcel in the courier's bag with no coordinates is on no route, and one given to
+    them and taken out after the route was published is not on it until a re-plan: the
+    phone's route lists both (``off_route``), saying why, so that neither is forgotten
+    in the bag, and a re-optimisation keeps the list."""
+    a = couriers[0]
+    h = auth(dispatcher)
+    published_plan(client, h, courier_ids=[a.id])
+    nowhere = make_item(office, courier=a, events=("EMG", "EDG"), cod_amount=250_000,
+                        recipient={"name": "Lê Văn C", "address": "5 Hẻm 12",
+                                   "city": "Nha Trang", "province": "Khánh Hòa"})
+    given = make_item(office, events=("EMG",))
+    assign_by_hand(client, h, given.identifier, a)
+    take_out(client, auth, a, given.identifier)
+    route = route_of(client, auth, a)
+    assert [(x["identifier"], x["reason"]) for x in route["off_route"]] == sorted(
+        [(nowhere.identifier, "no_coordinates"), (given.identifier, "not_in_plan")])
+    cod = {x["identifier"]: x["cod_amount"] for x in route["off_route"]}
+    assert cod[nowhere.identifier] == 250_000
+    assert not {nowhere.identifier, given.identifier} & {
+        s["identifier"] for s in route["stops"]}
+    check_documented(client, route, "CourierRoute")
+    r = client.post("/api/v1/couriers/me/route/reoptimize", headers=auth(a), json={
+        "date": "2026-11-20", "location": {"lat": 12.245, "lon": 109.19}})
+    assert r.status_code == 200, r.json
+    assert r.json["off_route"] == route["off_route"]
+    # a parcel of the route, out for delivery, is a stop, not off the route
+    stop = route["stops"][0]["identifier"]
+    take_out(client, auth, a, stop)
+    assert stop not in {x["identifier"] for x in route_of(client, auth, a)["off_route"]}
+
+
 def test_a_parcel_taken_out_by_another_courier_of_the_plan_before_publishing_is_on_their_route(
         client, auth, dispatcher, couriers, make_item, office, clock):
     """A plan routes a parcel at the office to one courier; before it is published the
