@@ -455,7 +455,11 @@ class _Watchdog:
 
         def created(*args: Any, **kwargs: Any) -> socket.socket:
             sock = create(*args, **kwargs)
-            self.watch(sock)
+            try:
+                self.watch(sock)
+            except BaseException:  # past the deadline already: not left open
+                sock.close()
+                raise
             return sock
 
         return created
@@ -473,6 +477,7 @@ class _Watched:
 
     def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
         self._create_connection = watchdog.watched(self._create_connection)
 
 
@@ -481,7 +486,14 @@ class _WatchedHTTPConnection(_Watched, http.client.HTTPConnection):
 
 
 class _WatchedHTTPSConnection(_Watched, http.client.HTTPSConnection):
-    pass
+    def connect(self) -> None:
+        # the TLS socket takes over the TCP one's descriptor and detaches it: shutting
+        # the TCP socket then does nothing (OSError, swallowed), and a head or body
+        # trickled in TLS records was bounded by each read's timeout only. The TLS
+        # socket is watched too (the handshake itself is bounded as a whole by the
+        # socket timeout: CPython's ssl gives it one deadline)
+        super().connect()
+        self._watchdog.watch(self.sock)
 
 
 class _WatchedHTTPHandler(urllib.request.HTTPHandler):

@@ -362,6 +362,58 @@ def test_osrm_trickled_headers_are_bounded_by_the_timeout(raw_osrm: str) -> None
     assert len(sent) < 50
 
 
+def test_osrm_trickled_headers_over_https_are_bounded_by_the_timeout(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # over TLS the socket the watchdog watched (the TCP one) is detached by the TLS
+    # wrapper: shutting it did nothing, and a head trickled a byte at a time (each its
+    # own TLS record, in time for the socket timeout) held the caller ~5 s of 0.3 s
+    import shutil
+    import socket
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(str(cert), str(key))
+    monkeypatch.setattr(ssl, "_create_default_https_context", ssl._create_unverified_context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    sent = []
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        try:
+            with server_ctx.wrap_socket(raw, server_side=True) as conn:
+                conn.settimeout(2)
+                conn.recv(65536)
+                body = _table([[0, 1], [1, 0]])
+                head = (b"HTTP/1.0 200 OK\r\nX-Pad: " + b"x" * 60
+                        + f"\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+                for byte in head:
+                    conn.sendall(bytes([byte]))
+                    sent.append(1)
+                    time.sleep(0.05)
+                conn.sendall(body)
+        except OSError:  # the client gave up
+            pass
+        finally:
+            listener.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    t0 = time.monotonic()
+    with pytest.raises(MatrixProviderError, match="no complete response in 0.3 s"):
+        OsrmTableProvider(f"https://127.0.0.1:{port}", timeout_s=0.3).matrix(_points(2))
+    assert time.monotonic() - t0 < 2.0
+    server.join(5)
+    assert len(sent) < 50
+
+
 def test_osrm_oversized_body_is_refused_early(raw_osrm: str) -> None:
     sent = []
 
