@@ -285,3 +285,82 @@ def test_counted_failed_attempts_get_their_numbers(empty_database: str) -> None:
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_AWAITING = "b4d1e7a9c352"  # the revision before items.awaiting
+
+
+def test_parcels_waiting_for_their_recipient_or_return_get_awaiting(
+        empty_database: str) -> None:
+    # a parcel whose last failed attempt said the recipient will collect it, or whose
+    # courier held it at the office or chose its return, before the upgrade had the next
+    # day as its next attempt: without the column filled, the first plan after the
+    # upgrade routed it all the same, and the returns due missed the chosen returns
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from api import create_app
+    from models.base import UTCDateTime
+
+    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
+                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    events = sa.table("tracking_events", sa.column("item_id", sa.Integer),
+                      sa.column("code", sa.String), sa.column("client_event_id", sa.String),
+                      sa.column("device_time", UTCDateTime()),
+                      sa.column("server_time", UTCDateTime()),
+                      sa.column("status_after", sa.String), sa.column("source", sa.String),
+                      sa.column("applied", sa.Boolean), sa.column("reason", sa.String),
+                      sa.column("action", sa.String))
+    ok = ("EMH", True, "refused", "notice_left")
+    collect = ("EMH", True, "will_collect_at_office", "called_recipient")
+    hold = ("EMH", True, "unreachable_by_phone", "hold_at_office")
+    back = ("EMH", True, "refused", "return_to_sender")
+    # (status, events (code, applied, reason, action), the awaiting expected)
+    cases = [
+        ("delivery_failed", [("EDG", True, None, None), collect], "collection"),
+        ("held_at_office", [("EDG", True, None, None), hold, ("EDF", True, None, None)],
+         "collection"),
+        ("held_at_office", [("EDG", True, None, None), back, ("EDF", True, None, None)],
+         "return"),
+        ("delivery_failed", [("EDG", True, None, None), ok], None),  # another round
+        # sent out again since (the recipient called back): nothing awaited
+        ("out_for_delivery", [("EDG", True, None, None), collect, ("EDG", True, None, None)],
+         None),
+        # a late attempt (unapplied) says nothing of what the item waits for
+        ("held_at_office", [("EDG", True, None, None), ok, ("EDF", True, None, None),
+                            ("EMH", False, "refused", "return_to_sender")], None),
+        ("return_to_sender", [("EDG", True, None, None), back, ("RTS", True, None, None)],
+         None),
+    ]
+    with app.app_context():
+        upgrade(revision=BEFORE_AWAITING)
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
+                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            for n, (status, history, _) in enumerate(cases):
+                conn.execute(text(
+                    "INSERT INTO items (identifier, identifier_kind, product, sender_name, "
+                    "sender_address, recipient_name, recipient_address, recipient_city, "
+                    "recipient_province, weight_g, cod_amount, declared_value, "
+                    "id_check_required, signature_required, status, failed_attempts, "
+                    "next_attempt_on, office_id, created_at, updated_at) SELECT :n, 's10', "
+                    "'parcel', 'Shop', '', 'An', '12 Trần Phú', 'Nha Trang', 'Khánh Hòa', 0, "
+                    "0, 0, false, false, :s, 1, :d, id, :t, :t FROM offices"),
+                    {"n": s10(), "s": status, "d": "2026-11-21", "t": now})
+                item_id = conn.execute(text("SELECT MAX(id) FROM items")).scalar_one()
+                for k, (code, applied, reason, action) in enumerate(history):
+                    conn.execute(events.insert().values(
+                        item_id=item_id, code=code, client_event_id=f"mig-aw-{n}-{k}",
+                        device_time=now + timedelta(minutes=k), server_time=now,
+                        status_after=status, source="api", applied=applied, reason=reason,
+                        action=action))
+        upgrade()
+        rows = db.session.execute(text(
+            "SELECT awaiting, next_attempt_on FROM items ORDER BY id")).all()
+        assert [r[0] for r in rows] == [c[2] for c in cases]
+        assert [r[1] is None for r in rows] == [c[2] is not None for c in cases]
+        db.session.remove()
+        db.engine.dispose()
