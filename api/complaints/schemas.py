@@ -126,7 +126,9 @@ class ReturnDueRowSchema(Schema):
     last_attempt_late = fields.Boolean(allow_none=True, metadata={
         "description": "It was kept unapplied (synced after the item moved on)"})
     waiting_since = fields.String(metadata={
-        "description": "When the attempt that used up the limit was recorded (ISO 8601)"})
+        "description": "When the attempt that used up the limit, or the one at which the "
+                       "courier chose the return (chosen_at_attempt), was recorded (ISO "
+                       "8601)"})
     hours_waiting = fields.Float()
     courier_id = fields.Integer(allow_none=True)
     chosen_at_attempt = fields.Boolean(metadata={

@@ -309,6 +309,9 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                     if item.status is Status.OUT_FOR_DELIVERY
                     else "a return to sender (RTS)"
                     if used_up or item.awaiting is Awaiting.RETURN
+                    else "its scan back in at the office (EDF), to be collected there"
+                    if item.awaiting is Awaiting.COLLECTION
+                    and item.status is Status.DELIVERY_FAILED
                     else "its collection at the office (EMI), or a return to sender (RTS)"
                     if item.awaiting is Awaiting.COLLECTION
                     else "a delivery attempt (EDG)",
@@ -347,7 +350,15 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
            .where(TrackingEvent.item_id == Item.id,
                   TrackingEvent.attempt_no == max_attempts)
            .correlate(Item).scalar_subquery())
-    since = func.coalesce(nth, Item.updated_at).label("since")
+    # one whose courier chose the return (attempts left) waits since that attempt: the
+    # last applied one (awaiting is set by it, cleared by the next round); its
+    # updated_at moved with every later change (scanned back in, reassigned)
+    chosen = (select(func.max(TrackingEvent.server_time))
+              .where(TrackingEvent.item_id == Item.id, TrackingEvent.code == EventCode.EMH,
+                     TrackingEvent.applied.is_(True))
+              .correlate(Item).scalar_subquery())
+    since = func.coalesce(case((Item.failed_attempts >= max_attempts, nth), else_=chosen),
+                          Item.updated_at).label("since")
     due = (select(Item.id, Item.identifier, Item.status, Item.failed_attempts,
                   Item.courier_id, Item.awaiting, since)
            .where(Item.office_id == office_id, Item.status.in_(RETURN_STATUSES),

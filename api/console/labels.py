@@ -55,6 +55,9 @@ UI = {
                       "a return to sender (RTS): attempts used up"),
     "expect_return_chosen": ("chuyển hoàn (RTS): bưu tá đã chọn chuyển hoàn",
                              "a return to sender (RTS): the courier's choice"),
+    "expect_back_for_collection": ("quét nhập lại bưu cục (EDF) để người nhận đến nhận",
+                                   "its scan back in at the office (EDF), to be collected "
+                                   "there"),
     "expect_collection": ("người nhận đến nhận tại bưu cục (EMI), hoặc chuyển hoàn (RTS)",
                           "its collection at the office (EMI), or a return (RTS)"),
     "due_later_note": ("Không liệt kê vì lần phát tiếp theo hẹn vào ngày sau:",

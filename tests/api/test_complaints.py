@@ -722,6 +722,24 @@ def test_returns_due_lists_items_whose_attempts_are_used_up(
     assert r.status_code == 422 and "page_size" in str(r.json)
 
 
+def test_a_return_chosen_at_an_attempt_waits_since_that_attempt(
+        client, auth, office, dispatcher, courier, make_item, clock):
+    # the courier chose the return (refused) at the first attempt, and the office
+    # scanned the parcel back in 5 hours later: it has waited since the attempt, not
+    # since its last change (the item's updated_at, which the scan moved)
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    chosen = clock()
+    record(client, auth(courier), item.identifier, "EMH", chosen, reason="refused",
+           action="return_to_sender")
+    clock.advance(hours=5)
+    disp = auth(dispatcher)
+    record(client, disp, item.identifier, "EDF", clock())
+    clock.advance(hours=3)
+    row, = client.get("/api/v1/returns-due", headers=disp).json["items"]
+    assert row["chosen_at_attempt"] is True
+    assert (row["waiting_since"], row["hours_waiting"]) == (chosen.isoformat(), 8.0)
+
+
 def test_returns_due_longest_waiting_first_and_paged(
         client, auth, office, dispatcher, courier, make_item, clock):
     first = attempts_used_up_late(client, auth, office, courier, dispatcher, make_item, clock)
