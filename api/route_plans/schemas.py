@@ -296,9 +296,11 @@ class OffRouteSchema(Schema):
     recipient_address = fields.String(allow_none=True)
     cod_amount = fields.Integer()
     reason = fields.String(metadata={
-        "description": "`no_coordinates` (the item has none: nothing to route it by) or "
-                       "`not_in_plan` (taken out since the route was published: a "
-                       "dispatcher's re-plan puts it on the route)"})
+        "description": "The plan's reason when it left the parcel out (e.g. "
+                       "`no_coordinates`, `window_not_on_this_day`); else "
+                       "`no_coordinates` (nothing to route it by) or `not_in_plan` (taken "
+                       "out since the route was published: a dispatcher's re-plan puts it "
+                       "on the route)"})
 
 
 class CourierRouteSchema(Schema):
@@ -318,7 +320,8 @@ class CourierRouteSchema(Schema):
                        "then the new order, then the unplaced ones"})
     off_route = fields.List(fields.Nested(OffRouteSchema), metadata={
         "description": "The courier's parcels out for delivery (in their bag) on no stop "
-                       "of the route, by identifier; [] when none"})
+                       "of the route, by identifier; [] when none, and on another day's "
+                       "route"})
     issues = fields.List(fields.Nested(RouteIssueSchema), metadata={
         "description": "What the route breaks (docs/api.md, \"Route issues\"), [] when "
                        "nothing; after a re-optimisation, the new route's"})

@@ -1584,10 +1584,13 @@ def issues_accepted(plan: RoutePlan, route: Mapping[str, Any]) -> dict[str, str]
     return (plan.result or {}).get("issues_accepted") if route.get("issues") else None
 
 
-def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
+def courier_route(session: Session, actor: User, day: date, *, today: date | None = None
+                  ) -> dict[str, Any]:
     """The courier's stops in today's published plan, with each item's status, and what
     the route breaks (``issues``) with who accepted that when publishing it, so that
-    the phone can warn its courier (a stop that will be late, an overloaded vehicle)."""
+    the phone can warn its courier (a stop that will be late, an overloaded vehicle);
+    on ``today``'s route (default: ``day`` is today) the parcels in their bag on no stop
+    (``off_route``)."""
     if actor.role is not Role.COURIER:
         raise Forbidden("Only couriers have a route.")
     plan = _published_for(session, actor.office_id, day, actor.id)
@@ -1625,14 +1628,18 @@ def courier_route(session: Session, actor: User, day: date) -> dict[str, Any]:
     # in the courier's bag and on no stop of the route (no coordinates to route it by,
     # or taken out since the plan was published): listed, so that it is not forgotten
     # in the bag (a COD parcel's cash with it) for want of a stop to remind them
-    off_route = [{"identifier": it.identifier, "status": it.status.value,
-                  "recipient_address": it.recipient_address, "cod_amount": it.cod_amount,
-                  "reason": "no_coordinates" if it.recipient_lat is None
-                  or it.recipient_lon is None else "not_in_plan"}
-                 for it in session.execute(select(Item).where(
-                     Item.courier_id == actor.id, Item.status == Status.OUT_FOR_DELIVERY,
-                     Item.identifier.not_in(idents)).order_by(Item.identifier)
-                     ).unique().scalars()]
+    # (the bag is today's: another day's route lists none)
+    why = {u["identifier"]: u["reason"] for u in plan.result.get("unassigned", [])}
+    off_route = [] if today is not None and day != today else [
+        {"identifier": it.identifier, "status": it.status.value,
+         "recipient_address": it.recipient_address, "cod_amount": it.cod_amount,
+         # the plan's reason when it left the parcel out (e.g. its window on another
+         # day), else why it could not have routed it
+         "reason": why.get(it.identifier) or ("no_coordinates" if it.recipient_lat is None
+                                              or it.recipient_lon is None else "not_in_plan")}
+        for it in session.execute(select(Item).where(
+            Item.courier_id == actor.id, Item.status == Status.OUT_FOR_DELIVERY,
+            Item.identifier.not_in(idents)).order_by(Item.identifier)).unique().scalars()]
     return {"plan_id": plan.id, "date": day.isoformat(), "distance_m": route["distance_m"],
             "start": route["start"], "end": route["end"], "stops": stops,
             "off_route": off_route, "office_visit": visit,

@@ -119,8 +119,9 @@ class MyRoute(MethodView):
     @blp.response(200, CourierRouteSchema)
     def get(self, q: dict[str, Any]) -> Any:
         """The courier's published route for a day: ordered stops, items, ETAs."""
-        day = q.get("date") or clock().astimezone(LOCAL_TZ).date()
-        return service.courier_route(db.session(), current_actor(), day)
+        today = clock().astimezone(LOCAL_TZ).date()
+        return service.courier_route(db.session(), current_actor(), q.get("date") or today,
+                                     today=today)
 
 
 @blp.route("/couriers/me/route/reoptimize")

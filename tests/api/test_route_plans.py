@@ -3614,6 +3614,17 @@ def test_a_couriers_route_lists_the_parcels_in_their_bag_on_no_stop(
     stop = route["stops"][0]["identifier"]
     take_out(client, auth, a, stop)
     assert stop not in {x["identifier"] for x in route_of(client, auth, a)["off_route"]}
+    # the bag is today's: tomorrow's route lists none of it
+    published_plan(client, h, courier_ids=[a.id], date="2026-11-21")
+    r = client.get("/api/v1/couriers/me/route?date=2026-11-21", headers=auth(a))
+    assert r.status_code == 200 and r.json["off_route"] == []
+    # the plan's own reason when it left a parcel of the bag out
+    late = make_item(office, courier=a, events=("EMG", "EDG"), recipient=BAG_RECIPIENT,
+                     delivery_window={"start": "2026-11-22T09:00:00+07:00",
+                                      "end": "2026-11-22T11:00:00+07:00"})
+    published_plan(client, h, courier_ids=[a.id])
+    off = {x["identifier"]: x["reason"] for x in route_of(client, auth, a)["off_route"]}
+    assert off[late.identifier] == "window_not_on_this_day"
 
 
 def test_a_parcel_taken_out_by_another_courier_of_the_plan_before_publishing_is_on_their_route(
