@@ -35,4 +35,5 @@ def test_a_long_route_for_one_courier_keeps_the_budget() -> None:
                         shift=TimeWindow(6 * H, 23 * H))
     wall, unassigned, _method = _timed(problem, 1.0)
     assert wall < 5.0
-    assert unassigned < 2000
+    # more stops than fit the day: PyVRP after 17.6 s served 1 623, the greedy plan 1 585
+    assert unassigned < 500
