@@ -78,6 +78,10 @@ UI = {
                      "Too many lookups, please try again in a few minutes"),
     "cod": ("Thu hộ (COD)", "Cash on delivery"),
     "next_attempt": ("Dự kiến phát lại", "Next delivery attempt"),
+    "awaiting_collection": ("Bưu gửi đang chờ quý khách đến nhận tại bưu cục",
+                            "Waiting for you to collect it at the post office"),
+    "awaiting_return": ("Bưu gửi sẽ được chuyển hoàn cho người gửi",
+                        "It will be returned to the sender"),
     "expected_delivery": ("Dự kiến giao hôm nay", "Expected today"),
     "time_note": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
 }

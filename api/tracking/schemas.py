@@ -32,6 +32,10 @@ class PublicTrackingSchema(Schema):
     cash_on_delivery = fields.Boolean()
     next_attempt_on = fields.String(allow_none=True, metadata={"description": "Day of the "
                                     "next delivery attempt, after a failed one"})
+    awaiting = fields.String(allow_none=True, metadata={
+        "description": "After a failed attempt that schedules no other round: "
+                       "`collection` (waiting for its recipient at the post office) or "
+                       "`return` (to be returned to the sender); null otherwise"})
     expected_delivery = fields.Nested(ExpectedDeliverySchema, allow_none=True, metadata={
         "description": "When a parcel out for delivery is expected at the door, from its "
                        "courier's route and how late they run; null when it is not out "

@@ -71,6 +71,9 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
         # customer was told "next attempt: 21/11" on the 28th)
         "next_attempt_on": item.next_attempt_on.isoformat()
         if item.next_attempt_on and item.next_attempt_on >= local_day(now) else None,
+        # after a failed attempt, no other round: waiting for its recipient at the
+        # office, or for its return (none once it moved on: Item.awaiting is cleared)
+        "awaiting": item.awaiting.value if item.awaiting is not None else None,
         "expected_delivery": expected_delivery(session, item, now),
         "lang": lang,
         "events": events,

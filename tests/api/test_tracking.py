@@ -65,6 +65,37 @@ def test_tracking_page_is_vietnamese_by_default_and_private(client, delivered_af
     assert '<html lang="en">' in en and "Delivered" in en
 
 
+@pytest.mark.parametrize(("reason", "action", "awaiting", "vi", "en"), [
+    ("will_collect_at_office", "called_recipient", "collection",
+     "chờ quý khách đến nhận tại bưu cục", "Waiting for you to collect it at the post office"),
+    ("refused", "return_to_sender", "return",
+     "chuyển hoàn cho người gửi", "It will be returned to the sender"),
+])
+def test_tracking_page_says_a_parcel_waits_for_its_recipient_or_its_return(
+        client, auth, make_office, make_user, make_item, reason, action, awaiting, vi, en):
+    office = make_office()
+    courier = make_user(Role.COURIER, office)
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
+        "code": "EMH", "client_event_id": f"page-awaiting-{awaiting}", "reason": reason,
+        "action": action, "device_time": "2026-11-20T09:15:00+07:00",
+        "location": {"lat": 12.2381, "lon": 109.1962}})
+    assert r.status_code == 201, r.json
+    body = client.get(f"/api/v1/track/{item.identifier}").json
+    assert (body["awaiting"], body["next_attempt_on"]) == (awaiting, None)
+    page = client.get(f"/track/{item.identifier}").get_data(as_text=True)
+    assert 'id="awaiting"' in page and vi in page and 'id="next-attempt"' not in page
+    assert en in client.get(f"/track/{item.identifier}?lang=en").get_data(as_text=True)
+    # sent out again (the recipient called back): waiting for nothing
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
+        "code": "EDG", "client_event_id": f"page-awaiting-{awaiting}-out",
+        "device_time": "2026-11-20T10:15:00+07:00"})
+    assert r.status_code == 201, r.json
+    assert client.get(f"/api/v1/track/{item.identifier}").json["awaiting"] is None
+    assert 'id="awaiting"' not in client.get(f"/track/{item.identifier}").get_data(
+        as_text=True)
+
+
 def test_tracking_page_shows_the_next_attempt_day(client, auth, make_office, make_user,
                                                    make_item, clock):
     office = make_office()
