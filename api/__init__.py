@@ -89,6 +89,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise ConfigError("POSTAL_RATELIMIT_STORAGE_URI (else REDIS_URL) is not a storage "
                           "the rate limits can use, such as memory:// or "
                           "redis://host:6379/0.") from None
+    origins = _cors_origins(app.config.get("CORS_ORIGINS"))
+    if origins:
+        from flask_cors import CORS
+
+        # the API authenticates by bearer token, never by cookie: no credentials mode
+        # (the console's cookie stays same-origin); the headers a client reads back
+        CORS(app, resources={r"/api/*": {"origins": origins}},
+             allow_headers=["Authorization", "Content-Type"],
+             expose_headers=["Location", "Retry-After", "X-Total-Count", "Link"],
+             supports_credentials=False, max_age=600)
     if int(app.config.get("PROXY_FIX_X_FOR") or 0) > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -271,6 +281,27 @@ def _check_database_url(uri: object) -> None:
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigError(f"DATABASE_URL is not a database URL this app can use ({exc}): "
                           "e.g. postgresql+psycopg://user:password@host:5432/postal") from None
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?\Z")
+
+
+def _cors_origins(value: object) -> list[str]:
+    """``CORS_ORIGINS`` as a list of origins (a JSON list, or a comma-separated string;
+    ``*`` for any). Anything else (a path, a trailing slash, a typo in the scheme) never
+    matches a browser's ``Origin`` and would fail silently: refused at start-up."""
+    if value in (None, "", []):
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(o, str) for o in items):
+        raise ConfigError("POSTAL_CORS_ORIGINS must be a list of origins or a "
+                          "comma-separated string of them.")
+    origins = [o.strip() for o in items if o.strip()]
+    bad = [o for o in origins if o != "*" and not _ORIGIN.match(o)]
+    if bad:
+        raise ConfigError(f"POSTAL_CORS_ORIGINS: {bad[0]!r} is not an origin such as "
+                          "https://app.example.vn (a scheme, a host and a port at most).")
+    return origins
 
 
 def _check_redis_url(url: object) -> None:

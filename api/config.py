@@ -57,6 +57,10 @@ class Defaults:
     REOPTIMIZE_RATE_LIMIT = "10 per minute"
     # Behind a reverse proxy: how many X-Forwarded-For hops to trust (0: none)
     PROXY_FIX_X_FOR = 0
+    # Web apps on other origins allowed to call /api/ from a browser (CORS), e.g. a
+    # courier PWA: a JSON list or a comma-separated string of origins such as
+    # "https://app.post.vn", or "*" for any; empty: none (the console is same-origin)
+    CORS_ORIGINS: list[str] | str = []
 
     # Dispatcher console (api/console): a signed session cookie, HttpOnly, SameSite=Lax;
     # 8 h absolute lifetime from login, 1 h without activity (checked on the server).
