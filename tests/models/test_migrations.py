@@ -18,6 +18,35 @@ from tests.conftest import s10
 
 BEFORE_HISTORY = "8c41d5e0f7b2"  # the revision before item_assignments
 PG_URL = os.environ.get("DATABASE_URL")
+NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+#: one office, in the columns every revision since the first has
+OFFICE_SQL = text(
+    "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
+    "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)")
+
+
+def _app(url: str, now: datetime = NOW) -> Any:
+    from api import create_app
+
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                       "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
+                       "RATELIMIT_STORAGE_URI": "memory://"})
+
+
+def _insert_item(conn: Any, *, status: str, now: datetime, failed_attempts: int = 0,
+                 next_attempt_on: str | None = None) -> int:
+    """An item of the office (:data:`OFFICE_SQL`), in the columns of the revisions since
+    the next attempt's day; its id."""
+    conn.execute(text(
+        "INSERT INTO items (identifier, identifier_kind, product, sender_name, "
+        "sender_address, recipient_name, recipient_address, recipient_city, "
+        "recipient_province, weight_g, cod_amount, declared_value, id_check_required, "
+        "signature_required, status, failed_attempts, next_attempt_on, office_id, "
+        "created_at, updated_at) SELECT :n, 's10', 'parcel', 'Shop', '', 'An', "
+        "'12 Trần Phú', 'Nha Trang', 'Khánh Hòa', 0, 0, 0, false, false, :s, :f, :d, id, "
+        ":t, :t FROM offices"),
+        {"n": s10(), "s": status, "f": failed_attempts, "d": next_attempt_on, "t": now})
+    return int(conn.execute(text("SELECT MAX(id) FROM items")).scalar_one())
 
 
 @pytest.fixture
@@ -42,12 +71,9 @@ def test_items_with_a_courier_get_an_open_period_from_their_last_change(
         empty_database: str, tmp_path: Any) -> None:
     from flask_migrate import downgrade, upgrade
 
-    from api import create_app
 
-    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
-                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    now = NOW
+    app = _app(empty_database)
     with app.app_context():
         upgrade(revision=BEFORE_HISTORY)
         office = Office(code="KH001", name="Nha Trang", city="Nha Trang",
@@ -120,18 +146,13 @@ def test_the_staff_office_check_refuses_to_migrate_over_staff_without_an_office(
     from flask_migrate import upgrade
     from sqlalchemy.exc import IntegrityError
 
-    from api import create_app
 
-    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
-                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    now = NOW
+    app = _app(empty_database)
     with app.app_context():
         upgrade(revision=BEFORE_STAFF_OFFICE)
         with db.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
-                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            conn.execute(OFFICE_SQL)
             for name, role in (("btv9", "courier"), ("dp9", "dispatcher"), ("root", "admin")):
                 conn.execute(text(
                     "INSERT INTO users (username, password_hash, role, full_name, active) "
@@ -168,18 +189,13 @@ BEFORE_EVENT_SKEW = "8bb0a67653f0"  # the revision before tracking_events.clock_
 def test_synced_events_get_their_uploads_clock_skew(empty_database: str) -> None:
     from flask_migrate import downgrade, upgrade
 
-    from api import create_app
 
-    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
-                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    now = NOW
+    app = _app(empty_database)
     with app.app_context():
         upgrade(revision=BEFORE_EVENT_SKEW)
         with db.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
-                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            conn.execute(OFFICE_SQL)
             conn.execute(text(
                 "INSERT INTO users (username, password_hash, role, full_name, active, "
                 "office_id) SELECT 'btv1', 'x', 'courier', 'Bưu tá', true, id FROM offices"))
@@ -225,13 +241,10 @@ def test_counted_failed_attempts_get_their_numbers(empty_database: str) -> None:
     import sqlalchemy as sa
     from flask_migrate import downgrade, upgrade
 
-    from api import create_app
     from models.base import UTCDateTime
 
-    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
-                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    now = NOW
+    app = _app(empty_database)
     events = sa.table("tracking_events", sa.column("item_id", sa.Integer),
                       sa.column("code", sa.String), sa.column("client_event_id", sa.String),
                       sa.column("device_time", UTCDateTime()),
@@ -257,20 +270,9 @@ def test_counted_failed_attempts_get_their_numbers(empty_database: str) -> None:
     with app.app_context():
         upgrade(revision=BEFORE_ATTEMPT_NO)
         with db.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
-                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            conn.execute(OFFICE_SQL)
             for n, history in enumerate(histories):
-                conn.execute(text(
-                    "INSERT INTO items (identifier, identifier_kind, product, sender_name, "
-                    "sender_address, recipient_name, recipient_address, recipient_city, "
-                    "recipient_province, weight_g, cod_amount, declared_value, "
-                    "id_check_required, signature_required, status, failed_attempts, "
-                    "office_id, created_at, updated_at) SELECT :n, 's10', 'parcel', 'Shop', "
-                    "'', 'An', '12 Trần Phú', 'Nha Trang', 'Khánh Hòa', 0, 0, 0, false, "
-                    "false, 'held_at_office', 0, id, :t, :t FROM offices"),
-                    {"n": s10(), "t": now})
-                item_id = conn.execute(text("SELECT MAX(id) FROM items")).scalar_one()
+                item_id = _insert_item(conn, status="held_at_office", now=now)
                 for k, (code, when, applied, _) in enumerate(history):
                     conn.execute(events.insert().values(
                         item_id=item_id, code=code, client_event_id=f"mig-att-{n}-{k}",
@@ -299,13 +301,10 @@ def test_parcels_waiting_for_their_recipient_or_return_get_awaiting(
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
-    from api import create_app
     from models.base import UTCDateTime
 
-    now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database,
-                      "SECRET_KEY": "test-secret", "CLOCK": lambda: now,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    now = NOW
+    app = _app(empty_database)
     events = sa.table("tracking_events", sa.column("item_id", sa.Integer),
                       sa.column("code", sa.String), sa.column("client_event_id", sa.String),
                       sa.column("device_time", UTCDateTime()),
@@ -337,20 +336,10 @@ def test_parcels_waiting_for_their_recipient_or_return_get_awaiting(
     with app.app_context():
         upgrade(revision=BEFORE_AWAITING)
         with db.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO offices (code, name, address, city, province, lat, lon) VALUES "
-                "('KH001', 'Nha Trang', '', 'Nha Trang', 'Khánh Hòa', 12.245, 109.194)"))
+            conn.execute(OFFICE_SQL)
             for n, (status, history, _) in enumerate(cases):
-                conn.execute(text(
-                    "INSERT INTO items (identifier, identifier_kind, product, sender_name, "
-                    "sender_address, recipient_name, recipient_address, recipient_city, "
-                    "recipient_province, weight_g, cod_amount, declared_value, "
-                    "id_check_required, signature_required, status, failed_attempts, "
-                    "next_attempt_on, office_id, created_at, updated_at) SELECT :n, 's10', "
-                    "'parcel', 'Shop', '', 'An', '12 Trần Phú', 'Nha Trang', 'Khánh Hòa', 0, "
-                    "0, 0, false, false, :s, 1, :d, id, :t, :t FROM offices"),
-                    {"n": s10(), "s": status, "d": "2026-11-21", "t": now})
-                item_id = conn.execute(text("SELECT MAX(id) FROM items")).scalar_one()
+                item_id = _insert_item(conn, status=status, now=now, failed_attempts=1,
+                                       next_attempt_on="2026-11-21")
                 for k, (code, applied, reason, action) in enumerate(history):
                     conn.execute(events.insert().values(
                         item_id=item_id, code=code, client_event_id=f"mig-aw-{n}-{k}",
