@@ -33,6 +33,22 @@ def _app(url: str, now: datetime = NOW) -> Any:
                        "RATELIMIT_STORAGE_URI": "memory://"})
 
 
+def _events_table(*text_columns: str) -> Any:
+    """``tracking_events`` in the columns an old revision's events are inserted with
+    (plus ``text_columns``)."""
+    import sqlalchemy as sa
+
+    from models.base import UTCDateTime
+
+    return sa.table("tracking_events", sa.column("item_id", sa.Integer),
+                    sa.column("code", sa.String), sa.column("client_event_id", sa.String),
+                    sa.column("device_time", UTCDateTime()),
+                    sa.column("server_time", UTCDateTime()),
+                    sa.column("status_after", sa.String), sa.column("source", sa.String),
+                    sa.column("applied", sa.Boolean),
+                    *(sa.column(c, sa.String) for c in text_columns))
+
+
 def _insert_item(conn: Any, *, status: str, now: datetime, failed_attempts: int = 0,
                  next_attempt_on: str | None = None) -> int:
     """An item of the office (:data:`OFFICE_SQL`), in the columns of the revisions since
@@ -238,19 +254,12 @@ BEFORE_ATTEMPT_NO = "0445a79e2656"  # the revision before tracking_events.attemp
 
 @pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
 def test_counted_failed_attempts_get_their_numbers(empty_database: str) -> None:
-    import sqlalchemy as sa
     from flask_migrate import downgrade, upgrade
 
-    from models.base import UTCDateTime
 
     now = NOW
     app = _app(empty_database)
-    events = sa.table("tracking_events", sa.column("item_id", sa.Integer),
-                      sa.column("code", sa.String), sa.column("client_event_id", sa.String),
-                      sa.column("device_time", UTCDateTime()),
-                      sa.column("server_time", UTCDateTime()),
-                      sa.column("status_after", sa.String), sa.column("source", sa.String),
-                      sa.column("applied", sa.Boolean))
+    events = _events_table()
 
     def at(m: int) -> datetime:
         return now + timedelta(minutes=m)
@@ -298,20 +307,12 @@ def test_parcels_waiting_for_their_recipient_or_return_get_awaiting(
     # courier held it at the office or chose its return, before the upgrade had the next
     # day as its next attempt: without the column filled, the first plan after the
     # upgrade routed it all the same, and the returns due missed the chosen returns
-    import sqlalchemy as sa
     from flask_migrate import upgrade
 
-    from models.base import UTCDateTime
 
     now = NOW
     app = _app(empty_database)
-    events = sa.table("tracking_events", sa.column("item_id", sa.Integer),
-                      sa.column("code", sa.String), sa.column("client_event_id", sa.String),
-                      sa.column("device_time", UTCDateTime()),
-                      sa.column("server_time", UTCDateTime()),
-                      sa.column("status_after", sa.String), sa.column("source", sa.String),
-                      sa.column("applied", sa.Boolean), sa.column("reason", sa.String),
-                      sa.column("action", sa.String))
+    events = _events_table("reason", "action")
     ok = ("EMH", True, "refused", "notice_left")
     collect = ("EMH", True, "will_collect_at_office", "called_recipient")
     hold = ("EMH", True, "unreachable_by_phone", "hold_at_office")
