@@ -175,6 +175,7 @@ NUMERIC_SETTINGS: dict[str, tuple[float, float, bool]] = {
     "GPS_MIN_INTERVAL_S": (0, 86400, False),
     "GPS_RETENTION_DAYS": (1, 3650, True),  # as `gps purge --days`
     "MAX_DELIVERY_ATTEMPTS": (1, 100, True),
+    "COLLECTION_HOLD_DAYS": (1, 365, True),
     "OFFICE_LOAD_MINUTES": (0, 240, False),  # routing.MAX_OFFICE_LOAD_S
     "OFFICE_LOAD_SECONDS_PER_PARCEL": (0, 600, True),  # MAX_OFFICE_LOAD_PER_PARCEL_S
     "GEO_FLAG_DISTANCE_M": (0, 10**7, False),

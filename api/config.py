@@ -33,6 +33,10 @@ class Defaults:
     GPS_MIN_INTERVAL_S = 30  # GPS pings kept: at most one per courier per interval
     GPS_RETENTION_DAYS = 90  # `flask gps purge` deletes older pings
     MAX_DELIVERY_ATTEMPTS = 3
+    # a parcel its recipient will collect at the office (a failed attempt's "will collect"
+    # or "hold at office") is held for them this many days after the attempt, the day
+    # itself not counted; then it is due for its return to the sender (the returns due)
+    COLLECTION_HOLD_DAYS = 7
     # what a courier on the road spends at the office loading the parcels that wait
     # there, when a route passes by it (a route plan's or re-optimisation's office_visit):
     # a base time and a time per parcel loaded (routing.Office.load_s, load_per_parcel_s);

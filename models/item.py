@@ -88,6 +88,10 @@ class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
     # after a failed attempt: no further round, the parcel waits for its recipient at
     # the office or for its return to the sender (models.lifecycle.awaiting_after)
     awaiting: Mapped[Awaiting | None] = mapped_column(str_enum(Awaiting, 16))
+    # awaiting collection: when the office stops holding it for its recipient (local
+    # midnight after the last day, the day on the notice: api.items.service.collection_end);
+    # after it the parcel is due for its return to the sender
+    collect_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     signature_required: Mapped[bool] = mapped_column(default=False)
 
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
@@ -113,6 +117,15 @@ class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
         self.status = state.status
         self.failed_attempts = state.failed_attempts
         self.updated_at = now
+
+    def wait_for(self, awaiting: Awaiting | None, collect_until: datetime | None = None
+                 ) -> None:
+        """Set what the parcel waits for instead of another round (None: nothing, or
+        another round); ``collect_until`` only with :attr:`Awaiting.COLLECTION`."""
+        if (collect_until is not None) != (awaiting is Awaiting.COLLECTION):
+            raise ValueError("collect_until goes with awaiting collection, and only with it")
+        self.awaiting = awaiting
+        self.collect_until = collect_until
 
     @property
     def is_cod(self) -> bool:

@@ -98,6 +98,10 @@ class MissingRowSchema(Schema):
         "description": "What it waits for after its last failed attempt instead of another "
                        "round: `collection` (its recipient, at the office) or `return` (the "
                        "courier chose the return to the sender); null: another round"})
+    collect_by = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "Awaiting collection: the last day the office "
+                  "holds it for its recipient (listed once it has passed, or while the "
+                  "parcel is still in its courier's bag)"})
 
 
 class MissingPageSchema(Schema):
@@ -108,6 +112,9 @@ class MissingPageSchema(Schema):
     due_later = fields.Integer(metadata={
         "description": "Items as silent but left out: their next attempt is due on a "
                        "later day (next_attempt_on), as planned"})
+    held_for_collection = fields.Integer(metadata={
+        "description": "Items as silent but left out: held at the office for their "
+                       "recipient to collect, the office's holding not over (collect_by)"})
 
 
 class ReturnsDueQuerySchema(Schema):
@@ -127,13 +134,22 @@ class ReturnDueRowSchema(Schema):
         "description": "It was kept unapplied (synced after the item moved on)"})
     waiting_since = fields.String(metadata={
         "description": "When the attempt that used up the limit, or the one at which the "
-                       "courier chose the return (chosen_at_attempt), was recorded (ISO "
-                       "8601)"})
+                       "courier chose the return (chosen_at_attempt), was recorded; not "
+                       "collected: when the office's holding ended (ISO 8601)"})
     hours_waiting = fields.Float()
     courier_id = fields.Integer(allow_none=True)
     chosen_at_attempt = fields.Boolean(metadata={
         "description": "Listed because its courier chose the return at a failed attempt "
-                       "(awaiting `return`), its attempts not used up"})
+                       "(awaiting `return`), its attempts not used up (why "
+                       "`return_chosen`)"})
+    why = fields.String(metadata={
+        "enum": ["attempts_used_up", "return_chosen", "not_collected"],
+        "description": "Why it is due for its return: its failed attempts use up the "
+                       "limit; its courier chose the return at a failed attempt; its "
+                       "recipient did not collect it at the office by `collect_by`"})
+    collect_by = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "Not collected: the last day the office held it "
+                  "for its recipient; null otherwise"})
 
 
 class ReturnsDuePageSchema(Schema):

@@ -239,6 +239,7 @@ class MissingScans(NamedTuple):
     rows: list[dict[str, Any]]
     total: int
     due_later: int
+    held_for_collection: int
 
 
 def missing_scans(session: Session, actor: User, office_id: int | None, *, now: datetime,
@@ -256,8 +257,10 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
     parcel out). From that day on it is judged by its last scan as any other. An item
     whose failed attempts use up ``max_attempts`` expects its return to the sender
     (RTS), not a new round (refused): the row says so (``attempts_used_up``); so does
-    one whose courier chose to return it (``Item.awaiting``), and one whose recipient
-    will collect it expects that collection (or, after the office's wait, a return)."""
+    one whose courier chose to return it (``Item.awaiting``). One whose recipient will
+    collect it, held at the office, is waiting as planned until the office's holding
+    ends (``Item.collect_until``): left out and counted (``held_for_collection``); then
+    it expects its return (still in its courier's bag, it expects its scan back in)."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not see the office's missing scans.")
     if actor.role is Role.DISPATCHER or office_id is not None:
@@ -289,7 +292,13 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                          and_(~out_for, last.c.t <= now - timedelta(hours=idle_hours)))))
     if office_id is not None:
         silent = silent.where(Item.office_id == office_id)
-    stmt = silent.where(or_(Item.next_attempt_on.is_(None), ~later))
+    held = and_(Item.awaiting == Awaiting.COLLECTION,
+                Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE]),
+                Item.collect_until > now)
+    # (no holding end, no hold: without the first test NULLs made it NULL, and NOT NULL
+    # left out every item not awaiting anything)
+    stmt = silent.where(or_(Item.next_attempt_on.is_(None), ~later),
+                        or_(Item.collect_until.is_(None), ~held))
 
     def count(query: Any) -> int:
         return int(session.execute(
@@ -303,6 +312,7 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
         idle = (now - t).total_seconds() / 3600
         used_up = (max_attempts is not None and item.status is not Status.OUT_FOR_DELIVERY
                    and item.failed_attempts >= max_attempts)
+        until = items.collect_by(item)
         out.append({"identifier": item.identifier, "status": item.status.value,
                     "since": t.isoformat(), "hours_without_scan": round(idle, 1),
                     "expected": "a delivery result (EMI or EMH)"
@@ -312,13 +322,17 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                     else "its scan back in at the office (EDF), to be collected there"
                     if item.awaiting is Awaiting.COLLECTION
                     and item.status is Status.DELIVERY_FAILED
+                    else f"a return to sender (RTS): not collected by {until.isoformat()}"
+                    if item.awaiting is Awaiting.COLLECTION and until is not None
                     else "its collection at the office (EMI), or a return to sender (RTS)"
                     if item.awaiting is Awaiting.COLLECTION
                     else "a delivery attempt (EDG)",
                     "attempts_used_up": used_up, "courier_id": item.courier_id,
                     "awaiting": None if item.status is Status.OUT_FOR_DELIVERY
-                    or item.awaiting is None else item.awaiting.value})
-    return MissingScans(out, count(stmt), count(silent.where(later)))
+                    or item.awaiting is None else item.awaiting.value,
+                    "collect_by": until.isoformat() if until is not None else None})
+    return MissingScans(out, count(stmt), count(silent.where(later)),
+                        count(silent.where(held)))
 
 
 RETURN_STATUSES = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
@@ -357,13 +371,16 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
               .where(TrackingEvent.item_id == Item.id, TrackingEvent.code == EventCode.EMH,
                      TrackingEvent.applied.is_(True))
               .correlate(Item).scalar_subquery())
-    since = func.coalesce(case((Item.failed_attempts >= max_attempts, nth), else_=chosen),
+    # one its recipient did not collect in time waits since the office's holding ended
+    not_collected = and_(Item.awaiting == Awaiting.COLLECTION, Item.collect_until <= now)
+    since = func.coalesce(case((Item.failed_attempts >= max_attempts, nth),
+                               (not_collected, Item.collect_until), else_=chosen),
                           Item.updated_at).label("since")
     due = (select(Item.id, Item.identifier, Item.status, Item.failed_attempts,
-                  Item.courier_id, Item.awaiting, since)
+                  Item.courier_id, Item.awaiting, Item.collect_until, since)
            .where(Item.office_id == office_id, Item.status.in_(RETURN_STATUSES),
                   or_(Item.failed_attempts >= max_attempts,
-                      Item.awaiting == Awaiting.RETURN)))
+                      Item.awaiting == Awaiting.RETURN, not_collected)))
     total = int(session.execute(
         select(func.count()).select_from(due.subquery())).scalar_one())
     # the same wait: by identifier, in code order on every database (not by the
@@ -382,6 +399,9 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
     rows = []
     for it in page:
         at = last.get(it.id)
+        why = ("attempts_used_up" if it.failed_attempts >= max_attempts
+               else "return_chosen" if it.awaiting is Awaiting.RETURN else "not_collected")
+        until = items.last_day_held(it.collect_until) if why == "not_collected" else None
         rows.append({
             "identifier": it.identifier, "status": it.status.value,
             "failed_attempts": it.failed_attempts,
@@ -391,6 +411,8 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
             "waiting_since": it.since.isoformat(),
             "hours_waiting": round((now - it.since).total_seconds() / 3600, 1),
             "courier_id": it.courier_id,
-            # why: its attempts are used up, or its courier chose the return
-            "chosen_at_attempt": it.failed_attempts < max_attempts})
+            # why: its attempts are used up, its courier chose the return, or its
+            # recipient did not collect it by the day on the notice
+            "why": why, "collect_by": until.isoformat() if until is not None else None,
+            "chosen_at_attempt": why == "return_chosen"})
     return rows, total

@@ -112,7 +112,8 @@ class MissingScans(MethodView):
             limit=q["page_size"], offset=(q["page"] - 1) * q["page_size"],
             max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
         return {"items": found.rows, "page": q["page"], "page_size": q["page_size"],
-                "total": found.total, "due_later": found.due_later}
+                "total": found.total, "due_later": found.due_later,
+                "held_for_collection": found.held_for_collection}
 
 
 @blp.route("/returns-due")

@@ -60,18 +60,35 @@ UI = {
                                    "there"),
     "expect_collection": ("người nhận đến nhận tại bưu cục (EMI), hoặc chuyển hoàn (RTS)",
                           "its collection at the office (EMI), or a return (RTS)"),
+    "expect_not_collected": ("chuyển hoàn (RTS): người nhận không đến nhận, hạn nhận",
+                             "a return to sender (RTS): not collected by"),
+    "held_note": ("Không liệt kê vì đang lưu tại bưu cục chờ người nhận đến nhận (chưa hết "
+                  "hạn):", "Not listed, held at the office for their recipient to collect "
+                  "(not yet past the day):"),
+    "return_why": ("Lý do chuyển hoàn", "Why returned"),
+    "why_attempts_used_up": ("hết số lần phát", "attempts used up"),
+    "why_return_chosen": ("bưu tá chọn chuyển hoàn", "the courier's choice"),
+    "why_not_collected": ("không đến nhận, hạn", "not collected by"),
+    "next_attempt": ("Lần phát tiếp theo", "Next attempt"),
+    "awaiting": ("Đang chờ", "Awaiting"),
+    "awaiting_collection": ("người nhận đến bưu cục nhận", "its recipient, at the office"),
+    "awaiting_return": ("chuyển hoàn cho người gửi", "its return to the sender"),
+    "collect_by": ("hạn nhận", "collect by"),
     "due_later_note": ("Không liệt kê vì lần phát tiếp theo hẹn vào ngày sau:",
                        "Not listed, their next attempt being due on a later day:"),
-    "returns_title": ("Bưu gửi chờ chuyển hoàn (đã hết số lần phát, hoặc bưu tá chọn "
-                      "chuyển hoàn)", "Items awaiting a return to sender (attempts used up, "
-                      "or the courier's choice)"),
+    "returns_title": ("Bưu gửi chờ chuyển hoàn (đã hết số lần phát, bưu tá chọn "
+                      "chuyển hoàn, hoặc quá hạn nhận)", "Items awaiting a return to sender "
+                      "(attempts used up, the courier's choice, or not collected in time)"),
     "returns_help": ("Đã hết số lần phát, hoặc bưu tá đã chọn chuyển hoàn ở lần phát không "
-                     "thành công (từ chối nhận, chuyển đi…), nhưng chưa chuyển hoàn (lần "
+                     "thành công (từ chối nhận, chuyển đi…), hoặc người nhận không đến "
+                     "bưu cục nhận trước hạn, nhưng chưa chuyển hoàn (lần "
                      "phát không thành công được đồng bộ muộn không tự chuyển hoàn); không "
                      "được lập kế hoạch phát lại. Quét chuyển hoàn (RTS) để trả lại người "
                      "gửi.",
                      "Their failed attempts use up the limit, or their courier chose the "
-                     "return at a failed attempt (refused, moved…), but no return is "
+                     "return at a failed attempt (refused, moved…), or their recipient "
+                     "did not collect them at the office by the day on the notice, but no "
+                     "return is "
                      "recorded (an attempt synced late does not return an item by itself); "
                      "no plan routes them. Scan them as returned to sender (RTS)."),
     "no_returns": ("Không có bưu gửi nào chờ chuyển hoàn.",

@@ -169,6 +169,14 @@ def _vn(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     return value.astimezone(LOCAL_TZ).strftime(fmt)
 
 
+@bp.app_template_filter("collect_by")
+def _collect_by(item: Any) -> str:
+    """The last day an item awaiting collection is held for its recipient (dd/mm/yyyy;
+    empty for any other item)."""
+    day = items.collect_by(item)
+    return day.strftime("%d/%m/%Y") if day is not None else ""
+
+
 @bp.app_template_filter("vnd")
 def _vnd(value: int | None) -> str:
     return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
@@ -879,7 +887,8 @@ def missing_page(user: User) -> Any:
     names = {u.id: u.username for u in db.session.execute(
         select(User).where(User.id.in_(ids))).scalars()} if ids else {}
     return render_template("console/missing.html", office=office, rows=found.rows, pager=pager,
-                           due_later=found.due_later, returns=returns,
+                           due_later=found.due_later,
+                           held_for_collection=found.held_for_collection, returns=returns,
                            returns_pager=returns_pager, max_attempts=max_attempts, q=q,
                            names=names)
 

@@ -20,6 +20,7 @@ from models import Awaiting, EventCode, FailureAction, FailureReason, Product, S
 
 from ..localtime import local_day
 from . import identifiers
+from .service import collect_by
 
 COD_CAP_VND = 50_000_000  # carriers cap COD; see docs/domain.md
 PHONE = re.compile(r"\+?[0-9][0-9 .\-]{7,18}[0-9]")
@@ -385,6 +386,11 @@ class CourierRefSchema(Schema):
     full_name = fields.String()
 
 
+def _collect_by(it: Any) -> str | None:
+    day = it.get("collect_by") if isinstance(it, dict) else collect_by(it)
+    return day.isoformat() if day is not None else None
+
+
 class ItemSchema(Schema):
     id = fields.Integer()
     identifier = fields.String()
@@ -419,6 +425,12 @@ class ItemSchema(Schema):
                        "round: `collection` (its recipient will collect it at the office) or "
                        "`return` (its courier chose the return to the sender); null: "
                        "another round (on next_attempt_on)"})
+    collect_by = fields.Function(_collect_by, allow_none=True, metadata={
+        "type": "string", "format": "date",
+        "description": "Awaiting collection: the last day the office holds the item for its "
+                       "recipient (the day on the notice; the attempt's day plus "
+                       "`POSTAL_COLLECTION_HOLD_DAYS`); after it the item is due for its "
+                       "return to the sender (the returns due). Null otherwise"})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -496,6 +508,15 @@ class ItemStateSchema(Schema):
     identifier = fields.String()
     status = fields.Enum(Status, by_value=True)
     failed_attempts = fields.Integer()
+    next_attempt_on = fields.Date(allow_none=True, metadata={
+        "description": "After a failed attempt: the day of the next round"})
+    awaiting = fields.Enum(Awaiting, by_value=True, allow_none=True, metadata={
+        "description": "After a failed attempt: `collection` or `return` instead of "
+                       "another round (as the item's `awaiting`)"})
+    collect_by = fields.Function(_collect_by, allow_none=True, metadata={
+        "type": "string", "format": "date",
+        "description": "Awaiting collection: the last day the office holds it, to write "
+                       "on the notice left at the door"})
     courier = fields.Nested(CourierRefSchema, allow_none=True)
     allowed_events = fields.List(fields.String())
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import (
     AssignmentHow,
+    Awaiting,
     DeliveryProof,
     EventCode,
     EvidenceKind,
@@ -45,7 +46,7 @@ from .. import ratelimit
 from ..devicetime import TIME_FLAGS
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from ..evidence import lock_evidence, unknown_evidence
-from ..localtime import local_day
+from ..localtime import day_start, local_day
 from ..proof import policy, reuse
 from . import custody, identifiers
 
@@ -313,11 +314,14 @@ def _replay_of(session: Session, actor: User, client_event_id: str, identifier: 
     return EventResult(ev, item, True, list(follow))
 
 
-class GeoLimits(TypedDict, total=False):
-    """:func:`record_event`'s limits for a field event's GPS fix, as keyword arguments."""
+class EventSettings(TypedDict, total=False):
+    """:func:`record_event`'s settings from the app's configuration, as keyword
+    arguments: the limits for a field event's GPS fix, and how long the office holds a
+    parcel for its recipient to collect."""
 
     geo_max_distance_m: float
     geo_max_accuracy_m: float
+    collection_hold_days: int
 
 
 def record_event(session: Session, actor: User, identifier: str, data: Mapping[str, Any], *,
@@ -325,7 +329,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
                  flags: Sequence[str] = (), clock_skew_s: float | None = None,
                  sync_upload_id: int | None = None, source: str = "api",
                  geo_max_distance_m: float = 300.0,
-                 geo_max_accuracy_m: float = 100.0) -> EventResult:
+                 geo_max_accuracy_m: float = 100.0,
+                 collection_hold_days: int = 7) -> EventResult:
     """Apply one event to an item, exactly once per ``client_event_id``.
 
     The item row is locked for the transition (``SELECT ... FOR UPDATE``, and
@@ -468,13 +473,14 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     if code is EventCode.EMH:
         from ..cash.service import field_shift_day
 
-        item.next_attempt_on = next_attempt_day(
-            data, item, max_attempts,
-            day=field_shift_day(data["device_time"], now, flags, clock_skew_s))
-        item.awaiting = lifecycle.awaiting_after(data.get("reason"), data.get("action"))
+        day = field_shift_day(data["device_time"], now, flags, clock_skew_s)
+        item.next_attempt_on = next_attempt_day(data, item, max_attempts, day=day)
+        awaiting = lifecycle.awaiting_after(data.get("reason"), data.get("action"))
+        item.wait_for(awaiting, collection_end(day, collection_hold_days)
+                      if awaiting is Awaiting.COLLECTION else None)
     elif code in NO_ATTEMPT_DUE:
         item.next_attempt_on = None
-        item.awaiting = None
+        item.wait_for(None)
     if code is EventCode.EDG and item.delivery_code is None and policy.needs_delivery_code(item):
         item.delivery_code = policy.new_delivery_code()
     if code is EventCode.EMI:
@@ -666,6 +672,26 @@ def check_event_photo(session: Session, actor: User, item: Item, code: EventCode
     return str(sha)
 
 
+def collection_end(day: date, hold_days: int) -> datetime:
+    """When the office stops holding a parcel for its recipient after a failed attempt
+    on ``day``: local midnight after ``hold_days`` more days (the attempt's day not
+    counted; the last one is the day on the notice, :func:`collect_by`)."""
+    return day_start(day + timedelta(days=hold_days + 1))
+
+
+def collect_by(item: Item) -> date | None:
+    """The last day an item awaiting collection is held for its recipient (None for
+    any other item)."""
+    if item.awaiting is not Awaiting.COLLECTION or item.collect_until is None:
+        return None
+    return last_day_held(item.collect_until)
+
+
+def last_day_held(until: datetime) -> date:
+    """The last local day before ``until`` (:func:`collection_end`'s midnight)."""
+    return local_day(until - timedelta(microseconds=1))
+
+
 def next_attempt_day(data: Mapping[str, Any], item: Item, max_attempts: int, *,
                      day: date | None = None) -> date | None:
     """The recipient's day if they asked for one; none if the item goes back or waits for
@@ -761,7 +787,7 @@ def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now:
     )
     session.add(ev)
     item.move_to(state, now)
-    item.awaiting = None  # returned: it waits for nothing
+    item.wait_for(None)  # returned: it waits for nothing
     return ev
 
 

@@ -28,10 +28,11 @@ blp = Blueprint("items", __name__, url_prefix="/api/v1",
                 description="Items and their tracking events (staff)")
 
 
-def geo_limits() -> service.GeoLimits:
+def event_settings() -> service.EventSettings:
     cfg = current_app.config
     return {"geo_max_distance_m": float(cfg["GEO_FLAG_DISTANCE_M"]),
-            "geo_max_accuracy_m": float(cfg["GEO_FLAG_ACCURACY_M"])}
+            "geo_max_accuracy_m": float(cfg["GEO_FLAG_ACCURACY_M"]),
+            "collection_hold_days": int(cfg["COLLECTION_HOLD_DAYS"])}
 
 
 def with_allowed_events(item: Any, actor: User) -> Any:
@@ -61,7 +62,8 @@ def item_state(item: Any, actor: User) -> Any:
     if actor.role is Role.COURIER and item.courier_id != actor.id:
         return {"identifier": item.identifier, "status": item.status,
                 "failed_attempts": item.failed_attempts, "courier": None,
-                "allowed_events": []}
+                "allowed_events": [], "next_attempt_on": item.next_attempt_on,
+                "awaiting": item.awaiting, "collect_by": service.collect_by(item)}
     return with_allowed_events(item, actor)
 
 
@@ -162,7 +164,7 @@ class ItemEvents(MethodView):
                 db.session(), actor, identifier, data, now=now,
                 max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"],
                 flags=device_flags(data["device_time"], skew, now), clock_skew_s=skew,
-                **geo_limits())
+                **event_settings())
         except Problem:
             db.session.rollback()
             raise

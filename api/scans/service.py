@@ -74,7 +74,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                 *, now: datetime, store: EvidenceStore, carrier_patterns: Mapping[str, str],
                 max_attempts: int, photo_max_bytes: int,
                 scan_config: scanning.ScanConfig | None = None,
-                geo: items.GeoLimits | None = None) -> ScanOutcome:
+                rules: items.EventSettings | None = None) -> ScanOutcome:
     cid: str = data["client_event_id"]
     replay = _replay(session, actor, cid, data["action"], data["device_time"])
     if replay is not None:
@@ -148,7 +148,7 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
             result = items.record_event(session, actor, identified, event_data, now=now,
                                         max_attempts=max_attempts, keep_late_conflicts=True,
                                         flags=device_flags(data["device_time"], skew, now),
-                                        clock_skew_s=skew, source="scan", **(geo or {}))
+                                        clock_skew_s=skew, source="scan", **(rules or {}))
             break
         except NotFound as exc:
             if exc.slug == "item-reassigned" and reassigned is None:

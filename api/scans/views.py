@@ -13,7 +13,7 @@ from .. import jsonbody
 from ..auth import auth_required, clock, current_actor
 from ..errors import Problem, Unprocessable, validation_pointers
 from ..evidence import LocalEvidenceStore
-from ..items.views import geo_limits
+from ..items.views import event_settings
 from ..jsonbody import Blueprint
 from . import service
 from .schemas import ScanCreateSchema, ScanResultSchema
@@ -113,7 +113,7 @@ class Scans(MethodView):
             outcome = service.record_scan(
                 db.session(), actor, data, photo, now=clock(), store=evidence_store(),
                 carrier_patterns=cfg["CARRIER_PATTERNS"], max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
-                photo_max_bytes=cfg["PHOTO_MAX_BYTES"], geo=geo_limits())
+                photo_max_bytes=cfg["PHOTO_MAX_BYTES"], rules=event_settings())
         except Exception:
             db.session.rollback()
             raise

@@ -41,7 +41,7 @@ def _rejected(status: int, slug: str | None, title: str, detail: str,
 
 def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: datetime,
          max_attempts: int, gps_min_interval_s: int,
-         geo: items.GeoLimits | None = None) -> dict[str, Any]:
+         rules: items.EventSettings | None = None) -> dict[str, Any]:
     sent_at = request.get("sent_at")
     skew = clock_skew(sent_at, now)
     upload = SyncUpload(actor_id=actor.id, device_id=request.get("device_id"), received_at=now,
@@ -109,7 +109,7 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
                     session, actor, data["identifier"], data, now=now,
                     max_attempts=max_attempts, keep_late_conflicts=True, flags=flags,
                     clock_skew_s=skew, sync_upload_id=upload.id, source="sync",
-                    **(geo or {}))
+                    **(rules or {}))
         except Problem as exc:
             results[idx] = _rejected(exc.status, exc.slug, exc.title, exc.detail,
                                      **exc.extensions)

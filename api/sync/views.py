@@ -9,7 +9,7 @@ from models import db
 
 from .. import geojson
 from ..auth import auth_required, clock, current_actor
-from ..items.views import geo_limits
+from ..items.views import event_settings
 from ..jsonbody import Blueprint
 from . import service
 from .schemas import (
@@ -34,7 +34,7 @@ class Sync(MethodView):
         cfg = current_app.config
         out = service.sync(db.session(), current_actor(), data, now=clock(),
                            max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
-                           gps_min_interval_s=cfg["GPS_MIN_INTERVAL_S"], geo=geo_limits())
+                           gps_min_interval_s=cfg["GPS_MIN_INTERVAL_S"], rules=event_settings())
         db.session.commit()
         return out
 

@@ -36,6 +36,13 @@ class PublicTrackingSchema(Schema):
         "description": "After a failed attempt that schedules no other round: "
                        "`collection` (waiting for its recipient at the post office) or "
                        "`return` (to be returned to the sender); null otherwise"})
+    collect_by = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "Awaiting collection: the last day the post "
+                  "office holds it for its recipient (after it, it is returned to the "
+                  "sender); null otherwise"})
+    collect_at = fields.Dict(allow_none=True, metadata={
+        "description": "Awaiting collection: the post office to collect it at (`name`, "
+                       "`address`, `city`, `province`); null otherwise"})
     expected_delivery = fields.Nested(ExpectedDeliverySchema, allow_none=True, metadata={
         "description": "When a parcel out for delivery is expected at the door, from its "
                        "courier's route and how late they run; null when it is not out "

@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import EventCode, Item, TrackingEvent
+from models import Awaiting, EventCode, Item, TrackingEvent
 from models.lifecycle import TRANSITIONS
 
 from ..devicetime import likely_time
 from ..errors import NotFound, Unprocessable
 from ..items import identifiers
+from ..items.service import collect_by
 from ..localtime import LOCAL_TZ, local_day
 from ..route_plans.eta import expected_delivery
 from . import labels
@@ -74,6 +75,12 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
         # after a failed attempt, no other round: waiting for its recipient at the
         # office, or for its return (none once it moved on: Item.awaiting is cleared)
         "awaiting": item.awaiting.value if item.awaiting is not None else None,
+        # where and until when its recipient can collect it (the office is no personal
+        # data; the day passed, it is due for its return)
+        "collect_by": day.isoformat() if (day := collect_by(item)) else None,
+        "collect_at": {"name": item.office.name, "address": item.office.address,
+                       "city": item.office.city, "province": item.office.province}
+        if item.awaiting is Awaiting.COLLECTION else None,
         "expected_delivery": expected_delivery(session, item, now),
         "lang": lang,
         "events": events,

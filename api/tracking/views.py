@@ -12,7 +12,7 @@ from models import db
 from ..auth import PUBLIC, clock
 from ..errors import NotFound, Unprocessable
 from ..jsonbody import Blueprint
-from ..localtime import LOCAL_TZ
+from ..localtime import LOCAL_TZ, local_day
 from ..ratelimit import cfg, item_number_key, limiter
 from . import labels, service
 from .schemas import PublicTrackingSchema, TrackQuerySchema
@@ -91,9 +91,9 @@ def _typed() -> dict[str, str]:
 
 def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: str | None = None,
             status: int | None = None, typed: dict[str, str] | None = None) -> Response:
-    result, error, code = None, None, 200
+    result, error, code, now = None, None, 200, clock()
     try:
-        result = service.public_tracking(db.session(), number, lang, now=clock())
+        result = service.public_tracking(db.session(), number, lang, now=now)
     except NotFound:
         error, code = "not_found", 404
     except Unprocessable:
@@ -101,11 +101,16 @@ def _render(number: str, lang: str, *, complaint: Any = None, complaint_error: s
     # the day as the page shows its other dates (the JSON has it as an ISO date)
     next_attempt = (date.fromisoformat(result["next_attempt_on"]).strftime("%d/%m/%Y")
                     if result and result["next_attempt_on"] else None)
+    collect = (date.fromisoformat(result["collect_by"]) if result and result["collect_by"]
+               else None)
     expected = result and result["expected_delivery"]
     window = (f"{expected['from']:%H:%M}–{expected['to']:%H:%M}" if expected else None)
     return make_response(render_template(
         "track.html", lang=lang, ui=_ui(lang), result=result, error=error, number=number[:60],
-        next_attempt=next_attempt, expected_window=window, complaint=complaint,
+        next_attempt=next_attempt,
+        collect_by=collect.strftime("%d/%m/%Y") if collect else None,
+        collection_over=collect is not None and collect < local_day(now),
+        expected_window=window, complaint=complaint,
         complaint_error=complaint_error, typed=typed or {},
         **_complaint_ui(lang),
         complaint_due=complaint.due_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")

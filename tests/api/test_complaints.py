@@ -704,7 +704,8 @@ def test_returns_due_lists_items_whose_attempts_are_used_up(
         "last_attempt_at": (reached - timedelta(hours=10) + timedelta(minutes=180)).isoformat(),
         "last_attempt_reason": "refused", "last_attempt_late": False,
         "waiting_since": reached.isoformat(), "hours_waiting": 14.0,
-        "courier_id": courier.id, "chosen_at_attempt": False}
+        "courier_id": courier.id, "chosen_at_attempt": False, "why": "attempts_used_up",
+        "collect_by": None}
     # the office returns it: off the list
     record(client, disp, used_up.identifier, "RTS", clock())
     assert client.get("/api/v1/returns-due", headers=disp).json["total"] == 0

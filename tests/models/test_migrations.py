@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from models import Item, Office, Role, User, db
@@ -352,5 +352,63 @@ def test_parcels_waiting_for_their_recipient_or_return_get_awaiting(
             "SELECT awaiting, next_attempt_on FROM items ORDER BY id")).all()
         assert [r[0] for r in rows] == [c[2] for c in cases]
         assert [r[1] is None for r in rows] == [c[2] is not None for c in cases]
+        db.session.remove()
+        db.engine.dispose()
+
+
+BEFORE_COLLECT_UNTIL = "c6a2f19e4b70"  # the revision before items.collect_until
+
+
+def test_parcels_awaiting_collection_are_held_from_their_last_attempts_day(
+        empty_database: str) -> None:
+    # a parcel waiting for its recipient before the upgrade had no end to its holding:
+    # it would never reach the returns due. It is held for the setting's days from the
+    # (Viet Nam) day of the attempt that made it wait, a phone's clock ahead not counted
+    from flask_migrate import upgrade
+
+    now = NOW
+    app = _app(empty_database)
+    app.config["COLLECTION_HOLD_DAYS"] = 5
+    events = _events_table("reason", "action")
+    collect = ("EMH", True, "will_collect_at_office", "called_recipient")
+    # (awaiting, events (code, applied, reason, action, device time), collect_until)
+    at = datetime(2026, 11, 19, 18, tzinfo=UTC)  # 01:00 on the 20th in Viet Nam
+    cases = [
+        ("collection", [("EDG", True, None, None, at - timedelta(days=3)),
+                        ("EMH", True, "recipient_absent", "notice_left",
+                         at - timedelta(days=3)),
+                        ("EDG", True, None, None, at - timedelta(hours=2)),
+                        (*collect, at)],
+         datetime(2026, 11, 25, 17, tzinfo=UTC)),
+        # its phone a day ahead: the day it was received
+        ("collection", [("EDG", True, None, None, at), (*collect, now + timedelta(days=1))],
+         datetime(2026, 11, 20, 17, tzinfo=UTC) + timedelta(days=5)),
+        # a later attempt kept unapplied does not move the day
+        ("collection", [("EDG", True, None, None, at), (*collect, at),
+                        ("EMH", False, "refused", "notice_left", at + timedelta(days=2))],
+         datetime(2026, 11, 25, 17, tzinfo=UTC)),
+        ("return", [("EDG", True, None, None, at),
+                    ("EMH", True, "refused", "return_to_sender", at)], None),
+        (None, [("EDG", True, None, None, at)], None),
+    ]
+    with app.app_context():
+        upgrade(revision=BEFORE_COLLECT_UNTIL)
+        with db.engine.begin() as conn:
+            conn.execute(OFFICE_SQL)
+            for n, (awaiting, history, _) in enumerate(cases):
+                item_id = _insert_item(conn, status="held_at_office", now=now,
+                                       failed_attempts=1)
+                conn.execute(text("UPDATE items SET awaiting = :a WHERE id = :i"),
+                             {"a": awaiting, "i": item_id})
+                for k, (code, applied, reason, action, t) in enumerate(history):
+                    conn.execute(events.insert().values(
+                        item_id=item_id, code=code, client_event_id=f"mig-cu-{n}-{k}",
+                        device_time=t, server_time=max(t, now) if k < len(history) - 1
+                        else now, status_after="held_at_office", source="api",
+                        applied=applied, reason=reason, action=action))
+        upgrade()
+        got = [i.collect_until for i in db.session.execute(
+            select(Item).order_by(Item.id)).scalars()]
+        assert got == [c[2] for c in cases]
         db.session.remove()
         db.engine.dispose()

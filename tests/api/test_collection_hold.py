@@ -1,0 +1,201 @@
+"""A parcel its recipient will collect at the office is held for them until a day
+(``POSTAL_COLLECTION_HOLD_DAYS`` after the attempt): the day on the notice, on the public
+page with the office to go to; not a missing scan until then; after it, due for its return
+to the sender."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models import Item, Role, db
+
+ids = (f"hold-{n:06d}" for n in itertools.count())
+AT_DOOR = {"lat": 12.2401, "lon": 109.1902, "accuracy_m": 8}
+WILL_COLLECT = {"reason": "will_collect_at_office", "action": "called_recipient"}
+
+
+@pytest.fixture
+def office(make_office):
+    return make_office(name="Bưu cục Nha Trang", address="2 Lê Thánh Tôn")
+
+
+def attempt(client, h, identifier, when, **why):
+    """A failed attempt (EMH) from the courier's phone at ``when``; the event's answer."""
+    r = client.post(f"/api/v1/items/{identifier}/events", headers=h, json={
+        "code": "EMH", "client_event_id": next(ids), "device_time": when.isoformat(),
+        "location": AT_DOOR, **(why or WILL_COLLECT)})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def event(client, h, identifier, code, when):
+    r = client.post(f"/api/v1/items/{identifier}/events", headers=h, json={
+        "code": code, "client_event_id": next(ids), "device_time": when.isoformat()})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def test_the_notice_day_is_the_attempts_day_plus_the_holding_and_is_shown_to_all(
+        app, client, auth, office, courier, dispatcher, make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(hours=14)  # 22:00 in Viet Nam on the 20th (15:00 UTC)
+    # the phone is told the day to write on the notice: the 20th + 7 days
+    state = attempt(client, auth(courier), item.identifier, clock())["item"]
+    assert state["awaiting"] == "collection" and state["collect_by"] == "2026-11-27"
+    assert state["next_attempt_on"] is None
+    staff = client.get(f"/api/v1/items/{item.identifier}", headers=auth(dispatcher)).json
+    assert staff["collect_by"] == "2026-11-27"
+    # the public page: where and until when, no personal data
+    public = client.get(f"/api/v1/track/{item.identifier}").json
+    assert public["awaiting"] == "collection" and public["collect_by"] == "2026-11-27"
+    assert public["collect_at"] == {"name": "Bưu cục Nha Trang", "address": "2 Lê Thánh Tôn",
+                                    "city": "Nha Trang", "province": "Khánh Hòa"}
+    page = client.get(f"/track/{item.identifier}?lang=en").text
+    assert re.search(r'id="collect-by">Collect by: <strong>27/11/2026<', page)
+    assert "Bưu cục Nha Trang, 2 Lê Thánh Tôn" in page
+    # the day itself is still the recipient's; the day after, the page says it goes back
+    clock.advance(days=7)  # 22:00 on the 27th
+    assert "Waiting for you to collect it" in client.get(
+        f"/track/{item.identifier}?lang=en").text
+    clock.advance(hours=2)  # 00:00 on the 28th
+    page = client.get(f"/track/{item.identifier}?lang=en").text
+    assert "Not collected in time: it will be returned to the sender" in page
+    assert 'id="collect-at"' not in page
+
+
+def test_the_holding_is_a_setting_and_an_attempt_counts_from_its_own_day(
+        app, client, auth, office, courier, make_item, clock):
+    app.config["COLLECTION_HOLD_DAYS"] = 3
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    other = make_item(office, courier=courier, events=("EMG", "EDG"))
+    # synced two days late, from the 20th: three days from the attempt, not the upload
+    clock.advance(days=2)
+    r = client.post("/api/v1/sync", headers=auth(courier), json={
+        "sent_at": clock().isoformat(), "events": [
+            {"kind": "event", "identifier": item.identifier, "code": "EMH",
+             "client_event_id": next(ids),
+             "device_time": (clock() - timedelta(days=2)).isoformat(),
+             "location": AT_DOOR, **WILL_COLLECT},
+            # held at the office by the courier's choice: the same holding
+            {"kind": "event", "identifier": other.identifier, "code": "EMH",
+             "client_event_id": next(ids), "device_time": clock().isoformat(),
+             "location": AT_DOOR, "reason": "unreachable_by_phone",
+             "action": "hold_at_office"}]})
+    assert [x["result"] for x in r.json["results"]] == ["accepted"] * 2, r.json
+    db.session.expire_all()
+    assert [db.session.get(Item, i.id).collect_until for i in (item, other)] == [
+        datetime(2026, 11, 23, 17, tzinfo=UTC), datetime(2026, 11, 25, 17, tzinfo=UTC)]
+
+
+def test_a_new_round_a_return_or_another_failure_ends_the_holding(
+        client, auth, office, courier, dispatcher, make_item, clock):
+    called_back = make_item(office, courier=courier, events=("EMG", "EDG"))
+    returned = make_item(office, courier=courier, events=("EMG", "EDG"))
+    h = auth(courier)
+    for it in (called_back, returned):
+        assert attempt(client, h, it.identifier, clock())["item"]["collect_by"]
+        event(client, auth(dispatcher), it.identifier, "EDF", clock())
+    # the recipient called back: out again, and this time they refused it
+    event(client, h, called_back.identifier, "EDG", clock() + timedelta(hours=1))
+    state = attempt(client, h, called_back.identifier, clock() + timedelta(hours=2),
+                    reason="refused", action="return_to_sender")["item"]
+    assert state["awaiting"] == "return" and state["collect_by"] is None
+    state = event(client, auth(dispatcher), returned.identifier, "RTS", clock())["item"]
+    assert state["awaiting"] is None and state["collect_by"] is None
+    db.session.expire_all()
+    assert [db.session.get(Item, i.id).collect_until for i in (called_back, returned)] == [
+        None, None]
+
+
+def test_a_parcel_held_for_collection_is_not_missing_until_its_day_then_is_due_back(
+        app, client, auth, office, courier, dispatcher, make_item, clock):
+    h, staff = auth(courier), auth(dispatcher)
+    held = make_item(office, courier=courier, events=("EMG", "EDG"))
+    in_bag = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, h, held.identifier, clock())
+    attempt(client, h, in_bag.identifier, clock())  # never scanned back in
+    event(client, staff, held.identifier, "EDF", clock() + timedelta(hours=1))
+
+    def missing():
+        return client.get(f"/api/v1/missing-scans?office_id={office.id}",
+                          headers=auth(dispatcher)).json
+
+    def returns():
+        return client.get(f"/api/v1/returns-due?office_id={office.id}",
+                          headers=auth(dispatcher)).json
+
+    clock.advance(days=3)
+    found = missing()
+    # the one still in the bag is to be scanned back in; the held one is waiting as planned
+    assert [x["identifier"] for x in found["items"]] == [in_bag.identifier]
+    assert found["items"][0]["expected"].startswith("its scan back in")
+    assert found["held_for_collection"] == 1
+    assert returns()["total"] == 0
+    # the 27th, the last day: still held
+    clock.advance(days=4, hours=15)  # 23:00 on the 27th, Viet Nam time
+    assert [x["identifier"] for x in missing()["items"]] == [in_bag.identifier]
+    assert returns()["total"] == 0
+    clock.advance(hours=1)
+    found = missing()
+    rows = {x["identifier"]: x for x in found["items"]}
+    assert set(rows) == {held.identifier, in_bag.identifier}
+    assert found["held_for_collection"] == 0
+    assert rows[held.identifier]["expected"] == (
+        "a return to sender (RTS): not collected by 2026-11-27")
+    assert rows[held.identifier]["collect_by"] == "2026-11-27"
+    due = returns()
+    assert [(x["identifier"], x["why"], x["collect_by"], x["chosen_at_attempt"])
+            for x in due["items"]] == [
+        (held.identifier, "not_collected", "2026-11-27", False),
+        (in_bag.identifier, "not_collected", "2026-11-27", False)]
+    assert due["items"][0]["waiting_since"] == "2026-11-27T17:00:00+00:00"
+    assert due["items"][0]["hours_waiting"] == 0.0
+    # returned: off both lists
+    event(client, auth(dispatcher), held.identifier, "RTS", clock())
+    assert [x["identifier"] for x in returns()["items"]] == [in_bag.identifier]
+
+
+def test_returns_due_say_why_and_order_by_how_long_each_waits(
+        app, client, auth, office, courier, dispatcher, make_item, clock):
+    app.config["COLLECTION_HOLD_DAYS"] = 1
+    collect = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), collect.identifier, clock())  # held until the end of the 21st
+    clock.advance(days=2)  # the 22nd: not collected, waiting since 17:00 UTC on the 21st
+    chosen = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), chosen.identifier, clock(), reason="refused",
+            action="return_to_sender")
+    clock.advance(hours=1)
+    due = client.get(f"/api/v1/returns-due?office_id={office.id}",
+                     headers=auth(dispatcher)).json
+    assert [(x["identifier"], x["why"]) for x in due["items"]] == [
+        (collect.identifier, "not_collected"), (chosen.identifier, "return_chosen")]
+    assert [x["hours_waiting"] for x in due["items"]] == [9.0, 1.0]
+
+
+def test_the_console_shows_the_holding(
+        app, client, auth, office, courier, make_user, make_item, clock):
+    make_user(Role.DISPATCHER, office, username="disp", password="secret-pw")
+    from tests.api.test_console import login, page_token
+
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock())
+    event(client, auth(courier), item.identifier, "EDF", clock())
+    assert login(client).status_code == 302
+    client.post("/console/lang", data={"lang": "en", "csrf_token": page_token(client)})
+    page = client.get(f"/console/items?number={item.identifier}").text
+    assert re.search(r'id="item-awaiting">its recipient, at the office · collect by '
+                     r'27/11/2026<', page), page
+    clock.advance(days=2)
+    assert login(client).status_code == 302  # (the session's idle limit passed)
+    page = client.get("/console/missing").text
+    assert re.search(r'id="missing-held">[^<]*: 1<', page)
+    assert 'id="returns-due"' not in page
+    clock.advance(days=6)
+    assert login(client).status_code == 302  # (the session's idle limit passed)
+    page = client.get("/console/missing").text
+    returns = page[page.index('id="returns-due"'):]
+    assert item.identifier in returns and "not collected by 27/11/2026" in returns
