@@ -45,6 +45,7 @@ ENV POSTAL_PHOTO_DIR=/var/lib/postal/evidence
 VOLUME /var/lib/postal
 USER postal
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"
+# (under gunicorn's SCRIPT_NAME, the app's path prefix, /healthz is below it)
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}{os.environ.get(\"SCRIPT_NAME\", \"\")}/healthz')"
 # waits for the database (DB_WAIT_SECONDS, default 60), runs the migrations, execs gunicorn
 CMD ["python", "-m", "api.serve"]

@@ -54,19 +54,21 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m routing.tsptw
 	@touch $@
 
-# Serve the product on SQLite with demo data (demo logins, password "demo").
+# Serve the product on SQLite with demo data (demo logins, password "demo"). Under a path
+# prefix: `SCRIPT_NAME=/postal make run` (gunicorn takes it; docs/deployment.md).
 run: install
 	@export POSTAL_DEMO_MODE=true; \
 	$(BIN)/flask --app api db upgrade && \
 	$(BIN)/flask --app api demo load && \
 	echo "" && \
-	echo "  Postal last-mile backend on http://$(HOST):$(PORT)" && \
-	echo "    dispatcher console http://$(HOST):$(PORT)/console  (dispatcher1 / demo)" && \
-	echo "    public tracking  http://$(HOST):$(PORT)/track" && \
-	echo "    API docs         http://$(HOST):$(PORT)/api/v1/docs" && \
-	echo "    health           http://$(HOST):$(PORT)/healthz" && \
+	root="http://$(HOST):$(PORT)$${SCRIPT_NAME:-}" && \
+	echo "  Postal last-mile backend on $$root" && \
+	echo "    dispatcher console $$root/console  (dispatcher1 / demo)" && \
+	echo "    public tracking  $$root/track" && \
+	echo "    API docs         $$root/api/v1/docs" && \
+	echo "    health           $$root/healthz" && \
 	echo "  demo logins (password: demo): dispatcher1, courier1 ... courier10, admin" && \
-	echo "  e.g. curl -X POST http://$(HOST):$(PORT)/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\":\"dispatcher1\",\"password\":\"demo\"}'" && \
+	echo "  e.g. curl -X POST $$root/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\":\"dispatcher1\",\"password\":\"demo\"}'" && \
 	echo "" && \
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --access-logfile - api.wsgi:app

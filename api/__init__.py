@@ -99,12 +99,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
              allow_headers=["Authorization", "Content-Type"],
              expose_headers=["Location", "Retry-After", "X-Total-Count", "Link"],
              supports_credentials=False, max_age=600)
-    if int(app.config.get("PROXY_FIX_X_FOR") or 0) > 0:
+    x_for, x_prefix = int(app.config["PROXY_FIX_X_FOR"]), int(app.config["PROXY_FIX_X_PREFIX"])
+    if x_for > 0 or x_prefix > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # wrapping wsgi_app is Flask's documented way to add WSGI middleware
-        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
-                                x_for=int(app.config["PROXY_FIX_X_FOR"]))
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            checked_prefix(app.wsgi_app) if x_prefix else app.wsgi_app,
+            x_for=x_for, x_prefix=x_prefix)
+    from .console.security import SessionInterface
+
+    app.session_interface = SessionInterface()
 
     from . import apidocs, errors, health, items, route_plans, scans, sync, tokens, tracking
     from .cash import views as cash_views
@@ -183,6 +188,7 @@ NUMERIC_SETTINGS: dict[str, tuple[float, float, bool]] = {
     "CONSOLE_SESSION_HOURS": (0.01, 24 * 366, False),
     "CONSOLE_IDLE_MINUTES": (0.1, 10**6, False),
     "PROXY_FIX_X_FOR": (0, 100, True),
+    "PROXY_FIX_X_PREFIX": (0, 1, True),
 }
 # Rate limits (``limits`` strings): one that does not parse turned the login limits off
 # without a word, and made every proof check a 500.
@@ -234,6 +240,29 @@ def _check_carrier_patterns(patterns: object) -> None:
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(f"{message}: {name!r} does not compile ({exc}).") from None
+
+
+#: a path prefix a proxy may give in ``X-Forwarded-Prefix``: path segments of letters,
+#: digits and ``-._~`` (``/postal``, ``/vnpost/last-mile``), a trailing slash allowed
+PREFIX_RE = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+/?")
+
+
+def checked_prefix(wsgi_app: Any) -> Any:
+    """``wsgi_app`` behind ProxyFix's ``x_prefix``, which takes ``X-Forwarded-Prefix`` as
+    ``SCRIPT_NAME`` whatever it holds: every link, form, redirect and cookie path the
+    app makes starts with it. A prefix that is not a plain path (``//evil.example``,
+    which a browser reads as another host; a backslash, a dot segment) is not taken
+    (``SCRIPT_NAME`` stays as the server set it); a trailing slash is dropped."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        prefix = environ.get("SCRIPT_NAME", "")
+        original = (environ.get("werkzeug.proxy_fix.orig") or {}).get("SCRIPT_NAME") or ""
+        if prefix != original:
+            environ["SCRIPT_NAME"] = (prefix.rstrip("/") if PREFIX_RE.fullmatch(prefix)
+                                      else original)
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 #: one line per record, as gunicorn's own: time, process, level, logger

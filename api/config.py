@@ -61,6 +61,10 @@ class Defaults:
     REOPTIMIZE_RATE_LIMIT = "10 per minute"
     # Behind a reverse proxy: how many X-Forwarded-For hops to trust (0: none)
     PROXY_FIX_X_FOR = 0
+    # Behind a reverse proxy serving the app under a path (https://post.example/postal/)
+    # that strips it and says so in X-Forwarded-Prefix: 1 takes it as the app's root
+    # (WSGI SCRIPT_NAME), which every URL the app hands out then starts with; 0: ignored
+    PROXY_FIX_X_PREFIX = 0
     # Web apps on other origins allowed to call /api/ from a browser (CORS), e.g. a
     # courier PWA: a JSON list or a comma-separated string of origins such as
     # "https://app.post.vn", or "*" for any; empty: none (the console is same-origin)

@@ -106,7 +106,7 @@ def problem_response(status: int, title: str, detail: str | None = None, *,
     }
     if detail:
         body["detail"] = detail
-    body["instance"] = request.path
+    body["instance"] = request.script_root + request.path  # under a path prefix too
     body.update(extensions)
     resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
     for k, v in (headers or {}).items():
@@ -253,10 +253,12 @@ def _wants_html() -> bool:
 def html_error(status: int, title: str, detail: str,
                headers: Mapping[str, str] | None = None) -> Response:
     """A plain error page, with the public pages' security headers (no script at all)
-    and ``headers`` (``Retry-After``, ``Allow``...)."""
+    and ``headers`` (``Retry-After``, ``Allow``...). Its link to the tracking page is
+    under the app's path prefix, if any (``SCRIPT_NAME``)."""
+    track = escape(f"{request.script_root}/track")
     body = (f'<!doctype html><html><head><meta charset="utf-8"><title>{status} '
             f"{escape(title)}</title></head><body><h1>{status} {escape(title)}</h1>"
-            f'<p>{escape(detail)}</p><p><a href="/track">/track</a></p></body></html>')
+            f'<p>{escape(detail)}</p><p><a href="{track}">{track}</a></p></body></html>')
     resp = Response(body, status=status, mimetype="text/html", headers=dict(headers or {}))
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from flask import Response, current_app, json, render_template, request, url_for
 from flask_migrate import Migrate
 from flask_smorest import Api as _Api
 
@@ -42,6 +43,29 @@ class Api(_Api):  # type: ignore[misc]  # flask-smorest is untyped: Api is Any
 
     def _register_error_handlers(self) -> None:
         """Errors are handled by :mod:`api.errors`, registered by the factory."""
+
+    def _openapi_swagger_ui(self) -> str:
+        """flask-smorest's Swagger UI page, its assets (``OPENAPI_SWAGGER_UI_URL``, a path
+        on this server) under the app's path prefix, if any (``SCRIPT_NAME``), as its
+        link to the document (``url_for``) is: it loaded them from the host's root."""
+        assets = str(self._swagger_ui_url)
+        if assets.startswith("/") and not assets.startswith("//"):
+            assets = request.script_root + assets
+        return render_template(
+            "swagger_ui.html", title=self.spec.title,
+            spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+            swagger_ui_url=assets,
+            swagger_ui_config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}))
+
+    def _openapi_json(self) -> Response:
+        """The OpenAPI document; under a path prefix (``SCRIPT_NAME``), with the prefix as
+        its server: its paths (``/api/v1/...``) are from the app's root, and a document
+        without ``servers`` has them on the host's root (Swagger UI's "Try it out")."""
+        if not request.script_root:
+            return cast(Response, super()._openapi_json())
+        spec = {**self.spec.to_dict(), "servers": [{"url": request.script_root}]}
+        return current_app.response_class(json.dumps(spec, indent=2, sort_keys=False),
+                                          mimetype="application/json")
 
 
 api = Api()

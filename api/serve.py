@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 
@@ -74,6 +75,21 @@ def _whole(name: str, default: str, low: int, high: int) -> str:
     return str(number)
 
 
+#: gunicorn's ``SCRIPT_NAME`` (the app served under a path prefix, docs/deployment.md):
+#: a path without a trailing slash, as ``/postal``
+SCRIPT_NAME_RE = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+")
+
+
+def _script_name() -> None:
+    """gunicorn takes ``SCRIPT_NAME`` as the app's path prefix and cuts it off each
+    request's path: ``/postal/`` left ``console/login`` (no leading slash: every page a
+    404), ``postal`` matched no request (each one an error)."""
+    value = os.environ.get("SCRIPT_NAME", "")
+    if value and not SCRIPT_NAME_RE.fullmatch(value):
+        raise SystemExit(f"Refusing to start: SCRIPT_NAME must be a path such as /postal "
+                         f"(a leading slash, none at the end), not {value!r}.")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from api import ConfigError, create_app
@@ -85,6 +101,7 @@ def main() -> None:
     # gunicorn took WEB_CONCURRENCY=0: it listened, started no worker, and every request
     # waited for ever
     port = _whole("PORT", "8000", 1, 65535)
+    _script_name()
     workers = _whole("WEB_CONCURRENCY", "2", 1, 64)
     wait = os.environ.get("DB_WAIT_SECONDS", "60")
     try:

@@ -1,7 +1,8 @@
 """Console sessions and CSRF.
 
 - The session is Flask's signed cookie (``SESSION_*`` in api/config.py: HttpOnly,
-  SameSite=Lax, ``Secure`` when configured). It holds the user id, a fingerprint of the
+  SameSite=Lax, ``Secure`` when configured; its path the app's root, under a path
+  prefix the prefix: :class:`SessionInterface`). It holds the user id, a fingerprint of the
   password hash (changing the password ends every session), the login time, the time
   of the last user action, the CSRF token and a random session id; nothing else.
 - Server-side revocation: logging out records the session id (``RevokedSession``)
@@ -25,7 +26,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from models import RevokedSession, Role, User, db
 
@@ -34,6 +36,20 @@ from ..auth import clock
 STAFF = (Role.DISPATCHER, Role.ADMIN)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CACHE = "postal.console_user"
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, its cookie for the app's root: under a path prefix
+    (``SCRIPT_NAME``, docs/deployment.md) the prefix, not the host's root, so that two
+    instances on one host (``/postal``, ``/postal-test``) do not overwrite each other's
+    ``postal_console`` cookie. ``SESSION_COOKIE_PATH``, when set, is taken as it is."""
+
+    def get_cookie_path(self, app: Flask) -> str:
+        configured = app.config["SESSION_COOKIE_PATH"]
+        if configured:
+            return str(configured)
+        root = request.script_root if has_request_context() else ""
+        return root or str(app.config["APPLICATION_ROOT"])
 
 
 class SessionEnded(Exception):

@@ -182,13 +182,20 @@ def _vnd(value: int | None) -> str:
     return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
 
 
+def _this_page() -> str:
+    """The address of the page asked for (GET), with its query, as the browser has it:
+    under a path prefix (``SCRIPT_NAME``) too, which ``request.full_path`` leaves out."""
+    return request.script_root + request.full_path.rstrip("?")
+
+
 def _here() -> str:
     """Where the language switch comes back to: the page shown; for a page answering a
     form (a POST: a refused payout form, an import), its address if that is a page too,
     else the map (``/console/payouts/7/assign`` has no GET: a 405)."""
     if request.method == "GET":
-        return request.full_path.rstrip("?")
-    return request.path if _is_page(request.path) else url_for("console.index")
+        return _this_page()
+    return (request.script_root + request.path if _is_page(request.path)
+            else url_for("console.index"))
 
 
 def _is_page(path: str) -> bool:
@@ -301,7 +308,9 @@ def office_of(user: User) -> Office:
 
 
 def _safe_next(target: str | None) -> str:
-    if (target and target.startswith("/console") and "//" not in target
+    """``target`` if it is a console address (under the app's path prefix, if any),
+    else the map: a ``next`` never leads off the console."""
+    if (target and target.startswith(f"{request.script_root}/console") and "//" not in target
             and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target)):
         return target  # control characters (a line break) cannot go in a Location header
     return url_for("console.index")
@@ -313,10 +322,11 @@ def _back_after_login() -> str:
     same-origin by the ``Referrer-Policy``), else :func:`_here`. A form's own address
     may have no GET (``/console/cash/handover``): logging in led to a 405."""
     if request.method == "GET":
-        return request.full_path.rstrip("?")
+        return _this_page()
     ref = urlsplit(request.referrer or "")
     target = ref.path + (f"?{ref.query}" if ref.query else "")
-    if ref.netloc == request.host and _safe_next(target) == target and _is_page(ref.path):
+    if (ref.netloc == request.host and _safe_next(target) == target
+            and _is_page(ref.path.removeprefix(request.script_root))):
         return target  # (a refused form's answer is at the form's address: not that)
     return _here()
 
@@ -460,7 +470,8 @@ def set_lang() -> Any:
     value = request.form.get("lang", "vi")
     response = redirect(_safe_next(request.form.get("next")))
     response.set_cookie(LANG_COOKIE, value if value in labels.LANGS else "vi",
-                        max_age=LANG_COOKIE_DAYS * 86400, path=bp.url_prefix or "/",
+                        max_age=LANG_COOKIE_DAYS * 86400,
+                        path=request.script_root + (bp.url_prefix or "/"),
                         secure=current_app.config["SESSION_COOKIE_SECURE"],
                         httponly=True, samesite="Lax")
     return response
@@ -1130,7 +1141,7 @@ def _payouts_page(user: User, day: date, *, status: Sequence[PayoutStatus] = (),
         open_statuses=[s.value for s in payouts.OPEN], couriers=_couriers(office),
         names=names, error=error, form=form or {}, new_reference=payouts.new_reference(),
         refs={r.id: secrets.token_hex(12) for r in rows},
-        back=(request.full_path.rstrip("?") if request.method == "GET"
+        back=(_this_page() if request.method == "GET"
               else url_for("console.payouts_page", date=day.isoformat())),
         flagged=flagged), code
 

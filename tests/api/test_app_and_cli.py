@@ -95,6 +95,9 @@ def test_directories_from_the_environment_are_taken_as_written(tmp_path, monkeyp
     ("POSTAL_TOKEN_TTL_HOURS", "-1"), ("DB_WAIT_SECONDS", "abc"),
     # gunicorn with no worker listened and never answered
     ("WEB_CONCURRENCY", "0"), ("WEB_CONCURRENCY", "two"), ("PORT", "80000"),
+    # gunicorn's path prefix: with a trailing slash each path lost its leading one (every
+    # page a 404); without a leading slash no request matched it
+    ("SCRIPT_NAME", "/postal/"), ("SCRIPT_NAME", "postal"), ("SCRIPT_NAME", "//evil.example"),
 ])
 def test_entrypoint_refuses_a_bad_setting_with_its_message(tmp_path, monkeypatch, key, value):
     # the container's entrypoint printed a traceback to read the setting's name from

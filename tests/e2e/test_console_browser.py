@@ -1018,3 +1018,45 @@ def test_tracking_page_on_a_phone_with_a_complaint(browser, site):
     page.wait_for_selector("html[lang=en]")  # a new page: #status is on the old one too
     assert page.inner_text("#status") == "Delivered"
     context.close()
+
+
+@pytest.fixture(scope="module")
+def prefixed(live: dict[str, Any]) -> Iterator[str]:
+    """The live server's app served again under a path prefix (``/postal``), as behind a
+    proxy that passes the path on (docs/deployment.md, "Serving under a path prefix");
+    its root URL."""
+    from werkzeug.exceptions import NotFound
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, DispatcherMiddleware(NotFound(), {
+        "/postal": live["app"]}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/postal"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+def test_the_console_works_under_a_path_prefix(tab, site, prefixed):
+    """Under ``/postal`` the login, its redirect and every request the console's script
+    makes (the day's data, positions) stay under the prefix: the script fetched
+    ``/console/api/day`` from the host's root, and the map stayed empty."""
+    page = tab
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(f"{prefixed}/console/", wait_until="domcontentloaded")
+    assert page.url.startswith(f"{prefixed}/console/login")
+    page.fill("input[name=username]", "dispatcher1")
+    page.fill("input[name=password]", "demo")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#map.leaflet-container")
+    page.wait_for_function("document.querySelectorAll('path.item-marker').length > 10")
+    page.wait_for_function("document.querySelectorAll('path.courier-marker').length >= 3")
+    assert page.url.startswith(f"{prefixed}/console/")
+    host = prefixed.removesuffix("/postal")  # (the tiles' server is another)
+    local = [u for u in asked if u.startswith(f"{host}/")]
+    assert local and all(u.startswith(f"{prefixed}/") for u in local), local
+    assert any("/postal/console/api/day" in u for u in local)
+    assert page.js_errors == []

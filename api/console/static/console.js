@@ -1,12 +1,16 @@
 /* Dispatcher console: map, planning, polling, trail maps, charts, SLA clocks.
    Plain ES2017, no build step. Leaflet (L) and Chart.js (Chart) come from npm via
    /console/vendor/. Every POST carries the session's CSRF token (X-CSRF-Token).
-   Data is written with textContent, never innerHTML. */
+   Data is written with textContent, never innerHTML. Every URL it builds starts from
+   the console's root as the page gives it (ROOT), never from an absolute path. */
 (function () {
   "use strict";
 
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var CSRF = csrfMeta ? csrfMeta.content : "";
+  /* The console's root, ending in a slash: /console/, or /postal/console/ when the
+     product is served under a path prefix (base.html renders it with url_for). */
+  var ROOT = document.body.dataset.root;
 
   function jsonOf(id) {
     var node = document.getElementById(id);
@@ -42,7 +46,7 @@
     return fetch(url, opts).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (r.status === 401) {
-          window.location.href = "/console/login?next=" +
+          window.location.href = ROOT + "login?next=" +
             encodeURIComponent(window.location.pathname + window.location.search);
         }
         if (!r.ok) {
@@ -241,7 +245,7 @@
       if (day.inflight) { day.again = true; return day.inflight; }
       clearTimeout(day.timer);
       var gen = day.gen;
-      day.inflight = api("GET", "/console/api/day?date=" + encodeURIComponent(cfg.date))
+      day.inflight = api("GET", ROOT + "api/day?date=" + encodeURIComponent(cfg.date))
         .then(function (data) {
           if (gen !== day.gen) { day.again = true; return; }
           applyDay(data);
@@ -306,7 +310,7 @@
       userAction();
       // made from this version of the plan: changed since (another tab, another
       // dispatcher), the edit is refused (409), not made over their changes
-      return api("POST", "/console/api/plans/" + state.plan.id + "/edit",
+      return api("POST", ROOT + "api/plans/" + state.plan.id + "/edit",
                  {routes: Object.keys(byCourier).map(function (k) { return byCourier[k]; }),
                   base: state.plan.version})
         .then(actionDone, function (e) { actionDone(); throw e; })
@@ -670,7 +674,7 @@
       if (plan.status === "queued" || plan.status === "running") {
         clearTimeout(state.polling);
         state.polling = setTimeout(function () {
-          api("GET", "/console/api/plans/" + plan.id).then(showPlan)
+          api("GET", ROOT + "api/plans/" + plan.id).then(showPlan)
             .catch(function (e) { status(e.message, true); });
         }, 1000);
       }
@@ -738,7 +742,7 @@
       btn.disabled = true;
       status("…");
       userAction();
-      api("POST", "/console/api/plans", body)
+      api("POST", ROOT + "api/plans", body)
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(showPlan)
         .catch(function (e) { status(e.message, true); })
@@ -765,7 +769,7 @@
       }
       setBusy(true);
       userAction();
-      api("POST", "/console/api/plans/" + state.plan.id + "/publish", body)
+      api("POST", ROOT + "api/plans/" + state.plan.id + "/publish", body)
         .then(actionDone, function (e) { actionDone(); throw e; })
         .then(function (plan) { setBusy(false); showPlan(plan); })
         .catch(function (e) { setBusy(false); status(problemText(e), true); })
@@ -790,7 +794,7 @@
     }
 
     function loadPositions() {
-      return api("GET", "/console/api/positions").then(function (data) {
+      return api("GET", ROOT + "api/positions").then(function (data) {
         var list = document.getElementById("positions");
         list.textContent = "";
         if (courierLayer) courierLayer.clearLayers();
