@@ -204,6 +204,9 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
                 ev["photo"] = _proof(session, courier, item, rng, t)["photo"]
                 ev["action"] = rng.choice([FailureAction.NOTICE_LEFT,
                                            FailureAction.RETRY_NEXT_ROUND])
+                if ev["reason"] is FailureReason.WILL_COLLECT_AT_OFFICE:
+                    # no next round for a recipient who will collect it: a notice
+                    ev["action"] = FailureAction.NOTICE_LEFT
             items.record_event(session, actor, item.identifier, ev, now=t,
                                max_attempts=max_attempts)
     session.flush()

@@ -224,6 +224,22 @@ def test_demo_data_is_consistent(app):
     assert db.session.query(Item).count() == 60
 
 
+def test_demo_recipients_who_will_collect_are_promised_no_next_round(app):
+    # the public page said "waiting for you at the office" above the attempt's "will
+    # retry"; they are held until a day (seed 5: three such attempts among 60 items)
+    from models import TrackingEvent
+
+    app.config["DEMO_MODE"] = True
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "60",
+                                                "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    collect = db.session.query(TrackingEvent).filter_by(
+        reason="will_collect_at_office").all()
+    assert collect and all(e.action.value != "retry_next_round" for e in collect)
+    held = [i for i in db.session.query(Item) if i.awaiting == "collection"]
+    assert held and all(i.collect_until is not None for i in held)
+
+
 def test_users_create_command(app, make_office):
     office = make_office(code="KH001")
     runner = app.test_cli_runner()
