@@ -33,8 +33,10 @@ def upgrade():
                                       nullable=True))
     # the parcels waiting for their recipient now: held from the day of the failed
     # attempt that made them wait (their last applied one), as a new attempt would be
-    # (its device time, or its receipt when the phone's clock ran ahead). Without it,
-    # they waited for ever: never in the returns due
+    # (api.cash.service.field_shift_day: its device time, corrected by the clock skew
+    # for a clock found off, the receipt for a time flagged implausible, a phone reset
+    # to 2000 held it until 2000-01-09; and never after its receipt, when the phone's
+    # clock ran ahead). Without it, they waited for ever: never in the returns due
     try:
         from flask import current_app
 
@@ -47,17 +49,25 @@ def upgrade():
                       sa.column('item_id', sa.Integer), sa.column('code', sa.String),
                       sa.column('applied', sa.Boolean),
                       sa.column('device_time', models.base.UTCDateTime(timezone=True)),
-                      sa.column('server_time', models.base.UTCDateTime(timezone=True)))
+                      sa.column('server_time', models.base.UTCDateTime(timezone=True)),
+                      sa.column('flags', sa.JSON), sa.column('clock_skew_s', sa.Float))
     conn = op.get_bind()
     last = (sa.select(events.c.item_id, sa.func.max(events.c.id).label('id'))
             .where(events.c.code == 'EMH', events.c.applied.is_(True))
             .group_by(events.c.item_id).subquery())
     rows = conn.execute(
-        sa.select(items.c.id, events.c.device_time, events.c.server_time)
+        sa.select(items.c.id, events.c.device_time, events.c.server_time, events.c.flags,
+                  events.c.clock_skew_s)
         .join(last, last.c.item_id == items.c.id).join(events, events.c.id == last.c.id)
         .where(items.c.awaiting == 'collection')).all()
-    for item_id, device_time, server_time in rows:
-        when = min(device_time, server_time)
+    for item_id, device_time, server_time, flags, skew in rows:
+        flags = flags or ()
+        if 'implausible_device_time' in flags:
+            when = server_time
+        elif 'device_clock_off' in flags and skew is not None:
+            when = min(device_time - timedelta(seconds=skew), server_time)
+        else:
+            when = min(device_time, server_time)
         day = when.astimezone(LOCAL_TZ).date() + timedelta(days=hold + 1)
         until = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(UTC)
         conn.execute(items.update().where(items.c.id == item_id)

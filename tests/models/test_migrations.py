@@ -412,3 +412,54 @@ def test_parcels_awaiting_collection_are_held_from_their_last_attempts_day(
         assert got == [c[2] for c in cases]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_backfilled_holding_counts_from_the_attempts_day_as_its_clock_flags_say(
+        empty_database: str) -> None:
+    # the day a new attempt's holding counts from is api.cash.service.field_shift_day's:
+    # the receipt for a time flagged implausible (a phone reset to 2000), the device time
+    # corrected by the clock skew for a clock found off. The backfill took the device
+    # time as sent: a parcel whose phone was reset to 2000 was held until 2000-01-09,
+    # due for its return (waiting since 2000) the moment the upgrade ran
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    now = NOW  # 08:00 on the 20th in Viet Nam
+    app = _app(empty_database)
+    app.config["COLLECTION_HOLD_DAYS"] = 5
+    events = sa.table("tracking_events",
+                      *(sa.column(c.name, c.type) for c in _events_table("reason", "action").c),
+                      sa.column("flags", sa.JSON), sa.column("clock_skew_s", sa.Float))
+    collect = {"code": "EMH", "applied": True, "reason": "will_collect_at_office",
+               "action": "called_recipient"}
+    cases = [  # (the attempt's device time, flags, clock skew s; collect_until)
+        (datetime(2000, 1, 1, tzinfo=UTC), ["implausible_device_time"], None,
+         datetime(2026, 11, 25, 17, tzinfo=UTC)),
+        # a phone three hours ahead, found off: 01:00 on the 20th on it is 22:00 on the
+        # 19th in Viet Nam
+        (datetime(2026, 11, 19, 18, tzinfo=UTC), ["device_clock_off"], 3 * 3600.0,
+         datetime(2026, 11, 24, 17, tzinfo=UTC)),
+    ]
+    with app.app_context():
+        upgrade(revision=BEFORE_COLLECT_UNTIL)
+        with db.engine.begin() as conn:
+            conn.execute(OFFICE_SQL)
+            for n, (t, flags, skew, _) in enumerate(cases):
+                item_id = _insert_item(conn, status="held_at_office", now=now,
+                                       failed_attempts=1)
+                conn.execute(text("UPDATE items SET awaiting = 'collection' WHERE id = :i"),
+                             {"i": item_id})
+                conn.execute(events.insert().values(
+                    item_id=item_id, code="EDG", client_event_id=f"mig-cf-{n}-0",
+                    device_time=now - timedelta(hours=12), server_time=now - timedelta(hours=12),
+                    status_after="out_for_delivery", source="api", applied=True))
+                conn.execute(events.insert().values(
+                    item_id=item_id, client_event_id=f"mig-cf-{n}-1", device_time=t,
+                    server_time=now, status_after="delivery_failed", source="sync",
+                    flags=flags, clock_skew_s=skew, **collect))
+        upgrade()
+        got = [i.collect_until for i in db.session.execute(
+            select(Item).order_by(Item.id)).scalars()]
+        assert got == [c[3] for c in cases]
+        db.session.remove()
+        db.engine.dispose()
