@@ -17,6 +17,7 @@ from .lifecycle import (
 from .office import Office
 from .payout import PayoutStatus, PayoutTask
 from .proof import DeliveryProof, Evidence, EvidenceKind, Relation
+from .request import RecipientRequest, RequestKind
 from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction
 from .sync import CourierPosition, SyncUpload
@@ -49,7 +50,9 @@ __all__ = [
     "PayoutStatus",
     "PayoutTask",
     "PlanStatus",
+    "RecipientRequest",
     "Relation",
+    "RequestKind",
     "RevokedSession",
     "Role",
     "RoutePlan",

@@ -70,6 +70,19 @@ UI = {
     "why_return_chosen": ("bưu tá chọn chuyển hoàn", "the courier's choice"),
     "why_not_collected": ("không đến nhận, hạn", "not collected by"),
     "next_attempt": ("Lần phát tiếp theo", "Next attempt"),
+    "requests_title": ("Yêu cầu của người nhận", "The recipient's requests"),
+    "record_request": ("Ghi yêu cầu của người nhận", "Record the recipient's request"),
+    "request_help": ("Người nhận gọi điện hoặc đến quầy: hẹn đến bưu cục nhận trước một ngày, "
+                     "hoặc xin phát lại vào một ngày.", "The recipient called or came to "
+                     "the counter: they will collect it at the office by a day, or ask for "
+                     "a delivery on a day."),
+    "request_kind": ("Yêu cầu", "Request"),
+    "request_hold": ("đến bưu cục nhận, hạn", "collect at the office by"),
+    "request_deliver": ("phát lại vào ngày", "deliver on"),
+    "request_day": ("Ngày", "Day"),
+    "request_note": ("Ghi chú", "Note"),
+    "request_recorded": ("Đã ghi yêu cầu của người nhận.", "The recipient's request is "
+                         "recorded."),
     "awaiting": ("Đang chờ", "Awaiting"),
     "awaiting_collection": ("người nhận đến bưu cục nhận", "its recipient, at the office"),
     "awaiting_return": ("chuyển hoàn cho người gửi", "its return to the sender"),

@@ -68,8 +68,8 @@ from ..errors import validation_pointers as pointers
 from ..evidence import cited_by_office
 from ..items import custody
 from ..items import service as items
-from ..items.schemas import Day, Id, Int
-from ..localtime import LOCAL_TZ
+from ..items.schemas import Day, Id, Int, RecipientRequestCreateSchema
+from ..localtime import LOCAL_TZ, local_day
 from ..payouts import service as payouts
 from ..payouts.schemas import PayoutAssignSchema, PayoutCreateSchema, PayoutFailSchema
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
@@ -748,7 +748,12 @@ def _item_context(item: Item) -> dict[str, Any]:
             "complaint_reference": complaints.new_reference(),
             "complaints": [c for c in db.session.execute(
                 select(Complaint).where(Complaint.item_id == item.id)
-                .order_by(Complaint.id)).unique().scalars()]}
+                .order_by(Complaint.id)).unique().scalars()],
+            # what its recipient asked the office for, and the form to record a request
+            "requests": items.recipient_requests(db.session(), item.id),
+            "can_request": item.status in items.REQUEST_STATUSES,
+            "request_days": (local_day(clock()).isoformat(), (local_day(clock()) + timedelta(
+                days=items.MAX_REQUEST_DAYS)).isoformat())}
 
 
 @bp.get("/items")
@@ -796,6 +801,28 @@ def item_complaint(user: User, identifier: str) -> Any:
                                    exc.status if isinstance(exc, Problem) else 422)
     db.session.commit()
     return redirect(url_for("console.complaint_page", complaint_id=c.id))
+
+
+@bp.post("/items/<string:identifier>/recipient-request")
+@page
+def item_recipient_request(user: User, identifier: str) -> Any:
+    """Record a recipient's request (POST /api/v1/items/{id}/recipient-request): collect
+    it at the office by a day, or a delivery round on a day; back to the item's page."""
+    form = {k: request.form.get(k, "") for k in ("kind", "day", "note")}
+    try:
+        data = RecipientRequestCreateSchema().load(
+            {**form, "note": form["note"] or None})
+        items.recipient_request(db.session(), user, identifier, data, now=clock(),
+                                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+    except (ValidationError, Problem) as exc:
+        db.session.rollback()
+        flash("; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.messages.items())
+              if isinstance(exc, ValidationError) and isinstance(exc.messages, dict)
+              else str(exc), "error")
+        return redirect(url_for("console.item_page", number=identifier))
+    db.session.commit()
+    flash(t("request_recorded"), "info")
+    return redirect(url_for("console.item_page", number=identifier))
 
 
 @bp.get("/evidence/<string:sha256>")

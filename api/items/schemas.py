@@ -16,7 +16,15 @@ from marshmallow import (
     validates_schema,
 )
 
-from models import Awaiting, EventCode, FailureAction, FailureReason, Product, Status
+from models import (
+    Awaiting,
+    EventCode,
+    FailureAction,
+    FailureReason,
+    Product,
+    RequestKind,
+    Status,
+)
 
 from ..localtime import local_day
 from . import identifiers
@@ -473,6 +481,31 @@ class AssignmentSchema(Schema):
         return a.ended_how.value if a.ended_how is not None else None
 
 
+class RecipientRequestCreateSchema(Schema):
+    kind = fields.Enum(RequestKind, by_value=True, required=True, metadata={
+        "description": "`hold`: the recipient will collect it at the office by `day`; "
+                       "`deliver`: they ask for a delivery round on `day`"})
+    day = Day(required=True, metadata={
+        "description": "Viet Nam date, from today to 60 days ahead: the last day held "
+                       "(hold) or the day of the round (deliver)"})
+    note = Text(500, allow_none=True, multiline=True, metadata={
+        "description": "What the recipient said (by phone, at the counter)"})
+
+
+class RecipientRequestSchema(Schema):
+    """A recipient's request as the office recorded it."""
+
+    kind = fields.Enum(RequestKind, by_value=True)
+    day = fields.Date()
+    note = fields.String(allow_none=True)
+    by = fields.Nested(ActorSchema, attribute="actor")
+    at = fields.AwareDateTime(attribute="created_at")
+    awaiting_before = fields.Enum(Awaiting, by_value=True, allow_none=True, metadata={
+        "description": "What the item waited for before it"})
+    collect_by_before = fields.Date(allow_none=True)
+    next_attempt_before = fields.Date(allow_none=True)
+
+
 class ItemDetailSchema(ItemSchema):
     events = fields.List(fields.Nested(EventSchema))
     allowed_events = fields.List(fields.String())
@@ -480,6 +513,11 @@ class ItemDetailSchema(ItemSchema):
         fields.Nested(AssignmentSchema), allow_none=True, attribute="assignment_history",
         metadata={"description": "Who held the item when, oldest first (office staff "
                                  "only: null for couriers)"})
+    recipient_requests = fields.List(
+        fields.Nested(RecipientRequestSchema), allow_none=True, metadata={
+            "description": "What its recipient asked the office for (collect later, a "
+                           "delivery round), oldest first (office staff only: null for "
+                           "couriers)"})
 
 
 class ItemPageSchema(Schema):

@@ -33,7 +33,9 @@ from models import (
     ItemState,
     Office,
     Product,
+    RecipientRequest,
     Relation,
+    RequestKind,
     Role,
     TrackingEvent,
     User,
@@ -270,6 +272,73 @@ def assign(session: Session, actor: User, identifier: str, courier_id: int | Non
         item.updated_at = now  # the same courier again: no new period
         session.flush()
     return item
+
+
+# ---------------------------------------------------------------- recipient requests
+
+#: statuses in which a recipient's request changes what the item waits for: at the
+#: office, held there, or back from a failed attempt (in its courier's bag)
+REQUEST_STATUSES = frozenset({lifecycle.Status.AT_DELIVERY_OFFICE,
+                              lifecycle.Status.HELD_AT_OFFICE,
+                              lifecycle.Status.DELIVERY_FAILED})
+#: how far ahead a request's day may be
+MAX_REQUEST_DAYS = 60
+
+
+def recipient_request(session: Session, actor: User, identifier: str,
+                      data: Mapping[str, Any], *, now: datetime,
+                      max_attempts: int) -> Item:
+    """Record what the recipient asked the office for (``data``: ``kind``, ``day``,
+    ``note``) and wait for it instead: ``hold``, to collect the parcel at the office
+    until ``day`` (the holding's last day: a new ``collect_by``, earlier or later than
+    the notice's, also for a parcel that awaited a round or its return); ``deliver``, a
+    delivery round on ``day`` (``next_attempt_on``: route plans of that day take it,
+    what it awaited cleared). Office staff only (a courier: 403); an item at the office,
+    held there or back from a failed attempt (else 409 ``not-waiting``); a round for an
+    item whose attempts are used up is a 409 ``attempts-used-up`` (a new round would be
+    refused); ``day`` from today to :data:`MAX_REQUEST_DAYS` ahead (else 422)."""
+    if actor.role is Role.COURIER:
+        raise Forbidden("A recipient's request is recorded by the office, not a courier.")
+    item = get_item(session, actor, identifier, for_update=True)
+    if item.status not in REQUEST_STATUSES:
+        raise Conflict(f"Item {item.identifier} is {item.status.value}: a recipient's "
+                       "request applies to an item at the office, held there, or back "
+                       "from a failed attempt.", slug="not-waiting",
+                       current_status=item.status.value)
+    kind: RequestKind = data["kind"]
+    day: date = data["day"]
+    today = local_day(now)
+    if not today <= day <= today + timedelta(days=MAX_REQUEST_DAYS):
+        last = today + timedelta(days=MAX_REQUEST_DAYS)
+        raise Unprocessable(f"The day must be from today ({today.isoformat()}) to "
+                            f"{last.isoformat()}.", errors=[{
+                                "pointer": "/day", "detail": f"From {today.isoformat()} "
+                                f"to {last.isoformat()} ({MAX_REQUEST_DAYS} days ahead)."}])
+    if kind is RequestKind.DELIVER and item.failed_attempts >= max_attempts:
+        raise Conflict(f"Item {item.identifier} has used up its {max_attempts} delivery "
+                       "attempts: a new round would be refused; it can be collected at "
+                       "the office (hold) or returned.", slug="attempts-used-up",
+                       failed_attempts=item.failed_attempts)
+    session.add(RecipientRequest(
+        item_id=item.id, kind=kind, day=day, note=data.get("note"), actor_id=actor.id,
+        created_at=now, awaiting_before=item.awaiting, collect_by_before=collect_by(item),
+        next_attempt_before=item.next_attempt_on))
+    if kind is RequestKind.HOLD:
+        item.next_attempt_on = None
+        item.wait_for(Awaiting.COLLECTION, collection_end(day, 0))
+    else:
+        item.next_attempt_on = day
+        item.wait_for(None)
+    item.updated_at = now
+    session.flush()
+    return item
+
+
+def recipient_requests(session: Session, item_id: int) -> list[RecipientRequest]:
+    """An item's recipient requests, oldest first."""
+    return list(session.execute(
+        select(RecipientRequest).where(RecipientRequest.item_id == item_id)
+        .order_by(RecipientRequest.id)).scalars())
 
 
 # ---------------------------------------------------------------- events

@@ -22,6 +22,7 @@ from .schemas import (
     ItemPageSchema,
     ItemQuerySchema,
     ItemSchema,
+    RecipientRequestCreateSchema,
 )
 
 blp = Blueprint("items", __name__, url_prefix="/api/v1",
@@ -50,8 +51,10 @@ def with_allowed_events(item: Any, actor: User) -> Any:
 def with_history(item: Any, actor: User) -> Any:
     """The item with its assignment history for office staff; none for couriers (it
     names other couriers)."""
-    item.assignment_history = (None if actor.role is Role.COURIER
-                               else custody.history(db.session(), item.id))
+    staff = actor.role is not Role.COURIER
+    item.assignment_history = custody.history(db.session(), item.id) if staff else None
+    item.recipient_requests = (service.recipient_requests(db.session(), item.id) if staff
+                               else None)
     return item
 
 
@@ -142,6 +145,24 @@ class ItemAssign(MethodView):
                               now=clock())
         db.session.commit()
         return item
+
+
+@blp.route("/items/<string:identifier>/recipient-request")
+class ItemRecipientRequest(MethodView):
+    @auth_required()
+    @blp.arguments(RecipientRequestCreateSchema)
+    @blp.response(200, ItemDetailSchema)
+    def post(self, data: dict[str, Any], identifier: str) -> Any:
+        """Record what the recipient asked the office for after a failed attempt: to
+        collect it at the office by a day (hold), or a delivery round on a day
+        (deliver). Office staff."""
+        actor = current_actor()
+        item = service.recipient_request(
+            db.session(), actor, identifier, data, now=clock(),
+            max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+        db.session.commit()
+        item = service.get_item(db.session(), actor, identifier, with_events=True)
+        return with_history(with_allowed_events(item, actor), actor)
 
 
 @blp.route("/items/<string:identifier>/events")

@@ -199,3 +199,136 @@ def test_the_console_shows_the_holding(
     page = client.get("/console/missing").text
     returns = page[page.index('id="returns-due"'):]
     assert item.identifier in returns and "not collected by 27/11/2026" in returns
+
+
+# ------------------------------------------------- the recipient's requests to the office
+
+def ask(client, h, identifier, kind, day, note=None):
+    return client.post(f"/api/v1/items/{identifier}/recipient-request", headers=h,
+                       json={"kind": kind, "day": day, **({"note": note} if note else {})})
+
+
+def test_the_office_holds_a_parcel_longer_for_a_recipient_who_called(
+        client, auth, office, courier, dispatcher, make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock())  # collect by the 27th
+    event(client, auth(dispatcher), item.identifier, "EDF", clock())
+    clock.advance(days=6)  # the 26th: away until the 3rd
+    r = ask(client, auth(dispatcher), item.identifier, "hold", "2026-12-03",
+            note="Đi công tác, mùng 3 đến nhận")
+    assert r.status_code == 200, r.json
+    assert r.json["collect_by"] == "2026-12-03" and r.json["awaiting"] == "collection"
+    (req,) = r.json["recipient_requests"]
+    assert (req["kind"], req["day"], req["by"]["username"], req["collect_by_before"],
+            req["awaiting_before"]) == ("hold", "2026-12-03", dispatcher.username,
+                                        "2026-11-27", "collection")
+    assert client.get(f"/api/v1/track/{item.identifier}").json["collect_by"] == "2026-12-03"
+    # past the notice's day it is still held: not due back
+    clock.advance(days=3)
+    due = client.get(f"/api/v1/returns-due?office_id={office.id}",
+                     headers=auth(dispatcher)).json
+    assert due["total"] == 0
+    # a courier does not record it; nor is the request visible to them
+    assert ask(client, auth(courier), item.identifier, "hold", "2026-12-04").status_code == 403
+    mine = client.get(f"/api/v1/items/{item.identifier}", headers=auth(courier)).json
+    assert mine["recipient_requests"] is None
+
+
+def test_a_recipient_who_asks_for_delivery_after_all_is_planned_on_that_day(
+        client, auth, office, courier, dispatcher, make_item, clock):
+    from tests.api.test_route_plans import plan_body, routed_to, solved_plan
+
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock())
+    event(client, auth(dispatcher), item.identifier, "EDF", clock())
+    h = auth(dispatcher)
+    # awaiting collection, a plan refuses it
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        date="2026-11-21", identifiers=[item.identifier], courier_ids=[courier.id]))
+    assert r.status_code == 422, r.json
+    r = ask(client, h, item.identifier, "deliver", "2026-11-21")
+    assert r.status_code == 200, r.json
+    assert (r.json["awaiting"], r.json["collect_by"], r.json["next_attempt_on"]) == (
+        None, None, "2026-11-21")
+    _, done = solved_plan(client, h, date="2026-11-21", identifiers=[item.identifier],
+                          courier_ids=[courier.id])
+    assert routed_to(done) == {item.identifier: courier.id}
+    # not before the day asked for: the 20th's plan leaves it out, waiting as planned
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        identifiers=[item.identifier], courier_ids=[courier.id]))
+    assert r.status_code == 422 and "2026-11-21" in r.json["errors"][0]["detail"], r.json
+
+
+@pytest.mark.parametrize("body, status, where", [
+    ({"kind": "hold", "day": "2026-11-19"}, 422, "/day"),  # yesterday
+    ({"kind": "hold", "day": "2027-01-20"}, 422, "/day"),  # more than 60 days ahead
+    ({"kind": "later", "day": "2026-11-25"}, 422, "/kind"),
+    ({"kind": "hold"}, 422, "/day"),
+    ({"kind": "hold", "day": "2026-11-25", "note": "x" * 501}, 422, "/note"),
+])
+def test_a_request_out_of_bounds_is_refused_and_changes_nothing(
+        client, auth, office, courier, dispatcher, make_item, clock, body, status, where):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock())
+    r = client.post(f"/api/v1/items/{item.identifier}/recipient-request",
+                    headers=auth(dispatcher), json=body)
+    assert r.status_code == status, r.json
+    assert where in [e.get("pointer") for e in r.json.get("errors", [])], r.json
+    after = client.get(f"/api/v1/items/{item.identifier}", headers=auth(dispatcher)).json
+    assert after["collect_by"] == "2026-11-27" and after["recipient_requests"] == []
+
+
+def test_a_request_needs_an_item_waiting_at_the_office_and_a_round_attempts_left(
+        app, client, auth, office, courier, dispatcher, make_item, clock):
+    h = auth(dispatcher)
+    out = make_item(office, courier=courier, events=("EMG", "EDG"))
+    r = ask(client, h, out.identifier, "hold", "2026-11-25")
+    assert r.status_code == 409 and r.json["type"].endswith("/not-waiting"), r.json
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 1
+    used_up = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), used_up.identifier, clock())  # returned at once
+    assert ask(client, h, used_up.identifier, "hold", "2026-11-25").status_code == 409
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 3
+    other = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), other.identifier, clock())
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 1  # lowered since: a round would be refused
+    r = ask(client, h, other.identifier, "deliver", "2026-11-21")
+    assert r.status_code == 409 and r.json["type"].endswith("/attempts-used-up"), r.json
+    assert ask(client, h, other.identifier, "hold", "2026-11-30").status_code == 200
+
+
+def test_another_offices_dispatcher_cannot_record_a_request(
+        client, auth, office, courier, make_office, make_user, make_item, clock):
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock())
+    stranger = make_user(Role.DISPATCHER, make_office())
+    assert ask(client, auth(stranger), item.identifier, "hold", "2026-11-30"
+               ).status_code == 404
+
+
+def test_the_console_records_a_request(
+        app, client, auth, office, courier, make_user, make_item, clock):
+    make_user(Role.DISPATCHER, office, username="disp", password="secret-pw")
+    from tests.api.test_console import login, page_token
+
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock())
+    assert login(client).status_code == 302
+    client.post("/console/lang", data={"lang": "en", "csrf_token": page_token(client)})
+    page = client.get(f"/console/items?number={item.identifier}").text
+    assert 'id="request-form"' in page
+    r = client.post(f"/console/items/{item.identifier}/recipient-request", data={
+        "kind": "deliver", "day": "2026-11-22", "note": "",
+        "csrf_token": page_token(client)})
+    assert r.status_code == 302, r.text
+    page = client.get(r.headers["Location"]).text
+    assert "The recipient&#39;s request is recorded." in page
+    assert re.search(r'id="item-requests"><li>[^<]*· disp · deliver on 22/11/2026</li>', page)
+    assert re.search(r'id="item-next-attempt">22/11/2026<', page)
+    # out of range: said, nothing recorded
+    r = client.post(f"/console/items/{item.identifier}/recipient-request", data={
+        "kind": "hold", "day": "2027-03-01", "note": "", "csrf_token": page_token(client)})
+    page = client.get(r.headers["Location"]).text
+    assert "The day must be from today (2026-11-20) to 2027-01-19." in page
+    assert len(re.findall(r"<li>", page[page.index('id="item-requests"'):].split(
+        "</ul>")[0])) == 1
