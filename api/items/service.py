@@ -409,8 +409,9 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     With ``keep_late_conflicts`` (offline sync, scans), an event that happened (device
     time) before the item's latest applied event does not change the item: it is kept
     in the history, unapplied (the state does not move back, and nothing that hangs on
-    applying it happens: no attempt counted, no return to sender, no next attempt day,
-    no delivery code, no COD cash booked) and flagged ``late_conflict`` if it is illegal
+    applying it happens: no return to sender, no delivery code, no COD cash booked; a
+    failed attempt still counts, and says what comes next only as its round's result,
+    :func:`_count_late_attempt`) and flagged ``late_conflict`` if it is illegal
     now (instead of a 409), ``late_event`` if it is legal, except a legal delivery:
     that is applied, late or not (the parcel is gone). For a legal one the device
     time is corrected by the phone's measured clock skew (``clock_skew_s``: the sync
@@ -533,7 +534,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         session.flush()
     if not applied:
         if code is EventCode.EMH:
-            _count_late_attempt(session, item, event, now, max_attempts)
+            _count_late_attempt(session, item, event, now, max_attempts, data=data,
+                                collection_hold_days=collection_hold_days)
         return EventResult(event, item, False, [])
     # in a courier's bag until now: the COD cash a delivery takes is in their hands,
     # even when office staff record it for them (a phone that died)
@@ -861,7 +863,9 @@ def _return_to_sender(session: Session, item: Item, attempt: TrackingEvent, now:
 
 
 def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
-                        now: datetime, max_attempts: int) -> None:
+                        now: datetime, max_attempts: int, *,
+                        data: Mapping[str, Any] | None = None,
+                        collection_hold_days: int = 7) -> None:
     """A failed attempt kept unapplied (late, or held then) still happened: it counts
     toward the limit, once for its delivery round (:func:`models.lifecycle.attempts_made`
     says which count; the same attempt recorded twice counts once).
@@ -874,7 +878,15 @@ def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
     attempt arrived) finishes it: a delivery is applied, a failure sends it back.
 
     ``attempt`` (stored, last in the history) takes its number among the counted
-    attempts when it counts (``attempt_no``)."""
+    attempts when it counts (``attempt_no``).
+
+    What the attempt said comes next (the recipient's day, their collection at the
+    office with its holding, the courier's choice of a return: ``data`` as sent) holds
+    when it is the result of the item's latest round: the item waits at the office or
+    back from an attempt (not out on a new round), no round was started after it, and no
+    recipient's request was recorded since. A phone offline until the office had scanned
+    the parcel back in lost it: the recipient who would collect it by the notice's day
+    was sent a courier the next morning."""
     history = session.execute(
         select(TrackingEvent.code, TrackingEvent.device_time, TrackingEvent.applied,
                TrackingEvent.flags, TrackingEvent.clock_skew_s)
@@ -886,6 +898,20 @@ def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
     item.move_to(ItemState(status=item.status, failed_attempts=made), now)
     if made >= max_attempts:
         item.next_attempt_on = None
+    when = _round_time(attempt.device_time, attempt.flags, attempt.clock_skew_s)
+    if data is not None and item.status in REQUEST_STATUSES and not any(
+            c is EventCode.EDG and a and _round_time(t, f, k) > when
+            for c, t, a, f, k in history) and not session.execute(
+            select(RecipientRequest.id).where(RecipientRequest.item_id == item.id,
+                                              RecipientRequest.created_at > when)).first():
+        from ..cash.service import field_shift_day
+
+        day = field_shift_day(attempt.device_time, attempt.server_time, attempt.flags,
+                              attempt.clock_skew_s)
+        item.next_attempt_on = next_attempt_day(data, item, max_attempts, day=day)
+        awaiting = lifecycle.awaiting_after(attempt.reason, attempt.action)
+        item.wait_for(awaiting, collection_end(day, collection_hold_days)
+                      if awaiting is Awaiting.COLLECTION else None)
     session.flush()
 
 

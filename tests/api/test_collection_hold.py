@@ -332,3 +332,70 @@ def test_the_console_records_a_request(
     assert "The day must be from today (2026-11-20) to 2027-01-19." in page
     assert len(re.findall(r"<li>", page[page.index('id="item-requests"'):].split(
         "</ul>")[0])) == 1
+
+
+# ------------------------------------- a failed attempt synced after the office held it
+
+def synced_attempt(client, h, identifier, when, **why):
+    """A failed attempt made offline at ``when``, synced now; its result."""
+    r = client.post("/api/v1/sync", headers=h, json={"events": [{
+        "kind": "event", "identifier": identifier, "code": "EMH",
+        "client_event_id": next(ids), "device_time": when.isoformat(), "location": AT_DOOR,
+        **(why or WILL_COLLECT)}]})
+    assert r.status_code == 200, r.json
+    (res,) = r.json["results"]
+    assert res["result"] == "accepted" and res["applied"] is False, res
+    return res
+
+
+def test_an_attempt_synced_after_the_office_held_the_parcel_still_says_what_comes_next(
+        client, auth, office, courier, dispatcher, make_item, clock):
+    """The courier's phone was offline: the office scanned the parcel back in before the
+    attempt arrived. The attempt is kept unapplied (late) and counted, and what it said
+    holds: the recipient collects it by the notice's day, or is visited on the day they
+    asked for. Before, the parcel was routed the next morning all the same."""
+    collect = make_item(office, courier=courier, events=("EMG", "EDG"))  # out at 08:00
+    asked = make_item(office, courier=courier, events=("EMG", "EDG"))
+    made_at = clock() + timedelta(hours=1)  # 09:00, offline
+    clock.advance(hours=8)  # 16:00: back at the office, scanned in
+    for it in (collect, asked):
+        event(client, auth(dispatcher), it.identifier, "EDF", clock())
+    clock.advance(minutes=30)  # the phone syncs
+    h = auth(courier)
+    synced_attempt(client, h, collect.identifier, made_at)
+    synced_attempt(client, h, asked.identifier, made_at, reason="asks_another_day",
+                   action="called_recipient", next_attempt_on="2026-11-24")
+    staff = auth(dispatcher)
+    got = {it.identifier: client.get(f"/api/v1/items/{it.identifier}", headers=staff).json
+           for it in (collect, asked)}
+    assert [(x["status"], x["failed_attempts"], x["awaiting"], x["collect_by"],
+             x["next_attempt_on"]) for x in got.values()] == [
+        ("held_at_office", 1, "collection", "2026-11-27", None),
+        ("held_at_office", 1, None, None, "2026-11-24")]
+
+
+def test_a_late_attempt_does_not_undo_a_later_round_or_the_offices_request(
+        client, auth, office, courier, dispatcher, make_item, clock):
+    again = make_item(office, courier=courier, events=("EMG", "EDG"))
+    called = make_item(office, courier=courier, events=("EMG", "EDG"))
+    made_at = clock() + timedelta(hours=1)  # 09:00, offline
+    clock.advance(hours=2)  # 10:00: the office scans both back in
+    staff = auth(dispatcher)
+    for it in (again, called):
+        event(client, staff, it.identifier, "EDF", clock())
+    # one goes out again and fails, the recipient asking for the 23rd
+    clock.advance(hours=1)
+    event(client, auth(courier), again.identifier, "EDG", clock())
+    attempt(client, auth(courier), again.identifier, clock() + timedelta(hours=1),
+            reason="asks_another_day", action="called_recipient",
+            next_attempt_on="2026-11-23")
+    # the other's recipient calls the office: they will come on the 30th
+    assert ask(client, staff, called.identifier, "hold", "2026-11-30").status_code == 200
+    clock.advance(hours=4)  # the phone syncs the 09:00 attempts
+    for it in (again, called):
+        synced_attempt(client, auth(courier), it.identifier, made_at)
+    got = [client.get(f"/api/v1/items/{it.identifier}", headers=auth(dispatcher)).json
+           for it in (again, called)]
+    assert [(x["failed_attempts"], x["awaiting"], x["collect_by"], x["next_attempt_on"])
+            for x in got] == [(2, None, None, "2026-11-23"),
+                              (1, "collection", "2026-11-30", None)]
