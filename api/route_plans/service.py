@@ -137,14 +137,16 @@ _AWAITING = {
                    "said so, or held it there)",
         "detail": "The item waits for its recipient at the office (its last failed attempt "
                   "said they will collect it, or held it there): it is not planned; to "
-                  "deliver it after all, send it out again (EDG)."},
+                  "deliver it after all, record the recipient's request (deliver, on a "
+                  "day: POST /items/{id}/recipient-request) or send it out again (EDG)."},
     Awaiting.RETURN: {
         "reason": "awaits_return",
         "message": "its courier chose to return it to the sender at its last failed "
                    "attempt",
         "detail": "The item waits for its return to the sender (its courier chose so at "
                   "its last failed attempt): it is not planned; to deliver it after all, "
-                  "send it out again (EDG)."},
+                  "record the recipient's request (deliver, on a day: POST "
+                  "/items/{id}/recipient-request) or send it out again (EDG)."},
 }
 
 
@@ -172,7 +174,9 @@ def _asked_later(day: date, status: Status, next_attempt_on: date | None,
                        "attempt, or the day the recipient asked for), not before",
             "detail": f"The item's next attempt is due on {when} (the day after its failed "
                       "attempt, or the day the recipient asked for): it is not planned "
-                      "before that day; to try earlier, send it out again (EDG)."}
+                      "before that day; to try earlier, record the recipient's request "
+                      "(deliver, on a day: POST /items/{id}/recipient-request) or send it "
+                      "out again (EDG)."}
 
 
 def due_later(item: Item, day: date) -> dict[str, str] | None:
