@@ -37,8 +37,9 @@ PROBLEM_TYPES = {
     "item-closed": "The item is delivered or returned.",
     "not-waiting": "A recipient's request applies to an item at the office, held there, or "
                    "back from a failed attempt; `current_status` says where it is.",
-    "attempts-used-up": "The item has used up its delivery attempts: a new round would be "
-                        "refused; it can be collected at the office or returned.",
+    "attempts-used-up": "The item has used up its delivery attempts: it goes back to the "
+                        "sender (a new round would be refused); its recipient may still "
+                        "collect it at the office until it is returned.",
     "item-reassigned": "A courier's event on an item that was theirs (or that they "
                        "recorded events on) but is no longer assigned to them, and that "
                        "the assignment history does not show them holding at the event's "

@@ -294,9 +294,10 @@ def recipient_request(session: Session, actor: User, identifier: str,
     the notice's, also for a parcel that awaited a round or its return); ``deliver``, a
     delivery round on ``day`` (``next_attempt_on``: route plans of that day take it,
     what it awaited cleared). Office staff only (a courier: 403); an item at the office,
-    held there or back from a failed attempt (else 409 ``not-waiting``); a round for an
-    item whose attempts are used up is a 409 ``attempts-used-up`` (a new round would be
-    refused); ``day`` from today to :data:`MAX_REQUEST_DAYS` ahead (else 422)."""
+    held there or back from a failed attempt (else 409 ``not-waiting``), its attempts
+    not used up (else 409 ``attempts-used-up``: it goes back to the sender, a new round
+    would be refused, and holding it would keep it off nothing: the returns due list it);
+    ``day`` from today to :data:`MAX_REQUEST_DAYS` ahead (else 422)."""
     if actor.role is Role.COURIER:
         raise Forbidden("A recipient's request is recorded by the office, not a courier.")
     item = get_item(session, actor, identifier, for_update=True)
@@ -314,10 +315,11 @@ def recipient_request(session: Session, actor: User, identifier: str,
                             f"{last.isoformat()}.", errors=[{
                                 "pointer": "/day", "detail": f"From {today.isoformat()} "
                                 f"to {last.isoformat()} ({MAX_REQUEST_DAYS} days ahead)."}])
-    if kind is RequestKind.DELIVER and item.failed_attempts >= max_attempts:
+    if item.failed_attempts >= max_attempts:
         raise Conflict(f"Item {item.identifier} has used up its {max_attempts} delivery "
-                       "attempts: a new round would be refused; it can be collected at "
-                       "the office (hold) or returned.", slug="attempts-used-up",
+                       "attempts: it goes back to the sender (the returns due), a new "
+                       "round would be refused; its recipient may still collect it at the "
+                       "office until it is returned.", slug="attempts-used-up",
                        failed_attempts=item.failed_attempts)
     session.add(RecipientRequest(
         item_id=item.id, kind=kind, day=day, note=data.get("note"), actor_id=actor.id,
