@@ -373,13 +373,18 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
               .correlate(Item).scalar_subquery())
     # one its recipient did not collect in time waits since the office's holding ended
     not_collected = and_(Item.awaiting == Awaiting.COLLECTION, Item.collect_until <= now)
+    # one whose attempts are used up is not due back while the office holds it for its
+    # recipient (a recipient's request, api.items.service.recipient_request: "not due
+    # back before it"); the missing scans leave it out as held too (NULLs: not held)
+    not_held = or_(Item.awaiting.is_(None), Item.awaiting != Awaiting.COLLECTION,
+                   Item.collect_until.is_(None), Item.collect_until <= now)
     since = func.coalesce(case((Item.failed_attempts >= max_attempts, nth),
                                (not_collected, Item.collect_until), else_=chosen),
                           Item.updated_at).label("since")
     due = (select(Item.id, Item.identifier, Item.status, Item.failed_attempts,
                   Item.courier_id, Item.awaiting, Item.collect_until, since)
            .where(Item.office_id == office_id, Item.status.in_(RETURN_STATUSES),
-                  or_(Item.failed_attempts >= max_attempts,
+                  or_(and_(Item.failed_attempts >= max_attempts, not_held),
                       Item.awaiting == Awaiting.RETURN, not_collected)))
     total = int(session.execute(
         select(func.count()).select_from(due.subquery())).scalar_one())

@@ -901,8 +901,11 @@ def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
     if made >= max_attempts:
         item.next_attempt_on = None
     when = _round_time(attempt.device_time, attempt.flags, attempt.clock_skew_s)
+    # a round started after it: a departure after it, applied or kept late (a late EDG opens
+    # a round too, counted_attempts): the later round's attempt synced first was undone
+    # by this earlier one synced (or scanned) after it
     if data is not None and item.status in REQUEST_STATUSES and not any(
-            c is EventCode.EDG and a and _round_time(t, f, k) > when
+            c is EventCode.EDG and _round_time(t, f, k) > when
             for c, t, a, f, k in history) and not session.execute(
             select(RecipientRequest.id).where(RecipientRequest.item_id == item.id,
                                               RecipientRequest.created_at > when)).first():
@@ -911,7 +914,11 @@ def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
         day = field_shift_day(attempt.device_time, attempt.server_time, attempt.flags,
                               attempt.clock_skew_s)
         item.next_attempt_on = next_attempt_day(data, item, max_attempts, day=day)
-        awaiting = lifecycle.awaiting_after(attempt.reason, attempt.action)
+        # the limit reached, the item goes back (as the return an applied one makes,
+        # which clears what it awaited): no holding for a recipient, who was told the
+        # notice's day while the returns due listed it at once
+        awaiting = (None if made >= max_attempts
+                    else lifecycle.awaiting_after(attempt.reason, attempt.action))
         item.wait_for(awaiting, collection_end(day, collection_hold_days)
                       if awaiting is Awaiting.COLLECTION else None)
     session.flush()

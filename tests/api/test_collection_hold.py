@@ -401,3 +401,105 @@ def test_a_late_attempt_does_not_undo_a_later_round_or_the_offices_request(
     assert [(x["failed_attempts"], x["awaiting"], x["collect_by"], x["next_attempt_on"])
             for x in got] == [(2, None, None, "2026-11-23"),
                               (1, "collection", "2026-11-30", None)]
+
+
+def test_a_late_attempt_that_uses_up_the_attempts_holds_nothing_it_goes_back(
+        app, client, auth, office, courier, dispatcher, make_item, clock):
+    """Its last attempt counted late, the parcel goes back (as an applied one returns it
+    at once): what it said about a collection is no holding. Before, it awaited its
+    recipient until the notice's day: the public page said to collect it by then and the
+    missing scans left it out as held, while the returns due listed it at once."""
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 2
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock(), reason="asks_another_day",
+            action="called_recipient")
+    event(client, auth(dispatcher), item.identifier, "EDF", clock())
+    clock.advance(days=1)
+    event(client, auth(courier), item.identifier, "EDG", clock())
+    made_at = clock() + timedelta(hours=1)  # offline
+    clock.advance(hours=3)
+    event(client, auth(dispatcher), item.identifier, "EDF", clock())
+    clock.advance(hours=1)
+    synced_attempt(client, auth(courier), item.identifier, made_at)  # will collect
+    staff = auth(dispatcher)
+    got = client.get(f"/api/v1/items/{item.identifier}", headers=staff).json
+    assert (got["failed_attempts"], got["awaiting"], got["collect_by"],
+            got["next_attempt_on"]) == (2, None, None, None)
+    public = client.get(f"/api/v1/track/{item.identifier}").json
+    assert (public["awaiting"], public["collect_by"]) == (None, None)
+    clock.advance(days=2)
+    staff = auth(dispatcher)
+    missing = client.get(f"/api/v1/missing-scans?office_id={office.id}", headers=staff).json
+    assert [(x["identifier"], x["expected"]) for x in missing["items"]] == [
+        (item.identifier, "a return to sender (RTS)")]
+    due = client.get(f"/api/v1/returns-due?office_id={office.id}", headers=staff).json
+    assert [(x["identifier"], x["why"]) for x in due["items"]] == [
+        (item.identifier, "attempts_used_up")]
+
+
+def test_a_parcel_held_for_its_recipient_is_not_due_back_before_the_day(
+        app, client, auth, office, courier, dispatcher, make_item, clock):
+    """Held for its recipient until the 30th (their request), then the attempt limit
+    lowered to its one attempt: not due back before the day its recipient was promised,
+    as the missing scans say. Before, the returns due listed it at once while the
+    missing scans left it out as held."""
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    attempt(client, auth(courier), item.identifier, clock(), reason="asks_another_day",
+            action="called_recipient")
+    event(client, auth(dispatcher), item.identifier, "EDF", clock())
+    staff = auth(dispatcher)
+    assert ask(client, staff, item.identifier, "hold", "2026-11-30").status_code == 200
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 1  # lowered since
+
+    def due():
+        return client.get(f"/api/v1/returns-due?office_id={office.id}",
+                          headers=auth(dispatcher)).json
+
+    def missing():
+        return client.get(f"/api/v1/missing-scans?office_id={office.id}",
+                          headers=auth(dispatcher)).json
+
+    clock.advance(days=10, hours=15)  # 23:00 on the 30th, its last day
+    assert due()["total"] == 0
+    assert missing()["items"] == [] and missing()["held_for_collection"] == 1
+    clock.advance(hours=1)  # the 1st: not collected, due back
+    assert [(x["identifier"], x["why"]) for x in due()["items"]] == [
+        (item.identifier, "attempts_used_up")]
+    assert [x["identifier"] for x in missing()["items"]] == [item.identifier]
+
+
+def test_an_earlier_rounds_attempt_synced_last_does_not_undo_the_later_rounds(
+        app, client, auth, office, courier, dispatcher, make_item, clock):
+    """Offline all afternoon, the courier went out twice more (EDG, kept late: each opens
+    a round) and synced the second round first; the first round's attempt came after
+    (another upload, a photo scan). It counts, but the later round's result stands:
+    before, it said what came next as if no round had started after it (only applied
+    departures were looked at), and the recipient who would collect the parcel was
+    sent a courier on the 24th."""
+    app.config["MAX_DELIVERY_ATTEMPTS"] = 5
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))  # out at 08:00
+    t0 = clock()
+    attempt(client, auth(courier), item.identifier, t0 + timedelta(hours=1),
+            reason="asks_another_day", action="called_recipient")  # 09:00, online
+    h = auth(courier)
+
+    def sync(*evs):
+        r = client.post("/api/v1/sync", headers=h, json={"events": [
+            {"kind": "event", "identifier": item.identifier, "client_event_id": next(ids),
+             **e} for e in evs]})
+        assert [(x["result"], x["applied"]) for x in r.json["results"]] == [
+            ("accepted", False)] * len(evs), r.json
+
+    clock.advance(hours=6)  # 14:00: the office scans it back in
+    event(client, auth(dispatcher), item.identifier, "EDF", clock())
+    clock.advance(hours=1)
+    sync({"code": "EDG", "device_time": (t0 + timedelta(hours=2)).isoformat()},
+         {"code": "EDG", "device_time": (t0 + timedelta(hours=4)).isoformat()},
+         {"code": "EMH", "device_time": (t0 + timedelta(hours=5)).isoformat(),
+          "location": AT_DOOR, **WILL_COLLECT})  # 13:00: they will collect it
+    sync({"code": "EMH", "device_time": (t0 + timedelta(hours=3)).isoformat(),
+          "location": AT_DOOR, "reason": "asks_another_day", "action": "called_recipient",
+          "next_attempt_on": "2026-11-24"})  # 11:00, the round before
+    got = client.get(f"/api/v1/items/{item.identifier}", headers=auth(dispatcher)).json
+    assert (got["failed_attempts"], got["awaiting"], got["collect_by"],
+            got["next_attempt_on"]) == (3, "collection", "2026-11-27", None)
