@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,6 +22,18 @@ WILL_COLLECT = {"reason": "will_collect_at_office", "action": "called_recipient"
 @pytest.fixture
 def office(make_office):
     return make_office(name="Bưu cục Nha Trang", address="2 Lê Thánh Tôn")
+
+
+@pytest.fixture
+def reports(client, auth, dispatcher, office):
+    """The office's missing scans and returns due, as its dispatcher reads them now."""
+
+    def get(path):
+        return client.get(f"/api/v1/{path}?office_id={office.id}",
+                          headers=auth(dispatcher)).json
+
+    return SimpleNamespace(missing=lambda: get("missing-scans"),
+                           returns=lambda: get("returns-due"))
 
 
 def attempt(client, h, identifier, when, **why):
@@ -112,21 +125,14 @@ def test_a_new_round_a_return_or_another_failure_ends_the_holding(
 
 
 def test_a_parcel_held_for_collection_is_not_missing_until_its_day_then_is_due_back(
-        app, client, auth, office, courier, dispatcher, make_item, clock):
+        app, client, auth, office, courier, dispatcher, make_item, clock, reports):
     h, staff = auth(courier), auth(dispatcher)
     held = make_item(office, courier=courier, events=("EMG", "EDG"))
     in_bag = make_item(office, courier=courier, events=("EMG", "EDG"))
     attempt(client, h, held.identifier, clock())
     attempt(client, h, in_bag.identifier, clock())  # never scanned back in
     event(client, staff, held.identifier, "EDF", clock() + timedelta(hours=1))
-
-    def missing():
-        return client.get(f"/api/v1/missing-scans?office_id={office.id}",
-                          headers=auth(dispatcher)).json
-
-    def returns():
-        return client.get(f"/api/v1/returns-due?office_id={office.id}",
-                          headers=auth(dispatcher)).json
+    missing, returns = reports.missing, reports.returns
 
     clock.advance(days=3)
     found = missing()
@@ -438,7 +444,7 @@ def test_a_late_attempt_that_uses_up_the_attempts_holds_nothing_it_goes_back(
 
 
 def test_a_parcel_held_for_its_recipient_is_not_due_back_before_the_day(
-        app, client, auth, office, courier, dispatcher, make_item, clock):
+        app, client, auth, office, courier, dispatcher, make_item, clock, reports):
     """Held for its recipient until the 30th (their request), then the attempt limit
     lowered to its one attempt: not due back before the day its recipient was promised,
     as the missing scans say. Before, the returns due listed it at once while the
@@ -450,14 +456,7 @@ def test_a_parcel_held_for_its_recipient_is_not_due_back_before_the_day(
     staff = auth(dispatcher)
     assert ask(client, staff, item.identifier, "hold", "2026-11-30").status_code == 200
     app.config["MAX_DELIVERY_ATTEMPTS"] = 1  # lowered since
-
-    def due():
-        return client.get(f"/api/v1/returns-due?office_id={office.id}",
-                          headers=auth(dispatcher)).json
-
-    def missing():
-        return client.get(f"/api/v1/missing-scans?office_id={office.id}",
-                          headers=auth(dispatcher)).json
+    due, missing = reports.returns, reports.missing
 
     clock.advance(days=10, hours=15)  # 23:00 on the 30th, its last day
     assert due()["total"] == 0

@@ -268,6 +268,17 @@ def console(desktop: Any, site: dict[str, Any], dispatcher_login: list[dict[str,
     page.close()
 
 
+def log_in_to_the_map(page: Any) -> None:
+    """Log in as the demo dispatcher on the login page shown, and wait for the map with
+    the day's parcels and couriers drawn."""
+    page.fill("input[name=username]", "dispatcher1")
+    page.fill("input[name=password]", "demo")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#map.leaflet-container")
+    page.wait_for_function("document.querySelectorAll('path.item-marker').length > 10")
+    page.wait_for_function("document.querySelectorAll('path.courier-marker').length >= 3")
+
+
 def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(tab, site):
     page = tab
     page.goto(f"{site['url']}/console/", wait_until="domcontentloaded")
@@ -277,12 +288,7 @@ def test_courier_is_refused_and_dispatcher_logs_in_to_the_map(tab, site):
     page.click("#login-form button[type=submit]")
     assert "Bưu tá dùng ứng dụng" in page.inner_text("#login-error")
 
-    page.fill("input[name=username]", "dispatcher1")
-    page.fill("input[name=password]", "demo")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("#map.leaflet-container")
-    page.wait_for_function("document.querySelectorAll('path.item-marker').length > 10")
-    page.wait_for_function("document.querySelectorAll('path.courier-marker').length >= 3")
+    log_in_to_the_map(page)
     assert page.locator("#unassigned li").count() > 0
     assert int(page.inner_text("#item-count")) > 0
     # no tile server reachable: the map says so and keeps drawing
@@ -1048,12 +1054,7 @@ def test_the_console_works_under_a_path_prefix(tab, site, prefixed):
     page.on("request", lambda r: asked.append(r.url))
     page.goto(f"{prefixed}/console/", wait_until="domcontentloaded")
     assert page.url.startswith(f"{prefixed}/console/login")
-    page.fill("input[name=username]", "dispatcher1")
-    page.fill("input[name=password]", "demo")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("#map.leaflet-container")
-    page.wait_for_function("document.querySelectorAll('path.item-marker').length > 10")
-    page.wait_for_function("document.querySelectorAll('path.courier-marker').length >= 3")
+    log_in_to_the_map(page)
     assert page.url.startswith(f"{prefixed}/console/")
     host = prefixed.removesuffix("/postal")  # (the tiles' server is another)
     local = [u for u in asked if u.startswith(f"{host}/")]
