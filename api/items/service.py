@@ -295,8 +295,8 @@ def recipient_request(session: Session, actor: User, identifier: str,
     delivery round on ``day`` (``next_attempt_on``: route plans of that day take it,
     what it awaited cleared). Office staff only (a courier: 403); an item at the office,
     held there or back from a failed attempt (else 409 ``not-waiting``), its attempts
-    not used up (else 409 ``attempts-used-up``: it goes back to the sender, a new round
-    would be refused, and holding it would keep it off nothing: the returns due list it);
+    not used up (else 409 ``attempts-used-up``: it goes back to the sender, the returns
+    due list it, and a new round would be refused);
     ``day`` from today to :data:`MAX_REQUEST_DAYS` ahead (else 422)."""
     if actor.role is Role.COURIER:
         raise Forbidden("A recipient's request is recorded by the office, not a courier.")
@@ -546,11 +546,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     if code is EventCode.EMH:
         from ..cash.service import field_shift_day
 
-        day = field_shift_day(data["device_time"], now, flags, clock_skew_s)
-        item.next_attempt_on = next_attempt_day(data, item, max_attempts, day=day)
-        awaiting = lifecycle.awaiting_after(data.get("reason"), data.get("action"))
-        item.wait_for(awaiting, collection_end(day, collection_hold_days)
-                      if awaiting is Awaiting.COLLECTION else None)
+        _wait_after_attempt(item, data, field_shift_day(
+            data["device_time"], now, flags, clock_skew_s), max_attempts, collection_hold_days)
     elif code in NO_ATTEMPT_DUE:
         item.next_attempt_on = None
         item.wait_for(None)
@@ -745,6 +742,21 @@ def check_event_photo(session: Session, actor: User, item: Item, code: EventCode
     return str(sha)
 
 
+def _wait_after_attempt(item: Item, data: Mapping[str, Any], day: date, max_attempts: int,
+                        hold_days: int) -> None:
+    """What comes next after the failed attempt ``data`` made on ``day``: its next
+    attempt's day (:func:`next_attempt_day`) and what the item waits for instead
+    (:func:`models.lifecycle.awaiting_after`, a collection held :func:`collection_end`).
+    Nothing once the attempts are used up: the item goes back (the automatic return of
+    an applied attempt, the returns due for one counted late), so no recipient is told a
+    day to collect it by."""
+    item.next_attempt_on = next_attempt_day(data, item, max_attempts, day=day)
+    awaiting = (None if item.failed_attempts >= max_attempts
+                else lifecycle.awaiting_after(data.get("reason"), data.get("action")))
+    item.wait_for(awaiting, collection_end(day, hold_days)
+                  if awaiting is Awaiting.COLLECTION else None)
+
+
 def collection_end(day: date, hold_days: int) -> datetime:
     """When the office stops holding a parcel for its recipient after a failed attempt
     on ``day``: local midnight after ``hold_days`` more days (the attempt's day not
@@ -911,16 +923,9 @@ def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
                                               RecipientRequest.created_at > when)).first():
         from ..cash.service import field_shift_day
 
-        day = field_shift_day(attempt.device_time, attempt.server_time, attempt.flags,
-                              attempt.clock_skew_s)
-        item.next_attempt_on = next_attempt_day(data, item, max_attempts, day=day)
-        # the limit reached, the item goes back (as the return an applied one makes,
-        # which clears what it awaited): no holding for a recipient, who was told the
-        # notice's day while the returns due listed it at once
-        awaiting = (None if made >= max_attempts
-                    else lifecycle.awaiting_after(attempt.reason, attempt.action))
-        item.wait_for(awaiting, collection_end(day, collection_hold_days)
-                      if awaiting is Awaiting.COLLECTION else None)
+        _wait_after_attempt(item, data, field_shift_day(
+            attempt.device_time, attempt.server_time, attempt.flags, attempt.clock_skew_s),
+            max_attempts, collection_hold_days)
     session.flush()
 
 
