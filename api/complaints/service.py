@@ -242,6 +242,13 @@ class MissingScans(NamedTuple):
     held_for_collection: int
 
 
+def _held_for_collection(now: datetime) -> Any:
+    """SQL: the office still holds the item for its recipient at ``now`` (its
+    ``collect_until`` ahead: set only while it awaits collection, ``Item.wait_for``).
+    Never NULL, so its negation keeps the items that await nothing."""
+    return and_(Item.collect_until.is_not(None), Item.collect_until > now)
+
+
 def missing_scans(session: Session, actor: User, office_id: int | None, *, now: datetime,
                   idle_hours: float, out_hours: float, limit: int = 50,
                   offset: int = 0, max_attempts: int | None = None) -> MissingScans:
@@ -292,13 +299,9 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                          and_(~out_for, last.c.t <= now - timedelta(hours=idle_hours)))))
     if office_id is not None:
         silent = silent.where(Item.office_id == office_id)
-    held = and_(Item.awaiting == Awaiting.COLLECTION,
-                Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE]),
-                Item.collect_until > now)
-    # (no holding end, no hold: without the first test NULLs made it NULL, and NOT NULL
-    # left out every item not awaiting anything)
-    stmt = silent.where(or_(Item.next_attempt_on.is_(None), ~later),
-                        or_(Item.collect_until.is_(None), ~held))
+    held = and_(_held_for_collection(now),
+                Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE]))
+    stmt = silent.where(or_(Item.next_attempt_on.is_(None), ~later), ~held)
 
     def count(query: Any) -> int:
         return int(session.execute(
@@ -373,18 +376,16 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
               .correlate(Item).scalar_subquery())
     # one its recipient did not collect in time waits since the office's holding ended
     not_collected = and_(Item.awaiting == Awaiting.COLLECTION, Item.collect_until <= now)
-    # one whose attempts are used up is not due back while the office holds it for its
-    # recipient (a recipient's request, api.items.service.recipient_request: "not due
-    # back before it"); the missing scans leave it out as held too (NULLs: not held)
-    not_held = or_(Item.awaiting.is_(None), Item.awaiting != Awaiting.COLLECTION,
-                   Item.collect_until.is_(None), Item.collect_until <= now)
     since = func.coalesce(case((Item.failed_attempts >= max_attempts, nth),
                                (not_collected, Item.collect_until), else_=chosen),
                           Item.updated_at).label("since")
     due = (select(Item.id, Item.identifier, Item.status, Item.failed_attempts,
                   Item.courier_id, Item.awaiting, Item.collect_until, since)
            .where(Item.office_id == office_id, Item.status.in_(RETURN_STATUSES),
-                  or_(and_(Item.failed_attempts >= max_attempts, not_held),
+                  # used up, not while the office still holds it for its recipient
+                  # (the setting lowered after the promise), as the missing scans
+                  or_(and_(Item.failed_attempts >= max_attempts,
+                           ~_held_for_collection(now)),
                       Item.awaiting == Awaiting.RETURN, not_collected)))
     total = int(session.execute(
         select(func.count()).select_from(due.subquery())).scalar_one())

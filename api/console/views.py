@@ -182,6 +182,14 @@ def _vnd(value: int | None) -> str:
     return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
 
 
+def _refusal(exc: ValidationError | Problem) -> str:
+    """What a refused form is told: each field's messages, or the problem's detail."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{k}: {' '.join(map(str, v))}"
+                         for k, v in exc.normalized_messages().items())
+    return str(exc)
+
+
 def _this_page() -> str:
     """The address of the page asked for (GET), with its query, as the browser has it:
     under a path prefix (``SCRIPT_NAME``) too, which ``request.full_path`` leaves out."""
@@ -739,6 +747,7 @@ def gps_trails(item: Item) -> list[dict[str, Any]]:
 
 
 def _item_context(item: Item) -> dict[str, Any]:
+    today = local_day(clock())
     return {"item": item, "trails": gps_trails(item),
             "expected": expected_delivery(db.session(), item, clock()),
             "assignments": custody.history(db.session(), item.id),
@@ -752,8 +761,8 @@ def _item_context(item: Item) -> dict[str, Any]:
             # what its recipient asked the office for, and the form to record a request
             "requests": items.recipient_requests(db.session(), item.id),
             "can_request": item.status in items.REQUEST_STATUSES,
-            "request_days": (local_day(clock()).isoformat(), (local_day(clock()) + timedelta(
-                days=items.MAX_REQUEST_DAYS)).isoformat())}
+            "request_days": [(today + timedelta(days=n)).isoformat()
+                             for n in (0, items.MAX_REQUEST_DAYS)]}
 
 
 @bp.get("/items")
@@ -786,10 +795,7 @@ def item_complaint(user: User, identifier: str) -> Any:
             reference=reference if complaints.REFERENCE_RE.fullmatch(reference) else None)
     except (ValidationError, Problem) as exc:
         db.session.rollback()
-        msg = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.messages.items()
-                        ) if isinstance(exc, ValidationError) and isinstance(
-                            exc.messages, dict) else str(exc)
-        flash(msg, "error")
+        flash(_refusal(exc), "error")
         try:  # the item's page again, the form filled in as sent: the text is not lost
             item = items.get_item(db.session(), user, identifier, with_events=True)
         except Problem:
@@ -816,9 +822,7 @@ def item_recipient_request(user: User, identifier: str) -> Any:
                                 max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
     except (ValidationError, Problem) as exc:
         db.session.rollback()
-        flash("; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.messages.items())
-              if isinstance(exc, ValidationError) and isinstance(exc.messages, dict)
-              else str(exc), "error")
+        flash(_refusal(exc), "error")
         return redirect(url_for("console.item_page", number=identifier))
     db.session.commit()
     flash(t("request_recorded"), "info")
@@ -893,8 +897,7 @@ def missing_page(user: User) -> Any:
         q = MissingQuerySchema().load({k: v for k, v in request.args.items()
                                        if k in ("idle_hours", "out_hours") and v})
     except ValidationError as exc:
-        flash("; ".join(f"{k}: {' '.join(map(str, v))}"
-                        for k, v in exc.normalized_messages().items()), "error")
+        flash(_refusal(exc), "error")
         q = MissingQuerySchema().load({})
     page_no, returns_page_no = _page_arg("page"), _page_arg("returns_page")
     max_attempts = current_app.config["MAX_DELIVERY_ATTEMPTS"]
@@ -1076,8 +1079,7 @@ def _form_action(action: Callable[[], None]) -> int | None:
         action()
     except ValidationError as exc:
         db.session.rollback()
-        flash("; ".join(f"{k}: {' '.join(map(str, v))}"
-                        for k, v in exc.normalized_messages().items()), "error")
+        flash(_refusal(exc), "error")
         return 422
     except Problem as exc:
         db.session.rollback()
