@@ -151,12 +151,13 @@ def test_rows_ending_in_a_lone_cr_are_rows(client, auth, dispatcher):
     "," * 20_000])  # a line of empty cells, each a "repeated column"
 def test_a_header_of_many_fields_is_refused_at_once(client, auth, dispatcher, line):
     """Each column was counted in the whole header: 20 000 fields took a web thread
-    ~40 s, a 12 MB line hours."""
-    started = time.monotonic()
+    ~40 s, a 12 MB line hours. CPU time, not the wall clock: a CI host that stalls
+    the worker for seconds (seen: 6.6 s for this 10 ms request) is not a regression."""
+    started = time.process_time()
     r = client.post("/api/v1/items/import", data=(line + "\r\n").encode(),
                     content_type="text/csv", headers=auth(dispatcher))
     assert r.status_code == 422 and r.json["type"] == "/problems/csv-header", r.json
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     assert len(r.json["detail"]) < 1000  # the first columns, and how many in all
 
 

@@ -391,6 +391,6 @@ def test_a_stop_or_three_by_duration_return_long_before_the_budget(case: str) ->
         stops.append(stop_near_office("b", -0.004, 0.002))
     t0 = time.monotonic()
     plan = solve(Problem(OFFICE, tuple(stops), tuple(fleet)),
-                 SolverParams(time_limit_s=30, objective="duration"))
-    assert time.monotonic() - t0 < 5.0
+                 SolverParams(time_limit_s=120, objective="duration"))
+    assert time.monotonic() - t0 < 20.0  # far from the budget: a stalled CI host is no failure
     assert plan.method == "exact" and not plan.unassigned

@@ -802,6 +802,6 @@ def test_a_few_stops_for_a_fleet_return_once_pyvrp_has_settled() -> None:
     inst = _line_instance()
     assert len(inst.clients) <= routing.core.PATIENT_MAX_CLIENTS
     t0 = time.monotonic()
-    res = solve_core(inst, time_limit_s=20.0, seed=1, workers=1)
-    assert time.monotonic() - t0 < 8.0
+    res = solve_core(inst, time_limit_s=60.0, seed=1, workers=1)
+    assert time.monotonic() - t0 < 20.0  # far from the budget: a stalled CI host is no failure
     assert res.method == "pyvrp" and res.feasible

@@ -278,8 +278,8 @@ def test_progress_callback_exception_cancels_quickly() -> None:
 
     t = time.monotonic()
     with pytest.raises(_Cancelled):
-        solve(problem, SolverParams(time_limit_s=5.0, workers=2), progress=cancel)
-    assert time.monotonic() - t < 2.0
+        solve(problem, SolverParams(time_limit_s=60.0, workers=2), progress=cancel)
+    assert time.monotonic() - t < 15.0  # far from the budget: a stalled CI host is no failure
 
 
 @pytest.mark.parametrize(

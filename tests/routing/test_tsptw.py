@@ -401,8 +401,8 @@ def test_progress_and_cancellation_on_the_ils_path() -> None:
 
     t = time.monotonic()
     with pytest.raises(Stop):
-        solve_core(inst, time_limit_s=5.0, seed=0, workers=2, progress=cancel)
-    assert time.monotonic() - t < 2.0
+        solve_core(inst, time_limit_s=60.0, seed=0, workers=2, progress=cancel)
+    assert time.monotonic() - t < 15.0  # far from the budget: a stalled CI host is no failure
 
 
 def test_progress_beats_and_cancels_while_no_feasible_route_is_known() -> None:
@@ -428,11 +428,11 @@ def test_progress_beats_and_cancels_while_no_feasible_route_is_known() -> None:
             raise Stop
 
     t = time.monotonic()
-    with pytest.raises(Stop):  # 30 % of 20 s in the ILS before PyVRP would report
-        solve_core(inst, time_limit_s=20.0, seed=0, workers=1, progress=beat)
+    with pytest.raises(Stop):  # 30 % of 60 s in the ILS before PyVRP would report
+        solve_core(inst, time_limit_s=60.0, seed=0, workers=1, progress=beat)
     # loose bounds (a loaded CI machine): without the beats, the first report and so
-    # the cancel came after the ILS gave up, 6 s in
-    assert time.monotonic() - t < 3.0
+    # the cancel came after the ILS gave up, 18 s in
+    assert time.monotonic() - t < 10.0
     assert all(math.isinf(c) for c, _ in seen)  # best cost inf: none feasible yet
     beats = [0.0] + [s for _, s in seen]
     assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 1.0
@@ -868,7 +868,7 @@ def test_a_long_descent_from_the_start_stops_at_the_deadline() -> None:
     inst = _long_day(2000, 0)
     t0 = time.monotonic()
     res = solve_tsptw(inst, deadline=t0 + 0.3, seed=0)
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 5.0  # loose: a stalled CI host is no failure
     assert res is None or _simulate(inst, list(res.order)) == (True, res.cost)
 
 

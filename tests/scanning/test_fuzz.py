@@ -28,14 +28,14 @@ SEEDS["BOMB"] = png_bomb(3000, 3000)
 
 
 def _check(data: bytes) -> None:
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a stalled CI host is no regression
     try:
         codes = SCANNER.decode(data)
     except ScanningError:
         pass
     else:
         assert all(isinstance(c, scanning.Barcode) for c in codes)
-    assert time.perf_counter() - t0 < 5.0
+    assert time.process_time() - t0 < 5.0
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

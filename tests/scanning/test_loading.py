@@ -123,10 +123,10 @@ def test_a_jpeg_header_flooded_with_segments_or_junk_is_refused_at_once(flood: b
     small = encode(np.full((64, 64), 128, np.uint8), "JPEG")
     at = small.index(b"\xff\xdb")  # after the JFIF segment, before the tables
     bomb = small[:at] + flood + small[at:]
-    begun = time.perf_counter()
+    begun = time.process_time()  # CPU time: a stalled CI host is no regression
     with pytest.raises(UnreadableImageError, match="corrupt JPEG header"):
         scanning.decode(bomb)
-    assert time.perf_counter() - begun < 0.5
+    assert time.process_time() - begun < 0.5
     # a photo's few APPn segments (EXIF, ICC in chunks) are fine
     photo = small[:2] + b"\xff\xe2\x10\x00" + b"\x00" * 4094 + small[2:]
     assert scanning.loading.probe_image(photo, max_pixels=10**6, max_bytes=10**6).width == 64
@@ -138,10 +138,10 @@ def test_a_png_header_flooded_with_chunks_is_refused_at_once() -> None:
     small = encode(np.full((64, 64), 128, np.uint8), "PNG")
     at = small.index(b"IDAT") - 4
     empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd"))
-    begun = time.perf_counter()
+    begun = time.process_time()  # CPU time: a stalled CI host is no regression
     with pytest.raises(UnreadableImageError, match="corrupt PNG header"):
         scanning.decode(small[:at] + empty * 870_000 + small[at:])
-    assert time.perf_counter() - begun < 0.5
+    assert time.process_time() - begun < 0.5
     assert scanning.decode(small[:at] + empty * 20 + small[at:]) == []
 
 
