@@ -510,6 +510,9 @@ UNPLANNED = {
     "awaits_collection": ("Người nhận sẽ đến bưu cục nhận (theo lần phát không thành công "
                           "gần nhất)", "Its recipient will collect it at the office (its "
                           "last failed attempt said so)"),
+    "not_collected": ("Người nhận không đến nhận tại bưu cục trong hạn lưu giữ: chờ chuyển "
+                      "hoàn cho người gửi", "Its recipient did not collect it at the office "
+                      "in time: due back to the sender"),
     "awaits_return": ("Chờ chuyển hoàn (bưu tá đã chọn chuyển hoàn ở lần phát không thành "
                       "công gần nhất)", "Waiting for its return to the sender (chosen at "
                       "its last failed attempt)"),

@@ -40,6 +40,7 @@ from models.route_plan import ACTIVE
 from ..cash.service import field_shift_day
 from ..errors import Conflict, Forbidden, NotFound, Problem, Unprocessable, database_busy
 from ..items import custody, identifiers
+from ..items.service import last_day_held
 from ..jobs import JobState
 from ..localtime import LOCAL_TZ, day_start, local_day
 from ..scope import office_for_write
@@ -150,8 +151,24 @@ _AWAITING = {
 }
 
 
+def _not_collected(last_day: date) -> dict[str, str]:
+    """Why a plan of a day after ``last_day`` leaves out a parcel held for its recipient
+    until ``last_day`` (:func:`api.items.service.collect_by`): its holding is over and it
+    is due back to the sender (the returns due list it, ``why: not_collected``)."""
+    when = last_day.isoformat()
+    return {"reason": "not_collected",
+            "message": f"its recipient did not collect it at the office by {when}: it is "
+                       "due back to the sender",
+            "detail": f"The item was held for its recipient at the office until {when}, "
+                      "and they did not collect it: it is due back to the sender (the "
+                      "returns due list it) and is not planned; to deliver it after all, "
+                      "record the recipient's request (deliver, on a day: POST "
+                      "/items/{id}/recipient-request) or send it out again (EDG)."}
+
+
 def _asked_later(day: date, status: Status, next_attempt_on: date | None,
-                 awaiting: Awaiting | None = None) -> dict[str, str] | None:
+                 awaiting: Awaiting | None = None,
+                 collect_until: datetime | None = None) -> dict[str, str] | None:
     """Why a plan of ``day`` does not route a parcel whose next attempt is due on a later
     day (``next_attempt_on``, set by a failed attempt: the day the recipient asked for,
     else the next day; kept while the parcel is held at the office): the ``reason`` and
@@ -161,9 +178,13 @@ def _asked_later(day: date, status: Status, next_attempt_on: date | None,
     day: the way to try earlier (the recipient called back), as :func:`_failed_in_bag`
     says for the day of the attempt; so a parcel out for delivery is in its courier's
     bag and on their route, whatever the day said. A parcel ``awaiting`` its recipient
-    or its return (``Item.awaiting``) is due on no day: :data:`_AWAITING` says why."""
+    or its return (``Item.awaiting``) is due on no day: :data:`_AWAITING` says why, or
+    :func:`_not_collected` for a plan after the last day it is held (``collect_until``)."""
     if status is Status.OUT_FOR_DELIVERY:
         return None
+    if awaiting is Awaiting.COLLECTION and collect_until is not None and (
+            (last := last_day_held(collect_until)) < day):
+        return _not_collected(last)
     if awaiting is not None:
         return dict(_AWAITING[awaiting])
     if next_attempt_on is None or next_attempt_on <= day:
@@ -183,7 +204,8 @@ def due_later(item: Item, day: date) -> dict[str, str] | None:
     """:func:`_asked_later` for ``item`` and a plan of ``day``: what every place that
     plans, publishes, re-optimises or offers a day's items for planning (the console)
     asks."""
-    return _asked_later(day, item.status, item.next_attempt_on, item.awaiting)
+    return _asked_later(day, item.status, item.next_attempt_on, item.awaiting,
+                        item.collect_until)
 
 
 def bags_on(session: Session, items: Collection[Item], day: date) -> dict[int, int]:
@@ -391,7 +413,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         # an error, not a parcel silently left out of the plan
         rows = session.execute(select(
             Item.identifier, Item.status, Item.courier_id, Item.id, Item.next_attempt_on,
-            Item.awaiting).where(
+            Item.awaiting, Item.collect_until).where(
             Item.office_id == office_id, Item.identifier.in_(set(chosen)))).all()
         by_hand_chosen = assigned_by_hand(session, session.execute(select(Item).where(
             Item.id.in_([r[3] for r in rows if r[2] is not None and r[1] in AT_OFFICE
@@ -405,11 +427,11 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         bagged: dict[str, str] = {}
         later: dict[str, str] = {}  # next attempt due on a later day (next_attempt_on)
         kept: dict[str, str] = {}  # assigned by hand to a courier not in the plan
-        for ident, status, holder, item_id, asked, awaiting in rows:
+        for ident, status, holder, item_id, asked, awaiting, until in rows:
             if status is Status.DELIVERY_FAILED and holder is not None and (
                     held := _failed_in_bag(day, courier_ids, holder, days.get(item_id))):
                 bagged[ident] = held["detail"]
-            elif wait := _asked_later(day, status, asked, awaiting):
+            elif wait := _asked_later(day, status, asked, awaiting, until):
                 later[ident] = wait["detail"]
             elif (status in AT_OFFICE and holder is not None and holder not in courier_ids
                   and item_id in by_hand_chosen):

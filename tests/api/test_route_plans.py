@@ -2563,6 +2563,32 @@ def test_a_parcel_waiting_for_its_recipient_or_its_return_is_not_planned(
     assert unassigned_of(done)[back.identifier]["reason"] == "awaits_return"
 
 
+def test_a_parcel_not_collected_in_time_is_planned_by_no_day_and_says_it_is_due_back(
+        client, auth, dispatcher, couriers, make_item, office, clock, full_proof, day_items):
+    """Held for its recipient until the day on the notice: a plan of a later day leaves it
+    out because its holding is over and it is due back to the sender, not because "its
+    recipient will collect it"."""
+    clock.advance(days=-1)  # the 19th: held until the 26th (7 days)
+    collect = make_item(office, courier=couriers[0], events=("EMG",))
+    go_out_and_fail(collect, couriers[0], clock, full_proof,
+                    why=("will_collect_at_office", "called_recipient"))
+    scan_in(collect, dispatcher, clock)
+    db.session.refresh(collect)
+    assert collect.collect_until is not None
+    h = auth(dispatcher)
+    _, done = solved_plan(client, h, date="2026-11-26")  # its last day
+    assert unassigned_of(done)[collect.identifier]["reason"] == "awaits_collection"
+    _, done = solved_plan(client, h, date="2026-11-27")
+    left = unassigned_of(done)[collect.identifier]
+    assert left["reason"] == "not_collected"
+    assert "did not collect it at the office by 2026-11-26" in left["message"]
+    r = client.post("/api/v1/route-plans", headers=h, json=plan_body(
+        date="2026-11-27", identifiers=[day_items[0].identifier, collect.identifier]))
+    assert r.status_code == 422, r.json
+    detail = {e["pointer"]: e["detail"] for e in r.json["errors"]}["/identifiers/1"]
+    assert "until 2026-11-26" in detail and "due back to the sender" in detail
+
+
 def test_a_later_day_asked_for_after_the_plan_was_made_takes_the_parcel_off_its_route(
         client, auth, dispatcher, couriers, make_item, office, clock, full_proof):
     """Tomorrow's plan is made while the parcel is at the office; today its courier
