@@ -22,6 +22,7 @@ def register_cli(app: Flask) -> None:
     def load(n_items: int, seed: int) -> None:
         """Load the Nha Trang demo office, users and items (demo mode only)."""
         from .demo import load_demo
+        from .items.views import event_settings
 
         if not current_app.config.get("DEMO_MODE"):
             raise click.ClickException("Demo data has well-known passwords: set "
@@ -29,7 +30,8 @@ def register_cli(app: Flask) -> None:
         try:
             summary = load_demo(db.session(), now=current_app.config["CLOCK"](),
                                 n_items=n_items, seed=seed,
-                                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
+                                max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"],
+                                settings=event_settings())
         except ValueError as exc:
             click.echo(f"Skipped: {exc}")
             return

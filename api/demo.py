@@ -115,7 +115,8 @@ def _proof(session: Session, courier: User, item: Any, rng: random.Random,
 
 
 def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int = 42,
-              password: str = "demo", max_attempts: int = 3) -> DemoSummary:
+              password: str = "demo", max_attempts: int = 3,
+              settings: items.EventSettings | None = None) -> DemoSummary:
     """Create the demo office, users and items. Refuses to run twice."""
     if session.execute(select(Office).where(Office.code == "NT650000")).scalar() is not None:
         raise ValueError("Demo data is already loaded.")
@@ -208,7 +209,7 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
                     # no next round for a recipient who will collect it: a notice
                     ev["action"] = FailureAction.NOTICE_LEFT
             items.record_event(session, actor, item.identifier, ev, now=t,
-                               max_attempts=max_attempts)
+                               max_attempts=max_attempts, **(settings or {}))
     session.flush()
     _field_day(session, rng, office, dispatcher, couriers, now)
     return DemoSummary(office.code, ["admin", "dispatcher1"] + [c.username for c in couriers],

@@ -226,10 +226,14 @@ def test_demo_data_is_consistent(app):
 
 def test_demo_recipients_who_will_collect_are_promised_no_next_round(app):
     # the public page said "waiting for you at the office" above the attempt's "will
-    # retry"; they are held until a day (seed 5: three such attempts among 60 items)
+    # retry"; they are held until a day (seed 5: three such attempts among 60 items),
+    # the office's POSTAL_COLLECTION_HOLD_DAYS after the attempt's (not always 7)
+    from api.items.service import collection_end
+    from api.localtime import local_day
     from models import TrackingEvent
 
     app.config["DEMO_MODE"] = True
+    app.config["COLLECTION_HOLD_DAYS"] = 2
     result = app.test_cli_runner().invoke(args=["demo", "load", "--items", "60",
                                                 "--seed", "5"])
     assert result.exit_code == 0, result.output
@@ -237,7 +241,11 @@ def test_demo_recipients_who_will_collect_are_promised_no_next_round(app):
         reason="will_collect_at_office").all()
     assert collect and all(e.action.value != "retry_next_round" for e in collect)
     held = [i for i in db.session.query(Item) if i.awaiting == "collection"]
-    assert held and all(i.collect_until is not None for i in held)
+    assert held
+    for item in held:
+        tried = max((e for e in item.events if e.code.value == "EMH"),
+                    key=lambda e: e.device_time)
+        assert item.collect_until == collection_end(local_day(tried.device_time), 2)
 
 
 def test_users_create_command(app, make_office):
