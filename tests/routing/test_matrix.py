@@ -353,12 +353,11 @@ def test_osrm_trickled_headers_are_bounded_by_the_timeout(raw_osrm: str) -> None
         h.wfile.write(body)
 
     _Raw.serve = serve
-    t0 = time.monotonic()
     with pytest.raises(MatrixProviderError, match="no complete response in 0.3 s"):
         OsrmTableProvider(raw_osrm, timeout_s=0.3).matrix(_points(2))
     # the socket timeout alone (each byte comes in 0.05 s) waited for the whole head,
-    # ~5 s, and returned the table
-    assert time.monotonic() - t0 < 2.0
+    # ~5 s, and returned the table; the bytes sent measure that without the wall clock
+    # (a CI host that stalls the process for seconds stalls the server too)
     assert len(sent) < 50
 
 
@@ -406,12 +405,10 @@ def test_osrm_trickled_headers_over_https_are_bounded_by_the_timeout(
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
-    t0 = time.monotonic()
     with pytest.raises(MatrixProviderError, match="no complete response in 0.3 s"):
         OsrmTableProvider(f"https://127.0.0.1:{port}", timeout_s=0.3).matrix(_points(2))
-    assert time.monotonic() - t0 < 2.0
     server.join(5)
-    assert len(sent) < 50
+    assert len(sent) < 50  # of ~90: the head's bytes, one each 0.05 s
 
 
 def test_osrm_oversized_body_is_refused_early(raw_osrm: str) -> None:
