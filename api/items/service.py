@@ -649,6 +649,13 @@ def check_proof(session: Session, actor: User, item: Item, proof: Mapping[str, A
     hand-over recorded again after the delivery used the item's code) is not asked for
     a code the item no longer has: it changes nothing, and is kept for review."""
     proof = dict(proof or {})
+    if (applied and actor.role is Role.ADMIN and item.cod_amount > 0 and not (
+            item.status is lifecycle.Status.OUT_FOR_DELIVERY and item.courier_id is not None)):
+        # its cash would be the admin's (record_event): no ledger shows an admin's, no
+        # hand-in takes it, and the office report showed it on hand for good
+        raise Forbidden("An admin has no cash till: a cash-on-delivery item handed over "
+                        "at the counter is recorded by the office's staff (a dispatcher), "
+                        "who takes the cash and hands it in.")
     if (applied and actor.role is Role.COURIER and item.delivery_code is None
             and policy.needs_delivery_code(item)):
         # its code is issued when it goes out (EDG): a courier who delivered it from the

@@ -244,6 +244,31 @@ def test_cod_a_dispatcher_records_for_a_courier_is_in_the_couriers_ledger(
                       headers=auth(courier)).status_code == 404
 
 
+def test_an_admin_takes_no_cod_cash_at_the_counter(
+        client, auth, office, courier, make_item, make_user, full_proof):
+    """An admin recorded a COD delivery at the counter: the cash was booked to them, and
+    no ledger showed it nor any hand-in took it (the office report had it on hand for
+    good). Refused, nothing recorded; the COD of a parcel in a courier's bag is still
+    the courier's when an admin records it for them."""
+    from models import Item
+
+    admin = make_user(Role.ADMIN)
+    counter = make_item(office, events=("EMG", "EDH"), cod_amount=90_000)
+    r = client.post(f"/api/v1/items/{counter.identifier}/events", headers=auth(admin), json={
+        "code": "EMI", "client_event_id": next(ids), "device_time": "2026-11-20T10:00:00+07:00",
+        "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(counter, by=admin)})
+    assert r.status_code == 403 and "no cash till" in r.json["detail"], r.json
+    assert db.session.get(Item, counter.id).status.value == "at_pickup_point"
+    assert db.session.query(CashEntry).count() == 0
+    plain = make_item(office, events=("EMG", "EDH"))  # no cash: an admin may hand it over
+    deliver(client, auth(admin), plain, full_proof(plain, by=admin))
+    out = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=50_000)
+    deliver(client, auth(admin), out, full_proof(out, by=courier))
+    mine = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=auth(courier)).json
+    assert mine["totals"]["cod_collected"] == 50_000
+
+
 def test_the_office_discrepancy_is_every_couriers_not_the_last_hand_in(
         client, auth, office, courier, dispatcher, day, make_item, make_user, full_proof):
     """The office's total discrepancy was the last hand-in's of the day, whoever's: a
