@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, fields, validate
 
 from models import Complaint, ComplaintCategory, ComplaintStatus
@@ -11,8 +13,13 @@ from ..items.schemas import PHONE, Day, Id, Int, ItemDetailSchema, Text
 PUBLIC_CATEGORIES = [c for c in ComplaintCategory if c is not ComplaintCategory.MISSING_SCAN]
 
 
+#: a phone number and nothing after it (``Regexp`` matches from the start only: any text
+#: after a phone number was taken)
+WHOLE_PHONE = re.compile(PHONE.pattern + r"\Z")
+
+
 class PublicComplaintSchema(Schema):
-    phone = fields.String(required=True, validate=validate.Regexp(PHONE,
+    phone = fields.String(required=True, validate=validate.Regexp(WHOLE_PHONE,
                                                                   error="A phone number."),
                           load_only=True,
                           metadata={"description": "The recipient's or sender's phone "

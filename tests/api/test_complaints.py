@@ -92,6 +92,21 @@ def test_customer_opens_a_complaint_with_the_phone_number(client, office, make_i
     assert unknown.json["detail"] == wrong.json["detail"]
 
 
+def test_a_customers_phone_is_a_phone_number_and_nothing_after_it(client, office, make_item):
+    """The phone number was matched from its start only: any text after a phone number
+    (a second number, a script, a megabyte of digits) was taken, where the item's own
+    phone numbers must be one."""
+    item = make_item(office)  # recipient phone 0912345678
+    url = f"/api/v1/track/{item.identifier}/complaints"
+    body = {"category": "late", "description": "Tôi chưa nhận được hàng"}
+    for phone in ("0912345678<script>", "0912345678 hoặc gọi 0999999999",
+                  "0912345678" * 100, "0912345678\n"):
+        r = client.post(url, json={**body, "phone": phone})
+        assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/phone", phone
+    assert db.session.query(Complaint).count() == 0
+    assert client.post(url, json={**body, "phone": "+84 912-345.678"}).status_code == 201
+
+
 def test_a_complaint_reference_drawn_twice_is_drawn_again(client, auth, office, dispatcher,
                                                           make_item, monkeypatch):
     from api.complaints import service
