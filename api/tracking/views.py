@@ -128,8 +128,21 @@ def _page_limited(_limit: Any) -> Response:
         complaint_due=None), 429)
 
 
+def _lookup_counted() -> bool:
+    """Whether this request was counted as a tracking lookup, within the limit: the
+    limiter stops at the first limit breached (the shortest window first), so a
+    complaint limit of a shorter window than the lookups' can refuse a form before its
+    lookup was counted."""
+    return any(rl.request_args[-1:] == ["tracking"] and not rl.breached
+               for rl in limiter.current_limits)
+
+
 def _complaint_limited(_limit: Any) -> Response:
-    """A rate-limited complaint form: the item's page with the form saying so (429)."""
+    """A rate-limited complaint form: the item's page with the form saying so (429),
+    when the page's lookup was counted (else the page without the item, as a lookup
+    past its limit: the form refused showed the history of any item, uncounted)."""
+    if not _lookup_counted():
+        return _page_limited(_limit)
     number = str((request.view_args or {}).get("number", ""))
     resp = _render(number, _lang(), complaint_error="rate_limited", status=429, typed=_typed())
     resp.headers["Cache-Control"] = "no-store"
@@ -148,9 +161,13 @@ def track_page(number: str) -> Response:
 @limiter.shared_limit(cfg("COMPLAINT_LIMIT_IP"), "complaint-ip", on_breach=_complaint_limited)
 @limiter.shared_limit(cfg("COMPLAINT_LIMIT_ITEM"), "complaint-item", key_func=item_number_key,
                       on_breach=_complaint_limited)
+# the answer is the item's page, its history included: a lookup, counted with the
+# page's and the JSON's
+@limiter.shared_limit(cfg("TRACKING_RATE_LIMIT"), "tracking", on_breach=_page_limited)
 def track_complaint(number: str) -> Response:
     """The page's complaint form (works without JavaScript): the same service as
-    POST /api/v1/track/{number}/complaints; the answer shows the case reference."""
+    POST /api/v1/track/{number}/complaints; the answer shows the case reference (and
+    the item's page: a lookup, counted as one)."""
     from marshmallow import ValidationError
 
     from ..complaints.schemas import PublicComplaintSchema

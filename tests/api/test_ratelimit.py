@@ -175,6 +175,44 @@ def test_public_complaints_are_limited_per_item_and_per_address(app, client, off
         assert_rate_limited(r)
 
 
+def test_the_complaint_form_shows_no_history_past_the_lookup_limit(app, client, office,
+                                                                     make_item):
+    """The complaint form answers with the item's page, its history included: a lookup,
+    counted with the page's and the JSON's. Refused (a form left empty, too many
+    complaints), it showed the history all the same, uncounted, so an address out of
+    lookups looked up any item, as often as it liked, through the form."""
+    app.config["TRACKING_RATE_LIMIT"] = "2 per minute"
+    app.config["COMPLAINT_LIMIT_IP"] = "1 per hour"
+    item = make_item(office, events=("EMG",))
+    env = {"REMOTE_ADDR": "7.7.7.7"}
+    url = f"/track/{item.identifier}/complaint?lang=en"
+    r = client.post(url, data={}, environ_base=env)  # left empty: refused, the page shown
+    assert r.status_code == 422 and 'id="events"' in r.text
+    assert client.get(f"/api/v1/track/{item.identifier}", environ_base=env).status_code == 200
+    for _ in range(3):  # the two lookups used, one by the form: no history any more
+        r = client.post(url, data={}, environ_base=env)
+        assert r.status_code == 429 and 'id="events"' not in r.text
+        assert "Arrived at the delivery office" not in r.text
+    assert_rate_limited(client.get(f"/api/v1/track/{item.identifier}", environ_base=env))
+    # an address with lookups left is told it sent too many complaints, its text kept
+    r = client.post(url, data={"phone": "0912345678", "category": "late",
+                               "description": "Chưa nhận được hàng"},
+                    environ_base={"REMOTE_ADDR": "7.7.7.8"})
+    assert r.status_code == 201
+    r = client.post(url, data={"phone": "0912345678", "category": "late",
+                               "description": "Chưa nhận được hàng"},
+                    environ_base={"REMOTE_ADDR": "7.7.7.8"})
+    assert r.status_code == 429 and "Too many complaints" in r.text
+    assert ">Chưa nhận được hàng</textarea>" in r.text
+    # lookups limited over a longer window than complaints: the limit of complaints,
+    # checked first, refuses the form before its lookup is counted; no history then
+    app.config["TRACKING_RATE_LIMIT"] = "100 per day"
+    env = {"REMOTE_ADDR": "7.7.7.9"}
+    assert client.post(url, data={}, environ_base=env).status_code == 422
+    r = client.post(url, data={}, environ_base=env)
+    assert r.status_code == 429 and 'id="events"' not in r.text
+
+
 def deliver(client, h, item, proof):
     return client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json={
         "code": "EMI", "client_event_id": next(ids), "device_time": "2026-11-20T09:00:00+07:00",
