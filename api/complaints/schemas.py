@@ -11,6 +11,7 @@ from ..items.schemas import PHONE, Day, Id, Int, ItemDetailSchema, Text
 #: what a customer may complain about: every category but ``missing_scan``, which the
 #: office opens from its missing-scans list (the page's form never offered it)
 PUBLIC_CATEGORIES = [c for c in ComplaintCategory if c is not ComplaintCategory.MISSING_SCAN]
+PUBLIC_CHOICES = "One of: " + ", ".join(c.value for c in PUBLIC_CATEGORIES) + "."
 
 
 #: a phone number and nothing after it (``Regexp`` matches from the start only: any text
@@ -24,10 +25,11 @@ class PublicComplaintSchema(Schema):
                           load_only=True,
                           metadata={"description": "The recipient's or sender's phone "
                                     "number on the item: proves the link"})
+    # an unknown value is told the same choices (the field's own message listed
+    # missing_scan, which a customer may not file)
     category = fields.Enum(ComplaintCategory, by_value=True, required=True,
-                           validate=validate.OneOf(PUBLIC_CATEGORIES, error=(
-                               "One of: " + ", ".join(c.value for c in PUBLIC_CATEGORIES)
-                               + ".")))
+                           validate=validate.OneOf(PUBLIC_CATEGORIES, error=PUBLIC_CHOICES),
+                           error_messages={"unknown": PUBLIC_CHOICES})
     description = Text(2000, min_len=5, required=True, multiline=True)
 
 

@@ -107,6 +107,17 @@ def test_a_customers_phone_is_a_phone_number_and_nothing_after_it(client, office
     assert client.post(url, json={**body, "phone": "+84 912-345.678"}).status_code == 201
 
 
+def test_a_customer_is_told_only_the_categories_they_may_file(client, office, make_item):
+    item = make_item(office)
+    url = f"/api/v1/track/{item.identifier}/complaints"
+    for category in ("missing_scan", "no-such-category"):
+        r = client.post(url, json={"phone": "0912345678", "category": category,
+                                   "description": "Tôi chưa nhận được hàng"})
+        assert r.status_code == 422, r.json
+        detail = r.json["errors"][0]["detail"]
+        assert detail.startswith("One of: ") and "missing_scan" not in detail, category
+
+
 def test_a_complaint_reference_drawn_twice_is_drawn_again(client, auth, office, dispatcher,
                                                           make_item, monkeypatch):
     from api.complaints import service
