@@ -211,17 +211,20 @@ def counted_attempts(history: Iterable[tuple[EventCode, datetime, bool]]) -> lis
     its device time and before the device time of the applied event that followed that
     EDG (none yet: the round is still under way). A late EDG kept unapplied that fitted
     where it happened when it came (the applied event before it left the item at the
-    office or back from an attempt, from where it may go out) opens a round too, up to
+    office or back from an attempt, from where it may go out, or a late attempt that
+    counted came after that event and before it) opens a round too, up to
     the applied event after it: the courier's departure and attempt made offline and
     synced together after the office held the item and sent it out again (the EDG is
     no longer legal then, the attempt still is) are a round with an attempt, where the
-    attempt used to count for nothing. A round takes one late attempt at
-    most, and none once an applied EMH ended it: the same attempt recorded twice (the
-    sync and, later, the photo scan, under two event ids) is one attempt. A late EMH
-    that falls in no round (dated before the item went out) is not counted.
+    attempt used to count for nothing; so are a second departure and attempt made
+    offline after a first attempt of the round (they counted as one). A round takes one
+    late attempt at most, and none once an applied EMH ended it: the same attempt
+    recorded twice (the sync and, later, the photo scan, under two event ids) is one
+    attempt. A late EMH that falls in no round (dated before the item went out) is not counted.
     """
     applied: list[tuple[EventCode, datetime]] = []
     late_departures: list[datetime] = []  # late EDGs that fitted where they happened
+    late_attempts: list[datetime] = []  # late EMHs that counted
     # rounds with one: ("applied", index of their EDG in applied) or ("late", index in
     # late_departures)
     late_counted: set[tuple[str, int]] = set()
@@ -233,8 +236,12 @@ def counted_attempts(history: Iterable[tuple[EventCode, datetime, bool]]) -> lis
             continue
         if code is EventCode.EDG:
             before = [(t, k) for k, (_c, t) in enumerate(applied) if t <= at]
-            if before and TRANSITIONS[applied[max(before)[1]][0]][1] in TRANSITIONS[
-                    EventCode.EDG][0]:
+            # it fitted when the applied event before it left the item at the office or
+            # back from an attempt, or a counted late attempt came between the two (the
+            # courier failed, went out again and failed again offline: two rounds)
+            if before and (TRANSITIONS[applied[max(before)[1]][0]][1] in TRANSITIONS[
+                    EventCode.EDG][0] or any(max(before)[0] <= t <= at
+                                             for t in late_attempts)):
                 late_departures.append(at)
             out.append(False)
             continue
@@ -255,5 +262,6 @@ def counted_attempts(history: Iterable[tuple[EventCode, datetime, bool]]) -> lis
         counts = not ended_failed and key not in late_counted
         if counts:
             late_counted.add(key)
+            late_attempts.append(at)
         out.append(counts)
     return out

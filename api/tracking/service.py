@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Awaiting, EventCode, Item, TrackingEvent
+from models import Awaiting, EventCode, Item, Status, TrackingEvent
 from models.lifecycle import TRANSITIONS
 
 from ..devicetime import likely_time
@@ -47,9 +47,12 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
     # unless it repeats what the history already says then (the same attempt recorded
     # again, the sync then the photo scan: an attempt the limit does not count; a
     # departure while the item was already out), which showed the customer two failed
-    # attempts or two departures for one
+    # attempts or two departures for one. A failed attempt the limit counts is shown
+    # even when it no longer fitted when it came (the office had held the parcel
+    # before the phone synced it): it is one of the attempts the parcel goes back after
     shown = [e for e in item.events if e.applied or (
-        "late_event" in (e.flags or ()) and _fits(e, item.events, when))]
+        ("late_event" in (e.flags or ()) or e.code is EventCode.EMH)
+        and _fits(e, item.events, when))]
     for ev in sorted(shown, key=lambda e: (when[e.id], e.id), reverse=True):
         place = f"{ev.office.city}, {ev.office.province}" if ev.office else None
         events.append({
@@ -92,9 +95,16 @@ def _fits(ev: TrackingEvent, history: list[TrackingEvent], when: dict[int, datet
     """Whether a late event (kept unapplied, still legal when it came) fits where it
     happened: a failed attempt that counts toward the limit (a copy of one, or one
     before the item went out, does not: :func:`models.lifecycle.counted_attempts`), any
-    other event legal after the applied event before it in the customer's order."""
+    other event legal after the event before it in the customer's order: the applied
+    one, or a late attempt that counted (a departure after it is the courier's next
+    round, as ``counted_attempts`` has it)."""
     if ev.code is EventCode.EMH:
         return ev.attempt_no is not None
-    before = [e for e in history if e.applied and (when[e.id], e.id) < (when[ev.id], ev.id)]
-    status = max(before, key=lambda e: (when[e.id], e.id)).status_after if before else None
+    before = [e for e in history if (e.applied or (
+        e.code is EventCode.EMH and e.attempt_no is not None))
+        and (when[e.id], e.id) < (when[ev.id], ev.id)]
+    if not before:
+        return False
+    last = max(before, key=lambda e: (when[e.id], e.id))
+    status = last.status_after if last.applied else Status.DELIVERY_FAILED
     return status in TRANSITIONS[ev.code][0]

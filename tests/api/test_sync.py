@@ -112,8 +112,10 @@ def test_late_conflicting_event_is_kept_flagged_and_does_not_move_state(
                        headers=auth(make_user(Role.DISPATCHER, office))).json
     flagged = [e for e in staff["events"] if e["flags"]]
     assert len(flagged) == 1 and flagged[0]["applied"] is False
+    # the customer sees it where it happened, as every attempt the limit counts (it
+    # was staff only: a parcel sent back after three attempts showed two)
     public = client.get(f"/api/v1/track/{item.identifier}").json
-    assert "EMH" not in [e["code"] for e in public["events"]]
+    assert [e["code"] for e in public["events"]] == ["EMI", "EMH", "EDG", "EMG", "EMA"]
     # a non-late illegal event is refused
     r = upload(client, h, [event(other.identifier, "EMI", 90, proof=full_proof(other))])
     assert r.json["results"][0]["problem"]["status"] == 409
@@ -670,14 +672,57 @@ def test_an_attempt_synced_with_its_departure_after_the_office_moved_on_counts(
     db.session.refresh(stored)
     assert replayed_state(stored) == stored.state
     # a departure recorded twice (the office's, then the phone's a few minutes later)
-    # opens no second round: the item was already out
+    # opens no second round: the item was already out (and the attempt's copy adds
+    # nothing). (A departure after the phone's own attempt is another round: test_a_
+    # second_round_made_offline_after_a_late_attempt_counts_its_attempt)
     staff_event(client, disp, dup.identifier, "EDG", 0)
     staff_event(client, disp, dup.identifier, "EDF", 120)
     staff_event(client, disp, dup.identifier, "EDG", 180)
-    r = upload(client, h, [event(dup.identifier, "EMH", 30), event(dup.identifier, "EDG", 35),
+    r = upload(client, h, [event(dup.identifier, "EDG", 5), event(dup.identifier, "EMH", 30),
                            event(dup.identifier, "EMH", 40)])
     assert [x["applied"] for x in r.json["results"]] == [False, False, False], r.json
     assert db.session.get(Item, dup.id).failed_attempts == 1
+
+
+def test_a_second_round_made_offline_after_a_late_attempt_counts_its_attempt(
+        client, auth, office, courier, make_item, make_user, clock):
+    # the courier goes out at 08:00 (synced), then, offline, fails at 08:20, goes out
+    # again at 08:35 and fails again at 08:50; the dispatcher scans the parcel back in
+    # at 10:00, and only then does the phone sync the three. Both attempts happened, in
+    # two rounds (the 08:35 departure left from an attempt: it fitted where it
+    # happened): they count 2, as when synced as they happened. They counted 1, and the
+    # parcel got a fourth round past the limit of 3.
+    item = make_item(office, courier=courier, events=("EMG",))
+    online = make_item(office, courier=courier, events=("EMG",))
+    evening(clock)
+    h, disp = auth(courier), auth(make_user(Role.DISPATCHER, office))
+    upload(client, h, [event(item.identifier, "EDG", 0)])
+    staff_event(client, disp, item.identifier, "EDF", 120)
+    r = upload(client, h, [event(item.identifier, "EMH", 20), event(item.identifier, "EDG", 35),
+                           event(item.identifier, "EMH", 50)])
+    assert [x["applied"] for x in r.json["results"]] == [False, False, False], r.json
+    stored = db.session.get(Item, item.id)
+    assert stored.status.value == "held_at_office" and stored.failed_attempts == 2
+    assert [e.attempt_no for e in db.session.query(TrackingEvent).filter_by(
+        item_id=item.id, code=EventCode.EMH).order_by(TrackingEvent.id)] == [1, 2]
+    db.session.refresh(stored)
+    assert replayed_state(stored) == stored.state
+    # the customer sees both rounds: the first attempt (kept late: the office had held
+    # the parcel) and the second departure were not shown
+    public = client.get(f"/api/v1/track/{item.identifier}").json
+    assert [e["code"] for e in public["events"]][:5] == [
+        "EDF", "EMH", "EDG", "EMH", "EDG"], public["events"]
+    # the same day synced as it happened: the same count
+    for entry in (event(online.identifier, "EDG", 0), event(online.identifier, "EMH", 20),
+                  event(online.identifier, "EDG", 35), event(online.identifier, "EMH", 50)):
+        upload(client, h, [entry])
+    staff_event(client, disp, online.identifier, "EDF", 120)
+    assert db.session.get(Item, online.id).failed_attempts == 2
+    # the third attempt uses up the limit: no fourth round
+    staff_event(client, disp, item.identifier, "EDG", 180)
+    r = upload(client, h, [event(item.identifier, "EMH", 200)])
+    assert r.json["results"][0]["item_status"] == "return_to_sender", r.json
+    assert db.session.get(Item, item.id).failed_attempts == 3
 
 
 def test_a_late_attempt_that_reaches_the_limit_after_the_item_moved_on(

@@ -126,8 +126,13 @@ def test_attempts_made_counts_late_attempts_once_per_round():
                 (E.EDG, at(180), True), (E.EDG, at(0), False), (E.EMH, at(30), False),
                 (E.EMH, at(31), False)]
     assert attempts_made(late_out) == 1
-    assert attempts_made([*base, (E.EMH, at(30), False), (E.EDG, at(35), False),
+    assert attempts_made([*base, (E.EDG, at(5), False), (E.EMH, at(30), False),
                           (E.EMH, at(40), False)]) == 1
+    # but one after a late attempt that counted left from it (the courier failed, went
+    # out again and failed again, offline): a second round, a second attempt, as when
+    # the same events are applied as they happened
+    assert attempts_made([*base, (E.EMH, at(30), False), (E.EDG, at(35), False),
+                          (E.EMH, at(40), False)]) == 2
     # applied attempts count as replay counts them
     codes = [E.EMA, E.EMG, E.EDG, E.EMH, E.EDG, E.EMH]
     assert attempts_made((c, at(k), True) for k, c in enumerate(codes)) == replay(
