@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from models import Office, Role, User, db
 from models.user import same_name_taken
 
+from .tokens.schemas import MAX_PASSWORD
+
 
 def register_cli(app: Flask) -> None:
     demo = click.Group("demo", help="Demo data.")
@@ -76,6 +78,12 @@ def register_cli(app: Flask) -> None:
     users = click.Group("users", help="Staff accounts.")
     MIN_PASSWORD = 8  # noqa: N806 - a constant of this command
 
+    def _check_password(password: str) -> None:
+        # a login takes no longer one (the API: a 422): the account could never log in
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise click.ClickException(f"The password needs {MIN_PASSWORD} characters or "
+                                       f"more, and {MAX_PASSWORD} characters at most.")
+
     @users.command("create")
     @click.argument("username")
     @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
@@ -91,8 +99,7 @@ def register_cli(app: Flask) -> None:
                                        "without spaces around it.")
         if len(full_name) > 200:  # the column
             raise click.ClickException("The full name must be at most 200 characters.")
-        if len(password) < MIN_PASSWORD:
-            raise click.ClickException(f"The password needs {MIN_PASSWORD} characters or more.")
+        _check_password(password)
         office = None
         if office_code:
             office = db.session.execute(db.select(Office).where(Office.code == office_code)
@@ -148,8 +155,7 @@ def register_cli(app: Flask) -> None:
     @click.password_option()
     def set_password(username: str, password: str) -> None:
         """Set a new password (ends the user's tokens and console sessions)."""
-        if len(password) < MIN_PASSWORD:
-            raise click.ClickException(f"The password needs {MIN_PASSWORD} characters or more.")
+        _check_password(password)
         user = _user(username)
         user.set_password(password)
         n = _cut_off(user)

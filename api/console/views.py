@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -77,6 +77,7 @@ from ..route_plans import service as plans
 from ..route_plans.eta import expected_delivery
 from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema, PlanPublishSchema
 from ..sync import service as sync
+from ..tokens.schemas import MAX_PASSWORD, MAX_USERNAME
 from . import labels, security
 
 HERE = Path(__file__).resolve().parent
@@ -319,9 +320,18 @@ def _safe_next(target: str | None) -> str:
     """``target`` if it is a console address (under the app's path prefix, if any),
     else the map: a ``next`` never leads off the console."""
     if (target and target.startswith(f"{request.script_root}/console") and "//" not in target
-            and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target)):
+            and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+            and not _dot_segments(target)):
         return target  # control characters (a line break) cannot go in a Location header
     return url_for("console.index")
+
+
+def _dot_segments(target: str) -> bool:
+    """Whether the path of ``target`` has a ``.`` or ``..`` segment (also written
+    ``%2e``), which a browser resolves before following it: ``/console/../../x``
+    starts as a console address and leads to ``/x``, the host's other apps."""
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    return any(unquote(part) in (".", "..") for part in path.split("/"))
 
 
 def _back_after_login() -> str:
@@ -444,12 +454,17 @@ def login() -> Any:
         return redirect(_safe_next(nxt))
     status, error = 200, None
     if request.method == "POST":
-        username = request.form.get("username", "").strip()[:64]
-        password = request.form.get("password", "")[:256]
-        # (a NUL, which a multipart form may carry this far, finds no one)
-        found = find_for_login(db.session(), username)
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        # (a NUL, which a multipart form may carry this far, finds no one). A name longer
+        # than any account's, or a password longer than the API takes (a 422 there), is
+        # nobody's: cut to size, "disp" with 60 blanks and anything after them logged in
+        # as disp, each padding a name of its own to the per-name limit (it counts the
+        # name as sent), and a 256-character password followed by anything was right
+        fits = len(username) <= MAX_USERNAME and len(password) <= MAX_PASSWORD
+        found = find_for_login(db.session(), username) if fits else None
         if found is None:
-            verify_dummy_password(password)
+            verify_dummy_password(password[:MAX_PASSWORD])
         # the hash is checked before the empty password is refused: answered at once for
         # a known name only, an empty password told which names exist (an unknown one
         # costs the dummy check)

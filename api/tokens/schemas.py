@@ -2,11 +2,15 @@ from marshmallow import Schema, fields, validate
 
 from ..items.schemas import Text
 
+#: the longest name and password a login takes (the console's form too): no account's
+#: name is longer (``users create``), and a longer password is not hashed to find out
+MAX_USERNAME, MAX_PASSWORD = 64, 256
+
 
 class TokenRequestSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=MAX_USERNAME))
     password = fields.String(required=True, load_only=True,
-                             validate=validate.Length(min=1, max=256))
+                             validate=validate.Length(min=1, max=MAX_PASSWORD))
     device = Text(100, metadata={"description": "A label for the device (phone model)"})
 
 

@@ -561,6 +561,29 @@ def test_users_password_deactivate_and_activate_commands(app, client, make_offic
         assert r.exit_code != 0 and "No user nobody" in r.output, r.output
 
 
+def test_users_commands_refuse_a_password_no_login_takes(app, client, make_office, make_user):
+    """A login takes passwords of up to 256 characters (longer: a 422 from the API,
+    a wrong password on the console); the commands set longer ones, for an account
+    nobody could log in to."""
+    courier = make_user(Role.COURIER, make_office(code="KH003"), username="btv3",
+                        password="old-pass-1")
+    runner = app.test_cli_runner()
+    long_pw = "p" * 257
+    r = runner.invoke(args=["users", "password", "btv3"], input=f"{long_pw}\n{long_pw}\n")
+    assert r.exit_code != 0 and "256 characters" in r.output, r.output
+    db.session.expire_all()
+    assert courier.check_password("old-pass-1")
+    r = runner.invoke(args=["users", "create", "btv4", "--role", "courier", "--office",
+                            "KH003", "--password", long_pw])
+    assert r.exit_code != 0 and "256 characters" in r.output, r.output
+    assert db.session.query(User).filter_by(username="btv4").first() is None
+    # 256 is still a password a login takes
+    r = runner.invoke(args=["users", "password", "btv3"], input=f"{long_pw[:256]}\n" * 2)
+    assert r.exit_code == 0, r.output
+    login = {"username": "btv3", "password": long_pw[:256]}
+    assert client.post("/api/v1/auth/token", json=login).status_code == 201
+
+
 def test_no_database_url_and_an_instance_folder_it_cannot_create_is_a_config_error(
         tmp_path, monkeypatch):
     # the container (an installed package, run as a non-root user) without DATABASE_URL:

@@ -120,6 +120,50 @@ def test_failed_logins_through_the_api_and_the_console_share_one_budget(app, cli
     assert_rate_limited(login(client, "em2", "x", addr="10.0.0.9"))
 
 
+def test_a_console_login_name_padded_past_64_characters_is_no_account(app, client, make_user,
+                                                                     office):
+    """The console cut the name typed to 64 characters, then dropped the spaces around
+    it: ``em``, 61 blanks and anything logged in as ``em``, while the per-name limit
+    counted the attempt under the name as sent (its first 64 characters, blanks
+    included). Each mix of blanks (space, tab, U+3000 ...) was a name with a budget of
+    its own: with the account's guesses spent, a padded name still went on guessing its
+    password. A name longer than any account's (the API: a 422) is nobody's."""
+    app.config["LOGIN_FAILURE_LIMIT_USER"] = "2 per 15 minutes"
+    make_user(Role.DISPATCHER, office, username="em", password="pw")
+    from tests.api.test_console import csrf
+
+    def console(name, password, addr):
+        return client.post("/console/login", data={"username": name, "password": password,
+                                                   "csrf_token": csrf(client)},
+                           environ_base={"REMOTE_ADDR": addr})
+
+    for _ in range(2):
+        assert console("em", "guess", "10.1.0.1").status_code == 401
+    assert console("em", "pw", "10.1.0.2").status_code == 429  # the account's budget is spent
+    # a padded name is another key of the limit: it must not reach the account
+    r = console("em" + " " * 61 + "\t" + "x", "pw", "10.1.0.3")
+    assert r.status_code == 401, r.status_code
+    assert client.get("/console/").status_code == 302  # not logged in
+
+
+def test_a_console_password_is_not_cut_to_256_characters(client, make_user, office):
+    """The console compared the first 256 characters of the password typed (the API
+    refuses a longer one, 422): a 256-character password followed by anything was
+    taken as right."""
+    from tests.api.test_console import csrf
+
+    secret = "p" * 256
+    make_user(Role.DISPATCHER, office, username="gia", password=secret)
+
+    def console(password):
+        return client.post("/console/login", data={"username": "gia", "password": password,
+                                                   "csrf_token": csrf(client)})
+
+    assert console(secret + "wrong").status_code == 401
+    assert client.get("/console/").status_code == 302  # not logged in
+    assert console(secret).status_code == 302
+
+
 def test_public_tracking_is_limited_per_address(app, client, office, make_item):
     app.config["TRACKING_RATE_LIMIT"] = "3 per minute"
     item = make_item(office)

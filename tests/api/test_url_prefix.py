@@ -100,6 +100,27 @@ def test_the_login_page_and_its_redirects_carry_the_prefix(prefixed, dispatcher)
             "csrf_token": CSRF_RE.search(prefixed.get("/console/").text).group(1)})
 
 
+def test_a_next_climbing_out_of_the_console_by_dot_segments_is_refused(prefixed, dispatcher):
+    """``/postal/console/../../other-app`` starts as a console address, but a browser
+    resolves its dot segments (``..``, also written ``%2e%2e``) before following it: the
+    login led to the host's other apps, which a ``next`` may not."""
+    for elsewhere in (f"{PREFIX}/console/../../other-app/login",
+                      f"{PREFIX}/console/%2e%2e/%2E%2E/other-app",
+                      f"{PREFIX}/console/.%2e/.%2e/other-app?x=1",
+                      f"{PREFIX}/console/./../../other-app"):
+        r = log_in(prefixed, elsewhere)
+        assert r.status_code == 302 and r.location == f"{PREFIX}/console/", elsewhere
+        r = prefixed.post("/console/lang", data={
+            "lang": "en", "next": elsewhere,
+            "csrf_token": CSRF_RE.search(prefixed.get("/console/").text).group(1)})
+        assert r.status_code == 302 and r.location == f"{PREFIX}/console/", elsewhere
+        prefixed.post("/console/logout", data={
+            "csrf_token": CSRF_RE.search(prefixed.get("/console/").text).group(1)})
+    # a console page whose query holds dots is still followed
+    r = log_in(prefixed, f"{PREFIX}/console/items?number=../x")
+    assert r.location == f"{PREFIX}/console/items?number=../x"
+
+
 def test_console_pages_their_script_and_its_data_under_the_prefix(prefixed, dispatcher,
                                                                    make_item, office):
     item = make_item(office)
