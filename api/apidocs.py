@@ -95,6 +95,9 @@ PROBLEM_TYPES = {
                       "cancelled, already published or superseded).",
     "plan-not-editable": "Only a finished route plan not yet published can be edited; "
                          "`current_status` says what this one is.",
+    "plan-outdated": "A route plan published after this one was made routes some of its "
+                     "couriers now: publishing this one would undo it (`plan_ids`, "
+                     "`courier_ids`); start a new plan.",
     "courier-unavailable": "A courier the route plan gives stops to is no longer an active "
                            "courier of the office (deactivated or moved since the plan was "
                            "made); `courier_ids` lists them. Move their stops (edit the "

@@ -1053,6 +1053,22 @@ def _replaced(plan: RoutePlan) -> dict[str, int]:
     return dict((plan.result or {}).get("replaced", {}))
 
 
+def _published_since(session: Session, plan: RoutePlan) -> list[tuple[RoutePlan, set[int]]]:
+    """The day's plans published after ``plan`` was made that still route some of its
+    couriers, each with those couriers."""
+    mine = _plan_couriers(plan)
+    found = []
+    for other in session.execute(_published_query(RoutePlan, plan.office_id,
+                                                  plan.service_date)).scalars():
+        if other.id == plan.id or other.published_at is None or (
+                other.published_at <= plan.created_at):
+            continue
+        held = (_plan_couriers(other) - {int(c) for c in _replaced(other)}) & mine
+        if held:
+            found.append((other, held))
+    return found
+
+
 def _published_query(what: Any, office_id: int | None, day: date) -> Any:
     """``select(what)`` of the office's published plans of ``day``, the latest first."""
     return select(what).where(
@@ -1506,6 +1522,16 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
         raise Conflict(f"{plan.service_date.isoformat()} is over: a plan of it is no longer "
                        "published (it would hand over today's parcels). Start a plan for "
                        "today.", slug="day-over")
+    if newer := _published_since(session, plan):
+        # a console tab left open on the morning's plan, published after the noon
+        # re-plan: it took the couriers' routes back and left what the re-plan had
+        # handed over on no route (at the office: nobody's)
+        undone = sorted({c for _p, cs in newer for c in cs})
+        raise Conflict(
+            f"Plan(s) {', '.join(str(p.id) for p, _cs in newer)}, published after this one "
+            f"was made, route courier(s) {', '.join(map(str, undone))} now: publishing "
+            "this one would undo them. Start a new plan (it takes up the routes in force).",
+            slug="plan-outdated", plan_ids=[p.id for p, _cs in newer], courier_ids=undone)
     assert plan.result is not None
     wanted = {s["identifier"]: r["courier_id"] for r in plan.result["routes"]
               for s in r["stops"]}

@@ -743,6 +743,43 @@ def test_dispatcher_moves_and_reorders_stops_then_publishes(client, auth, dispat
     assert r.status_code == 409  # published plans are not edited
 
 
+def test_a_plan_made_before_one_published_since_is_not_published_over_it(
+        client, auth, dispatcher, couriers, day_items, clock):
+    """The morning's plan left open in a tab, published after the noon re-plan: it took
+    the couriers' routes back, and what the re-plan had handed over and it had not
+    was left on no route. Refused (409 plan-outdated), nothing changed; a plan for
+    other couriers, or one made after, is published as ever."""
+    a, b = couriers
+    h = auth(dispatcher)
+    morning = client.post("/api/v1/route-plans", json=plan_body(),
+                          headers=h).headers["Location"]
+    wait_for(client, h, morning, {"succeeded"})
+    only_a = client.post("/api/v1/route-plans", json=plan_body(courier_ids=[a.id]),
+                         headers=h).headers["Location"]
+    wait_for(client, h, only_a, {"succeeded"})
+    clock.advance(hours=4)
+    noon, done = published_plan(client, h, courier_ids=[b.id])
+    routed = {s["identifier"] for r in done["result"]["routes"] for s in r["stops"]}
+    holders = {i.identifier: i.courier_id for i in day_items}
+    db.session.expire_all()
+
+    r = client.post(f"{morning}/publish", headers=h)
+    assert r.status_code == 409 and r.json["type"] == "/problems/plan-outdated", r.json
+    assert r.json["plan_ids"] == [int(noon.rsplit("/", 1)[1])]
+    assert r.json["courier_ids"] == [b.id]
+    assert client.get(morning, headers=h).json["status"] == "succeeded"
+    assert client.get(noon, headers=h).json["status"] == "published"
+    for it in day_items:
+        db.session.refresh(it)
+        assert it.courier_id == holders[it.identifier]
+    assert all(holders[i] == b.id for i in routed)
+    # a plan for the other courier only undoes nothing
+    assert client.post(f"{only_a}/publish", headers=h).status_code == 200
+    # one made after the noon plan takes over from it
+    later, _ = published_plan(client, h)
+    assert client.get(noon, headers=h).json["status"] == "superseded"
+
+
 def published_plan(client, h, **kw):
     url = client.post("/api/v1/route-plans", json=plan_body(**kw), headers=h).headers["Location"]
     done = wait_for(client, h, url, {"succeeded"})
