@@ -10,7 +10,8 @@ __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "
            "COMPLAINT_CATEGORY", "COMPLAINT_CHANNEL", "COMPLAINT_STATUS", "CASH_KIND", "FLAG",
            "PUBLIC_COMPLAINT",
            "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR",
-           "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PAYOUT_ERROR"]
+           "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PAYOUT_ERROR",
+           "PROOF_RELATION"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -415,6 +416,12 @@ PAYOUT_PROGRAM = {
 
 PAYOUT_RELATION = {
     "beneficiary": ("người hưởng", "the beneficiary"),
+    "proxy": ("người được ủy quyền", "a proxy"),
+}
+
+#: who received a delivered item (its proof's ``relation``, models.proof.Relation)
+PROOF_RELATION = {
+    "recipient": ("người nhận", "the recipient"),
     "proxy": ("người được ủy quyền", "a proxy"),
 }
 

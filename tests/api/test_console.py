@@ -851,6 +851,19 @@ def test_item_timeline_with_proof_images_and_a_complaint(logged_in, make_item, o
     assert "Đang xác minh" in logged_in.get(r.location).text
 
 
+def test_who_received_a_delivery_is_said_in_the_pages_language(logged_in, make_item, office,
+                                                                couriers):
+    """The proof's relation (recipient or proxy) was shown as its code, "(recipient)", on
+    the Vietnamese page as on the English one."""
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG", "EMI"))
+    page = logged_in.get(f"/console/items?number={item.identifier}").text
+    assert "(recipient)" not in page
+    assert re.search(r"Người nhận hàng: [^<(]+\(người nhận\)", page), page
+    logged_in.post("/console/lang", data={"lang": "en", "csrf_token": page_token(logged_in)})
+    page = logged_in.get(f"/console/items?number={item.identifier}").text
+    assert re.search(r"Received by: [^<(]+\(the recipient\)", page), page
+
+
 def test_the_complaint_form_keeps_the_status_unless_another_is_chosen(logged_in, make_item,
                                                                       office, couriers):
     # the form's first status was chosen by default, and which came first followed each
