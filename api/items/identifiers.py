@@ -57,8 +57,11 @@ def classify(raw: str, carrier_patterns: Mapping[str, str] | None = None) -> Ide
                 raise ValueError(f"Invalid S10 check digit: {exc}") from exc
             raise ValueError(f"Invalid S10 identifier: {exc}") from exc
         return Identifier(value, IdentifierKind.S10, S10_PRODUCTS[s10.product])
-    if NEAR_S10.fullmatch(value):
-        raise ValueError(f"Invalid S10 identifier: {value!r} is not 2 letters, 9 digits, "
+    # spaces and hyphens are dropped from an S10 number: written with them, a number
+    # with a digit too few or too many ("EE-12345678-VN") was stored as a carrier code
+    compact = normalize_s10(value)
+    if NEAR_S10.fullmatch(compact):
+        raise ValueError(f"Invalid S10 identifier: {compact!r} is not 2 letters, 9 digits, "
                          "2 letters.")
     if not EXTERNAL_ID.fullmatch(value):
         raise ValueError(

@@ -446,3 +446,17 @@ def test_imports_of_the_same_items_in_other_orders_do_not_deadlock(
     assert sum(a.json["created"] for a in answers) == 2
     assert sum(a.json["failed"] for a in answers) == 2
     assert db.session.query(Item).count() == 2
+
+
+def test_a_mistyped_s10_with_hyphens_is_a_failed_row_not_a_carrier_code(client, auth,
+                                                                         dispatcher):
+    # a digit missing from an S10 number written with hyphens: as without them, the row
+    # fails on its identifier (it was imported as another carrier's code)
+    r = client.post("/api/v1/items/import", data=to_csv([row("EE-12345678-VN"), row()]),
+                    content_type="text/csv", headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    assert r.json["created"] == 1 and r.json["failed"] == 1
+    [err] = r.json["errors"]
+    assert err["row"] == 1 and err["errors"][0]["column"] == "identifier"
+    assert "Invalid S10 identifier" in err["errors"][0]["detail"]
+    assert db.session.query(Item).filter_by(identifier="EE-12345678-VN").count() == 0

@@ -41,6 +41,18 @@ def test_bad_identifiers_are_refused(client, auth, dispatcher, ident):
         assert any(e["pointer"] == "/identifier" for e in r.json["errors"])
 
 
+@pytest.mark.parametrize("ident", ["EE-12345678-VN", "ee-1234567890-vn", "EE 12345678 VN"])
+def test_a_mistyped_s10_with_separators_is_no_carrier_code(client, auth, dispatcher, ident):
+    # spaces and hyphens are dropped from an S10 number (docs/domain.md): written with
+    # them, a number with a digit too few or too many was stored as another carrier's
+    # code ("EE-12345678-VN", kind external), where without them it is refused
+    r = client.post("/api/v1/items", json=item_payload(identifier=ident), headers=auth(dispatcher))
+    assert r.status_code == 422, r.json
+    [err] = [e for e in r.json["errors"] if e["pointer"] == "/identifier"]
+    assert "Invalid S10 identifier" in err["detail"]
+    assert db.session.query(Item).count() == 0
+
+
 def test_external_codes_are_accepted_and_carrier_detected(client, auth, dispatcher):
     r = client.post("/api/v1/items", json=item_payload(identifier="gabc12345x"),
                     headers=auth(dispatcher))
