@@ -1059,6 +1059,8 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     # each could hold a row the other wants next, a deadlock
     ready: list[_ReadyRow] = []
     for n, row in enumerate(rows, start=1):
+        if _blank_row(row):
+            continue  # (still counted: later rows keep their numbers)
         checked = _check_row(session, actor, schema, n, row, carrier_patterns, now,
                              offices, claimed)
         if isinstance(checked, _ReadyRow):
@@ -1085,6 +1087,17 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
 #: events. On SQLite a batch holds the write lock for a few tens of milliseconds
 #: (docs/benchmarks.md), and releases it while the next batch is checked.
 IMPORT_BATCH_ROWS = 250
+
+
+def _blank_row(row: Mapping[str | Any, Any]) -> bool:
+    """A line of empty cells (",,,,": what a spreadsheet exports below its data, or
+    between tables), which the csv module reads as a row: no item, no error (each was
+    a failed row, "identifier: required"), as a blank line."""
+    for value in row.values():
+        cells = value if isinstance(value, list) else [value]  # extra fields: a list
+        if any(isinstance(c, str) and c.strip() for c in cells):
+            return False
+    return True
 
 
 @dataclass

@@ -460,3 +460,16 @@ def test_a_mistyped_s10_with_hyphens_is_a_failed_row_not_a_carrier_code(client, 
     assert err["row"] == 1 and err["errors"][0]["column"] == "identifier"
     assert "Invalid S10 identifier" in err["errors"][0]["detail"]
     assert db.session.query(Item).filter_by(identifier="EE-12345678-VN").count() == 0
+
+
+def test_lines_of_empty_cells_are_no_rows(client, auth, dispatcher):
+    # a spreadsheet's export ends with lines of commas (the rows below its data): each
+    # was a failed row ("identifier: required"), as if the dispatcher had left it out
+    head, *rows = to_csv([row(), row(), row(), row(sender_name="")]).split(b"\r\n")
+    body = b"\r\n".join([head, *rows[:2], b",,,,,,", b" , ,\t,", *rows[2:]])
+    r = client.post("/api/v1/items/import", data=body, content_type="text/csv",
+                    headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    assert r.json["created"] == 3 and r.json["failed"] == 1, r.json
+    # rows keep their numbers in the file, the empty ones counted
+    assert [e["row"] for e in r.json["errors"]] == [6]
