@@ -1545,24 +1545,6 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
         raise Conflict(f"Courier(s) {', '.join(map(str, gone))} of this plan are no longer "
                        "active couriers of the office; move their stops (PATCH the plan) "
                        "or start a new plan.", slug="courier-unavailable", courier_ids=gone)
-    # plans stored before routes had issues say only feasible: false
-    flawed = [{"courier_id": r["courier_id"], "issues": r.get("issues", [])}
-              for r in plan.result["routes"] if r.get("issues")]
-    infeasible = bool(flawed) or plan.result.get("feasible") is False
-    if infeasible and not accept_issues:
-        raise Conflict("Some routes of this plan have issues (over capacity, late stops or "
-                       "past the end of the shift; see routes). Change them (PATCH the plan), "
-                       "or publish with {\"accept_issues\": true} to send the couriers out "
-                       "as it is.", slug="plan-infeasible", routes=flawed)
-    if infeasible:
-        log.info("route plan %s published with its issues accepted by %s", plan.id,
-                 actor.username)
-        accepted = {"by": actor.username, "at": now.isoformat()}
-        # on the plan, and on each route that has issues: what its courier's phone shows
-        # (:func:`issues_accepted`)
-        plan.result = {**plan.result, "issues_accepted": accepted, "routes": [
-            {**r, "issues_accepted": accepted if r.get("issues") else None}
-            for r in plan.result["routes"]]}
     couriers = {u.id: u for u in session.execute(select(User).where(
         User.id.in_(routed))).scalars()}
     # every item the plan touches, locked (in id order, as every batch of events takes
@@ -1577,6 +1559,27 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
                             .with_for_update(of=Item)
                             .execution_options(populate_existing=True)).unique().scalars().all()
     not_handed = _not_handed_over(session, plan, items, wanted, max_attempts)
+    # the routes as published: without what is not handed over (a stop delivered since,
+    # the only late one of its route, left its route's issues to accept)
+    plan.result = _without(plan, list(not_handed.values()))
+    # plans stored before routes had issues say only feasible: false
+    flawed = [{"courier_id": r["courier_id"], "issues": r.get("issues", [])}
+              for r in plan.result["routes"] if r.get("issues")]
+    infeasible = bool(flawed) or plan.result.get("feasible") is False
+    if infeasible and not accept_issues:  # (the request's transaction, rolled back)
+        raise Conflict("Some routes of this plan have issues (over capacity, late stops or "
+                       "past the end of the shift; see routes). Change them (PATCH the plan), "
+                       "or publish with {\"accept_issues\": true} to send the couriers out "
+                       "as it is.", slug="plan-infeasible", routes=flawed)
+    if infeasible:
+        log.info("route plan %s published with its issues accepted by %s", plan.id,
+                 actor.username)
+        accepted = {"by": actor.username, "at": now.isoformat()}
+        # on the plan, and on each route that has issues: what its courier's phone shows
+        # (:func:`issues_accepted`)
+        plan.result = {**plan.result, "issues_accepted": accepted, "routes": [
+            {**r, "issues_accepted": accepted if r.get("issues") else None}
+            for r in plan.result["routes"]]}
     pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
     unrouted = [it for it in items if it.identifier not in wanted
                 and it.courier_id is not None and it.status in AT_OFFICE]
@@ -1603,7 +1606,6 @@ def publish(session: Session, actor: User, plan_id: int, *, now: datetime,
             changes.append((it, None))
     custody.hand_over_all(session, changes, by=actor, how=AssignmentHow.ROUTE_PLAN, now=now,
                           plan_id=plan.id)
-    plan.result = _without(plan, list(not_handed.values()))
     plan.result = _with_bags_left_out(session, plan, items, mine)
     # an earlier published plan of the day gives up the routes of this plan's couriers;
     # it is superseded once none of its couriers is left to it (every one of them is

@@ -1903,6 +1903,30 @@ def test_publishing_without_an_item_keeps_what_was_accepted_and_what_changed(
     check_documented(client, client.get(url, headers=h).json, "Plan")
 
 
+def test_issues_that_publishing_takes_off_the_routes_need_no_accepting(
+        client, auth, dispatcher, couriers, day_items, make_user, office, clock, full_proof):
+    """The routes published are the plan's without what is not handed over: an overload
+    of parcels delivered since (taken off the route) is no issue to accept; the 409
+    judged the routes before that."""
+    small = make_user(Role.COURIER, office, vehicle_capacity_parcels=2,
+                      vehicle_capacity_kg=2.0)
+    h = auth(dispatcher)
+    url, edited = overloaded_plan(client, h, couriers, day_items, small)
+    mine = next(r for r in edited["result"]["routes"] if r["courier_id"] == small.id)
+    for stop in mine["stops"][:3]:  # delivered by another courier meanwhile
+        it = next(i for i in day_items if i.identifier == stop["identifier"])
+        assert client.post(f"/api/v1/items/{it.identifier}/assign", headers=h,
+                           json={"courier_id": couriers[0].id}).status_code == 200
+        go_out_and_deliver(client, auth(couriers[0]), it, clock().isoformat(), full_proof)
+    r = client.post(f"{url}/publish", headers=h)
+    assert r.status_code == 200, r.json
+    routes = {rt["courier_id"]: rt for rt in r.json["result"]["routes"]}
+    assert len(routes[small.id]["stops"]) == 1 and routes[small.id]["issues"] == []
+    assert "issues_accepted" not in r.json["result"] or r.json["result"][
+        "issues_accepted"] is None
+    assert len(r.json["result"]["not_handed_over"]) == 3
+
+
 def test_a_feasible_plans_routes_have_no_issues_and_nothing_accepted(client, auth, dispatcher,
                                                                      couriers, day_items):
     h = auth(dispatcher)
