@@ -811,17 +811,24 @@ def item_complaint(user: User, identifier: str) -> Any:
     except (ValidationError, Problem) as exc:
         db.session.rollback()
         flash(_refusal(exc), "error")
-        try:  # the item's page again, the form filled in as sent: the text is not lost
-            item = items.get_item(db.session(), user, identifier, with_events=True)
-        except Problem:
-            db.session.rollback()
-            return redirect(url_for("console.item_page", number=identifier))
-        return render_template("console/item.html", number=item.identifier, error=None,
-                               complaint_form=form, **_item_context(item),
-                               back=url_for("console.item_page", number=item.identifier)), (
-                                   exc.status if isinstance(exc, Problem) else 422)
+        return _item_page_again(user, identifier, exc, complaint_form=form)
     db.session.commit()
     return redirect(url_for("console.complaint_page", complaint_id=c.id))
+
+
+def _item_page_again(user: User, identifier: str, exc: ValidationError | Problem,
+                     **forms: dict[str, str]) -> Any:
+    """The item's page answering a refused form, the form filled in as sent
+    (``complaint_form``, ``request_form``): what was typed is not lost."""
+    try:
+        item = items.get_item(db.session(), user, identifier, with_events=True)
+    except Problem:
+        db.session.rollback()
+        return redirect(url_for("console.item_page", number=identifier))
+    return render_template("console/item.html", number=item.identifier, error=None,
+                           **forms, **_item_context(item),
+                           back=url_for("console.item_page", number=item.identifier)), (
+                               exc.status if isinstance(exc, Problem) else 422)
 
 
 @bp.post("/items/<string:identifier>/recipient-request")
@@ -838,7 +845,7 @@ def item_recipient_request(user: User, identifier: str) -> Any:
     except (ValidationError, Problem) as exc:
         db.session.rollback()
         flash(_refusal(exc), "error")
-        return redirect(url_for("console.item_page", number=identifier))
+        return _item_page_again(user, identifier, exc, request_form=form)
     db.session.commit()
     flash(t("request_recorded"), "info")
     return redirect(url_for("console.item_page", number=identifier))

@@ -333,11 +333,15 @@ def test_the_console_records_a_request(
     assert "The recipient&#39;s request is recorded." in page
     assert re.search(r'id="item-requests"><li>[^<]*· disp · deliver on 22/11/2026</li>', page)
     assert re.search(r'id="item-next-attempt">22/11/2026<', page)
-    # out of range: said, nothing recorded
+    # out of range: said, nothing recorded, and the form as typed (it was emptied)
     r = client.post(f"/console/items/{item.identifier}/recipient-request", data={
-        "kind": "hold", "day": "2027-03-01", "note": "", "csrf_token": page_token(client)})
-    page = client.get(r.headers["Location"]).text
+        "kind": "deliver", "day": "2027-03-01", "note": "gọi trước 30 phút",
+        "csrf_token": page_token(client)})
+    assert r.status_code == 422
+    page = r.text
     assert "The day must be from today (2026-11-20) to 2027-01-19." in page
+    assert '<option value="deliver" selected>' in page and 'value="2027-03-01"' in page
+    assert 'value="gọi trước 30 phút"' in page
     assert len(re.findall(r"<li>", page[page.index('id="item-requests"'):].split(
         "</ul>")[0])) == 1
 
