@@ -88,6 +88,9 @@ def route_issues(problem: Problem, route: CourierRoute) -> tuple[RouteIssue, ...
     except KeyError:
         raise InvalidProblemError("route", f"unknown courier {route.courier_id!r}") from None
     windows = {s.id: s.window for s in problem.stops}
+    for v in route.visits:  # before the peak load, which looks the stops up
+        if v.stop_id not in windows:
+            raise InvalidProblemError("route", f"unknown stop {v.stop_id!r}")
     out: list[RouteIssue] = []
     parcels, weight = _peak_load(problem, route)
     if parcels > courier.capacity.parcels:
@@ -97,8 +100,6 @@ def route_issues(problem: Problem, route: CourierRoute) -> tuple[RouteIssue, ...
         out.append(RouteIssue(RouteIssueCode.OVER_WEIGHT, weight,
                               courier.capacity.weight_g))
     for v in route.visits:
-        if v.stop_id not in windows:
-            raise InvalidProblemError("route", f"unknown stop {v.stop_id!r}")
         window = windows[v.stop_id]
         if window is not None and v.start_s > window.close_s:
             out.append(RouteIssue(RouteIssueCode.LATE_STOP, v.start_s, window.close_s,

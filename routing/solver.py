@@ -768,7 +768,7 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
             left_s = road_end - time.monotonic()
             if left_s > 0:  # one search (no pool of processes: a bag is a few stops)
                 trip = _reoptimize(
-                    Problem(problem.office, bag, (there,)), c.id, c.start, (),
+                    Problem(problem.office, _alone(bag), (there,)), c.id, c.start, (),
                     now_s=leave_s, provider=provider, params=dataclasses.replace(
                         params, time_limit_s=max(0.01, min(share, left_s)), workers=1))
                 first = trip.route_of(c.id)
@@ -825,6 +825,14 @@ def _from_the_road(problem: Problem, road: Sequence[Courier], params: SolverPara
         distance_m=sum(r.distance_m for r in routes), travel_s=sum(r.travel_s for r in routes),
         feasible=plan.feasible and bags_fit and all(r.lateness_s == 0 for r in routes),
         method=plan.method, runtime_s=time.monotonic() - t0, matrix_s=plan.matrix_s)
+
+
+def _alone(stops: Sequence[Stop]) -> tuple[Stop, ...]:
+    """``stops`` for a problem of one courier: without their preferred couriers (another
+    courier of the day is unknown there, and one courier moves no stop; as
+    :func:`_reoptimize` does with them)."""
+    return tuple(s if s.preferred_courier is None
+                 else dataclasses.replace(s, preferred_courier=None) for s in stops)
 
 
 def _load_time(problem: Problem, route: CourierRoute | None,
@@ -1071,7 +1079,7 @@ def _via_office(
         # its share of the budget, or what an earlier search that overran left of it
         budget = min(params.time_limit_s * share * of, deadline - time.monotonic())
         return _reoptimize(
-            dataclasses.replace(problem, stops=tuple(stops), couriers=(who,)), cid, where,
+            dataclasses.replace(problem, stops=_alone(stops), couriers=(who,)), cid, where,
             (), now_s=max(0, min(MAX_TIME_S, at_s)), keep_next=keep,
             params=dataclasses.replace(params, time_limit_s=max(0.01, budget)),
             provider=provider, progress=progress,

@@ -111,3 +111,21 @@ def test_route_issues_of_a_route_not_from_the_problem_are_refused():
         route_issues(other, route)  # s0 is not a stop of it
     with pytest.raises(InvalidProblemError):
         route_issues(Problem(OFFICE, STOPS, COURIERS[1:]), route)  # nor courier a
+
+
+def test_route_issues_of_a_route_with_an_office_pass_and_an_unknown_stop_are_refused():
+    # the peak load of a route passing by the office looked its stops up first: a stop
+    # not in the problem was a KeyError instead of the documented InvalidProblemError
+    import dataclasses
+
+    from routing import OfficeVisit
+    from routing.evaluate import route_issues
+
+    (route,) = evaluate(PROBLEM, {"a": ["s0", "s1"]}).routes
+    via = dataclasses.replace(route, office_visit=OfficeVisit(
+        before=1, arrival_s=route.visits[0].departure_s + 60,
+        departure_s=route.visits[0].departure_s + 360, travel_distance_m=500,
+        travel_duration_s=80))
+    other = Problem(OFFICE, STOPS[1:], COURIERS)
+    with pytest.raises(InvalidProblemError):
+        route_issues(other, via)  # s0 is not a stop of it

@@ -581,3 +581,34 @@ def test_a_load_time_stays_in_a_day() -> None:
                                load_per_parcel_s=MAX_OFFICE_LOAD_PER_PARCEL_S)
     assert most.load_time_s(10**6) == MAX_TIME_S
     assert most.load_time_s(0) == MAX_OFFICE_LOAD_S
+
+
+def test_a_stop_preferring_another_courier_does_not_fail_a_pass_by_the_office() -> None:
+    # the searches of a courier's own trips were problems of that courier alone: a stop
+    # preferring another courier of the day named an unknown courier there, and a valid
+    # re-optimisation raised InvalidProblemError
+    other = courier("c2")
+    new = [dataclasses.replace(s, preferred_courier="c2") for s in _new()]
+    problem = Problem(OFFICE, (*_bag(courier_id="c1"), *new), (courier("c1"), other),
+                      move_cost_m=1000)
+    plan = _reopt(problem, at_office=["n0", "n1"])
+    (route,) = plan.routes
+    assert not plan.unassigned
+    assert set(route.stop_ids) == {"b0", "b1", "b2", "n0", "n1"}
+    assert route.office_visit is not None
+
+
+def test_a_bag_stop_preferring_another_courier_does_not_fail_the_day() -> None:
+    # solve(): the trip back through the bag was searched as a problem of its courier
+    # alone, where a bag stop's preference (ignored: it is pinned) named an unknown one
+    day = _road_day()
+    stops = tuple(dataclasses.replace(s, preferred_courier="c2") if s.on_board else s
+                  for s in day.stops)
+    problem = dataclasses.replace(day, stops=stops,
+                                  couriers=(*day.couriers, courier("c2")))
+    plan = solve(problem, FAST, provider=PROVIDER)
+    served = [i for r in plan.routes for i in r.stop_ids]
+    assert sorted(served + [u.stop_id for u in plan.unassigned]) == sorted(
+        s.id for s in problem.stops)
+    route = plan.route_of("c1")
+    assert route is not None and {"b0", "b1", "b2"} <= set(route.stop_ids)
