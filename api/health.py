@@ -3,8 +3,9 @@
 The status code follows the database alone (503 when it does not answer): it is what
 every request needs, and a load balancer takes a node out on it. When ``REDIS_URL``
 is set the answer also says whether the job queue answers and how many RQ workers
-listen on it: without either, route plans are accepted and wait (``status``
-``degraded``, still 200, since scans and deliveries go on without them)."""
+listen on it (``status`` ``degraded``, still 200, since scans and deliveries go on
+without them): with no worker, route plans are accepted and wait; with Redis
+unreachable, creating one is a 503 ``job-queue-unavailable``."""
 
 from __future__ import annotations
 

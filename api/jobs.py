@@ -80,6 +80,10 @@ def run_job(path: str, *args: Any) -> Any:
         return _resolve(path)(*args)
 
 
+#: seconds a request waits on Redis (queueing a job, reading its state)
+REDIS_TIMEOUT_S = 5
+
+
 def submit(app: Flask, path: str, *args: Any, timeout_s: int = 900) -> str:
     """Queue ``path(*args)``; returns the job id."""
     url = app.config.get("REDIS_URL")
@@ -87,7 +91,10 @@ def submit(app: Flask, path: str, *args: Any, timeout_s: int = 900) -> str:
         from redis import Redis
         from rq import Queue
 
-        queue = Queue(QUEUE, connection=Redis.from_url(url))
+        # a Redis that accepts and never answers: the request's 503 after 5 s, not a
+        # web thread held (redis-py before 8 had no default timeout)
+        queue = Queue(QUEUE, connection=Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S))
         job = queue.enqueue(run_job, path, *args, job_timeout=timeout_s,
                             failure_ttl=7 * 86400, result_ttl=86400)
         return str(job.id)
@@ -156,7 +163,8 @@ def rq_job_state(app: Flask, job_id: str) -> JobState | None:
     from rq.utils import utcparse
 
     try:
-        connection = Redis.from_url(url)
+        connection = Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S,
+                                    socket_connect_timeout=REDIS_TIMEOUT_S)
         job = Job.fetch(job_id, connection=connection)
         status = job.get_status()
         state = JobState(str(getattr(status, "value", status)), started_at=job.started_at)
