@@ -111,7 +111,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.session_interface = SessionInterface()
 
-    from . import apidocs, errors, health, items, route_plans, scans, sync, tokens, tracking
+    from . import (
+        apidocs,
+        errors,
+        health,
+        items,
+        outcomes,
+        route_plans,
+        scans,
+        sync,
+        tokens,
+        tracking,
+    )
     from .cash import views as cash_views
     from .cli import register_cli
     from .complaints import views as complaint_views
@@ -130,6 +141,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(cash_views.blp)
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(payout_views.blp)
+    api.register_blueprint(outcomes.blp)
     api.register_blueprint(tracking.api_blp)
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)

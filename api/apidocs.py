@@ -35,6 +35,9 @@ PROBLEM_TYPES = {
     "not-found": "No such resource that you can see.",
     "item-not-found": "No item with this number.",
     "item-closed": "The item is delivered or returned.",
+    "not-an-outcome": "Only a delivery (EMI) or a failed attempt (EMH) is confirmed or "
+                      "disputed: not another event, nor a copy of an outcome recorded "
+                      "already that was kept in the history without changing the item.",
     "not-waiting": "A recipient's request applies to an item at the office, held there, or "
                    "back from a failed attempt; `current_status` says where it is.",
     "attempts-used-up": "The item has used up its delivery attempts: it goes back to the "

@@ -18,6 +18,7 @@ from .office import Office
 from .payout import PayoutStatus, PayoutTask
 from .proof import DeliveryProof, Evidence, EvidenceKind, Relation
 from .request import RecipientRequest, RequestKind
+from .review import OutcomeReview, ReviewState
 from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction
 from .sync import CourierPosition, SyncUpload
@@ -46,6 +47,7 @@ __all__ = [
     "ItemAssignment",
     "ItemState",
     "Office",
+    "OutcomeReview",
     "Product",
     "PayoutStatus",
     "PayoutTask",
@@ -53,6 +55,7 @@ __all__ = [
     "RecipientRequest",
     "Relation",
     "RequestKind",
+    "ReviewState",
     "RevokedSession",
     "Role",
     "RoutePlan",

@@ -144,6 +144,9 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
         # an office's events of a period (the quality report): a range of the index,
         # not a scan of every event ever recorded
         Index("ix_tracking_events_office_time", "office_id", "device_time"),
+        # an office's outcomes to confirm of a day (api/outcomes): those synced late
+        # (an implausible device time) are found by when they arrived
+        Index("ix_tracking_events_office_server_time", "office_id", "server_time"),
         CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
         CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
     )

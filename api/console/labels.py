@@ -40,6 +40,7 @@ UI = {
     "nav_items": ("Tra cứu bưu gửi", "Item search"),
     "nav_complaints": ("Khiếu nại", "Complaints"),
     "nav_cash": ("Tiền thu hộ", "Cash"),
+    "nav_outcomes": ("Xác nhận phát", "Outcomes"),
     "nav_quality": ("Chất lượng", "Quality"),
     "nav_missing": ("Thiếu quét", "Missing scans"),
     "missing_title": ("Bưu gửi quá hạn chưa có lần quét tiếp theo",
@@ -367,6 +368,28 @@ UI = {
     "column": ("Cột", "Column"),
     "error": ("Lỗi", "Error"),
     "csv_columns": ("Các cột", "Columns"),
+    # outcomes couriers report, confirmed by the office
+    "outcomes_title": ("Xác nhận kết quả phát", "Confirm what couriers reported"),
+    "outcomes_help": ("Phát thành công và phát không thành công do bưu tá báo trong ca. "
+                      "Kiểm tra bưu gửi mang về, tiền thu hộ đã nộp và bằng chứng giao, rồi "
+                      "xác nhận hoặc ghi nhận sai lệch.",
+                      "Deliveries and failed attempts couriers reported on their shift. "
+                      "Check the parcels brought back, the COD cash handed in and the proof "
+                      "of delivery, then confirm them or dispute one."),
+    "outcome_reported": ("Chưa xác nhận", "Reported"),
+    "outcome_confirmed": ("Đã xác nhận", "Confirmed"),
+    "outcome_disputed": ("Có sai lệch", "Disputed"),
+    "recorded_by_staff": ("do bưu cục ghi", "recorded by the office"),
+    "confirm_all": ("Xác nhận tất cả kết quả chưa xác nhận", "Confirm every reported outcome"),
+    "confirm": ("Xác nhận", "Confirm"),
+    "dispute": ("Ghi sai lệch", "Dispute"),
+    "dispute_note": ("Sai lệch gì (bắt buộc)", "What is wrong (required)"),
+    "outcomes_confirmed": ("Số kết quả đã xác nhận:", "Outcomes confirmed:"),
+    "outcome_reviewed": ("Đã ghi nhận.", "Recorded."),
+    "no_outcomes": ("Không có kết quả phát nào do bưu tá báo trong ngày.",
+                    "No outcomes reported by couriers that day."),
+    "outcome": ("Kết quả", "Outcome"),
+    "confirmation": ("Xác nhận", "Confirmation"),
 }
 
 COMPLAINT_CATEGORY = {

@@ -70,6 +70,7 @@ from ..items import custody
 from ..items import service as items
 from ..items.schemas import Day, Id, Int, RecipientRequestCreateSchema
 from ..localtime import LOCAL_TZ, local_day
+from ..outcomes import service as outcomes
 from ..payouts import service as payouts
 from ..payouts.schemas import PayoutAssignSchema, PayoutCreateSchema, PayoutFailSchema
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
@@ -226,6 +227,7 @@ def _context() -> dict[str, Any]:
     return {"lang": lg, "t": t, "csrf_token": security.csrf_token, "user": user,
             "here": _here,
             "L": lambda table, key: labels.label(getattr(labels, table), key, lg),
+            "confirmation": outcomes.confirmation,
             "labels": labels}
 
 
@@ -1132,6 +1134,86 @@ def cash_correction(user: User) -> Any:
 
     return _back_to_ledger(user, _form_action(record), form.get("courier_id"),
                            form.get("date"), correction=form)
+
+
+# ------------------------------------------------------------------ outcomes
+
+@bp.get("/outcomes")
+@page
+def outcomes_page(user: User) -> Any:
+    return _outcomes_page(user, _day_arg(), request.args.get("courier"))
+
+
+def _outcomes_page(user: User, day: date, courier: Any, *, code: int = 200) -> Any:
+    """The day's outcomes couriers reported, per courier (GET /outcomes), and the list of
+    ``courier``'s (an id as sent: none, or not one of the day's, lists none)."""
+    office = office_of(user)
+    day_out = outcomes.day_outcomes(db.session(), user, office.id, day)
+    try:
+        chosen = Id().deserialize(courier) if courier else None
+    except ValidationError:
+        chosen = None
+    rows = [o for o in day_out["outcomes"] if chosen is not None
+            and o["courier"]["id"] == chosen]
+    names = {c["courier_id"]: c["username"] for c in day_out["couriers"]}
+    return render_template("console/outcomes.html", office=office, day=day,
+                           couriers=day_out["couriers"], rows=rows, chosen=chosen,
+                           chosen_name=names.get(chosen) if chosen is not None else None
+                           ), code
+
+
+def _back_to_outcomes(user: User, refused: int | None, courier_id: Any, day: Any) -> Any:
+    if refused is not None:
+        try:
+            return _outcomes_page(user, Day().deserialize(day or ""), courier_id,
+                                  code=refused)
+        except ValidationError:
+            pass
+    return redirect(url_for("console.outcomes_page", date=str(day or ""),
+                            courier=courier_id))
+
+
+@bp.post("/outcomes/confirm")
+@page
+def outcomes_confirm(user: User) -> Any:
+    """Confirm every outcome a courier reported that day and nobody checked yet (the
+    API's POST /outcomes/confirm without ``event_ids``); sent twice, nothing more."""
+    from ..outcomes.schemas import ConfirmDaySchema
+
+    form = request.form
+
+    def record() -> None:
+        data = ConfirmDaySchema().load({"courier_id": form.get("courier_id", ""),
+                                        "date": form.get("date", ""),
+                                        "note": form.get("note") or None})
+        out = outcomes.confirm_day(db.session(), user, office_of(user).id,
+                                   data["courier_id"], data["date"], None, data.get("note"),
+                                   now=clock())
+        db.session.commit()
+        flash(f"{t('outcomes_confirmed')} {out['confirmed_now']}", "info")
+
+    return _back_to_outcomes(user, _form_action(record), form.get("courier_id"),
+                             form.get("date"))
+
+
+@bp.post("/outcomes/<int:event_id>/review")
+@page
+def outcome_review(user: User, event_id: int) -> Any:
+    """Confirm or dispute one outcome (POST /outcomes/{event_id}/review)."""
+    from ..outcomes.schemas import ReviewCreateSchema
+
+    form = request.form
+
+    def record() -> None:
+        data = ReviewCreateSchema().load({"state": form.get("state", ""),
+                                          "note": form.get("note") or None})
+        outcomes.review_outcome(db.session(), user, event_id, data["state"],
+                                data.get("note"), now=clock())
+        db.session.commit()
+        flash(t("outcome_reviewed"), "info")
+
+    return _back_to_outcomes(user, _form_action(record), form.get("courier_id"),
+                             form.get("date"))
 
 
 # ------------------------------------------------------------------ payouts

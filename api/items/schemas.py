@@ -361,6 +361,13 @@ class EventSchema(Schema):
                                                   "event, if any"})
     photo_url = fields.Method("_photo_url", metadata={
         "type": ["string", "null"], "description": "The photo of the scan behind the event"})
+    confirmation = fields.Method("_confirmation", metadata={
+        "type": ["object", "null"],
+        "description": "A delivery or failed attempt (an outcome): whether the office "
+                       "confirmed it, {state (reported: by a courier, not yet checked; "
+                       "confirmed; disputed), basis (reviewed, recorded_by_staff, null), "
+                       "by, at, note, reviews: [{state, by, at, note}]}; null for other "
+                       "events and for a copy of an outcome kept unapplied"})
 
     def _proof(self, ev: Any) -> dict[str, Any] | None:
         p = getattr(ev, "proof", None)
@@ -381,6 +388,13 @@ class EventSchema(Schema):
         if scan is None or not scan.photo_key:
             return None
         return url_for("scans.ScanPhoto", scan_id=scan.id)
+
+    def _confirmation(self, ev: Any) -> dict[str, Any] | None:
+        from ..outcomes.schemas import ConfirmationSchema
+        from ..outcomes.service import confirmation
+
+        found = confirmation(ev)
+        return None if found is None else dict(ConfirmationSchema().dump(found))
 
     def _location(self, ev: Any) -> dict[str, Any] | None:
         if ev.lat is None:

@@ -88,6 +88,8 @@ UI = {
                         "It will be returned to the sender"),
     "expected_delivery": ("Dự kiến giao hôm nay", "Expected today"),
     "time_note": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
+    "unconfirmed": ("Bưu tá đã báo, bưu cục chưa xác nhận",
+                    "Reported by the courier, not yet confirmed by the post office"),
 }
 
 

@@ -14,6 +14,9 @@ class PublicEventSchema(Schema):
     place = fields.String(allow_none=True, metadata={"description": "City and province"})
     reason = fields.String(allow_none=True)
     action = fields.String(allow_none=True)
+    confirmed = fields.Boolean(allow_none=True, metadata={
+        "description": "A delivery or failed attempt: true once the post office confirmed "
+                       "what its courier reported, false until then; null for other events"})
 
 
 class ExpectedDeliverySchema(Schema):

@@ -20,6 +20,7 @@ from ..errors import NotFound, Unprocessable
 from ..items import identifiers
 from ..items.service import collect_by
 from ..localtime import LOCAL_TZ, local_day
+from ..outcomes.service import state_of
 from ..route_plans.eta import expected_delivery
 from . import labels
 
@@ -62,6 +63,9 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
             "place": place,
             "reason": labels.label(labels.REASON, ev.reason.value if ev.reason else None, lang),
             "action": labels.label(labels.ACTION, ev.action.value if ev.action else None, lang),
+            # a delivery or failed attempt: whether the office confirmed what the courier
+            # reported (api/outcomes); a disputed one is not confirmed either
+            "confirmed": None if (state := state_of(ev)) is None else state == "confirmed",
         })
     return {
         "number": item.identifier,

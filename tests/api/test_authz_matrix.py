@@ -29,7 +29,23 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["make_cash"] = lambda: _make_cash(clock, w)
     w["make_complaint"] = lambda: _make_complaint(clock, w)
     w["make_payout"] = lambda: _make_payout(clock, w)
+    w["make_outcome"] = lambda: _make_outcome(clock, make_item, w)
     return w
+
+
+def _make_outcome(clock, make_item, w):
+    """A failed attempt the world's courier reported."""
+    from api.items import service
+    from models import EventCode, db
+
+    item = make_item(w["office"], courier=w["courier_own"], events=("EMG", "EDG"))
+    service.record_event(db.session, w["courier_own"], item.identifier, {
+        "code": EventCode.EMH, "client_event_id": "matrix-outcome-01", "device_time": clock(),
+        "reason": "unreachable_by_phone", "action": "notice_left",
+        "location": {"lat": 12.238, "lon": 109.196}}, now=clock(),
+        max_attempts=3)
+    db.session.commit()
+    return item.events[-1].id
 
 
 def _make_payout(clock, w):
@@ -297,6 +313,18 @@ MATRIX = [
     ("fail payout", "post", "/api/v1/payouts/{payout}/fail", lambda w: {"json": {"note": "vắng"}},
      dict(anon=401, courier_own=404, courier_other=404, dispatcher_own=409,
           dispatcher_other=404, admin=409)),
+    ("day outcomes", "get", "/api/v1/outcomes?date=2026-11-20&office_id={office}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("confirm outcomes", "post", "/api/v1/outcomes/confirm",
+     lambda w: {"json": {"date": "2026-11-20", "courier_id": w["courier_own"].id,
+                         "office_id": w["office"].id}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=403, admin=200)),
+    ("review outcome", "post", "/api/v1/outcomes/{outcome}/review",
+     lambda w: {"json": {"state": "confirmed"}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
     ("public tracking", "get", "/api/v1/track/{item}", None,
      dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
           dispatcher_other=200, admin=200)),
@@ -320,9 +348,11 @@ def test_role_matrix(client, auth, world, monkeypatch, role, name, method, url, 
     evidence = world["make_evidence"]() if "{evidence}" in url else None
     complaint = world["make_complaint"]() if "{complaint}" in url else None
     payout = world["make_payout"]() if "{payout}" in url else None
+    outcome = world["make_outcome"]() if "{outcome}" in url else None
     path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
                       scan=scan_id, plan=plan_id, office=world["office"].id,
-                      evidence=evidence, complaint=complaint, payout=payout)
+                      evidence=evidence, complaint=complaint, payout=payout,
+                      outcome=outcome)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
     assert r.status_code == expected[role], (role, name, r.get_json(silent=True))

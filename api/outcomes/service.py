@@ -1,0 +1,206 @@
+"""Courier-reported outcomes and the office's confirmation of them (models/review.py).
+
+An outcome is a delivery (EMI) or failed attempt (EMH) that moved the item or counts
+toward the attempt limit: a copy of one, kept unapplied (a late conflict that counts
+for nothing), is no outcome of its own. Recorded by a courier, it is ``reported`` until
+office staff confirm or dispute it; recorded by office staff, it is ``confirmed`` as it
+is recorded. The latest review decides; every review is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import EventCode, OutcomeReview, ReviewState, Role, TrackingEvent, User
+
+from ..cash.service import event_shift_day
+from ..errors import Conflict, Forbidden, NotFound, Unprocessable
+from ..localtime import day_bounds
+from ..scope import office_for_read, office_for_write
+
+OUTCOME_CODES = (EventCode.EMI, EventCode.EMH)
+REPORTED = "reported"
+STATES = (REPORTED, ReviewState.CONFIRMED.value, ReviewState.DISPUTED.value)
+# a day's outcomes are looked up by device time within a day of the shift day, or by
+# when they arrived within a week after it (a phone whose clock was wrong, synced late):
+# an outcome whose clock was wrong and that arrived later still is listed on no day
+# (its item's page shows it, and it can be reviewed there)
+DEVICE_MARGIN = timedelta(days=1)
+ARRIVAL_MARGIN = timedelta(days=7)
+
+
+def is_outcome(ev: TrackingEvent) -> bool:
+    return ev.code in OUTCOME_CODES and (ev.applied or ev.attempt_no is not None)
+
+
+def _by_staff(ev: TrackingEvent) -> bool:
+    return ev.actor is None or ev.actor.role is not Role.COURIER
+
+
+def _person(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.id, "username": user.username, "role": user.role.value}
+
+
+def state_of(ev: TrackingEvent) -> str | None:
+    """``reported``, ``confirmed`` or ``disputed``; None for an event that is no outcome."""
+    if not is_outcome(ev):
+        return None
+    if ev.reviews:
+        return str(ev.reviews[-1].state.value)
+    return ReviewState.CONFIRMED.value if _by_staff(ev) else REPORTED
+
+
+def confirmation(ev: TrackingEvent) -> dict[str, Any] | None:
+    """What the office made of an outcome: its state, who decided it and when (the
+    latest review; for an outcome staff recorded and nobody reviewed since, its
+    recording), and every review, oldest first. None for an event that is no outcome."""
+    state = state_of(ev)
+    if state is None:
+        return None
+    history = [{"state": r.state.value, "by": _person(r.actor), "at": r.created_at,
+                "note": r.note} for r in ev.reviews]
+    if history:
+        last = history[-1]
+        return {"state": state, "basis": "reviewed", "by": last["by"], "at": last["at"],
+                "note": last["note"], "reviews": history}
+    if state == REPORTED:
+        return {"state": state, "basis": None, "by": None, "at": None, "note": None,
+                "reviews": []}
+    return {"state": state, "basis": "recorded_by_staff", "by": _person(ev.actor),
+            "at": ev.server_time, "note": None, "reviews": []}
+
+
+def _staff(actor: User) -> None:
+    if actor.role not in (Role.DISPATCHER, Role.ADMIN):
+        raise Forbidden("Only office staff confirm what couriers report.")
+
+
+def _day_events(session: Session, office_id: int, day: date,
+                courier_id: int | None = None) -> list[TrackingEvent]:
+    """The outcomes couriers recorded at the office's items on ``day`` (their shift day,
+    as the cash ledger books a delivery's COD), by courier and time."""
+    start, end = day_bounds(day)
+    q = select(TrackingEvent).join(User, TrackingEvent.actor_id == User.id).where(
+        TrackingEvent.office_id == office_id, TrackingEvent.code.in_(OUTCOME_CODES),
+        User.role == Role.COURIER,
+        or_(TrackingEvent.device_time.between(start - DEVICE_MARGIN, end + DEVICE_MARGIN),
+            TrackingEvent.server_time.between(start, end + ARRIVAL_MARGIN))
+    ).options(selectinload(TrackingEvent.item))
+    if courier_id is not None:
+        q = q.where(TrackingEvent.actor_id == courier_id)
+    found = session.execute(q).unique().scalars().all()
+    return sorted((e for e in found if is_outcome(e) and event_shift_day(e) == day),
+                  key=lambda e: (e.actor_id or 0, e.device_time, e.id))
+
+
+def outcome_row(ev: TrackingEvent) -> dict[str, Any]:
+    proof = getattr(ev, "proof", None)
+    return {"event_id": ev.id, "identifier": ev.item.identifier, "code": ev.code.value,
+            "device_time": ev.device_time, "server_time": ev.server_time,
+            "courier": _person(ev.actor), "status_after": ev.status_after.value,
+            "reason": ev.reason.value if ev.reason else None,
+            "action": ev.action.value if ev.action else None,
+            "applied": ev.applied, "attempt_no": ev.attempt_no, "flags": ev.flags or [],
+            "cod_collected": proof.cod_collected if proof is not None else None,
+            "confirmation": confirmation(ev)}
+
+
+def _summary(office_id: int, day: date, events: Sequence[TrackingEvent], *,
+             courier_id: int | None = None, state: str | None = None) -> dict[str, Any]:
+    per: dict[int, Counter[str]] = {}
+    names: dict[int, str] = {}
+    for ev in events:
+        assert ev.actor is not None and ev.actor_id is not None  # a courier's
+        per.setdefault(ev.actor_id, Counter())[state_of(ev) or REPORTED] += 1
+        names[ev.actor_id] = ev.actor.username
+    couriers = [{"courier_id": cid, "username": names[cid],
+                 **{s: counts[s] for s in STATES}} for cid, counts in per.items()]
+    shown = [e for e in events if state is None or state_of(e) == state]
+    return {"office_id": office_id, "date": day.isoformat(), "courier_id": courier_id,
+            "couriers": couriers, "outcomes": [outcome_row(e) for e in shown]}
+
+
+def day_outcomes(session: Session, actor: User, office_id: int | None, day: date, *,
+                 courier_id: int | None = None, state: str | None = None) -> dict[str, Any]:
+    """An office's outcomes reported by its couriers on a shift day: per courier how
+    many are reported, confirmed and disputed, and the outcomes themselves (one
+    courier's, or those in one state, when asked)."""
+    office_id = office_for_read(actor, office_id, what="what couriers reported")
+    events = _day_events(session, office_id, day, courier_id)
+    return _summary(office_id, day, events, courier_id=courier_id, state=state)
+
+
+def _review(session: Session, actor: User, ev: TrackingEvent, state: ReviewState,
+            note: str | None, now: datetime) -> bool:
+    """Record the review unless the outcome is already in that state with that note
+    (the same form sent twice). Whether a row was added."""
+    if state_of(ev) == state.value and (note is None or (
+            ev.reviews and ev.reviews[-1].note == note)):
+        return False
+    review = OutcomeReview(event_id=ev.id, state=state, note=note, actor=actor,
+                           created_at=now)
+    session.add(review)
+    ev.reviews.append(review)
+    return True
+
+
+def confirm_day(session: Session, actor: User, office_id: int | None, courier_id: int,
+                day: date, event_ids: Sequence[int] | None, note: str | None, *,
+                now: datetime) -> dict[str, Any]:
+    """Confirm a courier's outcomes of a day at the office: those named, or else every
+    one still reported (a disputed one stays disputed unless named: naming it settles
+    the dispute). Returns the courier's day as :func:`day_outcomes` does, and how many
+    outcomes this call confirmed (``confirmed_now``: 0 for the same call sent again)."""
+    _staff(actor)
+    office_id = office_for_write(actor, office_id, what="confirmations")
+    courier = session.get(User, courier_id)
+    if courier is None or courier.role is not Role.COURIER:
+        raise Unprocessable(f"No courier {courier_id}.", errors=[
+            {"pointer": "/courier_id", "detail": "Not a courier."}])
+    if courier.id == actor.id:  # (a courier is never staff; kept for clarity)
+        raise Forbidden("Your own outcomes are confirmed by someone else.")
+    events = _day_events(session, office_id, day, courier.id)
+    if event_ids is None:
+        targets = [e for e in events if state_of(e) == REPORTED]
+    else:
+        by_id = {e.id: e for e in events}
+        errors = [{"pointer": f"/event_ids/{k}",
+                   "detail": f"Event {eid} is no outcome {courier.username} reported on "
+                             f"{day.isoformat()} at this office."}
+                  for k, eid in enumerate(event_ids) if eid not in by_id]
+        if errors:
+            raise Unprocessable("Some events are not this courier's outcomes of the day; "
+                                "nothing was confirmed.", errors=errors[:200])
+        targets = [by_id[eid] for eid in dict.fromkeys(event_ids)
+                   if state_of(by_id[eid]) != ReviewState.CONFIRMED.value]
+    added = sum(_review(session, actor, ev, ReviewState.CONFIRMED, note, now)
+                for ev in targets)
+    return {**_summary(office_id, day, events, courier_id=courier.id),
+            "confirmed_now": added}
+
+
+def review_outcome(session: Session, actor: User, event_id: int, state: ReviewState,
+                   note: str | None, *, now: datetime) -> dict[str, Any]:
+    """Confirm or dispute one outcome (a dispute says why: the schema requires a note).
+    Staff of the event's office, or an admin; never on an outcome they recorded."""
+    _staff(actor)
+    ev = session.get(TrackingEvent, event_id)
+    if ev is None or (actor.role is Role.DISPATCHER and ev.office_id != actor.office_id):
+        raise NotFound(f"No event {event_id} that you can see.")
+    if not is_outcome(ev):
+        what = ("a copy of an outcome recorded already, kept in the history"
+                if ev.code in OUTCOME_CODES else f"an {ev.code.value} event")
+        raise Conflict(f"Event {event_id} is {what}: only deliveries and failed attempts "
+                       "are confirmed or disputed.", slug="not-an-outcome")
+    if ev.actor_id == actor.id:
+        raise Forbidden("Your own outcomes are checked by someone else.")
+    _review(session, actor, ev, state, note, now)
+    return outcome_row(ev)

@@ -1,0 +1,292 @@
+"""Courier-reported outcomes and the office's confirmation of them (api/outcomes)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from models import OutcomeReview, Role, TrackingEvent, db
+
+ids = (f"outcome-{n:06d}" for n in itertools.count())
+DAY = "2026-11-20"
+
+
+def record(client, h, item, code, *, at="2026-11-20T10:00:00+07:00", **extra):
+    body = {"code": code, "client_event_id": extra.pop("client_event_id", next(ids)),
+            "device_time": at, "location": {"lat": 12.238, "lon": 109.196}, **extra}
+    r = client.post(f"/api/v1/items/{item.identifier}/events", headers=h, json=body)
+    assert r.status_code in (200, 201), r.json
+    return r.json["event"] if "event" in r.json else r.json
+
+
+@pytest.fixture
+def day(client, auth, office, courier, make_item, full_proof, clock):
+    """The courier's day: out at 08:00, a COD parcel delivered at 10:00, a failed attempt
+    at 11:00, recorded at noon."""
+    h = auth(courier)
+    delivered = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    failed = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(hours=4)
+    ev_delivery = record(client, h, delivered, "EMI", proof=full_proof(delivered))
+    ev_attempt = record(client, h, failed, "EMH", at="2026-11-20T11:00:00+07:00",
+                        reason="recipient_absent", action="notice_left",
+                        photo=full_proof(failed)["photo"])
+    return {"delivered": delivered, "failed": failed, "delivery": ev_delivery["id"],
+            "attempt": ev_attempt["id"]}
+
+
+def states(body):
+    return {o["event_id"]: o["confirmation"]["state"] for o in body["outcomes"]}
+
+
+def test_a_couriers_outcomes_are_reported_until_the_office_confirms_them(
+        client, auth, courier, dispatcher, day):
+    h = auth(dispatcher)
+    r = client.get(f"/api/v1/outcomes?date={DAY}", headers=h)
+    assert r.status_code == 200, r.json
+    assert states(r.json) == {day["delivery"]: "reported", day["attempt"]: "reported"}
+    assert r.json["couriers"] == [{"courier_id": courier.id, "username": courier.username,
+                                   "reported": 2, "confirmed": 0, "disputed": 0}]
+    cod = {o["event_id"]: o["cod_collected"] for o in r.json["outcomes"]}
+    assert cod == {day["delivery"]: 250_000, day["attempt"]: None}
+    # the item's history says the same
+    detail = client.get(f"/api/v1/items/{day['delivered'].identifier}", headers=h).json
+    by_code = {e["code"]: e["confirmation"] for e in detail["events"]}
+    assert by_code["EMI"]["state"] == "reported" and by_code["EMG"] is None
+
+    r = client.post("/api/v1/outcomes/confirm", headers=h, json={
+        "date": DAY, "courier_id": courier.id, "note": "bag and cash checked"})
+    assert r.status_code == 200, r.json
+    assert states(r.json) == {day["delivery"]: "confirmed", day["attempt"]: "confirmed"}
+    assert r.json["couriers"][0]["confirmed"] == 2
+    conf = r.json["outcomes"][0]["confirmation"]
+    assert conf["basis"] == "reviewed" and conf["by"]["id"] == dispatcher.id
+    assert conf["note"] == "bag and cash checked" and len(conf["reviews"]) == 1
+    assert r.json["confirmed_now"] == 2
+    # confirming again changes nothing
+    again = client.post("/api/v1/outcomes/confirm", headers=h, json={
+        "date": DAY, "courier_id": courier.id, "note": "bag and cash checked"})
+    assert again.json["confirmed_now"] == 0
+    assert db.session.query(OutcomeReview).count() == 2
+    detail = client.get(f"/api/v1/items/{day['failed'].identifier}", headers=h).json
+    emh = next(e for e in detail["events"] if e["code"] == "EMH")
+    assert emh["confirmation"]["state"] == "confirmed"
+
+
+def test_a_dispute_is_kept_and_settled_by_a_later_review(client, auth, courier, dispatcher,
+                                                         make_user, office, day):
+    h = auth(dispatcher)
+    url = f"/api/v1/outcomes/{day['delivery']}/review"
+    r = client.post(url, headers=h, json={"state": "disputed"})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/note"
+    r = client.post(url, headers=h, json={"state": "disputed",
+                                          "note": "parcel found in the bag at 18:00"})
+    assert r.status_code == 200, r.json
+    assert r.json["confirmation"]["state"] == "disputed"
+    # confirming the day leaves a disputed outcome disputed unless it is named
+    body = client.post("/api/v1/outcomes/confirm", headers=h, json={
+        "date": DAY, "courier_id": courier.id}).json
+    assert states(body) == {day["delivery"]: "disputed", day["attempt"]: "confirmed"}
+    disputed = client.get(f"/api/v1/outcomes?date={DAY}&state=disputed", headers=h).json
+    assert [o["event_id"] for o in disputed["outcomes"]] == [day["delivery"]]
+    supervisor = make_user(Role.DISPATCHER, office)
+    body = client.post("/api/v1/outcomes/confirm", headers=auth(supervisor), json={
+        "date": DAY, "courier_id": courier.id, "event_ids": [day["delivery"]],
+        "note": "recipient confirmed by phone"}).json
+    conf = next(o for o in body["outcomes"] if o["event_id"] == day["delivery"])["confirmation"]
+    assert conf["state"] == "confirmed" and conf["by"]["id"] == supervisor.id
+    assert [(x["state"], x["by"]["id"]) for x in conf["reviews"]] == [
+        ("disputed", dispatcher.id), ("confirmed", supervisor.id)]
+
+
+def test_an_outcome_recorded_by_office_staff_is_confirmed_as_recorded(
+        client, auth, office, dispatcher, make_item, full_proof):
+    item = make_item(office, events=("EMG", "EDF"))
+    ev = record(client, auth(dispatcher), item, "EMI", proof=full_proof(item, by=dispatcher))
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=auth(dispatcher)).json
+    conf = next(e for e in detail["events"] if e["id"] == ev["id"])["confirmation"]
+    assert conf["state"] == "confirmed" and conf["basis"] == "recorded_by_staff"
+    assert conf["by"]["id"] == dispatcher.id
+    # not listed among what couriers reported, and the clerk cannot review their own
+    assert client.get(f"/api/v1/outcomes?date={DAY}", headers=auth(dispatcher)
+                      ).json["outcomes"] == []
+    r = client.post(f"/api/v1/outcomes/{ev['id']}/review", headers=auth(dispatcher),
+                    json={"state": "disputed", "note": "mine"})
+    assert r.status_code == 403
+
+
+def test_only_outcomes_of_the_day_of_that_courier_at_that_office_are_confirmed(
+        client, auth, office, courier, dispatcher, make_user, make_office, make_item,
+        full_proof, clock, day):
+    h = auth(dispatcher)
+    other = make_user(Role.COURIER, office)
+    item = make_item(office, courier=other, events=("EMG", "EDG"))
+    theirs = record(client, auth(other), item, "EMI", proof=full_proof(item))
+    clock.advance(days=1)
+    tomorrow = make_item(office, courier=courier, events=("EMG", "EDG"))
+    later = record(client, auth(courier), tomorrow, "EMI", at="2026-11-21T09:00:00+07:00",
+                   proof=full_proof(tomorrow))
+    h = auth(dispatcher)
+    r = client.post("/api/v1/outcomes/confirm", headers=h, json={
+        "date": DAY, "courier_id": courier.id,
+        "event_ids": [day["delivery"], theirs["id"], later["id"], 10**6]})
+    assert r.status_code == 422
+    assert [e["pointer"] for e in r.json["errors"]] == [
+        "/event_ids/1", "/event_ids/2", "/event_ids/3"]
+    assert db.session.query(OutcomeReview).count() == 0  # nothing confirmed
+    body = client.post("/api/v1/outcomes/confirm", headers=h, json={
+        "date": DAY, "courier_id": courier.id}).json
+    assert set(states(body)) == {day["delivery"], day["attempt"]}
+    listing = client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
+    assert states(listing)[theirs["id"]] == "reported"
+    assert later["id"] not in states(listing)
+    assert states(client.get("/api/v1/outcomes?date=2026-11-21", headers=h).json) == {
+        later["id"]: "reported"}
+    # another office's dispatcher sees none of it and reviews none of it
+    stranger = make_user(Role.DISPATCHER, make_office())
+    assert client.get(f"/api/v1/outcomes?date={DAY}", headers=auth(stranger)
+                      ).json["outcomes"] == []
+    assert client.post(f"/api/v1/outcomes/{day['attempt']}/review", headers=auth(stranger),
+                       json={"state": "confirmed"}).status_code == 404
+
+
+def test_who_may_confirm(client, auth, courier, dispatcher, make_user, office, day):
+    assert client.get(f"/api/v1/outcomes?date={DAY}", headers=auth(courier)).status_code == 403
+    assert client.post("/api/v1/outcomes/confirm", headers=auth(courier), json={
+        "date": DAY, "courier_id": courier.id}).status_code == 403
+    assert client.post(f"/api/v1/outcomes/{day['delivery']}/review", headers=auth(courier),
+                       json={"state": "confirmed"}).status_code == 403
+    admin = make_user(Role.ADMIN)
+    r = client.get(f"/api/v1/outcomes?date={DAY}", headers=auth(admin))
+    assert r.status_code == 422  # an admin names the office
+    r = client.get(f"/api/v1/outcomes?date={DAY}&office_id={office.id}", headers=auth(admin))
+    assert len(r.json["outcomes"]) == 2
+    r = client.post("/api/v1/outcomes/confirm", headers=auth(admin), json={
+        "date": DAY, "courier_id": dispatcher.id, "office_id": office.id})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/courier_id"
+
+
+def test_events_that_are_no_outcome_are_not_reviewed(client, auth, courier, dispatcher, day):
+    emg = db.session.query(TrackingEvent).filter_by(
+        item_id=day["delivered"].id, code="EMG").one()
+    r = client.post(f"/api/v1/outcomes/{emg.id}/review", headers=auth(dispatcher),
+                    json={"state": "confirmed"})
+    assert r.status_code == 409 and r.json["type"].endswith("not-an-outcome")
+    assert client.post("/api/v1/outcomes/999999/review", headers=auth(dispatcher),
+                       json={"state": "confirmed"}).status_code == 404
+
+
+@pytest.mark.parametrize("query", [
+    "", "date=yesterday", f"date={DAY}&state=delivered", f"date={DAY}&courier_id=x"])
+def test_bad_queries_are_422(client, auth, dispatcher, query):
+    r = client.get(f"/api/v1/outcomes?{query}", headers=auth(dispatcher))
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("body", [
+    {"courier_id": 1},
+    {"date": DAY},
+    {"date": DAY, "courier_id": 1, "event_ids": []},
+    {"date": DAY, "courier_id": 1, "event_ids": ["a"]},
+    {"date": DAY, "courier_id": 1, "event_ids": list(range(1, 2002))},
+    {"date": DAY, "courier_id": 1, "note": "x" * 501},
+    {"date": DAY, "courier_id": 1, "surprise": True},
+])
+def test_bad_confirmations_are_422(client, auth, dispatcher, body):
+    r = client.post("/api/v1/outcomes/confirm", headers=auth(dispatcher), json=body)
+    assert r.status_code == 422, r.json
+
+
+def test_a_copy_of_a_delivery_kept_unapplied_is_no_outcome(client, auth, courier, dispatcher,
+                                                          day, full_proof):
+    """The same hand-over recorded again under another id (the phone's backlog synced
+    after the scan) is kept as a late conflict: one delivery to confirm, not two."""
+    item = day["delivered"]
+    r = client.post("/api/v1/sync", headers=auth(courier), json={
+        "device_id": "android-1", "events": [{
+            "kind": "event", "identifier": item.identifier, "code": "EMI",
+            "client_event_id": next(ids), "device_time": "2026-11-20T09:59:00+07:00",
+            "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(item)}]})
+    assert r.status_code == 200, r.json
+    assert r.json["results"][0]["flags"] == ["late_conflict"], r.json
+    copy = db.session.query(TrackingEvent).filter_by(item_id=item.id, code="EMI",
+                                                     applied=False).one()
+    listing = client.get(f"/api/v1/outcomes?date={DAY}", headers=auth(dispatcher)).json
+    assert set(states(listing)) == {day["delivery"], day["attempt"]}
+    assert client.post(f"/api/v1/outcomes/{copy.id}/review", headers=auth(dispatcher),
+                       json={"state": "confirmed"}).status_code == 409
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=auth(dispatcher)).json
+    assert next(e for e in detail["events"] if e["id"] == copy.id)["confirmation"] is None
+
+
+def test_a_day_is_read_in_a_fixed_number_of_queries(client, auth, office, courier, dispatcher,
+                                                    make_item, count_queries, day):
+    h = auth(dispatcher)
+    client.get(f"/api/v1/outcomes?date={DAY}", headers=h)  # the token's first use
+    with count_queries() as n:
+        assert len(client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json["outcomes"]) == 2
+    few = n()
+    client.post(f"/api/v1/outcomes/{day['attempt']}/review", headers=h,
+                json={"state": "disputed", "note": "neighbour saw them home"})
+    for _ in range(8):
+        item = make_item(office, courier=courier, events=("EMG", "EDG"))
+        record(client, auth(courier), item, "EMH", at="2026-11-20T11:30:00+07:00",
+               reason="unreachable_by_phone", action="notice_left")
+    with count_queries() as n:
+        assert len(client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json["outcomes"]) == 10
+    assert n() == few
+
+
+def test_the_public_page_says_whether_the_office_confirmed_a_delivery(
+        client, auth, courier, dispatcher, day):
+    number = day["delivered"].identifier
+
+    def delivery(lang="en"):
+        body = client.get(f"/api/v1/track/{number}?lang={lang}").json
+        return next(e for e in body["events"] if e["code"] == "EMI")
+
+    assert delivery()["confirmed"] is False
+    assert next(e for e in client.get(f"/api/v1/track/{number}").json["events"]
+                if e["code"] == "EMG")["confirmed"] is None
+    page = client.get(f"/track/{number}?lang=en").get_data(as_text=True)
+    assert "not yet confirmed by the post office" in page
+    client.post(f"/api/v1/outcomes/{day['delivery']}/review", headers=auth(dispatcher),
+                json={"state": "disputed", "note": "recipient says no"})
+    assert delivery()["confirmed"] is False  # a dispute is shown as not confirmed
+    client.post(f"/api/v1/outcomes/{day['delivery']}/review", headers=auth(dispatcher),
+                json={"state": "confirmed"})
+    assert delivery()["confirmed"] is True
+    page = client.get(f"/track/{number}?lang=vi").get_data(as_text=True)
+    assert "bưu cục chưa xác nhận" not in page
+
+
+def test_the_console_confirms_a_couriers_day_and_records_a_dispute(
+        client, courier, dispatcher, day):
+    from tests.api.test_console import CSRF_RE, login
+
+    assert login(client, dispatcher.username, "pw").status_code == 302
+    page = client.get(f"/console/outcomes?date={DAY}").text
+    assert 'id="outcome-couriers"' in page and courier.username in page
+    url = f"/console/outcomes?date={DAY}&courier={courier.id}"
+    page = client.get(url).text
+    assert page.count('data-state="reported"') == 2
+    token = CSRF_RE.search(page).group(1)
+    # a dispute without a note is refused on the page, nothing recorded
+    r = client.post(f"/console/outcomes/{day['delivery']}/review", data={
+        "csrf_token": token, "state": "disputed", "note": "", "courier_id": courier.id,
+        "date": DAY})
+    assert r.status_code == 422 and db.session.query(OutcomeReview).count() == 0
+    r = client.post(f"/console/outcomes/{day['delivery']}/review", data={
+        "csrf_token": token, "state": "disputed", "note": "túi còn bưu gửi",
+        "courier_id": courier.id, "date": DAY})
+    assert r.status_code == 302
+    r = client.post("/console/outcomes/confirm", data={
+        "csrf_token": token, "courier_id": courier.id, "date": DAY, "note": ""})
+    assert r.status_code == 302
+    page = client.get(url).text
+    assert 'data-state="disputed"' in page and 'data-state="confirmed"' in page
+    assert "túi còn bưu gửi" in page
+    # the item's timeline says it too
+    item_page = client.get(f"/console/items?number={day['delivered'].identifier}").text
+    assert "Có sai lệch" in item_page and "túi còn bưu gửi" in item_page
