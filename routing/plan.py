@@ -17,6 +17,10 @@ class UnassignedReason(StrEnum):
     WINDOW_AFTER_SHIFTS = "window_after_shifts"
     #: The stop's demand alone exceeds every (eligible) courier's capacity.
     DEMAND_EXCEEDS_CAPACITY = "demand_exceeds_capacity"
+    #: Some (eligible) courier could carry it, and some could serve it in time, but
+    #: none can do both: its window (or the way there) fits only the shifts of
+    #: couriers too small for it.
+    DEMAND_EXCEEDS_CAPACITY_IN_TIME = "demand_exceeds_capacity_in_time"
     #: Even going there directly, no (eligible) courier can serve it within
     #: the stop's window and still finish the shift in time.
     NOT_REACHABLE = "not_reachable"
@@ -35,6 +39,8 @@ _MESSAGES = {
     UnassignedReason.WINDOW_BEFORE_SHIFTS: "time window closes before any shift starts",
     UnassignedReason.WINDOW_AFTER_SHIFTS: "time window opens after every shift ends",
     UnassignedReason.DEMAND_EXCEEDS_CAPACITY: "demand exceeds every courier's capacity",
+    UnassignedReason.DEMAND_EXCEEDS_CAPACITY_IN_TIME: (
+        "demand exceeds the capacity of every courier who can serve it in time"),
     UnassignedReason.NOT_REACHABLE: "not reachable within shift",
     UnassignedReason.NO_CAPACITY_LEFT: "no capacity left",
     UnassignedReason.NO_TIME_LEFT: "no time left in any shift",

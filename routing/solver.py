@@ -7,8 +7,8 @@ Pipeline
 2. Build one travel matrix per speed profile with the
    :class:`~routing.matrix.MatrixProvider` (default: haversine x circuity).
 3. Pre-check every stop alone against every eligible courier (capacity,
-   window vs shifts, direct reachability); failures become unassigned stops
-   with a precise reason.
+   then window vs shifts and direct reachability among those who can carry it);
+   failures become unassigned stops with a precise reason.
 4. Send the rest to :func:`routing.core.solve_core` as *optional* clients
    whose prize dominates any detour (so the solver only drops stops it cannot
    fit; high priority = 10x the prize per level; a committed stop 1.5x a new
@@ -134,6 +134,28 @@ def _reachable(stop: Stop, loc: int, courier: Courier, start: int, dur: np.ndarr
     return end <= courier.shift.close_s
 
 
+def _untimely(
+    stop: Stop,
+    loc: int,
+    which: Sequence[int],
+    problem: Problem,
+    layout: _Layout,
+    durs: Sequence[np.ndarray],
+) -> UnassignedReason | None:
+    """Why none of the couriers ``which`` can serve ``stop`` in time, whatever it
+    weighs: its window against their shifts, else going there directly (None: one can)."""
+    couriers = [problem.couriers[i] for i in which]
+    if stop.window is not None:
+        if stop.window.close_s < min(c.shift.open_s for c in couriers):
+            return UnassignedReason.WINDOW_BEFORE_SHIFTS
+        if stop.window.open_s > max(c.shift.close_s for c in couriers):
+            return UnassignedReason.WINDOW_AFTER_SHIFTS
+    for i in which:
+        if _reachable(stop, loc, problem.couriers[i], layout.courier_start[i], durs[i]):
+            return None
+    return UnassignedReason.NOT_REACHABLE
+
+
 def _precheck(
     stop: Stop,
     loc: int,
@@ -142,19 +164,18 @@ def _precheck(
     layout: _Layout,
     durs: Sequence[np.ndarray],
 ) -> UnassignedReason | None:
-    couriers = [problem.couriers[i] for i in eligible]
-    if not any(_fits(stop, c) for c in couriers):
+    carriers = [i for i in eligible if _fits(stop, problem.couriers[i])]
+    if not carriers:
         return UnassignedReason.DEMAND_EXCEEDS_CAPACITY
-    if stop.window is not None:
-        if stop.window.close_s < min(c.shift.open_s for c in couriers):
-            return UnassignedReason.WINDOW_BEFORE_SHIFTS
-        if stop.window.open_s > max(c.shift.close_s for c in couriers):
-            return UnassignedReason.WINDOW_AFTER_SHIFTS
-    for i in eligible:
-        c = problem.couriers[i]
-        if _fits(stop, c) and _reachable(stop, loc, c, layout.courier_start[i], durs[i]):
-            return None
-    return UnassignedReason.NOT_REACHABLE
+    if _untimely(stop, loc, carriers, problem, layout, durs) is None:
+        return None
+    # none who can carry it can serve it in time. Said of every eligible courier (a
+    # window before every shift, after, or no one reaching it), unless one too small for
+    # it could: the window (or the way there) fits only their shifts, and telling the
+    # dispatcher that the window closes before the carriers' shifts while others' start
+    # before it, or that the stop is out of reach, points at the wrong thing
+    anyone = _untimely(stop, loc, eligible, problem, layout, durs)
+    return UnassignedReason.DEMAND_EXCEEDS_CAPACITY_IN_TIME if anyone is None else anyone
 
 
 def _simulate(

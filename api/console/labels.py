@@ -510,6 +510,9 @@ UNPLANNED = {
                             "Time window opens after every shift ends"),
     "demand_exceeds_capacity": ("Vượt sức chở của mọi bưu tá",
                                 "More than any courier can carry"),
+    "demand_exceeds_capacity_in_time": ("Vượt sức chở của mọi bưu tá kịp phát trong giờ",
+                                        "More than any courier who can make it in time "
+                                        "can carry"),
     "not_reachable": ("Không đến kịp trong ca làm việc", "Not reachable within a shift"),
     "no_capacity_left": ("Các bưu tá đã hết chỗ chở", "No capacity left"),
     "no_time_left": ("Các ca làm việc đã hết thời gian", "No time left in any shift"),

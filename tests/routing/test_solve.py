@@ -177,6 +177,46 @@ def test_unassigned_reasons() -> None:
     assert msgs["hanoi"] == "not reachable within shift"
 
 
+def test_unassigned_reasons_count_only_couriers_who_can_carry_the_stop() -> None:
+    # a 50 kg parcel whose window only the motorbikes' shifts meet (the van's starts at 9,
+    # ends at 15) was "not reachable within shift", as if it were too far: the bikes
+    # could reach it in time but not carry it, the van could carry it but not in time
+    loc = LatLon(12.25, 109.19)
+    bike = Capacity(30, 20_000)
+    couriers = (
+        courier("bike_early", shift=TimeWindow(6 * H, 12 * H), capacity=bike),
+        courier("van", shift=TimeWindow(9 * H, 15 * H)),
+        courier("bike_late", shift=TimeWindow(12 * H, 20 * H), capacity=bike),
+    )
+    heavy, too_heavy = Demand(1, 50_000), Demand(1, 500_000)
+    stops = (
+        Stop("dawn", loc, demand=heavy, window=TimeWindow(7 * H, 8 * H)),
+        Stop("dusk", loc, demand=heavy, window=TimeWindow(17 * H, 18 * H)),
+        # pinned to the van: the bikes do not count at all
+        Stop("dawn_van", loc, demand=heavy, window=TimeWindow(7 * H, 8 * H), courier_id="van"),
+        Stop("night", loc, demand=heavy, window=TimeWindow(5 * H, 5 * H + 1800)),
+        Stop("late_night", loc, demand=heavy, window=TimeWindow(21 * H, 22 * H)),
+        Stop("piano", loc, demand=too_heavy, window=TimeWindow(7 * H, 8 * H)),
+        Stop("hanoi", LatLon(21.0285, 105.8542), demand=heavy),
+        Stop("noon", loc, demand=heavy, window=TimeWindow(10 * H, 11 * H)),
+        Stop("light_dawn", loc, window=TimeWindow(7 * H, 8 * H)),
+    )
+    plan = solve(Problem(OFFICE, stops, couriers), FAST)
+    reasons = {u.stop_id: u.reason for u in plan.unassigned}
+    assert reasons == {
+        "dawn": UnassignedReason.DEMAND_EXCEEDS_CAPACITY_IN_TIME,
+        "dusk": UnassignedReason.DEMAND_EXCEEDS_CAPACITY_IN_TIME,
+        "dawn_van": UnassignedReason.WINDOW_BEFORE_SHIFTS,
+        "night": UnassignedReason.WINDOW_BEFORE_SHIFTS,
+        "late_night": UnassignedReason.WINDOW_AFTER_SHIFTS,
+        "piano": UnassignedReason.DEMAND_EXCEEDS_CAPACITY,  # whatever the window
+        "hanoi": UnassignedReason.NOT_REACHABLE,  # nobody reaches it, whatever they carry
+    }
+    msgs = {u.stop_id: u.message for u in plan.unassigned}
+    assert msgs["dawn"] == "demand exceeds the capacity of every courier who can serve it in time"
+    assert plan.couriers_of_stops() == {"noon": "van", "light_dawn": "bike_early"}
+
+
 def test_no_capacity_left_keeps_high_priority() -> None:
     stops = list(random_stops(8, seed=2))
     stops[3] = dataclasses.replace(stops[3], priority=1)
