@@ -139,8 +139,9 @@ def withdraw(app: Flask, job_id: str) -> bool:
 class JobState:
     """RQ's view of a job."""
 
-    #: ``queued``, ``started``, ``finished``, ``failed``, ``stopped``, ``canceled`` …, or
-    #: ``missing`` (no such job in Redis)
+    #: ``queued``, ``started``, ``finished``, ``failed``, ``stopped``, ``canceled`` …,
+    #: ``missing`` (no such job in Redis), or ``no-queue`` (an RQ job, but this app runs
+    #: without ``REDIS_URL``: restarted without it, it cannot see the queue at all)
     status: str
     #: when a worker took it (a ``started`` job)
     started_at: datetime | None = None
@@ -150,10 +151,13 @@ class JobState:
 
 
 def rq_job_state(app: Flask, job_id: str) -> JobState | None:
-    """RQ's view of a job, or None (no RQ, a thread job, or Redis unreachable)."""
-    url = app.config.get("REDIS_URL")
-    if not url or job_id.startswith("thread-"):
+    """RQ's view of a job, or None (a thread job, or Redis unreachable); ``no-queue``
+    for an RQ job when this app has no ``REDIS_URL``."""
+    if job_id.startswith("thread-"):
         return None
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return JobState("no-queue")
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError

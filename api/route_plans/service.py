@@ -714,14 +714,20 @@ def get_plan_for_update(session: Session, actor: User, plan_id: int) -> RoutePla
 
 
 def refresh(plan: RoutePlan, *, now: datetime, job: JobState | None) -> bool:
-    """Notice a job that died: RQ says failed/stopped/missing, or finished while its
-    plan is still queued or running, the worker's heartbeat
+    """Notice a job that died: RQ says failed/stopped, or finished while its
+    plan is still queued or running, the job of a queued plan is gone from Redis or
+    cannot be followed (no ``REDIS_URL`` now), the worker's heartbeat
     stopped, or the job never started its plan (:func:`api.jobs.rq_job_state` gives
-    ``job``; None: no RQ, or Redis unreachable). Returns True if the plan changed."""
+    ``job``; None: a thread job, or Redis unreachable). Returns True if the plan
+    changed."""
     if plan.status not in ACTIVE:
         return False
     rq_status = job.status if job is not None else None
-    lost = rq_status in ("failed", "stopped", "canceled", "missing")
+    lost = rq_status in ("failed", "stopped", "canceled")
+    # a queued plan's job gone from Redis (flushed, or restarted without its data): no
+    # worker will ever take it. A running plan's job gone with it is followed by the
+    # plan's own heartbeat (``stale``): its worker may still be solving it.
+    vanished = plan.status is PlanStatus.QUEUED and rq_status == "missing"
     # the job ended, yet its plan was never solved nor cancelled (the job stores the
     # result, or sees the plan no longer queued, before it ends): a worker on another
     # database (a worker without this app's DATABASE_URL, or another deployment's
@@ -745,10 +751,21 @@ def refresh(plan: RoutePlan, *, now: datetime, job: JobState | None) -> bool:
         and job.started_at is not None and now - job.started_at > STALE_HEARTBEAT
         and (job.worker_beat_at is None or now - job.worker_beat_at > STALE_HEARTBEAT))
     unstarted = unstarted or taken_by_dead_worker
-    if lost or ended or stale or orphan or unstarted:
+    # queued on RQ, and the app was restarted without REDIS_URL: it can neither see the
+    # job nor run it, and a new plan runs in a thread here. Failed once it is as old as
+    # an orphan's (a worker still on that Redis takes a job well before; one that takes
+    # it later finds the plan failed and ends). A running one is followed by its
+    # heartbeat, as a thread job's.
+    unfollowed = waiting and rq_status == "no-queue"
+    if lost or vanished or ended or stale or orphan or unstarted or unfollowed:
         plan.status = PlanStatus.FAILED
         plan.error = ("The worker running this plan stopped before it finished; start a "
                       "new plan." if stale else
+                      "The job of this plan is no longer in the queue (Redis was emptied "
+                      "or lost its data); start a new plan." if vanished else
+                      "The job of this plan was queued on Redis, but the app now runs "
+                      "without a job queue (REDIS_URL is not set): nothing here can run "
+                      "or follow it; start a new plan." if unfollowed else
                       "The job of this plan ended without solving it: is the RQ worker on "
                       "this database (DATABASE_URL)? Start a new plan." if ended else
                       "The plan never reached the job queue; start a new plan." if orphan

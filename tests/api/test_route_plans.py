@@ -530,6 +530,65 @@ def test_an_rq_job_whose_worker_died_before_it_started_the_plan_is_reported_fail
         worker.register_death()
 
 
+def test_a_plan_queued_on_rq_is_failed_once_the_app_runs_without_a_queue(
+        app, client, auth, dispatcher, couriers, day_items, redis_queue, clock):
+    # queued on RQ, then the app was restarted without REDIS_URL: nothing could see or
+    # run its job any more, and the plan stayed "queued" for ever
+    from rq import SimpleWorker
+
+    h = auth(dispatcher)
+    url = client.post("/api/v1/route-plans", json=plan_body(), headers=h).headers["Location"]
+    assert len(redis_queue) == 1
+    app.config["REDIS_URL"] = None  # restarted without it
+    # a worker still on that Redis takes a fresh job soon: not failed at once
+    assert client.get(url, headers=h).json["status"] == "queued"
+    clock.advance(minutes=5)
+    body = client.get(url, headers=h).json
+    assert body["status"] == "failed", body
+    assert "REDIS_URL" in body["error"] and "start a new plan" in body["error"], body
+    # such a worker that takes it later finds the plan failed and leaves it so
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    after = client.get(url, headers=h).json
+    assert (after["status"], after["error"], after["result"]) == ("failed", body["error"], None)
+    # a plan a worker was already running is followed by its heartbeat, not failed
+    plan = service.create_plan(db.session, dispatcher, service_input(), now=clock())
+    plan.job_id, plan.status = "0c1d2e3f-rq-job", PlanStatus.RUNNING
+    plan.started_at = plan.heartbeat_at = clock()
+    db.session.commit()
+    clock.advance(minutes=1)
+    assert client.get(f"/api/v1/route-plans/{plan.id}", headers=h).json["status"] == "running"
+    clock.advance(minutes=2)
+    body = client.get(f"/api/v1/route-plans/{plan.id}", headers=h).json
+    assert body["status"] == "failed" and "stopped before it finished" in body["error"]
+
+
+def test_a_queued_plan_whose_rq_job_is_gone_from_redis_is_reported_failed(
+        client, auth, dispatcher, couriers, day_items, redis_queue, clock):
+    # Redis emptied, or restarted without its data: no worker will ever take the job
+    from rq.job import Job
+
+    h = auth(dispatcher)
+    queued = client.post("/api/v1/route-plans", json=plan_body(), headers=h).json["id"]
+    running = client.post("/api/v1/route-plans", json=plan_body(), headers=h).json["id"]
+    plan = db.session.get(RoutePlan, running)  # as a worker marks the plan it took
+    plan.status, plan.started_at = PlanStatus.RUNNING, clock()
+    plan.heartbeat_at = clock()
+    db.session.commit()
+    for plan_id in (queued, running):
+        Job.fetch(db.session.get(RoutePlan, plan_id).job_id,
+                  connection=redis_queue.connection).delete()
+    body = client.get(f"/api/v1/route-plans/{queued}", headers=h).json
+    assert body["status"] == "failed", body
+    assert body["error"] == ("The job of this plan is no longer in the queue (Redis was "
+                             "emptied or lost its data); start a new plan.")
+    # the worker running the other may still be solving it: its heartbeat tells
+    url = f"/api/v1/route-plans/{running}"
+    assert client.get(url, headers=h).json["status"] == "running"
+    clock.advance(minutes=3)  # it stopped beating
+    body = client.get(url, headers=h).json
+    assert body["status"] == "failed" and "stopped before it finished" in body["error"]
+
+
 def test_courier_reoptimizes_from_where_they_stand(client, auth, dispatcher, couriers,
                                                    day_items, clock, full_proof):
     h = auth(dispatcher)
