@@ -3,7 +3,7 @@
 from .assignment import AssignmentHow, ItemAssignment
 from .base import Base, UTCDateTime, db, let_other_writers_in, lock_rows, locked_one, utcnow
 from .cash import CashEntry, CashKind
-from .complaint import Complaint, ComplaintCategory, ComplaintStatus
+from .complaint import Complaint, ComplaintCategory, ComplaintChange, ComplaintStatus
 from .item import IdentifierKind, Item, Product, TrackingEvent
 from .lifecycle import (
     Awaiting,
@@ -33,6 +33,7 @@ __all__ = [
     "CashKind",
     "Complaint",
     "ComplaintCategory",
+    "ComplaintChange",
     "ComplaintStatus",
     "CourierPosition",
     "DeliveryProof",

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from models import Complaint, ComplaintCategory, ComplaintStatus
 
-from ..items.schemas import PHONE, Day, Id, Int, ItemDetailSchema, Text
+from ..items.schemas import PHONE, ActorSchema, Day, Id, Int, ItemDetailSchema, Text
 
 #: what a customer may complain about: every category but ``missing_scan``, which the
 #: office opens from its missing-scans list (the page's form never offered it)
@@ -45,10 +45,34 @@ class ComplaintCreateSchema(Schema):
     description = Text(2000, min_len=5, required=True, multiline=True)
 
 
+class ComplaintChangeSchema(Schema):
+    """One change of a complaint's status or note, as it was made."""
+
+    at = fields.AwareDateTime(attribute="created_at")
+    by = fields.Nested(ActorSchema, attribute="actor", allow_none=True, metadata={
+        "description": "Who made it (null for the backfilled entry: not known)"})
+    status_before = fields.Enum(ComplaintStatus, by_value=True, allow_none=True, metadata={
+        "description": "The status before it (null for the backfilled entry)"})
+    status = fields.Enum(ComplaintStatus, by_value=True, metadata={
+        "description": "The status it left the complaint in: `resolved` or `rejected` "
+                       "(closed), `investigating` (reopened, from a closed status), the "
+                       "same as `status_before` when only a note was given"})
+    note = fields.String(allow_none=True, metadata={
+        "description": "The resolution note given with it; null when none was"})
+    backfill = fields.Boolean(metadata={
+        "description": "The note the complaint had when its history began (an upgrade): "
+                       "`at` is the complaint's last change then; who wrote it is not "
+                       "known"})
+
+
 class ComplaintSchema(Schema):
     id = fields.Integer()
     reference = fields.String()
     identifier = fields.String(attribute="item.identifier")
+    office_id = fields.Integer(metadata={
+        "description": "The office the item was at when the complaint was opened: its "
+                       "SLA and quality figures count it there (the item may have moved "
+                       "to another office since: see the item's `office_id`)"})
     channel = fields.String()
     category = fields.Enum(ComplaintCategory, by_value=True)
     description = fields.String()
@@ -56,8 +80,12 @@ class ComplaintSchema(Schema):
     created_at = fields.AwareDateTime()
     due_at = fields.AwareDateTime()
     answered_at = fields.AwareDateTime(allow_none=True)
-    resolution_note = fields.String(allow_none=True)
+    resolution_note = fields.String(allow_none=True, metadata={
+        "description": "The latest note (every note given is kept in `history`)"})
     overdue = fields.Method("_overdue", metadata={"type": "boolean"})
+    history = fields.List(fields.Nested(ComplaintChangeSchema), metadata={
+        "description": "Each change of its status or note (resolved, rejected, "
+                       "reopened, a note added), oldest first; only ever added to"})
 
     def _overdue(self, c: Complaint) -> bool:
         from flask import current_app

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 
-from models import db
+from models import Role, db
 
 from ..auth import PUBLIC, auth_required, clock, current_actor
 from ..jsonbody import Blueprint
@@ -86,6 +86,9 @@ class ComplaintDetail(MethodView):
         actor = current_actor()
         out = service.evidence(db.session(), actor, complaint_id)
         out["item"] = with_allowed_events(out["item"], actor)
+        if actor.role is Role.DISPATCHER and out["item"].office_id != actor.office_id:
+            # the item moved to another office since: its events are that office's
+            out["item"].allowed_events = []
         return out
 
     @auth_required()

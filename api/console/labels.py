@@ -283,6 +283,12 @@ UI = {
     "resolution": ("Kết quả xử lý", "Resolution note"),
     "evidence": ("Chứng cứ", "Evidence"),
     "overdue_only": ("Chỉ quá hạn", "Overdue only"),
+    "complaint_history": ("Lịch sử xử lý", "History"),
+    "no_complaint_history": ("Chưa có thay đổi nào.", "No changes yet."),
+    "changed_at": ("Thời điểm", "When"),
+    "history_backfill": ("ghi chú đã có khi bắt đầu ghi lịch sử (người viết không rõ)",
+                         "the note it had when the history began (writer not known)"),
+    "item_now_at": ("bưu gửi nay ở bưu cục", "the item is now at"),
     # cash
     "cash_report": ("Báo cáo tiền thu hộ", "Cash report"),
     "cod_collected": ("Đã thu COD", "COD collected"),

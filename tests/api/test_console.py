@@ -13,7 +13,15 @@ import pytest
 from argon2 import PasswordHasher
 
 from api.complaints import service as complaints
-from models import Complaint, ComplaintStatus, CourierPosition, Item, Role, db
+from models import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    CourierPosition,
+    Item,
+    Role,
+    db,
+)
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -993,6 +1001,57 @@ def test_a_complaint_changed_since_its_page_was_shown_is_not_changed_over_it(
     # decided on the page as it is now: done (reopened knowingly)
     r = logged_in.post(url, data={"status": "investigating", "seen_status": "resolved",
                                   "csrf_token": token})
+    db.session.refresh(c)
+    assert c.status is ComplaintStatus.INVESTIGATING
+
+
+def test_the_complaint_page_shows_every_answer_in_order(logged_in, make_item, office,
+                                                        couriers, clock):
+    # reopened and resolved again, the first resolution's note was replaced and gone
+    item = make_item(office, courier=couriers[0], events=("EMG", "EDG"))
+    token = page_token(logged_in)
+    url = logged_in.post(f"/console/items/{item.identifier}/complaints", data={
+        "category": "late", "description": "Chưa nhận được hàng",
+        "csrf_token": token}).location
+    assert 'id="complaint-history-empty"' in logged_in.get(url).text
+    for seen, status, note in (("open", "resolved", "Đã giao lại"),
+                               ("resolved", "investigating", ""),
+                               ("investigating", "resolved", "Khách xác nhận đã nhận")):
+        clock.advance(minutes=30)
+        r = logged_in.post(url, data={"status": status, "seen_status": seen,
+                                      "resolution_note": note, "csrf_token": token})
+        assert r.status_code == 302, r.text
+    page = logged_in.get(url).text
+    history = page.split('id="complaint-history"')[1].split("</table>")[0]
+    rows = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+            for row in history.split("<tr>")[2:]]
+    assert rows == [
+        "20/11 08:30:00 disp Mới mở → Đã giải quyết Đã giao lại",
+        "20/11 09:00:00 disp Đã giải quyết → Đang xác minh –",
+        "20/11 09:30:00 disp Đang xác minh → Đã giải quyết Khách xác nhận đã nhận",
+    ], rows
+
+
+def test_a_complaint_about_an_item_moved_to_this_office_is_in_its_queue(
+        logged_in, make_item, make_office, make_user, office, clock):
+    # opened at the office the item had then; the item moved here since: the queue did
+    # not list it and its page was a 404, though this office holds the item now
+    before = make_office(code="KH999", name="Cam Ranh")
+    item = make_item(before)
+    c = complaints.open_staff(db.session(), make_user(Role.DISPATCHER, before),
+                              item.identifier, ComplaintCategory.DAMAGED, "Hộp bị móp",
+                              now=clock())
+    db.session.get(Item, item.id).office_id = office.id  # transferred here
+    db.session.commit()
+    queue = logged_in.get("/console/complaints").text
+    assert f'href="/console/complaints/{c.id}">{c.reference}<' in queue
+    page = logged_in.get(f"/console/complaints/{c.id}")
+    assert page.status_code == 200
+    facts = page.text.split('id="complaint-office">')[1].split("</dd>")[0]
+    assert facts.startswith("KH999 · Cam Ranh") and "bưu gửi nay ở bưu cục" in facts
+    r = logged_in.post(f"/console/complaints/{c.id}", data={
+        "status": "investigating", "seen_status": "open", "csrf_token": page_token(logged_in)})
+    assert r.status_code == 302
     db.session.refresh(c)
     assert c.status is ComplaintStatus.INVESTIGATING
 

@@ -463,3 +463,70 @@ def test_the_backfilled_holding_counts_from_the_attempts_day_as_its_clock_flags_
         assert got == [c[3] for c in cases]
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_COMPLAINT_CHANGES = "a4c9e1f7d352"  # the revision before complaint_changes
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_a_complaints_note_is_the_first_entry_of_its_history(empty_database: str) -> None:
+    # a complaint's resolution note was all that was kept of its answers: it is the
+    # first entry of the history, at the complaint's last change, by nobody known (a
+    # reopened complaint keeps the note of the resolution it reopened, and its last
+    # change was the reopening, by someone else)
+    from flask_migrate import downgrade, upgrade
+
+    now = NOW
+    app = _app(empty_database)
+    cases = [  # (status, note, last change): the entry expected, or none
+        ("resolved", "Đã bồi thường", now - timedelta(hours=5)),
+        ("investigating", "Đã giao lại", now - timedelta(hours=2)),  # reopened since
+        ("open", None, now - timedelta(hours=1)),
+    ]
+    with app.app_context():
+        upgrade(revision=BEFORE_COMPLAINT_CHANGES)
+        with db.engine.begin() as conn:
+            conn.execute(OFFICE_SQL)
+            conn.execute(text(
+                "INSERT INTO users (username, password_hash, role, full_name, active, "
+                "office_id) SELECT 'dp1', 'x', 'dispatcher', 'Điều phối', true, id "
+                "FROM offices"))
+            item_id = _insert_item(conn, status="delivered", now=now - timedelta(days=1))
+            for n, (status, note, changed) in enumerate(cases):
+                conn.execute(text(
+                    "INSERT INTO complaints (reference, item_id, office_id, channel, "
+                    "category, description, status, created_at, due_at, resolution_note, "
+                    "updated_at, updated_by_id) SELECT :r, :i, office_id, 'office', "
+                    "'late', 'Giao chậm', :s, :c, :c, :note, :u, "
+                    "(SELECT id FROM users) FROM items WHERE id = :i"),
+                    {"r": f"KN0000000{n}", "i": item_id, "s": status, "note": note,
+                     "c": now - timedelta(days=1), "u": changed})
+        upgrade()
+        from api.complaints import service
+        from models import Complaint, ComplaintChange, ComplaintStatus
+
+        rows = db.session.execute(select(ComplaintChange).order_by(ComplaintChange.id)
+                                  ).scalars().all()
+        assert [(r.complaint.reference, r.created_at, r.actor_id, r.status_before,
+                 r.status.value, r.note, r.backfill) for r in rows] == [
+            (f"KN0000000{n}", changed, None, None, status, note, True)
+            for n, (status, note, changed) in enumerate(cases) if note is not None]
+        # the history goes on from there
+        reopened = db.session.execute(select(Complaint).where(
+            Complaint.reference == "KN00000001")).scalar_one()
+        admin = User(username="root", role=Role.ADMIN, full_name="Admin")
+        admin.set_password("pw")
+        db.session.add(admin)
+        db.session.flush()
+        service.update(db.session(), admin, reopened.id, {
+            "status": ComplaintStatus.RESOLVED, "resolution_note": "Khách đã nhận"}, now=now)
+        db.session.commit()
+        db.session.refresh(reopened)
+        assert [(h.status.value, h.note, h.backfill) for h in reopened.history] == [
+            ("investigating", "Đã giao lại", True), ("resolved", "Khách đã nhận", False)]
+        assert reopened.resolution_note == "Khách đã nhận"
+        db.session.remove()
+        downgrade(revision=BEFORE_COMPLAINT_CHANGES)
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
