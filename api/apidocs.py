@@ -69,6 +69,10 @@ PROBLEM_TYPES = {
     "duplicate-payout": "A payout with this reference exists.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
                     "was seen.",
+    "evidence-kind-conflict": "The file was already uploaded as the other kind of evidence "
+                              "(a photo sent again as a signature, or the reverse); `kind` "
+                              "says which it is stored as, and nothing changed. Cite it as "
+                              "that kind, or upload the other as a file of its own.",
     "photo-too-large": "The photo is over the size limit (10 MB by default).",
     "unreadable-image": "Not an image, or a truncated or corrupt one.",
     "unsupported-image-format": "Only JPEG, PNG and WebP photos are accepted.",

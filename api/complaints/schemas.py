@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from models import Complaint, ComplaintCategory, ComplaintStatus
 
-from ..items.schemas import PHONE, ActorSchema, Day, Id, Int, ItemDetailSchema, Text
+from ..items.schemas import PHONE, ActorSchema, Day, Id, Int, ItemDetailSchema, Text, TextBool
 
 #: what a customer may complain about: every category but ``missing_scan``, which the
 #: office opens from its missing-scans list (the page's form never offered it)
@@ -102,7 +102,7 @@ class ComplaintUpdateSchema(Schema):
 
 class QueueQuerySchema(Schema):
     status = fields.List(fields.Enum(ComplaintStatus, by_value=True))
-    overdue = fields.Boolean(load_default=False)
+    overdue = TextBool(load_default=False)
     page = Int(load_default=1, validate=validate.Range(1, 100_000))
     page_size = Int(load_default=500, validate=validate.Range(1, 1000))
 

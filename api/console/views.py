@@ -68,7 +68,7 @@ from ..errors import validation_pointers as pointers
 from ..evidence import cited_by_office
 from ..items import custody
 from ..items import service as items
-from ..items.schemas import Day, Id, Int, RecipientRequestCreateSchema
+from ..items.schemas import Day, Id, Int, RecipientRequestCreateSchema, TextBool
 from ..localtime import LOCAL_TZ, local_day
 from ..outcomes import service as outcomes
 from ..payouts import service as payouts
@@ -266,6 +266,23 @@ def _page_arg(name: str = "page") -> int:
         raise Unprocessable(f"{name}: {detail}", errors=[
             {"parameter": name, "detail": detail}]) from exc
     return number
+
+
+def _flag_arg(name: str) -> bool:
+    """``?name=``, a yes or no in the words the API's query parameters take
+    (:class:`TextBool`: ``1``, ``true``, ``yes``…); left out or empty, no; anything else a
+    422 page (only ``1`` was read: ``?overdue=true``, as the API writes it, showed the
+    whole queue as if it were the overdue cases)."""
+    raw = request.args.get(name)
+    if not raw:
+        return False
+    try:
+        flag: bool = TextBool().deserialize(raw)
+    except ValidationError as exc:
+        detail = " ".join(exc.messages) if isinstance(exc.messages, list) else str(exc)
+        raise Unprocessable(f"{name}: {detail}", errors=[
+            {"parameter": name, "detail": detail}]) from exc
+    return flag
 
 
 class Pager(NamedTuple):
@@ -966,7 +983,7 @@ COMPLAINTS_PAGE_ROWS = 200
 @page
 def complaints_page(user: User) -> Any:
     now = clock()
-    overdue = request.args.get("overdue") == "1"
+    overdue = _flag_arg("overdue")
 
     def fetch(limit: int, offset: int) -> tuple[list[Complaint], int]:
         return complaints.queue(db.session(), user, statuses=[], overdue_only=overdue,

@@ -92,14 +92,45 @@ def _forbidden(c: str) -> bool:
 
 
 class JSONBool(fields.Boolean):
-    """A JSON ``true`` or ``false``, nothing else: marshmallow's Boolean reads "no", "off",
-    0 and 1 too, so a typo such as ``"keep_assignments": "no"`` changed what a request
-    does instead of being refused. (Not for CSV or forms, where booleans are text.)"""
+    """A JSON ``true`` or ``false``, nothing else, for every boolean of a JSON body:
+    marshmallow's Boolean reads "no", "off", "yes", 0 and 1 too, so a typo such as
+    ``"keep_assignments": "no"`` changed what a request does, and a phone's
+    ``"id_check_required": "yes"`` was taken, instead of a 422 on the field that shows
+    the client's bug. (Not for CSV cells or query parameters, which are text:
+    :class:`TextBool`.)"""
+
+    default_error_messages = {"invalid": "Must be true or false (a JSON boolean, not a "
+                                         "string or a number)."}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+#: The words a yes or no may be written as where values are text (:class:`TextBool`)
+TEXT_TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
+TEXT_FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
+
+
+class TextBool(fields.Boolean):
+    """A yes or no written as text, where every value is text: a CSV cell, a query
+    parameter. One of :data:`TEXT_TRUE` or :data:`TEXT_FALSE` in any case, spaces
+    around it ignored (a spreadsheet's ``TRUE``, PostgreSQL's ``t``, a checkbox's
+    ``on``); anything else, a number or a JSON boolean included, is refused: the
+    same words everywhere, where marshmallow's Boolean took ``True`` but not
+    ``tRUE``, and the integer 1."""
+
+    default_error_messages = {"invalid": "Must be true or false (or yes/no, y/n, t/f, "
+                                         "on/off, 1/0)."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> bool:
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word in TEXT_TRUE:
+            return True
+        if word in TEXT_FALSE:
+            return False
+        raise self.make_error("invalid", input=value)
 
 
 class Int(fields.Integer):
@@ -221,13 +252,23 @@ class ItemCreateSchema(Schema):
                                 metadata={"description": "Cash on delivery, integer VND"})
     declared_value = Int(load_default=0, validate=validate.Range(0, 10**11))
     delivery_window = fields.Nested(WindowSchema, allow_none=True)
-    id_check_required = fields.Boolean(load_default=False)
-    signature_required = fields.Boolean(load_default=False)
+    # (typed as any Boolean: the CSV import's ItemImportRowSchema reads them as text)
+    id_check_required: fields.Boolean = JSONBool(load_default=False)
+    signature_required: fields.Boolean = JSONBool(load_default=False)
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         data["identifier"] = identifiers.normalize(data["identifier"])
         return data
+
+
+class ItemImportRowSchema(ItemCreateSchema):
+    """A row of a CSV import (``POST /items/import``), as :class:`ItemCreateSchema`
+    but for its cells being text: the flags are yes or no in words (an empty cell:
+    no, as a key left out of a JSON body)."""
+
+    id_check_required = TextBool(load_default=False)
+    signature_required = TextBool(load_default=False)
 
 
 class ActorSchema(Schema):

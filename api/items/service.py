@@ -1005,7 +1005,7 @@ class ImportResult:
 def import_csv(session: Session, actor: User, text: str, *, now: datetime,
                carrier_patterns: Mapping[str, str], max_rows: int) -> ImportResult:
     """Create items from CSV rows; each row stands alone (valid rows are kept)."""
-    from .schemas import ItemCreateSchema
+    from .schemas import ItemImportRowSchema
 
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers cannot import items.")
@@ -1046,7 +1046,7 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     except csv.Error as exc:
         raise Unprocessable(f"The file is not valid CSV: {exc}", slug="csv-malformed") \
             from exc
-    schema = ItemCreateSchema()
+    schema = ItemImportRowSchema()
     result = ImportResult()
     offices: dict[int | None, int | Problem] = {}  # office_id column: the office, or why not
     claimed: set[str] = set()  # identifiers of earlier rows that passed their checks

@@ -15,7 +15,7 @@ from models import Evidence, EvidenceKind, Role, User, db
 from scanning.loading import decode_pixels, probe_image, sniff_format
 
 from ..auth import auth_required, clock, current_actor
-from ..errors import Forbidden, NotFound, Problem, Unprocessable
+from ..errors import Conflict, Forbidden, NotFound, Problem, ProblemSchema, Unprocessable
 from ..evidence import CONTENT_TYPES, cited_by_office
 from ..items import service as items
 from ..jsonbody import Blueprint, single_file
@@ -33,9 +33,32 @@ class EvidenceSchema(Schema):
     uploaded_at = fields.AwareDateTime()
 
 
+class EvidenceKindConflictSchema(ProblemSchema):
+    """409 ``evidence-kind-conflict``: the file is stored as the other kind."""
+
+    sha256 = fields.String(metadata={"description": "the file's SHA-256"})
+    kind = fields.Enum(EvidenceKind, by_value=True,
+                       metadata={"description": "the kind it is stored as"})
+
+
+def kind_conflict(existing: Evidence, kind: EvidenceKind) -> Conflict:
+    """The same bytes sent as another kind than they are stored as: a 409, nothing
+    changed. A file is one kind of evidence, the kind a proof cites it as (a delivery's
+    ``proof.signature`` names an uploaded *signature*): answered 200 with the stored kind,
+    as a retry is, the phone took the upload for done and its delivery citing the file
+    as the other kind was refused later, offline a visit with no record; and one file
+    standing as both the photo and the signature of one hand-over proves one thing."""
+    return Conflict(
+        f"This file is already stored as a {existing.kind.value}, not a {kind.value}; "
+        f"nothing was changed. Cite it as a {existing.kind.value}, or capture the "
+        f"{kind.value} as a file of its own.", slug="evidence-kind-conflict",
+        sha256=existing.sha256, kind=existing.kind.value)
+
+
 def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKind, *,
                     now: datetime, max_bytes: int) -> tuple[Evidence, bool]:
-    """Store a photo or signature image; the same bytes twice are one file."""
+    """Store a photo or signature image; the same bytes twice are one file (of one kind:
+    sent again as the other kind, :func:`kind_conflict`)."""
     if len(data) > max_bytes:
         raise Problem(f"The file is {-(-len(data) // 1024)} KB; the limit is "
                       f"{max_bytes // 1024} KB.", status=413, slug="photo-too-large",
@@ -50,6 +73,8 @@ def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKi
     ext = sniff_format(data).lower()
     sha = hashlib.sha256(data).hexdigest()
     existing = session.execute(select(Evidence).where(Evidence.sha256 == sha)).scalar()
+    if existing is not None and existing.kind is not kind:
+        raise kind_conflict(existing, kind)
     # written again when its file is gone from the store (a lost volume, a restored
     # database): a phone resending its photo got a 200 and the file stayed missing
     path = evidence_store().save(data, CONTENT_TYPES[ext][1])
@@ -66,6 +91,8 @@ def upload_evidence(session: Session, actor: User, data: bytes, kind: EvidenceKi
         existing = session.execute(select(Evidence).where(Evidence.sha256 == sha)).scalar()
         if existing is None:
             raise
+        if existing.kind is not kind:  # the other request sent it as the other kind
+            raise kind_conflict(existing, kind) from None
         return existing, False
     return ev, True
 
@@ -79,9 +106,14 @@ class EvidenceUpload(MethodView):
             "kind": {"type": "string", "enum": ["photo", "signature"]}}}}}})
     @blp.response(201, EvidenceSchema)
     @blp.alt_response(200, schema=EvidenceSchema, description="Already uploaded")
+    @blp.alt_response(409, schema=EvidenceKindConflictSchema,
+                      content_type="application/problem+json",
+                      description="evidence-kind-conflict: the file is already stored as "
+                      "the other kind (kind); nothing changed")
     def post(self) -> Any:
         """Upload a photo or a signature image (JPEG, PNG, WebP); refer to it by its
-        SHA-256 in a delivery's proof. Uploading the same file again is harmless."""
+        SHA-256 in a delivery's proof. Uploading the same file again is harmless; as
+        the other kind, a 409."""
         # (a second was dropped: a delivery citing it was refused as citing no upload)
         upload = single_file("file", "One file an upload.")
         kind = request.form.get("kind", "photo")

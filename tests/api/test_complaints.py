@@ -145,6 +145,29 @@ def test_a_customer_cannot_file_an_office_only_category(client, office, make_ite
     assert db.session.query(Complaint).count() == 0
 
 
+def test_the_overdue_filter_is_a_yes_or_no_in_words(client, auth, office, dispatcher,
+                                                    make_item, clock):
+    """A query parameter is text: ``overdue`` takes the words a CSV cell does, in any
+    case (marshmallow's took ``TRUE`` and ``True`` but not ``tRUE``), and refuses others
+    with a 422 naming it."""
+    h = auth(dispatcher)
+    late = client.post("/api/v1/complaints", headers=h, json={
+        "identifier": make_item(office).identifier, "category": "late",
+        "description": "Quá hạn EMS"}).json["id"]
+    clock.advance(hours=25)  # EMS: 24 h to answer
+    h = auth(dispatcher)
+    fresh = client.post("/api/v1/complaints", headers=h, json={
+        "identifier": make_item(office).identifier, "category": "late",
+        "description": "Chưa nhận"}).json["id"]
+    for word, ids in (("true", [late]), ("tRUE", [late]), ("1", [late]), ("yes", [late]),
+                      ("false", [late, fresh]), ("No", [late, fresh])):
+        r = client.get(f"/api/v1/complaints?overdue={word}", headers=h)
+        assert r.status_code == 200 and [c["id"] for c in r.json] == ids, word
+    for bad in ("maybe", "2", ""):
+        r = client.get(f"/api/v1/complaints?overdue={bad}", headers=h)
+        assert r.status_code == 422 and r.json["errors"][0]["parameter"] == "overdue", bad
+
+
 def test_queue_sla_and_workflow(client, auth, office, dispatcher, make_item, clock,
                                 make_user, make_office, courier):
     h = auth(dispatcher)

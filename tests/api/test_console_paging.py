@@ -320,3 +320,35 @@ def test_every_complaint_of_the_queue_is_reached_page_by_page(logged_in, office,
     seen, urls = walk(logged_in, "/console/complaints?overdue=1", "queue-pager", references)
     assert [r for page in seen for r in page] == made
     assert all(query(u)["overdue"] == ["1"] for u in urls)
+
+
+def test_the_overdue_filter_reads_the_apis_words_and_refuses_others(logged_in, office,
+                                                                     dispatcher, make_item,
+                                                                     clock):
+    """Only ``?overdue=1`` was read: ``?overdue=true``, as the API writes its filter,
+    showed the whole queue as if it were the overdue cases."""
+    from api.complaints import service as complaints
+
+    late = complaints.open_staff(db.session, dispatcher, make_item(office).identifier,
+                                 "damaged", "Móp", now=clock())
+    clock.advance(hours=25)  # EMS: 24 h to answer
+    fresh = complaints.open_staff(db.session, dispatcher, make_item(office).identifier,
+                                  "damaged", "Rách", now=clock())
+    db.session.commit()
+    assert login(logged_in).status_code == 302  # a new shift
+
+    def references(url):
+        r = logged_in.get(url)
+        assert r.status_code == 200, url
+        return re.findall(r'<td><a href="/console/complaints/\d+">([^<]+)</a></td>', r.text)
+
+    assert references("/console/complaints") == [late.reference, fresh.reference]
+    for word in ("1", "true", "TRUE", "yes", "on"):
+        assert references(f"/console/complaints?overdue={word}") == [late.reference], word
+    for word in ("", "0", "false", "no"):
+        assert references(f"/console/complaints?overdue={word}") == [
+            late.reference, fresh.reference], word
+    for bad in ("maybe", "2", "truee"):
+        r = logged_in.get(f"/console/complaints?overdue={bad}", headers={"Accept": "text/html"})
+        assert r.status_code == 422 and r.mimetype == "text/html", bad
+        assert "overdue" in r.text

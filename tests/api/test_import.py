@@ -473,3 +473,27 @@ def test_lines_of_empty_cells_are_no_rows(client, auth, dispatcher):
     assert r.json["created"] == 3 and r.json["failed"] == 1, r.json
     # rows keep their numbers in the file, the empty ones counted
     assert [e["row"] for e in r.json["errors"]] == [6]
+
+
+FLAGS = HEADER + ["id_check_required", "signature_required"]
+
+
+def test_flags_are_yes_or_no_in_words(client, auth, dispatcher):
+    """CSV cells are text: the flags stay yes or no in words, in any case (a spreadsheet's
+    TRUE, PostgreSQL's t), while a JSON body takes only true and false; an empty cell is
+    no; any other word fails the row on its column."""
+    yes = ["TRUE", "true", "tRUE", "Yes", "y", "T", "on", "1", " yes "]
+    no = ["FALSE", "false", "No", "n", "f", "off", "0", ""]
+    bad = ["maybe", "2", "x", "sí", "-1"]
+    rows = [row(s10("CP")) + [word, word] for word in yes + no + bad]
+    r = client.post("/api/v1/items/import", data=to_csv(rows, FLAGS), content_type="text/csv",
+                    headers=auth(dispatcher))
+    assert r.status_code == 200, r.json
+    assert r.json["created"] == len(yes) + len(no) and r.json["failed"] == len(bad), r.json
+    for n, word in enumerate(yes + no, start=1):
+        item = db.session.query(Item).filter_by(identifier=rows[n - 1][0]).one()
+        assert item.id_check_required is item.signature_required is (word in yes), word
+    for e in r.json["errors"]:
+        assert sorted(x["column"] for x in e["errors"]) == ["id_check_required",
+                                                            "signature_required"], e
+        assert "true or false" in e["errors"][0]["detail"]

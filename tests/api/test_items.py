@@ -108,6 +108,32 @@ def test_invalid_fields_point_at_the_field(client, auth, dispatcher, override, p
     assert pointer in [e["pointer"] for e in r.json["errors"]], r.json
 
 
+@pytest.mark.parametrize("field", ["id_check_required", "signature_required"])
+@pytest.mark.parametrize("value", ["yes", "true", "True", "1", 1, "on", "no", "false", 0,
+                                   "0", "off", "", None, [], {}], ids=repr)
+def test_flags_are_json_booleans_only(client, auth, dispatcher, field, value):
+    """The flags took marshmallow's words too: a phone or a page sending ``"yes"``,
+    ``"1"`` or 1 had its bug go unnoticed (and ``"no"``, 0 or "false" were no as well).
+    A JSON body says true or false; anything else is a 422 on the field, nothing
+    stored."""
+    r = client.post("/api/v1/items", json=item_payload(identifier=s10("CP"), **{field: value}),
+                    headers=auth(dispatcher))
+    assert r.status_code == 422 and r.mimetype == "application/problem+json", r.json
+    assert [e["pointer"] for e in r.json["errors"]] == [f"/{field}"]
+    assert db.session.query(Item).count() == 0
+
+
+@pytest.mark.parametrize("field", ["id_check_required", "signature_required"])
+def test_flags_true_and_false_are_kept(client, auth, dispatcher, field):
+    h = auth(dispatcher)
+    for value in (True, False):
+        ident = s10("CP")
+        r = client.post("/api/v1/items", json=item_payload(identifier=ident, **{field: value}),
+                        headers=h)
+        assert r.status_code == 201 and r.json[field] is value, r.json
+        assert getattr(db.session.query(Item).filter_by(identifier=ident).one(), field) is value
+
+
 def test_dispatcher_cannot_create_for_another_office(client, auth, dispatcher, make_office):
     other = make_office()
     r = client.post("/api/v1/items", json=item_payload(office_id=other.id),

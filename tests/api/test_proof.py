@@ -366,6 +366,70 @@ def test_the_same_file_uploaded_twice_at_once_is_stored_once(app, auth, courier,
     assert db.session.query(Evidence).count() == 1
 
 
+def test_a_file_sent_again_as_the_other_kind_is_a_409_and_changes_nothing(
+        client, auth, office, courier, make_user, make_item, full_proof):
+    """The same bytes sent as a signature after a photo answered 200 with kind
+    "photo": the phone took it for a stored signature, and the delivery citing it as
+    one was refused later (offline, a visit with no record). A file is one kind of
+    evidence, the kind a proof cites it as: a 409 naming the kind it is stored as."""
+    from models import Evidence
+
+    def up(h, kind):
+        return client.post("/api/v1/evidence", headers=h, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(tiny_png(21)), "x"), "kind": kind})
+
+    h = auth(courier)
+    first = up(h, "photo")
+    assert first.status_code == 201 and first.json["kind"] == "photo"
+    sha = first.json["sha256"]
+    colleague = auth(make_user(Role.COURIER, office))
+    for who in (h, colleague):  # the uploader's phone, or anyone else with the bytes
+        r = up(who, "signature")
+        assert r.status_code == 409 and r.mimetype == "application/problem+json", r.json
+        assert r.json["type"] == "/problems/evidence-kind-conflict"
+        assert r.json["kind"] == "photo" and r.json["sha256"] == sha
+        assert "already stored as a photo" in r.json["detail"]
+    # nothing changed: one file, still the photo of its first uploader
+    (ev,) = db.session.query(Evidence).all()
+    assert (ev.kind.value, ev.uploaded_by_id) == ("photo", courier.id)
+    # a retry of the first upload is still harmless
+    again = up(h, "photo")
+    assert again.status_code == 200 and again.json == first.json
+    # and the file cannot stand as the delivery's signature
+    item = make_item(office, identifier=s10("RR"), courier=courier,
+                     events=("EMG", "EDG"))
+    r = deliver(client, h, item, full_proof(item, signature=sha))
+    assert r.status_code == 422 and r.json["type"] == "/problems/proof-invalid"
+    assert [e["pointer"] for e in r.json["errors"]] == ["/proof/signature"]
+
+
+def test_the_same_file_sent_at_once_as_two_kinds_is_stored_as_one(app, auth, courier,
+                                                                   monkeypatch):
+    """Both requests looked for the file before either stored it: the one that lost
+    the race answered 200 with the winner's kind, as if its own were stored."""
+    import api.proof.views as views
+    from models import Evidence
+
+    monkeypatch.setattr(views, "evidence_store", when_both_arrive(views.evidence_store))
+    h = auth(courier)
+
+    def up(kind):
+        def send(client):
+            return client.post("/api/v1/evidence", headers=h,
+                               content_type="multipart/form-data",
+                               data={"file": (io.BytesIO(tiny_png(22)), "x"), "kind": kind})
+        return send
+
+    answers = at_once(app, up("photo"), up("signature"))
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.json for a in answers]
+    stored = next(a for a in answers if a.status_code == 201).json["kind"]
+    refused = next(a for a in answers if a.status_code == 409).json
+    assert refused["type"] == "/problems/evidence-kind-conflict"
+    assert refused["kind"] == stored
+    (ev,) = db.session.query(Evidence).all()
+    assert ev.kind.value == stored
+
+
 def test_proof_only_with_a_delivery(client, auth, office, courier, make_item, full_proof):
     item = make_item(office, courier=courier, events=("EMG",))
     r = client.post(f"/api/v1/items/{item.identifier}/events", headers=auth(courier), json={
