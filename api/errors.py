@@ -242,7 +242,7 @@ def database_unreachable(exc: BaseException) -> bool:
                                                   or exc.statement is None)
 
 
-def _wants_html() -> bool:
+def wants_html() -> bool:
     """A browser asking for a page (not the API, not a script): it gets an HTML error."""
     if request.path.startswith(("/api/", "/console/api/")):
         return False
@@ -269,7 +269,7 @@ def html_error(status: int, title: str, detail: str,
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
-        if _wants_html():  # a page's refusal (a console page's bad date), for a browser
+        if wants_html():  # a page's refusal (a console page's bad date), for a browser
             return html_error(exc.status, exc.title, exc.detail, exc.headers)
         return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,
                                 headers=exc.headers, **exc.extensions)
@@ -308,7 +308,7 @@ def register_error_handlers(app: Flask) -> None:
             else:
                 detail = (f"The request body is larger than the limit of "
                           f"{limit // (1024 * 1024)} MB.")
-        if _wants_html():
+        if wants_html():
             return html_error(status, exc.name, detail or "", headers)
         return problem_response(status, exc.name, detail, headers=headers)
 
@@ -318,7 +318,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unavailable(detail: str, slug: str, retry_after_s: int) -> Response:
         """A 503 of the database (its changes rolled back): resend after ``retry_after_s``."""
         headers = {"Retry-After": str(retry_after_s)}
-        if _wants_html():
+        if wants_html():
             return html_error(503, "Service unavailable", detail, headers)
         return problem_response(503, "Service unavailable", detail, slug=slug, headers=headers)
 
@@ -350,6 +350,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         detail = "Something went wrong on our side; it has been logged."
-        if _wants_html():  # a browser on a page (a console page, /track)
+        if wants_html():  # a browser on a page (a console page, /track)
             return html_error(500, "Internal server error", detail)
         return problem_response(500, "Internal server error", detail)

@@ -1,6 +1,8 @@
 """Vietnamese and English labels of the dispatcher console (same shape as
 api/tracking/labels.py, whose status, event, reason and product tables it reuses).
-Plain data: the public tracking page imports the complaint tables from here too."""
+Plain data: the public tracking page imports the complaint tables from here too. What
+a refused form or request is told (PROBLEM, FIELD...) is Vietnamese only: an English
+page is told the service's own words (api/console/refusals.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ __all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "
            "COMPLAINT_CATEGORY", "COMPLAINT_CHANNEL", "COMPLAINT_STATUS", "CASH_KIND", "FLAG",
            "PUBLIC_COMPLAINT",
            "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR",
-           "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PAYOUT_ERROR",
-           "PROOF_RELATION"]
+           "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PROOF_RELATION",
+           "PROBLEM", "FIELD", "FIELD_ERROR", "FIELD_INVALID", "FIELD_CHECK"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -30,6 +32,7 @@ UI = {
                          "dùng ứng dụng trên điện thoại.",
                          "The console is for dispatchers and admins. Couriers use the "
                          "phone app."),
+    "check_fields": ("Kiểm tra lại", "Check"),
     "csrf_failed": ("Biểu mẫu đã hết hạn hoặc không hợp lệ. Tải lại trang và thử lại.",
                     "The form expired or is not valid. Reload the page and try again."),
     "language": ("Ngôn ngữ", "Language"),
@@ -454,18 +457,211 @@ PROOF_RELATION = {
     "proxy": ("người được ủy quyền", "a proxy"),
 }
 
-#: the console's message for a refused payout form, by the problem's slug (the service's
-#: own words follow it)
-PAYOUT_ERROR = {
-    "validation-error": ("Dữ liệu không hợp lệ.", "Some fields are not valid."),
-    "duplicate-payout": ("Mã chi trả đã tồn tại.", "That payout reference exists."),
-    "payout-not-open": ("Khoản chi trả không còn ở trạng thái cho phép thao tác này.",
-                        "The payout is no longer in a state that allows this."),
-    "idempotency-key-reused": ("Biểu mẫu này đã được dùng cho việc khác; tải lại trang.",
-                               "This form was used for something else; reload the page."),
-    "not-found": ("Không tìm thấy khoản chi trả, hoặc bạn không có quyền xem.",
-                  "No such payout, or not yours to see."),
-    "forbidden": ("Không có quyền.", "Not allowed."),
+#: What the console tells a Vietnamese page of a refused form or request, by its problem
+#: type (``Problem.slug``, the ``/problems/<slug>`` of the answer: api/apidocs.py
+#: describes each): Vietnamese only, as the English page shows the service's own
+#: ``detail``. A type not here is told in the service's words (English); a test checks
+#: that every type the code raises is here (api/console/refusals.py).
+PROBLEM = {
+    "bad-request": "Không đọc được yêu cầu (dữ liệu gửi lên sai định dạng). Tải lại trang "
+                   "và thử lại.",
+    "unsupported-media-type": "Dữ liệu gửi lên không đúng định dạng; chưa có gì được thực "
+                              "hiện. Tải lại trang và thử lại.",
+    "conflict": "Không thực hiện được vì trạng thái hiện tại không cho phép. Tải lại trang "
+                "và thử lại.",
+    "csrf-failed": "Biểu mẫu đã hết hạn hoặc không hợp lệ. Tải lại trang và thử lại.",
+    "validation-error": "Dữ liệu chưa hợp lệ.",
+    "illegal-transition": "Không thể ghi sự kiện này ở trạng thái hiện tại của bưu gửi.",
+    "idempotency-key-reused": "Mã tham chiếu của biểu mẫu này đã được dùng cho một thao tác "
+                              "khác; chưa có gì được lưu. Tải lại trang và nhập lại.",
+    "not-assigned": "Bưu gửi phải được giao cho một bưu tá trước.",
+    "duplicate-item": "Đã có bưu gửi mang số hiệu này.",
+    "invalid-identifier": "Số hiệu bưu gửi không hợp lệ: sai số kiểm tra của mã S10, cũng "
+                          "không phải mã của hãng vận chuyển khác.",
+    "invalid-credentials": "Sai tên đăng nhập hoặc mật khẩu.",
+    "unauthorized": "Phiên làm việc đã hết hạn hoặc chưa đăng nhập; vui lòng đăng nhập lại.",
+    "forbidden": "Bạn không có quyền thực hiện thao tác này.",
+    "not-found": "Không tìm thấy, hoặc bạn không có quyền xem.",
+    "item-not-found": "Không tìm thấy bưu gửi mang số hiệu này.",
+    "item-closed": "Bưu gửi đã phát thành công hoặc đã chuyển hoàn cho người gửi.",
+    "not-an-outcome": "Chỉ xác nhận hoặc ghi sai lệch cho kết quả phát (phát thành công, "
+                      "phát không thành công); không cho sự kiện khác hay bản ghi trùng.",
+    "evidence-kind-conflict": "Tệp này đã được tải lên làm loại bằng chứng khác (ảnh gửi lại "
+                              "làm chữ ký, hoặc ngược lại); không có gì thay đổi.",
+    "not-waiting": "Chỉ ghi được yêu cầu của người nhận cho bưu gửi đang ở bưu cục, đang lưu "
+                   "tại bưu cục chờ người nhận đến nhận, hoặc vừa phát không thành công; bưu "
+                   "gửi này không ở các trạng thái đó.",
+    "attempts-used-up": "Bưu gửi đã hết số lần phát: sẽ được chuyển hoàn cho người gửi, "
+                        "không hẹn phát lại được nữa; người nhận vẫn có thể đến bưu cục nhận "
+                        "cho đến khi chuyển hoàn.",
+    "item-reassigned": "Bưu gửi đã được giao cho bưu tá khác trước thời điểm của sự kiện; "
+                       "chưa có gì được ghi nhận.",
+    "csv-header": "Dòng tiêu đề của tệp CSV thiếu cột, lặp cột hoặc có cột không nhận ra; "
+                  "xem danh sách các cột.",
+    "csv-malformed": "Tệp không phải là CSV hợp lệ.",
+    "csv-encoding": "Tệp CSV phải được lưu với bảng mã UTF-8.",
+    "csv-missing": "Chưa chọn tệp CSV.",
+    "csv-too-many-rows": "Tệp có quá nhiều dòng cho một lần nhập; hãy chia thành nhiều tệp "
+                         "nhỏ hơn.",
+    "proof-required": "Thiếu bằng chứng giao mà dịch vụ của bưu gửi yêu cầu (chữ ký, ảnh, "
+                      "kiểm tra giấy tờ, mã nhận hàng hoặc tiền thu hộ), hoặc thiếu ảnh mà lý "
+                      "do phát không thành công yêu cầu.",
+    "proof-invalid": "Bằng chứng giao không hợp lệ: ảnh hoặc chữ ký không xác định, sai số "
+                     "tiền thu hộ (COD), sai mã nhận hàng hoặc sai số giấy tờ.",
+    "complaint-not-verified": "Số hiệu bưu gửi và số điện thoại không khớp.",
+    "illegal-complaint-transition": "Khiếu nại không thể chuyển sang trạng thái này.",
+    "payout-not-verified": "Không ghi nhận được việc chi trả: số giấy tờ không khớp, hoặc "
+                           "biên nhận không hợp lệ.",
+    "payout-not-open": "Khoản chi trả không còn ở trạng thái cho phép thao tác này.",
+    "duplicate-payout": "Mã chi trả đã tồn tại.",
+    "no-item-code": "Không thấy số hiệu bưu gửi nào trong các mã đọc được.",
+    "photo-too-large": "Ảnh vượt quá dung lượng cho phép.",
+    "unreadable-image": "Không đọc được ảnh (không phải ảnh, hoặc ảnh bị hỏng).",
+    "unsupported-image-format": "Chỉ nhận ảnh JPEG, PNG hoặc WebP.",
+    "image-too-large": "Ảnh có quá nhiều điểm ảnh.",
+    "rate-limited": "Có quá nhiều yêu cầu loại này; vui lòng thử lại sau ít phút.",
+    "too-many-attempts": "Nhập sai mã nhận hàng hoặc số giấy tờ quá nhiều lần cho bưu gửi "
+                         "này; vui lòng thử lại sau.",
+    "invalid-route-edit": "Không sửa tuyến được: có bưu tá hoặc bưu gửi không thuộc kế hoạch, "
+                          "bưu gửi bị xếp hai lần, bưu gửi đang trong túi của bưu tá khác, "
+                          "hoặc bưu gửi hẹn phát lại vào ngày sau.",
+    "plan-infeasible": "Có tuyến vượt giới hạn (quá tải, giao trễ hoặc quá giờ ca): sửa kế "
+                       "hoạch, hoặc xác nhận vẫn công bố.",
+    "nothing-to-plan": "Không có bưu gửi nào để lập tuyến: không bưu gửi nào của bưu cục ở "
+                       "các trạng thái đã chọn có tọa độ và khung giờ giao trong ngày này.",
+    "plan-not-running": "Chỉ hủy được kế hoạch đang chờ hoặc đang tối ưu.",
+    "plan-not-ready": "Chỉ công bố được kế hoạch đã tối ưu xong và chưa công bố.",
+    "plan-not-editable": "Chỉ sửa được kế hoạch đã tối ưu xong và chưa công bố.",
+    "plan-outdated": "Một kế hoạch công bố sau khi lập kế hoạch này đang áp dụng cho một số "
+                     "bưu tá của nó; công bố kế hoạch này sẽ xóa các tuyến đó. Hãy lập kế "
+                     "hoạch mới.",
+    "courier-unavailable": "Kế hoạch giao điểm phát cho bưu tá đã ngừng hoạt động hoặc đã "
+                           "chuyển sang bưu cục khác: chuyển các điểm đó cho bưu tá khác, "
+                           "hoặc lập kế hoạch mới.",
+    "plan-changed": "Kế hoạch đã thay đổi kể từ khi trang hiển thị (ở thẻ khác, hoặc do điều "
+                    "phối viên khác); chưa có thay đổi nào được lưu. Xem lại rồi thử lại.",
+    "no-route": "Bưu tá chưa có tuyến được công bố cho ngày này.",
+    "complaint-changed": "Khiếu nại đã được người khác cập nhật kể từ khi trang hiển thị; "
+                         "chưa có thay đổi nào được lưu. Xem lại trạng thái hiện tại rồi gửi "
+                         "lại.",
+    "day-over": "Ngày của tuyến đã qua: không tối ưu lại hay công bố kế hoạch của ngày đó "
+                "được nữa.",
+    "day-not-started": "Chưa đến ngày của tuyến: tuyến sẽ được tối ưu lại vào đúng ngày.",
+    "routing-problem-too-large": "Quá nhiều điểm phát hoặc bưu tá cho một lần tối ưu; hãy lập "
+                                 "tuyến cho ít bưu gửi hoặc ít bưu tá hơn.",
+    "invalid-routing-problem": "Bộ tối ưu tuyến không nhận bài toán này (ví dụ có tuyến không "
+                               "tính được).",
+    "database-busy": "Cơ sở dữ liệu đang bận; chưa có thay đổi nào được lưu. Vui lòng thử lại "
+                     "sau giây lát.",
+    "database-unavailable": "Không kết nối được cơ sở dữ liệu; chưa có gì được lưu. Vui lòng "
+                            "thử lại sau giây lát.",
+    "database-full": "Ổ đĩa của cơ sở dữ liệu đã đầy; chưa có thay đổi nào được lưu. Giữ lại "
+                     "dữ liệu và gửi lại sau (bộ phận vận hành đã được báo).",
+    "evidence-store-unavailable": "Máy chủ không lưu được ảnh hoặc chữ ký; chưa có gì được "
+                                  "ghi nhận. Vui lòng thử lại sau.",
+    "evidence-file-missing": "Ảnh hoặc chữ ký đã được ghi nhận nhưng tệp không còn trên máy "
+                             "chủ; tải lên lại đúng tệp đó để khôi phục.",
+    "job-queue-unavailable": "Hàng đợi tác vụ nền không nhận việc tối ưu; kế hoạch được ghi "
+                             "là thất bại. Vui lòng thử lại sau giây lát.",
+}
+
+#: The Vietnamese name of a field a refused form names (its key in the form, or the last
+#: name of its pointer: ``/beneficiary/id_number``); a field not here is named by its key
+FIELD = {
+    "courier_id": "Bưu tá",
+    "courier_ids": "Bưu tá",
+    "date": "Ngày",
+    "day": "Ngày",
+    "due_date": "Ngày đến hạn",
+    "counted_amount": "Số tiền đếm được",
+    "amount": "Số tiền",
+    "note": "Ghi chú",
+    "reference": "Mã tham chiếu",
+    "entry_id": "Bút toán số",
+    "reason": "Lý do",
+    "kind": "Loại yêu cầu",
+    "identifier": "Số hiệu bưu gửi",
+    "identifiers": "Bưu gửi",
+    "category": "Loại khiếu nại",
+    "description": "Nội dung",
+    "status": "Trạng thái",
+    "statuses": "Trạng thái",
+    "resolution_note": "Kết quả xử lý",
+    "idle_hours": "Tại bưu cục quá (giờ)",
+    "out_hours": "Đang phát quá (giờ)",
+    "page": "Trang",
+    "returns_page": "Trang",
+    "refresh": "Thời gian tự tải lại (giây)",
+    "office_id": "Bưu cục",
+    "program": "Chế độ",
+    "period": "Kỳ",
+    "beneficiary": "Người hưởng",
+    "name": "Họ tên",
+    "phone": "Số điện thoại",
+    "address": "Địa chỉ",
+    "id_number": "Số CCCD/CMND",
+    "time_limit_s": "Thời gian tối ưu (giây)",
+    "move_cost_m": "Chi phí chuyển một bưu gửi (m)",
+    "warm_start": "Bắt đầu từ các tuyến đang áp dụng",
+    "keep_assignments": "Giữ bưu gửi đã giao cho bưu tá",
+    "shift_start_s": "Giờ bắt đầu ca",
+    "shift_end_s": "Giờ kết thúc ca",
+    "routes": "Tuyến",
+    "accept_issues": "Chấp nhận vượt giới hạn",
+    "base": "Phiên bản kế hoạch",
+}
+
+#: What a form's field is told on a Vietnamese page, by marshmallow's error key (the
+#: key of the field's ``error_messages``: the console loads its forms with these words,
+#: api/console/refusals.py). A message may use only the placeholders of the English one.
+FIELD_ERROR = {
+    "required": "Chưa nhập.",
+    "null": "Chưa nhập.",
+    "validator_failed": "Giá trị không hợp lệ.",
+    "invalid": "Giá trị không hợp lệ.",
+    "invalid_utf8": "Không phải văn bản UTF-8 hợp lệ.",
+    "invalid_awareness": "Thiếu múi giờ.",
+    "too_large": "Số quá lớn.",
+    "special": "Phải là một số.",
+    "unknown": "Phải là một trong: {choices}.",
+    "type": "Sai kiểu dữ liệu.",
+    "control": "Không được chứa ký tự điều khiển (có thể đã dán lẫn cùng văn bản).",
+}
+
+#: ``invalid`` by the field's type (the first of its classes here)
+FIELD_INVALID = {
+    "Integer": "Phải là số nguyên (chỉ gồm chữ số, không có dấu chấm hay dấu phẩy).",
+    "Number": "Phải là một số.",
+    "Date": "Không phải ngày hợp lệ.",
+    "DateTime": "Không phải thời điểm hợp lệ.",
+    "Boolean": "Phải là có hoặc không.",
+    "List": "Phải là một danh sách.",
+    "String": "Phải là văn bản.",
+}
+
+#: What marshmallow's validators of a field say on a Vietnamese page, each filled in with
+#: the validator's bounds (``{min}``, ``{max}``, ``{equal}``, ``{choices}``), and the
+#: schemas' checks of their own (a phone number, an ID number: refusals.OWN_CHECKS)
+FIELD_CHECK = {
+    "length_min": "Cần ít nhất {min} ký tự.",
+    "length_max": "Tối đa {max} ký tự.",
+    "length_all": "Cần từ {min} đến {max} ký tự.",
+    "length_equal": "Cần đúng {equal} ký tự.",
+    "items_min": "Cần ít nhất {min} mục.",
+    "items_max": "Tối đa {max} mục.",
+    "items_all": "Cần từ {min} đến {max} mục.",
+    "items_equal": "Cần đúng {equal} mục.",
+    "range_min": "Phải từ {min} trở lên.",
+    "range_above": "Phải lớn hơn {min}.",
+    "range_max": "Tối đa {max}.",
+    "range_below": "Phải nhỏ hơn {max}.",
+    "range_all": "Phải từ {min} đến {max}.",
+    "range_all_below": "Phải từ {min} đến trước {max}.",
+    "one_of": "Phải là một trong: {choices}.",
+    "regexp": "Sai định dạng.",
+    "phone": "Không phải số điện thoại (chữ số, có thể có dấu +, dấu cách, dấu chấm, gạch "
+             "ngang).",
+    "id_number": "Cần 6-20 chữ cái hoặc chữ số, như trên CCCD/CMND.",
 }
 
 FLAG = {

@@ -30,7 +30,7 @@ from flask import (
     session,
     url_for,
 )
-from marshmallow import ValidationError, validate
+from marshmallow import Schema, ValidationError, validate
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import HTTPException
@@ -63,7 +63,16 @@ from ..complaints import quality
 from ..complaints import service as complaints
 from ..complaints.schemas import ComplaintCreateSchema, ComplaintUpdateSchema
 from ..devicetime import ping_clock_time
-from ..errors import Forbidden, NotFound, Problem, Unauthorized, Unprocessable
+from ..errors import (
+    Forbidden,
+    NotFound,
+    Problem,
+    Unauthorized,
+    Unprocessable,
+    html_error,
+    problem_response,
+    wants_html,
+)
 from ..errors import validation_pointers as pointers
 from ..evidence import cited_by_office
 from ..items import custody
@@ -79,7 +88,7 @@ from ..route_plans.eta import expected_delivery
 from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema, PlanPublishSchema
 from ..sync import service as sync
 from ..tokens.schemas import MAX_PASSWORD, MAX_USERNAME
-from . import labels, security
+from . import labels, refusals, security
 
 HERE = Path(__file__).resolve().parent
 ACTIVE = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED,
@@ -185,11 +194,32 @@ def _vnd(value: int | None) -> str:
 
 
 def _refusal(exc: ValidationError | Problem) -> str:
-    """What a refused form is told: each field's messages, or the problem's detail."""
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{k}: {' '.join(map(str, v))}"
-                         for k, v in exc.normalized_messages().items())
-    return str(exc)
+    """What a refused form is told, in the page's language: each field's messages, or
+    the problem's (api/console/refusals.py)."""
+    return refusals.refusal(exc, lang())
+
+
+SchemaT = TypeVar("SchemaT", bound=Schema)
+
+
+def _form(schema: SchemaT) -> SchemaT:
+    """A form's schema (a new instance), its fields' messages in the page's language."""
+    return refusals.localized(schema) if lang() == "vi" else schema
+
+
+@bp.errorhandler(Problem)
+def _problem(exc: Problem) -> Response:
+    """A console request refused (a page's bad ``?date=``, a plan action, a JSON call's
+    CSRF check): answered as the app answers it (api/errors.py), its words in the page's
+    language; ``type`` and every other member as they are."""
+    said = _refusal(exc)
+    if wants_html():
+        return html_error(exc.status, exc.title if lang() == "en" else t("error"), said,
+                          exc.headers)
+    resp = problem_response(exc.status, exc.title, said, slug=exc.slug,
+                            headers=exc.headers, **exc.extensions)
+    resp.headers["Content-Language"] = lang()
+    return resp
 
 
 def _this_page() -> str:
@@ -425,7 +455,7 @@ def _json_body() -> Any:
 
 def _load(schema: Any, data: Any) -> dict[str, Any]:
     try:
-        out: dict[str, Any] = schema.load(data or {})
+        out: dict[str, Any] = _form(schema).load(data or {})
     except ValidationError as exc:
         raise Unprocessable("Some fields are invalid; see errors.",
                             errors=pointers({"json": exc.messages})) from exc
@@ -822,7 +852,7 @@ def item_complaint(user: User, identifier: str) -> Any:
     # made once per form (_item_context): a double submit opens one complaint
     reference = request.form.get("reference", "")
     try:
-        data = ComplaintCreateSchema().load(form)
+        data = _form(ComplaintCreateSchema()).load(form)
         c = complaints.open_staff(
             db.session(), user, data["identifier"], data["category"], data["description"],
             now=clock(),
@@ -857,7 +887,7 @@ def item_recipient_request(user: User, identifier: str) -> Any:
     it at the office by a day, or a delivery round on a day; back to the item's page."""
     form = {k: request.form.get(k, "") for k in ("kind", "day", "note")}
     try:
-        data = RecipientRequestCreateSchema().load(
+        data = _form(RecipientRequestCreateSchema()).load(
             {**form, "note": form["note"] or None})
         items.recipient_request(db.session(), user, identifier, data, now=clock(),
                                 max_attempts=current_app.config["MAX_DELIVERY_ATTEMPTS"])
@@ -935,8 +965,8 @@ def missing_page(user: User) -> Any:
 
     office = office_of(user)
     try:
-        q = MissingQuerySchema().load({k: v for k, v in request.args.items()
-                                       if k in ("idle_hours", "out_hours") and v})
+        q = _form(MissingQuerySchema()).load({k: v for k, v in request.args.items()
+                                              if k in ("idle_hours", "out_hours") and v})
     except ValidationError as exc:
         flash(_refusal(exc), "error")
         q = MissingQuerySchema().load({})
@@ -1008,16 +1038,16 @@ def complaint_page(user: User, complaint_id: int) -> Any:
                 if v}
         try:
             complaints.update(db.session(), user, complaint_id,
-                              ComplaintUpdateSchema().load(form), now=clock(),
+                              _form(ComplaintUpdateSchema()).load(form), now=clock(),
                               seen_status=request.form.get("seen_status") or None)
             db.session.commit()
         except ValidationError as exc:
             db.session.rollback()
-            flash("; ".join(p["detail"] for p in pointers({"form": exc.messages})), "error")
+            flash(_refusal(exc), "error")
             return _complaint_page(user, complaint_id, sent=form, code=422)
         except Problem as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            flash(_refusal(exc), "error")
             if exc.status == 409:  # changed since: the status chosen again, on the page as it is
                 form.pop("status", None)
             return _complaint_page(user, complaint_id, sent=form, code=exc.status)
@@ -1097,11 +1127,11 @@ def cash_handover(user: User) -> Any:
     form = request.form
 
     def record() -> None:
-        data = HandoverSchema().load({"courier_id": form.get("courier_id", ""),
-                                      "date": form.get("date", ""),
-                                      "counted_amount": form.get("counted_amount", ""),
-                                      "note": form.get("note") or None,
-                                      "reference": form.get("reference", "")})
+        data = _form(HandoverSchema()).load({"courier_id": form.get("courier_id", ""),
+                                             "date": form.get("date", ""),
+                                             "counted_amount": form.get("counted_amount", ""),
+                                             "note": form.get("note") or None,
+                                             "reference": form.get("reference", "")})
         entry = cash.handover(db.session(), user, data["courier_id"], data["date"],
                               data["counted_amount"], now=clock(), note=data.get("note"),
                               client_ref=data["reference"])
@@ -1124,7 +1154,7 @@ def _form_action(action: Callable[[], None]) -> int | None:
         return 422
     except Problem as exc:
         db.session.rollback()
-        flash(exc.detail, "error")
+        flash(_refusal(exc), "error")
         return exc.status
     return None
 
@@ -1138,11 +1168,11 @@ def cash_correction(user: User) -> Any:
     form = request.form
 
     def record() -> None:
-        data = CorrectionSchema().load({"entry_id": form.get("entry_id", ""),
-                                        "amount": form.get("amount", ""),
-                                        "reason": form.get("reason", ""),
-                                        **({"reference": form["reference"]}
-                                           if form.get("reference") else {})})
+        data = _form(CorrectionSchema()).load({"entry_id": form.get("entry_id", ""),
+                                               "amount": form.get("amount", ""),
+                                               "reason": form.get("reason", ""),
+                                               **({"reference": form["reference"]}
+                                                  if form.get("reference") else {})})
         # the form's one-time reference: a double submit records the correction once
         cash.correct(db.session(), user, data["entry_id"], data["amount"], data["reason"],
                      now=clock(), client_ref=data.get("reference"))
@@ -1200,9 +1230,9 @@ def outcomes_confirm(user: User) -> Any:
     form = request.form
 
     def record() -> None:
-        data = ConfirmDaySchema().load({"courier_id": form.get("courier_id", ""),
-                                        "date": form.get("date", ""),
-                                        "note": form.get("note") or None})
+        data = _form(ConfirmDaySchema()).load({"courier_id": form.get("courier_id", ""),
+                                               "date": form.get("date", ""),
+                                               "note": form.get("note") or None})
         out = outcomes.confirm_day(db.session(), user, office_of(user).id,
                                    data["courier_id"], data["date"], None, data.get("note"),
                                    now=clock())
@@ -1222,8 +1252,8 @@ def outcome_review(user: User, event_id: int) -> Any:
     form = request.form
 
     def record() -> None:
-        data = ReviewCreateSchema().load({"state": form.get("state", ""),
-                                          "note": form.get("note") or None})
+        data = _form(ReviewCreateSchema()).load({"state": form.get("state", ""),
+                                                 "note": form.get("note") or None})
         outcomes.review_outcome(db.session(), user, event_id, data["state"],
                                 data.get("note"), now=clock())
         db.session.commit()
@@ -1311,22 +1341,6 @@ def payout_page(user: User, payout_id: int) -> Any:
     return _payouts_page(user, _today(), single=payouts.visible(db.session(), user, payout_id))
 
 
-def _form_problem(exc: ValidationError | Problem) -> tuple[str, int]:
-    """A refused payout form's message in the page's language (the service's own
-    words after it) and its status."""
-    if isinstance(exc, ValidationError):
-        def flat(messages: Any, path: str = "") -> list[str]:
-            if isinstance(messages, dict):
-                return [m for k, v in messages.items()
-                        for m in flat(v, f"{path}/{k}" if path else str(k))]
-            return [f"{path}: {' '.join(map(str, messages))}"]
-
-        return (f"{labels.label(labels.PAYOUT_ERROR, 'validation-error', lang())} "
-                f"{'; '.join(flat(exc.normalized_messages()))}", 422)
-    said = labels.label(labels.PAYOUT_ERROR, exc.slug, lang())
-    return (f"{said} {exc.detail}" if said and said != exc.slug else exc.detail), exc.status
-
-
 def _payout_form(user: User, action: Callable[[], str]) -> Any:
     """Run a payout form's action (it commits and says what it did): then back to the
     page the form was on, the message flashed. Refused (invalid fields, or the
@@ -1336,7 +1350,7 @@ def _payout_form(user: User, action: Callable[[], str]) -> Any:
         msg = action()
     except (ValidationError, Problem) as exc:
         db.session.rollback()
-        message, code = _form_problem(exc)
+        message, code = _refusal(exc), exc.status if isinstance(exc, Problem) else 422
         try:
             day = Day().deserialize(request.form.get("date", ""))
         except ValidationError:
@@ -1363,7 +1377,7 @@ def payout_create(user: User) -> Any:
                             "id_number": f.get("id_number", "")}}
         if user.role is Role.ADMIN:
             body["office_id"] = office_of(user).id
-        task = payouts.create(db.session(), user, PayoutCreateSchema().load(body),
+        task = payouts.create(db.session(), user, _form(PayoutCreateSchema()).load(body),
                               now=clock(), replay=True)
         db.session.commit()
         return f"{t('payout_created')} {task.reference}"
@@ -1380,8 +1394,8 @@ def payout_assign(user: User, payout_id: int) -> Any:
     f = request.form
 
     def assign() -> str:
-        data = PayoutAssignSchema().load({"courier_id": f.get("courier_id", ""),
-                                          "reference": f.get("reference", "")})
+        data = _form(PayoutAssignSchema()).load({"courier_id": f.get("courier_id", ""),
+                                                 "reference": f.get("reference", "")})
         task = payouts.assign(db.session(), user, payout_id, data["courier_id"], now=clock(),
                               client_ref=data["reference"])
         db.session.commit()
@@ -1401,7 +1415,7 @@ def payout_fail(user: User, payout_id: int) -> Any:
     f = request.form
 
     def fail() -> str:
-        data = PayoutFailSchema().load({"note": f.get("note", "")})
+        data = _form(PayoutFailSchema()).load({"note": f.get("note", "")})
         try:
             task = payouts.fail(db.session(), user, payout_id, data["note"], now=clock())
         except Problem as exc:
@@ -1451,11 +1465,11 @@ def import_page(user: User) -> Any:
         raw = upload.read() if upload is not None else b""
         try:
             if not raw:
-                raise Unprocessable("Choose a CSV file.")
+                raise Unprocessable("Choose a CSV file.", slug="csv-missing")
             try:
                 text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
-                raise Unprocessable("The CSV must be UTF-8.") from exc
+                raise Unprocessable("The CSV must be UTF-8.", slug="csv-encoding") from exc
             res = items.import_csv(db.session(), user, text, now=clock(),
                                    carrier_patterns=current_app.config["CARRIER_PATTERNS"],
                                    max_rows=current_app.config["IMPORT_MAX_ROWS"])
@@ -1463,6 +1477,6 @@ def import_page(user: User) -> Any:
             result = {"created": res.created, "errors": res.errors}
         except Problem as exc:
             db.session.rollback()
-            error = exc.detail
+            error = _refusal(exc)
     return render_template("console/import.html", result=result, error=error,
                            columns=CSV_COLUMNS), (422 if error else 200)

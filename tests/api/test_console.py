@@ -914,7 +914,7 @@ def test_a_complaint_form_sent_twice_opens_one_complaint(logged_in, make_item, o
     # that reference for another complaint: refused, nothing stored
     r = logged_in.post(url, data={**form, "description": "Something else"},
                        follow_redirects=True)
-    assert f"{form['reference']} was used for another complaint" in r.text
+    assert "Mã tham chiếu của biểu mẫu này đã được dùng cho một thao tác khác" in r.text
     # the next form's reference is another: a second complaint
     page = logged_in.get(f"/console/items?number={item.identifier}").text
     fresh = re.search(r'name="reference" value="(KN[0-9A-F]{8})"', page).group(1)
@@ -934,7 +934,7 @@ def test_a_refused_complaint_form_is_answered_with_what_was_typed(logged_in, mak
     text = "Khách báo chưa nhận được hàng \u202e dù đã gọi ba lần"
     r = logged_in.post(f"/console/items/{item.identifier}/complaints", data={
         "category": "wrong_cod", "description": text, "csrf_token": token})
-    assert r.status_code == 422 and "Control characters" in r.text
+    assert r.status_code == 422 and "Nội dung: Không được chứa ký tự điều khiển" in r.text
     form = r.text.split('id="complaint-form"')[1].split("</form>")[0]
     assert f">{text}</textarea>" in form
     assert '<option value="wrong_cod" selected>' in form
@@ -958,7 +958,7 @@ def test_a_refused_complaint_update_keeps_the_note(logged_in, make_item, office,
     note = "Đã gọi khách lúc 10:00 \u2028 hẹn giao lại chiều nay"
     r = logged_in.post(url, data={"status": "resolved", "seen_status": "open",
                                   "resolution_note": note, "csrf_token": token})
-    assert r.status_code == 422 and "Control characters" in r.text
+    assert r.status_code == 422 and "Kết quả xử lý: Không được chứa ký tự điều khiển" in r.text
     form = r.text.split('id="complaint-update"')[1].split("</form>")[0]
     assert f'value="{note}"' in form and '<option value="resolved" selected>' in form
     # another dispatcher changed it meanwhile: the note kept, the status as it is now
@@ -969,7 +969,7 @@ def test_a_refused_complaint_update_keeps_the_note(logged_in, make_item, office,
     note = note.replace("\u2028", "")
     r = logged_in.post(url, data={"status": "resolved", "seen_status": "open",
                                   "resolution_note": note, "csrf_token": token})
-    assert r.status_code == 409 and "became investigating" in r.text
+    assert r.status_code == 409 and "Khiếu nại đã được người khác cập nhật" in r.text
     form = r.text.split('id="complaint-update"')[1].split("</form>")[0]
     assert f'value="{note}"' in form
     assert '<option value="investigating" selected>' in form
@@ -995,7 +995,7 @@ def test_a_complaint_changed_since_its_page_was_shown_is_not_changed_over_it(
     r = logged_in.post(url, data={"status": "investigating", "seen_status": seen,
                                   "resolution_note": "Đang gọi khách", "csrf_token": token},
                        follow_redirects=True)
-    assert "became resolved" in r.text
+    assert "Khiếu nại đã được người khác cập nhật" in r.text
     db.session.refresh(c)
     assert (c.status, c.resolution_note) == (ComplaintStatus.RESOLVED, "Đã giao lại")
     # decided on the page as it is now: done (reopened knowingly)
@@ -1232,7 +1232,7 @@ def test_cash_hand_in_and_correction_from_the_ledger(logged_in, make_item, offic
     # again, the form as sent (it was a redirect to an empty form: the amount and the
     # reason typed were lost)
     r = logged_in.post("/console/cash/correction", data={**fix_form, "amount": "30000"})
-    assert r.status_code == 409 and "another entry" in r.text
+    assert r.status_code == 409 and "đã được dùng cho một thao tác khác" in r.text
     fix_form_shown = r.text.split('id="correction-form"')[1].split("</form>")[0]
     assert f'<option value="{fix.id}" selected>' in fix_form_shown
     assert 'value="30000"' in fix_form_shown and 'value="nhầm"' in fix_form_shown
@@ -1240,7 +1240,7 @@ def test_cash_hand_in_and_correction_from_the_ledger(logged_in, make_item, offic
     # bad input: a message, nothing stored, what was typed kept
     r = logged_in.post("/console/cash/handover", data={**form, "reference": "x" * 20,
                                                        "counted_amount": "-1"})
-    assert r.status_code == 422 and "counted_amount" in r.text
+    assert r.status_code == 422 and "Số tiền đếm được: Phải từ 0 đến" in r.text
     handover_shown = r.text.split('id="handover-form"')[1].split("</form>")[0]
     assert 'value="-1"' in handover_shown and 'value="thiếu 50k"' in handover_shown
     assert db.session.query(CashEntry).filter_by(kind=CashKind.HANDOVER).count() == 1

@@ -199,7 +199,7 @@ def test_a_page_past_the_last_shows_the_last_and_a_bad_page_is_a_422(
     for bad in BAD_PAGES:
         r = logged_in.get(f"/console/payouts?page={bad}", headers={"Accept": "text/html"})
         assert r.status_code == 422 and r.mimetype == "text/html", bad
-        assert "page" in r.text
+        assert "Kiểm tra lại: Trang" in r.text
 
 
 def test_payout_pages_are_cut_in_sql(logged_in, day_of_payouts, monkeypatch):

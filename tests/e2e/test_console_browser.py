@@ -462,8 +462,10 @@ def test_a_refused_edit_says_why_and_puts_the_stop_back_on_its_courier(console, 
                       and li.locator("select.move:enabled").count())
     other_stop.locator("select.move").select_option(other)
     page.wait_for_selector("#plan-status.bad")
-    said = page.inner_text("#plan-status")  # the reason, naming who has the parcel now
-    assert said.startswith("Some routes name") and f"courier {other}" in said, said
+    # the reason in the page's language, then the refused stops' own (naming who has
+    # the parcel now)
+    said = page.inner_text("#plan-status")
+    assert said.startswith("Không sửa tuyến được") and f"courier {other}" in said, said
     moved = other_stop.get_attribute("data-identifier")
     again = page.locator(f"#routes li[data-identifier='{moved}']")
     assert again.locator("select.move").input_value() == holder
