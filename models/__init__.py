@@ -16,7 +16,7 @@ from .lifecycle import (
 )
 from .office import Office
 from .payout import PayoutStatus, PayoutTask
-from .proof import DeliveryProof, Evidence, EvidenceKind, Relation
+from .proof import DeliveryProof, Evidence, EvidenceKind, PartialReason, Relation
 from .request import RecipientRequest, RequestKind
 from .review import OutcomeReview, ReviewState
 from .route_plan import PlanStatus, RoutePlan
@@ -49,6 +49,7 @@ __all__ = [
     "ItemState",
     "Office",
     "OutcomeReview",
+    "PartialReason",
     "Product",
     "PayoutStatus",
     "PayoutTask",

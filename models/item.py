@@ -48,6 +48,7 @@ class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
         CheckConstraint("declared_value >= 0", name="declared_value_non_negative"),
         CheckConstraint("weight_g >= 0", name="weight_non_negative"),
         CheckConstraint("failed_attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint("pieces >= 1 AND pieces <= 99", name="pieces_range"),
         Index("ix_items_office_status", "office_id", "status"),
     )
 
@@ -71,6 +72,9 @@ class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
     recipient_lon: Mapped[float | None]
 
     weight_g: Mapped[int] = mapped_column(default=0)
+    # the pieces (boxes) shipped under the one number; a delivery may hand over part of
+    # them (models.proof.DeliveryProof.pieces_delivered), the rest going back
+    pieces: Mapped[int] = mapped_column(server_default="1")
     cod_amount: Mapped[int] = mapped_column(default=0)  # VND, no minor unit
     # VND; up to 10^11 (api.items.schemas): past a 32-bit integer
     declared_value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -26,6 +26,9 @@ class Status(enum.StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     AT_PICKUP_POINT = "at_pickup_point"
     DELIVERED = "delivered"
+    # part of the pieces handed over (a delivery, EMI, whose proof says so); the rest
+    # awaits its return to the sender (RTS)
+    PARTIALLY_DELIVERED = "partially_delivered"
     RETURN_TO_SENDER = "return_to_sender"
 
 
@@ -118,11 +121,17 @@ TRANSITIONS: dict[EventCode, tuple[frozenset[Status | None], Status]] = {
     ),
     _E.RTS: (
         frozenset(
-            {_S.AT_DELIVERY_OFFICE, _S.HELD_AT_OFFICE, _S.DELIVERY_FAILED, _S.AT_PICKUP_POINT}
+            {_S.AT_DELIVERY_OFFICE, _S.HELD_AT_OFFICE, _S.DELIVERY_FAILED, _S.AT_PICKUP_POINT,
+             _S.PARTIALLY_DELIVERED}
         ),
         _S.RETURN_TO_SENDER,
     ),
 }
+
+#: A partial delivery is a delivery (EMI: UPU has no other code for it) whose proof
+#: says only part of the pieces were handed over: from the same statuses as any
+#: delivery, it leads here instead, and only the return of the rest (RTS) follows.
+PARTIAL_DELIVERY_TO = Status.PARTIALLY_DELIVERED
 
 TERMINAL = frozenset({Status.DELIVERED, Status.RETURN_TO_SENDER})
 
@@ -166,8 +175,12 @@ def allowed_events(state: ItemState, max_attempts: int | None = None) -> list[Ev
     return out
 
 
-def apply(state: ItemState, event: EventCode, max_attempts: int | None = None) -> ItemState:
-    """The state after ``event``; raises :class:`IllegalTransitionError` if not allowed."""
+def apply(state: ItemState, event: EventCode, max_attempts: int | None = None, *,
+          partial: bool = False) -> ItemState:
+    """The state after ``event``; raises :class:`IllegalTransitionError` if not allowed.
+    ``partial``: a delivery (EMI) of part of the pieces (:data:`PARTIAL_DELIVERY_TO`)."""
+    if partial and event is not EventCode.EMI:
+        raise ValueError(f"only a delivery (EMI) is partial, not {event}")
     allowed = allowed_events(state, max_attempts)
     if event not in allowed:
         if event in TRANSITIONS and state.status in TRANSITIONS[event][0]:
@@ -176,17 +189,20 @@ def apply(state: ItemState, event: EventCode, max_attempts: int | None = None) -
             where = state.status.value if state.status else "no history"
             why = f"{event} cannot follow status {where}"
         raise IllegalTransitionError(state.status, event, allowed, why)
-    after = TRANSITIONS[event][1]
+    after = PARTIAL_DELIVERY_TO if partial else TRANSITIONS[event][1]
     attempts = state.failed_attempts + (1 if event is EventCode.EMH else 0)
     return ItemState(status=after, failed_attempts=attempts)
 
 
-def replay(events: Iterable[EventCode]) -> ItemState:
+def replay(events: Iterable[EventCode | tuple[EventCode, bool]]) -> ItemState:
     """Fold a stored history into a state. The attempt limit is not re-checked: it
-    guarded acceptance, and the stored history is what happened."""
+    guarded acceptance, and the stored history is what happened. Each event is its
+    code, or ``(code, partial)``: a delivery whose proof says it was partial (what the
+    event itself stored, not its ``status_after``, so the two can be checked)."""
     state = ItemState()
     for event in events:
-        state = apply(state, event)
+        code, partial = event if isinstance(event, tuple) else (event, False)
+        state = apply(state, code, partial=partial)
     return state
 
 

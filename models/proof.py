@@ -39,6 +39,15 @@ class Relation(enum.StrEnum):
     PROXY = "proxy"  # an authorised person, with their own ID
 
 
+class PartialReason(enum.StrEnum):
+    """Why a delivery handed over only part of the pieces (the rest goes back)."""
+
+    REFUSED_PART = "refused_part"  # the recipient refused the rest
+    DAMAGED_PART = "damaged_part"  # the rest arrived damaged
+    MISSING_PART = "missing_part"  # the rest is missing (not in the courier's bag)
+    OTHER = "other"  # said in the event's note
+
+
 class DeliveryProof(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, db
     """What proves a delivery (EMI). ID numbers are kept as a salted hash and their last
     four characters only."""
@@ -57,9 +66,19 @@ class DeliveryProof(db.Model):  # type: ignore[name-defined,misc]  # see models/
     signature_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     code_verified: Mapped[bool] = mapped_column(default=False)
     cod_collected: Mapped[int | None]  # VND
+    # a delivery of part of the item's pieces (a partial delivery, the item's status
+    # ``partially_delivered``): how many were handed over, and why not the rest; both
+    # null for a delivery of every piece
+    pieces_delivered: Mapped[int | None]
+    partial_reason: Mapped[PartialReason | None] = mapped_column(str_enum(PartialReason, 16))
     # the deliveries of other recipients that cited the same file first, when the
     # event is flagged proof_reused: [{"pointer", "identifier", "event_id"}]
     reused_from: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     event: Mapped[TrackingEvent] = relationship(
         backref=db.backref("proof", uselist=False, lazy="selectin"))
+
+    @property
+    def partial(self) -> bool:
+        """Whether it proves a partial delivery (part of the pieces handed over)."""
+        return self.partial_reason is not None

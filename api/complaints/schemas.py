@@ -172,7 +172,8 @@ class ReturnDueRowSchema(Schema):
     waiting_since = fields.String(metadata={
         "description": "When the attempt that used up the limit, or the one at which the "
                        "courier chose the return (chosen_at_attempt), was recorded; not "
-                       "collected: when the office's holding ended (ISO 8601)"})
+                       "collected: when the office's holding ended; partially delivered: "
+                       "when its delivery was recorded (ISO 8601)"})
     hours_waiting = fields.Float()
     courier_id = fields.Integer(allow_none=True)
     chosen_at_attempt = fields.Boolean(metadata={
@@ -180,8 +181,10 @@ class ReturnDueRowSchema(Schema):
                        "(awaiting `return`), its attempts not used up (why "
                        "`return_chosen`)"})
     why = fields.String(metadata={
-        "enum": ["attempts_used_up", "return_chosen", "not_collected"],
-        "description": "Why it is due for its return: its failed attempts use up the "
+        "enum": ["partially_delivered", "attempts_used_up", "return_chosen",
+                 "not_collected"],
+        "description": "Why it is due for its return: part of its pieces were delivered "
+                       "(the rest goes back); its failed attempts use up the "
                        "limit; its courier chose the return at a failed attempt; its "
                        "recipient did not collect it at the office by `collect_by`"})
     collect_by = fields.String(allow_none=True, metadata={

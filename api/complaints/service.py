@@ -310,8 +310,10 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
     ev = TrackingEvent
     when = case((cast(ev.flags, Text).like("%implausible_device_time%"), ev.server_time),
                 (ev.device_time > ev.server_time, ev.server_time), else_=ev.device_time)
+    # (partially delivered: the rest of its pieces waits for its return, RTS)
     waiting = Item.status.in_([Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE,
-                               Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED])
+                               Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED,
+                               Status.PARTIALLY_DELIVERED])
     # the last scan of the items that may be waiting (of the office) only: grouped over
     # every event ever recorded, it read the whole table, for the page and again for its
     # total (1.2 million events: 2.6 s for an office of 4 400 items, 0.16 s now)
@@ -350,6 +352,8 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                     "since": t.isoformat(), "hours_without_scan": round(idle, 1),
                     "expected": "a delivery result (EMI or EMH)"
                     if item.status is Status.OUT_FOR_DELIVERY
+                    else "a return to sender (RTS) of the pieces not delivered"
+                    if item.status is Status.PARTIALLY_DELIVERED
                     else "a return to sender (RTS)"
                     if used_up or item.awaiting is Awaiting.RETURN
                     else "its scan back in at the office (EDF), to be collected there"
@@ -368,7 +372,8 @@ def missing_scans(session: Session, actor: User, office_id: int | None, *, now: 
                         count(silent.where(held)))
 
 
-RETURN_STATUSES = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED)
+RETURN_STATUSES = (Status.AT_DELIVERY_OFFICE, Status.HELD_AT_OFFICE, Status.DELIVERY_FAILED,
+                   Status.PARTIALLY_DELIVERED)
 
 
 def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts: int,
@@ -404,9 +409,17 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
               .where(TrackingEvent.item_id == Item.id, TrackingEvent.code == EventCode.EMH,
                      TrackingEvent.applied.is_(True))
               .correlate(Item).scalar_subquery())
+    # one partially delivered (the rest goes back) waits since its delivery
+    delivered = (select(func.max(TrackingEvent.server_time))
+                 .where(TrackingEvent.item_id == Item.id,
+                        TrackingEvent.code == EventCode.EMI,
+                        TrackingEvent.applied.is_(True))
+                 .correlate(Item).scalar_subquery())
+    partial = Item.status == Status.PARTIALLY_DELIVERED
     # one its recipient did not collect in time waits since the office's holding ended
     not_collected = and_(Item.awaiting == Awaiting.COLLECTION, Item.collect_until <= now)
-    since = func.coalesce(case((Item.failed_attempts >= max_attempts, nth),
+    since = func.coalesce(case((partial, delivered),
+                               (Item.failed_attempts >= max_attempts, nth),
                                (not_collected, Item.collect_until), else_=chosen),
                           Item.updated_at).label("since")
     due = (select(Item.id, Item.identifier, Item.status, Item.failed_attempts,
@@ -435,7 +448,8 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
     rows = []
     for it in page:
         at = last.get(it.id)
-        why = ("attempts_used_up" if it.failed_attempts >= max_attempts
+        why = ("partially_delivered" if it.status is Status.PARTIALLY_DELIVERED
+               else "attempts_used_up" if it.failed_attempts >= max_attempts
                else "return_chosen" if it.awaiting is Awaiting.RETURN else "not_collected")
         until = items.last_day_held(it.collect_until) if why == "not_collected" else None
         rows.append({
@@ -447,8 +461,9 @@ def returns_due(session: Session, office_id: int, *, now: datetime, max_attempts
             "waiting_since": it.since.isoformat(),
             "hours_waiting": round((now - it.since).total_seconds() / 3600, 1),
             "courier_id": it.courier_id,
-            # why: its attempts are used up, its courier chose the return, or its
-            # recipient did not collect it by the day on the notice
+            # why: part of it was delivered (the rest goes back), its attempts are used
+            # up, its courier chose the return, or its recipient did not collect it by
+            # the day on the notice
             "why": why, "collect_by": until.isoformat() if until is not None else None,
             "chosen_at_attempt": why == "return_chosen"})
     return rows, total

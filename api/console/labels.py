@@ -6,9 +6,19 @@ page is told the service's own words (api/console/refusals.py)."""
 
 from __future__ import annotations
 
-from ..tracking.labels import ACTION, EVENT, LANGS, PRODUCT, REASON, STATUS, label
+from ..tracking.labels import (
+    ACTION,
+    EVENT,
+    LANGS,
+    PARTIAL_REASON,
+    PRODUCT,
+    REASON,
+    STATUS,
+    label,
+)
 
-__all__ = ["ACTION", "EVENT", "LANGS", "PRODUCT", "REASON", "STATUS", "label", "UI",
+__all__ = ["ACTION", "EVENT", "LANGS", "PARTIAL_REASON", "PRODUCT", "REASON", "STATUS",
+           "label", "UI",
            "COMPLAINT_CATEGORY", "COMPLAINT_CHANNEL", "COMPLAINT_STATUS", "CASH_KIND", "FLAG",
            "PUBLIC_COMPLAINT",
            "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR",
@@ -60,6 +70,8 @@ UI = {
                       "a return to sender (RTS): attempts used up"),
     "expect_return_chosen": ("chuyển hoàn (RTS): bưu tá đã chọn chuyển hoàn",
                              "a return to sender (RTS): the courier's choice"),
+    "expect_return_partial": ("hoàn một phần (RTS): phần chưa phát được",
+                              "a return to sender (RTS) of the pieces not delivered"),
     "expect_back_for_collection": ("quét nhập lại bưu cục (EDF) để người nhận đến nhận",
                                    "its scan back in at the office (EDF), to be collected "
                                    "there"),
@@ -71,6 +83,8 @@ UI = {
                   "hạn):", "Not listed, held at the office for their recipient to collect "
                   "(not yet past the day):"),
     "return_why": ("Lý do chuyển hoàn", "Why returned"),
+    "why_partially_delivered": ("phát một phần, hoàn phần còn lại",
+                                "partially delivered, the rest goes back"),
     "why_attempts_used_up": ("hết số lần phát", "attempts used up"),
     "why_return_chosen": ("bưu tá chọn chuyển hoàn", "the courier's choice"),
     "why_not_collected": ("không đến nhận, hạn", "not collected by"),
@@ -248,6 +262,9 @@ UI = {
     "flags": ("Cảnh báo", "Flags"),
     "proof": ("Bằng chứng giao", "Proof of delivery"),
     "received_by": ("Người nhận hàng", "Received by"),
+    "partial_delivery": ("Phát một phần", "Partial delivery"),
+    "pieces": ("Số kiện", "Pieces"),
+    "pieces_unit": ("kiện", "pieces"),
     "signature": ("Chữ ký", "Signature"),
     "photo": ("Ảnh", "Photo"),
     "scan_photo": ("Ảnh quét nhãn", "Scan photo"),

@@ -21,6 +21,7 @@ from models import (
     EventCode,
     FailureAction,
     FailureReason,
+    PartialReason,
     Product,
     RequestKind,
     Status,
@@ -31,6 +32,7 @@ from . import identifiers
 from .service import collect_by
 
 COD_CAP_VND = 50_000_000  # carriers cap COD; see docs/domain.md
+MAX_PIECES = 99  # pieces under one number (models.Item.pieces)
 PHONE = re.compile(r"\+?[0-9][0-9 .\-]{7,18}[0-9]")
 CLIENT_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{7,59}\Z")
 
@@ -254,6 +256,9 @@ class ItemCreateSchema(Schema):
     sender = fields.Nested(SenderSchema, required=True)
     recipient = fields.Nested(RecipientSchema, required=True)
     weight_g = Int(load_default=0, validate=validate.Range(0, 100_000))
+    pieces = Int(load_default=1, validate=validate.Range(1, MAX_PIECES), metadata={
+        "description": "The pieces (boxes) shipped under this number; a delivery may hand "
+                       "over part of them (proof `pieces_delivered`)"})
     cod_amount = Int(load_default=0, validate=validate.Range(0, COD_CAP_VND),
                                 metadata={"description": "Cash on delivery, integer VND"})
     declared_value = Int(load_default=0, validate=validate.Range(0, 10**11))
@@ -300,7 +305,16 @@ class ProofSchema(Schema):
                                                                         error="A SHA-256."))
     delivery_code = fields.String(allow_none=True, validate=validate.Regexp(
         re.compile(r"[0-9]{6}\Z"), error="6 digits."), load_only=True)
-    cod_collected = Int(allow_none=True, validate=validate.Range(0, COD_CAP_VND))
+    cod_collected = Int(allow_none=True, validate=validate.Range(0, COD_CAP_VND), metadata={
+        "description": "The COD amount; for a partial delivery what the recipient paid for "
+                       "the pieces they accepted, from 0 to the COD amount"})
+    pieces_delivered = Int(allow_none=True, validate=validate.Range(1, MAX_PIECES), metadata={
+        "description": "The pieces handed over, when not all of the item's `pieces`: a "
+                       "partial delivery (the rest goes back to the sender); omitted or "
+                       "equal to `pieces`: all of them"})
+    partial_reason = fields.Enum(PartialReason, by_value=True, allow_none=True, metadata={
+        "description": "Required with a partial delivery, and only then: why the rest was "
+                       "not handed over (a note in the event's `note`)"})
 
 
 class EventCreateSchema(Schema):
@@ -384,6 +398,11 @@ class EventSchema(Schema):
             "photo": {"type": ["string", "null"]}, "signature": {"type": ["string", "null"]},
             "code_verified": {"type": "boolean"},
             "cod_collected": {"type": ["integer", "null"]},
+            "pieces_delivered": {"type": ["integer", "null"], "description":
+                                 "A partial delivery: the pieces handed over; null when "
+                                 "all were"},
+            "partial_reason": {"type": ["string", "null"],
+                               "enum": [*(r.value for r in PartialReason), None]},
             "reused_from": {"type": ["array", "null"], "items": {"type": "object"}}}})
     photo = fields.String(attribute="photo_sha256", allow_none=True)
     photo_reused_from = fields.List(fields.Dict(), allow_none=True, metadata={
@@ -424,6 +443,8 @@ class EventSchema(Schema):
                 "id_number_last4": p.id_number_last4, "id_matched": p.id_matched,
                 "photo": p.photo_sha256, "signature": p.signature_sha256,
                 "code_verified": p.code_verified, "cod_collected": p.cod_collected,
+                "pieces_delivered": p.pieces_delivered,
+                "partial_reason": p.partial_reason.value if p.partial_reason else None,
                 "reused_from": p.reused_from}
 
     def _scan_id(self, ev: Any) -> int | None:
@@ -480,6 +501,7 @@ class ItemSchema(Schema):
         "city": {"type": "string"}, "province": {"type": "string"},
         "lat": {"type": ["number", "null"]}, "lon": {"type": ["number", "null"]}}})
     weight_g = Int()
+    pieces = Int()
     cod_amount = Int()
     declared_value = Int()
     delivery_window = fields.Method("_window", metadata={
@@ -492,7 +514,8 @@ class ItemSchema(Schema):
     awaiting = fields.Enum(Awaiting, by_value=True, allow_none=True, metadata={
         "description": "After a failed attempt, what the item waits for instead of another "
                        "round: `collection` (its recipient will collect it at the office) or "
-                       "`return` (its courier chose the return to the sender); null: "
+                       "`return` (its courier chose the return to the sender; or, "
+                       "partially delivered, the rest of its pieces goes back); null: "
                        "another round (on next_attempt_on)"})
     collect_by = fields.Function(_collect_by, allow_none=True, metadata={
         "type": "string", "format": "date",
@@ -611,7 +634,8 @@ class ItemStateSchema(Schema):
         "description": "After a failed attempt: the day of the next round"})
     awaiting = fields.Enum(Awaiting, by_value=True, allow_none=True, metadata={
         "description": "After a failed attempt: `collection` or `return` instead of "
-                       "another round (as the item's `awaiting`)"})
+                       "another round; after a partial delivery `return` (as the item's "
+                       "`awaiting`)"})
     collect_by = fields.Function(_collect_by, allow_none=True, metadata={
         "type": "string", "format": "date",
         "description": "Awaiting collection: the last day the office holds it, to write "

@@ -160,7 +160,8 @@ def _item_values(data: Mapping[str, Any], ident: identifiers.Identifier, product
         recipient_lat=rcpt.get("lat"), recipient_lon=rcpt.get("lon"),
         recipient_id_hash=policy.id_hash(ident.value, rcpt["id_number"])
         if rcpt.get("id_number") else None,
-        weight_g=data.get("weight_g", 0), cod_amount=data.get("cod_amount", 0),
+        weight_g=data.get("weight_g", 0), pieces=data.get("pieces", 1),
+        cod_amount=data.get("cod_amount", 0),
         declared_value=data.get("declared_value", 0),
         window_start=window.get("start"), window_end=window.get("end"),
         # administrative documents go to the named person only: ID check always
@@ -428,6 +429,11 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     (kept as ``late_event`` or ``late_conflict``; a legal delivery applied, its COD cash
     booked to this courier). Otherwise it is a 404 (``item-reassigned`` to a courier
     who had the item: :func:`_refuse_if_reassigned`).
+
+    A delivery whose proof hands over part of the pieces (:func:`is_partial`) leads to
+    ``partially_delivered`` instead of ``delivered`` (:func:`models.lifecycle.apply`'s
+    ``partial``); the rest then awaits its return (``Item.awaiting`` ``return``), and the
+    COD booked is what the proof says was collected for the part accepted.
     """
     code: EventCode = data["code"]
     cid: str = data["client_event_id"]
@@ -453,6 +459,9 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     replay = _replay_of(session, actor, cid, identifier, code, data)
     if replay is not None:
         return replay
+    # a delivery of part of the pieces leads elsewhere (the proof is checked below: one
+    # that says it wrongly is a 422 whatever the state)
+    partial = code is EventCode.EMI and is_partial(item, data.get("proof"))
     loc = data.get("location")
     if actor.role is Role.COURIER and code in FIELD_EVENTS_NEEDING_GPS and not loc:
         raise Unprocessable("A delivery or failed attempt needs the GPS position.",
@@ -466,7 +475,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         flags.append("held_then")
     applied = True
     try:
-        new_state = lifecycle.apply(item.state, code, max_attempts)
+        new_state = lifecycle.apply(item.state, code, max_attempts, partial=partial)
     except lifecycle.IllegalTransitionError:
         # an event held then came before the reassignment: late by definition
         # (a clock found off is corrected here too: a fast phone's real attempt was
@@ -550,7 +559,9 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
             data["device_time"], now, flags, clock_skew_s), max_attempts, collection_hold_days)
     elif code in NO_ATTEMPT_DUE:
         item.next_attempt_on = None
-        item.wait_for(None)
+        # part of it delivered: the rest waits for its return to the sender (the
+        # returns due list it; RTS is the only next event)
+        item.wait_for(Awaiting.RETURN if partial else None)
     if code is EventCode.EDG and item.delivery_code is None and policy.needs_delivery_code(item):
         item.delivery_code = policy.new_delivery_code()
     if code is EventCode.EMI:
@@ -676,7 +687,14 @@ def check_proof(session: Session, actor: User, item: Item, proof: Mapping[str, A
         "/proof/photo": (proof.get("photo"), EvidenceKind.PHOTO),
         "/proof/signature": (proof.get("signature"), EvidenceKind.SIGNATURE)},
         uploaders=proof_uploaders(session, actor, item))
-    if item.cod_amount > 0 and proof.get("cod_collected") != item.cod_amount:
+    wrong += _partial_errors(item, proof)
+    partial = is_partial(item, proof)
+    if item.cod_amount > 0 and partial and (proof.get("cod_collected") or 0) > item.cod_amount:
+        # the recipient pays for the part they accept: the courier says how much
+        wrong.append({"pointer": "/proof/cod_collected",
+                      "detail": f"A partial delivery collects from 0 to the COD amount, "
+                                f"{item.cod_amount} VND."})
+    elif item.cod_amount > 0 and not partial and proof.get("cod_collected") != item.cod_amount:
         wrong.append({"pointer": "/proof/cod_collected",
                       "detail": f"Must equal the COD amount, {item.cod_amount} VND."})
     elif item.cod_amount <= 0 and proof.get("cod_collected"):
@@ -713,7 +731,35 @@ def check_proof(session: Session, actor: User, item: Item, proof: Mapping[str, A
         id_number_hash=policy.id_hash(item.identifier, number) if number else None,
         id_matched=matched, photo_sha256=proof.get("photo"),
         signature_sha256=proof.get("signature"),
-        code_verified=bool(item.delivery_code), cod_collected=proof.get("cod_collected"))
+        code_verified=bool(item.delivery_code), cod_collected=proof.get("cod_collected"),
+        pieces_delivered=proof.get("pieces_delivered") if partial else None,
+        partial_reason=proof.get("partial_reason") if partial else None)
+
+
+def is_partial(item: Item, proof: Mapping[str, Any] | None) -> bool:
+    """Whether a delivery's proof hands over part of the item's pieces only (fewer than
+    ``pieces``; none said, or all of them: a delivery of everything)."""
+    n = (proof or {}).get("pieces_delivered")
+    return n is not None and n < item.pieces
+
+
+def _partial_errors(item: Item, proof: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What is wrong with what a delivery's proof says of the pieces handed over: more
+    than the item has, a partial delivery without its reason, a reason for a delivery
+    of every piece."""
+    n, reason = proof.get("pieces_delivered"), proof.get("partial_reason")
+    if n is not None and n > item.pieces:
+        return [{"pointer": "/proof/pieces_delivered",
+                 "detail": f"The item has {item.pieces} piece(s): at most {item.pieces}."}]
+    if is_partial(item, proof) and reason is None:
+        return [{"pointer": "/proof/partial_reason",
+                 "detail": "Required for a partial delivery: why the rest was not handed "
+                           "over (refused_part, damaged_part, missing_part, other)."}]
+    if not is_partial(item, proof) and reason is not None:
+        return [{"pointer": "/proof/partial_reason",
+                 "detail": f"Only a partial delivery (pieces_delivered fewer than the "
+                           f"item's {item.pieces}) has a reason."}]
+    return []
 
 
 # Failed-attempt reasons whose claim a photo (of the door, the address plate) supports
@@ -939,7 +985,9 @@ def _count_late_attempt(session: Session, item: Item, attempt: TrackingEvent,
 def replayed_state(item: Item) -> ItemState:
     """What the stored history says; equals the item's columns (tested): the status
     from the applied events, the attempts from all of them, late ones included."""
-    status = lifecycle.replay(ev.code for ev in item.events if ev.applied).status
+    status = lifecycle.replay(
+        (ev.code, ev.proof is not None and ev.proof.partial)
+        for ev in item.events if ev.applied).status
     made = lifecycle.attempts_made(
         (ev.code, _round_time(ev.device_time, ev.flags, ev.clock_skew_s), ev.applied)
         for ev in sorted(item.events, key=lambda e: e.id))
@@ -954,7 +1002,7 @@ CSV_COLUMNS = (
     "recipient_name", "recipient_phone", "recipient_address", "recipient_ward",
     "recipient_city", "recipient_province", "recipient_lat", "recipient_lon",
     "weight_g", "cod_amount", "declared_value", "window_start", "window_end",
-    "id_check_required", "signature_required",
+    "id_check_required", "signature_required", "pieces",
 )
 
 
@@ -966,7 +1014,7 @@ def _row_to_payload(row: Mapping[str, str | None]) -> dict[str, Any]:
 
     out: dict[str, Any] = {"identifier": val("identifier") or ""}
     for k in ("product", "carrier", "office_id", "weight_g", "cod_amount", "declared_value",
-              "id_check_required", "signature_required"):
+              "id_check_required", "signature_required", "pieces"):
         if val(k) is not None:
             out[k] = val(k)
     out["sender"] = {k: val(f"sender_{k}") for k in ("name", "phone", "address")

@@ -13,7 +13,10 @@ Item flags add to that: ``signature_required`` a signature, ``id_check_required`
 name and ID number; a COD item needs the amount collected; an item with a delivery code
 needs the code. A proxy (``relation: proxy``) shows their own ID number, and for items
 with an ID check (the flag, or a product whose policy asks for the ID number: insured
-letters, administrative documents) also a photo (of the authorisation).
+letters, administrative documents) also a photo (of the authorisation). A delivery of
+part of the pieces (``pieces_delivered`` fewer than the item's ``pieces``) needs its
+``partial_reason``, and collects from 0 to the COD amount
+(:func:`api.items.service.check_proof`).
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ DETAIL = {
     "photo": "A photo (an uploaded photo).",
     "id_number": "The ID number shown at the door.",
     "delivery_code": "The one-time code the recipient was given.",
-    "cod_collected": "The cash collected (must equal the COD amount).",
+    "cod_collected": "The cash collected (must equal the COD amount; for a partial "
+                     "delivery, what the recipient paid for the part they accepted, from 0).",
 }
 
 # Items worth a one-time delivery code (VND)

@@ -14,6 +14,8 @@ STATUS = {
     "delivery_failed": ("Giao không thành công", "Delivery attempt failed"),
     "at_pickup_point": ("Chờ nhận tại điểm nhận", "Ready for collection"),
     "delivered": ("Đã giao thành công", "Delivered"),
+    "partially_delivered": ("Đã phát một phần, phần còn lại đang chuyển hoàn về người gửi",
+                            "Partially delivered; the rest is being returned to the sender"),
     "return_to_sender": ("Đang chuyển hoàn", "Returning to sender"),
 }
 
@@ -28,6 +30,17 @@ EVENT = {
     "EMI": ("Phát thành công", "Delivered"),
     "EDH": ("Đến điểm nhận hàng", "Arrived at the collection point"),
     "RTS": ("Chuyển hoàn về người gửi", "Being returned to the sender"),
+}
+
+#: a delivery (EMI) of part of the pieces: its label instead of ``EVENT["EMI"]``
+PARTIAL_DELIVERY = ("Phát một phần", "Partially delivered")
+
+#: why a delivery handed over only part of the pieces (models.PartialReason)
+PARTIAL_REASON = {
+    "refused_part": ("Người nhận từ chối một phần", "The recipient refused part of it"),
+    "damaged_part": ("Một phần bị hư hỏng", "Part of it was damaged"),
+    "missing_part": ("Thiếu một phần", "Part of it was missing"),
+    "other": ("Lý do khác", "Another reason"),
 }
 
 REASON = {
@@ -86,6 +99,11 @@ UI = {
                         "Not collected in time: it will be returned to the sender"),
     "awaiting_return": ("Bưu gửi sẽ được chuyển hoàn cho người gửi",
                         "It will be returned to the sender"),
+    "pieces": ("Số kiện", "Pieces"),
+    "pieces_delivered": ("Đã giao {delivered}/{pieces} kiện; phần còn lại được chuyển hoàn "
+                         "cho người gửi",
+                         "{delivered} of {pieces} pieces delivered; the rest goes back to "
+                         "the sender"),
     "expected_delivery": ("Dự kiến giao hôm nay", "Expected today"),
     "time_note": ("Giờ Việt Nam (UTC+7)", "Vietnam time (UTC+7)"),
     "unconfirmed": ("Bưu tá đã báo, bưu cục chưa xác nhận",

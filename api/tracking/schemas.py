@@ -12,7 +12,9 @@ class PublicEventSchema(Schema):
     label = fields.String()
     time = fields.AwareDateTime(metadata={"description": "When it happened, Vietnam time"})
     place = fields.String(allow_none=True, metadata={"description": "City and province"})
-    reason = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={
+        "description": "A failed attempt's reason; a partial delivery's (why not every "
+                       "piece was handed over)"})
     action = fields.String(allow_none=True)
     confirmed = fields.Boolean(allow_none=True, metadata={
         "description": "A delivery or failed attempt: true once the post office confirmed "
@@ -33,6 +35,10 @@ class PublicTrackingSchema(Schema):
     status_label = fields.String()
     destination = fields.String(metadata={"description": "City and province only"})
     cash_on_delivery = fields.Boolean()
+    pieces = fields.Integer(metadata={"description": "The pieces (boxes) under the number"})
+    pieces_delivered = fields.Integer(allow_none=True, metadata={
+        "description": "Partially delivered: the pieces handed over (the rest is returned "
+                       "to the sender); null otherwise"})
     next_attempt_on = fields.String(allow_none=True, metadata={"description": "Day of the "
                                     "next delivery attempt, after a failed one"})
     awaiting = fields.String(allow_none=True, metadata={

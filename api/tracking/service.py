@@ -56,12 +56,16 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
         and _fits(e, item.events, when))]
     for ev in sorted(shown, key=lambda e: (when[e.id], e.id), reverse=True):
         place = f"{ev.office.city}, {ev.office.province}" if ev.office else None
+        # a delivery of part of the pieces says so, and why not the rest
+        partial = ev.proof.partial_reason if getattr(ev, "proof", None) is not None else None
         events.append({
             "code": ev.code.value,
-            "label": labels.label(labels.EVENT, ev.code.value, lang),
+            "label": labels.label(labels.EVENT, ev.code.value, lang) if partial is None
+            else labels.PARTIAL_DELIVERY[0 if lang == "vi" else 1],
             "time": when[ev.id].astimezone(LOCAL_TZ),
             "place": place,
-            "reason": labels.label(labels.REASON, ev.reason.value if ev.reason else None, lang),
+            "reason": labels.label(labels.REASON, ev.reason.value if ev.reason else None, lang)
+            if partial is None else labels.label(labels.PARTIAL_REASON, partial.value, lang),
             "action": labels.label(labels.ACTION, ev.action.value if ev.action else None, lang),
             # a delivery or failed attempt: whether the office confirmed what the courier
             # reported (api/outcomes); a disputed one is not confirmed either
@@ -75,6 +79,11 @@ def public_tracking(session: Session, number: str, lang: str, *, now: datetime
         "status_label": labels.label(labels.STATUS, item.status.value, lang),
         "destination": f"{item.recipient_city}, {item.recipient_province}",
         "cash_on_delivery": item.is_cod,
+        "pieces": item.pieces,
+        # partially delivered (then returned: the rest): the pieces handed over
+        "pieces_delivered": next((ev.proof.pieces_delivered for ev in item.events
+                                  if ev.applied and ev.proof is not None
+                                  and ev.proof.partial), None),
         # a day gone by is no next attempt (the retry is overdue: staff see the day, the
         # customer was told "next attempt: 21/11" on the 28th)
         "next_attempt_on": item.next_attempt_on.isoformat()

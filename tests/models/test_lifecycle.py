@@ -92,6 +92,49 @@ def test_replay_equals_stepwise_application_of_legal_events(codes: list[EventCod
         assert kept[0] is E.EMA
 
 
+@pytest.mark.parametrize("before", [
+    [E.EMA, E.EMG, E.EDG],  # at the door
+    [E.EMA, E.EMG, E.EDG, E.EMH, E.EDF],  # at the counter
+    [E.EMA, E.EMG, E.EDH],  # at a pick-up point
+])
+def test_a_partial_delivery_leaves_only_the_return_of_the_rest(
+        before: list[EventCode]) -> None:
+    state = apply(replay(before), E.EMI, partial=True)
+    assert state.status is Status.PARTIALLY_DELIVERED
+    assert replay([*before, (E.EMI, True)]) == state
+    assert replay([*before, (E.EMI, False)]).status is Status.DELIVERED
+    assert Status.PARTIALLY_DELIVERED not in TERMINAL  # its return is still to come
+    assert allowed_events(state) == [E.RTS]
+    for event in (E.EDG, E.EDF, E.EMH, E.EMI, E.EDH):
+        with pytest.raises(IllegalTransitionError):
+            apply(state, event)
+    assert apply(state, E.RTS).status is Status.RETURN_TO_SENDER
+
+
+def test_only_a_delivery_is_partial() -> None:
+    with pytest.raises(ValueError, match="only a delivery"):
+        apply(replay([E.EMA, E.EMG]), E.EDG, partial=True)
+    with pytest.raises(IllegalTransitionError):  # not out, held or at a pick-up point
+        apply(replay([E.EMA, E.EMG]), E.EMI, partial=True)
+
+
+@given(st.lists(st.tuples(st.sampled_from(list(EventCode)), st.booleans()), max_size=30))
+def test_replay_with_partial_deliveries_equals_stepwise_application(
+        steps: list[tuple[EventCode, bool]]) -> None:
+    state = ItemState()
+    kept: list[tuple[EventCode, bool]] = []
+    for code, partial in steps:
+        partial = partial and code is E.EMI
+        try:
+            state = apply(state, code, partial=partial)
+        except IllegalTransitionError:
+            continue
+        kept.append((code, partial))
+    assert replay(kept) == state
+    assert (state.status is Status.PARTIALLY_DELIVERED) == (
+        bool(kept) and kept[-1] == (E.EMI, True))
+
+
 def test_attempts_made_counts_late_attempts_once_per_round():
     from datetime import UTC, datetime, timedelta
 
