@@ -792,10 +792,12 @@ def plan_publish(user: User, plan_id: int) -> Any:
 
 # ------------------------------------------------------------------ items
 
-def gps_trails(item: Item) -> list[dict[str, Any]]:
-    """The courier's GPS pings around each delivery attempt (as in a complaint case)."""
+def gps_trails(item: Item, user: User | None = None) -> list[dict[str, Any]]:
+    """The courier's GPS pings around each delivery attempt (as in a complaint case);
+    ``user``: those of the attempts they are shown (:func:`complaints.trail_events`: a
+    complaint's page for the office the item has left, its own attempts')."""
     out = []
-    for ev in item.events:
+    for ev in item.events if user is None else complaints.trail_events(item, user):
         if ev.code not in (EventCode.EMI, EventCode.EMH) or ev.actor_id is None:
             continue
         when = ping_clock_time(ev.device_time, ev.flags, ev.clock_skew_s)  # as a case's
@@ -810,9 +812,10 @@ def gps_trails(item: Item) -> list[dict[str, Any]]:
     return out
 
 
-def _item_context(item: Item) -> dict[str, Any]:
+def _item_context(item: Item, user: User | None = None) -> dict[str, Any]:
+    """The item's page (and a complaint's, for ``user``: :func:`gps_trails`)."""
     today = local_day(clock())
-    return {"item": item, "trails": gps_trails(item),
+    return {"item": item, "trails": gps_trails(item, user),
             "expected": expected_delivery(db.session(), item, clock()),
             "assignments": custody.history(db.session(), item.id),
             "address": [item.recipient_lat, item.recipient_lon]
@@ -1068,7 +1071,7 @@ def _complaint_page(user: User, complaint_id: int, *, sent: dict[str, str] | Non
                            statuses=[c.status.value] + [s.value for s in ComplaintStatus
                                                         if s in TRANSITIONS[c.status]],
                            sent=sent or {},
-                           **{k: v for k, v in _item_context(case["item"]).items()
+                           **{k: v for k, v in _item_context(case["item"], user).items()
                               if k != "complaints"}, complaints=[]), code
 
 
@@ -1223,8 +1226,10 @@ def _back_to_outcomes(user: User, refused: int | None, courier_id: Any, day: Any
 @bp.post("/outcomes/confirm")
 @page
 def outcomes_confirm(user: User) -> Any:
-    """Confirm every outcome a courier reported that day and nobody checked yet (the
-    API's POST /outcomes/confirm without ``event_ids``); sent twice, nothing more."""
+    """Confirm the outcomes of a courier's day the page showed as reported (its form
+    names them: POST /outcomes/confirm with ``event_ids``), those still reported: not
+    one synced after the page was shown, which nobody checked, nor one a colleague
+    disputed meanwhile; sent twice, nothing more."""
     from ..outcomes.schemas import ConfirmDaySchema
 
     form = request.form
@@ -1232,10 +1237,11 @@ def outcomes_confirm(user: User) -> Any:
     def record() -> None:
         data = _form(ConfirmDaySchema()).load({"courier_id": form.get("courier_id", ""),
                                                "date": form.get("date", ""),
+                                               "event_ids": form.getlist("event_ids"),
                                                "note": form.get("note") or None})
         out = outcomes.confirm_day(db.session(), user, office_of(user).id,
-                                   data["courier_id"], data["date"], None, data.get("note"),
-                                   now=clock())
+                                   data["courier_id"], data["date"], data["event_ids"],
+                                   data.get("note"), now=clock(), only_reported=True)
         db.session.commit()
         flash(f"{t('outcomes_confirmed')} {out['confirmed_now']}", "info")
 

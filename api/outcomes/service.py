@@ -1,8 +1,9 @@
 """Courier-reported outcomes and the office's confirmation of them (models/review.py).
 
 An outcome is a delivery (EMI) or failed attempt (EMH) that moved the item or counts
-toward the attempt limit: a copy of one, kept unapplied (a late conflict that counts
-for nothing), is no outcome of its own. Recorded by a courier, it is ``reported`` until
+toward the attempt limit, or a delivery kept unapplied at an item that was not delivered
+(:func:`is_outcome`): a copy of one, kept unapplied (a late conflict that counts for
+nothing), is no outcome of its own. Recorded by a courier, it is ``reported`` until
 office staff confirm or dispute it; recorded by office staff, it is ``confirmed`` as it
 is recorded. The latest review decides; every review is kept.
 """
@@ -17,7 +18,17 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from models import EventCode, OutcomeReview, ReviewState, Role, TrackingEvent, User
+from models import (
+    EventCode,
+    OutcomeReview,
+    ReviewState,
+    Role,
+    Status,
+    TrackingEvent,
+    User,
+    lock_rows,
+    locked_one,
+)
 
 from ..cash.service import event_shift_day
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -36,7 +47,21 @@ ARRIVAL_MARGIN = timedelta(days=7)
 
 
 def is_outcome(ev: TrackingEvent) -> bool:
-    return ev.code in OUTCOME_CODES and (ev.applied or ev.attempt_no is not None)
+    """A delivery or failed attempt that moved the item or counts toward the attempt
+    limit, or a delivery kept unapplied at an item that was not delivered when it came.
+
+    A delivery kept unapplied (``late_conflict``) is a copy when the item was delivered
+    already (``status_after``: the same hand-over recorded again). At an item that was
+    not (the office returned or held the parcel, or a failed attempt was recorded after
+    it, before the phone synced) it is a hand-over the history does not show, its COD
+    cash in the courier's hands and booked nowhere: the office checks it as any other.
+    A failed attempt kept unapplied that the limit does not count (the same attempt
+    recorded again, one in no round) is none."""
+    if ev.code not in OUTCOME_CODES:
+        return False
+    if ev.applied or ev.attempt_no is not None:
+        return True
+    return ev.code is EventCode.EMI and ev.status_after is not Status.DELIVERED
 
 
 def _by_staff(ev: TrackingEvent) -> bool:
@@ -84,18 +109,26 @@ def _staff(actor: User) -> None:
 
 
 def _day_events(session: Session, office_id: int, day: date,
-                courier_id: int | None = None) -> list[TrackingEvent]:
+                courier_id: int | None = None, *, lock: bool = False) -> list[TrackingEvent]:
     """The outcomes couriers recorded at the office's items on ``day`` (their shift day,
-    as the cash ledger books a delivery's COD), by courier and time."""
+    as the cash ledger books a delivery's COD), by courier and time.
+
+    ``lock``: the events looked at are locked until the transaction ends, in id order
+    (:func:`models.lock_rows`, then ``SELECT ... FOR UPDATE``), and read with their
+    reviews as they are then: two confirmations of a courier's day at once (a double
+    click, two dispatchers) take turns, and the second sees the first's reviews."""
     start, end = day_bounds(day)
-    q = select(TrackingEvent).join(User, TrackingEvent.actor_id == User.id).where(
-        TrackingEvent.office_id == office_id, TrackingEvent.code.in_(OUTCOME_CODES),
-        User.role == Role.COURIER,
-        or_(TrackingEvent.device_time.between(start - DEVICE_MARGIN, end + DEVICE_MARGIN),
-            TrackingEvent.server_time.between(start, end + ARRIVAL_MARGIN))
-    ).options(selectinload(TrackingEvent.item))
+    where = [TrackingEvent.office_id == office_id, TrackingEvent.code.in_(OUTCOME_CODES),
+             or_(TrackingEvent.device_time.between(start - DEVICE_MARGIN, end + DEVICE_MARGIN),
+                 TrackingEvent.server_time.between(start, end + ARRIVAL_MARGIN))]
     if courier_id is not None:
-        q = q.where(TrackingEvent.actor_id == courier_id)
+        where.append(TrackingEvent.actor_id == courier_id)
+    q = select(TrackingEvent).join(User, TrackingEvent.actor_id == User.id).where(
+        *where, User.role == Role.COURIER).options(selectinload(TrackingEvent.item))
+    if lock:
+        lock_rows(session, TrackingEvent, *where)
+        q = (q.order_by(TrackingEvent.id).with_for_update(of=TrackingEvent)
+             .execution_options(populate_existing=True))
     found = session.execute(q).unique().scalars().all()
     return sorted((e for e in found if is_outcome(e) and event_shift_day(e) == day),
                   key=lambda e: (e.actor_id or 0, e.device_time, e.id))
@@ -141,7 +174,8 @@ def day_outcomes(session: Session, actor: User, office_id: int | None, day: date
 def _review(session: Session, actor: User, ev: TrackingEvent, state: ReviewState,
             note: str | None, now: datetime) -> bool:
     """Record the review unless the outcome is already in that state with that note
-    (the same form sent twice). Whether a row was added."""
+    (the same form sent twice). Whether a row was added. A blank note is none."""
+    note = note or None
     if state_of(ev) == state.value and (note is None or (
             ev.reviews and ev.reviews[-1].note == note)):
         return False
@@ -154,11 +188,15 @@ def _review(session: Session, actor: User, ev: TrackingEvent, state: ReviewState
 
 def confirm_day(session: Session, actor: User, office_id: int | None, courier_id: int,
                 day: date, event_ids: Sequence[int] | None, note: str | None, *,
-                now: datetime) -> dict[str, Any]:
+                now: datetime, only_reported: bool = False) -> dict[str, Any]:
     """Confirm a courier's outcomes of a day at the office: those named, or else every
     one still reported (a disputed one stays disputed unless named: naming it settles
-    the dispute). Returns the courier's day as :func:`day_outcomes` does, and how many
-    outcomes this call confirmed (``confirmed_now``: 0 for the same call sent again)."""
+    the dispute; with ``only_reported``, those named that are still reported: the
+    console's "confirm all" confirms what its page showed as reported, not what
+    arrived since, nor what a colleague disputed meanwhile). Returns the courier's day
+    as :func:`day_outcomes` does, and how many outcomes this call confirmed
+    (``confirmed_now``: 0 for the same call sent again, also at the same moment: the
+    day's outcomes are locked, :func:`_day_events`)."""
     _staff(actor)
     office_id = office_for_write(actor, office_id, what="confirmations")
     courier = session.get(User, courier_id)
@@ -167,7 +205,7 @@ def confirm_day(session: Session, actor: User, office_id: int | None, courier_id
             {"pointer": "/courier_id", "detail": "Not a courier."}])
     if courier.id == actor.id:  # (a courier is never staff; kept for clarity)
         raise Forbidden("Your own outcomes are confirmed by someone else.")
-    events = _day_events(session, office_id, day, courier.id)
+    events = _day_events(session, office_id, day, courier.id, lock=True)
     if event_ids is None:
         targets = [e for e in events if state_of(e) == REPORTED]
     else:
@@ -179,8 +217,9 @@ def confirm_day(session: Session, actor: User, office_id: int | None, courier_id
         if errors:
             raise Unprocessable("Some events are not this courier's outcomes of the day; "
                                 "nothing was confirmed.", errors=errors[:200])
+        wanted = (REPORTED,) if only_reported else (REPORTED, ReviewState.DISPUTED.value)
         targets = [by_id[eid] for eid in dict.fromkeys(event_ids)
-                   if state_of(by_id[eid]) != ReviewState.CONFIRMED.value]
+                   if state_of(by_id[eid]) in wanted]
     added = sum(_review(session, actor, ev, ReviewState.CONFIRMED, note, now)
                 for ev in targets)
     return {**_summary(office_id, day, events, courier_id=courier.id),
@@ -192,7 +231,9 @@ def review_outcome(session: Session, actor: User, event_id: int, state: ReviewSt
     """Confirm or dispute one outcome (a dispute says why: the schema requires a note).
     Staff of the event's office, or an admin; never on an outcome they recorded."""
     _staff(actor)
-    ev = session.get(TrackingEvent, event_id)
+    # locked, with its reviews as they are now: the same review sent twice at once is
+    # recorded once (:func:`_review`)
+    ev = locked_one(session, TrackingEvent, TrackingEvent.id == event_id)
     if ev is None or (actor.role is Role.DISPATCHER and ev.office_id != actor.office_id):
         raise NotFound(f"No event {event_id} that you can see.")
     if not is_outcome(ev):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import re
+import threading
 
 import pytest
 
@@ -281,12 +283,164 @@ def test_the_console_confirms_a_couriers_day_and_records_a_dispute(
         "csrf_token": token, "state": "disputed", "note": "túi còn bưu gửi",
         "courier_id": courier.id, "date": DAY})
     assert r.status_code == 302
-    r = client.post("/console/outcomes/confirm", data={
-        "csrf_token": token, "courier_id": courier.id, "date": DAY, "note": ""})
+    form = confirm_all_form(client.get(url).text)
+    assert form["event_ids"] == [str(day["attempt"])]  # what is still reported
+    r = client.post("/console/outcomes/confirm", data=form)
     assert r.status_code == 302
     page = client.get(url).text
     assert 'data-state="disputed"' in page and 'data-state="confirmed"' in page
+    assert 'id="confirm-all"' not in page  # nothing left to confirm
     assert "túi còn bưu gửi" in page
     # the item's timeline says it too
     item_page = client.get(f"/console/items?number={day['delivered'].identifier}").text
     assert "Có sai lệch" in item_page and "túi còn bưu gửi" in item_page
+
+
+def confirm_all_form(page):
+    """What the page's "confirm all" form sends, as a browser sends it."""
+    form = re.search(r'<form[^>]*id="confirm-all".*?</form>', page, re.S).group(0)
+    sent = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                                  form):
+        sent.setdefault(name, []).append(value)
+    return {k: v if k == "event_ids" else v[0] for k, v in sent.items()} | {"note": ""}
+
+
+def test_the_console_confirms_what_its_page_showed_as_reported(
+        client, auth, office, courier, dispatcher, make_user, make_item, clock, day):
+    """The page was shown; then the courier's phone synced one more failed attempt and a
+    colleague disputed the delivery: "confirm all" confirmed both, the attempt nobody
+    had looked at and, over the dispute, the delivery."""
+    from tests.api.test_console import login
+
+    login(client, dispatcher.username, "pw")
+    url = f"/console/outcomes?date={DAY}&courier={courier.id}"
+    form = confirm_all_form(client.get(url).text)
+    assert sorted(form["event_ids"]) == sorted([str(day["delivery"]), str(day["attempt"])])
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    synced = record(client, auth(courier), item, "EMH", at="2026-11-20T15:00:00+07:00",
+                    reason="unreachable_by_phone", action="notice_left")
+    colleague = make_user(Role.DISPATCHER, office)
+    assert client.post(f"/api/v1/outcomes/{day['delivery']}/review", headers=auth(colleague),
+                       json={"state": "disputed", "note": "parcel in the bag"}
+                       ).status_code == 200
+    assert client.post("/console/outcomes/confirm", data=form).status_code == 302
+    listing = client.get(f"/api/v1/outcomes?date={DAY}", headers=auth(dispatcher)).json
+    assert states(listing) == {day["delivery"]: "disputed", day["attempt"]: "confirmed",
+                               synced["id"]: "reported"}
+    # the page sent again (a double click) records nothing more
+    assert client.post("/console/outcomes/confirm", data=form).status_code == 302
+    assert db.session.query(OutcomeReview).count() == 2
+
+
+def test_a_delivery_the_office_did_not_know_of_is_an_outcome_to_check(
+        client, auth, office, courier, dispatcher, make_item, full_proof, clock):
+    """Delivered offline at 10:00, its COD in the courier's pocket; the office, not
+    knowing, held the parcel at 17:00 and decided its return; the phone synced at 18:00.
+    The delivery is kept unapplied (a late conflict: the parcel is no longer out) and
+    no COD is booked: it is not a copy of a delivery recorded already, and was on no
+    list for the office to check."""
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=250_000)
+    proof = full_proof(item)
+    clock.advance(hours=9)
+    h = auth(dispatcher)
+    record(client, h, item, "EDF", at="2026-11-20T17:00:00+07:00")
+    record(client, h, item, "RTS", at="2026-11-20T17:05:00+07:00")
+    clock.advance(hours=1)
+    r = client.post("/api/v1/sync", headers=auth(courier), json={
+        "device_id": "android-1", "events": [{
+            "kind": "event", "identifier": item.identifier, "code": "EMI",
+            "client_event_id": next(ids), "device_time": "2026-11-20T10:00:00+07:00",
+            "location": {"lat": 12.238, "lon": 109.196}, "proof": proof}]})
+    assert r.status_code == 200, r.json
+    assert "late_conflict" in r.json["results"][0]["flags"], r.json
+    ev = db.session.query(TrackingEvent).filter_by(item_id=item.id, code="EMI").one()
+    assert not ev.applied
+    listing = client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
+    row = next(o for o in listing["outcomes"] if o["event_id"] == ev.id)
+    assert row["confirmation"]["state"] == "reported" and row["cod_collected"] == 250_000
+    assert row["applied"] is False and "late_conflict" in row["flags"]
+    r = client.post(f"/api/v1/outcomes/{ev.id}/review", headers=h,
+                    json={"state": "disputed", "note": "returned, yet reported delivered"})
+    assert r.status_code == 200, r.json
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    conf = next(e for e in detail["events"] if e["id"] == ev.id)["confirmation"]
+    assert conf["state"] == "disputed"
+
+
+def _after_reading_the_day(monkeypatch, wait):
+    """``_day_events`` reading as it does, then ``wait()`` (another request's turn)."""
+    from api.outcomes import service
+
+    real = service._day_events
+
+    def read_then_wait(*args, **kwargs):
+        found = real(*args, **kwargs)
+        wait()
+        return found
+
+    monkeypatch.setattr(service, "_day_events", read_then_wait)
+
+
+def test_a_day_confirmed_twice_at_once_is_confirmed_once(app, auth, courier, dispatcher,
+                                                         day, monkeypatch):
+    """Both requests read the day before either wrote (a double click, two dispatchers):
+    each confirmed both outcomes, four reviews, ``confirmed_now`` 2 and 2. Now the
+    second waits for the first (its lock), then finds nothing to confirm."""
+    from tests.conftest import at_once
+
+    barrier = threading.Barrier(2)
+
+    def meet():
+        try:
+            barrier.wait(timeout=2)  # the first holds the second back: it goes on alone
+        except threading.BrokenBarrierError:
+            pass
+
+    _after_reading_the_day(monkeypatch, meet)
+    h = auth(dispatcher)
+    body = {"date": DAY, "courier_id": courier.id}
+    answers = at_once(app, *[lambda c: c.post("/api/v1/outcomes/confirm", headers=h,
+                                              json=body)] * 2)
+    assert [a.status_code for a in answers] == [200, 200], [a.json for a in answers]
+    assert sorted(a.json["confirmed_now"] for a in answers) == [0, 2]
+    db.session.expire_all()
+    assert db.session.query(OutcomeReview).count() == 2
+
+
+def test_a_dispute_made_while_the_day_is_confirmed_stays(app, auth, courier, dispatcher,
+                                                         make_user, office, day,
+                                                         monkeypatch):
+    """A colleague disputes the delivery while "confirm every one still reported" is
+    under way: the confirmation, which had read it as reported, was recorded after the
+    dispute and buried it. Now the dispute waits for the confirmation, and is the
+    delivery's latest word."""
+    read, disputed = threading.Event(), threading.Event()
+
+    def let_the_dispute_in():
+        if not read.is_set():
+            read.set()
+            disputed.wait(2)  # the dispute is held back by the lock: on after 2 s
+
+    _after_reading_the_day(monkeypatch, let_the_dispute_in)
+    h, colleague = auth(dispatcher), auth(make_user(Role.DISPATCHER, office))
+    body, answers = {"date": DAY, "courier_id": courier.id}, {}
+
+    def confirm():
+        with app.test_client() as c:
+            answers["confirm"] = c.post("/api/v1/outcomes/confirm", headers=h, json=body)
+
+    t = threading.Thread(target=confirm)
+    t.start()
+    assert read.wait(20)
+    with app.test_client() as c:
+        answers["dispute"] = c.post(f"/api/v1/outcomes/{day['delivery']}/review",
+                                    headers=colleague,
+                                    json={"state": "disputed", "note": "found in the bag"})
+    disputed.set()
+    t.join(30)
+    assert answers["confirm"].status_code == 200 and answers["dispute"].status_code == 200
+    db.session.expire_all()
+    with app.test_client() as c:
+        listing = c.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
+    assert states(listing) == {day["delivery"]: "disputed", day["attempt"]: "confirmed"}
