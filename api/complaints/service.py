@@ -237,16 +237,28 @@ def update(session: Session, actor: User, complaint_id: int, data: Mapping[str, 
     return c
 
 
+def trail_events(item: Item, actor: User) -> list[TrackingEvent]:
+    """The item's attempts (EMI, EMH by someone) whose courier's GPS trail ``actor`` is
+    shown around them: each one, but to a dispatcher of an office the item has left (a
+    complaint opened there, :func:`_visible`) only those made while their office held
+    it. The other office's couriers' positions are that office's (a courier's track is
+    for their office's dispatchers): the office the item left was shown an hour of them
+    around each attempt the other office made."""
+    left = actor.role is Role.DISPATCHER and item.office_id != actor.office_id
+    return [ev for ev in item.events
+            if ev.code in (EventCode.EMI, EventCode.EMH) and ev.actor_id is not None
+            and not (left and ev.office_id != actor.office_id)]
+
+
 def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]:
     """The whole trail: every event (device and server time, GPS, flags, proof, scan
-    photo) and the courier's GPS trail around each delivery attempt."""
+    photo) and the courier's GPS trail around each delivery attempt
+    (:func:`trail_events`: for the office the item left, its own attempts')."""
     c = _visible(session, actor, complaint_id)
     item = session.execute(select(Item).where(Item.id == c.item_id).options(
         selectinload(Item.events))).unique().scalar_one()
     trails = []
-    for ev in item.events:
-        if ev.code not in (EventCode.EMI, EventCode.EMH) or ev.actor_id is None:
-            continue
+    for ev in trail_events(item, actor):
         # on the pings' clock: a phone's pings are stored corrected for a clock found off
         when = ping_clock_time(ev.device_time, ev.flags, ev.clock_skew_s)
         pts = session.execute(select(CourierPosition).where(

@@ -493,8 +493,8 @@ PROBLEM = {
                               "khác; chưa có gì được lưu. Tải lại trang và nhập lại.",
     "not-assigned": "Bưu gửi phải được giao cho một bưu tá trước.",
     "duplicate-item": "Đã có bưu gửi mang số hiệu này.",
-    "invalid-identifier": "Số hiệu bưu gửi không hợp lệ: sai số kiểm tra của mã S10, cũng "
-                          "không phải mã của hãng vận chuyển khác.",
+    "invalid-identifier": "Số hiệu bưu gửi không hợp lệ: sai chữ số kiểm tra của mã S10, "
+                          "và cũng không phải mã của hãng vận chuyển khác.",
     "invalid-credentials": "Sai tên đăng nhập hoặc mật khẩu.",
     "unauthorized": "Phiên làm việc đã hết hạn hoặc chưa đăng nhập; vui lòng đăng nhập lại.",
     "forbidden": "Bạn không có quyền thực hiện thao tác này.",
@@ -609,6 +609,7 @@ FIELD = {
     "page": "Trang",
     "returns_page": "Trang",
     "refresh": "Thời gian tự tải lại (giây)",
+    "overdue": "Chỉ quá hạn",
     "office_id": "Bưu cục",
     "program": "Chế độ",
     "period": "Kỳ",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -297,6 +299,64 @@ def test_a_complaint_about_an_item_moved_to_another_office_is_seen_by_both(
         r = client.get(f"/api/v1/quality?date=2026-11-20&office_id={where.id}",
                        headers=auth(make_user(Role.ADMIN)))
         assert r.json["rows"][0]["complaints_opened"] == opened
+
+
+def test_the_office_an_item_left_sees_no_gps_trail_of_the_other_offices_couriers(
+        client, auth, office, dispatcher, courier, make_office, make_user, make_item,
+        clock):
+    """The case of a complaint about an item moved to another office showed the office
+    it was opened at the GPS trail of the other office's courier around each of their
+    attempts, an hour of a courier's positions for each, where a courier's track is
+    their own office's dispatchers' (``GET /couriers/{id}/track``). That office is shown
+    the trails of the attempts made while it held the item; the office holding the item
+    now, every trail, as on its item page."""
+    from tests.api.test_console import login
+
+    def pings(who, around):
+        for m in (-10, 0, 10):
+            db.session.add(CourierPosition(
+                client_event_id=next(ids), courier_id=who.id, lat=12.238, lon=109.196,
+                device_time=around + timedelta(minutes=m), server_time=around,
+                accuracy_m=5))
+        db.session.commit()
+
+    there = make_office()
+    theirs, their_courier = (make_user(Role.DISPATCHER, there),
+                             make_user(Role.COURIER, there))
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    ours_at = clock()
+    pings(courier, ours_at)
+    record(client, auth(courier), item.identifier, "EMH", ours_at)
+    c = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": item.identifier, "category": "late",
+        "description": "Giao chậm"}).json
+    url = f"/api/v1/complaints/{c['id']}"
+    # transferred, given to a courier of the other office, who tries again next day
+    db.session.get(Item, item.id).office_id = there.id
+    db.session.commit()
+    admin = make_user(Role.ADMIN)
+    assert client.post(f"/api/v1/items/{item.identifier}/assign", headers=auth(theirs),
+                       json={"courier_id": their_courier.id}).status_code == 200
+    theirs_at = clock.advance(days=1)
+    pings(their_courier, theirs_at)
+    record(client, auth(their_courier), item.identifier, "EDG", theirs_at)
+    record(client, auth(their_courier), item.identifier, "EMH",
+           theirs_at + timedelta(minutes=1))
+
+    def trails(who):
+        case = client.get(url, headers=auth(who)).json
+        assert len(case["item"]["events"]) == 6  # the item's whole history, as before
+        return sorted((t["device_time"], len(t["points"])) for t in case["gps_trails"])
+
+    ours = (ours_at.isoformat(), 3)
+    assert trails(dispatcher) == [ours]
+    assert trails(theirs) == [ours, ((theirs_at + timedelta(minutes=1)).isoformat(), 3)]
+    assert len(trails(admin)) == 2
+    # the console's complaint page draws the same
+    assert login(client, username=dispatcher.username, password="pw").status_code == 302
+    page = client.get(f"/console/complaints/{c['id']}").text
+    drawn = page.split('id="trail-data">')[1].split("</script>")[0]
+    assert [len(t["points"]) for t in json.loads(html.unescape(drawn))["trails"]] == [3]
 
 
 def test_the_queue_pages_with_a_total_past_its_first_500(client, auth, office, dispatcher,

@@ -209,6 +209,10 @@ def test_the_import_form_and_a_pages_bad_query_are_said_in_the_pages_language(co
     r = console.get("/console/cash?date=2026-02-30", headers=page)
     assert r.status_code == 422 and r.mimetype == "text/html"
     assert "<h1>422 Lỗi</h1><p>Dữ liệu chưa hợp lệ. Kiểm tra lại: Ngày.</p>" in r.text
+    # a yes or no the queue's filter does not take: the filter named as the page names it
+    r = console.get("/console/complaints?overdue=maybe", headers=page)
+    assert r.status_code == 422
+    assert "<p>Dữ liệu chưa hợp lệ. Kiểm tra lại: Chỉ quá hạn.</p>" in r.text
     english(console)
     r = console.get("/console/cash?date=2026-02-30", headers=page)
     assert "<p>date: Not a valid date.</p>" in r.text
