@@ -163,6 +163,10 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
     device_time: Mapped[datetime] = mapped_column(UTCDateTime())
     server_time: Mapped[datetime] = mapped_column(UTCDateTime())
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # a delivery or failed attempt office staff recorded for a parcel in a courier's bag
+    # (the courier phoned it in: a dead phone): that courier, whose outcome it is and
+    # which the office still checks (api/outcomes); None otherwise
+    for_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     lat: Mapped[float | None]
     lon: Mapped[float | None]
@@ -196,7 +200,8 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
     attempt_no: Mapped[int | None]
 
     item: Mapped[Item] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[actor_id])
+    for_courier: Mapped[User | None] = relationship(foreign_keys=[for_courier_id])
     office: Mapped[Office | None] = relationship(lazy="joined")
 
     def __repr__(self) -> str:

@@ -551,6 +551,10 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     # in a courier's bag until now: the COD cash a delivery takes is in their hands,
     # even when office staff record it for them (a phone that died)
     bag = item.courier_id if item.status is lifecycle.Status.OUT_FOR_DELIVERY else None
+    if bag is not None and actor.role is not Role.COURIER and code in (EventCode.EMI,
+                                                                        EventCode.EMH):
+        # relayed from the field: the courier's outcome, for the office to check
+        event.for_courier_id = bag
     item.move_to(new_state, now)
     if code is EventCode.EMH:
         from ..cash.service import field_shift_day

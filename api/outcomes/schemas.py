@@ -38,7 +38,10 @@ class OutcomeSchema(Schema):
     code = fields.String(metadata={"enum": ["EMI", "EMH"]})
     device_time = fields.AwareDateTime()
     server_time = fields.AwareDateTime()
-    courier = fields.Nested(ActorSchema, allow_none=True)
+    courier = fields.Nested(ActorSchema, allow_none=True, metadata={
+        "description": "Whose outcome it is: the courier who recorded it, or for whom "
+                       "office staff recorded it (relayed from the field)"})
+    recorded_by = fields.Nested(ActorSchema, allow_none=True)
     status_after = fields.String()
     reason = fields.String(allow_none=True)
     action = fields.String(allow_none=True)

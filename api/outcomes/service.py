@@ -65,7 +65,14 @@ def is_outcome(ev: TrackingEvent) -> bool:
 
 
 def _by_staff(ev: TrackingEvent) -> bool:
-    return ev.actor is None or ev.actor.role is not Role.COURIER
+    """Recorded by office staff on their own account (not relayed for a courier)."""
+    return ev.for_courier_id is None and (ev.actor is None
+                                          or ev.actor.role is not Role.COURIER)
+
+
+def courier_of(ev: TrackingEvent) -> User | None:
+    """Whose outcome it is: the courier who recorded it, or for whom staff recorded it."""
+    return ev.for_courier if ev.for_courier_id is not None else ev.actor
 
 
 def _person(user: User | None) -> dict[str, Any] | None:
@@ -122,23 +129,34 @@ def _day_events(session: Session, office_id: int, day: date,
              or_(TrackingEvent.device_time.between(start - DEVICE_MARGIN, end + DEVICE_MARGIN),
                  TrackingEvent.server_time.between(start, end + ARRIVAL_MARGIN))]
     if courier_id is not None:
-        where.append(TrackingEvent.actor_id == courier_id)
+        where.append(or_(TrackingEvent.actor_id == courier_id,
+                         TrackingEvent.for_courier_id == courier_id))
+    # a courier's own, or one office staff recorded for them (relayed from the field)
     q = select(TrackingEvent).join(User, TrackingEvent.actor_id == User.id).where(
-        *where, User.role == Role.COURIER).options(selectinload(TrackingEvent.item))
+        *where, or_(User.role == Role.COURIER, TrackingEvent.for_courier_id.is_not(None))
+    ).options(selectinload(TrackingEvent.item), selectinload(TrackingEvent.for_courier))
     if lock:
         lock_rows(session, TrackingEvent, *where)
         q = (q.order_by(TrackingEvent.id).with_for_update(of=TrackingEvent)
              .execution_options(populate_existing=True))
     found = session.execute(q).unique().scalars().all()
-    return sorted((e for e in found if is_outcome(e) and event_shift_day(e) == day),
-                  key=lambda e: (e.actor_id or 0, e.device_time, e.id))
+    return sorted((e for e in found if is_outcome(e) and event_shift_day(e) == day
+                   and (courier_id is None or _courier_id(e) == courier_id)),
+                  key=lambda e: (_courier_id(e), e.device_time, e.id))
+
+
+def _courier_id(ev: TrackingEvent) -> int:
+    courier = courier_of(ev)
+    assert courier is not None  # listed: a courier's (the query)
+    return int(courier.id)
 
 
 def outcome_row(ev: TrackingEvent) -> dict[str, Any]:
     proof = getattr(ev, "proof", None)
     return {"event_id": ev.id, "identifier": ev.item.identifier, "code": ev.code.value,
             "device_time": ev.device_time, "server_time": ev.server_time,
-            "courier": _person(ev.actor), "status_after": ev.status_after.value,
+            "courier": _person(courier_of(ev)), "recorded_by": _person(ev.actor),
+            "status_after": ev.status_after.value,
             "reason": ev.reason.value if ev.reason else None,
             "action": ev.action.value if ev.action else None,
             "applied": ev.applied, "attempt_no": ev.attempt_no, "flags": ev.flags or [],
@@ -151,9 +169,10 @@ def _summary(office_id: int, day: date, events: Sequence[TrackingEvent], *,
     per: dict[int, Counter[str]] = {}
     names: dict[int, str] = {}
     for ev in events:
-        assert ev.actor is not None and ev.actor_id is not None  # a courier's
-        per.setdefault(ev.actor_id, Counter())[state_of(ev) or REPORTED] += 1
-        names[ev.actor_id] = ev.actor.username
+        courier = courier_of(ev)
+        assert courier is not None  # a courier's (the query)
+        per.setdefault(courier.id, Counter())[state_of(ev) or REPORTED] += 1
+        names[courier.id] = courier.username
     couriers = [{"courier_id": cid, "username": names[cid],
                  **{s: counts[s] for s in STATES}} for cid, counts in per.items()]
     shown = [e for e in events if state is None or state_of(e) == state]

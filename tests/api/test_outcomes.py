@@ -444,3 +444,34 @@ def test_a_dispute_made_while_the_day_is_confirmed_stays(app, auth, courier, dis
     with app.test_client() as c:
         listing = c.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
     assert states(listing) == {day["delivery"]: "disputed", day["attempt"]: "confirmed"}
+
+
+def test_an_outcome_staff_record_for_a_courier_is_that_couriers_to_check(
+        client, auth, office, courier, dispatcher, make_user, make_item, full_proof, clock):
+    """The courier's phone died: they phone the office, which records the delivery and
+    the failed attempt for them. Their outcomes still, the office's to check."""
+    delivered = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=90_000)
+    failed = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(hours=4)
+    h = auth(dispatcher)
+    ev = record(client, h, delivered, "EMI", proof=full_proof(delivered, by=dispatcher))
+    record(client, h, failed, "EMH", at="2026-11-20T11:00:00+07:00",
+           reason="unreachable_by_phone", action="notice_left")
+    body = client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
+    assert body["couriers"] == [{"courier_id": courier.id, "username": courier.username,
+                                 "reported": 2, "confirmed": 0, "disputed": 0}]
+    assert {(o["courier"]["id"], o["recorded_by"]["id"]) for o in body["outcomes"]} == {
+        (courier.id, dispatcher.id)}
+    assert client.get(f"/api/v1/track/{delivered.identifier}").json["events"][0][
+        "confirmed"] is False
+    # the one who relayed it does not confirm it alone; a colleague does
+    assert client.post(f"/api/v1/outcomes/{ev['id']}/review", headers=h,
+                       json={"state": "confirmed"}).status_code == 403
+    colleague = make_user(Role.DISPATCHER, office)
+    r = client.post(f"/api/v1/outcomes/{ev['id']}/review", headers=auth(colleague),
+                    json={"state": "confirmed"})
+    assert r.status_code == 200 and r.json["confirmation"]["state"] == "confirmed"
+    # a parcel given at the counter (in no bag) is the office's own, confirmed as recorded
+    counter = make_item(office, events=("EMG", "EDF"))
+    own = record(client, h, counter, "EMI", proof=full_proof(counter, by=dispatcher))
+    assert own["confirmation"]["basis"] == "recorded_by_staff"
