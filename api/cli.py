@@ -1,8 +1,10 @@
 """Command-line tools: ``flask --app api demo load``, ``flask --app api offices create``,
 ``flask --app api users create|password|deactivate|activate``, ``flask --app api gps
-purge``."""
+purge``, ``flask --app api outcomes confirm-before``."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -198,6 +200,29 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Deleted {n} GPS pings older than {keep} days.")
 
+    outcomes = click.Group("outcomes", help="Outcomes couriers report.")
+
+    @outcomes.command("confirm-before")
+    @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+    @click.option("--by", "username", required=True, help="The admin who confirms them")
+    @click.option("--note", default="Recorded before the office checked its couriers' days.",
+                  show_default=True)
+    def confirm_before(day: Any, username: str, note: str) -> None:
+        """Confirm every outcome still reported that arrived before DAY (Viet Nam
+        midnight): once, when the office starts checking its couriers' days."""
+        from .localtime import day_start
+        from .outcomes.service import confirm_before as confirm
+
+        user = _user(username)
+        if user.role is not Role.ADMIN or not user.active:
+            raise click.ClickException(f"{username} is not an active admin.")
+        if not 1 <= len(note.strip()) <= 500:
+            raise click.ClickException("The note is 1-500 characters.")
+        n = confirm(db.session(), user, day_start(day.date()), note.strip(),
+                    now=current_app.config["CLOCK"]())
+        click.echo(f"Confirmed {n} outcomes recorded before {day.date().isoformat()}.")
+
+    app.cli.add_command(outcomes)
     app.cli.add_command(gps)
     app.cli.add_command(demo)
     app.cli.add_command(users)

@@ -264,3 +264,29 @@ def review_outcome(session: Session, actor: User, event_id: int, state: ReviewSt
         raise Forbidden("Your own outcomes are checked by someone else.")
     _review(session, actor, ev, state, note, now)
     return outcome_row(ev)
+
+
+def confirm_before(session: Session, actor: User, before: datetime, note: str, *,
+                   now: datetime, batch: int = 1000) -> int:
+    """Confirm every outcome still reported that arrived before ``before``, as
+    ``actor`` (an admin) with ``note``: what an office that starts checking its couriers'
+    days does once for the outcomes from before it did (``flask outcomes
+    confirm-before``; else their public page says "not yet confirmed" for good).
+    ``batch`` events at a time, each batch committed. How many were confirmed."""
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("Only an admin confirms outcomes of every office at once.")
+    done, after_id = 0, 0
+    while True:
+        events = session.execute(
+            select(TrackingEvent).where(
+                TrackingEvent.id > after_id, TrackingEvent.code.in_(OUTCOME_CODES),
+                TrackingEvent.server_time < before)
+            .order_by(TrackingEvent.id).limit(batch)).unique().scalars().all()
+        if not events:
+            return done
+        after_id = events[-1].id
+        for ev in events:
+            if state_of(ev) == REPORTED:
+                done += _review(session, actor, ev, ReviewState.CONFIRMED, note, now)
+        # (the session holds what is no longer referenced weakly: one batch in memory)
+        session.commit()

@@ -475,3 +475,32 @@ def test_an_outcome_staff_record_for_a_courier_is_that_couriers_to_check(
     counter = make_item(office, events=("EMG", "EDF"))
     own = record(client, h, counter, "EMI", proof=full_proof(counter, by=dispatcher))
     assert own["confirmation"]["basis"] == "recorded_by_staff"
+
+
+def test_outcomes_from_before_the_office_checked_are_confirmed_once_by_the_cli(
+        app, client, auth, office, courier, dispatcher, make_user, make_item, full_proof,
+        clock, day):
+    """The upgrade: every outcome recorded before offices checked their couriers' days
+    says "not yet confirmed" on the public page until an admin confirms them at once."""
+    make_user(Role.ADMIN, username="it-admin")
+    clock.advance(days=1)
+    today = make_item(office, courier=courier, events=("EMG", "EDG"))
+    later = record(client, auth(courier), today, "EMI", at="2026-11-21T09:00:00+07:00",
+                   proof=full_proof(today))
+    client.post(f"/api/v1/outcomes/{day['attempt']}/review", headers=auth(dispatcher),
+                json={"state": "disputed", "note": "neighbour saw them home"})
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["outcomes", "confirm-before", "2026-11-21", "--by",
+                            dispatcher.username])
+    assert r.exit_code != 0 and "not an active admin" in r.output
+    r = runner.invoke(args=["outcomes", "confirm-before", "2026-11-21", "--by", "it-admin"])
+    assert r.exit_code == 0, r.output
+    assert "Confirmed 1 outcomes" in r.output  # the delivery; the dispute stays
+    h = auth(dispatcher)
+    assert states(client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json) == {
+        day["delivery"]: "confirmed", day["attempt"]: "disputed"}
+    assert states(client.get("/api/v1/outcomes?date=2026-11-21", headers=h).json) == {
+        later["id"]: "reported"}
+    again = runner.invoke(args=["outcomes", "confirm-before", "2026-11-21", "--by",
+                                "it-admin"])
+    assert "Confirmed 0 outcomes" in again.output
