@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from models import ReviewState
+from models import PartialReason, ReviewState
 
 from ..items.schemas import ActorSchema, Day, Id, Text
 from .service import STATES
@@ -49,6 +49,13 @@ class OutcomeSchema(Schema):
     attempt_no = fields.Integer(allow_none=True)
     flags = fields.List(fields.String())
     cod_collected = fields.Integer(allow_none=True)
+    pieces = fields.Integer(metadata={"description": "The item's pieces"})
+    pieces_delivered = fields.Integer(allow_none=True, metadata={
+        "description": "A partial delivery: the pieces handed over (its `cod_collected` is "
+                       "what was paid for them); null otherwise"})
+    partial_reason = fields.String(allow_none=True, metadata={
+        "enum": [*(r.value for r in PartialReason), None],
+        "description": "A partial delivery: why not every piece was handed over"})
     confirmation = fields.Nested(ConfirmationSchema)
 
 

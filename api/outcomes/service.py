@@ -36,6 +36,8 @@ from ..localtime import day_bounds
 from ..scope import office_for_read, office_for_write
 
 OUTCOME_CODES = (EventCode.EMI, EventCode.EMH)
+#: what an item is after a hand-over (every piece, or part of them)
+HANDED_OVER = (Status.DELIVERED, Status.PARTIALLY_DELIVERED)
 REPORTED = "reported"
 STATES = (REPORTED, ReviewState.CONFIRMED.value, ReviewState.DISPUTED.value)
 # a day's outcomes are looked up by device time within a day of the shift day, or by
@@ -55,13 +57,19 @@ def is_outcome(ev: TrackingEvent) -> bool:
     not (the office returned or held the parcel, or a failed attempt was recorded after
     it, before the phone synced) it is a hand-over the history does not show, its COD
     cash in the courier's hands and booked nowhere: the office checks it as any other.
+    A partially delivered item was handed over too: a delivery kept unapplied there is a
+    copy of that partial delivery, also once the rest went back (RTS) after it.
     A failed attempt kept unapplied that the limit does not count (the same attempt
     recorded again, one in no round) is none."""
     if ev.code not in OUTCOME_CODES:
         return False
     if ev.applied or ev.attempt_no is not None:
         return True
-    return ev.code is EventCode.EMI and ev.status_after is not Status.DELIVERED
+    if ev.code is not EventCode.EMI or ev.status_after in HANDED_OVER:
+        return False
+    # (returned since: the item's history, read only for such a rare event)
+    return not (ev.status_after is Status.RETURN_TO_SENDER and any(
+        e.code is EventCode.EMI and e.applied and e.id < ev.id for e in ev.item.events))
 
 
 def _by_staff(ev: TrackingEvent) -> bool:
@@ -161,6 +169,11 @@ def outcome_row(ev: TrackingEvent) -> dict[str, Any]:
             "action": ev.action.value if ev.action else None,
             "applied": ev.applied, "attempt_no": ev.attempt_no, "flags": ev.flags or [],
             "cod_collected": proof.cod_collected if proof is not None else None,
+            # a partial delivery: the part handed over, for the COD it collected
+            "pieces": ev.item.pieces,
+            "pieces_delivered": proof.pieces_delivered if proof is not None else None,
+            "partial_reason": proof.partial_reason.value
+            if proof is not None and proof.partial_reason else None,
             "confirmation": confirmation(ev)}
 
 

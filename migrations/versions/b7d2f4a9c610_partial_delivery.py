@@ -33,6 +33,21 @@ def upgrade():
 
 
 def downgrade():
+    # the code before knows no partial delivery: an item partially_delivered would fail
+    # to load (no such status), and the pieces and what each delivery handed over would
+    # be lost without a word
+    bind = op.get_bind()
+    partial = bind.execute(sa.text(
+        "SELECT identifier FROM items WHERE status = 'partially_delivered' OR pieces <> 1 "
+        "OR id IN (SELECT e.item_id FROM tracking_events e JOIN delivery_proofs p "
+        "ON p.event_id = e.id WHERE p.pieces_delivered IS NOT NULL "
+        "OR p.partial_reason IS NOT NULL) ORDER BY identifier")).scalars().all()
+    if partial:
+        raise RuntimeError(
+            f"{len(partial)} item(s) have several pieces or a partial delivery: "
+            f"{', '.join(partial[:20])}{' ...' if len(partial) > 20 else ''}. The "
+            "revision before has neither (an item partially_delivered would not even "
+            "load): downgrading would lose them. Nothing was changed.")
     with op.batch_alter_table('delivery_proofs', schema=None) as batch_op:
         batch_op.drop_column('partial_reason')
         batch_op.drop_column('pieces_delivered')

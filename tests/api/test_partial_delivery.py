@@ -264,3 +264,47 @@ def test_every_status_and_partial_reason_has_a_label_in_both_languages():
         for key in keys:
             vi, en = table[key.value]
             assert vi and en and vi != en, key
+
+
+@pytest.mark.parametrize("returned", [False, True])
+def test_a_copy_of_a_partial_delivery_is_no_outcome_of_its_own(
+        client, auth, courier, dispatcher, boxes, full_proof, clock, returned):
+    """The same partial hand-over sent again under another id (the phone's backlog
+    synced after the scan), before or after the rest went back: one delivery to confirm,
+    not a second one the history would not show."""
+    clock.advance(hours=4)  # 12:00: the day's events are in the past
+    first = deliver(client, auth(courier), boxes, partial(full_proof, boxes))
+    assert first.status_code == 201, first.json
+    h = auth(dispatcher)
+    if returned:
+        assert client.post(f"/api/v1/items/{boxes.identifier}/events", headers=h, json={
+            "code": "RTS", "client_event_id": next(ids),
+            "device_time": "2026-11-20T11:00:00+07:00"}).status_code == 201
+    r = client.post("/api/v1/sync", headers=auth(courier), json={"events": [
+        {"kind": "event", "identifier": boxes.identifier, "code": "EMI",
+         "client_event_id": next(ids), "device_time": "2026-11-20T08:59:00+07:00",
+         "location": DOOR, "proof": partial(full_proof, boxes)}]})
+    assert r.json["results"][0]["flags"] == ["late_conflict"], r.json["results"]
+    listing = client.get("/api/v1/outcomes?date=2026-11-20", headers=h).json
+    assert [o["event_id"] for o in listing["outcomes"]] == [first.json["event"]["id"]]
+    assert db.session.query(CashEntry).one().amount == 200_000
+
+
+def test_the_outcomes_show_a_partial_delivery_with_its_pieces(
+        client, auth, office, courier, dispatcher, boxes, full_proof, clock, make_user):
+    """The office confirms a partial delivery's COD, less than the item's, knowing it was
+    a partial one: how many pieces were handed over and why not the rest."""
+    clock.advance(hours=4)
+    r = deliver(client, auth(courier), boxes, partial(full_proof, boxes))
+    assert r.status_code == 201, r.json
+    row, = client.get("/api/v1/outcomes?date=2026-11-20", headers=auth(dispatcher)
+                      ).json["outcomes"]
+    assert (row["status_after"], row["cod_collected"], row["pieces"], row["pieces_delivered"],
+            row["partial_reason"]) == ("partially_delivered", 200_000, 3, 2, "refused_part")
+    make_user(Role.DISPATCHER, office, username="disp", password="secret-pw")
+    token = re.search(r'name="csrf-token" content="([^"]+)"',
+                      client.get("/console/login").text).group(1)
+    assert client.post("/console/login", data={"username": "disp", "password": "secret-pw",
+                                                "csrf_token": token}).status_code == 302
+    page = client.get(f"/console/outcomes?date=2026-11-20&courier={courier.id}").text
+    assert "Phát một phần: 2/3 kiện · Người nhận từ chối một phần" in page

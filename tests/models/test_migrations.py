@@ -530,3 +530,45 @@ def test_a_complaints_note_is_the_first_entry_of_its_history(empty_database: str
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_PARTIAL = "ad49897be78f"  # the revision before items.pieces
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_the_downgrade_before_partial_delivery_keeps_a_partial_delivery(
+        empty_database: str) -> None:
+    """An item partially delivered (or of several pieces) has no place in the revision
+    before: the downgrade refuses, changing nothing, instead of dropping its pieces and
+    leaving a status the code before cannot load."""
+    from alembic import command
+    from flask import current_app
+    from flask_migrate import downgrade, upgrade
+
+    app = _app(empty_database)
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(OFFICE_SQL)
+            one = _insert_item(conn, status="delivered", now=NOW)
+            boxes = _insert_item(conn, status="partially_delivered", now=NOW)
+            conn.execute(text("UPDATE items SET pieces = 3 WHERE id = :i"), {"i": boxes})
+            number = conn.execute(text("SELECT identifier FROM items WHERE id = :i"),
+                                  {"i": boxes}).scalar_one()
+        config = current_app.extensions["migrate"].migrate.get_config()
+        with pytest.raises(RuntimeError) as failed:
+            command.downgrade(config, BEFORE_PARTIAL)
+        assert number in str(failed.value) and "Nothing was changed" in str(failed.value)
+        db.session.remove()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT pieces, status FROM items WHERE id = :i"),
+                                {"i": boxes}).one() == (3, "partially_delivered")
+        # once the operator has dealt with it (here: removed), the downgrade goes through
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM items WHERE id = :i"), {"i": boxes})
+        downgrade(revision=BEFORE_PARTIAL)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT status FROM items WHERE id = :i"),
+                                {"i": one}).scalar_one() == "delivered"
+        db.session.remove()
+        db.engine.dispose()
