@@ -75,6 +75,16 @@ class DayOutcomesSchema(Schema):
     outcomes = fields.List(fields.Nested(OutcomeSchema))
 
 
+class MyDisputesSchema(Schema):
+    courier_id = fields.Integer()
+    since = fields.AwareDateTime(metadata={"description": "Disputes made since then are "
+                                           "listed"})
+    total = fields.Integer(metadata={"description": "How many outcomes are disputed (at "
+                                     "most 200 are listed)"})
+    outcomes = fields.List(fields.Nested(OutcomeSchema), metadata={
+        "description": "Newest dispute first; `confirmation.note` says why"})
+
+
 class ConfirmDayResultSchema(DayOutcomesSchema):
     confirmed_now = fields.Integer(metadata={"description": "How many outcomes this "
                                              "request confirmed (0 when sent again)"})

@@ -8,12 +8,13 @@ from models import db
 
 from ..auth import auth_required, clock, current_actor
 from ..jsonbody import Blueprint
-from . import service
+from . import courier, service
 from .schemas import (
     ConfirmDayResultSchema,
     ConfirmDaySchema,
     DayOutcomesSchema,
     DayQuerySchema,
+    MyDisputesSchema,
     OutcomeSchema,
     ReviewCreateSchema,
 )
@@ -62,3 +63,13 @@ class Review(MethodView):
                                      data.get("note"), now=clock())
         db.session.commit()
         return out
+
+
+@blp.route("/couriers/me/disputes")
+class MyDisputes(MethodView):
+    @auth_required()
+    @blp.response(200, MyDisputesSchema)
+    def get(self) -> Any:
+        """The caller's outcomes the office disputed (the latest review of each is a
+        dispute), newest first, with the note that says why: couriers only."""
+        return courier.my_disputes(db.session(), current_actor(), now=clock())

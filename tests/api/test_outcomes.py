@@ -504,3 +504,66 @@ def test_outcomes_from_before_the_office_checked_are_confirmed_once_by_the_cli(
     again = runner.invoke(args=["outcomes", "confirm-before", "2026-11-21", "--by",
                                 "it-admin"])
     assert "Confirmed 0 outcomes" in again.output
+
+
+def test_a_courier_is_told_of_the_outcomes_the_office_disputed(
+        client, auth, courier, dispatcher, make_user, office, make_item, full_proof, clock,
+        day):
+    """The courier's phone lists each of their outcomes whose latest review is a dispute,
+    with its note, until the dispute is settled; nobody else's."""
+    mine = client.get("/api/v1/couriers/me/disputes", headers=auth(courier))
+    assert mine.status_code == 200, mine.json
+    assert mine.json["total"] == 0 and mine.json["outcomes"] == []
+    h = auth(dispatcher)
+    client.post(f"/api/v1/outcomes/{day['delivery']}/review", headers=h, json={
+        "state": "disputed", "note": "recipient says nothing came"})
+    client.post(f"/api/v1/outcomes/{day['attempt']}/review", headers=h, json={
+        "state": "confirmed"})
+    # another courier's disputed outcome is theirs alone
+    other = make_user(Role.COURIER, office)
+    parcel = make_item(office, courier=other, events=("EMG", "EDG"))
+    theirs = record(client, auth(other), parcel, "EMI", proof=full_proof(parcel))
+    client.post(f"/api/v1/outcomes/{theirs['id']}/review", headers=h, json={
+        "state": "disputed", "note": "signature is not the recipient's"})
+
+    mine = client.get("/api/v1/couriers/me/disputes", headers=auth(courier)).json
+    assert mine["total"] == 1
+    [row] = mine["outcomes"]
+    assert row["event_id"] == day["delivery"]
+    assert row["identifier"] == day["delivered"].identifier
+    assert row["confirmation"]["note"] == "recipient says nothing came"
+    assert row["confirmation"]["by"]["id"] == dispatcher.id
+    assert [o["event_id"] for o in client.get(
+        "/api/v1/couriers/me/disputes", headers=auth(other)).json["outcomes"]] == [theirs["id"]]
+
+    # settled: confirmed after all, so no longer listed
+    client.post(f"/api/v1/outcomes/{day['delivery']}/review", headers=h, json={
+        "state": "confirmed", "note": "recipient found it with a neighbour"})
+    assert client.get("/api/v1/couriers/me/disputes", headers=auth(courier)).json[
+        "outcomes"] == []
+    # staff have the office's lists instead
+    r = client.get("/api/v1/couriers/me/disputes", headers=h)
+    assert r.status_code == 403 and r.json["type"].endswith("/forbidden")
+
+
+def test_a_courier_is_told_of_a_dispute_of_what_staff_recorded_for_them_until_it_is_old(
+        client, auth, office, courier, dispatcher, make_user, make_item, full_proof, clock):
+    """A delivery the office recorded for the courier (phoned in) is the courier's to
+    answer when disputed; a dispute older than the listed period is no longer listed."""
+    parcel = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(hours=4)
+    ev = record(client, auth(dispatcher), parcel, "EMI",
+                proof=full_proof(parcel, by=dispatcher))
+    colleague = make_user(Role.DISPATCHER, office)
+    r = client.post(f"/api/v1/outcomes/{ev['id']}/review", headers=auth(colleague),
+                    json={"state": "disputed", "note": "no such call in the log"})
+    assert r.status_code == 200, r.json
+    listed = client.get("/api/v1/couriers/me/disputes", headers=auth(courier)).json
+    assert [o["event_id"] for o in listed["outcomes"]] == [ev["id"]]
+    assert listed["outcomes"][0]["recorded_by"]["id"] == dispatcher.id
+    # nor is it the relaying dispatcher's to answer
+    assert client.get("/api/v1/couriers/me/disputes",
+                      headers=auth(dispatcher)).status_code == 403
+    clock.advance(days=61)
+    assert client.get("/api/v1/couriers/me/disputes", headers=auth(courier)).json[
+        "outcomes"] == []
