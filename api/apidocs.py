@@ -68,7 +68,12 @@ PROBLEM_TYPES = {
     "payout-not-open": "The payout is not in a state that allows this.",
     "duplicate-payout": "A payout with this reference exists.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
-                    "was seen.",
+                    "was seen. For a photo that decoded, `photo_kept` says whether it was "
+                    "kept for the office as a scan to resolve (`unread_scan_id`, "
+                    "`unread_scan_state`; GET /api/v1/unread-scans/{id}); type the number "
+                    "or retake the photo and send it again with the same client_event_id.",
+    "unread-scan-settled": "The scan to resolve was already resolved or dismissed; `state` "
+                           "says which and `scan_id` the scan recorded from it.",
     "evidence-kind-conflict": "The file was already uploaded as the other kind of evidence "
                               "(a photo sent again as a signature, or the reverse); `kind` "
                               "says which it is stored as, and nothing changed. Cite it as "

@@ -200,6 +200,28 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Deleted {n} GPS pings older than {keep} days.")
 
+    scans = click.Group("scans", help="Couriers' scans.")
+
+    @scans.command("purge-unread")
+    @click.option("--days", type=click.IntRange(1, 3650), default=None,
+                  help="Keep this many days (default: UNREAD_SCAN_RETENTION_DAYS)")
+    def purge_unread(days: int | None) -> None:
+        """Delete the scans to resolve (photos with no item number) older than the
+        retention period that no scan was recorded from, and their photos."""
+        from datetime import timedelta
+
+        from .scans.unread import purge as purge_kept
+        from .scans.views import evidence_store
+
+        keep = days or current_app.config["UNREAD_SCAN_RETENTION_DAYS"]
+        n, files = purge_kept(db.session(), older_than=current_app.config["CLOCK"]()
+                              - timedelta(days=keep))
+        db.session.commit()
+        store = evidence_store()
+        removed = sum(store.remove(key) for key in files)  # once nothing cites them
+        click.echo(f"Deleted {n} scans to resolve older than {keep} days and {removed} "
+                   "photos.")
+
     outcomes = click.Group("outcomes", help="Outcomes couriers report.")
 
     @outcomes.command("confirm-before")
@@ -224,6 +246,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(outcomes)
     app.cli.add_command(gps)
+    app.cli.add_command(scans)
     app.cli.add_command(demo)
     app.cli.add_command(users)
     app.cli.add_command(offices)

@@ -28,6 +28,12 @@ class Defaults:
     IMPORT_MAX_ROWS = 5000
     PHOTO_MAX_BYTES = 10 * 1024 * 1024  # a scan photo; 413 beyond
     PHOTO_DIR: str | None = None  # evidence store; default instance/evidence
+    # a scan photo with no item number on it is kept for the courier's office to
+    # resolve (api/scans/unread.py): at most this many a courier a day (Viet Nam day),
+    # and `flask scans purge-unread` deletes those older than the retention that no scan
+    # was recorded from, with their photos
+    UNREAD_SCAN_DAILY_CAP = 30
+    UNREAD_SCAN_RETENTION_DAYS = 30
 
     TOKEN_TTL_HOURS = 12  # one shift
     GPS_MIN_INTERVAL_S = 30  # GPS pings kept: at most one per courier per interval

@@ -86,6 +86,15 @@ class LocalEvidenceStore:
             raise ValueError("evidence key outside the store")
         return resolved
 
+    def remove(self, key: str) -> bool:
+        """Delete a stored file no row cites any more (a scan to resolve past its
+        retention); whether it was there."""
+        try:
+            self.path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def existing(self, key: str) -> Path:
         """The stored file to serve. One the database names but the store lacks (the
         volume not mounted, ``PHOTO_DIR`` changed, a database restored without its

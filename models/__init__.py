@@ -20,7 +20,7 @@ from .proof import DeliveryProof, Evidence, EvidenceKind, PartialReason, Relatio
 from .request import RecipientRequest, RequestKind
 from .review import OutcomeReview, ReviewState
 from .route_plan import PlanStatus, RoutePlan
-from .scan import Scan, ScanAction
+from .scan import Scan, ScanAction, UnreadScan, UnreadState
 from .sync import CourierPosition, SyncUpload
 from .user import ApiToken, RevokedSession, Role, User
 
@@ -66,6 +66,8 @@ __all__ = [
     "Status",
     "SyncUpload",
     "TrackingEvent",
+    "UnreadScan",
+    "UnreadState",
     "User",
     "UTCDateTime",
     "db",

@@ -934,6 +934,90 @@ def scan_photo(user: User, scan_id: int) -> Any:
                      max_age=0)
 
 
+# ------------------------------------------------------------------ scans to resolve
+
+#: rows per page of the scans to resolve (each with its photo)
+UNREAD_PAGE_ROWS = 50
+
+
+@bp.get("/unread-scans")
+@page
+def unread_page(user: User) -> Any:
+    """The office's open scans to resolve (GET /api/v1/unread-scans), the oldest first,
+    each with its photo, a form to record it from the number read on the photo and one
+    to dismiss it."""
+    from models import UnreadState
+
+    from ..scans import unread
+
+    office = office_of(user)
+
+    def fetch(limit: int, offset: int) -> tuple[list[Any], int]:
+        return unread.list_unread(db.session(), office.id, [UnreadState.OPEN],
+                                  limit=limit, offset=offset)
+
+    rows, pager = _paged(fetch, _page_arg(), UNREAD_PAGE_ROWS, endpoint="console.unread_page",
+                         args={})
+    return render_template("console/unread.html", office=office, rows=rows, pager=pager)
+
+
+@bp.get("/unread-scans/<int:unread_id>/photo")
+@page
+def unread_photo(user: User, unread_id: int) -> Any:
+    from ..scans import unread
+    from ..scans.views import evidence_store
+
+    kept = unread.get_unread(db.session(), user, unread_id)
+    return send_file(evidence_store().existing(kept.photo_key),
+                     mimetype=kept.photo_content_type, max_age=0)
+
+
+@bp.post("/unread-scans/<int:unread_id>/resolve")
+@page
+def unread_resolve(user: User, unread_id: int) -> Any:
+    """Record the scan from the number read on the photo (POST
+    /api/v1/unread-scans/{id}/resolve); a refusal is flashed and the scan stays."""
+    from ..items.views import event_settings
+    from ..scans import unread
+    from ..scans.schemas import UnreadResolveSchema
+    from ..scans.views import evidence_store
+
+    cfg = current_app.config
+    try:
+        data = _form(UnreadResolveSchema()).load(
+            {"identifier": request.form.get("identifier", "")})
+        unread.resolve(db.session(), user, unread_id, data["identifier"], now=clock(),
+                       store=evidence_store(), carrier_patterns=cfg["CARRIER_PATTERNS"],
+                       max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
+                       photo_max_bytes=cfg["PHOTO_MAX_BYTES"], rules=event_settings())
+    except (ValidationError, Problem) as exc:
+        db.session.rollback()
+        flash(_refusal(exc), "error")
+        return redirect(url_for("console.unread_page"))
+    db.session.commit()
+    flash(t("unread_resolved"), "info")
+    return redirect(url_for("console.unread_page"))
+
+
+@bp.post("/unread-scans/<int:unread_id>/dismiss")
+@page
+def unread_dismiss(user: User, unread_id: int) -> Any:
+    """Dismiss it with a reason (POST /api/v1/unread-scans/{id}/dismiss)."""
+    from ..scans import unread
+    from ..scans.schemas import UnreadDismissSchema
+
+    try:
+        data = _form(UnreadDismissSchema()).load({"reason": request.form.get("reason", "")})
+        unread.dismiss(db.session(), user, unread_id, data["reason"], now=clock())
+    except (ValidationError, Problem) as exc:
+        db.session.rollback()
+        flash(_refusal(exc), "error")
+        return redirect(url_for("console.unread_page"))
+    db.session.commit()
+    flash(t("unread_dismissed"), "info")
+    return redirect(url_for("console.unread_page"))
+
+
 # ------------------------------------------------------------------ complaints
 
 def sla(c: Any, now: datetime) -> dict[str, Any]:

@@ -4,14 +4,17 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from models import FailureAction, FailureReason, ScanAction
+from models import FailureAction, FailureReason, ScanAction, UnreadState
 
 from ..items.schemas import (
     CLIENT_EVENT_ID,
     SHA256,
+    ActorSchema,
     Day,
     DeviceTime,
     EventSchema,
+    Id,
+    Int,
     ItemStateSchema,
     LocationSchema,
     ProofSchema,
@@ -94,3 +97,64 @@ class ScanResultSchema(Schema):
     event = fields.Nested(EventSchema)
     item = fields.Nested(ItemStateSchema)
     replayed = fields.Boolean()
+
+
+class UnreadQuerySchema(Schema):
+    office_id = Id(metadata={"description": "Required for an admin"})
+    state = fields.List(fields.Enum(UnreadState, by_value=True), metadata={
+        "description": "open (the default), resolved, dismissed; repeatable"})
+    page = Int(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = Int(load_default=50, validate=validate.Range(1, 200))
+
+
+class UnreadScanSchema(Schema):
+    id = fields.Integer()
+    client_event_id = fields.String()
+    action = fields.Enum(ScanAction, by_value=True)
+    courier = fields.Nested(ActorSchema, attribute="actor")
+    office_id = fields.Integer()
+    device_time = fields.AwareDateTime()
+    server_time = fields.AwareDateTime(metadata={"description": "When it was first received"})
+    last_attempt_at = fields.AwareDateTime(metadata={"description": "The latest time the "
+                                                     "phone sent it again"})
+    attempts = fields.Integer(metadata={"description": "How many times the phone sent it"})
+    location = fields.Dict(allow_none=True)
+    fields_ = fields.Dict(data_key="fields", attribute="fields", metadata={
+        "description": "The scan's other fields as sent (reason, note, proof...), without "
+                       "a delivery code or ID number"})
+    codes = fields.List(fields.Dict(), metadata={"description": "Codes read on the photo "
+                                                 "that are no item number"})
+    misreads = fields.List(fields.Nested(MisreadSchema))
+    photo_url = fields.String()
+    photo_bytes = fields.Integer()
+    state = fields.Enum(UnreadState, by_value=True)
+    resolved_by = fields.Nested(ActorSchema, allow_none=True, metadata={
+        "description": "Staff who resolved or dismissed it; null when the courier's retry "
+                       "did"})
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    identifier = fields.String(allow_none=True, metadata={"description": "The item number "
+                                                          "it was recorded for"})
+    scan_id = fields.Integer(allow_none=True)
+    dismiss_reason = fields.String(allow_none=True)
+
+
+class UnreadPageSchema(Schema):
+    items = fields.List(fields.Nested(UnreadScanSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class UnreadResolveSchema(Schema):
+    identifier = Text(60, min_len=1, required=True,
+                      metadata={"description": "The item number read on the photo"})
+
+
+class UnreadDismissSchema(Schema):
+    reason = Text(500, min_len=1, required=True, metadata={
+        "description": "Why nothing is recorded (a photo of the ground, scanned since)"})
+
+
+class UnreadResolvedSchema(Schema):
+    unread_scan = fields.Nested(UnreadScanSchema)
+    scan = fields.Nested(ScanResultSchema)

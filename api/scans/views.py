@@ -7,7 +7,7 @@ from flask import Response, current_app, request, send_file, url_for
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from models import User, db
+from models import UnreadState, User, db
 
 from .. import jsonbody
 from ..auth import auth_required, clock, current_actor
@@ -15,8 +15,18 @@ from ..errors import Problem, Unprocessable, validation_pointers
 from ..evidence import LocalEvidenceStore
 from ..items.views import event_settings
 from ..jsonbody import Blueprint
-from . import service
-from .schemas import ScanCreateSchema, ScanResultSchema
+from ..scope import office_for_read
+from . import service, unread
+from .schemas import (
+    ScanCreateSchema,
+    ScanResultSchema,
+    UnreadDismissSchema,
+    UnreadPageSchema,
+    UnreadQuerySchema,
+    UnreadResolvedSchema,
+    UnreadResolveSchema,
+    UnreadScanSchema,
+)
 
 blp = Blueprint("scans", __name__, url_prefix="/api/v1",
                 description="Courier scans: label photos or phone-decoded codes")
@@ -106,14 +116,20 @@ class Scans(MethodView):
     @blp.alt_response(200, schema=ScanResultSchema,
                       description="Replay of a client_event_id: the original result")
     def post(self) -> Any:
-        """Record a scan: decode the label, recognise the item, record the event."""
+        """Record a scan: decode the label, recognise the item, record the event. A
+        photo that decodes but holds no item number is a 422 ``no-item-code`` that keeps
+        the photo as a scan to resolve (``photo_kept``, ``unread_scan_id``)."""
         data, photo = _payload()
         cfg, actor = current_app.config, current_actor()
         try:
             outcome = service.record_scan(
                 db.session(), actor, data, photo, now=clock(), store=evidence_store(),
                 carrier_patterns=cfg["CARRIER_PATTERNS"], max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
-                photo_max_bytes=cfg["PHOTO_MAX_BYTES"], rules=event_settings())
+                photo_max_bytes=cfg["PHOTO_MAX_BYTES"], rules=event_settings(),
+                unread_daily_cap=int(cfg["UNREAD_SCAN_DAILY_CAP"]))
+        except service.PhotoKept:
+            db.session.commit()  # the refusal stands; the photo is kept for the office
+            raise
         except Exception:
             db.session.rollback()
             raise
@@ -146,3 +162,87 @@ class ScanPhoto(MethodView):
                          mimetype=scan.photo_content_type, max_age=0)
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
+
+
+def _unread(kept: Any) -> dict[str, Any]:
+    return {**{k: getattr(kept, k) for k in (
+        "id", "client_event_id", "action", "actor", "office_id", "device_time", "server_time",
+        "last_attempt_at", "attempts", "location", "fields", "codes", "misreads",
+        "photo_bytes", "state", "resolved_by", "resolved_at", "identifier", "scan_id",
+        "dismiss_reason")}, "photo_url": url_for("scans.UnreadScanPhoto", unread_id=kept.id)}
+
+
+@blp.route("/unread-scans")
+class UnreadScans(MethodView):
+    @auth_required()
+    @blp.arguments(UnreadQuerySchema, location="query")
+    @blp.response(200, UnreadPageSchema)
+    def get(self, q: dict[str, Any]) -> Any:
+        """Scans to resolve: the office's label photos with no item number (open by
+        default), the oldest first, paged."""
+        actor = current_actor()
+        office_id = office_for_read(actor, q.get("office_id"), what="scans to resolve")
+        rows, total = unread.list_unread(
+            db.session(), office_id, q.get("state") or [UnreadState.OPEN],
+            limit=q["page_size"], offset=(q["page"] - 1) * q["page_size"])
+        return {"items": [_unread(r) for r in rows], "page": q["page"],
+                "page_size": q["page_size"], "total": total}
+
+
+@blp.route("/unread-scans/<int:unread_id>")
+class UnreadScanDetail(MethodView):
+    @auth_required()
+    @blp.response(200, UnreadScanSchema)
+    def get(self, unread_id: int) -> Any:
+        """A scan to resolve: who, when, where, what they were doing, and how it was
+        settled."""
+        return _unread(unread.get_unread(db.session(), current_actor(), unread_id))
+
+
+@blp.route("/unread-scans/<int:unread_id>/photo")
+class UnreadScanPhoto(MethodView):
+    @auth_required()
+    @blp.response(200, description="The photo (image/jpeg, image/png or image/webp)")
+    def get(self, unread_id: int) -> Response:
+        """The kept photo."""
+        kept = unread.get_unread(db.session(), current_actor(), unread_id)
+        resp = send_file(evidence_store().existing(kept.photo_key),
+                         mimetype=kept.photo_content_type, max_age=0)
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp
+
+
+@blp.route("/unread-scans/<int:unread_id>/resolve")
+class UnreadScanResolve(MethodView):
+    @auth_required()
+    @blp.arguments(UnreadResolveSchema)
+    @blp.response(201, UnreadResolvedSchema)
+    def post(self, data: dict[str, Any], unread_id: int) -> Any:
+        """Record the scan as the courier's, for the item number read on the photo
+        (their action, device time and location; every rule of the lifecycle applies,
+        and a refusal is the answer)."""
+        cfg, actor = current_app.config, current_actor()
+        try:
+            kept, outcome = unread.resolve(
+                db.session(), actor, unread_id, data["identifier"], now=clock(),
+                store=evidence_store(), carrier_patterns=cfg["CARRIER_PATTERNS"],
+                max_attempts=cfg["MAX_DELIVERY_ATTEMPTS"],
+                photo_max_bytes=cfg["PHOTO_MAX_BYTES"], rules=event_settings())
+        except Exception:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        return {"unread_scan": _unread(kept), "scan": _result(outcome, actor)}
+
+
+@blp.route("/unread-scans/<int:unread_id>/dismiss")
+class UnreadScanDismiss(MethodView):
+    @auth_required()
+    @blp.arguments(UnreadDismissSchema)
+    @blp.response(200, UnreadScanSchema)
+    def post(self, data: dict[str, Any], unread_id: int) -> Any:
+        """Nothing is to be recorded for it: dismissed, with the reason."""
+        kept = unread.dismiss(db.session(), current_actor(), unread_id, data["reason"],
+                              now=clock())
+        db.session.commit()
+        return _unread(kept)

@@ -30,7 +30,30 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["make_complaint"] = lambda: _make_complaint(clock, w)
     w["make_payout"] = lambda: _make_payout(clock, w)
     w["make_outcome"] = lambda: _make_outcome(clock, make_item, w)
+    w["make_unread"] = lambda: _make_unread(app, tmp_path, clock, w)
     return w
+
+
+def _make_unread(app, tmp_path, clock, w):
+    """A label photo with no item number the world's courier sent: kept for the office."""
+    from pathlib import Path
+
+    from api.evidence import LocalEvidenceStore
+    from api.scans import service as scans
+    from models import ScanAction, db
+    from tests.scanning._images import encode, make_label
+
+    app.config["PHOTO_DIR"] = str(tmp_path / "evidence")
+    with pytest.raises(scans.PhotoKept) as kept:
+        scans.record_scan(
+            db.session, w["courier_own"],
+            {"action": ScanAction.OUT_FOR_DELIVERY, "client_event_id": "matrix-unread-01",
+             "device_time": clock(), "codes": []},
+            encode(make_label()[0][600:, :], "PNG"), now=clock(),
+            store=LocalEvidenceStore(Path(app.config["PHOTO_DIR"])), carrier_patterns={},
+            max_attempts=3, photo_max_bytes=10**7, unread_daily_cap=30)
+    db.session.commit()
+    return kept.value.extensions["unread_scan_id"]
 
 
 def _make_outcome(clock, make_item, w):
@@ -328,6 +351,23 @@ MATRIX = [
     ("my disputes", "get", "/api/v1/couriers/me/disputes", None,
      dict(anon=401, courier_own=200, courier_other=200, dispatcher_own=403,
           dispatcher_other=403, admin=403)),
+    ("scans to resolve", "get", "/api/v1/unread-scans?office_id={office}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("scan to resolve", "get", "/api/v1/unread-scans/{unread}", None,
+     dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("scan to resolve photo", "get", "/api/v1/unread-scans/{unread}/photo", None,
+     dict(anon=401, courier_own=200, courier_other=404, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("resolve scan", "post", "/api/v1/unread-scans/{unread}/resolve",
+     lambda w: {"json": {"identifier": w["item"].identifier}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=404, admin=201)),
+    ("dismiss scan", "post", "/api/v1/unread-scans/{unread}/dismiss",
+     lambda w: {"json": {"reason": "a photo of the ground"}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
     ("public tracking", "get", "/api/v1/track/{item}", None,
      dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
           dispatcher_other=200, admin=200)),
@@ -352,10 +392,11 @@ def test_role_matrix(client, auth, world, monkeypatch, role, name, method, url, 
     complaint = world["make_complaint"]() if "{complaint}" in url else None
     payout = world["make_payout"]() if "{payout}" in url else None
     outcome = world["make_outcome"]() if "{outcome}" in url else None
+    unread = world["make_unread"]() if "{unread}" in url else None
     path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
                       scan=scan_id, plan=plan_id, office=world["office"].id,
                       evidence=evidence, complaint=complaint, payout=payout,
-                      outcome=outcome)
+                      outcome=outcome, unread=unread)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
     assert r.status_code == expected[role], (role, name, r.get_json(silent=True))
