@@ -125,6 +125,14 @@ PROBLEM_TYPES = {
     "complaint-changed": "The complaint changed since the page it was sent from was shown "
                          "(another member of staff updated it); nothing was changed: "
                          "`current_status` says what it is now. Look again and resend.",
+    "complaint-answered-elsewhere": "The complaint is about an item your office holds now "
+                                    "(moved to it since the complaint was opened), but it "
+                                    "is answered by the office it was opened at "
+                                    "(`office_id`: its SLA and quality figures count the "
+                                    "answer): you may set it investigating and add notes "
+                                    "while it is open; closing it (resolved, rejected), "
+                                    "reopening it or changing its answer is that office's "
+                                    "or an admin's.",
     "day-over": "The route's day is before today (Viet Nam time): it can no longer be "
                 "re-optimised, and its route stays as published; nor can a plan of that "
                 "day be published (it would hand over today's parcels).",

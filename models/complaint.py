@@ -65,8 +65,9 @@ class Complaint(db.Model):  # type: ignore[name-defined,misc]  # see models/base
 
     item: Mapped[Item] = relationship(lazy="joined")
     # the office the item was at when the complaint was opened: its SLA and quality
-    # figures count it there (staff of the office holding the item now see it too:
-    # api/complaints/service.py, ``_visible``)
+    # figures count it there, and it answers it (closes, reopens); staff of the office
+    # holding the item now see it too, investigate it and add notes
+    # (api/complaints/service.py, ``_visible``, ``answers_for``)
     office: Mapped[Office] = relationship()
     history: Mapped[list[ComplaintChange]] = relationship(
         order_by="ComplaintChange.id", back_populates="complaint")

@@ -50,6 +50,9 @@ class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
         CheckConstraint("failed_attempts >= 0", name="attempts_non_negative"),
         CheckConstraint("pieces >= 1 AND pieces <= 99", name="pieces_range"),
         Index("ix_items_office_status", "office_id", "status"),
+        # an office's items' ids from the index alone (the complaints about an item
+        # the office holds now: api/complaints/service.py, _office_ids)
+        Index("ix_items_office_id", "office_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -107,10 +107,33 @@ class QueueQuerySchema(Schema):
     page_size = Int(load_default=500, validate=validate.Range(1, 1000))
 
 
+class LaterOfficeSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class LaterEventsSchema(Schema):
+    """What happened to the item after it left the office the complaint was opened at,
+    as that office is shown it: how much, where, and the status it led to."""
+
+    count = fields.Integer(metadata={
+        "description": "Events recorded since the item left the office (not in "
+                       "`item.events`)"})
+    offices = fields.List(fields.Nested(LaterOfficeSchema), metadata={
+        "description": "The offices that recorded them"})
+    status = fields.String(metadata={"description": "The item's status now"})
+
+
 class ComplaintEvidenceSchema(Schema):
     complaint = fields.Nested(ComplaintSchema)
     item = fields.Nested(ItemDetailSchema)
     gps_trails = fields.List(fields.Dict())
+    later_events = fields.Nested(LaterEventsSchema, allow_none=True, metadata={
+        "description": "For a dispatcher of the office the complaint was opened at, the "
+                       "item having moved to another office since: the events after it "
+                       "left, counted (`item.events` holds its history up to then); null "
+                       "otherwise (every event is in `item.events`)"})
 
 
 class MissingQuerySchema(Schema):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy import Text, and_, case, cast, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -147,26 +147,37 @@ def open_staff(session: Session, actor: User, identifier: str, category: Complai
         return same
 
 
-def _office_scope(office_id: int | None) -> Any:
-    """SQL: the complaints a dispatcher of ``office_id`` sees and handles, as
-    :func:`_visible` decides for one: their office's (the item was there when the
-    complaint was opened: its SLA and quality figures count it there) and those about an
-    item their office holds now (moved to it since: a transfer), which it may have to
-    answer for (it delivers the item now).
+def _office_ids(office_id: int | None, statuses: list[ComplaintStatus],
+                overdue_before: datetime | None) -> Any:
+    """SQL: the ids of the complaints a dispatcher of ``office_id`` sees and handles, as
+    :func:`_visible` decides for one, of ``statuses`` (due before ``overdue_before``):
+    their office's (the item was there when the complaint was opened: its SLA and quality
+    figures count it there) and those about an item their office holds now (moved to it
+    since: a transfer), which it may have to answer for (it delivers the item now).
 
-    The item's office is looked up for each complaint by its key: as ``IN (the office's
-    items)`` or ``EXISTS``, PostgreSQL hashed every item of the office first (50 ms for
-    40 000 items, for each of the page and its count), where the complaints to look at
-    are far fewer."""
-    now_at = (select(Item.office_id).where(Item.id == Complaint.item_id)
-              .correlate(Complaint).scalar_subquery())
-    return or_(Complaint.office_id == office_id, now_at == office_id)
+    Two selects, each on its own index, put together (``UNION ALL``: the second leaves
+    out the office's own, so none comes twice): the office's complaints by
+    ``ix_complaints_office_status``; those opened elsewhere whose item is the office's
+    now by the office's item ids (``ix_items_office_id``, read from the index alone)
+    joined to the complaints of the statuses. As one ``OR`` (the office's, or its item's
+    office looked up for each complaint) neither index could be used: every complaint of
+    the statuses, of every office, was read and its item looked up
+    (docs/benchmarks.md)."""
+    own = select(Complaint.id).where(Complaint.office_id == office_id,
+                                     Complaint.status.in_(statuses))
+    held = (select(Complaint.id).join(Item, Item.id == Complaint.item_id)
+            .where(Item.office_id == office_id, Complaint.office_id != office_id,
+                   Complaint.status.in_(statuses)))
+    if overdue_before is not None:
+        own = own.where(Complaint.due_at < overdue_before)
+        held = held.where(Complaint.due_at < overdue_before)
+    return union_all(own, held)
 
 
 def _visible(session: Session, actor: User, complaint_id: int, *, for_update: bool = False
              ) -> Complaint:
     """The complaint, if ``actor`` may see and handle it: admins any; dispatchers their
-    office's and those about an item now at their office (:func:`_office_scope`); 404
+    office's and those about an item now at their office (:func:`_office_ids`); 404
     otherwise (its existence is not revealed)."""
     if for_update:  # a status change is checked against the current status
         c = locked_one(session, Complaint, Complaint.id == complaint_id)
@@ -179,6 +190,24 @@ def _visible(session: Session, actor: User, complaint_id: int, *, for_update: bo
     return c
 
 
+def answers_for(c: Complaint, actor: User) -> bool:
+    """Whether ``actor`` answers for the complaint: closes it (resolved, rejected) and
+    reopens it. The office it was opened at does (its SLA clock and quality figures count
+    the answer: ``answered_at``, the complaints closed), and admins; the office holding
+    the item since (a transfer) works on it (investigating, notes: what it found, the
+    answer it proposes, which the opening office may close with) but does not close it
+    for the other office, nor reopen or change the answer once given."""
+    return actor.role is Role.ADMIN or actor.office_id == c.office_id
+
+
+def next_statuses(c: Complaint, actor: User) -> set[ComplaintStatus]:
+    """The statuses ``actor`` may move the complaint to (:func:`answers_for`)."""
+    allowed = TRANSITIONS[c.status]
+    if answers_for(c, actor):
+        return set(allowed)
+    return set() if c.status in CLOSED else allowed - CLOSED
+
+
 def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
           overdue_only: bool, now: datetime, limit: int = 500, offset: int = 0
           ) -> tuple[list[Complaint], int]:
@@ -187,13 +216,22 @@ def queue(session: Session, actor: User, *, statuses: list[ComplaintStatus],
     nothing more: past 500 open cases the rest were out of sight, without a word."""
     if actor.role is Role.COURIER:
         raise Forbidden("Couriers do not handle complaints.")
+    statuses = statuses or [ComplaintStatus.OPEN, ComplaintStatus.INVESTIGATING]
+    overdue_before = now if overdue_only else None
     stmt = select(Complaint)
     if actor.role is Role.DISPATCHER:
-        stmt = stmt.where(_office_scope(actor.office_id))
-    stmt = stmt.where(Complaint.status.in_(statuses or [ComplaintStatus.OPEN,
-                                                        ComplaintStatus.INVESTIGATING]))
-    if overdue_only:
-        stmt = stmt.where(Complaint.due_at < now)
+        ids = _office_ids(actor.office_id, statuses, overdue_before)
+        # counted on the ids alone (no complaint row read); the page reads its rows
+        total = int(session.execute(
+            select(func.count()).select_from(ids.subquery())).scalar_one())
+        rows = session.execute(stmt.where(Complaint.id.in_(ids))
+                               .order_by(Complaint.due_at, Complaint.id)
+                               .limit(limit).offset(offset)
+                               .options(selectinload(Complaint.history))).unique().scalars()
+        return list(rows), total
+    stmt = stmt.where(Complaint.status.in_(statuses))
+    if overdue_before is not None:
+        stmt = stmt.where(Complaint.due_at < overdue_before)
     total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
     rows = session.execute(stmt.order_by(Complaint.due_at, Complaint.id)
                            .limit(limit).offset(offset)
@@ -217,6 +255,14 @@ def update(session: Session, actor: User, complaint_id: int, data: Mapping[str, 
                        "nothing was changed: look at it again.",
                        slug="complaint-changed", current_status=c.status.value)
     new = data.get("status")
+    if not answers_for(c, actor) and (
+            c.status in CLOSED or (new is not None and new in CLOSED)):
+        # the answer is the opening office's: its SLA and figures count it
+        raise Forbidden(
+            f"The complaint is answered by the office it was opened at ({c.office.code}): "
+            "your office may investigate it and add notes while it is open, not close, "
+            "reopen or change it once answered.", slug="complaint-answered-elsewhere",
+            office_id=c.office_id)
     if new is not None and new is not c.status:
         if new not in TRANSITIONS[c.status]:
             raise Conflict(f"A {c.status.value} complaint cannot become {new.value}.",
@@ -237,7 +283,7 @@ def update(session: Session, actor: User, complaint_id: int, data: Mapping[str, 
     return c
 
 
-def trail_events(item: Item, actor: User) -> list[TrackingEvent]:
+def trail_events(item: Any, actor: User) -> list[TrackingEvent]:
     """The item's attempts (EMI, EMH by someone) whose courier's GPS trail ``actor`` is
     shown around them: each one, but to a dispatcher of an office the item has left (a
     complaint opened there, :func:`_visible`) only those made while their office held
@@ -250,15 +296,84 @@ def trail_events(item: Item, actor: User) -> list[TrackingEvent]:
             and not (left and ev.office_id != actor.office_id)]
 
 
+class Masked:
+    """``obj`` as shown, with some attributes replaced (``shown``): what the office an
+    item left is shown of it. Nothing is changed on the stored row (a session flush
+    would write a change made to it)."""
+
+    def __init__(self, obj: Any, **shown: Any) -> None:
+        self.__dict__["_obj"] = obj
+        self.__dict__.update(shown)
+
+    def __getattr__(self, name: str) -> Any:  # what is not replaced, as stored
+        return getattr(self.__dict__["_obj"], name)
+
+
+def left_office(c: Complaint, actor: User) -> bool:
+    """Whether ``actor`` looks at the complaint from the office it was opened at, the
+    item having moved to another office since (a transfer): :func:`as_left`."""
+    return (actor.role is Role.DISPATCHER and actor.office_id == c.office_id
+            and c.item.office_id != actor.office_id)
+
+
+def _of_office(user: User | None, office_id: int) -> bool:
+    """Staff of the office, or an admin (whose name any office is shown)."""
+    return user is not None and (user.role is Role.ADMIN or user.office_id == office_id)
+
+
+def as_left(session: Session, c: Complaint, item: Item) -> tuple[Masked, dict[str, Any]]:
+    """The item as the office the complaint was opened at sees it once the item has
+    moved to another office, and a summary of what happened since.
+
+    Its history up to when it left: each event up to the last one recorded at that
+    office (``office_id``) or before the complaint was opened (the office held the item
+    then), as its item page showed it. The events after it, the other office's, are
+    counted with the offices that recorded them and the item's status now (delivered or
+    not): not their times, places, GPS, proof (who received it, the signature and
+    photo), actors or photos, which are the other office's records of its recipient and
+    its staff. Who held the item: the periods of couriers of the office, the other
+    office's staff who ended one not named; its current courier not named; the
+    recipient's requests recorded by the office (or an admin) only. No events offered
+    (``allowed_events``: they are the holding office's to record). The GPS trails are
+    :func:`trail_events`'."""
+    office_id = c.office_id
+    cut = max((ev.id for ev in item.events
+               if ev.office_id == office_id or ev.server_time <= c.created_at), default=0)
+    later = [ev for ev in item.events if ev.id > cut]
+    offices = {ev.office.id: ev.office for ev in later if ev.office is not None}
+    periods: list[Any] = []
+    for a in custody.history(session, item.id):
+        if a.courier.office_id != office_id:
+            continue
+        ended_elsewhere = a.ended_by_id is not None and not _of_office(a.ended_by, office_id)
+        periods.append(Masked(a, ended_by=None, ended_plan_id=None) if ended_elsewhere else a)
+    view = Masked(item, events=[ev for ev in item.events if ev.id <= cut], courier=None,
+                  courier_id=None, allowed_events=[], assignment_history=periods,
+                  recipient_requests=[r for r in items.recipient_requests(session, item.id)
+                                      if _of_office(r.actor, office_id)])
+    summary = {"count": len(later), "status": item.status.value,
+               "offices": [{"id": o.id, "code": o.code, "name": o.name}
+                           for o in sorted(offices.values(), key=lambda o: o.id)]}
+    return view, summary
+
+
 def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]:
     """The whole trail: every event (device and server time, GPS, flags, proof, scan
-    photo) and the courier's GPS trail around each delivery attempt
-    (:func:`trail_events`: for the office the item left, its own attempts')."""
+    photo), who held the item when, its recipient's requests and the courier's GPS
+    trail around each delivery attempt (:func:`trail_events`). For the office the item
+    has left, the item as :func:`as_left` shows it and ``later_events`` (None
+    otherwise)."""
     c = _visible(session, actor, complaint_id)
     item = session.execute(select(Item).where(Item.id == c.item_id).options(
         selectinload(Item.events))).unique().scalar_one()
+    later: dict[str, Any] | None = None
+    if left_office(c, actor):
+        shown, later = as_left(session, c, item)
+    else:
+        shown = Masked(item, assignment_history=custody.history(session, item.id),
+                       recipient_requests=items.recipient_requests(session, item.id))
     trails = []
-    for ev in trail_events(item, actor):
+    for ev in trail_events(shown, actor):
         # on the pings' clock: a phone's pings are stored corrected for a clock found off
         when = ping_clock_time(ev.device_time, ev.flags, ev.clock_skew_s)
         pts = session.execute(select(CourierPosition).where(
@@ -270,8 +385,7 @@ def evidence(session: Session, actor: User, complaint_id: int) -> dict[str, Any]
                        "device_time": ev.device_time.isoformat(),
                        "points": [{"lat": p.lat, "lon": p.lon, "accuracy_m": p.accuracy_m,
                                    "device_time": p.device_time.isoformat()} for p in pts]})
-    item.assignment_history = custody.history(session, item.id)  # who held it when
-    return {"complaint": c, "item": item, "gps_trails": trails}
+    return {"complaint": c, "item": shown, "gps_trails": trails, "later_events": later}
 
 
 class MissingScans(NamedTuple):

@@ -80,7 +80,8 @@ class ComplaintDetail(MethodView):
     @auth_required()
     @blp.response(200, ComplaintEvidenceSchema)
     def get(self, complaint_id: int) -> Any:
-        """The case with its whole evidence: events, proof, photos, GPS trails."""
+        """The case with its whole evidence: events, proof, photos, GPS trails (for
+        the office the item has left, its history up to then and ``later_events``)."""
         from ..items.views import with_allowed_events
 
         actor = current_actor()

@@ -326,6 +326,14 @@ UI = {
     "history_backfill": ("ghi chú đã có khi bắt đầu ghi lịch sử (người viết không rõ)",
                          "the note it had when the history began (writer not known)"),
     "item_now_at": ("bưu gửi nay ở bưu cục", "the item is now at"),
+    "later_events": ("sự kiện sau khi bưu gửi rời bưu cục, do bưu cục khác ghi",
+                     "events since the item left the office, recorded by"),
+    "status_now": ("trạng thái hiện nay", "status now"),
+    "answered_by_opening_office": (
+        "Bưu cục mở khiếu nại trả lời (đóng, mở lại): bưu cục của bạn có thể điều tra và "
+        "ghi chú khi khiếu nại còn mở.",
+        "The office it was opened at answers it (closes, reopens): your office may "
+        "investigate and add notes while it is open."),
     # cash
     "cash_report": ("Báo cáo tiền thu hộ", "Cash report"),
     "cod_collected": ("Đã thu COD", "COD collected"),
@@ -579,6 +587,10 @@ PROBLEM = {
     "complaint-changed": "Khiếu nại đã được người khác cập nhật kể từ khi trang hiển thị; "
                          "chưa có thay đổi nào được lưu. Xem lại trạng thái hiện tại rồi gửi "
                          "lại.",
+    "complaint-answered-elsewhere": "Khiếu nại do bưu cục mở nó trả lời (đóng, mở lại, sửa "
+                                    "câu trả lời): bưu cục của bạn đang giữ bưu gửi, chỉ có "
+                                    "thể điều tra và ghi chú khi khiếu nại còn mở. Chưa có "
+                                    "thay đổi nào được lưu.",
     "day-over": "Ngày của tuyến đã qua: không tối ưu lại hay công bố kế hoạch của ngày đó "
                 "được nữa.",
     "day-not-started": "Chưa đến ngày của tuyến: tuyến sẽ được tối ưu lại vào đúng ngày.",

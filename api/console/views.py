@@ -53,7 +53,7 @@ from models import (
     User,
     db,
 )
-from models.complaint import TRANSITIONS
+from models.complaint import CLOSED
 from models.user import find_for_login, verify_dummy_password
 
 from .. import jobs
@@ -1146,17 +1146,28 @@ def _complaint_page(user: User, complaint_id: int, *, sent: dict[str, str] | Non
                     code: int = 200) -> Any:
     """The complaint's page; ``sent``: a refused form's fields, to fill it in again."""
     case = complaints.evidence(db.session(), user, complaint_id)
-    c = case["complaint"]
+    c, shown = case["complaint"], case["item"]
+    context = {k: v for k, v in _item_context(shown, user).items() if k != "complaints"}
+    # who held it and what its recipient asked, as the case shows them (for the office
+    # the item has left, its own: complaints.as_left); no expected delivery window then
+    # (the other office's courier's round)
+    context.update(assignments=shown.assignment_history, requests=shown.recipient_requests)
+    if case["later_events"] is not None:
+        context["expected"] = None
+    answers = complaints.answers_for(c, user)
+    nexts = complaints.next_statuses(c, user)
     return render_template("console/complaint.html", c=c, sla=sla(c, clock()),
                            # the current status first, chosen: the form sent as it is
                            # (a note added) changes no status; then the statuses it may
                            # go to, always in the same order (TRANSITIONS holds sets,
-                           # whose order changes with each process's string hashing)
+                           # whose order changes with each process's string hashing);
+                           # none for the office holding the item once it is answered
+                           # (the answer is the opening office's)
                            statuses=[c.status.value] + [s.value for s in ComplaintStatus
-                                                        if s in TRANSITIONS[c.status]],
-                           sent=sent or {},
-                           **{k: v for k, v in _item_context(case["item"], user).items()
-                              if k != "complaints"}, complaints=[]), code
+                                                        if s in nexts]
+                           if answers or c.status not in CLOSED else [],
+                           answers=answers, later_events=case["later_events"],
+                           sent=sent or {}, **context, complaints=[]), code
 
 
 # ------------------------------------------------------------------ cash, quality, import

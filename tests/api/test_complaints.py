@@ -285,10 +285,11 @@ def test_a_complaint_about_an_item_moved_to_another_office_is_seen_by_both(
     # the events are the office holding the item's to record
     assert client.get(url, headers=auth(dispatcher)).json["item"]["allowed_events"] == []
     assert client.get(url, headers=auth(theirs)).json["item"]["allowed_events"]
+    # the office holding the item works on it; the answer is the opening office's
     r = client.patch(url, headers=auth(theirs), json={
-        "status": "resolved", "resolution_note": "Bưu cục mới đã giao"})
+        "status": "investigating", "resolution_note": "Bưu cục mới đã giao"})
     assert r.status_code == 200 and r.json["history"][0]["by"]["id"] == theirs.id
-    r = client.patch(url, headers=auth(dispatcher), json={"status": "investigating"})
+    r = client.patch(url, headers=auth(dispatcher), json={"status": "resolved"})
     assert r.status_code == 200
     h = auth(stranger)
     assert client.get("/api/v1/complaints", headers=h).json == []
@@ -345,7 +346,9 @@ def test_the_office_an_item_left_sees_no_gps_trail_of_the_other_offices_couriers
 
     def trails(who):
         case = client.get(url, headers=auth(who)).json
-        assert len(case["item"]["events"]) == 6  # the item's whole history, as before
+        # the office the item left: its history up to then (the other office's two
+        # events are counted: test_the_office_an_item_left_sees_its_history_until_then…)
+        assert len(case["item"]["events"]) == (4 if who is dispatcher else 6)
         return sorted((t["device_time"], len(t["points"])) for t in case["gps_trails"])
 
     ours = (ours_at.isoformat(), 3)
@@ -357,6 +360,181 @@ def test_the_office_an_item_left_sees_no_gps_trail_of_the_other_offices_couriers
     page = client.get(f"/console/complaints/{c['id']}").text
     drawn = page.split('id="trail-data">')[1].split("</script>")[0]
     assert [len(t["points"]) for t in json.loads(html.unescape(drawn))["trails"]] == [3]
+
+
+def moved(item, there):
+    """The item transferred to ``there`` (no endpoint moves an item yet: a transfer
+    changes its office)."""
+    db.session.get(Item, item.id).office_id = there.id
+    db.session.commit()
+
+
+def test_the_office_an_item_left_sees_its_history_until_then_and_a_summary_after(
+        app, client, auth, office, dispatcher, courier, make_office, make_user, make_item,
+        clock, full_proof):
+    """The office a complaint was opened at kept seeing, through the case, everything
+    the office the item moved to recorded since: each event with its GPS and actor, the
+    proof of delivery (who received it, the signature and photo), that office's couriers
+    and dispatchers by name. It sees the item's history up to when it left, and after
+    it a count, the offices and the status now (delivered); the office holding the item
+    and admins see everything; the console's case page shows the same."""
+    from tests.api.test_console import login
+
+    there = make_office()
+    theirs = make_user(Role.DISPATCHER, there, username="their-disp")
+    their_courier = make_user(Role.COURIER, there, username="their-courier")
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    record(client, auth(courier), item.identifier, "EMH", clock())
+    c = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": item.identifier, "category": "late",
+        "description": "Giao chậm"}).json
+    url = f"/api/v1/complaints/{c['id']}"
+    moved(item, there)
+    assert client.post(f"/api/v1/items/{item.identifier}/assign", headers=auth(theirs),
+                       json={"courier_id": their_courier.id}).status_code == 200
+    clock.advance(days=1)
+    h = auth(their_courier)
+    record(client, h, item.identifier, "EDG", clock())
+    record(client, h, item.identifier, "EMI", clock() + timedelta(minutes=5),
+           proof=full_proof(item, relation="proxy", received_by="Lê Thị Hàng Xóm"))
+    admin = make_user(Role.ADMIN)
+    full = ["EMA", "EMG", "EDG", "EMH", "EDG", "EMI"]
+    for who in (theirs, admin):
+        case = client.get(url, headers=auth(who)).json
+        assert [e["code"] for e in case["item"]["events"]] == full, who.username
+        assert case["later_events"] is None
+        assert case["item"]["events"][-1]["proof"]["signature"]
+    case = client.get(url, headers=auth(dispatcher)).json
+    assert [e["code"] for e in case["item"]["events"]] == full[:4]
+    assert case["later_events"] == {"count": 2, "status": "delivered", "offices": [
+        {"id": there.id, "code": there.code, "name": there.name}]}
+    assert case["item"]["status"] == "delivered" and case["item"]["courier"] is None
+    # who held it: its own courier's period, not the other office's courier, nor who
+    # ended the period there
+    periods = case["item"]["assignments"]
+    assert [p["courier"]["id"] for p in periods] == [courier.id]
+    assert periods[0]["ended_at"] and periods[0]["ended_by"] is None
+    text = json.dumps(case, ensure_ascii=False)
+    proof = client.get(url, headers=auth(theirs)).json["item"]["events"][-1]["proof"]
+    for secret in ("their-disp", "their-courier", proof["signature"], proof["photo"],
+                   proof["received_by"]):
+        assert secret not in text, secret
+    # the console's case page: the same
+    assert login(client, username=dispatcher.username, password="pw").status_code == 302
+    page = client.get(f"/console/complaints/{c['id']}").text
+    assert 'id="later-events"' in page and "their-courier" not in page
+    assert "their-disp" not in page and "/console/evidence/" not in page
+    assert page.count("<tr class=") - page.split('id="timeline"')[0].count("<tr class=") == 4
+    other = app.test_client()  # (another browser)
+    assert login(other, username=theirs.username, password="pw").status_code == 302
+    page = other.get(f"/console/complaints/{c['id']}").text
+    assert 'id="later-events"' not in page and "their-courier" in page
+    assert "/console/evidence/" in page
+
+
+def test_the_office_holding_the_item_works_on_a_complaint_the_opening_office_answers(
+        client, auth, office, dispatcher, make_office, make_user, make_item, clock):
+    """The office an item moved to could resolve, reject and reopen a complaint counted
+    in the figures of the office it was opened at (its SLA, its complaints closed and
+    hours to answer): the answer is that office's (and an admin's). The holding office
+    sets it investigating and adds notes (what it found, the answer it proposes, which
+    the opening office may close with) while it is open; the console offers it no
+    closing status."""
+    from tests.api.test_console import csrf, login
+
+    there = make_office()
+    theirs = make_user(Role.DISPATCHER, there)
+    item = make_item(office)
+    c = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": item.identifier, "category": "not_received",
+        "description": "Chưa nhận được"}).json
+    url = f"/api/v1/complaints/{c['id']}"
+    moved(item, there)
+    h = auth(theirs)
+    for body in ({"status": "resolved", "resolution_note": "Đã giao"},
+                 {"status": "rejected", "resolution_note": "Không có cơ sở"}):
+        r = client.patch(url, headers=h, json=body)
+        assert r.status_code == 403 and r.json["type"].endswith(
+            "/complaint-answered-elsewhere") and r.json["office_id"] == office.id, r.json
+    r = client.patch(url, headers=h, json={"status": "investigating",
+                                           "resolution_note": "Đã giao ngày 21"})
+    assert r.status_code == 200 and r.json["status"] == "investigating"
+    # the opening office closes it with the note proposed
+    r = client.patch(url, headers=auth(dispatcher), json={"status": "resolved"})
+    assert r.status_code == 200 and r.json["resolution_note"] == "Đã giao ngày 21"
+    answered = r.json["answered_at"]
+    for body in ({"status": "investigating"}, {"resolution_note": "Sửa câu trả lời"}):
+        r = client.patch(url, headers=h, json=body)
+        assert r.status_code == 403, body
+    stored = client.get(url, headers=auth(dispatcher)).json["complaint"]
+    assert (stored["status"], stored["answered_at"], len(stored["history"])) == (
+        "resolved", answered, 2)
+    # an admin may reopen it
+    r = client.patch(url, headers=auth(make_user(Role.ADMIN)), json={"status": "investigating"})
+    assert r.status_code == 200
+    # the console: no closing status offered, a form that closes anyway is refused
+    assert login(client, username=theirs.username, password="pw").status_code == 302
+    page = client.get(f"/console/complaints/{c['id']}").text
+    assert 'id="answered-by-opening-office"' in page
+    assert 'value="resolved"' not in page and 'value="rejected"' not in page
+    r = client.post(f"/console/complaints/{c['id']}", data={
+        "csrf_token": csrf(client, f"/console/complaints/{c['id']}"), "status": "resolved",
+        "seen_status": "investigating",
+        "resolution_note": "Đóng"})
+    assert r.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Complaint, c["id"]).status.value == "investigating"
+
+
+def test_the_queue_reads_each_office_branch_by_its_index(
+        client, auth, office, dispatcher, make_office, make_user, make_item, clock):
+    """The queue of a dispatcher was one OR (the office's complaints, or those whose
+    item's office, looked up for each complaint, is theirs), which no index serves: every
+    complaint of the statuses, of every office, was read. It is two selects put together
+    (each on its index), ordered and paged as one list: soonest due first, each once,
+    the filters kept, a third office's left out."""
+    from sqlalchemy import event
+
+    there, third = make_office(), make_office()
+    h, mine = auth(dispatcher), []
+    for n in range(6):  # due one hour apart; every other one's item moves here
+        opener = (office, dispatcher) if n % 2 == 0 else (there, make_user(
+            Role.DISPATCHER, there))
+        item = make_item(opener[0])
+        r = client.post("/api/v1/complaints", headers=auth(opener[1]), json={
+            "identifier": item.identifier, "category": "damaged", "description": f"Móp {n}"})
+        assert r.status_code == 201
+        mine.append(r.json["id"])
+        if n % 2:
+            moved(item, office)
+        clock.advance(hours=1)
+    # not the office's: opened at a third office, its item there
+    r = client.post("/api/v1/complaints", headers=auth(make_user(Role.DISPATCHER, third)),
+                    json={"identifier": make_item(third).identifier, "category": "damaged",
+                          "description": "Móp khác"})
+    assert r.status_code == 201
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        h = auth(dispatcher)
+        found = pages(client, "/api/v1/complaints?page_size=4", h)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert [c["id"] for r in found for c in r.json] == mine
+    assert all(r.headers["X-Total-Count"] == "6" for r in found)
+    queue = [s for s in statements if "FROM complaints" in s and "UNION ALL" in s]
+    assert queue and not any(" OR " in s for s in queue), statements
+    due = {c["id"]: datetime.fromisoformat(c["due_at"]) for r in found for c in r.json}
+    clock.now = sorted(due.values())[2] + timedelta(minutes=1)  # three overdue
+    late = [c for c in mine if due[c] < clock()]
+    assert len(late) == 3
+    found = pages(client, "/api/v1/complaints?overdue=true&page_size=2", auth(dispatcher))
+    assert [c["id"] for r in found for c in r.json] == late
+    assert all(r.headers["X-Total-Count"] == "3" for r in found)
 
 
 def test_the_queue_pages_with_a_total_past_its_first_500(client, auth, office, dispatcher,
