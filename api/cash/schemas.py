@@ -5,12 +5,15 @@ from marshmallow import Schema, fields, validate
 from models import CashKind
 
 from ..items.schemas import Day, Id, Int, Text
+from .service import PARTIAL_COD_FLAGS
 
 MAX_VND = 10**10
 
 
 class CashEntrySchema(Schema):
     id = fields.Integer()
+    office_id = fields.Integer(metadata={"description": "The office the cash is owed to "
+                                         "(a COD's: its item's office)"})
     kind = fields.Enum(CashKind, by_value=True)
     amount = fields.Integer(metadata={"description": "VND; positive: cash the courier "
                                       "took in"})
@@ -37,20 +40,52 @@ class TotalsSchema(Schema):
                                            "couriers'"})
 
 
+class OfficeTotalsSchema(TotalsSchema):
+    office_id = fields.Integer()
+
+
+class CodToReviewSchema(Schema):
+    event_id = fields.Integer()
+    identifier = fields.String()
+    flag = fields.String(metadata={"enum": list(PARTIAL_COD_FLAGS)})
+    reason = fields.String()
+    pieces = fields.Integer()
+    pieces_delivered = fields.Integer()
+    cod_amount = fields.Integer()
+    cod_collected = fields.Integer()
+    entry_id = fields.Integer(allow_none=True, metadata={
+        "description": "The COD entry booked (null: nothing collected, nothing booked)"})
+    office_id = fields.Integer()
+
+
 class LedgerSchema(Schema):
     courier_id = fields.Integer()
     username = fields.String()
     date = fields.String()
+    office_id = fields.Integer(allow_none=True, metadata={
+        "description": "The office whose cash is shown (a dispatcher's own, or the one "
+                       "asked for); null: every office's"})
     entries = fields.List(fields.Nested(CashEntrySchema))
     totals = fields.Nested(TotalsSchema)
+    by_office = fields.List(fields.Nested(OfficeTotalsSchema), metadata={
+        "description": "The totals per office the cash is owed to (a courier moved to "
+                       "another office during the day hands in at each)"})
+    cod_to_review = fields.List(fields.Nested(CodToReviewSchema), metadata={
+        "description": "Partial deliveries whose COD collected does not follow the "
+                       "pieces (nothing for pieces handed over, or all of it for part "
+                       "of them): flagged for the office to check"})
 
 
 class LedgerQuerySchema(Schema):
     date = Day(required=True)
+    office_id = Id()
 
 
 class HandoverSchema(Schema):
     courier_id = Id(required=True)
+    office_id = Id(metadata={"description": "The office counting the cash owed to it "
+                             "(a dispatcher's own; an admin's default: the courier's "
+                             "office)"})
     date = Day(required=True)
     counted_amount = Int(required=True, validate=validate.Range(0, MAX_VND))
     note = Text(500, allow_none=True, multiline=True)

@@ -6,15 +6,33 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import CashEntry, CashKind, Item, Role, TrackingEvent, User, lock_rows
+from models import (
+    CashEntry,
+    CashKind,
+    DeliveryProof,
+    EventCode,
+    Item,
+    Office,
+    Role,
+    TrackingEvent,
+    User,
+    lock_rows,
+)
 
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from ..localtime import local_day
-from ..scope import office_for_read
+from ..localtime import day_bounds, local_day
+from ..scope import office_for_read, office_for_write
+
+#: review flags of a partial delivery whose COD does not follow its pieces
+#: (:func:`partial_cod_flag`): nothing collected for the pieces handed over, or the whole
+#: COD for part of them
+PARTIAL_COD_ZERO = "partial_cod_zero"
+PARTIAL_COD_FULL = "partial_cod_full"
+PARTIAL_COD_FLAGS = (PARTIAL_COD_ZERO, PARTIAL_COD_FULL)
 
 
 def shift_day(t: datetime) -> date:
@@ -62,21 +80,66 @@ def record_cod(session: Session, actor: User, item: Item, event: TrackingEvent,
     return entry
 
 
-def _courier(session: Session, actor: User, courier_id: int) -> User:
+def partial_cod_flag(item: Item, pieces_delivered: int | None,
+                     cod_collected: int | None) -> str | None:
+    """The review flag of a partial delivery (fewer pieces than the item's) of a COD
+    item whose collected COD does not follow the pieces: ``partial_cod_zero`` when
+    nothing was collected although pieces were handed over, ``partial_cod_full`` when
+    the whole COD was collected although pieces were not. There is no price per piece,
+    so neither is refused (a recipient may have paid the shop, a free sample, the
+    refused box a gift): flagged for the office to check."""
+    if pieces_delivered is None or pieces_delivered >= item.pieces or item.cod_amount <= 0:
+        return None
+    if not cod_collected:
+        return PARTIAL_COD_ZERO
+    if cod_collected >= item.cod_amount:
+        return PARTIAL_COD_FULL
+    return None
+
+
+def partial_cod_reason(flag: str | None, *, pieces: int, pieces_delivered: int | None,
+                       cod_amount: int, cod_collected: int | None) -> str | None:
+    """Why a partial delivery's COD is flagged, for the office (None: not flagged)."""
+    part = f"{pieces_delivered} of {pieces} pieces"
+    if flag == PARTIAL_COD_ZERO:
+        return (f"Nothing collected for {part} handed over (COD {cod_amount} VND): check "
+                "what the recipient paid.")
+    if flag == PARTIAL_COD_FULL:
+        return (f"The whole COD ({cod_amount} VND) collected for {part} handed over, "
+                "the rest not: check what the recipient paid for.")
+    return None
+
+
+def _holds_cash_at(session: Session, courier_id: int, office_id: int | None,
+                   day: date) -> bool:
+    """Whether the courier has ledger entries of ``office_id`` on ``day``: cash owed to
+    that office (COD of its items, its advances), also after they moved to another."""
+    return office_id is not None and session.execute(select(CashEntry.id).where(
+        CashEntry.courier_id == courier_id, CashEntry.office_id == office_id,
+        CashEntry.service_date == day).limit(1)).first() is not None
+
+
+def _courier(session: Session, actor: User, courier_id: int, day: date) -> User:
     """Who holds the cash of a ledger: a courier, or office staff who took COD cash at
-    the counter (dispatchers: a clerk's till); a courier sees only their own."""
+    the counter (dispatchers: a clerk's till); a courier sees only their own; a
+    dispatcher, those of their office and those who hold cash owed to it that day (a
+    courier moved to another office since)."""
     courier = session.get(User, courier_id)
     if courier is None or courier.role not in (Role.COURIER, Role.DISPATCHER) or (
             actor.role is Role.COURIER and actor.id != courier_id) or (
-            actor.role is Role.DISPATCHER and courier.office_id != actor.office_id):
+            actor.role is Role.DISPATCHER and courier.office_id != actor.office_id
+            and not _holds_cash_at(session, courier.id, actor.office_id, day)):
         raise NotFound(f"No courier {courier_id} that you can see.")
     return courier
 
 
-def _entries(session: Session, courier_id: int, day: date) -> Sequence[CashEntry]:
-    return session.execute(select(CashEntry).where(
-        CashEntry.courier_id == courier_id, CashEntry.service_date == day
-    ).order_by(CashEntry.id)).scalars().all()
+def _entries(session: Session, courier_id: int, day: date,
+             office_id: int | None = None) -> Sequence[CashEntry]:
+    where = [CashEntry.courier_id == courier_id, CashEntry.service_date == day]
+    if office_id is not None:
+        where.append(CashEntry.office_id == office_id)
+    return session.execute(select(CashEntry).where(*where).order_by(CashEntry.id)
+                           ).scalars().all()
 
 
 def totals(entries: Sequence[CashEntry]) -> dict[str, int]:
@@ -88,21 +151,91 @@ def totals(entries: Sequence[CashEntry]) -> dict[str, int]:
     on_hand = sum(e.amount for e in entries)
     # the last hand-in's: what was short (or over) after it. A day handed in twice
     # (midday and evening) is not short by the first hand-in's part (summed, 600 000
-    # then 400 000 of 1 000 000 on hand came out 400 000 short)
-    handovers = [e for e in entries if e.kind is CashKind.HANDOVER]
-    last = max(handovers, key=lambda e: e.id) if handovers else None
-    discrepancy = 0 if last is None else -last.amount - (last.expected_on_hand or 0)
+    # then 400 000 of 1 000 000 on hand came out 400 000 short). Each office counts
+    # the cash owed to it: the last hand-in at each office, summed (a courier moved
+    # to another office during the day hands in at both)
+    last: dict[int, CashEntry] = {}
+    for e in entries:
+        if e.kind is CashKind.HANDOVER and (
+                e.office_id not in last or e.id > last[e.office_id].id):
+            last[e.office_id] = e
+    discrepancy = sum(-h.amount - (h.expected_on_hand or 0) for h in last.values())
     return {"cod_collected": expected_in, "advances": advances, "paid_out": paid_out,
             "handed_in": handed,
             "corrections": by[CashKind.CORRECTION], "on_hand": on_hand,
             "discrepancy": discrepancy}
 
 
-def ledger(session: Session, actor: User, courier_id: int, day: date) -> dict[str, Any]:
-    courier = _courier(session, actor, courier_id)
-    entries = _entries(session, courier.id, day)
+def _ledger_office(session: Session, actor: User, office_id: int | None) -> int | None:
+    """Whose cash a ledger shows: a dispatcher's, their office's (another office named:
+    404); a courier's or an admin's, every office's, or the one named."""
+    if actor.role is Role.DISPATCHER:
+        if office_id not in (None, actor.office_id):
+            raise NotFound(f"No office {office_id} that you can see.")
+        return actor.office_id
+    if office_id is not None and session.get(Office, office_id) is None:
+        raise NotFound(f"No office {office_id}.")
+    return office_id
+
+
+def ledger(session: Session, actor: User, courier_id: int, day: date,
+           office_id: int | None = None) -> dict[str, Any]:
+    """A courier's ledger of a shift day: the entries (of one office: a dispatcher's
+    own, or ``office_id``), their totals, the totals per office (a courier moved to
+    another office during the day owes each its own cash), and the partial deliveries
+    whose COD the office should check (:func:`cod_to_review`)."""
+    office = _ledger_office(session, actor, office_id)
+    courier = _courier(session, actor, courier_id, day)
+    entries = _entries(session, courier.id, day, office)
+    per: dict[int, list[CashEntry]] = {}
+    for e in entries:
+        per.setdefault(e.office_id, []).append(e)
     return {"courier_id": courier.id, "username": courier.username, "date": day.isoformat(),
-            "entries": entries, "totals": totals(entries)}
+            "office_id": office, "entries": entries, "totals": totals(entries),
+            "by_office": [{"office_id": oid, **totals(es)} for oid, es in sorted(per.items())],
+            "cod_to_review": cod_to_review(session, courier.id, day, office)}
+
+
+def cod_to_review(session: Session, courier_id: int, day: date,
+                  office_id: int | None = None) -> list[dict[str, Any]]:
+    """The partial deliveries of ``day`` whose COD booked to the courier (held by them:
+    recorded by them, or for them by office staff) is flagged for the office's check
+    (:func:`partial_cod_flag`): nothing collected for the pieces handed over, which
+    books no entry at all, or the whole COD for part of them. Looked up as the day's
+    outcomes are (api.outcomes.service: the device time within a day, or arrival
+    within a week after it), then by shift day."""
+    from ..outcomes.service import ARRIVAL_MARGIN, DEVICE_MARGIN
+
+    start, end = day_bounds(day)
+    where = [TrackingEvent.code == EventCode.EMI,
+             or_(TrackingEvent.for_courier_id == courier_id,
+                 and_(TrackingEvent.for_courier_id.is_(None),
+                      TrackingEvent.actor_id == courier_id)),
+             DeliveryProof.pieces_delivered.is_not(None),
+             or_(TrackingEvent.device_time.between(start - DEVICE_MARGIN, end + DEVICE_MARGIN),
+                 TrackingEvent.server_time.between(start, end + ARRIVAL_MARGIN))]
+    if office_id is not None:
+        where.append(TrackingEvent.office_id == office_id)
+    rows = session.execute(
+        select(TrackingEvent, DeliveryProof, Item)
+        .join(DeliveryProof, DeliveryProof.event_id == TrackingEvent.id)
+        .join(Item, Item.id == TrackingEvent.item_id).where(*where)
+        .order_by(TrackingEvent.device_time, TrackingEvent.id)).all()
+    entry_of = dict(session.execute(select(CashEntry.event_id, CashEntry.id).where(
+        CashEntry.event_id.in_([ev.id for ev, _, _ in rows]))).all()) if rows else {}
+    out = []
+    for ev, proof, item in rows:
+        flag = next((f for f in ev.flags or () if f in PARTIAL_COD_FLAGS), None)
+        if flag is None or event_shift_day(ev) != day:
+            continue
+        out.append({"event_id": ev.id, "identifier": item.identifier, "flag": flag,
+                    "reason": partial_cod_reason(
+                        flag, pieces=item.pieces, pieces_delivered=proof.pieces_delivered,
+                        cod_amount=item.cod_amount, cod_collected=proof.cod_collected),
+                    "pieces": item.pieces, "pieces_delivered": proof.pieces_delivered,
+                    "cod_amount": item.cod_amount, "cod_collected": proof.cod_collected or 0,
+                    "entry_id": entry_of.get(ev.id), "office_id": ev.office_id})
+    return out
 
 
 def _staff(actor: User) -> None:
@@ -111,11 +244,25 @@ def _staff(actor: User) -> None:
 
 
 def handover(session: Session, actor: User, courier_id: int, day: date, counted: int, *,
-             now: datetime, note: str | None, client_ref: str | None) -> CashEntry:
+             now: datetime, note: str | None, client_ref: str | None,
+             office_id: int | None = None) -> CashEntry:
     """The office counts the cash a courier hands in; the difference with what the
-    ledger expects on hand is the discrepancy, recorded with the entry."""
+    ledger expects on hand is the discrepancy, recorded with the entry.
+
+    An office counts the cash owed to it: the courier's entries of the day at that
+    office (the COD of its items, its advances, less the payouts). The office is a
+    dispatcher's own (they also count in a courier moved to another office who still
+    holds its cash), or the one an admin names (``office_id``; left out, the courier's
+    office). A courier moved during the day hands in at each office what is owed to
+    it, so neither office's report keeps the other's cash or counts it twice."""
     _staff(actor)
-    courier = _courier(session, actor, courier_id)
+    if actor.role is Role.DISPATCHER or office_id is not None:
+        office_id = office_for_write(actor, office_id, what="hand-ins")
+    courier = _courier(session, actor, courier_id, day)
+    office = office_id if office_id is not None else courier.office_id
+    if office is None:  # (every courier and dispatcher has an office: users create)
+        raise Unprocessable("office_id is required: the courier has no office.",
+                            errors=[{"pointer": "/office_id", "detail": "Required."}])
     if courier.id == actor.id:
         raise Forbidden("Your cash is counted in by someone else.")
     # one hand-in of a courier at a time: two at once both read the same ledger and
@@ -131,13 +278,14 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     def earlier() -> CashEntry | None:
         return _recorded(session, client_ref, "hand-in", lambda same: (
             same.courier_id == courier.id and same.amount == -counted
-            and same.service_date == day and same.kind is CashKind.HANDOVER))
+            and same.service_date == day and same.kind is CashKind.HANDOVER
+            and same.office_id == office))
 
     if (same := earlier()) is not None:
         return same
-    expected = sum(e.amount for e in _entries(session, courier.id, day))
+    expected = sum(e.amount for e in _entries(session, courier.id, day, office))
     return _add_once(session, CashEntry(
-        courier_id=courier.id, office_id=courier.office_id or actor.office_id,
+        courier_id=courier.id, office_id=office,
         service_date=day, kind=CashKind.HANDOVER, amount=-counted, expected_on_hand=expected,
         note=note, created_by_id=actor.id, created_at=now, client_ref=client_ref), earlier)
 
@@ -216,10 +364,14 @@ def report(session: Session, actor: User, office_id: int | None, day: date
     per: dict[int, list[CashEntry]] = {}
     for e in rows:
         per.setdefault(e.courier_id, []).append(e)
-    names = dict(session.execute(select(User.id, User.username).where(
-        User.id.in_(per))).all()) if per else {}
+    users = {uid: (name, at) for uid, name, at in session.execute(
+        select(User.id, User.username, User.office_id).where(User.id.in_(per))).all()
+    } if per else {}
     per_courier = {cid: totals(es) for cid, es in per.items()}
-    couriers = [{"courier_id": cid, "username": names.get(cid), **t}
+    # every courier who holds cash owed to the office that day, also one moved to
+    # another office since (``current_office_id``: hand it in here)
+    couriers = [{"courier_id": cid, "username": users[cid][0],
+                 "current_office_id": users[cid][1], **t}
                 for cid, t in per_courier.items()]
     office = totals(rows)
     # each courier's own (the last hand-in of the office's day was one courier's: another

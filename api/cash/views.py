@@ -29,7 +29,8 @@ class CourierLedger(MethodView):
     @blp.response(200, LedgerSchema)
     def get(self, q: dict[str, Any], courier_id: int) -> Any:
         """A courier's cash ledger for a shift: entries and totals."""
-        return service.ledger(db.session(), current_actor(), courier_id, q["date"])
+        return service.ledger(db.session(), current_actor(), courier_id, q["date"],
+                              q.get("office_id"))
 
 
 @blp.route("/cash/handovers")
@@ -41,7 +42,8 @@ class Handovers(MethodView):
         """Record the cash a courier hands in, as counted by office staff."""
         entry = service.handover(db.session(), current_actor(), data["courier_id"], data["date"],
                                  data["counted_amount"], now=clock(), note=data.get("note"),
-                                 client_ref=data.get("reference"))
+                                 client_ref=data.get("reference"),
+                                 office_id=data.get("office_id"))
         db.session.commit()
         return entry
 

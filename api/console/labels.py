@@ -361,6 +361,11 @@ UI = {
     "total_office": ("Cả bưu cục", "Whole office"),
     "outstanding": ("COD chưa thu trên bưu gửi", "COD still outstanding on items"),
     "no_entries": ("Chưa có bút toán.", "No entries."),
+    "moved_holds_cash": ("đã chuyển bưu cục khác, còn giữ tiền của bưu cục này: nộp tại đây",
+                         "moved to another office, still holds this office's cash: hand "
+                         "it in here"),
+    "cod_to_review": ("COD phát một phần cần kiểm tra", "Partial deliveries' COD to check"),
+    "pieces_of": ("Số kiện đã phát", "Pieces delivered"),
     # payouts
     "payouts_title": ("Chi trả lương hưu, trợ cấp BHXH", "Pension and social-insurance payouts"),
     "payouts_help": ("Các khoản đến hạn trong ngày, các khoản chưa chi xong từ những ngày "
@@ -724,6 +729,10 @@ FLAG = {
     "proof_reused": ("Ảnh/chữ ký đã dùng cho lần phát hoặc chi trả khác",
                      "Photo or signature already used for another delivery, attempt or "
                      "payout"),
+    "partial_cod_zero": ("Phát một phần nhưng không thu tiền COD cho số kiện đã giao",
+                         "Part delivered, but no COD collected for the pieces handed over"),
+    "partial_cod_full": ("Phát một phần nhưng thu đủ toàn bộ tiền COD",
+                         "Part delivered, but the whole COD collected"),
 }
 
 #: what a reused photo or signature was first used for (api/proof/reuse.py), after

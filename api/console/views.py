@@ -1188,7 +1188,8 @@ def _cash_page(user: User, day: date, courier: Any, *, handover: Any = None,
     ledger = None
     if courier:
         try:
-            ledger = cash.ledger(db.session(), user, Id().deserialize(courier), day)
+            ledger = cash.ledger(db.session(), user, Id().deserialize(courier), day,
+                                 office.id)
         except (ValidationError, Problem):
             ledger = None
     names = {c.id: c.username for c in _couriers(office)}
@@ -1230,9 +1231,10 @@ def cash_handover(user: User) -> Any:
                                              "counted_amount": form.get("counted_amount", ""),
                                              "note": form.get("note") or None,
                                              "reference": form.get("reference", "")})
+        # the cash owed to the page's office (a courier moved since hands it in here)
         entry = cash.handover(db.session(), user, data["courier_id"], data["date"],
                               data["counted_amount"], now=clock(), note=data.get("note"),
-                              client_ref=data["reference"])
+                              client_ref=data["reference"], office_id=office_of(user).id)
         db.session.commit()
         diff = -entry.amount - (entry.expected_on_hand or 0)
         flash(f"{t('handover_recorded')} {_vnd(diff)}", "info" if diff == 0 else "warn")

@@ -529,6 +529,15 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         event.photo_reused_from = reuse.event_photo_reuse(session, item, event) or None
     if (proof is not None and proof.reused_from) or event.photo_reused_from:
         event.flags = [*(event.flags or ()), reuse.FLAG]
+    if proof is not None:
+        from ..cash.service import partial_cod_flag
+
+        # a partial delivery's COD that does not follow its pieces (nothing for what was
+        # handed over, or all of it for part): there is no price per piece to refuse it
+        # by, so it is flagged for the office's check
+        if (cod_flag := partial_cod_flag(item, proof.pieces_delivered,
+                                         proof.cod_collected)) is not None:
+            event.flags = [*(event.flags or ()), cod_flag]
     try:
         with session.begin_nested():  # (it flushes what is pending first: add inside)
             session.add(event)

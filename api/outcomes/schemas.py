@@ -56,6 +56,10 @@ class OutcomeSchema(Schema):
     partial_reason = fields.String(allow_none=True, metadata={
         "enum": [*(r.value for r in PartialReason), None],
         "description": "A partial delivery: why not every piece was handed over"})
+    cod_review = fields.String(allow_none=True, metadata={
+        "description": "A partial delivery flagged partial_cod_zero (nothing collected "
+                       "for the pieces handed over) or partial_cod_full (the whole COD for "
+                       "part of them): why the office should check its COD; null otherwise"})
     confirmation = fields.Nested(ConfirmationSchema)
 
 

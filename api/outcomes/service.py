@@ -30,7 +30,7 @@ from models import (
     locked_one,
 )
 
-from ..cash.service import event_shift_day
+from ..cash.service import PARTIAL_COD_FLAGS, event_shift_day, partial_cod_reason
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from ..localtime import day_bounds
 from ..scope import office_for_read, office_for_write
@@ -159,6 +159,17 @@ def _courier_id(ev: TrackingEvent) -> int:
     return int(courier.id)
 
 
+def cod_review(ev: TrackingEvent, proof: Any) -> str | None:
+    """Why the COD of a partial delivery is flagged for the office's check (its flag
+    ``partial_cod_zero`` or ``partial_cod_full``), or None."""
+    flag = next((f for f in ev.flags or () if f in PARTIAL_COD_FLAGS), None)
+    if flag is None or proof is None:
+        return None
+    return partial_cod_reason(flag, pieces=ev.item.pieces,
+                              pieces_delivered=proof.pieces_delivered,
+                              cod_amount=ev.item.cod_amount, cod_collected=proof.cod_collected)
+
+
 def outcome_row(ev: TrackingEvent) -> dict[str, Any]:
     proof = getattr(ev, "proof", None)
     return {"event_id": ev.id, "identifier": ev.item.identifier, "code": ev.code.value,
@@ -174,6 +185,7 @@ def outcome_row(ev: TrackingEvent) -> dict[str, Any]:
             "pieces_delivered": proof.pieces_delivered if proof is not None else None,
             "partial_reason": proof.partial_reason.value
             if proof is not None and proof.partial_reason else None,
+            "cod_review": cod_review(ev, proof),
             "confirmation": confirmation(ev)}
 
 

@@ -322,3 +322,142 @@ def test_two_clerks_counting_each_others_till_at_once_both_get_an_answer(
         for h, till in pairs))
     assert [a.status_code for a in answers] == [201, 201], [a.json for a in answers]
     assert [a.json["expected_on_hand"] for a in answers] == [90_000, 90_000]
+
+
+
+@pytest.fixture
+def moved(client, auth, courier, day, make_office, make_item, full_proof):
+    """The courier collected 1 450 000 VND of COD on office A's parcels in the morning,
+    was then moved to office B (an admin changed their office) and collected 100 000
+    there in the afternoon."""
+    other = make_office()
+    courier.office_id = other.id
+    db.session.commit()
+    it = make_item(other, courier=courier, events=("EMG", "EDG"), cod_amount=100_000)
+    r = client.post(f"/api/v1/items/{it.identifier}/events", headers=auth(courier), json={
+        "code": "EMI", "client_event_id": next(ids),
+        "device_time": "2026-11-20T15:00:00+07:00",
+        "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(it)})
+    assert r.status_code == 201, r.json
+    return other
+
+
+def _report(client, h, **q):
+    r = client.get("/api/v1/cash/report", query_string={"date": "2026-11-20", **q}, headers=h)
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_a_courier_moved_mid_day_hands_in_each_offices_cash_at_that_office(
+        client, auth, office, courier, dispatcher, moved, make_user):
+    """A's COD is A's money until handed in: A's dispatcher still sees the courier's
+    cash owed to A and counts it in; B's hand-in expects B's cash only; neither
+    report loses the other's cash or counts it twice."""
+    a, b = auth(dispatcher), auth(make_user(Role.DISPATCHER, moved))
+    # office A still lists the courier, with A's cash on hand and where they are now
+    row, = _report(client, a)["couriers"]
+    assert (row["courier_id"], row["cod_collected"], row["on_hand"],
+            row["current_office_id"]) == (courier.id, 1_450_000, 1_450_000, moved.id)
+    # A's dispatcher sees the courier's ledger of A's cash (it was a 404: not theirs now)
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20", headers=a)
+    assert ledger.status_code == 200, ledger.json
+    assert ledger.json["office_id"] == office.id
+    assert {e["office_id"] for e in ledger.json["entries"]} == {office.id}
+    assert ledger.json["totals"]["on_hand"] == 1_450_000
+    # B counts in B's cash: it expects 100 000, not A's 1 450 000 as well (it expected
+    # 1 550 000: a 1 450 000 shortfall at B, and A's report kept the cash as on hand)
+    r = client.post("/api/v1/cash/handovers", headers=b, json={
+        "courier_id": courier.id, "date": "2026-11-20", "counted_amount": 100_000})
+    assert r.status_code == 201, r.json
+    assert (r.json["expected_on_hand"], r.json["office_id"]) == (100_000, moved.id)
+    # A counts in A's cash (refused before: a 404)
+    r = client.post("/api/v1/cash/handovers", headers=a, json={
+        "courier_id": courier.id, "date": "2026-11-20", "counted_amount": 1_450_000})
+    assert r.status_code == 201, r.json
+    assert (r.json["expected_on_hand"], r.json["office_id"]) == (1_450_000, office.id)
+    for h, cod in ((a, 1_450_000), (b, 100_000)):
+        report = _report(client, h)
+        row, = report["couriers"]
+        assert (row["cod_collected"], row["handed_in"], row["on_hand"],
+                row["discrepancy"]) == (cod, cod, 0, 0)
+        assert (report["office"]["on_hand"], report["office"]["discrepancy"]) == (0, 0)
+    # the courier's own ledger: the whole day, per office
+    mine = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=auth(courier)).json
+    assert mine["office_id"] is None
+    assert (mine["totals"]["cod_collected"], mine["totals"]["on_hand"],
+            mine["totals"]["discrepancy"]) == (1_550_000, 0, 0)
+    assert [(o["office_id"], o["handed_in"]) for o in mine["by_office"]] == [
+        (office.id, 1_450_000), (moved.id, 100_000)]
+
+
+def test_each_office_keeps_its_own_shortfall_after_a_move(client, auth, office, courier,
+                                                          dispatcher, moved, make_user):
+    a, b = auth(dispatcher), auth(make_user(Role.DISPATCHER, moved))
+    for h, counted in ((a, 1_400_000), (b, 100_000)):
+        assert client.post("/api/v1/cash/handovers", headers=h, json={
+            "courier_id": courier.id, "date": "2026-11-20",
+            "counted_amount": counted}).status_code == 201
+    assert _report(client, a)["office"]["discrepancy"] == -50_000
+    assert _report(client, b)["office"]["discrepancy"] == 0
+    # the day's, over both offices: each office's last hand-in, summed
+    mine = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=auth(courier)).json["totals"]
+    assert (mine["discrepancy"], mine["on_hand"]) == (-50_000, 50_000)
+
+
+def test_who_counts_in_a_moved_couriers_cash(client, auth, office, courier, dispatcher,
+                                             moved, make_user, make_office):
+    a = auth(dispatcher)
+    body = {"courier_id": courier.id, "date": "2026-11-20", "counted_amount": 5}
+    # a dispatcher counts for their own office only
+    r = client.post("/api/v1/cash/handovers", headers=a, json={**body, "office_id": moved.id})
+    assert r.status_code == 403
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20&office_id="
+                      f"{moved.id}", headers=a).status_code == 404
+    # A's dispatcher sees the moved courier only on the days they hold A's cash
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-21",
+                      headers=a).status_code == 404
+    assert client.post("/api/v1/cash/handovers", headers=a, json={
+        **body, "date": "2026-11-21"}).status_code == 404
+    # a third office's dispatcher sees nothing of them
+    stranger = auth(make_user(Role.DISPATCHER, make_office()))
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=stranger).status_code == 404
+    # an admin names the office, else the courier's office now; an unknown one is a 422
+    admin = auth(make_user(Role.ADMIN))
+    r = client.post("/api/v1/cash/handovers", headers=admin, json={**body,
+                                                                   "office_id": 10**6})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/office_id"
+    r = client.post("/api/v1/cash/handovers", headers=admin, json=body)
+    assert (r.status_code, r.json["office_id"], r.json["expected_on_hand"]) == (
+        201, moved.id, 100_000)
+    r = client.post("/api/v1/cash/handovers", headers=admin, json={**body,
+                                                                   "office_id": office.id})
+    assert (r.status_code, r.json["office_id"], r.json["expected_on_hand"]) == (
+        201, office.id, 1_450_000)
+    only_a = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20&office_id="
+                        f"{office.id}", headers=admin).json
+    assert {e["office_id"] for e in only_a["entries"]} == {office.id}
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20&office_id="
+                      f"{10**6}", headers=admin).status_code == 404
+    assert db.session.query(CashEntry).filter_by(kind="handover").count() == 2
+
+
+def test_the_console_counts_in_a_moved_couriers_cash_at_the_old_office(
+        client, courier, dispatcher, moved):
+    from tests.api.test_console import CSRF_RE, login
+
+    assert login(client, dispatcher.username, "pw").status_code == 302
+    page = client.get("/console/cash?date=2026-11-20").text
+    assert "còn giữ tiền của bưu cục này" in page
+    page = client.get(f"/console/cash?date=2026-11-20&courier={courier.id}").text
+    assert 'id="handover-form"' in page
+    token = CSRF_RE.search(page).group(1)
+    r = client.post("/console/cash/handover", data={
+        "csrf_token": token, "courier_id": courier.id, "date": "2026-11-20",
+        "counted_amount": "1450000", "reference": "console-moved-1"})
+    assert r.status_code == 302
+    entry = db.session.query(CashEntry).filter_by(kind="handover").one()
+    assert (entry.office_id, entry.expected_on_hand, entry.amount) == (
+        dispatcher.office_id, 1_450_000, -1_450_000)

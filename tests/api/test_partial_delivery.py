@@ -308,3 +308,90 @@ def test_the_outcomes_show_a_partial_delivery_with_its_pieces(
                                                 "csrf_token": token}).status_code == 302
     page = client.get(f"/console/outcomes?date=2026-11-20&courier={courier.id}").text
     assert "Phát một phần: 2/3 kiện · Người nhận từ chối một phần" in page
+
+
+@pytest.mark.parametrize("pieces_delivered, cod_collected, flag", [
+    (2, 0, "partial_cod_zero"),      # 2 of 3 boxes handed over, nothing paid
+    (1, 300_000, "partial_cod_full"),  # 1 of 3, the whole COD paid
+    (2, 200_000, None),              # a part of the COD for a part of the boxes
+    (1, 1, None),
+])
+def test_a_partial_deliverys_cod_that_does_not_follow_its_pieces_is_flagged(
+        client, auth, courier, dispatcher, boxes, full_proof, pieces_delivered,
+        cod_collected, flag):
+    """There is no price per piece: nothing is refused, but nothing paid for the pieces
+    handed over, or everything paid for part of them, is flagged for the office."""
+    r = deliver(client, auth(courier), boxes, partial(
+        full_proof, boxes, pieces_delivered=pieces_delivered, cod_collected=cod_collected))
+    assert r.status_code == 201, r.json
+    assert (flag in r.json["event"]["flags"]) if flag else not any(
+        f.startswith("partial_cod") for f in r.json["event"]["flags"])
+    h = auth(dispatcher)
+    row, = client.get("/api/v1/outcomes?date=2026-11-20", headers=h).json["outcomes"]
+    assert (flag in row["flags"]) == (flag is not None)
+    ledger = client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                        headers=h).json
+    if flag is None:
+        assert row["cod_review"] is None and ledger["cod_to_review"] == []
+        return
+    assert f"{pieces_delivered} of 3 pieces" in row["cod_review"]
+    review, = ledger["cod_to_review"]
+    assert (review["identifier"], review["flag"], review["pieces"], review["pieces_delivered"],
+            review["cod_amount"], review["cod_collected"], review["reason"]) == (
+        boxes.identifier, flag, 3, pieces_delivered, 300_000, cod_collected,
+        row["cod_review"])
+    entry = db.session.query(CashEntry).one_or_none()
+    # nothing collected books nothing: the list is the only place the ledger shows it
+    assert review["entry_id"] == (entry.id if entry is not None else None)
+    assert (entry is None) == (cod_collected == 0)
+    # the courier sees it on their ledger too; another day's does not list it
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
+                      headers=auth(courier)).json["cod_to_review"] == [review]
+    assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-21",
+                      headers=h).json["cod_to_review"] == []
+
+
+def test_no_cod_flag_without_cod_or_on_a_delivery_of_every_piece(
+        client, auth, office, courier, make_item, full_proof):
+    free = make_item(office, courier=courier, events=("EMG", "EDG"), pieces=3, cod_amount=0)
+    r = deliver(client, auth(courier), free, full_proof(
+        free, pieces_delivered=2, partial_reason="refused_part", cod_collected=0))
+    assert r.status_code == 201, r.json
+    whole = make_item(office, courier=courier, events=("EMG", "EDG"), pieces=3,
+                      cod_amount=300_000)
+    r2 = deliver(client, auth(courier), whole, full_proof(whole, pieces_delivered=3))
+    assert r2.status_code == 201, r2.json
+    for answer in (r, r2):
+        assert not any(f.startswith("partial_cod") for f in answer.json["event"]["flags"])
+
+
+def test_an_offline_partial_delivery_with_no_cod_is_flagged_too(
+        client, auth, courier, boxes, full_proof, clock):
+    clock.advance(hours=10)
+    r = client.post("/api/v1/sync", headers=auth(courier), json={"events": [
+        {"kind": "event", "identifier": boxes.identifier, "code": "EMI",
+         "client_event_id": next(ids), "device_time": "2026-11-20T09:00:00+07:00",
+         "location": DOOR, "proof": partial(full_proof, boxes, cod_collected=0)}]})
+    assert r.status_code == 200, r.json
+    result, = r.json["results"]
+    assert result["result"] == "accepted" and "partial_cod_zero" in result["flags"]
+
+
+def test_the_console_shows_the_cod_flag_in_vietnamese(client, courier, dispatcher, boxes,
+                                                      auth, full_proof):
+    from api.console import labels
+    from tests.api.test_console import login
+
+    for flag in ("partial_cod_zero", "partial_cod_full"):
+        vi, en = labels.FLAG[flag]
+        assert vi and en and vi != en
+    r = deliver(client, auth(courier), boxes, partial(full_proof, boxes, cod_collected=0))
+    assert r.status_code == 201, r.json
+    assert login(client, dispatcher.username, "pw").status_code == 302
+    label = labels.FLAG["partial_cod_zero"][0]
+    page = client.get(f"/console/outcomes?date=2026-11-20&courier={courier.id}").text
+    assert label in page
+    page = client.get(f"/console/cash?date=2026-11-20&courier={courier.id}").text
+    assert 'id="cod-to-review"' in page and label in page and boxes.identifier in page
+    page = client.get(f"/console/items?number={boxes.identifier}").text
+    assert label in page
