@@ -8,10 +8,11 @@ to problem types in one table, ``LIBRARY_PROBLEMS``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
+from flask.sansio.app import App
 from markupsafe import escape
 from marshmallow import Schema, fields
 from sqlalchemy.exc import OperationalError
@@ -55,9 +56,14 @@ class Problem(Exception):
 
     def __init__(self, detail: str, *, status: int | None = None, slug: str | None = None,
                  title: str | None = None, headers: Mapping[str, str] | None = None,
+                 reasons: Sequence[Mapping[str, Any]] | None = None,
                  **extensions: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        #: each of ``errors``' reason as a stable code and its values (``{"code": ...,
+        #: ...}``, in the same order), for a caller that says them in another language
+        #: (the console); not part of the answer
+        self.reasons = list(reasons or [])
         if status is not None:
             self.status = status
         if slug is not None:
@@ -147,8 +153,8 @@ def validation_pointers(messages: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _illegal_transition(exc: IllegalTransitionError) -> Response:
-    return problem_response(
-        409, "Illegal status transition", exc.why, slug="illegal-transition",
+    return _error(
+        409, "Illegal status transition", exc.why, slug="illegal-transition", page=False,
         current_status=exc.status.value if exc.status else None,
         event=exc.event.value,
         allowed_events=[e.value for e in exc.allowed],
@@ -157,7 +163,7 @@ def _illegal_transition(exc: IllegalTransitionError) -> Response:
 
 def _library(status: int, slug: str, title: str) -> Callable[[Exception], Response]:
     def handler(exc: Exception) -> Response:
-        return problem_response(status, title, str(exc), slug=slug)
+        return _error(status, title, str(exc), slug=slug, page=False)
 
     handler.slug = slug  # type: ignore[attr-defined]  # (library_slug)
     return handler
@@ -251,28 +257,76 @@ def wants_html() -> bool:
 
 
 def html_error(status: int, title: str, detail: str,
-               headers: Mapping[str, str] | None = None) -> Response:
+               headers: Mapping[str, str] | None = None, *,
+               lang: str | None = None) -> Response:
     """A plain error page, with the public pages' security headers (no script at all)
     and ``headers`` (``Retry-After``, ``Allow``...). Its link to the tracking page is
-    under the app's path prefix, if any (``SCRIPT_NAME``)."""
+    under the app's path prefix, if any (``SCRIPT_NAME``). ``lang``: the page's language
+    (``<html lang>`` and ``Content-Language``), when it is said in a language of its own."""
     track = escape(f"{request.script_root}/track")
-    body = (f'<!doctype html><html><head><meta charset="utf-8"><title>{status} '
+    html = f'<html lang="{escape(lang)}">' if lang else "<html>"
+    body = (f'<!doctype html>{html}<head><meta charset="utf-8"><title>{status} '
             f"{escape(title)}</title></head><body><h1>{status} {escape(title)}</h1>"
             f'<p>{escape(detail)}</p><p><a href="{track}">{track}</a></p></body></html>')
     resp = Response(body, status=status, mimetype="text/html", headers=dict(headers or {}))
+    if lang:
+        resp.headers["Content-Language"] = lang
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
     return resp
 
 
+#: ``app.extensions`` key of the functions that may say an error the app answers by
+#: itself in another language (:func:`error_words`)
+ERROR_WORDS = "postal.error_words"
+
+#: What a function of :data:`ERROR_WORDS` is given (the answer's status, its problem
+#: type's slug or None for ``about:blank``, its English title and detail) and returns:
+#: None (not its request), or the title and detail to answer with and their language
+Words = Callable[[int, str | None, str, str], tuple[str, str, str] | None]
+
+
+def error_words(app: App, words: Words) -> None:
+    """Have ``words`` say the errors the app answers by itself (this module's handlers:
+    a URL not found, a wrong method, a body that is not JSON, a database unreachable,
+    busy or full, a library's refusal, a 500) for the requests it takes, e.g. the
+    console's pages in the page's language (api/console/views.py). Only the words
+    change (``detail``, and a page's title): the status, ``type`` and every other member
+    stay; the API's answers, which no such function takes, stay English."""
+    app.extensions.setdefault(ERROR_WORDS, []).append(words)
+
+
+def _error(status: int, title: str, detail: str | None, *, slug: str | None = None,
+           headers: Mapping[str, str] | None = None, page: bool = True,
+           **extensions: Any) -> Response:
+    """What the app answers an error with by itself: an HTML page for a browser asking
+    for one (:func:`wants_html`; ``page`` false: never), else problem details; in the
+    words of the first of
+    :data:`ERROR_WORDS` that takes the request (JSON: its ``detail`` only, with
+    ``Content-Language``), else as given."""
+    said = None
+    for words in current_app.extensions.get(ERROR_WORDS, ()):
+        said = words(status, slug, title, detail or "")
+        if said is not None:
+            break
+    if page and wants_html():
+        if said is None:
+            return html_error(status, title, detail or "", headers)
+        return html_error(status, said[0], said[1], headers, lang=said[2])
+    resp = problem_response(status, title, said[1] if said else detail, slug=slug,
+                            headers=headers, **extensions)
+    if said is not None:
+        resp.headers["Content-Language"] = said[2]
+    return resp
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
-        if wants_html():  # a page's refusal (a console page's bad date), for a browser
-            return html_error(exc.status, exc.title, exc.detail, exc.headers)
-        return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,
-                                headers=exc.headers, **exc.extensions)
+        # (html for a browser: a page's refusal, e.g. a console page's bad date)
+        return _error(exc.status, exc.title, exc.detail, slug=exc.slug,
+                      headers=exc.headers, **exc.extensions)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
@@ -284,9 +338,9 @@ def register_error_handlers(app: Flask) -> None:
         headers = {k: v for k, v in exc.get_headers() if k in ("Allow", "WWW-Authenticate",
                                                                "Retry-After")}
         if status == 422 and "messages" in data:
-            return problem_response(
+            return _error(
                 422, "The request is not valid", "Some fields are invalid; see errors.",
-                slug="validation-error", headers=headers,
+                slug="validation-error", headers=headers, page=False,
                 errors=validation_pointers(data["messages"]),
             )
         detail = exc.description
@@ -294,9 +348,9 @@ def register_error_handlers(app: Flask) -> None:
             # webargs reports a body that is not JSON as 400 with messages
             detail = "; ".join(p["detail"] for p in validation_pointers(data["messages"]))
         if status == 429:
-            return problem_response(
+            return _error(
                 429, "Too many requests", f"Too many requests ({detail}); wait for the time "
-                "in Retry-After.", slug="rate-limited", headers=headers)
+                "in Retry-After.", slug="rate-limited", headers=headers, page=False)
         if status == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             field_limit = app.config.get("MAX_FORM_MEMORY_SIZE")
@@ -308,19 +362,15 @@ def register_error_handlers(app: Flask) -> None:
             else:
                 detail = (f"The request body is larger than the limit of "
                           f"{limit // (1024 * 1024)} MB.")
-        if wants_html():
-            return html_error(status, exc.name, detail or "", headers)
-        return problem_response(status, exc.name, detail, headers=headers)
+        return _error(status, exc.name, detail, headers=headers)
 
     for exc_type, handler in LIBRARY_PROBLEMS.items():
         app.register_error_handler(exc_type, handler)
 
     def _unavailable(detail: str, slug: str, retry_after_s: int) -> Response:
         """A 503 of the database (its changes rolled back): resend after ``retry_after_s``."""
-        headers = {"Retry-After": str(retry_after_s)}
-        if wants_html():
-            return html_error(503, "Service unavailable", detail, headers)
-        return problem_response(503, "Service unavailable", detail, slug=slug, headers=headers)
+        return _error(503, "Service unavailable", detail, slug=slug,
+                      headers={"Retry-After": str(retry_after_s)})
 
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> Response:
@@ -349,7 +399,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        detail = "Something went wrong on our side; it has been logged."
-        if wants_html():  # a browser on a page (a console page, /track)
-            return html_error(500, "Internal server error", detail)
-        return problem_response(500, "Internal server error", detail)
+        # (html for a browser on a page: a console page, /track)
+        return _error(500, "Internal server error",
+                      "Something went wrong on our side; it has been logged.")

@@ -47,6 +47,9 @@ class RoutePlan(db.Model):  # type: ignore[name-defined,misc]  # see models/base
     time_limit_s: Mapped[float]
     job_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    # why it failed as a stable code (api/route_plans/service.py PLAN_ERRORS), for a
+    # reader that says it in another language (the console); None before it was kept
+    error_code: Mapped[str | None] = mapped_column(String(40))
     # the routing problem as given to the solver (routing.Problem.from_dict shape)
     problem: Mapped[dict[str, Any]] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -21,9 +21,11 @@ __all__ = ["ACTION", "EVENT", "LANGS", "PARTIAL_REASON", "PRODUCT", "REASON", "S
            "label", "UI",
            "COMPLAINT_CATEGORY", "COMPLAINT_CHANNEL", "COMPLAINT_STATUS", "CASH_KIND", "FLAG",
            "PUBLIC_COMPLAINT",
-           "PLAN_STATUS", "ROLE", "UNPLANNED", "ASSIGNMENT_HOW", "ROUTE_ISSUE", "CITED_FOR",
+           "PLAN_STATUS", "PLAN_ERROR", "PLAN_ERROR_UNKNOWN", "ROLE", "UNPLANNED",
+           "ASSIGNMENT_HOW", "ROUTE_ISSUE", "EDIT_MISTAKE", "CITED_FOR",
            "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PROOF_RELATION",
-           "PROBLEM", "FIELD", "FIELD_ERROR", "FIELD_INVALID", "FIELD_CHECK"]
+           "PROBLEM", "HTTP_STATUS", "HTTP_OTHER", "FIELD", "FIELD_ERROR", "FIELD_INVALID",
+           "FIELD_CHECK", "SCHEMA_ERROR"]
 
 UI = {
     "console": ("Bảng điều phối", "Dispatcher console"),
@@ -617,6 +619,42 @@ PROBLEM = {
                              "là thất bại. Vui lòng thử lại sau giây lát.",
 }
 
+#: What a Vietnamese console page is told of an error the app answers by itself without
+#: a problem type of its own (``about:blank``: a URL not found, a wrong method, a body
+#: that is not JSON, too large...), by its HTTP status (api/errors.py, ``error_words``);
+#: a status not here is told ``HTTP_OTHER``
+HTTP_STATUS = {
+    400: "Không đọc được yêu cầu (dữ liệu gửi lên sai định dạng); chưa có gì được thực "
+         "hiện. Tải lại trang và thử lại.",
+    401: "Phiên làm việc đã hết hạn hoặc chưa đăng nhập; vui lòng đăng nhập lại.",
+    403: "Bạn không có quyền thực hiện thao tác này.",
+    404: "Không có trang này trên bảng điều phối (đường dẫn sai hoặc đã cũ).",
+    405: "Địa chỉ này không nhận thao tác này (phương thức HTTP không được hỗ trợ).",
+    406: "Máy chủ không trả lời được theo định dạng trình duyệt yêu cầu.",
+    408: "Yêu cầu gửi lên quá chậm nên máy chủ đã ngừng chờ; vui lòng thử lại.",
+    409: "Không thực hiện được vì trạng thái hiện tại không cho phép. Tải lại trang và thử "
+         "lại.",
+    411: "Yêu cầu thiếu độ dài dữ liệu gửi lên (Content-Length).",
+    413: "Dữ liệu gửi lên vượt quá dung lượng cho phép; chưa có gì được lưu. Hãy gửi tệp "
+         "nhỏ hơn.",
+    414: "Địa chỉ trang quá dài.",
+    415: "Dữ liệu gửi lên không đúng định dạng; chưa có gì được thực hiện. Tải lại trang và "
+         "thử lại.",
+    422: "Dữ liệu chưa hợp lệ.",
+    429: "Có quá nhiều yêu cầu; vui lòng thử lại sau ít phút.",
+    431: "Phần đầu của yêu cầu (header, cookie) quá lớn; hãy xóa cookie của trang rồi thử "
+         "lại.",
+    500: "Đã xảy ra lỗi phía máy chủ; lỗi đã được ghi lại. Vui lòng thử lại sau.",
+    501: "Máy chủ chưa hỗ trợ thao tác này.",
+    502: "Máy chủ trung gian không nhận được trả lời; vui lòng thử lại sau giây lát.",
+    503: "Dịch vụ tạm thời không khả dụng; chưa có gì được lưu. Vui lòng thử lại sau giây "
+         "lát.",
+    504: "Máy chủ trung gian chờ trả lời quá lâu; vui lòng thử lại sau giây lát.",
+}
+
+#: ... a status not in :data:`HTTP_STATUS` (``{status}`` filled in)
+HTTP_OTHER = "Không thực hiện được yêu cầu (mã lỗi {status})."
+
 #: The Vietnamese name of a field a refused form names (its key in the form, or the last
 #: name of its pointer: ``/beneficiary/id_number``); a field not here is named by its key
 FIELD = {
@@ -662,6 +700,7 @@ FIELD = {
     "routes": "Tuyến",
     "accept_issues": "Chấp nhận vượt giới hạn",
     "base": "Phiên bản kế hoạch",
+    "product": "Dịch vụ",
 }
 
 #: What a form's field is told on a Vietnamese page, by marshmallow's error key (the
@@ -715,6 +754,22 @@ FIELD_CHECK = {
     "phone": "Không phải số điện thoại (chữ số, có thể có dấu +, dấu cách, dấu chấm, gạch "
              "ngang).",
     "id_number": "Cần 6-20 chữ cái hoặc chữ số, như trên CCCD/CMND.",
+    "identifier": "Số hiệu bưu gửi không hợp lệ: sai chữ số kiểm tra, hoặc không phải mã "
+                  "S10 (2 chữ cái, 9 chữ số, 2 chữ cái) hay mã của hãng vận chuyển khác "
+                  "(4-40 chữ cái, chữ số, '.', '_' hoặc '-').",
+}
+
+#: What a schema's own rules (not a field's) say on a Vietnamese page, by the key of
+#: the schema's ``error_messages`` (marshmallow's ``unknown`` and ``type``, and the
+#: schemas' own: ``RecipientSchema``, ``WindowSchema``, ``ItemImportRowSchema``)
+SCHEMA_ERROR = {
+    "unknown": "Trường này không có trong biểu mẫu.",
+    "type": "Sai kiểu dữ liệu.",
+    "lat_lon_pair": "Cần nhập cả vĩ độ và kinh độ, hoặc bỏ trống cả hai.",
+    "lat_lon_zero": "Tọa độ 0, 0 không phải vị trí của người nhận (ô để trống hoặc tra tọa "
+                    "độ thất bại): nhập đúng tọa độ, hoặc bỏ trống cả hai.",
+    "window_order": "Giờ kết thúc khung giờ giao phải sau giờ bắt đầu.",
+    "extra_fields": "Dòng có nhiều ô hơn số cột của dòng tiêu đề.",
 }
 
 FLAG = {
@@ -817,6 +872,30 @@ UNPLANNED = {
                                "the plan was made"),
 }
 
+#: Why a plan failed, by its ``error_code`` (api/route_plans/service.py, ``PLAN_ERRORS``):
+#: what a Vietnamese page says of it (an English page, its ``error``); a plan failed
+#: before the code was kept is told ``PLAN_ERROR_UNKNOWN``
+PLAN_ERROR = {
+    "queue_unavailable": "Hàng đợi tác vụ nền không nhận việc tối ưu; hãy lập kế hoạch mới.",
+    "worker_stopped": "Tiến trình đang tối ưu kế hoạch này đã dừng trước khi xong; hãy lập "
+                      "kế hoạch mới.",
+    "job_vanished": "Tác vụ tối ưu của kế hoạch này không còn trong hàng đợi (Redis đã bị "
+                    "xóa hoặc mất dữ liệu); hãy lập kế hoạch mới.",
+    "no_job_queue": "Tác vụ tối ưu của kế hoạch này nằm trong hàng đợi Redis, nhưng máy chủ "
+                    "nay chạy không có hàng đợi (chưa đặt REDIS_URL) nên không chạy hay theo "
+                    "dõi được; hãy lập kế hoạch mới.",
+    "job_ended": "Tác vụ tối ưu đã kết thúc mà không lập được tuyến (tiến trình RQ có dùng "
+                 "đúng cơ sở dữ liệu DATABASE_URL không?); hãy lập kế hoạch mới.",
+    "never_queued": "Kế hoạch chưa từng được đưa vào hàng đợi tác vụ; hãy lập kế hoạch mới.",
+    "job_not_started": "Tác vụ tối ưu của kế hoạch này đã dừng trước khi bắt đầu; hãy lập kế "
+                       "hoạch mới.",
+    "job_status": "Tác vụ tối ưu đã dừng trong hàng đợi (bị hủy hoặc gặp lỗi); hãy lập kế "
+                  "hoạch mới.",
+    "optimisation_failed": "Bộ tối ưu tuyến gặp lỗi khi lập kế hoạch (lỗi đã được ghi lại); "
+                           "hãy lập kế hoạch mới.",
+}
+PLAN_ERROR_UNKNOWN = "Kế hoạch không lập xong; hãy lập kế hoạch mới."
+
 #: what a route of a plan breaks (routing.evaluate.RouteIssueCode; docs/api.md, "Route
 #: issues"): templates filled in the browser from the issue's numbers, as text
 ROUTE_ISSUE = {
@@ -830,6 +909,60 @@ ROUTE_ISSUE = {
     "shift_overrun": ("Quá giờ ca {late_min} phút (về lúc {end}, hết ca lúc {shift_end})",
                       "{late_min} min past the shift (back at {end}, shift ends at "
                       "{shift_end})"),
+}
+
+#: Why an edit of a plan cannot take a route or stop (the ``errors`` of its 422
+#: ``invalid-route-edit``, one per mistake), by the mistake's code (its ``reason``,
+#: api/route_plans/service.py ``EDIT_MISTAKES``, or the ``reason`` of a plan's own
+#: words): what a Vietnamese page says, ``{courier}`` (the courier's name), ``{day}``
+#: (dd/mm/yyyy) and ``{reason}`` (why the plan left the item out, :data:`UNPLANNED`)
+#: filled in. A test fails when a code the service gives has none.
+EDIT_MISTAKE = {
+    "not_a_courier_of_plan": "Bưu tá này không có trong kế hoạch.",
+    "not_a_stop": "Bưu gửi này không phải điểm phát của kế hoạch.",
+    "left_out_when_made": "Bưu gửi này không phải điểm phát của kế hoạch: đã bị loại khi lập "
+                          "kế hoạch ({reason}).",
+    "named_twice": "Bưu gửi bị xếp hai lần trong các tuyến.",
+    "in_bag_out": "Bưu gửi đang được bưu tá {courier} đi phát (trong túi của bưu tá đó): "
+                  "không chuyển cho bưu tá khác được.",
+    "in_bag_failed": "Bưu gửi đã phát không thành công với bưu tá {courier} và chưa quét "
+                     "nhập lại bưu cục (vẫn trong túi của bưu tá đó): không chuyển cho bưu tá "
+                     "khác được.",
+    "too_many_stops": "Các tuyến có nhiều điểm phát hơn kế hoạch (mỗi bưu gửi chỉ được xếp "
+                      "một lần).",
+    "not_evaluable": "Bộ tối ưu tuyến không tính được các tuyến này.",
+    "failed_this_day": "Bưu gửi đã phát không thành công ngày {day} với bưu tá {courier}, "
+                       "vẫn trong túi của bưu tá đó cho đến khi quét nhập lại bưu cục (EDF), "
+                       "nên không lập tuyến lại trong ngày. Muốn phát lại ngay trong ngày, "
+                       "hãy quét đi phát lại (EDG).",
+    "failed_with_another_courier": "Bưu gửi đã phát không thành công với bưu tá {courier} "
+                                   "(không có trong kế hoạch) và chưa quét nhập lại bưu cục: "
+                                   "vẫn ở chỗ bưu tá đó. Muốn giao cho bưu tá khác, hãy quét "
+                                   "nhập lại bưu cục (EDF) hoặc phân công thủ công.",
+    "failed_since_planned": "Sau khi lập kế hoạch, bưu gửi đã giao cho bưu tá {courier} và "
+                            "phát không thành công; chưa quét nhập lại nên vẫn ở chỗ bưu tá "
+                            "đó. Hãy xếp vào tuyến của bưu tá đó hoặc bỏ khỏi mọi tuyến; muốn "
+                            "giao cho bưu tá khác, hãy quét nhập lại bưu cục (EDF) hoặc phân "
+                            "công thủ công.",
+    "assigned_since_planned": "Sau khi lập kế hoạch, bưu gửi đã được phân công thủ công cho "
+                              "bưu tá {courier} nên vẫn thuộc bưu tá đó. Hãy xếp vào tuyến "
+                              "của bưu tá đó hoặc bỏ khỏi mọi tuyến; muốn giao cho bưu tá "
+                              "khác, hãy phân công thủ công.",
+    "next_attempt_later": "Lần phát tiếp theo được hẹn vào ngày {day} (hôm sau lần phát "
+                          "không thành công, hoặc ngày người nhận yêu cầu): không xếp tuyến "
+                          "trước ngày đó. Muốn phát sớm hơn, hãy ghi yêu cầu của người nhận "
+                          "(phát lại vào ngày) hoặc quét đi phát lại (EDG).",
+    "awaits_collection": "Bưu gửi đang chờ người nhận đến bưu cục nhận (theo lần phát không "
+                         "thành công gần nhất, hoặc đang lưu tại bưu cục): không xếp tuyến. "
+                         "Muốn phát, hãy ghi yêu cầu của người nhận (phát lại vào ngày) hoặc "
+                         "quét đi phát lại (EDG).",
+    "awaits_return": "Bưu gửi đang chờ chuyển hoàn cho người gửi (bưu tá đã chọn ở lần phát "
+                     "không thành công gần nhất): không xếp tuyến. Muốn phát, hãy ghi yêu cầu "
+                     "của người nhận (phát lại vào ngày) hoặc quét đi phát lại (EDG).",
+    "not_collected": "Bưu gửi được lưu tại bưu cục chờ người nhận đến hết ngày {day} nhưng "
+                     "người nhận không đến nhận: chờ chuyển hoàn cho người gửi, không xếp "
+                     "tuyến. Muốn phát, hãy ghi yêu cầu của người nhận (phát lại vào ngày) "
+                     "hoặc quét đi phát lại (EDG).",
 }
 
 ROLE = {

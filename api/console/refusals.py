@@ -21,14 +21,15 @@ from typing import Any, TypeVar
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..errors import Problem
-from ..items.schemas import valid_id_number, valid_phone
+from ..items.schemas import _identifier, valid_id_number, valid_phone
 from . import labels
 
 S = TypeVar("S", bound=Schema)
 
 #: The schemas' checks of their own with Vietnamese words (:data:`labels.FIELD_CHECK`),
 #: by the check itself
-OWN_CHECKS: dict[Any, str] = {valid_phone: "phone", valid_id_number: "id_number"}
+OWN_CHECKS: dict[Any, str] = {valid_phone: "phone", valid_id_number: "id_number",
+                               _identifier: "identifier"}
 
 
 def refusal(exc: ValidationError | Problem, lang: str) -> str:
@@ -53,6 +54,35 @@ def problem_text(exc: Problem, lang: str) -> str:
         if names := [n for n in names if n]:
             said = f"{said} {labels.label(labels.UI, 'check_fields', lang)}: {', '.join(names)}."
     return said
+
+
+def app_error_text(status: int, slug: str | None) -> str:
+    """The Vietnamese words of an error the app answers by itself (api/errors.py): by
+    its problem type (:data:`labels.PROBLEM`), else, for a type without them or none
+    (``about:blank``), by its status (:data:`labels.HTTP_STATUS`)."""
+    said = labels.PROBLEM.get(slug) if slug else None
+    return said or labels.HTTP_STATUS.get(status) or labels.HTTP_OTHER.format(status=status)
+
+
+def reason_text(reason: Mapping[str, Any], courier_name: Callable[[int], str]
+                ) -> str | None:
+    """The Vietnamese words of an edit's mistake by its reason (``Problem.reasons``:
+    ``code`` and values, :data:`labels.EDIT_MISTAKE`), the courier named
+    (``courier_name``), a day as dd/mm/yyyy, why an item was left out by
+    :data:`labels.UNPLANNED`; None for a code without words."""
+    said = labels.EDIT_MISTAKE.get(str(reason.get("code")))
+    if said is None:
+        return None
+    courier, day, why = reason.get("courier"), reason.get("day"), reason.get("reason")
+    return said.format(
+        courier=courier_name(courier) if isinstance(courier, int) else "",
+        day=_shown(day) if isinstance(day, date) else "",
+        reason=_lower_first(labels.label(labels.UNPLANNED, str(why), "vi") or "") if why
+        else "")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def fields_text(messages: Any, lang: str) -> str:
@@ -91,8 +121,11 @@ def localized(schema: S) -> S:
     """``schema`` (an instance made for one load) telling its fields' errors in
     Vietnamese: each field's messages by marshmallow's key (:data:`labels.FIELD_ERROR`,
     ``invalid`` by the field's type), its length, range and choice checks with their
-    bounds (:data:`labels.FIELD_CHECK`). Only the instance's own copies of its fields
-    are changed, never the schema's class."""
+    bounds (:data:`labels.FIELD_CHECK`), and its own rules' by their keys in its
+    ``error_messages`` (:data:`labels.SCHEMA_ERROR`). Only the instance's own copies of
+    its fields and messages are changed, never the schema's class."""
+    schema.error_messages = {key: labels.SCHEMA_ERROR.get(key, text)
+                             for key, text in schema.error_messages.items()}
     for field in schema.fields.values():
         _localize(field)
     return schema

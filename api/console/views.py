@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
@@ -69,6 +69,7 @@ from ..errors import (
     Problem,
     Unauthorized,
     Unprocessable,
+    error_words,
     html_error,
     problem_response,
     wants_html,
@@ -77,7 +78,14 @@ from ..errors import validation_pointers as pointers
 from ..evidence import cited_by_office
 from ..items import custody
 from ..items import service as items
-from ..items.schemas import Day, Id, Int, RecipientRequestCreateSchema, TextBool
+from ..items.schemas import (
+    Day,
+    Id,
+    Int,
+    ItemImportRowSchema,
+    RecipientRequestCreateSchema,
+    TextBool,
+)
 from ..localtime import LOCAL_TZ, local_day
 from ..outcomes import service as outcomes
 from ..payouts import service as payouts
@@ -214,12 +222,50 @@ def _problem(exc: Problem) -> Response:
     language; ``type`` and every other member as they are."""
     said = _refusal(exc)
     if wants_html():
-        return html_error(exc.status, exc.title if lang() == "en" else t("error"), said,
-                          exc.headers)
+        if lang() == "en":
+            return html_error(exc.status, exc.title, said, exc.headers)
+        return html_error(exc.status, t("error"), said, exc.headers, lang=lang())
+    extensions = exc.extensions
+    if lang() == "vi" and exc.reasons:
+        extensions = {**extensions, "errors": _errors_worded(
+            extensions.get("errors") or [], exc.reasons)}
     resp = problem_response(exc.status, exc.title, said, slug=exc.slug,
-                            headers=exc.headers, **exc.extensions)
+                            headers=exc.headers, **extensions)
     resp.headers["Content-Language"] = lang()
     return resp
+
+
+def _errors_worded(errors: list[Any], reasons: list[Mapping[str, Any]]) -> list[Any]:
+    """A problem's ``errors`` with each one's ``detail`` in Vietnamese by its reason
+    (``Problem.reasons``: an edit's mistakes, :data:`labels.EDIT_MISTAKE`), a courier by
+    their name; one whose reason has no words as it is."""
+    names: dict[int, str] = {}
+
+    def courier_name(user_id: int) -> str:
+        if user_id not in names:
+            u = db.session.get(User, user_id)
+            names[user_id] = (u.full_name or u.username) if u is not None else f"#{user_id}"
+        return names[user_id]
+
+    return [{**e, "detail": said} if isinstance(e, Mapping) and (
+        said := refusals.reason_text(reason, courier_name)) else e
+        for e, reason in zip(errors, reasons, strict=False)] + errors[len(reasons):]
+
+
+def _app_error_words(status: int, slug: str | None, title: str, detail: str
+                     ) -> tuple[str, str, str] | None:
+    """An error the app answers by itself (api/errors.py: a console URL not found, a
+    body that is not JSON, the database unreachable, a routing problem over the
+    library's limits, a 500...) on a console request: said in the page's language, as
+    the console's own refusals; an English page (and every other request) as the app
+    says it."""
+    path = request.path
+    if not (path == "/console" or path.startswith("/console/")) or lang() != "vi":
+        return None
+    return t("error"), refusals.app_error_text(status, slug), "vi"
+
+
+bp.record_once(lambda state: error_words(state.app, _app_error_words))
 
 
 def _this_page() -> str:
@@ -662,11 +708,20 @@ def plan_json(plan: RoutePlan) -> dict[str, Any]:
     plan = plans.refresh_stored(db.session(), plan, now=clock(), job=job)
     return {"id": plan.id, "status": plan.status.value, "version": plans.plan_version(plan),
             "status_label": labels.label(labels.PLAN_STATUS, plan.status.value, lang()),
-            "progress": plan.progress, "best_cost": plan.best_cost, "error": plan.error,
+            "progress": plan.progress, "best_cost": plan.best_cost, "error": _plan_error(plan),
             "time_limit_s": plan.time_limit_s, "date": plan.service_date.isoformat(),
             "courier_ids": [int(c["id"]) for c in plan.problem.get("couriers", [])],
             "published_at": plan.published_at.isoformat() if plan.published_at else None,
             "result": plan.result, "geojson": plans.geojson(plan) if plan.result else None}
+
+
+def _plan_error(plan: RoutePlan) -> str | None:
+    """Why ``plan`` failed, in the page's language: in Vietnamese by its ``error_code``
+    (:data:`labels.PLAN_ERROR`; a plan failed before the code was kept, in general
+    words); in English, its ``error``."""
+    if plan.error is None or lang() != "vi":
+        return plan.error
+    return labels.PLAN_ERROR.get(plan.error_code or "", labels.PLAN_ERROR_UNKNOWN)
 
 
 @bp.get("/api/day")
@@ -1573,9 +1628,12 @@ def import_page(user: User) -> Any:
                 text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise Unprocessable("The CSV must be UTF-8.", slug="csv-encoding") from exc
+            # each refused row in the page's language: the schema's messages, and the
+            # problems of the checks past it (an identifier stored, another office)
             res = items.import_csv(db.session(), user, text, now=clock(),
                                    carrier_patterns=current_app.config["CARRIER_PATTERNS"],
-                                   max_rows=current_app.config["IMPORT_MAX_ROWS"])
+                                   max_rows=current_app.config["IMPORT_MAX_ROWS"],
+                                   schema=_form(ItemImportRowSchema()), tell=_refusal)
             db.session.commit()
             result = {"created": res.created, "errors": res.errors}
         except Problem as exc:

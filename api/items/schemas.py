@@ -220,28 +220,36 @@ class RecipientSchema(Schema):
                                         "with the number shown at delivery; stored only "
                                         "as a salted hash"})
 
+    #: its own checks' words, by key: the console says them in Vietnamese by the key
+    #: (api/console/refusals.py)
+    error_messages = {
+        "lat_lon_pair": "Give both lat and lon, or neither.",
+        "lat_lon_zero": "0, 0 is not the recipient's place (an empty cell or a failed "
+                        "geocoding): give the coordinates, or neither."}
+
     @validates_schema
     def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("lat") is None) != (data.get("lon") is None):
-            raise ValidationError("Give both lat and lon, or neither.", "lat")
+            raise ValidationError(self.error_messages["lat_lon_pair"], "lat")
         if data.get("lat") == 0 and data.get("lon") == 0:
             # a spreadsheet's empty cells exported as 0, or a geocoder that found nothing
             # (as a phone without a GPS fix sends, refused in a sync): stored, the parcel
             # was on the map in the Gulf of Guinea, "not reachable" in every route plan
             # and each delivery flagged far from its address
-            raise ValidationError("0, 0 is not the recipient's place (an empty cell or a "
-                                  "failed geocoding): give the coordinates, or neither.",
-                                  "lat")
+            raise ValidationError(self.error_messages["lat_lon_zero"], "lat")
 
 
 class WindowSchema(Schema):
     start = DeviceTime(required=True)
     end = DeviceTime(required=True)
 
+    #: (by key, as RecipientSchema's)
+    error_messages = {"window_order": "The window must end after it starts."}
+
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
         if data["end"] <= data["start"]:
-            raise ValidationError("The window must end after it starts.", "end")
+            raise ValidationError(self.error_messages["window_order"], "end")
 
 
 class ItemCreateSchema(Schema):
@@ -280,6 +288,10 @@ class ItemImportRowSchema(ItemCreateSchema):
 
     id_check_required = TextBool(load_default=False)
     signature_required = TextBool(load_default=False)
+
+    #: a row's own error, by key (as RecipientSchema's): a line with more cells than
+    #: the header has columns (api/items/service.py)
+    error_messages = {"extra_fields": "More fields than columns."}
 
 
 class ActorSchema(Schema):

@@ -10,7 +10,7 @@ import csv
 import hmac
 import io
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypedDict
@@ -1064,8 +1064,14 @@ class ImportResult:
 
 
 def import_csv(session: Session, actor: User, text: str, *, now: datetime,
-               carrier_patterns: Mapping[str, str], max_rows: int) -> ImportResult:
-    """Create items from CSV rows; each row stands alone (valid rows are kept)."""
+               carrier_patterns: Mapping[str, str], max_rows: int,
+               schema: Schema | None = None,
+               tell: Callable[[Problem], str] | None = None) -> ImportResult:
+    """Create items from CSV rows; each row stands alone (valid rows are kept).
+    ``schema``: the rows' (an :class:`ItemImportRowSchema`, its messages in another
+    language: the console's Vietnamese page), ``tell``: what a row refused by a check
+    past the schema's (a problem: an identifier stored, another office...) is told, by
+    default the problem's ``detail``."""
     from .schemas import ItemImportRowSchema
 
     if actor.role is Role.COURIER:
@@ -1107,7 +1113,8 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     except csv.Error as exc:
         raise Unprocessable(f"The file is not valid CSV: {exc}", slug="csv-malformed") \
             from exc
-    schema = ItemImportRowSchema()
+    schema = schema if schema is not None else ItemImportRowSchema()
+    said = tell or _detail
     result = ImportResult()
     offices: dict[int | None, int | Problem] = {}  # office_id column: the office, or why not
     claimed: set[str] = set()  # identifiers of earlier rows that passed their checks
@@ -1123,7 +1130,7 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
         if _blank_row(row):
             continue  # (still counted: later rows keep their numbers)
         checked = _check_row(session, actor, schema, n, row, carrier_patterns, now,
-                             offices, claimed)
+                             offices, claimed, said)
         if isinstance(checked, _ReadyRow):
             ready.append(checked)
         else:
@@ -1131,7 +1138,8 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     ready.sort(key=lambda r: str(r.values["identifier"]))
     for first in range(0, len(ready), IMPORT_BATCH_ROWS):
         # an identifier already stored is looked up once per batch
-        _write_rows(session, ready[first:first + IMPORT_BATCH_ROWS], actor_id, now, result)
+        _write_rows(session, ready[first:first + IMPORT_BATCH_ROWS], actor_id, now, result,
+                    said)
         # each batch stands alone: on SQLite it is committed at once, so that other
         # requests can write between batches (on PostgreSQL the import is one
         # transaction, which keeps no one else waiting)
@@ -1171,14 +1179,14 @@ class _ReadyRow:
 
 def _check_row(session: Session, actor: User, schema: Schema, n: int,
                row: dict[str | Any, Any], carrier_patterns: Mapping[str, str],
-               now: datetime, offices: dict[int | None, int | Problem], claimed: set[str]
-               ) -> _ReadyRow | dict[str, Any]:
+               now: datetime, offices: dict[int | None, int | Problem], claimed: set[str],
+               said: Callable[[Problem], str]) -> _ReadyRow | dict[str, Any]:
     """Row ``n`` ready to be written, or its error."""
     from ..errors import validation_pointers
 
     if None in row:
-        return {"row": n, "identifier": row.get("identifier"),
-                "errors": [{"column": None, "detail": "More fields than columns."}]}
+        return {"row": n, "identifier": row.get("identifier"), "errors": [
+            {"column": None, "detail": schema.error_messages["extra_fields"]}]}
     try:
         data = schema.load(_row_to_payload(row))
     except ValidationError as exc:
@@ -1190,15 +1198,15 @@ def _check_row(session: Session, actor: User, schema: Schema, n: int,
         ident = identifiers.classify(data["identifier"], carrier_patterns)
         product = _product(data, ident)
     except Unprocessable as exc:
-        return _row_error(n, data["identifier"], exc)
+        return _row_error(n, data["identifier"], exc, said)
     key = data.get("office_id")
     if key not in offices:
         offices[key] = _office_id_or_problem(session, actor, key)
     office = offices[key]
     if isinstance(office, Problem):
-        return _row_error(n, data["identifier"], office)
+        return _row_error(n, data["identifier"], office, said)
     if ident.value in claimed:  # an earlier row has it: created, or refused as stored
-        return _row_error(n, data["identifier"], _duplicate(ident.value))
+        return _row_error(n, data["identifier"], _duplicate(ident.value), said)
     claimed.add(ident.value)
     return _ReadyRow(n, _item_values(data, ident, product, office, now))
 
@@ -1211,15 +1219,20 @@ def _office_id_or_problem(session: Session, actor: User, office_id: int | None
         return exc
 
 
-def _row_error(n: int, identifier: str, exc: Problem) -> dict[str, Any]:
+def _detail(exc: Problem) -> str:
+    return exc.detail
+
+
+def _row_error(n: int, identifier: str, exc: Problem, said: Callable[[Problem], str]
+               ) -> dict[str, Any]:
     errs = exc.extensions.get("errors") or [{"pointer": ""}]
     return {"row": n, "identifier": identifier, "errors": [
-        {"column": _column(e.get("pointer", "")) or None, "detail": exc.detail}
+        {"column": _column(e.get("pointer", "")) or None, "detail": said(exc)}
         for e in errs]}
 
 
 def _write_rows(session: Session, batch: Sequence[_ReadyRow], actor_id: int, now: datetime,
-                result: ImportResult) -> None:
+                result: ImportResult, said: Callable[[Problem], str]) -> None:
     """Create the items of checked rows with their EMA events, but those whose
     identifier is already stored (reported as the rows' errors)."""
     if not batch:
@@ -1245,10 +1258,10 @@ def _write_rows(session: Session, batch: Sequence[_ReadyRow], actor_id: int, now
         # row, to tell which
         if len(batch) > 1:
             for r in batch:
-                _write_rows(session, [r], actor_id, now, result)
+                _write_rows(session, [r], actor_id, now, result, said)
             return
         taken, fresh = set(idents), []
     result.created.extend(r.values["identifier"] for r in fresh)
     result.errors.extend(_row_error(r.n, r.values["identifier"],
-                                    _duplicate(r.values["identifier"]))
+                                    _duplicate(r.values["identifier"]), said)
                          for r in batch if r.values["identifier"] in taken)

@@ -660,6 +660,33 @@ def create_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: 
     return plan
 
 
+#: Why a plan failed (``RoutePlan.error_code``) and its English words
+#: (``RoutePlan.error``, the API's ``error``; ``{status}``, ``{kind}`` filled in). The
+#: console says each in Vietnamese by its code (api/console/labels.py, ``PLAN_ERROR``).
+PLAN_ERRORS = {
+    "queue_unavailable": "The job queue was unavailable; start a new plan.",
+    "worker_stopped": "The worker running this plan stopped before it finished; start a "
+                      "new plan.",
+    "job_vanished": "The job of this plan is no longer in the queue (Redis was emptied or "
+                    "lost its data); start a new plan.",
+    "no_job_queue": "The job of this plan was queued on Redis, but the app now runs "
+                    "without a job queue (REDIS_URL is not set): nothing here can run or "
+                    "follow it; start a new plan.",
+    "job_ended": "The job of this plan ended without solving it: is the RQ worker on this "
+                 "database (DATABASE_URL)? Start a new plan.",
+    "never_queued": "The plan never reached the job queue; start a new plan.",
+    "job_not_started": "The job of this plan stopped before it started; start a new plan.",
+    "job_status": "The job is {status} in the queue.",
+    "optimisation_failed": "The optimisation failed: {kind}",
+}
+
+
+def failed_because(plan: RoutePlan, code: str, **values: Any) -> None:
+    """Record why ``plan`` failed: ``code`` (:data:`PLAN_ERRORS`) and its English words."""
+    plan.error_code = code
+    plan.error = PLAN_ERRORS[code].format(**values)
+
+
 def start_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
                app: Any) -> RoutePlan:
     """:func:`create_plan`, committed, and its job queued. If the queue cannot take it
@@ -679,7 +706,7 @@ def start_plan(session: Session, actor: User, data: Mapping[str, Any], *, now: d
         log.exception("route plan %s could not be queued", plan.id)
         session.rollback()
         plan.status, plan.finished_at = PlanStatus.FAILED, now
-        plan.error = "The job queue was unavailable; start a new plan."
+        failed_because(plan, "queue_unavailable")
         session.commit()
         raise Problem("The job queue is unavailable; try again in a moment.", status=503,
                       slug="job-queue-unavailable", title="Service unavailable",
@@ -759,19 +786,10 @@ def refresh(plan: RoutePlan, *, now: datetime, job: JobState | None) -> bool:
     unfollowed = waiting and rq_status == "no-queue"
     if lost or vanished or ended or stale or orphan or unstarted or unfollowed:
         plan.status = PlanStatus.FAILED
-        plan.error = ("The worker running this plan stopped before it finished; start a "
-                      "new plan." if stale else
-                      "The job of this plan is no longer in the queue (Redis was emptied "
-                      "or lost its data); start a new plan." if vanished else
-                      "The job of this plan was queued on Redis, but the app now runs "
-                      "without a job queue (REDIS_URL is not set): nothing here can run "
-                      "or follow it; start a new plan." if unfollowed else
-                      "The job of this plan ended without solving it: is the RQ worker on "
-                      "this database (DATABASE_URL)? Start a new plan." if ended else
-                      "The plan never reached the job queue; start a new plan." if orphan
-                      else "The job of this plan stopped before it started; start a new "
-                      "plan." if unstarted
-                      else f"The job is {rq_status} in the queue.")
+        failed_because(plan, "worker_stopped" if stale else "job_vanished" if vanished
+                       else "no_job_queue" if unfollowed else "job_ended" if ended
+                       else "never_queued" if orphan else "job_not_started" if unstarted
+                       else "job_status", status=rq_status)
         plan.finished_at = now
         return True
     return False
@@ -886,8 +904,8 @@ def run(session: Session, plan_id: int, *, clock: Any) -> None:
         if locked is None or locked.status is not PlanStatus.RUNNING:
             session.rollback()  # cancelled, or already failed: left as it is
             return
-        locked.status, locked.error, locked.finished_at = PlanStatus.FAILED, \
-            f"The optimisation failed: {exc.__class__.__name__}", clock()
+        locked.status, locked.finished_at = PlanStatus.FAILED, clock()
+        failed_because(locked, "optimisation_failed", kind=exc.__class__.__name__)
         session.commit()
         return
     for attempt in range(1, STORE_ATTEMPTS + 1):
@@ -1890,7 +1908,7 @@ def reoptimize_route(session: Session, actor: User, day: date, *, lat: float, lo
 
 
 def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
-                 ) -> list[dict[str, str]]:
+                 ) -> list[dict[str, Any]]:
     """What an edit's routes name that the plan cannot take, one pointer each, in the
     request's order: a courier not of the plan; an identifier that is no stop of it
     (saying why when the plan left the item out when it was made); one given twice
@@ -1901,11 +1919,11 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
     or at the office and assigned by hand to a courier since the plan was made
     (:func:`_assigned_since_planned`), put on another courier's route; a parcel whose
     next attempt is due after the plan's day (:func:`_asked_later`, as the plan leaves
-    out) on any route."""
+    out) on any route. Each with its ``reason`` (:func:`_mistake`)."""
     couriers = {c["id"] for c in plan.problem["couriers"]}
     stops = {s["id"] for s in plan.problem["stops"]}
     pins = {s["id"]: s.get("courier_id") for s in plan.problem["stops"]}
-    left_out = {x["identifier"]: x["message"] for x in plan.problem.get("left_out", [])}
+    left_out = {x["identifier"]: x for x in plan.problem.get("left_out", [])}
     named = [(k, j, identifiers.normalize(x)) for k, r in enumerate(routes)
              for j, x in enumerate(r["identifiers"])]
     found = session.execute(select(Item).where(
@@ -1920,46 +1938,91 @@ def _edit_errors(session: Session, plan: RoutePlan, routes: list[dict[str, Any]]
     unpinned = [it for it in out if it.id not in bags and it.status is Status.DELIVERY_FAILED
                 and pins.get(it.identifier) != str(it.courier_id)]
     days = failure_days(session, [it.id for it in unpinned])
-    kept = {it.identifier: (it.courier_id, _failed_unplanned(plan, it.courier_id,
-                                                             days.get(it.id))["detail"])
-            for it in unpinned if it.courier_id is not None}
+    kept = {it.identifier: (it.courier_id, _mistake(why["reason"], why["detail"],
+                                                    courier=it.courier_id,
+                                                    day=days.get(it.id)))
+            for it in unpinned if it.courier_id is not None
+            for why in [_failed_unplanned(plan, it.courier_id, days.get(it.id))]}
     # at the office, assigned by hand since the plan was made (it did not pin it to
     # that courier): theirs (_assigned_since_planned)
     shelf = [it for it in found if it.courier_id is not None and it.status in AT_OFFICE
              and pins.get(it.identifier) != str(it.courier_id)]
     by_hand = assigned_by_hand(session, shelf)
-    kept |= {it.identifier: (it.courier_id, _assigned_since_planned(it.courier_id)["detail"])
+    kept |= {it.identifier: (it.courier_id, _mistake(
+                 "assigned_since_planned", _assigned_since_planned(it.courier_id)["detail"],
+                 courier=it.courier_id))
              for it in shelf if it.id in by_hand and it.courier_id is not None}
-    later = {it.identifier: wait["detail"] for it in found
+    later = {it.identifier: _mistake(wait["reason"], wait["detail"], day=_due_day(it))
+             for it in found
              if it.id not in bags and (wait := due_later(it, plan.service_date))}
     first: dict[str, str] = {}
-    wrong: dict[tuple[int, int], str] = {}
+    wrong: dict[tuple[int, int], dict[str, Any]] = {}
     for k, r in enumerate(routes):
         if str(r["courier_id"]) not in couriers:
-            wrong[(k, -1)] = "Not a courier of this plan."
+            wrong[(k, -1)] = _mistake("not_a_courier_of_plan")
     for k, j, ident in named:
         here = f"/routes/{k}/identifiers/{j}"
         if ident not in stops:
-            wrong[(k, j)] = (f"Not a stop of this plan: left out when it was made "
-                             f"({left_out[ident]})." if ident in left_out
-                             else "Not a stop of this plan.")
+            wrong[(k, j)] = (_mistake("left_out_when_made", why=left_out[ident]["message"],
+                                      reason=left_out[ident].get("reason"))
+                             if ident in left_out else _mistake("not_a_stop"))
         elif ident in first:
-            wrong[(k, j)] = f"Also at {first[ident]}."
+            wrong[(k, j)] = _mistake("named_twice", at=first[ident])
         else:
             first[ident] = here
             holder, status = bagged.get(ident, (None, None))
             if holder is not None and holder != routes[k]["courier_id"]:
-                wrong[(k, j)] = (
-                    f"Out for delivery with courier {holder}: in their bag."
-                    if status is Status.OUT_FOR_DELIVERY else
-                    f"Delivery failed with courier {holder}, not scanned back in since: in "
-                    "their bag.")
+                wrong[(k, j)] = _mistake("in_bag_out" if status is Status.OUT_FOR_DELIVERY
+                                         else "in_bag_failed", courier=holder)
             elif ident in kept and kept[ident][0] != routes[k]["courier_id"]:
                 wrong[(k, j)] = kept[ident][1]
             elif ident in later:
                 wrong[(k, j)] = later[ident]
     return [{"pointer": f"/routes/{k}/courier_id" if j < 0 else f"/routes/{k}/identifiers/{j}",
-             "detail": detail} for (k, j), detail in sorted(wrong.items())]
+             **mistake} for (k, j), mistake in sorted(wrong.items())]
+
+
+#: What an edit's 422 (``invalid-route-edit``) says of a route or stop it cannot take,
+#: by a stable code, in English (``{...}`` filled in); the console says each in
+#: Vietnamese by the code (api/console/labels.py, ``EDIT_MISTAKE``), as it does those
+#: whose words are a plan's own (:func:`_failed_in_bag`, :func:`_asked_later`...: their
+#: ``reason``)
+EDIT_MISTAKES = {
+    "not_a_courier_of_plan": "Not a courier of this plan.",
+    "not_a_stop": "Not a stop of this plan.",
+    "left_out_when_made": "Not a stop of this plan: left out when it was made ({why}).",
+    "named_twice": "Also at {at}.",
+    "in_bag_out": "Out for delivery with courier {courier}: in their bag.",
+    "in_bag_failed": "Delivery failed with courier {courier}, not scanned back in since: in "
+                     "their bag.",
+    "too_many_stops": "More stops than the plan has.",
+    "not_evaluable": "{why}",
+}
+
+
+def _mistake(code: str, detail: str | None = None, **values: Any) -> dict[str, Any]:
+    """A mistake of an edit: its English ``detail`` (``detail``, else
+    :data:`EDIT_MISTAKES`' words for ``code``) and, for the console, its ``reason``:
+    ``code`` and ``values``."""
+    return {"detail": detail or EDIT_MISTAKES[code].format(**values),
+            "reason": {"code": code, **values}}
+
+
+def _due_day(item: Item) -> date | None:
+    """The day a parcel that :func:`due_later` leaves out waits for: its next attempt's,
+    or the last day it is held for its recipient."""
+    if item.collect_until is not None:
+        return last_day_held(item.collect_until)
+    return item.next_attempt_on
+
+
+def _edit_refused(detail: str, mistakes: list[dict[str, Any]]) -> Unprocessable:
+    """An edit's 422: each mistake's ``pointer`` and ``detail`` in ``errors``, its
+    ``reason`` beside (``Problem.reasons``, not answered)."""
+    return Unprocessable(detail, slug="invalid-route-edit",
+                         errors=[{k: v for k, v in m.items() if k != "reason"}
+                                 for m in mistakes],
+                         reasons=[m["reason"] for m in mistakes])
 
 
 #: mistakes an edit's answer lists at most (one per route and stop named)
@@ -1983,24 +2046,23 @@ def edit_plan(session: Session, actor: User, plan_id: int, routes: list[dict[str
     # 2 000 repeats took 4 s to check and answered 18 MB of errors)
     named = sum(len(r["identifiers"]) for r in routes)
     if named > len(plan.problem["stops"]):
-        raise Unprocessable(
+        raise _edit_refused(
             f"The routes name {named} stops; the plan has {len(plan.problem['stops'])}, "
-            "each to be named once.", slug="invalid-route-edit",
-            errors=[{"pointer": "/routes", "detail": "More stops than the plan has."}])
+            "each to be named once.", [{"pointer": "/routes", **_mistake("too_many_stops")}])
     wrong = _edit_errors(session, plan, routes)
     if wrong:
         shown = wrong[:MAX_EDIT_ERRORS]
         more = (f" (the first {len(shown)} of {len(wrong)})" if len(wrong) > len(shown)
                 else "")
-        raise Unprocessable("Some routes name couriers or stops this edit cannot take; see "
-                            f"errors{more}.", slug="invalid-route-edit", errors=shown)
+        raise _edit_refused("Some routes name couriers or stops this edit cannot take; "
+                            f"see errors{more}.", shown)
     wanted = {str(r["courier_id"]): [identifiers.normalize(s) for s in r["identifiers"]]
               for r in routes}
     try:
         result = _evaluated(plan, wanted)
     except routing.InvalidProblemError as exc:
-        raise Unprocessable(str(exc), slug="invalid-route-edit",
-                            errors=[{"pointer": "/routes", "detail": str(exc)}]) from exc
+        raise _edit_refused(str(exc), [{"pointer": "/routes",
+                                        **_mistake("not_evaluable", why=str(exc))}]) from exc
     routed = {i for ids in wanted.values() for i in ids}
     before = {s["identifier"] for r in plan.result["routes"] for s in r["stops"]}
     result["unassigned"] = [u for u in plan.result.get("unassigned", [])

@@ -1099,12 +1099,12 @@ def test_cash_quality_import_pages(logged_in, make_item, office, couriers, clock
     assert re.search(r'id="import-created">1<', r.text)
     assert re.search(r'id="import-failed">1<', r.text) and "weight_g" in r.text
     # the same file again: the first row is already stored, an error of no column
-    # (null in the API), which the table showed as "None"
+    # (null in the API), which the table showed as "None"; said in the page's language
     r = logged_in.post("/console/import", data={
         "csrf_token": token, "file": (io.BytesIO((header + good).encode()), "x.csv")},
         content_type="multipart/form-data")
     rows = r.text.split('id="import-errors"')[1].split("</table>")[0]
-    assert "already exists" in rows and "None" not in rows
+    assert "Đã có bưu gửi mang số hiệu này." in rows and "None" not in rows
 
 
 def test_language_switch(logged_in):

@@ -14,6 +14,7 @@ import html
 import inspect
 import re
 import string
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -246,3 +247,260 @@ def test_a_refused_plan_action_is_said_in_the_pages_language(console, courier):
     assert r.json["errors"][0]["detail"] == (
         "Must be greater than or equal to 0.2 and less than or equal to 300.")
     assert r.headers["Content-Language"] == "en"
+
+
+# ------------------------------------------------------------------ an import's rows
+
+def import_csv(client, text):
+    import io
+
+    return client.post("/console/import", data={
+        "csrf_token": page_token(client),
+        "file": (io.BytesIO(text.encode()), "items.csv")}, content_type="multipart/form-data")
+
+
+def row_errors(page):
+    """The import page's failed rows: (row, column, error) as shown."""
+    return [tuple(html.unescape(c) for c in cells) for cells in re.findall(
+        r"<tr><td>(\d+)</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)]
+
+
+def test_an_imports_refused_rows_are_said_in_the_pages_language(console, make_item, office):
+    """Each failed row of an import said in English on a Vietnamese page ("Invalid S10
+    check digit", "Not a whole number.", "Item … already exists."): now in Vietnamese,
+    by marshmallow's keys, the schemas' own keys and the problems' types."""
+    from tests.conftest import s10
+
+    stored = make_item(office).identifier
+    head = ("identifier,sender_name,recipient_name,recipient_address,recipient_city,"
+            "recipient_province,recipient_lat,recipient_lon,cod_amount,window_start,"
+            "window_end,product")
+    good = "Shop,Lê Thị Mai,5 Yersin,Nha Trang,Khánh Hòa"
+    ems = s10("EE")
+    text = "\n".join([
+        head,
+        f"EE123456789VN,{good},,,,,,",                                      # 1 check digit
+        f"{s10('CP')},{good},12.25,,1.5,,,",                               # 2 lat alone, COD
+        f"{s10('CP')},{good},,,,2026-11-20T10:00:00+07:00,2026-11-20T09:00:00+07:00,",  # 3
+        f"{stored},{good},,,,,,",                                          # 4 stored
+        f"{s10('CP')},{good},,,,,,,extra",                                 # 5 a cell too many
+        f"{ems},{good},,,,,,parcel",                                       # 6 product
+        f"{s10('CP')},{good},0,0,,,,",                                     # 7 0, 0
+    ]) + "\n"
+    r = import_csv(console, text)
+    assert r.status_code == 200
+    vi = row_errors(r.text)
+    assert vi == [
+        ("1", "identifier", labels.FIELD_CHECK["identifier"]),
+        ("2", "recipient_lat", labels.SCHEMA_ERROR["lat_lon_pair"]),
+        ("2", "cod_amount", labels.FIELD_INVALID["Integer"]),
+        ("3", "window_end", labels.SCHEMA_ERROR["window_order"]),
+        ("4", "", labels.PROBLEM["duplicate-item"]),
+        ("5", "", labels.SCHEMA_ERROR["extra_fields"]),
+        ("6", "product", "Dữ liệu chưa hợp lệ. Kiểm tra lại: Dịch vụ."),
+        ("7", "recipient_lat", labels.SCHEMA_ERROR["lat_lon_zero"]),
+    ]
+    shown = " ".join(e for _, _, e in vi)
+    for words in ("Invalid S10", "whole number", "already exists", "More fields",
+                  "contradicts", "Give both", "must end", "0, 0 is not"):
+        assert words not in shown
+    # an English page: the service's words, as the API's
+    english(console)
+    r = import_csv(console, text)
+    en = {(n, col): e for n, col, e in row_errors(r.text)}
+    assert en[("1", "identifier")].startswith("Invalid S10 check digit")
+    assert en[("2", "cod_amount")] == "Not a whole number."
+    assert en[("2", "recipient_lat")] == "Give both lat and lon, or neither."
+    assert en[("3", "window_end")] == "The window must end after it starts."
+    assert en[("4", "")] == f"Item {stored} already exists."
+    assert en[("5", "")] == "More fields than columns."
+    assert en[("6", "product")].endswith("product parcel contradicts it.")
+    assert en[("7", "recipient_lat")].startswith("0, 0 is not the recipient's place")
+
+
+def test_the_schemas_own_rules_have_vietnamese_words():
+    """Every key of the import row schema's own messages (nested ones too) has
+    Vietnamese words: a new rule without them would be said in English."""
+    from api.items.schemas import ItemImportRowSchema
+
+    def keys(schema):
+        out = set(schema.error_messages)
+        for f in schema.fields.values():
+            if hasattr(f, "schema") and type(f).__name__ == "Nested":
+                out |= keys(f.schema)
+        return out
+
+    assert keys(ItemImportRowSchema()) - set(labels.SCHEMA_ERROR) == set()
+    for key, said in labels.SCHEMA_ERROR.items():
+        assert any(ord(c) > 127 for c in said), key
+
+
+# ------------------------------------------------------------------ a route edit refused
+
+def test_every_edit_mistake_has_vietnamese_words():
+    """Each reason an edit of a plan can be refused for (its codes, and the reasons of
+    a plan's own words it gives) has Vietnamese words, filled in with what the console
+    gives: a new one without them fails here (as the problem types do)."""
+    import inspect
+
+    from api.route_plans import service
+
+    given = set(service.EDIT_MISTAKES)
+    given |= {"assigned_since_planned"}  # (given by name in _edit_errors)
+    for fn in (service._failed_in_bag, service._failed_unplanned, service._asked_later,
+               service._not_collected, service._assigned_since_planned):
+        given |= set(re.findall(r'"reason": "([a-z_]+)"', inspect.getsource(fn)))
+    given |= {v["reason"] for v in service._AWAITING.values()}
+    assert {"failed_since_planned", "next_attempt_later", "awaits_collection",
+            "not_collected", "in_bag_out"} <= given
+    assert sorted(given - set(labels.EDIT_MISTAKE)) == [], "mistakes without Vietnamese"
+    assert sorted(set(labels.EDIT_MISTAKE) - given) == [], "words of nothing given"
+    for code, said in labels.EDIT_MISTAKE.items():
+        holes = {name for _, name, _, _ in string.Formatter().parse(said) if name}
+        assert holes <= {"courier", "day", "reason"}, code
+        assert any(ord(c) > 127 for c in said), code
+        assert refusals.reason_text({"code": code}, str)  # (no value needed to say it)
+
+
+def test_a_refused_route_edit_is_said_in_the_pages_language(
+        console, make_item, make_user, office, courier):
+    """The map's edit refused (422 invalid-route-edit, one pointer per mistake): the
+    map showed each mistake's English ``detail`` after the Vietnamese words of the
+    type. Now each in Vietnamese by its reason, the courier by name."""
+    from tests.api.test_console import console_plan, items_along_yersin
+
+    other = make_user(Role.COURIER, office, username="c1", password="secret-pw",
+                      full_name="Trần Văn Bình")
+    outside = make_user(Role.COURIER, office, username="c2", password="secret-pw")
+    ids = [i.identifier for i in items_along_yersin(make_item, office, 3)]
+    bag = make_item(office, courier=courier, events=("EMG", "EDG"), recipient={
+        "name": "Lê Văn Tám", "address": "9 Yersin", "city": "Nha Trang",
+        "province": "Khánh Hòa", "lat": 12.25, "lon": 109.19}).identifier
+    not_planned = items_along_yersin(make_item, office, 1)[0].identifier
+    h = {"X-CSRF-Token": page_token(console)}
+    plan = console_plan(console, h, [courier.id, other.id], ids + [bag])
+    url = f"/console/api/plans/{plan['id']}/edit"
+    edit = {"routes": [{"courier_id": courier.id, "identifiers": ids[:1] + ids[:1]},
+                       {"courier_id": other.id, "identifiers": [bag, not_planned]},
+                       {"courier_id": outside.id, "identifiers": []}]}
+    r = console.post(url, headers=h, json=edit)
+    assert r.status_code == 422 and r.json["type"] == "/problems/invalid-route-edit"
+    assert r.json["detail"] == labels.PROBLEM["invalid-route-edit"]
+    said = {e["pointer"]: e["detail"] for e in r.json["errors"]}
+    assert said == {
+        "/routes/0/identifiers/1": labels.EDIT_MISTAKE["named_twice"],
+        "/routes/1/identifiers/0": labels.EDIT_MISTAKE["in_bag_out"].format(
+            courier=courier.full_name),
+        "/routes/1/identifiers/1": labels.EDIT_MISTAKE["not_a_stop"],
+        "/routes/2/courier_id": labels.EDIT_MISTAKE["not_a_courier_of_plan"]}
+    assert "User" in courier.full_name and courier.full_name in said["/routes/1/identifiers/0"]
+    assert not any(w in " ".join(said.values()) for w in ("courier", "Not a", "Also at"))
+    assert set(r.json) == {"type", "title", "status", "detail", "instance", "errors"}
+    # the API's answer, and an English page's: the service's words
+    english(console)
+    r = console.post(url, headers=h, json=edit)
+    assert {e["pointer"]: e["detail"] for e in r.json["errors"]} == {
+        "/routes/0/identifiers/1": "Also at /routes/0/identifiers/0.",
+        "/routes/1/identifiers/0": f"Out for delivery with courier {courier.id}: in their "
+                                   "bag.",
+        "/routes/1/identifiers/1": "Not a stop of this plan.",
+        "/routes/2/courier_id": "Not a courier of this plan."}
+
+
+def test_a_left_out_stop_named_in_an_edit_says_why_in_vietnamese():
+    """Words filled in: why the plan left it out, a day, a courier."""
+    from datetime import date
+
+    assert refusals.reason_text(
+        {"code": "left_out_when_made", "reason": "no_coordinates", "why": "x"}, str) == (
+        "Bưu gửi này không phải điểm phát của kế hoạch: đã bị loại khi lập kế hoạch (bưu "
+        "gửi chưa có tọa độ).")
+    assert refusals.reason_text({"code": "next_attempt_later", "day": date(2026, 11, 21)},
+                                str).startswith("Lần phát tiếp theo được hẹn vào ngày "
+                                                "21/11/2026")
+    assert refusals.reason_text({"code": "something_new"}, str) is None
+
+
+# ------------------------------------------------------------------ a failed plan
+
+def test_a_failed_plans_error_is_said_in_the_pages_language(console, office, courier):
+    from api.route_plans import service as plans
+    from models import PlanStatus, RoutePlan
+
+    assert set(plans.PLAN_ERRORS) == set(labels.PLAN_ERROR)
+    made = []
+    for code in ("worker_stopped", "job_status", None):
+        plan = RoutePlan(office_id=office.id, service_date=date(2026, 11, 20),
+                         status=PlanStatus.FAILED, created_by_id=courier.id,
+                         created_at=datetime(2026, 11, 20, tzinfo=UTC), time_limit_s=1,
+                         problem={"couriers": [], "stops": []})
+        if code:
+            plans.failed_because(plan, code, status="stopped")
+        else:  # failed before the code was kept
+            plan.error = "The job of this plan stopped before it started; start a new plan."
+        db.session.add(plan)
+        db.session.commit()
+        made.append(plan.id)
+    vi = [console.get(f"/console/api/plans/{i}").json["error"] for i in made]
+    assert vi == [labels.PLAN_ERROR["worker_stopped"], labels.PLAN_ERROR["job_status"],
+                  labels.PLAN_ERROR_UNKNOWN]
+    # the day's latest plan, as the map shows it
+    assert console.get("/console/api/day?date=2026-11-20").json["plan"]["error"] == \
+        labels.PLAN_ERROR_UNKNOWN
+    english(console)
+    en = [console.get(f"/console/api/plans/{i}").json["error"] for i in made]
+    assert en == [plans.PLAN_ERRORS["worker_stopped"], "The job is stopped in the queue.",
+                  "The job of this plan stopped before it started; start a new plan."]
+
+
+# ------------------------------------------------------------------ the app's own errors
+
+def test_the_apps_own_errors_on_a_console_page_are_said_in_its_language(
+        console, monkeypatch):
+    """What the app answers by itself (api/errors.py), outside the console's refusal
+    handler: a console URL not found, a body that is not JSON, the database unreachable.
+    A Vietnamese page was told in English; the API's answers stay as they were."""
+    from sqlalchemy.exc import OperationalError
+
+    from api.console import views
+
+    page = {"Accept": "text/html"}
+    h = {"X-CSRF-Token": page_token(console)}
+    r = console.get("/console/nowhere", headers=page)
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert f"<h1>404 Lỗi</h1><p>{html.escape(labels.HTTP_STATUS[404])}</p>" in r.text
+    assert '<html lang="vi">' in r.text and r.headers["Content-Language"] == "vi"
+    assert "Not Found" not in r.text and "requested URL" not in r.text
+    # a body that is not JSON: the map's status line says it in Vietnamese
+    r = console.post("/console/api/plans", headers=h, data="{not json",
+                     content_type="application/json")
+    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+    assert r.json["detail"] == labels.HTTP_STATUS[400] and r.json["type"] == "about:blank"
+    assert r.json["title"] == "Bad Request" and r.headers["Content-Language"] == "vi"
+
+    def down(*_a, **_k):
+        raise OperationalError(None, None, Exception("connection refused"))
+
+    monkeypatch.setattr(views, "_couriers", down)
+    r = console.get("/console/", headers=page)
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert html.escape(labels.PROBLEM["database-unavailable"]) in r.text
+    assert "cannot be reached" not in r.text
+    r = console.get("/console/api/day?date=2026-11-20")
+    assert r.status_code == 503 and r.json["type"] == "/problems/database-unavailable"
+    assert r.json["detail"] == labels.PROBLEM["database-unavailable"]
+    # the API is not the console's: English, as it was
+    r = console.get("/api/v1/nowhere")
+    assert r.status_code == 404 and "Content-Language" not in r.headers
+    assert r.json["detail"].startswith("The requested URL was not found")
+    # an English page: as it was
+    english(console)
+    r = console.get("/console/", headers=page)
+    assert r.status_code == 503 and "The database cannot be reached" in r.text
+    assert '<html lang=' not in r.text and "Content-Language" not in r.headers
+    r = console.get("/console/nowhere", headers=page)
+    assert "<h1>404 Not Found</h1>" in r.text
+    r = console.post("/console/api/plans", headers=h, data="{not json",
+                     content_type="application/json")
+    assert r.status_code == 400 and "Lỗi" not in r.json["detail"]
+    assert r.json["detail"] != labels.HTTP_STATUS[400]

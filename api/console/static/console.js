@@ -511,7 +511,7 @@
           var li = el("li", {"data-identifier": s.identifier,
                              class: "stop" + (late[s.identifier] ? " late" : "")},
             itemLink(s.identifier), " " + hhmm(s.eta) + (s.lateness_s > 0 ? " ⚠" : "") +
-            (s.unplaced ? " ⚠ " + s.unplaced.message : "") + " ");
+            (s.unplaced ? " ⚠ " + (cfg.unplanned[s.unplaced.reason] || s.unplaced.message) : "") + " ");
           if (editable) {
             var sel = el("select", {"aria-label": T.move_to, class: "move",
               onchange: function (ev) { moveStop(s.identifier, r.courier_id, +ev.target.value); }});
