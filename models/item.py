@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import UTCDateTime, db, str_enum
 from .lifecycle import Awaiting, EventCode, FailureAction, FailureReason, ItemState, Status
 from .office import Office
-from .user import User
+from .user import Role, User
 
 
 class Product(enum.StrEnum):
@@ -170,6 +170,11 @@ class TrackingEvent(db.Model):  # type: ignore[name-defined,misc]  # see models/
     # (the courier phoned it in: a dead phone): that courier, whose outcome it is and
     # which the office still checks (api/outcomes); None otherwise
     for_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the actor's role when the event was recorded (None: no actor, a system event):
+    # whether an outcome is a courier's report or the office's own is judged by it, not
+    # by the role the account has now (a courier made a dispatcher later). Events
+    # recorded before it was stored took their actor's role at the upgrade
+    actor_role: Mapped[Role | None] = mapped_column(str_enum(Role, 20))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     lat: Mapped[float | None]
     lon: Mapped[float | None]

@@ -438,6 +438,20 @@ UI = {
     "outcome_confirmed": ("Đã xác nhận", "Confirmed"),
     "outcome_disputed": ("Có sai lệch", "Disputed"),
     "recorded_by_staff": ("do bưu cục ghi", "recorded by the office"),
+    "by_delivery_code": ("xác nhận bằng mã giao hàng một lần",
+                         "confirmed by the one-time code"),
+    "outcome_backlog": ("Còn phải kiểm tra từ các ngày trước",
+                        "Still to check from earlier days"),
+    "outcome_backlog_help": ("Kết quả bưu tá báo chưa được xác nhận hay ghi sai lệch, "
+                             "cũ nhất trước (các ngày từ {since} đến trước {before}).",
+                             "Outcomes couriers reported that nobody has confirmed or "
+                             "disputed yet, the oldest first (the days from {since} to "
+                             "before {before})."),
+    "outcome_backlog_none": ("Không còn kết quả nào chưa kiểm tra từ các ngày trước.",
+                             "Nothing left to check from earlier days."),
+    "outcome_backlog_more": ("Còn {n} kết quả nữa: mở từng ngày để xem.",
+                             "{n} more: open each day to see them."),
+    "oldest_day": ("Ngày cũ nhất", "Oldest day"),
     "confirm_all": ("Xác nhận tất cả kết quả chưa xác nhận", "Confirm every reported outcome"),
     "confirm": ("Xác nhận", "Confirm"),
     "dispute": ("Ghi sai lệch", "Dispute"),

@@ -1340,6 +1340,10 @@ def cash_correction(user: User) -> Any:
 
 # ------------------------------------------------------------------ outcomes
 
+#: outcomes still reported from earlier days listed on the outcomes page (the oldest)
+OUTCOME_BACKLOG_ROWS = 100
+
+
 @bp.get("/outcomes")
 @page
 def outcomes_page(user: User) -> Any:
@@ -1358,10 +1362,13 @@ def _outcomes_page(user: User, day: date, courier: Any, *, code: int = 200) -> A
     rows = [o for o in day_out["outcomes"] if chosen is not None
             and o["courier"]["id"] == chosen]
     names = {c["courier_id"]: c["username"] for c in day_out["couriers"]}
+    # still reported from the days before the page's (GET /outcomes/backlog)
+    pending = outcomes.backlog(db.session(), user, office.id, day,
+                               page_size=OUTCOME_BACKLOG_ROWS)
     return render_template("console/outcomes.html", office=office, day=day,
                            couriers=day_out["couriers"], rows=rows, chosen=chosen,
-                           chosen_name=names.get(chosen) if chosen is not None else None
-                           ), code
+                           chosen_name=names.get(chosen) if chosen is not None else None,
+                           backlog=pending), code
 
 
 def _back_to_outcomes(user: User, refused: int | None, courier_id: Any, day: Any) -> Any:

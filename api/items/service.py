@@ -173,14 +173,14 @@ def _item_values(data: Mapping[str, Any], ident: identifiers.Identifier, product
     )
 
 
-def _acceptance(item_id: int, actor_id: int, office_id: int, now: datetime
-                ) -> dict[str, Any]:
+def _acceptance(item_id: int, actor_id: int, actor_role: Role, office_id: int,
+                now: datetime) -> dict[str, Any]:
     """The columns of a new item's acceptance event (EMA)."""
     # '#' is not in a client's keys (schemas.CLIENT_EVENT_ID): no client can take this
     # one first
     return dict(item_id=item_id, code=EventCode.EMA, client_event_id=f"srv#ema-{item_id}",
-                device_time=now, server_time=now, actor_id=actor_id, office_id=office_id,
-                status_after=lifecycle.Status.ACCEPTED, source="system")
+                device_time=now, server_time=now, actor_id=actor_id, actor_role=actor_role,
+                office_id=office_id, status_after=lifecycle.Status.ACCEPTED, source="system")
 
 
 def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: datetime,
@@ -201,7 +201,8 @@ def create_item(session: Session, actor: User, data: Mapping[str, Any], *, now: 
             item.office = office
             session.add(item)
             session.flush()
-            session.add(TrackingEvent(**_acceptance(item.id, actor.id, office.id, now)))
+            session.add(TrackingEvent(**_acceptance(item.id, actor.id, actor.role,
+                                                    office.id, now)))
             session.flush()
     except IntegrityError:
         # the same item created by another request at the same moment
@@ -509,7 +510,7 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
     photo = check_event_photo(session, actor, item, code, data)
     event = TrackingEvent(
         item_id=item.id, code=code, client_event_id=cid, device_time=data["device_time"],
-        server_time=now, actor_id=actor.id, office_id=item.office_id,
+        server_time=now, actor_id=actor.id, actor_role=actor.role, office_id=item.office_id,
         lat=loc["lat"] if loc else None, lon=loc["lon"] if loc else None,
         accuracy_m=loc.get("accuracy_m") if loc else None,
         reason=data.get("reason"), action=data.get("action"), note=data.get("note"),
@@ -579,6 +580,11 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         item.delivery_code = policy.new_delivery_code()
     if code is EventCode.EMI:
         item.delivery_code = None  # used
+        if proof is not None:
+            from ..outcomes.service import confirm_by_code
+
+            # the recipient gave the courier the one-time code: confirmed as it arrives
+            confirm_by_code(session, event, proof, now)
         if proof is not None and proof.cod_collected:
             from ..cash.service import record_cod
 
@@ -1118,7 +1124,7 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     result = ImportResult()
     offices: dict[int | None, int | Problem] = {}  # office_id column: the office, or why not
     claimed: set[str] = set()  # identifiers of earlier rows that passed their checks
-    actor_id = actor.id
+    actor_id, actor_role = actor.id, actor.role
     let_other_writers_in(session)
     # every row is checked (what needs the database, the office, is looked up once per
     # office), then the rows ready are written in batches, in the order of their
@@ -1138,8 +1144,8 @@ def import_csv(session: Session, actor: User, text: str, *, now: datetime,
     ready.sort(key=lambda r: str(r.values["identifier"]))
     for first in range(0, len(ready), IMPORT_BATCH_ROWS):
         # an identifier already stored is looked up once per batch
-        _write_rows(session, ready[first:first + IMPORT_BATCH_ROWS], actor_id, now, result,
-                    said)
+        _write_rows(session, ready[first:first + IMPORT_BATCH_ROWS], actor_id, actor_role,
+                    now, result, said)
         # each batch stands alone: on SQLite it is committed at once, so that other
         # requests can write between batches (on PostgreSQL the import is one
         # transaction, which keeps no one else waiting)
@@ -1231,8 +1237,9 @@ def _row_error(n: int, identifier: str, exc: Problem, said: Callable[[Problem], 
         for e in errs]}
 
 
-def _write_rows(session: Session, batch: Sequence[_ReadyRow], actor_id: int, now: datetime,
-                result: ImportResult, said: Callable[[Problem], str]) -> None:
+def _write_rows(session: Session, batch: Sequence[_ReadyRow], actor_id: int,
+                actor_role: Role, now: datetime, result: ImportResult,
+                said: Callable[[Problem], str]) -> None:
     """Create the items of checked rows with their EMA events, but those whose
     identifier is already stored (reported as the rows' errors)."""
     if not batch:
@@ -1251,14 +1258,14 @@ def _write_rows(session: Session, batch: Sequence[_ReadyRow], actor_id: int, now
                     .execution_options(render_nulls=True),
                     [r.values for r in fresh]).all()
                 session.execute(insert(TrackingEvent), [
-                    _acceptance(item_id, actor_id, r.values["office_id"], now)
+                    _acceptance(item_id, actor_id, actor_role, r.values["office_id"], now)
                     for item_id, r in zip(ids, fresh, strict=True)])
     except IntegrityError:
         # one of them created by another request since the read (PostgreSQL): row by
         # row, to tell which
         if len(batch) > 1:
             for r in batch:
-                _write_rows(session, [r], actor_id, now, result, said)
+                _write_rows(session, [r], actor_id, actor_role, now, result, said)
             return
         taken, fresh = set(idents), []
     result.created.extend(r.values["identifier"] for r in fresh)

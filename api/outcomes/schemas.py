@@ -6,14 +6,19 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from models import PartialReason, ReviewState
 
-from ..items.schemas import ActorSchema, Day, Id, Text
-from .service import STATES
+from ..items.schemas import ActorSchema, Day, Id, Int, Text
+from .service import BACKLOG_DAYS, BACKLOG_MAX_DAYS, STATES
 
 MAX_EVENT_IDS = 2000
 
 
 class ReviewSchema(Schema):
     state = fields.String()
+    basis = fields.String(metadata={
+        "enum": ["reviewed", "delivery_code"],
+        "description": "reviewed (by office staff, `by`), delivery_code (confirmed by the "
+                       "system as the delivery arrived: its proof passed the server's check "
+                       "of the item's one-time delivery code; `by` null)"})
     by = fields.Nested(ActorSchema, allow_none=True)
     at = fields.AwareDateTime(allow_none=True)
     note = fields.String(allow_none=True)
@@ -23,8 +28,11 @@ class ConfirmationSchema(Schema):
     state = fields.String(metadata={"description": "reported (by a courier, not yet "
                                     "checked), confirmed or disputed", "enum": list(STATES)})
     basis = fields.String(allow_none=True, metadata={
-        "description": "reviewed (by office staff), recorded_by_staff (recorded by office "
-                       "staff themselves), null while reported"})
+        "enum": ["reviewed", "delivery_code", "recorded_by_staff", None],
+        "description": "reviewed (by office staff), delivery_code (confirmed by the system "
+                       "on arrival: the one-time delivery code checked; `by` null), "
+                       "recorded_by_staff (recorded by office staff themselves), null while "
+                       "reported"})
     by = fields.Nested(ActorSchema, allow_none=True)
     at = fields.AwareDateTime(allow_none=True)
     note = fields.String(allow_none=True)
@@ -87,6 +95,42 @@ class MyDisputesSchema(Schema):
                                      "most 200 are listed)"})
     outcomes = fields.List(fields.Nested(OutcomeSchema), metadata={
         "description": "Newest dispute first; `confirmation.note` says why"})
+
+
+class BacklogOutcomeSchema(OutcomeSchema):
+    day = fields.String(metadata={"format": "date", "description": "Its shift day"})
+
+
+class BacklogCourierSchema(Schema):
+    courier_id = fields.Integer()
+    username = fields.String()
+    reported = fields.Integer(metadata={"description": "How many are still reported"})
+    oldest_day = fields.String(metadata={"format": "date"})
+
+
+class BacklogSchema(Schema):
+    office_id = fields.Integer()
+    before = fields.String(metadata={"format": "date"})
+    since = fields.String(metadata={"format": "date"})
+    courier_id = fields.Integer(allow_none=True)
+    couriers = fields.List(fields.Nested(BacklogCourierSchema), metadata={
+        "description": "Per courier with outcomes still reported, the oldest day first"})
+    outcomes = fields.List(fields.Nested(BacklogOutcomeSchema), metadata={
+        "description": "One page, oldest first (shift day, device time)"})
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class BacklogQuerySchema(Schema):
+    before = Day(metadata={"description": "Outcomes of the days before this one (default "
+                                          "today, Viet Nam time)"})
+    since = Day(metadata={"description": f"From this day (default {BACKLOG_DAYS} days "
+                                         f"before `before`; at most {BACKLOG_MAX_DAYS})"})
+    office_id = Id()
+    courier_id = Id()
+    page = Int(load_default=1, validate=validate.Range(1, 100_000))
+    page_size = Int(load_default=50, validate=validate.Range(1, 200))
 
 
 class ConfirmDayResultSchema(DayOutcomesSchema):

@@ -5,7 +5,10 @@ toward the attempt limit, or a delivery kept unapplied at an item that was not d
 (:func:`is_outcome`): a copy of one, kept unapplied (a late conflict that counts for
 nothing), is no outcome of its own. Recorded by a courier, it is ``reported`` until
 office staff confirm or dispute it; recorded by office staff, it is ``confirmed`` as it
-is recorded. The latest review decides; every review is kept.
+is recorded (by whether its recorder was a courier or office staff *then*:
+``TrackingEvent.actor_role``). A delivery a courier recorded whose proof passed the
+server's check of the item's one-time delivery code is confirmed as it arrives, by the
+system (:func:`confirm_by_code`). The latest review decides; every review is kept.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
+    DeliveryProof,
     EventCode,
     OutcomeReview,
     ReviewState,
@@ -30,9 +34,14 @@ from models import (
     locked_one,
 )
 
-from ..cash.service import PARTIAL_COD_FLAGS, event_shift_day, partial_cod_reason
+from ..cash.service import (
+    PARTIAL_COD_FLAGS,
+    event_shift_day,
+    field_shift_day,
+    partial_cod_reason,
+)
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from ..localtime import day_bounds
+from ..localtime import day_bounds, day_start
 from ..scope import office_for_read, office_for_write
 
 OUTCOME_CODES = (EventCode.EMI, EventCode.EMH)
@@ -46,6 +55,13 @@ STATES = (REPORTED, ReviewState.CONFIRMED.value, ReviewState.DISPUTED.value)
 # (its item's page shows it, and it can be reviewed there)
 DEVICE_MARGIN = timedelta(days=1)
 ARRIVAL_MARGIN = timedelta(days=7)
+#: a confirmation by the system, without an actor: the recipient gave the courier the
+#: item's one-time delivery code, which the server checked (OutcomeReview.basis)
+BY_CODE = "delivery_code"
+#: the days before ``before`` a backlog looks at by default, and at most (each day one
+#: more range of the office's events in the two indexes a day's list reads)
+BACKLOG_DAYS = 31
+BACKLOG_MAX_DAYS = 92
 
 
 def is_outcome(ev: TrackingEvent) -> bool:
@@ -61,21 +77,39 @@ def is_outcome(ev: TrackingEvent) -> bool:
     copy of that partial delivery, also once the rest went back (RTS) after it.
     A failed attempt kept unapplied that the limit does not count (the same attempt
     recorded again, one in no round) is none."""
-    if ev.code not in OUTCOME_CODES:
-        return False
-    if ev.applied or ev.attempt_no is not None:
-        return True
-    if ev.code is not EventCode.EMI or ev.status_after in HANDED_OVER:
-        return False
+    plain = _outcome_by_columns(ev.code, ev.applied, ev.attempt_no, ev.status_after)
+    if plain is not None:
+        return plain
     # (returned since: the item's history, read only for such a rare event)
-    return not (ev.status_after is Status.RETURN_TO_SENDER and any(
-        e.code is EventCode.EMI and e.applied and e.id < ev.id for e in ev.item.events))
+    return not any(e.code is EventCode.EMI and e.applied and e.id < ev.id
+                   for e in ev.item.events)
+
+
+def _outcome_by_columns(code: EventCode, applied: bool, attempt_no: int | None,
+                        status_after: Status) -> bool | None:
+    """:func:`is_outcome` as the event's own columns answer it; None for a delivery kept
+    unapplied at an item returned (RTS) since, which its item's history decides (an
+    applied delivery before it: a copy of that one, no outcome)."""
+    if code not in OUTCOME_CODES:
+        return False
+    if applied or attempt_no is not None:
+        return True
+    if code is not EventCode.EMI or status_after in HANDED_OVER:
+        return False
+    return None if status_after is Status.RETURN_TO_SENDER else True
+
+
+def recorded_as(ev: TrackingEvent) -> Role | None:
+    """The role its actor had when the event was recorded (None: no actor); for a row
+    written without it (a bulk insert, bypassing the services), the actor's role now."""
+    if ev.actor_role is not None:
+        return ev.actor_role
+    return ev.actor.role if ev.actor is not None else None
 
 
 def _by_staff(ev: TrackingEvent) -> bool:
     """Recorded by office staff on their own account (not relayed for a courier)."""
-    return ev.for_courier_id is None and (ev.actor is None
-                                          or ev.actor.role is not Role.COURIER)
+    return ev.for_courier_id is None and recorded_as(ev) is not Role.COURIER
 
 
 def courier_of(ev: TrackingEvent) -> User | None:
@@ -101,15 +135,20 @@ def state_of(ev: TrackingEvent) -> str | None:
 def confirmation(ev: TrackingEvent) -> dict[str, Any] | None:
     """What the office made of an outcome: its state, who decided it and when (the
     latest review; for an outcome staff recorded and nobody reviewed since, its
-    recording), and every review, oldest first. None for an event that is no outcome."""
+    recording), and every review, oldest first. None for an event that is no outcome.
+
+    ``basis``: ``reviewed`` (by staff), ``delivery_code`` (confirmed by the system as it
+    arrived: :func:`confirm_by_code`; ``by`` null), ``recorded_by_staff``, or null while
+    reported."""
     state = state_of(ev)
     if state is None:
         return None
-    history = [{"state": r.state.value, "by": _person(r.actor), "at": r.created_at,
-                "note": r.note} for r in ev.reviews]
+    history = [{"state": r.state.value, "basis": r.basis or "reviewed",
+                "by": _person(r.actor), "at": r.created_at, "note": r.note}
+               for r in ev.reviews]
     if history:
         last = history[-1]
-        return {"state": state, "basis": "reviewed", "by": last["by"], "at": last["at"],
+        return {"state": state, "basis": last["basis"], "by": last["by"], "at": last["at"],
                 "note": last["note"], "reviews": history}
     if state == REPORTED:
         return {"state": state, "basis": None, "by": None, "at": None, "note": None,
@@ -141,7 +180,7 @@ def _day_events(session: Session, office_id: int, day: date,
                          TrackingEvent.for_courier_id == courier_id))
     # a courier's own, or one office staff recorded for them (relayed from the field)
     q = select(TrackingEvent).join(User, TrackingEvent.actor_id == User.id).where(
-        *where, or_(User.role == Role.COURIER, TrackingEvent.for_courier_id.is_not(None))
+        *where, _couriers_report()
     ).options(selectinload(TrackingEvent.item), selectinload(TrackingEvent.for_courier))
     if lock:
         lock_rows(session, TrackingEvent, *where)
@@ -151,6 +190,13 @@ def _day_events(session: Session, office_id: int, day: date,
     return sorted((e for e in found if is_outcome(e) and event_shift_day(e) == day
                    and (courier_id is None or _courier_id(e) == courier_id)),
                   key=lambda e: (_courier_id(e), e.device_time, e.id))
+
+
+def _couriers_report() -> Any:
+    """An event recorded by a courier (their role then: :func:`recorded_as`), or by
+    office staff for one (relayed from the field); with ``users`` joined on its actor."""
+    return or_(func.coalesce(TrackingEvent.actor_role, User.role) == Role.COURIER,
+               TrackingEvent.for_courier_id.is_not(None))
 
 
 def _courier_id(ev: TrackingEvent) -> int:
@@ -244,12 +290,16 @@ def confirm_day(session: Session, actor: User, office_id: int | None, courier_id
     _staff(actor)
     office_id = office_for_write(actor, office_id, what="confirmations")
     courier = session.get(User, courier_id)
-    if courier is None or courier.role is not Role.COURIER:
+    if courier is None:
         raise Unprocessable(f"No courier {courier_id}.", errors=[
             {"pointer": "/courier_id", "detail": "Not a courier."}])
-    if courier.id == actor.id:  # (a courier is never staff; kept for clarity)
+    if courier.id == actor.id:  # a courier made office staff since: theirs to others
         raise Forbidden("Your own outcomes are confirmed by someone else.")
     events = _day_events(session, office_id, day, courier.id, lock=True)
+    if courier.role is not Role.COURIER and not events:
+        # (one who was a courier that day, staff now, still has their outcomes of it)
+        raise Unprocessable(f"No courier {courier_id}.", errors=[
+            {"pointer": "/courier_id", "detail": "Not a courier."}])
     if event_ids is None:
         targets = [e for e in events if state_of(e) == REPORTED]
     else:
@@ -289,6 +339,120 @@ def review_outcome(session: Session, actor: User, event_id: int, state: ReviewSt
         raise Forbidden("Your own outcomes are checked by someone else.")
     _review(session, actor, ev, state, note, now)
     return outcome_row(ev)
+
+
+#: a delivery with one of these review flags is not confirmed by its code alone
+#: (:func:`confirm_by_code`): the office checks it
+WITHHOLD_FLAGS = frozenset({"far_from_address", "proof_reused"})
+
+
+def confirm_by_code(session: Session, ev: TrackingEvent, proof: DeliveryProof,
+                    now: datetime) -> bool:
+    """Confirm, by the system, a delivery a courier just recorded whose proof passed the
+    server's check of the item's one-time delivery code (``code_verified``): the
+    recipient gave the code to the courier, who never sees it (only office staff read
+    it, to give it to the recipient). A review without an actor, ``basis``
+    ``delivery_code``; staff may still dispute it (the latest review decides).
+
+    Not for a delivery kept unapplied (a late conflict: the office has a contradiction
+    to settle, and such a copy's code is not checked), nor one recorded by office staff
+    (for a courier or not: staff can read the code), nor a partial delivery (the code
+    proves the hand-over, not which pieces came back to the office), nor a failed
+    attempt. Called once, where the event is first stored (``record_event``): a replay
+    of the same ``client_event_id`` stores nothing, so nothing is confirmed twice.
+    Nor one flagged as recorded far from the recipient's address or citing a photo or
+    signature another visit used (:data:`WITHHOLD_FLAGS`): a code read out over the
+    phone by a recipient who never had the parcel is the fraud the check is there to
+    catch, and such a delivery is the office's to look at. Whether it confirmed."""
+    if not (ev.code is EventCode.EMI and ev.applied and ev.for_courier_id is None
+            and recorded_as(ev) is Role.COURIER and proof.code_verified
+            and proof.event_id == ev.id and not proof.partial and is_outcome(ev)
+            and not WITHHOLD_FLAGS.intersection(ev.flags or ())):
+        return False
+    review = OutcomeReview(event_id=ev.id, state=ReviewState.CONFIRMED, basis=BY_CODE,
+                           actor=None, created_at=now)
+    session.add(review)
+    ev.reviews.append(review)
+    return True
+
+
+def backlog(session: Session, actor: User, office_id: int | None, before: date,
+            since: date | None = None, *, courier_id: int | None = None, page: int = 1,
+            page_size: int = 50) -> dict[str, Any]:
+    """The office's outcomes still ``reported`` (neither confirmed nor disputed) of the
+    shift days from ``since`` (default :data:`BACKLOG_DAYS` before ``before``) to the
+    day before ``before``, oldest first (by shift day, device time): per courier how
+    many and their oldest day, and one page of the outcomes, each with its ``day``.
+
+    They are found as a day's list finds its outcomes (:func:`_day_events`: device time
+    within a day of the days, or arrival within a week after them, each a range of an
+    index on the office's events), those without a review only (the reviews' index by
+    event), in one query of a few columns; the shift day is then judged as a day's list
+    judges it, and only the page's outcomes are read whole. A fixed number of queries,
+    whatever the backlog's length."""
+    office_id = office_for_read(actor, office_id, what="what couriers reported")
+    since = since if since is not None else before - timedelta(days=BACKLOG_DAYS)
+    if not since < before or (before - since).days > BACKLOG_MAX_DAYS:
+        raise Unprocessable(
+            f"since must be before {before.isoformat()}, at most {BACKLOG_MAX_DAYS} days "
+            "before it.", errors=[{"parameter": "since", "detail": (
+                f"A day before `before`, at most {BACKLOG_MAX_DAYS} days before it.")}])
+    start, end = day_start(since), day_start(before)
+    who = func.coalesce(TrackingEvent.for_courier_id, TrackingEvent.actor_id)
+    where = [TrackingEvent.office_id == office_id, TrackingEvent.code.in_(OUTCOME_CODES),
+             or_(TrackingEvent.device_time.between(start - DEVICE_MARGIN, end + DEVICE_MARGIN),
+                 TrackingEvent.server_time.between(start, end + ARRIVAL_MARGIN)),
+             ~exists().where(OutcomeReview.event_id == TrackingEvent.id),
+             _couriers_report()]
+    if courier_id is not None:
+        where.append(who == courier_id)
+    found = session.execute(
+        select(TrackingEvent.id, TrackingEvent.item_id, TrackingEvent.code,
+               TrackingEvent.applied, TrackingEvent.attempt_no, TrackingEvent.status_after,
+               TrackingEvent.device_time, TrackingEvent.server_time, TrackingEvent.flags,
+               TrackingEvent.clock_skew_s, who.label("courier_id"))
+        .join(User, TrackingEvent.actor_id == User.id).where(*where)).all()
+    # a delivery kept unapplied at an item returned since: a copy when an applied one
+    # came before it (:func:`is_outcome`), looked up at once for all such
+    unsure = {r.item_id for r in found if _outcome_by_columns(
+        r.code, r.applied, r.attempt_no, r.status_after) is None}
+    first_delivery: dict[int, int] = {}
+    if unsure:
+        for item_id, ev_id in session.execute(
+                select(TrackingEvent.item_id, func.min(TrackingEvent.id)).where(
+                    TrackingEvent.item_id.in_(unsure), TrackingEvent.code == EventCode.EMI,
+                    TrackingEvent.applied.is_(True)).group_by(TrackingEvent.item_id)):
+            first_delivery[item_id] = ev_id
+    rows: list[tuple[date, datetime, int, int]] = []
+    for r in found:
+        outcome = _outcome_by_columns(r.code, r.applied, r.attempt_no, r.status_after)
+        if outcome is None:
+            outcome = not (r.item_id in first_delivery and first_delivery[r.item_id] < r.id)
+        day = field_shift_day(r.device_time, r.server_time, r.flags, r.clock_skew_s)
+        if outcome and since <= day < before:
+            rows.append((day, r.device_time, r.id, r.courier_id))
+    rows.sort(key=lambda x: (x[0], x[1], x[2]))
+    per: dict[int, Counter[str]] = {}
+    oldest: dict[int, date] = {}
+    for day, _, _, cid in rows:
+        per.setdefault(cid, Counter())[REPORTED] += 1
+        oldest.setdefault(cid, day)
+    names = dict(session.execute(select(User.id, User.username).where(
+        User.id.in_(per))).all()) if per else {}
+    couriers = sorted(({"courier_id": cid, "username": names.get(cid, ""),
+                        "reported": n[REPORTED], "oldest_day": oldest[cid].isoformat()}
+                       for cid, n in per.items()),
+                      key=lambda c: (c["oldest_day"], c["username"]))
+    shown = rows[(page - 1) * page_size:page * page_size]
+    events = {e.id: e for e in session.execute(
+        select(TrackingEvent).where(TrackingEvent.id.in_([x[2] for x in shown]))
+        .options(selectinload(TrackingEvent.item), selectinload(TrackingEvent.for_courier))
+    ).unique().scalars()} if shown else {}
+    return {"office_id": office_id, "before": before.isoformat(),
+            "since": since.isoformat(), "courier_id": courier_id, "couriers": couriers,
+            "outcomes": [{**outcome_row(events[eid]), "day": day.isoformat()}
+                         for day, _, eid, _ in shown],
+            "page": page, "page_size": page_size, "total": len(rows)}
 
 
 def confirm_before(session: Session, actor: User, before: datetime, note: str, *,

@@ -8,8 +8,11 @@ from models import db
 
 from ..auth import auth_required, clock, current_actor
 from ..jsonbody import Blueprint
+from ..localtime import local_day
 from . import courier, service
 from .schemas import (
+    BacklogQuerySchema,
+    BacklogSchema,
     ConfirmDayResultSchema,
     ConfirmDaySchema,
     DayOutcomesSchema,
@@ -35,6 +38,21 @@ class DayOutcomes(MethodView):
         return service.day_outcomes(db.session(), current_actor(), q.get("office_id"),
                                     q["date"], courier_id=q.get("courier_id"),
                                     state=q.get("state"))
+
+
+@blp.route("/outcomes/backlog")
+class Backlog(MethodView):
+    @auth_required()
+    @blp.arguments(BacklogQuerySchema, location="query")
+    @blp.response(200, BacklogSchema)
+    def get(self, q: dict[str, Any]) -> Any:
+        """The office's outcomes still reported (neither confirmed nor disputed) from
+        the days before ``before`` (today by default), oldest first: per courier how many
+        and their oldest day, and one page of the outcomes with their day."""
+        return service.backlog(db.session(), current_actor(), q.get("office_id"),
+                               q.get("before") or local_day(clock()), q.get("since"),
+                               courier_id=q.get("courier_id"), page=q["page"],
+                               page_size=q["page_size"])
 
 
 @blp.route("/outcomes/confirm")

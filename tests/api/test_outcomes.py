@@ -567,3 +567,292 @@ def test_a_courier_is_told_of_a_dispute_of_what_staff_recorded_for_them_until_it
     clock.advance(days=61)
     assert client.get("/api/v1/couriers/me/disputes", headers=auth(courier)).json[
         "outcomes"] == []
+
+
+# ---------------------------------------------------------------- the backlog
+
+def ids_of(body):
+    return [o["event_id"] for o in body["outcomes"]]
+
+
+@pytest.fixture
+def earlier(client, auth, office, courier, make_user, make_item, full_proof, clock, day):
+    """After the courier's day (the 20th): on the 21st the courier delivers one more and
+    another courier fails an attempt and delivers one; today is the 22nd, with one more
+    delivery of the courier."""
+    clock.advance(days=1)  # 2026-11-21, 12:00
+    second = make_item(office, courier=courier, events=("EMG", "EDG"))
+    other = make_user(Role.COURIER, office)
+    theirs = make_item(office, courier=other, events=("EMG", "EDG"))
+    checked = make_item(office, courier=other, events=("EMG", "EDG"))
+    delivered_21 = record(client, auth(courier), second, "EMI",
+                          at="2026-11-21T09:00:00+07:00", proof=full_proof(second))
+    attempt_21 = record(client, auth(other), theirs, "EMH", at="2026-11-21T08:30:00+07:00",
+                        reason="recipient_absent", action="notice_left",
+                        photo=full_proof(theirs)["photo"])
+    checked_21 = record(client, auth(other), checked, "EMI", at="2026-11-21T10:00:00+07:00",
+                        proof=full_proof(checked))
+    clock.advance(days=1)  # 2026-11-22: today
+    today = make_item(office, courier=courier, events=("EMG", "EDG"))
+    today_ev = record(client, auth(courier), today, "EMI", at="2026-11-22T09:00:00+07:00",
+                      proof=full_proof(today))
+    return {**day, "other": other, "delivered_21": delivered_21["id"],
+            "attempt_21": attempt_21["id"], "checked_21": checked_21["id"],
+            "today": today_ev["id"]}
+
+
+def test_the_backlog_lists_what_is_still_reported_from_earlier_days(
+        client, auth, courier, dispatcher, earlier):
+    h = auth(dispatcher)
+    other = earlier["other"]
+    assert client.post(f"/api/v1/outcomes/{earlier['checked_21']}/review", headers=h,
+                       json={"state": "confirmed"}).status_code == 200
+    assert client.post(f"/api/v1/outcomes/{earlier['attempt']}/review", headers=h, json={
+        "state": "disputed", "note": "neighbour saw them home"}).status_code == 200
+    r = client.get("/api/v1/outcomes/backlog", headers=h)
+    assert r.status_code == 200, r.json
+    body = r.json
+    assert (body["before"], body["since"], body["total"]) == ("2026-11-22", "2026-10-22", 3)
+    # neither today's, nor one confirmed or disputed; the oldest first
+    assert [(o["event_id"], o["day"]) for o in body["outcomes"]] == [
+        (earlier["delivery"], "2026-11-20"), (earlier["attempt_21"], "2026-11-21"),
+        (earlier["delivered_21"], "2026-11-21")]
+    assert {o["confirmation"]["state"] for o in body["outcomes"]} == {"reported"}
+    assert body["couriers"] == [
+        {"courier_id": courier.id, "username": courier.username, "reported": 2,
+         "oldest_day": "2026-11-20"},
+        {"courier_id": other.id, "username": other.username, "reported": 1,
+         "oldest_day": "2026-11-21"}]
+    # each as the day's list shows it
+    day_row = next(o for o in client.get(f"/api/v1/outcomes?date={DAY}", headers=h
+                                         ).json["outcomes"]
+                   if o["event_id"] == earlier["delivery"])
+    assert {k: v for k, v in body["outcomes"][0].items() if k != "day"} == day_row
+    # before another day, from another day, one courier's, a page at a time
+    assert ids_of(client.get("/api/v1/outcomes/backlog?before=2026-11-21", headers=h).json
+                  ) == [earlier["delivery"]]
+    assert ids_of(client.get("/api/v1/outcomes/backlog?since=2026-11-21", headers=h).json
+                  ) == [earlier["attempt_21"], earlier["delivered_21"]]
+    url = f"/api/v1/outcomes/backlog?courier_id={courier.id}&page_size=1"
+    first = client.get(url, headers=h).json
+    assert ids_of(first) == [earlier["delivery"]] and first["total"] == 2
+    assert [c["courier_id"] for c in first["couriers"]] == [courier.id]
+    assert ids_of(client.get(url + "&page=2", headers=h).json) == [earlier["delivered_21"]]
+    assert client.get(url + "&page=3", headers=h).json["outcomes"] == []
+    # confirmed, gone from it
+    client.post("/api/v1/outcomes/confirm", headers=h, json={
+        "date": DAY, "courier_id": courier.id})
+    assert ids_of(client.get("/api/v1/outcomes/backlog", headers=h).json) == [
+        earlier["attempt_21"], earlier["delivered_21"]]
+
+
+def test_the_backlog_is_the_offices_and_staffs(client, auth, office, courier, dispatcher,
+                                              make_user, make_office, earlier):
+    assert client.get("/api/v1/outcomes/backlog", headers=auth(courier)).status_code == 403
+    stranger = make_user(Role.DISPATCHER, make_office())
+    assert client.get("/api/v1/outcomes/backlog", headers=auth(stranger)).json["total"] == 0
+    assert client.get(f"/api/v1/outcomes/backlog?office_id={office.id}",
+                      headers=auth(stranger)).status_code == 404
+    admin = make_user(Role.ADMIN)
+    assert client.get("/api/v1/outcomes/backlog", headers=auth(admin)).status_code == 422
+    r = client.get(f"/api/v1/outcomes/backlog?office_id={office.id}", headers=auth(admin))
+    assert r.status_code == 200 and r.json["total"] == 5
+
+
+@pytest.mark.parametrize("query", [
+    "before=yesterday", "since=2026-11-22", "since=2026-11-25", "since=2026-08-01",
+    "before=2026-11-22&since=2026-08-21", "page=0", "page_size=201", "courier_id=x",
+    "office_id=0"])
+def test_bad_backlog_queries_are_422(client, auth, dispatcher, clock, query):
+    clock.advance(days=2)  # 2026-11-22
+    r = client.get(f"/api/v1/outcomes/backlog?{query}", headers=auth(dispatcher))
+    assert r.status_code == 422, r.json
+    assert r.json["errors"], r.json
+
+
+def test_the_backlog_is_read_in_a_fixed_number_of_queries(
+        client, auth, office, courier, dispatcher, make_item, count_queries, clock, earlier):
+    h = auth(dispatcher)
+    client.get("/api/v1/outcomes/backlog", headers=h)  # the token's first use
+    with count_queries() as n:
+        assert client.get("/api/v1/outcomes/backlog", headers=h).json["total"] == 5
+    few = n()
+    for k in range(8):
+        item = make_item(office, courier=courier, events=("EMG", "EDG"))
+        record(client, auth(courier), item, "EMH", at=f"2026-11-21T1{k}:00:00+07:00",
+               reason="unreachable_by_phone", action="notice_left")
+    with count_queries() as n:
+        assert len(client.get("/api/v1/outcomes/backlog", headers=h).json["outcomes"]) == 13
+    assert n() == few
+
+
+def test_the_console_shows_what_is_left_from_earlier_days(client, courier, dispatcher,
+                                                          earlier):
+    from tests.api.test_console import login
+
+    login(client, dispatcher.username, "pw")
+    page = client.get("/console/outcomes").text
+    section = re.search(r'<section class="card" id="outcome-backlog">.*?</section>', page,
+                        re.S).group(0)
+    assert re.findall(r'data-day="([^"]+)" data-event="(\d+)"', section) == [
+        ("2026-11-20", str(earlier["delivery"])), ("2026-11-20", str(earlier["attempt"])),
+        ("2026-11-21", str(earlier["attempt_21"])), ("2026-11-21", str(earlier["delivered_21"])),
+        ("2026-11-21", str(earlier["checked_21"]))]
+    assert f"?date=2026-11-20&amp;courier={courier.id}" in section
+    # the page of the 21st: what is left from before it
+    section = client.get("/console/outcomes?date=2026-11-21").text.split(
+        'id="outcome-backlog"')[1].split("</section>")[0]
+    assert re.findall(r'data-event="(\d+)"', section) == [
+        str(earlier["delivery"]), str(earlier["attempt"])]
+
+
+# ---------------------------------------------------------------- a role changed since
+
+def test_a_courier_made_a_dispatcher_keeps_their_outcomes_reported(
+        client, auth, office, courier, dispatcher, make_user, make_item, full_proof, day):
+    """Their outcomes were judged by their role now: promoted, everything they had
+    reported became the office's own, confirmed as recorded, and left the day's list."""
+    clerk = make_user(Role.DISPATCHER, office)
+    counter = make_item(office, events=("EMG", "EDF"))
+    at_counter = record(client, auth(clerk), counter, "EMI",
+                        proof=full_proof(counter, by=clerk))
+    courier.role, clerk.role = Role.DISPATCHER, Role.COURIER
+    db.session.commit()
+    h = auth(dispatcher)
+    body = client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
+    assert states(body) == {day["delivery"]: "reported", day["attempt"]: "reported"}
+    assert body["couriers"][0]["courier_id"] == courier.id
+    detail = client.get(f"/api/v1/items/{day['delivered'].identifier}", headers=h).json
+    assert next(e for e in detail["events"] if e["code"] == "EMI")["confirmation"][
+        "state"] == "reported"
+    assert next(e for e in client.get(f"/api/v1/track/{day['delivered'].identifier}"
+                                      ).json["events"] if e["code"] == "EMI")[
+        "confirmed"] is False
+    # and the clerk's delivery at the counter stays the office's own
+    detail = client.get(f"/api/v1/items/{counter.identifier}", headers=h).json
+    conf = next(e for e in detail["events"] if e["id"] == at_counter["id"])["confirmation"]
+    assert (conf["state"], conf["basis"]) == ("confirmed", "recorded_by_staff")
+    # theirs to check by someone else: not by themselves
+    assert client.post(f"/api/v1/outcomes/{day['delivery']}/review", headers=auth(courier),
+                       json={"state": "confirmed"}).status_code == 403
+    assert client.post("/api/v1/outcomes/confirm", headers=auth(courier), json={
+        "date": DAY, "courier_id": courier.id}).status_code == 403
+    r = client.post("/api/v1/outcomes/confirm", headers=h, json={
+        "date": DAY, "courier_id": courier.id})
+    assert r.status_code == 200 and r.json["confirmed_now"] == 2, r.json
+
+
+# ---------------------------------------------------------------- the one-time code
+
+@pytest.fixture
+def coded(office, courier, make_item):
+    """A parcel worth a one-time delivery code, out with the courier (the code issued)."""
+    item = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=3_500_000)
+    db.session.refresh(item)
+    assert item.delivery_code
+    return item
+
+
+def confirmation_of(client, h, item, event_id):
+    detail = client.get(f"/api/v1/items/{item.identifier}", headers=h).json
+    return next(e for e in detail["events"] if e["id"] == event_id)["confirmation"]
+
+
+def sync_delivery(client, h, item, proof, cid, at="2026-11-20T10:00:00+07:00"):
+    r = client.post("/api/v1/sync", headers=h, json={
+        "device_id": "android-1", "events": [{
+            "kind": "event", "identifier": item.identifier, "code": "EMI",
+            "client_event_id": cid, "device_time": at,
+            "location": {"lat": 12.238, "lon": 109.196}, "proof": proof}]})
+    assert r.status_code == 200, r.json
+    return r.json["results"][0]
+
+
+def test_a_delivery_against_the_one_time_code_is_confirmed_as_it_arrives(
+        client, auth, courier, dispatcher, full_proof, clock, coded):
+    h = auth(dispatcher)
+    proof = full_proof(coded)
+    clock.advance(hours=4)
+    sync_delivery(client, auth(courier), coded, proof, "coded-delivery-1")
+    # the same upload again (the phone did not get the answer): one review
+    sync_delivery(client, auth(courier), coded, proof, "coded-delivery-1")
+    ev = db.session.query(TrackingEvent).filter_by(item_id=coded.id, code="EMI").one()
+    assert db.session.query(OutcomeReview).filter_by(event_id=ev.id).count() == 1
+    conf = confirmation_of(client, h, coded, ev.id)
+    assert (conf["state"], conf["basis"], conf["by"]) == ("confirmed", "delivery_code", None)
+    assert [(x["state"], x["basis"], x["by"]) for x in conf["reviews"]] == [
+        ("confirmed", "delivery_code", None)]
+    body = client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
+    assert states(body) == {ev.id: "confirmed"}
+    assert body["couriers"][0]["confirmed"] == 1
+    assert client.get("/api/v1/outcomes/backlog?before=2026-11-21", headers=h
+                      ).json["total"] == 0
+    assert next(e for e in client.get(f"/api/v1/track/{coded.identifier}").json["events"]
+                if e["code"] == "EMI")["confirmed"] is True
+    # the same hand-over sent again under another id: a copy, kept unapplied, no review
+    copy = sync_delivery(client, auth(courier), coded, proof, "coded-delivery-2",
+                         at="2026-11-20T09:59:00+07:00")
+    assert "late_conflict" in copy["flags"]
+    assert db.session.query(OutcomeReview).count() == 1
+    # staff may still dispute it: the latest review decides
+    r = client.post(f"/api/v1/outcomes/{ev.id}/review", headers=h,
+                    json={"state": "disputed", "note": "recipient says not received"})
+    assert r.status_code == 200 and r.json["confirmation"]["state"] == "disputed"
+    assert [x["basis"] for x in r.json["confirmation"]["reviews"]] == [
+        "delivery_code", "reviewed"]
+
+
+def test_only_a_couriers_full_delivery_against_the_code_confirms_itself(
+        client, auth, office, courier, dispatcher, make_item, full_proof, clock, coded):
+    """A failed attempt, a delivery office staff relayed (staff can read the code), a
+    partial delivery and a wrong code confirm nothing."""
+    h = auth(dispatcher)
+    clock.advance(hours=4)
+    failed = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=3_500_000)
+    attempt = record(client, auth(courier), failed, "EMH", reason="recipient_absent",
+                     action="notice_left", photo=full_proof(failed)["photo"])
+    r = client.post(f"/api/v1/items/{coded.identifier}/events", headers=auth(courier), json={
+        "code": "EMI", "client_event_id": next(ids), "device_time": "2026-11-20T10:00:00+07:00",
+        "location": {"lat": 12.238, "lon": 109.196},
+        "proof": full_proof(coded, delivery_code="000000")})
+    assert r.status_code == 422  # nothing stored
+    relayed = record(client, h, coded, "EMI", proof=full_proof(coded, by=dispatcher))
+    boxes = make_item(office, courier=courier, events=("EMG", "EDG"), cod_amount=3_500_000,
+                      pieces=3)
+    partial = record(client, auth(courier), boxes, "EMI", proof=full_proof(
+        boxes, pieces_delivered=2, partial_reason="refused_part", cod_collected=2_000_000))
+    assert db.session.query(OutcomeReview).count() == 0
+    body = client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json
+    assert states(body) == {attempt["id"]: "reported", relayed["id"]: "reported",
+                            partial["id"]: "reported"}
+
+
+def test_the_console_says_confirmed_by_the_one_time_code(client, auth, courier, dispatcher,
+                                                         full_proof, clock, coded):
+    from tests.api.test_console import login
+
+    clock.advance(hours=4)
+    ev = record(client, auth(courier), coded, "EMI", proof=full_proof(coded))
+    login(client, dispatcher.username, "pw")
+    page = client.get(f"/console/outcomes?date={DAY}&courier={courier.id}").text
+    assert page.count('data-state="confirmed"') == 1 and 'id="confirm-all"' not in page
+    assert "xác nhận bằng mã giao hàng một lần" in page
+    item_page = client.get(f"/console/items?number={coded.identifier}").text
+    assert "xác nhận bằng mã giao hàng một lần" in item_page
+    assert ev["confirmation"]["basis"] == "delivery_code"
+
+
+def test_a_coded_delivery_far_from_the_address_is_left_to_the_office(
+        client, auth, courier, dispatcher, full_proof, clock, coded):
+    """The recipient read the code out over the phone and the parcel never reached them:
+    recorded kilometres from the address, the delivery is not confirmed by its code."""
+    clock.advance(hours=4)
+    r = client.post(f"/api/v1/items/{coded.identifier}/events", headers=auth(courier), json={
+        "code": "EMI", "client_event_id": next(ids), "device_time": "2026-11-20T10:00:00+07:00",
+        "location": {"lat": 12.30, "lon": 109.10}, "proof": full_proof(coded)})
+    assert r.status_code == 201, r.json
+    ev = r.json["event"] if "event" in r.json else r.json
+    assert "far_from_address" in ev["flags"], ev
+    assert db.session.query(OutcomeReview).count() == 0
+    conf = confirmation_of(client, auth(dispatcher), coded, ev["id"])
+    assert (conf["state"], conf["basis"]) == ("reported", None)

@@ -572,3 +572,54 @@ def test_the_downgrade_before_partial_delivery_keeps_a_partial_delivery(
                                 {"i": one}).scalar_one() == "delivered"
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_ACTOR_ROLE = "a4f7c2e9d315"  # the revision before tracking_events.actor_role
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_events_take_their_actors_role_at_the_upgrade(empty_database: str) -> None:
+    """Events stored before the role was kept take their actor's role now (the best
+    there is); a system event, without an actor, none. A review by the system (no actor)
+    is dropped on the way down, the column that says so going with it."""
+    from flask_migrate import downgrade, upgrade
+
+    app = _app(empty_database)
+    events = _events_table()
+    with app.app_context():
+        upgrade(revision=BEFORE_ACTOR_ROLE)
+        with db.engine.begin() as conn:
+            conn.execute(OFFICE_SQL)
+            for name, role in (("c1", "courier"), ("d1", "dispatcher")):
+                conn.execute(text(
+                    "INSERT INTO users (username, password_hash, role, full_name, active, "
+                    "office_id) SELECT :u, 'x', :r, 'Người', true, id FROM offices"),
+                    {"u": name, "r": role})
+            item_id = _insert_item(conn, status="delivered", now=NOW)
+            for k, actor in enumerate(("c1", "d1", None)):
+                conn.execute(events.insert().values(
+                    item_id=item_id, code="EMI", client_event_id=f"mig-role-{k}",
+                    device_time=NOW, server_time=NOW, status_after="delivered",
+                    source="api", applied=True))
+                if actor is not None:
+                    conn.execute(text(
+                        "UPDATE tracking_events SET actor_id = (SELECT id FROM users "
+                        "WHERE username = :u) WHERE client_event_id = :c"),
+                        {"u": actor, "c": f"mig-role-{k}"})
+        upgrade()
+        with db.engine.begin() as conn:
+            rows = conn.execute(text(
+                "SELECT actor_role FROM tracking_events ORDER BY id")).scalars().all()
+            assert rows == ["courier", "dispatcher", None]
+            conn.execute(text(
+                "INSERT INTO outcome_reviews (event_id, state, basis, created_at) "
+                "SELECT MIN(id), 'confirmed', 'delivery_code', :t FROM tracking_events"),
+                {"t": NOW})
+        db.session.remove()
+        downgrade(revision=BEFORE_ACTOR_ROLE)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM outcome_reviews")
+                                ).scalar_one() == 0
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
