@@ -85,7 +85,8 @@ class HandoverSchema(Schema):
     courier_id = Id(required=True)
     office_id = Id(metadata={"description": "The office counting the cash owed to it "
                              "(a dispatcher's own; an admin's default: the courier's "
-                             "office)"})
+                             "office, required when they hold another office's cash "
+                             "that day)"})
     date = Day(required=True)
     counted_amount = Int(required=True, validate=validate.Range(0, MAX_VND))
     note = Text(500, allow_none=True, multiline=True)

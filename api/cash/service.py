@@ -256,13 +256,16 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
     office). A courier moved during the day hands in at each office what is owed to
     it, so neither office's report keeps the other's cash or counts it twice."""
     _staff(actor)
-    if actor.role is Role.DISPATCHER or office_id is not None:
+    named = office_id is not None
+    if actor.role is Role.DISPATCHER or named:
         office_id = office_for_write(actor, office_id, what="hand-ins")
     courier = _courier(session, actor, courier_id, day)
     office = office_id if office_id is not None else courier.office_id
     if office is None:  # (every courier and dispatcher has an office: users create)
         raise Unprocessable("office_id is required: the courier has no office.",
                             errors=[{"pointer": "/office_id", "detail": "Required."}])
+    if actor.role is Role.ADMIN:
+        _admin_handover_office(session, courier, office, day, named=named)
     if courier.id == actor.id:
         raise Forbidden("Your cash is counted in by someone else.")
     # one hand-in of a courier at a time: two at once both read the same ledger and
@@ -288,6 +291,35 @@ def handover(session: Session, actor: User, courier_id: int, day: date, counted:
         courier_id=courier.id, office_id=office,
         service_date=day, kind=CashKind.HANDOVER, amount=-counted, expected_on_hand=expected,
         note=note, created_by_id=actor.id, created_at=now, client_ref=client_ref), earlier)
+
+
+def _admin_handover_office(session: Session, courier: User, office: int, day: date, *,
+                           named: bool) -> None:
+    """An admin's hand-in counts the cash owed to ``office``: refused (422 on
+    ``/office_id``, nothing recorded) when that would silently count it wrong. Left
+    out, the courier's office now is taken only when they hold no other office's cash
+    that day (a courier moved mid-day: the whole count was booked to the new office,
+    over by the old office's cash, which that office's report kept as on hand); named,
+    it is the courier's office or one whose cash they hold that day (as a dispatcher's
+    hand-in: another office had the count booked against nothing)."""
+    held = set(session.execute(select(CashEntry.office_id).where(
+        CashEntry.courier_id == courier.id, CashEntry.service_date == day).distinct()
+    ).scalars())
+    if not named and held - {office}:
+        codes = session.execute(select(Office.id, Office.code).where(
+            Office.id.in_(held)).order_by(Office.id)).all()
+        raise Unprocessable(
+            f"The courier holds cash of more than one office on {day.isoformat()} "
+            f"({', '.join(c for _, c in codes)}): name the office counting it in "
+            "(office_id).", errors=[{"pointer": "/office_id",
+                                     "detail": "Required: one of "
+                                               + ", ".join(str(i) for i, _ in codes)}])
+    if named and office != courier.office_id and office not in held:
+        raise Unprocessable(
+            f"The courier holds no cash of office {office} on {day.isoformat()}, and is "
+            "not of that office.", errors=[{"pointer": "/office_id",
+                                            "detail": "Not an office whose cash the "
+                                                      "courier holds that day."}])
 
 
 def _recorded(session: Session, client_ref: str | None, what: str,

@@ -291,9 +291,11 @@ def trail_events(item: Any, actor: User) -> list[TrackingEvent]:
     for their office's dispatchers): the office the item left was shown an hour of them
     around each attempt the other office made."""
     left = actor.role is Role.DISPATCHER and item.office_id != actor.office_id
+    # as :func:`as_left` shows it: also its courier's attempts synced after it left
+    own = getattr(item, "own_event_ids", None) or set()
     return [ev for ev in item.events
             if ev.code in (EventCode.EMI, EventCode.EMH) and ev.actor_id is not None
-            and not (left and ev.office_id != actor.office_id)]
+            and not (left and ev.office_id != actor.office_id and ev.id not in own)]
 
 
 class Masked:
@@ -327,27 +329,39 @@ def as_left(session: Session, c: Complaint, item: Item) -> tuple[Masked, dict[st
 
     Its history up to when it left: each event up to the last one recorded at that
     office (``office_id``) or before the complaint was opened (the office held the item
-    then), as its item page showed it. The events after it, the other office's, are
-    counted with the offices that recorded them and the item's status now (delivered or
-    not): not their times, places, GPS, proof (who received it, the signature and
-    photo), actors or photos, which are the other office's records of its recipient and
-    its staff. Who held the item: the periods of couriers of the office, the other
-    office's staff who ended one not named; its current courier not named; the
-    recipient's requests recorded by the office (or an admin) only. No events offered
-    (``allowed_events``: they are the holding office's to record). The GPS trails are
-    :func:`trail_events`'."""
+    then), as its item page showed it, and those its couriers made while they held the
+    item for it (one made offline and synced after the item left is booked to the office
+    holding it when it arrived: it was hidden, and counted as the other's). The others,
+    the other office's, are counted with the offices that recorded them and the item's
+    status now (delivered or not): not their times, places, GPS, proof (who received
+    it, the signature and photo), actors or photos, which are the other office's records
+    of its recipient and its staff. Who held the item: the periods of couriers of the
+    office, the other office's staff who ended one not named; its current courier not
+    named; the recipient's requests recorded by the office (or an admin) only. No events
+    offered (``allowed_events``: they are the holding office's to record). The GPS
+    trails are :func:`trail_events`'."""
     office_id = c.office_id
     cut = max((ev.id for ev in item.events
                if ev.office_id == office_id or ev.server_time <= c.created_at), default=0)
-    later = [ev for ev in item.events if ev.id > cut]
+    held = [a for a in custody.history(session, item.id) if a.courier.office_id == office_id]
+
+    def held_for_office(ev: TrackingEvent) -> bool:
+        # its courier's, made while they held the item for the office: an offline one
+        # synced after the item left is booked to the office holding it when it arrived
+        when = items.ordering_time(ev.device_time, ev.flags or (), ev.clock_skew_s)
+        return when is not None and any(
+            a.courier_id == ev.actor_id and a.started_at <= when
+            and (a.ended_at is None or when < a.ended_at) for a in held)
+
+    own = [ev for ev in item.events if ev.id <= cut or held_for_office(ev)]
+    own_ids = {ev.id for ev in own}
+    later = [ev for ev in item.events if ev.id not in own_ids]
     offices = {ev.office.id: ev.office for ev in later if ev.office is not None}
     periods: list[Any] = []
-    for a in custody.history(session, item.id):
-        if a.courier.office_id != office_id:
-            continue
+    for a in held:
         ended_elsewhere = a.ended_by_id is not None and not _of_office(a.ended_by, office_id)
         periods.append(Masked(a, ended_by=None, ended_plan_id=None) if ended_elsewhere else a)
-    view = Masked(item, events=[ev for ev in item.events if ev.id <= cut], courier=None,
+    view = Masked(item, events=own, own_event_ids=own_ids, courier=None,
                   courier_id=None, allowed_events=[], assignment_history=periods,
                   recipient_requests=[r for r in items.recipient_requests(session, item.id)
                                       if _of_office(r.actor, office_id)])

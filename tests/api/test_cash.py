@@ -424,12 +424,15 @@ def test_who_counts_in_a_moved_couriers_cash(client, auth, office, courier, disp
     stranger = auth(make_user(Role.DISPATCHER, make_office()))
     assert client.get(f"/api/v1/couriers/{courier.id}/cash?date=2026-11-20",
                       headers=stranger).status_code == 404
-    # an admin names the office, else the courier's office now; an unknown one is a 422
+    # an admin names the office (the courier holds two offices' cash that day: see
+    # test_an_admin_names_the_office_of_a_courier_holding_two_offices_cash); an unknown
+    # one is a 422
     admin = auth(make_user(Role.ADMIN))
     r = client.post("/api/v1/cash/handovers", headers=admin, json={**body,
                                                                    "office_id": 10**6})
     assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/office_id"
-    r = client.post("/api/v1/cash/handovers", headers=admin, json=body)
+    r = client.post("/api/v1/cash/handovers", headers=admin, json={**body,
+                                                                   "office_id": moved.id})
     assert (r.status_code, r.json["office_id"], r.json["expected_on_hand"]) == (
         201, moved.id, 100_000)
     r = client.post("/api/v1/cash/handovers", headers=admin, json={**body,
@@ -461,3 +464,35 @@ def test_the_console_counts_in_a_moved_couriers_cash_at_the_old_office(
     entry = db.session.query(CashEntry).filter_by(kind="handover").one()
     assert (entry.office_id, entry.expected_on_hand, entry.amount) == (
         dispatcher.office_id, 1_450_000, -1_450_000)
+
+
+def test_an_admin_names_the_office_of_a_courier_holding_two_offices_cash(
+        client, auth, office, courier, dispatcher, moved, make_user, make_office):
+    """An admin's hand-in without ``office_id`` was booked to the courier's office now:
+    for a courier moved mid-day, the whole count (1 550 000) was counted against the
+    new office's 100 000 (1 450 000 over there) while the old office's report kept its
+    1 450 000 on hand, without a word. It asks for the office (422, nothing recorded);
+    a named office whose cash the courier does not hold, nor theirs, is refused too."""
+    admin = auth(make_user(Role.ADMIN))
+    body = {"courier_id": courier.id, "date": "2026-11-20", "counted_amount": 1_550_000}
+    r = client.post("/api/v1/cash/handovers", headers=admin, json=body)
+    assert r.status_code == 422, r.json
+    assert r.json["errors"][0]["pointer"] == "/office_id"
+    assert office.code in r.json["detail"] and moved.code in r.json["detail"]
+    stranger = make_office()
+    r = client.post("/api/v1/cash/handovers", headers=admin,
+                    json={**body, "office_id": stranger.id})
+    assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "/office_id"
+    assert db.session.query(CashEntry).filter_by(kind="handover").count() == 0
+    # named, each office counts its own
+    for where, counted in ((office, 1_450_000), (moved, 100_000)):
+        r = client.post("/api/v1/cash/handovers", headers=admin, json={
+            **body, "office_id": where.id, "counted_amount": counted})
+        assert (r.status_code, r.json["expected_on_hand"]) == (201, counted), r.json
+    row, = _report(client, auth(dispatcher))["couriers"]
+    assert (row["on_hand"], row["discrepancy"]) == (0, 0)
+    # a courier who holds only their own office's cash: the default as before
+    mine = make_user(Role.COURIER, office)
+    r = client.post("/api/v1/cash/handovers", headers=admin, json={
+        **body, "courier_id": mine.id, "counted_amount": 0})
+    assert (r.status_code, r.json["office_id"]) == (201, office.id), r.json

@@ -432,6 +432,47 @@ def test_the_office_an_item_left_sees_its_history_until_then_and_a_summary_after
     assert "/console/evidence/" in page
 
 
+def test_the_office_an_item_left_sees_its_couriers_attempt_synced_after_it_left(
+        client, auth, office, dispatcher, courier, make_office, make_user, make_item, clock):
+    """An attempt the office's courier made offline while they held the item, synced
+    after the item moved to another office (accepted: held then), is booked to the
+    office holding the item when it arrived. The office the complaint was opened at did
+    not see it (its own courier's attempt, likely what the complaint is about) nor its
+    GPS trail, and it was counted among the other office's events since. It is shown
+    with its trail; the other office's own events stay counted only."""
+    there = make_office()
+    theirs = make_user(Role.DISPATCHER, there)
+    their_courier = make_user(Role.COURIER, there)
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    c = client.post("/api/v1/complaints", headers=auth(dispatcher), json={
+        "identifier": item.identifier, "category": "late",
+        "description": "Giao chậm"}).json
+    url = f"/api/v1/complaints/{c['id']}"
+    offline_at = clock() + timedelta(minutes=10)  # the door, no signal
+    for m in (0, 10):
+        db.session.add(CourierPosition(
+            client_event_id=next(ids), courier_id=courier.id, lat=12.238, lon=109.196,
+            device_time=offline_at + timedelta(minutes=m), server_time=offline_at,
+            accuracy_m=5))
+    db.session.commit()
+    clock.advance(hours=2)
+    moved(item, there)
+    assert client.post(f"/api/v1/items/{item.identifier}/assign", headers=auth(theirs),
+                       json={"courier_id": their_courier.id}).status_code == 200
+    clock.advance(hours=1)
+    late = synced(client, auth(courier), item.identifier, "EMH", offline_at)
+    assert late["result"] == "accepted" and "held_then" in late["flags"], late
+    clock.advance(days=1)
+    record(client, auth(their_courier), item.identifier, "EMH", clock())
+    case = client.get(url, headers=auth(dispatcher)).json
+    assert [e["code"] for e in case["item"]["events"]] == ["EMA", "EMG", "EDG", "EMH"]
+    assert case["item"]["events"][-1]["id"] == late["event_id"]
+    assert case["later_events"]["count"] == 1  # the other office's attempt only
+    assert [len(t["points"]) for t in case["gps_trails"]] == [2]
+    full = client.get(url, headers=auth(theirs)).json
+    assert [e["code"] for e in full["item"]["events"]] == ["EMA", "EMG", "EDG", "EMH", "EMH"]
+
+
 def test_the_office_holding_the_item_works_on_a_complaint_the_opening_office_answers(
         client, auth, office, dispatcher, make_office, make_user, make_item, clock):
     """The office an item moved to could resolve, reject and reopen a complaint counted
