@@ -82,6 +82,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=_migrations_dir(app), render_as_batch=True,
                      compare_type=True)
     api.init_app(app)
+
+    @app.after_request
+    def _nosniff(resp: Any) -> Any:
+        # every answer is what its Content-Type says: a stored photo (evidence, a scan's),
+        # whatever bytes a phone sent, is never sniffed into HTML by a browser
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return resp
+
     _check_redis_url(app.config.get("REDIS_URL"))
     try:
         ratelimit.init_app(app)

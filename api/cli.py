@@ -207,7 +207,7 @@ def register_cli(app: Flask) -> None:
                   help="Keep this many days (default: UNREAD_SCAN_RETENTION_DAYS)")
     def purge_unread(days: int | None) -> None:
         """Delete the scans to resolve (photos with no item number) older than the
-        retention period that no scan was recorded from, and their photos."""
+        retention period that were not resolved, and their photos."""
         from datetime import timedelta
 
         from .scans.unread import purge as purge_kept

@@ -80,7 +80,8 @@ class UnreadState(enum.StrEnum):
     """Where a kept photo with no item number stands."""
 
     OPEN = "open"  # nobody has settled it yet
-    RESOLVED = "resolved"  # recorded as the courier's scan (staff read it, or a retry)
+    RESOLVED = "resolved"  # recorded as the courier's scan (staff read it, or a retry),
+    # or by the courier's event under its client_event_id (sync, events API)
     DISMISSED = "dismissed"  # staff decided nothing is to be recorded (with a reason)
 
 

@@ -38,6 +38,8 @@ from models import (
     RequestKind,
     Role,
     TrackingEvent,
+    UnreadScan,
+    UnreadState,
     User,
     let_other_writers_in,
     lifecycle,
@@ -112,6 +114,36 @@ def lock_items(session: Session, actor: User, values: Collection[str]) -> None:
     elif actor.role is Role.DISPATCHER:
         stmt = stmt.where(Item.office_id == actor.office_id)
     session.execute(stmt.order_by(Item.id).with_for_update(of=Item)).all()
+
+
+def lock_kept_scans(session: Session, cids: Collection[str]) -> None:
+    """Lock the scans kept without an item number (:class:`models.UnreadScan`) under
+    these ``client_event_id``, before any item: staff resolving one lock it, then its
+    item (api/scans/unread.py), and an event that settles one
+    (:func:`_settle_kept_scan`) takes them in that order too."""
+    wanted = sorted(set(cids))
+    if not wanted:
+        return
+    lock_rows(session, UnreadScan, UnreadScan.client_event_id.in_(wanted))
+    session.execute(select(UnreadScan.id).where(UnreadScan.client_event_id.in_(wanted))
+                    .order_by(UnreadScan.id).with_for_update()).all()
+
+
+def _settle_kept_scan(session: Session, actor: User, event: TrackingEvent, item: Item,
+                      now: datetime) -> None:
+    """A scan kept without an item number whose courier then recorded it as an event
+    (the number typed, sent by the offline sync or to the events API) under its
+    ``client_event_id``, with its action and device time: resolved by it, as by a
+    retry of the scan (no scan is recorded from it: ``scan_id`` stays empty). Another
+    event under its id is another thing: the scan stays for the office."""
+    kept = session.execute(select(UnreadScan).where(
+        UnreadScan.client_event_id == event.client_event_id)).scalar_one_or_none()
+    if (kept is None or kept.state is not UnreadState.OPEN or kept.actor_id != actor.id
+            or kept.action.event_code is not event.code
+            or kept.device_time != event.device_time):
+        return
+    kept.state, kept.resolved_at, kept.identifier = UnreadState.RESOLVED, now, item.identifier
+    session.flush()
 
 
 # ---------------------------------------------------------------- creation
@@ -443,6 +475,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         return replay
     if actor.role is Role.COURIER and code not in COURIER_EVENTS:
         raise Forbidden(f"Couriers cannot record {code.value}.")
+    if source != "scan":  # a scan settles its kept photo itself (api.scans.service)
+        lock_kept_scans(session, [cid])
     held_then = False
     try:
         item = get_item(session, actor, identifier, for_update=True)
@@ -553,6 +587,8 @@ def record_event(session: Session, actor: User, identifier: str, data: Mapping[s
         proof.event_id = event.id
         session.add(proof)
         session.flush()
+    if source != "scan":
+        _settle_kept_scan(session, actor, event, item, now)
     if not applied:
         if code is EventCode.EMH:
             _count_late_attempt(session, item, event, now, max_attempts, data=data,

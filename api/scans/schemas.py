@@ -130,11 +130,13 @@ class UnreadScanSchema(Schema):
     state = fields.Enum(UnreadState, by_value=True)
     resolved_by = fields.Nested(ActorSchema, allow_none=True, metadata={
         "description": "Staff who resolved or dismissed it; null when the courier's retry "
-                       "did"})
+                       "(or their event under its client_event_id) did"})
     resolved_at = fields.AwareDateTime(allow_none=True)
     identifier = fields.String(allow_none=True, metadata={"description": "The item number "
                                                           "it was recorded for"})
-    scan_id = fields.Integer(allow_none=True)
+    scan_id = fields.Integer(allow_none=True, metadata={
+        "description": "The scan recorded from it; null when the courier recorded it as an "
+                       "event (sync) instead"})
     dismiss_reason = fields.String(allow_none=True)
 
 

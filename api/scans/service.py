@@ -92,7 +92,10 @@ def _kept_photo(session: Session, actor: User, data: Mapping[str, Any], photo: b
         return {"photo_kept": False}
     # one at a time per courier: the day's count and the retry's record are current
     lock_rows(session, User, User.id == actor.id)
-    session.execute(select(User.id).where(User.id == actor.id).with_for_update()).all()
+    # (FOR NO KEY UPDATE: an event inserted for this courier meanwhile, by staff resolving
+    # one of their scans, takes its foreign-key share lock without waiting on this)
+    session.execute(select(User.id).where(User.id == actor.id)
+                    .with_for_update(key_share=True)).all()
     cid = data["client_event_id"]
     kept = session.execute(select(UnreadScan).where(UnreadScan.client_event_id == cid)
                            ).scalar_one_or_none()
@@ -105,7 +108,13 @@ def _kept_photo(session: Session, actor: User, data: Mapping[str, Any], photo: b
             return {"photo_kept": False, "photo_not_kept_reason":
                     f"{today} photos without an item number were kept for you today, the "
                     "most a day"}
-        key = store.save(photo, CONTENT_TYPES[ext][1])
+        try:
+            key = store.save(photo, CONTENT_TYPES[ext][1])
+        except Problem:  # the store cannot write (a full disk: logged there): the
+            # refusal stands as it was, not a 503 "send it again later" for a photo no
+            # resend will read
+            return {"photo_kept": False, "photo_not_kept_reason":
+                    "the server could not store it"}
         kept = UnreadScan(client_event_id=cid, action=data["action"], actor_id=actor.id,
                           office_id=actor.office_id, device_time=data["device_time"],
                           server_time=now, last_attempt_at=now, attempts=1,
@@ -289,7 +298,9 @@ def record_scan(session: Session, actor: User, data: Mapping[str, Any], photo: b
                 photo_content_type=CONTENT_TYPES[ext][0] if ext else None,
                 photo_bytes=len(photo) if photo is not None else None, photo_error=photo_error)
     scan.item, scan.event, scan.actor = result.item, result.event, actor
-    if kept_scan is not None and kept_scan.state is UnreadState.OPEN:
+    # settled by this scan, also once staff dismissed it (the courier retook the photo
+    # or typed the number after all: the record names the scan recorded)
+    if kept_scan is not None and kept_scan.state is not UnreadState.RESOLVED:
         kept_scan.state, kept_scan.scan, kept_scan.resolved_at = UnreadState.RESOLVED, scan, now
         kept_scan.identifier = identified
         if scan.photo_key is None:  # the number typed: the kept photo is the evidence

@@ -110,12 +110,13 @@ def dismiss(session: Session, actor: User, unread_id: int, reason: str, *,
 
 
 def purge(session: Session, *, older_than: datetime) -> tuple[int, list[str]]:
-    """Delete the kept scans received before ``older_than`` that no scan was recorded
-    from (open or dismissed; a resolved one stays with its scan, whose evidence its photo
-    is): how many, and the photo files no row cites any more, to delete once this is
-    committed."""
+    """Delete the kept scans received before ``older_than`` that were not resolved
+    (open or dismissed; a resolved one stays with its scan, whose evidence its photo
+    is, or with the courier's event that settled it): how many, and the photo files no
+    row cites any more, to delete once this is committed."""
     gone = session.execute(select(UnreadScan.id, UnreadScan.photo_key).where(
-        UnreadScan.server_time < older_than, UnreadScan.scan_id.is_(None))).all()
+        UnreadScan.server_time < older_than,
+        UnreadScan.state.in_([UnreadState.OPEN, UnreadState.DISMISSED]))).all()
     if not gone:
         return 0, []
     ids = [g.id for g in gone]

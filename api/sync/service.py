@@ -90,7 +90,10 @@ def sync(session: Session, actor: User, request: Mapping[str, Any], *, now: date
         results[idx] = _ping(session, actor, data, now=now, upload=upload,
                              min_interval=timedelta(seconds=gps_min_interval_s))
 
-    # every item of the batch locked first, in one order: no deadlock with another batch
+    # the courier's scans kept without an item number that an event may settle, before
+    # the items (as staff resolving one take them), then every item of the batch, in
+    # one order: no deadlock with another batch
+    items.lock_kept_scans(session, [data["client_event_id"] for _, data in events])
     items.lock_items(session, actor, [data["identifier"] for _, data in events])
     # then its payouts, then the files they all cite (each delivery, event photo and
     # payment looks for other uses of its files): items, payouts, files, each in one

@@ -78,6 +78,8 @@ def test_a_photo_without_a_code_is_kept_and_listed_for_the_office(
     # the photo, as evidence files are stored (content-addressed)
     got = client.get(row["photo_url"], headers=auth(dispatcher))
     assert got.status_code == 200 and got.data == photo and got.mimetype == "image/png"
+    # never sniffed into anything else by a browser
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in got.headers["Cache-Control"]
     got.close()
     [kept] = kept_rows()
@@ -203,6 +205,21 @@ def test_dismissing_keeps_the_reason(client, auth, office, courier, dispatcher, 
     assert r.status_code == 409
 
 
+def test_a_dismissed_one_the_courier_records_after_all_names_the_scan(
+        client, auth, office, courier, dispatcher, make_item):
+    item = make_item(office, courier=courier, events=("EMG",))
+    kept_id, data = keep(client, auth, courier, plain_photo())
+    client.post(f"/api/v1/unread-scans/{kept_id}/dismiss", json={"reason": "blurred"},
+                headers=auth(dispatcher))
+    # the courier types the number after all, under the same id
+    r = client.post("/api/v1/scans", json={**data, "codes": [{"text": item.identifier}]},
+                    headers=auth(courier))
+    assert r.status_code == 201, r.json
+    row = client.get(f"/api/v1/unread-scans/{kept_id}", headers=auth(dispatcher)).json
+    assert row["state"] == "resolved" and row["scan_id"] == r.json["scan_id"]
+    assert row["dismiss_reason"] == "blurred"
+
+
 def test_only_the_courier_s_office_sees_and_settles_it(
         client, auth, office, courier, dispatcher, make_item, make_user, make_office):
     item = make_item(office, courier=courier, events=("EMG",))
@@ -318,3 +335,64 @@ def test_the_console_lists_them_and_staff_resolve_or_dismiss_there(
                         headers=auth(make_user(Role.DISPATCHER, office))).json
     assert detail["status"] == "out_for_delivery"
     assert detail["events"][-1]["actor"]["id"] == courier.id
+
+
+def test_a_photo_the_store_cannot_write_is_still_the_no_item_code_refusal(
+        app, client, auth, tmp_path, office, courier, dispatcher):
+    # a full disk (or a PHOTO_DIR the server may not write): keeping the photo is what
+    # fails, not the scan; the phone is still told to type the number or retake it, where
+    # it got a 503 "send it again later" and resent a photo that can never be read
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_bytes(b"")
+    app.config["PHOTO_DIR"] = str(blocked / "evidence")
+    r = post_photo(client, auth(courier), blank_photo(), fields())
+    assert r.status_code == 422 and r.json["type"] == "/problems/no-item-code", r.json
+    assert r.json["photo_kept"] is False and "could not store" in r.json["detail"]
+    assert kept_rows() == []
+    assert listed(client, auth, dispatcher)["total"] == 0
+
+
+def test_the_courier_recording_it_as_an_event_settles_it(
+        app, client, auth, clock, office, courier, dispatcher, make_item):
+    # the number typed on the phone and sent as an event (offline sync, or the events
+    # API) under the scan's client_event_id: recorded once, and the scan to resolve no
+    # longer waits on the office's list (staff trying to record it got a 409
+    # idempotency-key-reused, and it stayed open)
+    synced = make_item(office, courier=courier, events=("EMG",))
+    kept_id, data = keep(client, auth, courier)
+    entry = {"kind": "event", "identifier": synced.identifier, "code": "EDG",
+             "client_event_id": data["client_event_id"], "device_time": data["device_time"],
+             "location": data["location"]}
+    r = client.post("/api/v1/sync", json={"events": [entry]}, headers=auth(courier))
+    assert r.status_code == 200 and r.json["results"][0]["result"] == "accepted", r.json
+    row = client.get(f"/api/v1/unread-scans/{kept_id}", headers=auth(dispatcher)).json
+    assert row["state"] == "resolved" and row["identifier"] == synced.identifier
+    assert row["scan_id"] is None and row["resolved_by"] is None
+    assert listed(client, auth, dispatcher)["total"] == 0
+    r = client.post(f"/api/v1/unread-scans/{kept_id}/resolve",
+                    json={"identifier": synced.identifier}, headers=auth(dispatcher))
+    assert r.status_code == 409 and r.json["type"] == "/problems/unread-scan-settled"
+    assert db.session.query(TrackingEvent).filter_by(code="EDG").count() == 1
+    # through the events API too
+    posted = make_item(office, courier=courier, events=("EMG",))
+    kept_id, data = keep(client, auth, courier, plain_photo())
+    r = client.post(f"/api/v1/items/{posted.identifier}/events", headers=auth(courier), json={
+        "code": "EDG", "client_event_id": data["client_event_id"],
+        "device_time": data["device_time"], "location": data["location"]})
+    assert r.status_code == 201, r.json
+    row = client.get(f"/api/v1/unread-scans/{kept_id}", headers=auth(dispatcher)).json
+    assert row["state"] == "resolved" and row["identifier"] == posted.identifier
+    # another action under its id is not that scan: it stays for the office
+    other = make_item(office, courier=courier, events=("EMG",))
+    kept_id, data = keep(client, auth, courier, plain_photo(90))
+    r = client.post("/api/v1/sync", json={"events": [{
+        **entry, "identifier": other.identifier, "client_event_id": data["client_event_id"],
+        "device_time": "2026-11-20T08:30:00+07:00"}]}, headers=auth(courier))
+    assert r.json["results"][0]["result"] == "accepted", r.json
+    assert client.get(f"/api/v1/unread-scans/{kept_id}",
+                      headers=auth(dispatcher)).json["state"] == "open"
+    # the purge keeps the resolved ones, as those a scan was recorded from
+    clock.advance(days=31)
+    out = app.test_cli_runner().invoke(args=["scans", "purge-unread"]).output
+    assert "Deleted 1 scans to resolve" in out, out
+    assert {k.state.value for k in kept_rows()} == {"resolved"}
