@@ -307,7 +307,11 @@ def _error(status: int, title: str, detail: str | None, *, slug: str | None = No
     ``Content-Language``), else as given."""
     said = None
     for words in current_app.extensions.get(ERROR_WORDS, ()):
-        said = words(status, slug, title, detail or "")
+        try:
+            said = words(status, slug, title, detail or "")
+        except Exception:  # the error is answered all the same, in the app's words
+            log.exception("error words failed on %s %s", request.method, request.path)
+            said = None
         if said is not None:
             break
     if page and wants_html():

@@ -192,6 +192,13 @@ def _day_events(session: Session, office_id: int, day: date,
                   key=lambda e: (_courier_id(e), e.device_time, e.id))
 
 
+def _on_days_list(day: date, device_time: datetime, server_time: datetime) -> bool:
+    """Whether a day's list (:func:`_day_events`) looks an event of these times up."""
+    start, end = day_bounds(day)
+    return (start - DEVICE_MARGIN <= device_time <= end + DEVICE_MARGIN
+            or start <= server_time <= end + ARRIVAL_MARGIN)
+
+
 def _couriers_report() -> Any:
     """An event recorded by a courier (their role then: :func:`recorded_as`), or by
     office staff for one (relayed from the field); with ``users`` joined on its actor."""
@@ -335,7 +342,8 @@ def review_outcome(session: Session, actor: User, event_id: int, state: ReviewSt
                 if ev.code in OUTCOME_CODES else f"an {ev.code.value} event")
         raise Conflict(f"Event {event_id} is {what}: only deliveries and failed attempts "
                        "are confirmed or disputed.", slug="not-an-outcome")
-    if ev.actor_id == actor.id:
+    if actor.id in (ev.actor_id, ev.for_courier_id):
+        # also one staff relayed for them when they were a courier (made staff since)
         raise Forbidden("Your own outcomes are checked by someone else.")
     _review(session, actor, ev, state, note, now)
     return outcome_row(ev)
@@ -429,7 +437,10 @@ def backlog(session: Session, actor: User, office_id: int | None, before: date,
         if outcome is None:
             outcome = not (r.item_id in first_delivery and first_delivery[r.item_id] < r.id)
         day = field_shift_day(r.device_time, r.server_time, r.flags, r.clock_skew_s)
-        if outcome and since <= day < before:
+        # and looked up by that day's list (not only by the days' joint ranges: a phone
+        # days ahead, synced more than a week late, is on no day's list)
+        if outcome and since <= day < before and _on_days_list(day, r.device_time,
+                                                                r.server_time):
             rows.append((day, r.device_time, r.id, r.courier_id))
     rows.sort(key=lambda x: (x[0], x[1], x[2]))
     per: dict[int, Counter[str]] = {}

@@ -504,3 +504,29 @@ def test_the_apps_own_errors_on_a_console_page_are_said_in_its_language(
                      content_type="application/json")
     assert r.status_code == 400 and "Lỗi" not in r.json["detail"]
     assert r.json["detail"] != labels.HTTP_STATUS[400]
+
+
+def test_an_error_whose_words_fail_is_answered_in_the_apps_words(console, monkeypatch):
+    """The words are a nicety: one that fails (a label missing, a bug) was raised from
+    the error handler itself, and the error answered as a bare 500 of the server, with
+    no problem details (a 500 of a view: its handler failing in turn)."""
+    from api.console import views
+
+    def broken(*_a, **_k):
+        raise KeyError("no words")
+
+    monkeypatch.setattr(refusals, "app_error_text", broken)
+    r = console.get("/console/nowhere", headers={"Accept": "application/json"})
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    assert r.json["detail"].startswith("The requested URL was not found")
+    assert "Content-Language" not in r.headers
+    r = console.get("/console/nowhere", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and "<h1>404 Not Found</h1>" in r.text
+
+    def fails(*_a, **_k):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(views, "_couriers", fails)
+    r = console.get("/console/api/day?date=2026-11-20")
+    assert r.status_code == 500 and r.mimetype == "application/problem+json"
+    assert r.json["title"] == "Internal server error"

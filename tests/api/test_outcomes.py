@@ -856,3 +856,42 @@ def test_a_coded_delivery_far_from_the_address_is_left_to_the_office(
     assert db.session.query(OutcomeReview).count() == 0
     conf = confirmation_of(client, auth(dispatcher), coded, ev["id"])
     assert (conf["state"], conf["basis"]) == ("reported", None)
+
+
+def test_a_courier_made_staff_does_not_review_what_staff_relayed_for_them(
+        client, auth, office, courier, dispatcher, make_item, full_proof, clock):
+    """Their outcome still (the list's `courier`): a 403 as for one they recorded, as
+    `POST /outcomes/confirm` naming themselves is."""
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(hours=4)
+    relayed = record(client, auth(dispatcher), item, "EMI",
+                     proof=full_proof(item, by=dispatcher))
+    assert relayed["confirmation"]["state"] == "reported"
+    courier.role = Role.DISPATCHER
+    db.session.commit()
+    r = client.post(f"/api/v1/outcomes/{relayed['id']}/review", headers=auth(courier),
+                    json={"state": "confirmed"})
+    assert r.status_code == 403, r.json
+    assert db.session.query(OutcomeReview).count() == 0
+
+
+def test_the_backlog_lists_only_what_its_days_lists_find(
+        client, auth, office, courier, dispatcher, make_item, full_proof, clock):
+    """A phone three days ahead that synced nine days late: its delivery's shift day is
+    the 20th (its time corrected), but the 20th's list does not find it (neither by
+    device time nor by arrival); the backlog listed it on the 20th all the same, linking
+    to a day's list that does not show it and that cannot confirm it."""
+    from datetime import timedelta
+
+    item = make_item(office, courier=courier, events=("EMG", "EDG"))
+    clock.advance(days=9)
+    r = client.post("/api/v1/sync", headers=auth(courier), json={
+        "device_id": "android-1", "sent_at": (clock() + timedelta(days=3)).isoformat(),
+        "events": [{"kind": "event", "identifier": item.identifier, "code": "EMI",
+                    "client_event_id": next(ids), "device_time": "2026-11-23T10:00:00+07:00",
+                    "location": {"lat": 12.238, "lon": 109.196}, "proof": full_proof(item)}]})
+    assert r.json["results"][0]["flags"] == ["device_clock_off"], r.json
+    h = auth(dispatcher)
+    assert client.get(f"/api/v1/outcomes?date={DAY}", headers=h).json["outcomes"] == []
+    body = client.get("/api/v1/outcomes/backlog", headers=h).json
+    assert (body["total"], body["outcomes"], body["couriers"]) == (0, [], [])
