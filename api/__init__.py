@@ -125,6 +125,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         health,
         items,
         outcomes,
+        rounds,
         route_plans,
         scans,
         sync,
@@ -150,6 +151,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(payout_views.blp)
     api.register_blueprint(outcomes.blp)
+    api.register_blueprint(rounds.blp)
     api.register_blueprint(tracking.api_blp)
     app.register_blueprint(tracking.page_bp)
     app.register_blueprint(health.bp)

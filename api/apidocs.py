@@ -67,6 +67,9 @@ PROBLEM_TYPES = {
                            "uploaded); `errors` says which.",
     "payout-not-open": "The payout is not in a state that allows this.",
     "duplicate-payout": "A payout with this reference exists.",
+    "duplicate-round": "The office has a delivery round with this code (`round_id`).",
+    "ward-in-another-round": "A ward belongs to one delivery round of an office at most: "
+                             "`errors` names, per ward, the round that covers it.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
                     "was seen. For a photo that decoded, `photo_kept` says whether it was "
                     "kept for the office as a scan to resolve (`unread_scan_id`, "

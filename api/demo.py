@@ -149,6 +149,7 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
         u.set_password(password)
         session.add(u)
     session.flush()
+    _rounds(session, dispatcher, couriers, now)
 
     weights = [p[2] for p in PRODUCTS]
     path_weights = [p[0] for p in PATHS]
@@ -214,6 +215,29 @@ def load_demo(session: Session, *, now: datetime, n_items: int = 300, seed: int 
     _field_day(session, rng, office, dispatcher, couriers, now)
     return DemoSummary(office.code, ["admin", "dispatcher1"] + [c.username for c in couriers],
                        n_items)
+
+
+#: the demo office's delivery rounds: code, name, wards (neighbours), and which of the
+#: couriers (courier1 ...) rides it; courier8 to courier10 have none (they fill in)
+ROUNDS = [
+    ("T01", "Tuyến phía Nam", ["Phường Vĩnh Nguyên", "Phường Phước Long"], 1),
+    ("T02", "Tuyến Lộc Thọ", ["Phường Lộc Thọ", "Phường Phước Hải"], 2),
+    ("T03", "Tuyến Tân Lập", ["Phường Tân Lập", "Phường Phước Tân"], 3),
+    ("T04", "Tuyến Vạn Thạnh", ["Phường Vạn Thạnh", "Phường Phước Tiến"], 4),
+    ("T05", "Tuyến phía Tây", ["Phường Phương Sài", "Phường Ngọc Hiệp"], 5),
+    ("T06", "Tuyến Xương Huân", ["Phường Xương Huân", "Phường Vĩnh Thọ"], 6),
+    ("T07", "Tuyến phía Bắc", ["Phường Vĩnh Phước", "Phường Vĩnh Hải"], 7),
+]
+
+
+def _rounds(session: Session, dispatcher: User, couriers: list[User], now: datetime) -> None:
+    """The office's delivery rounds, by ward (items name their ward without "Phường":
+    matched all the same)."""
+    from .rounds import service as rounds
+
+    for code, name, wards, n in ROUNDS:
+        rounds.create(session, dispatcher, {"code": code, "name": name, "wards": wards,
+                                            "courier_id": couriers[n - 1].id}, now=now)
 
 
 def _field_day(session: Session, rng: random.Random, office: Office, dispatcher: User,

@@ -19,6 +19,7 @@ from .payout import PayoutStatus, PayoutTask
 from .proof import DeliveryProof, Evidence, EvidenceKind, PartialReason, Relation
 from .request import RecipientRequest, RequestKind
 from .review import OutcomeReview, ReviewState
+from .round import DeliveryRound, RoundWard, ward_key
 from .route_plan import PlanStatus, RoutePlan
 from .scan import Scan, ScanAction, UnreadScan, UnreadState
 from .sync import CourierPosition, SyncUpload
@@ -36,6 +37,7 @@ __all__ = [
     "ComplaintChange",
     "ComplaintStatus",
     "CourierPosition",
+    "DeliveryRound",
     "DeliveryProof",
     "EventCode",
     "Evidence",
@@ -60,6 +62,7 @@ __all__ = [
     "ReviewState",
     "RevokedSession",
     "Role",
+    "RoundWard",
     "RoutePlan",
     "Scan",
     "ScanAction",
@@ -75,4 +78,5 @@ __all__ = [
     "lock_rows",
     "locked_one",
     "utcnow",
+    "ward_key",
 ]

@@ -66,6 +66,21 @@ UI = {
                     "Read the number on the photo and record the scan as the courier's (their "
                     "phone's time and place), or dismiss it with a reason."),
     "no_unread": ("Không có ảnh nào chờ xử lý.", "No photo waits to be resolved."),
+    "nav_rounds": ("Tuyến phát", "Delivery rounds"),
+    "rounds_title": ("Tuyến phát của bưu cục", "The office's delivery rounds"),
+    "rounds_help": ("Mỗi tuyến phát là một địa bàn ổn định theo phường/xã, thường do một "
+                    "bưu tá phát. Khi lập kế hoạch, bưu gửi thuộc tuyến được ưu tiên giao "
+                    "cho bưu tá của tuyến. Thêm, sửa tuyến qua API (/api/v1/rounds).",
+                    "Each delivery round is a stable territory of wards, usually ridden by "
+                    "one courier. Route plans give a round's items to its courier when "
+                    "that costs little. Rounds are added and changed through the API "
+                    "(/api/v1/rounds)."),
+    "no_rounds": ("Bưu cục chưa có tuyến phát nào.", "The office has no delivery round yet."),
+    "round_code": ("Mã tuyến", "Code"),
+    "round_name": ("Tên tuyến", "Name"),
+    "round_wards": ("Phường/xã", "Wards"),
+    "round_courier": ("Bưu tá phụ trách", "Usual courier"),
+    "no_courier": ("Chưa có", "None yet"),
     "scan_action": ("Thao tác", "Action"),
     "received_at": ("Giờ máy chủ nhận", "Received"),
     "times_sent": ("Số lần gửi", "Times sent"),
@@ -577,6 +592,9 @@ PROBLEM = {
                            "biên nhận không hợp lệ.",
     "payout-not-open": "Khoản chi trả không còn ở trạng thái cho phép thao tác này.",
     "duplicate-payout": "Mã chi trả đã tồn tại.",
+    "duplicate-round": "Bưu cục đã có tuyến phát với mã này.",
+    "ward-in-another-round": "Phường/xã đã thuộc một tuyến phát khác của bưu cục: mỗi "
+                             "phường/xã chỉ thuộc một tuyến phát.",
     "no-item-code": "Không thấy số hiệu bưu gửi nào trong các mã đọc được.",
     "unread-scan-settled": "Lượt quét này đã được xử lý hoặc bỏ qua.",
     "photo-too-large": "Ảnh vượt quá dung lượng cho phép.",

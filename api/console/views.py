@@ -1016,6 +1016,18 @@ def unread_page(user: User) -> Any:
     return render_template("console/unread.html", office=office, rows=rows, pager=pager)
 
 
+@bp.get("/rounds")
+@page
+def rounds_page(user: User) -> Any:
+    """The office's delivery rounds (GET /api/v1/rounds): code, name, wards and the
+    courier who usually rides each, by code."""
+    from ..rounds import service as rounds
+
+    office = office_of(user)
+    rows = rounds.listing(db.session(), user, office.id)
+    return render_template("console/rounds.html", office=office, rows=rows)
+
+
 @bp.get("/unread-scans/<int:unread_id>/photo")
 @page
 def unread_photo(user: User, unread_id: int) -> Any:

@@ -602,6 +602,14 @@ class RecipientRequestSchema(Schema):
     next_attempt_before = fields.Date(allow_none=True)
 
 
+class RoundRefSchema(Schema):
+    """An item's delivery round, as its detail shows it."""
+
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
 class ItemDetailSchema(ItemSchema):
     events = fields.List(fields.Nested(EventSchema))
     allowed_events = fields.List(fields.String())
@@ -614,6 +622,10 @@ class ItemDetailSchema(ItemSchema):
             "description": "What its recipient asked the office for (collect later, a "
                            "delivery round), oldest first (office staff only: null for "
                            "couriers)"})
+    round = fields.Nested(RoundRefSchema, allow_none=True, attribute="delivery_round", metadata={
+        "description": "The delivery round of its office that covers its recipient ward "
+                       "(GET /rounds), {id, code, name}; null when none does (office staff "
+                       "only: null for couriers)"})
 
 
 class ItemPageSchema(Schema):

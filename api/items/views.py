@@ -49,12 +49,15 @@ def with_allowed_events(item: Any, actor: User) -> Any:
 
 
 def with_history(item: Any, actor: User) -> Any:
-    """The item with its assignment history for office staff; none for couriers (it
-    names other couriers)."""
+    """The item with its assignment history and its delivery round for office staff;
+    none for couriers (it names other couriers)."""
+    from ..rounds import service as rounds
+
     staff = actor.role is not Role.COURIER
     item.assignment_history = custody.history(db.session(), item.id) if staff else None
     item.recipient_requests = (service.recipient_requests(db.session(), item.id) if staff
                                else None)
+    item.delivery_round = rounds.round_of(db.session(), item) if staff else None
     return item
 
 

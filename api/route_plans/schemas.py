@@ -9,7 +9,7 @@ from models import PlanStatus, Status
 
 from ..errors import ProblemSchema
 from ..items.schemas import Day, Id, Int, JSONBool, LocationSchema
-from .service import DEFAULT_MOVE_COST_M, REMAINING
+from .service import DEFAULT_MOVE_COST_M, DEFAULT_ROUND_COST_M, REMAINING
 
 _PLANNED_STATUSES = ("Only items still to deliver can be planned: "
                      + ", ".join(s.value for s in REMAINING) + ".")
@@ -69,6 +69,18 @@ class PlanCreateSchema(Schema):
                        f"0 to {routing.MAX_MOVE_COST_M}; default "
                        f"{DEFAULT_MOVE_COST_M} (0: distance alone decides). The result's "
                        "distances are real metres, without it"})
+
+    round_cost_m = Int(load_default=DEFAULT_ROUND_COST_M,
+                       validate=validate.Range(0, routing.MAX_MOVE_COST_M), metadata={
+        "description": "What giving a stop to another courier than the one who usually "
+                       "rides its item's delivery round (GET /rounds; the round's courier "
+                       "must be in the plan) costs, in metres of distance: the stop stays "
+                       "with the round's courier unless moving it shortens the day by "
+                       "more, or that courier cannot take it. Only for stops no other rule "
+                       "gives a courier (in a bag, assigned by hand or by a published "
+                       f"plan). 0 to {routing.MAX_MOVE_COST_M}; default "
+                       f"{DEFAULT_ROUND_COST_M}; 0: rounds are ignored. The result's "
+                       "`rounds` says how many stayed"})
 
     @validates_schema
     def _shift(self, data: dict[str, Any], **_: Any) -> None:
@@ -184,6 +196,15 @@ RESULT_DOC = {
         "A rebalancing plan (keep_assignments false): what moving a parcel a published "
         "plan gave a courier to another courier cost in the optimisation (m); null for a "
         "plan that moves nothing given out")},
+    "rounds": {"type": ["object", "null"], "description": (
+        "The stops that preferred their delivery round's courier (round_cost_m above 0, "
+        "the round's courier in the plan, no other rule giving the stop a courier): how "
+        "many are on that courier's route, on another courier's, or unassigned, and the "
+        "round_cost_m each move cost in the optimisation; null for plans made before "
+        "rounds. They follow an edit"), "properties": {
+            "round_cost_m": {"type": "integer"}, "stops": {"type": "integer"},
+            "on_round_courier": {"type": "integer"}, "another_courier": {"type": "integer"},
+            "unassigned": {"type": "integer"}}},
     "unassigned": {"type": "array", "items": {"type": "object", "properties": {
         "identifier": {"type": "string"}, "reason": {"type": "string"},
         "message": {"type": "string"}}}},

@@ -34,6 +34,7 @@ from models import (
     User,
     lock_rows,
     locked_one,
+    ward_key,
 )
 from models.route_plan import ACTIVE
 
@@ -43,6 +44,7 @@ from ..items import custody, identifiers
 from ..items.service import last_day_held
 from ..jobs import JobState
 from ..localtime import LOCAL_TZ, day_start, local_day
+from ..rounds import service as rounds
 from ..scope import office_for_write
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,12 @@ DEFAULT_CAPACITY_KG = 80.0
 #: the demo day (docs/routing.md, "Rebalancing on the demo day"), it keeps most of the
 #: day where it is and still gives a courier who joins late a round
 DEFAULT_MOVE_COST_M = 2_000
+#: What a plan charges, in metres of distance, for each stop it gives another courier
+#: than the one who usually rides the stop's delivery round (``round_cost_m`` of the
+#: request; 0: rounds are ignored): measured on the demo day (docs/routing.md,
+#: "Delivery rounds on the demo day"), it keeps most stops on their round's courier
+#: and still lets the plan even out a day when one round has far more parcels
+DEFAULT_ROUND_COST_M = 2_000
 
 
 def _seconds(day: date, t: datetime) -> int:
@@ -403,6 +411,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     courier_ids = {c.id for c in couriers}
     keep = bool(data.get("keep_assignments", True))
     move_cost = None if keep else int(data.get("move_cost_m", DEFAULT_MOVE_COST_M))
+    round_cost = int(data.get("round_cost_m", DEFAULT_ROUND_COST_M))
+    # ward key -> the courier of this plan who usually rides the round covering it
+    on_rounds = rounds.round_couriers(session, office_id, courier_ids) if round_cost else {}
     wanted: ColumnElement[bool] = Item.status.in_(statuses)
     if data.get("identifiers"):
         # as every other look-up: 'ee 123 456 785 vn' is EE123456785VN
@@ -474,6 +485,7 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     by_hand = assigned_by_hand(session, items)
     stops: list[dict[str, Any]] = []
     left_out: list[dict[str, str]] = []  # shown with the plan's unassigned stops
+    round_stops: dict[str, str] = {}  # stop id -> its round's courier (preferred)
     for it in items:
         if (it.status is Status.OUT_FOR_DELIVERY and it.courier_id is not None
                 and it.courier_id not in courier_ids):
@@ -545,6 +557,14 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
         }
         if mine and not pinned:
             stop["preferred_courier"] = str(it.courier_id)
+        elif (not pinned and (rider := on_rounds.get(ward_key(it.recipient_ward)))
+              is not None):
+            # in a delivery round whose courier is in the plan, and no other rule gives
+            # it to a courier: it prefers the round's courier (soft: another courier
+            # costs round_cost_m); not committed (a new stop as any other)
+            stop["preferred_courier"] = str(rider)
+            stop["move_cost_m"] = round_cost
+            round_stops[it.identifier] = str(rider)
         if mine:
             # given out already (in the courier's bag, by hand or by a published plan):
             # when the day cannot fit every stop, new ones are left out first
@@ -581,6 +601,9 @@ def build_problem(session: Session, actor: User, data: Mapping[str, Any], *,
     }
     if move_cost is not None:  # a rebalancing plan: what moving a parcel given out costs
         problem["move_cost_m"] = move_cost
+    # (top-level keys Problem.from_dict does not know: with_stability's figures)
+    problem["round_cost_m"] = round_cost
+    problem["round_stops"] = round_stops
     # validate now: a bad or oversized problem never reaches a job
     routing.Problem.from_dict(problem)
     if left_out:  # (Problem.from_dict ignores top-level keys it does not know)
@@ -1320,9 +1343,12 @@ def with_stability(problem: Mapping[str, Any], result: dict[str, Any]) -> dict[s
     in force (:func:`starting_routes`); for the whole plan, ``stability``: of the
     ``previous_stops`` on the plan's couriers' routes in force, how many are ``kept``
     on their courier's route, ``moved`` to another courier's and ``unassigned`` (null
-    when no courier of the plan had a route in force); and ``move_cost_m``, what a
+    when no courier of the plan had a route in force); ``move_cost_m``, what a
     rebalancing plan charged per parcel moved off its courier (null for one that moves
-    nothing given out: ``keep_assignments``)."""
+    nothing given out: ``keep_assignments``); and ``rounds``: of the stops that preferred
+    their delivery round's courier (``round_stops``), how many are ``on_round_courier``'s
+    route, on ``another_courier``'s or ``unassigned``, and the ``round_cost_m`` charged
+    for each moved (null for a plan made before rounds)."""
     before = problem.get("routes_before") or {}
     warm = problem.get("warm_start")
     routes = []
@@ -1340,9 +1366,19 @@ def with_stability(problem: Mapping[str, Any], result: dict[str, Any]) -> dict[s
         moved = sum(i in served and served[i] != c for i, c in held.items())
         stability = {"previous_stops": len(held), "kept": kept, "moved": moved,
                      "unassigned": len(held) - kept - moved}
+    on_rounds = None
+    if "round_stops" in problem:
+        served = {s["identifier"]: str(r["courier_id"])
+                  for r in result["routes"] for s in r["stops"]}
+        wanted = problem["round_stops"]
+        kept = sum(served.get(i) == c for i, c in wanted.items())
+        moved = sum(i in served and served[i] != c for i, c in wanted.items())
+        on_rounds = {"round_cost_m": problem.get("round_cost_m"), "stops": len(wanted),
+                     "on_round_courier": kept, "another_courier": moved,
+                     "unassigned": len(wanted) - kept - moved}
     return {**result, "routes": routes, "warm_start": None if warm is None else {
         "plan_ids": warm["plan_ids"], "stops": warm["stops"]}, "stability": stability,
-        "move_cost_m": problem.get("move_cost_m")}
+        "move_cost_m": problem.get("move_cost_m"), "rounds": on_rounds}
 
 
 def _not_handed_over(session: Session, plan: RoutePlan, items: Collection[Item],

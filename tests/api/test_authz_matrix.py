@@ -31,7 +31,20 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["make_payout"] = lambda: _make_payout(clock, w)
     w["make_outcome"] = lambda: _make_outcome(clock, make_item, w)
     w["make_unread"] = lambda: _make_unread(app, tmp_path, clock, w)
+    w["make_round"] = lambda: _make_round(clock, w)
     return w
+
+
+def _make_round(clock, w):
+    """A delivery round of the world's office, ridden by its courier."""
+    from api.rounds import service as rounds
+    from models import db
+
+    r = rounds.create(db.session, w["dispatcher_own"], {
+        "code": "T01", "name": "Tuyến 1", "wards": ["Lộc Thọ"],
+        "courier_id": w["courier_own"].id}, now=clock())
+    db.session.commit()
+    return r.id
 
 
 def _make_unread(app, tmp_path, clock, w):
@@ -371,6 +384,24 @@ MATRIX = [
      lambda w: {"json": {"reason": "a photo of the ground"}},
      dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
+    ("delivery rounds", "get", "/api/v1/rounds?office_id={office}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("create delivery round", "post", "/api/v1/rounds",
+     lambda w: {"json": {"code": "T02", "name": "Tuyến 2", "wards": ["Tân Lập"],
+                         "office_id": w["office"].id}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=403, admin=201)),
+    ("delivery round", "get", "/api/v1/rounds/{round}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("update delivery round", "patch", "/api/v1/rounds/{round}",
+     lambda w: {"json": {"name": "Tuyến Lộc Thọ"}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("delete delivery round", "delete", "/api/v1/rounds/{round}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=204,
+          dispatcher_other=404, admin=204)),
     ("public tracking", "get", "/api/v1/track/{item}", None,
      dict(anon=200, courier_own=200, courier_other=200, dispatcher_own=200,
           dispatcher_other=200, admin=200)),
@@ -396,10 +427,11 @@ def test_role_matrix(client, auth, world, monkeypatch, role, name, method, url, 
     payout = world["make_payout"]() if "{payout}" in url else None
     outcome = world["make_outcome"]() if "{outcome}" in url else None
     unread = world["make_unread"]() if "{unread}" in url else None
+    round_id = world["make_round"]() if "{round}" in url else None
     path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
                       scan=scan_id, plan=plan_id, office=world["office"].id,
                       evidence=evidence, complaint=complaint, payout=payout,
-                      outcome=outcome, unread=unread)
+                      outcome=outcome, unread=unread, round=round_id)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
     assert r.status_code == expected[role], (role, name, r.get_json(silent=True))
