@@ -138,6 +138,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .console.views import bp as console_bp
     from .payouts import views as payout_views
     from .proof import views as proof_views
+    from .remittance import views as remittance_views
 
     # documented in the plan's result, which is stored JSON (no schema of its own)
     api.spec.components.schema("RouteIssue", schema=route_plans.RouteIssueSchema)
@@ -148,6 +149,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(sync.blp)
     api.register_blueprint(proof_views.blp)
     api.register_blueprint(cash_views.blp)
+    api.register_blueprint(remittance_views.blp)
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(payout_views.blp)
     api.register_blueprint(outcomes.blp)

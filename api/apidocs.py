@@ -70,6 +70,12 @@ PROBLEM_TYPES = {
     "duplicate-round": "The office has a delivery round with this code (`round_id`).",
     "ward-in-another-round": "A ward belongs to one delivery round of an office at most: "
                              "`errors` names, per ward, the round that covers it.",
+    "nothing-to-remit": "No COD of the sender collected in the period, handed in and on no "
+                        "statement yet: nothing to draw a statement up for; "
+                        "`not_handed_in` lists what waits for its courier's hand-in.",
+    "statement-paid": "The COD statement is paid (under another reference): it is neither "
+                      "paid again nor cancelled.",
+    "statement-cancelled": "The COD statement is cancelled: it is not paid.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
                     "was seen. For a photo that decoded, `photo_kept` says whether it was "
                     "kept for the office as a scan to resolve (`unread_scan_id`, "

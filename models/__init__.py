@@ -17,6 +17,7 @@ from .lifecycle import (
 from .office import Office
 from .payout import PayoutStatus, PayoutTask
 from .proof import DeliveryProof, Evidence, EvidenceKind, PartialReason, Relation
+from .remittance import CodStatement, CodStatementLine, StatementStatus, sender_key
 from .request import RecipientRequest, RequestKind
 from .review import OutcomeReview, ReviewState
 from .round import DeliveryRound, RoundWard, ward_key
@@ -32,6 +33,8 @@ __all__ = [
     "Base",
     "CashEntry",
     "CashKind",
+    "CodStatement",
+    "CodStatementLine",
     "Complaint",
     "ComplaintCategory",
     "ComplaintChange",
@@ -66,6 +69,7 @@ __all__ = [
     "RoutePlan",
     "Scan",
     "ScanAction",
+    "StatementStatus",
     "Status",
     "SyncUpload",
     "TrackingEvent",
@@ -76,6 +80,7 @@ __all__ = [
     "db",
     "let_other_writers_in",
     "lock_rows",
+    "sender_key",
     "locked_one",
     "utcnow",
     "ward_key",

@@ -63,6 +63,9 @@ class Item(db.Model):  # type: ignore[name-defined,misc]  # see models/base.py, 
 
     sender_name: Mapped[str] = mapped_column(String(200))
     sender_phone: Mapped[str | None] = mapped_column(String(20))
+    # who the sender is for the COD the post remits to them: the phone's last nine
+    # digits (models.remittance.sender_key), set when the item is created
+    sender_key: Mapped[str | None] = mapped_column(String(9))
     sender_address: Mapped[str] = mapped_column(String(300), default="")
 
     recipient_name: Mapped[str] = mapped_column(String(200))

@@ -49,12 +49,18 @@ def field_shift_day(device_time: datetime, server_time: datetime, flags: Sequenc
     server's receive time decides. ``device_clock_off`` alone: the skew-corrected device
     time was found plausible and is the best estimate of when it happened (a phone reset
     to 2000 that also sends its wrong ``sent_at``)."""
+    return shift_day(field_time(device_time, server_time, flags, clock_skew_s))
+
+
+def field_time(device_time: datetime, server_time: datetime, flags: Sequence[str] | None,
+               clock_skew_s: float | None) -> datetime:
+    """When something done in the field happened, as :func:`field_shift_day` judges it."""
     flags = flags or ()
     if "implausible_device_time" in flags:
-        return shift_day(server_time)
+        return server_time
     if "device_clock_off" in flags and clock_skew_s is not None:
-        return shift_day(device_time - timedelta(seconds=clock_skew_s))
-    return shift_day(device_time)
+        return device_time - timedelta(seconds=clock_skew_s)
+    return device_time
 
 
 def event_shift_day(event: TrackingEvent) -> date:

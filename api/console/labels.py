@@ -23,7 +23,8 @@ __all__ = ["ACTION", "EVENT", "LANGS", "PARTIAL_REASON", "PRODUCT", "REASON", "S
            "PUBLIC_COMPLAINT",
            "PLAN_STATUS", "PLAN_ERROR", "PLAN_ERROR_UNKNOWN", "ROLE", "UNPLANNED",
            "ASSIGNMENT_HOW", "ROUTE_ISSUE", "EDIT_MISTAKE", "CITED_FOR",
-           "PAYOUT_STATUS", "PAYOUT_PROGRAM", "PAYOUT_RELATION", "PROOF_RELATION",
+           "PAYOUT_STATUS", "PAYOUT_PROGRAM", "STATEMENT_STATUS",
+           "PAYOUT_RELATION", "PROOF_RELATION",
            "PROBLEM", "HTTP_STATUS", "HTTP_OTHER", "FIELD", "FIELD_ERROR", "FIELD_INVALID",
            "FIELD_CHECK", "SCHEMA_ERROR"]
 
@@ -57,6 +58,33 @@ UI = {
     "nav_cash": ("Tiền thu hộ", "Cash"),
     "nav_outcomes": ("Xác nhận phát", "Outcomes"),
     "nav_quality": ("Chất lượng", "Quality"),
+    "nav_remittance": ("Đối soát COD", "COD to senders"),
+    "remittance_title": ("Đối soát và trả tiền thu hộ cho người gửi",
+                         "Reconciling and paying COD to senders"),
+    "owed_senders": ("Tiền thu hộ chưa đối soát, theo người gửi",
+                     "COD not yet on a statement, per sender"),
+    "handed_in_cod": ("Đã nộp về bưu cục", "Handed in"),
+    "not_handed_in": ("Chưa nộp về bưu cục", "Not handed in yet"),
+    "items_count": ("Số bưu gửi", "Items"),
+    "first_day": ("Từ ngày", "Since"),
+    "nothing_owed": ("Không còn tiền thu hộ nào chưa đối soát.", "No COD left to reconcile."),
+    "no_sender_phone": ("(không có số điện thoại người gửi)", "(no sender phone)"),
+    "draw_statement": ("Lập bảng đối soát", "Draw up a statement"),
+    "date_from": ("Từ ngày", "From"),
+    "date_to": ("Đến ngày", "To"),
+    "statements": ("Bảng đối soát", "Statements"),
+    "statement": ("Bảng đối soát", "Statement"),
+    "no_statements": ("Chưa có bảng đối soát.", "No statements yet."),
+    "total_amount": ("Tổng tiền", "Total"),
+    "delivered_on": ("Ngày phát", "Delivered on"),
+    "pay_reference": ("Mã giao dịch chuyển khoản", "Transfer reference"),
+    "transfer_at": ("Thời điểm chuyển tiền", "Paid at"),
+    "record_payment": ("Ghi nhận đã trả tiền", "Record the payment"),
+    "cancel_statement": ("Hủy bảng đối soát", "Cancel the statement"),
+    "statement_drawn": ("Đã lập bảng đối soát:", "Statement drawn up:"),
+    "statement_paid": ("Đã ghi nhận trả tiền cho người gửi.", "Payment recorded."),
+    "statement_cancelled": ("Đã hủy bảng đối soát; các bưu gửi được đối soát lại.",
+                            "Statement cancelled; its items are free again."),
     "nav_missing": ("Thiếu quét", "Missing scans"),
     "nav_unread": ("Ảnh không đọc được", "Unread photos"),
     "unread_title": ("Ảnh nhãn bưu tá gửi không đọc được số hiệu",
@@ -519,6 +547,12 @@ PAYOUT_STATUS = {
     "failed": ("Không chi được, đã về bưu cục", "Failed, back at the office"),
 }
 
+STATEMENT_STATUS = {
+    "open": ("Chờ trả tiền", "Not paid yet"),
+    "paid": ("Đã trả tiền", "Paid"),
+    "cancelled": ("Đã hủy", "Cancelled"),
+}
+
 PAYOUT_PROGRAM = {
     "pension": ("Lương hưu", "Pension"),
     "social_insurance": ("Trợ cấp BHXH", "Social insurance"),
@@ -595,6 +629,11 @@ PROBLEM = {
     "duplicate-round": "Bưu cục đã có tuyến phát với mã này.",
     "ward-in-another-round": "Phường/xã đã thuộc một tuyến phát khác của bưu cục: mỗi "
                              "phường/xã chỉ thuộc một tuyến phát.",
+    "nothing-to-remit": "Không có tiền thu hộ (COD) nào của người gửi này trong kỳ đã nộp "
+                        "về bưu cục mà chưa lên bảng đối soát.",
+    "statement-paid": "Bảng đối soát này đã được thanh toán (với mã tham chiếu khác); không "
+                      "thanh toán lại hay hủy được.",
+    "statement-cancelled": "Bảng đối soát này đã bị hủy; không thanh toán được.",
     "no-item-code": "Không thấy số hiệu bưu gửi nào trong các mã đọc được.",
     "unread-scan-settled": "Lượt quét này đã được xử lý hoặc bỏ qua.",
     "photo-too-large": "Ảnh vượt quá dung lượng cho phép.",
@@ -733,6 +772,10 @@ FIELD = {
     "accept_issues": "Chấp nhận vượt giới hạn",
     "base": "Phiên bản kế hoạch",
     "product": "Dịch vụ",
+    "sender_phone": "Số điện thoại người gửi",
+    "date_from": "Từ ngày",
+    "date_to": "Đến ngày",
+    "paid_at": "Thời điểm chuyển tiền",
 }
 
 #: What a form's field is told on a Vietnamese page, by marshmallow's error key (the

@@ -91,6 +91,8 @@ from ..outcomes import service as outcomes
 from ..payouts import service as payouts
 from ..payouts.schemas import PayoutAssignSchema, PayoutCreateSchema, PayoutFailSchema
 from ..ratelimit import cfg, client_address, failed_login, limiter, login_username
+from ..remittance import service as remittance
+from ..remittance.schemas import PaySchema, StatementCreateSchema
 from ..route_plans import service as plans
 from ..route_plans.eta import expected_delivery
 from ..route_plans.schemas import PlanCreateSchema, PlanEditSchema, PlanPublishSchema
@@ -1348,6 +1350,104 @@ def cash_correction(user: User) -> Any:
 
     return _back_to_ledger(user, _form_action(record), form.get("courier_id"),
                            form.get("date"), correction=form)
+
+
+# ------------------------------------------------------------------ remitting COD to senders
+
+@bp.get("/remittance")
+@page
+def remittance_page(user: User) -> Any:
+    return _remittance_page(user, request.args.get("statement"))
+
+
+def _remittance_page(user: User, statement: Any, *, draw: Any = None, pay: Any = None,
+                     code: int = 200) -> Any:
+    """What the office owes each sender (GET /cod-statements/pending), its latest
+    statements, and ``statement`` (an id as sent) with its lines. ``draw``, ``pay``: a
+    refused form as sent, to fill it in again, answered with ``code``."""
+    office = office_of(user)
+    session = db.session()
+    owed = remittance.pending(session, user, office.id, _today())
+    statements, total = remittance.listing(session, user, office.id, sender_phone=None,
+                                           status=[], limit=50, offset=0)
+    chosen = None
+    if statement:
+        try:
+            sid = Id().deserialize(statement)
+        except ValidationError:
+            sid = None
+        if sid is not None:  # (not one the user sees: the page's 404)
+            chosen = remittance.get(session, user, sid)
+    return render_template("console/remittance.html", office=office, owed=owed,
+                           statements=statements, total=total, chosen=chosen,
+                           today=_today(), draw=draw or {}, pay=pay or {}), code
+
+
+@bp.post("/remittance/draw")
+@page
+def remittance_draw(user: User) -> Any:
+    """Draw up a sender's statement (the API's POST /cod-statements)."""
+    form = request.form
+    drawn: list[int] = []
+
+    def record() -> None:
+        data = _form(StatementCreateSchema()).load({
+            "sender_phone": form.get("sender_phone", ""),
+            "date_from": form.get("date_from", ""), "date_to": form.get("date_to", "")})
+        statement = remittance.create(db.session(), user,
+                                      {**data, "office_id": office_of(user).id}, now=clock())
+        db.session.commit()
+        drawn.append(statement.id)
+        flash(f"{t('statement_drawn')} {_vnd(statement.total)}"
+              + (f" · {t('not_handed_in')}: {len(statement.not_handed_in)}"
+                 if statement.not_handed_in else ""), "info")
+
+    refused = _form_action(record)
+    if refused is not None:
+        return _remittance_page(user, None, draw=form, code=refused)
+    return redirect(url_for("console.remittance_page", statement=drawn[0]))
+
+
+def _local_time(value: str) -> str:
+    """A browser's ``datetime-local`` (no offset): Viet Nam time."""
+    value = value.strip()
+    return value + "+07:00" if len(value) in (16, 19) and "T" in value else value
+
+
+@bp.post("/remittance/<int:statement_id>/pay")
+@page
+def remittance_pay(user: User, statement_id: int) -> Any:
+    """Record the payment to the sender (POST /cod-statements/{id}/pay)."""
+    form = request.form
+
+    def record() -> None:
+        data = _form(PaySchema()).load({"reference": form.get("reference", ""),
+                                        "paid_at": _local_time(form.get("paid_at", ""))})
+        remittance.pay(db.session(), user, statement_id, data["reference"], data["paid_at"],
+                       now=clock())
+        db.session.commit()
+        flash(t("statement_paid"), "info")
+
+    refused = _form_action(record)
+    if refused is not None:
+        return _remittance_page(user, str(statement_id), pay=form, code=refused)
+    return redirect(url_for("console.remittance_page", statement=statement_id))
+
+
+@bp.post("/remittance/<int:statement_id>/cancel")
+@page
+def remittance_cancel(user: User, statement_id: int) -> Any:
+    """Cancel a statement not paid (POST /cod-statements/{id}/cancel)."""
+
+    def record() -> None:
+        remittance.cancel(db.session(), user, statement_id, now=clock())
+        db.session.commit()
+        flash(t("statement_cancelled"), "info")
+
+    refused = _form_action(record)
+    if refused is not None:
+        return _remittance_page(user, str(statement_id), code=refused)
+    return redirect(url_for("console.remittance_page", statement=statement_id))
 
 
 # ------------------------------------------------------------------ outcomes

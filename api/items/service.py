@@ -44,6 +44,7 @@ from models import (
     let_other_writers_in,
     lifecycle,
     lock_rows,
+    sender_key,
 )
 
 from .. import ratelimit
@@ -185,6 +186,7 @@ def _item_values(data: Mapping[str, Any], ident: identifiers.Identifier, product
         identifier=ident.value, identifier_kind=ident.kind,
         carrier=data.get("carrier") or ident.carrier, product=product,
         sender_name=sender["name"], sender_phone=sender.get("phone"),
+        sender_key=sender_key(sender.get("phone")),
         sender_address=sender.get("address", ""),
         recipient_name=rcpt["name"], recipient_phone=rcpt.get("phone"),
         recipient_address=rcpt["address"], recipient_ward=rcpt.get("ward"),

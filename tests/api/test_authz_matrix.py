@@ -32,6 +32,8 @@ def world(app, tmp_path, clock, make_office, make_user, make_item):
     w["make_outcome"] = lambda: _make_outcome(clock, make_item, w)
     w["make_unread"] = lambda: _make_unread(app, tmp_path, clock, w)
     w["make_round"] = lambda: _make_round(clock, w)
+    w["make_remittable"] = lambda: _make_remittable(clock, make_item, w)
+    w["make_statement"] = lambda: _make_statement(clock, make_item, w)
     return w
 
 
@@ -67,6 +69,33 @@ def _make_unread(app, tmp_path, clock, w):
             max_attempts=3, photo_max_bytes=10**7, unread_daily_cap=30)
     db.session.commit()
     return kept.value.extensions["unread_scan_id"]
+
+
+def _make_remittable(clock, make_item, w):
+    """COD the world's courier collected for the sender 0901234567 and handed in."""
+    from api.cash import service as cash
+    from models import db
+
+    make_item(w["office"], courier=w["courier_own"], events=("EMG", "EDG", "EMI"),
+              cod_amount=100_000)
+    cash.handover(db.session, w["admin"], w["courier_own"].id, clock().date(), 100_000,
+                  now=clock(), note=None, client_ref=None)
+    db.session.commit()
+
+
+def _make_statement(clock, make_item, w):
+    """An open COD statement of the world's office."""
+    from datetime import date
+
+    from api.remittance import service as remittance
+    from models import db
+
+    _make_remittable(clock, make_item, w)
+    drawn = remittance.create(db.session, w["dispatcher_own"], {
+        "sender_phone": "0901234567", "date_from": date(2026, 11, 20),
+        "date_to": date(2026, 11, 20)}, now=clock())
+    db.session.commit()
+    return drawn.id
 
 
 def _make_outcome(clock, make_item, w):
@@ -295,6 +324,28 @@ MATRIX = [
     ("cash report", "get", "/api/v1/cash/report?date=2026-11-20&office_id={office}", None,
      dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
           dispatcher_other=404, admin=200)),
+    ("cod statements", "get", "/api/v1/cod-statements?office_id={office}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("draw up cod statement", "post", "/api/v1/cod-statements",
+     lambda w: w["make_remittable"]() or {"json": {
+         "sender_phone": "0901234567", "date_from": "2026-11-20", "date_to": "2026-11-20",
+         "office_id": w["office"].id}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=201,
+          dispatcher_other=403, admin=201)),
+    ("cod owed to senders", "get", "/api/v1/cod-statements/pending?office_id={office}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("cod statement", "get", "/api/v1/cod-statements/{statement}", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("pay cod statement", "post", "/api/v1/cod-statements/{statement}/pay",
+     lambda w: {"json": {"reference": "CK-0001", "paid_at": "2026-11-20T07:30:00+07:00"}},
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
+    ("cancel cod statement", "post", "/api/v1/cod-statements/{statement}/cancel", None,
+     dict(anon=401, courier_own=403, courier_other=403, dispatcher_own=200,
+          dispatcher_other=404, admin=200)),
     ("public complaint", "post", "/api/v1/track/{item}/complaints",
      lambda w: {"json": {"phone": "0912345678", "category": "late",
                          "description": "Chưa nhận được"}},
@@ -428,10 +479,12 @@ def test_role_matrix(client, auth, world, monkeypatch, role, name, method, url, 
     outcome = world["make_outcome"]() if "{outcome}" in url else None
     unread = world["make_unread"]() if "{unread}" in url else None
     round_id = world["make_round"]() if "{round}" in url else None
+    statement = world["make_statement"]() if "{statement}" in url else None
     path = url.format(item=world["item"].identifier, courier=world["courier_own"].id,
                       scan=scan_id, plan=plan_id, office=world["office"].id,
                       evidence=evidence, complaint=complaint, payout=payout,
-                      outcome=outcome, unread=unread, round=round_id)
+                      outcome=outcome, unread=unread, round=round_id,
+                      statement=statement)
     kwargs = body(world) if body else {}
     r = getattr(client, method)(path, headers=headers, **kwargs)
     assert r.status_code == expected[role], (role, name, r.get_json(silent=True))

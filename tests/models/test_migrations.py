@@ -623,3 +623,32 @@ def test_events_take_their_actors_role_at_the_upgrade(empty_database: str) -> No
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_SENDER_KEY = "f78e08e1cb33"  # the revision before items.sender_key
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated")
+def test_items_take_their_senders_key_at_the_upgrade(empty_database: str) -> None:
+    """Items stored before COD statements get their sender's key (the phone's last 9
+    digits; none for a short or missing phone)."""
+    from flask_migrate import upgrade
+
+    app = _app(empty_database)
+    with app.app_context():
+        upgrade(revision=BEFORE_SENDER_KEY)
+        phones = ["0905 123 456", "+84 905.123.457", "12345", None, "84905123458"]
+        with db.engine.begin() as conn:
+            conn.execute(OFFICE_SQL)
+            ids = []
+            for phone in phones:
+                ids.append(_insert_item(conn, status="delivered", now=NOW))
+                conn.execute(text("UPDATE items SET sender_phone = :p WHERE id = :i"),
+                             {"p": phone, "i": ids[-1]})
+        upgrade()
+        with db.engine.connect() as conn:
+            keys = conn.execute(text("SELECT sender_key FROM items ORDER BY id")
+                                ).scalars().all()
+        assert keys == ["905123456", "905123457", None, None, "905123458"]
+        db.session.remove()
+        db.engine.dispose()

@@ -1,0 +1,1 @@
+"""COD reconciliation with senders: statements of the COD collected for them."""
