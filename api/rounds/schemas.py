@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from models import ward_key
+from models.round import WARD_LEN, ward_key
 
 from ..items.schemas import CourierRefSchema, Id, Text
 
@@ -26,6 +26,8 @@ def _wards(value: list[str]) -> None:
         key = ward_key(name)
         if not key:
             errors[n] = ["Not a ward's name."]
+        elif len(key) > WARD_LEN:  # (PostgreSQL refused the key: a 500)
+            errors[n] = [f"Longer than {WARD_LEN} characters once matched (in lower case)."]
         elif key in seen:
             errors[n] = [f"The same ward as wards[{seen[key]}]."]
         else:
@@ -35,7 +37,7 @@ def _wards(value: list[str]) -> None:
 
 
 def _ward_list(**kw: Any) -> fields.List:
-    return fields.List(Text(100, min_len=1), validate=[validate.Length(max=MAX_WARDS), _wards],
+    return fields.List(Text(WARD_LEN, min_len=1), validate=[validate.Length(max=MAX_WARDS), _wards],
                        metadata={"description": (
                            "The wards the round covers, as names (matched against items' "
                            "recipient ward trimmed, in any case, with or without accents and "

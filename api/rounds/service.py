@@ -6,7 +6,7 @@ office's: :mod:`api.scope`); an item's round is found from its recipient ward
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -91,17 +91,20 @@ def _set_wards(rnd: DeliveryRound, wards: list[str]) -> None:
     rnd.wards = new
 
 
-def _save(session: Session, rnd: DeliveryRound, wards: list[str] | None) -> None:
-    """Flush in a savepoint: two requests that both passed :func:`_check_free` meet at the
-    unique keys, and the second is answered as if it came after (the 409 naming the
-    other round)."""
-    code = rnd.code  # (a change rolled back is gone from ``rnd``: checked as asked)
+def _save(session: Session, rnd: DeliveryRound, code: str, wards: list[str] | None,
+          change: Callable[[], None]) -> None:
+    """Make ``change`` to ``rnd`` and flush it in a savepoint: two requests that both
+    passed :func:`_check_free` meet at the unique keys, and the second is answered as if
+    it came after (the 409 naming the other round). The change is made inside the
+    savepoint: opening one flushes what is pending first, so a clash flushed then broke
+    the whole transaction (a PATCH raced by another was a 500, not the 409)."""
     try:
         with session.begin_nested():
+            change()
             session.add(rnd)
             session.flush()
     except IntegrityError:
-        _check_free(session, rnd, code, wards)
+        _check_free(session, rnd, code, wards)  # (as asked: ``rnd`` lost the change)
         raise  # (no clash to name: not one of ours)
 
 
@@ -113,8 +116,7 @@ def create(session: Session, actor: User, data: Mapping[str, Any], *, now: datet
                         courier_id=courier.id if courier else None, created_at=now,
                         updated_at=now)
     _check_free(session, rnd, rnd.code, data["wards"])
-    _set_wards(rnd, data["wards"])
-    _save(session, rnd, data["wards"])
+    _save(session, rnd, rnd.code, data["wards"], lambda: _set_wards(rnd, data["wards"]))
     return rnd
 
 
@@ -129,14 +131,18 @@ def update(session: Session, actor: User, round_id: int, data: Mapping[str, Any]
         courier = _courier(session, rnd.office_id, data["courier_id"])
         rnd.courier_id = courier.id if courier else None
     wards = data.get("wards")
-    _check_free(session, rnd, data.get("code", rnd.code), wards)
-    rnd.code = data.get("code", rnd.code)
-    rnd.name = data.get("name", rnd.name)
-    if wards is not None:
-        # the old rows go first: a ward moved between rows of this round keeps its key
-        _set_wards(rnd, wards)
-    rnd.updated_at = now
-    _save(session, rnd, wards)
+    code = data.get("code", rnd.code)
+    _check_free(session, rnd, code, wards)
+
+    def change() -> None:
+        rnd.code = code
+        rnd.name = data.get("name", rnd.name)
+        if wards is not None:
+            # the old rows go first: a ward moved between rows of this round keeps its key
+            _set_wards(rnd, wards)
+        rnd.updated_at = now
+
+    _save(session, rnd, code, wards, change)
     return rnd
 
 

@@ -47,6 +47,18 @@ def test_ward_prefixes_are_dropped_only_as_prefixes():
     assert ward_key("Phường") == ward_key("  ") == ward_key(None) == ""
 
 
+@pytest.mark.parametrize("written", ["Phường 1", "P.1", "P. 01", "P1", "p01", "F1",
+                                     "phuong 1", "Phuong 01", "1", "01"])
+def test_numbered_wards_match_however_the_number_is_written(written):
+    assert ward_key(written) == "1"
+    assert ward_key("Phường 11") == ward_key("F11") == "11" != ward_key("Phường 1")
+
+
+def test_legacy_and_pasted_characters_match():
+    assert ward_key("\u00d0\u1ed3ng \u0110\u1ebf") == "dong de"  # Ð (legacy) for Đ
+    assert ward_key("L\u1ed9c\u200b Th\u1ecd") == "loc tho"  # a zero-width space
+
+
 # ------------------------------------------------------------------ CRUD
 
 def test_create_read_update_delete(client, auth, dispatcher, couriers, office):
@@ -102,6 +114,57 @@ def test_a_ward_belongs_to_one_round_of_an_office(client, auth, dispatcher, offi
     h2 = auth(make_user(Role.DISPATCHER, other))
     assert new_round(client, h2, wards=["Lộc Thọ"]).status_code == 201
     assert db.session.query(DeliveryRound).count() == 3
+
+
+def test_requests_racing_past_the_checks_meet_the_unique_keys_as_a_409(
+        client, auth, dispatcher, office, monkeypatch):
+    """Two requests that both passed the checks before either wrote: the second meets
+    the unique keys, and is answered as the checks would have (a PATCH's clash used to
+    break its whole transaction: a 500)."""
+    from api.rounds import service
+
+    h = auth(dispatcher)
+    first = new_round(client, h, code="T01", wards=["Lộc Thọ"]).json
+    mine = new_round(client, h, code="T02", wards=["Tân Lập"]).json
+    check = service._check_free
+    seen: list[int] = []
+
+    def late(*a, **kw):  # the first check of each request saw nothing yet
+        seen.append(1)
+        return None if len(seen) == 1 else check(*a, **kw)
+
+    monkeypatch.setattr(service, "_check_free", late)
+    cases = [("post", "/api/v1/rounds", {"code": "T03", "name": "X", "wards": ["Lộc Thọ"]},
+              "ward-in-another-round"),
+             ("post", "/api/v1/rounds", {"code": "T01", "name": "X", "wards": ["Vạn Thạnh"]},
+              "duplicate-round"),
+             ("patch", f"/api/v1/rounds/{mine['id']}", {"wards": ["Tân Lập", "P. Lộc Thọ"]},
+              "ward-in-another-round"),
+             ("patch", f"/api/v1/rounds/{mine['id']}", {"code": "T01", "name": "Y"},
+              "duplicate-round")]
+    for method, url, body, slug in cases:
+        seen.clear()
+        r = getattr(client, method)(url, json=body, headers=h)
+        assert r.status_code == 409 and r.json["type"] == f"/problems/{slug}", (body, r.json)
+        assert len(seen) == 2  # (the race did happen)
+        if slug == "ward-in-another-round":  # named where the request has it
+            n = len(body["wards"]) - 1
+            assert r.json["errors"] == [{"pointer": f"/wards/{n}", "detail":
+                                         f"Lộc Thọ is in round T01 (id {first['id']})."}]
+    # nothing changed
+    got = client.get(f"/api/v1/rounds/{mine['id']}", headers=h).json
+    assert (got["code"], got["name"], got["wards"]) == ("T02", "Tuyến Lộc Thọ", ["Tân Lập"])
+    assert db.session.query(DeliveryRound).count() == 2
+
+
+def test_a_ward_whose_key_outgrows_the_column_is_a_422(client, auth, dispatcher, office):
+    """Lower case may lengthen a name ("ß" is "ss"): a key longer than the column is
+    refused on its index (PostgreSQL refused to store it: a 500)."""
+    h = auth(dispatcher)
+    r = new_round(client, h, wards=["Lộc Thọ", "ß" * 100])
+    assert r.status_code == 422 and [e["pointer"] for e in r.json["errors"]] == ["/wards/1"]
+    assert db.session.query(DeliveryRound).count() == 0
+    assert new_round(client, h, wards=["ß" * 50]).status_code == 201  # 100 once matched
 
 
 @pytest.mark.parametrize(("body", "pointer"), [
