@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session
 from models import (
     CashEntry,
     CashKind,
+    CodStatement,
+    CodStatementLine,
     DeliveryProof,
     EventCode,
     Item,
     Office,
     Role,
+    StatementStatus,
     TrackingEvent,
     User,
     lock_rows,
@@ -383,11 +386,34 @@ def correct(session: Session, actor: User, entry_id: int, amount: int, reason: s
 
     if (same := earlier()) is not None:
         return same
+    if target.item_id is not None:
+        _not_on_a_statement(session, target)
     return _add_once(session, CashEntry(
         courier_id=target.courier_id, office_id=target.office_id,
         service_date=target.service_date, kind=CashKind.CORRECTION, amount=amount,
         corrects_id=target.id, item_id=target.item_id, note=reason, created_by_id=actor.id,
         created_at=now, client_ref=client_ref), earlier)
+
+
+def _not_on_a_statement(session: Session, target: CashEntry) -> None:
+    """An item's COD on a COD statement not cancelled is as that statement was drawn
+    up (api/remittance): a correction made under it was never remitted to the sender
+    (or taken back), so it is a 409 ``on-cod-statement``: an open statement is cancelled
+    first (the correction then goes on the next one); a paid one was settled with the
+    sender. Its office is locked as a statement's drawing locks it: a correction and a
+    statement made at once are taken one after the other."""
+    lock_rows(session, Office, Office.id == target.office_id)
+    session.execute(select(Office.id).where(Office.id == target.office_id)
+                    .with_for_update(key_share=True)).all()
+    held = session.execute(
+        select(CodStatement.id, CodStatement.status).join(
+            CodStatementLine, CodStatementLine.statement_id == CodStatement.id)
+        .where(CodStatementLine.claimed_item_id == target.item_id)).first()
+    if held is not None:
+        how = ("paid to the sender" if held.status is StatementStatus.PAID
+               else "not paid yet: cancel it first, then draw it up again")
+        raise Conflict(f"The item's COD is on COD statement {held.id}, {how}.",
+                       slug="on-cod-statement", statement_id=held.id)
 
 
 def report(session: Session, actor: User, office_id: int | None, day: date

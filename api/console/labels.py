@@ -634,6 +634,9 @@ PROBLEM = {
     "statement-paid": "Bảng đối soát này đã được thanh toán (với mã tham chiếu khác); không "
                       "thanh toán lại hay hủy được.",
     "statement-cancelled": "Bảng đối soát này đã bị hủy; không thanh toán được.",
+    "on-cod-statement": "Tiền thu hộ (COD) của bưu gửi này đã lên một bảng đối soát chưa "
+                        "hủy: hủy bảng đối soát chưa thanh toán trước khi điều chỉnh; bảng đã "
+                        "thanh toán thì đã quyết toán với người gửi.",
     "no-item-code": "Không thấy số hiệu bưu gửi nào trong các mã đọc được.",
     "unread-scan-settled": "Lượt quét này đã được xử lý hoặc bỏ qua.",
     "photo-too-large": "Ảnh vượt quá dung lượng cho phép.",

@@ -65,6 +65,10 @@ class StatementDrawnSchema(StatementDetailSchema):
     not_handed_in = fields.List(fields.Nested(WaitingSchema), metadata={
         "description": "The sender's COD of the period not on the statement because its "
                        "courier has not handed that day's cash in since: on a later one"})
+    disputed = fields.List(fields.Nested(WaitingSchema), metadata={
+        "description": "The sender's COD of the period held back because the office "
+                       "disputes the delivery (api/outcomes): on a later statement once "
+                       "the dispute is settled"})
 
 
 class StatementQuerySchema(Schema):
@@ -97,4 +101,7 @@ class PendingSenderSchema(Schema):
     amount = fields.Integer(metadata={"description": "VND handed in, owed to the sender"})
     not_handed_in_count = fields.Integer()
     not_handed_in_amount = fields.Integer()
+    disputed_count = fields.Integer(metadata={"description": "Items whose delivery the "
+                                              "office disputes: held back"})
+    disputed_amount = fields.Integer()
     first_day = fields.String(metadata={"description": "The oldest delivery day"})

@@ -28,6 +28,8 @@ from models import (
     DeliveryProof,
     Item,
     Office,
+    OutcomeReview,
+    ReviewState,
     Role,
     StatementStatus,
     TrackingEvent,
@@ -77,6 +79,9 @@ class Collected:
     pieces: int
     pieces_delivered: int | None
     handed_in: bool
+    #: the office disputes the delivery (its latest review, api/outcomes): held back
+    #: from statements until the dispute is settled (confirmed) or the COD corrected
+    disputed: bool = False
 
     def waiting(self) -> dict[str, Any]:
         return {"identifier": self.identifier, "delivered_on": self.delivered_on.isoformat(),
@@ -91,8 +96,16 @@ def collected(session: Session, office_id: int, *, key: str | None = None,
     nothing left out; oldest first."""
     fix = aliased(CashEntry)
     hand_in = aliased(CashEntry)
+    review, later = aliased(OutcomeReview), aliased(OutcomeReview)
+    # the delivery's latest review is a dispute (api.outcomes.service.state_of)
+    disputed = exists().where(
+        review.event_id == CashEntry.event_id, review.state == ReviewState.DISPUTED,
+        ~exists().where(later.event_id == review.event_id, later.id > review.id))
+    # every correction of the item's COD at the office: of its entry, and of a correction
+    # of it (a wrong correction undone by correcting it), as the ledger sums them all
     corrections = select(func.coalesce(func.sum(fix.amount), 0)).where(
-        fix.kind == CashKind.CORRECTION, fix.corrects_id == CashEntry.id).scalar_subquery()
+        fix.kind == CashKind.CORRECTION, fix.item_id == CashEntry.item_id,
+        fix.office_id == CashEntry.office_id).scalar_subquery()
     # the courier's hand-in of that shift day at that office, made after the entry: its
     # count took the entry in (api.cash.service.handover: the entries then on record)
     handed_in = exists().where(
@@ -110,27 +123,29 @@ def collected(session: Session, office_id: int, *, key: str | None = None,
         select(CashEntry, Item.identifier, Item.sender_key, Item.sender_name,
                Item.sender_phone, Item.cod_amount, Item.pieces, TrackingEvent,
                DeliveryProof.pieces_delivered, corrections.label("corrections"),
-               handed_in.label("handed_in"))
+               handed_in.label("handed_in"), disputed.label("disputed"))
         .join(Item, Item.id == CashEntry.item_id)
         .join(TrackingEvent, TrackingEvent.id == CashEntry.event_id)
         .outerjoin(DeliveryProof, DeliveryProof.event_id == TrackingEvent.id)
         .where(*where).order_by(CashEntry.service_date, CashEntry.id)).all()
     by_item: dict[int, Collected] = {}
     for (entry, ident, key_, name, phone, cod, pieces, ev, delivered, fixed,
-         handed) in rows:
-        amount = entry.amount + int(fixed or 0)
+         handed, held) in rows:
         same = by_item.get(entry.item_id)
         if same is not None:  # (one delivery per item: a second would add to its line)
-            same.cod_collected += amount
+            same.cod_collected += entry.amount  # (the item's corrections are on it)
             same.handed_in = same.handed_in and bool(handed)
+            same.disputed = same.disputed or bool(held)
             continue
         by_item[entry.item_id] = Collected(
             item_id=entry.item_id, entry_id=entry.id, identifier=ident, sender_key=key_,
             sender_name=name, sender_phone=phone, courier_id=entry.courier_id,
             delivered_at=field_time(ev.device_time, ev.server_time, ev.flags,
                                     ev.clock_skew_s),
-            delivered_on=entry.service_date, cod_amount=cod, cod_collected=amount,
-            pieces=pieces, pieces_delivered=delivered, handed_in=bool(handed))
+            delivered_on=entry.service_date, cod_amount=cod,
+            cod_collected=entry.amount + int(fixed or 0),
+            pieces=pieces, pieces_delivered=delivered, handed_in=bool(handed),
+            disputed=bool(held))
     return [c for c in by_item.values() if c.cod_collected > 0]
 
 
@@ -138,9 +153,11 @@ class DrawnStatement:
     """A statement just drawn up, with the sender's COD of the period left off it
     because it is not handed in yet (``not_handed_in``)."""
 
-    def __init__(self, statement: CodStatement, not_handed_in: list[dict[str, Any]]) -> None:
+    def __init__(self, statement: CodStatement, not_handed_in: list[dict[str, Any]],
+                 disputed: list[dict[str, Any]]) -> None:
         self.statement = statement
         self.not_handed_in = not_handed_in
+        self.disputed = disputed
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.statement, name)
@@ -173,12 +190,15 @@ def create(session: Session, actor: User, data: dict[str, Any], *, now: datetime
     session.execute(select(Office.id).where(Office.id == office_id)
                     .with_for_update(key_share=True)).all()
     found = collected(session, office_id, key=key, date_from=date_from, date_to=date_to)
-    ready = [c for c in found if c.handed_in]
-    waiting = [c.waiting() for c in found if not c.handed_in]
+    ready = [c for c in found if c.handed_in and not c.disputed]
+    waiting = [c.waiting() for c in found if not c.handed_in and not c.disputed]
+    # a delivery the office disputes (the parcel found in the bag, the recipient says
+    # they never had it) is not paid out to the sender until the dispute is settled
+    held = [c.waiting() for c in found if c.disputed]
     if not ready:
         raise Conflict("No COD of this sender collected in the period and handed in that "
-                       "is not on a statement already.", slug="nothing-to-remit",
-                       not_handed_in=waiting)
+                       "is not on a statement already (nor held back by a dispute).",
+                       slug="nothing-to-remit", not_handed_in=waiting, disputed=held)
     latest = max(ready, key=lambda c: c.item_id)
     statement = CodStatement(
         office_id=office_id, sender_key=key, sender_phone=data["sender_phone"],
@@ -200,7 +220,7 @@ def create(session: Session, actor: User, data: dict[str, Any], *, now: datetime
         # (the office lock keeps this from happening: an item taken meanwhile)
         raise Conflict("An item was put on another statement meanwhile; draw it up "
                        "again.") from None
-    return DrawnStatement(statement, waiting)
+    return DrawnStatement(statement, waiting, held)
 
 
 def _staff(actor: User) -> None:
@@ -299,11 +319,15 @@ def pending(session: Session, actor: User, office_id: int | None, date_to: date
         row = rows.setdefault(c.sender_key, {
             "sender_key": c.sender_key, "count": 0, "amount": 0,
             "not_handed_in_count": 0, "not_handed_in_amount": 0,
+            "disputed_count": 0, "disputed_amount": 0,
             "first_day": c.delivered_on.isoformat()})
         if c.item_id > latest.get(c.sender_key, 0):
             latest[c.sender_key] = c.item_id
             row["sender_name"], row["sender_phone"] = c.sender_name, c.sender_phone
-        if c.handed_in:
+        if c.disputed:
+            row["disputed_count"] += 1
+            row["disputed_amount"] += c.cod_collected
+        elif c.handed_in:
             row["count"] += 1
             row["amount"] += c.cod_collected
         else:

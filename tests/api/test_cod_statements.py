@@ -313,3 +313,85 @@ def test_the_console_lists_whom_the_office_owes_draws_up_and_pays(client, dispat
     refused = client.post(f"/console/remittance/{st.id}/cancel", data={"csrf_token": token})
     assert refused.status_code == 409
     assert "đã được thanh toán" in refused.text
+
+
+def cod_entry(client, h, item):
+    return next(e for e in client.get(
+        f"/api/v1/couriers/{item.courier_id}/cash?date={DAY}",
+        headers=h).json["entries"] if e["note"] == f"COD {item.identifier}")
+
+
+def correct(client, h, entry_id, amount):
+    return client.post("/api/v1/cash/corrections", headers=h, json={
+        "entry_id": entry_id, "amount": amount, "reason": "recipient paid less"})
+
+
+def test_a_correction_of_an_item_on_a_statement_waits_for_its_cancellation(
+        client, auth, dispatcher, shift):
+    # the statement holds the amount as drawn up: a correction made after it was never
+    # remitted (nor taken back), the item being on a statement already
+    h = auth(dispatcher)
+    entry = cod_entry(client, h, shift["full"])
+    st = draw(client, h).json
+    assert st["total"] == 450_000
+    r = correct(client, h, entry["id"], -50_000)
+    assert r.status_code == 409 and r.json["type"] == "/problems/on-cod-statement"
+    assert str(st["id"]) in r.json["detail"]
+    url = f"/api/v1/cod-statements/{st['id']}"
+    assert client.post(f"{url}/cancel", headers=h).status_code == 200
+    assert correct(client, h, entry["id"], -50_000).status_code == 201
+    anew = draw(client, h).json
+    assert anew["total"] == 400_000
+    assert client.post(f"/api/v1/cod-statements/{anew['id']}/pay", headers=h, json={
+        "reference": "CK-20261120-7", "paid_at": "2026-11-20T07:55:00+07:00"}
+    ).status_code == 200
+    # paid: what the sender got is final; the ledger is not changed under it
+    r = correct(client, h, entry["id"], +50_000)
+    assert r.status_code == 409 and r.json["type"] == "/problems/on-cod-statement"
+    assert client.get("/api/v1/cod-statements/pending?date_to=" + DAY,
+                      headers=h).json[0]["sender_key"] != "905123456"
+
+
+def test_a_correction_of_a_correction_counts_on_the_statement(client, auth, dispatcher,
+                                                             shift):
+    # the ledger sums every entry: undoing a wrong correction by correcting it is what
+    # the courier owes, and what the sender is owed
+    h = auth(dispatcher)
+    entry = cod_entry(client, h, shift["full"])
+    wrong = correct(client, h, entry["id"], -50_000)
+    assert wrong.status_code == 201
+    assert correct(client, h, wrong.json["id"], +50_000).status_code == 201
+    st = draw(client, h).json
+    assert {ln["identifier"]: ln["cod_collected"] for ln in st["lines"]}[
+        shift["full"].identifier] == 250_000
+    assert st["total"] == 450_000
+
+
+def test_a_delivery_the_office_disputes_is_held_back_until_settled(
+        client, auth, dispatcher, shift):
+    """The parcel reported delivered was found in the bag: its COD is not paid out to
+    the shop while the office disputes the delivery; once settled, it is."""
+    h = auth(dispatcher)
+    full = shift["full"].identifier
+    emi = next(e for e in client.get(f"/api/v1/items/{full}", headers=h).json["events"]
+               if e["code"] == "EMI")
+    r = client.post(f"/api/v1/outcomes/{emi['id']}/review", headers=h, json={
+        "state": "disputed", "note": "parcel found in the bag at 18:00"})
+    assert r.status_code == 200, r.json
+    rows = {row["sender_key"]: (row["count"], row["amount"], row["disputed_count"],
+                                row["disputed_amount"]) for row in client.get(
+        f"/api/v1/cod-statements/pending?date_to={DAY}", headers=h).json}
+    assert rows["905123456"] == (1, 200_000, 1, 250_000)
+    st = draw(client, h)
+    assert st.status_code == 201, st.json
+    assert [ln["identifier"] for ln in st.json["lines"]] == [shift["boxes"].identifier]
+    assert [d["identifier"] for d in st.json["disputed"]] == [full]
+    again = draw(client, h)
+    assert again.status_code == 409 and [d["identifier"] for d in again.json["disputed"]
+                                         ] == [full]
+    # settled: the recipient had it after all
+    client.post(f"/api/v1/outcomes/{emi['id']}/review", headers=h, json={
+        "state": "confirmed", "note": "recipient confirmed by phone"})
+    later = draw(client, h)
+    assert later.status_code == 201, later.json
+    assert [ln["identifier"] for ln in later.json["lines"]] == [full]
