@@ -455,6 +455,8 @@ def test_a_refused_edit_says_why_and_puts_the_stop_back_on_its_courier(console, 
         items_service.assign(db.session, dispatcher, given, int(other),
                              now=site["app"].config["CLOCK"]())
         db.session.commit()
+        taker = db.session.get(User, int(other))
+        taker_name = taker.full_name or taker.username
         db.session.remove()
     # any edit sends every route: this one keeps the parcel on its old courier's
     mine = page.locator(f"#routes .route[data-courier='{holder}'] li.stop").all()
@@ -462,10 +464,12 @@ def test_a_refused_edit_says_why_and_puts_the_stop_back_on_its_courier(console, 
                       and li.locator("select.move:enabled").count())
     other_stop.locator("select.move").select_option(other)
     page.wait_for_selector("#plan-status.bad")
-    # the reason in the page's language, then the refused stops' own (naming who has
-    # the parcel now)
+    # the reason in the page's language, then the refused stops' own, in it too (naming
+    # who has the parcel now)
     said = page.inner_text("#plan-status")
-    assert said.startswith("Không sửa tuyến được") and f"courier {other}" in said, said
+    assert said.startswith("Không sửa tuyến được") and (
+        f"cho bưu tá {taker_name}") in said, said
+    assert "courier" not in said, said
     moved = other_stop.get_attribute("data-identifier")
     again = page.locator(f"#routes li[data-identifier='{moved}']")
     assert again.locator("select.move").input_value() == holder
