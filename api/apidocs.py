@@ -76,6 +76,9 @@ PROBLEM_TYPES = {
     "statement-paid": "The COD statement is paid (under another reference): it is neither "
                       "paid again nor cancelled.",
     "statement-cancelled": "The COD statement is cancelled: it is not paid.",
+    "on-cod-statement": "The COD entry's item is on a COD statement (`statement_id`): its "
+                        "amount is what the sender is (or was) paid, so it is corrected "
+                        "only once that statement, not yet paid, is cancelled.",
     "no-item-code": "No item number among the codes read; `codes` and `misreads` say what "
                     "was seen. For a photo that decoded, `photo_kept` says whether it was "
                     "kept for the office as a scan to resolve (`unread_scan_id`, "
